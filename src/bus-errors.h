@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#define BERTH_ERROR_NO_SUCH_IMAGE "org.berth1.Error.NoSuchImage"
+#define BERTH_ERROR_NO_SUCH_CONTAINER "org.berth1.Error.NoSuchContainer"
+#define BERTH_ERROR_NO_SUCH_TRANSFER "org.berth1.Error.NoSuchTransfer"
+#define BERTH_ERROR_NAME_IN_USE "org.berth1.Error.NameInUse"
+#define BERTH_ERROR_INVALID_REFERENCE "org.berth1.Error.InvalidReference"
+#define BERTH_ERROR_INVALID_NAME "org.berth1.Error.InvalidName"
+#define BERTH_ERROR_IMAGE_IN_USE "org.berth1.Error.ImageInUse"
+#define BERTH_ERROR_CONTAINER_RUNNING "org.berth1.Error.ContainerRunning"
+#define BERTH_ERROR_CONTAINER_NOT_RUNNING "org.berth1.Error.ContainerNotRunning"
+#define BERTH_ERROR_REGISTRY_ERROR "org.berth1.Error.RegistryError"
+#define BERTH_ERROR_MANIFEST_UNKNOWN "org.berth1.Error.ManifestUnknown"
+#define BERTH_ERROR_UNAUTHORIZED "org.berth1.Error.Unauthorized"
+#define BERTH_ERROR_DIGEST_MISMATCH "org.berth1.Error.DigestMismatch"
+#define BERTH_ERROR_NO_MATCHING_PLATFORM "org.berth1.Error.NoMatchingPlatform"
+#define BERTH_ERROR_INVALID_IMAGE "org.berth1.Error.InvalidImage"
+#define BERTH_ERROR_TRANSFER_CANCELLED "org.berth1.Error.TransferCancelled"
+
+extern const sd_bus_error_map berth_bus_errors[];
+
+/* Registers berth_bus_errors with sd-bus so that errno values map to these names and back. */
+int bus_errors_register(void);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "shared/macro.h"
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        GHashTable *polkit_registry;
+
+        char *state_dir;   /* /var/lib/berth unless $BERTH_STATE_DIR says otherwise (tests) */
+        char *runtime_dir; /* /run/berth */
+        char *config_file;
+
+        bool ready_sent;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Connects to the system bus, exports the objects and asks for org.berth1. READY=1 goes out when the name
+ * is ours. */
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+/* Sends STATUS= to the service manager (no-op outside systemd). */
+void manager_set_status(Manager *m, const char *fmt, ...) _printf_(2, 3);
+
+/* bus-manager.c */
+extern const sd_bus_vtable manager_vtable[];
+int bus_manager_register(Manager *m);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/vfs.h>
+
+#include "shared/fs-util.h"
+#include "shared/macro.h"
+
+static inline void closedirp_compat(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int open_dir_at(int dir_fd, const char *path)
+{
+        int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int fsync_dir_at(int dir_fd, const char *path)
+{
+        _cleanup_close_ int fd = open_dir_at(dir_fd, path);
+        if (fd < 0)
+                return fd;
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode)
+{
+        _cleanup_free_ char *tmp = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *slash;
+        int r;
+
+        slash = strrchr(path, '/');
+        if (asprintf(&tmp, "%.*s.#%s.%ld.%u", slash ? (int) (slash - path + 1) : 0, path,
+                     slash ? slash + 1 : path, (long) getpid(), (unsigned) random()) < 0)
+                return -ENOMEM;
+
+        fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return negative_errno();
+
+        r = write_all(fd, data, size);
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = negative_errno();
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+
+        dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
+        if (!dir)
+                return -ENOMEM;
+        return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
+}
+
+int read_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t size = 0, allocated;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max_size)
+                return -EFBIG;
+
+        allocated = (size_t) st.st_size + 1;
+        buf = malloc(allocated);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size + 1 >= allocated) {
+                        char *nb;
+                        if (allocated > max_size)
+                                return -EFBIG;
+                        allocated = MIN(allocated * 2, max_size + 1);
+                        nb = realloc(buf, allocated);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                n = read(fd, buf + size, allocated - size - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        buf[size] = 0;
+
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                bool end = *s == 0;
+                if (*s != '/' && !end)
+                        continue;
+                *s = 0;
+                if (mkdirat(dir_fd, p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (end)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int rm_rf_children(int fd, dev_t dev)
+{
+        _cleanup_(closedirp_compat) DIR *d = NULL;
+        int r = 0;
+
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+
+        for (struct dirent *de; (errno = 0, de = readdir(d));) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = negative_errno();
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int q, subfd;
+
+                        if (st.st_dev != dev) /* never cross into a mount */
+                                continue;
+                        subfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (subfd < 0) {
+                                if (errno != ENOENT && r == 0)
+                                        r = negative_errno();
+                                continue;
+                        }
+                        q = rm_rf_children(subfd, dev);
+                        if (q < 0 && r == 0)
+                                r = q;
+                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                                r = negative_errno();
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = negative_errno();
+        }
+        return r;
+}
+
+int rm_rf_at(int dir_fd, const char *name)
+{
+        struct stat st;
+        int fd, r;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        r = rm_rf_children(fd, st.st_dev);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = negative_errno();
+        return r;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes data to dir_fd/path atomically: a temporary file in the same dir, fsync, rename over the target,
+ * then fsync of the dir. Readers see the old content or the new one, never a torn file. */
+int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
+
+/* Reads a whole regular file of at most max_size bytes; the buffer is NUL-terminated (not counted). */
+int read_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* mkdir -p relative to dir_fd; existing dirs are fine. */
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode);
+
+/* rm -rf of dir_fd/name without following symlinks or crossing mount points. Missing is fine. */
+int rm_rf_at(int dir_fd, const char *name);
+
+/* Opens a directory O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW relative to dir_fd (or AT_FDCWD). */
+int open_dir_at(int dir_fd, const char *path);
+
+int fsync_dir_at(int dir_fd, const char *path);
