@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "berthctl.h"
+#include "bus-errors.h"
+
+static sd_bus *bus = NULL;
+static pid_t agent_pid = 0;
+
+int bus_get(sd_bus **ret)
+{
+        int r;
+
+        if (!bus) {
+                const char *address = getenv("BERTH_BUS_ADDRESS");
+
+                if (address) {
+                        r = sd_bus_new(&bus);
+                        if (r >= 0)
+                                r = sd_bus_set_address(bus, address);
+                        if (r >= 0)
+                                r = sd_bus_set_bus_client(bus, true);
+                        if (r >= 0)
+                                r = sd_bus_start(bus);
+                } else
+                        r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "Error: cannot connect to the system bus: %s\n", strerror(-r));
+                        bus = sd_bus_unref(bus);
+                        return r;
+                }
+                (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+        }
+        *ret = bus;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        const char *words;
+} error_words[] = {
+        { BERTH_ERROR_NO_SUCH_IMAGE, "No such image" },
+        { BERTH_ERROR_NO_SUCH_CONTAINER, "No such container" },
+        { BERTH_ERROR_NO_SUCH_TRANSFER, "No such transfer" },
+        { BERTH_ERROR_NAME_IN_USE, "Name already in use" },
+        { BERTH_ERROR_INVALID_REFERENCE, "Invalid image reference" },
+        { BERTH_ERROR_INVALID_NAME, "Invalid name" },
+        { BERTH_ERROR_IMAGE_IN_USE, "Image is in use" },
+        { BERTH_ERROR_CONTAINER_RUNNING, "Container is running" },
+        { BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container is not running" },
+        { BERTH_ERROR_REGISTRY_ERROR, "Registry error" },
+        { BERTH_ERROR_MANIFEST_UNKNOWN, "Manifest unknown" },
+        { BERTH_ERROR_UNAUTHORIZED, "Unauthorized" },
+        { BERTH_ERROR_DIGEST_MISMATCH, "Digest mismatch" },
+        { BERTH_ERROR_NO_MATCHING_PLATFORM, "No matching platform" },
+        { BERTH_ERROR_INVALID_IMAGE, "Invalid image" },
+        { BERTH_ERROR_TRANSFER_CANCELLED, "Cancelled" },
+        { SD_BUS_ERROR_ACCESS_DENIED, "Permission denied" },
+        { SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, "Authentication required" },
+        { SD_BUS_ERROR_SERVICE_UNKNOWN, "berthd is not available" },
+        { SD_BUS_ERROR_NO_REPLY, "berthd did not answer" },
+        { SD_BUS_ERROR_INVALID_ARGS, "Invalid argument" },
+        { SD_BUS_ERROR_UNKNOWN_METHOD, "Not supported by this berthd" },
+};
+
+int log_bus_error(const sd_bus_error *error, int r)
+{
+        const char *words = NULL;
+
+        if (error && sd_bus_error_is_set(error)) {
+                for (size_t i = 0; i < ELEMENTSOF(error_words); i++)
+                        if (streq(error->name, error_words[i].name))
+                                words = error_words[i].words;
+                if (words && error->message)
+                        fprintf(stderr, "Error: %s: %s\n", words, error->message);
+                else
+                        fprintf(stderr, "Error: %s\n", error->message ?: words ?: error->name);
+                return sd_bus_error_get_errno(error) > 0 ? -sd_bus_error_get_errno(error) : -EIO;
+        }
+        fprintf(stderr, "Error: %s\n", strerror(r < 0 ? -r : r));
+        return r < 0 ? r : -r;
+}
+
+int manager_new_call(const char *member, sd_bus_message **ret)
+{
+        sd_bus *b;
+        int r;
+
+        r = bus_get(&b);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(b, ret, "org.berth1", "/org/berth1", "org.berth1.Manager", member);
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        return 0;
+}
+
+int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        polkit_agent_open_if_enabled();
+        /* No timeout when a human may be typing a password into the agent. */
+        r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error, ret_reply);
+        if (r < 0)
+                return log_bus_error(&error, r);
+        return 0;
+}
+
+int manager_call(const char *member, sd_bus_message **ret_reply, const char *types, ...)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = manager_new_call(member, &m);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return log_bus_error(NULL, r);
+        }
+        return manager_call_message(m, ret_reply);
+}
+
+int bus_get_manager_property_string(const char *property, char **ret)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus *b;
+        int r;
+
+        r = bus_get(&b);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(b, "org.berth1", "/org/berth1", "org.berth1.Manager", property, &error, ret);
+        if (r < 0)
+                return log_bus_error(&error, r);
+        return 0;
+}
+
+void polkit_agent_open_if_enabled(void)
+{
+        char notify_fd_str[16];
+        int pipe_fd[2];
+        pid_t pid;
+
+        /* Like systemctl: only when we may ask, are not root, and have a terminal to ask on. */
+        if (!arg_ask_password || agent_pid > 0 || geteuid() == 0 || !isatty(STDIN_FILENO) ||
+            getenv("BERTH_BUS_ADDRESS"))
+                return;
+        if (access("/usr/bin/pkttyagent", X_OK) < 0)
+                return;
+        if (pipe2(pipe_fd, 0) < 0)
+                return;
+
+        pid = fork();
+        if (pid < 0) {
+                close(pipe_fd[0]);
+                close(pipe_fd[1]);
+                return;
+        }
+        if (pid == 0) {
+                close(pipe_fd[0]);
+                snprintf(notify_fd_str, sizeof(notify_fd_str), "%d", pipe_fd[1]);
+                char pid_str[16];
+                snprintf(pid_str, sizeof(pid_str), "%d", (int) getppid());
+                execl("/usr/bin/pkttyagent", "pkttyagent", "--notify-fd", notify_fd_str, "--fallback",
+                      "--process", pid_str, NULL);
+                _exit(127);
+        }
+        agent_pid = pid;
+        close(pipe_fd[1]);
+        /* Wait until the agent is registered (it closes the notify fd), so our call finds it. */
+        struct pollfd p = { .fd = pipe_fd[0], .events = POLLIN };
+        (void) poll(&p, 1, 5000);
+        close(pipe_fd[0]);
+}
+
+void polkit_agent_close(void)
+{
+        if (agent_pid <= 0)
+                return;
+        (void) kill(agent_pid, SIGTERM);
+        (void) waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "shared/macro.h"
+
+/* Exit codes, documented in berthctl(1). `run`, `start -a` and `attach` exit with the container's own code
+ * instead, and use 125 for errors of berth itself, as docker does. */
+enum {
+        EXIT_OK = 0,
+        EXIT_ERROR = 1,
+        EXIT_USAGE = 2,
+        EXIT_DAEMON = 125,
+};
+
+typedef struct Verb {
+        const char *name;
+        const char *group; /* "image", "container" or NULL for top level */
+        const char *args;
+        const char *help;
+        int (*run)(int argc, char *argv[]);
+} Verb;
+
+extern bool arg_json;
+extern bool arg_ask_password;
+
+/* Connects to the system bus (or $BERTH_BUS_ADDRESS, for tests) once. */
+int bus_get(sd_bus **ret);
+
+/* Calls a method on /org/berth1 org.berth1.Manager with the interactive-authorisation flag set when we may
+ * prompt. On failure prints the error as one line and returns a negative errno. */
+int manager_call(const char *member, sd_bus_message **ret_reply, const char *types, ...);
+int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply);
+int manager_new_call(const char *member, sd_bus_message **ret);
+
+/* Prints "Error: <words>: <message>" for a D-Bus error and returns the matching negative errno. */
+int log_bus_error(const sd_bus_error *error, int r);
+
+int bus_get_manager_property_string(const char *property, char **ret);
+
+/* The polkit agent: pkttyagent on our terminal, started only when we may ask for a password. */
+void polkit_agent_open_if_enabled(void);
+void polkit_agent_close(void);
+
+/* Verbs, one file per area. */
+int verb_version(int argc, char *argv[]);
