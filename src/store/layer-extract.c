@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Layer extraction, the last stage of a pull.
+ *
+ * The data path is two libarchive readers chained in one process:
+ *
+ *   input fd ──read()──► [sha256: blob digest] ──► raw reader (gzip | zstd | none filter, "raw" format)
+ *            ──archive_read_data_block()──► [sha256: diff_id] ──► tar reader ──► archive_write_disk
+ *
+ * The first reader only decompresses (its single "raw" entry is the decompressed stream); the second only
+ * parses tar, fed by a read callback that pulls blocks out of the first. Hashing happens in the two
+ * callbacks, so every byte is hashed exactly once and the digests cover the whole stream: after the tar
+ * end-of-archive marker both the decompressed stream and the input fd are drained to EOF, as Docker
+ * hashes trailing padding too.
+ *
+ * Confinement. The layer is hostile input, and archive_write_disk only takes paths relative to the
+ * current directory. The extracting process is therefore a dedicated child that makes the destination its
+ * root directory (fchdir + chroot), holds no other fd than its input, the destination and its report pipe,
+ * and sets no_new_privs. Ids are restored numerically, so no NSS lookup is needed in there. On top of
+ * that, libarchive's SECURE_NODOTDOT|SECURE_SYMLINKS|SECURE_NOABSOLUTEPATHS refuse traversal, and we check
+ * names ourselves before libarchive sees them. Policy for hostile entries — the whole layer fails
+ * (-EBADMSG), nothing is skipped silently, since a layer that tries is not one to run:
+ *   - an absolute name ("/etc/x") or hardlink target: fails (Docker would re-root it; we refuse);
+ *   - a ".." component in a name or a hardlink target: fails;
+ *   - a name that goes through a symlink created earlier by the layer ("a -> /etc", then "a/passwd"), also
+ *     through chains of symlinks: fails (libarchive: "Cannot extract through symlink"; our own whiteout
+ *     code opens each directory with O_NOFOLLOW);
+ *   - a hardlink to a file that is not in the layer (e.g. "/etc/passwd", "../x"): fails; one that resolves
+ *     through a symlink can only reach files under the root anyway, because of the chroot;
+ *   - symlinks themselves are stored verbatim, absolute or not: they are ordinary rootfs content and are
+ *     only resolved later, inside the container's root.
+ *
+ * Whiteouts become overlay form as Docker's overlay2 driver does: ".wh.NAME" becomes a 0/0 character
+ * device NAME with the entry's owner; ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory; other
+ * ".wh..wh.*" (AUFS meta files) are dropped; ".wh.", ".wh.." and ".wh..." are invalid and fail the layer.
+ * A whiteout whose NAME already exists in the same layer leaves that file alone: the image spec says a
+ * whiteout applies to lower layers only.
+ */
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "store/layer-extract.h"
+
+#define INPUT_BUFFER_SIZE (256U * 1024U)
+#define INPUT_PIPE_SIZE (1024 * 1024)
+#define ERROR_MESSAGE_MAX 256
+#define REPORT_MAGIC UINT32_C(0x4c584552) /* "LXER" */
+
+/* Where the child's copies of its three fds live (fds 0-2 stay as they are for debug logging). */
+#define CHILD_INPUT_FD 3
+#define CHILD_DEST_FD 4
+#define CHILD_RESULT_FD 5
+
+typedef struct Report {
+        uint32_t magic;
+        int32_t error;
+        LayerExtractResult result;
+        char message[ERROR_MESSAGE_MAX];
+} Report;
+
+/* One write, so it must stay atomic on a pipe. */
+_Static_assert(sizeof(Report) <= 4096, "report must fit in PIPE_BUF");
+
+typedef struct Extractor {
+        int input_fd;
+        int root_fd;
+        uint8_t *buffer;
+        EVP_MD_CTX *blob_ctx;
+        EVP_MD_CTX *diff_ctx;
+        uint64_t compressed_size;
+        uint64_t uncompressed_size;
+        struct archive *raw;
+        char message[ERROR_MESSAGE_MAX];
+} Extractor;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_write_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
+
+static int fail(Extractor *x, int error, const char *format, ...) _printf_(3, 4);
+static int fail(Extractor *x, int error, const char *format, ...)
+{
+        va_list ap;
+
+        /* Keep the first message: later ones are usually consequences. */
+        if (isempty(x->message)) {
+                va_start(ap, format);
+                vsnprintf(x->message, sizeof(x->message), format, ap);
+                va_end(ap);
+        }
+        return log_debug_errno(error, "Layer extraction failed: %s", x->message);
+}
+
+static int archive_error_to_errno(struct archive *a)
+{
+        int e = archive_errno(a);
+        /* libarchive uses ARCHIVE_ERRNO_MISC (-1) and friends for format problems. */
+        return e > 0 ? -e : -EBADMSG;
+}
+
+static int read_input(Extractor *x, uint8_t *buf, size_t size, size_t *ret_size)
+{
+        for (;;) {
+                ssize_t n = read(x->input_fd, buf, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd p = { .fd = x->input_fd, .events = POLLIN };
+                                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                                        return negative_errno();
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                if (n > 0 && EVP_DigestUpdate(x->blob_ctx, buf, (size_t) n) != 1)
+                        return -EIO;
+                x->compressed_size += (uint64_t) n;
+                *ret_size = (size_t) n;
+                return 0;
+        }
+}
+
+static la_ssize_t raw_read_cb(struct archive *a, void *userdata, const void **ret_buf)
+{
+        Extractor *x = userdata;
+        size_t n;
+        int r;
+
+        r = read_input(x, x->buffer, INPUT_BUFFER_SIZE, &n);
+        if (r < 0) {
+                archive_set_error(a, -r, "Failed to read layer input: %s", strerror(-r));
+                return -1;
+        }
+        *ret_buf = x->buffer;
+        return (la_ssize_t) n;
+}
+
+/* Next block of the decompressed stream: > 0 bytes, 0 at its end, negative errno on error. */
+static la_ssize_t pull_decompressed(Extractor *x, const void **ret_buf)
+{
+        for (;;) {
+                const void *block;
+                size_t size;
+                la_int64_t offset;
+                int r;
+
+                r = archive_read_data_block(x->raw, &block, &size, &offset);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK)
+                        return fail(x, archive_error_to_errno(x->raw), "Failed to decompress layer: %s",
+                                    strna(archive_error_string(x->raw)));
+                if (offset < 0 || (uint64_t) offset != x->uncompressed_size)
+                        return fail(x, -EBADMSG, "Unexpected gap in decompressed layer stream");
+                if (size == 0)
+                        continue;
+                if (EVP_DigestUpdate(x->diff_ctx, block, size) != 1)
+                        return fail(x, -EIO, "sha256 update failed");
+                x->uncompressed_size += size;
+                *ret_buf = block;
+                return (la_ssize_t) size;
+        }
+}
+
+static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **ret_buf)
+{
+        Extractor *x = userdata;
+        la_ssize_t n;
+
+        n = pull_decompressed(x, ret_buf);
+        if (n < 0) {
+                archive_set_error(a, (int) -n, "%s", x->message);
+                return -1;
+        }
+        return n;
+}
+
+/* Refuses absolute names and ".." components (see the policy at the top). */
+static bool path_is_safe(const char *p)
+{
+        if (!p || p[0] == '/')
+                return false;
+        for (const char *c = p; *c;) {
+                size_t l = strcspn(c, "/");
+                if (l == 2 && c[0] == '.' && c[1] == '.')
+                        return false;
+                c += l;
+                c += strspn(c, "/");
+        }
+        return true;
+}
+
+/* Opens (and creates, 0755, as libarchive does for missing parents) a directory below the root, refusing
+ * to follow any symlink on the way. */
+static int open_dir_beneath(int root_fd, const char *path, int *ret_fd)
+{
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -EBADF;
+        char *saveptr = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+
+        for (char *c = strtok_r(copy, "/", &saveptr); c; c = strtok_r(NULL, "/", &saveptr)) {
+                int nfd;
+
+                if (streq(c, "."))
+                        continue;
+                if (streq(c, ".."))
+                        return -EBADMSG;
+                if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0)
+                        return errno == ELOOP || errno == ENOTDIR ? -EBADMSG : negative_errno();
+                safe_close(fd);
+                fd = nfd;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Returns 1 if the entry was a whiteout and has been dealt with, 0 if it is an ordinary entry. */
+static int handle_whiteout(Extractor *x, struct archive_entry *entry, const char *path)
+{
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        const char *base, *name;
+        size_t len;
+        int r;
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        len = strlen(dir);
+        while (len > 0 && dir[len - 1] == '/')
+                dir[--len] = 0;
+        base = strrchr(dir, '/');
+        if (base) {
+                dir[base - dir] = 0;
+                base++;
+        } else {
+                base = dir;
+        }
+        name = startswith(base, ".wh.");
+        if (!name)
+                return 0;
+        if (base == dir)
+                base = NULL; /* the entry sits at the top of the layer */
+
+        if (startswith(name, ".wh.")) {
+                if (!streq(name, ".wh..opq"))
+                        return 1; /* AUFS meta files (.wh..wh.plnk …): meaningless for overlay */
+
+                r = open_dir_beneath(x->root_fd, base ? dir : ".", &dfd);
+                if (r < 0)
+                        return fail(x, r, "Cannot open directory of opaque marker '%s'", path);
+                if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+                        return fail(x, negative_errno(), "Cannot mark '%s' opaque: %m", base ? dir : "/");
+                return 1;
+        }
+
+        if (isempty(name) || streq(name, ".") || streq(name, ".."))
+                return fail(x, -EBADMSG, "Invalid whiteout entry '%s'", path);
+
+        r = open_dir_beneath(x->root_fd, base ? dir : ".", &dfd);
+        if (r < 0)
+                return fail(x, r, "Cannot open directory of whiteout '%s'", path);
+        if (mknodat(dfd, name, S_IFCHR | 0000, makedev(0, 0)) < 0) {
+                if (errno == EEXIST)
+                        return 1; /* same-layer file wins, see above */
+                return fail(x, negative_errno(), "Cannot create whiteout for '%s': %m", path);
+        }
+        if (fchownat(dfd, name, (uid_t) archive_entry_uid(entry), (gid_t) archive_entry_gid(entry),
+                     AT_SYMLINK_NOFOLLOW) < 0)
+                return fail(x, negative_errno(), "Cannot chown whiteout '%s': %m", path);
+        if (archive_entry_mtime_is_set(entry)) {
+                struct timespec ts[2] = {
+                        { .tv_sec = archive_entry_mtime(entry), .tv_nsec = archive_entry_mtime_nsec(entry) },
+                        { .tv_sec = archive_entry_mtime(entry), .tv_nsec = archive_entry_mtime_nsec(entry) },
+                };
+                (void) utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+        }
+        return 1;
+}
+
+static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *disk, const char *path)
+{
+        for (;;) {
+                const void *buf;
+                size_t size;
+                la_int64_t offset;
+                la_ssize_t w;
+                int r;
+
+                r = archive_read_data_block(tar, &buf, &size, &offset);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r < ARCHIVE_WARN)
+                        return fail(x, archive_error_to_errno(tar), "Failed to read '%s' from layer: %s", path,
+                                    strna(archive_error_string(tar)));
+                /* Offsets carry the holes of sparse entries; write_disk seeks over them. */
+                w = archive_write_data_block(disk, buf, size, offset);
+                if (w < ARCHIVE_WARN)
+                        return fail(x, archive_error_to_errno(disk), "Failed to write '%s': %s", path,
+                                    strna(archive_error_string(disk)));
+        }
+}
+
+static int extract_entries(Extractor *x, struct archive *tar, struct archive *disk)
+{
+        for (;;) {
+                struct archive_entry *entry;
+                const char *path, *hardlink;
+                int r;
+
+                r = archive_read_next_header(tar, &entry);
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                /* ARCHIVE_WARN is e.g. a name that cannot be converted to the locale: keep going. */
+                if (r < ARCHIVE_WARN)
+                        return fail(x, archive_error_to_errno(tar), "Invalid layer tar: %s",
+                                    strna(archive_error_string(tar)));
+
+                path = archive_entry_pathname(entry);
+                if (!path_is_safe(path))
+                        return fail(x, -EBADMSG, "Refusing layer entry with unsafe name '%s'", strna(path));
+                hardlink = archive_entry_hardlink(entry);
+                if (hardlink && !path_is_safe(hardlink))
+                        return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path, hardlink);
+
+                r = handle_whiteout(x, entry, path);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+
+                r = archive_write_header(disk, entry);
+                if (r < ARCHIVE_WARN)
+                        return fail(x, archive_error_to_errno(disk), "Cannot extract '%s': %s", path,
+                                    strna(archive_error_string(disk)));
+                if (r == ARCHIVE_WARN)
+                        log_debug("Extracting '%s': %s", path, strna(archive_error_string(disk)));
+
+                if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
+                        r = copy_entry_data(x, tar, disk, path);
+                        if (r < 0)
+                                return r;
+                }
+
+                r = archive_write_finish_entry(disk);
+                if (r < ARCHIVE_WARN)
+                        return fail(x, archive_error_to_errno(disk), "Cannot finish '%s': %s", path,
+                                    strna(archive_error_string(disk)));
+        }
+}
+
+static void digest_to_string(EVP_MD_CTX *ctx, char out[static LAYER_DIGEST_STRING_MAX])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        static const char hex[] = "0123456789abcdef";
+
+        (void) EVP_DigestFinal_ex(ctx, md, &len);
+        memcpy(out, "sha256:", 7);
+        for (unsigned i = 0; i < len && i < 32; i++) {
+                out[7 + 2 * i] = hex[md[i] >> 4];
+                out[7 + 2 * i + 1] = hex[md[i] & 15];
+        }
+        out[7 + 64] = 0;
+}
+
+static int extract(Extractor *x, LayerExtractResult *ret)
+{
+        _cleanup_(archive_read_freep) struct archive *raw = NULL, *tar = NULL;
+        _cleanup_(archive_write_freep) struct archive *disk = NULL;
+        struct archive_entry *raw_entry;
+        int r;
+
+        raw = archive_read_new();
+        tar = archive_read_new();
+        disk = archive_write_disk_new();
+        if (!raw || !tar || !disk)
+                return fail(x, -ENOMEM, "Out of memory");
+        x->raw = raw;
+
+        /* Only what a layer can be, and only built-in decoders: ARCHIVE_WARN means "via an external
+         * program", which we do not want (and which could not run inside the chroot anyway). */
+        if (archive_read_support_format_raw(raw) != ARCHIVE_OK ||
+            archive_read_support_filter_gzip(raw) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(raw) != ARCHIVE_OK ||
+            archive_read_support_filter_none(raw) != ARCHIVE_OK)
+                return fail(x, -EOPNOTSUPP, "libarchive lacks built-in gzip or zstd support");
+        if (archive_read_open(raw, x, NULL, raw_read_cb, NULL) != ARCHIVE_OK)
+                return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
+                            strna(archive_error_string(raw)));
+        r = archive_read_next_header(raw, &raw_entry);
+        if (r == ARCHIVE_EOF)
+                return fail(x, -EBADMSG, "Empty layer");
+        if (r != ARCHIVE_OK)
+                return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
+                            strna(archive_error_string(raw)));
+
+        /* format_tar covers ustar, pax and GNU tar. No filter: a compressed tar inside is not a layer. */
+        if (archive_read_support_format_tar(tar) != ARCHIVE_OK)
+                return fail(x, -EOPNOTSUPP, "libarchive lacks tar support");
+        if (archive_read_open(tar, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+                return fail(x, archive_error_to_errno(tar), "Not a tar layer: %s",
+                            strna(archive_error_string(tar)));
+
+        /* No archive_write_disk_set_standard_lookup(): owners are restored by number. */
+        if (archive_write_disk_set_options(disk,
+                                           ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
+                                                   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS) != ARCHIVE_OK)
+                return fail(x, -EINVAL, "Cannot set extraction options");
+
+        r = extract_entries(x, tar, disk);
+        if (r < 0)
+                return r;
+
+        /* Directory modes and times are applied here, after their contents (and whiteouts) exist. */
+        if (archive_write_close(disk) < ARCHIVE_WARN)
+                return fail(x, archive_error_to_errno(disk), "Cannot finish extraction: %s",
+                            strna(archive_error_string(disk)));
+
+        /* Hash what follows the end-of-archive marker, then what follows the compressed stream. */
+        for (;;) {
+                const void *buf;
+                la_ssize_t n = pull_decompressed(x, &buf);
+                if (n < 0)
+                        return (int) n;
+                if (n == 0)
+                        break;
+        }
+        for (;;) {
+                size_t n;
+                r = read_input(x, x->buffer, INPUT_BUFFER_SIZE, &n);
+                if (r < 0)
+                        return fail(x, r, "Failed to read layer input: %s", strerror(-r));
+                if (n == 0)
+                        break;
+        }
+
+        /* Once per layer: per-file fsync would cost far more (perf-limits §3). */
+        if (syncfs(x->root_fd) < 0)
+                return fail(x, negative_errno(), "syncfs failed: %m");
+
+        digest_to_string(x->blob_ctx, ret->blob_digest);
+        digest_to_string(x->diff_ctx, ret->diff_id);
+        ret->compressed_size = x->compressed_size;
+        ret->uncompressed_size = x->uncompressed_size;
+        return 0;
+}
+
+static int extract_confined(int input_fd, int dest_dir_fd, char message[static ERROR_MESSAGE_MAX],
+                            LayerExtractResult *ret)
+{
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *blob_ctx = NULL, *diff_ctx = NULL;
+        _cleanup_free_ uint8_t *buffer = NULL;
+        LayerExtractResult result = {};
+        Extractor x = {
+                .input_fd = input_fd,
+                .root_fd = dest_dir_fd,
+        };
+        int r;
+
+        message[0] = 0;
+
+        /* Pax names are UTF-8: load a UTF-8 LC_CTYPE while /usr is still reachable so libarchive need not
+         * convert them to an ASCII locale (failure is fine, names then go through as bytes). */
+        (void) setlocale(LC_CTYPE, "C.UTF-8");
+        umask(022);
+
+        if (fchdir(dest_dir_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+                r = negative_errno();
+                snprintf(message, ERROR_MESSAGE_MAX, "Cannot confine extraction to its directory: %s",
+                         strerror(-r));
+                return r;
+        }
+        (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+        buffer = malloc(INPUT_BUFFER_SIZE);
+        blob_ctx = EVP_MD_CTX_new();
+        diff_ctx = EVP_MD_CTX_new();
+        if (!buffer || !blob_ctx || !diff_ctx) {
+                snprintf(message, ERROR_MESSAGE_MAX, "Out of memory");
+                return -ENOMEM;
+        }
+        if (EVP_DigestInit_ex(blob_ctx, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestInit_ex(diff_ctx, EVP_sha256(), NULL) != 1) {
+                snprintf(message, ERROR_MESSAGE_MAX, "Cannot set up sha256");
+                return -EIO;
+        }
+        x.buffer = buffer;
+        x.blob_ctx = blob_ctx;
+        x.diff_ctx = diff_ctx;
+
+        r = extract(&x, &result);
+        if (r < 0) {
+                snprintf(message, ERROR_MESSAGE_MAX, "%s", x.message);
+                return r;
+        }
+        *ret = result;
+        return 0;
+}
+
+int layer_extract_confined(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret)
+{
+        char message[ERROR_MESSAGE_MAX];
+        int r;
+
+        r = extract_confined(input_fd, dest_dir_fd, message, ret);
+        if (r < 0 && error_message)
+                *error_message = strdup(message);
+        return r;
+}
+
+static int move_fd(int fd, int target)
+{
+        return dup2(fd, target) < 0 ? negative_errno() : 0;
+}
+
+_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, pid_t parent)
+{
+        Report report = { .magic = REPORT_MAGIC };
+        int high[3], r;
+        sigset_t ss;
+
+        /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works. */
+        sigemptyset(&ss);
+        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+
+        /* Move our three fds out of the way, then to fixed numbers, then drop everything else the daemon
+         * had open (bus, curl sockets, other layers' pipes…). */
+        high[0] = fcntl(input_fd, F_DUPFD_CLOEXEC, 10);
+        high[1] = fcntl(dest_dir_fd, F_DUPFD_CLOEXEC, 10);
+        high[2] = fcntl(result_fd, F_DUPFD_CLOEXEC, 10);
+        if (high[0] < 0 || high[1] < 0 || high[2] < 0 || move_fd(high[0], CHILD_INPUT_FD) < 0 ||
+            move_fd(high[1], CHILD_DEST_FD) < 0 || move_fd(high[2], CHILD_RESULT_FD) < 0)
+                _exit(EXIT_FAILURE);
+        if (close_range(CHILD_RESULT_FD + 1, ~0U, 0) < 0)
+                for (int fd = CHILD_RESULT_FD + 1; fd < 65536; fd++)
+                        (void) close(fd);
+
+        r = extract_confined(CHILD_INPUT_FD, CHILD_DEST_FD, report.message, &report.result);
+        report.error = r < 0 ? r : 0;
+        if (write(CHILD_RESULT_FD, &report, sizeof(report)) != (ssize_t) sizeof(report))
+                _exit(EXIT_FAILURE);
+        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+static int fork_child(int input_fd, int dest_dir_fd, int result_fd, pid_t *ret_pid)
+{
+        pid_t parent = getpid(), pid;
+
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0)
+                child_main(input_fd, dest_dir_fd, result_fd, parent);
+        *ret_pid = pid;
+        return 0;
+}
+
+int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
+{
+        _cleanup_close_pair_ int input[2] = { -EBADF, -EBADF }, result[2] = { -EBADF, -EBADF };
+        pid_t pid;
+        int r;
+
+        if (dest_dir_fd < 0 || !ret_input_fd || !ret_result_fd || !ret_pid)
+                return -EINVAL;
+
+        if (pipe2(input, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC | O_NONBLOCK) < 0)
+                return negative_errno();
+        /* Fewer wakeups on both sides; the default 64 KiB is small next to a download. */
+        (void) fcntl(input[1], F_SETPIPE_SZ, INPUT_PIPE_SIZE);
+        /* Only the daemon's end is non-blocking: the child simply blocks in read(). */
+        if (fcntl(input[1], F_SETFL, O_NONBLOCK) < 0)
+                return negative_errno();
+
+        r = fork_child(input[0], dest_dir_fd, result[1], &pid);
+        if (r < 0)
+                return r;
+
+        input[0] = safe_close(input[0]);
+        result[1] = safe_close(result[1]);
+        *ret_input_fd = TAKE_FD(input[1]);
+        *ret_result_fd = TAKE_FD(result[0]);
+        *ret_pid = pid;
+        return 0;
+}
+
+int layer_extract_read_result(int result_fd, char **error_message, LayerExtractResult *ret)
+{
+        Report report;
+        ssize_t n;
+
+        do
+                n = read(result_fd, &report, sizeof(report));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if (n != (ssize_t) sizeof(report) || report.magic != REPORT_MAGIC) {
+                if (error_message)
+                        *error_message = strdup("Extraction process died without reporting");
+                return -EPROTO;
+        }
+        report.message[sizeof(report.message) - 1] = 0;
+        report.result.blob_digest[sizeof(report.result.blob_digest) - 1] = 0;
+        report.result.diff_id[sizeof(report.result.diff_id) - 1] = 0;
+
+        if (report.error < 0) {
+                if (error_message)
+                        *error_message = strdup(report.message);
+                return report.error;
+        }
+        *ret = report.result;
+        return 0;
+}
+
+int layer_extract_wait(pid_t pid, int result_fd, char **error_message, LayerExtractResult *ret)
+{
+        int status;
+
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        return layer_extract_read_result(result_fd, error_message, ret);
+}
+
+int layer_extract(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret)
+{
+        _cleanup_close_pair_ int result[2] = { -EBADF, -EBADF };
+        pid_t pid;
+        int r;
+
+        if (input_fd < 0 || dest_dir_fd < 0 || !ret)
+                return -EINVAL;
+
+        if (pipe2(result, O_CLOEXEC | O_NONBLOCK) < 0)
+                return negative_errno();
+        r = fork_child(input_fd, dest_dir_fd, result[1], &pid);
+        if (r < 0)
+                return r;
+        result[1] = safe_close(result[1]);
+        return layer_extract_wait(pid, result[0], error_message, ret);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Extraction of one image layer blob (tar, tar+gzip or tar+zstd, detected from the bytes) into a directory,
+ * with the overlay form of whiteouts, while computing both identities of the layer:
+ *   blob_digest  sha256 of the bytes exactly as read (the manifest's layers[].digest);
+ *   diff_id      sha256 of the whole uncompressed stream (the config's rootfs.diff_ids[]).
+ * Neither is checked here: the caller compares them with what the manifest and config promise and only
+ * then commits the directory into the layer store. */
+
+#define LAYER_DIGEST_STRING_MAX (7 + 64 + 1) /* "sha256:" + 64 hex + NUL */
+
+typedef struct LayerExtractResult {
+        char blob_digest[LAYER_DIGEST_STRING_MAX];
+        char diff_id[LAYER_DIGEST_STRING_MAX];
+        uint64_t compressed_size;   /* bytes read from the input */
+        uint64_t uncompressed_size; /* bytes of the decompressed tar stream */
+} LayerExtractResult;
+
+/* Synchronous: forks a confined child that reads input_fd to EOF and extracts into dest_dir_fd, waits for it
+ * and returns its result. Blocks; meant for tests and tools, not for the daemon's event loop. On failure
+ * *error_message (when not NULL) receives a short malloc'd description. */
+int layer_extract(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret);
+
+/* The work itself, in the calling process. It makes dest_dir_fd the process's root directory (chroot) so
+ * that nothing it writes can land outside it, hence: call it only in a dedicated child process. */
+int layer_extract_confined(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret);
+
+/* Asynchronous: forks a confined child extracting into dest_dir_fd. *ret_input_fd is the write end of a pipe
+ * (O_NONBLOCK|O_CLOEXEC) into which the caller feeds the blob's bytes as they arrive, closing it at the end;
+ * *ret_result_fd (O_NONBLOCK|O_CLOEXEC) carries the child's report, to be read with
+ * layer_extract_read_result() once the child has exited. The caller reaps *ret_pid (e.g. an sd-event child
+ * source); to cancel, close the input fd and/or SIGKILL the child. */
+int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
+
+/* Reads the report of an exited child: 0 and *ret on success, or the child's negative errno (with its
+ * message in *error_message when not NULL). -EPROTO if the child died without reporting, -EAGAIN if it
+ * has not reported yet. */
+int layer_extract_read_result(int result_fd, char **error_message, LayerExtractResult *ret);
+
+/* Blocking helper (tests, tools): waits for the child, then reads its report. */
+int layer_extract_wait(pid_t pid, int result_fd, char **error_message, LayerExtractResult *ret);
