@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+
+#include "oci/registry-json.h"
+#include "shared/log.h"
+
+static int parse_root(const void *data, size_t size, JsonParser **ret_parser, JsonNode **ret_root)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(GError) error = NULL;
+        JsonNode *root;
+
+        if (!data && size > 0)
+                return -EINVAL;
+        if (size > REGISTRY_JSON_MAX)
+                return -EFBIG;
+
+        parser = json_parser_new_immutable();
+        if (!json_parser_load_from_data(parser, data ?: "", (gssize) size, &error)) {
+                log_debug("Failed to parse registry JSON: %s", error->message);
+                return -EBADMSG;
+        }
+
+        root = json_parser_get_root(parser);
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+                return -EBADMSG;
+
+        *ret_root = root;
+        *ret_parser = TAKE_PTR(parser);
+        return 0;
+}
+
+/* A string member, or NULL when absent or null; -EBADMSG when of another type. */
+static int get_string(JsonObject *o, const char *name, const char **ret)
+{
+        JsonNode *n = json_object_get_member(o, name);
+
+        if (!n || JSON_NODE_HOLDS_NULL(n)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+                return -EBADMSG;
+        *ret = json_node_get_string(n);
+        return 0;
+}
+
+static int strdup_or_null(const char *s, char **ret)
+{
+        if (!s) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+void registry_token_response_done(RegistryTokenResponse *t)
+{
+        if (!t)
+                return;
+        if (t->token) {
+                explicit_bzero(t->token, strlen(t->token));
+                free(t->token);
+        }
+        free(t->issued_at);
+        *t = (RegistryTokenResponse){};
+}
+
+int registry_json_parse_token(const void *data, size_t size, RegistryTokenResponse *ret)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        RegistryTokenResponse t = {};
+        const char *token, *access_token, *issued_at;
+        JsonNode *root, *n;
+        JsonObject *o;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+
+        r = parse_root(data, size, &parser, &root);
+        if (r < 0)
+                return r;
+        o = json_node_get_object(root);
+
+        if (get_string(o, "token", &token) < 0 || get_string(o, "access_token", &access_token) < 0 ||
+            get_string(o, "issued_at", &issued_at) < 0)
+                return -EBADMSG;
+        if (isempty(token))
+                token = access_token;
+        if (isempty(token))
+                return -EBADMSG;
+
+        n = json_object_get_member(o, "expires_in");
+        if (n && !JSON_NODE_HOLDS_NULL(n)) {
+                gint64 v;
+
+                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+                        return -EBADMSG;
+                v = json_node_get_int(n);
+                t.expires_in = v > 0 ? (uint64_t) v : 0;
+        }
+
+        t.token = strdup(token);
+        if (!t.token)
+                return -ENOMEM;
+        r = strdup_or_null(issued_at, &t.issued_at);
+        if (r < 0) {
+                registry_token_response_done(&t);
+                return r;
+        }
+
+        *ret = t;
+        return 0;
+}
+
+int registry_json_parse_error(const void *data, size_t size, char **ret_code, char **ret_message)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        _cleanup_free_ char *code = NULL, *message = NULL;
+        const char *c, *m;
+        JsonNode *root, *n;
+        JsonArray *a;
+        JsonObject *e;
+        int r;
+
+        r = parse_root(data, size, &parser, &root);
+        if (r < 0)
+                return r;
+
+        n = json_object_get_member(json_node_get_object(root), "errors");
+        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                return -ENOMSG;
+        a = json_node_get_array(n);
+        if (json_array_get_length(a) == 0)
+                return -ENOMSG;
+        n = json_array_get_element(a, 0);
+        if (!JSON_NODE_HOLDS_OBJECT(n))
+                return -EBADMSG;
+        e = json_node_get_object(n);
+
+        if (get_string(e, "code", &c) < 0 || get_string(e, "message", &m) < 0)
+                return -EBADMSG;
+        r = strdup_or_null(c, &code);
+        if (r < 0)
+                return r;
+        r = strdup_or_null(m, &message);
+        if (r < 0)
+                return r;
+
+        if (ret_code)
+                *ret_code = TAKE_PTR(code);
+        if (ret_message)
+                *ret_message = TAKE_PTR(message);
+        return 0;
+}
+
+int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repositories)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(GPtrArray) l = NULL;
+        JsonNode *root, *n;
+        JsonArray *a;
+        int r;
+
+        if (!ret_repositories)
+                return -EINVAL;
+
+        r = parse_root(data, size, &parser, &root);
+        if (r < 0)
+                return r;
+
+        l = g_ptr_array_new_with_free_func(g_free);
+        n = json_object_get_member(json_node_get_object(root), "repositories");
+        if (n && JSON_NODE_HOLDS_ARRAY(n)) {
+                a = json_node_get_array(n);
+                for (guint i = 0; i < json_array_get_length(a); i++) {
+                        JsonNode *e = json_array_get_element(a, i);
+
+                        if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
+                                return -EBADMSG;
+                        g_ptr_array_add(l, g_strdup(json_node_get_string(e)));
+                }
+        } else if (n && !JSON_NODE_HOLDS_NULL(n))
+                return -EBADMSG;
+
+        g_ptr_array_add(l, NULL);
+        *ret_repositories = (char **) g_ptr_array_free(g_steal_pointer(&l), FALSE);
+        return 0;
+}
+
+void registry_search_results_free(RegistrySearchResult *r, size_t n)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(r[i].name);
+                free(r[i].description);
+        }
+        free(r);
+}
+
+int registry_json_parse_search(const void *data, size_t size, RegistrySearchResult **ret, size_t *ret_n)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        RegistrySearchResult *results = NULL;
+        size_t n_results = 0;
+        JsonNode *root, *n;
+        JsonArray *a;
+        guint len;
+        int r;
+
+        if (!ret || !ret_n)
+                return -EINVAL;
+
+        r = parse_root(data, size, &parser, &root);
+        if (r < 0)
+                return r;
+
+        n = json_object_get_member(json_node_get_object(root), "results");
+        if (!n || !JSON_NODE_HOLDS_ARRAY(n))
+                return -EBADMSG;
+        a = json_node_get_array(n);
+        len = json_array_get_length(a);
+
+        results = calloc(len + 1, sizeof(*results));
+        if (!results)
+                return -ENOMEM;
+
+        for (guint i = 0; i < len; i++) {
+                JsonNode *e = json_array_get_element(a, i), *m;
+                RegistrySearchResult *res = results + n_results;
+                const char *name, *description;
+                JsonObject *o;
+
+                if (!JSON_NODE_HOLDS_OBJECT(e))
+                        continue;
+                o = json_node_get_object(e);
+                if (get_string(o, "name", &name) < 0 || isempty(name) ||
+                    get_string(o, "description", &description) < 0)
+                        continue;
+
+                res->name = strdup(name);
+                res->description = strdup(strempty(description));
+                if (!res->name || !res->description) {
+                        registry_search_results_free(results, n_results + 1);
+                        return -ENOMEM;
+                }
+                m = json_object_get_member(o, "star_count");
+                if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64 &&
+                    json_node_get_int(m) > 0)
+                        res->stars = (uint64_t) json_node_get_int(m);
+                m = json_object_get_member(o, "is_official");
+                if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_BOOLEAN)
+                        res->official = json_node_get_boolean(m);
+                n_results++;
+        }
+
+        *ret = results;
+        *ret_n = n_results;
+        return 0;
+}
+
+void registry_json_auths_free(RegistryJsonAuth *a, size_t n)
+{
+        if (!a)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].server);
+                free(a[i].username);
+                if (a[i].password) {
+                        explicit_bzero(a[i].password, strlen(a[i].password));
+                        free(a[i].password);
+                }
+        }
+        free(a);
+}
+
+static int decode_auth(const char *b64, char **ret_user, char **ret_password)
+{
+        g_autofree guchar *raw = NULL;
+        _cleanup_free_ char *s = NULL;
+        gsize n = 0;
+        char *colon;
+
+        raw = g_base64_decode(b64, &n);
+        if (!raw || n == 0)
+                return -EBADMSG;
+        if (memchr(raw, 0, n))
+                return -EBADMSG;
+
+        s = strndup((const char *) raw, n);
+        explicit_bzero(raw, n);
+        if (!s)
+                return -ENOMEM;
+
+        colon = strchr(s, ':');
+        if (!colon || colon == s) {
+                explicit_bzero(s, n);
+                return -EBADMSG;
+        }
+        *colon = 0;
+
+        *ret_user = strdup(s);
+        *ret_password = strdup(colon + 1);
+        explicit_bzero(s, n);
+        if (!*ret_user || !*ret_password) {
+                free(*ret_user);
+                free(*ret_password);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int registry_json_parse_auths(const void *data, size_t size, RegistryJsonAuth **ret, size_t *ret_n)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        RegistryJsonAuth *auths = NULL;
+        size_t n_auths = 0;
+        JsonNode *root, *n;
+        JsonObject *o;
+        GList *members;
+        int r;
+
+        if (!ret || !ret_n)
+                return -EINVAL;
+
+        r = parse_root(data, size, &parser, &root);
+        if (r < 0)
+                return r;
+
+        n = json_object_get_member(json_node_get_object(root), "auths");
+        if (!n || JSON_NODE_HOLDS_NULL(n)) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (!JSON_NODE_HOLDS_OBJECT(n))
+                return -EBADMSG;
+        o = json_node_get_object(n);
+
+        members = json_object_get_members(o);
+        auths = calloc(g_list_length(members) + 1, sizeof(*auths));
+        if (!auths) {
+                g_list_free(members);
+                return -ENOMEM;
+        }
+
+        r = 0;
+        for (GList *i = members; i; i = i->next) {
+                const char *server = i->data, *auth, *user, *password;
+                RegistryJsonAuth *a = auths + n_auths;
+                JsonNode *e = json_object_get_member(o, server);
+                JsonObject *eo;
+
+                if (!e || !JSON_NODE_HOLDS_OBJECT(e))
+                        continue;
+                eo = json_node_get_object(e);
+                if (get_string(eo, "auth", &auth) < 0 || get_string(eo, "username", &user) < 0 ||
+                    get_string(eo, "password", &password) < 0)
+                        continue;
+
+                if (!isempty(auth)) {
+                        r = decode_auth(auth, &a->username, &a->password);
+                        if (r == -ENOMEM)
+                                break;
+                        if (r < 0) {
+                                log_debug("Ignoring undecodable credentials for '%s'.", server);
+                                r = 0;
+                                continue;
+                        }
+                } else if (!isempty(user) && password) {
+                        a->username = strdup(user);
+                        a->password = strdup(password);
+                        if (!a->username || !a->password) {
+                                r = -ENOMEM;
+                                n_auths++;
+                                break;
+                        }
+                } else
+                        continue;
+
+                n_auths++;
+                a->server = strdup(server);
+                if (!a->server) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        g_list_free(members);
+
+        if (r < 0) {
+                registry_json_auths_free(auths, n_auths);
+                return r;
+        }
+
+        *ret = auths;
+        *ret_n = n_auths;
+        return 0;
+}
