@@ -46,6 +46,11 @@ static void async_polkit_query_free(AsyncPolkitQuery *q)
         free(q);
 }
 
+static void async_polkit_query_destroy(gpointer p)
+{
+        async_polkit_query_free(p);
+}
+
 static int polkit_reply_to_verdict(sd_bus_message *reply, bool interactive, sd_bus_error *ret_error)
 {
         const sd_bus_error *e;
@@ -168,7 +173,7 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
 
         if (!*registry)
                 *registry = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                                  (GDestroyNotify) async_polkit_query_free);
+                                                  async_polkit_query_destroy);
 
         q = calloc(1, sizeof(*q));
         if (!q)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -11,7 +12,10 @@
 #include "bus-polkit.h"
 #include "manager.h"
 #include "shared/fs-util.h"
+#include "registry/registry-config.h"
 #include "shared/log.h"
+#include "store/image-store.h"
+#include "store/layer-store.h"
 
 int manager_new(Manager **ret)
 {
@@ -25,7 +29,8 @@ int manager_new(Manager **ret)
         m->state_dir = strdup(getenv("BERTH_STATE_DIR") ?: BERTH_STATE_DIR);
         m->runtime_dir = strdup(getenv("BERTH_RUNTIME_DIR") ?: BERTH_RUNTIME_DIR);
         m->config_file = strdup(getenv("BERTH_CONFIG_FILE") ?: BERTH_CONFIG_FILE);
-        if (!m->state_dir || !m->runtime_dir || !m->config_file)
+        m->auth_file = strdup(getenv("BERTH_AUTH_FILE") ?: BERTH_AUTH_FILE);
+        if (!m->state_dir || !m->runtime_dir || !m->config_file || !m->auth_file)
                 return -ENOMEM;
 
         r = sd_event_default(&m->event);
@@ -42,11 +47,16 @@ Manager *manager_free(Manager *m)
                 return NULL;
 
         bus_polkit_registry_free(&m->polkit_registry);
+        image_store_free(m->images);
+        layer_store_free(m->layers);
+        registry_config_free(m->registry_config);
+        sd_event_source_unref(m->trash_event_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->state_dir);
         free(m->runtime_dir);
         free(m->config_file);
+        free(m->auth_file);
         return mfree(m);
 }
 
@@ -90,6 +100,83 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return sd_event_exit(m->event, 0);
 }
 
+static int manager_load_config(Manager *m)
+{
+        int r;
+
+        r = registry_config_load(m->config_file, &m->registry_config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load configuration '%s': %m", m->config_file);
+        r = registry_config_load_auth(m->registry_config, m->auth_file);
+        if (r == -EPERM)
+                log_warning("Ignoring credentials in '%s': readable by others than root.", m->auth_file);
+        else if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read credentials '%s', ignoring: %m", m->auth_file);
+        m->default_domain = registry_config_get_default_domain(m->registry_config);
+        return 0;
+}
+
+static int on_trash_emptied(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Removing deleted layers failed; will retry on next start.");
+        m->trash_event_source = sd_event_source_unref(m->trash_event_source);
+        if (m->trash_again) {
+                m->trash_again = false;
+                manager_empty_trash(m);
+        }
+        return 0;
+}
+
+void manager_empty_trash(Manager *m)
+{
+        pid_t pid;
+        int r;
+
+        /* Deleting a big tree competes with extraction for the ext4 journal; do it in a child so the loop
+         * stays responsive, and one at a time. */
+        if (m->trash_event_source) {
+                m->trash_again = true;
+                return;
+        }
+        pid = fork();
+        if (pid < 0) {
+                log_warning_errno(errno, "Failed to fork layer deletion, ignoring: %m");
+                return;
+        }
+        if (pid == 0) {
+                (void) nice(10);
+                _exit(layer_store_empty_trash(m->layers) < 0 ? 1 : 0);
+        }
+        r = sd_event_add_child(m->event, &m->trash_event_source, pid, WEXITED, on_trash_emptied, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch layer deletion, ignoring: %m");
+}
+
+static int manager_open_stores(Manager *m)
+{
+        _cleanup_free_ char *layers = NULL;
+        int r;
+
+        r = image_store_open(m->state_dir, &m->images);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open image store in '%s': %m", m->state_dir);
+
+        if (asprintf(&layers, "%s/layers", m->state_dir) < 0)
+                return log_oom();
+        r = layer_store_open(layers, &m->layers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open layer store '%s': %m", layers);
+
+        /* A crash or kill mid-pull leaves temporary layer dirs: nothing references them. */
+        r = layer_store_cleanup_tmp(m->layers);
+        if (r < 0)
+                log_warning_errno(r, "Failed to clean up half-made layers, ignoring: %m");
+        return 0;
+}
+
 int manager_startup(Manager *m)
 {
         sigset_t mask;
@@ -103,6 +190,14 @@ int manager_startup(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to create state directory '%s': %m", m->state_dir);
 
+        r = manager_load_config(m);
+        if (r < 0)
+                return r;
+
+        r = manager_open_stores(m);
+        if (r < 0)
+                return r;
+
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -115,6 +210,11 @@ int manager_startup(Manager *m)
                 return log_error_errno(r, "Failed to watch SIGINT: %m");
 
         /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
+        /* SIGCHLD must be blocked for sd-event child sources (extraction children, trash deletion). */
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        manager_empty_trash(m);
+
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to enable watchdog: %m");

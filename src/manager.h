@@ -16,6 +16,14 @@ typedef struct Manager {
         char *state_dir;   /* /var/lib/berth unless $BERTH_STATE_DIR says otherwise (tests) */
         char *runtime_dir; /* /run/berth */
         char *config_file;
+        char *auth_file;
+        const char *default_domain; /* berth.conf's default registry, owned by registry_config */
+
+        struct ImageStore *images;
+        struct LayerStore *layers;
+        struct RegistryConfig *registry_config;
+        sd_event_source *trash_event_source;
+        bool trash_again;
 
         bool ready_sent;
 } Manager;
@@ -31,6 +39,9 @@ int manager_run(Manager *m);
 
 /* Sends STATUS= to the service manager (no-op outside systemd). */
 void manager_set_status(Manager *m, const char *fmt, ...) _printf_(2, 3);
+
+/* Removes deleted layers (the layer store's trash) in a child process. */
+void manager_empty_trash(Manager *m);
 
 /* bus-manager.c */
 extern const sd_bus_vtable manager_vtable[];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "berthctl.h"
@@ -10,20 +11,39 @@ bool arg_ask_password = true;
 
 /* Verbs as docker spells them. A grouped verb ("image ls") may also have a top-level alias ("images"); both
  * point at the same function. */
-static const Verb verbs[] = {
+static const Verb base_verbs[] = {
         { "version", NULL, "", "Show the client and daemon versions", verb_version },
+        {}
 };
+
+static const Verb *const verb_tables[] = { base_verbs, image_verbs };
+
+#define FOREACH_VERB(v)                                                                    \
+        for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                           \
+                for (const Verb *v = verb_tables[_t]; v->name; v++)
+
+void print_json(JsonNode *root)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autofree char *s = NULL;
+
+        json_generator_set_root(gen, root);
+        json_generator_set_pretty(gen, true);
+        json_generator_set_indent(gen, 4);
+        s = json_generator_to_data(gen, NULL);
+        printf("%s\n", s);
+        json_node_unref(root);
+}
 
 static void help(void)
 {
         printf("berthctl [OPTIONS] COMMAND [ARGS...]\n\n"
                "Control the berth container service (org.berth1 on the system bus).\n\n"
                "Commands:\n");
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+        FOREACH_VERB(v) {
                 char name[64];
-                snprintf(name, sizeof(name), "%s%s%s %s", strempty(verbs[i].group), verbs[i].group ? " " : "",
-                         verbs[i].name, verbs[i].args);
-                printf("  %-28s %s\n", name, verbs[i].help);
+                snprintf(name, sizeof(name), "%s%s%s %s", strempty(v->group), v->group ? " " : "", v->name, v->args);
+                printf("  %-36s %s\n", name, v->help);
         }
         printf("\nOptions:\n"
                "  -h --help             Show this help\n"
@@ -70,15 +90,15 @@ static const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
 {
         /* "image ls" first, then "ls" alone. */
         if (argc >= 2)
-                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                        if (verbs[i].group && streq(verbs[i].group, argv[0]) && streq(verbs[i].name, argv[1])) {
+                FOREACH_VERB(v)
+                        if (v->group && streq(v->group, argv[0]) && streq(v->name, argv[1])) {
                                 *ret_consumed = 2;
-                                return &verbs[i];
+                                return v;
                         }
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (!verbs[i].group && streq(verbs[i].name, argv[0])) {
+        FOREACH_VERB(v)
+                if (!v->group && streq(v->name, argv[0])) {
                         *ret_consumed = 1;
-                        return &verbs[i];
+                        return v;
                 }
         return NULL;
 }

@@ -44,5 +44,10 @@ int bus_get_manager_property_string(const char *property, char **ret);
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 
-/* Verbs, one file per area. */
+/* Prints a JSON document (pretty) to stdout; takes ownership of root. */
+#include <json-glib/json-glib.h>
+void print_json(JsonNode *root);
+
+/* Verbs, one file per area; tables end with an empty entry. */
 int verb_version(int argc, char *argv[]);
+extern const Verb image_verbs[];

@@ -13,6 +13,7 @@ ImageRecord *image_record_free(ImageRecord *r)
         g_strfreev(r->repo_digests);
         g_strfreev(r->diff_ids);
         g_strfreev(r->chain_ids);
+        free(r->layer_sizes);
         return mfree(r);
 }
 
@@ -57,6 +58,11 @@ int image_record_to_json(const ImageRecord *r, char **ret, size_t *ret_size)
         add_strv(b, "repo_digests", r->repo_digests);
         add_strv(b, "diff_ids", r->diff_ids);
         add_strv(b, "chain_ids", r->chain_ids);
+        json_builder_set_member_name(b, "layer_sizes");
+        json_builder_begin_array(b);
+        for (size_t i = 0; r->layer_sizes && r->diff_ids && r->diff_ids[i]; i++)
+                json_builder_add_int_value(b, (gint64) r->layer_sizes[i]);
+        json_builder_end_array(b);
         json_builder_set_member_name(b, "size");
         json_builder_add_int_value(b, (gint64) r->size);
         json_builder_set_member_name(b, "created_usec");
@@ -128,6 +134,15 @@ int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
         r->added_usec = (uint64_t) json_object_get_int_member_with_default(o, "added_usec", 0);
         if (!r->id || g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))
                 return -EBADMSG;
+
+        guint n = g_strv_length(r->diff_ids);
+        JsonArray *sizes = json_object_has_member(o, "layer_sizes") ? json_object_get_array_member(o, "layer_sizes")
+                                                                    : NULL;
+        r->layer_sizes = calloc(n + 1, sizeof(uint64_t));
+        if (!r->layer_sizes)
+                return -ENOMEM;
+        for (guint i = 0; sizes && i < n && i < json_array_get_length(sizes); i++)
+                r->layer_sizes[i] = (uint64_t) json_array_get_int_element(sizes, i);
 
         *ret = TAKE_PTR(r);
         return 0;

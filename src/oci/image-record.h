@@ -17,6 +17,7 @@ typedef struct ImageRecord {
         char **repo_digests;   /* "docker.io/library/debian@sha256:…" */
         char **diff_ids;       /* bottom layer first */
         char **chain_ids;      /* bottom layer first; the layer store's names */
+        uint64_t *layer_sizes; /* uncompressed bytes of each layer, as many as diff_ids */
         uint64_t size;         /* bytes of all layers, uncompressed */
         uint64_t created_usec; /* from the config, 0 if unknown */
         uint64_t added_usec;   /* when it entered this store */

@@ -83,6 +83,7 @@ static inline void *mfree(void *p)
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
+#define streq_ptr(a, b) ((a) && (b) ? streq((a), (b)) : (a) == (b))
 #define isempty(s) (!(s) || !(s)[0])
 #define strempty(s) ((s) ?: "")
 #define strna(s) ((s) ?: "n/a")

@@ -17,6 +17,11 @@ struct ImageStore {
         GHashTable *tags;  /* canonical tag → id */
 };
 
+static void image_record_destroy(gpointer p)
+{
+        image_record_free(p);
+}
+
 static const char *id_hex(const char *id)
 {
         return startswith(id, "sha256:") ?: id;
@@ -117,7 +122,7 @@ int image_store_open(const char *state_dir, ImageStore **ret)
         if (!s)
                 return -ENOMEM;
         s->dir_fd = s->images_fd = -EBADF;
-        s->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) image_record_free);
+        s->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, image_record_destroy);
         s->tags = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
         k = mkdir_p_at(AT_FDCWD, state_dir, 0700);
@@ -162,10 +167,14 @@ static ImageRecord *image_record_copy(const ImageRecord *r)
         c->repo_digests = g_strdupv(r->repo_digests);
         c->diff_ids = g_strdupv(r->diff_ids);
         c->chain_ids = g_strdupv(r->chain_ids);
+        size_t n = r->diff_ids ? g_strv_length(r->diff_ids) : 0;
+        c->layer_sizes = calloc(n + 1, sizeof(uint64_t));
+        if (c->layer_sizes && r->layer_sizes)
+                memcpy(c->layer_sizes, r->layer_sizes, n * sizeof(uint64_t));
         c->size = r->size;
         c->created_usec = r->created_usec;
         c->added_usec = r->added_usec;
-        if (!c->id)
+        if (!c->id || !c->layer_sizes)
                 return image_record_free(c);
         return c;
 }
