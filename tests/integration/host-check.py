@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Did the test run leave the host's /etc, /var and /tmp as it found them?
+
+  host-check.py snapshot OUT.json     record names, types, modes and mtimes
+  host-check.py compare BEFORE AFTER  print what changed; exit 1 if anything did
+
+The test bed's systemd shares the host's root filesystem: a slip in its masks or overlays shows here as a removed
+/tmp entry (systemd-tmpfiles wiped the host's /tmp once), a new file under /var/log/journal or /var/lib, a changed
+/etc file. /etc and /var are recorded whole (they are small here) with mtimes, but for the package manager's own
+churn. /tmp is shared with whatever else runs on the machine: its entries two levels deep are recorded by name
+and type only (their mtimes move with every other program's temp files); a /tmp entry that vanished always
+fails, a new one fails under CI (nothing else runs there) and is only reported elsewhere.
+"""
+import json
+import os
+import stat
+import sys
+
+TREES = ["/etc", "/var"]
+SKIP = {
+    "/var/cache", "/var/lib/apt", "/var/lib/dpkg", "/var/log/apt", "/var/log/dpkg.log",
+    "/var/log/alternatives.log", "/var/lib/ucf", "/var/backups", "/var/lib/man-db", "/var/tmp",
+    "/var/lib/postgresql", "/var/log/postgresql", "/var/lib/docker",
+}
+SHALLOW = ["/tmp", "/var/tmp"]
+
+
+def walk(top, out):
+    dev = os.lstat(top).st_dev
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        if path in SKIP:
+            continue
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        out[path] = [stat.filemode(st.st_mode), st.st_uid, st.st_gid, st.st_mtime_ns,
+                     st.st_size if stat.S_ISREG(st.st_mode) else 0]
+        if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
+            try:
+                stack.extend(os.path.join(path, n) for n in os.listdir(path))
+            except OSError:
+                pass
+
+
+def shallow(top, out):
+    for n in os.listdir(top):
+        p = os.path.join(top, n)
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        out[p] = [stat.filemode(st.st_mode)[0]]
+        if stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+            try:
+                for m in os.listdir(p):
+                    q = os.path.join(p, m)
+                    try:
+                        out[q] = [stat.filemode(os.lstat(q).st_mode)[0]]
+                    except FileNotFoundError:
+                        pass
+            except OSError:
+                pass
+
+
+def snapshot(path):
+    full, tmp = {}, {}
+    for t in TREES:
+        walk(t, full)
+    for t in SHALLOW:
+        shallow(t, tmp)
+    with open(path, "w") as f:
+        json.dump({"full": full, "tmp": tmp}, f)
+
+
+def compare(before_path, after_path):
+    with open(before_path) as f:
+        before = json.load(f)
+    with open(after_path) as f:
+        after = json.load(f)
+    strict_tmp = os.environ.get("CI") == "true"
+    bad, notes = [], []
+    b, a = before["full"], after["full"]
+    for p in sorted(set(b) | set(a)):
+        if p not in a:
+            bad.append(f"removed: {p}")
+        elif p not in b:
+            bad.append(f"added:   {p}")
+        elif a[p] != b[p]:
+            bad.append(f"changed: {p} {b[p]} -> {a[p]}")
+    b, a = before["tmp"], after["tmp"]
+    for p in sorted(set(b) | set(a)):
+        if p not in a:
+            bad.append(f"removed: {p}")
+        elif p not in b:
+            (bad if strict_tmp else notes).append(f"added:   {p}")
+        elif a[p] != b[p]:
+            bad.append(f"changed: {p} {b[p]} -> {a[p]}")
+    for n in notes:
+        print(f"note (not counted outside CI; other programs share /tmp): {n}")
+    for line in bad:
+        print(line)
+    if bad:
+        print(f"HOST CHANGED: {len(bad)} differences in /etc, /var or /tmp")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "snapshot":
+        snapshot(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+        sys.exit(compare(sys.argv[2], sys.argv[3]))
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,96 @@
+# Helpers for berth's integration tests: sourced (with the test file) into a fresh bash for each test case.
+#
+# A test file tests/integration/test-<topic>.sh defines functions named test_<case>; the runner calls them in the
+# order they are defined, each in its own bash process under `set -eEuo pipefail`, on the host: commands meant
+# for the bed go through bed_exec / bed_sh, which run them inside it as root. Each test file gets a freshly
+# booted bed (berthd not yet started); the fixture registry is shared by all. A case passes when its function
+# returns 0; any failing command or assertion fails it, and its output is shown under the TAP line.
+#
+# Set by the runner:
+#   BED_DIR                    the bed's directory (see tests/bed/bed)
+#   BERTH_SRC, BERTH_BUILD     the source tree and the build dir under test
+#   BERTH_TEST_REGISTRY        host:port of the fixture registry (plain http on 127.0.0.1); also set inside the bed
+#   BERTH_TEST_REGISTRY_DIR    its directory (config, storage, registry.log with the access log)
+#   BERTH_TEST_IMAGES          a file of "REPO sha256:MANIFEST_DIGEST" lines, one per fixture image
+#   BERTH_TEST_LAYOUT          the OCI layout the fixtures were pushed from
+#   TEST_TMP                   a scratch dir on the host for this case, removed after it
+
+BERTH_BED=$BERTH_SRC/tests/bed/bed
+BERTH_REGISTRY_SH=$BERTH_SRC/tests/fixtures/registry.sh
+
+# bed_exec CMD… : run CMD inside the bed as root; stdin, stdout, stderr and the exit status pass through.
+bed_exec() { "$BERTH_BED" exec "$BED_DIR" "$@"; }
+# bed_sh SCRIPT : run a shell script inside the bed.
+bed_sh() { "$BERTH_BED" exec "$BED_DIR" bash -c "$1"; }
+# bed_nobody CMD… : run CMD inside the bed as nobody (65534), no supplementary groups: polkit and D-Bus policy
+# see an unprivileged caller (root bypasses polkit).
+bed_nobody() { "$BERTH_BED" exec "$BED_DIR" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# assert_eq ACTUAL EXPECTED [WHAT]
+assert_eq() {
+        [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+# assert_ne ACTUAL UNEXPECTED [WHAT]
+assert_ne() {
+        [ "$1" != "$2" ] || fail "${3:-value}: expected anything but '$2'"
+}
+# assert_match ACTUAL ERE [WHAT] : ACTUAL (may be many lines) has a line matching the extended regex
+assert_match() {
+        grep -qE -- "$2" <<<"$1" || fail "${3:-output} does not match /$2/:"$'\n'"$1"
+}
+# assert_no_match ACTUAL ERE [WHAT]
+assert_no_match() {
+        ! grep -qE -- "$2" <<<"$1" || fail "${3:-output} matches /$2/ but should not:"$'\n'"$1"
+}
+# assert_ok CMD… : CMD (on the host; wrap with bed_exec for the bed) succeeds; its output is shown if not
+assert_ok() {
+        local out
+        out=$("$@" 2>&1) || fail "'$*' failed ($?):"$'\n'"$out"
+}
+# assert_fails CMD… : CMD fails; sets $FAIL_OUTPUT to what it printed (stdout and stderr)
+assert_fails() {
+        FAIL_OUTPUT=$("$@" 2>&1) && fail "'$*' succeeded but should have failed:"$'\n'"$FAIL_OUTPUT"
+        return 0
+}
+# wait_until SECONDS CMD… : poll CMD every 0.1 s until it succeeds
+wait_until() {
+        local limit=$1 i; shift
+        for i in $(seq $((limit * 10))); do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        fail "timed out after ${limit}s waiting for: $*"
+}
+
+# unit_prop UNIT PROPERTY : a property of a unit inside the bed (systemctl show --value)
+unit_prop() { bed_exec systemctl show -P "$2" "$1"; }
+
+# image_digest REPO : the manifest digest of a fixture image as pushed
+image_digest() { awk -v r="$1" '$1 == r { print $2 }' "$BERTH_TEST_IMAGES"; }
+
+# registry_log : the fixture registry's log (its access log lines look like
+#   127.0.0.1 - - [date] "GET /v2/busybox/blobs/sha256:… HTTP/1.1" 200 …)
+registry_log() { echo "$BERTH_TEST_REGISTRY_DIR/registry.log"; }
+# registry_blob_gets REPO : the blob digests fetched from REPO so far (200 answers), one per line, in order
+registry_blob_gets() {
+        grep -oE "\"GET /v2/$1/blobs/sha256:[0-9a-f]{64} HTTP/[0-9.]+\" 200" "$(registry_log)" |
+                grep -oE 'sha256:[0-9a-f]{64}' || true
+}
+
+# auth_registry_start USER:PASSWORD : start a second registry on the same storage (same images), protected by
+# htpasswd, and set AUTH_REGISTRY to its host:port. Call it directly, not in $(…): it is stopped when the case
+# ends.
+auth_registry_start() {
+        local d
+        d=$(mktemp -d "$TEST_TMP/auth-registry.XXXXXX")
+        _BERTH_AUTH_REGISTRIES+=("$d")
+        trap '_berth_case_cleanup' EXIT
+        AUTH_REGISTRY=$("$BERTH_REGISTRY_SH" start "$d" --storage "$BERTH_TEST_REGISTRY_DIR/storage" --auth "$1")
+}
+_BERTH_AUTH_REGISTRIES=()
+_berth_case_cleanup() {
+        local d
+        for d in "${_BERTH_AUTH_REGISTRIES[@]}"; do "$BERTH_REGISTRY_SH" stop "$d"; done
+}
