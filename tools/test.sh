@@ -1,0 +1,110 @@
+#!/bin/bash
+# Everything berth tests, from a fresh clone: dependencies, a build with the unit tests, the same unit tests under
+# AddressSanitizer and UBSan, and the integration tests in a booted systemd (tests/integration/run).
+# Ends with one line "N passed, N failed" summing every case; exits non-zero on any failure.
+#
+#   bash tools/test.sh            (as root: the integration tests boot a test bed)
+#
+# Build dirs: build/ and build-asan/ (gitignored); fixture images are cached in build/test-cache.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+src=$(pwd)
+passed=0 failed=0 skipped=0
+
+step() { echo; echo "=== $*"; }
+count() { # PASSED FAILED [SKIPPED]
+        passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0}))
+}
+finish() {
+        echo
+        if [ "$skipped" -gt 0 ]; then
+                echo "$passed passed, $failed failed, $skipped skipped"
+        else
+                echo "$passed passed, $failed failed"
+        fi
+        [ "$failed" = 0 ]
+        exit
+}
+
+# Each case of a meson test run: TAP tests count their "ok"/"not ok" lines, other tests count once.
+meson_cases() { # BUILD_DIR → "PASSED FAILED SKIPPED"
+        python3 - "$1/meson-logs/testlog.json" <<'EOF'
+import json, re, sys
+p = f = s = 0
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    t = json.loads(line)
+    tap = re.findall(r"^(not ok|ok)\b[^\n#]*(#\s*(SKIP|TODO)\b)?", t.get("stdout") or "", re.M | re.I)
+    if tap:
+        for verdict, _, directive in tap:
+            if directive.upper() == "SKIP":
+                s += 1
+            elif verdict == "ok" or directive.upper() == "TODO":
+                p += 1
+            else:
+                f += 1
+        # A TAP test that crashed or timed out after its last line still failed.
+        if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and not any(v == "not ok" for v, _, _ in tap):
+            f += 1
+    elif t["result"] in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif t["result"] == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+EOF
+}
+
+# build_and_test DIR [MESON_OPTION…]: configure (once), build, run the unit tests, count their cases.
+build_and_test() {
+        local dir=$1; shift
+        # The paths berth is installed to in the test bed: the same as a distribution's.
+        local opts=(-Dprefix=/usr -Dsysconfdir=/etc -Dlocalstatedir=/var "$@")
+        if [ -f "$dir/build.ninja" ]; then
+                meson configure "$dir" "${opts[@]}" || return 1
+        else
+                meson setup "$dir" "${opts[@]}" || return 1
+        fi
+        ninja -C "$dir" || return 1
+        rm -f "$dir/meson-logs/testlog.json"
+        meson test -C "$dir" --print-errorlogs
+        return 0
+}
+
+step "dependencies (tools/install-deps.sh)"
+bash tools/install-deps.sh || { echo "install-deps failed"; count 0 1; finish; }
+
+step "build/ and unit tests"
+if build_and_test build; then
+        read -r p f s < <(meson_cases build); count "$p" "$f" "$s"
+        echo "unit: $p passed, $f failed"
+        [ "$p" -gt 0 ] || { echo "unit: no test case ran"; count 0 1; }
+else
+        echo "build/ failed to build"; count 0 1
+        finish
+fi
+
+step "build-asan/ (address,undefined) and unit tests"
+if build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+        read -r p f s < <(meson_cases build-asan); count "$p" "$f" "$s"
+        echo "unit (asan): $p passed, $f failed"
+        [ "$p" -gt 0 ] || { echo "unit (asan): no test case ran"; count 0 1; }
+else
+        echo "build-asan/ failed to build"; count 0 1
+fi
+
+step "integration tests (tests/integration/run build)"
+tests/integration/run build | tee build/integration-run.log
+last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build/integration-run.log | tail -n 1)
+if [ -n "$last" ]; then
+        count "$(echo "$last" | cut -d' ' -f1)" "$(echo "$last" | cut -d' ' -f3)"
+else
+        echo "integration: the runner printed no summary"; count 0 1
+fi
+
+finish
