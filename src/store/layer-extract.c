@@ -107,6 +107,11 @@ static int fail(Extractor *x, int error, const char *format, ...)
         return log_debug_errno(error, "Layer extraction failed: %s", x->message);
 }
 
+static const char *archive_message(struct archive *a)
+{
+        return archive_error_string(a) ?: "truncated or corrupt data";
+}
+
 static int archive_error_to_errno(struct archive *a)
 {
         int e = archive_errno(a);
@@ -166,7 +171,7 @@ static la_ssize_t pull_decompressed(Extractor *x, const void **ret_buf)
                         return 0;
                 if (r != ARCHIVE_OK)
                         return fail(x, archive_error_to_errno(x->raw), "Failed to decompress layer: %s",
-                                    strna(archive_error_string(x->raw)));
+                                    archive_message(x->raw));
                 if (offset < 0 || (uint64_t) offset != x->uncompressed_size)
                         return fail(x, -EBADMSG, "Unexpected gap in decompressed layer stream");
                 if (size == 0)
@@ -318,12 +323,12 @@ static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *di
                         return 0;
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(tar), "Failed to read '%s' from layer: %s", path,
-                                    strna(archive_error_string(tar)));
+                                    archive_message(tar));
                 /* Offsets carry the holes of sparse entries; write_disk seeks over them. */
                 w = archive_write_data_block(disk, buf, size, offset);
                 if (w < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(disk), "Failed to write '%s': %s", path,
-                                    strna(archive_error_string(disk)));
+                                    archive_message(disk));
         }
 }
 
@@ -340,9 +345,11 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 /* ARCHIVE_WARN is e.g. a name that cannot be converted to the locale: keep going. */
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(tar), "Invalid layer tar: %s",
-                                    strna(archive_error_string(tar)));
+                                    archive_message(tar));
 
                 path = archive_entry_pathname(entry);
+                if (!path)
+                        return fail(x, -EBADMSG, "Layer entry without a usable name");
                 if (!path_is_safe(path))
                         return fail(x, -EBADMSG, "Refusing layer entry with unsafe name '%s'", strna(path));
                 hardlink = archive_entry_hardlink(entry);
@@ -358,9 +365,9 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 r = archive_write_header(disk, entry);
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(disk), "Cannot extract '%s': %s", path,
-                                    strna(archive_error_string(disk)));
+                                    archive_message(disk));
                 if (r == ARCHIVE_WARN)
-                        log_debug("Extracting '%s': %s", path, strna(archive_error_string(disk)));
+                        log_debug("Extracting '%s': %s", path, archive_message(disk));
 
                 if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
                         r = copy_entry_data(x, tar, disk, path);
@@ -371,7 +378,7 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 r = archive_write_finish_entry(disk);
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(disk), "Cannot finish '%s': %s", path,
-                                    strna(archive_error_string(disk)));
+                                    archive_message(disk));
         }
 }
 
@@ -413,20 +420,26 @@ static int extract(Extractor *x, LayerExtractResult *ret)
                 return fail(x, -EOPNOTSUPP, "libarchive lacks built-in gzip or zstd support");
         if (archive_read_open(raw, x, NULL, raw_read_cb, NULL) != ARCHIVE_OK)
                 return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
-                            strna(archive_error_string(raw)));
+                            archive_message(raw));
         r = archive_read_next_header(raw, &raw_entry);
         if (r == ARCHIVE_EOF)
                 return fail(x, -EBADMSG, "Empty layer");
         if (r != ARCHIVE_OK)
                 return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
-                            strna(archive_error_string(raw)));
+                            archive_message(raw));
+
+        /* libarchive stacks filters as long as one bids: a gzip inside a gzip would be undone twice, and the
+         * diff_id would then not be the hash of what the blob decompresses to. One filter at most (the
+         * count includes the reader at the bottom). */
+        if (archive_filter_count(raw) > 2)
+                return fail(x, -EBADMSG, "Layer is compressed more than once");
 
         /* format_tar covers ustar, pax and GNU tar. No filter: a compressed tar inside is not a layer. */
         if (archive_read_support_format_tar(tar) != ARCHIVE_OK)
                 return fail(x, -EOPNOTSUPP, "libarchive lacks tar support");
         if (archive_read_open(tar, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
                 return fail(x, archive_error_to_errno(tar), "Not a tar layer: %s",
-                            strna(archive_error_string(tar)));
+                            archive_message(tar));
 
         /* No archive_write_disk_set_standard_lookup(): owners are restored by number. */
         if (archive_write_disk_set_options(disk,
@@ -444,7 +457,7 @@ static int extract(Extractor *x, LayerExtractResult *ret)
         /* Directory modes and times are applied here, after their contents (and whiteouts) exist. */
         if (archive_write_close(disk) < ARCHIVE_WARN)
                 return fail(x, archive_error_to_errno(disk), "Cannot finish extraction: %s",
-                            strna(archive_error_string(disk)));
+                            archive_message(disk));
 
         /* Hash what follows the end-of-archive marker, then what follows the compressed stream. */
         for (;;) {

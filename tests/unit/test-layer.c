@@ -1,0 +1,1075 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Layer extraction and the layer store. Layers are built here with libarchive's writer; everything happens
+ * in mkdtemp dirs under /var/tmp, removed at the end of each test. Needs root (mknod, chown, trusted.*
+ * xattrs, overlay mounts); skipped otherwise. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <glib.h>
+#include <openssl/evp.h>
+
+#include "shared/fs-util.h"
+#include "shared/macro.h"
+#include "store/layer-extract.h"
+#include "store/layer-store.h"
+
+#define MTIME 1234567890
+#define SPARSE_SIZE (8 * 1024 * 1024)
+
+typedef enum Compression {
+        COMPRESSION_NONE,
+        COMPRESSION_GZIP,
+        COMPRESSION_ZSTD,
+} Compression;
+
+/* ---- helpers ---------------------------------------------------------------------------------------- */
+
+typedef struct TmpDir {
+        char *path;
+        int fd;
+} TmpDir;
+
+static void tmpdir_make(TmpDir *t)
+{
+        t->path = g_strdup("/var/tmp/berth-test-layer-XXXXXX");
+        g_assert_nonnull(mkdtemp(t->path));
+        t->fd = open_dir_at(AT_FDCWD, t->path);
+        g_assert_cmpint(t->fd, >=, 0);
+}
+
+static void tmpdir_done(TmpDir *t)
+{
+        g_autofree char *parent = g_path_get_dirname(t->path), *base = g_path_get_basename(t->path);
+        _cleanup_close_ int pfd = open_dir_at(AT_FDCWD, parent);
+
+        safe_close(t->fd);
+        g_assert_cmpint(rm_rf_at(pfd, base), ==, 0);
+        g_assert_cmpint(access(t->path, F_OK), <, 0);
+        g_free(t->path);
+}
+
+static bool need_root(void)
+{
+        if (geteuid() == 0)
+                return true;
+        g_test_skip("needs root");
+        return false;
+}
+
+static void sha256_hex(const void *data, size_t size, char out[static LAYER_DIGEST_STRING_MAX])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+
+        g_assert_cmpint(EVP_Digest(data, size, md, &len, EVP_sha256(), NULL), ==, 1);
+        g_assert_cmpuint(len, ==, 32);
+        strcpy(out, "sha256:");
+        for (unsigned i = 0; i < len; i++)
+                sprintf(out + 7 + 2 * i, "%02x", md[i]);
+}
+
+static la_ssize_t byte_array_write(struct archive *a, void *userdata, const void *buf, size_t n)
+{
+        g_byte_array_append(userdata, buf, (guint) n);
+        return (la_ssize_t) n;
+}
+
+static struct archive *tar_new(GByteArray *out)
+{
+        struct archive *a = archive_write_new();
+
+        g_assert_nonnull(a);
+        g_assert_cmpint(archive_write_set_format_pax(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_add_filter_none(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_open(a, out, NULL, byte_array_write, NULL), ==, ARCHIVE_OK);
+        return a;
+}
+
+static void tar_finish(struct archive *a)
+{
+        g_assert_cmpint(archive_write_close(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_free(a), ==, ARCHIVE_OK);
+}
+
+static struct archive_entry *entry_new(const char *path, mode_t type, mode_t perm, int64_t uid, int64_t gid)
+{
+        struct archive_entry *e = archive_entry_new();
+
+        archive_entry_set_pathname(e, path);
+        archive_entry_set_filetype(e, type);
+        archive_entry_set_perm(e, perm);
+        archive_entry_set_uid(e, uid);
+        archive_entry_set_gid(e, gid);
+        archive_entry_set_mtime(e, MTIME, 0);
+        return e;
+}
+
+static void tar_write_entry(struct archive *a, struct archive_entry *e, const void *data, size_t size)
+{
+        if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
+                archive_entry_set_size(e, (la_int64_t) size);
+        g_assert_cmpint(archive_write_header(a, e), ==, ARCHIVE_OK);
+        if (size > 0)
+                g_assert_cmpint(archive_write_data(a, data, size), ==, (la_ssize_t) size);
+        archive_entry_free(e);
+}
+
+static void tar_dir(struct archive *a, const char *path)
+{
+        tar_write_entry(a, entry_new(path, AE_IFDIR, 0755, 0, 0), NULL, 0);
+}
+
+static void tar_file(struct archive *a, const char *path, const char *content)
+{
+        tar_write_entry(a, entry_new(path, AE_IFREG, 0644, 0, 0), content, strlen(content));
+}
+
+static void tar_symlink(struct archive *a, const char *path, const char *target)
+{
+        struct archive_entry *e = entry_new(path, AE_IFLNK, 0777, 0, 0);
+        archive_entry_set_symlink(e, target);
+        tar_write_entry(a, e, NULL, 0);
+}
+
+static void tar_hardlink(struct archive *a, const char *path, const char *target)
+{
+        struct archive_entry *e = entry_new(path, AE_IFREG, 0644, 0, 0);
+        archive_entry_set_hardlink(e, target);
+        tar_write_entry(a, e, NULL, 0);
+}
+
+/* Compresses bytes with libarchive's "raw" writer, so the blob is exactly gzip/zstd of the given tar. */
+static GByteArray *compress_blob(const GByteArray *tar, Compression c)
+{
+        GByteArray *out = g_byte_array_new();
+        struct archive *a;
+        struct archive_entry *e;
+
+        if (c == COMPRESSION_NONE) {
+                g_byte_array_append(out, tar->data, tar->len);
+                return out;
+        }
+        a = archive_write_new();
+        g_assert_cmpint(archive_write_set_format_raw(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(c == COMPRESSION_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a),
+                        ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_set_bytes_in_last_block(a, 1), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_open(a, out, NULL, byte_array_write, NULL), ==, ARCHIVE_OK);
+        e = archive_entry_new();
+        archive_entry_set_pathname(e, "layer.tar");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, tar->len);
+        g_assert_cmpint(archive_write_header(a, e), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_data(a, tar->data, tar->len), ==, (la_ssize_t) tar->len);
+        archive_entry_free(e);
+        tar_finish(a);
+        return out;
+}
+
+static int memfd_with(const void *data, size_t size)
+{
+        int fd = memfd_create("layer", MFD_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(write(fd, data, size), ==, (ssize_t) size);
+        g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+        return fd;
+}
+
+static int extract_bytes(const void *data, size_t size, int dest_fd, char **msg, LayerExtractResult *ret)
+{
+        _cleanup_close_ int fd = memfd_with(data, size);
+        return layer_extract(fd, dest_fd, msg, ret);
+}
+
+static void assert_extracts(const GByteArray *blob, const GByteArray *tar, int dest_fd)
+{
+        _cleanup_free_ char *msg = NULL;
+        char blob_digest[LAYER_DIGEST_STRING_MAX], diff_id[LAYER_DIGEST_STRING_MAX];
+        LayerExtractResult res = {};
+        int r;
+
+        r = extract_bytes(blob->data, blob->len, dest_fd, &msg, &res);
+        if (r < 0)
+                g_test_message("extraction failed: %s", strna(msg));
+        g_assert_cmpint(r, ==, 0);
+
+        sha256_hex(blob->data, blob->len, blob_digest);
+        sha256_hex(tar->data, tar->len, diff_id);
+        g_assert_cmpstr(res.blob_digest, ==, blob_digest);
+        g_assert_cmpstr(res.diff_id, ==, diff_id);
+        g_assert_cmpuint(res.compressed_size, ==, blob->len);
+        g_assert_cmpuint(res.uncompressed_size, ==, tar->len);
+}
+
+static void assert_file(int dir_fd, const char *path, const char *content)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+
+        g_assert_cmpint(read_file_at(dir_fd, path, 1 << 20, &data, &size), ==, 0);
+        g_assert_cmpuint(size, ==, strlen(content));
+        g_assert_cmpstr(data, ==, content);
+}
+
+static size_t count_entries(int dir_fd)
+{
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fdopendir(TAKE_FD(fd));
+        size_t n = 0;
+
+        g_assert_nonnull(d);
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+/* ---- extraction of ordinary content ----------------------------------------------------------------- */
+
+static void build_rich_layer(GByteArray *tar)
+{
+        struct archive *a = tar_new(tar);
+        struct archive_entry *e;
+        struct vfs_cap_data cap = {
+                .magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE,
+                .data = { { .permitted = 1u << CAP_NET_RAW } },
+        };
+        g_autofree char *sparse = g_malloc0(SPARSE_SIZE);
+
+        tar_dir(a, "./");
+        e = entry_new("etc/", AE_IFDIR, 0750, 0, 42);
+        archive_entry_set_mtime(e, MTIME - 100, 0);
+        tar_write_entry(a, e, NULL, 0);
+        e = entry_new("etc/hello", AE_IFREG, 0640, 1000, 1001);
+        archive_entry_xattr_add_entry(e, "user.berth", "value", 5);
+        archive_entry_xattr_add_entry(e, "trusted.berth", "t", 1);
+        tar_write_entry(a, e, "hello\n", 6);
+
+        tar_dir(a, "bin/");
+        tar_write_entry(a, entry_new("bin/suid", AE_IFREG, 04755, 0, 0), "#!/bin/true\n", 12);
+        e = entry_new("bin/ping", AE_IFREG, 0755, 0, 0);
+        archive_entry_xattr_add_entry(e, "security.capability", &cap, sizeof(cap));
+        tar_write_entry(a, e, "ping", 4);
+        tar_hardlink(a, "bin/hard", "bin/suid");
+        tar_symlink(a, "bin/abs", "/etc/hello");
+        tar_symlink(a, "bin/rel", "../etc/hello");
+
+        tar_dir(a, "dev/");
+        e = entry_new("dev/null", AE_IFCHR, 0666, 0, 0);
+        archive_entry_set_rdevmajor(e, 1);
+        archive_entry_set_rdevminor(e, 3);
+        tar_write_entry(a, e, NULL, 0);
+        e = entry_new("dev/sda", AE_IFBLK, 0660, 0, 6);
+        archive_entry_set_rdevmajor(e, 8);
+        archive_entry_set_rdevminor(e, 0);
+        tar_write_entry(a, e, NULL, 0);
+        tar_write_entry(a, entry_new("dev/fifo", AE_IFIFO, 0600, 7, 8), NULL, 0);
+
+        /* Two 4 KiB data regions in 8 MiB; the writer drops the holes given full content. */
+        memset(sparse, 'A', 4096);
+        memset(sparse + 4 * 1024 * 1024, 'B', 4096);
+        e = entry_new("var/sparse", AE_IFREG, 0644, 0, 0);
+        archive_entry_set_size(e, SPARSE_SIZE); /* before the map: libarchive checks it against the size */
+        archive_entry_sparse_add_entry(e, 0, 4096);
+        archive_entry_sparse_add_entry(e, 4 * 1024 * 1024, 4096);
+        tar_write_entry(a, e, sparse, SPARSE_SIZE);
+
+        tar_file(a, "usr/share/caf\xc3\xa9/\xc3\xbcnicode", "utf8\n");
+        tar_finish(a);
+}
+
+static void check_rich_layer(int fd)
+{
+        struct vfs_cap_data cap = {
+                .magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE,
+                .data = { { .permitted = 1u << CAP_NET_RAW } },
+        };
+        char buf[256];
+        struct stat st, st2;
+        ssize_t n;
+        _cleanup_close_ int sfd = -EBADF;
+        g_autofree char *sparse = NULL;
+
+        g_assert_cmpint(fstatat(fd, "etc", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISDIR(st.st_mode));
+        g_assert_cmpint(st.st_mode & 07777, ==, 0750);
+        g_assert_cmpint(st.st_gid, ==, 42);
+        g_assert_cmpint(st.st_mtim.tv_sec, ==, MTIME - 100); /* restored after its children were written */
+
+        assert_file(fd, "etc/hello", "hello\n");
+        g_assert_cmpint(fstatat(fd, "etc/hello", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+        g_assert_cmpint(st.st_uid, ==, 1000);
+        g_assert_cmpint(st.st_gid, ==, 1001);
+        g_assert_cmpint(st.st_mtim.tv_sec, ==, MTIME);
+
+        sfd = openat(fd, "etc/hello", O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(sfd, >=, 0);
+        n = fgetxattr(sfd, "user.berth", buf, sizeof(buf));
+        g_assert_cmpint(n, ==, 5);
+        g_assert_cmpmem(buf, 5, "value", 5);
+        n = fgetxattr(sfd, "trusted.berth", buf, sizeof(buf));
+        g_assert_cmpint(n, ==, 1);
+        sfd = safe_close(sfd);
+
+        g_assert_cmpint(fstatat(fd, "bin/suid", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_cmpint(st.st_mode & 07777, ==, 04755);
+        g_assert_cmpint(st.st_nlink, ==, 2);
+        g_assert_cmpint(fstatat(fd, "bin/hard", &st2, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_cmpuint(st.st_ino, ==, st2.st_ino);
+
+        sfd = openat(fd, "bin/ping", O_RDONLY | O_CLOEXEC);
+        g_assert_cmpint(sfd, >=, 0);
+        n = fgetxattr(sfd, "security.capability", buf, sizeof(buf));
+        g_assert_cmpint(n, ==, (ssize_t) sizeof(cap));
+        g_assert_cmpmem(buf, (size_t) n, &cap, sizeof(cap));
+        sfd = safe_close(sfd);
+
+        n = readlinkat(fd, "bin/abs", buf, sizeof(buf));
+        g_assert_cmpmem(buf, (size_t) n, "/etc/hello", 10);
+        n = readlinkat(fd, "bin/rel", buf, sizeof(buf));
+        g_assert_cmpmem(buf, (size_t) n, "../etc/hello", 12);
+
+        g_assert_cmpint(fstatat(fd, "dev/null", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpint(st.st_rdev, ==, makedev(1, 3));
+        g_assert_cmpint(st.st_mode & 07777, ==, 0666);
+        g_assert_cmpint(fstatat(fd, "dev/sda", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISBLK(st.st_mode));
+        g_assert_cmpint(st.st_rdev, ==, makedev(8, 0));
+        g_assert_cmpint(st.st_gid, ==, 6);
+        g_assert_cmpint(fstatat(fd, "dev/fifo", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISFIFO(st.st_mode));
+        g_assert_cmpint(st.st_uid, ==, 7);
+        g_assert_cmpint(st.st_gid, ==, 8);
+
+        g_assert_cmpint(fstatat(fd, "var/sparse", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_cmpint(st.st_size, ==, SPARSE_SIZE);
+        g_assert_cmpint(st.st_blocks * 512, <, 1024 * 1024); /* holes stayed holes */
+        sfd = openat(fd, "var/sparse", O_RDONLY | O_CLOEXEC);
+        sparse = g_malloc(SPARSE_SIZE);
+        g_assert_cmpint(read(sfd, sparse, SPARSE_SIZE), ==, SPARSE_SIZE);
+        g_assert_cmpint(sparse[0], ==, 'A');
+        g_assert_cmpint(sparse[4095], ==, 'A');
+        g_assert_cmpint(sparse[4096], ==, 0);
+        g_assert_cmpint(sparse[4 * 1024 * 1024], ==, 'B');
+        g_assert_cmpint(sparse[SPARSE_SIZE - 1], ==, 0);
+
+        assert_file(fd, "usr/share/caf\xc3\xa9/\xc3\xbcnicode", "utf8\n");
+}
+
+static void test_extract_rich(gconstpointer data)
+{
+        Compression c = GPOINTER_TO_INT(data);
+        g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        build_rich_layer(tar);
+        blob = compress_blob(tar, c);
+        if (c != COMPRESSION_NONE)
+                g_assert_cmpuint(blob->len, <, tar->len);
+
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd);
+        check_rich_layer(t.fd);
+        tmpdir_done(&t);
+}
+
+/* Bytes after the compressed stream (and after the tar's end marker) are still hashed. */
+static void test_extract_trailing_bytes(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
+        struct archive *a;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        a = tar_new(tar);
+        tar_file(a, "f", "x");
+        tar_finish(a);
+        g_byte_array_set_size(tar, tar->len + 10240); /* more zero blocks, as some tools pad */
+        memset(tar->data + tar->len - 10240, 0, 10240);
+        blob = compress_blob(tar, COMPRESSION_GZIP);
+
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd);
+        assert_file(t.fd, "f", "x");
+        tmpdir_done(&t);
+}
+
+/* ---- whiteouts -------------------------------------------------------------------------------------- */
+
+static void test_extract_whiteouts(void)
+{
+        g_autoptr(GByteArray) tar1 = g_byte_array_new(), tar2 = g_byte_array_new();
+        g_autofree char *opts = NULL, *mnt = NULL;
+        _cleanup_close_ int l1 = -EBADF, l2 = -EBADF, m = -EBADF;
+        LayerExtractResult res;
+        struct archive *a;
+        struct stat st;
+        char buf[8];
+        TmpDir t;
+
+        if (!need_root())
+                return;
+
+        a = tar_new(tar1);
+        tar_dir(a, "a/");
+        tar_file(a, "a/file1", "1");
+        tar_file(a, "a/file2", "2");
+        tar_dir(a, "d/");
+        tar_file(a, "d/x", "x");
+        tar_file(a, "top", "top");
+        tar_finish(a);
+
+        a = tar_new(tar2);
+        tar_dir(a, "a/");
+        tar_write_entry(a, entry_new("a/.wh.file1", AE_IFREG, 0600, 5, 6), NULL, 0);
+        tar_file(a, "a/.wh..wh.plnk", "");
+        tar_dir(a, "d/");
+        tar_file(a, "d/.wh..wh..opq", "");
+        tar_file(a, "d/y", "y");
+        tar_file(a, ".wh.top", ""); /* whiteout at the layer's top level */
+        tar_file(a, "new/.wh.gone", ""); /* parent dir not in the tar */
+        tar_finish(a);
+
+        tmpdir_make(&t);
+        g_assert_cmpint(mkdirat(t.fd, "l1", 0755), ==, 0);
+        g_assert_cmpint(mkdirat(t.fd, "l2", 0755), ==, 0);
+        g_assert_cmpint(mkdirat(t.fd, "mnt", 0755), ==, 0);
+        l1 = open_dir_at(t.fd, "l1");
+        l2 = open_dir_at(t.fd, "l2");
+        g_assert_cmpint(extract_bytes(tar1->data, tar1->len, l1, NULL, &res), ==, 0);
+        g_assert_cmpint(extract_bytes(tar2->data, tar2->len, l2, NULL, &res), ==, 0);
+
+        /* On disk: overlay form, no .wh.* files left. */
+        g_assert_cmpint(fstatat(l2, "a/file1", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpint(st.st_rdev, ==, makedev(0, 0));
+        g_assert_cmpint(st.st_uid, ==, 5);
+        g_assert_cmpint(st.st_gid, ==, 6);
+        g_assert_cmpint(fstatat(l2, "top", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpint(fstatat(l2, "new/gone", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpint(faccessat(l2, "a/.wh.file1", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        g_assert_cmpint(faccessat(l2, "a/.wh..wh.plnk", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        g_assert_cmpint(faccessat(l2, "d/.wh..wh..opq", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        m = openat(l2, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(fgetxattr(m, "trusted.overlay.opaque", buf, sizeof(buf)), ==, 1);
+        g_assert_cmpint(buf[0], ==, 'y');
+        m = safe_close(m);
+
+        /* And overlayfs agrees. */
+        mnt = g_strdup_printf("%s/mnt", t.path);
+        opts = g_strdup_printf("lowerdir=%s/l2:%s/l1", t.path, t.path);
+        g_assert_cmpint(mount("overlay", mnt, "overlay", MS_RDONLY, opts), ==, 0);
+        m = open_dir_at(AT_FDCWD, mnt);
+        g_assert_cmpint(faccessat(m, "a/file1", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        assert_file(m, "a/file2", "2");
+        g_assert_cmpint(faccessat(m, "d/x", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        assert_file(m, "d/y", "y");
+        g_assert_cmpint(faccessat(m, "top", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        m = safe_close(m);
+        g_assert_cmpint(umount2(mnt, MNT_DETACH), ==, 0);
+
+        l1 = safe_close(l1);
+        l2 = safe_close(l2);
+        tmpdir_done(&t);
+}
+
+static void test_extract_bad_whiteout(void)
+{
+        static const char *const names[] = { ".wh.", "a/.wh..", "a/.wh..." };
+
+        if (!need_root())
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                _cleanup_free_ char *msg = NULL;
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+                TmpDir t;
+
+                tar_file(a, names[i], "");
+                tar_finish(a);
+                tmpdir_make(&t);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, t.fd, &msg, &res), ==, -EBADMSG);
+                g_assert_nonnull(msg);
+                tmpdir_done(&t);
+        }
+}
+
+/* ---- hostile layers --------------------------------------------------------------------------------- */
+
+typedef void (*HostileBuilder)(struct archive *a, const char *sentinel);
+
+static void hostile_dotdot(struct archive *a, const char *sentinel)
+{
+        tar_file(a, "../escape", "x");
+}
+
+static void hostile_dotdot_deep(struct archive *a, const char *sentinel)
+{
+        tar_dir(a, "a/");
+        tar_file(a, "a/../../sentinel/escape", "x");
+}
+
+static void hostile_absolute(struct archive *a, const char *sentinel)
+{
+        g_autofree char *p = g_strdup_printf("%s/abs", sentinel);
+        tar_file(a, p, "x");
+}
+
+static void hostile_symlink_write(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "etc", sentinel);
+        tar_file(a, "etc/passwd", "pwned");
+}
+
+static void hostile_symlink_relative(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "up", "../sentinel");
+        tar_file(a, "up/pwned", "pwned");
+}
+
+static void hostile_symlink_chain(struct archive *a, const char *sentinel)
+{
+        tar_dir(a, "x/");
+        tar_symlink(a, "x/b", "../c");
+        tar_symlink(a, "c", "d");
+        tar_symlink(a, "d", "../../sentinel");
+        tar_file(a, "x/b/pwned", "pwned");
+}
+
+static void hostile_symlink_dir_then_file(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_dir(a, "s/sub/");
+}
+
+static void hostile_hardlink_abs(struct archive *a, const char *sentinel)
+{
+        tar_hardlink(a, "passwd", "/etc/passwd");
+}
+
+static void hostile_hardlink_outside(struct archive *a, const char *sentinel)
+{
+        tar_hardlink(a, "h", "../sentinel/file");
+}
+
+static void hostile_hardlink_via_symlink(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_hardlink(a, "h", "s/file");
+}
+
+static void hostile_whiteout_via_symlink(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_file(a, "s/.wh.file", "");
+}
+
+static void hostile_opaque_via_symlink(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_file(a, "s/.wh..wh..opq", "");
+}
+
+static void test_extract_hostile(gconstpointer data)
+{
+        HostileBuilder build = (HostileBuilder) data;
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        g_autofree char *sentinel = NULL;
+        _cleanup_close_ int dest = -EBADF, sfd = -EBADF;
+        _cleanup_free_ char *msg = NULL;
+        LayerExtractResult res;
+        struct archive *a;
+        struct stat st;
+        char buf[8];
+        TmpDir t;
+        int r;
+
+        if (!need_root())
+                return;
+        /* t/sentinel/file is outside t/dest; the layer must not touch either. */
+        tmpdir_make(&t);
+        sentinel = g_strdup_printf("%s/sentinel", t.path);
+        g_assert_cmpint(mkdirat(t.fd, "sentinel", 0755), ==, 0);
+        g_assert_cmpint(mkdirat(t.fd, "dest", 0755), ==, 0);
+        g_assert_cmpint(write_file_atomic_at(t.fd, "sentinel/file", "keep", 4, 0644), ==, 0);
+        dest = open_dir_at(t.fd, "dest");
+
+        a = tar_new(tar);
+        build(a, sentinel);
+        tar_finish(a);
+
+        r = extract_bytes(tar->data, tar->len, dest, &msg, &res);
+        g_test_message("hostile layer: r=%d (%s)", r, strna(msg));
+        g_assert_cmpint(r, <, 0);
+        g_assert_nonnull(msg);
+
+        g_assert_cmpuint(count_entries(t.fd), ==, 2);
+        sfd = open_dir_at(t.fd, "sentinel");
+        g_assert_cmpuint(count_entries(sfd), ==, 1);
+        g_assert_cmpint(fstatat(sfd, "file", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISREG(st.st_mode));
+        g_assert_cmpint(st.st_nlink, ==, 1);
+        g_assert_cmpint(fgetxattr(sfd, "trusted.overlay.opaque", buf, sizeof(buf)), <, 0);
+        assert_file(sfd, "file", "keep");
+        g_assert_cmpint(access("/etc/passwd", F_OK), ==, 0);
+
+        sfd = safe_close(sfd);
+        dest = safe_close(dest);
+        tmpdir_done(&t);
+}
+
+/* ---- broken input ----------------------------------------------------------------------------------- */
+
+static void test_extract_corrupt(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), gz = NULL, zst = NULL;
+        g_autofree char *junk = g_strnfill(3000, 'j');
+        struct archive *a;
+
+        if (!need_root())
+                return;
+        a = tar_new(tar);
+        for (int i = 0; i < 50; i++) {
+                g_autofree char *name = g_strdup_printf("file%d", i);
+                g_autofree char *content = g_strdup_printf("%d %s", i, junk);
+                tar_file(a, name, content);
+        }
+        tar_finish(a);
+        gz = compress_blob(tar, COMPRESSION_GZIP);
+        zst = compress_blob(tar, COMPRESSION_ZSTD);
+
+        struct {
+                const char *what;
+                const GByteArray *blob;
+                size_t len;
+                bool corrupt;
+        } cases[] = {
+                { "truncated gzip", gz, gz->len / 2, false },
+                { "gzip cut before its trailer", gz, gz->len - 4, false },
+                { "corrupt gzip", gz, gz->len, true },
+                { "truncated zstd", zst, zst->len / 2, false },
+                { "corrupt zstd", zst, zst->len, true },
+                { "truncated tar", tar, 1536, false },
+                { "empty input", tar, 0, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                g_autofree uint8_t *copy = g_memdup2(cases[i].blob->data, cases[i].blob->len);
+                _cleanup_free_ char *msg = NULL;
+                LayerExtractResult res;
+                TmpDir t;
+                int r;
+
+                if (cases[i].corrupt)
+                        memset(copy + cases[i].len / 3, 0xa5, 64);
+                tmpdir_make(&t);
+                r = extract_bytes(copy, cases[i].len, t.fd, &msg, &res);
+                g_test_message("%s: r=%d (%s)", cases[i].what, r, strna(msg));
+                g_assert_cmpint(r, <, 0);
+                g_assert_nonnull(msg);
+                tmpdir_done(&t);
+        }
+
+        /* Not tar at all, and a tar compressed twice. */
+        {
+                g_autoptr(GByteArray) twice = compress_blob(gz, COMPRESSION_GZIP);
+                _cleanup_free_ char *msg = NULL;
+                LayerExtractResult res;
+                TmpDir t;
+
+                tmpdir_make(&t);
+                g_assert_cmpint(extract_bytes(junk, strlen(junk), t.fd, &msg, &res), <, 0);
+                g_assert_cmpint(extract_bytes(twice->data, twice->len, t.fd, NULL, &res), <, 0);
+                tmpdir_done(&t);
+        }
+}
+
+/* ---- the asynchronous child ------------------------------------------------------------------------- */
+
+static void feed_pipe(int fd, const uint8_t *data, size_t size)
+{
+        size_t off = 0;
+
+        while (off < size) {
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                ssize_t n = write(fd, data + off, MIN(size - off, (size_t) 100000));
+                if (n < 0) {
+                        g_assert_cmpint(errno, ==, EAGAIN);
+                        g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+                        continue;
+                }
+                off += (size_t) n;
+        }
+}
+
+static void test_extract_spawn(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
+        _cleanup_close_ int input = -EBADF, result = -EBADF;
+        _cleanup_close_pair_ int canary[2] = { -EBADF, -EBADF };
+        char blob_digest[LAYER_DIGEST_STRING_MAX], diff_id[LAYER_DIGEST_STRING_MAX];
+        _cleanup_free_ char *msg = NULL;
+        LayerExtractResult res = {};
+        char c;
+        TmpDir t;
+        pid_t pid;
+
+        if (!need_root())
+                return;
+        build_rich_layer(tar);
+        blob = compress_blob(tar, COMPRESSION_ZSTD);
+        sha256_hex(blob->data, blob->len, blob_digest);
+        sha256_hex(tar->data, tar->len, diff_id);
+
+        tmpdir_make(&t);
+        /* An fd the daemon would have (a bus socket, say): the child must not keep it. */
+        g_assert_cmpint(pipe2(canary, O_NONBLOCK), ==, 0);
+        g_assert_cmpint(layer_extract_spawn(t.fd, &input, &result, &pid), ==, 0);
+        g_assert_cmpint(fcntl(input, F_GETFL) & O_NONBLOCK, !=, 0);
+        g_assert_cmpint(fcntl(input, F_GETFD) & FD_CLOEXEC, !=, 0);
+        g_assert_cmpint(fcntl(result, F_GETFD) & FD_CLOEXEC, !=, 0);
+
+        /* Still running (waiting for input): it has not reported yet, and holds no copy of the canary. */
+        g_assert_cmpint(layer_extract_read_result(result, NULL, &res), ==, -EAGAIN);
+        canary[1] = safe_close(canary[1]);
+        for (int i = 0; i < 100; i++) { /* the child may still be between fork and close_range */
+                if (read(canary[0], &c, 1) == 0)
+                        break;
+                g_assert_cmpint(errno, ==, EAGAIN);
+                g_usleep(10000);
+                g_assert_cmpint(i, <, 99);
+        }
+
+        /* Feed it in uneven pieces, as a download would. */
+        feed_pipe(input, blob->data, 1);
+        feed_pipe(input, blob->data + 1, blob->len - 1);
+        input = safe_close(input);
+
+        g_assert_cmpint(layer_extract_wait(pid, result, &msg, &res), ==, 0);
+        g_assert_cmpstr(res.blob_digest, ==, blob_digest);
+        g_assert_cmpstr(res.diff_id, ==, diff_id);
+        check_rich_layer(t.fd);
+        result = safe_close(result);
+        tmpdir_done(&t);
+
+        /* A failing child reports its error and message. */
+        tmpdir_make(&t);
+        g_assert_cmpint(layer_extract_spawn(t.fd, &input, &result, &pid), ==, 0);
+        feed_pipe(input, (const uint8_t *) "this is no layer", 16);
+        input = safe_close(input);
+        g_assert_cmpint(layer_extract_wait(pid, result, &msg, &res), <, 0);
+        g_assert_nonnull(msg);
+        g_test_message("garbage: %s", msg);
+        result = safe_close(result);
+        tmpdir_done(&t);
+}
+
+/* ---- the layer store -------------------------------------------------------------------------------- */
+
+static void fake_chain_id(unsigned n, char out[static LAYER_DIGEST_STRING_MAX])
+{
+        char s[32];
+        snprintf(s, sizeof(s), "layer %u", n);
+        sha256_hex(s, strlen(s), out);
+}
+
+/* Extracts a one-file layer into a fresh temp dir and commits it. */
+static int store_add(LayerStore *s, const char *file, const char *chain, const char *parent, char *diff_id_out)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        LayerExtractResult res;
+        struct archive *a = tar_new(tar);
+
+        tar_file(a, file, file);
+        tar_finish(a);
+        g_assert_cmpint(layer_store_begin(s, &tmp, &fd), ==, 0);
+        g_assert_cmpint(extract_bytes(tar->data, tar->len, fd, NULL, &res), ==, 0);
+        if (diff_id_out)
+                strcpy(diff_id_out, res.diff_id);
+        return layer_store_commit(s, tmp, chain, res.diff_id, parent);
+}
+
+static void test_store_basic(void)
+{
+        _cleanup_(layer_store_freep) LayerStore *s = NULL;
+        _cleanup_free_ char *link1 = NULL, *link2 = NULL, *data = NULL, *lowerdir = NULL, *expect = NULL;
+        char c1[LAYER_DIGEST_STRING_MAX], c2[LAYER_DIGEST_STRING_MAX], d2[LAYER_DIGEST_STRING_MAX];
+        g_autofree char *root = NULL, *p = NULL;
+        char target[256];
+        uint64_t usage = 0;
+        ssize_t n;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        root = g_strdup_printf("%s/store/layers", t.path);
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+        fake_chain_id(1, c1);
+        fake_chain_id(2, c2);
+
+        g_assert_cmpint(layer_store_has(s, c1), ==, 0);
+        g_assert_cmpint(layer_store_has(s, "sha256:nothex"), ==, -EINVAL);
+        g_assert_cmpint(store_add(s, "base", c1, NULL, NULL), ==, 0);
+        g_assert_cmpint(layer_store_has(s, c1), ==, 1);
+        /* Parent must exist. */
+        g_assert_cmpint(store_add(s, "orphan", c2, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", NULL), <, 0);
+        g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+        g_assert_cmpint(store_add(s, "top", c2, c1, d2), ==, 0);
+        g_assert_cmpint(layer_store_has(s, c2), ==, 1);
+
+        g_assert_cmpint(layer_store_get_link(s, c1, &link1), ==, 0);
+        g_assert_cmpint(layer_store_get_link(s, c2, &link2), ==, 0);
+        g_assert_cmpuint(strlen(link1), ==, LAYER_SHORT_ID_LEN);
+        g_assert_cmpstr(link1, !=, link2);
+
+        /* Docker's files. */
+        p = g_strdup_printf("%s/lower", c2 + 7);
+        g_assert_cmpint(read_file_at(layer_store_root_fd(s), p, 4096, &data, NULL), ==, 0);
+        expect = g_strdup_printf("l/%s", link1);
+        g_assert_cmpstr(data, ==, expect);
+        data = mfree(data);
+        g_free(p);
+        p = g_strdup_printf("%s/lower", c1 + 7);
+        g_assert_cmpint(faccessat(layer_store_root_fd(s), p, F_OK, 0), <, 0);
+        g_free(p);
+        p = g_strdup_printf("%s/diff-id", c2 + 7);
+        g_assert_cmpint(read_file_at(layer_store_root_fd(s), p, 4096, &data, NULL), ==, 0);
+        g_assert_true(g_str_has_prefix(data, d2));
+        data = mfree(data);
+        g_free(p);
+        p = g_strdup_printf("l/%s", link2);
+        n = readlinkat(layer_store_root_fd(s), p, target, sizeof(target) - 1);
+        g_assert_cmpint(n, >, 0);
+        target[n] = 0;
+        g_free(p);
+        p = g_strdup_printf("../%s/diff", c2 + 7);
+        g_assert_cmpstr(target, ==, p);
+        g_free(p);
+        p = g_strdup_printf("l/%s/top", link2);
+        assert_file(layer_store_root_fd(s), p, "top");
+
+        /* Lowerdir: topmost first. */
+        free(expect);
+        expect = g_strdup_printf("l/%s:l/%s", link2, link1);
+        g_assert_cmpint(layer_store_lowerdir_option(s, (char *[]) { c1, c2 }, 2, &lowerdir), ==, 0);
+        g_assert_cmpstr(lowerdir, ==, expect);
+
+        g_assert_cmpint(layer_store_disk_usage(s, c2, &usage), ==, 0);
+        g_assert_cmpuint(usage, >, 0);
+
+        /* A second commit of the same chain (a concurrent pull) is discarded. */
+        g_assert_cmpint(store_add(s, "top", c2, c1, NULL), ==, 1);
+        g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+        {
+                _cleanup_close_ int lfd = open_dir_at(layer_store_root_fd(s), "l");
+                g_assert_cmpuint(count_entries(lfd), ==, 2);
+                /* root: l, .trash, two layers — no temp dir left */
+                g_assert_cmpuint(count_entries(layer_store_root_fd(s)), ==, 4);
+        }
+
+        /* Removal: gone at once, deleted later. */
+        g_assert_cmpint(layer_store_remove(s, c2), ==, 0);
+        g_assert_cmpint(layer_store_has(s, c2), ==, 0);
+        g_assert_cmpint(layer_store_remove(s, c2), ==, -ENOENT);
+        g_free(p);
+        p = g_strdup_printf("l/%s", link2);
+        g_assert_cmpint(faccessat(layer_store_root_fd(s), p, F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        {
+                _cleanup_close_ int tfd = open_dir_at(layer_store_root_fd(s), ".trash");
+                g_assert_cmpuint(count_entries(tfd), ==, 1);
+                g_assert_cmpint(layer_store_empty_trash(s), ==, 0);
+                g_assert_cmpuint(count_entries(tfd), ==, 0);
+        }
+        g_assert_cmpint(layer_store_has(s, c1), ==, 1);
+
+        s = layer_store_free(s);
+        tmpdir_done(&t);
+}
+
+static void test_store_crash(void)
+{
+        _cleanup_(layer_store_freep) LayerStore *s = NULL;
+        _cleanup_free_ char *tmp = NULL, *link1 = NULL;
+        _cleanup_close_ int fd = -EBADF, lfd = -EBADF;
+        char c1[LAYER_DIGEST_STRING_MAX], c2[LAYER_DIGEST_STRING_MAX];
+        g_autofree char *root = NULL, *target = NULL;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        root = g_strdup_printf("%s/layers", t.path);
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+        fake_chain_id(1, c1);
+        fake_chain_id(2, c2);
+        g_assert_cmpint(store_add(s, "base", c1, NULL, NULL), ==, 0);
+
+        /* Crash mid-extraction: a temp dir with content. */
+        g_assert_cmpint(layer_store_begin(s, &tmp, &fd), ==, 0);
+        g_assert_cmpint(write_file_atomic_at(fd, "half", "h", 1, 0644), ==, 0);
+        /* Crash between the short link and the rename: a dangling link to c2. */
+        target = g_strdup_printf("../%s/diff", c2 + 7);
+        lfd = open_dir_at(layer_store_root_fd(s), "l");
+        g_assert_cmpint(symlinkat(target, lfd, "AAAAAAAAAAAAAAAAAAAAAAAAAA"), ==, 0);
+        fd = safe_close(fd);
+        s = layer_store_free(s);
+
+        /* Next start. */
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+        g_assert_cmpint(layer_store_has(s, c2), ==, 0);
+        g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+        g_assert_cmpint(faccessat(layer_store_root_fd(s), tmp, F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        g_assert_cmpuint(count_entries(lfd), ==, 1);
+        g_assert_cmpint(layer_store_get_link(s, c1, &link1), ==, 0);
+        g_assert_cmpint(faccessat(lfd, link1, F_OK, 0), ==, 0);
+        g_assert_cmpint(layer_store_has(s, c1), ==, 1);
+
+        /* abort() is the orderly version. */
+        free(tmp);
+        tmp = NULL;
+        g_assert_cmpint(layer_store_begin(s, &tmp, &fd), ==, 0);
+        g_assert_cmpint(layer_store_abort(s, tmp), ==, 0);
+        g_assert_cmpint(faccessat(layer_store_root_fd(s), tmp, F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+        g_assert_cmpint(layer_store_abort(s, "../x"), ==, -EINVAL);
+
+        lfd = safe_close(lfd);
+        fd = safe_close(fd);
+        s = layer_store_free(s);
+        tmpdir_done(&t);
+}
+
+/* 128 layers (Docker's maximum) fit in one mount(2) option page with short links, and mount. */
+static void test_store_128_layers(void)
+{
+        enum { N = 128 };
+        _cleanup_(layer_store_freep) LayerStore *s = NULL;
+        _cleanup_free_ char *lowerdir = NULL, *top_lower = NULL, *top_link = NULL;
+        _cleanup_close_ int cwd = -EBADF, m = -EBADF;
+        char ids[N][LAYER_DIGEST_STRING_MAX];
+        char *chain[N];
+        g_autofree char *root = NULL, *mnt = NULL, *opts = NULL, *p = NULL, *expect = NULL;
+        TmpDir t;
+        int r;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        /* A long store path on purpose: relative lowers must not depend on it. */
+        root = g_strdup_printf("%s/a-rather-long-directory-name-for-the-state-dir/var/lib/berth/layers", t.path);
+        mnt = g_strdup_printf("%s/mnt", t.path);
+        g_assert_cmpint(mkdirat(t.fd, "mnt", 0755), ==, 0);
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+
+        for (unsigned i = 0; i < N; i++) {
+                _cleanup_free_ char *tmp = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                char name[16], diff_id[LAYER_DIGEST_STRING_MAX];
+
+                fake_chain_id(1000 + i, ids[i]);
+                chain[i] = ids[i];
+                snprintf(name, sizeof(name), "f%u", i);
+                g_assert_cmpint(layer_store_begin(s, &tmp, &fd), ==, 0);
+                g_assert_cmpint(write_file_atomic_at(fd, name, name, strlen(name), 0644), ==, 0);
+                g_assert_cmpint(write_file_atomic_at(fd, "which", name, strlen(name), 0644), ==, 0);
+                sha256_hex(name, strlen(name), diff_id);
+                g_assert_cmpint(layer_store_commit(s, tmp, ids[i], diff_id, i > 0 ? ids[i - 1] : NULL), ==, 0);
+        }
+
+        g_assert_cmpint(layer_store_lowerdir_option(s, chain, N, &lowerdir), ==, 0);
+        opts = g_strdup_printf("lowerdir=%s", lowerdir);
+        g_test_message("%d layers: option string of %zu bytes", N, strlen(opts));
+        g_assert_cmpuint(strlen(opts), <, 4096);
+
+        /* The top layer's lower file is the same stack minus itself (what Docker's driver reads). */
+        g_assert_cmpint(layer_store_get_link(s, ids[N - 1], &top_link), ==, 0);
+        p = g_strdup_printf("%s/lower", ids[N - 1] + 7);
+        g_assert_cmpint(read_file_at(layer_store_root_fd(s), p, 8192, &top_lower, NULL), ==, 0);
+        expect = g_strdup_printf("l/%s:%s", top_link, top_lower);
+        g_assert_cmpstr(expect, ==, lowerdir);
+
+        /* Overlay resolves relative lowers against the mounting process's cwd. */
+        cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(cwd, >=, 0);
+        g_assert_cmpint(fchdir(layer_store_root_fd(s)), ==, 0);
+        r = mount("overlay", mnt, "overlay", MS_RDONLY, opts);
+        g_assert_cmpint(fchdir(cwd), ==, 0);
+        g_assert_cmpint(r, ==, 0);
+
+        m = open_dir_at(AT_FDCWD, mnt);
+        assert_file(m, "f0", "f0");
+        assert_file(m, "f64", "f64");
+        assert_file(m, "f127", "f127");
+        assert_file(m, "which", "f127"); /* topmost wins */
+        m = safe_close(m);
+        g_assert_cmpint(umount2(mnt, MNT_DETACH), ==, 0);
+
+        s = layer_store_free(s);
+        tmpdir_done(&t);
+}
+
+int main(int argc, char *argv[])
+{
+        static const struct {
+                const char *name;
+                HostileBuilder build;
+        } hostile[] = {
+                { "dotdot", hostile_dotdot },
+                { "dotdot-deep", hostile_dotdot_deep },
+                { "absolute", hostile_absolute },
+                { "symlink-write", hostile_symlink_write },
+                { "symlink-relative", hostile_symlink_relative },
+                { "symlink-chain", hostile_symlink_chain },
+                { "symlink-mkdir", hostile_symlink_dir_then_file },
+                { "hardlink-absolute", hostile_hardlink_abs },
+                { "hardlink-outside", hostile_hardlink_outside },
+                { "hardlink-via-symlink", hostile_hardlink_via_symlink },
+                { "whiteout-via-symlink", hostile_whiteout_via_symlink },
+                { "opaque-via-symlink", hostile_opaque_via_symlink },
+        };
+
+        /* The tar writer needs a UTF-8 locale to store the non-ASCII name of the rich layer as pax UTF-8. */
+        g_assert_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
+        g_test_init(&argc, &argv, NULL);
+
+        g_test_add_data_func("/layer/extract/rich/tar", GINT_TO_POINTER(COMPRESSION_NONE), test_extract_rich);
+        g_test_add_data_func("/layer/extract/rich/gzip", GINT_TO_POINTER(COMPRESSION_GZIP), test_extract_rich);
+        g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD), test_extract_rich);
+        g_test_add_func("/layer/extract/trailing-bytes", test_extract_trailing_bytes);
+        g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
+        g_test_add_func("/layer/extract/bad-whiteout", test_extract_bad_whiteout);
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
+                g_autofree char *path = g_strdup_printf("/layer/extract/hostile/%s", hostile[i].name);
+                g_test_add_data_func(path, (gconstpointer) hostile[i].build, test_extract_hostile);
+        }
+        g_test_add_func("/layer/extract/corrupt", test_extract_corrupt);
+        g_test_add_func("/layer/extract/spawn", test_extract_spawn);
+        g_test_add_func("/layer/store/basic", test_store_basic);
+        g_test_add_func("/layer/store/crash", test_store_crash);
+        g_test_add_func("/layer/store/128-layers", test_store_128_layers);
+
+        return g_test_run();
+}
