@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Did the test run leave the host's /etc, /var and /tmp as it found them?
 
-  host-check.py snapshot OUT.json     record names, types, modes and mtimes
+  host-check.py before OUT.json       plant the canaries (below), record names, types, modes and mtimes
+  host-check.py after OUT.json        record the same again
   host-check.py compare BEFORE AFTER  print what changed; exit 1 if anything did
 
 The test bed's systemd shares the host's root filesystem: a slip in its masks or overlays shows here as a removed
 /tmp entry (systemd-tmpfiles wiped the host's /tmp once), a new file under /var/log/journal or /var/lib, a changed
 /etc file. /etc and /var are recorded whole (they are small here) with mtimes, but for the package manager's own
-churn. /tmp is shared with whatever else runs on the machine: its entries two levels deep are recorded by name
-and type only (their mtimes move with every other program's temp files); a /tmp entry that vanished always
-fails, a new one fails under CI (nothing else runs there) and is only reported elsewhere.
+churn. /tmp and /var/tmp are shared with whatever else runs on the machine: their entries two levels deep are
+recorded by name and type only (their mtimes move with every other program's temp files); under CI (nothing else
+runs there) any difference fails, elsewhere differences are only reported. What always fails there is the loss
+of a canary: the snapshot plants, in each, a file dated 60 days back (so a boot-time wipe and an age-based clean
+both would take it), which compare checks and removes.
 """
+import hashlib
 import json
 import os
 import stat
 import sys
+import time
 
 TREES = ["/etc", "/var"]
 SKIP = {
@@ -65,12 +70,26 @@ def shallow(top, out):
                 pass
 
 
+def canaries(path):
+    tag = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:12]
+    return [os.path.join(t, f".berth-host-check-canary-{tag}") for t in SHALLOW]
+
+
+def plant(path):
+    old = time.time() - 60 * 86400
+    for c in canaries(path):
+        with open(c, "w") as f:
+            f.write("planted by berth's tests/integration/host-check.py; removed at the end of the run\n")
+        os.utime(c, (old, old))
+
+
 def snapshot(path):
     full, tmp = {}, {}
     for t in TREES:
         walk(t, full)
     for t in SHALLOW:
         shallow(t, tmp)
+    tmp = {p: v for p, v in tmp.items() if ".berth-host-check-canary-" not in p}
     with open(path, "w") as f:
         json.dump({"full": full, "tmp": tmp}, f)
 
@@ -91,15 +110,21 @@ def compare(before_path, after_path):
         elif a[p] != b[p]:
             bad.append(f"changed: {p} {b[p]} -> {a[p]}")
     b, a = before["tmp"], after["tmp"]
+    shared = bad if strict_tmp else notes
     for p in sorted(set(b) | set(a)):
         if p not in a:
-            bad.append(f"removed: {p}")
+            shared.append(f"removed: {p}")
         elif p not in b:
-            (bad if strict_tmp else notes).append(f"added:   {p}")
+            shared.append(f"added:   {p}")
         elif a[p] != b[p]:
-            bad.append(f"changed: {p} {b[p]} -> {a[p]}")
+            shared.append(f"changed: {p} {b[p]} -> {a[p]}")
+    for c in canaries(before_path):
+        if os.path.exists(c):
+            os.unlink(c)
+        else:
+            bad.append(f"removed: {c} (a canary, dated 60 days back: something cleaned the host's temp dir)")
     for n in notes:
-        print(f"note (not counted outside CI; other programs share /tmp): {n}")
+        print(f"note (counted only under CI; other programs share /tmp): {n}")
     for line in bad:
         print(line)
     if bad:
@@ -109,7 +134,10 @@ def compare(before_path, after_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "snapshot":
+    if len(sys.argv) == 3 and sys.argv[1] == "before":
+        plant(sys.argv[2])
+        snapshot(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "after":
         snapshot(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
