@@ -4,6 +4,7 @@
 #include "bus-errors.h"
 #include "bus-image.h"
 #include "bus-polkit.h"
+#include "bus-transfer.h"
 #include "image.h"
 #include "manager.h"
 #include "registry/reference.h"
@@ -14,6 +15,27 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         return sd_bus_message_append(reply, "s", BERTH_VERSION);
+}
+
+/* Options dictionaries are there so methods can grow without twins; a key this version does not know is
+ * refused by name rather than ignored. */
+static int bus_read_empty_options(sd_bus_message *message, sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
 }
 
 /* Turns a failed image lookup into the error the user should read. */
@@ -162,6 +184,21 @@ static int method_tag_image(sd_bus_message *message, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(message, NULL);
 }
 
+static int method_pull_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *reference;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &reference);
+        if (r < 0)
+                return r;
+        r = bus_read_empty_options(message, error);
+        if (r < 0)
+                return r;
+        return bus_transfer_pull(m, message, reference, error);
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -173,6 +210,10 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_remove_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TagImage", SD_BUS_ARGS("s", source, "s", target), SD_BUS_NO_RESULT,
                                 method_tag_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
+                                SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_VTABLE_END,
@@ -186,6 +227,9 @@ int bus_manager_register(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to register org.berth1.Manager: %m");
         r = bus_image_register(m);
+        if (r < 0)
+                return r;
+        r = bus_transfer_register(m);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, "/org/berth1");

@@ -12,10 +12,13 @@
 #include "bus-polkit.h"
 #include "manager.h"
 #include "shared/fs-util.h"
+#include "registry/curl-glue.h"
+#include "registry/registry-client.h"
 #include "registry/registry-config.h"
 #include "shared/log.h"
 #include "store/image-store.h"
 #include "store/layer-store.h"
+#include "transfer.h"
 
 int manager_new(Manager **ret)
 {
@@ -36,6 +39,7 @@ int manager_new(Manager **ret)
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -47,6 +51,16 @@ Manager *manager_free(Manager *m)
                 return NULL;
 
         bus_polkit_registry_free(&m->polkit_registry);
+        if (m->transfers) {
+                GHashTableIter it;
+                gpointer value;
+                g_hash_table_iter_init(&it, m->transfers);
+                while (g_hash_table_iter_next(&it, NULL, &value))
+                        transfer_free(value);
+                g_hash_table_destroy(m->transfers);
+        }
+        registry_client_free(m->registry);
+        curl_glue_free(m->curl);
         image_store_free(m->images);
         layer_store_free(m->layers);
         registry_config_free(m->registry_config);
@@ -197,6 +211,13 @@ int manager_startup(Manager *m)
         r = manager_open_stores(m);
         if (r < 0)
                 return r;
+
+        r = curl_glue_new(m->event, &m->curl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up HTTP client: %m");
+        r = registry_client_new(m->event, m->curl, m->registry_config, &m->registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up registry client: %m");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

@@ -22,6 +22,10 @@ typedef struct Manager {
         struct ImageStore *images;
         struct LayerStore *layers;
         struct RegistryConfig *registry_config;
+        struct CurlGlue *curl;
+        struct RegistryClient *registry;
+        GHashTable *transfers; /* id → Transfer */
+        uint32_t transfer_counter;
         sd_event_source *trash_event_source;
         bool trash_again;
 
