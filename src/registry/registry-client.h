@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "oci/registry-json.h"
+#include "registry/curl-glue.h"
+#include "registry/registry-config.h"
+
+/* Asynchronous registry operations (distribution API v2) on the sd-event loop. Each call starts a request
+ * and returns at once; its callback runs later from the loop, exactly once, unless the request is
+ * cancelled first. The request object belongs to the client: it is freed right after its completion
+ * callback returns, or by registry_request_cancel(). Callbacks may cancel other requests and start new
+ * ones.
+ *
+ * Every request tries the registry's endpoints in order (mirrors, then the registry; for an insecure one
+ * https, then plain http), answers 401 challenges (Bearer token from the realm, anonymous or with the
+ * auth file's credentials; or Basic), caches tokens per (endpoint, scope), and retries transient failures
+ * (connection errors, timeouts, 408, 429 honouring Retry-After, 5xx) with exponential backoff up to
+ * MaxAttempts= in all. */
+
+typedef struct RegistryClient RegistryClient;
+typedef struct RegistryRequest RegistryRequest;
+
+typedef enum RegistryErrorKind {
+        REGISTRY_ERROR_UNAUTHORIZED,     /* 401/403 after authenticating, or credentials rejected */
+        REGISTRY_ERROR_MANIFEST_UNKNOWN, /* 404 on a manifest, or MANIFEST_UNKNOWN / NAME_UNKNOWN */
+        REGISTRY_ERROR_BLOB_UNKNOWN,     /* 404 on a blob, or BLOB_UNKNOWN */
+        REGISTRY_ERROR_REGISTRY,         /* any other HTTP failure or a malformed answer */
+        REGISTRY_ERROR_NETWORK,          /* no HTTP answer: refused, reset, timeout, TLS, DNS */
+        REGISTRY_ERROR_CANCELLED,        /* the stream consumer aborted (its errno is in .error) */
+        _REGISTRY_ERROR_KIND_MAX,
+        _REGISTRY_ERROR_KIND_INVALID = -EINVAL,
+} RegistryErrorKind;
+
+const char *registry_error_kind_to_string(RegistryErrorKind k);
+RegistryErrorKind registry_error_kind_from_string(const char *s);
+
+/* Valid during the callback only. */
+typedef struct RegistryError {
+        RegistryErrorKind kind;
+        int error;           /* closest negative errno: -EACCES, -ENOENT, -EPROTO, -ECONNREFUSED, … */
+        long http_status;    /* 0 when no HTTP answer */
+        const char *code;    /* the registry's errors[0].code, or NULL */
+        const char *message; /* never NULL: the registry's errors[0].message, curl's text, or ours */
+} RegistryError;
+
+/* config and glue are borrowed and must outlive the client. */
+int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret);
+/* Cancels every outstanding request (no callbacks). */
+RegistryClient *registry_client_free(RegistryClient *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
+
+/* Stops the request; none of its callbacks run afterwards. Safe from within its own callbacks (the
+ * request then ends once the callback returns). Accepts NULL. */
+void registry_request_cancel(RegistryRequest *req);
+/* 1 for the first try; grows with each retry or endpoint change. */
+unsigned registry_request_get_attempt(RegistryRequest *req);
+
+/* GET /v2/<path>/manifests/<reference> (tag or digest), accepting OCI index, Docker manifest list, OCI
+ * manifest and Docker schema 2. body (≤ 4 MiB), content_type and digest (Docker-Content-Digest, may be
+ * NULL) are valid during the callback only. On error they are NULL/0. */
+typedef void (*RegistryManifestCallback)(RegistryRequest *req, const RegistryError *error, const void *body,
+                                         size_t size, const char *content_type, const char *digest,
+                                         void *userdata);
+int registry_get_manifest(RegistryClient *c, const char *domain, const char *path, const char *reference,
+                          RegistryManifestCallback callback, void *userdata, RegistryRequest **ret);
+
+/* GET /v2/<path>/blobs/<digest> into memory (≤ max_size; 0 means 16 MiB), e.g. an image config. The
+ * digest is not verified here. */
+typedef void (*RegistryBlobCallback)(RegistryRequest *req, const RegistryError *error, const void *body,
+                                     size_t size, void *userdata);
+int registry_get_blob(RegistryClient *c, const char *domain, const char *path, const char *digest,
+                      size_t max_size, RegistryBlobCallback callback, void *userdata, RegistryRequest **ret);
+
+/* Streams GET /v2/<path>/blobs/<digest> (layers). All callbacks but finished are optional.
+ *
+ * data: called for every chunk as it arrives. Return the number of bytes consumed (0…n), or a negative
+ *   errno to abort (finished then gets REGISTRY_ERROR_CANCELLED with that errno). Consuming fewer than n
+ *   bytes pauses the transfer: call registry_blob_resume() when the consumer can take more (its pipe is
+ *   writable again); the unconsumed rest is delivered again then, possibly from within
+ *   registry_blob_resume() itself.
+ * restart: the stream starts over from offset 0 (a retry the server could not resume with Range); the
+ *   consumer must drop what it got so far (reset its hash and extraction).
+ * progress: bytes done (from offset 0) and total (0 if unknown), at most every 250 ms and once at the end.
+ * finished: error is NULL on success, after the last data call.
+ *
+ * expected_size is the descriptor's size (0 = unknown): it gives progress a total early, and a different
+ * length fails the request. */
+typedef struct RegistryStreamOps {
+        ssize_t (*data)(RegistryRequest *req, const void *p, size_t n, void *userdata);
+        void (*restart)(RegistryRequest *req, void *userdata);
+        void (*progress)(RegistryRequest *req, uint64_t done, uint64_t total, void *userdata);
+        void (*finished)(RegistryRequest *req, const RegistryError *error, void *userdata);
+} RegistryStreamOps;
+
+int registry_stream_blob(RegistryClient *c, const char *domain, const char *path, const char *digest,
+                         uint64_t expected_size, const RegistryStreamOps *ops, void *userdata,
+                         RegistryRequest **ret);
+/* Continues a paused stream. Must not be called from the data callback. */
+int registry_blob_resume(RegistryRequest *req);
+
+/* GET /v2/_catalog, following "Link: <…>; rel=next" for at most max_pages pages (0: 10) of 100 names.
+ * repositories (NULL-terminated) is valid during the callback only. */
+typedef void (*RegistryCatalogCallback)(RegistryRequest *req, const RegistryError *error, char **repositories,
+                                        void *userdata);
+int registry_get_catalog(RegistryClient *c, const char *domain, unsigned max_pages,
+                         RegistryCatalogCallback callback, void *userdata, RegistryRequest **ret);
+
+/* Searches a registry: where a search API is configured (Docker Hub's /v1/search for docker.io, or
+ * SearchURL=), asks it for at most limit (0: 25) results; otherwise reads the catalog and returns the
+ * repositories whose path contains term, named "<domain>/<path>", with empty descriptions. */
+typedef void (*RegistrySearchCallback)(RegistryRequest *req, const RegistryError *error,
+                                       const RegistrySearchResult *results, size_t n_results, void *userdata);
+int registry_search(RegistryClient *c, const char *domain, const char *term, unsigned limit,
+                    RegistrySearchCallback callback, void *userdata, RegistryRequest **ret);
