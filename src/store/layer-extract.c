@@ -33,6 +33,7 @@
  * Whiteouts become overlay form as Docker's overlay2 driver does: ".wh.NAME" becomes a 0/0 character
  * device NAME with the entry's owner; ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory; other
  * ".wh..wh.*" (AUFS meta files) are dropped; ".wh.", ".wh.." and ".wh..." are invalid and fail the layer.
+ * Raw trusted.overlay.* / user.overlay.* xattrs in the tar are dropped (see filter_xattrs()).
  * A whiteout whose NAME already exists in the same layer leaves that file alone: the image spec says a
  * whiteout applies to lower layers only.
  */
@@ -92,6 +93,7 @@ typedef struct Extractor {
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_write_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, archive_entry_free);
 
 static int fail(Extractor *x, int error, const char *format, ...) _printf_(3, 4);
 static int fail(Extractor *x, int error, const char *format, ...)
@@ -309,6 +311,46 @@ static int handle_whiteout(Extractor *x, struct archive_entry *entry, const char
         return 1;
 }
 
+/* overlayfs reads trusted.overlay.* (user.overlay.* with userxattr) for its own bookkeeping: redirects,
+ * metacopy, origin, opaque. A layer may only express overlay semantics through whiteout entries, which we
+ * translate; raw overlay xattrs in a tar are dropped, so a layer cannot plant e.g. a redirect into another
+ * layer of the stack. */
+static bool xattr_is_overlay_private(const char *name)
+{
+        return startswith(name, "trusted.overlay.") || startswith(name, "user.overlay.");
+}
+
+static int filter_xattrs(struct archive_entry *entry)
+{
+        _cleanup_(archive_entry_freep) struct archive_entry *keep = NULL;
+        const char *name;
+        const void *value;
+        size_t size;
+        bool drop = false;
+
+        archive_entry_xattr_reset(entry);
+        while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
+                if (name && xattr_is_overlay_private(name))
+                        drop = true;
+        if (!drop)
+                return 0;
+
+        /* Re-add the others; a scratch entry holds them while the list is cleared. */
+        keep = archive_entry_new();
+        if (!keep)
+                return -ENOMEM;
+        archive_entry_xattr_reset(entry);
+        while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
+                if (name && !xattr_is_overlay_private(name))
+                        archive_entry_xattr_add_entry(keep, name, value, size);
+        archive_entry_xattr_clear(entry);
+        archive_entry_xattr_reset(keep);
+        while (archive_entry_xattr_next(keep, &name, &value, &size) == ARCHIVE_OK)
+                archive_entry_xattr_add_entry(entry, name, value, size);
+        log_debug("Dropped overlay xattrs of '%s'", strna(archive_entry_pathname(entry)));
+        return 1;
+}
+
 static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *disk, const char *path)
 {
         for (;;) {
@@ -361,6 +403,10 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         return r;
                 if (r > 0)
                         continue;
+
+                r = filter_xattrs(entry);
+                if (r < 0)
+                        return fail(x, r, "Out of memory");
 
                 r = archive_write_header(disk, entry);
                 if (r < ARCHIVE_WARN)

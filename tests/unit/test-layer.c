@@ -256,7 +256,12 @@ static void build_rich_layer(GByteArray *tar)
         e = entry_new("etc/hello", AE_IFREG, 0640, 1000, 1001);
         archive_entry_xattr_add_entry(e, "user.berth", "value", 5);
         archive_entry_xattr_add_entry(e, "trusted.berth", "t", 1);
+        archive_entry_xattr_add_entry(e, "trusted.overlay.metacopy", "", 0);
         tar_write_entry(a, e, "hello\n", 6);
+        e = entry_new("etc/redirected/", AE_IFDIR, 0755, 0, 0);
+        archive_entry_xattr_add_entry(e, "trusted.overlay.redirect", "/bin", 4);
+        archive_entry_xattr_add_entry(e, "user.overlay.opaque", "y", 1);
+        tar_write_entry(a, e, NULL, 0);
 
         tar_dir(a, "bin/");
         tar_write_entry(a, entry_new("bin/suid", AE_IFREG, 04755, 0, 0), "#!/bin/true\n", 12);
@@ -323,6 +328,12 @@ static void check_rich_layer(int fd)
         g_assert_cmpmem(buf, 5, "value", 5);
         n = fgetxattr(sfd, "trusted.berth", buf, sizeof(buf));
         g_assert_cmpint(n, ==, 1);
+        /* overlayfs' own xattrs are never taken from a tar */
+        g_assert_cmpint(fgetxattr(sfd, "trusted.overlay.metacopy", buf, sizeof(buf)), <, 0);
+        sfd = safe_close(sfd);
+        sfd = openat(fd, "etc/redirected", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        g_assert_cmpint(sfd, >=, 0);
+        g_assert_cmpint(flistxattr(sfd, buf, sizeof(buf)), ==, 0);
         sfd = safe_close(sfd);
 
         g_assert_cmpint(fstatat(fd, "bin/suid", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
