@@ -26,9 +26,9 @@ static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret,
 
         if (oci_json_get_string(o, "os", &os) < 0 || oci_json_get_string(o, "architecture", &architecture) < 0 ||
             oci_json_get_string(o, "variant", &variant) < 0 || oci_json_get_string(o, "os.version", &os_version) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The %s's platform has a field that is not a string.", what);
+                return oci_fail(ret_reason, -EINVAL, "The platform of the %s has a field that is not a string.", what);
         if (isempty(os) || isempty(architecture))
-                return oci_fail(ret_reason, -EINVAL, "The %s's platform lacks os or architecture.", what);
+                return oci_fail(ret_reason, -EINVAL, "The platform of the %s lacks os or architecture.", what);
 
         p.os = strdup(os);
         p.architecture = strdup(architecture);
@@ -112,7 +112,7 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
                         return r;
 
                 if (oci_json_get_object(json_node_get_object(e), "platform", &platform) < 0)
-                        return oci_fail(ret_reason, -EINVAL, "The %s's platform is not an object.", what);
+                        return oci_fail(ret_reason, -EINVAL, "The platform of the %s is not an object.", what);
                 if (platform) {
                         r = platform_from_json(platform, what, &entry->platform, ret_reason);
                         if (r < 0)
@@ -125,11 +125,15 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
         return 0;
 }
 
+/* Image manifests with a platform, without the "unknown/unknown" attestation manifests BuildKit adds
+ * (they hold provenance and SBOMs, not a filesystem). */
 static bool entry_is_image_manifest(const OciIndexEntry *e)
 {
         OciDocumentKind k = oci_document_kind_from_string(e->descriptor.media_type);
 
-        return e->has_platform && (k == OCI_DOCUMENT_MANIFEST || k == OCI_DOCUMENT_DOCKER_MANIFEST);
+        if (!e->has_platform || (k != OCI_DOCUMENT_MANIFEST && k != OCI_DOCUMENT_DOCKER_MANIFEST))
+                return false;
+        return !(streq(e->platform.os, "unknown") && streq(e->platform.architecture, "unknown"));
 }
 
 int oci_index_pick_platform(const OciIndex *idx, const OciPlatform *want, const OciDescriptor **ret)
@@ -197,9 +201,6 @@ int oci_index_platforms_to_string(const OciIndex *idx, char **ret)
                 int r;
 
                 if (!entry_is_image_manifest(e))
-                        continue;
-                /* Skip the "unknown/unknown" attestation manifests BuildKit adds: nobody can pull them. */
-                if (streq(e->platform.os, "unknown") && streq(e->platform.architecture, "unknown"))
                         continue;
                 r = oci_platform_to_string(&e->platform, &p);
                 if (r < 0)

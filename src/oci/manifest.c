@@ -351,13 +351,13 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
                 return oci_fail(ret_reason, -EINVAL, "The %s has no digest.", what);
         r = digest_parse(digest, NULL, NULL);
         if (r == -EOPNOTSUPP || (r >= 0 && !digest_is_valid(digest)))
-                return oci_fail(ret_reason, -EOPNOTSUPP, "The %s's digest '%s' uses an unsupported algorithm.",
-                                what, digest);
+                return oci_fail(ret_reason, -EOPNOTSUPP, "The digest '%s' of the %s uses an unsupported algorithm; only sha256 is supported.",
+                                digest, what);
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The %s's digest '%s' is invalid.", what, digest);
+                return oci_fail(ret_reason, -EINVAL, "The digest '%s' of the %s is invalid.", digest, what);
 
         if (oci_json_get_int64(o, "size", &present, &size) < 0 || !present)
-                return oci_fail(ret_reason, -EINVAL, "The %s has no integer size.", what);
+                return oci_fail(ret_reason, -EINVAL, "The size of the %s is missing or not an integer.", what);
         if (size < 0)
                 return oci_fail(ret_reason, -EINVAL, "The %s has a negative size.", what);
 
@@ -365,7 +365,7 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The %s's urls are not a list of strings.", what);
+                return oci_fail(ret_reason, -EINVAL, "The urls of the %s are not a list of strings.", what);
         STRV_FOREACH(u, d.urls)
                 if (!startswith(*u, "https://") && !startswith(*u, "http://"))
                         return oci_fail(ret_reason, -EINVAL, "The %s has a URL that is not http(s): '%s'.", what,
@@ -491,7 +491,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
 
         if (oci_json_get_object(o, "config", &config) < 0 || !config)
                 return oci_fail(ret_reason, -EINVAL, "The manifest has no config descriptor.");
-        r = oci_descriptor_from_json(config, "config", &m->config, ret_reason);
+        r = oci_descriptor_from_json(config, "manifest's config", &m->config, ret_reason);
         if (r < 0)
                 return r;
         if (!media_type_equal(m->config.media_type, OCI_MEDIA_TYPE_CONFIG) &&
@@ -516,11 +516,11 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         for (guint i = 0; i < n; i++) {
                 JsonNode *e = json_array_get_element(a, i);
                 OciDescriptor *d = m->layers + i;
-                char what[32];
+                char what[48];
 
-                snprintf(what, sizeof(what), "layer %u", i + 1);
+                snprintf(what, sizeof(what), "manifest's layer %u", i + 1);
                 if (!JSON_NODE_HOLDS_OBJECT(e))
-                        return oci_fail(ret_reason, -EINVAL, "The manifest's %s is not an object.", what);
+                        return oci_fail(ret_reason, -EINVAL, "The %s is not an object.", what);
                 r = oci_descriptor_from_json(json_node_get_object(e), what, d, ret_reason);
                 if (r < 0)
                         return r;
@@ -529,7 +529,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
                 r = oci_layer_media_type_parse(d->media_type, &d->compression, &d->foreign);
                 if (r < 0)
                         return oci_fail(ret_reason, -EMEDIUMTYPE,
-                                        "The manifest's %s has an unsupported media type '%s'; only tar, "
+                                        "The %s has an unsupported media type '%s'; only tar, "
                                         "tar+gzip and tar+zstd layers are supported.",
                                         what, d->media_type);
         }
