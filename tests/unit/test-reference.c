@@ -126,6 +126,7 @@ static void test_reference_familiar_string(void)
 static void test_reference_bad(void)
 {
         _cleanup_free_ char *long_name = NULL, *long_tag = NULL, *tag128 = NULL, *name255 = NULL;
+        g_autofree char *t128 = g_strnfill(128, 't'), *t129 = g_strnfill(129, 't');
         _cleanup_(reference_freep) Reference *r = NULL;
 
         /* docker.io/ + library/ + 237 = 255: fits; one more does not. */
@@ -133,11 +134,11 @@ static void test_reference_bad(void)
         g_assert_cmpint(reference_parse(name255, &r, NULL), ==, 0);
         g_assert_cmpuint(strlen(r->domain) + 1 + strlen(r->path), ==, 255);
         long_name = g_strnfill(238, 'a');
-        tag128 = g_strconcat("a:", g_strnfill(128, 't'), NULL);
+        tag128 = g_strconcat("a:", t128, NULL);
         reference_free(r);
         r = NULL;
         g_assert_cmpint(reference_parse(tag128, &r, NULL), ==, 0);
-        long_tag = g_strconcat("a:", g_strnfill(129, 't'), NULL);
+        long_tag = g_strconcat("a:", t129, NULL);
 
         const char *const bad[] = {
                 "",
