@@ -3,7 +3,8 @@
 
   host-check.py before OUT.json       plant the canaries (below), record names, types, modes and mtimes
   host-check.py after OUT.json        record the same again
-  host-check.py compare BEFORE AFTER  print what changed; exit 1 if anything did
+  host-check.py compare BEFORE AFTER  print what changed; exit 1 if anything did; remove the canaries
+  host-check.py discard BEFORE        remove the canaries (a run that was interrupted)
 
 The test bed's systemd shares the host's root filesystem: a slip in its masks or overlays shows here as a removed
 /tmp entry (systemd-tmpfiles wiped the host's /tmp once), a new file under /var/log/journal or /var/lib, a changed
@@ -139,6 +140,10 @@ if __name__ == "__main__":
         snapshot(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "after":
         snapshot(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "discard":
+        for c in canaries(sys.argv[2]):
+            if os.path.exists(c):
+                os.unlink(c)
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     else:

@@ -1,0 +1,124 @@
+# Images as the tutorial uses them: pull a base image, pull a child that shares its first layer ("Already
+# exists", not fetched again), list, inspect, tag, remove; pulls by digest, of an index, of zstd layers and of a
+# 100-layer image; and the errors a user meets. Cases run in order in one bed.
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+
+test_pull_base_image() {
+        local out
+        out=$(bed_exec berthctl pull "$(R busybox)")
+        assert_match "$out" 'latest: Pulling from' "first line"
+        assert_match "$out" ': Pull complete' "layer line"
+        assert_match "$out" "Digest: $(image_digest busybox)" "Digest line"
+        assert_match "$out" "Status: Downloaded newer image for $(R busybox):latest" "Status line"
+        assert_match "$(bed_exec berthctl image ls)" "$(R busybox) +latest +[0-9a-f]{12} " "image ls row"
+        # The journal has the structured pull event.
+        assert_match "$(bed_exec journalctl -o json --no-pager MESSAGE_ID=54e978dde57d4c5f943d3b01985dc16a)" \
+                "\"BERTH_IMAGE_DIGEST\":\"$(image_digest busybox)\"" "pull journal entry"
+}
+
+test_child_image_shares_base_layer() {
+        local before after out base_layer
+        base_layer=$(bed_exec busctl get-property org.berth1 "$(bed_exec busctl call org.berth1 /org/berth1 \
+                org.berth1.Manager GetImage s "$(R busybox)" | awk '{print $2}' | tr -d '"')" org.berth1.Image Layers)
+        before=$(registry_blob_gets busybox-child | wc -l)
+        out=$(bed_exec berthctl pull "$(R busybox-child)")
+        assert_match "$out" ': Already exists' "shared layer reported"
+        assert_match "$out" "Status: Downloaded newer image for $(R busybox-child):latest" "Status line"
+        # Exactly the child's own two layers and its config were fetched, not the shared one.
+        after=$(registry_blob_gets busybox-child | wc -l)
+        assert_eq "$((after - before))" 3 "blobs fetched for the child (2 layers + config)"
+        # Pulling again fetches nothing and says so.
+        out=$(bed_exec berthctl pull "$(R busybox-child)")
+        assert_match "$out" "Status: Image is up to date for $(R busybox-child):latest" "second pull"
+        assert_eq "$(registry_blob_gets busybox-child | wc -l)" "$after" "no blob fetched by the second pull"
+}
+
+test_whiteout_and_opaque_in_store() {
+        # The child's layers are extracted in overlay form: a 0/0 char device for the deleted file, the opaque
+        # xattr on the replaced dir; an overlay of the layers shows the merged tree.
+        bed_sh 'cd /var/lib/berth/layers && find . -path "*/diff/etc/removeme" -type c | grep -q .' ||
+                fail "no whiteout device for /etc/removeme"
+        bed_sh "cd /var/lib/berth/layers && python3 -c 'import glob,os,sys; sys.exit(0 if any(os.getxattr(d, \"trusted.overlay.opaque\") == b\"y\" for d in glob.glob(\"*/diff/opt/data\") if \"trusted.overlay.opaque\" in os.listxattr(d)) else 1)'" ||
+                fail "no opaque xattr on /opt/data"
+}
+
+test_inspect_and_history() {
+        local json
+        json=$(bed_exec berthctl image inspect "$(R busybox-child)")
+        assert_match "$json" '"RepoDigests"' "inspect shows RepoDigests"
+        assert_match "$json" "$(image_digest busybox-child)" "inspect shows the manifest digest"
+        echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; assert len(d["RootFS"]["Layers"]) == 3, d' ||
+                fail "three layers in RootFS"
+        assert_match "$(bed_exec berthctl image history "$(R busybox-child)")" 'CREATED BY' "history header"
+}
+
+test_tag_and_remove_keep_shared_layers() {
+        bed_exec berthctl tag "$(R busybox)" mybase:1
+        assert_match "$(bed_exec berthctl image ls)" 'mybase +1 ' "new tag listed"
+        # Removing one of two tags only untags.
+        bed_exec berthctl image rm mybase:1 >/dev/null
+        assert_no_match "$(bed_exec berthctl image ls)" 'mybase' "tag gone"
+        assert_match "$(bed_exec berthctl image ls)" "$(R busybox) " "image kept"
+        # Removing the base image keeps the child usable: its layers stay.
+        bed_exec berthctl image rm "$(R busybox)" >/dev/null
+        assert_no_match "$(bed_exec berthctl image ls)" "$(R busybox) " "base removed"
+        local n
+        n=$(bed_sh 'ls -d /var/lib/berth/layers/*/diff | wc -l')
+        assert_eq "$n" 3 "layers left for the child"
+        # And pulling the base again needs no download at all.
+        assert_match "$(bed_exec berthctl pull "$(R busybox)")" 'Already exists' "base layer still there"
+}
+
+test_pull_by_digest_index_and_zstd() {
+        local d out
+        d=$(image_digest busybox-zstd)
+        out=$(bed_exec berthctl pull "$(R busybox-zstd)@$d")
+        assert_match "$out" "Digest: $d" "pull by digest"
+        # The zstd copy has busybox's config, so it is the same image; the digest names it all the same.
+        assert_match "$(bed_exec berthctl image inspect "$(R busybox-zstd)@$d")" "busybox-zstd@$d" "RepoDigests"
+        assert_no_match "$(bed_exec berthctl image ls)" "busybox-zstd" "a pull by digest adds no tag"
+        out=$(bed_exec berthctl pull "$(R busybox-multi)")
+        assert_match "$out" 'Status: Downloaded newer image' "multi-arch index"
+        assert_match "$(bed_exec berthctl image inspect "$(R busybox-multi)")" '"Architecture": "amd64"' "host platform picked"
+}
+
+test_pull_100_layers() {
+        local out
+        out=$(bed_exec berthctl pull "$(R layers-100)")
+        assert_match "$out" 'Status: Downloaded newer image' "100-layer pull"
+        # The overlay of all 100 layers mounts (short links keep the option under a page).
+        local opt
+        opt=$(bed_sh "cd /var/lib/berth/layers && python3 - <<'PY'
+import json,os,glob
+rec=[json.load(open(p)) for p in glob.glob('/var/lib/berth/images/*/image.json')]
+r=[x for x in rec if len(x['chain_ids'])==100][0]
+print(':'.join('l/'+open(c.split(':')[1]+'/link').read().strip() for c in reversed(r['chain_ids'])))
+PY")
+        bed_sh "mkdir -p /run/t100 && cd /var/lib/berth/layers && mount -t overlay overlay -o lowerdir=$opt /run/t100 && test -e /run/t100/layers/99 && test -x /run/t100/bin/busybox; rc=\$?; umount /run/t100; exit \$rc" ||
+                fail "100-layer overlay did not mount"
+}
+
+test_errors() {
+        local out
+        out=$(bed_exec berthctl pull 'UPPER/case' 2>&1) && fail "bad reference accepted"
+        assert_match "$out" 'Invalid image reference' "InvalidReference"
+        out=$(bed_exec berthctl pull "$(R busybox):nosuchtag" 2>&1) && fail "missing tag accepted"
+        assert_match "$out" 'Manifest unknown' "ManifestUnknown"
+        out=$(bed_exec berthctl pull 127.0.0.1:1/nothing 2>&1) && fail "down registry accepted"
+        assert_match "$out" 'Registry error' "RegistryError for a registry that is down"
+        out=$(bed_exec berthctl image rm nosuchimage 2>&1) && fail "rm of a missing image"
+        assert_match "$out" 'No such image' "NoSuchImage"
+        out=$(bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager PullImage 'sa{sv}' x 1 bogus b true 2>&1) &&
+                fail "unknown option accepted"
+        assert_match "$out" "Unknown option 'bogus'" "unknown option refused by name"
+}
+
+test_polkit_denies_unprivileged_pull() {
+        local out
+        out=$(bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager PullImage 'sa{sv}' "$(R busybox)" 0 2>&1) &&
+                fail "nobody may pull"
+        assert_match "$out" 'Access denied|Interactive authentication required|Permission denied' "denied"
+        # Read-only calls are open to everyone.
+        assert_ok bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager ListImages
+}
