@@ -100,8 +100,8 @@ static int get_strv(JsonObject *o, const char *key, const char *what, char ***re
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's %s%s is not a list of strings.", what,
-                                key);
+                return oci_fail(ret_reason, -EINVAL, "The image config's %s%s is not a list of strings.",
+                                what, key);
         return 0;
 }
 
@@ -147,8 +147,8 @@ static int get_keys(JsonObject *o, const char *key, bool with_values, char ***re
                 if (with_values && (oci_json_get_string(m, name, &value) < 0 || !value)) {
                         g_list_free(members);
                         oci_strv_free(l);
-                        return oci_fail(ret_reason, -EINVAL, "The image config's config.%s.%s is not a string.",
-                                        key, name);
+                        return oci_fail(ret_reason, -EINVAL,
+                                        "The image config's config.%s.%s is not a string.", key, name);
                 }
                 l[n++] = strdup(name);
                 if (with_values)
@@ -206,8 +206,8 @@ static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
                 JsonObject *eo;
 
                 if (!JSON_NODE_HOLDS_OBJECT(e))
-                        return oci_fail(ret_reason, -EINVAL, "The image config's history entry %u is not an object.",
-                                        i + 1);
+                        return oci_fail(ret_reason, -EINVAL,
+                                        "The image config's history entry %u is not an object.", i + 1);
                 eo = json_node_get_object(e);
                 c->n_history++;
 
@@ -217,7 +217,8 @@ static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
                     (r = dup_string(eo, "comment", "history.", &h->comment, ret_reason)) < 0)
                         return r;
                 if (oci_json_get_bool(eo, "empty_layer", &h->empty_layer) < 0)
-                        return oci_fail(ret_reason, -EINVAL, "The image config's history.empty_layer is not a boolean.");
+                        return oci_fail(ret_reason, -EINVAL,
+                                        "The image config's history.empty_layer is not a boolean.");
         }
         return 0;
 }
@@ -266,7 +267,8 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
                 return oci_fail(ret_reason, -EINVAL, "The image config has no rootfs.diff_ids.");
         STRV_FOREACH(d, c->diff_ids)
                 if (!digest_is_valid(*d))
-                        return oci_fail(ret_reason, digest_parse(*d, NULL, NULL) >= 0 ? -EOPNOTSUPP : -EINVAL,
+                        return oci_fail(ret_reason,
+                                        digest_parse(*d, NULL, NULL) >= 0 ? -EOPNOTSUPP : -EINVAL,
                                         "The image config's diff_id '%s' is not a sha256 digest.", *d);
         if (oci_image_config_n_diff_ids(c) > OCI_MANIFEST_LAYERS_MAX)
                 return oci_fail(ret_reason, -EINVAL, "The image config lists more than %u layers.",

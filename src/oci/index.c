@@ -24,11 +24,15 @@ static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret,
         _cleanup_(oci_platform_done) OciPlatform p = {};
         const char *os, *architecture, *variant, *os_version;
 
-        if (oci_json_get_string(o, "os", &os) < 0 || oci_json_get_string(o, "architecture", &architecture) < 0 ||
-            oci_json_get_string(o, "variant", &variant) < 0 || oci_json_get_string(o, "os.version", &os_version) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The platform of the %s has a field that is not a string.", what);
+        if (oci_json_get_string(o, "os", &os) < 0 ||
+            oci_json_get_string(o, "architecture", &architecture) < 0 ||
+            oci_json_get_string(o, "variant", &variant) < 0 ||
+            oci_json_get_string(o, "os.version", &os_version) < 0)
+                return oci_fail(ret_reason, -EINVAL,
+                                "The platform of the %s has a field that is not a string.", what);
         if (isempty(os) || isempty(architecture))
-                return oci_fail(ret_reason, -EINVAL, "The platform of the %s lacks os or architecture.", what);
+                return oci_fail(ret_reason, -EINVAL, "The platform of the %s lacks os or architecture.",
+                                what);
 
         p.os = strdup(os);
         p.architecture = strdup(architecture);
@@ -88,8 +92,8 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
         a = json_node_get_array(manifests);
         n = json_array_get_length(a);
         if (n > OCI_INDEX_ENTRIES_MAX)
-                return oci_fail(ret_reason, -EINVAL, "The index has %u entries, more than the limit of %u.", n,
-                                OCI_INDEX_ENTRIES_MAX);
+                return oci_fail(ret_reason, -EINVAL, "The index has %u entries, more than the limit of %u.",
+                                n, OCI_INDEX_ENTRIES_MAX);
 
         idx->entries = calloc(MAX(n, 1U), sizeof(OciIndexEntry));
         if (!idx->entries)
@@ -112,7 +116,8 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
                         return r;
 
                 if (oci_json_get_object(json_node_get_object(e), "platform", &platform) < 0)
-                        return oci_fail(ret_reason, -EINVAL, "The platform of the %s is not an object.", what);
+                        return oci_fail(ret_reason, -EINVAL, "The platform of the %s is not an object.",
+                                        what);
                 if (platform) {
                         r = platform_from_json(platform, what, &entry->platform, ret_reason);
                         if (r < 0)
@@ -178,7 +183,8 @@ int oci_index_pick_platform(const OciIndex *idx, const OciPlatform *want, const 
         if (!best) {
                 _cleanup_free_ char *w_str = NULL, *available = NULL;
 
-                if (oci_platform_to_string(&w, &w_str) >= 0 && oci_index_platforms_to_string(idx, &available) >= 0)
+                if (oci_platform_to_string(&w, &w_str) >= 0 &&
+                    oci_index_platforms_to_string(idx, &available) >= 0)
                         log_debug("No manifest for platform %s in the index; it has: %s", w_str, available);
                 return -ENOENT;
         }

@@ -173,7 +173,8 @@ static int json_check_depth(const char *p, size_t size, char **ret_reason)
         return 0;
 }
 
-int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNode **ret_root, char **ret_reason)
+int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNode **ret_root,
+                          char **ret_reason)
 {
         g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) error = NULL;
@@ -183,8 +184,9 @@ int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNo
         if (!data && size > 0)
                 return -EINVAL;
         if (size > size_max)
-                return oci_fail(ret_reason, -EFBIG, "The JSON document is %zu bytes, more than the limit of %zu.",
-                                size, size_max);
+                return oci_fail(ret_reason, -EFBIG,
+                                "The JSON document is %zu bytes, more than the limit of %zu.", size,
+                                size_max);
         if (size == 0)
                 return oci_fail(ret_reason, -EBADMSG, "The JSON document is empty.");
 
@@ -318,9 +320,10 @@ int oci_json_get_schema_version(JsonObject *o, char **ret_reason)
         if (!present)
                 return oci_fail(ret_reason, -EINVAL, "The schemaVersion field is missing.");
         if (v == 1)
-                return oci_fail(ret_reason, -EMEDIUMTYPE,
-                                "Docker schema 1 manifests are not supported (deprecated since 2017); the image "
-                                "must be pushed again with a current tool.");
+                return oci_fail(
+                        ret_reason, -EMEDIUMTYPE,
+                        "Docker schema 1 manifests are not supported (deprecated since 2017); the image "
+                        "must be pushed again with a current tool.");
         if (v != 2)
                 return oci_fail(ret_reason, -EINVAL, "The schemaVersion is %" PRIi64 ", not 2.", v);
         return 0;
@@ -351,13 +354,16 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
                 return oci_fail(ret_reason, -EINVAL, "The %s has no digest.", what);
         r = digest_parse(digest, NULL, NULL);
         if (r == -EOPNOTSUPP || (r >= 0 && !digest_is_valid(digest)))
-                return oci_fail(ret_reason, -EOPNOTSUPP, "The digest '%s' of the %s uses an unsupported algorithm; only sha256 is supported.",
-                                digest, what);
+                return oci_fail(
+                        ret_reason, -EOPNOTSUPP,
+                        "The digest '%s' of the %s uses an unsupported algorithm; only sha256 is supported.",
+                        digest, what);
         if (r < 0)
                 return oci_fail(ret_reason, -EINVAL, "The digest '%s' of the %s is invalid.", digest, what);
 
         if (oci_json_get_int64(o, "size", &present, &size) < 0 || !present)
-                return oci_fail(ret_reason, -EINVAL, "The size of the %s is missing or not an integer.", what);
+                return oci_fail(ret_reason, -EINVAL, "The size of the %s is missing or not an integer.",
+                                what);
         if (size < 0)
                 return oci_fail(ret_reason, -EINVAL, "The %s has a negative size.", what);
 
@@ -368,8 +374,8 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
                 return oci_fail(ret_reason, -EINVAL, "The urls of the %s are not a list of strings.", what);
         STRV_FOREACH(u, d.urls)
                 if (!startswith(*u, "https://") && !startswith(*u, "http://"))
-                        return oci_fail(ret_reason, -EINVAL, "The %s has a URL that is not http(s): '%s'.", what,
-                                        *u);
+                        return oci_fail(ret_reason, -EINVAL, "The %s has a URL that is not http(s): '%s'.",
+                                        what, *u);
 
         d.media_type = strdup(media_type);
         d.digest = strdup(digest);
@@ -382,8 +388,8 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         return 0;
 }
 
-int oci_document_kind_detect(
-                const char *content_type, const void *data, size_t size, OciDocumentKind *ret, char **ret_reason)
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
+                             char **ret_reason)
 {
         OciDocumentKind header_kind = _OCI_DOCUMENT_KIND_INVALID, kind;
         g_autoptr(JsonNode) root = NULL;
@@ -418,9 +424,10 @@ int oci_document_kind_detect(
                         return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
                                         media_type);
                 if (header_kind >= 0 && header_kind != kind)
-                        return oci_fail(ret_reason, -EINVAL,
-                                        "The Content-Type '%s' does not match the manifest's mediaType '%s'.",
-                                        content_type, media_type);
+                        return oci_fail(
+                                ret_reason, -EINVAL,
+                                "The Content-Type '%s' does not match the manifest's mediaType '%s'.",
+                                content_type, media_type);
                 *ret = kind;
                 return 0;
         }
@@ -430,7 +437,8 @@ int oci_document_kind_detect(
         if (has_manifests == has_layers)
                 return oci_fail(ret_reason, -EINVAL,
                                 "The document is neither clearly a manifest nor an index (it has %s).",
-                                has_manifests ? "both \"manifests\" and \"layers\"" : "no \"manifests\" or \"layers\"");
+                                has_manifests ? "both \"manifests\" and \"layers\""
+                                              : "no \"manifests\" or \"layers\"");
 
         if (header_kind >= 0) {
                 if (oci_document_kind_is_index(header_kind) != has_manifests)
@@ -487,7 +495,8 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         if (oci_document_kind_is_index(m->kind))
                 return oci_fail(ret_reason, -EINVAL, "The document is an image index, not a manifest.");
         if (m->kind < 0)
-                return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.", media_type);
+                return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
+                                media_type);
 
         if (oci_json_get_object(o, "config", &config) < 0 || !config)
                 return oci_fail(ret_reason, -EINVAL, "The manifest has no config descriptor.");
@@ -506,7 +515,8 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         a = json_node_get_array(layers);
         n = json_array_get_length(a);
         if (n > OCI_MANIFEST_LAYERS_MAX)
-                return oci_fail(ret_reason, -EINVAL, "The manifest has %u layers, more than the limit of %u.", n,
+                return oci_fail(ret_reason, -EINVAL,
+                                "The manifest has %u layers, more than the limit of %u.", n,
                                 OCI_MANIFEST_LAYERS_MAX);
 
         m->layers = calloc(MAX(n, 1U), sizeof(OciDescriptor));
@@ -561,8 +571,8 @@ static int build_descriptor(JsonBuilder *b, const OciDescriptor *d, const char *
         return 0;
 }
 
-int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers, char **ret_json,
-                       size_t *ret_size)
+int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers,
+                       char **ret_json, size_t *ret_size)
 {
         g_autoptr(JsonBuilder) b = json_builder_new_immutable();
         g_autoptr(JsonGenerator) g = json_generator_new();

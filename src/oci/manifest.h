@@ -14,7 +14,8 @@
  * -EFBIG past the size cap, -EMEDIUMTYPE for well-formed documents of a kind berth does not handle
  * (schema 1, artifacts that are not container images, unknown layer types), -EOPNOTSUPP for digests of an
  * unsupported algorithm, -EINVAL for any other bad content. Where a parser takes `char **ret_reason`, it
- * stores there (if non-NULL) an allocated sentence for the user on failure, and leaves it alone on success. */
+ * stores there (if non-NULL) an allocated sentence for the user on failure, and leaves it alone on
+ * success. */
 
 #define OCI_MEDIA_TYPE_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_MEDIA_TYPE_INDEX "application/vnd.oci.image.index.v1+json"
@@ -56,8 +57,8 @@ bool oci_document_kind_is_index(OciDocumentKind k);
  * application/json or application/octet-stream) and its body: the body's "mediaType" wins when present
  * and must agree with a specific Content-Type; without one, "manifests" means an index and
  * "config"/"layers" a manifest. Schema 1 → -EMEDIUMTYPE. */
-int oci_document_kind_detect(
-                const char *content_type, const void *data, size_t size, OciDocumentKind *ret, char **ret_reason);
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
+                             char **ret_reason);
 
 typedef enum OciCompression {
         OCI_COMPRESSION_NONE,
@@ -104,8 +105,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OciManifest *, oci_manifest_free);
 /* Builds an OCI image manifest (what commit writes) for a config and layer descriptors; a descriptor
  * without a media type gets the OCI config type, or tar+gzip for layers. The JSON is compact and
  * NUL-terminated; *ret_size excludes the NUL. */
-int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers, char **ret_json,
-                       size_t *ret_size);
+int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers,
+                       char **ret_json, size_t *ret_size);
 
 /* ---- For src/oci/ only: json-glib never appears in headers others include, hence the struct tags. ---- */
 struct _JsonNode;

@@ -153,7 +153,8 @@ int sha256_digest_data(const void *data, size_t size, char **ret)
                 return -EINVAL;
 
         /* EVP_Digest() with a NULL pointer is undefined for size 0 in some versions: give it a real one. */
-        if (EVP_Digest(data ?: "", size, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != SHA256_DIGEST_SIZE) {
+        if (EVP_Digest(data ?: "", size, md, &md_len, EVP_sha256(), NULL) != 1 ||
+            md_len != SHA256_DIGEST_SIZE) {
                 log_debug("EVP_Digest(sha256) failed.");
                 return -EIO;
         }

@@ -354,7 +354,8 @@ static int format_name(const Reference *r, bool familiar, bool with_tag_and_dige
                 if (asprintf(&s, "%s%s%s", strempty(domain), domain ? "/" : "", path) < 0)
                         return -ENOMEM;
         } else if (asprintf(&s, "%s%s%s%s%s%s%s", strempty(domain), domain ? "/" : "", path,
-                            r->tag ? ":" : "", strempty(r->tag), r->digest ? "@" : "", strempty(r->digest)) < 0)
+                            r->tag ? ":" : "", strempty(r->tag), r->digest ? "@" : "",
+                            strempty(r->digest)) < 0)
                 return -ENOMEM;
 
         *ret = s;
