@@ -825,6 +825,16 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
         t->manifest_data = g_memdup2(body, size);
         t->manifest_size = size;
 
+        /* An image we have already: its config is in the store, verified when it was pulled. */
+        if (image_store_get(t->manager->images, t->manifest->config.digest)) {
+                _cleanup_free_ char *config = NULL;
+                size_t config_size;
+
+                if (image_store_read_config(t->manager->images, t->manifest->config.digest, &config,
+                                            &config_size) >= 0)
+                        return on_config(NULL, NULL, config, config_size, t);
+        }
+
         r = registry_get_blob(t->manager->registry, t->ref->domain, t->ref->path, t->manifest->config.digest,
                               OCI_CONFIG_SIZE_MAX, on_config, t, &t->request);
         if (r < 0)

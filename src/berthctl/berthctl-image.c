@@ -390,6 +390,8 @@ static int verb_image_history(int argc, char *argv[])
 }
 
 const Verb image_verbs[] = {
+        { "pull", NULL, "[-q] NAME[:TAG|@DIGEST]", "Download an image from a registry", verb_pull },
+        { "pull", "image", "[-q] NAME[:TAG|@DIGEST]", "Download an image from a registry", verb_pull },
         { "ls", "image", "[-q] [--no-trunc]", "List images", verb_image_ls },
         { "images", NULL, "", "Alias of 'image ls'", verb_image_ls },
         { "rm", "image", "[-f] IMAGE...", "Remove images (or tags)", verb_image_rm },

@@ -51,3 +51,4 @@ void print_json(JsonNode *root);
 /* Verbs, one file per area; tables end with an empty entry. */
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
+int verb_pull(int argc, char *argv[]);
