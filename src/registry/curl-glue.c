@@ -146,8 +146,10 @@ static int timer_callback(CURLM *multi, long timeout_ms, void *userdata)
                 if (r >= 0)
                         r = sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT);
         } else {
+                /* Accuracy 0 would mean sd-event's default of 250 ms, which stalls every transfer that
+                 * curl wakes through a timer (unpausing, for one). */
                 r = sd_event_add_time_relative(g->event, &g->timer, CLOCK_MONOTONIC,
-                                               (uint64_t) timeout_ms * USEC_PER_MSEC, 0, on_timer, g);
+                                               (uint64_t) timeout_ms * USEC_PER_MSEC, 1, on_timer, g);
                 if (r >= 0)
                         (void) sd_event_source_set_description(g->timer, "curl-timer");
         }

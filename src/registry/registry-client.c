@@ -461,7 +461,7 @@ static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool tran
                 req->auth_tried = false;
                 req->http = http_request_free(req->http);
 
-                r = sd_event_add_time_relative(c->event, &req->retry_timer, CLOCK_MONOTONIC, delay, 0,
+                r = sd_event_add_time_relative(c->event, &req->retry_timer, CLOCK_MONOTONIC, delay, 1,
                                                on_retry_timer, req);
                 if (r >= 0)
                         return;
