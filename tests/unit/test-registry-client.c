@@ -139,7 +139,8 @@ static bool wait_ready(const char *url)
 
 static char *sha256_digest(const void *p, size_t n)
 {
-        return g_strconcat("sha256:", g_compute_checksum_for_data(G_CHECKSUM_SHA256, p, n), NULL);
+        g_autofree char *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, p, n);
+        return g_strconcat("sha256:", hex, NULL);
 }
 
 static char *push_blob(const char *host, const char *repo, const void *p, size_t n)
