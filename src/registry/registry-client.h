@@ -49,7 +49,7 @@ typedef struct RegistryError {
 
 /* config and glue are borrowed and must outlive the client. */
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret);
-/* Cancels every outstanding request (no callbacks). */
+/* Cancels every outstanding request (no callbacks). Not from within a request's callback. */
 RegistryClient *registry_client_free(RegistryClient *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
 
