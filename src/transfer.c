@@ -171,7 +171,7 @@ double transfer_get_progress(Transfer *t)
         return total > 0 ? (double) done / (double) total : 0.0;
 }
 
-static bool transfers_need_layer(Manager *m, const char *chain_id, Transfer *except);
+static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool downloading_only);
 static void emit_message(Transfer *t, const char *fmt, ...) _printf_(2, 3);
 static void emit_message(Transfer *t, const char *fmt, ...)
 {
@@ -214,7 +214,7 @@ static void transfer_finish(Transfer *t, const char *error_name, const char *err
                 for (size_t i = t->n_layers; i > 0; i--) {
                         TransferLayer *l = &t->layers[i - 1];
                         if (!l->committed_here || image_store_layer_in_use(t->manager->images, l->chain_id, NULL) ||
-                            transfers_need_layer(t->manager, l->chain_id, t))
+                            transfers_use_layer(t->manager, l->chain_id, t, false))
                                 continue;
                         if (layer_store_remove(t->manager->layers, l->chain_id) >= 0)
                                 removed = true;
@@ -228,23 +228,6 @@ static void transfer_finish(Transfer *t, const char *error_name, const char *err
         }
         if (t->events && t->events->finished)
                 t->events->finished(t, error_name, error_message);
-}
-
-static bool transfers_need_layer(Manager *m, const char *chain_id, Transfer *except)
-{
-        GHashTableIter it;
-        gpointer value;
-
-        g_hash_table_iter_init(&it, m->transfers);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                Transfer *o = value;
-                if (o == except || o->state != STATE_PULLING)
-                        continue;
-                for (size_t i = 0; i < o->n_layers; i++)
-                        if (streq(o->layers[i].chain_id, chain_id))
-                                return true;
-        }
-        return false;
 }
 
 static void transfer_fail_errno(Transfer *t, int r, const char *what)
@@ -283,7 +266,8 @@ static void transfer_fail_registry(Transfer *t, const RegistryError *e)
         transfer_finish(t, name, msg ?: e->message);
 }
 
-static bool transfers_fetching_layer(Manager *m, const char *chain_id, Transfer *except)
+/* Whether another running pull needs the layer chain_id at all, or (downloading_only) is fetching it now. */
+static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool downloading_only)
 {
         GHashTableIter it;
         gpointer value;
@@ -294,7 +278,7 @@ static bool transfers_fetching_layer(Manager *m, const char *chain_id, Transfer 
                 if (o == except || o->state != STATE_PULLING)
                         continue;
                 for (size_t i = 0; i < o->n_layers; i++)
-                        if (o->layers[i].downloading && streq(o->layers[i].chain_id, chain_id))
+                        if ((!downloading_only || o->layers[i].downloading) && streq(o->layers[i].chain_id, chain_id))
                                 return true;
         }
         return false;
@@ -666,7 +650,7 @@ static void transfer_advance(Transfer *t)
 
                 if (l->present || l->extracted || l->downloading || l->waiting)
                         continue;
-                if (transfers_fetching_layer(m, l->chain_id, t)) {
+                if (transfers_use_layer(m, l->chain_id, t, true)) {
                         l->waiting = true; /* fetched once, by the other pull */
                         continue;
                 }
