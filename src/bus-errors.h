@@ -19,6 +19,7 @@
 #define BERTH_ERROR_NO_MATCHING_PLATFORM "org.berth1.Error.NoMatchingPlatform"
 #define BERTH_ERROR_INVALID_IMAGE "org.berth1.Error.InvalidImage"
 #define BERTH_ERROR_TRANSFER_CANCELLED "org.berth1.Error.TransferCancelled"
+#define BERTH_ERROR_START_FAILED "org.berth1.Error.StartFailed"
 
 extern const sd_bus_error_map berth_bus_errors[];
 

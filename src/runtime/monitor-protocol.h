@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* How berthd starts a container through berth-monitor.
+ *
+ *   berthd forks and execs  BERTH_LIBEXECDIR/berth-monitor --spec=<spec.json>
+ *   with fd 3 = its end of a SOCK_SEQPACKET socketpair (the "sync socket"), 0-2 on /dev/null.
+ *
+ *   1. The monitor calls setsid(), loads the spec, opens what it needs and then blocks reading the sync
+ *      socket. berthd meanwhile moves the monitor's PID into berth-<name>.scope with StartTransientUnit and
+ *      waits for the job to finish.
+ *   2. berthd sends MONITOR_MSG_GO. (EOF instead: berthd gave up; the monitor exits 1 and starts nothing.)
+ *   3. The monitor clones the container child into new namespaces (so every container process is in the
+ *      scope from its first instruction). The child builds the root and execs argv.
+ *   4. The monitor answers with exactly one message:
+ *        "S<pid>"      the exec succeeded; state.json already says running with this pid;
+ *        "E<code> <message>"  the start failed (code 125 setup, 126 not executable, 127 not found);
+ *                      state.json already says exited with that code and message; the monitor then exits.
+ *   5. The monitor then serves the container until it ends, records the exit in state.json and exits with
+ *      status 0. berthd watches it with a pidfd (which also works after a berthd restart, when the monitor is
+ *      no longer its child) and rereads state.json when it is gone.
+ *
+ * The monitor never dies from SIGTERM/SIGINT/SIGHUP (systemctl stop sends those to the whole scope; the
+ * container's init decides for itself); SIGKILL of the scope kills it too, and then berthd records the
+ * container as exited by SIGKILL. */
+
+#define MONITOR_SYNC_FD 3
+#define MONITOR_MSG_GO "G"
+#define MONITOR_MSG_MAX 4096

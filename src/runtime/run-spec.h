@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "shared/macro.h"
+
+/* Everything berth-monitor needs to start one container, written by berthd as JSON to
+ * <runtime>/containers/<id>/spec.json before each start. berthd resolves the image config (entrypoint + cmd,
+ * env, workdir) into argv/env/cwd; the monitor's child resolves `user` inside the container's own
+ * /etc/passwd and /etc/group, because only the image knows its users. */
+typedef struct RunSpec {
+        char *id;         /* 64 hex */
+        char *name;       /* the container name, also SYSLOG_IDENTIFIER */
+        char *image_name; /* the image as the user named it, for IMAGE_NAME= */
+
+        /* The root: overlay of layers_dir-relative lowers ("l/AAA:l/BBB", topmost first; NULL or "" for an
+         * image without layers, then an empty lower is used) with the container's own upper and work dirs
+         * (absolute), mounted on rootfs (absolute, an existing empty directory). */
+        char *layers_dir;
+        char *lowerdir;
+        char *upperdir;
+        char *workdir;
+        char *rootfs;
+
+        char **argv; /* argv[0] is looked up in the container's PATH from env when it has no '/' */
+        char **env;  /* final environment, PATH included */
+        char *cwd;   /* absolute; created in the container when missing, as Docker does */
+        char *user;  /* "" or NULL = root; "name", "uid", "name:group", "uid:gid" */
+        char *hostname;
+
+        /* Host files bind-mounted read-only onto /etc/hostname, /etc/hosts and /etc/resolv.conf. */
+        char *hostname_file;
+        char *hosts_file;
+        char *resolv_conf_file;
+
+        bool tty;
+        bool interactive;  /* keep stdin open (a pipe when !tty) */
+        bool host_network; /* false: own network namespace with only lo, up */
+
+        char *state_file;    /* absolute path of state.json the monitor maintains (container-state.h) */
+        char *attach_socket; /* absolute path of the AF_UNIX socket the monitor serves attach on */
+
+        /* Confinement, filled in by the security work; all default to Docker's defaults. */
+        bool privileged;
+        bool no_new_privileges;
+        bool seccomp_unconfined;
+        char **cap_add;  /* "CAP_NET_ADMIN" or "NET_ADMIN", "ALL" */
+        char **cap_drop;
+} RunSpec;
+
+RunSpec *run_spec_free(RunSpec *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RunSpec *, run_spec_free);
+
+int run_spec_to_json(const RunSpec *s, char **ret);
+/* -EBADMSG when the JSON is not a spec (missing id/name/argv/rootfs/state_file, wrong types). */
+int run_spec_from_json(const char *json, RunSpec **ret);
+int run_spec_load(const char *path, RunSpec **ret);
