@@ -4,7 +4,8 @@
 /* How berthd starts a container through berth-monitor.
  *
  *   berthd forks and execs  BERTH_LIBEXECDIR/berth-monitor --spec=<spec.json>
- *   with fd 3 = its end of a SOCK_SEQPACKET socketpair (the "sync socket"), 0-2 on /dev/null.
+ *   with fd 3 = its end of a SOCK_SEQPACKET socketpair (the "sync socket"), fd 0 on /dev/null and fds 1-2
+ *   inherited from berthd (so the monitor's own log lines land in berthd's journal stream).
  *
  *   1. The monitor calls setsid(), loads the spec, opens what it needs and then blocks reading the sync
  *      socket. berthd meanwhile moves the monitor's PID into berth-<name>.scope with StartTransientUnit and
@@ -16,8 +17,12 @@
  *        "S<pid>"      the exec succeeded; state.json already says running with this pid;
  *        "E<code> <message>"  the start failed (code 125 setup, 126 not executable, 127 not found);
  *                      state.json already says exited with that code and message; the monitor then exits.
- *   5. The monitor then serves the container until it ends, records the exit in state.json and exits with
- *      status 0. berthd watches it with a pidfd (which also works after a berthd restart, when the monitor is
+ *   5. The monitor then serves the container until it ends (container output goes to journald with
+ *      CONTAINER_NAME, CONTAINER_ID, CONTAINER_ID_FULL, IMAGE_NAME, SYSLOG_IDENTIFIER; PRIORITY 6 for stdout
+ *      and the terminal, 3 for stderr), records the exit in state.json, then sends the journal entry
+ *      MESSAGE_ID=BERTH_MESSAGE_CONTAINER_EXITED with the same fields plus EXIT_CODE= and EXIT_SIGNAL=
+ *      (after the last output line, through the same journal connection, so a reader that follows the
+ *      container's entries knows the output is complete when it sees it), and exits with status 0. berthd watches it with a pidfd (which also works after a berthd restart, when the monitor is
  *      no longer its child) and rereads state.json when it is gone.
  *
  * The monitor never dies from SIGTERM/SIGINT/SIGHUP (systemctl stop sends those to the whole scope; the
