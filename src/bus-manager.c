@@ -4,6 +4,7 @@
 #include "bus-errors.h"
 #include "bus-image.h"
 #include "bus-polkit.h"
+#include "bus-search.h"
 #include "bus-transfer.h"
 #include "image.h"
 #include "manager.h"
@@ -212,6 +213,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_tag_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SearchImages", SD_BUS_ARGS("s", term, "a{sv}", options),
+                                SD_BUS_RESULT("a(ss)", results), method_search_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),

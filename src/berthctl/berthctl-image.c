@@ -400,5 +400,6 @@ const Verb image_verbs[] = {
         { "tag", "image", "SOURCE TARGET", "Give an image another name", verb_tag },
         { "inspect", "image", "IMAGE...", "Show images' details as JSON", verb_image_inspect },
         { "history", "image", "IMAGE", "Show how an image was built", verb_image_history },
+        { "search", NULL, "[--limit N] [REGISTRY/]TERM", "Search a registry for images", verb_search },
         {}
 };

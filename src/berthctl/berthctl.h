@@ -52,3 +52,4 @@ void print_json(JsonNode *root);
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 int verb_pull(int argc, char *argv[]);
+int verb_search(int argc, char *argv[]);

@@ -122,3 +122,57 @@ test_polkit_denies_unprivileged_pull() {
         # Read-only calls are open to everyone.
         assert_ok bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager ListImages
 }
+
+test_search() {
+        local out
+        out=$(bed_exec berthctl search "$BERTH_TEST_REGISTRY/busy")
+        assert_match "$out" '^NAME +DESCRIPTION' "header"
+        assert_match "$out" "^$(R busybox-child)\$|^$(R busybox-child) " "catalog match"
+        assert_no_match "$out" 'layers-100' "non-matching repository"
+        assert_eq "$(grep -c "^$BERTH_TEST_REGISTRY/busybox" <<<"$out")" 4 "busybox repositories found"
+        out=$(bed_exec berthctl search --limit 2 "$BERTH_TEST_REGISTRY/busy")
+        assert_eq "$(($(wc -l <<<"$out") - 1))" 2 "rows with --limit 2"
+        bed_exec berthctl --json search "$BERTH_TEST_REGISTRY/layers" |
+                python3 -c 'import json,sys; d=json.load(sys.stdin); assert [x["Name"] for x in d] == [sys.argv[1]], d' \
+                        "$(R layers-100)" || fail "--json"
+        # Over the bus, by anyone (read-only), with the registry as an option.
+        out=$(bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' zstd 1 \
+                registry s "$BERTH_TEST_REGISTRY")
+        assert_eq "$out" "a(ss) 1 \"$(R busybox-zstd)\" \"\"" "SearchImages as nobody"
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 bogus b true
+        assert_match "$FAIL_OUTPUT" "Unknown option 'bogus'" "unknown option refused by name"
+        assert_fails bed_exec berthctl search 127.0.0.1:1/x
+        assert_match "$FAIL_OUTPUT" 'Registry error' "registry that is down"
+}
+
+test_search_does_not_block_the_bus() {
+        # A "registry" that accepts connections and never answers: the search waits, other calls do not.
+        python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' > "$TEST_TMP/port" &
+        srv=$! # global: the EXIT trap runs after this function's locals are gone
+        local port
+        trap 'kill "$srv" 2>/dev/null || true' EXIT
+        wait_until 10 test -s "$TEST_TMP/port"
+        port=$(cat "$TEST_TMP/port")
+        bed_exec busctl --timeout=60 call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
+                registry s "127.0.0.1:$port" > "$TEST_TMP/search.out" 2>&1 &
+        local search=$!
+        # The search is in flight (the server got its connection) …
+        wait_until 20 bash -c "ss -Htn state established '( dport = :$port )' | grep -q ."
+        # … and berthd answers meanwhile, at once.
+        local t0=$SECONDS
+        assert_ok bed_exec busctl --timeout=2 call org.berth1 /org/berth1 org.berth1.Manager ListImages
+        assert_ok bed_exec busctl --timeout=2 call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' \
+                busy 1 registry s "$BERTH_TEST_REGISTRY"
+        [ $((SECONDS - t0)) -le 3 ] || fail "calls took $((SECONDS - t0)) s while a search waited"
+        kill "$srv"; wait "$srv" 2>/dev/null || true
+        # With the server gone the search ends with an error, not a hang.
+        wait "$search" && fail "search of a dead registry succeeded: $(cat "$TEST_TMP/search.out")"
+        assert_match "$(cat "$TEST_TMP/search.out")" 'RegistryError|Registry|connect|reset' "search error"
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "bus-errors.h"
+#include "bus-search.h"
+#include "manager.h"
+#include "registry/registry-client.h"
+#include "registry/registry-config.h"
+#include "shared/log.h"
+
+#define SEARCH_LIMIT_MAX 100U
+
+/* One SearchImages() call waiting for its registry. The method message is kept until the answer comes;
+ * should berthd exit first, the exit source cancels the request and drops the call (the caller sees the
+ * name vanish). */
+typedef struct Search {
+        sd_bus_message *message;
+        RegistryRequest *request;
+        sd_event_source *exit_source;
+        char *domain;
+        unsigned limit;
+} Search;
+
+static Search *search_free(Search *s)
+{
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->exit_source);
+        sd_bus_message_unref(s->message);
+        free(s->domain);
+        return mfree(s);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Search *, search_free);
+
+static int on_exit_event(sd_event_source *source, void *userdata)
+{
+        Search *s = userdata;
+
+        registry_request_cancel(s->request);
+        search_free(s);
+        return 0;
+}
+
+static int reply_results(Search *s, const RegistrySearchResult *results, size_t n)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(s->message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        /* The catalog fallback filters but does not count: the limit applies here to both kinds. */
+        for (size_t i = 0; i < n && i < s->limit; i++) {
+                r = sd_bus_message_append(reply, "(ss)", results[i].name, results[i].description);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void on_search_done(RegistryRequest *req, const RegistryError *error, const RegistrySearchResult *results,
+                           size_t n_results, void *userdata)
+{
+        _cleanup_(search_freep) Search *s = userdata;
+        const char *name;
+        int r;
+
+        /* The request frees itself after this callback. */
+        s->request = NULL;
+
+        if (!error) {
+                r = reply_results(s, results, n_results);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to send search results: %m");
+                        (void) sd_bus_reply_method_errnof(s->message, r, "Failed to send search results: %m");
+                }
+                return;
+        }
+
+        name = error->kind == REGISTRY_ERROR_UNAUTHORIZED ? BERTH_ERROR_UNAUTHORIZED : BERTH_ERROR_REGISTRY_ERROR;
+        log_info("Search of %s failed: %s", s->domain, error->message);
+        if (error->http_status > 0)
+                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s (HTTP %ld)", s->domain, error->message,
+                                               error->http_status);
+        else
+                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s", s->domain, error->message);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send search error: %m");
+}
+
+static int read_search_options(sd_bus_message *message, unsigned *limit, const char **registry,
+                               sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "limit")) {
+                        uint32_t u;
+
+                        r = sd_bus_message_read(message, "v", "u", &u);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'limit' must be of type u.");
+                        if (u == 0 || u > SEARCH_LIMIT_MAX)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'limit' must be between 1 and %u.",
+                                                         SEARCH_LIMIT_MAX);
+                        *limit = u;
+                } else if (streq(key, "registry")) {
+                        r = sd_bus_message_read(message, "v", "s", registry);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'registry' must be of type s.");
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
+}
+
+int method_search_images(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(search_freep) Search *s = NULL;
+        Manager *m = userdata;
+        const char *term, *registry = NULL;
+        unsigned limit = 25;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &term);
+        if (r < 0)
+                return r;
+        r = read_search_options(message, &limit, &registry, error);
+        if (r < 0)
+                return r;
+        if (isempty(term) || strlen(term) > 256 || !g_utf8_validate(term, -1, NULL))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The search term must be 1 to 256 characters of UTF-8.");
+
+        s = calloc(1, sizeof(Search));
+        if (!s)
+                return -ENOMEM;
+        s->limit = limit;
+        r = registry_normalize_domain(isempty(registry) ? m->default_domain : registry, &s->domain);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid registry '%s'.", registry);
+
+        r = sd_event_add_exit(m->event, &s->exit_source, on_exit_event, s);
+        if (r < 0)
+                return r;
+        r = registry_search(m->registry, s->domain, term, limit, on_search_done, s, &s->request);
+        if (r < 0)
+                return r;
+        s->message = sd_bus_message_ref(message);
+        TAKE_PTR(s);
+        return 1;
+}
