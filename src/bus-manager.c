@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "bus-container.h"
 #include "bus-errors.h"
 #include "bus-image.h"
 #include "bus-polkit.h"
@@ -215,10 +216,32 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SearchImages", SD_BUS_ARGS("s", term, "a{sv}", options),
                                 SD_BUS_RESULT("a(ss)", results), method_search_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateContainer",
+                                SD_BUS_ARGS("s", image, "s", name, "as", command, "a{sv}", options),
+                                SD_BUS_RESULT("s", id, "o", container), bus_method_create_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RunContainer",
+                                SD_BUS_ARGS("s", image, "s", name, "as", command, "a{sv}", options),
+                                SD_BUS_RESULT("s", id, "o", container), bus_method_run_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_NO_RESULT,
+                                bus_method_start_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopContainer", SD_BUS_ARGS("s", name_or_id, "t", timeout_usec), SD_BUS_NO_RESULT,
+                                bus_method_stop_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KillContainer", SD_BUS_ARGS("s", name_or_id, "i", signal), SD_BUS_NO_RESULT,
+                                bus_method_kill_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveContainer", SD_BUS_ARGS("s", name_or_id, "b", force), SD_BUS_NO_RESULT,
+                                bus_method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_ARGS("b", all), SD_BUS_RESULT("a(ssssuo)", containers),
+                                bus_method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_RESULT("o", container),
+                                bus_method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageRemoved", SD_BUS_ARGS("s", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerNew", SD_BUS_ARGS("s", id, "s", name, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerRemoved", SD_BUS_ARGS("s", id, "s", name, "o", path), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -233,6 +256,9 @@ int bus_manager_register(Manager *m)
         if (r < 0)
                 return r;
         r = bus_transfer_register(m);
+        if (r < 0)
+                return r;
+        r = bus_container_register(m);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, "/org/berth1");

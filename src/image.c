@@ -4,6 +4,7 @@
 #include <systemd/sd-journal.h>
 
 #include "berth-messages.h"
+#include "container.h"
 #include "image.h"
 #include "registry/reference.h"
 #include "shared/log.h"
@@ -145,6 +146,23 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
                 g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
                 if (g_strv_length(tags) > 1)
                         return -ENOTUNIQ;
+        }
+
+        /* An image a container was made from stays while the container does (its layers are the container's
+         * lowers); forced, only its names go, as in Docker. */
+        if (manager_image_used_by_container(m, image->id)) {
+                g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
+
+                if (!force)
+                        return -EBUSY;
+                STRV_FOREACH(t, tags) {
+                        r = image_store_untag(m->images, *t);
+                        if (r < 0)
+                                return r;
+                }
+                if (ret_removed_id)
+                        *ret_removed_id = NULL;
+                return 0;
         }
 
         return delete_image(m, image, ret_removed_id);

@@ -10,6 +10,7 @@
 #include "berth-messages.h"
 #include "bus-errors.h"
 #include "bus-polkit.h"
+#include "container.h"
 #include "manager.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
@@ -40,6 +41,7 @@ int manager_new(Manager **ret)
         if (r < 0)
                 return r;
         m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
+        m->containers = g_hash_table_new(g_str_hash, g_str_equal);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -58,6 +60,18 @@ Manager *manager_free(Manager *m)
                 while (g_hash_table_iter_next(&it, NULL, &value))
                         transfer_free(value);
                 g_hash_table_destroy(m->transfers);
+        }
+        if (m->containers) {
+                GHashTableIter it;
+                gpointer value;
+
+                /* Containers keep running: only berthd's handles on them go. */
+                g_hash_table_iter_init(&it, m->containers);
+                while (g_hash_table_iter_next(&it, NULL, &value)) {
+                        g_hash_table_iter_steal(&it);
+                        container_free(value);
+                }
+                g_hash_table_destroy(m->containers);
         }
         registry_client_free(m->registry);
         curl_glue_free(m->curl);
@@ -211,6 +225,9 @@ int manager_startup(Manager *m)
         r = manager_open_stores(m);
         if (r < 0)
                 return r;
+        r = manager_load_containers(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load containers: %m");
 
         r = curl_glue_new(m->event, &m->curl);
         if (r < 0)

@@ -25,6 +25,7 @@ typedef struct Manager {
         struct CurlGlue *curl;
         struct RegistryClient *registry;
         GHashTable *transfers; /* id → Transfer */
+        GHashTable *containers; /* id → Container (the key is the container's own id string) */
         uint32_t transfer_counter;
         sd_event_source *trash_event_source;
         bool trash_again;

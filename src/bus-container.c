@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "bus-container.h"
+#include "bus-errors.h"
+#include "bus-polkit.h"
+#include "container.h"
+#include "image.h"
+#include "scope.h"
+#include "shared/log.h"
+#include "store/image-store.h"
+
+/* ---- org.berth1.Container objects: one fallback vtable, the path's name resolved on each call ---- */
+
+static int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                 void **found, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *name = NULL;
+        GHashTableIter it;
+        Container *c;
+        int r;
+
+        r = sd_bus_path_decode(path, "/org/berth1/container", &name);
+        if (r <= 0)
+                return r;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
+                if (streq(c->name, name)) {
+                        *found = c;
+                        return 1;
+                }
+        return 0;
+}
+
+static int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                     sd_bus_error *error)
+{
+        Manager *m = userdata;
+        GPtrArray *l = g_ptr_array_new();
+        GHashTableIter it;
+        Container *c;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c)) {
+                char *p;
+                if (container_object_path(c->name, &p) >= 0)
+                        g_ptr_array_add(l, p);
+        }
+        g_ptr_array_add(l, NULL);
+        *nodes = (char **) g_ptr_array_free(l, false);
+        return 1;
+}
+
+#define CONTAINER_GETTER(fn, type, expr)                                                                    \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,          \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)                          \
+        {                                                                                                   \
+                Container *c = userdata;                                                                    \
+                return sd_bus_message_append(reply, type, expr);                                            \
+        }
+
+CONTAINER_GETTER(property_get_id, "s", c->id)
+CONTAINER_GETTER(property_get_name, "s", c->name)
+CONTAINER_GETTER(property_get_image, "s", c->image_name)
+CONTAINER_GETTER(property_get_image_id, "s", c->image_id)
+CONTAINER_GETTER(property_get_state, "s", container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status))
+CONTAINER_GETTER(property_get_exit_code, "u", (uint32_t) c->state.exit_code)
+CONTAINER_GETTER(property_get_error, "s", strempty(c->state.error))
+CONTAINER_GETTER(property_get_pid, "u", (uint32_t) (c->state.status == CONTAINER_RUNNING ? c->state.pid : 0))
+CONTAINER_GETTER(property_get_created, "t", c->created_usec)
+CONTAINER_GETTER(property_get_started, "t", c->state.started_usec)
+CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
+CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
+CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
+
+static int property_get_command(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        return sd_bus_message_append_strv(reply, c->config.argv);
+}
+
+static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        _cleanup_free_ char *unit = g_strdup_printf("berth-%s.scope", c->name);
+        return sd_bus_message_append(reply, "s", unit);
+}
+
+static void json_add_strv(JsonBuilder *b, const char *key, char **v)
+{
+        json_builder_set_member_name(b, key);
+        json_builder_begin_array(b);
+        STRV_FOREACH(s, v)
+                json_builder_add_string_value(b, *s);
+        json_builder_end_array(b);
+}
+
+static void json_add_string(JsonBuilder *b, const char *key, const char *v)
+{
+        json_builder_set_member_name(b, key);
+        json_builder_add_string_value(b, strempty(v));
+}
+
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonParser) props = json_parser_new();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *s = NULL;
+
+        json_builder_begin_object(b);
+        json_add_string(b, "Hostname", c->config.hostname);
+        json_add_string(b, "User", c->config.user);
+        json_add_strv(b, "Env", c->config.env);
+        json_add_strv(b, "Entrypoint", c->config.entrypoint);
+        json_add_strv(b, "Cmd", c->config.cmd);
+        json_add_string(b, "WorkingDir", c->config.workdir);
+        json_add_string(b, "StopSignal", c->config.stop_signal);
+        json_add_string(b, "Network", c->config.network);
+        json_builder_set_member_name(b, "Tty");
+        json_builder_add_boolean_value(b, c->config.tty);
+        json_builder_set_member_name(b, "OpenStdin");
+        json_builder_add_boolean_value(b, c->config.interactive);
+        json_builder_set_member_name(b, "Properties");
+        if (json_parser_load_from_data(props, c->properties_json ?: "[]", -1, NULL))
+                json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
+        else
+                json_builder_add_null_value(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        s = json_generator_to_data(gen, NULL);
+        return sd_bus_message_append(reply, "s", s);
+}
+
+static const sd_bus_vtable container_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Image", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ImageId", "s", property_get_image_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Command", "as", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitCode", "u", property_get_exit_code, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedUSec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StartedUSec", "t", property_get_started, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FinishedUSec", "t", property_get_finished, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_VTABLE_END,
+};
+
+void container_emit_changed(Container *c)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
+                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", NULL);
+}
+
+int bus_container_register(Manager *m)
+{
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/container", "org.berth1.Container",
+                                       container_vtable, container_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register org.berth1.Container: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/container", container_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add container enumerator: %m");
+        return 0;
+}
+
+/* ---- Manager methods ---- */
+
+static int container_lookup_error(sd_bus_error *error, int r, const char *key)
+{
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        return r;
+}
+
+static int read_strv_option(sd_bus_message *m, const char *key, char ***ret, sd_bus_error *error)
+{
+        char **l = NULL;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type as.", key);
+        r = sd_bus_message_read_strv(m, &l);
+        if (r < 0)
+                return r;
+        g_strfreev(*ret);
+        *ret = l ?: g_new0(char *, 1);
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_string_option(sd_bus_message *m, const char *key, char **ret, sd_bus_error *error)
+{
+        const char *s;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "s");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type s.", key);
+        r = sd_bus_message_read(m, "s", &s);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = strdup(s);
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_bool_option(sd_bus_message *m, const char *key, bool *ret, sd_bus_error *error)
+{
+        int b, r;
+
+        r = sd_bus_message_enter_container(m, 'v', "b");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type b.", key);
+        r = sd_bus_message_read(m, "b", &b);
+        if (r < 0)
+                return r;
+        *ret = b;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_create_options(sd_bus_message *m, ContainerOptions *o, char **ret_properties,
+                               sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "tty"))
+                        r = read_bool_option(m, key, &o->tty, error);
+                else if (streq(key, "interactive"))
+                        r = read_bool_option(m, key, &o->interactive, error);
+                else if (streq(key, "env"))
+                        r = read_strv_option(m, key, &o->env, error);
+                else if (streq(key, "workdir"))
+                        r = read_string_option(m, key, &o->workdir, error);
+                else if (streq(key, "user")) {
+                        r = read_string_option(m, key, &o->user, error);
+                        o->set_user = true;
+                } else if (streq(key, "hostname"))
+                        r = read_string_option(m, key, &o->hostname, error);
+                else if (streq(key, "entrypoint")) {
+                        r = read_strv_option(m, key, &o->entrypoint, error);
+                        o->set_entrypoint = true;
+                } else if (streq(key, "network"))
+                        r = read_string_option(m, key, &o->network, error);
+                else if (streq(key, "properties")) {
+                        const char *reason = NULL;
+
+                        r = sd_bus_message_enter_container(m, 'v', "a(sv)");
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'properties' must be of type a(sv).");
+                        free(*ret_properties);
+                        *ret_properties = NULL;
+                        r = scope_properties_from_bus(m, ret_properties, &reason);
+                        if (r == -EINVAL)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Unit property '%s' cannot be set on a container's scope.",
+                                                         strna(reason));
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bus_error *error)
+{
+        _cleanup_(container_options_done) ContainerOptions o = {};
+        _cleanup_(container_config_done) ContainerConfig config = {};
+        _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
+        _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
+        const char *image_key, *name_in, *reason = NULL;
+        const ImageRecord *image;
+        Container *c = NULL;
+        char id[65];
+        size_t image_json_size;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &image_key, &name_in);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &o.command);
+        if (r < 0)
+                return r;
+        r = read_create_options(message, &o, &properties, error);
+        if (r < 0)
+                return r;
+
+        r = manager_find_image(m, image_key, &image, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", image_key,
+                                         reason ?: "not a valid image reference");
+        if (r == -ENOENT || r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
+                                         "No such image: %s (pull it first)", image_key);
+        if (r < 0)
+                return r;
+        if (!isempty(name_in)) {
+                if (!container_name_is_valid(name_in))
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
+                                                 "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
+                                                 "at most 128 characters.", name_in);
+                Container *other;
+                if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
+                        return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
+                                                 "The name '%s' is already used by container %.12s.", name_in,
+                                                 other->id);
+        }
+
+        const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = image_store_read_config(m->images, image->id, &image_json, &image_json_size);
+        if (r >= 0)
+                r = oci_image_config_parse(image_json, image_json_size, &image_config, NULL);
+        if (r < 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_IMAGE, "The config of image %s is unreadable.",
+                                         image_key);
+
+        if (isempty(name_in)) {
+                Container *other;
+                for (unsigned i = 0;; i++) {
+                        free(name);
+                        name = container_name_generate();
+                        if (manager_find_container(m, name, &other) < 0)
+                                break;
+                        if (i > 100)
+                                return -EEXIST;
+                }
+        } else
+                name = strdup(name_in);
+
+        r = container_generate_id(id);
+        if (r < 0)
+                return r;
+        r = container_config_resolve(image_config, &o, id, &config, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+        if (r < 0)
+                return r;
+        r = container_create(m, id, image_key, image->id, name, &config, properties, &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create container %s: %m", name);
+
+        r = container_object_path(c->name, &path);
+        if (r < 0)
+                return r;
+        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerNew", "sso", c->id,
+                                  c->name, path);
+        log_info("Created container %s (%.12s) from %s.", c->name, c->id, image_key);
+        if (!run)
+                return sd_bus_reply_method_return(message, "so", c->id, path);
+
+        /* RunContainer answers when the start did (container_reply_all() knows its reply's shape). */
+        r = container_start(c, message);
+        return r < 0 ? 1 : r;
+}
+
+int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return create_container(message, userdata, false, error);
+}
+
+int bus_method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return create_container(message, userdata, true, error);
+}
+
+typedef int (*container_verb_t)(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg);
+
+/* Common shape of the verbs: find, authorise (with the verb in the details), act. */
+static int container_verb(sd_bus_message *message, Manager *m, const char *key, const char *verb,
+                          container_verb_t act, void *arg, sd_bus_error *error)
+{
+        Container *c;
+        int r;
+
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return container_lookup_error(error, r, key);
+        const char *details[] = { "container", c->name, "verb", verb, NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        return act(c, message, error, arg);
+}
+
+static int act_start(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        int r = container_start(c, message);
+        return r < 0 ? 1 : r; /* the waiters got the error */
+}
+
+int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "start", act_start, NULL, error);
+}
+
+static int act_stop(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        return container_stop(c, *(uint64_t *) arg, message);
+}
+
+int bus_method_stop_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        uint64_t timeout;
+        int r;
+
+        r = sd_bus_message_read(message, "st", &key, &timeout);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "stop", act_stop, &timeout, error);
+}
+
+static int act_kill(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        int r = container_kill(c, *(int *) arg);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
+                                         c->name);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_kill_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int sig, r;
+
+        r = sd_bus_message_read(message, "si", &key, &sig);
+        if (r < 0)
+                return r;
+        if (sig == 0)
+                sig = SIGKILL;
+        if (sig < 0 || sig >= _NSIG)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %i.", sig);
+        return container_verb(message, userdata, key, "kill", act_kill, &sig, error);
+}
+
+static int act_remove(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        bool force = *(int *) arg;
+        _cleanup_free_ char *name = strdup(c->name);
+        int r;
+
+        if (c->monitor_source && !force)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
+                                         "Container %s is running: stop it first, or force the removal.", c->name);
+        if (c->monitor_source)
+                return container_remove_forced(c, message);
+        r = container_remove(c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove container %s: %m", name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_remove_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int force, r;
+
+        r = sd_bus_message_read(message, "sb", &key, &force);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "remove", act_remove, &force, error);
+}
+
+static gint compare_created_desc(gconstpointer a, gconstpointer b)
+{
+        const Container *x = *(Container *const *) a, *y = *(Container *const *) b;
+        return x->created_usec < y->created_usec ? 1 : x->created_usec > y->created_usec ? -1 : 0;
+}
+
+int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+        Manager *m = userdata;
+        GHashTableIter it;
+        Container *c;
+        int all, r;
+
+        r = sd_bus_message_read(message, "b", &all);
+        if (r < 0)
+                return r;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
+                if (all || c->state.status == CONTAINER_RUNNING)
+                        g_ptr_array_add(list, c);
+        g_ptr_array_sort(list, compare_created_desc);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < list->len; i++) {
+                _cleanup_free_ char *path = NULL;
+                c = list->pdata[i];
+                r = container_object_path(c->name, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->image_name,
+                                          container_status_to_string(c->state.status), (uint32_t) c->state.exit_code,
+                                          path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *path = NULL;
+        const char *key;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        r = manager_find_container(userdata, key, &c);
+        if (r < 0)
+                return container_lookup_error(error, r, key);
+        r = container_object_path(c->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", path);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "oci/config.h"
+#include "shared/macro.h"
+
+/* What a container runs, decided once at creation from the image config and the caller's options, with
+ * Docker's rules. Pure: no I/O, so the rules are unit-tested. */
+
+typedef struct ContainerOptions {
+        char **command;      /* replaces Cmd when non-empty */
+        char **entrypoint;   /* replaces Entrypoint when set_entrypoint (empty clears it) */
+        bool set_entrypoint;
+        char **env;          /* "K=V" overrides; "K" alone removes K */
+        char *workdir;
+        char *user;
+        bool set_user;       /* "" is a valid choice: root */
+        char *hostname;
+        char *network;       /* "none" (default) or "host" */
+        bool tty;
+        bool interactive;
+} ContainerOptions;
+
+void container_options_done(ContainerOptions *o);
+
+typedef struct ContainerConfig {
+        char **argv;       /* entrypoint + cmd */
+        char **entrypoint; /* as resolved, for inspect */
+        char **cmd;
+        char **env;
+        char *workdir;
+        char *user;
+        char *hostname;
+        char *network;
+        char *stop_signal; /* "SIGTERM" form */
+        bool tty;
+        bool interactive;
+} ContainerConfig;
+
+void container_config_done(ContainerConfig *c);
+
+#define CONTAINER_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Resolves options over the image config (image may be NULL: an image without config). id gives the
+ * default hostname (its first 12 characters). -EINVAL with *ret_reason when the result cannot run (no
+ * command, relative workdir, bad hostname, unknown network). */
+int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
+                             ContainerConfig *ret, const char **ret_reason);
+
+/* "SIGTERM", "TERM", "15" → 15; -EINVAL otherwise. */
+int signal_from_string(const char *s);
+
+/* Container names as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
+bool container_name_is_valid(const char *name);
+
+/* A Docker-like "adjective_noun" name; random, so callers retry on a clash. */
+char *container_name_generate(void);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "shared/macro.h"
+
+/* A transient scope for one container, made with systemd's StartTransientUnit and finished when its job
+ * is: the caller learns the outcome through a callback and only then lets the container run. */
+
+typedef struct ScopeRequest {
+        const char *unit;        /* "berth-<name>.scope" */
+        const char *description;
+        pid_t pid;               /* moved into the scope */
+        int kill_signal;         /* what `systemctl stop` sends */
+        uint64_t stop_timeout_usec;
+        const char *properties_json; /* the caller's extra properties, see scope_properties_from_bus() */
+} ScopeRequest;
+
+typedef struct ScopeJob ScopeJob;
+
+/* error == 0 and result "done" on success; otherwise error < 0 and a message for the caller. */
+typedef void (*scope_callback_t)(void *userdata, int error, const char *message);
+
+int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_callback_t cb, void *userdata,
+                ScopeJob **ret);
+ScopeJob *scope_job_free(ScopeJob *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
+
+/* Reads an a(sv) of unit properties from a message into the JSON form kept in the container record:
+ * [["MemoryMax","t",536870912], …]. Only basic types (t u i x b s d) are accepted, and only properties
+ * a scope takes (resource control); -EINVAL with *ret_reason otherwise. */
+int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **ret_reason);
