@@ -13,6 +13,7 @@
 #include "berth-messages.h"
 #include "bus-errors.h"
 #include "container.h"
+#include "machine.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
 #include "scope.h"
@@ -143,6 +144,7 @@ static void container_start_done(Container *c, const char *error)
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
                         "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "UNIT=berth-%s.scope",
                         c->name, NULL);
+        container_register_machine(c);
         container_reply_all(c, c->start_waiters, NULL, NULL);
 }
 

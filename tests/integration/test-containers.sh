@@ -1,0 +1,219 @@
+# Containers through the D-Bus API alone (busctl, as any client would): create, run, stop, start, kill, remove;
+# each run a berth-<name>.scope in machine.slice with its output in the journal; the writable layer surviving
+# stop and start; berthd restarted under a running container; the errors a user meets. Cases run in order in one
+# bed. (berthctl's container verbs have their own test file.)
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+M() { bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+# cprop NAME PROPERTY : a Container property, busctl's plain form ("s \"exited\"" → exited)
+cprop() {
+        bed_exec busctl get-property org.berth1 "$(cpath "$1")" org.berth1.Container "$2" | cut -d' ' -f2- | tr -d '"'
+}
+# cpath NAME : the object path, escaped as sd_bus_path_encode() does
+cpath() {
+        python3 -c 'import sys; print("/org/berth1/container/" + "".join(c if c.isascii() and c.isalnum() else "_%02x" % ord(c) for c in sys.argv[1]))' "$1"
+}
+is_state() { [ "$(state "$1")" = "$2" ]; }
+is_inactive() { ! bed_exec systemctl is-active -q "$1"; }
+# create IMAGE NAME CMD… : CreateContainer with no options; prints the id
+create() {
+        local image=$1 name=$2; shift 2
+        M CreateContainer ssasa{sv} "$image" "$name" $# "$@" 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])'
+}
+run_opts() { # run_opts IMAGE NAME NCMD CMD… NOPTS OPTS… : RunContainer with options
+        local image=$1 name=$2; shift 2
+        M RunContainer ssasa{sv} "$image" "$name" "$@"
+}
+state() { cprop "$1" State; }
+exit_code() { cprop "$1" ExitCode; }
+
+test_setup_pull() {
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+}
+
+test_run_to_completion_with_output_in_journal() {
+        local id out
+        id=$(create "$(R busybox)" hello sh -c 'echo to-stdout; echo to-stderr >&2; exit 3')
+        assert_match "$id" '^[0-9a-f]{64}$' "id"
+        assert_eq "$(state hello)" created "state after create"
+        M StartContainer s hello >/dev/null
+        wait_until 10 is_state hello exited
+        assert_eq "$(exit_code hello)" 3 "exit code"
+        # The output is in the journal with the container's fields, stdout at 6 and stderr at 3, found by unit.
+        wait_until 10 bash -c "$BERTH_BED exec $BED_DIR journalctl -u berth-hello.scope -o cat | grep -q to-stderr"
+        out=$(bed_exec journalctl -o json --no-pager CONTAINER_NAME=hello)
+        assert_match "$out" '"MESSAGE":"to-stdout".*"PRIORITY":"6"|"PRIORITY":"6".*"MESSAGE":"to-stdout"' "stdout entry"
+        echo "$out" | python3 -c '
+import json, sys
+e = [json.loads(l) for l in sys.stdin if l.strip()]
+out = [x for x in e if x.get("MESSAGE") == "to-stdout"][0]
+err = [x for x in e if x.get("MESSAGE") == "to-stderr"][0]
+assert out["PRIORITY"] == "6" and err["PRIORITY"] == "3", (out, err)
+assert out["CONTAINER_ID"] == "'"${id:0:12}"'" and out["CONTAINER_ID_FULL"] == "'"$id"'", out
+assert out["SYSLOG_IDENTIFIER"] == "hello" and out["IMAGE_NAME"] == "'"$(R busybox)"'", out
+assert out["_SYSTEMD_UNIT"] == "berth-hello.scope", out
+' || fail "journal fields"
+        # The scope is gone with the container.
+        wait_until 10 is_inactive berth-hello.scope
+}
+
+test_running_container_is_a_scope_in_machine_slice() {
+        local pid
+        create "$(R busybox)" sleeper sleep 1000 >/dev/null
+        M StartContainer s sleeper >/dev/null
+        assert_eq "$(state sleeper)" running "state"
+        assert_eq "$(unit_prop berth-sleeper.scope ActiveState)" active "scope active"
+        assert_eq "$(unit_prop berth-sleeper.scope Slice)" machine.slice "slice"
+        assert_match "$(unit_prop berth-sleeper.scope Description)" "sleeper.*busybox" "description"
+        pid=$(cprop sleeper Pid)
+        assert_ne "$pid" 0 "Pid"
+        assert_match "$(bed_exec cat /proc/$pid/cgroup)" 'berth-sleeper\.scope' "init in the scope"
+        assert_eq "$(bed_exec cat /proc/$pid/comm)" sleep "init is the command"
+        assert_match "$(M ListContainers b false)" '"sleeper"' "listed as running"
+        assert_no_match "$(M ListContainers b false)" '"hello"' "exited not listed without all"
+        assert_match "$(M ListContainers b true)" '"hello"' "exited listed with all"
+}
+
+test_stop_escalates_to_sigkill_after_timeout() {
+        # sleep as PID 1 of its namespace ignores SIGTERM: after the timeout, SIGKILL.
+        M StopContainer st sleeper 500000 >/dev/null
+        assert_eq "$(state sleeper)" exited "state after stop"
+        assert_eq "$(exit_code sleeper)" 137 "killed by SIGKILL"
+        assert_ne "$(cprop sleeper FinishedUSec)" 0 "finish time"
+        wait_until 10 is_inactive berth-sleeper.scope
+}
+
+test_inside_the_container() {
+        local out
+        out=$(run_opts "$(R busybox)" inside 3 sh -c 'hostname; cat /proc/1/cmdline | tr "\0" " "; echo; ls /dev; cat /proc/net/dev | tail -n +3 | cut -d: -f1; id; pwd; echo "FOO=$FOO"; mount | grep " / "' \
+                2 workdir v s /tmp env v as 1 FOO=bar)
+        wait_until 10 is_state inside exited
+        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=inside)
+        local id; id=$(cprop inside Id)
+        assert_match "$out" "^${id:0:12}\$" "hostname is the short id"
+        assert_match "$out" '^sh -c ' "PID 1 is the command"
+        for d in null zero full random urandom tty pts shm mqueue; do
+                assert_match "$out" "^$d\$" "/dev/$d"
+        done
+        assert_match "$out" '^ *lo$' "lo in its own network namespace"
+        assert_no_match "$out" '^ *(eth|en|wl)' "no host interface"
+        assert_match "$out" '^uid=0\(root\) gid=0\(root\)' "root by default"
+        assert_match "$out" '^/tmp$' "workdir"
+        assert_match "$out" '^FOO=bar$' "env"
+        assert_match "$out" '^overlay on / type overlay' "overlay root"
+}
+
+test_user_and_host_network() {
+        local out
+        run_opts "$(R busybox)" nobodyc 2 sh -c 'id -u; id -g; ls /sys/class/net | sort | tr "\n" " "; echo' \
+                2 user v s nobody network v s host >/dev/null
+        wait_until 10 is_state nobodyc exited
+        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=nobodyc)
+        assert_match "$out" '^65534$' "uid and gid of nobody"
+        assert_match "$out" "$(ls /sys/class/net | sort | tr '\n' ' ' | sed 's/ *$//')" "the host's interfaces"
+}
+
+test_writable_layer_survives_stop_and_start() {
+        create "$(R busybox)" keeper sh -c 'cat /data 2>/dev/null; date +%s%N >> /data; rm -f /etc/removeme' >/dev/null
+        M StartContainer s keeper >/dev/null
+        wait_until 10 is_state keeper exited
+        M StartContainer s keeper >/dev/null
+        wait_until 10 is_state keeper exited
+        local id; id=$(cprop keeper Id)
+        assert_eq "$(bed_exec cat /var/lib/berth/containers/$id/diff/data | wc -l)" 2 "two runs appended to one file"
+        # The deletion is a whiteout in the container's upper, the image's layer untouched.
+        bed_sh "test -c /var/lib/berth/containers/$id/diff/etc/removeme" || fail "whiteout in the upper"
+        bed_sh 'ls /var/lib/berth/layers/*/diff/etc/removeme | grep -q .' || fail "image layer unchanged"
+}
+
+test_exec_failure_is_docker_127() {
+        create "$(R busybox)" nocmd no-such-command >/dev/null
+        assert_fails M StartContainer s nocmd
+        assert_match "$FAIL_OUTPUT" 'StartFailed|no-such-command' "start error"
+        assert_eq "$(state nocmd)" exited "state"
+        assert_eq "$(exit_code nocmd)" 127 "exit code"
+        assert_match "$(cprop nocmd Error)" 'no-such-command' "Error property"
+}
+
+test_errors() {
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" hello 0 0
+        assert_match "$FAIL_OUTPUT" 'NameInUse|already used' "name clash"
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" '../x' 0 0
+        assert_match "$FAIL_OUTPUT" 'Invalid container name' "invalid name"
+        assert_fails M CreateContainer ssasa{sv} "$(R no-such-image)" x1 0 0
+        assert_match "$FAIL_OUTPUT" 'No such image' "unknown image"
+        assert_fails M StartContainer s no-such-container
+        assert_match "$FAIL_OUTPUT" 'No such container' "unknown container"
+        assert_fails M KillContainer si hello 15
+        assert_match "$FAIL_OUTPUT" 'not running' "kill of an exited container"
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x2 0 1 bogus v b true
+        assert_match "$FAIL_OUTPUT" "Unknown option 'bogus'" "unknown option"
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x3 0 1 properties v 'a(sv)' 1 ExecStart s /bin/sh
+        assert_match "$FAIL_OUTPUT" 'ExecStart' "scope property refused"
+        assert_fails M RemoveImage sb "$(R busybox)" false
+        assert_match "$FAIL_OUTPUT" 'used by a container' "image in use"
+        # An unprivileged caller may list but not create.
+        assert_ok bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager ListContainers b true
+        assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager CreateContainer ssasa{sv} \
+                "$(R busybox)" x4 0 0
+}
+
+test_generated_name_and_properties() {
+        local out name
+        out=$(M CreateContainer ssasa{sv} "$(R busybox)" "" 2 sleep 1000 1 properties v 'a(sv)' 2 MemoryMax t 268435456 TasksMax t 64)
+        name=$(bed_exec busctl get-property org.berth1 "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][1])')" org.berth1.Container Name | cut -d'"' -f2)
+        assert_match "$name" '^[a-z]+_[a-z]+$' "generated name"
+        M StartContainer s "$name" >/dev/null
+        assert_eq "$(unit_prop "berth-$name.scope" MemoryMax)" 268435456 "MemoryMax on the scope"
+        assert_eq "$(unit_prop "berth-$name.scope" TasksMax)" 64 "TasksMax on the scope"
+        M KillContainer si "$name" 9 >/dev/null
+        wait_until 10 is_state "$name" exited
+        assert_eq "$(exit_code "$name")" 137 "killed"
+        M RemoveContainer sb "$name" false >/dev/null
+}
+
+test_systemctl_stop_of_the_scope_is_recorded() {
+        create "$(R busybox)" trapper sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done' >/dev/null
+        M StartContainer s trapper >/dev/null
+        bed_exec systemctl stop berth-trapper.scope
+        wait_until 10 is_state trapper exited
+        assert_eq "$(exit_code trapper)" 42 "the container's own exit code"
+}
+
+test_container_outlives_berthd_restart() {
+        local pid
+        create "$(R busybox)" survivor sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' >/dev/null
+        M StartContainer s survivor >/dev/null
+        pid=$(cprop survivor Pid)
+        bed_exec systemctl restart berthd
+        assert_eq "$(bed_exec cat /proc/$pid/comm)" sh "still running after the restart"
+        assert_eq "$(state survivor)" running "adopted as running"
+        M StopContainer st survivor 5000000 >/dev/null
+        assert_eq "$(state survivor)" exited "stopped by the new berthd"
+        assert_eq "$(exit_code survivor)" 7 "exit code recorded"
+        # And an exit while berthd is down is recorded by the monitor.
+        M StartContainer s survivor >/dev/null
+        pid=$(cprop survivor Pid)
+        bed_exec systemctl stop berthd
+        bed_exec kill -TERM "$pid"
+        sleep 0.5
+        assert_eq "$(state survivor)" exited "exit recorded while berthd was down"
+        assert_eq "$(exit_code survivor)" 7 "its code"
+}
+
+test_remove() {
+        local id
+        create "$(R busybox)" doomed sleep 1000 >/dev/null
+        M StartContainer s doomed >/dev/null
+        id=$(cprop doomed Id)
+        assert_fails M RemoveContainer sb doomed false
+        assert_match "$FAIL_OUTPUT" 'ContainerRunning|is running' "running refused"
+        M RemoveContainer sb doomed true >/dev/null
+        assert_fails bed_exec test -e "/var/lib/berth/containers/$id"
+        assert_no_match "$(M ListContainers b true)" '"doomed"' "gone from the list"
+        wait_until 10 is_inactive berth-doomed.scope
+        # By id prefix, an exited one.
+        id=$(cprop hello Id)
+        M RemoveContainer sb "${id:0:12}" false >/dev/null
+        assert_no_match "$(M ListContainers b true)" '"hello"' "removed by id prefix"
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+#include <signal.h>
+#include <string.h>
+
+#include "container-config.h"
+
+#define ID "4f2a9c1b7d3e5a6b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b"
+
+static OciImageConfig *image_config(const char *json)
+{
+        OciImageConfig *c = NULL;
+        g_assert_cmpint(oci_image_config_parse(json, strlen(json), &c, NULL), ==, 0);
+        return c;
+}
+
+static const char debianish[] =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+        "\"config\":{\"Env\":[\"PATH=/usr/bin:/bin\",\"LANG=C.UTF-8\"],\"Cmd\":[\"bash\"],"
+        "\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\",\"StopSignal\":\"SIGQUIT\"}}";
+
+static const char with_entrypoint[] =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+        "\"config\":{\"Entrypoint\":[\"/docker-entrypoint.sh\"],\"Cmd\":[\"postgres\"]}}";
+
+static void assert_strv(char **got, const char *const *want)
+{
+        g_assert_cmpuint(g_strv_length(got), ==, g_strv_length((char **) want));
+        for (size_t i = 0; want[i]; i++)
+                g_assert_cmpstr(got[i], ==, want[i]);
+}
+
+static void test_defaults_from_image(void)
+{
+        g_autoptr(GError) unused = NULL;
+        OciImageConfig *img = image_config(debianish);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        assert_strv(c.argv, (const char *[]) { "bash", NULL });
+        assert_strv(c.env, (const char *[]) { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOSTNAME=4f2a9c1b7d3e", NULL });
+        g_assert_cmpstr(c.workdir, ==, "/srv");
+        g_assert_cmpstr(c.user, ==, "1000:1000");
+        g_assert_cmpstr(c.hostname, ==, "4f2a9c1b7d3e");
+        g_assert_cmpstr(c.network, ==, "none");
+        g_assert_cmpstr(c.stop_signal, ==, "SIGQUIT");
+        container_config_done(&c);
+        oci_image_config_free(img);
+}
+
+static void test_command_and_entrypoint(void)
+{
+        OciImageConfig *img = image_config(with_entrypoint);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+
+        /* A command replaces Cmd and keeps Entrypoint. */
+        o.command = g_strsplit("postgres -c fsync=off", " ", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        assert_strv(c.argv, (const char *[]) { "/docker-entrypoint.sh", "postgres", "-c", "fsync=off", NULL });
+        container_config_done(&c);
+        container_options_done(&o);
+
+        /* --entrypoint replaces Entrypoint and drops the image's Cmd. */
+        o.set_entrypoint = true;
+        o.entrypoint = g_strsplit("/bin/sh", " ", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        assert_strv(c.argv, (const char *[]) { "/bin/sh", NULL });
+        container_config_done(&c);
+
+        /* An empty entrypoint clears it; with no command there is nothing to run. */
+        g_strfreev(o.entrypoint);
+        o.entrypoint = g_new0(char *, 1);
+        const char *reason = NULL;
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_nonnull(strstr(reason, "no command"));
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
+static void test_env_merge(void)
+{
+        OciImageConfig *img = image_config(debianish);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+
+        o.env = g_strsplit("LANG=de_DE.UTF-8 FOO=bar PATH", " ", -1);
+        o.tty = true;
+        o.hostname = g_strdup("box");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        /* PATH removed by the caller comes back as the default, first. */
+        assert_strv(c.env, (const char *[]) { CONTAINER_DEFAULT_PATH, "LANG=de_DE.UTF-8", "FOO=bar", "HOSTNAME=box",
+                                              "TERM=xterm", NULL });
+        container_config_done(&c);
+        container_options_done(&o);
+
+        o.env = g_strsplit("=x", " ", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, -EINVAL);
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
+static void test_invalid(void)
+{
+        OciImageConfig *img = image_config(debianish);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+        const char *reason = NULL;
+
+        o.workdir = g_strdup("relative/dir");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_nonnull(strstr(reason, "absolute"));
+        container_options_done(&o);
+
+        o.hostname = g_strdup("bad_host!");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        container_options_done(&o);
+
+        o.network = g_strdup("bridge");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        container_options_done(&o);
+
+        /* No image config at all and no command. */
+        g_assert_cmpint(container_config_resolve(NULL, &o, ID, &c, &reason), ==, -EINVAL);
+
+        /* An explicit empty user means root even if the image names one. */
+        o.set_user = true;
+        o.user = g_strdup("");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpstr(c.user, ==, "");
+        container_config_done(&c);
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
+static void test_signals_and_names(void)
+{
+        g_assert_cmpint(signal_from_string("SIGTERM"), ==, SIGTERM);
+        g_assert_cmpint(signal_from_string("term"), ==, SIGTERM);
+        g_assert_cmpint(signal_from_string("9"), ==, SIGKILL);
+        g_assert_cmpint(signal_from_string("SIGWINCH"), ==, SIGWINCH);
+        g_assert_cmpint(signal_from_string("NOPE"), ==, -EINVAL);
+        g_assert_cmpint(signal_from_string("0"), ==, -EINVAL);
+        g_assert_cmpint(signal_from_string(""), ==, -EINVAL);
+
+        g_assert_true(container_name_is_valid("mydebian"));
+        g_assert_true(container_name_is_valid("a"));
+        g_assert_true(container_name_is_valid("web_1.prod-2"));
+        g_assert_false(container_name_is_valid(""));
+        g_assert_false(container_name_is_valid("_x"));
+        g_assert_false(container_name_is_valid("../etc"));
+        g_assert_false(container_name_is_valid("a/b"));
+        g_assert_false(container_name_is_valid("a b"));
+        char long_name[130];
+        memset(long_name, 'a', 129);
+        long_name[129] = 0;
+        g_assert_false(container_name_is_valid(long_name));
+
+        for (int i = 0; i < 50; i++) {
+                g_autofree char *n = container_name_generate();
+                g_assert_true(container_name_is_valid(n));
+                g_assert_nonnull(strchr(n, '_'));
+        }
+}
+
+int main(int argc, char *argv[])
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/container-config/defaults", test_defaults_from_image);
+        g_test_add_func("/container-config/command-entrypoint", test_command_and_entrypoint);
+        g_test_add_func("/container-config/env", test_env_merge);
+        g_test_add_func("/container-config/invalid", test_invalid);
+        g_test_add_func("/container-config/signals-names", test_signals_and_names);
+        return g_test_run();
+}
