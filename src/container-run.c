@@ -142,7 +142,7 @@ static void container_start_done(Container *c, const char *error)
         }
         sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "UNIT=berth-%s.scope",
+                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
                         c->name, NULL);
         container_register_machine(c);
         container_reply_all(c, c->start_waiters, NULL, NULL);
