@@ -18,6 +18,7 @@ typedef struct PullLayer {
 typedef struct PullState {
         const char *path;
         GArray *layers; /* PullLayer */
+        FILE *out;
         bool tty, quiet, finished;
         unsigned drawn; /* layer lines currently on screen */
         char *result, *error_name, *error_message, *digest, *image_id;
@@ -65,13 +66,13 @@ static void redraw(PullState *s)
         char line[256];
 
         if (s->drawn > 0)
-                printf("\033[%uA", s->drawn);
+                fprintf(s->out, "\033[%uA", s->drawn);
         for (guint i = 0; i < s->layers->len; i++) {
                 format_layer(&g_array_index(s->layers, PullLayer, i), line, sizeof(line));
-                printf("\033[2K%s\n", line);
+                fprintf(s->out, "\033[2K%s\n", line);
         }
         s->drawn = s->layers->len;
-        fflush(stdout);
+        fflush(s->out);
 }
 
 static int on_transfer_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -88,7 +89,7 @@ static int on_transfer_signal(sd_bus_message *m, void *userdata, sd_bus_error *e
                 r = sd_bus_message_read(m, "s", &text);
                 if (r >= 0 && !s->quiet) {
                         /* Layer lines stay above; Digest/Status go below them. */
-                        printf("%s\n", text);
+                        fprintf(s->out, "%s\n", text);
                         if (s->tty)
                                 s->drawn = 0, redraw(s);
                 }
@@ -110,7 +111,7 @@ static int on_transfer_signal(sd_bus_message *m, void *userdata, sd_bus_error *e
                         redraw(s);
                 else if (changed && !streq(status, "Downloading") && !streq(status, "Waiting") &&
                          !streq(status, "Extracting"))
-                        printf("%s: %s\n", id, status);
+                        fprintf(s->out, "%s: %s\n", id, status);
         } else if (streq(member, "Finished")) {
                 const char *result, *name, *message, *digest, *image;
                 r = sd_bus_message_read(m, "sssss", &result, &name, &message, &digest, &image);
@@ -140,69 +141,52 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         return 0;
 }
 
-int verb_pull(int argc, char *argv[])
+int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *owner_slot = NULL;
-        PullState s = { .tty = isatty(STDOUT_FILENO) };
+        PullState s = { .out = out, .tty = isatty(fileno(out)), .quiet = quiet };
         _cleanup_free_ char *reference = NULL;
         const char *path;
         sd_bus *bus;
-        int c, r;
-
-        static const struct option options[] = {
-                { "quiet", no_argument, NULL, 'q' },
-                {}
-        };
-        while ((c = getopt_long(argc, argv, "q", options, NULL)) >= 0)
-                switch (c) {
-                case 'q':
-                        s.quiet = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind + 1 != argc) {
-                fprintf(stderr, "Usage: berthctl pull [-q] NAME[:TAG|@DIGEST]\n");
-                return EXIT_USAGE;
-        }
+        int r;
 
         r = bus_get(&bus);
         if (r < 0)
-                return EXIT_ERROR;
+                return r;
         /* Subscribe before asking, so not one signal of the transfer is missed. */
         r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer", NULL, on_transfer_signal, &s);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, &owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, &s);
         if (r < 0)
-                return log_bus_error(NULL, r), EXIT_ERROR;
+                return log_bus_error(NULL, r);
 
         r = manager_new_call("PullImage", &call);
         if (r < 0)
-                return EXIT_ERROR;
-        r = sd_bus_message_append(call, "sa{sv}", argv[optind], 0);
+                return r;
+        r = sd_bus_message_append(call, "sa{sv}", ref, 0);
         if (r < 0)
-                return log_bus_error(NULL, r), EXIT_ERROR;
+                return log_bus_error(NULL, r);
         r = manager_call_message(call, &reply);
         if (r < 0)
-                return EXIT_ERROR;
+                return r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
-                return log_bus_error(NULL, r), EXIT_ERROR;
+                return log_bus_error(NULL, r);
         s.path = path;
         /* Read now: the object is gone once the pull ends. */
         (void) sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Transfer", "Reference", NULL,
                                           &reference);
         s.layers = g_array_new(false, true, sizeof(PullLayer));
 
-        struct sigaction sa = { .sa_handler = on_sigint };
-        sigaction(SIGINT, &sa, NULL);
+        struct sigaction sa = { .sa_handler = on_sigint }, old;
+        sigaction(SIGINT, &sa, &old);
 
         while (!s.finished) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
-                        return log_bus_error(NULL, r), EXIT_ERROR;
+                        break;
                 if (r > 0)
                         continue;
                 if (interrupted) {
@@ -213,15 +197,47 @@ int verb_pull(int argc, char *argv[])
                 }
                 r = sd_bus_wait(bus, UINT64_MAX);
                 if (r < 0 && r != -EINTR)
-                        return log_bus_error(NULL, r), EXIT_ERROR;
+                        break;
         }
+        sigaction(SIGINT, &old, NULL);
+        if (!s.finished)
+                return log_bus_error(NULL, r);
 
         if (!isempty(s.error_name)) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(s.error_name, s.error_message);
-                log_bus_error(&e, -EIO);
-                return EXIT_ERROR;
+                return log_bus_error(&e, -EIO);
         }
+        if (ret_reference)
+                *ret_reference = TAKE_PTR(reference) ?: strdup(ref);
+        return 0;
+}
+
+int verb_pull(int argc, char *argv[])
+{
+        _cleanup_free_ char *reference = NULL;
+        bool quiet = false;
+        int c;
+
+        static const struct option options[] = {
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        while ((c = getopt_long(argc, argv, "q", options, NULL)) >= 0)
+                switch (c) {
+                case 'q':
+                        quiet = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "Usage: berthctl pull [-q] NAME[:TAG|@DIGEST]\n");
+                return EXIT_USAGE;
+        }
+
+        if (pull_image(argv[optind], stdout, quiet, &reference) < 0)
+                return EXIT_ERROR;
         /* Docker ends with the full name it pulled. */
-        printf("%s\n", reference ?: argv[optind]);
+        printf("%s\n", reference);
         return EXIT_OK;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "shared/macro.h"
@@ -52,4 +53,7 @@ void print_json(JsonNode *root);
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 int verb_pull(int argc, char *argv[]);
+/* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
+int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
+extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);

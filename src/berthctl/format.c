@@ -22,43 +22,108 @@ char *format_size(char *buf, size_t len, uint64_t bytes)
         return buf;
 }
 
-char *format_relative_time(char *buf, size_t len, uint64_t usec)
+static uint64_t now_usec(void)
 {
         struct timespec ts;
-        uint64_t now, d;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+char *format_human_duration(char *buf, size_t len, uint64_t usec)
+{
+        uint64_t s = usec / USEC_PER_SEC, hours = (usec + 1800 * USEC_PER_SEC) / (3600 * USEC_PER_SEC);
+
+        /* Docker's go-units HumanDuration, word for word. */
+        if (s < 1)
+                snprintf(buf, len, "Less than a second");
+        else if (s == 1)
+                snprintf(buf, len, "1 second");
+        else if (s < 60)
+                snprintf(buf, len, "%llu seconds", (unsigned long long) s);
+        else if (s / 60 == 1)
+                snprintf(buf, len, "About a minute");
+        else if (s < 3600)
+                snprintf(buf, len, "%llu minutes", (unsigned long long) (s / 60));
+        else if (hours == 1)
+                snprintf(buf, len, "About an hour");
+        else if (hours < 48)
+                snprintf(buf, len, "%llu hours", (unsigned long long) hours);
+        else if (hours < 24 * 7 * 2)
+                snprintf(buf, len, "%llu days", (unsigned long long) (hours / 24));
+        else if (hours < 24 * 30 * 2)
+                snprintf(buf, len, "%llu weeks", (unsigned long long) (hours / 24 / 7));
+        else if (hours < 24 * 365 * 2)
+                snprintf(buf, len, "%llu months", (unsigned long long) (hours / 24 / 30));
+        else
+                snprintf(buf, len, "%llu years", (unsigned long long) (s / 3600 / 24 / 365));
+        return buf;
+}
+
+char *format_relative_time(char *buf, size_t len, uint64_t usec)
+{
+        char d[FORMAT_RELATIVE_MAX];
+        uint64_t now = now_usec();
 
         if (usec == 0) {
                 snprintf(buf, len, "N/A");
                 return buf;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-        d = now > usec ? (now - usec) / USEC_PER_SEC : 0;
-
-        /* Docker's go-units HumanDuration wording. */
-        if (d < 1)
-                snprintf(buf, len, "Less than a second ago");
-        else if (d == 1)
-                snprintf(buf, len, "1 second ago");
-        else if (d < 60)
-                snprintf(buf, len, "%llu seconds ago", (unsigned long long) d);
-        else if (d / 60 == 1)
-                snprintf(buf, len, "About a minute ago");
-        else if (d < 3600)
-                snprintf(buf, len, "%llu minutes ago", (unsigned long long) (d / 60));
-        else if ((d + 1800) / 3600 == 1)
-                snprintf(buf, len, "About an hour ago");
-        else if (d < 48 * 3600)
-                snprintf(buf, len, "%llu hours ago", (unsigned long long) ((d + 1800) / 3600));
-        else if (d < 7 * 24 * 3600 * 2)
-                snprintf(buf, len, "%llu days ago", (unsigned long long) (d / (24 * 3600)));
-        else if (d < 30 * 24 * 3600 * 3)
-                snprintf(buf, len, "%llu weeks ago", (unsigned long long) (d / (7 * 24 * 3600)));
-        else if (d < 365 * 24 * 3600 * 2)
-                snprintf(buf, len, "%llu months ago", (unsigned long long) (d / (30 * 24 * 3600)));
-        else
-                snprintf(buf, len, "%llu years ago", (unsigned long long) (d / (365 * 24 * 3600)));
+        snprintf(buf, len, "%s ago", format_human_duration(d, sizeof(d), now > usec ? now - usec : 0));
         return buf;
+}
+
+char *format_container_status(char *buf, size_t len, const char *state, uint32_t exit_code, uint64_t started_usec,
+                              uint64_t finished_usec, uint64_t now)
+{
+        char d[FORMAT_RELATIVE_MAX];
+
+        if (now == 0)
+                now = now_usec();
+        if (streq(state, "running"))
+                snprintf(buf, len, "Up %s",
+                         format_human_duration(d, sizeof(d), now > started_usec ? now - started_usec : 0));
+        else if (streq(state, "exited") && finished_usec > 0)
+                snprintf(buf, len, "Exited (%u) %s ago", exit_code,
+                         format_human_duration(d, sizeof(d), now > finished_usec ? now - finished_usec : 0));
+        else if (streq(state, "exited"))
+                snprintf(buf, len, "Exited (%u)", exit_code);
+        else if (streq(state, "created"))
+                snprintf(buf, len, "Created");
+        else
+                snprintf(buf, len, "%s", state);
+        return buf;
+}
+
+char *format_command(char **argv, size_t max_chars)
+{
+        g_autofree char *joined = argv ? g_strjoinv(" ", argv) : g_strdup("");
+        GString *s = g_string_new("\"");
+        size_t n = 0;
+        bool cut = max_chars > 0 && (size_t) g_utf8_strlen(joined, -1) > max_chars;
+
+        /* Docker's ps: the command joined with spaces, cut to max_chars with "…", then Go's strconv.Quote. */
+        for (const char *p = joined; *p; p = g_utf8_next_char(p)) {
+                gunichar c = g_utf8_get_char(p);
+
+                if (cut && n + 1 >= max_chars)
+                        break;
+                n++;
+                if (c == '"' || c == '\\')
+                        g_string_append_printf(s, "\\%c", (char) c);
+                else if (c == '\n')
+                        g_string_append(s, "\\n");
+                else if (c == '\t')
+                        g_string_append(s, "\\t");
+                else if (c < 0x20 || c == 0x7f)
+                        g_string_append_printf(s, "\\x%02x", (unsigned) c);
+                else
+                        g_string_append_unichar(s, c);
+        }
+        if (cut)
+                g_string_append(s, "…");
+        g_string_append_c(s, '"');
+        return g_string_free(s, false);
 }
 
 char *format_rfc3339(char *buf, size_t len, uint64_t usec)

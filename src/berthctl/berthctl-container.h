@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+
+/* Shared by the container verbs (berthctl-container.c) and the journal readers (berthctl-logs.c). */
+
+/* The org.berth1.Container properties, read with one GetAll. */
+typedef struct ContainerInfo {
+        char *path;
+        char *id, *name, *image, *image_id, *state, *error, *unit, *config;
+        char **command;
+        uint32_t exit_code, pid;
+        uint64_t created_usec, started_usec, finished_usec;
+        bool tty, interactive;
+} ContainerInfo;
+
+void container_info_done(ContainerInfo *c);
+
+/* GetAll on a container object. Quiet: the caller decides what an error means (the container may have been
+ * removed since it was listed). */
+int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error);
+
+/* GetContainer, then its properties; prints "Error: No such container: …" and the like. */
+int container_lookup(const char *name_or_id, ContainerInfo *ret);
+
+/* A container's output in the journal, entries matched by CONTAINER_ID_FULL=id. */
+int container_journal_open(const char *id, sd_journal **ret);
+/* Positions the journal after its last entry, so that reading goes on with what comes next. */
+int container_journal_seek_end(sd_journal *j);
+
+typedef struct Follow {
+        sd_journal *j;
+        bool timestamps;
+        uint64_t since_usec; /* skip output logged before */
+        /* Keep waiting at the end of the journal, until the container's final entry (MESSAGE_ID=
+         * BERTH_MESSAGE_CONTAINER_EXITED) logged at or after exit_after_usec, or until idle() says so. */
+        bool follow;
+        uint64_t exit_after_usec;
+        /* Called about once a second while nothing comes, and at once after a signal: > 0 ends the follow
+         * with *ret_exit_code set, < 0 fails it. */
+        int (*idle)(void *userdata, int *ret_exit_code);
+        void *userdata;
+} Follow;
+
+/* Prints output entries from the current position on: stdout lines (PRIORITY 6) to stdout, stderr lines
+ * (PRIORITY 3) to stderr. Returns 1 with the exit code once the container's end is seen, 0 at the journal's end
+ * when not following. */
+int follow_run(const Follow *f, int *ret_exit_code);
+
+int verb_logs(int argc, char *argv[]);
