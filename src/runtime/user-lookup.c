@@ -159,6 +159,27 @@ static int find_supplementary(int root_fd, const char *user_name, gid_t **ret, s
         return 0;
 }
 
+static int prepend_gid(gid_t **groups, size_t *n, gid_t gid)
+{
+        gid_t *l;
+
+        for (size_t i = 0; i < *n; i++)
+                if ((*groups)[i] == gid) {
+                        /* Already a member: move it to the front. */
+                        memmove(*groups + 1, *groups, i * sizeof(gid_t));
+                        (*groups)[0] = gid;
+                        return 0;
+                }
+        l = reallocarray(*groups, *n + 1, sizeof(gid_t));
+        if (!l)
+                return -ENOMEM;
+        memmove(l + 1, l, *n * sizeof(gid_t));
+        l[0] = gid;
+        *groups = l;
+        (*n)++;
+        return 0;
+}
+
 static int fail(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
 static int fail(char **ret_error, int error, const char *format, ...)
 {
@@ -231,6 +252,12 @@ int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error)
                 if (r < 0)
                         return fail(ret_error, r, "unable to read the container's /etc/group: %s", strerror(-r));
         }
+
+        /* Docker (through containerd) lists the primary gid among the supplementary groups too, so that
+         * `id` shows it there and a later setgid program cannot shed it. */
+        r = prepend_gid(&groups, &n_groups, gid);
+        if (r < 0)
+                return r;
 
         if (!home) {
                 home = strdup("/");

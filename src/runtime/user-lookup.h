@@ -12,12 +12,13 @@
  *   - a name must have a passwd entry; a numeric uid need not (gid 0, HOME "/" then);
  *   - an explicit group replaces the primary gid and means no supplementary groups; a numeric gid need
  *     not exist in etc/group, a group name must;
- *   - otherwise the supplementary groups are the etc/group entries that list the user's name.
+ *   - otherwise the supplementary groups are the etc/group entries that list the user's name;
+ *   - the primary gid comes first among the supplementary groups, as with Docker (containerd adds it).
  * Paths are resolved with RESOLVE_IN_ROOT, so an image's etc/passwd symlink cannot point out of root_fd. */
 typedef struct UserIds {
         uid_t uid;
         gid_t gid;
-        gid_t *groups; /* supplementary */
+        gid_t *groups; /* supplementary, the primary gid first */
         size_t n_groups;
         char *home; /* from passwd, "/" when no entry */
 } UserIds;

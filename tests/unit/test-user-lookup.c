@@ -82,23 +82,23 @@ static void lookup_fails(Fixture *f, const char *user, int error, const char *me
 
 static void test_forms(Fixture *f, gconstpointer data)
 {
-        static const gid_t root_groups[] = { 10 }, app_groups[] = { 10, 29 };
+        static const gid_t root_groups[] = { 0, 10 }, app_groups[] = { 1000, 10, 29 };
 
-        lookup_ok(f, NULL, 0, 0, "/root", 1, root_groups);
-        lookup_ok(f, "", 0, 0, "/root", 1, root_groups);
-        lookup_ok(f, "root", 0, 0, "/root", 1, root_groups);
-        lookup_ok(f, "app", 1000, 1000, "/home/app", 2, app_groups);
-        lookup_ok(f, "1000", 1000, 1000, "/home/app", 2, app_groups);
-        lookup_ok(f, "nobody", 65534, 65534, "/nonexistent", 0, NULL);
-        lookup_ok(f, "nohome", 1001, 1001, "/", 0, NULL);
+        lookup_ok(f, NULL, 0, 0, "/root", 2, root_groups);
+        lookup_ok(f, "", 0, 0, "/root", 2, root_groups);
+        lookup_ok(f, "root", 0, 0, "/root", 2, root_groups);
+        lookup_ok(f, "app", 1000, 1000, "/home/app", 3, app_groups);
+        lookup_ok(f, "1000", 1000, 1000, "/home/app", 3, app_groups);
+        lookup_ok(f, "nobody", 65534, 65534, "/nonexistent", 1, (gid_t[]) { 65534 });
+        lookup_ok(f, "nohome", 1001, 1001, "/", 1, (gid_t[]) { 1001 });
         /* Numeric ids need no entry. */
-        lookup_ok(f, "4242", 4242, 0, "/", 0, NULL);
-        lookup_ok(f, "4242:4343", 4242, 4343, "/", 0, NULL);
-        /* An explicit group: primary gid replaced, no supplementary groups. */
-        lookup_ok(f, "app:audio", 1000, 29, "/home/app", 0, NULL);
-        lookup_ok(f, "app:0", 1000, 0, "/home/app", 0, NULL);
-        lookup_ok(f, "1000:staff", 1000, 50, "/home/app", 0, NULL);
-        lookup_ok(f, ":wheel", 0, 10, "/root", 0, NULL);
+        lookup_ok(f, "4242", 4242, 0, "/", 1, (gid_t[]) { 0 });
+        lookup_ok(f, "4242:4343", 4242, 4343, "/", 1, (gid_t[]) { 4343 });
+        /* An explicit group: primary gid replaced, no other supplementary groups. */
+        lookup_ok(f, "app:audio", 1000, 29, "/home/app", 1, (gid_t[]) { 29 });
+        lookup_ok(f, "app:0", 1000, 0, "/home/app", 1, (gid_t[]) { 0 });
+        lookup_ok(f, "1000:staff", 1000, 50, "/home/app", 1, (gid_t[]) { 50 });
+        lookup_ok(f, ":wheel", 0, 10, "/root", 1, (gid_t[]) { 10 });
 }
 
 static void test_errors(Fixture *f, gconstpointer data)
@@ -113,8 +113,8 @@ static void test_errors(Fixture *f, gconstpointer data)
 
 static void test_no_files(Fixture *f, gconstpointer data)
 {
-        lookup_ok(f, "", 0, 0, "/", 0, NULL);
-        lookup_ok(f, "1000:1000", 1000, 1000, "/", 0, NULL);
+        lookup_ok(f, "", 0, 0, "/", 1, (gid_t[]) { 0 });
+        lookup_ok(f, "1000:1000", 1000, 1000, "/", 1, (gid_t[]) { 1000 });
         lookup_fails(f, "app", -ESRCH, "unable to find user app: no matching entries in passwd file");
         lookup_fails(f, "0:audio", -ESRCH, "unable to find group audio: no matching entries in group file");
 }
@@ -128,13 +128,13 @@ static void test_symlink_stays_inside(Fixture *f, gconstpointer data)
         g_assert_cmpint(write_file_atomic_at(f->fd, "alt/passwd", other, strlen(other), 0644), ==, 0);
         g_assert_cmpint(unlinkat(f->fd, "etc/passwd", 0), ==, 0);
         g_assert_cmpint(symlinkat("/alt/passwd", f->fd, "etc/passwd"), ==, 0);
-        lookup_ok(f, "hostonly", 7, 7, "/x", 0, NULL);
+        lookup_ok(f, "hostonly", 7, 7, "/x", 1, (gid_t[]) { 7 });
 
         g_assert_cmpint(unlinkat(f->fd, "etc/passwd", 0), ==, 0);
         g_assert_cmpint(symlinkat("../../../../../../../etc/hostname", f->fd, "etc/passwd"), ==, 0);
         /* The host has /etc/hostname; inside this root the link dangles, so there is no passwd file. */
         lookup_fails(f, "root", -ESRCH, NULL);
-        lookup_ok(f, "0", 0, 0, "/", 0, NULL);
+        lookup_ok(f, "0", 0, 0, "/", 1, (gid_t[]) { 0 });
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "runtime/run-spec.h"
+
+/* The fds the container child gets from container_spawn(). The child owns them; all are CLOEXEC. */
+typedef struct ChildFds {
+        int report;     /* ChildError goes here on failure; EOF (CLOEXEC at exec) means success */
+        int console;    /* tty: socket to send the pty master over */
+        int stdin_fd;   /* !tty: become 0, 1, 2 */
+        int stdout_fd;
+        int stderr_fd;
+} ChildFds;
+
+/* Runs in the cloned child: sets the container up and execs, or reports and exits. */
+_Noreturn void container_child_main(const RunSpec *spec, const ChildFds *fds);

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "runtime/child-error.h"
+#include "runtime/container-child.h"
+#include "runtime/container-spawn.h"
+#include "shared/log.h"
+
+void container_stdio_close(ContainerStdio *io)
+{
+        io->pty_master = safe_close(io->pty_master);
+        io->stdin_fd = safe_close(io->stdin_fd);
+        io->stdout_fd = safe_close(io->stdout_fd);
+        io->stderr_fd = safe_close(io->stderr_fd);
+}
+
+/* clone3() rather than clone(): CLONE_PIDFD hands us the pidfd atomically with the pid, so the monitor never
+ * waits on a pid that could have been recycled. Without CLONE_VM the child runs on a copy of our stack, like
+ * after fork(); glibc has no wrapper, and as the monitor is single-threaded no atfork state is missed. */
+static pid_t clone_child(uint64_t flags, int *ret_pidfd)
+{
+        struct clone_args args = {
+                .flags = flags | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+        };
+
+        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static int recv_fd(int sock, int *ret_fd)
+{
+        char byte;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        union {
+                struct cmsghdr cmsg;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return negative_errno();
+        c = CMSG_FIRSTHDR(&mh);
+        if (n != 1 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;
+        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        return 0;
+}
+
+/* Blocks until the child has exec'd (EOF) or reported; > 0 when it reported. */
+static int read_report(int fd, ChildError *e)
+{
+        ssize_t n;
+
+        do
+                n = read(fd, e, sizeof(*e));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if (n == 0)
+                return 0;
+        if (n != (ssize_t) sizeof(*e) || e->exit_code <= 0) {
+                *e = (ChildError) { .exit_code = CHILD_EXIT_SETUP, .error = -EPROTO };
+                snprintf(e->message, sizeof(e->message), "container setup died without reporting");
+        }
+        e->message[sizeof(e->message) - 1] = 0;
+        return 1;
+}
+
+typedef struct Pipes {
+        int report[2];
+        int console[2];
+        int in[2];
+        int out[2];
+        int err[2];
+} Pipes;
+
+static void pipes_close(Pipes *p)
+{
+        int *fds = (int *) p;
+        for (size_t i = 0; i < sizeof(*p) / sizeof(int); i++)
+                safe_close(fds[i]);
+}
+
+static int pipes_open(const RunSpec *spec, Pipes *p)
+{
+        if (pipe2(p->report, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (spec->tty)
+                return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->console) < 0 ? negative_errno() : 0;
+
+        if (pipe2(p->out, O_CLOEXEC) < 0 || pipe2(p->err, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (spec->interactive)
+                return pipe2(p->in, O_CLOEXEC) < 0 ? negative_errno() : 0;
+        p->in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return p->in[0] < 0 ? negative_errno() : 0;
+}
+
+static int fail(ChildError *e, int error, int *ret_exit_code, char **ret_error)
+{
+        *ret_exit_code = e->exit_code > 0 ? e->exit_code : CHILD_EXIT_SETUP;
+        *ret_error = strdup(e->message);
+        return error < 0 ? error : -EIO;
+}
+
+int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code,
+                    char **ret_error)
+{
+        _cleanup_(pipes_close) Pipes p = {
+                { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
+        };
+        _cleanup_close_ int pidfd = -EBADF, master = -EBADF;
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+        ChildError e = {};
+        pid_t pid;
+        int r;
+
+        if (!spec || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code || !ret_error)
+                return -EINVAL;
+        if (!spec->host_network)
+                flags |= CLONE_NEWNET;
+
+        r = pipes_open(spec, &p);
+        if (r < 0) {
+                child_fail(&e, r, "cannot create the container's pipes");
+                return fail(&e, r, ret_exit_code, ret_error);
+        }
+
+        pid = clone_child(flags, &pidfd);
+        if (pid < 0) {
+                r = negative_errno();
+                child_fail(&e, r, "cannot create the container's namespaces");
+                return fail(&e, r, ret_exit_code, ret_error);
+        }
+        if (pid == 0) {
+                ChildFds fds = {
+                        .report = p.report[1],
+                        .console = p.console[1],
+                        .stdin_fd = p.in[0],
+                        .stdout_fd = p.out[1],
+                        .stderr_fd = p.err[1],
+                };
+                container_child_main(spec, &fds);
+        }
+
+        /* Our copies of the child's ends must go, or we would never see EOF on the report pipe or the output. */
+        p.report[1] = safe_close(p.report[1]);
+        p.console[1] = safe_close(p.console[1]);
+        p.in[0] = safe_close(p.in[0]);
+        p.out[1] = safe_close(p.out[1]);
+        p.err[1] = safe_close(p.err[1]);
+
+        r = read_report(p.report[0], &e);
+        if (r == 0 && spec->tty) {
+                /* The master was sent before the exec, so it is queued by now. */
+                r = recv_fd(p.console[0], &master);
+                if (r < 0) {
+                        (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                        child_fail(&e, r, "the container's terminal did not arrive");
+                }
+        } else if (r < 0) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                child_fail(&e, r, "cannot read the container's setup report");
+        }
+        if (r != 0 || e.exit_code != 0) {
+                siginfo_t si = {};
+                /* The child exits right after reporting; reap it so no zombie stays behind. */
+                (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
+                log_debug("Container child %d failed: %s", (int) pid, e.message);
+                return fail(&e, e.error < 0 ? e.error : -EIO, ret_exit_code, ret_error);
+        }
+
+        *ret_io = (ContainerStdio) {
+                .pty_master = TAKE_FD(master),
+                .stdin_fd = spec->interactive && !spec->tty ? TAKE_FD(p.in[1]) : -EBADF,
+                .stdout_fd = TAKE_FD(p.out[0]),
+                .stderr_fd = TAKE_FD(p.err[0]),
+        };
+        *ret_pid = pid;
+        *ret_pidfd = TAKE_FD(pidfd);
+        return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "runtime/run-spec.h"
+
+/* The container's stdio as berth-monitor holds it. With a terminal only pty_master is set; without one,
+ * stdout_fd and stderr_fd are pipe read ends, and stdin_fd is the write end of the container's stdin pipe
+ * when spec->interactive (its stdin is /dev/null otherwise). Unused members are -EBADF. */
+typedef struct ContainerStdio {
+        int pty_master;
+        int stdin_fd;
+        int stdout_fd;
+        int stderr_fd;
+} ContainerStdio;
+
+#define CONTAINER_STDIO_INIT { .pty_master = -EBADF, .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF }
+
+void container_stdio_close(ContainerStdio *io);
+
+/* Clones the container's init into new namespaces (mount, pid, uts, ipc, cgroup; net unless host_network),
+ * where it builds the root and execs spec->argv, and waits until it has exec'd or failed.
+ * On success returns 0 with its pid (in our pid namespace), a pidfd and its stdio.
+ * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
+ * execute, 127 not found) and *ret_error to a message like Docker's; the child has been reaped. */
+int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code,
+                    char **ret_error);

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "runtime/dev-setup.h"
+#include "runtime/mount-util.h"
+
+static const struct {
+        const char *name;
+        unsigned major, minor;
+} nodes[] = {
+        { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const struct {
+        const char *name, *target;
+} links[] = {
+        { "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+        { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },         { "core", "/proc/kcore" },
+};
+
+/* mknod needs CAP_MKNOD and a device cgroup that allows it; where that fails (a nested or restricted host)
+ * the host's node is bind-mounted instead, which is what runc does in user namespaces. */
+static int make_node(int dev_fd, const char *name, unsigned major, unsigned minor)
+{
+        _cleanup_close_ int fd = -EBADF, tree = -EBADF;
+        _cleanup_free_ char *host = NULL;
+        int r;
+
+        if (mknodat(dev_fd, name, S_IFCHR | 0666, makedev(major, minor)) >= 0) {
+                /* The umask must not narrow the mode. */
+                return fchmodat(dev_fd, name, 0666, 0) < 0 ? negative_errno() : 0;
+        }
+        if (errno != EPERM && errno != EACCES)
+                return negative_errno();
+
+        fd = openat(dev_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0)
+                return negative_errno();
+        fd = safe_close(fd);
+        fd = openat(dev_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (asprintf(&host, "/dev/%s", name) < 0)
+                return -ENOMEM;
+        r = mount_bind_new(AT_FDCWD, host, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &tree);
+        if (r < 0)
+                return r;
+        return mount_attach(tree, fd);
+}
+
+static int populate(int dev_fd, bool console, ChildError *e)
+{
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                r = make_node(dev_fd, nodes[i].name, nodes[i].major, nodes[i].minor);
+                if (r < 0)
+                        return child_fail(e, r, "cannot create /dev/%s", nodes[i].name);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, dev_fd, links[i].name) < 0)
+                        return child_fail(e, negative_errno(), "cannot create /dev/%s", links[i].name);
+        if (console) {
+                int fd = openat(dev_fd, "console", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return child_fail(e, negative_errno(), "cannot create /dev/console");
+                safe_close(fd);
+        }
+        return 0;
+}
+
+int dev_setup(int root_fd, bool console, ChildError *e)
+{
+        static const char *const dev_opts[] = { "mode=755", "size=65536k", NULL };
+        static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL };
+        static const char *const shm_opts[] = { "mode=1777", "size=65536k", NULL };
+        _cleanup_close_ int target = -EBADF, mfd = -EBADF;
+        int r;
+
+        r = open_mount_target(root_fd, "dev", true, &target);
+        if (r < 0)
+                return child_fail(e, r, "cannot create mount point /dev");
+        r = mount_fs_new("tmpfs", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME, &mfd);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount tmpfs on /dev");
+
+        /* Filled through the detached mount's fd, then attached: nothing is ever looked up by path. */
+        r = populate(mfd, console, e);
+        if (r < 0)
+                return r;
+        r = mount_attach(mfd, target);
+        if (r < 0)
+                return child_fail(e, r, "cannot attach /dev");
+
+        r = mount_fs_at(root_fd, "dev/pts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount devpts on /dev/pts");
+        r = mount_fs_at(root_fd, "dev/shm", "tmpfs", shm_opts,
+                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount tmpfs on /dev/shm");
+        r = mount_fs_at(root_fd, "dev/mqueue", "mqueue", NULL,
+                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount mqueue on /dev/mqueue");
+        return 0;
+}
+
+int dev_bind_console(int slave_fd, ChildError *e)
+{
+        _cleanup_close_ int target = -EBADF, tree = -EBADF;
+        int r;
+
+        target = open("/dev/console", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        if (target < 0)
+                return child_fail(e, negative_errno(), "cannot open /dev/console");
+        r = mount_bind_new(slave_fd, NULL, false, 0, &tree);
+        if (r < 0)
+                return child_fail(e, r, "cannot clone the terminal for /dev/console");
+        r = mount_attach(tree, target);
+        if (r < 0)
+                return child_fail(e, r, "cannot bind the terminal onto /dev/console");
+        return 0;
+}

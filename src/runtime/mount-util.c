@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "runtime/mount-util.h"
+#include "shared/macro.h"
+
+static int openat_in_root(int root_fd, const char *path, int flags, int *ret_fd)
+{
+        struct open_how how = {
+                .flags = (uint64_t) flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        if (fd < 0)
+                return negative_errno();
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Creates the missing directories of path (all of it when dir, all but the last component otherwise), then
+ * the last component as an empty file when !dir. Each parent is resolved inside the root again, so a
+ * symlink met on the way stays inside too. */
+static int create_in_root(int root_fd, const char *path, bool dir)
+{
+        _cleanup_free_ char *prefix = calloc(1, strlen(path) + 2);
+        size_t len = 0;
+
+        if (!prefix)
+                return -ENOMEM;
+        for (const char *p = path;;) {
+                _cleanup_close_ int parent = -EBADF;
+                size_t n;
+                bool last;
+                int r;
+
+                p += strspn(p, "/");
+                if (!*p)
+                        return 0;
+                n = strcspn(p, "/");
+                last = !p[n + strspn(p + n, "/")];
+
+                r = openat_in_root(root_fd, len > 0 ? prefix : ".", O_PATH | O_DIRECTORY, &parent);
+                if (r < 0)
+                        return r;
+                if (len > 0)
+                        prefix[len++] = '/';
+                memcpy(prefix + len, p, n);
+                len += n;
+                prefix[len] = 0;
+
+                if (last && !dir) {
+                        int fd = openat(parent, prefix + len - n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                        0644);
+                        if (fd < 0 && errno != EEXIST)
+                                return negative_errno();
+                        safe_close(fd);
+                } else if (mkdirat(parent, prefix + len - n, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (last)
+                        return 0;
+                p += n;
+        }
+}
+
+int open_mount_target(int root_fd, const char *path, bool dir, int *ret_fd)
+{
+        int r;
+
+        r = openat_in_root(root_fd, path, O_PATH | (dir ? O_DIRECTORY : 0), ret_fd);
+        if (r != -ENOENT)
+                return r;
+        r = create_in_root(root_fd, path, dir);
+        if (r < 0)
+                return r;
+        return openat_in_root(root_fd, path, O_PATH | (dir ? O_DIRECTORY : 0), ret_fd);
+}
+
+int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs, int *ret_fd)
+{
+        _cleanup_close_ int fs = -EBADF;
+        int mfd;
+
+        fs = fsopen(fstype, FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return negative_errno();
+        if (source && fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+                return negative_errno();
+        for (const char *const *o = options; o && *o; o++) {
+                const char *eq = strchr(*o, '=');
+                int r;
+
+                if (eq) {
+                        _cleanup_free_ char *key = strndup(*o, (size_t) (eq - *o));
+                        if (!key)
+                                return -ENOMEM;
+                        r = fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0);
+                } else
+                        r = fsconfig(fs, FSCONFIG_SET_FLAG, *o, NULL, 0);
+                if (r < 0)
+                        return negative_errno();
+        }
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return negative_errno();
+        mfd = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+        if (mfd < 0)
+                return negative_errno();
+        *ret_fd = mfd;
+        return 0;
+}
+
+int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd)
+{
+        _cleanup_close_ int tree = -EBADF;
+        struct mount_attr attr = { .attr_set = attrs };
+        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+
+        if (isempty(path))
+                flags |= AT_EMPTY_PATH;
+        tree = open_tree(dir_fd, strempty(path), flags);
+        if (tree < 0)
+                return negative_errno();
+        if (attrs != 0 &&
+            mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+                return negative_errno();
+        *ret_fd = TAKE_FD(tree);
+        return 0;
+}
+
+int mount_attach(int mount_fd, int target_fd)
+{
+        if (move_mount(mount_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options, unsigned attrs)
+{
+        _cleanup_close_ int target = -EBADF, mfd = -EBADF;
+        int r;
+
+        r = open_mount_target(root_fd, path, true, &target);
+        if (r < 0)
+                return r;
+        r = mount_fs_new(fstype, fstype, options, attrs, &mfd);
+        if (r < 0)
+                return r;
+        return mount_attach(mfd, target);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* Mount helpers for the container child, all by file descriptor (the new mount API): a target is opened
+ * below the container root with RESOLVE_IN_ROOT, so a symlink in an image ("dev -> /", "etc/hosts ->
+ * /etc/shadow") resolves inside that root and never on the host, and nothing goes through path strings
+ * after that. */
+
+/* Opens root_fd/path as O_PATH with RESOLVE_IN_ROOT; when missing, creates it (a directory, or an empty file
+ * when !dir) together with missing parent directories (0755). */
+int open_mount_target(int root_fd, const char *path, bool dir, int *ret_fd);
+
+/* Creates a filesystem instance (fsopen/fsconfig/fsmount). options is a NULL-terminated list of "key=value"
+ * strings and bare flags; attrs are MOUNT_ATTR_*. Returns the detached mount's fd, whose root directory may
+ * be filled before it is attached. */
+int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs, int *ret_fd);
+
+/* Clones the host path (recursively when recursive) as a detached mount, with attrs set (recursively). */
+int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd);
+
+/* Attaches a detached mount on target_fd. */
+int mount_attach(int mount_fd, int target_fd);
+
+/* mount_fs_new + mount_attach on root_fd/path (created when missing). */
+int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options, unsigned attrs);

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "runtime/dev-setup.h"
+#include "runtime/mount-util.h"
+#include "runtime/rootfs-setup.h"
+
+/* The classic mount(2) option string is cut at a page. */
+#define OVERLAY_OPTIONS_MAX 4096
+
+/* The lowers are "l/XXXX" links relative to layers_dir (Docker's overlay2 trick), so the option string holds
+ * 100+ layers where absolute paths would overflow a page: chdir there first. An image without layers gets
+ * one empty lower: a directory on a small tmpfs mounted over the rootfs mount point itself, which the
+ * overlay then covers (overlay keeps its lowers referenced, the path is only used at mount time). */
+static int mount_overlay(const RunSpec *spec, ChildError *e)
+{
+        _cleanup_free_ char *options = NULL;
+        const char *lower = spec->lowerdir;
+        int r;
+
+        if (isempty(spec->upperdir) || isempty(spec->workdir) || spec->upperdir[0] != '/' || spec->workdir[0] != '/')
+                return child_fail(e, -EINVAL, "upperdir and workdir must be absolute paths");
+
+        if (isempty(lower)) {
+                if (mount("tmpfs", spec->rootfs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0)
+                        return child_fail(e, negative_errno(), "cannot mount the empty lower layer");
+                if (chdir(spec->rootfs) < 0 || mkdir("empty", 0755) < 0 || chdir("empty") < 0)
+                        return child_fail(e, negative_errno(), "cannot create the empty lower layer");
+                lower = ".";
+        } else if (isempty(spec->layers_dir) || chdir(spec->layers_dir) < 0)
+                return child_fail(e, negative_errno(), "cannot enter the layer directory '%s'",
+                                  strempty(spec->layers_dir));
+
+        r = asprintf(&options, "lowerdir=%s,upperdir=%s,workdir=%s", lower, spec->upperdir, spec->workdir);
+        if (r < 0)
+                return child_fail(e, -ENOMEM, "out of memory");
+        if (strlen(options) >= OVERLAY_OPTIONS_MAX)
+                return child_fail(e, -E2BIG, "overlay options are %zu bytes, more than a mount can take",
+                                  strlen(options));
+        if (mount("overlay", spec->rootfs, "overlay", 0, options) < 0)
+                return child_fail(e, negative_errno(), "cannot mount the container's root on '%s'", spec->rootfs);
+        if (chdir("/") < 0)
+                return child_fail(e, negative_errno(), "cannot leave the layer directory");
+        return 0;
+}
+
+/* A sysfs instance shows the network devices of the mounter's network namespace; the kernel refuses one
+ * where the caller may not mount that namespace's sysfs (host network in some nested setups). Then the host's
+ * /sys is bound read-only, recursively, as runc does. */
+static int mount_sys(int root_fd, ChildError *e)
+{
+        _cleanup_close_ int target = -EBADF, tree = -EBADF;
+        const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        int r;
+
+        r = mount_fs_at(root_fd, "sys", "sysfs", NULL, attrs);
+        if (r >= 0)
+                return 0;
+        if (r != -EPERM && r != -EACCES && r != -EBUSY)
+                return child_fail(e, r, "cannot mount sysfs on /sys");
+
+        r = open_mount_target(root_fd, "sys", true, &target);
+        if (r < 0)
+                return child_fail(e, r, "cannot open mount point /sys");
+        r = mount_bind_new(AT_FDCWD, "/sys", true, attrs, &tree);
+        if (r < 0)
+                return child_fail(e, r, "cannot bind the host's /sys");
+        r = mount_attach(tree, target);
+        if (r < 0)
+                return child_fail(e, r, "cannot attach /sys");
+        return 0;
+}
+
+/* Docker creates the target in the container's upper layer when the image lacks it; a bind of a host file
+ * needs a file to sit on. */
+static int bind_host_file(int root_fd, const char *source, const char *dest, ChildError *e)
+{
+        _cleanup_close_ int target = -EBADF, tree = -EBADF;
+        int r;
+
+        if (isempty(source))
+                return 0;
+        r = open_mount_target(root_fd, dest, false, &target);
+        if (r < 0)
+                return child_fail(e, r, "cannot create /%s in the container", dest);
+        r = mount_bind_new(AT_FDCWD, source, false,
+                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &tree);
+        if (r < 0)
+                return child_fail(e, r, "cannot bind '%s'", source);
+        r = mount_attach(tree, target);
+        if (r < 0)
+                return child_fail(e, r, "cannot bind '%s' on /%s", source, dest);
+        return 0;
+}
+
+int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
+{
+        static const char *const no_opts[] = { NULL };
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        /* Nothing we mount may propagate back to the host (or to other containers). */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return child_fail(e, negative_errno(), "cannot make / private");
+
+        r = mount_overlay(spec, e);
+        if (r < 0)
+                return r;
+        root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return child_fail(e, negative_errno(), "cannot open the container's root");
+
+        r = mount_fs_at(root_fd, "proc", "proc", no_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount proc on /proc");
+        r = mount_sys(root_fd, e);
+        if (r < 0)
+                return r;
+        r = dev_setup(root_fd, spec->tty, e);
+        if (r < 0)
+                return r;
+
+        r = bind_host_file(root_fd, spec->hostname_file, "etc/hostname", e);
+        if (r >= 0)
+                r = bind_host_file(root_fd, spec->hosts_file, "etc/hosts", e);
+        if (r >= 0)
+                r = bind_host_file(root_fd, spec->resolv_conf_file, "etc/resolv.conf", e);
+        if (r < 0)
+                return r;
+
+        *ret_root_fd = TAKE_FD(root_fd);
+        return 0;
+}
+
+int rootfs_pivot(int root_fd, ChildError *e)
+{
+        /* pivot_root(".", ".") stacks the old root on top of the new one at "/"; detaching it leaves only the
+         * container's root, with no directory needed to park the old one in (the runc way). */
+        if (fchdir(root_fd) < 0)
+                return child_fail(e, negative_errno(), "cannot enter the container's root");
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return child_fail(e, negative_errno(), "pivot_root failed");
+        if (umount2(".", MNT_DETACH) < 0)
+                return child_fail(e, negative_errno(), "cannot detach the host's root");
+        if (chdir("/") < 0)
+                return child_fail(e, negative_errno(), "cannot chdir to /");
+        return 0;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "runtime/child-error.h"
+#include "runtime/run-spec.h"
+
+/* The container child's mount work, in its own (new) mount namespace, as root on the host:
+ * rootfs_setup() makes / rprivate, mounts the overlay on spec->rootfs, then /proc, /sys, /dev (dev-setup.h)
+ * and the read-only /etc/hostname, /etc/hosts, /etc/resolv.conf binds; rootfs_pivot() then makes it the
+ * root and drops the host's. Everything happens in the child's private namespace: nothing is ever visible
+ * on the host, and nothing needs unmounting when the container ends. */
+int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e);
+int rootfs_pivot(int root_fd, ChildError *e);
