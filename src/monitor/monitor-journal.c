@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <sys/uio.h>
 #include <syslog.h>
+/* Docker's entries carry no CODE_FILE/CODE_LINE/CODE_FUNC, and the monitor's source lines mean nothing to
+ * someone reading a container's output. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "berth-messages.h"

@@ -33,6 +33,7 @@ typedef struct Monitor {
         sd_event *event;
         JournalWriter *journal;
         MonitorStdio stdio;
+        sd_event_source *child;
         pid_t pid;
         uint64_t started_usec;
 } Monitor;
@@ -167,7 +168,6 @@ static int run(Monitor *m)
 {
         _cleanup_close_ int pidfd = -EBADF;
         ContainerStdio io = CONTAINER_STDIO_INIT;
-        sd_event_source *child = NULL;
         int r;
 
         r = sd_event_new(&m->event);
@@ -193,17 +193,16 @@ static int run(Monitor *m)
         if (r < 0)
                 log_warning_errno(r, "Cannot forward the output of container '%s', ignoring: %m", m->spec->name);
 
-        r = sd_event_add_child_pidfd(m->event, &child, pidfd, WEXITED, on_container_exit, m);
+        r = sd_event_add_child_pidfd(m->event, &m->child, pidfd, WEXITED, on_container_exit, m);
         if (r < 0) {
                 /* Without this source nobody would ever record the exit; better no container than a lost one. */
                 (void) kill(m->pid, SIGKILL);
                 return log_error_errno(r, "Cannot watch container '%s': %m", m->spec->name);
         }
-        (void) sd_event_source_set_child_pidfd_own(child, true);
+        (void) sd_event_source_set_child_pidfd_own(m->child, true);
         pidfd = -EBADF;
         /* Output sources run first, so the exit handler finds as little as possible left to drain. */
-        (void) sd_event_source_set_priority(child, SD_EVENT_PRIORITY_IDLE);
-        (void) sd_event_source_set_floating(child, true);
+        (void) sd_event_source_set_priority(m->child, SD_EVENT_PRIORITY_IDLE);
 
         /* Blocked in main() already; sources only so that they are consumed and logged. */
         static const int ignored[] = { SIGTERM, SIGINT, SIGHUP };
@@ -222,6 +221,7 @@ static int run(Monitor *m)
 static void monitor_done(Monitor *m)
 {
         monitor_stdio_done(&m->stdio);
+        m->child = sd_event_source_unref(m->child);
         m->journal = journal_writer_free(m->journal);
         m->event = sd_event_unref(m->event);
         m->spec = run_spec_free(m->spec);
