@@ -132,7 +132,8 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         PullState *s = userdata;
         const char *name, *old, *new;
 
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && isempty(new) && !s->finished) {
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && streq(name, "org.berth1") && isempty(new) &&
+            !s->finished) {
                 s->finished = true;
                 s->result = g_strdup("failed");
                 s->error_name = g_strdup("org.freedesktop.DBus.Error.NoReply");
@@ -157,8 +158,12 @@ int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
         /* Subscribe before asking, so not one signal of the transfer is missed. */
         r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer", NULL, on_transfer_signal, &s);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, &owner_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                        "org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, &s);
+                /* Only org.berth1's owner: every other client's exit is a NameOwnerChanged too (two
+                 * concurrent pulls took each other's end for berthd's). */
+                r = sd_bus_add_match(bus, &owner_slot,
+                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.berth1'",
+                                     on_owner_changed, &s);
         if (r < 0)
                 return log_bus_error(NULL, r);
 
