@@ -1,0 +1,242 @@
+# Pulls that go wrong, against the real fixture registry: a damaged blob, wrong and right credentials, berthd
+# killed in the middle, two pulls racing for one layer, a cancelled transfer, hostile layers; and the merged
+# tree of an image compared with umoci's unpack of the same OCI layout. Cases run in order in one bed.
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+
+# store_listing : the store's layers, short links and images, one name a line (the trash of removed layers is
+# left out: it empties in the background)
+store_listing() {
+        bed_sh 'cd /var/lib/berth && for d in layers layers/l images; do
+                        [ -d "$d" ] && ls -A "$d" | grep -vx -e l -e .trash | grep -v "^\.tmp-" | sed "s|^|$d/|"
+                done | sort; true'
+}
+# leftovers : half-made layers or images (temp dirs), one a line
+leftovers() { bed_sh 'ls -d /var/lib/berth/layers/.tmp-* /var/lib/berth/images/.tmp-* 2>/dev/null; true'; }
+
+# manifest_layers REPO : the layer digests of REPO:latest as the registry serves it, bottom first
+manifest_layers() {
+        curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+                -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+                "http://$BERTH_TEST_REGISTRY/v2/$1/manifests/latest" |
+                python3 -c 'import json,sys; [print(l["digest"]) for l in json.load(sys.stdin)["layers"]]'
+}
+# blob_file DIGEST : where the registry keeps a blob
+blob_file() {
+        local h=${1#sha256:}
+        echo "$BERTH_TEST_REGISTRY_DIR/storage/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data"
+}
+# last_error_name : the D-Bus error name of the last failed pull, from berthd's structured journal entry
+last_error_name() {
+        bed_exec journalctl -o json --no-pager _SYSTEMD_UNIT=berthd.service |
+                python3 -c 'import json,sys
+names = [json.loads(l).get("BERTH_ERROR_NAME") for l in sys.stdin if "BERTH_ERROR_NAME" in l]
+print(names[-1] if names else "")'
+}
+remove_all_images() {
+        local id
+        for id in $(bed_exec berthctl image ls -q --no-trunc | sort -u); do
+                bed_exec berthctl image rm -f "$id" >/dev/null
+        done
+        assert_eq "$(bed_exec berthctl image ls -q)" "" "images left"
+}
+# wait_for_big_extraction : inside the bed, until the big layer is being extracted into a temp dir
+wait_for_big_extraction() {
+        bed_sh 'for i in $(seq 3000); do
+                        compgen -G "/var/lib/berth/layers/.tmp-*/diff/big/0*" >/dev/null && exit 0
+                        sleep 0.005
+                done; exit 1' || fail "the big layer was never seen half-extracted"
+}
+
+test_credentials() {
+        local out
+        auth_registry_start berth:s3cret
+        # No credentials: the registry's 401 stands.
+        assert_fails bed_exec berthctl pull "$AUTH_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: Unauthorized' "no credentials"
+        assert_eq "$(last_error_name)" org.berth1.Error.Unauthorized "error name without credentials"
+
+        # Wrong password in berth's auth file (Docker's format, root-only).
+        bed_sh "umask 077 && printf '{\"auths\":{\"%s\":{\"auth\":\"%s\"}}}' '$AUTH_REGISTRY' '$(printf berth:wrong | base64)' > /etc/berth/auth.json"
+        bed_exec systemctl restart berthd
+        assert_fails bed_exec berthctl pull "$AUTH_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: Unauthorized' "wrong password"
+        assert_eq "$(last_error_name)" org.berth1.Error.Unauthorized "error name with a wrong password"
+        assert_no_match "$(bed_exec berthctl image ls)" busybox "nothing pulled"
+
+        # The right one.
+        bed_sh "umask 077 && printf '{\"auths\":{\"%s\":{\"username\":\"berth\",\"password\":\"s3cret\"}}}' '$AUTH_REGISTRY' > /etc/berth/auth.json"
+        bed_exec systemctl restart berthd
+        out=$(bed_exec berthctl pull "$AUTH_REGISTRY/busybox")
+        assert_match "$out" "Status: Downloaded newer image for $AUTH_REGISTRY/busybox:latest" "pull with credentials"
+        # The registry saw the credentials: authenticated GETs of the manifest.
+        assert_match "$(cat "$TEST_TMP"/auth-registry.*/registry.log)" \
+                '"GET /v2/busybox/manifests/latest HTTP/1.1" 200' "authenticated manifest GET"
+        bed_exec rm /etc/berth/auth.json
+        bed_exec systemctl restart berthd
+        remove_all_images
+}
+
+test_corrupt_blob_is_digest_mismatch() {
+        local digest file before after
+        digest=$(manifest_layers corrupt | tail -n 1)
+        file=$(blob_file "$digest")
+        [ -f "$file" ] || fail "no blob file $file"
+        cp -p "$file" "$TEST_TMP/blob.orig"
+        trap 'cp -p "$TEST_TMP/blob.orig" "'"$file"'"' EXIT
+        # Change the gzip header's MTIME byte: same size, still a valid stream, another digest.
+        printf '\x5a' | dd of="$file" bs=1 seek=4 conv=notrunc status=none
+        cmp -s "$file" "$TEST_TMP/blob.orig" && fail "blob unchanged"
+
+        before=$(store_listing)
+        assert_fails bed_exec berthctl pull "$(R corrupt)"
+        assert_match "$FAIL_OUTPUT" '^Error: Digest mismatch' "pull of a damaged blob"
+        assert_eq "$(last_error_name)" org.berth1.Error.DigestMismatch "error name"
+        after=$(store_listing)
+        assert_eq "$after" "$before" "store after the failed pull"
+        assert_eq "$(leftovers)" "" "temp dirs left"
+        assert_no_match "$(bed_exec berthctl image ls)" corrupt "image listed"
+
+        # Repaired, the same pull works: nothing of the failure was kept.
+        cp -p "$TEST_TMP/blob.orig" "$file"
+        assert_match "$(bed_exec berthctl pull "$(R corrupt)")" 'Status: Downloaded newer image' "pull after repair"
+        bed_exec berthctl image rm "$(R corrupt)" >/dev/null
+}
+
+test_concurrent_pulls_fetch_shared_layer_once() {
+        local base before after
+        remove_all_images
+        base=$(manifest_layers busybox | head -n 1)
+        [ "$(manifest_layers busybox-child | head -n 1)" = "$base" ] || fail "busybox-child does not share busybox's layer"
+        [ "$(manifest_layers layers-100 | head -n 1)" = "$base" ] || fail "layers-100 does not share busybox's layer"
+        count() { { registry_blob_gets busybox-child; registry_blob_gets layers-100; } | grep -c "$base" || true; }
+        before=$(count)
+        bed_sh "berthctl pull $(R busybox-child) > /run/a.out 2>&1 & a=\$!
+                berthctl pull $(R layers-100) > /run/b.out 2>&1 & b=\$!
+                wait \$a && wait \$b" || fail "a concurrent pull failed: $(bed_exec cat /run/a.out /run/b.out)"
+        after=$(count)
+        assert_eq "$((after - before))" 1 "GETs of the shared layer by the two pulls"
+        assert_match "$(bed_exec berthctl image ls)" "$(R busybox-child) " "first image"
+        assert_match "$(bed_exec berthctl image ls)" "$(R layers-100) " "second image"
+        # One copy of the base layer in the store, used by both.
+        assert_eq "$(bed_sh 'ls -d /var/lib/berth/layers/*/diff/bin/busybox | wc -l')" 1 "copies of the base layer"
+}
+
+test_kill_berthd_mid_pull() {
+        local before pid out
+        before=$(store_listing)
+        pid=$(unit_prop berthd.service MainPID)
+        bed_sh "berthctl pull $(R big) > /run/kill.out 2>&1; echo \$? > /run/kill.rc" &
+        wait_for_big_extraction
+        bed_exec systemctl kill -s KILL berthd
+        wait_until 30 bed_exec test -s /run/kill.rc
+        assert_ne "$(bed_exec cat /run/kill.rc)" 0 "berthctl's exit status after the kill"
+        assert_no_match "$(bed_exec cat /run/kill.out)" 'Status: Downloaded' "pull finished before the kill"
+
+        # Restarted by Restart=on-failure, berthd sweeps what was half-made. (Wait for it: a bus activation
+        # that lands in the 100 ms of auto-restart is lost between dbus-daemon and systemd, and times out.)
+        wait_until 30 bed_sh '[ "$(systemctl show -P SubState berthd)" = running ]'
+        assert_match "$(bed_exec berthctl image ls)" 'REPOSITORY' "berthd answers again"
+        assert_ne "$(unit_prop berthd.service MainPID)" "$pid" "a new berthd"
+        assert_eq "$(leftovers)" "" "temp dirs after the restart"
+        assert_eq "$(store_listing)" "$before" "store after the restart"
+        assert_no_match "$(bed_exec berthctl image ls)" "$(R big) " "half-pulled image listed"
+
+        out=$(bed_exec berthctl pull "$(R big)")
+        assert_match "$out" "Status: Downloaded newer image for $(R big):latest" "repeated pull"
+        assert_eq "$(bed_sh 'find /var/lib/berth/layers/*/diff/big -type f | wc -l')" 2000 "files of the big layer"
+}
+
+test_cancel_transfer() {
+        local before path
+        bed_exec berthctl image rm "$(R big)" >/dev/null
+        before=$(store_listing)
+        bed_sh "berthctl pull $(R big) > /run/cancel.out 2>&1; echo \$? > /run/cancel.rc" &
+        wait_for_big_extraction
+        path=$(bed_exec busctl tree --list org.berth1 | grep -E '^/org/berth1/transfer/_[0-9]+$' | head -n 1)
+        [ -n "$path" ] || fail "no transfer object while pulling"
+        # While it runs, the live Transfer object is what the contract says.
+        bed_exec busctl introspect --xml-interface org.berth1 "$path" > "$TEST_TMP/transfer.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Transfer.xml" "$TEST_TMP/transfer.xml" org.berth1.Transfer
+        bed_exec busctl call org.berth1 "$path" org.berth1.Transfer Cancel
+        wait_until 30 bed_exec test -s /run/cancel.rc
+        assert_ne "$(bed_exec cat /run/cancel.rc)" 0 "berthctl's exit status"
+        assert_match "$(bed_exec cat /run/cancel.out)" '^Error: Cancelled' "berthctl's last line"
+        assert_eq "$(last_error_name)" org.berth1.Error.TransferCancelled "error name"
+        assert_eq "$(leftovers)" "" "temp dirs after the cancel"
+        assert_eq "$(store_listing)" "$before" "store after the cancel"
+        assert_no_match "$(bed_exec busctl tree --list org.berth1)" "$path" "transfer object gone"
+}
+
+test_hostile_layers_touch_nothing() {
+        local kind out host_passwd bed_passwd bed_etc
+        host_passwd=$(sha256sum /etc/passwd)
+        bed_passwd=$(bed_exec sha256sum /etc/passwd)
+        bed_etc=$(bed_exec ls -A /etc)
+        for kind in traversal symlink hardlink; do
+                if out=$(bed_exec berthctl pull "$(R hostile-$kind)" 2>&1); then
+                        # Neutralised rather than refused: then whatever it wrote is inside its own layer.
+                        echo "hostile-$kind: pulled (neutralised)"
+                        bed_exec berthctl image rm "$(R hostile-$kind)" >/dev/null
+                else
+                        assert_match "$out" '^Error: (Invalid image|Digest mismatch)' "hostile-$kind refused"
+                        echo "hostile-$kind: refused: $(grep "^Error" <<<"$out")"
+                fi
+                assert_eq "$(leftovers)" "" "temp dirs after hostile-$kind"
+        done
+        assert_eq "$(sha256sum /etc/passwd)" "$host_passwd" "host /etc/passwd"
+        assert_eq "$(bed_exec sha256sum /etc/passwd)" "$bed_passwd" "bed /etc/passwd"
+        assert_eq "$(bed_exec ls -A /etc)" "$bed_etc" "bed /etc entries"
+        [ -z "$(ls -d /etc/berth-hostile-* 2>/dev/null)" ] || fail "host /etc has a hostile file"
+        assert_eq "$(bed_sh 'ls -d /berth-hostile-* /var/berth-hostile-* /var/lib/berth-hostile-* /var/lib/berth/berth-hostile-* /var/lib/berth/layers/berth-hostile-* /var/lib/berth/layers/*/berth-hostile-* /etc/berth-hostile-* 2>/dev/null; true')" "" \
+                "hostile files outside the layers"
+}
+
+# The merged tree of an image in berth's store (an overlay of its layers) against umoci's unpack of the same OCI
+# layout: every path with its type, mode, owner, symlink target and content, whiteouts and opaque dirs applied.
+test_merged_tree_matches_umoci() {
+        local id lower
+        bed_exec berthctl pull "$(R busybox-child)" >/dev/null
+        id=$(bed_exec berthctl image inspect "$(R busybox-child)" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"].split(":")[1])')
+        lower=$(bed_exec python3 -c '
+import json, sys
+rec = json.load(open("/var/lib/berth/images/%s/image.json" % sys.argv[1]))
+print(":".join("l/" + open("/var/lib/berth/layers/%s/link" % c.split(":")[1]).read().strip()
+               for c in reversed(rec["chain_ids"])))' "$id")
+        cat > "$TEST_TMP/walk.py" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+for dirpath, dirs, files in os.walk(root):
+    dirs.sort()
+    for name in sorted(dirs + files):
+        p = os.path.join(dirpath, name)
+        st = os.lstat(p)
+        rel = os.path.relpath(p, root)
+        kind = stat.S_IFMT(st.st_mode)
+        extra = ""
+        if stat.S_ISLNK(st.st_mode):
+            extra = "-> " + os.readlink(p)
+        elif stat.S_ISREG(st.st_mode):
+            extra = "%d %s mtime=%d" % (st.st_size, hashlib.sha256(open(p, "rb").read()).hexdigest()[:16],
+                                         int(st.st_mtime))
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            extra = "dev %d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+        print("%s %o %04o %d:%d %s" % (rel, kind >> 12, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, extra))
+PY
+        bed_sh "mkdir -p /run/merged && cd /var/lib/berth/layers && mount -t overlay overlay -o ro,lowerdir=$lower /run/merged"
+        local rc=0
+        bed_exec python3 - /run/merged < "$TEST_TMP/walk.py" > "$TEST_TMP/berth.txt" || rc=$?
+        bed_exec umount /run/merged
+        [ "$rc" = 0 ] || fail "walking the merged tree failed"
+
+        umoci unpack --image "$BERTH_TEST_LAYOUT:busybox-child" "$TEST_TMP/bundle" >/dev/null
+        python3 "$TEST_TMP/walk.py" "$TEST_TMP/bundle/rootfs" > "$TEST_TMP/umoci.txt"
+        diff -u "$TEST_TMP/umoci.txt" "$TEST_TMP/berth.txt" || fail "merged tree differs from umoci unpack"
+        # The fixture's whiteout and opaque dir did act, in both.
+        assert_no_match "$(cat "$TEST_TMP/berth.txt")" '^etc/removeme |^opt/data/a ' "deleted paths"
+        assert_match "$(cat "$TEST_TMP/berth.txt")" '^opt/data/c ' "opaque dir's new content"
+        assert_match "$(cat "$TEST_TMP/berth.txt")" '^bin/sh 12 0777 0:0 -> /bin/busybox' "symlink"
+        echo "$(wc -l < "$TEST_TMP/berth.txt") paths identical"
+}
