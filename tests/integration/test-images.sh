@@ -43,6 +43,18 @@ test_whiteout_and_opaque_in_store() {
                 fail "no opaque xattr on /opt/data"
 }
 
+test_image_object_introspection_matches_contract() {
+        local path
+        path=$(bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager GetImage s "$(R busybox)" |
+                awk '{print $2}' | tr -d '"')
+        bed_exec busctl introspect --xml-interface org.berth1 "$path" > "$TEST_TMP/image.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Image.xml" "$TEST_TMP/image.xml" org.berth1.Image
+        bed_exec cat /usr/share/dbus-1/interfaces/org.berth1.Image.xml | cmp - "$BERTH_SRC/dbus/org.berth1.Image.xml"
+        bed_exec cat /usr/share/dbus-1/interfaces/org.berth1.Transfer.xml |
+                cmp - "$BERTH_SRC/dbus/org.berth1.Transfer.xml"
+}
+
 test_inspect_and_history() {
         local json
         json=$(bed_exec berthctl image inspect "$(R busybox-child)")
