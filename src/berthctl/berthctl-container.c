@@ -264,10 +264,9 @@ static char *reference_with_tag(const char *ref)
         return g_strconcat(ref, ":latest", NULL);
 }
 
-/* CreateContainer or RunContainer; an image not in the store is pulled first, as docker run does, with the
- * pull's progress on stderr (stdout is the container's). Errors are printed. */
-static int container_create(const char *member, const RunOptions *o, char **ret_id, char **ret_path,
-                            sd_bus_error *ret_error)
+/* CreateContainer; an image not in the store is pulled first, as docker run does, with the pull's progress
+ * on stderr (stdout is the container's). Errors are printed. */
+static int container_create(const RunOptions *o, char **ret_id, char **ret_path)
 {
         bool pulled = false;
         int r;
@@ -277,7 +276,7 @@ static int container_create(const char *member, const RunOptions *o, char **ret_
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 const char *id, *path;
 
-                r = manager_new_call(member, &m);
+                r = manager_new_call("CreateContainer", &m);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(m, "ss", o->image, strempty(o->name));
@@ -300,12 +299,8 @@ static int container_create(const char *member, const RunOptions *o, char **ret_
                         pulled = true;
                         continue;
                 }
-                if (r < 0) {
-                        if (ret_error && sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED))
-                                /* The container exists; the caller reads its exit code. */
-                                (void) sd_bus_error_copy(ret_error, &error);
+                if (r < 0)
                         return log_bus_error(&error, r);
-                }
                 r = sd_bus_message_read(reply, "so", &id, &path);
                 if (r < 0)
                         return log_bus_error(NULL, r);
@@ -443,7 +438,6 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
 {
         _cleanup_(run_options_done) RunOptions o = {};
-        _cleanup_(sd_bus_error_free) sd_bus_error start_error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *path = NULL;
         sd_journal *j = NULL;
         int r, ret;
@@ -452,15 +446,28 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         if (r != 0)
                 return r > 0 ? EXIT_OK : EXIT_DAEMON;
 
+        if (o.rm && o.detach) {
+                fprintf(stderr, "berthctl run: --rm with -d is not supported yet; remove the container with "
+                                "'berthctl rm' after it exits.\n");
+                return EXIT_DAEMON;
+        }
         if (!is_run || o.detach) {
-                if (o.rm && o.detach) {
-                        fprintf(stderr, "berthctl run: --rm with -d is not supported yet; remove the container "
-                                        "with 'berthctl rm' after it exits.\n");
-                        return EXIT_DAEMON;
-                }
-                r = container_create(is_run ? "RunContainer" : "CreateContainer", &o, &id, &path, &start_error);
+                /* Create and start apart rather than RunContainer: when the start fails, the container's
+                 * recorded exit code (126, 127) is our exit status, and only its path tells it. */
+                r = container_create(&o, &id, &path);
                 if (r < 0)
-                        return sd_bus_error_is_set(&start_error) ? start_failed_exit_code(path) : EXIT_DAEMON;
+                        return EXIT_DAEMON;
+                if (o.detach) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+                        if (r < 0) {
+                                log_bus_error(&error, r);
+                                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED)
+                                               ? start_failed_exit_code(path)
+                                               : EXIT_DAEMON;
+                        }
+                }
                 printf("%s\n", id);
                 return EXIT_OK;
         }
@@ -473,7 +480,7 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
 
         /* Create, then follow the new container's entries (there are none before it starts, so reading from the
          * head misses nothing), then start. */
-        r = container_create("CreateContainer", &o, &id, &path, NULL);
+        r = container_create(&o, &id, &path);
         if (r < 0)
                 return EXIT_DAEMON;
         r = container_journal_open(id, &j);
