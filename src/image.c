@@ -86,6 +86,13 @@ static void log_image_removed(const char *id, const char *name)
                         "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s", name, "BERTH_IMAGE_ID=%s", id, NULL);
 }
 
+/* Docker's "Untagged: NAME": only the name went. */
+static void log_image_untagged(const char *id, const char *name)
+{
+        sd_journal_send("MESSAGE=Untagged %s.", name, "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_UNTAGGED,
+                        "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s", name, "BERTH_IMAGE_ID=%s", id, NULL);
+}
+
 static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed_id)
 {
         g_auto(GStrv) chain_ids = g_strdupv(image->chain_ids);
@@ -99,6 +106,7 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
                 r = image_store_untag(m->images, *t);
                 if (r < 0)
                         return r;
+                log_image_untagged(id, *t);
         }
         r = image_store_remove(m->images, id);
         if (r < 0)
@@ -137,7 +145,11 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
                         r = image_store_untag(m->images, canonical);
                         if (r < 0)
                                 return r;
-                        log_image_removed(image->id, canonical);
+                        log_image_untagged(image->id, canonical);
+                        _cleanup_free_ char *path = NULL;
+                        if (m->bus && image_object_path(image->id, &path) >= 0)
+                                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags",
+                                                                      NULL);
                         if (ret_removed_id)
                                 *ret_removed_id = NULL;
                         return 0;

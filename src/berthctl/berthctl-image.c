@@ -5,10 +5,12 @@
 
 #include "berthctl.h"
 #include "format.h"
+#include "registry/reference.h"
 
 typedef struct ImageRow {
         char *id;
         char **tags;
+        char **digests; /* RepoDigests, "repo@sha256:…" */
         uint64_t created, size;
 } ImageRow;
 
@@ -16,6 +18,22 @@ static void image_row_clear(ImageRow *r)
 {
         free(r->id);
         g_strfreev(r->tags);
+        g_strfreev(r->digests);
+}
+
+/* The repository of "repo@sha256:…" in Docker's short form ("debian", "127.0.0.1:5000/app"). */
+static char *digest_repository(const char *repo_digest)
+{
+        _cleanup_(reference_freep) Reference *ref = NULL;
+        _cleanup_free_ char *familiar = NULL;
+        const char *at = strchr(repo_digest, '@');
+
+        if (!at)
+                return NULL;
+        if (reference_parse(repo_digest, &ref, NULL) >= 0 && reference_familiar_string(ref, &familiar) >= 0 &&
+            (at = strchr(familiar, '@')))
+                return g_strndup(familiar, (gsize) (at - familiar));
+        return g_strndup(repo_digest, (gsize) (at - repo_digest));
 }
 
 static int compare_rows(const void *a, const void *b)
@@ -86,6 +104,13 @@ static int verb_image_ls(int argc, char *argv[])
                 if (r < 0)
                         return log_bus_error(NULL, r), EXIT_ERROR;
                 row.id = strdup(id);
+                /* Docker shows "repo <none>" for a repository reached only by digest: it needs them. */
+                if (!quiet) {
+                        sd_bus *bus;
+                        if (bus_get(&bus) >= 0)
+                                (void) sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Image",
+                                                                "RepoDigests", NULL, &row.digests);
+                }
                 row.created = created;
                 row.size = size;
                 g_array_append_val(rows, row);
@@ -106,6 +131,11 @@ static int verb_image_ls(int argc, char *argv[])
                         json_builder_begin_array(b);
                         STRV_FOREACH(t, row->tags)
                                 json_builder_add_string_value(b, *t);
+                        json_builder_end_array(b);
+                        json_builder_set_member_name(b, "RepoDigests");
+                        json_builder_begin_array(b);
+                        STRV_FOREACH(d, row->digests)
+                                json_builder_add_string_value(b, *d);
                         json_builder_end_array(b);
                         json_builder_set_member_name(b, "Created");
                         json_builder_add_int_value(b, (gint64) (row->created / USEC_PER_SEC));
@@ -130,13 +160,26 @@ static int verb_image_ls(int argc, char *argv[])
 
                         format_relative_time(when, sizeof(when), row->created);
                         format_size(sz, sizeof(sz), row->size);
-                        if (!row->tags || !row->tags[0])
-                                table_add_row(t, "<none>", "<none>", shown, when, sz, NULL);
+                        g_autoptr(GPtrArray) repos = g_ptr_array_new_with_free_func(g_free);
                         STRV_FOREACH(tag, row->tags) {
                                 g_autofree char *repo = NULL, *tg = NULL;
                                 split_tag(*tag, &repo, &tg);
                                 table_add_row(t, repo, tg, shown, when, sz, NULL);
+                                g_ptr_array_add(repos, TAKE_PTR(repo));
                         }
+                        /* As docker: a row "repo <none>" per repository the image has a digest in but no
+                         * tag; "<none> <none>" only when it has neither. */
+                        STRV_FOREACH(d, row->digests) {
+                                char *repo = digest_repository(*d);
+                                if (!repo || g_ptr_array_find_with_equal_func(repos, repo, g_str_equal, NULL)) {
+                                        g_free(repo);
+                                        continue;
+                                }
+                                table_add_row(t, repo, "<none>", shown, when, sz, NULL);
+                                g_ptr_array_add(repos, repo);
+                        }
+                        if (repos->len == 0)
+                                table_add_row(t, "<none>", "<none>", shown, when, sz, NULL);
                 }
                 table_print(t);
                 table_free(t);

@@ -71,6 +71,11 @@ test_tag_and_remove_keep_shared_layers() {
         # Removing one of two tags only untags.
         bed_exec berthctl image rm mybase:1 >/dev/null
         assert_no_match "$(bed_exec berthctl image ls)" 'mybase' "tag gone"
+        # The journal says the tag went, not the image.
+        assert_match "$(bed_exec journalctl -o cat --no-pager MESSAGE_ID=68181f2272354bb597f199244862f251)" \
+                '^Untagged docker.io/library/mybase:1\.$' "untag journal entry"
+        assert_no_match "$(bed_exec journalctl -o cat --no-pager MESSAGE_ID=8a165b99011d4dc39527df40195dd6b7)" \
+                'mybase' "no removal entry for a tag"
         assert_match "$(bed_exec berthctl image ls)" "$(R busybox) " "image kept"
         # Removing the base image keeps the child usable: its layers stay.
         bed_exec berthctl image rm "$(R busybox)" >/dev/null
@@ -89,7 +94,9 @@ test_pull_by_digest_index_and_zstd() {
         assert_match "$out" "Digest: $d" "pull by digest"
         # The zstd copy has busybox's config, so it is the same image; the digest names it all the same.
         assert_match "$(bed_exec berthctl image inspect "$(R busybox-zstd)@$d")" "busybox-zstd@$d" "RepoDigests"
-        assert_no_match "$(bed_exec berthctl image ls)" "busybox-zstd" "a pull by digest adds no tag"
+        # A pull by digest adds no tag; as docker, image ls shows the repository with TAG <none>.
+        assert_match "$(bed_exec berthctl image ls)" "^$(R busybox-zstd) +<none> +[0-9a-f]{12} " "digest-only row"
+        assert_no_match "$(bed_exec berthctl image ls)" "busybox-zstd +latest" "no tag"
         out=$(bed_exec berthctl pull "$(R busybox-multi)")
         assert_match "$out" 'Status: Downloaded newer image' "multi-arch index"
         assert_match "$(bed_exec berthctl image inspect "$(R busybox-multi)")" '"Architecture" ?: "amd64"' "host platform picked"
