@@ -4,7 +4,7 @@
 # bed. (berthctl's container verbs have their own test file.)
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
-M() { bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+M() { bed_exec busctl --json=short -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
 # cprop NAME PROPERTY : a Container property, busctl's plain form ("s \"exited\"" → exited)
 cprop() {
         bed_exec busctl get-property org.berth1 "$(cpath "$1")" org.berth1.Container "$2" | cut -d' ' -f2- | tr -d '"'
@@ -86,7 +86,7 @@ test_stop_escalates_to_sigkill_after_timeout() {
 test_inside_the_container() {
         local out
         out=$(run_opts "$(R busybox)" inside 3 sh -c 'hostname; cat /proc/1/cmdline | tr "\0" " "; echo; ls /dev; cat /proc/net/dev | tail -n +3 | cut -d: -f1; id; pwd; echo "FOO=$FOO"; mount | grep " / "' \
-                2 workdir v s /tmp env v as 1 FOO=bar)
+                2 workdir s /tmp env as 1 FOO=bar)
         wait_until 10 is_state inside exited
         out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=inside)
         local id; id=$(cprop inside Id)
@@ -105,8 +105,8 @@ test_inside_the_container() {
 
 test_user_and_host_network() {
         local out
-        run_opts "$(R busybox)" nobodyc 2 sh -c 'id -u; id -g; ls /sys/class/net | sort | tr "\n" " "; echo' \
-                2 user v s nobody network v s host >/dev/null
+        run_opts "$(R busybox)" nobodyc 3 sh -c 'id -u; id -g; ls /sys/class/net | sort | tr "\n" " "; echo' \
+                2 user s nobody network s host >/dev/null
         wait_until 10 is_state nobodyc exited
         out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=nobodyc)
         assert_match "$out" '^65534$' "uid and gid of nobody"
@@ -146,9 +146,9 @@ test_errors() {
         assert_match "$FAIL_OUTPUT" 'No such container' "unknown container"
         assert_fails M KillContainer si hello 15
         assert_match "$FAIL_OUTPUT" 'not running' "kill of an exited container"
-        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x2 0 1 bogus v b true
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x2 0 1 bogus b true
         assert_match "$FAIL_OUTPUT" "Unknown option 'bogus'" "unknown option"
-        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x3 0 1 properties v 'a(sv)' 1 ExecStart s /bin/sh
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" x3 0 1 properties 'a(sv)' 1 ExecStart s /bin/sh
         assert_match "$FAIL_OUTPUT" 'ExecStart' "scope property refused"
         assert_fails M RemoveImage sb "$(R busybox)" false
         assert_match "$FAIL_OUTPUT" 'used by a container' "image in use"
@@ -160,7 +160,7 @@ test_errors() {
 
 test_generated_name_and_properties() {
         local out name
-        out=$(M CreateContainer ssasa{sv} "$(R busybox)" "" 2 sleep 1000 1 properties v 'a(sv)' 2 MemoryMax t 268435456 TasksMax t 64)
+        out=$(M CreateContainer ssasa{sv} "$(R busybox)" "" 2 sleep 1000 1 properties 'a(sv)' 2 MemoryMax t 268435456 TasksMax t 64)
         name=$(bed_exec busctl get-property org.berth1 "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][1])')" org.berth1.Container Name | cut -d'"' -f2)
         assert_match "$name" '^[a-z]+_[a-z]+$' "generated name"
         M StartContainer s "$name" >/dev/null
