@@ -12,9 +12,9 @@
 #include "format.h"
 #include "run-options.h"
 
-/* The container verbs, as docker spells them. `run` and `start -a` exit with the container's code, and with 125
- * when berth itself fails, 126/127 when the command cannot be invoked (docker's convention); the other verbs
- * use berthctl's 0/1/2. */
+/* The container verbs, as docker spells them. `run` and `start -a` exit with the container's code, and with
+ * 125 when berth itself fails, 126/127 when the command cannot be invoked (docker's convention); the other
+ * verbs use berthctl's 0/1/2. */
 
 #define EXIT_CANNOT_INVOKE 126
 
@@ -36,8 +36,8 @@ static int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_
                 return r;
         polkit_agent_open_if_enabled();
         /* No timeout when a human may be typing a password into the agent. */
-        return sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : timeout_usec, error,
-                           ret_reply);
+        return sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : timeout_usec,
+                           error, ret_reply);
 }
 
 void container_info_done(ContainerInfo *c)
@@ -65,8 +65,8 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
         r = bus_get(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(bus, "org.berth1", path, "org.freedesktop.DBus.Properties", "GetAll", error, &reply,
-                               "s", "org.berth1.Container");
+        r = sd_bus_call_method(bus, "org.berth1", path, "org.freedesktop.DBus.Properties", "GetAll", error,
+                               &reply, "s", "org.berth1.Container");
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -241,7 +241,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "(sv)");
                 for (size_t i = 0; r >= 0 && i < o->n_properties; i++)
-                        r = sd_bus_message_append(m, "(sv)", o->properties[i].name, "t", o->properties[i].value);
+                        r = sd_bus_message_append(m, "(sv)", o->properties[i].name, "t",
+                                                  o->properties[i].value);
                 if (r >= 0)
                         r = sd_bus_message_close_container(m);
                 if (r >= 0)
@@ -288,7 +289,8 @@ static int container_create(const RunOptions *o, char **ret_id, char **ret_path)
                         return log_bus_error(NULL, r);
 
                 polkit_agent_open_if_enabled();
-                r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error, &reply);
+                r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error,
+                                &reply);
                 if (r < 0 && !pulled && sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_IMAGE)) {
                         g_autofree char *shown = reference_with_tag(o->image);
 
@@ -380,13 +382,14 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
                                 *ret_exit_code = 128 + SIGINT;
                                 return 1;
                         }
-                        r = manager_call_quiet("KillContainer", 0, &e, NULL, "si", w->id, proxied_signals[i]);
+                        r = manager_call_quiet("KillContainer", 0, &e, NULL, "si", w->id,
+                                               proxied_signals[i]);
                         if (r < 0 && !sd_bus_error_has_name(&e, BERTH_ERROR_CONTAINER_NOT_RUNNING))
                                 log_bus_error(&e, r);
                 }
 
-        /* Without the final entry (a monitor killed with SIGKILL cannot write it), the recorded state ends the
-         * wait; a few checks apart, so that the journal delivers what is still in flight first. */
+        /* Without the final entry (a monitor killed with SIGKILL cannot write it), the recorded state ends
+         * the wait; a few checks apart, so that the journal delivers what is still in flight first. */
         r = container_info_get(w->path, &c, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -408,22 +411,19 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
         return 1;
 }
 
-/* Starts (with StartContainer, unless already started) and prints the container's output until it ends; the
- * journal must already be positioned where its new output will come. Returns the exit status for berthctl. */
-static int container_start_and_follow(sd_journal *j, const char *id, const char *path, bool start)
+/* Starts the container and prints its output until it ends; the journal must already be positioned where
+ * the new output will come. Returns the exit status for berthctl. */
+static int container_start_and_follow(sd_journal *j, const char *id, const char *path)
 {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Waiter w = { .id = id, .path = path };
         int r, exit_code = EXIT_DAEMON;
 
-        if (start) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
-                if (r < 0) {
-                        log_bus_error(&error, r);
-                        return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
-                                                                                      : EXIT_DAEMON;
-                }
+        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+        if (r < 0) {
+                log_bus_error(&error, r);
+                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
+                                                                              : EXIT_DAEMON;
         }
 
         Follow f = { .j = j, .follow = true, .idle = waiter_idle, .userdata = &w };
@@ -473,13 +473,14 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         }
 
         if (o.tty || o.interactive) {
-                fprintf(stderr, "berthctl run: interactive containers need attach (not yet implemented); use -d, or "
-                                "leave out -t and -i.\n");
+                fprintf(stderr,
+                        "berthctl run: interactive containers need attach (not yet implemented); use -d, or "
+                        "leave out -t and -i.\n");
                 return EXIT_DAEMON;
         }
 
-        /* Create, then follow the new container's entries (there are none before it starts, so reading from the
-         * head misses nothing), then start. */
+        /* Create, then follow the new container's entries (there are none before it starts, so reading from
+         * the head misses nothing), then start. */
         r = container_create(&o, &id, &path);
         if (r < 0)
                 return EXIT_DAEMON;
@@ -490,7 +491,7 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 ret = EXIT_DAEMON;
                 goto finish;
         }
-        ret = container_start_and_follow(j, id, path, true);
+        ret = container_start_and_follow(j, id, path);
 finish:
         if (j)
                 sd_journal_close(j);
@@ -561,7 +562,7 @@ static int verb_start(int argc, char *argv[])
                                 sd_journal_close(j);
                         return EXIT_DAEMON;
                 }
-                ret = container_start_and_follow(j, info.id, info.path, true);
+                ret = container_start_and_follow(j, info.id, info.path);
                 sd_journal_close(j);
                 return ret;
         }
@@ -592,11 +593,13 @@ static int verb_stop(int argc, char *argv[])
                         char *end;
                         errno = 0;
                         unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v > 365UL * 24 * 3600) {
-                                fprintf(stderr, "berthctl stop: invalid --time '%s': seconds, 0 or more.\n", optarg);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
+                            v > 365UL * 24 * 3600) {
+                                fprintf(stderr, "berthctl stop: invalid --time '%s': seconds, 0 or more.\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
-                        /* StopContainer reads 0 as "the default, 10 s"; docker's -t 0 means "kill at once". */
+                        /* StopContainer reads 0 as "the default, 10 s"; docker's -t 0: kill at once. */
                         timeout = v == 0 ? 1 : v * USEC_PER_SEC;
                         break;
                 }
@@ -611,7 +614,8 @@ static int verb_stop(int argc, char *argv[])
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 /* The call returns when the container is gone: allow for the grace period and the kill. */
-                r = manager_call_quiet("StopContainer", (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + 30 * USEC_PER_SEC,
+                r = manager_call_quiet("StopContainer",
+                                       (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + 30 * USEC_PER_SEC,
                                        &error, NULL, "st", argv[i], timeout);
                 if (r < 0) {
                         log_bus_error(&error, r);
@@ -707,7 +711,8 @@ static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
         char when[FORMAT_RFC3339_MAX];
 
         /* Go's zero time, as docker shows a time that never was. */
-        json_add_string(b, name, usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
+        json_add_string(b, name,
+                        usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
 }
 
 static int verb_ps(int argc, char *argv[])
@@ -767,7 +772,8 @@ static int verb_ps(int argc, char *argv[])
         r = sd_bus_message_enter_container(reply, 'a', "(ssssuo)");
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
-        while ((r = sd_bus_message_read(reply, "(ssssuo)", &id, &name, &image, &state, &exit_code, &path)) > 0) {
+        while ((r = sd_bus_message_read(reply, "(ssssuo)", &id, &name, &image, &state, &exit_code, &path)) >
+               0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 ContainerInfo info = {};
 
@@ -811,8 +817,9 @@ static int verb_ps(int argc, char *argv[])
                         json_builder_add_int_value(b, (gint64) (ci->created_usec / USEC_PER_SEC));
                         json_add_string(b, "State", ci->state);
                         json_add_string(b, "Status",
-                                        format_container_status(status, sizeof(status), ci->state, ci->exit_code,
-                                                                ci->started_usec, ci->finished_usec, 0));
+                                        format_container_status(status, sizeof(status), ci->state,
+                                                                ci->exit_code, ci->started_usec,
+                                                                ci->finished_usec, 0));
                         json_add_string(b, "Unit", ci->unit);
                         json_builder_end_object(b);
                 }
@@ -833,8 +840,9 @@ static int verb_ps(int argc, char *argv[])
 
                         table_add_row(t, no_trunc ? ci->id : short_id(ci->id, sid), strempty(ci->image), cmd,
                                       format_relative_time(when, sizeof(when), ci->created_usec),
-                                      format_container_status(status, sizeof(status), ci->state, ci->exit_code,
-                                                              ci->started_usec, ci->finished_usec, 0),
+                                      format_container_status(status, sizeof(status), ci->state,
+                                                              ci->exit_code, ci->started_usec,
+                                                              ci->finished_usec, 0),
                                       ci->name, NULL);
                 }
                 table_print(t);
@@ -929,26 +937,28 @@ static int verb_inspect(int argc, char *argv[])
 }
 
 #define RUN_ARGS "[OPTIONS] IMAGE [COMMAND...]"
+#define LOGS_ARGS "[-f] [-n N] [--since T] NAME"
 
+/* Each verb also as "container VERB", which the help lists in short. */
 const Verb container_verbs[] = {
         { "run", NULL, RUN_ARGS, "Run a command in a new container", verb_run },
-        { "run", "container", RUN_ARGS, "Run a command in a new container", verb_run },
         { "create", NULL, RUN_ARGS, "Create a container without starting it", verb_create },
-        { "create", "container", RUN_ARGS, "Create a container without starting it", verb_create },
         { "start", NULL, "[-a] CONTAINER...", "Start containers", verb_start },
-        { "start", "container", "[-a] CONTAINER...", "Start containers", verb_start },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
-        { "stop", "container", "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
-        { "kill", "container", "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
         { "rm", NULL, "[-f] CONTAINER...", "Remove containers", verb_rm },
-        { "rm", "container", "[-f] CONTAINER...", "Remove containers", verb_rm },
         { "ps", NULL, "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
-        { "ls", "container", "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
-        { "ps", "container", "[-a] [-q] [--no-trunc]", "Alias of 'container ls'", verb_ps },
-        { "list", "container", "[-a] [-q] [--no-trunc]", "Alias of 'container ls'", verb_ps },
+        { "logs", NULL, LOGS_ARGS, "Show a container's output", verb_logs },
         { "inspect", "container", "CONTAINER...", "Show containers' details as JSON", verb_inspect },
-        { "logs", NULL, "[-f] [--since T] [-n N] [-t] CONTAINER", "Show a container's output", verb_logs },
-        { "logs", "container", "[-f] [--since T] [-n N] [-t] CONTAINER", "Show a container's output", verb_logs },
+        { "ls", "container", "[-a] [-q] [--no-trunc]", "Alias of 'ps'", verb_ps },
+        { "list", "container", "...", "Alias of 'ps'", verb_ps },
+        { "ps", "container", "...", "Alias of 'ps'", verb_ps },
+        { "run", "container", "...", "Alias of 'run'", verb_run },
+        { "create", "container", "...", "Alias of 'create'", verb_create },
+        { "start", "container", "...", "Alias of 'start'", verb_start },
+        { "stop", "container", "...", "Alias of 'stop'", verb_stop },
+        { "kill", "container", "...", "Alias of 'kill'", verb_kill },
+        { "rm", "container", "...", "Alias of 'rm'", verb_rm },
+        { "logs", "container", "...", "Alias of 'logs'", verb_logs },
         {}
 };

@@ -47,8 +47,8 @@ typedef struct Follow {
 } Follow;
 
 /* Prints output entries from the current position on: stdout lines (PRIORITY 6) to stdout, stderr lines
- * (PRIORITY 3) to stderr. Returns 1 with the exit code once the container's end is seen, 0 at the journal's end
- * when not following. */
+ * (PRIORITY 3) to stderr. Returns 1 with the exit code once the container's end is seen, 0 at the journal's
+ * end when not following. */
 int follow_run(const Follow *f, int *ret_exit_code);
 
 int verb_logs(int argc, char *argv[]);

@@ -11,8 +11,8 @@
 #include "format.h"
 #include "run-options.h"
 
-/* A container's output is in the journal (berth-monitor sends each line with CONTAINER_ID_FULL=, PRIORITY=6 for
- * stdout and the terminal, 3 for stderr), and after the last line one entry with MESSAGE_ID=
+/* A container's output is in the journal (berth-monitor sends each line with CONTAINER_ID_FULL=, PRIORITY=6
+ * for stdout and the terminal, 3 for stderr), and after the last line one entry with MESSAGE_ID=
  * BERTH_MESSAGE_CONTAINER_EXITED and EXIT_CODE=. So a reader that follows the container's entries knows the
  * output is complete, and how it ended, without asking berthd. */
 
@@ -40,8 +40,9 @@ int container_journal_open(const char *id, sd_journal **ret)
                 return r;
         }
         if (sd_journal_has_runtime_files(j) <= 0 && sd_journal_has_persistent_files(j) <= 0)
-                fprintf(stderr, "Warning: no system journal files are readable here; container output is only "
-                                "shown to root and the systemd-journal group.\n");
+                fprintf(stderr,
+                        "Warning: no system journal files are readable here; container output is only "
+                        "shown to root and the systemd-journal group.\n");
         *ret = j;
         return 0;
 }
@@ -50,8 +51,8 @@ int container_journal_seek_end(sd_journal *j)
 {
         int r;
 
-        /* After the last entry there is; with none yet, the head is the same place. (A bare seek_tail is not a
-         * position next() reliably continues from.) */
+        /* After the last entry there is; with none yet, the head is the same place. (A bare seek_tail is not
+         * a position next() reliably continues from.) */
         r = sd_journal_seek_tail(j);
         if (r >= 0)
                 r = sd_journal_previous(j);
@@ -66,7 +67,8 @@ static bool entry_field(sd_journal *j, const char *field, const char **ret, size
         size_t fl = strlen(field), len;
         const void *data;
 
-        if (sd_journal_get_data(j, field, &data, &len) < 0 || len <= fl || ((const char *) data)[fl] != '=') {
+        if (sd_journal_get_data(j, field, &data, &len) < 0 || len <= fl ||
+            ((const char *) data)[fl] != '=') {
                 if (ret_len)
                         *ret_len = 0;
                 return false;
@@ -189,8 +191,8 @@ static int logs_idle_check(void *userdata, int *ret_exit_code)
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         static unsigned exited_seen = 0;
 
-        /* Without the final entry (a monitor killed with SIGKILL cannot write it), the container's state ends
-         * the follow; give the journal a moment to deliver what is still in flight first. */
+        /* Without the final entry (a monitor killed with SIGKILL cannot write it), the container's state
+         * ends the follow; give the journal a moment to deliver what is still in flight first. */
         if (container_info_get(path, &c, &error) < 0) {
                 *ret_exit_code = 0;
                 return 1; /* removed */
@@ -253,15 +255,18 @@ int verb_logs(int argc, char *argv[])
                 case ARG_SINCE:
                 case ARG_UNTIL:
                         if (parse_since(optarg, now, c_ == ARG_SINCE ? &since : &until) < 0) {
-                                fprintf(stderr, "berthctl logs: invalid time '%s': use RFC 3339 "
-                                                "(2024-05-01T10:00:00Z), a duration back from now (10m, 2h) or a "
-                                                "unix timestamp.\n", optarg);
+                                fprintf(stderr,
+                                        "berthctl logs: invalid time '%s': use RFC 3339 "
+                                        "(2024-05-01T10:00:00Z), a duration back from now (10m, 2h) or a "
+                                        "unix timestamp.\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
                         break;
                 case 'n':
                         if (parse_tail(optarg, &tail) < 0) {
-                                fprintf(stderr, "berthctl logs: invalid --tail '%s': a number or all.\n", optarg);
+                                fprintf(stderr, "berthctl logs: invalid --tail '%s': a number or all.\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
                         break;
@@ -269,10 +274,12 @@ int verb_logs(int argc, char *argv[])
                         timestamps = true;
                         break;
                 case ARG_HELP:
-                        printf("Usage: berthctl logs [-f] [--since TIME] [--until TIME] [-n N] [-t] CONTAINER\n\n"
+                        printf("Usage: berthctl logs [-f] [--since TIME] [--until TIME] [-n N] [-t] "
+                               "CONTAINER\n\n"
                                "Show a container's output, from the journal.\n\n"
                                "  -f, --follow       Keep printing new output until the container exits\n"
-                               "      --since TIME   Only output since TIME: RFC 3339, 10m/2h back, or a unix time\n"
+                               "      --since TIME   Only output since TIME: RFC 3339, 10m/2h back, or a "
+                               "unix time\n"
                                "      --until TIME   Only output before TIME\n"
                                "  -n, --tail N       Only the last N lines (default all)\n"
                                "  -t, --timestamps   Prefix each line with its time\n");
@@ -299,8 +306,8 @@ int verb_logs(int argc, char *argv[])
         if (tail == UINT64_MAX) {
                 r = since > 0 ? sd_journal_seek_realtime_usec(j, since) : sd_journal_seek_head(j);
         } else {
-                /* Walk back from the end over the last `tail` output lines (not older than --since), then read
-                 * forward from the earliest of them. */
+                /* Walk back from the end over the last `tail` output lines (not older than --since), then
+                 * read forward from the earliest of them. */
                 _cleanup_free_ char *first = NULL;
                 uint64_t n = 0;
 

@@ -73,8 +73,8 @@ char *format_relative_time(char *buf, size_t len, uint64_t usec)
         return buf;
 }
 
-char *format_container_status(char *buf, size_t len, const char *state, uint32_t exit_code, uint64_t started_usec,
-                              uint64_t finished_usec, uint64_t now)
+char *format_container_status(char *buf, size_t len, const char *state, uint32_t exit_code,
+                              uint64_t started_usec, uint64_t finished_usec, uint64_t now)
 {
         char d[FORMAT_RELATIVE_MAX];
 
@@ -102,7 +102,7 @@ char *format_command(char **argv, size_t max_chars)
         size_t n = 0;
         bool cut = max_chars > 0 && (size_t) g_utf8_strlen(joined, -1) > max_chars;
 
-        /* Docker's ps: the command joined with spaces, cut to max_chars with "…", then Go's strconv.Quote. */
+        /* Docker's ps: joined with spaces, cut to max_chars with "…", then Go's strconv.Quote. */
         for (const char *p = joined; *p; p = g_utf8_next_char(p)) {
                 gunichar c = g_utf8_get_char(p);
 

@@ -17,8 +17,8 @@ char *format_relative_time(char *buf, size_t len, uint64_t usec);
 char *format_human_duration(char *buf, size_t len, uint64_t usec);
 
 /* Docker's STATUS column: "Up 5 minutes", "Exited (0) 2 minutes ago", "Created". now = 0: the clock. */
-char *format_container_status(char *buf, size_t len, const char *state, uint32_t exit_code, uint64_t started_usec,
-                              uint64_t finished_usec, uint64_t now);
+char *format_container_status(char *buf, size_t len, const char *state, uint32_t exit_code,
+                              uint64_t started_usec, uint64_t finished_usec, uint64_t now);
 #define FORMAT_STATUS_MAX 64
 
 /* Docker's COMMAND column: joined with spaces, cut to max_chars (0: never) ending in "…", in Go quotes:

@@ -178,9 +178,12 @@ int unit_property_parse(const char *assignment, UnitProperty *ret)
         int r;
 
         if (!eq || eq == assignment) {
-                /* docker's -p is --publish; berth has no port publishing, and -p is systemd-run's --property. */
-                fprintf(stderr, "Error: '%s' is not a property assignment (Name=Value, e.g. MemoryMax=512M)%s\n",
-                        assignment, strchr(assignment, ':') ? "; berth publishes no ports, -p is --property" : "");
+                /* docker's -p is --publish; berth has no port publishing, and -p is systemd-run's
+                 * --property. */
+                fprintf(stderr,
+                        "Error: '%s' is not a property assignment (Name=Value, e.g. MemoryMax=512M)%s\n",
+                        assignment,
+                        strchr(assignment, ':') ? "; berth publishes no ports, -p is --property" : "");
                 return -EINVAL;
         }
         for (i = 0; i < ELEMENTSOF(unit_properties); i++)
@@ -188,7 +191,8 @@ int unit_property_parse(const char *assignment, UnitProperty *ret)
                     strneq(unit_properties[i].assignment, assignment, (size_t) (eq - assignment)))
                         break;
         if (i >= ELEMENTSOF(unit_properties)) {
-                fprintf(stderr, "Error: unknown property '%.*s'; supported: ", (int) (eq - assignment), assignment);
+                fprintf(stderr, "Error: unknown property '%.*s'; supported: ", (int) (eq - assignment),
+                        assignment);
                 for (size_t k = 0; k < ELEMENTSOF(unit_properties); k++)
                         fprintf(stderr, "%s%s", k > 0 ? ", " : "", unit_properties[k].assignment);
                 fprintf(stderr, "\n");
@@ -237,8 +241,8 @@ bad:;
                 [PROPERTY_COUNT] = "a positive number or infinity",
                 [PROPERTY_WEIGHT] = "a number from 1 to 10000",
         };
-        fprintf(stderr, "Error: invalid value '%s' for %s: expected %s\n", value, unit_properties[i].assignment,
-                expected[unit_properties[i].kind]);
+        fprintf(stderr, "Error: invalid value '%s' for %s: expected %s\n", value,
+                unit_properties[i].assignment, expected[unit_properties[i].kind]);
         return -EINVAL;
 }
 
@@ -300,8 +304,8 @@ int env_file_parse(const char *contents, const char *filename, char ***env)
                 }
                 for (const char *c = variable; *c; c++)
                         if (g_ascii_isspace(*c)) {
-                                fprintf(stderr, "Error: %s:%u: variable '%s' contains whitespace\n", filename, n,
-                                        variable);
+                                fprintf(stderr, "Error: %s:%u: variable '%s' contains whitespace\n",
+                                        filename, n, variable);
                                 return -EINVAL;
                         }
                 if (eq)
@@ -325,8 +329,9 @@ int parse_signal(const char *s)
         if (parse_uint64(s, &n) >= 0)
                 return n >= 1 && n < (uint64_t) NSIG ? (int) n : -EINVAL;
 
-        name = (s[0] == 's' || s[0] == 'S') && (s[1] == 'i' || s[1] == 'I') && (s[2] == 'g' || s[2] == 'G') ? s + 3
-                                                                                                         : s;
+        name = (s[0] == 's' || s[0] == 'S') && (s[1] == 'i' || s[1] == 'I') && (s[2] == 'g' || s[2] == 'G')
+                       ? s + 3
+                       : s;
         for (int sig = 1; sig < SIGRTMIN; sig++) {
                 const char *abbrev = sigabbrev_np(sig);
                 if (abbrev && strcasecmp(abbrev, name) == 0)
@@ -354,7 +359,8 @@ static int parse_go_duration(const char *s, uint64_t *ret)
                 const char *unit;
                 double usec;
         } units[] = {
-                { "ns", 1e-3 }, { "us", 1 }, { "µs", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
+                { "ns", 1e-3 }, { "us", 1 }, { "µs", 1 }, { "ms", 1e3 },
+                { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
         };
         double total = 0;
         const char *p = s;
@@ -405,7 +411,8 @@ int parse_since(const char *s, uint64_t now_usec, uint64_t *ret_usec)
 
         /* A unix timestamp, with an optional fraction of a second. */
         dot = strchr(s, '.');
-        if (all_digits(s, dot ? (size_t) (dot - s) : strlen(s)) && (!dot || (dot[1] && all_digits(dot + 1, strlen(dot + 1))))) {
+        if (all_digits(s, dot ? (size_t) (dot - s) : strlen(s)) &&
+            (!dot || (dot[1] && all_digits(dot + 1, strlen(dot + 1))))) {
                 uint64_t sec, usec = 0;
 
                 if (dot) {
@@ -429,13 +436,15 @@ int parse_since(const char *s, uint64_t now_usec, uint64_t *ret_usec)
                 return 0;
         }
 
-        /* RFC 3339 and the shorter forms docker takes: a date alone, minutes without seconds; local time when
-         * no zone is given. */
+        /* RFC 3339 and the shorter forms docker takes: a date alone, minutes without seconds; local time
+         * when no zone is given. */
         g_autofree char *text = NULL;
         size_t n = strlen(s);
-        if (n == 10 && all_digits(s, 4) && s[4] == '-' && all_digits(s + 5, 2) && s[7] == '-' && all_digits(s + 8, 2))
+        if (n == 10 && all_digits(s, 4) && s[4] == '-' && all_digits(s + 5, 2) && s[7] == '-' &&
+            all_digits(s + 8, 2))
                 text = g_strconcat(s, "T00:00:00", NULL);
-        else if (n >= 16 && s[10] == 'T' && s[13] == ':' && (n == 16 || s[16] == 'Z' || s[16] == '+' || s[16] == '-'))
+        else if (n >= 16 && s[10] == 'T' && s[13] == ':' &&
+                 (n == 16 || s[16] == 'Z' || s[16] == '+' || s[16] == '-'))
                 text = g_strdup_printf("%.16s:00%s", s, s + 16);
         else
                 text = g_strdup(s);
@@ -474,16 +483,19 @@ static void run_help(const char *verb, bool is_run)
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
                "      --network none|host   Own network namespace with lo only (default), or the host's\n"
                "      --rm                  Remove the container when it exits\n"
-               "  -p, --property NAME=VALUE Set a property of the container's scope: MemoryMax, MemoryHigh,\n"
-               "                            MemoryLow, MemoryMin, MemorySwapMax, CPUQuota, TasksMax,\n"
-               "                            CPUWeight, StartupCPUWeight, IOWeight, StartupIOWeight\n"
+               "  -p, --property NAME=VALUE Set a property of the container's scope: MemoryMax,\n"
+               "                            MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, CPUQuota,\n"
+               "                            TasksMax, CPUWeight, StartupCPUWeight, IOWeight,\n"
+               "                            StartupIOWeight\n"
                "  -m, --memory SIZE         MemoryMax= (\"512m\", \"2g\")\n"
                "      --cpus N              CPUQuota= of N CPUs (\"1.5\")\n"
                "      --pids-limit N        TasksMax=\n"
                "      --help                Show this help\n",
-               verb, is_run ? "Create a container from an image and run a command in it." :
-                              "Create a container from an image, without starting it.",
-               is_run ? "  -d, --detach              Run in the background and print the container's id\n" : "");
+               verb,
+               is_run ? "Create a container from an image and run a command in it."
+                      : "Create a container from an image, without starting it.",
+               is_run ? "  -d, --detach              Run in the background and print the container's id\n"
+                      : "");
 }
 
 int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
@@ -527,7 +539,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
 
         /* "+": the image ends our options; whatever follows belongs to the container's command. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:" : "+:tie:w:u:h:p:m:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:" : "+:tie:w:u:h:p:m:", options,
+                                NULL)) >= 0)
                 switch (c) {
                 case ARG_NAME:
                         g_free(o.name);
@@ -581,7 +594,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         break;
                 case ARG_NETWORK:
                         if (!streq(optarg, "none") && !streq(optarg, "host"))
-                                return usage_error(verb, "network '%s' is not supported: use none or host", optarg);
+                                return usage_error(verb, "network '%s' is not supported: use none or host",
+                                                   optarg);
                         g_free(o.network);
                         o.network = g_strdup(optarg);
                         break;
@@ -607,10 +621,12 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         double cpus = g_ascii_strtod(optarg, &end);
 
                         if (end == optarg || *end || !(cpus > 0) || cpus > 1e6)
-                                return usage_error(verb, "invalid --cpus '%s': expected a number of CPUs such as 1.5",
-                                                   optarg);
-                        p = (UnitProperty) { .name = "CPUQuotaPerSecUSec", .type = 't',
-                                             .value = MAX((uint64_t) (cpus * 1e6 + 0.5), (uint64_t) 1) };
+                                return usage_error(
+                                        verb, "invalid --cpus '%s': expected a number of CPUs such as 1.5",
+                                        optarg);
+                        p = (UnitProperty){ .name = "CPUQuotaPerSecUSec",
+                                            .type = 't',
+                                            .value = MAX((uint64_t) (cpus * 1e6 + 0.5), (uint64_t) 1) };
                         properties_set(&o, &p);
                         break;
                 }

@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 /* The pure parts of berthctl's container verbs: `run`/`create` options, scope properties, signals and times,
- * with no bus and no journal, so that they can be unit tested. Parse errors are printed to stderr as one line
- * and returned as -EINVAL. */
+ * with no bus and no journal, so that they can be unit tested. Parse errors are printed to stderr as one
+ * line and returned as -EINVAL. */
 
 /* One assignment for the container's scope, converted into the type systemd wants for the unit property.
  * Every property berthctl accepts is a 't' today; `type` keeps room for others. */
@@ -40,8 +40,8 @@ typedef struct RunOptions {
 
 void run_options_done(RunOptions *o);
 
-/* Parses `run`/`create` arguments (argv[0] is the verb, used in messages). `is_run` allows -d. Returns 0, 1 when
- * --help was printed, or -EINVAL with the reason printed. */
+/* Parses `run`/`create` arguments (argv[0] is the verb, used in messages). `is_run` allows -d. Returns 0,
+ * 1 when --help was printed, or -EINVAL with the reason printed. */
 int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret);
 
 /* "MemoryMax=512M", "CPUQuota=50%", "TasksMax=infinity" … into the unit property systemd knows. */

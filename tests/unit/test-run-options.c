@@ -39,10 +39,11 @@ static void test_run_options_full(void)
 
         g_setenv("BERTH_TEST_FROM_ENV", "ours", true);
         g_unsetenv("BERTH_TEST_UNSET");
-        g_assert_cmpint(parse(true, &o, "run", "--name", "web", "-d", "-e", "A=1", "--env", "B=two words", "-e",
-                              "BERTH_TEST_FROM_ENV", "-e", "BERTH_TEST_UNSET", "-w", "/srv", "-u", "1000:1000", "-h",
-                              "box", "--entrypoint", "/bin/sh", "--network", "host", "--rm", "-p", "MemoryMax=512M",
-                              "--property", "CPUQuota=50%", "-p", "TasksMax=64", "busybox", "-c", "echo -x", NULL),
+        g_assert_cmpint(parse(true, &o, "run", "--name", "web", "-d", "-e", "A=1", "--env", "B=two words",
+                              "-e", "BERTH_TEST_FROM_ENV", "-e", "BERTH_TEST_UNSET", "-w", "/srv", "-u",
+                              "1000:1000", "-h", "box", "--entrypoint", "/bin/sh", "--network", "host",
+                              "--rm", "-p", "MemoryMax=512M", "--property", "CPUQuota=50%", "-p",
+                              "TasksMax=64", "busybox", "-c", "echo -x", NULL),
                         ==, 0);
         g_assert_cmpstr(o.name, ==, "web");
         g_assert_true(o.detach);
@@ -74,8 +75,8 @@ static void test_run_options_short_and_docker_flags(void)
 {
         _cleanup_(run_options_done) RunOptions o = {};
 
-        g_assert_cmpint(parse(true, &o, "run", "-ti", "-m", "1g", "--cpus", "1.5", "--pids-limit", "100", "-p",
-                              "MemoryMax=2G", "debian:12", NULL),
+        g_assert_cmpint(parse(true, &o, "run", "-ti", "-m", "1g", "--cpus", "1.5", "--pids-limit", "100",
+                              "-p", "MemoryMax=2G", "debian:12", NULL),
                         ==, 0);
         g_assert_true(o.tty);
         g_assert_true(o.interactive);
@@ -106,14 +107,15 @@ static void test_run_options_errors(void)
         g_assert_cmpint(parse(true, &o, "run", "-Z", "img", NULL), ==, -EINVAL);         /* unknown short */
         g_assert_cmpint(parse(true, &o, "run", "img", "-e", NULL), ==, 0);                /* command's -e */
         run_options_done(&o);
-        g_assert_cmpint(parse(true, &o, "run", "-e", NULL), ==, -EINVAL);                /* missing argument */
+        g_assert_cmpint(parse(true, &o, "run", "-e", NULL), ==, -EINVAL); /* missing argument */
         g_assert_cmpint(parse(true, &o, "run", "--network", "bridge", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-p", "8080:80", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-p", "Foo=1", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "--cpus", "0", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-e", "=x", "img", NULL), ==, -EINVAL);
-        g_assert_cmpint(parse(false, &o, "create", "-d", "img", NULL), ==, -EINVAL);    /* create has no -d */
-        g_assert_cmpint(parse(true, &o, "run", "--env-file", "/nonexistent/berth-env", "img", NULL), ==, -EINVAL);
+        g_assert_cmpint(parse(false, &o, "create", "-d", "img", NULL), ==, -EINVAL); /* create has no -d */
+        g_assert_cmpint(parse(true, &o, "run", "--env-file", "/nonexistent/berth-env", "img", NULL), ==,
+                        -EINVAL);
         g_assert_null(o.image);
 }
 
@@ -187,10 +189,27 @@ static void test_unit_property(void)
                 { "IOWeight=200", "IOWeight", 200 },
         };
         static const char *const bad[] = {
-                "MemoryMax", "=1", "MemoryMax=", "MemoryMax=12Q", "MemoryMax=-1", "MemoryMax=1.5",
-                "MemoryMax=99999999999T", "CPUQuota=50", "CPUQuota=0%", "CPUQuota=1.234%", "CPUQuota=%",
-                "CPUQuota=abc%", "TasksMax=0", "TasksMax=ten", "TasksMax=10%", "CPUWeight=0", "CPUWeight=10001",
-                "IOWeight=x", "Memorymax=1G", "Delegate=yes", "CPUQuotaPerSecUSec=1",
+                "MemoryMax",
+                "=1",
+                "MemoryMax=",
+                "MemoryMax=12Q",
+                "MemoryMax=-1",
+                "MemoryMax=1.5",
+                "MemoryMax=99999999999T",
+                "CPUQuota=50",
+                "CPUQuota=0%",
+                "CPUQuota=1.234%",
+                "CPUQuota=%",
+                "CPUQuota=abc%",
+                "TasksMax=0",
+                "TasksMax=ten",
+                "TasksMax=10%",
+                "CPUWeight=0",
+                "CPUWeight=10001",
+                "IOWeight=x",
+                "Memorymax=1G",
+                "Delegate=yes",
+                "CPUQuotaPerSecUSec=1",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
@@ -284,12 +303,13 @@ static void test_format_status(void)
                         "Up Less than a second");
         g_assert_cmpstr(format_container_status(buf, sizeof(buf), "running", 0, now - 90 * SEC, 0, now), ==,
                         "Up About a minute");
-        g_assert_cmpstr(format_container_status(buf, sizeof(buf), "exited", 0, now - 600 * SEC, now - 120 * SEC,
-                                                now),
+        g_assert_cmpstr(format_container_status(buf, sizeof(buf), "exited", 0, now - 600 * SEC,
+                                                now - 120 * SEC, now),
                         ==, "Exited (0) 2 minutes ago");
         g_assert_cmpstr(format_container_status(buf, sizeof(buf), "exited", 137, 0, now - 3 * SEC, now), ==,
                         "Exited (137) 3 seconds ago");
-        g_assert_cmpstr(format_container_status(buf, sizeof(buf), "exited", 127, 0, 0, now), ==, "Exited (127)");
+        g_assert_cmpstr(format_container_status(buf, sizeof(buf), "exited", 127, 0, 0, now), ==,
+                        "Exited (127)");
 
         g_assert_cmpstr(format_human_duration(buf, sizeof(buf), 1 * SEC), ==, "1 second");
         g_assert_cmpstr(format_human_duration(buf, sizeof(buf), 3600 * SEC), ==, "About an hour");
@@ -305,8 +325,9 @@ static void test_format_command(void)
         char *sh[] = { "sh", "-c", "echo hello world; sleep 1", NULL };
         char *quoted[] = { "echo", "\"hi\"", "a\\b", "tab\there", NULL };
         char *empty[] = { NULL };
-        g_autofree char *a = format_command(sh, 20), *b = format_command(sh, 0), *c = format_command(quoted, 0),
-                        *d = format_command(empty, 20), *e = format_command(NULL, 20);
+        g_autofree char *a = format_command(sh, 20), *b = format_command(sh, 0),
+                        *c = format_command(quoted, 0), *d = format_command(empty, 20),
+                        *e = format_command(NULL, 20);
 
         g_assert_cmpuint(g_utf8_strlen(a, -1), ==, 22); /* 20 characters and the quotes */
         g_assert_cmpstr(a, ==, "\"sh -c echo hello wo…\"");
