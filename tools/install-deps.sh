@@ -8,6 +8,7 @@ packages=(
         meson ninja-build gcc pkg-config libc6-dev
         libsystemd-dev libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libcurl4-openssl-dev
         libarchive-dev libseccomp-dev libssl-dev
+        clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
         # the real parts the test bed and the demo boot
         systemd dbus polkitd pkexec util-linux procps iproute2 python3 python3-dbus
         # fixture registry and images

@@ -98,6 +98,19 @@ else
         echo "build-asan/ failed to build"; count 0 1
 fi
 
+# --- fuzz smoke (tests/fuzz, owned by the fuzzing work): each libFuzzer target over its corpus plus ~10 s, in
+# build-fuzz/ with clang. Long runs: tools/fuzz.sh SECONDS.
+step "build-fuzz/ (clang, libFuzzer) and fuzz smoke runs (tools/fuzz.sh --smoke)"
+if command -v clang >/dev/null; then
+        tools/fuzz.sh --smoke
+        read -r p f s < <(meson_cases build-fuzz); count "$p" "$f" "$s"
+        echo "fuzz smoke: $p passed, $f failed"
+        [ "$p" -gt 0 ] || { echo "fuzz smoke: no target ran"; count 0 1; }
+else
+        echo "clang missing: fuzz smoke not run"; count 0 0 1
+fi
+# --- end fuzz smoke
+
 step "integration tests (tests/integration/run build)"
 tests/integration/run build | tee build/integration-run.log
 last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build/integration-run.log | tail -n 1)

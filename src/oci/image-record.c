@@ -92,57 +92,116 @@ static int parse_root_object(const char *data, size_t size, JsonParser **ret_par
         return 0;
 }
 
-static char **get_strv(JsonObject *o, const char *key)
+/* The readers below check every member's type before asking json-glib for it: its getters only
+ * g_return_if_fail() on a mismatch, and a hand-edited or torn file must read as -EBADMSG, not as GLib
+ * criticals and half-filled records (found by tests/fuzz/fuzz-image-record.c). Absent and null members are
+ * "not set". */
+static int get_value(JsonObject *o, const char *key, GType type, JsonNode **ret)
 {
-        JsonArray *a = json_object_has_member(o, key) ? json_object_get_array_member(o, key) : NULL;
-        guint n = a ? json_array_get_length(a) : 0;
-        char **l = g_new0(char *, n + 1);
+        JsonNode *n = json_object_get_member(o, key);
 
+        *ret = NULL;
+        if (!n || JSON_NODE_HOLDS_NULL(n))
+                return 0;
+        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != type)
+                return -EBADMSG;
+        *ret = n;
+        return 0;
+}
+
+static int get_string(JsonObject *o, const char *key, char **ret)
+{
+        JsonNode *n;
+
+        if (get_value(o, key, G_TYPE_STRING, &n) < 0)
+                return -EBADMSG;
+        *ret = n ? g_strdup(json_node_get_string(n)) : NULL;
+        return 0;
+}
+
+static int get_uint64(JsonObject *o, const char *key, uint64_t *ret)
+{
+        JsonNode *n;
+
+        if (get_value(o, key, G_TYPE_INT64, &n) < 0)
+                return -EBADMSG;
+        *ret = n ? (uint64_t) json_node_get_int(n) : 0;
+        return 0;
+}
+
+static int get_array(JsonObject *o, const char *key, JsonArray **ret)
+{
+        JsonNode *n = json_object_get_member(o, key);
+
+        *ret = NULL;
+        if (!n || JSON_NODE_HOLDS_NULL(n))
+                return 0;
+        if (!JSON_NODE_HOLDS_ARRAY(n))
+                return -EBADMSG;
+        *ret = json_node_get_array(n);
+        return 0;
+}
+
+/* Absent or null: an empty list. */
+static int get_strv(JsonObject *o, const char *key, char ***ret)
+{
+        JsonArray *a;
+        guint n;
+        char **l;
+
+        if (get_array(o, key, &a) < 0)
+                return -EBADMSG;
+        n = a ? json_array_get_length(a) : 0;
+        l = g_new0(char *, n + 1);
         for (guint i = 0; i < n; i++) {
-                const char *s = json_array_get_string_element(a, i);
-                l[i] = g_strdup(s ?: "");
+                JsonNode *e = json_array_get_element(a, i);
+
+                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
+                        g_strfreev(l);
+                        return -EBADMSG;
+                }
+                l[i] = g_strdup(json_node_get_string(e));
         }
-        return l;
+        *ret = l;
+        return 0;
 }
 
 int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
 {
         g_autoptr(JsonParser) p = NULL;
         _cleanup_(image_record_freep) ImageRecord *r = NULL;
+        JsonArray *sizes;
         JsonObject *o;
-        const char *id;
+        guint n;
         int k;
 
         k = parse_root_object(data, size, &p, &o);
         if (k < 0)
                 return k;
-        id = json_object_get_string_member_with_default(o, "id", NULL);
-        if (!id)
-                return -EBADMSG;
 
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        r->id = strdup(id);
-        if (json_object_has_member(o, "manifest_digest"))
-                r->manifest_digest = g_strdup(json_object_get_string_member(o, "manifest_digest"));
-        r->repo_digests = get_strv(o, "repo_digests");
-        r->diff_ids = get_strv(o, "diff_ids");
-        r->chain_ids = get_strv(o, "chain_ids");
-        r->size = (uint64_t) json_object_get_int_member_with_default(o, "size", 0);
-        r->created_usec = (uint64_t) json_object_get_int_member_with_default(o, "created_usec", 0);
-        r->added_usec = (uint64_t) json_object_get_int_member_with_default(o, "added_usec", 0);
-        if (!r->id || g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))
+        if (get_string(o, "id", &r->id) < 0 || !r->id || get_string(o, "manifest_digest", &r->manifest_digest) < 0 ||
+            get_strv(o, "repo_digests", &r->repo_digests) < 0 || get_strv(o, "diff_ids", &r->diff_ids) < 0 ||
+            get_strv(o, "chain_ids", &r->chain_ids) < 0 || get_uint64(o, "size", &r->size) < 0 ||
+            get_uint64(o, "created_usec", &r->created_usec) < 0 || get_uint64(o, "added_usec", &r->added_usec) < 0 ||
+            get_array(o, "layer_sizes", &sizes) < 0)
+                return -EBADMSG;
+        if (g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))
                 return -EBADMSG;
 
-        guint n = g_strv_length(r->diff_ids);
-        JsonArray *sizes = json_object_has_member(o, "layer_sizes") ? json_object_get_array_member(o, "layer_sizes")
-                                                                    : NULL;
+        n = g_strv_length(r->diff_ids);
         r->layer_sizes = calloc(n + 1, sizeof(uint64_t));
         if (!r->layer_sizes)
                 return -ENOMEM;
-        for (guint i = 0; sizes && i < n && i < json_array_get_length(sizes); i++)
-                r->layer_sizes[i] = (uint64_t) json_array_get_int_element(sizes, i);
+        for (guint i = 0; sizes && i < n && i < json_array_get_length(sizes); i++) {
+                JsonNode *e = json_array_get_element(sizes, i);
+
+                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
+                        return -EBADMSG;
+                r->layer_sizes[i] = (uint64_t) json_node_get_int(e);
+        }
 
         *ret = TAKE_PTR(r);
         return 0;
@@ -171,21 +230,23 @@ int tag_table_from_json(const char *data, size_t size, GHashTable **ret)
         g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_autoptr(GList) members = NULL;
         JsonObject *o, *tags;
+        JsonNode *node;
         int k;
 
         k = parse_root_object(data, size, &p, &o);
         if (k < 0)
                 return k;
-        if (!json_object_has_member(o, "tags"))
+        node = json_object_get_member(o, "tags");
+        if (!node || !JSON_NODE_HOLDS_OBJECT(node))
                 return -EBADMSG;
-        tags = json_object_get_object_member(o, "tags");
-        if (!tags)
-                return -EBADMSG;
+        tags = json_node_get_object(node);
         members = json_object_get_members(tags);
         for (GList *l = members; l; l = l->next) {
-                const char *v = json_object_get_string_member_with_default(tags, l->data, NULL);
-                if (v)
-                        g_hash_table_insert(t, g_strdup(l->data), g_strdup(v));
+                JsonNode *v;
+
+                /* Entries that are not strings are dropped, as before; only their type is checked first. */
+                if (get_value(tags, l->data, G_TYPE_STRING, &v) == 0 && v)
+                        g_hash_table_insert(t, g_strdup(l->data), g_strdup(json_node_get_string(v)));
         }
         *ret = g_steal_pointer(&t);
         return 0;

@@ -341,7 +341,10 @@ static int format_name(const Reference *r, bool familiar, bool with_tag_and_dige
                 return -EINVAL;
 
         path = r->path;
-        if (familiar && reference_is_docker_hub(r)) {
+        /* "docker.io/quay.io/x" must not shorten to "quay.io/x", which names another registry (found by
+         * tests/fuzz/fuzz-reference.c; Docker's FamiliarName has the same flaw). */
+        if (familiar && reference_is_docker_hub(r) &&
+            !first_component_is_domain(r->path, strcspn(r->path, "/"))) {
                 const char *p = startswith(path, REFERENCE_OFFICIAL_PREFIX);
 
                 /* "library/foo" → "foo", but "library/foo/bar" stays: Docker strips one level only. */

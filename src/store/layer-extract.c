@@ -200,7 +200,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
 }
 
 /* Refuses absolute names and ".." components (see the policy at the top). */
-static bool path_is_safe(const char *p)
+bool layer_path_is_safe(const char *p)
 {
         if (!p || p[0] == '/')
                 return false;
@@ -247,14 +247,12 @@ static int open_dir_beneath(int root_fd, const char *path, int *ret_fd)
         return 0;
 }
 
-/* Returns 1 if the entry was a whiteout and has been dealt with, 0 if it is an ordinary entry. */
-static int handle_whiteout(Extractor *x, struct archive_entry *entry, const char *path)
+int layer_entry_classify(const char *path, char **ret_dir, char **ret_name)
 {
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int dfd = -EBADF;
-        const char *base, *name;
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        const char *base, *wh;
+        bool opaque;
         size_t len;
-        int r;
 
         dir = strdup(path);
         if (!dir)
@@ -269,28 +267,61 @@ static int handle_whiteout(Extractor *x, struct archive_entry *entry, const char
         } else {
                 base = dir;
         }
-        name = startswith(base, ".wh.");
-        if (!name)
+        wh = startswith(base, ".wh.");
+        if (!wh)
+                return LAYER_ENTRY_ORDINARY;
+        opaque = streq(wh, ".wh..opq");
+        if (!opaque && startswith(wh, ".wh."))
+                return LAYER_ENTRY_AUFS_META; /* .wh..wh.plnk …: meaningless for overlay */
+        if (!opaque) {
+                if (isempty(wh) || streq(wh, ".") || streq(wh, ".."))
+                        return -EBADMSG;
+                name = strdup(wh);
+                if (!name)
+                        return -ENOMEM;
+        }
+        if (base == dir) {
+                /* The entry sits at the top of the layer. */
+                free(dir);
+                dir = strdup(".");
+                if (!dir)
+                        return -ENOMEM;
+        }
+        if (ret_dir)
+                *ret_dir = TAKE_PTR(dir);
+        if (ret_name)
+                *ret_name = TAKE_PTR(name);
+        return opaque ? LAYER_ENTRY_OPAQUE : LAYER_ENTRY_WHITEOUT;
+}
+
+/* Returns 1 if the entry was a whiteout and has been dealt with, 0 if it is an ordinary entry. */
+static int handle_whiteout(Extractor *x, struct archive_entry *entry, const char *path)
+{
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        int r, kind;
+
+        kind = layer_entry_classify(path, &dir, &name);
+        if (kind == -ENOMEM)
+                return fail(x, kind, "Out of memory");
+        if (kind < 0)
+                return fail(x, kind, "Invalid whiteout entry '%s'", path);
+        if (kind == LAYER_ENTRY_ORDINARY)
                 return 0;
-        if (base == dir)
-                base = NULL; /* the entry sits at the top of the layer */
+        if (kind == LAYER_ENTRY_AUFS_META)
+                return 1;
 
-        if (startswith(name, ".wh.")) {
-                if (!streq(name, ".wh..opq"))
-                        return 1; /* AUFS meta files (.wh..wh.plnk …): meaningless for overlay */
-
-                r = open_dir_beneath(x->root_fd, base ? dir : ".", &dfd);
+        if (kind == LAYER_ENTRY_OPAQUE) {
+                r = open_dir_beneath(x->root_fd, dir, &dfd);
                 if (r < 0)
                         return fail(x, r, "Cannot open directory of opaque marker '%s'", path);
                 if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-                        return fail(x, negative_errno(), "Cannot mark '%s' opaque: %m", base ? dir : "/");
+                        return fail(x, negative_errno(), "Cannot mark '%s' opaque: %m",
+                                    streq(dir, ".") ? "/" : dir);
                 return 1;
         }
 
-        if (isempty(name) || streq(name, ".") || streq(name, ".."))
-                return fail(x, -EBADMSG, "Invalid whiteout entry '%s'", path);
-
-        r = open_dir_beneath(x->root_fd, base ? dir : ".", &dfd);
+        r = open_dir_beneath(x->root_fd, dir, &dfd);
         if (r < 0)
                 return fail(x, r, "Cannot open directory of whiteout '%s'", path);
         if (mknodat(dfd, name, S_IFCHR | 0000, makedev(0, 0)) < 0) {
@@ -392,10 +423,10 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 path = archive_entry_pathname(entry);
                 if (!path)
                         return fail(x, -EBADMSG, "Layer entry without a usable name");
-                if (!path_is_safe(path))
+                if (!layer_path_is_safe(path))
                         return fail(x, -EBADMSG, "Refusing layer entry with unsafe name '%s'", strna(path));
                 hardlink = archive_entry_hardlink(entry);
-                if (hardlink && !path_is_safe(hardlink))
+                if (hardlink && !layer_path_is_safe(hardlink))
                         return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path, hardlink);
 
                 r = handle_whiteout(x, entry, path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -44,3 +45,20 @@ int layer_extract_read_result(int result_fd, char **error_message, LayerExtractR
 
 /* Blocking helper (tests, tools): waits for the child, then reads its report. */
 int layer_extract_wait(pid_t pid, int result_fd, char **error_message, LayerExtractResult *ret);
+
+/* The pure part of the name policy (top of layer-extract.c), exposed for unit tests and the fuzzer. */
+/* false for absolute names and names with a ".." component. */
+bool layer_path_is_safe(const char *p);
+
+typedef enum LayerEntryKind {
+        LAYER_ENTRY_ORDINARY,
+        LAYER_ENTRY_WHITEOUT,  /* "DIR/.wh.NAME": hides NAME in the lower layers */
+        LAYER_ENTRY_OPAQUE,    /* "DIR/.wh..wh..opq": hides all of DIR in the lower layers */
+        LAYER_ENTRY_AUFS_META, /* other "DIR/.wh..wh.*": dropped */
+} LayerEntryKind;
+
+/* Classifies an entry name (trailing slashes ignored). For WHITEOUT and OPAQUE, *ret_dir (optional) gets DIR,
+ * "." at the top of the layer, and for WHITEOUT *ret_name (optional) gets NAME; both malloc'd, written only
+ * for those kinds. -EBADMSG for the invalid whiteouts ".wh.", ".wh.." and ".wh...". Does not check
+ * layer_path_is_safe(). */
+int layer_entry_classify(const char *path, char **ret_dir, char **ret_name);
