@@ -334,11 +334,26 @@ static int container_remove_quiet(const char *id)
         return 0;
 }
 
+static void container_wait_recorded(const char *path)
+{
+        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC, pause = USEC_PER_MSEC;
+
+        while (monotonic_usec() < deadline) {
+                _cleanup_(container_info_done) ContainerInfo c = {};
+
+                if (container_info_get(path, &c, NULL) < 0 || !streq(c.state, "running"))
+                        return;
+                (void) usleep((useconds_t) pause);
+                pause = MIN(pause * 2, 50 * USEC_PER_MSEC);
+        }
+}
+
 /* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
  * container's state is watched in case its final journal entry never comes. */
 typedef struct Waiter {
         const char *id;
         const char *path;
+        uint64_t last_check;
         unsigned exited_checks;
         unsigned interrupts;
 } Waiter;
@@ -389,7 +404,12 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
                 }
 
         /* Without the final entry (a monitor killed with SIGKILL cannot write it), the recorded state ends
-         * the wait; a few checks apart, so that the journal delivers what is still in flight first. */
+         * the wait; checked once a second, and a few times, so that the journal delivers what is still in
+         * flight first. */
+        uint64_t now = monotonic_usec();
+        if (now - w->last_check < USEC_PER_SEC)
+                return 0;
+        w->last_check = now;
         r = container_info_get(w->path, &c, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -416,7 +436,7 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
 static int container_start_and_follow(sd_journal *j, const char *id, const char *path)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        Waiter w = { .id = id, .path = path };
+        Waiter w = { .id = id, .path = path, .last_check = monotonic_usec() };
         int r, exit_code = EXIT_DAEMON;
 
         r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
@@ -432,6 +452,10 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         signal_proxy_install(false);
         if (r < 0)
                 return EXIT_DAEMON;
+        /* The monitor writes its final entry before it exits and before berthd records the exit: wait for
+         * that, so that what runs after us (rm, start, ps) sees the container exited. */
+        if (w.interrupts < 3)
+                container_wait_recorded(path);
         return exit_code;
 }
 

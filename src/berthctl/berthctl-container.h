@@ -40,8 +40,8 @@ typedef struct Follow {
          * BERTH_MESSAGE_CONTAINER_EXITED) logged at or after exit_after_usec, or until idle() says so. */
         bool follow;
         uint64_t exit_after_usec;
-        /* Called about once a second while nothing comes, and at once after a signal: > 0 ends the follow
-         * with *ret_exit_code set, < 0 fails it. */
+        /* Called whenever the journal had nothing new (from every millisecond up to every 250 ms): > 0 ends
+         * the follow with *ret_exit_code set, < 0 fails it. Throttles its own bus calls. */
         int (*idle)(void *userdata, int *ret_exit_code);
         void *userdata;
 } Follow;
@@ -52,3 +52,5 @@ typedef struct Follow {
 int follow_run(const Follow *f, int *ret_exit_code);
 
 int verb_logs(int argc, char *argv[]);
+
+uint64_t monotonic_usec(void);

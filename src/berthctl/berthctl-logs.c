@@ -133,10 +133,24 @@ static void entry_print(sd_journal *j, bool timestamps)
         fflush(out);
 }
 
+uint64_t monotonic_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* journald tells readers about new entries through inotify at most every 250 ms (it batches its change
+ * notifications), but the entries are in the file's shared mapping as soon as it has written them. So after
+ * output look again soon, and back off while the container is quiet: `run` of a short command ends in
+ * milliseconds, not a quarter second. */
+#define FOLLOW_WAIT_MIN_USEC (1 * USEC_PER_MSEC)
+#define FOLLOW_WAIT_MAX_USEC (250 * USEC_PER_MSEC)
+
 int follow_run(const Follow *f, int *ret_exit_code)
 {
-        uint64_t last_idle = 0;
-        bool interrupted = false;
+        uint64_t wait_usec = FOLLOW_WAIT_MIN_USEC;
         int r;
 
         for (;;) {
@@ -146,6 +160,7 @@ int follow_run(const Follow *f, int *ret_exit_code)
                         return r;
                 }
                 if (r > 0) {
+                        wait_usec = FOLLOW_WAIT_MIN_USEC;
                         if (entry_is_exit(f->j)) {
                                 uint64_t t = 0;
                                 (void) sd_journal_get_realtime_usec(f->j, &t);
@@ -165,43 +180,48 @@ int follow_run(const Follow *f, int *ret_exit_code)
                 if (!f->follow)
                         return 0;
 
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-                if (f->idle && (interrupted || now - last_idle >= USEC_PER_SEC)) {
-                        last_idle = now;
-                        interrupted = false;
+                if (f->idle) {
                         r = f->idle(f->userdata, ret_exit_code);
                         if (r != 0)
                                 return r;
                 }
-                r = sd_journal_wait(f->j, f->idle ? USEC_PER_SEC / 4 : UINT64_MAX);
-                interrupted = r == -EINTR;
+                r = sd_journal_wait(f->j, wait_usec);
                 if (r < 0 && r != -EINTR) {
                         fprintf(stderr, "Error: cannot wait for the journal: %s\n", strerror(-r));
                         return r;
                 }
+                wait_usec = MIN(wait_usec * 2, FOLLOW_WAIT_MAX_USEC);
         }
 }
 
+typedef struct LogsWatch {
+        const char *path;
+        uint64_t last_check;
+        unsigned exited_checks;
+} LogsWatch;
+
 static int logs_idle_check(void *userdata, int *ret_exit_code)
 {
-        const char *path = userdata;
+        LogsWatch *w = userdata;
         _cleanup_(container_info_done) ContainerInfo c = {};
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        static unsigned exited_seen = 0;
+        uint64_t now = monotonic_usec();
 
         /* Without the final entry (a monitor killed with SIGKILL cannot write it), the container's state
-         * ends the follow; give the journal a moment to deliver what is still in flight first. */
-        if (container_info_get(path, &c, &error) < 0) {
+         * ends the follow; checked once a second, and a few times, so that the journal delivers what is
+         * still in flight first. */
+        if (now - w->last_check < USEC_PER_SEC)
+                return 0;
+        w->last_check = now;
+        if (container_info_get(w->path, &c, &error) < 0) {
                 *ret_exit_code = 0;
                 return 1; /* removed */
         }
         if (streq_ptr(c.state, "running")) {
-                exited_seen = 0;
+                w->exited_checks = 0;
                 return 0;
         }
-        if (++exited_seen < 3)
+        if (++w->exited_checks < 3)
                 return 0;
         *ret_exit_code = (int) c.exit_code;
         return 1;
@@ -342,6 +362,7 @@ int verb_logs(int argc, char *argv[])
         }
 
         /* Follow only what runs now: an exited container's output is complete. */
+        LogsWatch watch = { .path = c.path, .last_check = monotonic_usec() };
         Follow f = {
                 .j = j,
                 .timestamps = timestamps,
@@ -349,7 +370,7 @@ int verb_logs(int argc, char *argv[])
                 .follow = follow && streq_ptr(c.state, "running"),
                 .exit_after_usec = c.started_usec,
                 .idle = logs_idle_check,
-                .userdata = c.path,
+                .userdata = &watch,
         };
         if (until == 0)
                 r = follow_run(&f, &exit_code);

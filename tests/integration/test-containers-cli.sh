@@ -33,6 +33,15 @@ test_run_streams_output_and_exits_with_the_containers_code() {
         assert_eq "$rc" 0 "exit status"
         assert_eq "$(cat "$TEST_TMP/both")" $'a\nb\nc\nd' "interleaved output"
         assert_eq "$(bed_exec berthctl run --rm "$(B)" true; echo $?)" 0 "true"
+        # When run returns, berthd has recorded the exit: --rm never meets a "running" container, and the
+        # next command sees it exited.
+        local i
+        for i in 1 2 3 4 5 6 7 8; do
+                rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm "$(B)" true)
+                assert_eq "$rc:$(cat "$TEST_TMP/err")" "0:" "run --rm true, round $i"
+        done
+        bed_exec berthctl run --name quick "$(B)" true
+        assert_eq "$(cstate quick)" exited "state right after run"
 }
 
 test_run_exit_codes_as_docker() {
