@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "bus-attach.h"
 #include "bus-container.h"
 #include "bus-errors.h"
 #include "bus-image.h"
@@ -232,6 +233,10 @@ const sd_bus_vtable manager_vtable[] = {
                                 bus_method_kill_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveContainer", SD_BUS_ARGS("s", name_or_id, "b", force), SD_BUS_NO_RESULT,
                                 bus_method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachContainer", SD_BUS_ARGS("s", name_or_id, "a{sv}", options),
+                                SD_BUS_RESULT("h", stream), bus_method_attach_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResizeContainer", SD_BUS_ARGS("s", name_or_id, "u", rows, "u", columns),
+                                SD_BUS_NO_RESULT, bus_method_resize_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_ARGS("b", all), SD_BUS_RESULT("a(ssssuo)", containers),
                                 bus_method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_RESULT("o", container),

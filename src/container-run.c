@@ -12,6 +12,7 @@
 
 #include "berth-messages.h"
 #include "bus-errors.h"
+#include "container-attach.h"
 #include "container.h"
 #include "machine.h"
 #include "runtime/monitor-protocol.h"
@@ -55,6 +56,9 @@ void container_release_runtime(Container *c)
         c->monitor_pidfd = safe_close(c->monitor_pidfd);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
+        container_drop_pending_attach(c);
+        if (c->pending_attach)
+                c->pending_attach = (g_array_unref(c->pending_attach), NULL);
 }
 
 static void container_reload_state(Container *c)
@@ -186,7 +190,8 @@ static void on_scope_ready(void *userdata, int error, const char *message)
                 container_start_done(c, message);
                 return;
         }
-        if (send(c->sync_fd, MONITOR_MSG_GO, strlen(MONITOR_MSG_GO), MSG_NOSIGNAL) < 0) {
+        /* With the attach streams that wait for this start. */
+        if (container_send_go(c) < 0) {
                 container_start_done(c, "the container's monitor is gone");
                 return;
         }

@@ -44,6 +44,7 @@ typedef struct Container {
         sd_event_source *stop_timer;
         GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
         GPtrArray *exit_waiters;  /* … for the container to exit */
+        GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         bool starting;
         bool remove_on_exit;
 } Container;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <syslog.h>
 
+#include "monitor/monitor-attach.h"
 #include "monitor/monitor-stdio.h"
 #include "shared/log.h"
 
@@ -10,7 +11,7 @@
 static void dispatch_output(MonitorStdio *m, OutputStream stream, const char *data, size_t size)
 {
         journal_stream_feed(&m->journal[stream], data, size);
-        /* Attach clients hook in here. */
+        monitor_attach_output(m->attach, stream, data, size);
 }
 
 static int output_fd(MonitorStdio *m, OutputStream stream)
@@ -94,17 +95,6 @@ void monitor_stdio_drain(MonitorStdio *m)
                         (void) read_stream(m, i, true);
                 stop_stream(m, i);
         }
-}
-
-int monitor_stdio_write_input(MonitorStdio *m, const void *data, size_t size)
-{
-        int fd = m->io.pty_master >= 0 ? m->io.pty_master : m->io.stdin_fd;
-        ssize_t n;
-
-        if (fd < 0)
-                return -EPIPE;
-        n = write(fd, data, size);
-        return n < 0 ? negative_errno() : (int) n;
 }
 
 void monitor_stdio_done(MonitorStdio *m)

@@ -5,7 +5,8 @@
  *   - waits for berthd's go on the sync socket, so that it is inside the scope before the container exists;
  *   - clones the container (container-spawn.h) and reports "S<pid>" or "E<code> <message>";
  *   - keeps state.json current (running, then exited), so the outcome survives a berthd that is down;
- *   - holds the container's terminal or pipes and forwards output to journald (monitor-stdio.h);
+ *   - holds the container's terminal or pipes and forwards output to journald (monitor-stdio.h) and to
+ *     attached clients (monitor-attach.h, runtime/attach-protocol.h);
  *   - outlives SIGTERM/SIGINT/SIGHUP: `systemctl stop` signals the whole scope, and it is the container's init
  *     that decides what they mean. Its end is the container's end.
  */
@@ -20,9 +21,11 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "monitor/monitor-attach.h"
 #include "monitor/monitor-journal.h"
 #include "monitor/monitor-stdio.h"
 #include "runtime/container-spawn.h"
+#include "runtime/attach-protocol.h"
 #include "runtime/container-state.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
@@ -33,6 +36,7 @@ typedef struct Monitor {
         sd_event *event;
         JournalWriter *journal;
         MonitorStdio stdio;
+        MonitorAttach *attach;
         sd_event_source *child;
         pid_t pid;
         uint64_t started_usec;
@@ -64,17 +68,42 @@ static int send_reply(const char *format, ...)
         return 0;
 }
 
-/* Blocks until berthd says go. 1 for go, 0 when berthd gave up (EOF), negative on error. */
-static int wait_for_go(void)
+/* Blocks until berthd says go. 1 for go, 0 when berthd gave up (EOF), negative on error. The "G" may carry
+ * attach connections made before the start (attach-protocol.h); they become clients of attach. */
+static int wait_for_go(MonitorAttach *attach)
 {
         char buf[MONITOR_MSG_MAX];
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * ATTACH_PENDING_MAX)];
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
         ssize_t n;
 
         do
-                n = recv(MONITOR_SYNC_FD, buf, sizeof(buf), 0);
+                n = recvmsg(MONITOR_SYNC_FD, &mh, MSG_CMSG_CLOEXEC);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return log_error_errno(errno, "Cannot read the sync socket: %m");
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (attach)
+                                (void) monitor_attach_add_client(attach, fd);
+                        else
+                                safe_close(fd);
+                }
+        }
         if (n == 0)
                 return 0;
         if ((size_t) n != strlen(MONITOR_MSG_GO) || memcmp(buf, MONITOR_MSG_GO, (size_t) n) != 0)
@@ -120,6 +149,11 @@ static int on_container_exit(sd_event_source *s, const siginfo_t *si, void *user
         (void) save_exited(m, exit_code, exit_signal, NULL);
         /* Last, and through the same journal connection as the output: a reader that sees it has seen all. */
         (void) journal_writer_send_exit(m->journal, exit_code, exit_signal);
+        /* Attached clients get the last output, then their connections close; then we exit. */
+        if (m->attach) {
+                monitor_attach_finish(m->attach);
+                return 0;
+        }
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -177,7 +211,15 @@ static int run(Monitor *m)
         if (r < 0)
                 return log_oom();
 
-        r = wait_for_go();
+        /* Listening before the container exists: a client can connect as soon as berthd has seen "S". */
+        r = isempty(m->spec->attach_socket) ? 0
+                                             : monitor_attach_new(m->event, &m->stdio, m->spec->attach_socket,
+                                                                  m->spec->tty, m->spec->interactive, &m->attach);
+        if (r < 0)
+                log_warning_errno(r, "Cannot listen on '%s'; container '%s' cannot be attached to, ignoring: %m",
+                                  m->spec->attach_socket, m->spec->name);
+
+        r = wait_for_go(m->attach);
         if (r <= 0) {
                 log_full_errno(r < 0 ? LOG_ERR : LOG_INFO, 0, "berthd gave up on container '%s'; not starting it.",
                                m->spec->name);
@@ -192,6 +234,12 @@ static int run(Monitor *m)
         r = monitor_stdio_start(&m->stdio, m->event, &io, m->journal, m->spec->tty);
         if (r < 0)
                 log_warning_errno(r, "Cannot forward the output of container '%s', ignoring: %m", m->spec->name);
+        if (m->attach) {
+                m->stdio.attach = m->attach;
+                r = monitor_attach_start(m->attach);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot serve attach for container '%s', ignoring: %m", m->spec->name);
+        }
 
         r = sd_event_add_child_pidfd(m->event, &m->child, pidfd, WEXITED, on_container_exit, m);
         if (r < 0) {
@@ -220,6 +268,8 @@ static int run(Monitor *m)
 
 static void monitor_done(Monitor *m)
 {
+        m->stdio.attach = NULL;
+        m->attach = monitor_attach_free(m->attach);
         monitor_stdio_done(&m->stdio);
         m->child = sd_event_source_unref(m->child);
         m->journal = journal_writer_free(m->journal);

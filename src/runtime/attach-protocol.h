@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The attach socket berth-monitor serves at spec->attach_socket (AF_UNIX, SOCK_STREAM, mode 0600, so only
+ * root, i.e. berthd, connects; clients get their end from berthd's AttachContainer).
+ *
+ * A connection starts with one header line from the connector, at most ATTACH_HEADER_MAX bytes:
+ *
+ *   "ATTACH stdin=B stdout=B stderr=B stdin_once=B rows=N cols=N\n"
+ *        Then the connection is a stream. With a terminal: raw bytes both ways, the pty's output to every
+ *        attached client that asked for stdout, and the bytes of any client that asked for stdin to the pty.
+ *        Without a terminal, output is framed as Docker's attach stream, so that stdout and stderr stay
+ *        apart: an 8-byte header { stream (1 stdout, 2 stderr), 0, 0, 0, big-endian uint32 length } and then
+ *        length bytes; client bytes go to the container's stdin pipe (when the container is interactive).
+ *        The client's EOF (shutdown(SHUT_WR)) ends only its own input, unless stdin_once=1: then, as for
+ *        Docker's `run -i` (StdinOnce), it closes the container's stdin once what it sent was written.
+ *        rows/cols, when both non-zero, set the terminal size first (so `run -ti` starts at the right size).
+ *        When the container exits, the monitor sends whatever output is left, then closes the connection.
+ *        Nothing is replayed: output written while nobody was attached is in the journal.
+ *   "RESIZE <rows> <cols>\n"
+ *        Sets the terminal size (the container's foreground process gets SIGWINCH); the monitor answers
+ *        "OK\n" or "ERR <reason>\n" and closes.
+ *
+ * Connections made before the container runs (AttachContainer with before_start) are not made on the
+ * socket: berthd keeps its end of a socketpair, the header already written into it, and passes those ends
+ * with SCM_RIGHTS on the "G" message of the sync socket (monitor-protocol.h), so that the monitor serves
+ * them before the container can write anything. */
+
+#define ATTACH_HEADER_MAX 256
+#define ATTACH_FRAME_HEADER_SIZE 8
+/* Streams passed with "G" at most. */
+#define ATTACH_PENDING_MAX 16
