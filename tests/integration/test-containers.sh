@@ -217,3 +217,16 @@ test_remove() {
         M RemoveContainer sb "${id:0:12}" false >/dev/null
         assert_no_match "$(M ListContainers b true)" '"hello"' "removed by id prefix"
 }
+
+test_multi_layer_image_with_whiteouts() {
+        local out
+        bed_exec berthctl pull "$(R busybox-child)" >/dev/null
+        create "$(R busybox-child)" layered sh -c 'ls /etc; ls /opt/data' >/dev/null
+        M StartContainer s layered >/dev/null || { bed_exec journalctl -u berthd --no-pager | tail -20; false; }
+        wait_until 10 is_state layered exited
+        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=layered)
+        assert_match "$out" '^child$' "file of the top layers"
+        assert_no_match "$out" '^removeme$' "file deleted by a whiteout"
+        assert_match "$out" '^c$' "opaque dir content"
+        assert_no_match "$out" '^a$' "lower content hidden by the opaque dir"
+}
