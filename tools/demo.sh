@@ -68,6 +68,21 @@ step berthctl image history "$reg/busybox-child"
 step berthctl tag "$reg/busybox" mybusybox:1.0
 step berthctl image ls
 step berthctl image rm mybusybox:1.0
+# Containers: each a transient scope in machine.slice, its output in the journal, its writable layer kept
+# across stop and start.
+step berthctl run --name hello "$reg/busybox-child" sh -c 'echo "hello from $(hostname)"; ls /etc; touch /made-here'
+step berthctl run -d --name mydebian "$reg/busybox-child" sh -c 'trap "exit 0" TERM; while :; do sleep 1; done'
+step systemctl status --no-pager berth-mydebian.scope
+step berthctl ps
+step berthctl stop mydebian
+step berthctl ps -a
+step berthctl start mydebian
+step busctl get-property org.berth1 /org/berth1/container/mydebian org.berth1.Container State Pid Unit
+step berthctl logs hello
+step journalctl --no-pager -o cat CONTAINER_NAME=hello
+step berthctl rm -f mydebian
+step berthctl rm hello
+step berthctl ps -a
 # Removing the base keeps the child whole: its layers are shared, not owned.
 step berthctl image rm "$reg/busybox"
 step berthctl image ls
