@@ -315,6 +315,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         Container *c = NULL;
         char id[65];
         size_t image_json_size;
+        bool weakens;
         int r;
 
         r = sd_bus_message_read(message, "ss", &image_key, &name_in);
@@ -348,12 +349,29 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                                                  other->id);
         }
 
-        const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create", NULL };
+        r = container_options_check_confinement(&o, &weakens, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create",
+                                  "privileged", weakens ? "true" : "false", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1;
+        /* Less confinement than Docker's defaults is root on the host in all but name: a second action, so
+         * that a rule can hand out ordinary containers alone. */
+        if (weakens) {
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
 
         r = image_store_read_config(m->images, image->id, &image_json, &image_json_size);
         if (r >= 0)
@@ -423,12 +441,23 @@ static int container_verb(sd_bus_message *message, Manager *m, const char *key, 
         r = manager_find_container(m, key, &c);
         if (r < 0)
                 return container_lookup_error(error, r, key);
-        const char *details[] = { "container", c->name, "verb", verb, NULL };
+        bool weakens = container_config_weakens_confinement(&c->config);
+        const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
+                                  NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1;
+        /* Starting runs the container's process with its (weaker) confinement: as for creating it. */
+        if (weakens && streq(verb, "start")) {
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
         return act(c, message, error, arg);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdbool.h>
+#include <systemd/sd-event.h>
 
 #include "bus-polkit.h"
 #include "shared/log.h"
@@ -18,21 +19,31 @@
  *   3. When polkitd answers, the callback stores the verdict in the query, rewinds the original call message
  *      and puts it back into the bus's read queue with sd_bus_enqueue_for_read().
  *   4. sd-bus dispatches the same message again: the handler runs from the top, validates its arguments
- *      once more, and calls bus_verify_polkit_async() which now finds the stored verdict, drops the query
- *      and returns 1 or an error. Only then does the handler change state and reply.
+ *      once more, and calls bus_verify_polkit_async() which now finds the stored verdict and returns 1 or an
+ *      error. Only then does the handler change state and reply. The query is dropped right after that
+ *      dispatch (see AsyncPolkitQuery for calls that need several actions).
  *
  * This is why handlers must check arguments first, polkit second and mutate last. If polkitd is not on the
  * bus, the check denies (root never gets here). The caller's ALLOW_INTERACTIVE_AUTHORIZATION header flag is
  * passed on to polkit; without it a "challenge" verdict becomes InteractiveAuthorizationRequired, so clients
  * know to retry interactively (busctl --allow-interactive-authorization=yes, berthctl does by default). */
 
+/* One method call's authorisation state. A call may need more than one action (CreateContainer with
+ * "privileged" needs manage-containers and manage-containers-privileged): each dispatch of the handler asks
+ * for its actions in order; those already granted answer 1 from `granted`, the first one not yet asked starts
+ * a query and the handler returns, so a call asking for N actions is dispatched N + 1 times. The query lives
+ * until just after the re-dispatch that follows its last answer (an idle-priority defer event, which runs after
+ * sd-bus has processed the re-enqueued message), so nothing is left behind when a handler stops asking (an
+ * argument that went bad, a denial). */
 typedef struct AsyncPolkitQuery {
-        char *action;
+        GHashTable **registry;
         sd_bus_message *request;
-        sd_bus_slot *slot;
-        bool done;
-        int verdict;           /* 1 allowed, or negative errno */
-        sd_bus_error error;    /* when denied */
+        sd_bus_slot *slot;         /* the CheckAuthorization in flight, if any */
+        char *pending_action;      /* its action */
+        GPtrArray *granted;        /* actions polkit allowed for this call */
+        char *denied_action;       /* the action polkit refused, with error */
+        sd_bus_error error;
+        sd_event_source *defer;    /* frees the query after the re-dispatch */
 } AsyncPolkitQuery;
 
 static void async_polkit_query_free(AsyncPolkitQuery *q)
@@ -40,15 +51,38 @@ static void async_polkit_query_free(AsyncPolkitQuery *q)
         if (!q)
                 return;
         sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->defer);
         sd_bus_message_unref(q->request);
         sd_bus_error_free(&q->error);
-        free(q->action);
+        if (q->granted)
+                g_ptr_array_free(q->granted, true);
+        free(q->pending_action);
+        free(q->denied_action);
         free(q);
 }
 
 static void async_polkit_query_destroy(gpointer p)
 {
         async_polkit_query_free(p);
+}
+
+static bool async_polkit_query_granted(AsyncPolkitQuery *q, const char *action)
+{
+        for (guint i = 0; q->granted && i < q->granted->len; i++)
+                if (streq(g_ptr_array_index(q->granted, i), action))
+                        return true;
+        return false;
+}
+
+static int async_polkit_defer(sd_event_source *s, void *userdata)
+{
+        AsyncPolkitQuery *q = userdata;
+
+        q->defer = sd_event_source_disable_unref(q->defer);
+        if (q->slot)
+                return 0; /* the handler asked for another action; that answer schedules us again */
+        g_hash_table_remove(*q->registry, q->request);
+        return 0;
 }
 
 static int polkit_reply_to_verdict(sd_bus_message *reply, bool interactive, sd_bus_error *ret_error)
@@ -81,12 +115,24 @@ static int polkit_reply_to_verdict(sd_bus_message *reply, bool interactive, sd_b
 static int async_polkit_callback(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         AsyncPolkitQuery *q = userdata;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_event *event = sd_bus_get_event(sd_bus_message_get_bus(q->request));
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->verdict = polkit_reply_to_verdict(
-                reply, sd_bus_message_get_allow_interactive_authorization(q->request) > 0, &q->error);
-        q->done = true;
+        r = polkit_reply_to_verdict(reply, sd_bus_message_get_allow_interactive_authorization(q->request) > 0,
+                                    &error);
+        if (r > 0) {
+                if (!q->granted)
+                        q->granted = g_ptr_array_new_with_free_func(free);
+                g_ptr_array_add(q->granted, TAKE_PTR(q->pending_action));
+        } else {
+                free(q->denied_action);
+                q->denied_action = TAKE_PTR(q->pending_action);
+                sd_bus_error_free(&q->error);
+                q->error = error;
+        }
+        q->pending_action = mfree(q->pending_action);
 
         /* Dispatch the original call again; the handler will find our verdict. */
         r = sd_bus_message_rewind(q->request, true);
@@ -94,6 +140,13 @@ static int async_polkit_callback(sd_bus_message *reply, void *userdata, sd_bus_e
                 r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
         if (r < 0)
                 log_error_errno(r, "Failed to re-enqueue authorised method call, dropping it: %m");
+        if (!q->defer && event) {
+                r = sd_event_add_defer(event, &q->defer, async_polkit_defer, q);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(q->defer, SD_EVENT_PRIORITY_IDLE);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot schedule the polkit query's release, ignoring: %m");
+        }
         return 1;
 }
 
@@ -119,29 +172,23 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
         AsyncPolkitQuery *q;
         int interactive, r;
 
-        if (*registry) {
-                q = g_hash_table_lookup(*registry, call);
-                if (q) {
-                        if (!q->done)
-                                return -EBUSY; /* dispatched twice before polkit answered: cannot happen */
-                        if (!streq(q->action, action)) {
-                                g_hash_table_remove(*registry, call);
-                                return sd_bus_error_set(ret_error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                        "Authorisation changed while it was checked.");
-                        }
-                        r = q->verdict;
-                        if (r < 0)
-                                sd_bus_error_copy(ret_error, &q->error);
-                        g_hash_table_remove(*registry, call);
-                        return r;
-                }
-        }
-
+        /* Root passes without a round trip, as before any query. */
         r = sender_is_root(call);
         if (r < 0)
                 return r;
         if (r > 0)
                 return 1;
+
+        q = *registry ? g_hash_table_lookup(*registry, call) : NULL;
+        if (q) {
+                if (async_polkit_query_granted(q, action))
+                        return 1;
+                if (q->denied_action && streq(q->denied_action, action))
+                        return sd_bus_error_copy(ret_error, &q->error);
+                if (q->slot)
+                        return -EBUSY; /* dispatched again before polkit answered: cannot happen */
+                /* A further action for the same call: ask below, in the same query. */
+        }
 
         interactive = sd_bus_message_get_allow_interactive_authorization(call);
         if (interactive < 0)
@@ -174,14 +221,18 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
         if (!*registry)
                 *registry = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                                   async_polkit_query_destroy);
-
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return -ENOMEM;
-        q->request = sd_bus_message_ref(call);
-        q->action = strdup(action);
-        if (!q->action) {
-                async_polkit_query_free(q);
+        if (!q) {
+                q = calloc(1, sizeof(*q));
+                if (!q)
+                        return -ENOMEM;
+                q->registry = registry;
+                q->request = sd_bus_message_ref(call);
+                g_hash_table_insert(*registry, call, q);
+        }
+        free(q->pending_action);
+        q->pending_action = strdup(action);
+        if (!q->pending_action) {
+                g_hash_table_remove(*registry, call);
                 return -ENOMEM;
         }
 
@@ -189,10 +240,9 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
         r = sd_bus_call_async(sd_bus_message_get_bus(call), &q->slot, pk, async_polkit_callback, q,
                               interactive ? UINT64_MAX - 1 : 0);
         if (r < 0) {
-                async_polkit_query_free(q);
+                g_hash_table_remove(*registry, call);
                 return r;
         }
-        g_hash_table_insert(*registry, call, q);
         return 0;
 }
 

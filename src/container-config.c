@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "container-config.h"
+#include "runtime/caps.h"
 
 void container_options_done(ContainerOptions *o)
 {
@@ -17,6 +18,9 @@ void container_options_done(ContainerOptions *o)
         free(o->user);
         free(o->hostname);
         free(o->network);
+        g_strfreev(o->cap_add);
+        g_strfreev(o->cap_drop);
+        g_strfreev(o->security_opt);
         *o = (ContainerOptions) {};
 }
 
@@ -31,6 +35,8 @@ void container_config_done(ContainerConfig *c)
         free(c->hostname);
         free(c->network);
         free(c->stop_signal);
+        g_strfreev(c->cap_add);
+        g_strfreev(c->cap_drop);
         *c = (ContainerConfig) {};
 }
 
@@ -114,6 +120,67 @@ int signal_from_string(const char *s)
         return -EINVAL;
 }
 
+/* Docker's spellings: "no-new-privileges", with ":true"/"=true" or ":false"/"=false"; "seccomp=unconfined"
+ * or "seccomp:unconfined". Profiles from files (seccomp=/path) and AppArmor/SELinux labels are not
+ * supported. */
+static int parse_security_opts(char *const *l, bool *ret_nnp, bool *ret_unconfined, const char **ret_reason)
+{
+        bool nnp = false, unconfined = false;
+
+        for (char *const *s = l; s && *s; s++) {
+                if (streq(*s, "no-new-privileges") || streq(*s, "no-new-privileges:true") ||
+                    streq(*s, "no-new-privileges=true"))
+                        nnp = true;
+                else if (streq(*s, "no-new-privileges:false") || streq(*s, "no-new-privileges=false"))
+                        nnp = false;
+                else if (streq(*s, "seccomp=unconfined") || streq(*s, "seccomp:unconfined"))
+                        unconfined = true;
+                else {
+                        if (ret_reason)
+                                *ret_reason = "unsupported security option (known: no-new-privileges, "
+                                              "seccomp=unconfined)";
+                        return -EINVAL;
+                }
+        }
+        *ret_nnp = nnp;
+        *ret_unconfined = unconfined;
+        return 0;
+}
+
+int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason)
+{
+        const char *bad = NULL;
+        bool nnp, unconfined;
+        uint64_t caps;
+        int r;
+
+        r = caps_resolve(o->privileged, o->cap_add, o->cap_drop, &caps, &bad);
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
+                                      "or CAP_NET_ADMIN, or ALL)";
+                return r;
+        }
+        r = parse_security_opts(o->security_opt, &nnp, &unconfined, ret_reason);
+        if (r < 0)
+                return r;
+        *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
+                       streq_ptr(o->network, "host");
+        return 0;
+}
+
+bool container_config_weakens_confinement(const ContainerConfig *c)
+{
+        uint64_t caps;
+
+        if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host"))
+                return true;
+        /* A record whose names no longer parse would fail to start anyway; ask for the most. */
+        if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
+                return true;
+        return (caps & ~caps_docker_default()) != 0;
+}
+
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
                              ContainerConfig *ret, const char **ret_reason)
 {
@@ -180,6 +247,16 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         c.stop_signal = g_strdup_printf("SIG%s", sigabbrev_np(sig));
         c.tty = o->tty;
         c.interactive = o->interactive;
+        {
+                bool weakens;
+                int r = container_options_check_confinement(o, &weakens, ret_reason);
+                if (r < 0)
+                        return r;
+                (void) parse_security_opts(o->security_opt, &c.no_new_privileges, &c.seccomp_unconfined, NULL);
+        }
+        c.privileged = o->privileged;
+        c.cap_add = g_strdupv(o->cap_add);
+        c.cap_drop = g_strdupv(o->cap_drop);
         *ret = c;
         c = (ContainerConfig) {};
         return 0;

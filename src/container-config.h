@@ -21,6 +21,12 @@ typedef struct ContainerOptions {
         char *network;       /* "none" (default) or "host" */
         bool tty;
         bool interactive;
+        /* Confinement (docs/security.md): Docker's --privileged, --cap-add, --cap-drop, --security-opt
+         * ("no-new-privileges", "seccomp=unconfined"). */
+        bool privileged;
+        char **cap_add;
+        char **cap_drop;
+        char **security_opt;
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -37,6 +43,11 @@ typedef struct ContainerConfig {
         char *stop_signal; /* "SIGTERM" form */
         bool tty;
         bool interactive;
+        bool privileged;
+        bool no_new_privileges;
+        bool seccomp_unconfined;
+        char **cap_add;
+        char **cap_drop;
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -48,6 +59,16 @@ void container_config_done(ContainerConfig *c);
  * command, relative workdir, bad hostname, unknown network). */
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
                              ContainerConfig *ret, const char **ret_reason);
+
+/* Checks the confinement options (capability names, security_opt entries) and tells whether they give the
+ * container more than Docker's defaults: privileged, a capability beyond the default set, seccomp=unconfined
+ * or the host's network. Those need org.berth1.manage-containers-privileged as well. -EINVAL with
+ * *ret_reason otherwise. Pure, so that handlers can call it before polkit. */
+int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason);
+
+/* The same question for a created container: starting one that weakens confinement needs the privileged
+ * action too, or a user allowed ordinary containers could start an admin's privileged one. */
+bool container_config_weakens_confinement(const ContainerConfig *c);
 
 /* "SIGTERM", "TERM", "15" → 15; -EINVAL otherwise. */
 int signal_from_string(const char *s);

@@ -15,8 +15,10 @@
 #include "container-attach.h"
 #include "container.h"
 #include "machine.h"
+#include "runtime/caps.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
+#include "runtime/seccomp-profile.h"
 #include "scope.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -240,6 +242,24 @@ static int container_write_spec(Container *c, char **ret_path)
         spec->tty = c->config.tty;
         spec->interactive = c->config.interactive;
         spec->host_network = streq(c->config.network, "host");
+        spec->privileged = c->config.privileged;
+        spec->no_new_privileges = c->config.no_new_privileges;
+        spec->seccomp_unconfined = c->config.seccomp_unconfined;
+        spec->cap_add = g_strdupv(c->config.cap_add);
+        spec->cap_drop = g_strdupv(c->config.cap_drop);
+        if (!spec->privileged && !spec->seccomp_unconfined) {
+                uint64_t caps;
+                const char *bpf;
+
+                r = caps_resolve(false, spec->cap_add, spec->cap_drop, &caps, NULL);
+                if (r < 0)
+                        return r;
+                /* Compiled here, in the daemon, once per capability set; the child only loads it. */
+                bpf = seccomp_profile_get(caps);
+                if (!bpf)
+                        return -EIO;
+                spec->seccomp_filter = strdup(bpf);
+        }
         spec->state_file = g_strdup_printf("%s/state.json", dir);
         runtime = g_strdup_printf("%s/containers/%s", m->runtime_dir, c->id);
         spec->attach_socket = g_strdup_printf("%s/attach", runtime);

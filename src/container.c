@@ -106,6 +106,14 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_builder_add_boolean_value(b, c->config.tty);
         json_builder_set_member_name(b, "interactive");
         json_builder_add_boolean_value(b, c->config.interactive);
+        json_builder_set_member_name(b, "privileged");
+        json_builder_add_boolean_value(b, c->config.privileged);
+        json_builder_set_member_name(b, "no_new_privileges");
+        json_builder_add_boolean_value(b, c->config.no_new_privileges);
+        json_builder_set_member_name(b, "seccomp_unconfined");
+        json_builder_add_boolean_value(b, c->config.seccomp_unconfined);
+        add_strv(b, "cap_add", c->config.cap_add);
+        add_strv(b, "cap_drop", c->config.cap_drop);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -171,6 +179,12 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.stop_signal = get_string(o, "stop_signal");
         c->config.tty = json_object_get_boolean_member_with_default(o, "tty", false);
         c->config.interactive = json_object_get_boolean_member_with_default(o, "interactive", false);
+        /* Records written before confinement existed lack these: Docker's defaults, the safe reading. */
+        c->config.privileged = json_object_get_boolean_member_with_default(o, "privileged", false);
+        c->config.no_new_privileges = json_object_get_boolean_member_with_default(o, "no_new_privileges", false);
+        c->config.seccomp_unconfined = json_object_get_boolean_member_with_default(o, "seccomp_unconfined", false);
+        c->config.cap_add = get_strv(o, "cap_add");
+        c->config.cap_drop = get_strv(o, "cap_drop");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);

@@ -7,11 +7,12 @@
 
 /* The container child's last step before execve(): everything that takes privilege away, in the one order
  * that works, because each step needs a privilege the next one removes:
- *   1. masked and read-only paths (needs CAP_SYS_ADMIN)            — not yet: the security issue
- *   2. capability bounding set (needs CAP_SETPCAP)                  — not yet: the security issue
- *   3. supplementary groups, gid, uid (needs CAP_SETGID/CAP_SETUID)
- *   4. effective/permitted/inheritable/ambient capabilities         — not yet: the security issue
- *   5. no_new_privs (spec->no_new_privileges; also required by an unprivileged seccomp load)
- *   6. seccomp filter, last, so that none of the above is filtered — not yet: the security issue
+ *   1. masked and read-only paths (needs CAP_SYS_ADMIN; not when privileged)
+ *   2. capability bounding set and ambient set (needs CAP_SETPCAP)
+ *   3. seccomp filter (needs CAP_SYS_ADMIN unless no_new_privs; not when privileged or seccomp=unconfined):
+ *      loaded here rather than last so that no_new_privs stays opt-in; what follows is allowed by it
+ *   4. supplementary groups, gid, uid (needs CAP_SETGID/CAP_SETUID)
+ *   5. effective/permitted/inheritable capabilities (root keeps the resolved set; others have none)
+ *   6. no_new_privs (spec->no_new_privileges)
  * Nothing may run between confine_apply() and execve() except the exec itself. */
 int confine_apply(const RunSpec *spec, const UserIds *user, ChildError *e);

@@ -51,10 +51,12 @@ static int mount_overlay(const RunSpec *spec, ChildError *e)
 /* A sysfs instance shows the network devices of the mounter's network namespace; the kernel refuses one
  * where the caller may not mount that namespace's sysfs (host network in some nested setups). Then the host's
  * /sys is bound read-only, recursively, as runc does. */
-static int mount_sys(int root_fd, ChildError *e)
+static int mount_sys(int root_fd, bool writable, ChildError *e)
 {
         _cleanup_close_ int target = -EBADF, tree = -EBADF;
-        const unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        /* Read-only as Docker's, except for a privileged container (Docker's rule too). */
+        const unsigned attrs = (writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                               MOUNT_ATTR_NOEXEC;
         int r;
 
         r = mount_fs_at(root_fd, "sys", "sysfs", NULL, attrs);
@@ -117,7 +119,7 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         r = mount_fs_at(root_fd, "proc", "proc", no_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (r < 0)
                 return child_fail(e, r, "cannot mount proc on /proc");
-        r = mount_sys(root_fd, e);
+        r = mount_sys(root_fd, spec->privileged, e);
         if (r < 0)
                 return r;
         r = dev_setup(root_fd, spec->tty, e);

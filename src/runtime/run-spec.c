@@ -56,6 +56,7 @@ static const Field fields[] = {
         BOOL(seccomp_unconfined),
         STRV(cap_add, false),
         STRV(cap_drop, false),
+        STR(seccomp_filter, false),
 };
 
 #define FIELD_PTR(s, f, type) ((type *) ((uint8_t *) (s) + (f)->offset))

@@ -47,6 +47,9 @@ typedef struct RunSpec {
         bool seccomp_unconfined;
         char **cap_add;  /* "CAP_NET_ADMIN" or "NET_ADMIN", "ALL" */
         char **cap_drop;
+        /* Docker's default seccomp profile for this container's capabilities, compiled by berthd: classic BPF
+         * (struct sock_filter[]), base64. Required unless privileged or seccomp_unconfined. */
+        char *seccomp_filter;
 } RunSpec;
 
 RunSpec *run_spec_free(RunSpec *s);

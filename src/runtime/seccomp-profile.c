@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/seccomp-profile.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+
+/* Docker's default seccomp profile (moby profiles/seccomp/default.json, as of commit 00f3d18), for x86_64 with
+ * its i386 and x32 sub-architectures, rebuilt with libseccomp:
+ *   - default action ERRNO(EPERM) for every syscall not allowed below;
+ *   - x86_64 syscall numbers above the highest one libseccomp knows answer ENOSYS, as runc's stub does for
+ *     Docker, so that a libc probing for a newer syscall falls back instead of seeing EPERM;
+ *   - the allow list, plus the rules that depend on the container's capabilities (mount, unshare, setns …
+ *     only with CAP_SYS_ADMIN; ptrace with CAP_SYS_PTRACE; etc.) and on arguments (personality values,
+ *     clone without namespace flags, socket without AF_VSOCK, clone3 → ENOSYS so glibc falls back to clone,
+ *     whose flags can be checked).
+ * The filter is compiled in berthd (once per distinct capability set: see seccomp_profile_get) and carried to
+ * the container child as BPF in the run spec, which loads it with one seccomp(2) call: no libseccomp and no
+ * parsing between fork and exec, and every container of a given capability set gets the same program. */
+
+static const char *const allowed[] = {
+        "accept",
+        "accept4",
+        "access",
+        "adjtimex",
+        "alarm",
+        "bind",
+        "brk",
+        "capget",
+        "capset",
+        "chdir",
+        "chmod",
+        "chown",
+        "chown32",
+        "clock_adjtime",
+        "clock_adjtime64",
+        "clock_getres",
+        "clock_getres_time64",
+        "clock_gettime",
+        "clock_gettime64",
+        "clock_nanosleep",
+        "clock_nanosleep_time64",
+        "close",
+        "close_range",
+        "connect",
+        "copy_file_range",
+        "creat",
+        "dup",
+        "dup2",
+        "dup3",
+        "epoll_create",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_ctl_old",
+        "epoll_pwait",
+        "epoll_pwait2",
+        "epoll_wait",
+        "epoll_wait_old",
+        "eventfd",
+        "eventfd2",
+        "execve",
+        "execveat",
+        "exit",
+        "exit_group",
+        "faccessat",
+        "faccessat2",
+        "fadvise64",
+        "fadvise64_64",
+        "fallocate",
+        "fanotify_mark",
+        "fchdir",
+        "fchmod",
+        "fchmodat",
+        "fchown",
+        "fchown32",
+        "fchownat",
+        "fcntl",
+        "fcntl64",
+        "fdatasync",
+        "fgetxattr",
+        "flistxattr",
+        "flock",
+        "fork",
+        "fremovexattr",
+        "fsetxattr",
+        "fstat",
+        "fstat64",
+        "fstatat64",
+        "fstatfs",
+        "fstatfs64",
+        "fsync",
+        "ftruncate",
+        "ftruncate64",
+        "futex",
+        "futex_time64",
+        "futex_waitv",
+        "futimesat",
+        "getcpu",
+        "getcwd",
+        "getdents",
+        "getdents64",
+        "getegid",
+        "getegid32",
+        "geteuid",
+        "geteuid32",
+        "getgid",
+        "getgid32",
+        "getgroups",
+        "getgroups32",
+        "getitimer",
+        "getpeername",
+        "getpgid",
+        "getpgrp",
+        "getpid",
+        "getppid",
+        "getpriority",
+        "getrandom",
+        "getresgid",
+        "getresgid32",
+        "getresuid",
+        "getresuid32",
+        "getrlimit",
+        "get_robust_list",
+        "getrusage",
+        "getsid",
+        "getsockname",
+        "getsockopt",
+        "get_thread_area",
+        "gettid",
+        "gettimeofday",
+        "getuid",
+        "getuid32",
+        "getxattr",
+        "inotify_add_watch",
+        "inotify_init",
+        "inotify_init1",
+        "inotify_rm_watch",
+        "io_cancel",
+        "ioctl",
+        "io_destroy",
+        "io_getevents",
+        "io_pgetevents",
+        "io_pgetevents_time64",
+        "ioprio_get",
+        "ioprio_set",
+        "io_setup",
+        "io_submit",
+        "io_uring_enter",
+        "io_uring_register",
+        "io_uring_setup",
+        "ipc",
+        "kill",
+        "landlock_add_rule",
+        "landlock_create_ruleset",
+        "landlock_restrict_self",
+        "lchown",
+        "lchown32",
+        "lgetxattr",
+        "link",
+        "linkat",
+        "listen",
+        "listxattr",
+        "llistxattr",
+        "_llseek",
+        "lremovexattr",
+        "lseek",
+        "lsetxattr",
+        "lstat",
+        "lstat64",
+        "madvise",
+        "membarrier",
+        "memfd_create",
+        "memfd_secret",
+        "mincore",
+        "mkdir",
+        "mkdirat",
+        "mknod",
+        "mknodat",
+        "mlock",
+        "mlock2",
+        "mlockall",
+        "mmap",
+        "mmap2",
+        "mprotect",
+        "mq_getsetattr",
+        "mq_notify",
+        "mq_open",
+        "mq_timedreceive",
+        "mq_timedreceive_time64",
+        "mq_timedsend",
+        "mq_timedsend_time64",
+        "mq_unlink",
+        "mremap",
+        "msgctl",
+        "msgget",
+        "msgrcv",
+        "msgsnd",
+        "msync",
+        "munlock",
+        "munlockall",
+        "munmap",
+        "name_to_handle_at",
+        "nanosleep",
+        "newfstatat",
+        "_newselect",
+        "open",
+        "openat",
+        "openat2",
+        "pause",
+        "pidfd_open",
+        "pidfd_send_signal",
+        "pipe",
+        "pipe2",
+        "pkey_alloc",
+        "pkey_free",
+        "pkey_mprotect",
+        "poll",
+        "ppoll",
+        "ppoll_time64",
+        "prctl",
+        "pread64",
+        "preadv",
+        "preadv2",
+        "prlimit64",
+        "process_mrelease",
+        "pselect6",
+        "pselect6_time64",
+        "pwrite64",
+        "pwritev",
+        "pwritev2",
+        "read",
+        "readahead",
+        "readlink",
+        "readlinkat",
+        "readv",
+        "recv",
+        "recvfrom",
+        "recvmmsg",
+        "recvmmsg_time64",
+        "recvmsg",
+        "remap_file_pages",
+        "removexattr",
+        "rename",
+        "renameat",
+        "renameat2",
+        "restart_syscall",
+        "rmdir",
+        "rseq",
+        "rt_sigaction",
+        "rt_sigpending",
+        "rt_sigprocmask",
+        "rt_sigqueueinfo",
+        "rt_sigreturn",
+        "rt_sigsuspend",
+        "rt_sigtimedwait",
+        "rt_sigtimedwait_time64",
+        "rt_tgsigqueueinfo",
+        "sched_getaffinity",
+        "sched_getattr",
+        "sched_getparam",
+        "sched_get_priority_max",
+        "sched_get_priority_min",
+        "sched_getscheduler",
+        "sched_rr_get_interval",
+        "sched_rr_get_interval_time64",
+        "sched_setaffinity",
+        "sched_setattr",
+        "sched_setparam",
+        "sched_setscheduler",
+        "sched_yield",
+        "seccomp",
+        "select",
+        "semctl",
+        "semget",
+        "semop",
+        "semtimedop",
+        "semtimedop_time64",
+        "send",
+        "sendfile",
+        "sendfile64",
+        "sendmmsg",
+        "sendmsg",
+        "sendto",
+        "setfsgid",
+        "setfsgid32",
+        "setfsuid",
+        "setfsuid32",
+        "setgid",
+        "setgid32",
+        "setgroups",
+        "setgroups32",
+        "setitimer",
+        "setpgid",
+        "setpriority",
+        "setregid",
+        "setregid32",
+        "setresgid",
+        "setresgid32",
+        "setresuid",
+        "setresuid32",
+        "setreuid",
+        "setreuid32",
+        "setrlimit",
+        "set_robust_list",
+        "setsid",
+        "setsockopt",
+        "set_thread_area",
+        "set_tid_address",
+        "setuid",
+        "setuid32",
+        "setxattr",
+        "shmat",
+        "shmctl",
+        "shmdt",
+        "shmget",
+        "shutdown",
+        "sigaltstack",
+        "signalfd",
+        "signalfd4",
+        "sigprocmask",
+        "sigreturn",
+        "socketcall",
+        "socketpair",
+        "splice",
+        "stat",
+        "stat64",
+        "statfs",
+        "statfs64",
+        "statx",
+        "symlink",
+        "symlinkat",
+        "sync",
+        "sync_file_range",
+        "syncfs",
+        "sysinfo",
+        "tee",
+        "tgkill",
+        "time",
+        "timer_create",
+        "timer_delete",
+        "timer_getoverrun",
+        "timer_gettime",
+        "timer_gettime64",
+        "timer_settime",
+        "timer_settime64",
+        "timerfd_create",
+        "timerfd_gettime",
+        "timerfd_gettime64",
+        "timerfd_settime",
+        "timerfd_settime64",
+        "times",
+        "tkill",
+        "truncate",
+        "truncate64",
+        "ugetrlimit",
+        "umask",
+        "uname",
+        "unlink",
+        "unlinkat",
+        "utime",
+        "utimensat",
+        "utimensat_time64",
+        "utimes",
+        "vfork",
+        "vmsplice",
+        "wait4",
+        "waitid",
+        "waitpid",
+        "write",
+        "writev",
+};
+
+/* Allowed only when the container holds the capability. */
+static const struct {
+        int cap;
+        const char *names[24];
+} cap_allowed[] = {
+        { CAP_DAC_READ_SEARCH, { "open_by_handle_at" } },
+        { CAP_SYS_ADMIN, { "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
+                           "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
+                           "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
+                           "umount2", "unshare" } },
+        { CAP_SYS_BOOT, { "reboot" } },
+        { CAP_SYS_CHROOT, { "chroot" } },
+        { CAP_SYS_MODULE, { "delete_module", "init_module", "finit_module" } },
+        { CAP_SYS_PACCT, { "acct" } },
+        { CAP_SYS_PTRACE, { "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
+                            "ptrace" } },
+        { CAP_SYS_RAWIO, { "iopl", "ioperm" } },
+        { CAP_SYS_TIME, { "settimeofday", "stime", "clock_settime", "clock_settime64" } },
+        { CAP_SYS_TTY_CONFIG, { "vhangup" } },
+        { CAP_SYS_NICE, { "get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node" } },
+        { CAP_SYSLOG, { "syslog" } },
+        { CAP_BPF, { "bpf" } },
+        { CAP_PERFMON, { "perf_event_open" } },
+};
+
+/* Docker allows these without a capability on kernels ≥ 4.8, where ptrace can no longer bypass seccomp. */
+static const char *const allowed_since_4_8[] = { "process_vm_readv", "process_vm_writev", "ptrace" };
+
+/* Syscall numbers past the last one libseccomp 2.5 knows on x86_64 (set_mempolicy_home_node, 450), up to
+ * where a kernel of the next years may reach: those answer ENOSYS. */
+#define UNKNOWN_FIRST 451
+#define UNKNOWN_LAST 599
+
+#define CLONE_NAMESPACE_FLAGS                                                                              \
+        (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |       \
+         CLONE_NEWCGROUP)
+
+static int allow(scmp_filter_ctx ctx, const char *name)
+{
+        int nr = seccomp_syscall_resolve_name(name), r;
+
+        if (nr == __NR_SCMP_ERROR)
+                return 0; /* a name of another architecture, or newer than this libseccomp */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        /* -EEXIST: already allowed by another list (syslog, bpf). */
+        return r == -EEXIST ? 0 : r;
+}
+
+static int build(scmp_filter_ctx ctx, uint64_t caps, bool unknown_enosys)
+{
+        static const uint32_t personalities[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++) {
+                r = allow(ctx, allowed[i]);
+                if (r < 0)
+                        return log_debug_errno(r, "seccomp: cannot allow %s: %m", allowed[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(allowed_since_4_8); i++) {
+                r = allow(ctx, allowed_since_4_8[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cap_allowed); i++) {
+                if (!(caps & (UINT64_C(1) << cap_allowed[i].cap)))
+                        continue;
+                for (size_t j = 0; j < ELEMENTSOF(cap_allowed[i].names) && cap_allowed[i].names[j]; j++) {
+                        r = allow(ctx, cap_allowed[i].names[j]);
+                        if (r < 0)
+                                return log_debug_errno(r, "seccomp: cannot allow %s: %m", cap_allowed[i].names[j]);
+                }
+        }
+
+        r = allow(ctx, "arch_prctl");
+        if (r >= 0)
+                r = allow(ctx, "modify_ldt");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(personalities); i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(personality), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, personalities[i]));
+        /* AF_VSOCK would reach the host's hypervisor sockets, which no network namespace separates. */
+        if (r >= 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_VSOCK));
+        if (r < 0)
+                return log_debug_errno(r, "seccomp: cannot add argument rules: %m");
+
+        if (!(caps & (UINT64_C(1) << CAP_SYS_ADMIN))) {
+                /* Threads and fork()s, but no new namespaces. */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NAMESPACE_FLAGS, 0));
+                /* clone3's flags sit in memory a filter cannot read: ENOSYS makes glibc use clone. */
+                if (r >= 0)
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+                if (r < 0)
+                        return log_debug_errno(r, "seccomp: cannot add the clone rules: %m");
+        }
+
+        for (int nr = UNKNOWN_FIRST; unknown_enosys && nr <= UNKNOWN_LAST; nr++) {
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+                if (r < 0 && r != -EEXIST)
+                        return log_debug_errno(r, "seccomp: cannot add ENOSYS for syscall %d: %m", nr);
+        }
+        return 0;
+}
+
+/* One context per architecture, merged: a raw syscall number in a multi-architecture context is translated
+ * from the native one, which fails for numbers libseccomp does not know (the ENOSYS range). Only x86_64
+ * gets the ENOSYS range: libseccomp translates even a single non-native context's raw numbers through the
+ * native table, so i386 and x32 calls past the known ones see EPERM (32-bit binaries in containers are
+ * rare, and a libc that gets EPERM for a probe still falls back in practice). */
+static int build_arch(uint32_t arch, uint64_t caps, scmp_filter_ctx *ret)
+{
+        scmp_filter_ctx ctx;
+        int r;
+
+        ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!ctx)
+                return -ENOMEM;
+        r = 0;
+        if (arch != seccomp_arch_native()) {
+                r = seccomp_arch_add(ctx, arch);
+                if (r >= 0)
+                        r = seccomp_arch_remove(ctx, seccomp_arch_native());
+        }
+        /* The kernel checks no_new_privs itself at load time; the child loads while it still holds
+         * CAP_SYS_ADMIN, so the filter must not set it behind the caller's back. */
+        if (r >= 0)
+                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        /* A binary tree instead of a linear list: ~400 syscalls per architecture. */
+        if (r >= 0)
+                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r >= 0)
+                r = build(ctx, caps, arch == seccomp_arch_native());
+        if (r < 0) {
+                seccomp_release(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+int seccomp_profile_compile(uint64_t caps, void **ret_bpf, size_t *ret_size)
+{
+        static const uint32_t sub_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
+        scmp_filter_ctx ctx = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ void *buf = NULL;
+        off_t size;
+        int r;
+
+        r = build_arch(seccomp_arch_native(), caps, &ctx);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(sub_arches); i++) {
+                scmp_filter_ctx sub;
+
+                r = build_arch(sub_arches[i], caps, &sub);
+                if (r >= 0) {
+                        r = seccomp_merge(ctx, sub);
+                        if (r < 0)
+                                seccomp_release(sub);
+                }
+                if (r < 0)
+                        goto finish;
+        }
+
+        fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                goto finish;
+        }
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                goto finish;
+        size = lseek(fd, 0, SEEK_END);
+        if (size <= 0 || size % sizeof(struct sock_filter) != 0 ||
+            size > (off_t) (BPF_MAXINSNS * sizeof(struct sock_filter))) {
+                r = log_debug_errno(-E2BIG, "seccomp: the exported filter has an unusable size %jd",
+                                    (intmax_t) size);
+                goto finish;
+        }
+        buf = malloc((size_t) size);
+        if (!buf) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        if (pread(fd, buf, (size_t) size, 0) != size) {
+                r = -EIO;
+                goto finish;
+        }
+        *ret_bpf = TAKE_PTR(buf);
+        *ret_size = (size_t) size;
+        r = 0;
+finish:
+        seccomp_release(ctx);
+        return r;
+}
+
+const char *seccomp_profile_get(uint64_t caps)
+{
+        /* berthd's cache: capability set → base64 BPF. One thread, so a static table; never freed, as the
+         * number of distinct capability sets that containers ask for is small. */
+        static GHashTable *cache = NULL;
+        _cleanup_free_ void *bpf = NULL;
+        size_t size;
+        char *b64;
+        int r;
+
+        if (!cache)
+                cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+        b64 = g_hash_table_lookup(cache, &caps);
+        if (b64)
+                return b64;
+
+        r = seccomp_profile_compile(caps, &bpf, &size);
+        if (r < 0) {
+                log_error_errno(r, "Failed to compile the seccomp filter: %m");
+                return NULL;
+        }
+        b64 = g_base64_encode(bpf, size);
+        g_hash_table_insert(cache, g_memdup2(&caps, sizeof(caps)), b64);
+        log_debug("Compiled the seccomp filter for capabilities %#" PRIx64 ": %zu instructions.", caps,
+                  size / sizeof(struct sock_filter));
+        return b64;
+}
+
+int seccomp_profile_load(const char *bpf_base64, uint64_t caps, ChildError *e)
+{
+        _cleanup_free_ void *bpf = NULL;
+        struct sock_fprog prog;
+        size_t size = 0;
+        int r;
+
+        if (isempty(bpf_base64)) {
+                /* A spec not written by berthd (tests that drive the monitor directly): compile here rather
+                 * than run unfiltered. berthd always ships the program. */
+                r = seccomp_profile_compile(caps, &bpf, &size);
+                if (r < 0)
+                        return child_fail(e, r, "cannot compile the seccomp filter");
+        } else {
+                gsize n = 0;
+
+                bpf = g_base64_decode(bpf_base64, &n);
+                size = n;
+        }
+        if (!bpf || size == 0 || size % sizeof(struct sock_filter) != 0 ||
+            size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return child_fail(e, -EINVAL, "the seccomp filter in the run spec is malformed");
+        prog = (struct sock_fprog) { .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                                     .filter = (struct sock_filter *) bpf };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return child_fail(e, negative_errno(), "cannot load the seccomp filter");
+        return 0;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/child-error.h"
+
+/* Compiles Docker's default seccomp profile for a container holding the capabilities caps (a mask of
+ * 1 << CAP_x), as the classic BPF program the kernel loads (an array of struct sock_filter). */
+int seccomp_profile_compile(uint64_t caps, void **ret_bpf, size_t *ret_size);
+
+/* berthd: the program for caps, base64-encoded for the run spec, compiled the first time a capability set
+ * is asked for and kept for the daemon's life. NULL (logged) if libseccomp failed. */
+const char *seccomp_profile_get(uint64_t caps);
+
+/* The container child: loads the program (compiling it for caps when the spec carries none). Needs
+ * CAP_SYS_ADMIN or no_new_privs. */
+int seccomp_profile_load(const char *bpf_base64, uint64_t caps, ChildError *e);
