@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "bus-attach.h"
+#include "bus-commit.h"
 #include "bus-container.h"
 #include "bus-errors.h"
 #include "bus-image.h"
@@ -241,6 +242,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 bus_method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_RESULT("o", container),
                                 bus_method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CommitContainer", SD_BUS_ARGS("s", name_or_id, "s", reference, "a{sv}", options),
+                                SD_BUS_RESULT("s", image_id), bus_method_commit_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),
