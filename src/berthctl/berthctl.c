@@ -13,6 +13,9 @@ bool arg_ask_password = true;
  * point at the same function. */
 static const Verb base_verbs[] = {
         { "version", NULL, "", "Show the client and daemon versions", verb_version },
+        { "commit", NULL, "[OPTIONS] CONTAINER [REPO[:TAG]]", "Create an image from a container's changes",
+          verb_commit },
+        { "commit", "container", "...", "Alias of 'commit'", verb_commit },
         {}
 };
 

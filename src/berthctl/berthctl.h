@@ -57,3 +57,4 @@ int verb_pull(int argc, char *argv[]);
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
 extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);
+int verb_commit(int argc, char *argv[]);
