@@ -9,6 +9,7 @@
 #include "berthctl-container.h"
 #include "berthctl.h"
 #include "bus-errors.h"
+#include "berthctl-attach.h"
 #include "format.h"
 #include "run-options.h"
 
@@ -459,6 +460,25 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         return exit_code;
 }
 
+/* Attach (waiting for the start), start, then pump the stream until the container ends or we detach. */
+static int attach_start_session(const char *id, const char *path, const AttachParams *ap, bool *ret_detached)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r, fd;
+
+        r = attach_open(id, ap, &fd);
+        if (r < 0)
+                return EXIT_DAEMON;
+        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+        if (r < 0) {
+                safe_close(fd);
+                log_bus_error(&error, r);
+                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
+                                                                               : EXIT_DAEMON;
+        }
+        return attach_session(id, path, fd, ap, ret_detached);
+}
+
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
 {
         _cleanup_(run_options_done) RunOptions o = {};
@@ -497,10 +517,23 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         }
 
         if (o.tty || o.interactive) {
-                fprintf(stderr,
-                        "berthctl run: interactive containers need attach (not yet implemented); use -d, or "
-                        "leave out -t and -i.\n");
-                return EXIT_DAEMON;
+                /* Attached before the start (the stream waits in berthd until then), so nothing the
+                 * container writes first is missed; docker attaches the same way. */
+                AttachParams ap = {
+                        .tty = o.tty,
+                        .want_stdin = o.interactive,
+                        .stdin_once = o.interactive,
+                        .before_start = true,
+                };
+                bool detached = false;
+
+                r = container_create(&o, &id, &path);
+                if (r < 0)
+                        return EXIT_DAEMON;
+                ret = attach_start_session(id, path, &ap, &detached);
+                if (o.rm && !detached && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+                        ret = EXIT_DAEMON;
+                return ret;
         }
 
         /* Create, then follow the new container's entries (there are none before it starts, so reading from
@@ -536,23 +569,37 @@ static int verb_create(int argc, char *argv[])
 
 static int verb_start(int argc, char *argv[])
 {
-        bool attach = false;
+        bool attach = false, interactive = false;
+        const char *detach_keys = NULL;
         int c, r, ret = EXIT_OK;
 
+        enum { ARG_DETACH_KEYS = 0x100 };
         static const struct option options[] = {
                 { "attach", no_argument, NULL, 'a' },
+                { "interactive", no_argument, NULL, 'i' },
+                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        while ((c = getopt_long(argc, argv, "a", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "ai", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':
                         attach = true;
                         break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case ARG_DETACH_KEYS:
+                        if (detach_keys_check(optarg) < 0)
+                                return EXIT_USAGE;
+                        detach_keys = optarg;
+                        break;
                 case 'h':
                         printf("Usage: berthctl start [-a] CONTAINER...\n\n"
                                "Start created or exited containers.\n\n"
-                               "  -a, --attach   Print the container's output and exit with its code\n");
+                               "  -a, --attach           Attach to its output and exit with its code\n"
+                               "  -i, --interactive      Attach our input too\n"
+                               "      --detach-keys KEYS Keys that detach (default ctrl-p,ctrl-q)\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
@@ -572,10 +619,16 @@ static int verb_start(int argc, char *argv[])
                 }
                 if (container_lookup(argv[optind], &info) < 0)
                         return EXIT_DAEMON;
-                if (info.tty || info.interactive) {
-                        fprintf(stderr, "berthctl start: interactive containers need attach (not yet "
-                                        "implemented); start it without -a.\n");
-                        return EXIT_DAEMON;
+                if (info.tty || interactive) {
+                        AttachParams ap = {
+                                .tty = info.tty,
+                                .want_stdin = interactive && info.interactive,
+                                .stdin_once = true,
+                                .before_start = true,
+                                .detach_keys = detach_keys,
+                        };
+                        bool detached;
+                        return attach_start_session(info.id, info.path, &ap, &detached);
                 }
                 /* Earlier runs' output is in the journal too: only what comes after now is this run's. */
                 r = container_journal_open(info.id, &j);
@@ -967,7 +1020,9 @@ static int verb_inspect(int argc, char *argv[])
 const Verb container_verbs[] = {
         { "run", NULL, RUN_ARGS, "Run a command in a new container", verb_run },
         { "create", NULL, RUN_ARGS, "Create a container without starting it", verb_create },
-        { "start", NULL, "[-a] CONTAINER...", "Start containers", verb_start },
+        { "start", NULL, "[-a] [-i] CONTAINER...", "Start containers", verb_start },
+        { "attach", NULL, "[--no-stdin] [--detach-keys KEYS] CONTAINER", "Attach to a running container",
+          verb_attach },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
         { "rm", NULL, "[-f] CONTAINER...", "Remove containers", verb_rm },
@@ -980,6 +1035,7 @@ const Verb container_verbs[] = {
         { "run", "container", "...", "Alias of 'run'", verb_run },
         { "create", "container", "...", "Alias of 'create'", verb_create },
         { "start", "container", "...", "Alias of 'start'", verb_start },
+        { "attach", "container", "...", "Alias of 'attach'", verb_attach },
         { "stop", "container", "...", "Alias of 'stop'", verb_stop },
         { "kill", "container", "...", "Alias of 'kill'", verb_kill },
         { "rm", "container", "...", "Alias of 'rm'", verb_rm },

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "berthctl-attach.h"
+#include "berthctl-container.h"
+#include "berthctl.h"
+#include "bus-errors.h"
+
+/* The client side of AttachContainer: berthd hands us a socket to the container's monitor, and we pump it
+ * against our own stdio, as docker's CLI does against its attach stream (runtime/attach-protocol.h). */
+
+#define DETACH_KEYS_MAX 16
+#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
+
+/* Docker's grammar: comma-separated keys, each a single character or "ctrl-" plus one of a-z @ [ \ ] ^ _. */
+static int detach_keys_parse(const char *spec, char ret[static DETACH_KEYS_MAX], size_t *ret_n)
+{
+        g_auto(GStrv) keys = g_strsplit(spec ?: DEFAULT_DETACH_KEYS, ",", -1);
+        size_t n = 0;
+
+        for (char **k = keys; *k; k++) {
+                const char *c = startswith(*k, "ctrl-");
+                if (n >= DETACH_KEYS_MAX)
+                        return -EINVAL;
+                if (c && strlen(c) == 1 && ((*c >= 'a' && *c <= 'z') || strchr("@[\\]^_", *c)))
+                        ret[n++] = (char) (*c == '@' ? 0 : (*c & 0x1f));
+                else if (!c && strlen(*k) == 1)
+                        ret[n++] = **k;
+                else
+                        return -EINVAL;
+        }
+        if (n == 0)
+                return -EINVAL;
+        *ret_n = n;
+        return 0;
+}
+
+int detach_keys_check(const char *keys)
+{
+        char k[DETACH_KEYS_MAX];
+        size_t n;
+
+        if (detach_keys_parse(keys, k, &n) < 0) {
+                fprintf(stderr, "Invalid detach keys '%s': use e.g. ctrl-p,ctrl-q or ctrl-a,x.\n", keys);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        struct winsize ws = {};
+        int r, fd;
+
+        r = manager_new_call("AttachContainer", &m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name_or_id);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}", "stdin", "b", (int) p->want_stdin, "stdin_once", "b",
+                                          (int) p->stdin_once, "before_start", "b", (int) p->before_start);
+        /* The size goes with the attach, so a shell started by `run -ti` draws at the right width at once. */
+        if (r >= 0 && p->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_row > 0 && ws.ws_col > 0)
+                r = sd_bus_message_append(m, "{sv}{sv}", "rows", "u", (uint32_t) ws.ws_row, "columns", "u",
+                                          (uint32_t) ws.ws_col);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        r = manager_call_message(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the reply owns its copy */
+        if (fd < 0)
+                return log_bus_error(NULL, -errno);
+        *ret_fd = fd;
+        return 0;
+}
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void terminal_restore(void)
+{
+        if (termios_saved)
+                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
+        termios_saved = false;
+}
+
+static void terminal_raw(void)
+{
+        struct termios t;
+
+        if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+                return;
+        termios_saved = true;
+        /* Also when exit() is called from somewhere we did not foresee. */
+        static bool registered;
+        if (!registered)
+                (void) atexit(terminal_restore);
+        registered = true;
+        t = saved_termios;
+        cfmakeraw(&t);
+        (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+        while (size > 0) {
+                ssize_t n = write(fd, data, size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Without a terminal the stream is framed: [stream, 0, 0, 0, len BE32] payload. Partial frames wait. */
+typedef struct Deframer {
+        char buf[64 * 1024 + 8];
+        size_t len;
+} Deframer;
+
+static int deframe(Deframer *d, const char *data, size_t size)
+{
+        while (size > 0) {
+                size_t take = MIN(size, sizeof(d->buf) - d->len);
+                memcpy(d->buf + d->len, data, take);
+                d->len += take;
+                data += take;
+                size -= take;
+                for (;;) {
+                        if (d->len < 8)
+                                break;
+                        uint32_t n = (uint32_t) (uint8_t) d->buf[4] << 24 | (uint32_t) (uint8_t) d->buf[5] << 16 |
+                                     (uint32_t) (uint8_t) d->buf[6] << 8 | (uint8_t) d->buf[7];
+                        size_t have = d->len - 8, chunk = MIN((size_t) n, have);
+                        if (chunk == 0 && n > 0)
+                                break;
+                        (void) write_all(d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, d->buf + 8, chunk);
+                        if (chunk < n) {
+                                /* Long frame: pass on what we have, keep the header for the rest. */
+                                uint32_t left = n - (uint32_t) chunk;
+                                d->buf[4] = (char) (left >> 24), d->buf[5] = (char) (left >> 16);
+                                d->buf[6] = (char) (left >> 8), d->buf[7] = (char) left;
+                                d->len = 8;
+                                break;
+                        }
+                        memmove(d->buf, d->buf + 8 + n, d->len - 8 - n);
+                        d->len -= 8 + n;
+                }
+        }
+        return 0;
+}
+
+/* After the stream's end the monitor is exiting; berthd records the exit when it is gone. */
+static int wait_exit_code(const char *path)
+{
+        uint64_t until = monotonic_usec() + 30 * USEC_PER_SEC;
+
+        while (monotonic_usec() < until) {
+                _cleanup_(container_info_done) ContainerInfo c = {};
+                if (container_info_get(path, &c, NULL) < 0)
+                        return EXIT_DAEMON;
+                if (streq_ptr(c.state, "exited"))
+                        return (int) c.exit_code;
+                (void) usleep(10 * 1000);
+        }
+        fprintf(stderr, "The stream ended but container is still running.\n");
+        return EXIT_DAEMON;
+}
+
+static void forward_resize(const char *name_or_id)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct winsize ws = {};
+        sd_bus *bus;
+
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 || bus_get(&bus) < 0)
+                return;
+        /* Best effort: the container may be ending right now. */
+        (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "ResizeContainer", &error,
+                                  NULL, "suu", name_or_id, (uint32_t) ws.ws_row, (uint32_t) ws.ws_col);
+}
+
+static void forward_signal(const char *name_or_id, int sig)
+{
+        sd_bus *bus;
+
+        if (bus_get(&bus) >= 0)
+                (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "KillContainer",
+                                          NULL, NULL, "si", name_or_id, sig);
+}
+
+int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, bool *ret_detached)
+{
+        _cleanup_close_ int sfd = -EBADF, sock = fd;
+        char keys[DETACH_KEYS_MAX], out[64 * 1024], in[4096];
+        size_t n_keys = 0, matched = 0;
+        Deframer *d = NULL;
+        bool stdin_open = p->want_stdin, detached = false, raw = false;
+        sigset_t ss;
+        int r = 0;
+
+        /* Detach keys only from a terminal: piped bytes that happen to be ctrl-p ctrl-q are data. */
+        bool use_keys = p->want_stdin && isatty(STDIN_FILENO) && detach_keys_parse(p->detach_keys, keys, &n_keys) >= 0;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGWINCH);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        if (p->tty && isatty(STDIN_FILENO)) {
+                terminal_raw();
+                raw = true;
+        }
+        if (!p->tty)
+                d = calloc(1, sizeof(*d));
+
+        for (;;) {
+                struct pollfd pfd[3] = {
+                        { .fd = sock, .events = POLLIN },
+                        { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                };
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (pfd[2].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGWINCH)
+                                        forward_resize(name_or_id);
+                                else
+                                        /* docker's --sig-proxy: the container decides what they mean. */
+                                        forward_signal(name_or_id, (int) si.ssi_signo);
+                        }
+                }
+                if (pfd[0].revents) {
+                        ssize_t n = read(sock, out, sizeof(out));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break; /* the container ended (or its monitor dropped us) */
+                        if (d)
+                                deframe(d, out, (size_t) n);
+                        else
+                                (void) write_all(STDOUT_FILENO, out, (size_t) n);
+                }
+                if (pfd[1].revents) {
+                        ssize_t n = read(STDIN_FILENO, in, sizeof(in));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                /* Our input ended: the monitor closes the container's stdin if stdin_once. */
+                                stdin_open = false;
+                                (void) shutdown(sock, SHUT_WR);
+                                continue;
+                        }
+                        char fwd[sizeof(in) + DETACH_KEYS_MAX];
+                        size_t k = 0;
+                        for (ssize_t i = 0; i < n && !detached; i++) {
+                                if (use_keys && in[i] == keys[matched]) {
+                                        if (++matched == n_keys)
+                                                detached = true;
+                                        continue;
+                                }
+                                /* A partial sequence was not one: it is passed on, as typed. */
+                                memcpy(fwd + k, keys, matched);
+                                k += matched;
+                                matched = 0;
+                                if (use_keys && in[i] == keys[0]) {
+                                        matched = 1;
+                                        if (n_keys == 1)
+                                                detached = true;
+                                        continue;
+                                }
+                                fwd[k++] = in[i];
+                        }
+                        if (k > 0 && write_all(sock, fwd, k) < 0)
+                                stdin_open = false;
+                        if (detached)
+                                break;
+                }
+        }
+
+        free(d);
+        if (raw)
+                terminal_restore();
+        *ret_detached = detached;
+        if (detached) {
+                fprintf(stderr, "read escape sequence\n");
+                return EXIT_OK;
+        }
+        if (r < 0) {
+                fprintf(stderr, "Attach failed: %s\n", strerror(-r));
+                return EXIT_DAEMON;
+        }
+        return wait_exit_code(path);
+}
+
+int verb_attach(int argc, char *argv[])
+{
+        _cleanup_(container_info_done) ContainerInfo info = {};
+        AttachParams p = { .want_stdin = true };
+        bool detached;
+        int c, fd, r;
+
+        enum { ARG_DETACH_KEYS = 0x100, ARG_NO_STDIN, ARG_SIG_PROXY };
+        static const struct option options[] = {
+                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                { "no-stdin", no_argument, NULL, ARG_NO_STDIN },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_DETACH_KEYS:
+                        if (detach_keys_check(optarg) < 0)
+                                return EXIT_USAGE;
+                        p.detach_keys = optarg;
+                        break;
+                case ARG_NO_STDIN:
+                        p.want_stdin = false;
+                        break;
+                case 'h':
+                        printf("Usage: berthctl attach [OPTIONS] CONTAINER\n\n"
+                               "Attach to a running container's terminal or output.\n\n"
+                               "      --detach-keys KEYS   Keys that detach (default ctrl-p,ctrl-q)\n"
+                               "      --no-stdin           Do not send our input\n");
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "berthctl attach: one container is needed.\n");
+                return EXIT_USAGE;
+        }
+        if (container_lookup(argv[optind], &info) < 0)
+                return EXIT_ERROR;
+        if (!streq_ptr(info.state, "running")) {
+                fprintf(stderr, "You cannot attach to a stopped container, start it first\n");
+                return EXIT_ERROR;
+        }
+        p.tty = info.tty;
+        p.want_stdin = p.want_stdin && info.interactive;
+        r = attach_open(info.id, &p, &fd);
+        if (r < 0)
+                return EXIT_ERROR;
+        return attach_session(info.id, info.path, fd, &p, &detached);
+}

@@ -1,0 +1,140 @@
+# Interactive containers through a real terminal (tmux inside the bed): run -ti, detach with ctrl-p ctrl-q,
+# attach, resize, several clients, attach after a restart of berthd, a D-Bus client that is not berthctl,
+# piped run -i, and the errors. Cases run in order in one bed.
+
+B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
+tm() { bed_exec env TERM=xterm tmux -S /tmp/attach-test.sock "$@"; }
+screen() { tm capture-pane -p -t "$1"; }
+screen_has() { screen "$1" | grep -qE -- "$2"; }
+# session NAME CMD : a detached 80x24 tmux session running CMD in the bed, then "berthctl-exit=<status>"
+session() {
+        tm new-session -d -s "$1" -x 80 -y 24 "$2; echo berthctl-exit=\$?; sleep 3600"
+}
+cstate() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container "$2"; }
+
+test_setup_pull() {
+        bed_exec berthctl pull "$(B)" >/dev/null
+}
+
+test_run_ti_detach_attach_resize_exit() {
+        session run "berthctl run -ti --name mydebian $(B) sh"
+        wait_until 10 screen_has run '^/ # ?$'
+        tm send-keys -t run 'touch test-file; ls' Enter
+        wait_until 10 screen_has run 'test-file'
+        tm send-keys -t run C-p C-q
+        wait_until 10 screen_has run 'berthctl-exit=0'
+        assert_match "$(screen run)" 'read escape sequence'
+        assert_eq "$(cstate mydebian State)" 's "running"' "state after detach"
+
+        session att "berthctl attach mydebian"
+        sleep 0.5
+        tm send-keys -t att Enter
+        wait_until 10 screen_has att '^/ # ?$'
+        # The file written before the detach is there: the same container, the same shell.
+        tm send-keys -t att 'ls test-file' Enter
+        wait_until 10 screen_has att '^test-file$'
+        # The terminal follows the client's window (SIGWINCH through ResizeContainer).
+        tm resize-window -t att -x 100 -y 40
+        sleep 0.5
+        tm send-keys -t att 'stty size' Enter
+        wait_until 10 screen_has att '^40 100$'
+        # A ctrl-p that is not followed by ctrl-q is the container's.
+        tm send-keys -t att 'cat -v' Enter
+        sleep 0.3
+        tm send-keys -t att C-p x Enter
+        wait_until 10 screen_has att '^\^Px$'
+        # (busybox's plain `exit` keeps the last status, and cat died of SIGINT: 130, as in docker.)
+        tm send-keys -t att C-c
+        tm send-keys -t att 'true' Enter
+        tm send-keys -t att 'exit' Enter
+        wait_until 10 screen_has att 'berthctl-exit='
+        assert_match "$(screen att)" 'berthctl-exit=0$' "berthctl attach's status after exit"
+        assert_eq "$(cstate mydebian State)" 's "exited"' "state after exit"
+        assert_eq "$(cstate mydebian ExitCode)" 'u 0' "exit code"
+}
+
+test_run_ti_exit_code() {
+        session three "berthctl run -ti --rm $(B) sh"
+        wait_until 10 screen_has three '^/ # ?$'
+        tm send-keys -t three 'exit 3' Enter
+        wait_until 10 screen_has three 'berthctl-exit=3'
+}
+
+test_two_clients_see_the_same_output() {
+        bed_exec berthctl run -d -ti --name two "$(B)" sh >/dev/null
+        session a "berthctl attach two"
+        session b "berthctl attach two"
+        sleep 0.5
+        tm send-keys -t a 'echo hello-$((6*7))' Enter
+        wait_until 10 screen_has a '^hello-42$'
+        wait_until 10 screen_has b '^hello-42$'
+        # b types, a sees it.
+        tm send-keys -t b 'echo from-$((2+3))' Enter
+        wait_until 10 screen_has a '^from-5$'
+        tm send-keys -t a C-p C-q
+        tm send-keys -t b C-p C-q
+        wait_until 10 screen_has a 'berthctl-exit=0'
+        wait_until 10 screen_has b 'berthctl-exit=0'
+}
+
+test_attach_after_berthd_restart() {
+        bed_exec systemctl restart berthd
+        session c "berthctl attach two"
+        sleep 0.5
+        tm send-keys -t c 'echo after-$((1+1))' Enter
+        wait_until 10 screen_has c '^after-2$'
+        tm send-keys -t c C-p C-q
+        wait_until 10 screen_has c 'berthctl-exit=0'
+        assert_eq "$(cstate two State)" 's "running"' "state"
+}
+
+test_a_plain_dbus_client_attaches() {
+        # The D-Bus API alone is enough: python3-dbus, the fd from AttachContainer, and nothing of berthctl.
+        local out
+        out=$(bed_exec /usr/bin/python3 -c '
+import dbus, os, socket, sys
+m = dbus.Interface(dbus.SystemBus().get_object("org.berth1", "/org/berth1"), "org.berth1.Manager")
+fd = m.AttachContainer("two", dbus.Dictionary({}, signature="sv"))
+s = socket.socket(fileno=os.dup(fd.take()))
+s.sendall(b"echo py-$((40+2)); exit 5\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode(errors="replace"))
+')
+        assert_match "$out" 'py-42' "output through the stream"
+        wait_until 10 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/two org.berth1.Container State)\" = 's \"exited\"' ]"
+        assert_eq "$(cstate two ExitCode)" 'u 5' "exit code"
+}
+
+test_piped_run_i() {
+        assert_eq "$(echo hi | bed_exec berthctl run -i --rm "$(B)" cat)" hi "echo hi | run -i cat"
+        # Without a terminal stdout and stderr stay apart.
+        local rc=0
+        echo zz | bed_exec berthctl run -i --rm "$(B)" sh -c 'read x; echo out-$x; echo err-$x >&2; exit 4' \
+                >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+        assert_eq "$rc" 4 "exit status"
+        assert_eq "$(cat "$TEST_TMP/out")" out-zz "stdout"
+        assert_eq "$(cat "$TEST_TMP/err")" err-zz "stderr"
+}
+
+test_errors() {
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager AttachContainer 'sa{sv}' \
+                mydebian 0
+        assert_match "$FAIL_OUTPUT" 'not running' "attach to an exited container"
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager AttachContainer 'sa{sv}' \
+                mydebian 1 bogus b true
+        assert_match "$FAIL_OUTPUT" "Unknown option 'bogus'" "unknown option"
+        assert_fails bed_exec berthctl attach mydebian
+        bed_exec berthctl run -d -ti --name priv "$(B)" sh >/dev/null
+        assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager AttachContainer 'sa{sv}' \
+                priv 0
+        assert_match "$FAIL_OUTPUT" '[Aa]ccess|[Aa]uthoriz|[Pp]ermission' "unprivileged caller"
+        assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager ResizeContainer suu \
+                priv 10 10
+        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager ResizeContainer suu priv 33 77
+        bed_exec berthctl kill priv >/dev/null
+}
