@@ -524,8 +524,12 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                         .want_stdin = o.interactive,
                         .stdin_once = o.interactive,
                         .before_start = true,
+                        .detach_keys = o.detach_keys,
                 };
                 bool detached = false;
+
+                if (o.detach_keys && detach_keys_check(o.detach_keys) < 0)
+                        return EXIT_DAEMON;
 
                 r = container_create(&o, &id, &path);
                 if (r < 0)

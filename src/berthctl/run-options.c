@@ -18,6 +18,7 @@ void run_options_done(RunOptions *o)
         g_free(o->hostname);
         g_free(o->entrypoint);
         g_free(o->network);
+        g_free(o->detach_keys);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -506,6 +507,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_ENTRYPOINT,
                 ARG_NETWORK,
                 ARG_RM,
+                ARG_DETACH_KEYS,
                 ARG_CPUS,
                 ARG_PIDS_LIMIT,
                 ARG_HELP,
@@ -524,6 +526,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "network", required_argument, NULL, ARG_NETWORK },
                 { "net", required_argument, NULL, ARG_NETWORK },
                 { "rm", no_argument, NULL, ARG_RM },
+                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
                 { "property", required_argument, NULL, 'p' },
                 { "memory", required_argument, NULL, 'm' },
                 { "cpus", required_argument, NULL, ARG_CPUS },
@@ -601,6 +604,11 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         break;
                 case ARG_RM:
                         o.rm = true;
+                        break;
+                case ARG_DETACH_KEYS:
+                        /* Checked where the keys are used (berthctl-attach.c). */
+                        g_free(o.detach_keys);
+                        o.detach_keys = g_strdup(optarg);
                         break;
                 case 'p':
                         r = unit_property_parse(optarg, &p);

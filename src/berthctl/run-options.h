@@ -25,6 +25,7 @@ typedef struct RunOptions {
         bool interactive;
         bool detach;
         bool rm;
+        char *detach_keys; /* Docker's spelling, "ctrl-p,ctrl-q"; NULL for the default */
         char **env; /* "NAME=value", env files first, then -e, in order (later ones win in the daemon) */
         char *workdir;
         char *user;
