@@ -275,6 +275,14 @@ static int read_create_options(sd_bus_message *m, ContainerOptions *o, char **re
                         o->set_entrypoint = true;
                 } else if (streq(key, "network"))
                         r = read_string_option(m, key, &o->network, error);
+                else if (streq(key, "privileged"))
+                        r = read_bool_option(m, key, &o->privileged, error);
+                else if (streq(key, "cap_add"))
+                        r = read_strv_option(m, key, &o->cap_add, error);
+                else if (streq(key, "cap_drop"))
+                        r = read_strv_option(m, key, &o->cap_drop, error);
+                else if (streq(key, "security_opt"))
+                        r = read_strv_option(m, key, &o->security_opt, error);
                 else if (streq(key, "properties")) {
                         const char *reason = NULL;
 

@@ -1,0 +1,105 @@
+# Authorisation over the bus (docs/security.md): every mutating method asks polkit, read-only ones do not; a
+# caller without ALLOW_INTERACTIVE_AUTHORIZATION gets InteractiveAuthorizationRequired where polkit would ask
+# for a password, with it AccessDenied (no agent here); a rules.d file lets a group manage containers without a
+# password but not privileged ones (org.berth1.manage-containers-privileged). The unprivileged caller is nobody
+# (bed_nobody): root passes without asking polkit. Writes to /etc land in the bed's overlay (tests/bed/bed-init).
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+# as_nobody yes|no METHOD SIG ARGS… : the call as nobody, with the interactive flag as given
+as_nobody() {
+        local flag=$1; shift
+        bed_nobody busctl --allow-interactive-authorization="$flag" -- call org.berth1 /org/berth1 org.berth1.Manager "$@"
+}
+
+# Every mutating Manager method with arguments that are valid (so that polkit is what answers).
+mutating_calls() {
+        cat <<CALLS
+PullImage sa{sv} $(R busybox) 0
+RemoveImage sb $(R busybox) false
+TagImage ss $(R busybox) polkit/tagged:x
+CreateContainer ssasa{sv} $(R busybox) pk2 1 true 0
+RunContainer ssasa{sv} $(R busybox) pk3 1 true 0
+StartContainer s pk1
+StopContainer st pk1 0
+KillContainer si pk1 15
+RemoveContainer sb pk1 true
+CALLS
+}
+
+test_setup() {
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+        M CreateContainer ssasa{sv} "$(R busybox)" pk1 2 sleep 60 0 >/dev/null
+}
+
+test_mutating_methods_denied_without_interactive_flag() {
+        local line out
+        while read -r line; do
+                # shellcheck disable=SC2086
+                out=$(as_nobody no $line 2>&1) && fail "nobody may call: $line"
+                assert_match "$out" 'Interactive authentication required' "$line without the flag"
+        done < <(mutating_calls)
+}
+
+test_mutating_methods_denied_with_interactive_flag() {
+        local line out
+        while read -r line; do
+                # shellcheck disable=SC2086
+                out=$(as_nobody yes $line 2>&1) && fail "nobody may call: $line"
+                assert_match "$out" 'Access denied|Interactive authentication required' "$line with the flag"
+                assert_no_match "$out" 'No such|Invalid|Unknown' "$line failed on authorisation, not arguments"
+        done < <(mutating_calls)
+        # Nothing happened.
+        assert_match "$(M ListContainers b true)" '"pk1"' "pk1 still there"
+        assert_no_match "$(M ListContainers b true)" '"pk2"|"pk3"' "nothing created"
+}
+
+test_reads_open_to_everyone() {
+        assert_ok as_nobody no ListImages
+        assert_ok as_nobody no ListContainers b true
+        assert_ok as_nobody no GetImage s "$(R busybox)"
+        assert_ok bed_nobody busctl get-property org.berth1 /org/berth1/container/pk1 org.berth1.Container State
+}
+
+test_group_rule_allows_ordinary_containers_only() {
+        local out
+        bed_sh 'groupadd -f berth && usermod -a -G berth nobody'
+        bed_sh 'mkdir -p /etc/polkit-1/rules.d && cat >/etc/polkit-1/rules.d/50-berth.rules' <<'RULES'
+// Members of "berth" manage ordinary containers without a password; privileged ones still need an admin.
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.berth1.manage-containers" && subject.isInGroup("berth"))
+                return polkit.Result.YES;
+});
+RULES
+        # polkitd reloads rules.d on change; give it a moment, then retry the first call until it has.
+        wait_until 10 bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1 \
+                org.berth1.Manager CreateContainer ssasa{sv} "$(R busybox)" grp1 1 true 0
+        assert_ok as_nobody no StartContainer s grp1
+        assert_ok as_nobody no RemoveContainer sb grp1 true
+        # Privileged, extra capabilities, seccomp=unconfined, host network: the extra action, not granted.
+        out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 privileged b true 2>&1) &&
+                fail "privileged container allowed by the group rule"
+        assert_match "$out" 'Interactive authentication required' "privileged"
+        out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 cap_add as 1 SYS_ADMIN 2>&1) &&
+                fail "cap_add allowed by the group rule"
+        assert_match "$out" 'Interactive authentication required' "cap_add SYS_ADMIN"
+        out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 security_opt as 1 seccomp=unconfined 2>&1) &&
+                fail "seccomp=unconfined allowed by the group rule"
+        assert_match "$out" 'Interactive authentication required' "seccomp=unconfined"
+        out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 network s host 2>&1) &&
+                fail "host network allowed by the group rule"
+        assert_match "$out" 'Interactive authentication required' "network host"
+        # Dropping capabilities or adding one already in the default set, and no-new-privileges, need nothing more.
+        assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp3 1 true 2 cap_drop as 1 ALL security_opt as 1 no-new-privileges
+        assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp4 1 true 1 cap_add as 1 CHOWN
+        # A privileged container an admin created cannot be started by the group either.
+        M CreateContainer ssasa{sv} "$(R busybox)" adminpriv 1 true 1 privileged b true >/dev/null
+        out=$(as_nobody no StartContainer s adminpriv 2>&1) && fail "group may start a privileged container"
+        assert_match "$out" 'Interactive authentication required' "start privileged"
+        assert_ok as_nobody no StopContainer st adminpriv 0
+        # Images stay with their own actions.
+        out=$(as_nobody no PullImage sa{sv} "$(R busybox)" 0 2>&1) && fail "group may pull"
+        assert_match "$out" 'Interactive authentication required' "pull still denied"
+        # berthd answered all of this without restarting.
+        assert_eq "$(bed_exec systemctl show -P NRestarts berthd.service)" 0 "berthd restarts"
+}
