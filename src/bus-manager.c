@@ -4,6 +4,7 @@
 #include "bus-attach.h"
 #include "bus-commit.h"
 #include "bus-container.h"
+#include "bus-disk.h"
 #include "bus-errors.h"
 #include "bus-image.h"
 #include "bus-polkit.h"
@@ -244,6 +245,16 @@ const sd_bus_vtable manager_vtable[] = {
                                 bus_method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CommitContainer", SD_BUS_ARGS("s", name_or_id, "s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_method_commit_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDiskUsage", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("a(sasttttu)", images, "a(sssstt)", containers, "t", layers_size,
+                                              "t", layers_reclaimable),
+                                bus_method_get_disk_usage, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PruneImages", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes), bus_method_prune_images,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PruneContainers", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
+                                bus_method_prune_containers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),

@@ -58,3 +58,4 @@ int pull_image(const char *reference, FILE *out, bool quiet, char **ret_referenc
 extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);
 int verb_commit(int argc, char *argv[]);
+extern const Verb system_verbs[];

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-disk.h"
+#include "bus-polkit.h"
+#include "container.h"
+#include "disk-usage.h"
+#include "image.h"
+#include "shared/log.h"
+
+/* Reads an options dictionary whose only known key is a boolean (or none, when bool_key is NULL). */
+static int read_options(sd_bus_message *m, const char *bool_key, int *ret_value, sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (!bool_key || !streq(key, bool_key))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                r = sd_bus_message_read(m, "v", "b", ret_value);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' must be a boolean (b).", key);
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static gint compare_created_desc(gconstpointer a, gconstpointer b)
+{
+        const Container *x = *(Container *const *) a, *y = *(Container *const *) b;
+        return x->created_usec < y->created_usec ? 1 : x->created_usec > y->created_usec ? -1 : 0;
+}
+
+static int append_images(Manager *m, sd_bus_message *reply, const DiskUsage *u)
+{
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sasttttu)");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < u->images->len; i++) {
+                const ImageUsage *iu = &g_array_index(u->images, ImageUsage, i);
+                g_auto(GStrv) tags = manager_image_familiar_tags(m, iu->image->id);
+
+                r = sd_bus_message_open_container(reply, 'r', "sasttttu");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", iu->image->id);
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(reply, tags);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "ttttu", iu->image->created_usec, iu->image->size,
+                                                  iu->shared_size, iu->unique_size, iu->containers);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int append_containers(Manager *m, sd_bus_message *reply)
+{
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+        GHashTableIter it;
+        Container *c;
+        int r;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
+                g_ptr_array_add(list, c);
+        g_ptr_array_sort(list, compare_created_desc);
+
+        r = sd_bus_message_open_container(reply, 'a', "(sssstt)");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < list->len; i++) {
+                uint64_t bytes = 0;
+
+                c = list->pdata[i];
+                r = container_disk_usage(c, &bytes);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to measure the writable layer of %s, ignoring: %m", c->name);
+                r = sd_bus_message_append(reply, "(sssstt)", c->id, c->name, c->image_name,
+                                          container_status_to_string(c->state.status), bytes, c->created_usec);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_method_get_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(disk_usage_done) DiskUsage u = {};
+        Manager *m = userdata;
+        int r;
+
+        r = read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = manager_disk_usage(m, &u);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute disk usage: %m");
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = append_images(m, reply, &u);
+        if (r < 0)
+                return r;
+        r = append_containers(m, reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "tt", u.layers_size, u.layers_reclaimable);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reply_pruned(sd_bus_message *message, char **removed, uint64_t reclaimed)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, removed);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "t", reclaimed);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_method_prune_images(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        g_auto(GStrv) removed = NULL;
+        Manager *m = userdata;
+        uint64_t reclaimed = 0;
+        int all = false, r;
+
+        r = read_options(message, "all", &all, error);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "verb", all ? "prune-all" : "prune", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will call us back */
+
+        r = manager_prune_images(m, all, &removed, &reclaimed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prune images: %m");
+        return reply_pruned(message, removed, reclaimed);
+}
+
+int bus_method_prune_containers(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        g_auto(GStrv) removed = NULL;
+        Manager *m = userdata;
+        uint64_t reclaimed = 0;
+        int r;
+
+        r = read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "verb", "prune", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = manager_prune_containers(m, &removed, &reclaimed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prune containers: %m");
+        return reply_pruned(message, removed, reclaimed);
+}
