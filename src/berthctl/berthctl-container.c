@@ -194,6 +194,24 @@ int container_lookup(const char *name_or_id, ContainerInfo *ret)
         return 0;
 }
 
+static int append_strv_option(sd_bus_message *m, const char *key, char **l)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 static int append_run_options(sd_bus_message *m, const RunOptions *o)
 {
         int r;
@@ -213,6 +231,14 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = sd_bus_message_append(m, "{sv}", "hostname", "s", o->hostname);
         if (r >= 0 && o->network)
                 r = sd_bus_message_append(m, "{sv}", "network", "s", o->network);
+        if (r >= 0 && o->privileged)
+                r = sd_bus_message_append(m, "{sv}", "privileged", "b", 1);
+        if (r >= 0 && o->cap_add)
+                r = append_strv_option(m, "cap_add", o->cap_add);
+        if (r >= 0 && o->cap_drop)
+                r = append_strv_option(m, "cap_drop", o->cap_drop);
+        if (r >= 0 && o->security_opt)
+                r = append_strv_option(m, "security_opt", o->security_opt);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

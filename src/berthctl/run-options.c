@@ -9,6 +9,22 @@
 #include "run-options.h"
 #include "shared/macro.h"
 
+/* Docker accepts repeated and comma-separated values: "--cap-add A,B --cap-add C". */
+static void strv_push_split(char ***l, const char *value)
+{
+        g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+        GPtrArray *a = g_ptr_array_new();
+
+        STRV_FOREACH(s, *l)
+                g_ptr_array_add(a, g_strdup(*s));
+        STRV_FOREACH(s, parts)
+                if (**s)
+                        g_ptr_array_add(a, g_strdup(*s));
+        g_ptr_array_add(a, NULL);
+        g_strfreev(*l);
+        *l = (char **) g_ptr_array_free(a, false);
+}
+
 void run_options_done(RunOptions *o)
 {
         g_free(o->name);
@@ -19,6 +35,9 @@ void run_options_done(RunOptions *o)
         g_free(o->entrypoint);
         g_free(o->network);
         g_free(o->detach_keys);
+        g_strfreev(o->cap_add);
+        g_strfreev(o->cap_drop);
+        g_strfreev(o->security_opt);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -508,6 +527,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_NETWORK,
                 ARG_RM,
                 ARG_DETACH_KEYS,
+                ARG_PRIVILEGED,
+                ARG_CAP_ADD,
+                ARG_CAP_DROP,
+                ARG_SECURITY_OPT,
                 ARG_CPUS,
                 ARG_PIDS_LIMIT,
                 ARG_HELP,
@@ -527,6 +550,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "net", required_argument, NULL, ARG_NETWORK },
                 { "rm", no_argument, NULL, ARG_RM },
                 { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                { "privileged", no_argument, NULL, ARG_PRIVILEGED },
+                { "cap-add", required_argument, NULL, ARG_CAP_ADD },
+                { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
+                { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
                 { "property", required_argument, NULL, 'p' },
                 { "memory", required_argument, NULL, 'm' },
                 { "cpus", required_argument, NULL, ARG_CPUS },
@@ -604,6 +631,18 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         break;
                 case ARG_RM:
                         o.rm = true;
+                        break;
+                case ARG_PRIVILEGED:
+                        o.privileged = true;
+                        break;
+                case ARG_CAP_ADD:
+                        strv_push_split(&o.cap_add, optarg);
+                        break;
+                case ARG_CAP_DROP:
+                        strv_push_split(&o.cap_drop, optarg);
+                        break;
+                case ARG_SECURITY_OPT:
+                        strv_push_split(&o.security_opt, optarg);
                         break;
                 case ARG_DETACH_KEYS:
                         /* Checked where the keys are used (berthctl-attach.c). */

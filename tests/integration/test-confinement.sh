@@ -154,3 +154,17 @@ test_containers_still_work_after_confinement() {
         assert_match "$out" '^hello$' "output"
         assert_match "$out" '^listed$' "ordinary syscalls work"
 }
+
+# The same options through berthctl, as a user types them.
+test_berthctl_flags() {
+        local def add priv nnp
+        def=$(bed_exec berthctl run --rm "$(R busybox)" grep ^CapEff /proc/self/status)
+        add=$(bed_exec berthctl run --rm --cap-add NET_ADMIN,SYS_TIME "$(R busybox)" grep ^CapEff /proc/self/status)
+        assert_match "$def" '^CapEff:\s+00000000a80425fb$' "Docker's default 14"
+        assert_match "$add" '^CapEff:\s+00000000aa0435fb$' "NET_ADMIN and SYS_TIME added"
+        priv=$(bed_exec berthctl run --rm --privileged "$(R busybox)" grep ^CapEff /proc/self/status)
+        assert_ne "$priv" "$def" "privileged differs"
+        nnp=$(bed_exec berthctl run --rm --security-opt no-new-privileges "$(R busybox)" grep ^NoNewPrivs /proc/self/status)
+        assert_match "$nnp" '^NoNewPrivs:\s+1$' "no-new-privileges"
+        assert_fails bed_exec berthctl run --rm --cap-add NOT_A_CAP "$(R busybox)" true
+}
