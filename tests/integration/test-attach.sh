@@ -60,6 +60,21 @@ test_run_ti_exit_code() {
         wait_until 10 screen_has three 'berthctl-exit=3'
 }
 
+test_start_a_i_and_a_ctrl_p_passed_through() {
+        # A created -ti container started attached, as docker start -a -i: the prompt, typing, a ctrl-p that
+        # is not followed by ctrl-q reaching the shell (cat -v shows it), and the exit code coming back.
+        bed_exec berthctl create -ti --name startai "$(B)" sh >/dev/null
+        session four "berthctl start -a -i startai"
+        wait_until 10 screen_has four '^/ # ?$'
+        tm send-keys -t four 'cat -v' Enter
+        sleep 0.3
+        tm send-keys -t four C-p x Enter C-d
+        wait_until 10 screen_has four '\^Px'
+        tm send-keys -t four 'exit 4' Enter
+        wait_until 10 screen_has four 'berthctl-exit=4'
+        [ "$(cstate startai ExitCode)" = "u 4" ] || fail "ExitCode of startai"
+}
+
 test_two_clients_see_the_same_output() {
         bed_exec berthctl run -d -ti --name two "$(B)" sh >/dev/null
         session a "berthctl attach two"
