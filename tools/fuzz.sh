@@ -8,7 +8,8 @@
 # TARGET is a name without "fuzz-" (reference, manifest, …); none means all. A crash or leak leaves its input
 # in build-fuzz/fuzz-runs/<target>/ (crash-*, leak-*, oom-*, timeout-*); reproduce with
 #   build-fuzz/tests/fuzz/fuzz-<target> <that file>        (BERTH_LOG_LEVEL=debug for the code's own logs)
-# Exits non-zero if any target failed.
+# Exits non-zero if any target failed. FUZZ_NO_BUILD=1 runs the binaries already in build-fuzz/ (e.g. while
+# someone else's half-written change keeps the tree from building).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -17,6 +18,7 @@ jobs=${FUZZ_JOBS:-2}
 rss_mb=${FUZZ_RSS_MB:-2048}
 
 setup() {
+        [ "${FUZZ_NO_BUILD:-0}" = 1 ] && return 0
         command -v clang >/dev/null || { echo "fuzz.sh: clang is missing (tools/install-deps.sh installs it)"; return 1; }
         if [ ! -f "$build/build.ninja" ]; then
                 CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \

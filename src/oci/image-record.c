@@ -2,6 +2,7 @@
 #include <json-glib/json-glib.h>
 
 #include "oci/image-record.h"
+#include "oci/manifest.h"
 #include "shared/log.h"
 
 ImageRecord *image_record_free(ImageRecord *r)
@@ -80,6 +81,12 @@ static int parse_root_object(const char *data, size_t size, JsonParser **ret_par
         g_autoptr(GError) error = NULL;
         JsonNode *root;
 
+        /* json-glib lets invalid escapes through and writes them back out in a form it cannot read: an
+         * image.json rewritten later would lose the image (found by tests/fuzz/fuzz-image-record.c). */
+        if (oci_json_check_text(data, size) < 0) {
+                log_debug("State file is not valid JSON text");
+                return -EBADMSG;
+        }
         if (!json_parser_load_from_data(p, data, (gssize) size, &error)) {
                 log_debug("Failed to parse state file: %s", error->message);
                 return -EBADMSG;

@@ -113,6 +113,8 @@ struct _JsonNode;
 struct _JsonObject;
 
 int oci_fail(char **ret_reason, int error, const char *format, ...) _printf_(3, 4);
+/* What json-glib does not check itself: nesting depth, escapes, UTF-8. -EBADMSG if the text fails. */
+int oci_json_check_text(const void *data, size_t size);
 /* Parses a buffer of at most size_max bytes whose root must be an object. */
 int oci_json_parse_object(const void *data, size_t size, size_t size_max, struct _JsonNode **ret_root,
                           char **ret_reason);

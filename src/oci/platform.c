@@ -217,8 +217,13 @@ static int variant_level(const char *v)
                 return -1;
         if (v[0] != 'v' || v[1] < '0' || v[1] > '9')
                 return -1;
-        for (v++; *v >= '0' && *v <= '9'; v++)
+        for (v++; *v >= '0' && *v <= '9'; v++) {
+                /* "v99999999999" from a hostile index: no real variant has 4 digits (UBSan in
+                 * tests/fuzz/fuzz-manifest.c found the overflow). */
+                if (level > 999)
+                        return -1;
                 level = level * 10 + (*v - '0');
+        }
         return (*v == 0 || *v == '.') ? level : -1;
 }
 

@@ -179,7 +179,10 @@ int reference_parse_with_default_domain(
 
         if (isempty(s))
                 return invalid(ret_reason, "The image reference is empty.");
-        if (hex_is_lower(s, DIGEST_SHA256_HEX_LENGTH))
+        /* "sha256:<64 hex>" would otherwise be repository "sha256" with that tag: a name that GetImage and
+         * friends read as an image id, so a tag could pose as another image (found by the D-Bus barrage,
+         * tests/integration/test-barrage.sh). Docker reads it as an id too. */
+        if (hex_is_lower(s, DIGEST_SHA256_HEX_LENGTH) || image_id_is_full(s, NULL))
                 return invalid(ret_reason,
                                "A 64-character hexadecimal string is an image ID, not a repository name.");
 
