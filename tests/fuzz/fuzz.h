@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared bits of the libFuzzer targets (tests/fuzz/README.md). Every target checks its own invariants with
+/* Shared bits of the libFuzzer targets (run them with tools/fuzz.sh). Every target checks its own invariants with
  * assert()-like aborts, so a broken round trip is a crash the fuzzer keeps. */
 
 #include <stddef.h>
