@@ -189,11 +189,12 @@ int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        if (get_string(o, "id", &r->id) < 0 || !r->id || get_string(o, "manifest_digest", &r->manifest_digest) < 0 ||
+        if (get_string(o, "id", &r->id) < 0 || !r->id ||
+            get_string(o, "manifest_digest", &r->manifest_digest) < 0 ||
             get_strv(o, "repo_digests", &r->repo_digests) < 0 || get_strv(o, "diff_ids", &r->diff_ids) < 0 ||
             get_strv(o, "chain_ids", &r->chain_ids) < 0 || get_uint64(o, "size", &r->size) < 0 ||
-            get_uint64(o, "created_usec", &r->created_usec) < 0 || get_uint64(o, "added_usec", &r->added_usec) < 0 ||
-            get_array(o, "layer_sizes", &sizes) < 0)
+            get_uint64(o, "created_usec", &r->created_usec) < 0 ||
+            get_uint64(o, "added_usec", &r->added_usec) < 0 || get_array(o, "layer_sizes", &sizes) < 0)
                 return -EBADMSG;
         if (g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))
                 return -EBADMSG;

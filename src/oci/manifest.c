@@ -157,9 +157,10 @@ static int json_check_depth(const char *p, size_t size, char **ret_reason)
 
                 if (in_string) {
                         if (c == '\\') {
-                                /* json-glib takes "\\" + any byte, e.g. the first byte of a UTF-8 sequence,
-                                 * as an escape and keeps the rest: invalid UTF-8 that its generator writes out
-                                 * and its parser then refuses (tests/fuzz/fuzz-config.c found it). */
+                                /* json-glib takes "\\" + any byte, e.g. the first byte of a UTF-8
+                                 * sequence, as an escape and keeps the rest: invalid UTF-8 that its
+                                 * generator writes out and its parser then refuses (found by
+                                 * tests/fuzz/fuzz-config.c). */
                                 if (i + 1 >= size || !p[i + 1] || !strchr("\"\\/bfnrtu", p[i + 1]))
                                         return oci_fail(ret_reason, -EBADMSG,
                                                         "The JSON document has an invalid escape sequence.");

@@ -427,7 +427,8 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         return fail(x, -EBADMSG, "Refusing layer entry with unsafe name '%s'", strna(path));
                 hardlink = archive_entry_hardlink(entry);
                 if (hardlink && !layer_path_is_safe(hardlink))
-                        return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path, hardlink);
+                        return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path,
+                                    hardlink);
 
                 r = handle_whiteout(x, entry, path);
                 if (r < 0)

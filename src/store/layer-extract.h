@@ -57,8 +57,8 @@ typedef enum LayerEntryKind {
         LAYER_ENTRY_AUFS_META, /* other "DIR/.wh..wh.*": dropped */
 } LayerEntryKind;
 
-/* Classifies an entry name (trailing slashes ignored). For WHITEOUT and OPAQUE, *ret_dir (optional) gets DIR,
- * "." at the top of the layer, and for WHITEOUT *ret_name (optional) gets NAME; both malloc'd, written only
- * for those kinds. -EBADMSG for the invalid whiteouts ".wh.", ".wh.." and ".wh...". Does not check
+/* Classifies an entry name (trailing slashes ignored). For WHITEOUT and OPAQUE, *ret_dir (optional) gets
+ * DIR, "." at the top of the layer, and for WHITEOUT *ret_name (optional) gets NAME; both malloc'd, written
+ * only for those kinds. -EBADMSG for the invalid whiteouts ".wh.", ".wh.." and ".wh...". Does not check
  * layer_path_is_safe(). */
 int layer_entry_classify(const char *path, char **ret_dir, char **ret_name);

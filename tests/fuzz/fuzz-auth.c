@@ -48,7 +48,7 @@ static void fuzz_json(const uint8_t *data, size_t size)
                 free(message);
         }
         if (registry_json_parse_catalog(data, size, &repositories) == 0) {
-                STRV_FOREACH(r, repositories)
+                STRV_FOREACH (r, repositories)
                         free(*r);
                 free(repositories);
         }

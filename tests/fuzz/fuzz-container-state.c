@@ -27,7 +27,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        _cleanup_(container_state_done) ContainerState s = CONTAINER_STATE_INIT, again = CONTAINER_STATE_INIT;
+        _cleanup_(container_state_done) ContainerState s = CONTAINER_STATE_INIT,
+                                                       again = CONTAINER_STATE_INIT;
         _cleanup_close_ int fd = -EBADF;
         char path[64];
 

@@ -45,7 +45,8 @@ static void fuzz_manifest(const uint8_t *data, size_t size)
 
 static void fuzz_index(const uint8_t *data, size_t size)
 {
-        static const char *const platforms[] = { "linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64" };
+        static const char *const platforms[] = { "linux/amd64", "linux/arm64", "linux/arm/v7",
+                                                 "windows/amd64" };
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
         _cleanup_free_ char *reason = NULL, *list = NULL;
         const OciDescriptor *d;
@@ -97,8 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         if (oci_document_kind_detect(content_types[data[0] % ELEMENTSOF(content_types)], data + 1, size - 1,
                                      &kind, &reason) == 0)
-                fuzz_check(kind >= 0 && kind < _OCI_DOCUMENT_KIND_MAX &&
-                           oci_document_kind_to_string(kind));
+                fuzz_check(kind >= 0 && kind < _OCI_DOCUMENT_KIND_MAX && oci_document_kind_to_string(kind));
 
         fuzz_manifest(data + 1, size - 1);
         fuzz_index(data + 1, size - 1);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void) registry_config_get_credentials(c, domains[i], &u, &p);
                 if (registry_config_get_endpoints(c, domains[i], &endpoints) == 0) {
                         fuzz_check(endpoints && endpoints[0]);
-                        STRV_FOREACH(e, endpoints)
+                        STRV_FOREACH (e, endpoints)
                                 free(*e);
                         free(endpoints);
                 }
@@ -54,8 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
                 char **endpoints = NULL;
 
-                if (registry_config_get_endpoints(c, registry_config_get_default_domain(c), &endpoints) == 0) {
-                        STRV_FOREACH(e, endpoints)
+                if (registry_config_get_endpoints(c, registry_config_get_default_domain(c), &endpoints) ==
+                    0) {
+                        STRV_FOREACH (e, endpoints)
                                 free(*e);
                         free(endpoints);
                 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared bits of the libFuzzer targets (run them with tools/fuzz.sh). Every target checks its own invariants with
- * assert()-like aborts, so a broken round trip is a crash the fuzzer keeps. */
+/* Shared bits of the libFuzzer targets (run them with tools/fuzz.sh). Every target checks its own invariants
+ * with assert()-like aborts, so a broken round trip is a crash the fuzzer keeps. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,18 +18,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Not assert(): it must stay on in every build type. */
-#define fuzz_check(expr)                                                                               \
-        do {                                                                                           \
-                if (!(expr)) {                                                                         \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);       \
-                        abort();                                                                       \
-                }                                                                                      \
+#define fuzz_check(expr)                                                                                    \
+        do {                                                                                                \
+                if (!(expr)) {                                                                              \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);            \
+                        abort();                                                                            \
+                }                                                                                           \
         } while (0)
 
 /* A GLib critical is json-glib telling us it was handed the wrong node type (g_return_if_fail): the parser
  * trusted the document's shape. That is a bug the fuzzer must keep, so abort() (which libFuzzer records as
  * a crash; G_DEBUG=fatal-criticals would raise SIGTRAP, which it does not catch). */
-static inline void fuzz_glib_log(const char *domain, GLogLevelFlags level, const char *message, void *userdata)
+static inline void fuzz_glib_log(const char *domain, GLogLevelFlags level, const char *message,
+                                 void *userdata)
 {
         fprintf(stderr, "%s: %s\n", domain ?: "glib", message);
         if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
