@@ -274,6 +274,13 @@ int reference_parse_with_default_domain(
         if (strlen(ref->domain) + 1 + strlen(ref->path) > REFERENCE_NAME_LENGTH_MAX)
                 return invalid(ret_reason, "The repository name is longer than 255 characters.");
 
+        /* "library/sha256:<64 hex>" and "docker.io/library/sha256:<64 hex>" would shorten to the familiar
+         * "sha256:<64 hex>", an image id (see above; found by tests/fuzz/fuzz-reference.c). */
+        if (streq(ref->domain, REFERENCE_DEFAULT_DOMAIN) &&
+            streq(ref->path, REFERENCE_OFFICIAL_PREFIX "sha256") && ref->tag && !ref->digest && hex_is_lower(ref->tag, DIGEST_SHA256_HEX_LENGTH))
+                return invalid(ret_reason,
+                               "A 64-character hexadecimal string is an image ID, not a repository name.");
+
         if (!ref->tag && !ref->digest) {
                 ref->tag = strdup(REFERENCE_DEFAULT_TAG);
                 if (!ref->tag)
