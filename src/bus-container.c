@@ -9,6 +9,7 @@
 #include "container.h"
 #include "image.h"
 #include "scope.h"
+#include "shared/json-build.h"
 #include "shared/log.h"
 #include "store/image-store.h"
 
@@ -91,20 +92,7 @@ static int property_get_unit(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", unit);
 }
 
-static void json_add_strv(JsonBuilder *b, const char *key, char **v)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_begin_array(b);
-        STRV_FOREACH(s, v)
-                json_builder_add_string_value(b, *s);
-        json_builder_end_array(b);
-}
 
-static void json_add_string(JsonBuilder *b, const char *key, const char *v)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_add_string_value(b, strempty(v));
-}
 
 static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -117,14 +105,14 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         g_autofree char *s = NULL;
 
         json_builder_begin_object(b);
-        json_add_string(b, "Hostname", c->config.hostname);
-        json_add_string(b, "User", c->config.user);
-        json_add_strv(b, "Env", c->config.env);
-        json_add_strv(b, "Entrypoint", c->config.entrypoint);
-        json_add_strv(b, "Cmd", c->config.cmd);
-        json_add_string(b, "WorkingDir", c->config.workdir);
-        json_add_string(b, "StopSignal", c->config.stop_signal);
-        json_add_string(b, "Network", c->config.network);
+        json_build_string(b, "Hostname", c->config.hostname);
+        json_build_string(b, "User", c->config.user);
+        json_build_strv(b, "Env", c->config.env);
+        json_build_strv(b, "Entrypoint", c->config.entrypoint);
+        json_build_strv(b, "Cmd", c->config.cmd);
+        json_build_string(b, "WorkingDir", c->config.workdir);
+        json_build_string(b, "StopSignal", c->config.stop_signal);
+        json_build_string(b, "Network", c->config.network);
         json_builder_set_member_name(b, "Tty");
         json_builder_add_boolean_value(b, c->config.tty);
         json_builder_set_member_name(b, "OpenStdin");

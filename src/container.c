@@ -10,6 +10,7 @@
 #include "berth-messages.h"
 #include "container.h"
 #include "shared/fs-util.h"
+#include "shared/json-build.h"
 #include "shared/log.h"
 
 #define CONTAINER_RECORD_MAX (4U * 1024U * 1024U)
@@ -60,20 +61,7 @@ int container_object_path(const char *name, char **ret)
         return sd_bus_path_encode("/org/berth1/container", name, ret);
 }
 
-static void add_strv(JsonBuilder *b, const char *key, char **v)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_begin_array(b);
-        STRV_FOREACH(s, v)
-                json_builder_add_string_value(b, *s);
-        json_builder_end_array(b);
-}
 
-static void add_string(JsonBuilder *b, const char *key, const char *value)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_add_string_value(b, strempty(value));
-}
 
 static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
 {
@@ -87,21 +75,21 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
                 return -EINVAL;
 
         json_builder_begin_object(b);
-        add_string(b, "id", c->id);
-        add_string(b, "name", c->name);
-        add_string(b, "image", c->image_name);
-        add_string(b, "image_id", c->image_id);
+        json_build_string(b, "id", c->id);
+        json_build_string(b, "name", c->name);
+        json_build_string(b, "image", c->image_name);
+        json_build_string(b, "image_id", c->image_id);
         json_builder_set_member_name(b, "created_usec");
         json_builder_add_int_value(b, (gint64) c->created_usec);
-        add_strv(b, "argv", c->config.argv);
-        add_strv(b, "entrypoint", c->config.entrypoint);
-        add_strv(b, "cmd", c->config.cmd);
-        add_strv(b, "env", c->config.env);
-        add_string(b, "workdir", c->config.workdir);
-        add_string(b, "user", c->config.user);
-        add_string(b, "hostname", c->config.hostname);
-        add_string(b, "network", c->config.network);
-        add_string(b, "stop_signal", c->config.stop_signal);
+        json_build_strv(b, "argv", c->config.argv);
+        json_build_strv(b, "entrypoint", c->config.entrypoint);
+        json_build_strv(b, "cmd", c->config.cmd);
+        json_build_strv(b, "env", c->config.env);
+        json_build_string(b, "workdir", c->config.workdir);
+        json_build_string(b, "user", c->config.user);
+        json_build_string(b, "hostname", c->config.hostname);
+        json_build_string(b, "network", c->config.network);
+        json_build_string(b, "stop_signal", c->config.stop_signal);
         json_builder_set_member_name(b, "tty");
         json_builder_add_boolean_value(b, c->config.tty);
         json_builder_set_member_name(b, "interactive");
@@ -112,8 +100,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_builder_add_boolean_value(b, c->config.no_new_privileges);
         json_builder_set_member_name(b, "seccomp_unconfined");
         json_builder_add_boolean_value(b, c->config.seccomp_unconfined);
-        add_strv(b, "cap_add", c->config.cap_add);
-        add_strv(b, "cap_drop", c->config.cap_drop);
+        json_build_strv(b, "cap_add", c->config.cap_add);
+        json_build_strv(b, "cap_drop", c->config.cap_drop);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);

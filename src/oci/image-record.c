@@ -3,6 +3,7 @@
 
 #include "oci/image-record.h"
 #include "oci/manifest.h"
+#include "shared/json-build.h"
 #include "shared/log.h"
 
 ImageRecord *image_record_free(ImageRecord *r)
@@ -18,14 +19,6 @@ ImageRecord *image_record_free(ImageRecord *r)
         return mfree(r);
 }
 
-static void add_strv(JsonBuilder *b, const char *key, char **l)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_begin_array(b);
-        STRV_FOREACH(s, l)
-                json_builder_add_string_value(b, *s);
-        json_builder_end_array(b);
-}
 
 static int builder_to_string(JsonBuilder *b, char **ret, size_t *ret_size)
 {
@@ -56,9 +49,9 @@ int image_record_to_json(const ImageRecord *r, char **ret, size_t *ret_size)
                 json_builder_set_member_name(b, "manifest_digest");
                 json_builder_add_string_value(b, r->manifest_digest);
         }
-        add_strv(b, "repo_digests", r->repo_digests);
-        add_strv(b, "diff_ids", r->diff_ids);
-        add_strv(b, "chain_ids", r->chain_ids);
+        json_build_strv(b, "repo_digests", r->repo_digests);
+        json_build_strv(b, "diff_ids", r->diff_ids);
+        json_build_strv(b, "chain_ids", r->chain_ids);
         json_builder_set_member_name(b, "layer_sizes");
         json_builder_begin_array(b);
         for (size_t i = 0; r->layer_sizes && r->diff_ids && r->diff_ids[i]; i++)
