@@ -136,6 +136,9 @@ test_exec_failure_is_docker_127() {
 }
 
 test_errors() {
+        assert_match "$(M GetContainer s hello)" '"/org/berth1/container/hello"' "GetContainer by name"
+        assert_fails M GetContainer s no-such-container
+        assert_match "$FAIL_OUTPUT" 'No such container' "GetContainer of an unknown name"
         assert_fails M CreateContainer ssasa{sv} "$(R busybox)" hello 0 0
         assert_match "$FAIL_OUTPUT" 'NameInUse|already used' "name clash"
         assert_fails M CreateContainer ssasa{sv} "$(R busybox)" '../x' 0 0
