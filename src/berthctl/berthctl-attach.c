@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -51,6 +52,15 @@ int detach_keys_check(const char *keys)
         if (detach_keys_parse(keys, k, &n) < 0) {
                 fprintf(stderr, "Invalid detach keys '%s': use e.g. ctrl-p,ctrl-q or ctrl-a,x.\n", keys);
                 return -EINVAL;
+        }
+        return 0;
+}
+
+int attach_check_tty(const AttachParams *p)
+{
+        if (p->tty && p->want_stdin && !isatty(STDIN_FILENO)) {
+                fprintf(stderr, "the input device is not a TTY\n");
+                return -ENOTTY;
         }
         return 0;
 }
@@ -368,6 +378,8 @@ int verb_attach(int argc, char *argv[])
         }
         p.tty = info.tty;
         p.want_stdin = p.want_stdin && info.interactive;
+        if (attach_check_tty(&p) < 0)
+                return EXIT_ERROR;
         r = attach_open(info.id, &p, &fd);
         if (r < 0)
                 return EXIT_ERROR;

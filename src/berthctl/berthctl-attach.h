@@ -14,6 +14,9 @@ typedef struct AttachParams {
 
 /* Checks --detach-keys' value: 0, or -EINVAL with a message printed. */
 int detach_keys_check(const char *keys);
+/* Docker's rule: a terminal container fed from our stdin needs a terminal here. 0, or -ENOTTY with
+ * "the input device is not a TTY" printed (docker exits 1 then). */
+int attach_check_tty(const AttachParams *p);
 /* AttachContainer; prints the error. Returns the stream. */
 int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd);
 /* Pumps the stream until the container ends (returns its exit code) or we detach (returns 0 with

@@ -556,6 +556,8 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
 
                 if (o.detach_keys && detach_keys_check(o.detach_keys) < 0)
                         return EXIT_DAEMON;
+                if (attach_check_tty(&ap) < 0)
+                        return EXIT_ERROR;
 
                 r = container_create(&o, &id, &path);
                 if (r < 0)
@@ -658,6 +660,9 @@ static int verb_start(int argc, char *argv[])
                                 .detach_keys = detach_keys,
                         };
                         bool detached;
+
+                        if (attach_check_tty(&ap) < 0)
+                                return EXIT_ERROR;
                         return attach_start_session(info.id, info.path, &ap, &detached);
                 }
                 /* Earlier runs' output is in the journal too: only what comes after now is this run's. */

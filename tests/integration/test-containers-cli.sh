@@ -64,8 +64,8 @@ test_run_exit_codes_as_docker() {
         assert_eq "$rc" 125 "unknown property"
         assert_match "$(cat "$TEST_TMP/err")" "unknown property 'Bogus'"
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -ti "$(B)" sh)
-        assert_eq "$rc" 125 "-ti without attach"
-        assert_match "$(cat "$TEST_TMP/err")" 'interactive containers need attach'
+        assert_eq "$rc" 1 "-ti without a terminal, as docker"
+        assert_eq "$(cat "$TEST_TMP/err")" 'the input device is not a TTY'
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --name streams "$(B)" true)
         assert_eq "$rc" 125 "name in use"
         # --rm took its containers with it; the failed start without --rm stays, exited with its code.
