@@ -13,6 +13,7 @@ packages=(
         systemd dbus polkitd pkexec util-linux procps iproute2 python3 python3-dbus
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux
+        debootstrap # the demo's Debian images (tests/fixtures/debootstrap.sh)
 )
 
 missing=()
