@@ -104,6 +104,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
                 (void) container_save_state(c);
         }
         c->state.monitor_pid = 0;
+        container_unregister_machine(c);
         container_release_runtime(c);
         c->starting = false;
         if (was_starting)

@@ -47,6 +47,7 @@ typedef struct Container {
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         bool starting;
         bool remove_on_exit;
+        bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
 } Container;
 
 /* For GPtrArrays of pending method calls. */

@@ -11,6 +11,7 @@
 #include "bus-errors.h"
 #include "bus-polkit.h"
 #include "container.h"
+#include "machine.h"
 #include "manager.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
@@ -268,6 +269,8 @@ int manager_startup(Manager *m)
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        /* The containers adopted above, before there was a bus. */
+        manager_adopt_machines(m);
 
         r = sd_bus_request_name_async(m->bus, NULL, "org.berth1", 0, on_name_acquired, m);
         if (r < 0)

@@ -11,6 +11,7 @@ packages=(
         clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
         # the real parts the test bed and the demo boot
         systemd dbus polkitd pkexec util-linux procps iproute2 python3 python3-dbus
+        systemd-container # systemd-machined and machinectl (test-machined.sh); without libnss-mymachines
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux
         debootstrap # the demo's Debian images (tests/fixtures/debootstrap.sh)
