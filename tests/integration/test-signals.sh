@@ -1,0 +1,81 @@
+# berthd's container signals as a bus client sees them: `busctl monitor` runs in the bed (by PID) while a
+# container is created, started, exits, is started and stopped again, and removed; the capture must hold
+# ContainerNew and ContainerRemoved on the Manager and PropertiesChanged on the Container object for State
+# (running, exited, running, exited), ExitCode and Pid, in that order.
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+CAPTURE=/run/test-signals.json
+PIDFILE=/run/test-signals.pid
+
+# The monitor sees a reply from org.berth1, so it is subscribed.
+monitor_sees_berthd() {
+        M ListContainers b true >/dev/null
+        bed_exec grep -q '"sender"' "$CAPTURE"
+}
+
+test_setup_pull() {
+        bed_exec berthctl pull -q "$(R busybox)" >/dev/null
+}
+
+test_lifecycle_signals() {
+        # berthd first (bus-activated): the match on its well-known name then holds from the monitor's start.
+        M ListContainers b true >/dev/null
+        bed_sh "busctl monitor --json=short --match 'sender=org.berth1' > $CAPTURE 2>/dev/null & echo \$! > $PIDFILE"
+        wait_until 30 monitor_sees_berthd
+
+        M CreateContainer ssasa{sv} "$(R busybox)" sig 3 sh -c '[ -e /ran ] && exec sleep 1000; touch /ran; exit 4' 0 >/dev/null
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/sig org.berth1.Container State)" \
+                's "created"' "state after create"
+        # First run: exits by itself with 4.
+        M StartContainer s sig >/dev/null
+        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR busctl get-property org.berth1 /org/berth1/container/sig org.berth1.Container State | grep -q exited"
+        # Second run: sleeps until stopped (SIGKILL after the timeout: sleep as PID 1 ignores SIGTERM).
+        bed_exec berthctl start sig >/dev/null
+        bed_exec berthctl stop -t 1 sig >/dev/null
+        M RemoveContainer sb sig false >/dev/null
+        # ContainerRemoved is sent before RemoveContainer's reply; once the reply to a later call is captured,
+        # everything before it is in the file.
+        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR grep -q ContainerRemoved $CAPTURE"
+        bed_exec kill -TERM "$(bed_exec cat "$PIDFILE")"
+
+        bed_exec cat "$CAPTURE" > "$TEST_TMP/capture.json"
+        python3 - "$TEST_TMP/capture.json" <<'PY' || fail "signals (capture in the case output above)"
+import json, sys
+
+events = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    m = json.loads(line)
+    if m.get("type") != "signal":
+        continue
+    data = m["payload"]["data"]
+    if m.get("interface") == "org.berth1.Manager" and m["member"] in ("ContainerNew", "ContainerRemoved"):
+        assert m["path"] == "/org/berth1", m
+        assert data[1] == "sig" and data[2] == "/org/berth1/container/sig" and len(data[0]) == 64, m
+        events.append((m["member"],))
+    elif m.get("member") == "PropertiesChanged" and m.get("path") == "/org/berth1/container/sig":
+        assert data[0] == "org.berth1.Container", m
+        props = {k: v["data"] for k, v in data[1].items()}
+        events.append(("changed", props))
+
+print("events:", *events, sep="\n  ")
+names = [e[0] for e in events]
+assert names[0] == "ContainerNew" and names[-1] == "ContainerRemoved", names
+assert names.count("ContainerNew") == 1 and names.count("ContainerRemoved") == 1, names
+changes = [e[1] for e in events if e[0] == "changed"]
+for p in changes:
+    assert {"State", "ExitCode", "Pid"} <= p.keys(), p
+states = [p["State"] for p in changes]
+assert states == ["running", "exited", "running", "exited"], states
+run1, exit1, run2, exit2 = changes
+assert run1["Pid"] > 0 and run2["Pid"] > 0 and run1["Pid"] != run2["Pid"], (run1, run2)
+assert exit1["Pid"] == 0 and exit2["Pid"] == 0, (exit1, exit2)
+assert exit1["ExitCode"] == 4, exit1
+assert exit2["ExitCode"] == 137, exit2
+assert run2["ExitCode"] == 0, run2
+assert run1["StartedUSec"] > 0 and exit1["FinishedUSec"] >= run1["StartedUSec"], (run1, exit1)
+PY
+}
