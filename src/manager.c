@@ -176,6 +176,12 @@ void manager_empty_trash(Manager *m)
                 return;
         }
         if (pid == 0) {
+                sigset_t none;
+
+                /* berthd blocks SIGTERM for sd-event; the child must not, or stopping berthd.service waits
+                 * for its timeout while a big tree is still being deleted. */
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 (void) nice(10);
                 _exit(layer_store_empty_trash(m->layers) < 0 ? 1 : 0);
         }
