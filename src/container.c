@@ -232,12 +232,26 @@ int container_generate_id(char ret[static 65])
         return 0;
 }
 
+/* A container dir being made: removed again unless the make succeeded (name reset to NULL). */
+typedef struct TmpDir {
+        int dir_fd;
+        const char *name;
+} TmpDir;
+
+static void tmp_dir_remove(TmpDir *t)
+{
+        if (t->name)
+                (void) rm_rf_at(t->dir_fd, t->name);
+}
+
 int container_create(Manager *m, const char *id, const char *image_name, const char *image_id, const char *name,
                      ContainerConfig *config, const char *properties_json, Container **ret)
 {
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_free_ char *record = NULL, *tmp_name = NULL;
         _cleanup_close_ int containers_fd = -EBADF, dir_fd = -EBADF;
+        /* Declared last, so it runs first, while containers_fd is still open. */
+        _cleanup_(tmp_dir_remove) TmpDir tmp = { .dir_fd = -EBADF };
         char dir[PATH_MAX];
         size_t record_size;
         int r;
@@ -268,6 +282,8 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         tmp_name = g_strdup_printf(".tmp-%s", id);
         if (mkdirat(containers_fd, tmp_name, 0700) < 0)
                 return -errno;
+        /* On a full disk (or any failure below) the half-made dir goes at once, not at the next start. */
+        tmp = (TmpDir){ .dir_fd = containers_fd, .name = tmp_name };
         dir_fd = open_dir_at(containers_fd, tmp_name);
         if (dir_fd < 0)
                 return dir_fd;
@@ -289,6 +305,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
                 return r;
         if (renameat(containers_fd, tmp_name, containers_fd, id) < 0)
                 return -errno;
+        tmp.name = NULL;
         (void) fsync(containers_fd);
 
         g_hash_table_insert(m->containers, c->id, c);

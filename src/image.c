@@ -66,6 +66,7 @@ int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, con
 
 void manager_gc_layers(Manager *m, char **chain_ids)
 {
+        bool removed = false;
         int r;
 
         /* Top layer first: a layer's children go before it. */
@@ -77,7 +78,12 @@ void manager_gc_layers(Manager *m, char **chain_ids)
                 r = layer_store_remove(m->layers, chain_id);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove unused layer %s, ignoring: %m", chain_id);
+                else
+                        removed = true;
         }
+        /* Give the space back now (in a child, niced): someone removing images may be short of it. */
+        if (removed)
+                manager_empty_trash(m);
 }
 
 static void log_image_removed(const char *id, const char *name)

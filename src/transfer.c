@@ -622,9 +622,15 @@ static void transfer_advance(Transfer *t)
                 }
                 r = layer_store_commit(m->layers, l->tmp_name, l->chain_id, l->diff_id,
                                        i > 0 ? t->chain_ids[i - 1] : NULL);
-                if (r < 0)
-                        return layer_fail(l, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_REGISTRY_ERROR,
-                                          "cannot commit layer to the store");
+                if (r < 0) {
+                        _cleanup_free_ char *msg = NULL;
+                        if (asprintf(&msg, "cannot commit layer %s to the store: %s", l->short_id,
+                                     strerror(-r)) < 0)
+                                msg = NULL;
+                        return layer_fail(
+                                l, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_REGISTRY_ERROR,
+                                msg ?: "cannot commit layer to the store");
+                }
                 l->tmp_name = mfree(l->tmp_name);
                 l->present = true;
                 l->extracted = false;

@@ -7,6 +7,7 @@
 #include "shared/log.h"
 
 #define CONTAINER_STATE_SIZE_MAX ((size_t) 64U * 1024U)
+#define CONTAINER_STATE_RESERVE  ((size_t) 4096U)
 
 static const char *const status_table[_CONTAINER_STATUS_MAX] = {
         [CONTAINER_CREATED] = "created",
@@ -167,6 +168,8 @@ int container_state_save(const char *path, const ContainerState *s)
         if (!json)
                 return -ENOMEM;
 
-        /* 0644: berthctl users may read it; only root (berthd or the monitor) writes. */
-        return write_file_atomic_at(AT_FDCWD, path, json, size, 0644);
+        /* 0644: berthctl users may read it; only root (berthd or the monitor) writes. With a spare of one
+         * page kept beside it, so that the exit of a container that filled the disk is still recorded and it
+         * can still be stopped and started. */
+        return write_file_reserved_at(AT_FDCWD, path, json, size, CONTAINER_STATE_RESERVE, 0644);
 }

@@ -80,6 +80,76 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
         return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
 }
 
+/* Fills the spare: content, then spaces up to `reserve` bytes, all written, so later rewrites find every
+ * block allocated (a fallocate'd range would still be unwritten extents on some filesystems). */
+static int fill_spare(int dir_fd, const char *spare, const void *data, size_t size, size_t reserve,
+                      mode_t mode)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        buf = malloc(reserve);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, data, size);
+        memset(buf + size, ' ', reserve - size);
+
+        /* No O_TRUNC: truncating would hand the blocks back, and taking them again may fail on a full
+         * disk. */
+        fd = openat(dir_fd, spare, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return negative_errno();
+        for (size_t done = 0; done < reserve;) {
+                ssize_t n = pwrite(fd, buf + done, reserve - done, (off_t) done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                done += (size_t) n;
+        }
+        if (ftruncate(fd, (off_t) reserve) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
+                           mode_t mode)
+{
+        _cleanup_free_ char *spare = NULL, *dir = NULL;
+        const char *slash;
+        int r;
+
+        if (size > reserve)
+                return write_file_atomic_at(dir_fd, path, data, size, mode);
+
+        slash = strrchr(path, '/');
+        if (asprintf(&spare, "%.*s.%s.spare", slash ? (int) (slash - path + 1) : 0, path,
+                     slash ? slash + 1 : path) < 0)
+                return -ENOMEM;
+        dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
+        if (!dir)
+                return -ENOMEM;
+
+        r = fill_spare(dir_fd, spare, data, size, reserve, mode);
+        if (r < 0)
+                return r;
+
+        if (renameat2(dir_fd, spare, dir_fd, path, RENAME_EXCHANGE) < 0) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                /* The first write: the spare becomes the file, and a new spare is made for the next one. */
+                if (renameat(dir_fd, spare, dir_fd, path) < 0)
+                        return negative_errno();
+                r = fill_spare(dir_fd, spare, data, size, reserve, mode);
+                if (r < 0) {
+                        (void) unlinkat(dir_fd, spare, 0);
+                        return r;
+                }
+        }
+        return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
+}
+
 int read_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size)
 {
         _cleanup_close_ int fd = -EBADF;

@@ -8,6 +8,14 @@
  * then fsync of the dir. Readers see the old content or the new one, never a torn file. */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
 
+/* Like write_file_atomic_at(), for a small file rewritten often that must stay writable on a full disk (a
+ * container's state): the new content goes into a twin ".<name>.spare" of exactly `reserve` bytes, padded
+ * with spaces (so only for formats where trailing whitespace means nothing, like JSON), which then trades
+ * places with the file (renameat2 RENAME_EXCHANGE). The old content becomes the next spare: after the first
+ * write no rewrite allocates a block. Content larger than `reserve` falls back to write_file_atomic_at(). */
+int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
+                           mode_t mode);
+
 /* Reads a whole regular file of at most max_size bytes; the buffer is NUL-terminated (not counted). */
 int read_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
 

@@ -121,6 +121,32 @@ static int archive_error_to_errno(struct archive *a)
         return e > 0 ? -e : -EBADMSG;
 }
 
+/* archive_write_disk reports a failed write(2) — ENOSPC, EDQUOT, EIO — as ARCHIVE_WARN, the level it also
+ * uses for harmless things (a time it could not restore). Taken as a warning, a full disk would leave
+ * truncated files in a layer whose digests still match, since they are computed on the stream. So a warning
+ * whose errno says the filesystem refused data counts as a failure. */
+static bool disk_write_failed(struct archive *disk, la_ssize_t r)
+{
+        int e;
+
+        if (r >= ARCHIVE_OK)
+                return false;
+        if (r < ARCHIVE_WARN)
+                return true;
+        e = archive_errno(disk);
+        return e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG || e == ENOMEM || e == EROFS;
+}
+
+/* libarchive's own strings ("Write failed") do not carry the errno's text: add it. */
+static int fail_disk(Extractor *x, struct archive *disk, const char *what, const char *path)
+{
+        int e = archive_errno(disk);
+
+        if (e > 0)
+                return fail(x, -e, "%s '%s': %s: %s", what, path, archive_message(disk), strerror(e));
+        return fail(x, archive_error_to_errno(disk), "%s '%s': %s", what, path, archive_message(disk));
+}
+
 static int read_input(Extractor *x, uint8_t *buf, size_t size, size_t *ret_size)
 {
         for (;;) {
@@ -399,9 +425,8 @@ static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *di
                                     archive_message(tar));
                 /* Offsets carry the holes of sparse entries; write_disk seeks over them. */
                 w = archive_write_data_block(disk, buf, size, offset);
-                if (w < ARCHIVE_WARN)
-                        return fail(x, archive_error_to_errno(disk), "Failed to write '%s': %s", path,
-                                    archive_message(disk));
+                if (disk_write_failed(disk, w))
+                        return fail_disk(x, disk, "Cannot write", path);
         }
 }
 
@@ -441,9 +466,8 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         return fail(x, r, "Out of memory");
 
                 r = archive_write_header(disk, entry);
-                if (r < ARCHIVE_WARN)
-                        return fail(x, archive_error_to_errno(disk), "Cannot extract '%s': %s", path,
-                                    archive_message(disk));
+                if (disk_write_failed(disk, r))
+                        return fail_disk(x, disk, "Cannot extract", path);
                 if (r == ARCHIVE_WARN)
                         log_debug("Extracting '%s': %s", path, archive_message(disk));
 
@@ -454,9 +478,8 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 }
 
                 r = archive_write_finish_entry(disk);
-                if (r < ARCHIVE_WARN)
-                        return fail(x, archive_error_to_errno(disk), "Cannot finish '%s': %s", path,
-                                    archive_message(disk));
+                if (disk_write_failed(disk, r))
+                        return fail_disk(x, disk, "Cannot finish", path);
         }
 }
 
@@ -533,9 +556,8 @@ static int extract(Extractor *x, LayerExtractResult *ret)
                 return r;
 
         /* Directory modes and times are applied here, after their contents (and whiteouts) exist. */
-        if (archive_write_close(disk) < ARCHIVE_WARN)
-                return fail(x, archive_error_to_errno(disk), "Cannot finish extraction: %s",
-                            archive_message(disk));
+        if (disk_write_failed(disk, archive_write_close(disk)))
+                return fail_disk(x, disk, "Cannot finish", "extraction");
 
         /* Hash what follows the end-of-archive marker, then what follows the compressed stream. */
         for (;;) {

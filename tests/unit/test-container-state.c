@@ -10,6 +10,7 @@
 typedef struct Fixture {
         char *dir;
         char *path;
+        char *spare;
 } Fixture;
 
 static void fixture_setup(Fixture *f, gconstpointer data)
@@ -17,13 +18,16 @@ static void fixture_setup(Fixture *f, gconstpointer data)
         f->dir = g_dir_make_tmp("test-container-state-XXXXXX", NULL);
         g_assert_nonnull(f->dir);
         f->path = g_build_filename(f->dir, "state.json", NULL);
+        f->spare = g_build_filename(f->dir, ".state.json.spare", NULL);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
         (void) g_unlink(f->path);
+        (void) g_unlink(f->spare); /* the page kept for writes on a full disk (write_file_reserved_at) */
         g_assert_cmpint(g_rmdir(f->dir), ==, 0); /* also proves no temp file was left behind */
         g_free(f->path);
+        g_free(f->spare);
         g_free(f->dir);
 }
 
@@ -57,7 +61,7 @@ static void test_round_trip(Fixture *f, gconstpointer data)
                 .error = (char *) "exec: \"foo\": executable file not found in $PATH",
         };
         ContainerState t = CONTAINER_STATE_INIT;
-        struct stat st;
+        struct stat st, spare, after;
 
         g_assert_cmpint(container_state_load(f->path, &t), ==, -ENOENT);
         g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
@@ -76,9 +80,19 @@ static void test_round_trip(Fixture *f, gconstpointer data)
         container_state_done(&t);
         g_assert_null(t.error);
 
-        /* Overwriting replaces; no error member means NULL. */
+        /* A whole page, padded with spaces, and a spare of the same size beside it. */
+        g_assert_cmpint(st.st_size, ==, 4096);
+        g_assert_cmpint(stat(f->spare, &spare), ==, 0);
+        g_assert_cmpint(spare.st_size, ==, 4096);
+
+        /* Overwriting replaces; no error member means NULL. The two files trade places, so the rewrite
+         * allocated nothing. */
         s = (ContainerState) { .status = CONTAINER_RUNNING, .monitor_pid = 10, .pid = 11, .started_usec = 5 };
         g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
+        g_assert_cmpint(stat(f->path, &after), ==, 0);
+        g_assert_cmpuint(after.st_ino, ==, spare.st_ino);
+        g_assert_cmpint(stat(f->spare, &spare), ==, 0);
+        g_assert_cmpuint(spare.st_ino, ==, st.st_ino);
         g_assert_cmpint(container_state_load(f->path, &t), ==, 0);
         g_assert_cmpint(t.status, ==, CONTAINER_RUNNING);
         g_assert_cmpint(t.pid, ==, 11);
