@@ -19,7 +19,9 @@
 #include "registry/registry-config.h"
 #include "shared/log.h"
 #include "store/image-store.h"
+#include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/store-config.h"
 #include "transfer.h"
 
 int manager_new(Manager **ret)
@@ -131,11 +133,16 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 
 static int manager_load_config(Manager *m)
 {
+        StoreConfig store;
         int r;
 
         r = registry_config_load(m->config_file, &m->registry_config);
         if (r < 0)
                 return log_error_errno(r, "Failed to load configuration '%s': %m", m->config_file);
+        r = store_config_load(m->config_file, &store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the [Store] settings of '%s': %m", m->config_file);
+        layer_extract_set_limits(store.max_layer_size, store.max_layer_entries);
         r = registry_config_load_auth(m->registry_config, m->auth_file);
         if (r == -EPERM)
                 log_warning("Ignoring credentials in '%s': readable by others than root.", m->auth_file);

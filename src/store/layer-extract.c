@@ -57,6 +57,7 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "store/layer-extract.h"
+#include "store/store-config.h"
 
 #define INPUT_BUFFER_SIZE (256U * 1024U)
 #define INPUT_PIPE_SIZE (1024 * 1024)
@@ -78,6 +79,15 @@ typedef struct Report {
 /* One write, so it must stay atomic on a pipe. */
 _Static_assert(sizeof(Report) <= 4096, "report must fit in PIPE_BUF");
 
+static uint64_t max_layer_size = STORE_MAX_LAYER_SIZE_DEFAULT;
+static uint64_t max_layer_entries = STORE_MAX_LAYER_ENTRIES_DEFAULT;
+
+void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
+{
+        max_layer_size = max_size;
+        max_layer_entries = max_entries;
+}
+
 typedef struct Extractor {
         int input_fd;
         int root_fd;
@@ -86,6 +96,7 @@ typedef struct Extractor {
         EVP_MD_CTX *diff_ctx;
         uint64_t compressed_size;
         uint64_t uncompressed_size;
+        uint64_t entries;
         struct archive *raw;
         char message[ERROR_MESSAGE_MAX];
 } Extractor;
@@ -207,6 +218,10 @@ static la_ssize_t pull_decompressed(Extractor *x, const void **ret_buf)
                 if (EVP_DigestUpdate(x->diff_ctx, block, size) != 1)
                         return fail(x, -EIO, "sha256 update failed");
                 x->uncompressed_size += size;
+                /* Counted on the decompressed stream itself, so zeros after the tar's end count too. */
+                if (x->uncompressed_size > max_layer_size)
+                        return fail(x, -EFBIG, "Layer is larger than %" PRIu64 " MiB uncompressed, %s",
+                                    max_layer_size >> 20, "the limit (MaxLayerSize= in berth.conf)");
                 *ret_buf = block;
                 return (la_ssize_t) size;
         }
@@ -444,6 +459,10 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(tar), "Invalid layer tar: %s",
                                     archive_message(tar));
+
+                if (++x->entries > max_layer_entries)
+                        return fail(x, -EFBIG, "Layer has more than %" PRIu64 " entries, %s",
+                                    max_layer_entries, "the limit (MaxLayerEntries= in berth.conf)");
 
                 path = archive_entry_pathname(entry);
                 if (!path)

@@ -21,6 +21,11 @@ typedef struct LayerExtractResult {
         uint64_t uncompressed_size; /* bytes of the decompressed tar stream */
 } LayerExtractResult;
 
+/* Limits on one layer, from berth.conf's [Store] (MaxLayerSize=, MaxLayerEntries=; UINT64_MAX: none). They
+ * are process-wide: set once at start, before any extraction, and inherited by the extraction children. A
+ * layer over either limit fails with -EFBIG as soon as it crosses it, while it streams in. */
+void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries);
+
 /* Synchronous: forks a confined child that reads input_fd to EOF and extracts into dest_dir_fd, waits for it
  * and returns its result. Blocks; meant for tests and tools, not for the daemon's event loop. On failure
  * *error_message (when not NULL) receives a short malloc'd description. */

@@ -23,6 +23,7 @@
 #include "shared/macro.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/store-config.h"
 
 #define MTIME 1234567890
 #define SPARSE_SIZE (8 * 1024 * 1024)
@@ -421,6 +422,69 @@ static void test_extract_trailing_bytes(void)
         assert_extracts(blob, tar, t.fd);
         assert_file(t.fd, "f", "x");
         tmpdir_done(&t);
+}
+
+/* A layer over MaxLayerSize= or MaxLayerEntries= fails with -EFBIG and a message naming the setting; one
+ * exactly at the limits extracts. */
+static void test_extract_limits(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
+        _cleanup_free_ char *msg = NULL;
+        LayerExtractResult res = {};
+        struct archive *a;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        a = tar_new(tar);
+        tar_dir(a, "d");
+        tar_file(a, "d/f", "x");
+        tar_file(a, "g", "y");
+        tar_finish(a);
+        blob = compress_blob(tar, COMPRESSION_GZIP);
+
+        tmpdir_make(&t);
+        layer_extract_set_limits(tar->len, 3);
+        assert_extracts(blob, tar, t.fd);
+        tmpdir_done(&t);
+
+        tmpdir_make(&t);
+        layer_extract_set_limits(UINT64_MAX, 2);
+        g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
+        g_assert_nonnull(strstr(msg, "more than 2 entries"));
+        g_assert_nonnull(strstr(msg, "MaxLayerEntries="));
+        msg = mfree(msg);
+        tmpdir_done(&t);
+
+        tmpdir_make(&t);
+        layer_extract_set_limits(tar->len - 1, UINT64_MAX);
+        g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
+        g_assert_nonnull(strstr(msg, "MaxLayerSize="));
+        tmpdir_done(&t);
+
+        layer_extract_set_limits(STORE_MAX_LAYER_SIZE_DEFAULT, STORE_MAX_LAYER_ENTRIES_DEFAULT);
+}
+
+static void test_store_parse_size(void)
+{
+        uint64_t v = 0;
+
+        g_assert_cmpint(store_parse_size("1048576", &v), ==, 0);
+        g_assert_cmpuint(v, ==, 1048576);
+        g_assert_cmpint(store_parse_size("64M", &v), ==, 0);
+        g_assert_cmpuint(v, ==, UINT64_C(64) << 20);
+        g_assert_cmpint(store_parse_size("64g", &v), ==, 0);
+        g_assert_cmpuint(v, ==, UINT64_C(64) << 30);
+        g_assert_cmpint(store_parse_size("1.5K", &v), ==, 0);
+        g_assert_cmpuint(v, ==, 1536);
+        g_assert_cmpint(store_parse_size("infinity", &v), ==, 0);
+        g_assert_cmpuint(v, ==, UINT64_MAX);
+        g_assert_cmpint(store_parse_size("", &v), <, 0);
+        g_assert_cmpint(store_parse_size("0", &v), <, 0);
+        g_assert_cmpint(store_parse_size("-1", &v), <, 0);
+        g_assert_cmpint(store_parse_size("12Q", &v), <, 0);
+        g_assert_cmpint(store_parse_size("1MB", &v), <, 0);
+        g_assert_cmpint(store_parse_size("99999999T", &v), <, 0);
 }
 
 /* ---- whiteouts -------------------------------------------------------------------------------------- */
@@ -1070,6 +1134,8 @@ int main(int argc, char *argv[])
         g_test_add_data_func("/layer/extract/rich/gzip", GINT_TO_POINTER(COMPRESSION_GZIP), test_extract_rich);
         g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD), test_extract_rich);
         g_test_add_func("/layer/extract/trailing-bytes", test_extract_trailing_bytes);
+        g_test_add_func("/layer/extract/limits", test_extract_limits);
+        g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
         g_test_add_func("/layer/extract/bad-whiteout", test_extract_bad_whiteout);
         for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
