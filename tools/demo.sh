@@ -53,6 +53,19 @@ step() {
         fi
         return 0
 }
+# step_tty CMD… : step, for output that holds a terminal's bytes: its control sequences and carriage returns are
+# left out (a terminal would act on them; this transcript would show them raw)
+step_tty() {
+        local rc=0
+        printf '\n$ %s\n' "$(quote "$@")"
+        run_in "$@" > >(sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r//g') || rc=$?
+        wait $! 2>/dev/null || true
+        if [ "$rc" != 0 ]; then
+                echo "[exit status $rc]"
+                failed=1
+        fi
+        return 0
+}
 # quiet CMD… : run it where berthd runs, output only on failure (fatal)
 quiet() {
         local out
@@ -154,6 +167,8 @@ walk_berthctl() {
         term_show att
         tm kill-session -t att
         step berthctl ps -a
+        note "The container's terminal, its starts and exits are in the journal under its name (escapes left out)."
+        step_tty journalctl --no-pager -o cat CONTAINER_NAME=mydebian
 
         section "commit: the container's writable layer becomes an image layer"
         step berthctl commit -m 'added test-file' mydebian mydebian:test-file
@@ -189,7 +204,8 @@ walk_busctl() {
                 "busctl get-property org.berth1 /org/berth1/container/mydebian2 org.berth1.Container State | grep -q exited"
         step busctl get-property org.berth1 /org/berth1/container/mydebian2 org.berth1.Container State ExitCode Unit
         step journalctl --no-pager -o cat CONTAINER_NAME=mydebian2
-        step "${M[@]}" CommitContainer 'ssa{sv}' mydebian2 mydebian:busctl 1 message s 'from busctl'
+        step "${M[@]}" CommitContainer 'ssa{sv}' mydebian2 mydebian:busctl 2 message s 'from busctl' \
+                changes as 1 'ENV COMMITTED=by-busctl'
 
         note "RunContainer is create and start in one; StopContainer's timeout is in µs (SIGTERM, then SIGKILL)."
         step "${M[@]}" RunContainer 'ssasa{sv}' mydebian:busctl mydebian3 2 sleep infinity 0
@@ -203,7 +219,7 @@ walk_busctl() {
 import dbus, os, re, socket
 m = dbus.Interface(dbus.SystemBus().get_object("org.berth1", "/org/berth1"), "org.berth1.Manager")
 s = socket.socket(fileno=os.dup(m.AttachContainer("mydebian4", dbus.Dictionary({}, signature="sv")).take()))
-s.sendall(b"ls -l /test-file; exit 7\r")
+s.sendall(b"ls -l /test-file; echo $COMMITTED; exit 7\r")
 out = b""
 while (b := s.recv(4096)):
     out += b

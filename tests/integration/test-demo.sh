@@ -111,6 +111,12 @@ test_stop_ps_a_start_attach_the_file_is_there() {
         assert_match "$s" 'root@[^:]+:/# exit$' "exit"
         # The last ps -a before the commit: the shell's exit.
         assert_match "$(answer "berthctl ps -a" 2)" 'Exited \(0\) .* mydebian$' "ps -a after the exit"
+        s=$(answer "journalctl --no-pager -o cat CONTAINER_NAME=mydebian")
+        # (How the terminal's bytes fall into lines depends on when they were read: no line-exact match here.)
+        assert_match "$s" 'touch test-file; ls$' "the terminal's bytes in the journal"
+        assert_match "$s" '^bin .* test-file ' "the terminal's bytes in the journal"
+        assert_match "$s" '^Container mydebian exited with code 137$' "the stop in the journal"
+        assert_match "$s" '^Container mydebian exited with code 0$' "the exit in the journal"
 }
 
 test_commit_run_rm_df() {
@@ -148,6 +154,7 @@ test_the_same_with_busctl() {
         assert_match "$(answer "busctl call org.berth1 /org/berth1 org.berth1.Manager ListContainers b true")" \
                 '"mydebian3" "mydebian:busctl" "exited"' "ListContainers after StopContainer"
         assert_match "$(answer "python3 -c")" ' /test-file$' "AttachContainer from python3-dbus"
+        assert_match "$(answer "python3 -c")" '^by-busctl$' "the ENV change of CommitContainer"
         assert_match "$(answer "busctl get-property org.berth1 /org/berth1/container/mydebian4")" '^u 7$' \
                 "the exit code typed through the attach socket"
         assert_match "$(answer "busctl call org.berth1 /org/berth1 org.berth1.Manager ListContainers b true" 2)" \
