@@ -237,10 +237,18 @@ print(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", out.decode(errors="replace")))'
 
 walk() {
         tm kill-server >/dev/null 2>&1 || true
-        # What an earlier run left (on a systemd host berth stays installed): the walks start from scratch.
-        run_in berthctl rm -f mydebian mydebian2 mydebian3 mydebian4 >/dev/null 2>&1 || true
-        run_in berthctl image rm mydebian:test-file mydebian:busctl "$reg/debian:bookworm-slim" "$reg/sqlite" \
-                >/dev/null 2>&1 || true
+        # What an earlier run left (on a systemd host berth stays installed) goes, so that the walks start from
+        # scratch: the demo's containers, and its tags, those of earlier runs' registries (other ports) included,
+        # or the base's layer would already exist at the first pull. Only what the demo makes: a container
+        # called mydebian of the user's own, from another image, stays (and the run -ti step then fails).
+        local old
+        old=$(run_in berthctl ps -a | awk '$NF ~ /^mydebian[234]?$/ &&
+                $2 ~ /^(127\.0\.0\.1:[0-9]+\/debian:bookworm-slim|mydebian:(test-file|busctl))$/ { print $NF }') || true
+        [ -z "$old" ] || run_in berthctl rm -f $old >/dev/null 2>&1 || true
+        old=$(run_in berthctl image ls | awk '($1 == "mydebian" && ($2 == "test-file" || $2 == "busctl")) ||
+                ($1 ~ /^127\.0\.0\.1:[0-9]+\/debian$/ && $2 == "bookworm-slim") ||
+                ($1 ~ /^127\.0\.0\.1:[0-9]+\/sqlite$/ && $2 == "latest") { print $1 ":" $2 }') || true
+        [ -z "$old" ] || run_in berthctl image rm $old >/dev/null 2>&1 || true
         walk_berthctl
         walk_busctl
         tm kill-server >/dev/null 2>&1 || true
