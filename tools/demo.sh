@@ -94,8 +94,7 @@ term_open() {
 term_screen() { tm capture-pane -p -J -S - -t "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'; }
 # term_wait NAME WHAT ERE : until the screen has a line matching ERE; 60 s
 term_wait() {
-        local i
-        for i in $(seq 300); do
+        for _ in $(seq 300); do
                 term_screen "$1" | grep -qE -- "$3" && return 0
                 sleep 0.2
         done
@@ -104,8 +103,7 @@ term_wait() {
 }
 # term_wait_last NAME WHAT ERE : until the screen's last line matches ERE; 60 s
 term_wait_last() {
-        local i
-        for i in $(seq 300); do
+        for _ in $(seq 300); do
                 term_screen "$1" | tail -n 1 | grep -qE -- "$3" && return 0
                 sleep 0.2
         done
@@ -153,8 +151,7 @@ walk_berthctl() {
         term_type att 'berthctl attach mydebian'
         # Enter brings the prompt back (a bash waiting for input prints nothing on attach). Until the client
         # is connected, keys may go elsewhere: press it again until the prompt shows.
-        local i
-        for i in $(seq 30); do
+        for _ in $(seq 30); do
                 sleep 0.5
                 tm send-keys -t att Enter
                 term_screen att | grep -qE -- "$prompt" && break
