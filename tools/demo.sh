@@ -73,9 +73,9 @@ quiet() {
 }
 # poll SECONDS WHAT CMD… : until CMD succeeds (where berthd runs), every 0.2 s
 poll() {
-        local limit=$1 what=$2 i
+        local limit=$1 what=$2
         shift 2
-        for i in $(seq $((limit * 5))); do
+        for _ in $(seq $((limit * 5))); do
                 run_in "$@" >/dev/null 2>&1 && return 0
                 sleep 0.2
         done
