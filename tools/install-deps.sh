@@ -15,6 +15,7 @@ packages=(
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux
         debootstrap # the demo's Debian images (tests/fixtures/debootstrap.sh)
+        podman runc # the reference test-podman-parity.sh compares with (runc: crun 1.8 refuses the hybrid cgroups)
 )
 
 missing=()
