@@ -8,11 +8,9 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "store/archive-util.h"
 #include "store/layer-diff.h"
 
 #define COPY_BUFFER_SIZE (256U * 1024U)
@@ -20,8 +18,6 @@
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_write_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, archive_entry_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 typedef struct DiffWriter {

@@ -2,16 +2,14 @@
 /*
  * Layer extraction, the last stage of a pull.
  *
- * The data path is two libarchive readers chained in one process:
+ * The data path is two stages on two threads of one process:
  *
- *   input fd ──read()──► [sha256: blob digest] ──► raw reader (gzip | zstd | none filter, "raw" format)
- *            ──archive_read_data_block()──► [sha256: diff_id] ──► tar reader ──► archive_write_disk
+ *   input fd ──► layer-decompress.c's thread: [sha256: blob digest] → gzip | zstd | none → [sha256: diff_id]
+ *            ──pipe──► tar reader ──► archive_write_disk (here, on the calling thread)
  *
- * The first reader only decompresses (its single "raw" entry is the decompressed stream); the second only
- * parses tar, fed by a read callback that pulls blocks out of the first. Hashing happens in the two
- * callbacks, so every byte is hashed exactly once and the digests cover the whole stream: after the tar
- * end-of-archive marker both the decompressed stream and the input fd are drained to EOF, as Docker
- * hashes trailing padding too.
+ * Every byte is hashed exactly once and the digests cover the whole stream: after the tar end-of-archive
+ * marker the decompressing thread still drains both the decompressed stream and the input fd to EOF, as
+ * Docker hashes trailing padding too.
  *
  * Confinement. The layer is hostile input, and archive_write_disk only takes paths relative to the
  * current directory. The extracting process is therefore a dedicated child that makes the destination its
@@ -52,16 +50,17 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "store/archive-util.h"
+#include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/store-config.h"
 
-#define INPUT_BUFFER_SIZE (256U * 1024U)
+#define STREAM_BUFFER_SIZE (256U * 1024U)
 #define INPUT_PIPE_SIZE (1024 * 1024)
-#define ERROR_MESSAGE_MAX 256
+#define ERROR_MESSAGE_MAX LAYER_MESSAGE_MAX
 #define REPORT_MAGIC UINT32_C(0x4c584552) /* "LXER" */
 
 /* Where the child's copies of its three fds live (fds 0-2 stay as they are for debug logging). */
@@ -91,20 +90,11 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
 typedef struct Extractor {
         int input_fd;
         int root_fd;
+        int stream_fd; /* the decompressed tar, from layer-decompress.c's thread */
         uint8_t *buffer;
-        EVP_MD_CTX *blob_ctx;
-        EVP_MD_CTX *diff_ctx;
-        uint64_t compressed_size;
-        uint64_t uncompressed_size;
         uint64_t entries;
-        struct archive *raw;
         char message[ERROR_MESSAGE_MAX];
 } Extractor;
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_write_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, archive_entry_free);
 
 static int fail(Extractor *x, int error, const char *format, ...) _printf_(3, 4);
 static int fail(Extractor *x, int error, const char *format, ...)
@@ -118,18 +108,6 @@ static int fail(Extractor *x, int error, const char *format, ...)
                 va_end(ap);
         }
         return log_debug_errno(error, "Layer extraction failed: %s", x->message);
-}
-
-static const char *archive_message(struct archive *a)
-{
-        return archive_error_string(a) ?: "truncated or corrupt data";
-}
-
-static int archive_error_to_errno(struct archive *a)
-{
-        int e = archive_errno(a);
-        /* libarchive uses ARCHIVE_ERRNO_MISC (-1) and friends for format problems. */
-        return e > 0 ? -e : -EBADMSG;
 }
 
 /* archive_write_disk reports a failed write(2) — ENOSPC, EDQUOT, EIO — as ARCHIVE_WARN, the level it also
@@ -158,86 +136,21 @@ static int fail_disk(Extractor *x, struct archive *disk, const char *what, const
         return fail(x, archive_error_to_errno(disk), "%s '%s': %s", what, path, archive_message(disk));
 }
 
-static int read_input(Extractor *x, uint8_t *buf, size_t size, size_t *ret_size)
-{
-        for (;;) {
-                ssize_t n = read(x->input_fd, buf, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd p = { .fd = x->input_fd, .events = POLLIN };
-                                if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                                        return negative_errno();
-                                continue;
-                        }
-                        return negative_errno();
-                }
-                if (n > 0 && EVP_DigestUpdate(x->blob_ctx, buf, (size_t) n) != 1)
-                        return -EIO;
-                x->compressed_size += (uint64_t) n;
-                *ret_size = (size_t) n;
-                return 0;
-        }
-}
-
-static la_ssize_t raw_read_cb(struct archive *a, void *userdata, const void **ret_buf)
-{
-        Extractor *x = userdata;
-        size_t n;
-        int r;
-
-        r = read_input(x, x->buffer, INPUT_BUFFER_SIZE, &n);
-        if (r < 0) {
-                archive_set_error(a, -r, "Failed to read layer input: %s", strerror(-r));
-                return -1;
-        }
-        *ret_buf = x->buffer;
-        return (la_ssize_t) n;
-}
-
-/* Next block of the decompressed stream: > 0 bytes, 0 at its end, negative errno on error. */
-static la_ssize_t pull_decompressed(Extractor *x, const void **ret_buf)
-{
-        for (;;) {
-                const void *block;
-                size_t size;
-                la_int64_t offset;
-                int r;
-
-                r = archive_read_data_block(x->raw, &block, &size, &offset);
-                if (r == ARCHIVE_EOF)
-                        return 0;
-                if (r != ARCHIVE_OK)
-                        return fail(x, archive_error_to_errno(x->raw), "Failed to decompress layer: %s",
-                                    archive_message(x->raw));
-                if (offset < 0 || (uint64_t) offset != x->uncompressed_size)
-                        return fail(x, -EBADMSG, "Unexpected gap in decompressed layer stream");
-                if (size == 0)
-                        continue;
-                if (EVP_DigestUpdate(x->diff_ctx, block, size) != 1)
-                        return fail(x, -EIO, "sha256 update failed");
-                x->uncompressed_size += size;
-                /* Counted on the decompressed stream itself, so zeros after the tar's end count too. */
-                if (x->uncompressed_size > max_layer_size)
-                        return fail(x, -EFBIG, "Layer is larger than %" PRIu64 " MiB uncompressed, %s",
-                                    max_layer_size >> 20, "the limit (MaxLayerSize= in berth.conf)");
-                *ret_buf = block;
-                return (la_ssize_t) size;
-        }
-}
-
 static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **ret_buf)
 {
         Extractor *x = userdata;
-        la_ssize_t n;
 
-        n = pull_decompressed(x, ret_buf);
-        if (n < 0) {
-                archive_set_error(a, (int) -n, "%s", x->message);
-                return -1;
+        for (;;) {
+                ssize_t n = read(x->stream_fd, x->buffer, STREAM_BUFFER_SIZE);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        archive_set_error(a, errno, "Failed to read the decompressed layer: %m");
+                        return -1;
+                }
+                *ret_buf = x->buffer;
+                return (la_ssize_t) n;
         }
-        return n;
 }
 
 /* Refuses absolute names and ".." components (see the policy at the top). */
@@ -502,57 +415,15 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
         }
 }
 
-static void digest_to_string(EVP_MD_CTX *ctx, char out[static LAYER_DIGEST_STRING_MAX])
+/* The tar side: parse what the decompressing thread passes on and write it to disk. */
+static int extract_tar(Extractor *x)
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        static const char hex[] = "0123456789abcdef";
-
-        (void) EVP_DigestFinal_ex(ctx, md, &len);
-        memcpy(out, "sha256:", 7);
-        for (unsigned i = 0; i < len && i < 32; i++) {
-                out[7 + 2 * i] = hex[md[i] >> 4];
-                out[7 + 2 * i + 1] = hex[md[i] & 15];
-        }
-        out[7 + 64] = 0;
-}
-
-static int extract(Extractor *x, LayerExtractResult *ret)
-{
-        _cleanup_(archive_read_freep) struct archive *raw = NULL, *tar = NULL;
-        _cleanup_(archive_write_freep) struct archive *disk = NULL;
-        struct archive_entry *raw_entry;
+        _cleanup_(archive_read_freep) struct archive *tar = archive_read_new();
+        _cleanup_(archive_write_freep) struct archive *disk = archive_write_disk_new();
         int r;
 
-        raw = archive_read_new();
-        tar = archive_read_new();
-        disk = archive_write_disk_new();
-        if (!raw || !tar || !disk)
+        if (!tar || !disk)
                 return fail(x, -ENOMEM, "Out of memory");
-        x->raw = raw;
-
-        /* Only what a layer can be, and only built-in decoders: ARCHIVE_WARN means "via an external
-         * program", which we do not want (and which could not run inside the chroot anyway). */
-        if (archive_read_support_format_raw(raw) != ARCHIVE_OK ||
-            archive_read_support_filter_gzip(raw) != ARCHIVE_OK ||
-            archive_read_support_filter_zstd(raw) != ARCHIVE_OK ||
-            archive_read_support_filter_none(raw) != ARCHIVE_OK)
-                return fail(x, -EOPNOTSUPP, "libarchive lacks built-in gzip or zstd support");
-        if (archive_read_open(raw, x, NULL, raw_read_cb, NULL) != ARCHIVE_OK)
-                return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
-                            archive_message(raw));
-        r = archive_read_next_header(raw, &raw_entry);
-        if (r == ARCHIVE_EOF)
-                return fail(x, -EBADMSG, "Empty layer");
-        if (r != ARCHIVE_OK)
-                return fail(x, archive_error_to_errno(raw), "Cannot read layer: %s",
-                            archive_message(raw));
-
-        /* libarchive stacks filters as long as one bids: a gzip inside a gzip would be undone twice, and the
-         * diff_id would then not be the hash of what the blob decompresses to. One filter at most (the
-         * count includes the reader at the bottom). */
-        if (archive_filter_count(raw) > 2)
-                return fail(x, -EBADMSG, "Layer is compressed more than once");
 
         /* format_tar covers ustar, pax and GNU tar. No filter: a compressed tar inside is not a layer. */
         if (archive_read_support_format_tar(tar) != ARCHIVE_OK)
@@ -577,45 +448,51 @@ static int extract(Extractor *x, LayerExtractResult *ret)
         /* Directory modes and times are applied here, after their contents (and whiteouts) exist. */
         if (disk_write_failed(disk, archive_write_close(disk)))
                 return fail_disk(x, disk, "Cannot finish", "extraction");
+        return 0;
+}
 
-        /* Hash what follows the end-of-archive marker, then what follows the compressed stream. */
-        for (;;) {
-                const void *buf;
-                la_ssize_t n = pull_decompressed(x, &buf);
-                if (n < 0)
-                        return (int) n;
-                if (n == 0)
-                        break;
+static int extract(Extractor *x, LayerExtractResult *ret)
+{
+        LayerDecompressor *decompressor = NULL;
+        char decompress_message[LAYER_MESSAGE_MAX] = "";
+        int r, k;
+
+        r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor, &x->stream_fd);
+        if (r < 0)
+                return fail(x, r, "Cannot start decompressing: %s", strerror(-r));
+
+        r = extract_tar(x);
+        if (r < 0)
+                layer_decompressor_cancel(decompressor);
+        /* Done reading: the thread hashes the rest of the stream without passing it on. */
+        x->stream_fd = safe_close(x->stream_fd);
+        k = layer_decompressor_finish(decompressor, decompress_message, ret);
+
+        /* A failed decompression is the cause of whatever the tar side then saw (a truncated archive). */
+        if (k < 0 && k != -ECANCELED) {
+                snprintf(x->message, sizeof(x->message), "%s", decompress_message);
+                return k;
         }
-        for (;;) {
-                size_t n;
-                r = read_input(x, x->buffer, INPUT_BUFFER_SIZE, &n);
-                if (r < 0)
-                        return fail(x, r, "Failed to read layer input: %s", strerror(-r));
-                if (n == 0)
-                        break;
-        }
+        if (r < 0)
+                return r;
+        if (k < 0)
+                return fail(x, k, "Decompression stopped");
 
         /* Once per layer: per-file fsync would cost far more (perf-limits §3). */
         if (syncfs(x->root_fd) < 0)
                 return fail(x, negative_errno(), "syncfs failed: %m");
-
-        digest_to_string(x->blob_ctx, ret->blob_digest);
-        digest_to_string(x->diff_ctx, ret->diff_id);
-        ret->compressed_size = x->compressed_size;
-        ret->uncompressed_size = x->uncompressed_size;
         return 0;
 }
 
 static int extract_confined(int input_fd, int dest_dir_fd, char message[static ERROR_MESSAGE_MAX],
                             LayerExtractResult *ret)
 {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *blob_ctx = NULL, *diff_ctx = NULL;
         _cleanup_free_ uint8_t *buffer = NULL;
         LayerExtractResult result = {};
         Extractor x = {
                 .input_fd = input_fd,
                 .root_fd = dest_dir_fd,
+                .stream_fd = -EBADF,
         };
         int r;
 
@@ -634,21 +511,12 @@ static int extract_confined(int input_fd, int dest_dir_fd, char message[static E
         }
         (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 
-        buffer = malloc(INPUT_BUFFER_SIZE);
-        blob_ctx = EVP_MD_CTX_new();
-        diff_ctx = EVP_MD_CTX_new();
-        if (!buffer || !blob_ctx || !diff_ctx) {
+        buffer = malloc(STREAM_BUFFER_SIZE);
+        if (!buffer) {
                 snprintf(message, ERROR_MESSAGE_MAX, "Out of memory");
                 return -ENOMEM;
         }
-        if (EVP_DigestInit_ex(blob_ctx, EVP_sha256(), NULL) != 1 ||
-            EVP_DigestInit_ex(diff_ctx, EVP_sha256(), NULL) != 1) {
-                snprintf(message, ERROR_MESSAGE_MAX, "Cannot set up sha256");
-                return -EIO;
-        }
         x.buffer = buffer;
-        x.blob_ctx = blob_ctx;
-        x.diff_ctx = diff_ctx;
 
         r = extract(&x, &result);
         if (r < 0) {
