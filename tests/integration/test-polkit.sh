@@ -3,6 +3,7 @@
 # for a password, with it AccessDenied (no agent here); a rules.d file lets a group manage containers without a
 # password but not privileged ones (org.berth1.manage-containers-privileged). The unprivileged caller is nobody
 # (bed_nobody): root passes without asking polkit. Writes to /etc land in the bed's overlay (tests/bed/bed-init).
+# A container's output is in the system journal, which nobody cannot read; berth does not relay it.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
@@ -102,4 +103,19 @@ RULES
         assert_match "$out" 'Interactive authentication required' "pull still denied"
         # berthd answered all of this without restarting.
         assert_eq "$(bed_exec systemctl show -P NRestarts berthd.service)" 0 "berthd restarts"
+}
+
+test_container_output_is_not_readable_by_others() {
+        local out
+        bed_exec berthctl run --name secretive "$(R busybox)" echo the-secret-line >/dev/null
+        assert_match "$(bed_exec berthctl logs secretive)" 'the-secret-line' "root reads the output"
+        # berth serves no logs over the bus; berthctl reads the journal with the caller's own rights.
+        out=$(bed_nobody berthctl logs secretive 2>&1) || true
+        assert_no_match "$out" 'the-secret-line' "nobody's berthctl logs"
+        assert_match "$out" 'only shown to root and the systemd-journal group' "nobody is told why"
+        out=$(bed_nobody journalctl --no-pager -o cat CONTAINER_NAME=secretive 2>&1) || true
+        assert_no_match "$out" 'the-secret-line' "nobody's journalctl"
+        # The container's record stays readable to all (read-only calls are open), its output does not.
+        assert_match "$(bed_nobody busctl get-property org.berth1 /org/berth1/container/secretive \
+                org.berth1.Container ExitCode)" '^u 0$' "nobody reads the exit code"
 }
