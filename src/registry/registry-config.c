@@ -7,6 +7,7 @@
 
 #include "oci/registry-json.h"
 #include "registry/registry-config.h"
+#include "shared/keyfile.h"
 #include "shared/log.h"
 
 #define AUTH_FILE_MAX ((size_t) 1024U * 1024U)
@@ -218,7 +219,6 @@ int registry_config_load(const char *path, RegistryConfig **ret)
 {
         _cleanup_(registry_config_freep) RegistryConfig *c = NULL;
         g_autoptr(GKeyFile) k = NULL;
-        g_autoptr(GError) error = NULL;
         g_auto(GStrv) groups = NULL;
         unsigned u;
         int r;
@@ -232,15 +232,13 @@ int registry_config_load(const char *path, RegistryConfig **ret)
         if (r < 0)
                 return r;
 
-        k = g_key_file_new();
-        if (!g_key_file_load_from_file(k, path, G_KEY_FILE_NONE, &error)) {
-                if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-                        *ret = TAKE_PTR(c);
-                        return 0;
-                }
-                log_debug("Failed to load '%s': %s", path, error->message);
-                return error->domain == G_KEY_FILE_ERROR ? -EBADMSG : -EIO;
+        r = keyfile_load(path, &k);
+        if (r == -ENOENT) {
+                *ret = TAKE_PTR(c);
+                return 0;
         }
+        if (r < 0)
+                return r;
 
         if (g_key_file_has_group(k, "Registries")) {
                 g_autofree char *d = NULL, *af = NULL;

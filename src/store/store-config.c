@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <stdlib.h>
 
+#include "shared/keyfile.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "store/store-config.h"
@@ -77,22 +78,19 @@ static int get_value(GKeyFile *k, const char *key, int (*parse)(const char *, ui
 int store_config_load(const char *path, StoreConfig *ret)
 {
         g_autoptr(GKeyFile) k = NULL;
-        g_autoptr(GError) error = NULL;
         StoreConfig c = STORE_CONFIG_DEFAULTS;
         int r;
 
         if (!path || !ret)
                 return -EINVAL;
 
-        k = g_key_file_new();
-        if (!g_key_file_load_from_file(k, path, G_KEY_FILE_NONE, &error)) {
-                if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-                        *ret = c;
-                        return 0;
-                }
-                log_debug("Failed to load '%s': %s", path, error->message);
-                return error->domain == G_KEY_FILE_ERROR ? -EBADMSG : -EIO;
+        r = keyfile_load(path, &k);
+        if (r == -ENOENT) {
+                *ret = c;
+                return 0;
         }
+        if (r < 0)
+                return r;
 
         r = get_value(k, "MaxLayerSize", store_parse_size, &c.max_layer_size);
         if (r < 0)
