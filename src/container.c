@@ -79,8 +79,7 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_string(b, "name", c->name);
         json_build_string(b, "image", c->image_name);
         json_build_string(b, "image_id", c->image_id);
-        json_builder_set_member_name(b, "created_usec");
-        json_builder_add_int_value(b, (gint64) c->created_usec);
+        json_build_int(b, "created_usec", (gint64) c->created_usec);
         json_build_strv(b, "argv", c->config.argv);
         json_build_strv(b, "entrypoint", c->config.entrypoint);
         json_build_strv(b, "cmd", c->config.cmd);

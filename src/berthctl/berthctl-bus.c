@@ -132,6 +132,36 @@ int manager_call(const char *member, sd_bus_message **ret_reply, const char *typ
         return manager_call_message(m, ret_reply);
 }
 
+int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types, ...)
+{
+        int ret = EXIT_OK;
+
+        for (char *const *name = names; *name; name++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                va_list ap;
+                int r;
+
+                r = manager_new_call(member, &m);
+                if (r < 0)
+                        return EXIT_ERROR;
+                r = sd_bus_message_append(m, "s", *name);
+                if (r >= 0 && types) {
+                        va_start(ap, types);
+                        r = sd_bus_message_appendv(m, types, ap);
+                        va_end(ap);
+                }
+                if (r < 0) {
+                        log_bus_error(NULL, r);
+                        return EXIT_ERROR;
+                }
+                if (manager_call_message(m, NULL) < 0)
+                        ret = EXIT_ERROR;
+                else
+                        printf("%s%s\n", done_prefix, *name);
+        }
+        return ret;
+}
+
 int bus_get_manager_property_string(const char *property, char **ret)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

@@ -8,6 +8,7 @@
 
 #include "berthctl-container.h"
 #include "berthctl.h"
+#include "shared/json-build.h"
 #include "bus-errors.h"
 #include "berthctl-attach.h"
 #include "format.h"
@@ -679,14 +680,7 @@ static int verb_start(int argc, char *argv[])
                 return ret;
         }
 
-        for (int i = optind; i < argc; i++) {
-                r = manager_call("StartContainer", NULL, "s", argv[i]);
-                if (r < 0)
-                        ret = EXIT_ERROR;
-                else
-                        printf("%s\n", argv[i]);
-        }
-        return ret;
+        return manager_call_each("StartContainer", argv + optind, "", NULL);
 }
 
 static int verb_stop(int argc, char *argv[])
@@ -740,7 +734,7 @@ static int verb_stop(int argc, char *argv[])
 
 static int verb_kill(int argc, char *argv[])
 {
-        int c, r, sig = SIGKILL, ret = EXIT_OK;
+        int c, sig = SIGKILL;
 
         static const struct option options[] = {
                 { "signal", required_argument, NULL, 's' },
@@ -762,20 +756,13 @@ static int verb_kill(int argc, char *argv[])
                 fprintf(stderr, "berthctl kill: at least one container is needed.\n");
                 return EXIT_USAGE;
         }
-        for (int i = optind; i < argc; i++) {
-                r = manager_call("KillContainer", NULL, "si", argv[i], sig);
-                if (r < 0)
-                        ret = EXIT_ERROR;
-                else
-                        printf("%s\n", argv[i]);
-        }
-        return ret;
+        return manager_call_each("KillContainer", argv + optind, "", "i", sig);
 }
 
 static int verb_rm(int argc, char *argv[])
 {
         bool force = false;
-        int c, r, ret = EXIT_OK;
+        int c;
 
         static const struct option options[] = {
                 { "force", no_argument, NULL, 'f' },
@@ -793,29 +780,7 @@ static int verb_rm(int argc, char *argv[])
                 fprintf(stderr, "berthctl rm: at least one container is needed.\n");
                 return EXIT_USAGE;
         }
-        for (int i = optind; i < argc; i++) {
-                r = manager_call("RemoveContainer", NULL, "sb", argv[i], force);
-                if (r < 0)
-                        ret = EXIT_ERROR;
-                else
-                        printf("%s\n", argv[i]);
-        }
-        return ret;
-}
-
-static void json_add_string(JsonBuilder *b, const char *name, const char *value)
-{
-        json_builder_set_member_name(b, name);
-        json_builder_add_string_value(b, strempty(value));
-}
-
-static void json_add_strv(JsonBuilder *b, const char *name, char **l)
-{
-        json_builder_set_member_name(b, name);
-        json_builder_begin_array(b);
-        STRV_FOREACH(s, l)
-                json_builder_add_string_value(b, *s);
-        json_builder_end_array(b);
+        return manager_call_each("RemoveContainer", argv + optind, "", "b", force);
 }
 
 static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
@@ -823,7 +788,7 @@ static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
         char when[FORMAT_RFC3339_MAX];
 
         /* Go's zero time, as docker shows a time that never was. */
-        json_add_string(b, name,
+        json_build_string(b, name,
                         usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
 }
 
@@ -917,22 +882,21 @@ static int verb_ps(int argc, char *argv[])
                                 continue;
                         /* The Engine API's /containers/json shape, as `docker ps` gets it. */
                         json_builder_begin_object(b);
-                        json_add_string(b, "Id", ci->id);
+                        json_build_string(b, "Id", ci->id);
                         json_builder_set_member_name(b, "Names");
                         json_builder_begin_array(b);
                         json_builder_add_string_value(b, names);
                         json_builder_end_array(b);
-                        json_add_string(b, "Image", ci->image);
-                        json_add_string(b, "ImageID", ci->image_id);
-                        json_add_string(b, "Command", cmd);
-                        json_builder_set_member_name(b, "Created");
-                        json_builder_add_int_value(b, (gint64) (ci->created_usec / USEC_PER_SEC));
-                        json_add_string(b, "State", ci->state);
-                        json_add_string(b, "Status",
+                        json_build_string(b, "Image", ci->image);
+                        json_build_string(b, "ImageID", ci->image_id);
+                        json_build_string(b, "Command", cmd);
+                        json_build_int(b, "Created", (gint64) (ci->created_usec / USEC_PER_SEC));
+                        json_build_string(b, "State", ci->state);
+                        json_build_string(b, "Status",
                                         format_container_status(status, sizeof(status), ci->state,
                                                                 ci->exit_code, ci->started_usec,
                                                                 ci->finished_usec, 0));
-                        json_add_string(b, "Unit", ci->unit);
+                        json_build_string(b, "Unit", ci->unit);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -978,30 +942,28 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
                 cfg = json_node_get_object(json_parser_get_root(parser));
 
         json_builder_begin_object(b);
-        json_add_string(b, "Id", c->id);
+        json_build_string(b, "Id", c->id);
         json_add_time(b, "Created", c->created_usec);
-        json_add_string(b, "Path", c->command && c->command[0] ? c->command[0] : "");
-        json_add_strv(b, "Args", c->command && c->command[0] ? c->command + 1 : NULL);
+        json_build_string(b, "Path", c->command && c->command[0] ? c->command[0] : "");
+        json_build_strv(b, "Args", c->command && c->command[0] ? c->command + 1 : NULL);
 
         json_builder_set_member_name(b, "State");
         json_builder_begin_object(b);
-        json_add_string(b, "Status", c->state);
+        json_build_string(b, "Status", c->state);
         json_builder_set_member_name(b, "Running");
         json_builder_add_boolean_value(b, streq(c->state, "running"));
         json_builder_set_member_name(b, "Paused");
         json_builder_add_boolean_value(b, false);
-        json_builder_set_member_name(b, "Pid");
-        json_builder_add_int_value(b, c->pid);
-        json_builder_set_member_name(b, "ExitCode");
-        json_builder_add_int_value(b, c->exit_code);
-        json_add_string(b, "Error", c->error);
+        json_build_int(b, "Pid", c->pid);
+        json_build_int(b, "ExitCode", c->exit_code);
+        json_build_string(b, "Error", c->error);
         json_add_time(b, "StartedAt", c->started_usec);
         json_add_time(b, "FinishedAt", c->finished_usec);
         json_builder_end_object(b);
 
-        json_add_string(b, "Image", c->image_id);
-        json_add_string(b, "Name", name);
-        json_add_string(b, "Unit", c->unit);
+        json_build_string(b, "Image", c->image_id);
+        json_build_string(b, "Name", name);
+        json_build_string(b, "Unit", c->unit);
 
         json_builder_set_member_name(b, "Config");
         json_builder_begin_object(b);
@@ -1019,7 +981,7 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_builder_add_boolean_value(b, c->tty);
         json_builder_set_member_name(b, "OpenStdin");
         json_builder_add_boolean_value(b, c->interactive);
-        json_add_string(b, "Image", c->image);
+        json_build_string(b, "Image", c->image);
         json_builder_end_object(b);
         json_builder_end_object(b);
 }

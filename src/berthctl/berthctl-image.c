@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "berthctl.h"
+#include "shared/json-build.h"
 #include "format.h"
 #include "registry/reference.h"
 
@@ -125,22 +126,11 @@ static int verb_image_ls(int argc, char *argv[])
                 for (guint i = 0; i < rows->len; i++) {
                         ImageRow *row = &g_array_index(rows, ImageRow, i);
                         json_builder_begin_object(b);
-                        json_builder_set_member_name(b, "Id");
-                        json_builder_add_string_value(b, row->id);
-                        json_builder_set_member_name(b, "RepoTags");
-                        json_builder_begin_array(b);
-                        STRV_FOREACH(t, row->tags)
-                                json_builder_add_string_value(b, *t);
-                        json_builder_end_array(b);
-                        json_builder_set_member_name(b, "RepoDigests");
-                        json_builder_begin_array(b);
-                        STRV_FOREACH(d, row->digests)
-                                json_builder_add_string_value(b, *d);
-                        json_builder_end_array(b);
-                        json_builder_set_member_name(b, "Created");
-                        json_builder_add_int_value(b, (gint64) (row->created / USEC_PER_SEC));
-                        json_builder_set_member_name(b, "Size");
-                        json_builder_add_int_value(b, (gint64) row->size);
+                        json_build_string(b, "Id", row->id);
+                        json_build_strv(b, "RepoTags", row->tags);
+                        json_build_strv(b, "RepoDigests", row->digests);
+                        json_build_int(b, "Created", (gint64) (row->created / USEC_PER_SEC));
+                        json_build_int(b, "Size", (gint64) row->size);
                         json_builder_end_object(b);
                 }
                 json_builder_end_array(b);
@@ -193,7 +183,7 @@ static int verb_image_ls(int argc, char *argv[])
 static int verb_image_rm(int argc, char *argv[])
 {
         bool force = false;
-        int c, r, ret = EXIT_OK;
+        int c;
 
         static const struct option options[] = {
                 { "force", no_argument, NULL, 'f' },
@@ -211,14 +201,7 @@ static int verb_image_rm(int argc, char *argv[])
                 fprintf(stderr, "berthctl image rm: at least one image is needed.\n");
                 return EXIT_USAGE;
         }
-        for (int i = optind; i < argc; i++) {
-                r = manager_call("RemoveImage", NULL, "sb", argv[i], force);
-                if (r < 0)
-                        ret = EXIT_ERROR;
-                else
-                        printf("Untagged: %s\n", argv[i]);
-        }
-        return ret;
+        return manager_call_each("RemoveImage", argv + optind, "Untagged: ", "b", force);
 }
 
 static int verb_tag(int argc, char *argv[])
@@ -312,8 +295,7 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
                         json_builder_add_value(b, json_node_copy(json_object_get_member(cfg, "config")));
                 }
         }
-        json_builder_set_member_name(b, "Size");
-        json_builder_add_int_value(b, (gint64) size);
+        json_build_int(b, "Size", (gint64) size);
         json_builder_set_member_name(b, "RootFS");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "Type");

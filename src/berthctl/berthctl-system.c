@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "berthctl.h"
+#include "shared/json-build.h"
 #include "format.h"
 #include "shared/log.h"
 
@@ -122,32 +123,20 @@ static void print_json_df(GArray *images, GArray *containers, uint64_t layers, u
         g_autoptr(JsonBuilder) b = json_builder_new();
 
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "LayersSize");
-        json_builder_add_int_value(b, (gint64) layers);
-        json_builder_set_member_name(b, "LayersReclaimable");
-        json_builder_add_int_value(b, (gint64) reclaimable);
+        json_build_int(b, "LayersSize", (gint64) layers);
+        json_build_int(b, "LayersReclaimable", (gint64) reclaimable);
         json_builder_set_member_name(b, "Images");
         json_builder_begin_array(b);
         for (guint k = 0; k < images->len; k++) {
                 DfImage *i = &g_array_index(images, DfImage, k);
                 json_builder_begin_object(b);
-                json_builder_set_member_name(b, "Id");
-                json_builder_add_string_value(b, i->id);
-                json_builder_set_member_name(b, "RepoTags");
-                json_builder_begin_array(b);
-                STRV_FOREACH(t, i->tags)
-                        json_builder_add_string_value(b, *t);
-                json_builder_end_array(b);
-                json_builder_set_member_name(b, "Created");
-                json_builder_add_int_value(b, (gint64) (i->created / USEC_PER_SEC));
-                json_builder_set_member_name(b, "Size");
-                json_builder_add_int_value(b, (gint64) i->size);
-                json_builder_set_member_name(b, "SharedSize");
-                json_builder_add_int_value(b, (gint64) i->shared);
-                json_builder_set_member_name(b, "UniqueSize");
-                json_builder_add_int_value(b, (gint64) i->unique);
-                json_builder_set_member_name(b, "Containers");
-                json_builder_add_int_value(b, i->containers);
+                json_build_string(b, "Id", i->id);
+                json_build_strv(b, "RepoTags", i->tags);
+                json_build_int(b, "Created", (gint64) (i->created / USEC_PER_SEC));
+                json_build_int(b, "Size", (gint64) i->size);
+                json_build_int(b, "SharedSize", (gint64) i->shared);
+                json_build_int(b, "UniqueSize", (gint64) i->unique);
+                json_build_int(b, "Containers", i->containers);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -164,10 +153,8 @@ static void print_json_df(GArray *images, GArray *containers, uint64_t layers, u
                 json_builder_add_string_value(b, c->image);
                 json_builder_set_member_name(b, "State");
                 json_builder_add_string_value(b, c->state);
-                json_builder_set_member_name(b, "SizeRw");
-                json_builder_add_int_value(b, (gint64) c->size);
-                json_builder_set_member_name(b, "Created");
-                json_builder_add_int_value(b, (gint64) (c->created / USEC_PER_SEC));
+                json_build_int(b, "SizeRw", (gint64) c->size);
+                json_build_int(b, "Created", (gint64) (c->created / USEC_PER_SEC));
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -348,8 +335,7 @@ static int prune(const char *member, bool all, const char *heading, bool images)
                 STRV_FOREACH(id, removed)
                         json_builder_add_string_value(b, *id);
                 json_builder_end_array(b);
-                json_builder_set_member_name(b, "SpaceReclaimed");
-                json_builder_add_int_value(b, (gint64) reclaimed);
+                json_build_int(b, "SpaceReclaimed", (gint64) reclaimed);
                 json_builder_end_object(b);
                 print_json(json_builder_get_root(b));
                 return EXIT_OK;

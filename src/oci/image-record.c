@@ -57,12 +57,9 @@ int image_record_to_json(const ImageRecord *r, char **ret, size_t *ret_size)
         for (size_t i = 0; r->layer_sizes && r->diff_ids && r->diff_ids[i]; i++)
                 json_builder_add_int_value(b, (gint64) r->layer_sizes[i]);
         json_builder_end_array(b);
-        json_builder_set_member_name(b, "size");
-        json_builder_add_int_value(b, (gint64) r->size);
-        json_builder_set_member_name(b, "created_usec");
-        json_builder_add_int_value(b, (gint64) r->created_usec);
-        json_builder_set_member_name(b, "added_usec");
-        json_builder_add_int_value(b, (gint64) r->added_usec);
+        json_build_int(b, "size", (gint64) r->size);
+        json_build_int(b, "created_usec", (gint64) r->created_usec);
+        json_build_int(b, "added_usec", (gint64) r->added_usec);
         json_builder_end_object(b);
 
         return builder_to_string(b, ret, ret_size);

@@ -7,6 +7,7 @@
 
 #include "oci/digest.h"
 #include "oci/manifest.h"
+#include "shared/json-build.h"
 #include "shared/log.h"
 
 /* Deeper than any real manifest or config (they nest 4–5 levels); json-glib's parser recurses, so a hostile
@@ -575,8 +576,7 @@ static int build_descriptor(JsonBuilder *b, const OciDescriptor *d, const char *
         json_builder_add_string_value(b, d->media_type ?: default_media_type);
         json_builder_set_member_name(b, "digest");
         json_builder_add_string_value(b, d->digest);
-        json_builder_set_member_name(b, "size");
-        json_builder_add_int_value(b, (gint64) d->size);
+        json_build_int(b, "size", (gint64) d->size);
         if (d->urls && d->urls[0]) {
                 json_builder_set_member_name(b, "urls");
                 json_builder_begin_array(b);
@@ -603,8 +603,7 @@ int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers,
                 return -EINVAL;
 
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "schemaVersion");
-        json_builder_add_int_value(b, 2);
+        json_build_int(b, "schemaVersion", 2);
         json_builder_set_member_name(b, "mediaType");
         json_builder_add_string_value(b, OCI_MEDIA_TYPE_MANIFEST);
         json_builder_set_member_name(b, "config");

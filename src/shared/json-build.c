@@ -16,3 +16,9 @@ void json_build_string(JsonBuilder *b, const char *key, const char *value)
         json_builder_set_member_name(b, key);
         json_builder_add_string_value(b, strempty(value));
 }
+
+void json_build_int(JsonBuilder *b, const char *key, gint64 value)
+{
+        json_builder_set_member_name(b, key);
+        json_builder_add_int_value(b, value);
+}

@@ -7,3 +7,4 @@
  * with NULL as "". (oci/config.c omits absent members instead, as image configs do, and keeps its own.) */
 void json_build_strv(JsonBuilder *b, const char *key, char *const *l);
 void json_build_string(JsonBuilder *b, const char *key, const char *value);
+void json_build_int(JsonBuilder *b, const char *key, gint64 value);
