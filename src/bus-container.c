@@ -113,10 +113,8 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         json_build_string(b, "WorkingDir", c->config.workdir);
         json_build_string(b, "StopSignal", c->config.stop_signal);
         json_build_string(b, "Network", c->config.network);
-        json_builder_set_member_name(b, "Tty");
-        json_builder_add_boolean_value(b, c->config.tty);
-        json_builder_set_member_name(b, "OpenStdin");
-        json_builder_add_boolean_value(b, c->config.interactive);
+        json_build_bool(b, "Tty", c->config.tty);
+        json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
         if (json_parser_load_from_data(props, c->properties_json ?: "[]", -1, NULL))
                 json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));

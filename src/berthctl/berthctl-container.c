@@ -950,10 +950,8 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_builder_set_member_name(b, "State");
         json_builder_begin_object(b);
         json_build_string(b, "Status", c->state);
-        json_builder_set_member_name(b, "Running");
-        json_builder_add_boolean_value(b, streq(c->state, "running"));
-        json_builder_set_member_name(b, "Paused");
-        json_builder_add_boolean_value(b, false);
+        json_build_bool(b, "Running", streq(c->state, "running"));
+        json_build_bool(b, "Paused", false);
         json_build_int(b, "Pid", c->pid);
         json_build_int(b, "ExitCode", c->exit_code);
         json_build_string(b, "Error", c->error);
@@ -977,10 +975,8 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
                         json_builder_add_value(b, json_node_copy(json_object_get_member(cfg, k)));
                 }
         }
-        json_builder_set_member_name(b, "Tty");
-        json_builder_add_boolean_value(b, c->tty);
-        json_builder_set_member_name(b, "OpenStdin");
-        json_builder_add_boolean_value(b, c->interactive);
+        json_build_bool(b, "Tty", c->tty);
+        json_build_bool(b, "OpenStdin", c->interactive);
         json_build_string(b, "Image", c->image);
         json_builder_end_object(b);
         json_builder_end_object(b);

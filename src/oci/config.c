@@ -7,6 +7,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "oci/sha256.h"
+#include "shared/json-build.h"
 #include "shared/log.h"
 
 OciImageConfig *oci_image_config_free(OciImageConfig *c)
@@ -413,8 +414,7 @@ int oci_image_config_to_json(const OciImageConfig *c, char **ret_json, size_t *r
                         add_string(b, "author", h->author);
                         add_string(b, "comment", h->comment);
                         if (h->empty_layer) {
-                                json_builder_set_member_name(b, "empty_layer");
-                                json_builder_add_boolean_value(b, true);
+                                json_build_bool(b, "empty_layer", true);
                         }
                         json_builder_end_object(b);
                 }

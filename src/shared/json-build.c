@@ -22,3 +22,9 @@ void json_build_int(JsonBuilder *b, const char *key, gint64 value)
         json_builder_set_member_name(b, key);
         json_builder_add_int_value(b, value);
 }
+
+void json_build_bool(JsonBuilder *b, const char *key, gboolean value)
+{
+        json_builder_set_member_name(b, key);
+        json_builder_add_boolean_value(b, value);
+}

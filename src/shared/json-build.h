@@ -8,3 +8,4 @@
 void json_build_strv(JsonBuilder *b, const char *key, char *const *l);
 void json_build_string(JsonBuilder *b, const char *key, const char *value);
 void json_build_int(JsonBuilder *b, const char *key, gint64 value);
+void json_build_bool(JsonBuilder *b, const char *key, gboolean value);
