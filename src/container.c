@@ -15,7 +15,6 @@
 
 #define CONTAINER_RECORD_MAX (4U * 1024U * 1024U)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 Container *container_free(Container *c)
 {

@@ -9,16 +9,26 @@
 #include "shared/fs-util.h"
 #include "shared/macro.h"
 
-static inline void closedirp_compat(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
 int open_dir_at(int dir_fd, const char *path)
 {
         int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
+}
+
+int opendir_at(int dir_fd, const char *path, DIR **ret)
+{
+        int fd = open_dir_at(dir_fd, path);
+        DIR *d;
+
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        *ret = d;
+        return 0;
 }
 
 int fsync_dir_at(int dir_fd, const char *path)
@@ -225,7 +235,7 @@ int mkdir_p_at(int dir_fd, const char *path, mode_t mode)
 
 static int rm_rf_children(int fd, dev_t dev)
 {
-        _cleanup_(closedirp_compat) DIR *d = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
         int r = 0;
 
         d = fdopendir(fd);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -29,3 +30,12 @@ int rm_rf_at(int dir_fd, const char *name);
 int open_dir_at(int dir_fd, const char *path);
 
 int fsync_dir_at(int dir_fd, const char *path);
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+/* opendir() of dir_fd/path ("." for dir_fd itself), without following a symlink at the end. */
+int opendir_at(int dir_fd, const char *path, DIR **ret);

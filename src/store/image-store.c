@@ -66,18 +66,13 @@ static int load_image(ImageStore *s, const char *hex)
 static int load_all(ImageStore *s)
 {
         _cleanup_free_ char *data = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
         size_t size;
-        DIR *d;
-        int fd, k;
+        int k;
 
-        fd = openat(s->images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        k = opendir_at(s->images_fd, ".", &d);
+        if (k < 0)
+                return k;
         for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_name[0] == '.') {
                         /* A half-written image dir from a crash: never visible, remove it. */
@@ -89,7 +84,6 @@ static int load_all(ImageStore *s)
                 if (k < 0)
                         log_debug_errno(k, "Ignoring unreadable image record '%s': %m", de->d_name);
         }
-        closedir(d);
 
         k = read_file_at(s->dir_fd, "repositories.json", STATE_FILE_MAX, &data, &size);
         if (k == -ENOENT)

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "store/archive-util.h"
@@ -18,7 +19,6 @@
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 typedef struct DiffWriter {
         struct archive *tar;
@@ -244,16 +244,11 @@ static int write_dir(DiffWriter *w, int dir_fd, const char *prefix)
         _cleanup_(closedirp) DIR *d = NULL;
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
         struct dirent *de;
-        int fd, r;
+        int r;
 
-        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return fail(w, negative_errno(), "Cannot open directory '%s': %m", prefix ?: ".");
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return fail(w, -ENOMEM, "Out of memory");
-        }
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return fail(w, r, "Cannot open directory '%s': %s", prefix ?: ".", strerror(-r));
         while ((errno = 0, de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         g_ptr_array_add(names, g_strdup(de->d_name));

@@ -42,11 +42,6 @@ struct LayerStore {
 
 static const char short_id_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-static inline void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
 
 /* "sha256:<64 lowercase hex>" → pointer to the hex part, or NULL. */
 static const char *digest_hex(const char *digest)
@@ -368,16 +363,11 @@ int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id
 int layer_store_cleanup_tmp(LayerStore *s)
 {
         _cleanup_(closedirp) DIR *d = NULL, *l = NULL;
-        int fd, r = 0;
+        int k, r = 0;
 
-        fd = openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = opendir_at(s->root_fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 if (!startswith(de->d_name, TMP_PREFIX))
                         continue;
@@ -387,14 +377,9 @@ int layer_store_cleanup_tmp(LayerStore *s)
         }
 
         /* Then short links whose layer never got renamed into place (or was removed). */
-        fd = openat(s->links_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        l = fdopendir(fd);
-        if (!l) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        k = opendir_at(s->links_fd, ".", &l);
+        if (k < 0)
+                return k;
         for (struct dirent *de; (de = readdir(l));) {
                 struct stat st;
 
@@ -439,16 +424,11 @@ int layer_store_remove(LayerStore *s, const char *chain_id)
 int layer_store_empty_trash(LayerStore *s)
 {
         _cleanup_(closedirp) DIR *d = NULL;
-        int fd, r = 0;
+        int r = 0;
 
-        fd = openat(s->trash_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = opendir_at(s->trash_fd, ".", &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
