@@ -5,6 +5,7 @@
 
 #include "bus-attach.h"
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-polkit.h"
 #include "container-attach.h"
 #include "shared/log.h"
@@ -22,69 +23,25 @@ static int lookup_error(sd_bus_error *error, int r, const char *key)
         return r;
 }
 
-static int read_option(sd_bus_message *m, const char *key, char type, void *ret, sd_bus_error *error)
+static int read_attach_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
-        char sig[2] = { type };
-        int r;
+        AttachOptions *o = userdata;
 
-        r = sd_bus_message_enter_container(m, 'v', sig);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type %s.", key,
-                                         sig);
-        r = sd_bus_message_read_basic(m, type, ret);
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_attach_options(sd_bus_message *m, AttachOptions *o, sd_bus_error *error)
-{
-        static const struct {
-                const char *key;
-                size_t offset;
-        } flags[] = {
-                { "stdin", offsetof(AttachOptions, want_stdin) },
-                { "stdout", offsetof(AttachOptions, want_stdout) },
-                { "stderr", offsetof(AttachOptions, want_stderr) },
-                { "stdin_once", offsetof(AttachOptions, stdin_once) },
-                { "before_start", offsetof(AttachOptions, before_start) },
-        };
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                bool known = false;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < ELEMENTSOF(flags) && !known; i++)
-                        if (streq(key, flags[i].key)) {
-                                int b;
-                                known = true;
-                                r = read_option(m, key, 'b', &b, error);
-                                *(bool *) ((char *) o + flags[i].offset) = b;
-                        }
-                if (known)
-                        ;
-                else if (streq(key, "rows"))
-                        r = read_option(m, key, 'u', &o->rows, error);
-                else if (streq(key, "columns"))
-                        r = read_option(m, key, 'u', &o->columns, error);
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(key, "stdin"))
+                return bus_option_read_bool(m, key, &o->want_stdin, error);
+        if (streq(key, "stdout"))
+                return bus_option_read_bool(m, key, &o->want_stdout, error);
+        if (streq(key, "stderr"))
+                return bus_option_read_bool(m, key, &o->want_stderr, error);
+        if (streq(key, "stdin_once"))
+                return bus_option_read_bool(m, key, &o->stdin_once, error);
+        if (streq(key, "before_start"))
+                return bus_option_read_bool(m, key, &o->before_start, error);
+        if (streq(key, "rows"))
+                return bus_option_read_basic(m, key, 'u', &o->rows, error);
+        if (streq(key, "columns"))
+                return bus_option_read_basic(m, key, 'u', &o->columns, error);
+        return bus_option_unknown(key, error);
 }
 
 static int not_running(sd_bus_error *error, Container *c)
@@ -104,7 +61,7 @@ int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_
         r = sd_bus_message_read(message, "s", &key);
         if (r < 0)
                 return r;
-        r = read_attach_options(message, &o, error);
+        r = bus_read_options(message, read_attach_option, &o, error);
         if (r < 0)
                 return r;
         if ((o.rows == 0) != (o.columns == 0) || o.rows > UINT16_MAX || o.columns > UINT16_MAX)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-commit.h"
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-polkit.h"
 #include "container-commit.h"
 #include "image.h"
@@ -23,55 +24,19 @@ static void commit_options_done(CommitOptions *o)
         o->changes = NULL;
 }
 
-static int read_options(sd_bus_message *m, CommitOptions *o, sd_bus_error *error)
+static int read_commit_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
-        const char *key;
-        int r;
+        CommitOptions *o = userdata;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "author") || streq(key, "message")) {
-                        const char *s;
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option '%s' must be a string (s).", key);
-                        free(streq(key, "author") ? o->author : o->message);
-                        *(streq(key, "author") ? &o->author : &o->message) = g_strdup(s);
-                } else if (streq(key, "changes")) {
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'changes' must be a string array (as).");
-                        g_strfreev(o->changes);
-                        o->changes = NULL;
-                        r = sd_bus_message_read_strv(m, &o->changes);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(m);
-                        if (r < 0)
-                                return r;
-                } else if (streq(key, "pause")) {
-                        int b;
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'pause' must be a boolean (b).");
-                        o->pause = b;
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(key, "author"))
+                return bus_option_read_string(m, key, &o->author, error);
+        if (streq(key, "message"))
+                return bus_option_read_string(m, key, &o->message, error);
+        if (streq(key, "changes"))
+                return bus_option_read_strv(m, key, &o->changes, error);
+        if (streq(key, "pause"))
+                return bus_option_read_bool(m, key, &o->pause, error);
+        return bus_option_unknown(key, error);
 }
 
 int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -90,7 +55,7 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
         r = sd_bus_message_read(message, "ss", &key, &reference);
         if (r < 0)
                 return r;
-        r = read_options(message, &o, error);
+        r = bus_read_options(message, read_commit_option, &o, error);
         if (r < 0)
                 return r;
 

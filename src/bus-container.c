@@ -5,6 +5,7 @@
 
 #include "bus-container.h"
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-polkit.h"
 #include "container.h"
 #include "image.h"
@@ -184,115 +185,57 @@ static int container_lookup_error(sd_bus_error *error, int r, const char *key)
         return r;
 }
 
-static int read_strv_option(sd_bus_message *m, const char *key, char ***ret, sd_bus_error *error)
+typedef struct CreateOptions {
+        ContainerOptions *options;
+        char **properties; /* the scope properties, as JSON */
+} CreateOptions;
+
+static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
-        char **l = NULL;
+        CreateOptions *c = userdata;
+        ContainerOptions *o = c->options;
+        const char *reason = NULL;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'v', "as");
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type as.", key);
-        r = sd_bus_message_read_strv(m, &l);
-        if (r < 0)
-                return r;
-        g_strfreev(*ret);
-        *ret = l ?: g_new0(char *, 1);
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_string_option(sd_bus_message *m, const char *key, char **ret, sd_bus_error *error)
-{
-        const char *s;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'v', "s");
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type s.", key);
-        r = sd_bus_message_read(m, "s", &s);
-        if (r < 0)
-                return r;
-        free(*ret);
-        *ret = strdup(s);
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_bool_option(sd_bus_message *m, const char *key, bool *ret, sd_bus_error *error)
-{
-        int b, r;
-
-        r = sd_bus_message_enter_container(m, 'v', "b");
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be of type b.", key);
-        r = sd_bus_message_read(m, "b", &b);
-        if (r < 0)
-                return r;
-        *ret = b;
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_create_options(sd_bus_message *m, ContainerOptions *o, char **ret_properties,
-                               sd_bus_error *error)
-{
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "tty"))
-                        r = read_bool_option(m, key, &o->tty, error);
-                else if (streq(key, "interactive"))
-                        r = read_bool_option(m, key, &o->interactive, error);
-                else if (streq(key, "env"))
-                        r = read_strv_option(m, key, &o->env, error);
-                else if (streq(key, "workdir"))
-                        r = read_string_option(m, key, &o->workdir, error);
-                else if (streq(key, "user")) {
-                        r = read_string_option(m, key, &o->user, error);
-                        o->set_user = true;
-                } else if (streq(key, "hostname"))
-                        r = read_string_option(m, key, &o->hostname, error);
-                else if (streq(key, "entrypoint")) {
-                        r = read_strv_option(m, key, &o->entrypoint, error);
-                        o->set_entrypoint = true;
-                } else if (streq(key, "network"))
-                        r = read_string_option(m, key, &o->network, error);
-                else if (streq(key, "privileged"))
-                        r = read_bool_option(m, key, &o->privileged, error);
-                else if (streq(key, "cap_add"))
-                        r = read_strv_option(m, key, &o->cap_add, error);
-                else if (streq(key, "cap_drop"))
-                        r = read_strv_option(m, key, &o->cap_drop, error);
-                else if (streq(key, "security_opt"))
-                        r = read_strv_option(m, key, &o->security_opt, error);
-                else if (streq(key, "properties")) {
-                        const char *reason = NULL;
-
-                        r = sd_bus_message_enter_container(m, 'v', "a(sv)");
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'properties' must be of type a(sv).");
-                        free(*ret_properties);
-                        *ret_properties = NULL;
-                        r = scope_properties_from_bus(m, ret_properties, &reason);
-                        if (r == -EINVAL)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Unit property '%s' cannot be set on a container's scope.",
-                                                         strna(reason));
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+        if (streq(key, "tty"))
+                return bus_option_read_bool(m, key, &o->tty, error);
+        if (streq(key, "interactive"))
+                return bus_option_read_bool(m, key, &o->interactive, error);
+        if (streq(key, "env"))
+                return bus_option_read_strv(m, key, &o->env, error);
+        if (streq(key, "workdir"))
+                return bus_option_read_string(m, key, &o->workdir, error);
+        if (streq(key, "user")) {
+                o->set_user = true;
+                return bus_option_read_string(m, key, &o->user, error);
         }
+        if (streq(key, "hostname"))
+                return bus_option_read_string(m, key, &o->hostname, error);
+        if (streq(key, "entrypoint")) {
+                o->set_entrypoint = true;
+                return bus_option_read_strv(m, key, &o->entrypoint, error);
+        }
+        if (streq(key, "network"))
+                return bus_option_read_string(m, key, &o->network, error);
+        if (streq(key, "privileged"))
+                return bus_option_read_bool(m, key, &o->privileged, error);
+        if (streq(key, "cap_add"))
+                return bus_option_read_strv(m, key, &o->cap_add, error);
+        if (streq(key, "cap_drop"))
+                return bus_option_read_strv(m, key, &o->cap_drop, error);
+        if (streq(key, "security_opt"))
+                return bus_option_read_strv(m, key, &o->security_opt, error);
+        if (!streq(key, "properties"))
+                return bus_option_unknown(key, error);
+
+        r = bus_option_enter(m, key, "a(sv)", error);
+        if (r < 0)
+                return r;
+        *c->properties = mfree(*c->properties);
+        r = scope_properties_from_bus(m, c->properties, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unit property '%s' cannot be set on a container's scope.", strna(reason));
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
@@ -318,7 +261,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = sd_bus_message_read_strv(message, &o.command);
         if (r < 0)
                 return r;
-        r = read_create_options(message, &o, &properties, error);
+        r = bus_read_options(message, read_create_option, &(CreateOptions) { &o, &properties }, error);
         if (r < 0)
                 return r;
 

@@ -1,37 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-disk.h"
+#include "bus-options.h"
 #include "bus-polkit.h"
 #include "container.h"
 #include "disk-usage.h"
 #include "image.h"
 #include "shared/log.h"
 
-/* Reads an options dictionary whose only known key is a boolean (or none, when bool_key is NULL). */
-static int read_options(sd_bus_message *m, const char *bool_key, int *ret_value, sd_bus_error *error)
+/* PruneImages' one option. */
+static int read_prune_images_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (!bool_key || !streq(key, bool_key))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                r = sd_bus_message_read(m, "v", "b", ret_value);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' must be a boolean (b).", key);
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(key, "all"))
+                return bus_option_read_basic(m, key, 'b', userdata, error);
+        return bus_option_unknown(key, error);
 }
 
 static gint compare_created_desc(gconstpointer a, gconstpointer b)
@@ -104,7 +85,7 @@ int bus_method_get_disk_usage(sd_bus_message *message, void *userdata, sd_bus_er
         Manager *m = userdata;
         int r;
 
-        r = read_options(message, NULL, NULL, error);
+        r = bus_read_options(message, NULL, NULL, error);
         if (r < 0)
                 return r;
         r = manager_disk_usage(m, &u);
@@ -150,7 +131,7 @@ int bus_method_prune_images(sd_bus_message *message, void *userdata, sd_bus_erro
         uint64_t reclaimed = 0;
         int all = false, r;
 
-        r = read_options(message, "all", &all, error);
+        r = bus_read_options(message, read_prune_images_option, &all, error);
         if (r < 0)
                 return r;
 
@@ -174,7 +155,7 @@ int bus_method_prune_containers(sd_bus_message *message, void *userdata, sd_bus_
         uint64_t reclaimed = 0;
         int r;
 
-        r = read_options(message, NULL, NULL, error);
+        r = bus_read_options(message, NULL, NULL, error);
         if (r < 0)
                 return r;
 

@@ -7,6 +7,7 @@
 #include "bus-disk.h"
 #include "bus-errors.h"
 #include "bus-image.h"
+#include "bus-options.h"
 #include "bus-polkit.h"
 #include "bus-search.h"
 #include "bus-transfer.h"
@@ -20,27 +21,6 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         return sd_bus_message_append(reply, "s", BERTH_VERSION);
-}
-
-/* Options dictionaries are there so methods can grow without twins; a key this version does not know is
- * refused by name rather than ignored. */
-static int bus_read_empty_options(sd_bus_message *message, sd_bus_error *error)
-{
-        const char *key;
-        int r;
-
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(message);
 }
 
 /* Turns a failed image lookup into the error the user should read. */
@@ -198,7 +178,7 @@ static int method_pull_image(sd_bus_message *message, void *userdata, sd_bus_err
         r = sd_bus_message_read(message, "s", &reference);
         if (r < 0)
                 return r;
-        r = bus_read_empty_options(message, error);
+        r = bus_read_options(message, NULL, NULL, error);
         if (r < 0)
                 return r;
         return bus_transfer_pull(m, message, reference, error);

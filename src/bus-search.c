@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "bus-errors.h"
+#include "bus-options.h"
 #include "bus-search.h"
 #include "manager.h"
 #include "registry/registry-client.h"
@@ -94,59 +95,41 @@ static void on_search_done(RegistryRequest *req, const RegistryError *error, con
                 log_warning_errno(r, "Failed to send search error: %m");
 }
 
-static int read_search_options(sd_bus_message *message, unsigned *limit, const char **registry,
-                               sd_bus_error *error)
+typedef struct SearchOptions {
+        uint32_t limit;
+        const char *registry;
+} SearchOptions;
+
+static int read_search_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
-        const char *key;
+        SearchOptions *o = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (streq(key, "registry"))
+                return bus_option_read_basic(m, key, 's', &o->registry, error);
+        if (!streq(key, "limit"))
+                return bus_option_unknown(key, error);
+        r = bus_option_read_basic(m, key, 'u', &o->limit, error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(message, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "limit")) {
-                        uint32_t u;
-
-                        r = sd_bus_message_read(message, "v", "u", &u);
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'limit' must be of type u.");
-                        if (u == 0 || u > SEARCH_LIMIT_MAX)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'limit' must be between 1 and %u.",
-                                                         SEARCH_LIMIT_MAX);
-                        *limit = u;
-                } else if (streq(key, "registry")) {
-                        r = sd_bus_message_read(message, "v", "s", registry);
-                        if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'registry' must be of type s.");
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
-                r = sd_bus_message_exit_container(message);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(message);
+        if (o->limit == 0 || o->limit > SEARCH_LIMIT_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'limit' must be between 1 and %u.",
+                                         SEARCH_LIMIT_MAX);
+        return 0;
 }
 
 int method_search_images(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(search_freep) Search *s = NULL;
         Manager *m = userdata;
-        const char *term, *registry = NULL;
-        unsigned limit = 25;
+        SearchOptions o = { .limit = 25 };
+        const char *term;
         int r;
 
         r = sd_bus_message_read(message, "s", &term);
         if (r < 0)
                 return r;
-        r = read_search_options(message, &limit, &registry, error);
+        r = bus_read_options(message, read_search_option, &o, error);
         if (r < 0)
                 return r;
         if (isempty(term) || strlen(term) > 256 || !g_utf8_validate(term, -1, NULL))
@@ -156,15 +139,15 @@ int method_search_images(sd_bus_message *message, void *userdata, sd_bus_error *
         s = calloc(1, sizeof(Search));
         if (!s)
                 return -ENOMEM;
-        s->limit = limit;
-        r = registry_normalize_domain(isempty(registry) ? m->default_domain : registry, &s->domain);
+        s->limit = o.limit;
+        r = registry_normalize_domain(isempty(o.registry) ? m->default_domain : o.registry, &s->domain);
         if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid registry '%s'.", registry);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid registry '%s'.", o.registry);
 
         r = sd_event_add_exit(m->event, &s->exit_source, on_exit_event, s);
         if (r < 0)
                 return r;
-        r = registry_search(m->registry, s->domain, term, limit, on_search_done, s, &s->request);
+        r = registry_search(m->registry, s->domain, term, o.limit, on_search_done, s, &s->request);
         if (r < 0)
                 return r;
         s->message = sd_bus_message_ref(message);
