@@ -159,6 +159,16 @@ test_cancel_transfer() {
         bed_exec busctl introspect --xml-interface org.berth1 "$path" > "$TEST_TMP/transfer.xml"
         python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
                 "$BERTH_SRC/dbus/org.berth1.Transfer.xml" "$TEST_TMP/transfer.xml" org.berth1.Transfer
+        # Its properties, read over the bus while it runs: the manifest is resolved, the layers are coming.
+        local props
+        props=$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Transfer Reference Status ManifestDigest \
+                ImageId Progress)
+        echo "$props"
+        assert_match "$(sed -n 1p <<<"$props")" "^s \"$(R big):latest\"\$" "Reference"
+        assert_match "$(sed -n 2p <<<"$props")" '^s "pulling"$' "Status"
+        assert_match "$(sed -n 3p <<<"$props")" '^s "sha256:[0-9a-f]{64}"$' "ManifestDigest"
+        assert_match "$(sed -n 4p <<<"$props")" '^s "(sha256:)?[0-9a-f]{64}"$' "ImageId"
+        assert_match "$(sed -n 5p <<<"$props")" '^d (0|0?\.[0-9]+|1)(e-?[0-9]+)?$' "Progress, 0 to 1"
         bed_exec busctl call org.berth1 "$path" org.berth1.Transfer Cancel
         wait_until 30 bed_exec test -s /run/cancel.rc
         assert_ne "$(bed_exec cat /run/cancel.rc)" 0 "berthctl's exit status"

@@ -2,6 +2,7 @@
 # container is created, started, exits, is started and stopped again, and removed; the capture must hold
 # ContainerNew and ContainerRemoved on the Manager and PropertiesChanged on the Container object for State
 # (running, exited, running, exited), ExitCode and Pid, in that order.
+# A second case does the same for a pull and the Image and Transfer signals.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
@@ -78,4 +79,73 @@ assert exit2["ExitCode"] == 137, exit2
 assert run2["ExitCode"] == 0, run2
 assert run1["StartedUSec"] > 0 and exit1["FinishedUSec"] >= run1["StartedUSec"], (run1, exit1)
 PY
+}
+
+# The pull's story as a bus client sees it: TransferNew, the Transfer's Message and LayerProgress signals in
+# Docker's words (the child's base layer "Already exists"), Finished, TransferRemoved, ImageNew; RemoveImage
+# then sends ImageRemoved. The image's and a container's remaining properties are read over the bus too.
+test_pull_and_image_signals() {
+        local image_path
+        bed_sh "busctl monitor --json=short --match 'sender=org.berth1' > $CAPTURE.pull 2>/dev/null & echo \$! > $PIDFILE.pull"
+        CAPTURE=$CAPTURE.pull wait_until 30 monitor_sees_berthd
+        bed_exec berthctl pull -q "$(R busybox-child)" >/dev/null
+        bed_exec berthctl image rm "$(R busybox-child)" >/dev/null
+        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR grep -q ImageRemoved $CAPTURE.pull"
+        bed_exec kill -TERM "$(bed_exec cat "$PIDFILE.pull")"
+
+        bed_exec cat "$CAPTURE.pull" > "$TEST_TMP/pull.json"
+        python3 - "$TEST_TMP/pull.json" "$(R busybox-child)" <<'PY' || fail "pull signals (capture in the case output above)"
+import json, re, sys
+
+ref = sys.argv[2]
+sig = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line.startswith("{"):
+        m = json.loads(line)
+        if m.get("type") == "signal" and m.get("interface", "").startswith("org.berth1."):
+            sig.append((m["path"], m["member"], m["payload"]["data"]))
+print("signals:", *[(p, n) for p, n, _ in sig], sep="\n  ")
+
+new = [d for p, n, d in sig if n == "TransferNew"]
+assert len(new) == 1, new
+tid, tpath = new[0]
+assert re.fullmatch(r"/org/berth1/transfer/_\d+", tpath) and tpath.endswith("_%d" % tid), new
+mine = [(n, d) for p, n, d in sig if p == tpath]
+messages = [d[0] for n, d in mine if n == "Message"]
+assert messages[0] == "latest: Pulling from " + ref, messages
+assert any(re.fullmatch(r"Digest: sha256:[0-9a-f]{64}", t) for t in messages), messages
+assert messages[-1] == "Status: Downloaded newer image for %s:latest" % ref, messages
+layers = {}
+for n, d in mine:
+    if n == "LayerProgress":
+        assert re.fullmatch(r"[0-9a-f]{12}", d[0]), d
+        layers.setdefault(d[0], []).append(d[1])
+assert sorted(s[-1] for s in layers.values()) == ["Already exists", "Pull complete", "Pull complete"], layers
+finished = [d for n, d in mine if n == "Finished"]
+assert len(finished) == 1 and finished[0][:3] == ["done", "", ""], finished
+digest, image_id = finished[0][3], finished[0][4]
+assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest) and "Digest: " + digest in messages, finished
+removed = [d for p, n, d in sig if n == "TransferRemoved"]
+assert removed == [[tid, tpath, "done"]], removed
+image_new = [d for p, n, d in sig if n == "ImageNew"]
+assert len(image_new) == 1 and image_id.endswith(image_new[0][0].split(":")[-1]), (image_new, image_id)
+image_removed = [d for p, n, d in sig if n == "ImageRemoved"]
+assert image_removed == image_new, (image_removed, image_new)
+names = [n for p, n, d in sig]
+assert names.index("TransferNew") < names.index("Finished") < names.index("TransferRemoved"), names
+assert names.index("ImageNew") < names.index("ImageRemoved"), names
+PY
+
+        # Properties no other case reads by name.
+        image_path=$(M GetImage s "$(R busybox)" | sed -E 's/^o "(.*)"$/\1/')
+        assert_match "$(bed_exec busctl get-property org.berth1 "$image_path" org.berth1.Image ManifestDigest)" \
+                '^s "sha256:[0-9a-f]{64}"$' "Image ManifestDigest"
+        assert_match "$(bed_exec busctl get-property org.berth1 "$image_path" org.berth1.Image LayerSizes)" \
+                '^at 1 [1-9][0-9]*$' "Image LayerSizes (busybox has one layer)"
+        M CreateContainer ssasa{sv} "$(R busybox)" props 1 true 1 tty b true >/dev/null
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/props org.berth1.Container \
+                ImageId CreatedUSec Tty | tr '\n' ' ')" '^s "(sha256:)?[0-9a-f]{64}" t [1-9][0-9]+ b true $' \
+                "Container ImageId, CreatedUSec, Tty"
+        M RemoveContainer sb props false >/dev/null
 }
