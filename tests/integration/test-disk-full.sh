@@ -9,7 +9,7 @@ R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 # store_size SIZE : grow or shrink the store's tmpfs (never below what it holds)
 store_size() { bed_exec mount -o "remount,size=$1" /var/lib/berth; }
 # store_avail : free bytes in the store
-store_avail() { bed_exec stat -f -c '%a*%S' /var/lib/berth | bc; }
+store_avail() { echo $(( $(bed_exec stat -f -c '%a*%S' /var/lib/berth) )); }
 # leftovers : half-made layers, images or containers (temp dirs and temp files), one a line
 leftovers() {
         bed_sh 'cd /var/lib/berth && { ls -d layers/.tmp-* images/.tmp-* containers/.tmp-* 2>/dev/null
@@ -66,7 +66,7 @@ test_container_fills_the_disk() {
         pid=$(berthd_pid)
         bed_exec berthctl image rm "$(R big)" >/dev/null
         # Removed layers go to a trash dir that empties in the background: wait for the space to come back.
-        wait_until 60 bash -c '[ "$('"$BERTH_BED"' exec '"$BED_DIR"' stat -f -c "%a*%S" /var/lib/berth | bc)" -gt $((200 * 1024 * 1024)) ]'
+        wait_until 60 bash -c '[ "$(($('"$BERTH_BED"' exec '"$BED_DIR"' stat -f -c "%a*%S" /var/lib/berth)))" -gt $((200 * 1024 * 1024)) ]'
         store_size 40M
         # The output goes to the journal (another filesystem), so the container can report after filling.
         bed_exec berthctl run -d --name filler "$(R busybox)" sh -c \
@@ -113,7 +113,7 @@ test_container_fills_the_disk() {
 
         # rm frees the space; then the same metadata writes succeed.
         bed_exec berthctl rm filler >/dev/null
-        wait_until 60 bash -c '[ "$('"$BERTH_BED"' exec '"$BED_DIR"' stat -f -c "%a*%S" /var/lib/berth | bc)" -gt $((30 * 1024 * 1024)) ]'
+        wait_until 60 bash -c '[ "$(($('"$BERTH_BED"' exec '"$BED_DIR"' stat -f -c "%a*%S" /var/lib/berth)))" -gt $((30 * 1024 * 1024)) ]'
         bed_exec berthctl tag "$(R busybox)" "$(R busybox):full"
         assert_match "$(bed_exec berthctl image ls)" ' full ' "tag after freeing"
         bed_exec berthctl create --name other "$(R busybox)" true >/dev/null
