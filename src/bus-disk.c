@@ -48,7 +48,7 @@ static int append_images(Manager *m, sd_bus_message *reply, const DiskUsage *u)
         return sd_bus_message_close_container(reply);
 }
 
-static int append_containers(Manager *m, sd_bus_message *reply)
+static int append_containers(Manager *m, sd_bus_message *reply, GHashTable *sizes)
 {
         g_autoptr(GPtrArray) list = g_ptr_array_new();
         GHashTableIter it;
@@ -64,47 +64,68 @@ static int append_containers(Manager *m, sd_bus_message *reply)
         if (r < 0)
                 return r;
         for (guint i = 0; i < list->len; i++) {
-                uint64_t bytes = 0;
+                const uint64_t *bytes;
 
                 c = list->pdata[i];
-                r = container_disk_usage(c, &bytes);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to measure the writable layer of %s, ignoring: %m", c->name);
+                /* Missing: created after the walk began, or its walk failed (logged by the walker). */
+                bytes = g_hash_table_lookup(sizes, c->id);
                 r = sd_bus_message_append(reply, "(sssstt)", c->id, c->name, c->image_name,
-                                          container_status_to_string(c->state.status), bytes, c->created_usec);
+                                          container_status_to_string(c->state.status), bytes ? *bytes : 0,
+                                          c->created_usec);
                 if (r < 0)
                         return r;
         }
         return sd_bus_message_close_container(reply);
 }
 
-int bus_method_get_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int reply_disk_usage(Manager *m, sd_bus_message *message, GHashTable *sizes)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(disk_usage_done) DiskUsage u = {};
-        Manager *m = userdata;
         int r;
 
-        r = bus_read_options(message, NULL, NULL, error);
-        if (r < 0)
-                return r;
         r = manager_disk_usage(m, &u);
         if (r < 0)
                 return log_error_errno(r, "Failed to compute disk usage: %m");
-
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
         r = append_images(m, reply, &u);
         if (r < 0)
                 return r;
-        r = append_containers(m, reply);
+        r = append_containers(m, reply, sizes);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "tt", u.layers_size, u.layers_reclaimable);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static void on_disk_usage_walked(Manager *m, GHashTable *sizes, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        int r;
+
+        r = sizes ? reply_disk_usage(m, message, sizes) : -ECANCELED;
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(message, r, "Failed to compute disk usage: %m");
+}
+
+int bus_method_get_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        /* The image part is a loop over the records; the containers' writable layers are walked in a child
+         * (disk-usage.h), and the reply goes out when it is done. */
+        r = manager_walk_containers(m, on_disk_usage_walked, sd_bus_message_ref(message));
+        if (r < 0)
+                log_warning_errno(r, "Failed to measure the containers' writable layers: %m");
+        return 1;
 }
 
 static int reply_pruned(sd_bus_message *message, char **removed, uint64_t reclaimed)
@@ -148,11 +169,28 @@ int bus_method_prune_images(sd_bus_message *message, void *userdata, sd_bus_erro
         return reply_pruned(message, removed, reclaimed);
 }
 
+static void on_prune_walked(Manager *m, GHashTable *sizes, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        g_auto(GStrv) removed = NULL;
+        uint64_t reclaimed = 0;
+        int r;
+
+        if (!sizes) {
+                (void) sd_bus_reply_method_errnof(message, ECANCELED, "Pruning containers was cancelled.");
+                return;
+        }
+        /* Chosen now, not when asked: a container started during the walk stays. */
+        r = manager_prune_containers(m, sizes, &removed, &reclaimed);
+        if (r >= 0)
+                r = reply_pruned(message, removed, reclaimed);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(message, r, "Failed to prune containers: %m");
+}
+
 int bus_method_prune_containers(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        g_auto(GStrv) removed = NULL;
         Manager *m = userdata;
-        uint64_t reclaimed = 0;
         int r;
 
         r = bus_read_options(message, NULL, NULL, error);
@@ -166,8 +204,9 @@ int bus_method_prune_containers(sd_bus_message *message, void *userdata, sd_bus_
         if (r == 0)
                 return 1;
 
-        r = manager_prune_containers(m, &removed, &reclaimed);
+        /* The reclaimed bytes need the walk of the writable layers, off the loop as for GetDiskUsage. */
+        r = manager_walk_containers(m, on_prune_walked, sd_bus_message_ref(message));
         if (r < 0)
-                return log_error_errno(r, "Failed to prune containers: %m");
-        return reply_pruned(message, removed, reclaimed);
+                log_warning_errno(r, "Failed to measure the containers' writable layers: %m");
+        return 1;
 }

@@ -356,6 +356,8 @@ int manager_load_containers(Manager *m)
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' && !startswith(de->d_name, ".tmp-"))
                         continue;
+                if (startswith(de->d_name, CONTAINER_TRASH_PREFIX))
+                        continue; /* removed: the trash child deletes it */
                 if (startswith(de->d_name, ".tmp-")) {
                         r = rm_rf_at(dirfd(d), de->d_name);
                         if (r < 0)
@@ -416,19 +418,18 @@ int container_remove(Container *c)
         _cleanup_close_ int containers_fd = -EBADF;
         _cleanup_free_ char *trash = NULL, *path = NULL;
         char dir[PATH_MAX];
-        int r;
 
         snprintf(dir, sizeof(dir), "%s/containers", m->state_dir);
         containers_fd = open_dir_at(AT_FDCWD, dir);
         if (containers_fd < 0)
                 return containers_fd;
-        /* Unlist first (a rename), then delete: a crash in between leaves a ".tmp-" dir, not half a container. */
-        trash = g_strdup_printf(".tmp-rm-%s", c->id);
+        /* Unlist first (a rename), then delete: a crash in between leaves a ".tmp-rm-" dir, not half a
+         * container. The delete runs in the trash child: a writable layer of millions of files must not
+         * hold up the event loop. */
+        trash = g_strdup_printf(CONTAINER_TRASH_PREFIX "%s", c->id);
         if (renameat(containers_fd, c->id, containers_fd, trash) < 0)
                 return -errno;
-        r = rm_rf_at(containers_fd, trash);
-        if (r < 0)
-                log_warning_errno(r, "Failed to delete the files of container %s, ignoring: %m", c->name);
+        manager_empty_trash(m);
         snprintf(dir, sizeof(dir), "%s/containers/%s", m->runtime_dir, c->id);
         (void) rm_rf_at(AT_FDCWD, dir);
 

@@ -72,7 +72,12 @@ int manager_load_containers(Manager *m);
 /* Name, full id, or unique id prefix. -ENOENT, -ENOTUNIQ. */
 int manager_find_container(Manager *m, const char *key, Container **ret);
 
-/* Deletes a stopped container's files, drops it from the manager (freeing c) and sends ContainerRemoved. */
+/* A removed container's dir is renamed to this prefix + id under containers/; manager_empty_trash()'s child
+ * deletes it. */
+#define CONTAINER_TRASH_PREFIX ".tmp-rm-"
+
+/* Unlists a stopped container's files (their delete runs in a child), drops it from the manager (freeing c)
+ * and sends ContainerRemoved. */
 int container_remove(Container *c);
 
 /* True when any container was created from this image. */

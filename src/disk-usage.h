@@ -13,8 +13,9 @@
  *
  * Image sizes come from the records' layer_sizes (the uncompressed size of each layer, written at pull or
  * commit time), so answering never walks a layer tree: a store of many gigabytes costs a loop over the
- * records. Only containers' writable layers are walked, in the daemon; they are usually small, and the walk
- * counts apparent sizes (Docker's SizeRw), not allocated blocks. */
+ * records. Only containers' writable layers are walked, and never on the event loop: a container can hold
+ * millions of files, and anyone may ask for the sizes. The walk counts apparent sizes (Docker's SizeRw), not
+ * allocated blocks. */
 
 typedef struct ImageUsage {
         const ImageRecord *image; /* owned by the image store */
@@ -32,8 +33,15 @@ typedef struct DiskUsage {
 void disk_usage_done(DiskUsage *u);
 int manager_disk_usage(Manager *m, DiskUsage *ret);
 
-/* Bytes in a container's writable layer (regular files and symlinks, hardlinks once). */
-int container_disk_usage(Container *c, uint64_t *ret_bytes);
+/* Measures the bytes in every container's writable layer (regular files and symlinks, hardlinks once) in a
+ * child process, then calls done with sizes: container id → uint64_t *, a container missing where its walk
+ * failed. One walk runs at a time, for all callers: a request made while a walk runs is served by the next
+ * walk, which starts when the running one ends and serves every request queued meanwhile. done is called
+ * exactly once, also on failure and when the manager goes (then with sizes NULL). */
+typedef void (*DiskWalkDone)(Manager *m, GHashTable *sizes, void *userdata);
+typedef struct DiskWalk DiskWalk;
+int manager_walk_containers(Manager *m, DiskWalkDone done, void *userdata);
+void manager_stop_disk_walk(Manager *m);
 
 /* Removes the images no container uses: only untagged ones ("dangling") unless all. Layers still used by a
  * kept image stay. ret_removed gets the removed ids (strv), ret_reclaimed the bytes of the layers that
@@ -41,5 +49,6 @@ int container_disk_usage(Container *c, uint64_t *ret_bytes);
 int manager_prune_images(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclaimed);
 
 /* Removes every container that is not running or starting (created and exited ones). ret_removed gets
- * their ids, ret_reclaimed the bytes of their writable layers. */
-int manager_prune_containers(Manager *m, char ***ret_removed, uint64_t *ret_reclaimed);
+ * their ids, ret_reclaimed the bytes of their writable layers as sizes (from manager_walk_containers) says.
+ */
+int manager_prune_containers(Manager *m, GHashTable *sizes, char ***ret_removed, uint64_t *ret_reclaimed);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include "bus-errors.h"
 #include "bus-polkit.h"
 #include "container.h"
+#include "disk-usage.h"
 #include "machine.h"
 #include "manager.h"
 #include "shared/fs-util.h"
@@ -56,6 +58,7 @@ Manager *manager_free(Manager *m)
                 return NULL;
 
         bus_polkit_registry_free(&m->polkit_registry);
+        manager_stop_disk_walk(m);
         if (m->transfers) {
                 GHashTableIter it;
                 gpointer value;
@@ -157,7 +160,7 @@ static int on_trash_emptied(sd_event_source *s, const siginfo_t *si, void *userd
         Manager *m = userdata;
 
         if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_warning("Removing deleted layers failed; will retry on next start.");
+                log_warning("Removing deleted layers or containers failed; will retry on next start.");
         m->trash_event_source = sd_event_source_unref(m->trash_event_source);
         if (m->trash_again) {
                 m->trash_again = false;
@@ -166,13 +169,37 @@ static int on_trash_emptied(sd_event_source *s, const siginfo_t *si, void *userd
         return 0;
 }
 
+/* In the trash child: the dirs of removed containers (container_remove()). */
+static int empty_container_trash(Manager *m)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        char dir[PATH_MAX];
+        int r = 0;
+
+        snprintf(dir, sizeof(dir), "%s/containers", m->state_dir);
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                int q;
+
+                if (!startswith(de->d_name, CONTAINER_TRASH_PREFIX))
+                        continue;
+                q = rm_rf_at(dirfd(d), de->d_name);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        return r;
+}
+
 void manager_empty_trash(Manager *m)
 {
         pid_t pid;
         int r;
 
-        /* Deleting a big tree competes with extraction for the ext4 journal; do it in a child so the loop
-         * stays responsive, and one at a time. */
+        /* Deleting a big tree (a layer, a removed container's writable layer) competes with extraction for
+         * the ext4 journal and may take long; do it in a child so the loop stays responsive, and one at a
+         * time. */
         if (m->trash_event_source) {
                 m->trash_again = true;
                 return;
@@ -190,7 +217,10 @@ void manager_empty_trash(Manager *m)
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 (void) nice(10);
-                _exit(layer_store_empty_trash(m->layers) < 0 ? 1 : 0);
+                r = layer_store_empty_trash(m->layers);
+                if (empty_container_trash(m) < 0)
+                        r = -EIO;
+                _exit(r < 0 ? 1 : 0);
         }
         r = sd_event_add_child(m->event, &m->trash_event_source, pid, WEXITED, on_trash_emptied, m);
         if (r < 0)

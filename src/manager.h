@@ -29,6 +29,8 @@ typedef struct Manager {
         uint32_t transfer_counter;
         sd_event_source *trash_event_source;
         bool trash_again;
+        struct DiskWalk *disk_walk; /* the running walk of the containers' writable layers */
+        GArray *disk_walk_queue;    /* requests for the next one */
 
         bool ready_sent;
 } Manager;

@@ -121,6 +121,49 @@ test_unknown_options_are_refused_by_name() {
         assert_match "$(M PruneImages a{sv} 1 all s yes 2>&1)" "must be a boolean" "wrong type"
 }
 
+# A writable layer of many files takes seconds to walk or delete; neither may hold up berthd's other callers.
+# `busctl monitor` shows when the slow call reached berthd (the bus delivers in order: it is then ahead of
+# any later call in berthd's queue); a later call must still come back first.
+MANY_MONITOR=/run/test-disk-calls.json
+NOBODY_CALL=(setpriv --reuid=65534 --regid=65534 --clear-groups busctl call org.berth1 /org/berth1 org.berth1.Manager)
+monitor_sees() {
+        M ListContainers b true >/dev/null
+        bed_exec grep -q "\"member\":\"$1\"" "$MANY_MONITOR"
+}
+
+test_big_writable_layer_does_not_stall_the_daemon() {
+        local id order=$TEST_TMP/order
+        id=$(bed_exec berthctl create --name many "$(R busybox)" true)
+        # 300,000 empty files in 300 dirs, made directly in the upper dir.
+        bed_exec python3 -c '
+import os, sys
+for d in range(300):
+    p = os.path.join(sys.argv[1], "d%d" % d)
+    os.mkdir(p)
+    for f in range(1000):
+        open(os.path.join(p, str(f)), "w").close()' "/var/lib/berth/containers/$id/diff"
+        bed_sh "busctl monitor --json=short --match \"type='method_call',interface='org.berth1.Manager'\" \
+                > $MANY_MONITOR 2>/dev/null & echo \$! > $MANY_MONITOR.pid"
+        wait_until 30 monitor_sees ListContainers
+
+        # GetDiskUsage (anyone may call it) walks the layer; ListContainers, sent after it, answers first.
+        { bed_exec "${NOBODY_CALL[@]}" GetDiskUsage a{sv} 0 >/dev/null; echo usage >>"$order"; } &
+        wait_until 30 bed_exec grep -q '"member":"GetDiskUsage"' "$MANY_MONITOR"
+        bed_exec "${NOBODY_CALL[@]}" ListContainers b true >/dev/null
+        echo list >>"$order"
+        wait
+        assert_eq "$(cat "$order")" $'list\nusage' "answer order"
+        assert_eq "$(df_json 'ctr("many")["SizeRw"]')" 0 "empty files"
+
+        # Removal deletes the files after its reply, in a child: a call made after it answers while they
+        # are still being deleted, and they do go.
+        M RemoveContainer sb many false >/dev/null
+        bed_exec "${NOBODY_CALL[@]}" ListContainers b true >/dev/null
+        bed_exec test -d "/var/lib/berth/containers/.tmp-rm-$id" || fail "deleted before the next call answered"
+        wait_until 120 bed_exec test ! -e "/var/lib/berth/containers/.tmp-rm-$id"
+        bed_exec kill -TERM "$(bed_exec cat "$MANY_MONITOR.pid")"
+}
+
 test_prune_needs_authorisation() {
         assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager PruneImages a{sv} 0
         assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager PruneContainers a{sv} 0
