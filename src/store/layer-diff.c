@@ -108,14 +108,40 @@ static int add_xattrs(DiffWriter *w, int dir_fd, const char *name, const char *p
         return 0;
 }
 
-static int write_file_data(DiffWriter *w, int dir_fd, const char *name, const char *path, uint64_t size)
+void (*layer_diff_before_open_hook)(int dir_fd, const char *name) = NULL;
+
+/* The container runs while it is committed, and this runs as root outside it: between the stat and the open,
+ * the file may have become a FIFO (a blocking open would hang the commit forever) or a device node (its
+ * content would be copied into the image). So: no blocking, no following, and the opened file must be the
+ * regular file that was stat'ed. */
+static int open_stated(DiffWriter *w, int dir_fd, const char *name, const char *path, const struct stat *st,
+                       int flags)
 {
         _cleanup_close_ int fd = -EBADF;
-        uint64_t left = size;
+        struct stat opened;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        if (layer_diff_before_open_hook)
+                layer_diff_before_open_hook(dir_fd, name);
+        fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | flags);
         if (fd < 0)
                 return fail(w, negative_errno(), "Cannot open '%s': %m", path);
+        if (fstat(fd, &opened) < 0)
+                return fail(w, negative_errno(), "Cannot stat '%s': %m", path);
+        if (opened.st_dev != st->st_dev || opened.st_ino != st->st_ino ||
+            (opened.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+                return fail(w, -ESTALE, "'%s' was replaced while being copied", path);
+        return TAKE_FD(fd);
+}
+
+static int write_file_data(DiffWriter *w, int dir_fd, const char *name, const char *path,
+                           const struct stat *st)
+{
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t left = st->st_size;
+
+        fd = open_stated(w, dir_fd, name, path, st, 0);
+        if (fd < 0)
+                return fd;
         while (left > 0) {
                 ssize_t n = read(fd, w->buffer, MIN(left, (uint64_t) COPY_BUFFER_SIZE));
                 if (n < 0 && errno == EINTR)
@@ -217,7 +243,7 @@ static int write_one(DiffWriter *w, int dir_fd, const char *name, const char *pr
         if (archive_write_header(w->tar, e) < ARCHIVE_WARN)
                 return tar_error(w, path);
         if (S_ISREG(st.st_mode) && !archive_entry_hardlink(e) && st.st_size > 0) {
-                r = write_file_data(w, dir_fd, name, path, st.st_size);
+                r = write_file_data(w, dir_fd, name, path, &st);
                 if (r < 0)
                         return r;
         }
@@ -231,9 +257,9 @@ static int write_one(DiffWriter *w, int dir_fd, const char *name, const char *pr
                         if (r < 0)
                                 return r;
                 }
-                sub_fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                sub_fd = open_stated(w, dir_fd, name, path, &st, O_DIRECTORY);
                 if (sub_fd < 0)
-                        return fail(w, negative_errno(), "Cannot open directory '%s': %m", path);
+                        return sub_fd;
                 return write_dir(w, sub_fd, path);
         }
         return 0;

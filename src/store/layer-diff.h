@@ -19,3 +19,7 @@
 /* Writes the tree under dir_fd to output_fd (blocking writes). Reads the whole tree: call it in a child
  * process from the daemon. On failure *error_message (when not NULL) gets a short malloc'd description. */
 int layer_diff_write(int dir_fd, int output_fd, char **error_message);
+
+/* For tests: called between the stat of a regular file or directory and its open, so that a test can swap
+ * it there (the race a running container can run against its commit). NULL otherwise. */
+extern void (*layer_diff_before_open_hook)(int dir_fd, const char *name);

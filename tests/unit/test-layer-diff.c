@@ -230,11 +230,57 @@ static void test_redirect_refused(void)
         tmpdir_done(&upper);
 }
 
+/* What the hook turns "victim" into, between layer_diff_write()'s stat and its open. */
+static mode_t swap_mode;
+static dev_t swap_rdev;
+
+static void swap_victim(int dir_fd, const char *name)
+{
+        if (!streq(name, "victim"))
+                return;
+        g_assert_cmpint(unlinkat(dir_fd, name, 0), ==, 0);
+        g_assert_cmpint(mknodat(dir_fd, name, swap_mode | 0644, swap_rdev), ==, 0);
+}
+
+static void check_swap_refused(mode_t mode, dev_t rdev)
+{
+        TmpDir upper;
+        _cleanup_close_ int tar_fd = memfd_create("layer", MFD_CLOEXEC);
+        _cleanup_free_ char *error = NULL;
+
+        tmpdir_make(&upper);
+        write_file(upper.fd, "victim", "some bytes of a regular file", 0644);
+        swap_mode = mode;
+        swap_rdev = rdev;
+        layer_diff_before_open_hook = swap_victim;
+        /* A FIFO would block the open forever, a device would be read into the layer: both are refused. */
+        g_assert_cmpint(layer_diff_write(upper.fd, tar_fd, &error), ==, -ESTALE);
+        layer_diff_before_open_hook = NULL;
+        g_assert_nonnull(strstr(error, "victim"));
+        tmpdir_done(&upper);
+}
+
+static void test_swapped_for_fifo(void)
+{
+        if (!need_root())
+                return;
+        check_swap_refused(S_IFIFO, 0);
+}
+
+static void test_swapped_for_device(void)
+{
+        if (!need_root())
+                return;
+        check_swap_refused(S_IFCHR, makedev(1, 5)); /* /dev/zero */
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/layer-diff/roundtrip", test_roundtrip);
         g_test_add_func("/layer-diff/empty", test_empty);
         g_test_add_func("/layer-diff/redirect-refused", test_redirect_refused);
+        g_test_add_func("/layer-diff/swapped-for-fifo", test_swapped_for_fifo);
+        g_test_add_func("/layer-diff/swapped-for-device", test_swapped_for_device);
         return g_test_run();
 }
