@@ -10,6 +10,7 @@
 #include "shared/log.h"
 #include "store/image-store.h"
 #include "store/layer-store.h"
+#include "transfer.h"
 
 int image_object_path(const char *id, char **ret)
 {
@@ -73,7 +74,10 @@ void manager_gc_layers(Manager *m, char **chain_ids)
         for (size_t i = chain_ids ? g_strv_length(chain_ids) : 0; i > 0; i--) {
                 const char *chain_id = chain_ids[i - 1];
 
-                if (image_store_layer_in_use(m->images, chain_id, NULL))
+                /* Kept while an image or a running pull uses it; the next GC (image removal or prune) of an
+                 * image on it takes it. */
+                if (image_store_layer_in_use(m->images, chain_id, NULL) ||
+                    manager_layer_held_by_pull(m, chain_id))
                         continue;
                 r = layer_store_remove(m->layers, chain_id);
                 if (r < 0)

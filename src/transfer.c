@@ -37,7 +37,6 @@ typedef struct TransferLayer {
         bool downloading;
         bool waiting;     /* another pull is fetching the same layer */
         bool download_done, child_done;
-        bool committed_here; /* so a failed pull can take back what it added */
 
         char *tmp_name;
         int input_fd, result_fd;
@@ -209,11 +208,12 @@ static void transfer_finish(Transfer *t, const char *error_name, const char *err
 
                 for (size_t i = 0; i < t->n_layers; i++)
                         layer_stop(&t->layers[i]);
-                /* A failed pull leaves nothing: layers it committed that no image uses and no other pull
-                 * needs go again, top first. */
+                /* A failed pull leaves nothing: its layers that no image uses and no other pull needs go
+                 * again, top first. That is what it committed, and what it found "Already exists" when an
+                 * image removal meanwhile left the layer to it (manager_layer_held_by_pull()). */
                 for (size_t i = t->n_layers; i > 0; i--) {
                         TransferLayer *l = &t->layers[i - 1];
-                        if (!l->committed_here || image_store_layer_in_use(t->manager->images, l->chain_id, NULL) ||
+                        if (!l->present || image_store_layer_in_use(t->manager->images, l->chain_id, NULL) ||
                             transfers_use_layer(t->manager, l->chain_id, t, false))
                                 continue;
                         if (layer_store_remove(t->manager->layers, l->chain_id) >= 0)
@@ -282,6 +282,13 @@ static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *exce
                                 return true;
         }
         return false;
+}
+
+bool manager_layer_held_by_pull(Manager *m, const char *chain_id)
+{
+        /* Every layer of a running pull, from the config (when it says "Already exists" or starts the
+         * download) until the image is recorded or the pull fails. */
+        return transfers_use_layer(m, chain_id, NULL, false);
 }
 
 static void transfer_advance(Transfer *t);
@@ -634,7 +641,6 @@ static void transfer_advance(Transfer *t)
                 l->tmp_name = mfree(l->tmp_name);
                 l->present = true;
                 l->extracted = false;
-                l->committed_here = r == 0;
                 emit_layer(l, "Pull complete");
                 transfers_layer_settled(m, l->chain_id, t);
                 if (t->state != STATE_PULLING)

@@ -32,3 +32,7 @@ const char *transfer_get_status(Transfer *t);    /* "resolving", "pulling", "don
 const char *transfer_get_manifest_digest(Transfer *t);
 const char *transfer_get_image_id(Transfer *t);
 double transfer_get_progress(Transfer *t);
+
+/* True while a running pull needs the layer: layer GC must leave it (the pull may have found it "Already
+ * exists" and will record an image on it). */
+bool manager_layer_held_by_pull(Manager *m, const char *chain_id);

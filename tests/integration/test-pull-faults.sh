@@ -179,6 +179,67 @@ test_cancel_transfer() {
         assert_no_match "$(bed_exec busctl tree --list org.berth1)" "$path" "transfer object gone"
 }
 
+# A pull that found its base layer "Already exists" still needs it when it records the image: removing the
+# image that brought the layer must leave it to the pull. A proxy in front of the fixture registry holds the
+# pull's next layer until the removal is done.
+test_image_removal_leaves_layers_of_running_pulls() {
+        local base held port out
+        remove_all_images
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+        base=$(manifest_layers busybox | head -n 1)
+        held=$(manifest_layers busybox-child | sed -n 2p)
+        cat > "$TEST_TMP/proxy.py" <<'PY'
+import http.client, http.server, os, sys, time
+upstream, held, flag_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def forward(self, body):
+        if held in self.path:
+            open(os.path.join(flag_dir, "holding"), "w").close()
+            while not os.path.exists(os.path.join(flag_dir, "release")):
+                time.sleep(0.05)
+        c = http.client.HTTPConnection(upstream)
+        c.request(self.command, self.path, headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+    def do_GET(self):
+        self.forward(True)
+    def do_HEAD(self):
+        self.forward(False)
+    def log_message(self, *args):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+        python3 "$TEST_TMP/proxy.py" "$BERTH_TEST_REGISTRY" "$held" "$TEST_TMP" > "$TEST_TMP/port" &
+        proxy=$! # global: the EXIT trap runs after this function's locals are gone
+        trap 'touch "$TEST_TMP/release"; kill "$proxy" 2>/dev/null || true' EXIT
+        wait_until 10 test -s "$TEST_TMP/port"
+        port=$(cat "$TEST_TMP/port")
+
+        bed_sh "berthctl pull 127.0.0.1:$port/busybox-child > /run/held.out 2>&1; echo \$? > /run/held.rc" &
+        # The layers are asked for once the config is read: the base layer is then "Already exists".
+        wait_until 30 test -e "$TEST_TMP/holding"
+        # The pull now waits for its second layer; busybox, the only image on the base layer, goes.
+        bed_exec berthctl image rm "$(R busybox)" >/dev/null
+        touch "$TEST_TMP/release"
+        wait_until 60 bed_exec test -s /run/held.rc
+        out=$(bed_exec cat /run/held.out)
+        assert_eq "$(bed_exec cat /run/held.rc)" 0 "pull status: $out"
+        assert_match "$out" "${base:7:12}: Already exists" "base layer found"
+        assert_eq "$(bed_sh 'ls -d /var/lib/berth/layers/*/diff/bin/busybox | wc -l')" 1 "copies of the base layer"
+        assert_eq "$(bed_exec berthctl run --rm "127.0.0.1:$port/busybox-child" cat /etc/child)" child "image runs"
+        bed_exec berthctl image rm "127.0.0.1:$port/busybox-child" >/dev/null
+}
+
 test_hostile_layers_touch_nothing() {
         local kind out host_passwd bed_passwd bed_etc
         host_passwd=$(sha256sum /etc/passwd)
