@@ -14,9 +14,11 @@
  * Confinement. The layer is hostile input, and archive_write_disk only takes paths relative to the
  * current directory. The extracting process is therefore a dedicated child that makes the destination its
  * root directory (fchdir + chroot), holds no other fd than its input, the destination and its report pipe,
- * and sets no_new_privs. Ids are restored numerically, so no NSS lookup is needed in there. On top of
- * that, libarchive's SECURE_NODOTDOT|SECURE_SYMLINKS|SECURE_NOABSOLUTEPATHS refuse traversal, and we check
- * names ourselves before libarchive sees them. Policy for hostile entries — the whole layer fails
+ * keeps only the capabilities extraction needs, sets no_new_privs, loads a seccomp allow-list and has its
+ * address space capped (extract-confine.h). Ids are restored numerically, so no NSS lookup is needed in
+ * there. On top of that, libarchive's SECURE_NODOTDOT|SECURE_SYMLINKS|SECURE_NOABSOLUTEPATHS refuse
+ * traversal, and we check names ourselves before libarchive sees them. Policy for hostile entries — the
+ * whole layer fails
  * (-EBADMSG), nothing is skipped silently, since a layer that tries is not one to run:
  *   - an absolute name ("/etc/x") or hardlink target: fails (Docker would re-root it; we refuse);
  *   - a ".." component in a name or a hardlink target: fails;
@@ -54,6 +56,7 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "store/archive-util.h"
+#include "store/extract-confine.h"
 #include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/store-config.h"
@@ -503,13 +506,24 @@ static int extract_confined(int input_fd, int dest_dir_fd, char message[static E
         (void) setlocale(LC_CTYPE, "C.UTF-8");
         umask(022);
 
+        r = extract_confine_memory();
+        if (r < 0) {
+                snprintf(message, ERROR_MESSAGE_MAX, "Cannot limit the memory of extraction: %s",
+                         strerror(-r));
+                return r;
+        }
         if (fchdir(dest_dir_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
                 r = negative_errno();
                 snprintf(message, ERROR_MESSAGE_MAX, "Cannot confine extraction to its directory: %s",
                          strerror(-r));
                 return r;
         }
-        (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        /* Before extract() starts the decompressing thread, so that it is confined too. */
+        r = extract_confine();
+        if (r < 0) {
+                snprintf(message, ERROR_MESSAGE_MAX, "Cannot confine extraction: %s", strerror(-r));
+                return r;
+        }
 
         buffer = malloc(STREAM_BUFFER_SIZE);
         if (!buffer) {

@@ -21,6 +21,7 @@
 
 #include "shared/fs-util.h"
 #include "shared/macro.h"
+#include "store/extract-confine.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
 #include "store/store-config.h"
@@ -860,6 +861,77 @@ static void test_extract_spawn(void)
         tmpdir_done(&t);
 }
 
+/* A line "Key:\tvalue" of /proc/PID/status. */
+static char *proc_status_field(pid_t pid, const char *key)
+{
+        g_autofree char *path = g_strdup_printf("/proc/%i/status", (int) pid), *data = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        if (!g_file_get_contents(path, &data, NULL, NULL))
+                return NULL;
+        lines = g_strsplit(data, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                const char *v = startswith(*l, key);
+                if (v && v[0] == ':')
+                        return g_strdup(g_strstrip(g_strdup(v + 1)));
+        }
+        return NULL;
+}
+
+static uint64_t proc_status_caps(pid_t pid, const char *key)
+{
+        g_autofree char *v = proc_status_field(pid, key);
+
+        g_assert_nonnull(v);
+        return g_ascii_strtoull(v, NULL, 16);
+}
+
+/* The child runs as root on hostile input: once it waits for its input it holds only the capabilities
+ * extraction needs (in its bounding set too), has no_new_privs, a seccomp filter and a capped address space.
+ */
+static void test_extract_confined(void)
+{
+        _cleanup_close_ int input = -EBADF, result = -EBADF;
+        g_autofree char *limits_path = NULL, *limits = NULL, *nnp = NULL;
+        uint64_t keep = extract_confine_caps(), mine, bounding;
+        LayerExtractResult res;
+        TmpDir t;
+        pid_t pid;
+
+        if (!need_root())
+                return;
+        mine = proc_status_caps(getpid(), "CapPrm");
+        bounding = proc_status_caps(getpid(), "CapBnd");
+        tmpdir_make(&t);
+        g_assert_cmpint(layer_extract_spawn(t.fd, &input, &result, &pid), ==, 0);
+        /* Confinement comes before the first read of the input, which never comes here: wait for it. */
+        for (int i = 0;; i++) {
+                g_autofree char *seccomp = proc_status_field(pid, "Seccomp");
+                if (streq_ptr(seccomp, "2"))
+                        break;
+                g_assert_cmpint(i, <, 1000);
+                g_usleep(10000);
+        }
+        g_assert_cmphex(proc_status_caps(pid, "CapEff"), ==, keep & mine);
+        g_assert_cmphex(proc_status_caps(pid, "CapPrm"), ==, keep & mine);
+        g_assert_cmphex(proc_status_caps(pid, "CapInh"), ==, 0);
+        g_assert_cmphex(proc_status_caps(pid, "CapAmb"), ==, 0);
+        g_assert_cmphex(proc_status_caps(pid, "CapBnd"), ==, keep & bounding);
+        /* Either of these leads out of a chroot. */
+        g_assert_cmphex(keep & ((UINT64_C(1) << CAP_SYS_CHROOT) | (UINT64_C(1) << CAP_DAC_READ_SEARCH)), ==,
+                        0);
+        nnp = proc_status_field(pid, "NoNewPrivs");
+        g_assert_cmpstr(nnp, ==, "1");
+        limits_path = g_strdup_printf("/proc/%i/limits", (int) pid);
+        g_assert_true(g_file_get_contents(limits_path, &limits, NULL, NULL));
+        g_assert_true(g_regex_match_simple("^Max address space +[0-9]+ +[0-9]+ +bytes", limits,
+                                           G_REGEX_MULTILINE, 0));
+
+        input = safe_close(input);
+        g_assert_cmpint(layer_extract_wait(pid, result, NULL, &res), <, 0);
+        tmpdir_done(&t);
+}
+
 /* ---- the layer store -------------------------------------------------------------------------------- */
 
 static void fake_chain_id(unsigned n, char out[static LAYER_DIGEST_STRING_MAX])
@@ -1144,6 +1216,7 @@ int main(int argc, char *argv[])
         }
         g_test_add_func("/layer/extract/corrupt", test_extract_corrupt);
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
+        g_test_add_func("/layer/extract/confined", test_extract_confined);
         g_test_add_func("/layer/store/basic", test_store_basic);
         g_test_add_func("/layer/store/crash", test_store_crash);
         g_test_add_func("/layer/store/128-layers", test_store_128_layers);

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shared/fs-util.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "store/extract-confine.h"
+
+#define CAP_BIT(c) (UINT64_C(1) << (c))
+
+/* The calls of the extracting process and its decompressing thread: glibc, libarchive (archive_write_disk),
+ * zlib, zstd and ISA-L. Old and new spellings of each, so a libc that picks either works. */
+static const char *const extract_syscalls[] = {
+        /* files */
+        "read",
+        "write",
+        "readv",
+        "writev",
+        "pread64",
+        "pwrite64",
+        "lseek",
+        "close",
+        "openat",
+        "open",
+        "fstat",
+        "newfstatat",
+        "stat",
+        "lstat",
+        "statx",
+        "fstatfs",
+        "statfs",
+        "getdents64",
+        "fcntl",
+        "dup",
+        "dup2",
+        "dup3",
+        "pipe",
+        "pipe2",
+        "eventfd",
+        "eventfd2",
+        "ftruncate",
+        "fallocate",
+        "fsync",
+        "fdatasync",
+        "syncfs",
+        "access",
+        "faccessat",
+        "faccessat2",
+        "fchdir",
+        "chdir",
+        "getcwd",
+        "umask",
+        /* making the tree */
+        "mkdir",
+        "mkdirat",
+        "mknod",
+        "mknodat",
+        "unlink",
+        "unlinkat",
+        "rmdir",
+        "rename",
+        "renameat",
+        "renameat2",
+        "link",
+        "linkat",
+        "symlink",
+        "symlinkat",
+        "readlink",
+        "readlinkat",
+        "chown",
+        "fchown",
+        "lchown",
+        "fchownat",
+        "chmod",
+        "fchmod",
+        "fchmodat",
+        "utimensat",
+        "utimes",
+        "futimesat",
+        "setxattr",
+        "lsetxattr",
+        "fsetxattr",
+        "getxattr",
+        "lgetxattr",
+        "fgetxattr",
+        "listxattr",
+        "llistxattr",
+        "flistxattr",
+        "removexattr",
+        "lremovexattr",
+        "fremovexattr",
+        /* memory, threads, signals, time */
+        "brk",
+        "mmap",
+        "munmap",
+        "mremap",
+        "mprotect",
+        "madvise",
+        "clone",
+        "clone3",
+        "set_robust_list",
+        "rseq",
+        "futex",
+        "set_tid_address",
+        "exit",
+        "exit_group",
+        "rt_sigprocmask",
+        "rt_sigaction",
+        "rt_sigreturn",
+        "sigaltstack",
+        "getpid",
+        "gettid",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "clock_gettime",
+        "gettimeofday",
+        "time",
+        "nanosleep",
+        "clock_nanosleep",
+        "sched_yield",
+        "sched_getaffinity",
+        "getrandom",
+        "prlimit64",
+        "getrlimit",
+        "uname",
+        "poll",
+        "ppoll",
+};
+
+uint64_t extract_confine_caps(void)
+{
+        return CAP_BIT(CAP_CHOWN) | CAP_BIT(CAP_DAC_OVERRIDE) | CAP_BIT(CAP_FOWNER) | CAP_BIT(CAP_FSETID) |
+               CAP_BIT(CAP_MKNOD) | CAP_BIT(CAP_SETFCAP) | CAP_BIT(CAP_SYS_ADMIN);
+}
+
+int extract_confine_memory(void)
+{
+        _cleanup_free_ char *statm = NULL;
+        unsigned long pages;
+        size_t size;
+        int r;
+
+        /* The child is a copy of berthd: its address space already holds the daemon's mappings. */
+        r = read_file_at(AT_FDCWD, "/proc/self/statm", 4096, &statm, &size);
+        if (r < 0)
+                return r;
+        if (sscanf(statm, "%lu", &pages) != 1)
+                return -EBADMSG;
+        uint64_t limit = (uint64_t) pages * (uint64_t) sysconf(_SC_PAGESIZE) + EXTRACT_MEMORY_MAX;
+        struct rlimit rl = { .rlim_cur = limit, .rlim_max = limit };
+        if (setrlimit(RLIMIT_AS, &rl) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int drop_capabilities(uint64_t keep)
+{
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2] = {};
+        uint64_t have;
+
+        /* The bounding set first: dropping from it needs CAP_SETPCAP, which goes below. */
+        for (int c = 0; c < 64; c++) {
+                int r;
+
+                if (keep & CAP_BIT(c))
+                        continue;
+                r = prctl(PR_CAPBSET_READ, (unsigned long) c, 0, 0, 0);
+                if (r < 0 && errno == EINVAL)
+                        break; /* past the running kernel's last capability */
+                if (r <= 0)
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, (unsigned long) c, 0, 0, 0) < 0)
+                        return negative_errno();
+        }
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return negative_errno();
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return negative_errno();
+        have = (uint64_t) d[0].permitted | ((uint64_t) d[1].permitted << 32);
+        keep &= have;
+        d[0].effective = d[0].permitted = (uint32_t) keep;
+        d[1].effective = d[1].permitted = (uint32_t) (keep >> 32);
+        d[0].inheritable = d[1].inheritable = 0;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int load_seccomp(void)
+{
+        scmp_filter_ctx ctx;
+        int r = 0;
+
+        ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!ctx)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(extract_syscalls); i++) {
+                int nr = seccomp_syscall_resolve_name(extract_syscalls[i]);
+
+                if (nr == __NR_SCMP_ERROR)
+                        continue; /* not on this architecture */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        }
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
+}
+
+int extract_confine(void)
+{
+        int r;
+
+        r = drop_capabilities(extract_confine_caps());
+        if (r < 0)
+                return log_debug_errno(r, "Cannot drop capabilities: %m");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_debug_errno(negative_errno(), "Cannot set no_new_privs: %m");
+        r = load_seccomp();
+        if (r < 0)
+                return log_debug_errno(r, "Cannot load the seccomp filter: %m");
+        return 0;
+}
