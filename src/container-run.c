@@ -56,11 +56,57 @@ void container_release_runtime(Container *c)
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
         c->monitor_pidfd = safe_close(c->monitor_pidfd);
+        c->init_pidfd = safe_close(c->init_pidfd);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         container_drop_pending_attach(c);
         if (c->pending_attach)
                 c->pending_attach = (g_array_unref(c->pending_attach), NULL);
+}
+
+/* The pid in state.json is a number that outlives the process: once the init has exited and the monitor has
+ * reaped it, the number may belong to anyone. So berthd signals the init only through a pidfd, opened when
+ * it learns the pid (start, adoption) and checked to be the monitor's child while the monitor lives: the
+ * monitor has no other child, and while it lives its child cannot have been reaped and replaced. */
+static int container_open_init_pidfd(Container *c)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL, *status = NULL;
+        const char *ppid;
+        size_t size;
+        int r;
+
+        if (c->init_pidfd >= 0)
+                return 0;
+        if (c->state.pid <= 0 || c->state.monitor_pid <= 0 || c->monitor_pidfd < 0)
+                return -ESRCH;
+        fd = pidfd_open(c->state.pid, 0);
+        if (fd < 0)
+                return -errno;
+        path = g_strdup_printf("/proc/%i/status", c->state.pid);
+        r = read_file_at(AT_FDCWD, path, 64 * 1024, &status, &size);
+        if (r < 0)
+                return r;
+        ppid = strstr(status, "\nPPid:\t");
+        if (!ppid || atoi(ppid + strlen("\nPPid:\t")) != c->state.monitor_pid)
+                return -ESRCH;
+        /* Both still alive after the read: the status was theirs, not a successor's of either number. */
+        if (pidfd_send_signal(fd, 0, NULL, 0) < 0 || pidfd_send_signal(c->monitor_pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        c->init_pidfd = TAKE_FD(fd);
+        return 0;
+}
+
+static int container_signal_init(Container *c, int sig)
+{
+        int r;
+
+        r = container_open_init_pidfd(c);
+        if (r < 0)
+                return r;
+        if (pidfd_send_signal(c->init_pidfd, sig, NULL, 0) < 0)
+                return -errno;
+        return 0;
 }
 
 static void container_reload_state(Container *c)
@@ -160,6 +206,7 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
         Container *c = userdata;
         char buf[MONITOR_MSG_MAX + 1];
         ssize_t n;
+        int r;
 
         n = recv(fd, buf, MONITOR_MSG_MAX, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -173,6 +220,11 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
         buf[n] = 0;
         container_reload_state(c);
         if (buf[0] == 'S') {
+                r = container_open_init_pidfd(c);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Cannot get a pidfd of the init of %s, it cannot be signalled: %m",
+                                          c->name);
                 container_start_done(c, NULL);
                 return 0;
         }
@@ -390,7 +442,7 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
         if (c->state.pid > 0) {
                 log_info("Container %s did not stop in time, killing it.", c->name);
-                (void) kill(c->state.pid, SIGKILL);
+                (void) container_signal_init(c, SIGKILL);
         }
         return 0;
 }
@@ -409,13 +461,15 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
                 (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
                 return 1;
         }
-        (void) kill(c->state.pid, sig > 0 ? sig : SIGTERM);
+        r = container_signal_init(c, sig > 0 ? sig : SIGTERM);
+        if (r < 0)
+                log_debug_errno(r, "Cannot signal the init of %s: %m", c->name);
         if (!c->stop_timer) {
                 r = sd_event_add_time_relative(c->manager->event, &c->stop_timer, CLOCK_MONOTONIC,
                                                timeout_usec ?: CONTAINER_STOP_TIMEOUT_DEFAULT_USEC, 1,
                                                on_stop_timeout, c);
                 if (r < 0)
-                        (void) kill(c->state.pid, SIGKILL);
+                        (void) container_signal_init(c, SIGKILL);
         }
         return 1;
 }
@@ -424,9 +478,7 @@ int container_kill(Container *c, int sig)
 {
         if (!c->monitor_source || c->state.status != CONTAINER_RUNNING || c->state.pid <= 0)
                 return -ESRCH;
-        if (kill(c->state.pid, sig) < 0)
-                return -errno;
-        return 0;
+        return container_signal_init(c, sig);
 }
 
 int container_remove_forced(Container *c, sd_bus_message *reply_to)
@@ -451,7 +503,7 @@ static bool monitor_in_scope(pid_t pid, const char *name)
 
 int container_adopt(Container *c)
 {
-        int pidfd;
+        int pidfd, r;
 
         if (c->state.status != CONTAINER_RUNNING)
                 return 0;
@@ -459,7 +511,14 @@ int container_adopt(Container *c)
         pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
         if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
                 log_info("Container %s is running (monitor PID %i), adopting it.", c->name, c->state.monitor_pid);
-                return container_watch_monitor(c, pidfd);
+                r = container_watch_monitor(c, pidfd);
+                if (r < 0)
+                        return r;
+                r = container_open_init_pidfd(c);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), it cannot be signalled: %m",
+                                          c->name, c->state.pid);
+                return 0;
         }
         safe_close(pidfd);
         container_monitor_gone(c, 0, 0);

@@ -41,7 +41,7 @@ static Container *container_new(Manager *m)
         if (!c)
                 return NULL;
         c->manager = m;
-        c->monitor_pidfd = -EBADF;
+        c->monitor_pidfd = c->init_pidfd = -EBADF;
         c->sync_fd = -EBADF;
         c->state = (ContainerState) CONTAINER_STATE_INIT;
         c->start_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);

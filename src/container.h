@@ -37,6 +37,7 @@ typedef struct Container {
 
         /* Runtime handles (container-run.c). */
         int monitor_pidfd;
+        int init_pidfd; /* the container's init, once running; every signal to it goes through this */
         sd_event_source *monitor_source;
         int sync_fd;
         sd_event_source *sync_source;

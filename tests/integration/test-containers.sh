@@ -204,6 +204,30 @@ test_container_outlives_berthd_restart() {
         assert_eq "$(exit_code survivor)" 7 "its code"
 }
 
+# berthd signals a container's init through a pidfd that it checked to be the monitor's child, never by the
+# number in state.json alone: by the time of the signal that number may belong to another process (the init
+# exited, the monitor reaped it, the PID was reused). Here the recorded pid of a running container is pointed
+# at another process while berthd is down; the adopting berthd must not send that process anything.
+test_signals_never_reach_a_recycled_pid() {
+        local id decoy state_file
+        create "$(R busybox)" recycled sleep 1000 >/dev/null
+        M StartContainer s recycled >/dev/null
+        id=$(cprop recycled Id)
+        state_file=/var/lib/berth/containers/$id/state.json
+        bed_exec systemctl stop berthd
+        bed_exec systemd-run --unit=berth-test-decoy sleep 1000 >/dev/null 2>&1
+        decoy=$(unit_prop berth-test-decoy.service MainPID)
+        bed_exec python3 -c 'import json, sys
+s = json.load(open(sys.argv[1])); s["pid"] = int(sys.argv[2]); json.dump(s, open(sys.argv[1], "w"))' \
+                "$state_file" "$decoy"
+        assert_eq "$(state recycled)" running "adopted as running"
+        assert_fails M KillContainer si recycled 9
+        assert_eq "$(unit_prop berth-test-decoy.service ActiveState)" active "the other process"
+        bed_exec systemctl stop berth-test-decoy
+        bed_exec systemctl kill -s KILL berth-recycled.scope
+        wait_until 10 is_state recycled exited
+}
+
 test_remove() {
         local id
         create "$(R busybox)" doomed sleep 1000 >/dev/null
