@@ -516,7 +516,7 @@ int container_adopt(Container *c)
                         return r;
                 r = container_open_init_pidfd(c);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), it cannot be signalled: %m",
+                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), no signal reaches it: %m",
                                           c->name, c->state.pid);
                 return 0;
         }
