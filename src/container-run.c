@@ -99,10 +99,18 @@ static void container_monitor_gone(Container *c, int status_code, int status)
                 c->state.pid = 0;
                 c->state.finished_usec = g_get_real_time();
                 free(c->state.error);
-                c->state.error = strdup(killed ? "the container's monitor was killed"
-                                               : "the container's monitor ended without recording an exit");
+                if (c->start_error) {
+                        /* Failed before the monitor could record it (systemd refused the scope…). */
+                        c->state.exit_code = 125;
+                        c->state.exit_signal = 0;
+                        c->state.error = TAKE_PTR(c->start_error);
+                } else
+                        c->state.error =
+                                strdup(killed ? "the container's monitor was killed"
+                                              : "the container's monitor ended without recording an exit");
                 (void) container_save_state(c);
         }
+        c->start_error = mfree(c->start_error);
         c->state.monitor_pid = 0;
         container_unregister_machine(c);
         container_release_runtime(c);
@@ -135,18 +143,31 @@ static int container_watch_monitor(Container *c, int pidfd)
         return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
 }
 
-static void container_start_done(Container *c, const char *error)
+/* A start that failed once the monitor was forked ends when the monitor does (container_monitor_gone()):
+ * only then is the container exited with its Error, its scope emptied and its overlay gone with the
+ * container's mount namespace, so that whoever hears of the failure can remove it at once (run --rm). The
+ * monitor has nothing left to do (it recorded the failure before it said "E"), so it is killed rather than
+ * waited for. */
+static void container_start_failed(Container *c, const char *error)
+{
+        log_warning("Container %s failed to start: %s", c->name, error);
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        c->sync_fd = safe_close(c->sync_fd);
+        c->scope = scope_job_free(c->scope);
+        free(c->start_error);
+        c->start_error = strdup(error);
+        if (pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                log_warning_errno(errno, "Cannot kill the monitor of container %s, waiting for it: %m",
+                                  c->name);
+}
+
+static void container_start_done(Container *c)
 {
         c->starting = false;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         container_emit_changed(c);
-        if (error) {
-                log_warning("Container %s failed to start: %s", c->name, error);
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, error);
-                return;
-        }
         sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
                         "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
@@ -166,19 +187,19 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         if (n <= 0) {
-                /* The monitor died before answering; on_monitor_exit() records it. */
-                container_start_done(c, "the container's monitor ended before starting it");
+                container_start_failed(c, "the container's monitor ended before starting it");
                 return 0;
         }
         buf[n] = 0;
-        container_reload_state(c);
         if (buf[0] == 'S') {
-                container_start_done(c, NULL);
+                container_reload_state(c);
+                container_start_done(c);
                 return 0;
         }
-        /* "E<code> <message>" */
+        /* "E<code> <message>": the monitor recorded it in state.json too, which container_monitor_gone()
+         * reads. */
         const char *msg = strchr(buf, ' ');
-        container_start_done(c, msg ? msg + 1 : "the container could not be started");
+        container_start_failed(c, msg ? msg + 1 : "the container could not be started");
         return 0;
 }
 
@@ -188,19 +209,18 @@ static void on_scope_ready(void *userdata, int error, const char *message)
         int r;
 
         if (error < 0) {
-                /* No "G": the monitor sees EOF and exits without starting anything. */
-                c->sync_fd = safe_close(c->sync_fd);
-                container_start_done(c, message);
+                /* No "G": the monitor is ended without starting anything. */
+                container_start_failed(c, message ?: "systemd could not start the container's scope");
                 return;
         }
         /* With the attach streams that wait for this start. */
         if (container_send_go(c) < 0) {
-                container_start_done(c, "the container's monitor is gone");
+                container_start_failed(c, "the container's monitor is gone");
                 return;
         }
         r = sd_event_add_io(c->manager->event, &c->sync_source, c->sync_fd, EPOLLIN, on_sync_reply, c);
         if (r < 0)
-                container_start_done(c, "failed to wait for the container's monitor");
+                container_start_failed(c, "failed to wait for the container's monitor");
 }
 
 static int container_write_spec(Container *c, char **ret_path)

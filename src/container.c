@@ -31,6 +31,7 @@ Container *container_free(Container *c)
         free(c->image_id);
         container_config_done(&c->config);
         free(c->properties_json);
+        free(c->start_error);
         container_state_done(&c->state);
         return mfree(c);
 }

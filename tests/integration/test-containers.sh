@@ -135,6 +135,44 @@ test_exec_failure_is_docker_127() {
         assert_match "$(cprop nocmd Error)" 'no-such-command' "Error property"
 }
 
+# A start that fails inside the container's setup, after the monitor was forked (here the kernel refuses the
+# overlay: the upper dir is a file). The StartFailed reply comes once the monitor is gone, so right after it
+# the container is exited with its Error, removable without force, and nothing of it is left mounted.
+test_failed_start_after_the_fork_leaves_nothing_behind() {
+        local id i rc before
+        id=$(create "$(R busybox)" badupper true)
+        bed_sh "rm -rf /var/lib/berth/containers/$id/diff && : > /var/lib/berth/containers/$id/diff"
+        assert_fails M StartContainer s badupper
+        assert_match "$FAIL_OUTPUT" "cannot mount the container's root" "start error"
+        assert_eq "$(state badupper)" exited "state right after the reply"
+        assert_eq "$(exit_code badupper)" 125 "exit code"
+        assert_match "$(cprop badupper Error)" 'cannot mount the container.*root' "Error property"
+        M RemoveContainer sb badupper false >/dev/null || fail "not removable right after the failed start"
+        wait_until 10 is_inactive berth-badupper.scope
+        assert_eq "$(unit_prop berth-badupper.scope LoadState)" not-found "the scope is gone"
+        assert_no_match "$(bed_exec cat /proc/mounts)" "$id" "no mount of the container left"
+
+        # systemd refuses the scope (CPUWeight is at most 10000) after the monitor was forked: the Error is
+        # systemd's reason, not the monitor's end.
+        create_opts() { M CreateContainer ssasa{sv} "$(R busybox)" "$1" 1 true 1 properties 'a(sv)' 1 CPUWeight t "$2"; }
+        create_opts badscope 1000000 >/dev/null
+        assert_fails M StartContainer s badscope
+        assert_eq "$(state badscope)" exited "state right after the refused scope"
+        assert_match "$(cprop badscope Error)" 'CPUWeight|[Ii]nvalid|range' "Error property of the refused scope"
+        M RemoveContainer sb badscope false >/dev/null || fail "not removable right after the refused scope"
+
+        # berthctl run --rm of a container whose user exists only in its setup: nothing stays, every time.
+        before=$(bed_exec berthctl ps -aq | wc -l)
+        for i in 1 2 3 4 5 6 7 8; do
+                rc=0
+                bed_exec berthctl run --rm --user no-such-user "$(R busybox)" true > "$TEST_TMP/out" 2>&1 || rc=$?
+                assert_ne "$rc" 0 "run --rm of a failing start, round $i"
+                assert_no_match "$(cat "$TEST_TMP/out")" 'running|stop it first' "round $i: $(cat "$TEST_TMP/out")"
+                assert_match "$(cat "$TEST_TMP/out")" 'no-such-user' "round $i: the reason"
+        done
+        assert_eq "$(bed_exec berthctl ps -aq | wc -l)" "$before" "--rm removed every failed container"
+}
+
 test_errors() {
         assert_match "$(M GetContainer s hello)" '"/org/berth1/container/hello"' "GetContainer by name"
         assert_fails M GetContainer s no-such-container
