@@ -45,7 +45,7 @@ typedef struct Container {
         GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
         GPtrArray *exit_waiters;  /* … for the container to exit */
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
-        char *start_error;        /* why a start failed, kept until the monitor is gone and the failure told */
+        char *start_error;        /* why a start failed, until the monitor is gone and it is told */
         bool starting;
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */

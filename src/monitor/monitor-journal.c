@@ -52,9 +52,9 @@ int journal_writer_new(const RunSpec *spec, sd_event *event, JournalWriter **ret
             asprintf(&w->fields[FIELD_IMAGE], "IMAGE_NAME=%s", strempty(spec->image_name)) < 0 ||
             asprintf(&w->fields[FIELD_IDENTIFIER], "SYSLOG_IDENTIFIER=%s", spec->name) < 0 ||
             asprintf(&w->fields[FIELD_TAG], "CONTAINER_TAG=%s", spec->name) < 0 ||
-            /* journald names a datagram's unit (_SYSTEMD_UNIT) from its sender's cgroup in /proc, read when it
-             * processes the datagram: a monitor that has exited by then (a short container, a busy journald)
-             * gets none. This field, trusted from a root sender, is what `journalctl -u` matches then. */
+            /* journald names a datagram's unit (_SYSTEMD_UNIT) from its sender's cgroup in /proc, read when
+             * it processes it: a monitor that has exited by then (a short container, a busy journald) gets
+             * none. This field, trusted from a root sender, is what `journalctl -u` matches then. */
             asprintf(&w->fields[FIELD_UNIT], "OBJECT_SYSTEMD_UNIT=berth-%s.scope", spec->name) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(w);
