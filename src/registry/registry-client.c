@@ -1083,6 +1083,19 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
 
 /* ---- constructors --------------------------------------------------------------------------------- */
 
+void registry_client_set_config(RegistryClient *c, RegistryConfig *config)
+{
+        AuthTokenCache *tokens = NULL;
+
+        c->config = config;
+        if (auth_token_cache_new(&tokens) >= 0) {
+                auth_token_cache_free(c->tokens);
+                c->tokens = tokens;
+        }
+        g_hash_table_remove_all(c->basic_endpoints);
+        g_hash_table_remove_all(c->bad_endpoints);
+}
+
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret)
 {
         RegistryClient *c;

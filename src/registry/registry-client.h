@@ -49,6 +49,10 @@ typedef struct RegistryError {
 
 /* config and glue are borrowed and must outlive the client. */
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret);
+/* A new configuration (berthd's reload), borrowed like the first; the old one may be freed on return.
+ * Requests started from now on use it; cached tokens, Basic hints and skipped endpoints are forgotten, as
+ * they may stem from the old credentials and mirrors. A request under way keeps its Authorization. */
+void registry_client_set_config(RegistryClient *c, RegistryConfig *config);
 /* Cancels every outstanding request (no callbacks). Not from within a request's callback. */
 RegistryClient *registry_client_free(RegistryClient *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);

@@ -97,3 +97,27 @@ test_a_bed_under_var_tmp() {
                 echo ran-under-var-tmp > "$d/run.out" 2>&1 || fail "run in the bed under /var/tmp: $(cat "$d/run.out")"
         assert_match "$(cat "$d/run.out")" '^ran-under-var-tmp$' "the container's output"
 }
+
+# systemctl reload berthd reads berth.conf again, in place: a new [Store] limit holds for the next pull (the
+# reload returns once it is in use), berthd keeps its PID, and a broken file leaves the settings in use.
+test_reload_rereads_berth_conf() {
+        local pid
+        pid=$(unit_prop berthd.service MainPID)
+        bed_sh "mkdir -p /etc/berth && printf '[Store]\nMaxLayerSize=1K\n' > /etc/berth/berth.conf"
+        bed_exec systemctl reload berthd
+        assert_fails bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: .*MaxLayerSize=' "the reloaded limit"
+
+        bed_sh "printf '[Store]\nMaxLayerSize=bogus\n' > /etc/berth/berth.conf"
+        bed_exec systemctl reload berthd
+        assert_fails bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: .*MaxLayerSize=' "the limit in use, kept over a broken file"
+
+        bed_exec rm /etc/berth/berth.conf
+        bed_exec systemctl reload berthd
+        assert_match "$(bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox")" 'Status: Downloaded newer image' \
+                "pull with the defaults again"
+        assert_eq "$(unit_prop berthd.service MainPID)" "$pid" "berthd's PID"
+        assert_eq "$(unit_prop berthd.service ActiveState)" active "berthd's state"
+        bed_exec berthctl image rm "$BERTH_TEST_REGISTRY/busybox" >/dev/null
+}
