@@ -378,7 +378,14 @@ int manager_find_container(Manager *m, const char *key, Container **ret)
 
         if (isempty(key))
                 return -ENOENT;
-        /* Names first, as Docker: a name that looks like an id prefix still names its container. */
+        /* Docker's order: the full id, then an exact name, then a unique id prefix. So no name can shadow
+         * another container's id (and new names may not be 64 hex digits at all, container_name_is_id()),
+         * while a name that merely looks like an id prefix still names its container. */
+        c = g_hash_table_lookup(m->containers, key);
+        if (c) {
+                *ret = c;
+                return 0;
+        }
         g_hash_table_iter_init(&it, m->containers);
         while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
                 if (streq(c->name, key)) {

@@ -69,7 +69,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
 /* Loads every container at daemon start; broken records are logged and skipped. */
 int manager_load_containers(Manager *m);
 
-/* Name, full id, or unique id prefix. -ENOENT, -ENOTUNIQ. */
+/* Full id, then exact name, then unique id prefix (Docker's order). -ENOENT, -ENOTUNIQ. */
 int manager_find_container(Manager *m, const char *key, Container **ret);
 
 /* Deletes a stopped container's files, drops it from the manager (freeing c) and sends ContainerRemoved. */

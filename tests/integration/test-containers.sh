@@ -143,6 +143,12 @@ test_errors() {
         assert_match "$FAIL_OUTPUT" 'NameInUse|already used' "name clash"
         assert_fails M CreateContainer ssasa{sv} "$(R busybox)" '../x' 0 0
         assert_match "$FAIL_OUTPUT" 'Invalid container name' "invalid name"
+        # A name may not be 64 hex digits: it would shadow the container with that id. Ids resolve first.
+        local hello_id
+        hello_id=$(cprop hello Id)
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" "$hello_id" 0 0
+        assert_match "$FAIL_OUTPUT" 'InvalidName|64 hex digits' "a full id as a name"
+        assert_match "$(M GetContainer s "$hello_id")" '"/org/berth1/container/hello"' "GetContainer by full id"
         assert_fails M CreateContainer ssasa{sv} "$(R no-such-image)" x1 0 0
         assert_match "$FAIL_OUTPUT" 'No such image' "unknown image"
         assert_fails M StartContainer s no-such-container
