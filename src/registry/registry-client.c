@@ -16,6 +16,10 @@
 #define CATALOG_PAGE_SIZE 100U
 #define CATALOG_PAGES_DEFAULT 10U
 #define SEARCH_LIMIT_DEFAULT 25U
+/* A search reads at most this much per answer, and at most SEARCH_CATALOG_PAGES catalog pages: what any
+ * local user allowed to search can make berthd hold. */
+#define SEARCH_BODY_MAX        ((size_t) 1024U * 1024U)
+#define SEARCH_CATALOG_PAGES   5U
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
 #define RETRY_AFTER_MAX_USEC (300 * USEC_PER_SEC)
@@ -1382,9 +1386,10 @@ int registry_search(RegistryClient *c, const char *domain, const char *term, uns
 
         search_url = registry_config_get_search_url(c->config, d);
         if (!search_url) {
-                r = catalog_request_new(c, REQUEST_SEARCH, d, 0, &req);
+                r = catalog_request_new(c, REQUEST_SEARCH, d, SEARCH_CATALOG_PAGES, &req);
                 if (r < 0)
                         return r;
+                req->body_max = SEARCH_BODY_MAX;
                 req->term = strdup(term);
                 if (!req->term) {
                         request_free(req);
@@ -1405,7 +1410,7 @@ int registry_search(RegistryClient *c, const char *domain, const char *term, uns
         req->endpoints[0] = g_strdup(search_url);
         req->n_endpoints = 1;
         req->endpoint_idx = 0;
-        req->body_max = MANIFEST_MAX;
+        req->body_max = SEARCH_BODY_MAX;
 
         escaped = curl_easy_escape(NULL, term, 0);
         if (!escaped) {
