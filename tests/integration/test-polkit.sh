@@ -74,6 +74,11 @@ test_environment_and_command_hidden_from_others() {
         local out
         M CreateContainer ssasa{sv} "$(R busybox)" secretenv 3 sh -c 'echo --token=cmd-sekrit' \
                 1 env as 1 POSTGRES_PASSWORD=env-sekrit >/dev/null
+        # The live Container interface (with GetConfig) is the contract's.
+        bed_exec busctl introspect --xml-interface org.berth1 /org/berth1/container/secretenv > "$TEST_TMP/container.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Container.xml" "$TEST_TMP/container.xml" org.berth1.Container ||
+                fail "Container introspection differs from dbus/org.berth1.Container.xml"
         # Root sees all of it.
         assert_match "$(cprop_as bed_exec secretenv Config)" 'POSTGRES_PASSWORD=env-sekrit' "root's Config"
         assert_match "$(cprop_as bed_exec secretenv Command)" 'cmd-sekrit' "root's Command"
