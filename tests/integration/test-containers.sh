@@ -239,3 +239,22 @@ test_multi_layer_image_with_whiteouts() {
         assert_match "$out" '^c$' "opaque dir content"
         assert_no_match "$out" '^a$' "lower content hidden by the opaque dir"
 }
+
+test_a_name_never_shadows_an_id() {
+        # New names cannot be 64 hex digits (test_errors), but a record may already carry one: edit a record
+        # while berthd is down so that one container is named after the other's id. The id still wins.
+        local owner impostor
+        owner=$(create "$(R busybox)" id-owner true)
+        impostor=$(create "$(R busybox)" impostor true)
+        bed_exec systemctl stop berthd
+        bed_exec python3 -c '
+import json, sys
+p = "/var/lib/berth/containers/%s/config.json" % sys.argv[1]
+r = json.load(open(p)); r["name"] = sys.argv[2]; json.dump(r, open(p, "w"))' "$impostor" "$owner"
+        assert_match "$(M GetContainer s "$owner")" '"/org/berth1/container/id_2downer"' "the full id names its owner"
+        assert_match "$(M GetContainer s "${impostor:0:12}")" "\"$(cpath "$owner")\"" "the impostor by its id prefix"
+        M RemoveContainer sb "$owner" false >/dev/null
+        assert_match "$(M ListContainers b true)" "\"$owner\"" "the impostor, named after the id, stays"
+        assert_no_match "$(M ListContainers b true)" '"id-owner"' "the owner is gone"
+        M RemoveContainer sb "${impostor:0:12}" false >/dev/null
+}
