@@ -357,9 +357,9 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                                                  "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
                                                  "at most 128 characters.", name_in);
                 if (container_name_is_id(name_in))
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
-                                                 "Invalid container name '%s': 64 hex digits are a container id.",
-                                                 name_in);
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_NAME,
+                                "Invalid container name '%s': 64 hex digits are a container id.", name_in);
                 Container *other;
                 if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
