@@ -275,6 +275,11 @@ bool container_name_is_valid(const char *name)
         return true;
 }
 
+bool container_name_is_id(const char *name)
+{
+        return strlen(name) == 64 && strspn(name, "0123456789abcdefABCDEF") == 64;
+}
+
 /* Short lists in Docker's spirit; 40 × 40 names, and the caller retries on a clash. */
 static const char *const adjectives[] = {
         "admiring", "blissful", "bold", "brave", "busy", "calm", "clever", "cool", "dazzling", "eager",

@@ -75,6 +75,9 @@ int signal_from_string(const char *s);
 
 /* Container names as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
 bool container_name_is_valid(const char *name);
+/* 64 hex digits: the shape of a full container id. Such a name would shadow (or be shadowed by) the
+ * container with that id, so new containers may not take one; records that already have one still load. */
+bool container_name_is_id(const char *name);
 
 /* A Docker-like "adjective_noun" name; random, so callers retry on a clash. */
 char *container_name_generate(void);

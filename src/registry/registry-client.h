@@ -114,8 +114,9 @@ int registry_get_catalog(RegistryClient *c, const char *domain, unsigned max_pag
                          RegistryCatalogCallback callback, void *userdata, RegistryRequest **ret);
 
 /* Searches a registry: where a search API is configured (Docker Hub's /v1/search for docker.io, or
- * SearchURL=), asks it for at most limit (0: 25) results; otherwise reads the catalog and returns the
- * repositories whose path contains term, named "<domain>/<path>", with empty descriptions. */
+ * SearchURL=), asks it for at most limit (0: 25) results; otherwise reads the catalog (at most 5 pages) and
+ * returns the repositories whose path contains term, named "<domain>/<path>", with empty descriptions. Each
+ * answer may be at most 1 MiB. */
 typedef void (*RegistrySearchCallback)(RegistryRequest *req, const RegistryError *error,
                                        const RegistrySearchResult *results, size_t n_results, void *userdata);
 int registry_search(RegistryClient *c, const char *domain, const char *term, unsigned limit,

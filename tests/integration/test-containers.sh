@@ -207,6 +207,12 @@ test_errors() {
         assert_match "$FAIL_OUTPUT" 'NameInUse|already used' "name clash"
         assert_fails M CreateContainer ssasa{sv} "$(R busybox)" '../x' 0 0
         assert_match "$FAIL_OUTPUT" 'Invalid container name' "invalid name"
+        # A name may not be 64 hex digits: it would shadow the container with that id. Ids resolve first.
+        local hello_id
+        hello_id=$(cprop hello Id)
+        assert_fails M CreateContainer ssasa{sv} "$(R busybox)" "$hello_id" 0 0
+        assert_match "$FAIL_OUTPUT" 'InvalidName|64 hex digits' "a full id as a name"
+        assert_match "$(M GetContainer s "$hello_id")" '"/org/berth1/container/hello"' "GetContainer by full id"
         assert_fails M CreateContainer ssasa{sv} "$(R no-such-image)" x1 0 0
         assert_match "$FAIL_OUTPUT" 'No such image' "unknown image"
         assert_fails M StartContainer s no-such-container
@@ -296,4 +302,23 @@ test_multi_layer_image_with_whiteouts() {
         assert_no_match "$out" '^removeme$' "file deleted by a whiteout"
         assert_match "$out" '^c$' "opaque dir content"
         assert_no_match "$out" '^a$' "lower content hidden by the opaque dir"
+}
+
+test_a_name_never_shadows_an_id() {
+        # New names cannot be 64 hex digits (test_errors), but a record may already carry one: edit a record
+        # while berthd is down so that one container is named after the other's id. The id still wins.
+        local owner impostor
+        owner=$(create "$(R busybox)" id-owner true)
+        impostor=$(create "$(R busybox)" impostor true)
+        bed_exec systemctl stop berthd
+        bed_exec python3 -c '
+import json, sys
+p = "/var/lib/berth/containers/%s/config.json" % sys.argv[1]
+r = json.load(open(p)); r["name"] = sys.argv[2]; json.dump(r, open(p, "w"))' "$impostor" "$owner"
+        assert_match "$(M GetContainer s "$owner")" '"/org/berth1/container/id_2downer"' "the full id names its owner"
+        assert_match "$(M GetContainer s "${impostor:0:12}")" "\"$(cpath "$owner")\"" "the impostor by its id prefix"
+        M RemoveContainer sb "$owner" false >/dev/null
+        assert_match "$(M ListContainers b true)" "\"$owner\"" "the impostor, named after the id, stays"
+        assert_no_match "$(M ListContainers b true)" '"id-owner"' "the owner is gone"
+        M RemoveContainer sb "${impostor:0:12}" false >/dev/null
 }

@@ -156,6 +156,16 @@ static void test_signals_and_names(void)
         memset(long_name, 'a', 129);
         long_name[129] = 0;
         g_assert_false(container_name_is_valid(long_name));
+        /* A name may not take the shape of a full id (it would shadow that container). */
+        g_assert_true(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        g_assert_true(
+                container_name_is_id("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+        g_assert_false(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"));
+        g_assert_false(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg"));
+        g_assert_false(container_name_is_id("0123456789abcdef"));
 
         for (int i = 0; i < 50; i++) {
                 g_autofree char *n = container_name_generate();
