@@ -122,7 +122,7 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         r = mount_sys(root_fd, spec->privileged, e);
         if (r < 0)
                 return r;
-        r = dev_setup(root_fd, spec->tty, e);
+        r = dev_setup(root_fd, spec->tty, spec->devices, e);
         if (r < 0)
                 return r;
 
