@@ -204,3 +204,46 @@ CALLS
         out=$(as_nobody StartContainer s pkstart 2>&1) && fail "group may start a container with OOMScoreAdjust=-900"
         assert_match "$out" 'Interactive authentication required' "start with host-hurting properties"
 }
+
+# Docker's view on a cgroup2 host: a cgroup namespace rooted at the container's own cgroup (its scope) and a
+# read-only cgroup2 mount of it; berth-monitor, which shares the scope, sits in a "supervisor" child cgroup so
+# that the scope's cgroup.procs lists the container's processes only. The bed's scopes get no memory
+# controller (design.md), so memory.max is checked where it exists.
+test_container_sees_its_own_cgroup() {
+        local out
+        out=$(inside cgview 1 properties a\(sv\) 1 MemoryMax t 67108864 -- '
+                echo "self $(cat /proc/self/cgroup)"
+                grep " /sys/fs/cgroup " /proc/self/mountinfo | sed "s/^/mount /"
+                echo "procs $(tr "\n" " " </sys/fs/cgroup/cgroup.procs)"
+                ls /sys/fs/cgroup | sed "s/^/entry /"
+                mkdir /sys/fs/cgroup/x 2>/dev/null && echo "write ok" || echo "write denied"
+                [ -e /sys/fs/cgroup/memory.max ] && echo "memory.max $(cat /sys/fs/cgroup/memory.max)" || echo "memory.max absent"')
+        # (On these hybrid hosts the v1 hierarchies are listed too, each at "/" in the namespace.)
+        assert_match "$out" '^(self )?0::/$' "the container's cgroup is its namespace's root"
+        assert_match "$out" '^mount .* /sys/fs/cgroup ro,.* - cgroup2 ' "a read-only cgroup2 mount"
+        assert_match "$out" '^procs 1( [0-9]+)* $' "cgroup.procs: container processes only"
+        assert_no_match "$out" '^procs .*(^| )0 ' "no process from outside the namespace"
+        assert_match "$out" '^entry cgroup.procs$' "the cgroup's files"
+        assert_match "$out" '^write denied$' "not writable"
+        assert_match "$out" '^memory.max (67108864|absent)$' "memory.max is MemoryMax where the controller exists"
+        # The monitor writes the output from its supervisor cgroup: journald still files it under the scope.
+        assert_match "$(bed_exec journalctl -o cat --no-pager _SYSTEMD_UNIT=berth-cgview.scope)" '^self ' \
+                "output attributed to the scope"
+        # Privileged: writable, as in Docker.
+        out=$(inside cgpriv 1 privileged b true -- 'grep " /sys/fs/cgroup " /proc/self/mountinfo | sed "s/^/mount /"')
+        assert_match "$out" '^mount .* /sys/fs/cgroup rw,.* - cgroup2 ' "privileged: writable"
+}
+
+test_monitor_in_supervisor_cgroup_survives_daemon_restart() {
+        local scope=/sys/fs/cgroup/machine.slice/berth-cgrun.scope pid
+        M RunContainer ssasa{sv} "$(R busybox)" cgrun 2 sleep 120 0 >/dev/null
+        pid=$(bed_exec busctl get-property org.berth1 /org/berth1/container/cgrun org.berth1.Container Pid | cut -d' ' -f2)
+        assert_eq "$(bed_exec cat $scope/cgroup.procs)" "$pid" "the scope holds the container's init"
+        assert_match "$(bed_exec cat $scope/supervisor/cgroup.procs)" '^[0-9]+$' "the monitor is in supervisor"
+        # berthd re-adopts the monitor where it now lives.
+        bed_exec systemctl restart berthd.service
+        wait_until 20 bed_exec busctl get-property org.berth1 /org/berth1/container/cgrun org.berth1.Container State
+        assert_eq "$(state cgrun)" running "still running after berthd restarted"
+        M KillContainer si cgrun 9 >/dev/null
+        wait_until 20 is_state cgrun exited
+}
