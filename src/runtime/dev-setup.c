@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -57,10 +59,11 @@ static int make_node(int dev_fd, const char *name, unsigned major, unsigned mino
  * makes it. Whether it may be opened is the scope's DeviceAllow=, set by berthd from the same numbers. */
 static int make_host_device(int dev_fd, const char *entry, ChildError *e)
 {
+        _cleanup_close_ int parent = -EBADF;
         unsigned maj, min, mode, uid, gid;
         char type, path[PATH_MAX];
-        const char *rel, *slash;
-        int n = 0, r;
+        const char *rel, *name, *slash;
+        int n = 0, at = dev_fd, r;
 
         if (sscanf(entry, "%c %u:%u %o %u:%u %n", &type, &maj, &min, &mode, &uid, &gid, &n) != 6 || n == 0 ||
             (type != 'c' && type != 'b') || mode > 07777)
@@ -68,18 +71,29 @@ static int make_host_device(int dev_fd, const char *entry, ChildError *e)
         rel = startswith(entry + n, "/dev/");
         if (isempty(rel) || strlen(rel) >= sizeof(path))
                 return child_fail(e, -EINVAL, "invalid device path in '%s'", entry);
+        name = rel;
         slash = strrchr(rel, '/');
         if (slash) {
+                /* Never through our symlinks (/dev/fd and friends point into /proc, which is still the host's). */
+                struct open_how how = {
+                        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+                };
+
                 snprintf(path, sizeof(path), "%.*s", (int) (slash - rel), rel);
                 r = mkdir_p_at(dev_fd, path, 0755);
                 if (r < 0)
                         return child_fail(e, r, "cannot create /dev/%s", path);
+                parent = (int) syscall(SYS_openat2, dev_fd, path, &how, sizeof(how));
+                if (parent < 0)
+                        return child_fail(e, negative_errno(), "cannot open /dev/%s", path);
+                at = parent;
+                name = slash + 1;
         }
-        (void) unlinkat(dev_fd, rel, 0); /* --device /dev/null:/dev/null replaces ours */
-        if (mknodat(dev_fd, rel, (type == 'c' ? S_IFCHR : S_IFBLK) | (mode & 07777), makedev(maj, min)) < 0)
+        (void) unlinkat(at, name, 0); /* --device /dev/null:/dev/null replaces ours */
+        if (mknodat(at, name, (type == 'c' ? S_IFCHR : S_IFBLK) | (mode & 07777), makedev(maj, min)) < 0)
                 return child_fail(e, negative_errno(), "cannot create the device /dev/%s", rel);
-        if (fchownat(dev_fd, rel, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-            fchmodat(dev_fd, rel, mode & 07777, 0) < 0)
+        if (fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(at, name, mode & 07777, 0) < 0)
                 return child_fail(e, negative_errno(), "cannot set the owner and mode of /dev/%s", rel);
         return 0;
 }
