@@ -46,12 +46,13 @@ static pid_t clone_child(uint64_t flags, int *ret_pidfd)
  * has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached cgroup2 instance of our own
  * is used instead. The child moves itself back into the scope through the returned fd to its cgroup.procs,
  * opened here, then unshares its cgroup namespace (a namespace made at clone time would be rooted at the
- * supervisor cgroup). Returns -EBADF and changes nothing where there is no cgroup2 hierarchy to split. */
-static int cgroup_split(int *ret_procs_fd)
+ * supervisor cgroup). Sets -EBADF and changes nothing where there is no cgroup2 hierarchy or no scope of the
+ * container's to split. */
+static int cgroup_split(const char *name, int *ret_procs_fd)
 {
         _cleanup_close_ int mnt = -EBADF, scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
-        _cleanup_free_ char *cgroups = NULL, *controllers = NULL;
-        const char *path;
+        _cleanup_free_ char *cgroups = NULL, *controllers = NULL, *unit = NULL;
+        const char *path, *last;
         char *nl;
         int r;
 
@@ -66,8 +67,12 @@ static int cgroup_split(int *ret_procs_fd)
         nl = strchr(path, '\n');
         if (nl)
                 *nl = 0;
-        if (isempty(path))
-                return 0; /* the root cgroup: not ours to split */
+        /* Only the container's own scope is ours to split (not, say, the session of a test run by hand). */
+        last = strrchr(path, '/');
+        if (asprintf(&unit, "berth-%s.scope", name) < 0)
+                return -ENOMEM;
+        if (!streq(last ? last + 1 : path, unit))
+                return 0;
 
         r = mount_fs_new("cgroup2", "cgroup2", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
         if (r < 0)
@@ -197,7 +202,7 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
         if (!spec->host_network)
                 flags |= CLONE_NEWNET;
 
-        r = cgroup_split(&cgroup_procs);
+        r = cgroup_split(spec->name, &cgroup_procs);
         if (r < 0)
                 log_debug_errno(r, "Cannot move the monitor out of the container's cgroup, ignoring: %m");
         if (cgroup_procs < 0)
