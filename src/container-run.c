@@ -493,7 +493,7 @@ static bool monitor_in_scope(pid_t pid, const char *name)
         path = g_strdup_printf("/proc/%i/cgroup", pid);
         if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
                 return false;
-        /* The monitor moves itself into the scope's "supervisor" child cgroup (runtime/container-spawn.c). */
+        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
         needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
         if (strstr(cgroup, needle))
                 return true;

@@ -39,15 +39,15 @@ static pid_t clone_child(uint64_t flags, int *ret_pidfd)
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
 
-/* The container gets a cgroup namespace rooted at its scope, so that it sees its own cgroup at /sys/fs/cgroup
- * (read-only) and its limits there, as Docker gives one on cgroup2 hosts. The monitor shares the scope, so it
- * first moves itself into a "supervisor" child cgroup, which leaves the scope's own cgroup.procs to the
- * container's processes; no controller is enabled below the scope, so the scope may hold both. berthd's unit
- * has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached cgroup2 instance of our own
- * is used instead. The child moves itself back into the scope through the returned fd to its cgroup.procs,
- * opened here, then unshares its cgroup namespace (a namespace made at clone time would be rooted at the
- * supervisor cgroup). Sets -EBADF and changes nothing where there is no cgroup2 hierarchy or no scope of the
- * container's to split. */
+/* The container gets a cgroup namespace rooted at its scope, so that it sees its own cgroup at
+ * /sys/fs/cgroup (read-only) and its limits there, as Docker gives one on cgroup2 hosts. The monitor shares
+ * the scope, so it first moves itself into a "supervisor" child cgroup, which leaves the scope's own
+ * cgroup.procs to the container's processes; no controller is enabled below the scope, so the scope may hold
+ * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached
+ * cgroup2 instance of our own is used instead. The child moves itself back into the scope through the
+ * returned fd to its cgroup.procs, opened here, then unshares its cgroup namespace (a namespace made at
+ * clone time would be rooted at the supervisor cgroup). Sets -EBADF and changes nothing where there is no
+ * cgroup2 hierarchy or no scope of the container's to split. */
 static int cgroup_split(const char *name, int *ret_procs_fd)
 {
         _cleanup_close_ int mnt = -EBADF, scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
@@ -74,13 +74,14 @@ static int cgroup_split(const char *name, int *ret_procs_fd)
         if (!streq(last ? last + 1 : path, unit))
                 return 0;
 
-        r = mount_fs_new("cgroup2", "cgroup2", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
+        r = mount_fs_new("cgroup2", "cgroup2", NULL,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
         if (r < 0)
                 return r;
         scope = openat(mnt, path, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (scope < 0)
                 return negative_errno();
-        /* With controllers enabled below the scope, it could hold no processes of its own besides a child. */
+        /* With controllers enabled below the scope, it could hold no processes besides a child cgroup. */
         r = read_file_at(scope, "cgroup.subtree_control", 4096, &controllers, NULL);
         if (r < 0)
                 return r;

@@ -74,7 +74,7 @@ static int make_host_device(int dev_fd, const char *entry, ChildError *e)
         name = rel;
         slash = strrchr(rel, '/');
         if (slash) {
-                /* Never through our symlinks (/dev/fd and friends point into /proc, which is still the host's). */
+                /* Never through our symlinks: /dev/fd and friends point into /proc, still the host's. */
                 struct open_how how = {
                         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,

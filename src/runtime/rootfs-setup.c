@@ -79,10 +79,10 @@ static int mount_sys(int root_fd, bool writable, ChildError *e)
         return 0;
 }
 
-/* On a cgroup2 host, Docker's view: a cgroup2 instance of the container's own cgroup namespace (rooted at its
- * scope, see container-spawn.c), read-only unless privileged, so programs that size themselves from their limits
- * (memory.max, cpu.max, pids.max) find them. A v1 or hybrid host keeps /sys/fs/cgroup empty: its v1
- * hierarchies would show the host's tree. */
+/* On a cgroup2 host, Docker's view: a cgroup2 instance of the container's own cgroup namespace (rooted at
+ * its scope, see container-spawn.c), read-only unless privileged, so programs that size themselves from
+ * their limits (memory.max, cpu.max, pids.max) find them. A v1 or hybrid host keeps /sys/fs/cgroup empty:
+ * its v1 hierarchies would show the host's tree. */
 static int mount_cgroup(int root_fd, bool writable, ChildError *e)
 {
         const unsigned attrs = (writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |

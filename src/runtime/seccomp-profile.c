@@ -16,9 +16,9 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 
-/* Docker's default seccomp profile (moby profiles/seccomp/default.json, as of commit 00f3d18, less io_uring_setup,
- * io_uring_enter and io_uring_register, which Docker's profile dropped since: io_uring has been a steady source
- * of kernel holes), for x86_64 with its i386 and x32 sub-architectures, rebuilt with libseccomp:
+/* Docker's default seccomp profile (moby profiles/seccomp/default.json, as of commit 00f3d18, less io_uring,
+ * which Docker's profile dropped since), for x86_64 with its i386 and x32 sub-architectures, rebuilt with
+ * libseccomp:
  *   - default action ERRNO(EPERM) for every syscall not allowed below;
  *   - x86_64 syscall numbers above the highest one libseccomp knows answer ENOSYS, as runc's stub does for
  *     Docker, so that a libc probing for a newer syscall falls back instead of seeing EPERM;

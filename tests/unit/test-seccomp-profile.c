@@ -22,7 +22,8 @@ static int errno_under_profile(long nr, long a0, long a1)
                 ChildError e = {};
                 long r;
 
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_profile_load(NULL, caps_docker_default(), &e) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+                    seccomp_profile_load(NULL, caps_docker_default(), &e) < 0)
                         _exit(255);
                 r = syscall(nr, a0, a1, 0, 0, 0, 0);
                 _exit(r < 0 ? errno : 0);
@@ -37,7 +38,8 @@ static void test_io_uring_denied(void)
 {
         struct io_uring_params params = {};
 
-        /* Docker's current default profile blocks io_uring (moby#46762): EPERM, as for anything not allowed. */
+        /* Docker's current default profile blocks io_uring (moby#46762): EPERM, as for anything not allowed.
+         */
         g_assert_cmpint(errno_under_profile(SYS_io_uring_setup, 1, (long) &params), ==, EPERM);
         g_assert_cmpint(errno_under_profile(SYS_io_uring_enter, -1, 0), ==, EPERM);
         g_assert_cmpint(errno_under_profile(SYS_io_uring_register, -1, 0), ==, EPERM);
