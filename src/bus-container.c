@@ -301,6 +301,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->cap_drop, error);
         if (streq(key, "security_opt"))
                 return bus_option_read_strv(m, key, &o->security_opt, error);
+        if (streq(key, "devices"))
+                return bus_option_read_strv(m, key, &o->devices, error);
         if (!streq(key, "properties"))
                 return bus_option_unknown(key, error);
 
@@ -372,6 +374,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
         if (r < 0)
                 return r;
+        weakens = weakens || scope_properties_weaken(properties);
 
         const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create",
                                   "privileged", weakens ? "true" : "false", NULL };
@@ -462,7 +465,8 @@ static int container_verb(sd_bus_message *message, Manager *m, const char *key, 
         r = manager_find_container(m, key, &c);
         if (r < 0)
                 return container_lookup_error(error, r, key);
-        bool weakens = container_config_weakens_confinement(&c->config);
+        bool weakens = container_config_weakens_confinement(&c->config) ||
+                       scope_properties_weaken(c->properties_json);
         const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
                                   NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);

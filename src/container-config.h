@@ -27,6 +27,7 @@ typedef struct ContainerOptions {
         char **cap_add;
         char **cap_drop;
         char **security_opt;
+        char **devices; /* Docker's --device: "HOST[:CONTAINER][:PERMS]" */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -48,6 +49,7 @@ typedef struct ContainerConfig {
         bool seccomp_unconfined;
         char **cap_add;
         char **cap_drop;
+        char **devices; /* as given; checked by device_mapping_parse() */
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -69,6 +71,18 @@ int container_options_check_confinement(const ContainerOptions *o, bool *ret_wea
 /* The same question for a created container: starting one that weakens confinement needs the privileged
  * action too, or a user allowed ordinary containers could start an admin's privileged one. */
 bool container_config_weakens_confinement(const ContainerConfig *c);
+
+/* One --device, with Docker's rules: "HOST[:CONTAINER][:PERMS]", CONTAINER defaulting to HOST and PERMS to
+ * "rwm"; "HOST:PERMS" when the second part is a valid PERMS. Both paths absolute and normalised; berth makes
+ * the node in the container's /dev, so CONTAINER must lie below /dev/. -EINVAL otherwise. */
+typedef struct DeviceMapping {
+        char *host;
+        char *container;
+        char *perms;
+} DeviceMapping;
+
+void device_mapping_done(DeviceMapping *d);
+int device_mapping_parse(const char *s, DeviceMapping *ret);
 
 /* "SIGTERM", "TERM", "15" → 15; -EINVAL otherwise. */
 int signal_from_string(const char *s);

@@ -6,6 +6,7 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -223,7 +224,47 @@ static void on_scope_ready(void *userdata, int error, const char *message)
                 container_start_failed(c, "failed to wait for the container's monitor");
 }
 
-static int container_write_spec(Container *c, char **ret_path)
+/* Resolves the container's --device entries on the host, now, as Docker does at start: the node's type and
+ * number go into the run spec (the child makes the node) and into the scope's DeviceAllow=. */
+static int container_resolve_devices(Container *c, char ***ret_spec, char ***ret_rules)
+{
+        g_autoptr(GPtrArray) spec = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_free);
+        int r;
+
+        STRV_FOREACH(d, c->config.devices) {
+                _cleanup_(device_mapping_done) DeviceMapping m = {};
+                struct stat st;
+                char type;
+
+                r = device_mapping_parse(*d, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Container %s has an invalid device '%s'.", c->name, *d);
+                if (stat(m.host, &st) < 0)
+                        return log_error_errno(-errno, "Device '%s' of container %s: %m", m.host, c->name);
+                if (S_ISCHR(st.st_mode))
+                        type = 'c';
+                else if (S_ISBLK(st.st_mode))
+                        type = 'b';
+                else
+                        return log_error_errno(-ENODEV,
+                                               "'%s' (a device of container %s) is not a device node.",
+                                               m.host, c->name);
+                g_ptr_array_add(spec,
+                                g_strdup_printf("%c %u:%u %o %u:%u %s", type, major(st.st_rdev),
+                                                minor(st.st_rdev), st.st_mode & 07777, (unsigned) st.st_uid,
+                                                (unsigned) st.st_gid, m.container));
+                g_ptr_array_add(rules, g_strdup_printf("/dev/%s/%u:%u %s", type == 'c' ? "char" : "block",
+                                                       major(st.st_rdev), minor(st.st_rdev), m.perms));
+        }
+        g_ptr_array_add(spec, NULL);
+        g_ptr_array_add(rules, NULL);
+        *ret_spec = (char **) g_ptr_array_steal(spec, NULL);
+        *ret_rules = (char **) g_ptr_array_steal(rules, NULL);
+        return 0;
+}
+
+static int container_write_spec(Container *c, char **device_rules, char **ret_path)
 {
         Manager *m = c->manager;
         const ImageRecord *image = image_store_get(m->images, c->image_id);
@@ -268,6 +309,7 @@ static int container_write_spec(Container *c, char **ret_path)
         spec->seccomp_unconfined = c->config.seccomp_unconfined;
         spec->cap_add = g_strdupv(c->config.cap_add);
         spec->cap_drop = g_strdupv(c->config.cap_drop);
+        spec->devices = g_strdupv(device_rules);
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
                 const char *bpf;
@@ -333,11 +375,15 @@ static int container_do_start(Container *c)
 {
         _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
         _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF;
+        g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
         ScopeJob *job = NULL;
         pid_t pid = 0;
         int r, sig;
 
-        r = container_write_spec(c, &spec_path);
+        r = container_resolve_devices(c, &device_nodes, &device_rules);
+        if (r < 0)
+                return r;
+        r = container_write_spec(c, device_nodes, &spec_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
         r = container_spawn_monitor(c, spec_path, &pid, &sync_fd);
@@ -365,6 +411,8 @@ static int container_do_start(Container *c)
                 .kill_signal = sig > 0 ? sig : SIGTERM,
                 .stop_timeout_usec = CONTAINER_STOP_TIMEOUT_DEFAULT_USEC,
                 .properties_json = c->properties_json,
+                .restrict_devices = !c->config.privileged,
+                .device_allow = device_rules,
         };
         r = scope_start(c->manager->bus, c->manager->event, &req, on_scope_ready, c, &job);
         if (r < 0) {
@@ -465,6 +513,11 @@ static bool monitor_in_scope(pid_t pid, const char *name)
         path = g_strdup_printf("/proc/%i/cgroup", pid);
         if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
                 return false;
+        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
+        needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
+        if (strstr(cgroup, needle))
+                return true;
+        free(needle);
         needle = g_strdup_printf("/berth-%s.scope\n", name);
         return strstr(cgroup, needle) != NULL;
 }

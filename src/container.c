@@ -99,6 +99,7 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_bool(b, "seccomp_unconfined", c->config.seccomp_unconfined);
         json_build_strv(b, "cap_add", c->config.cap_add);
         json_build_strv(b, "cap_drop", c->config.cap_drop);
+        json_build_strv(b, "devices", c->config.devices);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -173,6 +174,7 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.seccomp_unconfined = json_object_get_boolean_member_with_default(o, "seccomp_unconfined", false);
         c->config.cap_add = get_strv(o, "cap_add");
         c->config.cap_drop = get_strv(o, "cap_drop");
+        c->config.devices = get_strv(o, "devices");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);

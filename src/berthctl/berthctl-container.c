@@ -240,6 +240,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "cap_drop", o->cap_drop);
         if (r >= 0 && o->security_opt)
                 r = append_strv_option(m, "security_opt", o->security_opt);
+        if (r >= 0 && o->devices)
+                r = append_strv_option(m, "devices", o->devices);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

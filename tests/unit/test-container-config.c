@@ -174,6 +174,58 @@ static void test_signals_and_names(void)
         }
 }
 
+static void assert_device(const char *s, const char *host, const char *container, const char *perms)
+{
+        _cleanup_(device_mapping_done) DeviceMapping d = {};
+
+        g_assert_cmpint(device_mapping_parse(s, &d), ==, 0);
+        g_assert_cmpstr(d.host, ==, host);
+        g_assert_cmpstr(d.container, ==, container);
+        g_assert_cmpstr(d.perms, ==, perms);
+}
+
+static void test_devices(void)
+{
+        DeviceMapping d = {};
+        ContainerOptions o = {};
+        bool weakens = false;
+
+        /* Docker's forms. */
+        assert_device("/dev/loop0", "/dev/loop0", "/dev/loop0", "rwm");
+        assert_device("/dev/loop0:/dev/xvdc", "/dev/loop0", "/dev/xvdc", "rwm");
+        assert_device("/dev/loop0:r", "/dev/loop0", "/dev/loop0", "r");
+        assert_device("/dev/net/tun:/dev/net/tun:rw", "/dev/net/tun", "/dev/net/tun", "rw");
+        assert_device("/dev/loop0:/dev/disk/x:mrw", "/dev/loop0", "/dev/disk/x", "mrw");
+        const char *const bad[] = { "",
+                                    "loop0",
+                                    "/dev/loop0:x:r",
+                                    "/dev/loop0:/dev/x:rx",
+                                    "/dev/a:/etc/x",
+                                    "/dev/a:/dev/../etc/x",
+                                    "/dev/a:/dev/x:rr",
+                                    "/dev/a:/dev/x:",
+                                    "/dev/a:/dev/x:r:w",
+                                    "/dev/a:/dev/",
+                                    NULL };
+        for (const char *const *b = bad; *b; b++)
+                g_assert_cmpint(device_mapping_parse(*b, &d), ==, -EINVAL);
+
+        /* A device of the host's needs the privileged action; a bad one is refused before polkit. */
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_false(weakens);
+        o.devices = g_strsplit("/dev/loop0:/dev/xvdc:r", ",", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_true(weakens);
+        g_strfreev(o.devices);
+        o.devices = g_strsplit("/dev/loop0:/etc/passwd", ",", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, -EINVAL);
+        container_options_done(&o);
+
+        ContainerConfig c = { .devices = g_strsplit("/dev/loop0", ",", -1) };
+        g_assert_true(container_config_weakens_confinement(&c));
+        container_config_done(&c);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -182,5 +234,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/container-config/env", test_env_merge);
         g_test_add_func("/container-config/invalid", test_invalid);
         g_test_add_func("/container-config/signals-names", test_signals_and_names);
+        g_test_add_func("/container-config/devices", test_devices);
         return g_test_run();
 }
