@@ -78,10 +78,39 @@ CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
 CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
 CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
 
+/* A container's environment and arguments often carry secrets (POSTGRES_PASSWORD=…, --token …), while its
+ * properties are open to every local user. So Command and the Env, Entrypoint and Cmd of Config are shown
+ * to root and to the container's creator only; anyone else reads them through GetConfig(), which asks polkit
+ * for manage-containers (a property getter cannot wait for polkit). As with the container's output, which
+ * only root and the systemd-journal group read. */
+static int sender_uid(sd_bus_message *m, uid_t *ret)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+static bool sender_owns_config(sd_bus_message *m, const Container *c)
+{
+        uid_t uid;
+
+        /* No caller to ask about (a signal's payload, say) or no answer: hide. */
+        if (!m || sender_uid(m, &uid) < 0)
+                return false;
+        return uid == 0 || (c->creator_uid != UID_INVALID && uid == c->creator_uid);
+}
+
 static int property_get_command(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Container *c = userdata;
+
+        if (!sender_owns_config(sd_bus_get_current_message(bus), c))
+                return sd_bus_message_append_strv(reply, NULL);
         return sd_bus_message_append_strv(reply, c->config.argv);
 }
 
@@ -93,24 +122,22 @@ static int property_get_unit(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", unit);
 }
 
-
-
-static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
-                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+/* Docker's "container inspect" Config; without Env, Entrypoint and Cmd unless full. */
+static char *container_config_json(const Container *c, bool full)
 {
-        Container *c = userdata;
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) gen = json_generator_new();
         g_autoptr(JsonParser) props = json_parser_new();
         g_autoptr(JsonNode) root = NULL;
-        g_autofree char *s = NULL;
 
         json_builder_begin_object(b);
         json_build_string(b, "Hostname", c->config.hostname);
         json_build_string(b, "User", c->config.user);
-        json_build_strv(b, "Env", c->config.env);
-        json_build_strv(b, "Entrypoint", c->config.entrypoint);
-        json_build_strv(b, "Cmd", c->config.cmd);
+        if (full) {
+                json_build_strv(b, "Env", c->config.env);
+                json_build_strv(b, "Entrypoint", c->config.entrypoint);
+                json_build_strv(b, "Cmd", c->config.cmd);
+        }
         json_build_string(b, "WorkingDir", c->config.workdir);
         json_build_string(b, "StopSignal", c->config.stop_signal);
         json_build_string(b, "Network", c->config.network);
@@ -124,8 +151,54 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         json_generator_set_root(gen, root);
-        s = json_generator_to_data(gen, NULL);
+        return json_generator_to_data(gen, NULL);
+}
+
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        g_autofree char *s =
+                container_config_json(c, sender_owns_config(sd_bus_get_current_message(bus), c));
+
         return sd_bus_message_append(reply, "s", s);
+}
+
+static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Container *c = userdata;
+        Manager *m = c->manager;
+        g_autofree char *s = NULL;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        if (!sender_owns_config(message, c)) {
+                bool weakens = container_config_weakens_confinement(&c->config);
+                const char *details[] = { "container", c->name,      "verb",
+                                          "inspect",   "privileged", weakens ? "true" : "false",
+                                          NULL };
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        s = container_config_json(c, true);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, c->config.argv);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static const sd_bus_vtable container_vtable[] = {
@@ -146,6 +219,9 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", config, "as", command), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -225,6 +301,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->cap_drop, error);
         if (streq(key, "security_opt"))
                 return bus_option_read_strv(m, key, &o->security_opt, error);
+        if (streq(key, "devices"))
+                return bus_option_read_strv(m, key, &o->devices, error);
         if (!streq(key, "properties"))
                 return bus_option_unknown(key, error);
 
@@ -252,6 +330,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         Container *c = NULL;
         char id[65];
         size_t image_json_size;
+        uid_t creator;
         bool weakens;
         int r;
 
@@ -279,6 +358,10 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
                                                  "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
                                                  "at most 128 characters.", name_in);
+                if (container_name_is_id(name_in))
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_NAME,
+                                "Invalid container name '%s': 64 hex digits are a container id.", name_in);
                 Container *other;
                 if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
@@ -291,6 +374,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
         if (r < 0)
                 return r;
+        weakens = weakens || scope_properties_weaken(properties);
 
         const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create",
                                   "privileged", weakens ? "true" : "false", NULL };
@@ -338,7 +422,10 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
         if (r < 0)
                 return r;
-        r = container_create(m, id, image_key, image->id, name, &config, properties, &c);
+        r = sender_uid(message, &creator);
+        if (r < 0)
+                return r;
+        r = container_create(m, id, image_key, image->id, name, &config, properties, creator, &c);
         if (r < 0)
                 return log_error_errno(r, "Failed to create container %s: %m", name);
 
@@ -378,7 +465,8 @@ static int container_verb(sd_bus_message *message, Manager *m, const char *key, 
         r = manager_find_container(m, key, &c);
         if (r < 0)
                 return container_lookup_error(error, r, key);
-        bool weakens = container_config_weakens_confinement(&c->config);
+        bool weakens = container_config_weakens_confinement(&c->config) ||
+                       scope_properties_weaken(c->properties_json);
         const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
                                   NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);

@@ -21,6 +21,7 @@ void container_options_done(ContainerOptions *o)
         g_strfreev(o->cap_add);
         g_strfreev(o->cap_drop);
         g_strfreev(o->security_opt);
+        g_strfreev(o->devices);
         *o = (ContainerOptions) {};
 }
 
@@ -37,7 +38,70 @@ void container_config_done(ContainerConfig *c)
         free(c->stop_signal);
         g_strfreev(c->cap_add);
         g_strfreev(c->cap_drop);
+        g_strfreev(c->devices);
         *c = (ContainerConfig) {};
+}
+
+void device_mapping_done(DeviceMapping *d)
+{
+        free(d->host);
+        free(d->container);
+        free(d->perms);
+        *d = (DeviceMapping) {};
+}
+
+static bool device_perms_valid(const char *s)
+{
+        /* Docker's validDeviceMode: a non-empty set of r, w and m, each at most once. */
+        if (isempty(s) || strlen(s) > 3)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!strchr("rwm", *p) || strchr(p + 1, *p))
+                        return false;
+        return true;
+}
+
+static bool device_path_valid(const char *s)
+{
+        g_autofree char *canonical = NULL;
+
+        if (isempty(s) || s[0] != '/')
+                return false;
+        canonical = g_canonicalize_filename(s, "/");
+        return streq(canonical, s);
+}
+
+int device_mapping_parse(const char *s, DeviceMapping *ret)
+{
+        g_auto(GStrv) parts = g_strsplit(s, ":", -1);
+        const char *host, *container, *perms = "rwm";
+        guint n = g_strv_length(parts);
+
+        if (n < 1 || n > 3)
+                return -EINVAL;
+        host = container = parts[0];
+        if (n == 2) {
+                if (device_perms_valid(parts[1]))
+                        perms = parts[1];
+                else
+                        container = parts[1];
+        } else if (n == 3) {
+                container = parts[1];
+                perms = parts[2];
+        }
+        if (!device_path_valid(host) || !device_path_valid(container) || !startswith(container, "/dev/") ||
+            !device_perms_valid(perms))
+                return -EINVAL;
+        *ret = (DeviceMapping) {
+                .host = strdup(host),
+                .container = strdup(container),
+                .perms = strdup(perms),
+        };
+        if (!ret->host || !ret->container || !ret->perms) {
+                device_mapping_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static size_t env_key_len(const char *entry)
@@ -164,8 +228,23 @@ int container_options_check_confinement(const ContainerOptions *o, bool *ret_wea
         r = parse_security_opts(o->security_opt, &nnp, &unconfined, ret_reason);
         if (r < 0)
                 return r;
+        STRV_FOREACH(d, o->devices) {
+                _cleanup_(device_mapping_done) DeviceMapping m = {};
+
+                r = device_mapping_parse(*d, &m);
+                if (r == -EINVAL) {
+                        if (ret_reason)
+                                *ret_reason =
+                                        "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
+                                        "CONTAINER below /dev/ and PERMS of r, w, m";
+                        return r;
+                }
+                if (r < 0)
+                        return r;
+        }
+        /* A device of the host's is the host's to give: as privileged as the rest. */
         *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
-                       streq_ptr(o->network, "host");
+                       streq_ptr(o->network, "host") || (o->devices && o->devices[0]);
         return 0;
 }
 
@@ -173,7 +252,8 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
 {
         uint64_t caps;
 
-        if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host"))
+        if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host") ||
+            (c->devices && c->devices[0]))
                 return true;
         /* A record whose names no longer parse would fail to start anyway; ask for the most. */
         if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
@@ -257,6 +337,7 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         c.privileged = o->privileged;
         c.cap_add = g_strdupv(o->cap_add);
         c.cap_drop = g_strdupv(o->cap_drop);
+        c.devices = g_strdupv(o->devices);
         *ret = c;
         c = (ContainerConfig) {};
         return 0;
@@ -273,6 +354,11 @@ bool container_name_is_valid(const char *name)
                 if (!g_ascii_isalnum(*p) && !strchr("_.-", *p))
                         return false;
         return true;
+}
+
+bool container_name_is_id(const char *name)
+{
+        return strlen(name) == 64 && strspn(name, "0123456789abcdefABCDEF") == 64;
 }
 
 /* Short lists in Docker's spirit; 40 × 40 names, and the caller retries on a clash. */

@@ -27,6 +27,7 @@ typedef struct ContainerOptions {
         char **cap_add;
         char **cap_drop;
         char **security_opt;
+        char **devices; /* Docker's --device: "HOST[:CONTAINER][:PERMS]" */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -48,6 +49,7 @@ typedef struct ContainerConfig {
         bool seccomp_unconfined;
         char **cap_add;
         char **cap_drop;
+        char **devices; /* as given; checked by device_mapping_parse() */
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -70,11 +72,26 @@ int container_options_check_confinement(const ContainerOptions *o, bool *ret_wea
  * action too, or a user allowed ordinary containers could start an admin's privileged one. */
 bool container_config_weakens_confinement(const ContainerConfig *c);
 
+/* One --device, with Docker's rules: "HOST[:CONTAINER][:PERMS]", CONTAINER defaulting to HOST and PERMS to
+ * "rwm"; "HOST:PERMS" when the second part is a valid PERMS. Both paths absolute and normalised; berth makes
+ * the node in the container's /dev, so CONTAINER must lie below /dev/. -EINVAL otherwise. */
+typedef struct DeviceMapping {
+        char *host;
+        char *container;
+        char *perms;
+} DeviceMapping;
+
+void device_mapping_done(DeviceMapping *d);
+int device_mapping_parse(const char *s, DeviceMapping *ret);
+
 /* "SIGTERM", "TERM", "15" → 15; -EINVAL otherwise. */
 int signal_from_string(const char *s);
 
 /* Container names as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
 bool container_name_is_valid(const char *name);
+/* 64 hex digits: the shape of a full container id. Such a name would shadow (or be shadowed by) the
+ * container with that id, so new containers may not take one; records that already have one still load. */
+bool container_name_is_id(const char *name);
 
 /* A Docker-like "adjective_noun" name; random, so callers retry on a clash. */
 char *container_name_generate(void);

@@ -6,6 +6,7 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -145,10 +146,18 @@ static void container_monitor_gone(Container *c, int status_code, int status)
                 c->state.pid = 0;
                 c->state.finished_usec = g_get_real_time();
                 free(c->state.error);
-                c->state.error = strdup(killed ? "the container's monitor was killed"
-                                               : "the container's monitor ended without recording an exit");
+                if (c->start_error) {
+                        /* Failed before the monitor could record it (systemd refused the scope…). */
+                        c->state.exit_code = 125;
+                        c->state.exit_signal = 0;
+                        c->state.error = TAKE_PTR(c->start_error);
+                } else
+                        c->state.error =
+                                strdup(killed ? "the container's monitor was killed"
+                                              : "the container's monitor ended without recording an exit");
                 (void) container_save_state(c);
         }
+        c->start_error = mfree(c->start_error);
         c->state.monitor_pid = 0;
         container_unregister_machine(c);
         container_release_runtime(c);
@@ -181,18 +190,31 @@ static int container_watch_monitor(Container *c, int pidfd)
         return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
 }
 
-static void container_start_done(Container *c, const char *error)
+/* A start that failed once the monitor was forked ends when the monitor does (container_monitor_gone()):
+ * only then is the container exited with its Error, its scope emptied and its overlay gone with the
+ * container's mount namespace, so that whoever hears of the failure can remove it at once (run --rm). The
+ * monitor has nothing left to do (it recorded the failure before it said "E"), so it is killed rather than
+ * waited for. */
+static void container_start_failed(Container *c, const char *error)
+{
+        log_warning("Container %s failed to start: %s", c->name, error);
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        c->sync_fd = safe_close(c->sync_fd);
+        c->scope = scope_job_free(c->scope);
+        free(c->start_error);
+        c->start_error = strdup(error);
+        if (pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                log_warning_errno(errno, "Cannot kill the monitor of container %s, waiting for it: %m",
+                                  c->name);
+}
+
+static void container_start_done(Container *c)
 {
         c->starting = false;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         container_emit_changed(c);
-        if (error) {
-                log_warning("Container %s failed to start: %s", c->name, error);
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, error);
-                return;
-        }
         sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
                         "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
@@ -213,24 +235,24 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         if (n <= 0) {
-                /* The monitor died before answering; on_monitor_exit() records it. */
-                container_start_done(c, "the container's monitor ended before starting it");
+                container_start_failed(c, "the container's monitor ended before starting it");
                 return 0;
         }
         buf[n] = 0;
-        container_reload_state(c);
         if (buf[0] == 'S') {
+                container_reload_state(c);
                 r = container_open_init_pidfd(c);
                 if (r < 0)
                         log_warning_errno(r,
                                           "Cannot get a pidfd of the init of %s, it cannot be signalled: %m",
                                           c->name);
-                container_start_done(c, NULL);
+                container_start_done(c);
                 return 0;
         }
-        /* "E<code> <message>" */
+        /* "E<code> <message>": the monitor recorded it in state.json too, which container_monitor_gone()
+         * reads. */
         const char *msg = strchr(buf, ' ');
-        container_start_done(c, msg ? msg + 1 : "the container could not be started");
+        container_start_failed(c, msg ? msg + 1 : "the container could not be started");
         return 0;
 }
 
@@ -240,22 +262,61 @@ static void on_scope_ready(void *userdata, int error, const char *message)
         int r;
 
         if (error < 0) {
-                /* No "G": the monitor sees EOF and exits without starting anything. */
-                c->sync_fd = safe_close(c->sync_fd);
-                container_start_done(c, message);
+                /* No "G": the monitor is ended without starting anything. */
+                container_start_failed(c, message ?: "systemd could not start the container's scope");
                 return;
         }
         /* With the attach streams that wait for this start. */
         if (container_send_go(c) < 0) {
-                container_start_done(c, "the container's monitor is gone");
+                container_start_failed(c, "the container's monitor is gone");
                 return;
         }
         r = sd_event_add_io(c->manager->event, &c->sync_source, c->sync_fd, EPOLLIN, on_sync_reply, c);
         if (r < 0)
-                container_start_done(c, "failed to wait for the container's monitor");
+                container_start_failed(c, "failed to wait for the container's monitor");
 }
 
-static int container_write_spec(Container *c, char **ret_path)
+/* Resolves the container's --device entries on the host, now, as Docker does at start: the node's type and
+ * number go into the run spec (the child makes the node) and into the scope's DeviceAllow=. */
+static int container_resolve_devices(Container *c, char ***ret_spec, char ***ret_rules)
+{
+        g_autoptr(GPtrArray) spec = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_free);
+        int r;
+
+        STRV_FOREACH(d, c->config.devices) {
+                _cleanup_(device_mapping_done) DeviceMapping m = {};
+                struct stat st;
+                char type;
+
+                r = device_mapping_parse(*d, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Container %s has an invalid device '%s'.", c->name, *d);
+                if (stat(m.host, &st) < 0)
+                        return log_error_errno(-errno, "Device '%s' of container %s: %m", m.host, c->name);
+                if (S_ISCHR(st.st_mode))
+                        type = 'c';
+                else if (S_ISBLK(st.st_mode))
+                        type = 'b';
+                else
+                        return log_error_errno(-ENODEV,
+                                               "'%s' (a device of container %s) is not a device node.",
+                                               m.host, c->name);
+                g_ptr_array_add(spec,
+                                g_strdup_printf("%c %u:%u %o %u:%u %s", type, major(st.st_rdev),
+                                                minor(st.st_rdev), st.st_mode & 07777, (unsigned) st.st_uid,
+                                                (unsigned) st.st_gid, m.container));
+                g_ptr_array_add(rules, g_strdup_printf("/dev/%s/%u:%u %s", type == 'c' ? "char" : "block",
+                                                       major(st.st_rdev), minor(st.st_rdev), m.perms));
+        }
+        g_ptr_array_add(spec, NULL);
+        g_ptr_array_add(rules, NULL);
+        *ret_spec = (char **) g_ptr_array_steal(spec, NULL);
+        *ret_rules = (char **) g_ptr_array_steal(rules, NULL);
+        return 0;
+}
+
+static int container_write_spec(Container *c, char **device_rules, char **ret_path)
 {
         Manager *m = c->manager;
         const ImageRecord *image = image_store_get(m->images, c->image_id);
@@ -300,6 +361,7 @@ static int container_write_spec(Container *c, char **ret_path)
         spec->seccomp_unconfined = c->config.seccomp_unconfined;
         spec->cap_add = g_strdupv(c->config.cap_add);
         spec->cap_drop = g_strdupv(c->config.cap_drop);
+        spec->devices = g_strdupv(device_rules);
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
                 const char *bpf;
@@ -365,11 +427,15 @@ static int container_do_start(Container *c)
 {
         _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
         _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF;
+        g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
         ScopeJob *job = NULL;
         pid_t pid = 0;
         int r, sig;
 
-        r = container_write_spec(c, &spec_path);
+        r = container_resolve_devices(c, &device_nodes, &device_rules);
+        if (r < 0)
+                return r;
+        r = container_write_spec(c, device_nodes, &spec_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
         r = container_spawn_monitor(c, spec_path, &pid, &sync_fd);
@@ -397,6 +463,8 @@ static int container_do_start(Container *c)
                 .kill_signal = sig > 0 ? sig : SIGTERM,
                 .stop_timeout_usec = CONTAINER_STOP_TIMEOUT_DEFAULT_USEC,
                 .properties_json = c->properties_json,
+                .restrict_devices = !c->config.privileged,
+                .device_allow = device_rules,
         };
         r = scope_start(c->manager->bus, c->manager->event, &req, on_scope_ready, c, &job);
         if (r < 0) {
@@ -497,6 +565,11 @@ static bool monitor_in_scope(pid_t pid, const char *name)
         path = g_strdup_printf("/proc/%i/cgroup", pid);
         if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
                 return false;
+        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
+        needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
+        if (strstr(cgroup, needle))
+                return true;
+        free(needle);
         needle = g_strdup_printf("/berth-%s.scope\n", name);
         return strstr(cgroup, needle) != NULL;
 }

@@ -31,6 +31,7 @@ Container *container_free(Container *c)
         free(c->image_id);
         container_config_done(&c->config);
         free(c->properties_json);
+        free(c->start_error);
         container_state_done(&c->state);
         return mfree(c);
 }
@@ -44,6 +45,7 @@ static Container *container_new(Manager *m)
         c->monitor_pidfd = c->init_pidfd = -EBADF;
         c->sync_fd = -EBADF;
         c->state = (ContainerState) CONTAINER_STATE_INIT;
+        c->creator_uid = UID_INVALID;
         c->start_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         c->exit_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         return c;
@@ -79,6 +81,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_string(b, "image", c->image_name);
         json_build_string(b, "image_id", c->image_id);
         json_build_int(b, "created_usec", (gint64) c->created_usec);
+        if (c->creator_uid != UID_INVALID)
+                json_build_int(b, "creator_uid", (gint64) c->creator_uid);
         json_build_strv(b, "argv", c->config.argv);
         json_build_strv(b, "entrypoint", c->config.entrypoint);
         json_build_strv(b, "cmd", c->config.cmd);
@@ -95,6 +99,7 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_bool(b, "seccomp_unconfined", c->config.seccomp_unconfined);
         json_build_strv(b, "cap_add", c->config.cap_add);
         json_build_strv(b, "cap_drop", c->config.cap_drop);
+        json_build_strv(b, "devices", c->config.devices);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -149,6 +154,9 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->image_name = get_string(o, "image");
         c->image_id = get_string(o, "image_id");
         c->created_usec = (uint64_t) json_object_get_int_member_with_default(o, "created_usec", 0);
+        /* Records from before this field have no creator: only root sees their environment and command. */
+        gint64 uid = json_object_get_int_member_with_default(o, "creator_uid", -1);
+        c->creator_uid = uid >= 0 && uid < (gint64) UID_INVALID ? (uid_t) uid : UID_INVALID;
         c->config.argv = get_strv(o, "argv");
         c->config.entrypoint = get_strv(o, "entrypoint");
         c->config.cmd = get_strv(o, "cmd");
@@ -166,6 +174,7 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.seccomp_unconfined = json_object_get_boolean_member_with_default(o, "seccomp_unconfined", false);
         c->config.cap_add = get_strv(o, "cap_add");
         c->config.cap_drop = get_strv(o, "cap_drop");
+        c->config.devices = get_strv(o, "devices");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);
@@ -237,8 +246,9 @@ static void tmp_dir_remove(TmpDir *t)
                 (void) rm_rf_at(t->dir_fd, t->name);
 }
 
-int container_create(Manager *m, const char *id, const char *image_name, const char *image_id, const char *name,
-                     ContainerConfig *config, const char *properties_json, Container **ret)
+int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
+                     const char *name, ContainerConfig *config, const char *properties_json,
+                     uid_t creator_uid, Container **ret)
 {
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_free_ char *record = NULL, *tmp_name = NULL;
@@ -258,6 +268,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         c->image_id = strdup(image_id);
         c->properties_json = strdup(properties_json ?: "[]");
         c->created_usec = g_get_real_time();
+        c->creator_uid = creator_uid;
         c->config = *config;
         *config = (ContainerConfig) {};
         if (!c->id || !c->name || !c->image_name || !c->image_id || !c->properties_json)
@@ -380,7 +391,14 @@ int manager_find_container(Manager *m, const char *key, Container **ret)
 
         if (isempty(key))
                 return -ENOENT;
-        /* Names first, as Docker: a name that looks like an id prefix still names its container. */
+        /* Docker's order: the full id, then an exact name, then a unique id prefix. So no name can shadow
+         * another container's id (and new names may not be 64 hex digits at all, container_name_is_id()),
+         * while a name that merely looks like an id prefix still names its container. */
+        c = g_hash_table_lookup(m->containers, key);
+        if (c) {
+                *ret = c;
+                return 0;
+        }
         g_hash_table_iter_init(&it, m->containers);
         while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
                 if (streq(c->name, key)) {

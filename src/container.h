@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -32,6 +33,7 @@ typedef struct Container {
         ContainerConfig config;
         char *properties_json; /* the scope properties, see scope.h; "[]" when none */
         uint64_t created_usec;
+        uid_t creator_uid; /* who created it (UID_INVALID for records older than this field) */
 
         ContainerState state;
 
@@ -46,10 +48,13 @@ typedef struct Container {
         GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
         GPtrArray *exit_waiters;  /* … for the container to exit */
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
+        char *start_error;        /* why a start failed, until the monitor is gone and it is told */
         bool starting;
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
 } Container;
+
+#define UID_INVALID ((uid_t) -1)
 
 /* For GPtrArrays of pending method calls. */
 static inline void bus_message_unref_destroy(gpointer p)
@@ -64,13 +69,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 int container_generate_id(char ret[static 65]);
 
 /* Creates the record and its directories; c is added to m->containers. */
-int container_create(Manager *m, const char *id, const char *image_name, const char *image_id, const char *name,
-                     ContainerConfig *config, const char *properties_json, Container **ret);
+int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
+                     const char *name, ContainerConfig *config, const char *properties_json,
+                     uid_t creator_uid, Container **ret);
 
 /* Loads every container at daemon start; broken records are logged and skipped. */
 int manager_load_containers(Manager *m);
 
-/* Name, full id, or unique id prefix. -ENOENT, -ENOTUNIQ. */
+/* Full id, then exact name, then unique id prefix (Docker's order). -ENOENT, -ENOTUNIQ. */
 int manager_find_container(Manager *m, const char *key, Container **ret);
 
 /* A removed container's dir is renamed to this prefix + id under containers/; manager_empty_trash()'s child

@@ -134,24 +134,50 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return sd_event_exit(m->event, 0);
 }
 
+/* berth.conf and the credentials, read into a new configuration that replaces the one in use only when the
+ * whole file is good: a reload of a broken file keeps the settings in use. */
 static int manager_load_config(Manager *m)
 {
+        _cleanup_(registry_config_freep) RegistryConfig *config = NULL;
         StoreConfig store;
         int r;
 
-        r = registry_config_load(m->config_file, &m->registry_config);
+        r = registry_config_load(m->config_file, &config);
         if (r < 0)
                 return log_error_errno(r, "Failed to load configuration '%s': %m", m->config_file);
         r = store_config_load(m->config_file, &store);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the [Store] settings of '%s': %m", m->config_file);
-        layer_extract_set_limits(store.max_layer_size, store.max_layer_entries);
-        r = registry_config_load_auth(m->registry_config, m->auth_file);
+        r = registry_config_load_auth(config, m->auth_file);
         if (r == -EPERM)
                 log_warning("Ignoring credentials in '%s': readable by others than root.", m->auth_file);
         else if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to read credentials '%s', ignoring: %m", m->auth_file);
+
+        /* Extractions already running keep the limits they were forked with. */
+        layer_extract_set_limits(store.max_layer_size, store.max_layer_entries);
+        if (m->registry)
+                registry_client_set_config(m->registry, config);
+        registry_config_free(m->registry_config);
+        m->registry_config = TAKE_PTR(config);
         m->default_domain = registry_config_get_default_domain(m->registry_config);
+        return 0;
+}
+
+/* systemctl reload: ExecReload= sends SIGHUP, then pings us over the bus; this source's priority puts the
+ * reload before that ping's answer, so systemctl returns once the new settings are in use. */
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration.");
+        r = manager_load_config(m);
+        if (r < 0)
+                log_warning("Keeping the configuration in use.");
+        else
+                log_info("Reloaded the configuration from '%s'.", m->config_file);
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving org.berth1.");
         return 0;
 }
 
@@ -251,6 +277,7 @@ static int manager_open_stores(Manager *m)
 
 int manager_startup(Manager *m)
 {
+        sd_event_source *sighup = NULL;
         sigset_t mask;
         int r;
 
@@ -283,7 +310,17 @@ int manager_startup(Manager *m)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = sd_event_add_signal(m->event, &sighup, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGHUP: %m");
+        r = sd_event_source_set_priority(sighup, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_floating(sighup, true);
+        sighup = sd_event_source_unref(sighup);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the SIGHUP source: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch SIGTERM: %m");

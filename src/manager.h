@@ -27,6 +27,7 @@ typedef struct Manager {
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
         uint32_t transfer_counter;
+        unsigned n_searches; /* SearchImages() calls waiting for their registry (bus-search.c) */
         sd_event_source *trash_event_source;
         bool trash_again;
         struct DiskWalk *disk_walk; /* the running walk of the containers' writable layers */

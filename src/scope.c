@@ -15,6 +15,8 @@ struct ScopeJob {
         sd_bus *bus;
         sd_event *event;
         char *unit, *description, *properties_json;
+        bool restrict_devices;
+        char **device_allow;
         pid_t pid;
         int kill_signal;
         uint64_t stop_timeout_usec;
@@ -40,6 +42,7 @@ ScopeJob *scope_job_free(ScopeJob *j)
         free(j->unit);
         free(j->description);
         free(j->properties_json);
+        g_strfreev(j->device_allow);
         free(j->job);
         return mfree(j);
 }
@@ -113,6 +116,29 @@ static int append_property(sd_bus_message *m, JsonArray *prop)
         case 's':
                 r = sd_bus_message_append(m, "v", "s", json_node_get_string(value));
                 break;
+        case 'a': {
+                JsonArray *a = JSON_NODE_HOLDS_ARRAY(value) ? json_node_get_array(value) : NULL;
+
+                if (!streq(type, "a(ss)") || !a)
+                        return -EINVAL;
+                r = sd_bus_message_open_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ss)");
+                for (guint i = 0; r >= 0 && i < json_array_get_length(a); i++) {
+                        JsonNode *e = json_array_get_element(a, i);
+                        JsonArray *pair = JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+
+                        if (!pair || json_array_get_length(pair) != 2)
+                                return -EINVAL;
+                        r = sd_bus_message_append(m, "(ss)", json_array_get_string_element(pair, 0),
+                                                  json_array_get_string_element(pair, 1));
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                break;
+        }
         default:
                 return -EINVAL;
         }
@@ -145,6 +171,69 @@ static int append_user_properties(sd_bus_message *m, const char *json)
                         return r;
         }
         return 0;
+}
+
+/* Docker's default rules (its oci/defaults.go): creating any node is allowed, so that images and programs
+ * that make nodes keep working, but opening one is limited to the pseudo devices, the terminals and tun; a
+ * block device a container makes (or finds in a layer) stays closed. systemd turns these into the scope's
+ * BPF device program. The "/dev/char/M:N" form is parsed by systemd without a stat(), so tun is allowed
+ * where the host has no /dev/net/tun node yet, as in Docker; "char-pts" is every pty slave major (136-143).
+ */
+const char *const scope_default_device_allow[][2] = {
+        { "char-*", "m" },          { "block-*", "m" },         { "/dev/char/1:3", "rwm" },
+        { "/dev/char/1:5", "rwm" }, { "/dev/char/1:7", "rwm" }, { "/dev/char/1:8", "rwm" },
+        { "/dev/char/1:9", "rwm" }, { "/dev/char/5:0", "rwm" }, { "/dev/char/5:1", "rwm" },
+        { "/dev/char/5:2", "rwm" }, { "char-pts", "rwm" },      { "/dev/char/10:200", "rwm" },
+};
+const size_t scope_default_device_allow_n = ELEMENTSOF(scope_default_device_allow);
+
+static int append_device_rules(sd_bus_message *m, ScopeJob *j)
+{
+        int r;
+
+        if (!j->restrict_devices)
+                return 0;
+        r = sd_bus_message_append(m, "(sv)", "DevicePolicy", "s", "strict");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", "DeviceAllow");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', "a(ss)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < scope_default_device_allow_n; i++) {
+                r = sd_bus_message_append(m, "(ss)", scope_default_device_allow[i][0],
+                                          scope_default_device_allow[i][1]);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(rule, j->device_allow) {
+                _cleanup_free_ char *path = NULL;
+                const char *perms = strchr(*rule, ' ');
+
+                if (!perms)
+                        return -EINVAL;
+                path = strndup(*rule, perms - *rule);
+                if (!path)
+                        return -ENOMEM;
+                r = sd_bus_message_append(m, "(ss)", path, perms + 1);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
 }
 
 static int scope_call(ScopeJob *j);
@@ -209,6 +298,10 @@ static int scope_call(ScopeJob *j)
                                   j->stop_timeout_usec, "PIDs", "au", 1, (uint32_t) j->pid);
         if (r < 0)
                 return r;
+        /* Before the user's properties, so that an admin's DevicePolicy= or DeviceAllow= comes after. */
+        r = append_device_rules(m, j);
+        if (r < 0)
+                return r;
         r = append_user_properties(m, j->properties_json);
         if (r < 0)
                 return r;
@@ -235,6 +328,8 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
         j->unit = strdup(req->unit);
         j->description = strdup(req->description);
         j->properties_json = strdup(req->properties_json ?: "[]");
+        j->restrict_devices = req->restrict_devices;
+        j->device_allow = g_strdupv(req->device_allow);
         if (!j->unit || !j->description || !j->properties_json)
                 return -ENOMEM;
         j->pid = req->pid;
@@ -261,6 +356,8 @@ static const char *const allowed_properties[] = {
         "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax", "TasksMax", "IOWeight",
         "StartupIOWeight", "CPUAccounting", "MemoryAccounting", "IOAccounting", "TasksAccounting",
         "ManagedOOMMemoryPressure", "ManagedOOMSwap", "OOMScoreAdjust", "Nice", "RuntimeMaxUSec",
+        /* Only with the privileged action (scope_properties_weaken). */
+        "Delegate", "DevicePolicy", "DeviceAllow",
         NULL,
 };
 
@@ -304,7 +401,7 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                 type = contents[0];
                 json_builder_begin_array(b);
                 json_builder_add_string_value(b, name);
-                json_builder_add_string_value(b, (char[]) { type, 0 });
+                json_builder_add_string_value(b, type == 'a' ? contents : (char[]) { type, 0 });
                 switch (type) {
                 case 't': {
                         uint64_t v;
@@ -350,6 +447,29 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                         json_builder_add_string_value(b, v);
                         break;
                 }
+                case 'a': {
+                        /* DeviceAllow=: [[path, perms], …] */
+                        const char *path, *perms;
+
+                        if (!streq(contents, "a(ss)")) {
+                                *ret_reason = name;
+                                return -EINVAL;
+                        }
+                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+                        if (r < 0)
+                                return r;
+                        json_builder_begin_array(b);
+                        while ((r = sd_bus_message_read(m, "(ss)", &path, &perms)) > 0) {
+                                json_builder_begin_array(b);
+                                json_builder_add_string_value(b, path);
+                                json_builder_add_string_value(b, perms);
+                                json_builder_end_array(b);
+                        }
+                        json_builder_end_array(b);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        break;
+                }
                 default:
                         *ret_reason = name;
                         return -EINVAL;
@@ -374,4 +494,59 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
         json_generator_set_root(gen, root);
         *ret_json = json_generator_to_data(gen, NULL);
         return 0;
+}
+
+/* systemd's default weight for CPUWeight= and IOWeight=; "unset" (UINT64_MAX) is the default too. */
+#define SCOPE_WEIGHT_DEFAULT 100
+
+bool scope_properties_weaken(const char *json)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonNode *root;
+        JsonArray *a;
+
+        if (isempty(json))
+                return false;
+        /* A record that no longer parses would fail to start anyway; ask for the most. */
+        if (!json_parser_load_from_data(p, json, -1, NULL))
+                return true;
+        root = json_parser_get_root(p);
+        if (!root || !JSON_NODE_HOLDS_ARRAY(root))
+                return true;
+        a = json_node_get_array(root);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *n = json_array_get_element(a, i);
+                JsonArray *prop = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+                JsonNode *value;
+                const char *name;
+
+                if (!prop || json_array_get_length(prop) != 3)
+                        return true;
+                name = json_array_get_string_element(prop, 0);
+                value = json_array_get_element(prop, 2);
+                if (!name)
+                        return true;
+                /* The device rules and the cgroup's delegation are the container's confinement itself. */
+                if (g_strv_contains((const char *const[]){ "Delegate", "DevicePolicy", "DeviceAllow", NULL },
+                                    name))
+                        return true;
+                if (!JSON_NODE_HOLDS_VALUE(value) || json_node_get_value_type(value) != G_TYPE_INT64)
+                        continue;
+                /* Favouring the container over the host's own processes: the OOM killer passes it over,
+                 * the scheduler prefers it, its memory is protected from reclaim. */
+                if (g_strv_contains((const char *const[]){ "OOMScoreAdjust", "Nice", NULL }, name) &&
+                    json_node_get_int(value) < 0)
+                        return true;
+                if (g_strv_contains((const char *const[]){ "MemoryMin", "MemoryLow", NULL }, name) &&
+                    json_node_get_int(value) != 0)
+                        return true;
+                if (g_strv_contains((const char *const[]){ "CPUWeight", "StartupCPUWeight", "IOWeight",
+                                                           "StartupIOWeight", NULL },
+                                    name)) {
+                        uint64_t w = (uint64_t) json_node_get_int(value);
+                        if (w != UINT64_MAX && w > SCOPE_WEIGHT_DEFAULT)
+                                return true;
+                }
+        }
+        return false;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
@@ -18,6 +19,10 @@ typedef struct ScopeRequest {
         int kill_signal;         /* what `systemctl stop` sends */
         uint64_t stop_timeout_usec;
         const char *properties_json; /* the caller's extra properties, see scope_properties_from_bus() */
+        /* Docker's device rules (scope_default_device_allow) as DevicePolicy=strict with DeviceAllow=, plus
+         * device_allow ("PATH PERMS" each, for --device); false for a privileged container: no rules. */
+        bool restrict_devices;
+        char **device_allow;
 } ScopeRequest;
 
 typedef struct ScopeJob ScopeJob;
@@ -30,7 +35,16 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
 ScopeJob *scope_job_free(ScopeJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
 
+/* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
+extern const char *const scope_default_device_allow[][2];
+extern const size_t scope_default_device_allow_n;
+
 /* Reads an a(sv) of unit properties from a message into the JSON form kept in the container record:
  * [["MemoryMax","t",536870912], …]. Only basic types (t u i x b s d) are accepted, and only properties
  * a scope takes (resource control); -EINVAL with *ret_reason otherwise. */
 int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **ret_reason);
+
+/* Whether properties (that JSON form) favour the container over the host or loosen its confinement:
+ * OOMScoreAdjust or Nice below 0, MemoryMin or MemoryLow set, a CPU or IO weight above the default (100),
+ * Delegate, DevicePolicy, DeviceAllow. Those need org.berth1.manage-containers-privileged. */
+bool scope_properties_weaken(const char *json);

@@ -240,6 +240,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "cap_drop", o->cap_drop);
         if (r >= 0 && o->security_opt)
                 r = append_strv_option(m, "security_opt", o->security_opt);
+        if (r >= 0 && o->devices)
+                r = append_strv_option(m, "devices", o->devices);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -912,7 +914,10 @@ static int verb_ps(int argc, char *argv[])
                 for (guint i = 0; i < rows->len; i++) {
                         ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
                         char sid[13], when[FORMAT_RELATIVE_MAX], status[FORMAT_STATUS_MAX];
-                        g_autofree char *cmd = format_command(ci->command, no_trunc ? 0 : 20);
+                        /* Empty only when berthd hides it from us (see container_info_fetch_config()). */
+                        g_autofree char *cmd = ci->command && ci->command[0]
+                                                       ? format_command(ci->command, no_trunc ? 0 : 20)
+                                                       : g_strdup("(hidden)");
 
                         table_add_row(t, no_trunc ? ci->id : short_id(ci->id, sid), strempty(ci->image), cmd,
                                       format_relative_time(when, sizeof(when), ci->created_usec),
@@ -982,6 +987,49 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_builder_end_object(b);
 }
 
+/* Command and Config's Env, Entrypoint and Cmd are shown by the properties to root and the container's
+ * creator only (a Command is never empty otherwise); anyone else asks GetConfig(), which polkit authorises
+ * as manage-containers. Returns 1 when the full config is now in c, 0 when the caller may not see it (said
+ * on stderr), < 0 on other errors. */
+static int container_info_fetch_config(ContainerInfo *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_auto(GStrv) command = NULL;
+        const char *config;
+        sd_bus *bus;
+        int r;
+
+        if (c->command && c->command[0])
+                return 1;
+        r = bus_get(&bus);
+        if (r < 0)
+                return r;
+        polkit_agent_open_if_enabled();
+        r = sd_bus_call_method(bus, "org.berth1", c->path, "org.berth1.Container", "GetConfig", &error,
+                               &reply, "a{sv}", 0);
+        if (r < 0 && (sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED) ||
+                      sd_bus_error_has_name(&error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))) {
+                fprintf(stderr,
+                        "berthctl: the environment and command of container %s are shown only to root, "
+                        "to the user who created it and to users allowed to manage containers (%s).\n",
+                        c->name, error.message ?: error.name);
+                return 0;
+        }
+        if (r < 0)
+                return log_bus_error(&error, r);
+        r = sd_bus_message_read(reply, "s", &config);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &command);
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        free(c->config);
+        c->config = strdup(config);
+        g_strfreev(c->command);
+        c->command = TAKE_PTR(command);
+        return c->config ? 1 : -ENOMEM;
+}
+
 static int verb_inspect(int argc, char *argv[])
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -999,6 +1047,8 @@ static int verb_inspect(int argc, char *argv[])
                         ret = EXIT_ERROR;
                         continue;
                 }
+                if (container_info_fetch_config(&c) < 0)
+                        ret = EXIT_ERROR;
                 container_inspect_build(&c, b);
         }
         json_builder_end_array(b);

@@ -38,6 +38,7 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->cap_add);
         g_strfreev(o->cap_drop);
         g_strfreev(o->security_opt);
+        g_strfreev(o->devices);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -503,6 +504,9 @@ static void run_help(const char *verb, bool is_run)
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
                "      --network none|host   Own network namespace with lo only (default), or the host's\n"
                "      --rm                  Remove the container when it exits\n"
+               "      --privileged          No confinement: all capabilities and devices\n"
+               "      --device HOST[:CONTAINER][:PERMS]\n"
+               "                            Give the container a device of the host's (PERMS: rwm)\n"
                "  -p, --property NAME=VALUE Set a property of the container's scope: MemoryMax,\n"
                "                            MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, CPUQuota,\n"
                "                            TasksMax, CPUWeight, StartupCPUWeight, IOWeight,\n"
@@ -531,6 +535,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_CAP_ADD,
                 ARG_CAP_DROP,
                 ARG_SECURITY_OPT,
+                ARG_DEVICE,
                 ARG_CPUS,
                 ARG_PIDS_LIMIT,
                 ARG_HELP,
@@ -554,6 +559,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "cap-add", required_argument, NULL, ARG_CAP_ADD },
                 { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
                 { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
+                                                 { "device", required_argument, NULL, ARG_DEVICE },
                 { "property", required_argument, NULL, 'p' },
                 { "memory", required_argument, NULL, 'm' },
                 { "cpus", required_argument, NULL, ARG_CPUS },
@@ -643,6 +649,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         break;
                 case ARG_SECURITY_OPT:
                         strv_push_split(&o.security_opt, optarg);
+                        break;
+                case ARG_DEVICE:
+                        /* Repeated, never comma-split (Docker's too): a path may hold a comma. */
+                        strv_push(&o.devices, g_strdup(optarg));
                         break;
                 case ARG_DETACH_KEYS:
                         /* Checked where the keys are used (berthctl-attach.c). */

@@ -28,7 +28,8 @@ typedef struct RunOptions {
         char *detach_keys; /* Docker's spelling, "ctrl-p,ctrl-q"; NULL for the default */
         bool privileged;
         char **cap_add, **cap_drop, **security_opt; /* checked by the daemon */
-        char **env; /* "NAME=value", env files first, then -e, in order (later ones win in the daemon) */
+        char **devices; /* --device HOST[:CONTAINER][:PERMS], checked by the daemon */
+        char **env;     /* "NAME=value", env files first, then -e, in order (later ones win in the daemon) */
         char *workdir;
         char *user;
         char *hostname;

@@ -18,6 +18,7 @@ enum {
         FIELD_IMAGE,
         FIELD_IDENTIFIER,
         FIELD_TAG,
+        FIELD_UNIT,
         _FIELD_MAX,
 };
 
@@ -50,7 +51,11 @@ int journal_writer_new(const RunSpec *spec, sd_event *event, JournalWriter **ret
             asprintf(&w->fields[FIELD_ID_FULL], "CONTAINER_ID_FULL=%s", spec->id) < 0 ||
             asprintf(&w->fields[FIELD_IMAGE], "IMAGE_NAME=%s", strempty(spec->image_name)) < 0 ||
             asprintf(&w->fields[FIELD_IDENTIFIER], "SYSLOG_IDENTIFIER=%s", spec->name) < 0 ||
-            asprintf(&w->fields[FIELD_TAG], "CONTAINER_TAG=%s", spec->name) < 0)
+            asprintf(&w->fields[FIELD_TAG], "CONTAINER_TAG=%s", spec->name) < 0 ||
+            /* journald names a datagram's unit (_SYSTEMD_UNIT) from its sender's cgroup in /proc, read when
+             * it processes it: a monitor that has exited by then (a short container, a busy journald) gets
+             * none. This field, trusted from a root sender, is what `journalctl -u` matches then. */
+            asprintf(&w->fields[FIELD_UNIT], "OBJECT_SYSTEMD_UNIT=berth-%s.scope", spec->name) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(w);
         return 0;

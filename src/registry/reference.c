@@ -106,6 +106,11 @@ static bool domain_is_valid(const char *s, size_t n)
         return true;
 }
 
+bool reference_domain_is_valid(const char *s)
+{
+        return s && domain_is_valid(s, strlen(s));
+}
+
 /* tag := [\w][\w.-]{0,127} */
 static bool tag_is_valid(const char *s)
 {

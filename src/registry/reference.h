@@ -44,6 +44,10 @@ int reference_parse(const char *s, Reference **ret, const char **ret_reason);
 int reference_parse_with_default_domain(
                 const char *s, const char *default_domain, Reference **ret, const char **ret_reason);
 
+/* A registry domain in the same grammar: host [ ":" port ], host a domain name, IPv4 address or "[" IPv6
+ * address "]" ("docker.io", "127.0.0.1:5000", "[::1]:5000", "localhost"); no scheme, path or userinfo. */
+bool reference_domain_is_valid(const char *s);
+
 Reference *reference_free(Reference *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Reference *, reference_free);
 

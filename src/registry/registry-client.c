@@ -16,6 +16,10 @@
 #define CATALOG_PAGE_SIZE 100U
 #define CATALOG_PAGES_DEFAULT 10U
 #define SEARCH_LIMIT_DEFAULT 25U
+/* A search reads at most this much per answer, and at most SEARCH_CATALOG_PAGES catalog pages: what any
+ * local user allowed to search can make berthd hold. */
+#define SEARCH_BODY_MAX        ((size_t) 1024U * 1024U)
+#define SEARCH_CATALOG_PAGES   5U
 #define PROGRESS_INTERVAL_USEC (250 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
 #define RETRY_AFTER_MAX_USEC (300 * USEC_PER_SEC)
@@ -654,16 +658,59 @@ static void on_token_finished(HttpRequest *http, CURLcode result, void *userdata
         request_start_or_fail(req);
 }
 
+static void curl_url_cleanupp(CURLU **u)
+{
+        curl_url_cleanup(*u);
+}
+
+/* "https://Auth.Example:8443/token" → "auth.example:8443"; "http://[::1]/x" → "[::1]". NULL if unparsable.
+ */
+static char *url_authority(const char *url)
+{
+        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+        char *host = NULL, *port = NULL, *s;
+
+        if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return NULL;
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+                port = NULL;
+        s = g_ascii_strdown(host, -1);
+        if (port) {
+                char *t = g_strconcat(s, ":", port, NULL);
+                g_free(s);
+                s = t;
+        }
+        curl_free(host);
+        curl_free(port);
+        return s;
+}
+
 static int request_fetch_token(RegistryRequest *req, const AuthChallenge *ch)
 {
         _cleanup_(http_request_freep) HttpRequest *http = NULL;
-        _cleanup_free_ char *url = NULL, *basic = NULL;
+        _cleanup_free_ char *url = NULL, *basic = NULL, *endpoint = NULL;
+        g_autofree char *realm = NULL;
+        RegistryConfig *cfg = req->client->config;
         const char *user, *password;
-        bool allow_http;
+        bool allow_http, same_host;
         int r;
 
-        allow_http = endpoint_is_http(request_endpoint(req)) ||
-                     (req->domain && registry_config_is_insecure(req->client->config, req->domain));
+        /* A realm on the endpoint's own host:port is the registry and gets its settings. A realm elsewhere
+         * is another server: it gets the settings berth.conf has for *that* host (its own [Registry
+         * host:port] Insecure= and CAFile=, the Insecure= list, the loopback rule), never the registry's, or
+         * an insecure or privately trusted registry would lend plain HTTP and unchecked (or its CA's)
+         * certificates to any realm it names. */
+        realm = url_authority(ch->realm);
+        endpoint = endpoint_host(request_endpoint(req));
+        if (!realm || !endpoint)
+                return -EINVAL;
+        same_host = g_ascii_strcasecmp(realm, endpoint) == 0;
+        if (same_host)
+                allow_http = endpoint_is_http(request_endpoint(req)) ||
+                             (req->domain && registry_config_is_insecure(cfg, req->domain));
+        else
+                allow_http = registry_config_is_insecure(cfg, realm);
         r = auth_token_url(ch, req->scope, allow_http, &url);
         if (r < 0)
                 return r;
@@ -671,8 +718,11 @@ static int request_fetch_token(RegistryRequest *req, const AuthChallenge *ch)
         r = http_request_new(req->client->glue, url, &http);
         if (r < 0)
                 return r;
-        /* The token server usually lives elsewhere, but private setups share the registry's CA. */
-        r = request_apply_tls(req, http);
+        if (same_host)
+                r = request_apply_tls(req, http);
+        else
+                r = http_request_set_tls(http, registry_config_get_ca_file(cfg, realm),
+                                         !registry_config_is_insecure(cfg, realm));
         if (r < 0)
                 return r;
         http_request_set_body_max(http, TOKEN_BODY_MAX);
@@ -1083,6 +1133,19 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
 
 /* ---- constructors --------------------------------------------------------------------------------- */
 
+void registry_client_set_config(RegistryClient *c, RegistryConfig *config)
+{
+        AuthTokenCache *tokens = NULL;
+
+        c->config = config;
+        if (auth_token_cache_new(&tokens) >= 0) {
+                auth_token_cache_free(c->tokens);
+                c->tokens = tokens;
+        }
+        g_hash_table_remove_all(c->basic_endpoints);
+        g_hash_table_remove_all(c->bad_endpoints);
+}
+
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret)
 {
         RegistryClient *c;
@@ -1336,9 +1399,10 @@ int registry_search(RegistryClient *c, const char *domain, const char *term, uns
 
         search_url = registry_config_get_search_url(c->config, d);
         if (!search_url) {
-                r = catalog_request_new(c, REQUEST_SEARCH, d, 0, &req);
+                r = catalog_request_new(c, REQUEST_SEARCH, d, SEARCH_CATALOG_PAGES, &req);
                 if (r < 0)
                         return r;
+                req->body_max = SEARCH_BODY_MAX;
                 req->term = strdup(term);
                 if (!req->term) {
                         request_free(req);
@@ -1359,7 +1423,7 @@ int registry_search(RegistryClient *c, const char *domain, const char *term, uns
         req->endpoints[0] = g_strdup(search_url);
         req->n_endpoints = 1;
         req->endpoint_idx = 0;
-        req->body_max = MANIFEST_MAX;
+        req->body_max = SEARCH_BODY_MAX;
 
         escaped = curl_easy_escape(NULL, term, 0);
         if (!escaped) {

@@ -49,6 +49,10 @@ typedef struct RegistryError {
 
 /* config and glue are borrowed and must outlive the client. */
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret);
+/* A new configuration (berthd's reload), borrowed like the first; the old one may be freed on return.
+ * Requests started from now on use it; cached tokens, Basic hints and skipped endpoints are forgotten, as
+ * they may stem from the old credentials and mirrors. A request under way keeps its Authorization. */
+void registry_client_set_config(RegistryClient *c, RegistryConfig *config);
 /* Cancels every outstanding request (no callbacks). Not from within a request's callback. */
 RegistryClient *registry_client_free(RegistryClient *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryClient *, registry_client_free);
@@ -110,8 +114,9 @@ int registry_get_catalog(RegistryClient *c, const char *domain, unsigned max_pag
                          RegistryCatalogCallback callback, void *userdata, RegistryRequest **ret);
 
 /* Searches a registry: where a search API is configured (Docker Hub's /v1/search for docker.io, or
- * SearchURL=), asks it for at most limit (0: 25) results; otherwise reads the catalog and returns the
- * repositories whose path contains term, named "<domain>/<path>", with empty descriptions. */
+ * SearchURL=), asks it for at most limit (0: 25) results; otherwise reads the catalog (at most 5 pages) and
+ * returns the repositories whose path contains term, named "<domain>/<path>", with empty descriptions. Each
+ * answer may be at most 1 MiB. */
 typedef void (*RegistrySearchCallback)(RegistryRequest *req, const RegistryError *error,
                                        const RegistrySearchResult *results, size_t n_results, void *userdata);
 int registry_search(RegistryClient *c, const char *domain, const char *term, unsigned limit,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
@@ -436,9 +437,28 @@ static char *domain_host(const char *domain)
         return colon ? strndup(domain, colon - domain) : strdup(domain);
 }
 
+/* Loopback by address, never by the look of a name: "127.example.com" is somebody's host on the internet.
+ * An IPv4 literal in 127.0.0.0/8, the IPv6 literal ::1 (or ::ffff:127.x.y.z), and the name "localhost",
+ * which resolves to loopback by definition (RFC 6761) and which Docker treats so too. */
 static bool host_is_loopback(const char *host)
 {
-        return streq(host, "localhost") || g_str_has_prefix(host, "127.") || streq(host, "[::1]");
+        _cleanup_free_ char *v6 = NULL;
+        struct in6_addr a6;
+        struct in_addr a4;
+        size_t n = strlen(host);
+
+        if (streq(host, "localhost"))
+                return true;
+        if (inet_pton(AF_INET, host, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (n < 2 || host[0] != '[' || host[n - 1] != ']')
+                return false;
+        v6 = strndup(host + 1, n - 2);
+        if (!v6 || inet_pton(AF_INET6, v6, &a6) != 1)
+                return false;
+        if (IN6_IS_ADDR_LOOPBACK(&a6))
+                return true;
+        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
 }
 
 bool registry_config_is_insecure(const RegistryConfig *c, const char *domain)

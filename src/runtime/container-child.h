@@ -10,6 +10,8 @@ typedef struct ChildFds {
         int stdin_fd;   /* !tty: become 0, 1, 2 */
         int stdout_fd;
         int stderr_fd;
+        int cgroup_procs; /* the scope's cgroup.procs, to move into before unsharing the cgroup namespace;
+                           * -EBADF when the namespace came with the clone */
 } ChildFds;
 
 /* Runs in the cloned child: sets the container up and execs, or reports and exits. */

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "runtime/child-error.h"
 #include "runtime/container-child.h"
 #include "runtime/container-spawn.h"
+#include "runtime/mount-util.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 void container_stdio_close(ContainerStdio *io)
@@ -33,6 +37,68 @@ static pid_t clone_child(uint64_t flags, int *ret_pidfd)
         };
 
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* The container gets a cgroup namespace rooted at its scope, so that it sees its own cgroup at
+ * /sys/fs/cgroup (read-only) and its limits there, as Docker gives one on cgroup2 hosts. The monitor shares
+ * the scope, so it first moves itself into a "supervisor" child cgroup, which leaves the scope's own
+ * cgroup.procs to the container's processes; no controller is enabled below the scope, so the scope may hold
+ * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached
+ * cgroup2 instance of our own is used instead. The child moves itself back into the scope through the
+ * returned fd to its cgroup.procs, opened here, then unshares its cgroup namespace (a namespace made at
+ * clone time would be rooted at the supervisor cgroup). Sets -EBADF and changes nothing where there is no
+ * cgroup2 hierarchy or no scope of the container's to split. */
+static int cgroup_split(const char *name, int *ret_procs_fd)
+{
+        _cleanup_close_ int mnt = -EBADF, scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
+        _cleanup_free_ char *cgroups = NULL, *controllers = NULL, *unit = NULL;
+        const char *path, *last;
+        char *nl;
+        int r;
+
+        *ret_procs_fd = -EBADF;
+        r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &cgroups, NULL);
+        if (r < 0)
+                return r;
+        path = strstr(cgroups, "0::/");
+        if (!path || (path != cgroups && path[-1] != '\n'))
+                return 0;
+        path += strlen("0::/");
+        nl = strchr(path, '\n');
+        if (nl)
+                *nl = 0;
+        /* Only the container's own scope is ours to split (not, say, the session of a test run by hand). */
+        last = strrchr(path, '/');
+        if (asprintf(&unit, "berth-%s.scope", name) < 0)
+                return -ENOMEM;
+        if (!streq(last ? last + 1 : path, unit))
+                return 0;
+
+        r = mount_fs_new("cgroup2", "cgroup2", NULL,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
+        if (r < 0)
+                return r;
+        scope = openat(mnt, path, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (scope < 0)
+                return negative_errno();
+        /* With controllers enabled below the scope, it could hold no processes besides a child cgroup. */
+        r = read_file_at(scope, "cgroup.subtree_control", 4096, &controllers, NULL);
+        if (r < 0)
+                return r;
+        if (!isempty(controllers) && !streq(controllers, "\n"))
+                return 0;
+        procs = openat(scope, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0)
+                return negative_errno();
+        if (mkdirat(scope, "supervisor", 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        supervisor = openat(scope, "supervisor/cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (supervisor < 0)
+                return negative_errno();
+        if (write(supervisor, "0", 1) != 1)
+                return negative_errno();
+        *ret_procs_fd = TAKE_FD(procs);
+        return 0;
 }
 
 static int recv_fd(int sock, int *ret_fd)
@@ -126,8 +192,8 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
         _cleanup_(pipes_close) Pipes p = {
                 { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
         };
-        _cleanup_close_ int pidfd = -EBADF, master = -EBADF;
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+        _cleanup_close_ int pidfd = -EBADF, master = -EBADF, cgroup_procs = -EBADF;
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         ChildError e = {};
         pid_t pid;
         int r;
@@ -136,6 +202,12 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
                 return -EINVAL;
         if (!spec->host_network)
                 flags |= CLONE_NEWNET;
+
+        r = cgroup_split(spec->name, &cgroup_procs);
+        if (r < 0)
+                log_debug_errno(r, "Cannot move the monitor out of the container's cgroup, ignoring: %m");
+        if (cgroup_procs < 0)
+                flags |= CLONE_NEWCGROUP; /* the child cannot move: a namespace at our own cgroup */
 
         r = pipes_open(spec, &p);
         if (r < 0) {
@@ -156,6 +228,7 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
                         .stdin_fd = p.in[0],
                         .stdout_fd = p.out[1],
                         .stderr_fd = p.err[1],
+                        .cgroup_procs = cgroup_procs,
                 };
                 container_child_main(spec, &fds);
         }

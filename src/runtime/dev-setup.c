@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "runtime/dev-setup.h"
 #include "runtime/mount-util.h"
+#include "shared/fs-util.h"
 
 static const struct {
         const char *name;
@@ -51,7 +55,50 @@ static int make_node(int dev_fd, const char *name, unsigned major, unsigned mino
         return mount_attach(tree, fd);
 }
 
-static int populate(int dev_fd, bool console, ChildError *e)
+/* "c 10:200 666 0:0 /dev/net/tun" (run-spec.h): the node the host has, with its mode and owner, as Docker
+ * makes it. Whether it may be opened is the scope's DeviceAllow=, set by berthd from the same numbers. */
+static int make_host_device(int dev_fd, const char *entry, ChildError *e)
+{
+        _cleanup_close_ int parent = -EBADF;
+        unsigned maj, min, mode, uid, gid;
+        char type, path[PATH_MAX];
+        const char *rel, *name, *slash;
+        int n = 0, at = dev_fd, r;
+
+        if (sscanf(entry, "%c %u:%u %o %u:%u %n", &type, &maj, &min, &mode, &uid, &gid, &n) != 6 || n == 0 ||
+            (type != 'c' && type != 'b') || mode > 07777)
+                return child_fail(e, -EINVAL, "invalid device entry '%s'", entry);
+        rel = startswith(entry + n, "/dev/");
+        if (isempty(rel) || strlen(rel) >= sizeof(path))
+                return child_fail(e, -EINVAL, "invalid device path in '%s'", entry);
+        name = rel;
+        slash = strrchr(rel, '/');
+        if (slash) {
+                /* Never through our symlinks: /dev/fd and friends point into /proc, still the host's. */
+                struct open_how how = {
+                        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+                };
+
+                snprintf(path, sizeof(path), "%.*s", (int) (slash - rel), rel);
+                r = mkdir_p_at(dev_fd, path, 0755);
+                if (r < 0)
+                        return child_fail(e, r, "cannot create /dev/%s", path);
+                parent = (int) syscall(SYS_openat2, dev_fd, path, &how, sizeof(how));
+                if (parent < 0)
+                        return child_fail(e, negative_errno(), "cannot open /dev/%s", path);
+                at = parent;
+                name = slash + 1;
+        }
+        (void) unlinkat(at, name, 0); /* --device /dev/null:/dev/null replaces ours */
+        if (mknodat(at, name, (type == 'c' ? S_IFCHR : S_IFBLK) | (mode & 07777), makedev(maj, min)) < 0)
+                return child_fail(e, negative_errno(), "cannot create the device /dev/%s", rel);
+        if (fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(at, name, mode & 07777, 0) < 0)
+                return child_fail(e, negative_errno(), "cannot set the owner and mode of /dev/%s", rel);
+        return 0;
+}
+
+static int populate(int dev_fd, bool console, char **devices, ChildError *e)
 {
         int r;
 
@@ -69,10 +116,15 @@ static int populate(int dev_fd, bool console, ChildError *e)
                         return child_fail(e, negative_errno(), "cannot create /dev/console");
                 safe_close(fd);
         }
+        STRV_FOREACH(d, devices) {
+                r = make_host_device(dev_fd, *d, e);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
-int dev_setup(int root_fd, bool console, ChildError *e)
+int dev_setup(int root_fd, bool console, char **devices, ChildError *e)
 {
         static const char *const dev_opts[] = { "mode=755", "size=65536k", NULL };
         static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL };
@@ -88,7 +140,7 @@ int dev_setup(int root_fd, bool console, ChildError *e)
                 return child_fail(e, r, "cannot mount tmpfs on /dev");
 
         /* Filled through the detached mount's fd, then attached: nothing is ever looked up by path. */
-        r = populate(mfd, console, e);
+        r = populate(mfd, console, devices, e);
         if (r < 0)
                 return r;
         r = mount_attach(mfd, target);

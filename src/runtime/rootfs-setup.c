@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "runtime/dev-setup.h"
@@ -77,6 +79,25 @@ static int mount_sys(int root_fd, bool writable, ChildError *e)
         return 0;
 }
 
+/* On a cgroup2 host, Docker's view: a cgroup2 instance of the container's own cgroup namespace (rooted at
+ * its scope, see container-spawn.c), read-only unless privileged, so programs that size themselves from
+ * their limits (memory.max, cpu.max, pids.max) find them. A v1 or hybrid host keeps /sys/fs/cgroup empty:
+ * its v1 hierarchies would show the host's tree. */
+static int mount_cgroup(int root_fd, bool writable, ChildError *e)
+{
+        const unsigned attrs = (writable ? 0 : MOUNT_ATTR_RDONLY) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                               MOUNT_ATTR_NOEXEC;
+        struct statfs sfs;
+        int r;
+
+        if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                return 0;
+        r = mount_fs_at(root_fd, "sys/fs/cgroup", "cgroup2", NULL, attrs);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount cgroup2 on /sys/fs/cgroup");
+        return 0;
+}
+
 /* Docker creates the target in the container's upper layer when the image lacks it; a bind of a host file
  * needs a file to sit on. */
 static int bind_host_file(int root_fd, const char *source, const char *dest, ChildError *e)
@@ -122,7 +143,10 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         r = mount_sys(root_fd, spec->privileged, e);
         if (r < 0)
                 return r;
-        r = dev_setup(root_fd, spec->tty, e);
+        r = mount_cgroup(root_fd, spec->privileged, e);
+        if (r < 0)
+                return r;
+        r = dev_setup(root_fd, spec->tty, spec->devices, e);
         if (r < 0)
                 return r;
 

@@ -57,6 +57,7 @@ static const Field fields[] = {
         STRV(cap_add, false),
         STRV(cap_drop, false),
         STR(seccomp_filter, false),
+        STRV(devices, false),
 };
 
 #define FIELD_PTR(s, f, type) ((type *) ((uint8_t *) (s) + (f)->offset))

@@ -50,6 +50,11 @@ typedef struct RunSpec {
         /* Docker's default seccomp profile for this container's capabilities, compiled by berthd: classic BPF
          * (struct sock_filter[]), base64. Required unless privileged or seccomp_unconfined. */
         char *seccomp_filter;
+        /* Host devices (--device) made in the container's /dev, resolved by berthd, one per entry:
+         * "TYPE MAJOR:MINOR MODE UID:GID PATH", TYPE 'c' or 'b', MODE octal permission bits, PATH absolute
+         * below /dev/ ("c 10:200 666 0:0 /dev/net/tun"): the format of the devices cgroup, with the node's
+         * owner. */
+        char **devices;
 } RunSpec;
 
 RunSpec *run_spec_free(RunSpec *s);

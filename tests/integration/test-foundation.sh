@@ -80,3 +80,44 @@ test_bus_policy() {
         # And the service kept its name.
         assert_match "$(bed_exec busctl status org.berth1)" '^Unit=berthd\.service' "owner of org.berth1"
 }
+
+# The bed works from a checkout anywhere, /var/tmp included (README): a second bed whose directory lies under /var
+# runs a container (its state must not be reached through the bed's /var overlay, where the kernel refuses a
+# container's upper dir) and sees the files the host shares with it.
+test_a_bed_under_var_tmp() {
+        # Global, for the trap.
+        d=$(mktemp -d /var/tmp/berth-bed-test.XXXXXX)
+        trap '"$BERTH_SRC/tests/bed/bed" stop "$d/bed" >/dev/null 2>&1; rm -rf "$d"' EXIT
+        "$BERTH_SRC/tests/bed/bed" start "$d/bed" "$BERTH_BUILD/integration/destdir" > "$d/boot.log" 2>&1 ||
+                fail "the bed under /var/tmp did not boot: $(tail -n 5 "$d/boot.log")"
+        echo from-the-host > "$d/bed/share/note"
+        assert_eq "$("$BERTH_SRC/tests/bed/bed" exec "$d/bed" cat /run/bed-share/note)" from-the-host "shared file"
+        assert_ne "$("$BERTH_SRC/tests/bed/bed" exec "$d/bed" stat -f -c %T /var/lib/berth)" overlayfs "state dir"
+        "$BERTH_SRC/tests/bed/bed" exec "$d/bed" berthctl run --rm "$BERTH_TEST_REGISTRY/busybox" \
+                echo ran-under-var-tmp > "$d/run.out" 2>&1 || fail "run in the bed under /var/tmp: $(cat "$d/run.out")"
+        assert_match "$(cat "$d/run.out")" '^ran-under-var-tmp$' "the container's output"
+}
+
+# systemctl reload berthd reads berth.conf again, in place: a new [Store] limit holds for the next pull (the
+# reload returns once it is in use), berthd keeps its PID, and a broken file leaves the settings in use.
+test_reload_rereads_berth_conf() {
+        local pid
+        pid=$(unit_prop berthd.service MainPID)
+        bed_sh "mkdir -p /etc/berth && printf '[Store]\nMaxLayerSize=1K\n' > /etc/berth/berth.conf"
+        bed_exec systemctl reload berthd
+        assert_fails bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: .*MaxLayerSize=' "the reloaded limit"
+
+        bed_sh "printf '[Store]\nMaxLayerSize=bogus\n' > /etc/berth/berth.conf"
+        bed_exec systemctl reload berthd
+        assert_fails bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox"
+        assert_match "$FAIL_OUTPUT" '^Error: .*MaxLayerSize=' "the limit in use, kept over a broken file"
+
+        bed_exec rm /etc/berth/berth.conf
+        bed_exec systemctl reload berthd
+        assert_match "$(bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox")" 'Status: Downloaded newer image' \
+                "pull with the defaults again"
+        assert_eq "$(unit_prop berthd.service MainPID)" "$pid" "berthd's PID"
+        assert_eq "$(unit_prop berthd.service ActiveState)" active "berthd's state"
+        bed_exec berthctl image rm "$BERTH_TEST_REGISTRY/busybox" >/dev/null
+}

@@ -154,14 +154,85 @@ test_search() {
         bed_exec berthctl --json search "$BERTH_TEST_REGISTRY/layers" |
                 python3 -c 'import json,sys; d=json.load(sys.stdin); assert [x["Name"] for x in d] == [sys.argv[1]], d' \
                         "$(R layers-100)" || fail "--json"
-        # Over the bus, by anyone (read-only), with the registry as an option.
-        out=$(bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' zstd 1 \
+        # Over the bus, with the registry as an option; as a pull, it needs org.berth1.pull-image (root passes).
+        out=$(bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' zstd 1 \
                 registry s "$BERTH_TEST_REGISTRY")
-        assert_eq "$out" "a(ss) 1 \"$(R busybox-zstd)\" \"\"" "SearchImages as nobody"
+        assert_eq "$out" "a(ss) 1 \"$(R busybox-zstd)\" \"\"" "SearchImages"
+        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 /org/berth1 org.berth1.Manager \
+                SearchImages 'sa{sv}' zstd 1 registry s "$BERTH_TEST_REGISTRY" 2>&1) && fail "nobody may search"
+        assert_match "$out" 'Interactive authentication required' "SearchImages as nobody"
         assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 bogus b true
         assert_match "$FAIL_OUTPUT" "Unknown option 'bogus'" "unknown option refused by name"
         assert_fails bed_exec berthctl search 127.0.0.1:1/x
         assert_match "$FAIL_OUTPUT" 'Registry error' "registry that is down"
+}
+
+# serve_py SCRIPT : runs a python3 server on 127.0.0.1 in the background (its PID in $srv, global for the EXIT
+# trap) and waits for the port it prints.
+serve_py() {
+        python3 -c "$1" > "$TEST_TMP/port" &
+        srv=$!
+        trap 'kill "$srv" 2>/dev/null || true' EXIT
+        wait_until 10 test -s "$TEST_TMP/port"
+}
+
+test_search_limits() {
+        local port out pids=() i
+        # The registry is a domain, nothing else: no userinfo, scheme or path for a URL parser to find another
+        # host in ("127.0.0.1@10.1.2.3:8080" was a plain-HTTP request to 10.1.2.3).
+        for out in '127.0.0.1@10.1.2.3:8080' 'https://127.0.0.1:1' '127.0.0.1:1/x' 'a b'; do
+                assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
+                        registry s "$out"
+                assert_match "$FAIL_OUTPUT" 'Invalid registry' "registry '$out'"
+        done
+
+        # An answer over 1 MiB is refused, not held.
+        serve_py '
+import http.server, sys
+BODY = (b"{\"repositories\":[" + b",".join(b"\"r%07d\"" % i for i in range(200000)) + b"]}")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", str(len(BODY))); self.end_headers()
+        self.wfile.write(BODY)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+'
+        port=$(cat "$TEST_TMP/port")
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' r00 1 \
+                registry s "127.0.0.1:$port"
+        assert_match "$FAIL_OUTPUT" 'too large' "a 2 MiB catalog"
+        kill "$srv"; wait "$srv" 2>/dev/null || true
+
+        # A registry that accepts connections and never answers: at most 4 searches wait at once, each at most
+        # 30 s.
+        serve_py '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+'
+        port=$(cat "$TEST_TMP/port")
+        for i in 1 2 3 4; do
+                bed_exec busctl --timeout=120 call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' \
+                        x 1 registry s "127.0.0.1:$port" > "$TEST_TMP/search$i.out" 2>&1 &
+                pids+=($!)
+        done
+        wait_until 20 bash -c "[ \$(ss -Htn state established '( dport = :$port )' | wc -l) -ge 4 ]"
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
+                registry s "127.0.0.1:$port"
+        assert_match "$FAIL_OUTPUT" 'LimitsExceeded|searches are waiting' "a fifth search"
+        for i in 1 2 3 4; do
+                wait "${pids[$((i - 1))]}" && fail "search $i of a silent registry succeeded"
+                assert_match "$(cat "$TEST_TMP/search$i.out")" 'no answer within 30 s' "search $i ends by its deadline"
+        done
+        # And the slots are free again.
+        assert_ok bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' busy 1 \
+                registry s "$BERTH_TEST_REGISTRY"
+        kill "$srv"; wait "$srv" 2>/dev/null || true
 }
 
 test_search_does_not_block_the_bus() {

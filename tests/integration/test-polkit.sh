@@ -17,6 +17,7 @@ as_nobody() {
 mutating_calls() {
         cat <<CALLS
 PullImage sa{sv} $(R busybox) 0
+SearchImages sa{sv} busy 1 registry s $BERTH_TEST_REGISTRY
 RemoveImage sb $(R busybox) false
 TagImage ss $(R busybox) polkit/tagged:x
 CreateContainer ssasa{sv} $(R busybox) pk2 1 true 0
@@ -62,6 +63,55 @@ test_reads_open_to_everyone() {
         assert_ok bed_nobody busctl get-property org.berth1 /org/berth1/container/pk1 org.berth1.Container State
 }
 
+# bed_daemon CMD… : as uid 1 (daemon), a second unprivileged user who is never given a polkit rule
+bed_daemon() { "$BERTH_BED" exec "$BED_DIR" setpriv --reuid=1 --regid=1 --clear-groups "$@"; }
+cprop_as() { # cprop_as RUNNER NAME PROPERTY
+        local runner=$1; shift
+        $runner busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container "$2"
+}
+
+test_environment_and_command_hidden_from_others() {
+        local out
+        M CreateContainer ssasa{sv} "$(R busybox)" secretenv 3 sh -c 'echo --token=cmd-sekrit' \
+                1 env as 1 POSTGRES_PASSWORD=env-sekrit >/dev/null
+        # The live Container interface (with GetConfig) is the contract's.
+        bed_exec busctl introspect --xml-interface org.berth1 /org/berth1/container/secretenv > "$TEST_TMP/container.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Container.xml" "$TEST_TMP/container.xml" org.berth1.Container ||
+                fail "Container introspection differs from dbus/org.berth1.Container.xml"
+        # Root sees all of it.
+        assert_match "$(cprop_as bed_exec secretenv Config)" 'POSTGRES_PASSWORD=env-sekrit' "root's Config"
+        assert_match "$(cprop_as bed_exec secretenv Command)" 'cmd-sekrit' "root's Command"
+        # Others see the rest of the record, without environment or arguments.
+        out=$(cprop_as bed_nobody secretenv Config)
+        assert_no_match "$out" 'sekrit|Env|Cmd|Entrypoint' "nobody's Config"
+        assert_match "$out" 'Hostname' "nobody still reads the rest of Config"
+        assert_eq "$(cprop_as bed_nobody secretenv Command)" 'as 0' "nobody's Command"
+        out=$(bed_nobody busctl --json=short get-property org.berth1 /org/berth1/container/secretenv \
+                org.berth1.Container Config Command 2>&1)
+        assert_no_match "$out" 'sekrit' "nobody's Get of both"
+        out=$(bed_nobody busctl call org.berth1 /org/berth1 org.freedesktop.DBus.ObjectManager GetManagedObjects 2>&1)
+        assert_no_match "$out" 'sekrit' "nobody's GetManagedObjects"
+        # GetConfig asks polkit for manage-containers, which nobody does not have.
+        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 /org/berth1/container/secretenv \
+                org.berth1.Container GetConfig a{sv} 0 2>&1) && fail "nobody may GetConfig"
+        assert_match "$out" 'Interactive authentication required' "GetConfig as nobody"
+        assert_match "$(bed_exec busctl call org.berth1 /org/berth1/container/secretenv org.berth1.Container \
+                GetConfig a{sv} 0)" 'env-sekrit.*cmd-sekrit' "GetConfig as root"
+        # berthctl: root's inspect is complete; nobody's leaves them out and says why.
+        out=$(bed_exec berthctl container inspect secretenv)
+        assert_match "$out" 'POSTGRES_PASSWORD=env-sekrit' "root's inspect Env"
+        assert_match "$out" 'cmd-sekrit' "root's inspect Args"
+        out=$(bed_nobody berthctl container inspect secretenv 2>"$TEST_TMP/inspect.err") || fail "nobody's inspect failed"
+        assert_no_match "$out" 'sekrit' "nobody's inspect"
+        assert_match "$out" '"Hostname"' "nobody's inspect shows the rest"
+        assert_match "$(cat "$TEST_TMP/inspect.err")" 'shown only to root, to the user who created it' "nobody is told why"
+        out=$(bed_nobody berthctl ps -a)
+        assert_match "$out" 'secretenv' "nobody's ps lists it"
+        assert_match "$(grep secretenv <<<"$out")" '\(hidden\)' "nobody's ps hides the command"
+        assert_no_match "$out" 'sekrit' "nobody's ps"
+}
+
 test_group_rule_allows_ordinary_containers_only() {
         local out
         bed_sh 'groupadd -f berth && usermod -a -G berth nobody'
@@ -101,6 +151,18 @@ RULES
         # Images stay with their own actions.
         out=$(as_nobody no PullImage sa{sv} "$(R busybox)" 0 2>&1) && fail "group may pull"
         assert_match "$out" 'Interactive authentication required' "pull still denied"
+        # Allowed to manage containers: GetConfig and berthctl inspect give nobody the full config.
+        assert_match "$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 \
+                /org/berth1/container/secretenv org.berth1.Container GetConfig a{sv} 0)" 'env-sekrit.*cmd-sekrit' \
+                "GetConfig with manage-containers"
+        assert_match "$(bed_nobody berthctl --no-ask-password container inspect secretenv)" 'POSTGRES_PASSWORD=env-sekrit' \
+                "berthctl inspect with manage-containers"
+        # A container's creator reads its properties in full; another user does not.
+        assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" nobodys 1 true 1 env as 1 MINE=nobody-sekrit
+        assert_match "$(cprop_as bed_nobody nobodys Config)" 'MINE=nobody-sekrit' "the creator's Config"
+        assert_match "$(cprop_as bed_nobody nobodys Command)" 'true' "the creator's Command"
+        assert_no_match "$(cprop_as bed_daemon nobodys Config)" 'sekrit' "another user's Config"
+        assert_eq "$(cprop_as bed_daemon nobodys Command)" 'as 0' "another user's Command"
         # berthd answered all of this without restarting.
         assert_eq "$(bed_exec systemctl show -P NRestarts berthd.service)" 0 "berthd restarts"
 }

@@ -40,6 +40,20 @@ remove_all_images() {
         done
         assert_eq "$(bed_exec berthctl image ls -q)" "" "images left"
 }
+# stall_start : a proxy to the fixture registry (tests/fixtures/stall-proxy.py) that holds the first download of
+# big's own layer half-way until stall_release, so that a pull through it ($STALL/big) is certainly still
+# running; stall_held waits until it holds it. Stopped by PID when the case ends.
+stall_start() {
+        STALL_DIR=$(mktemp -d "$TEST_TMP/stall.XXXXXX")
+        exec {STALL_FD}< <(exec python3 "$BERTH_SRC/tests/fixtures/stall-proxy.py" "$BERTH_TEST_REGISTRY" \
+                "$STALL_DIR" "$(manifest_layers big | tail -n 1)")
+        STALL_PID=$!
+        trap 'kill "$STALL_PID" 2>/dev/null || true' EXIT
+        read -r -u "$STALL_FD" STALL || fail "the stalling proxy did not start"
+        STALL=127.0.0.1:$STALL
+}
+stall_held() { timeout 120 cat "$STALL_DIR/held" >/dev/null || fail "the pull never reached the held layer"; }
+stall_release() { timeout 30 bash -c 'echo > "$1/release"' _ "$STALL_DIR" || fail "the proxy did not take the release"; }
 # wait_for_big_extraction : inside the bed, until the big layer is being extracted into a temp dir
 wait_for_big_extraction() {
         bed_sh 'for i in $(seq 3000); do
@@ -126,9 +140,12 @@ test_kill_berthd_mid_pull() {
         local before pid out
         before=$(store_listing)
         pid=$(unit_prop berthd.service MainPID)
-        bed_sh "berthctl pull $(R big) > /run/kill.out 2>&1; echo \$? > /run/kill.rc" &
+        stall_start
+        bed_sh "berthctl pull $STALL/big > /run/kill.out 2>&1; echo \$? > /run/kill.rc" &
+        stall_held
         wait_for_big_extraction
         bed_exec systemctl kill -s KILL berthd
+        stall_release
         wait_until 30 bed_exec test -s /run/kill.rc
         assert_ne "$(bed_exec cat /run/kill.rc)" 0 "berthctl's exit status after the kill"
         assert_no_match "$(bed_exec cat /run/kill.out)" 'Status: Downloaded' "pull finished before the kill"
@@ -140,7 +157,7 @@ test_kill_berthd_mid_pull() {
         assert_ne "$(unit_prop berthd.service MainPID)" "$pid" "a new berthd"
         assert_eq "$(leftovers)" "" "temp dirs after the restart"
         assert_eq "$(store_listing)" "$before" "store after the restart"
-        assert_no_match "$(bed_exec berthctl image ls)" "$(R big) " "half-pulled image listed"
+        assert_no_match "$(bed_exec berthctl image ls)" "$STALL/big " "half-pulled image listed"
 
         out=$(bed_exec berthctl pull "$(R big)")
         assert_match "$out" "Status: Downloaded newer image for $(R big):latest" "repeated pull"
@@ -151,7 +168,9 @@ test_cancel_transfer() {
         local before path
         bed_exec berthctl image rm "$(R big)" >/dev/null
         before=$(store_listing)
-        bed_sh "berthctl pull $(R big) > /run/cancel.out 2>&1; echo \$? > /run/cancel.rc" &
+        stall_start
+        bed_sh "berthctl pull $STALL/big > /run/cancel.out 2>&1; echo \$? > /run/cancel.rc" &
+        stall_held
         wait_for_big_extraction
         path=$(bed_exec busctl tree --list org.berth1 | grep -E '^/org/berth1/transfer/_[0-9]+$' | head -n 1)
         [ -n "$path" ] || fail "no transfer object while pulling"
@@ -164,12 +183,13 @@ test_cancel_transfer() {
         props=$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Transfer Reference Status ManifestDigest \
                 ImageId Progress)
         echo "$props"
-        assert_match "$(sed -n 1p <<<"$props")" "^s \"$(R big):latest\"\$" "Reference"
+        assert_match "$(sed -n 1p <<<"$props")" "^s \"$STALL/big:latest\"\$" "Reference"
         assert_match "$(sed -n 2p <<<"$props")" '^s "pulling"$' "Status"
         assert_match "$(sed -n 3p <<<"$props")" '^s "sha256:[0-9a-f]{64}"$' "ManifestDigest"
         assert_match "$(sed -n 4p <<<"$props")" '^s "(sha256:)?[0-9a-f]{64}"$' "ImageId"
         assert_match "$(sed -n 5p <<<"$props")" '^d (0|0?\.[0-9]+|1)(e-?[0-9]+)?$' "Progress, 0 to 1"
         bed_exec busctl call org.berth1 "$path" org.berth1.Transfer Cancel
+        stall_release
         wait_until 30 bed_exec test -s /run/cancel.rc
         assert_ne "$(bed_exec cat /run/cancel.rc)" 0 "berthctl's exit status"
         assert_match "$(bed_exec cat /run/cancel.out)" '^Error: Cancelled' "berthctl's last line"

@@ -289,6 +289,20 @@ static void test_config(void)
         g_assert_true(registry_config_is_insecure(c, "127.0.0.1:5000"));
         g_assert_true(registry_config_is_insecure(c, "localhost"));
         g_assert_false(registry_config_is_insecure(c, "quay.io"));
+        /* By parsed address, not by a name's prefix. */
+        g_assert_true(registry_config_is_insecure(c, "127.255.0.9:80"));
+        g_assert_true(registry_config_is_insecure(c, "[::1]:5000"));
+        g_assert_true(registry_config_is_insecure(c, "[::ffff:127.0.0.1]:5000"));
+        g_assert_false(registry_config_is_insecure(c, "127.example.com"));
+        g_assert_false(registry_config_is_insecure(c, "127.example.com:5000"));
+        g_assert_false(registry_config_is_insecure(c, "127.0.0.1.nip.io:5000"));
+        g_assert_false(registry_config_is_insecure(c, "127.1:5000"));
+        g_assert_false(registry_config_is_insecure(c, "[::2]:5000"));
+        g_assert_false(registry_config_is_insecure(c, "localhost.example.com"));
+        g_assert_cmpint(registry_config_get_endpoints(c, "127.example.com:5000", &e), ==, 0);
+        g_assert_cmpuint(g_strv_length(e), ==, 1);
+        g_assert_cmpstr(e[0], ==, "https://127.example.com:5000");
+        g_strfreev(g_steal_pointer(&e));
         g_assert_cmpint(registry_config_get_endpoints(c, "localhost:5000", &e), ==, 0);
         g_assert_cmpuint(g_strv_length(e), ==, 2);
         g_assert_cmpstr(e[0], ==, "https://localhost:5000");

@@ -156,12 +156,74 @@ static void test_signals_and_names(void)
         memset(long_name, 'a', 129);
         long_name[129] = 0;
         g_assert_false(container_name_is_valid(long_name));
+        /* A name may not take the shape of a full id (it would shadow that container). */
+        g_assert_true(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        g_assert_true(
+                container_name_is_id("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+        g_assert_false(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"));
+        g_assert_false(
+                container_name_is_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg"));
+        g_assert_false(container_name_is_id("0123456789abcdef"));
 
         for (int i = 0; i < 50; i++) {
                 g_autofree char *n = container_name_generate();
                 g_assert_true(container_name_is_valid(n));
                 g_assert_nonnull(strchr(n, '_'));
         }
+}
+
+static void assert_device(const char *s, const char *host, const char *container, const char *perms)
+{
+        _cleanup_(device_mapping_done) DeviceMapping d = {};
+
+        g_assert_cmpint(device_mapping_parse(s, &d), ==, 0);
+        g_assert_cmpstr(d.host, ==, host);
+        g_assert_cmpstr(d.container, ==, container);
+        g_assert_cmpstr(d.perms, ==, perms);
+}
+
+static void test_devices(void)
+{
+        DeviceMapping d = {};
+        ContainerOptions o = {};
+        bool weakens = false;
+
+        /* Docker's forms. */
+        assert_device("/dev/loop0", "/dev/loop0", "/dev/loop0", "rwm");
+        assert_device("/dev/loop0:/dev/xvdc", "/dev/loop0", "/dev/xvdc", "rwm");
+        assert_device("/dev/loop0:r", "/dev/loop0", "/dev/loop0", "r");
+        assert_device("/dev/net/tun:/dev/net/tun:rw", "/dev/net/tun", "/dev/net/tun", "rw");
+        assert_device("/dev/loop0:/dev/disk/x:mrw", "/dev/loop0", "/dev/disk/x", "mrw");
+        const char *const bad[] = { "",
+                                    "loop0",
+                                    "/dev/loop0:x:r",
+                                    "/dev/loop0:/dev/x:rx",
+                                    "/dev/a:/etc/x",
+                                    "/dev/a:/dev/../etc/x",
+                                    "/dev/a:/dev/x:rr",
+                                    "/dev/a:/dev/x:",
+                                    "/dev/a:/dev/x:r:w",
+                                    "/dev/a:/dev/",
+                                    NULL };
+        for (const char *const *b = bad; *b; b++)
+                g_assert_cmpint(device_mapping_parse(*b, &d), ==, -EINVAL);
+
+        /* A device of the host's needs the privileged action; a bad one is refused before polkit. */
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_false(weakens);
+        o.devices = g_strsplit("/dev/loop0:/dev/xvdc:r", ",", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_true(weakens);
+        g_strfreev(o.devices);
+        o.devices = g_strsplit("/dev/loop0:/etc/passwd", ",", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, -EINVAL);
+        container_options_done(&o);
+
+        ContainerConfig c = { .devices = g_strsplit("/dev/loop0", ",", -1) };
+        g_assert_true(container_config_weakens_confinement(&c));
+        container_config_done(&c);
 }
 
 int main(int argc, char *argv[])
@@ -172,5 +234,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/container-config/env", test_env_merge);
         g_test_add_func("/container-config/invalid", test_invalid);
         g_test_add_func("/container-config/signals-names", test_signals_and_names);
+        g_test_add_func("/container-config/devices", test_devices);
         return g_test_run();
 }

@@ -262,6 +262,29 @@ static void test_reference_default_domain(void)
         g_assert_nonnull(reason);
 }
 
+/* What SearchImages' "registry" option must be: a domain, nothing a URL parser could read another host from.
+ */
+static void test_domain(void)
+{
+        g_assert_true(reference_domain_is_valid("docker.io"));
+        g_assert_true(reference_domain_is_valid("localhost"));
+        g_assert_true(reference_domain_is_valid("127.0.0.1:5000"));
+        g_assert_true(reference_domain_is_valid("[::1]:5000"));
+        g_assert_true(reference_domain_is_valid("reg-1.example.org"));
+        g_assert_false(reference_domain_is_valid(NULL));
+        g_assert_false(reference_domain_is_valid(""));
+        g_assert_false(reference_domain_is_valid("127.0.0.1@10.1.2.3:8080"));
+        g_assert_false(reference_domain_is_valid("user:pw@reg.example"));
+        g_assert_false(reference_domain_is_valid("https://reg.example"));
+        g_assert_false(reference_domain_is_valid("reg.example/path"));
+        g_assert_false(reference_domain_is_valid("reg.example:"));
+        g_assert_false(reference_domain_is_valid("reg.example:80x"));
+        g_assert_false(reference_domain_is_valid("reg example"));
+        g_assert_false(reference_domain_is_valid("-reg.example"));
+        g_assert_false(reference_domain_is_valid("reg.example#x"));
+        g_assert_false(reference_domain_is_valid("reg.example?x"));
+}
+
 static void test_image_id(void)
 {
         const char *hex = NULL;
@@ -297,6 +320,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/reference/bad", test_reference_bad);
         g_test_add_func("/reference/reasons", test_reference_reasons);
         g_test_add_func("/reference/default-domain", test_reference_default_domain);
+        g_test_add_func("/reference/domain", test_domain);
         g_test_add_func("/reference/image-id", test_image_id);
 
         return g_test_run();

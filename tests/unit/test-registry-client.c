@@ -227,6 +227,15 @@ static const char fake_server_py[] =
         "            if 'private' in p and auth != 'Basic ' + base64.b64encode(b'u:p').decode():\n"
         "                return self.send(401, b'{\"details\":\"incorrect username or password\"}')\n"
         "            return self.send(200, json.dumps({'token': 'T1', 'expires_in': 300}).encode())\n"
+        "        if p.startswith('/v2/elsewhere/'):\n"
+        "            if auth != 'Bearer T1':\n"
+        "                other = host.replace('127.0.0.1', 'localhost')\n"
+        "                return self.send(401, b'{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"auth "
+        "required\"}]}',\n"
+        "                    [('WWW-Authenticate', 'Bearer realm=\"http://%s/token\",service=\"fake\"' % "
+        "other)])\n"
+        "            return self.send(200, b'{\"fake\":1}', [('Content-Type', "
+        "'application/vnd.oci.image.manifest.v1+json'), ('Docker-Content-Digest', 'sha256:feed')])\n"
         "        if p.startswith('/v2/tok/') or p.startswith('/v2/private/'):\n"
         "            if auth != 'Bearer T1':\n"
         "                repo = p.split('/')[2]\n"
@@ -788,6 +797,42 @@ static void test_bearer_auth(void)
         env_close(&env);
 }
 
+/* A realm on another host gets that host's settings, not the registry's: here the registry (127.0.0.1:port,
+ * loopback, so plain HTTP) names a realm on localhost:port, which berth.conf says is not insecure. */
+static void test_realm_elsewhere(void)
+{
+        g_autofree char *port = NULL, *conf = NULL, *before = NULL, *after = NULL;
+        Env env = {};
+        Result r;
+
+        if (!T.fake_host) {
+                g_test_skip("python3 not available");
+                return;
+        }
+        port = g_strdup(strchr(T.fake_host, ':') + 1);
+
+        /* By default localhost is loopback too: the realm answers over plain HTTP. */
+        env_open(&env, NULL, NULL);
+        get_manifest(&env, T.fake_host, "elsewhere", "latest", &r);
+        g_assert_false(r.failed);
+        result_clear(&r);
+        env_close(&env);
+
+        /* Declared secure: no plain-HTTP token request, even though the registry itself is insecure. */
+        conf = g_strdup_printf("[Registries]\nMaxAttempts=1\n[Registry localhost:%s]\nInsecure=false\n",
+                               port);
+        before = fake_stats();
+        env_open(&env, conf, NULL);
+        get_manifest(&env, T.fake_host, "elsewhere", "latest", &r);
+        g_assert_true(r.failed);
+        g_assert_cmpint(r.kind, ==, REGISTRY_ERROR_UNAUTHORIZED);
+        result_clear(&r);
+        env_close(&env);
+        after = fake_stats();
+        /* No token request was made. */
+        g_assert_cmpint(atoi(strstr(before, "\"token\": ") + 9), ==, atoi(strstr(after, "\"token\": ") + 9));
+}
+
 /* ---- faults --------------------------------------------------------------------------------------- */
 
 static void test_faults(void)
@@ -959,6 +1004,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/registry-client/stream", test_stream);
         g_test_add_func("/registry-client/basic-auth", test_basic_auth);
         g_test_add_func("/registry-client/bearer-auth", test_bearer_auth);
+        g_test_add_func("/registry-client/realm-elsewhere", test_realm_elsewhere);
         g_test_add_func("/registry-client/faults", test_faults);
         g_test_add_func("/registry-client/catalog-search", test_catalog_search);
 

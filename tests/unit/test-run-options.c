@@ -98,6 +98,20 @@ static void test_run_options_entrypoint_clear(void)
         g_assert_false(o.detach);
 }
 
+static void test_run_options_devices(void)
+{
+        _cleanup_(run_options_done) RunOptions o = {};
+
+        /* Docker's --device: repeatable, never split at commas; checked by the daemon. */
+        g_assert_cmpint(parse(true, &o, "run", "--device", "/dev/loop0:/dev/xvdc:r", "--device=/dev/a,b",
+                              "--privileged", "img", NULL),
+                        ==, 0);
+        g_assert_cmpuint(g_strv_length(o.devices), ==, 2);
+        g_assert_cmpstr(o.devices[0], ==, "/dev/loop0:/dev/xvdc:r");
+        g_assert_cmpstr(o.devices[1], ==, "/dev/a,b");
+        g_assert_true(o.privileged);
+}
+
 static void test_run_options_errors(void)
 {
         RunOptions o = {};
@@ -345,6 +359,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/run-options/full", test_run_options_full);
         g_test_add_func("/run-options/short-and-docker-flags", test_run_options_short_and_docker_flags);
         g_test_add_func("/run-options/entrypoint-clear", test_run_options_entrypoint_clear);
+        g_test_add_func("/run-options/devices", test_run_options_devices);
         g_test_add_func("/run-options/errors", test_run_options_errors);
         g_test_add_func("/run-options/env-file", test_env_file);
         g_test_add_func("/run-options/unit-property", test_unit_property);

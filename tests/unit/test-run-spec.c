@@ -13,6 +13,7 @@ static RunSpec *make_spec(void)
         const char *argv[] = { "sh", "-c", "echo \"hi\" \\ there", NULL };
         const char *env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "EMPTY=", NULL };
         const char *caps[] = { "NET_ADMIN", NULL };
+        const char *devices[] = { "b 7:3 660 0:6 /dev/xvdc", "c 10:200 666 0:0 /dev/net/tun", NULL };
 
         s->id = g_strdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         s->name = g_strdup("happy_turing");
@@ -34,6 +35,7 @@ static RunSpec *make_spec(void)
         s->attach_socket = g_strdup("/run/berth/containers/x/attach");
         s->no_new_privileges = true;
         s->cap_add = g_strdupv((char **) caps);
+        s->devices = g_strdupv((char **) devices);
         return s;
 }
 
@@ -65,6 +67,8 @@ static void test_round_trip(void)
         g_assert_false(t->privileged);
         g_assert_cmpstr(t->cap_add[0], ==, "NET_ADMIN");
         g_assert_null(t->cap_drop);
+        g_assert_cmpuint(g_strv_length(t->devices), ==, 2);
+        g_assert_cmpstr(t->devices[1], ==, "c 10:200 666 0:0 /dev/net/tun");
 
         /* Stable: writing what was read gives the same document. */
         g_assert_cmpint(run_spec_to_json(t, &json2), ==, 0);
