@@ -165,6 +165,7 @@ walk_berthctl() {
         tm kill-session -t att
         step berthctl ps -a
         note "The container's terminal, its starts and exits are in the journal under its name (escapes left out)."
+        run_in journalctl --sync # what was logged until now, read by journald
         step_tty journalctl --no-pager -o cat CONTAINER_NAME=mydebian
 
         section "commit: the container's writable layer becomes an image layer"
@@ -176,6 +177,7 @@ walk_berthctl() {
         step berthctl image ls
         step berthctl system df
         note "berthd's own account of it, in the journal:"
+        run_in journalctl --sync # what was logged until now, read by journald
         step journalctl --no-pager -o cat -u berthd --grep 'mydebian'
 }
 
@@ -200,6 +202,7 @@ walk_busctl() {
         poll 60 "mydebian2 to exit" bash -c \
                 "busctl get-property org.berth1 /org/berth1/container/mydebian2 org.berth1.Container State | grep -q exited"
         step busctl get-property org.berth1 /org/berth1/container/mydebian2 org.berth1.Container State ExitCode Unit
+        run_in journalctl --sync # what was logged until now, read by journald
         step journalctl --no-pager -o cat CONTAINER_NAME=mydebian2
         step "${M[@]}" CommitContainer 'ssa{sv}' mydebian2 mydebian:busctl 2 message s 'from busctl' \
                 changes as 1 'ENV COMMITTED=by-busctl'

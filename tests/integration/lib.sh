@@ -22,6 +22,9 @@ BERTH_REGISTRY_SH=$BERTH_SRC/tests/fixtures/registry.sh
 bed_exec() { "$BERTH_BED" exec "$BED_DIR" "$@"; }
 # bed_sh SCRIPT : run a shell script inside the bed.
 bed_sh() { "$BERTH_BED" exec "$BED_DIR" bash -c "$1"; }
+# bed_journal ARGS… : journalctl ARGS… inside the bed, once journald has read every entry sent before: a
+# process's entries are datagrams that journald may not have read when the process (or berthd's reply) is done.
+bed_journal() { "$BERTH_BED" exec "$BED_DIR" journalctl --sync && "$BERTH_BED" exec "$BED_DIR" journalctl "$@"; }
 # bed_nobody CMD… : run CMD inside the bed as nobody (65534), no supplementary groups: polkit and D-Bus policy
 # see an unprivileged caller (root bypasses polkit).
 bed_nobody() { "$BERTH_BED" exec "$BED_DIR" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

@@ -10,6 +10,27 @@ screen_has() { screen "$1" | grep -qE -- "$2"; }
 session() {
         tm new-session -d -s "$1" -x 80 -y 24 "$2; echo berthctl-exit=\$?; sleep 3600"
 }
+# type_until SESSION ERE KEYS… : type KEYS, and again every 2 s, until the screen shows ERE (60 s at most): for
+# what is typed into a client that has just started, whose stream may not be connected yet. Only for keys that
+# do no harm twice.
+type_until() {
+        local s=$1 re=$2 i j
+        shift 2
+        for i in $(seq 30); do
+                tm send-keys -t "$s" "$@"
+                for j in $(seq 20); do
+                        screen_has "$s" "$re" && return 0
+                        sleep 0.1
+                done
+        done
+        fail "session $s never showed /$re/ after typing $*:"$'\n'"$(screen "$s")"
+}
+# running_in NAME COMM : a process called COMM runs in berth-NAME.scope (to type into it once it reads)
+running_in() {
+        bed_sh "for p in \$(cat \$(find /sys/fs/cgroup/machine.slice/berth-$1.scope -name cgroup.procs)); do
+                        [ \"\$(cat /proc/\$p/comm 2>/dev/null)\" = $2 ] && exit 0
+                done; exit 1"
+}
 cstate() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container "$2"; }
 
 test_setup_pull() {
@@ -18,36 +39,32 @@ test_setup_pull() {
 
 test_run_ti_detach_attach_resize_exit() {
         session run "berthctl run -ti --name mydebian $(B) sh"
-        wait_until 10 screen_has run '^/ # ?$'
+        wait_until 60 screen_has run '^/ # ?$'
         tm send-keys -t run 'touch test-file; ls' Enter
-        wait_until 10 screen_has run 'test-file'
+        wait_until 60 screen_has run 'test-file'
         tm send-keys -t run C-p C-q
-        wait_until 10 screen_has run 'berthctl-exit=0'
+        wait_until 60 screen_has run 'berthctl-exit=0'
         assert_match "$(screen run)" 'read escape sequence'
         assert_eq "$(cstate mydebian State)" 's "running"' "state after detach"
 
         session att "berthctl attach mydebian"
-        sleep 0.5
-        tm send-keys -t att Enter
-        wait_until 10 screen_has att '^/ # ?$'
+        type_until att '^/ # ?$' Enter
         # The file written before the detach is there: the same container, the same shell.
         tm send-keys -t att 'ls test-file' Enter
-        wait_until 10 screen_has att '^test-file$'
+        wait_until 60 screen_has att '^test-file$'
         # The terminal follows the client's window (SIGWINCH through ResizeContainer).
         tm resize-window -t att -x 100 -y 40
-        sleep 0.5
-        tm send-keys -t att 'stty size' Enter
-        wait_until 10 screen_has att '^40 100$'
+        type_until att '^40 100$' 'stty size' Enter
         # A ctrl-p that is not followed by ctrl-q is the container's.
         tm send-keys -t att 'cat -v' Enter
-        sleep 0.3
+        wait_until 60 running_in mydebian cat
         tm send-keys -t att C-p x Enter
-        wait_until 10 screen_has att '^\^Px$'
+        wait_until 60 screen_has att '^\^Px$'
         # (busybox's plain `exit` keeps the last status, and cat died of SIGINT: 130, as in docker.)
         tm send-keys -t att C-c
         tm send-keys -t att 'true' Enter
         tm send-keys -t att 'exit' Enter
-        wait_until 10 screen_has att 'berthctl-exit='
+        wait_until 60 screen_has att 'berthctl-exit='
         assert_match "$(screen att)" 'berthctl-exit=0$' "berthctl attach's status after exit"
         assert_eq "$(cstate mydebian State)" 's "exited"' "state after exit"
         assert_eq "$(cstate mydebian ExitCode)" 'u 0' "exit code"
@@ -55,9 +72,9 @@ test_run_ti_detach_attach_resize_exit() {
 
 test_run_ti_exit_code() {
         session three "berthctl run -ti --rm $(B) sh"
-        wait_until 10 screen_has three '^/ # ?$'
+        wait_until 60 screen_has three '^/ # ?$'
         tm send-keys -t three 'exit 3' Enter
-        wait_until 10 screen_has three 'berthctl-exit=3'
+        wait_until 60 screen_has three 'berthctl-exit=3'
 }
 
 test_start_a_i_and_a_ctrl_p_passed_through() {
@@ -65,13 +82,13 @@ test_start_a_i_and_a_ctrl_p_passed_through() {
         # is not followed by ctrl-q reaching the shell (cat -v shows it), and the exit code coming back.
         bed_exec berthctl create -ti --name startai "$(B)" sh >/dev/null
         session four "berthctl start -a -i startai"
-        wait_until 10 screen_has four '^/ # ?$'
+        wait_until 60 screen_has four '^/ # ?$'
         tm send-keys -t four 'cat -v' Enter
-        sleep 0.3
+        wait_until 60 running_in startai cat
         tm send-keys -t four C-p x Enter C-d
-        wait_until 10 screen_has four '\^Px'
+        wait_until 60 screen_has four '\^Px'
         tm send-keys -t four 'exit 4' Enter
-        wait_until 10 screen_has four 'berthctl-exit=4'
+        wait_until 60 screen_has four 'berthctl-exit=4'
         [ "$(cstate startai ExitCode)" = "u 4" ] || fail "ExitCode of startai"
 }
 
@@ -79,27 +96,27 @@ test_two_clients_see_the_same_output() {
         bed_exec berthctl run -d -ti --name two "$(B)" sh >/dev/null
         session a "berthctl attach two"
         session b "berthctl attach two"
-        sleep 0.5
+        # Both connected: each has had its own input through.
+        type_until a '^ready-a$' 'echo ready-a' Enter
+        type_until b '^ready-b$' 'echo ready-b' Enter
         tm send-keys -t a 'echo hello-$((6*7))' Enter
-        wait_until 10 screen_has a '^hello-42$'
-        wait_until 10 screen_has b '^hello-42$'
+        wait_until 60 screen_has a '^hello-42$'
+        wait_until 60 screen_has b '^hello-42$'
         # b types, a sees it.
         tm send-keys -t b 'echo from-$((2+3))' Enter
-        wait_until 10 screen_has a '^from-5$'
+        wait_until 60 screen_has a '^from-5$'
         tm send-keys -t a C-p C-q
         tm send-keys -t b C-p C-q
-        wait_until 10 screen_has a 'berthctl-exit=0'
-        wait_until 10 screen_has b 'berthctl-exit=0'
+        wait_until 60 screen_has a 'berthctl-exit=0'
+        wait_until 60 screen_has b 'berthctl-exit=0'
 }
 
 test_attach_after_berthd_restart() {
         bed_exec systemctl restart berthd
         session c "berthctl attach two"
-        sleep 0.5
-        tm send-keys -t c 'echo after-$((1+1))' Enter
-        wait_until 10 screen_has c '^after-2$'
+        type_until c '^after-2$' 'echo after-$((1+1))' Enter
         tm send-keys -t c C-p C-q
-        wait_until 10 screen_has c 'berthctl-exit=0'
+        wait_until 60 screen_has c 'berthctl-exit=0'
         assert_eq "$(cstate two State)" 's "running"' "state"
 }
 
@@ -121,7 +138,7 @@ while True:
 sys.stdout.write(data.decode(errors="replace"))
 ')
         assert_match "$out" 'py-42' "output through the stream"
-        wait_until 10 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/two org.berth1.Container State)\" = 's \"exited\"' ]"
+        wait_until 60 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/two org.berth1.Container State)\" = 's \"exited\"' ]"
         assert_eq "$(cstate two ExitCode)" 'u 5' "exit code"
 }
 

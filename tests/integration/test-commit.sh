@@ -69,7 +69,7 @@ test_history_lists_every_layer() {
         hp=$(bed_exec berthctl image history "$(CHILD)")
         assert_eq "$(echo "$h" | wc -l)" $(($(echo "$hp" | wc -l) + 1)) "one history row more than the parent"
         assert_match "$(echo "$h" | sed -n 2p)" 'sh -c.*the changes' "newest row: the container's command, the message"
-        bed_exec journalctl -o cat --no-pager -u berthd.service | grep -q 'Committed container changer as sha256:' ||
+        bed_journal -o cat --no-pager -u berthd.service | grep -q 'Committed container changer as sha256:' ||
                 fail "journal line"
 }
 
@@ -99,7 +99,7 @@ test_commit_of_a_running_container_freezes_and_thaws() {
         local id n1 n2
         bed_exec berthctl run -d --name live "$(R busybox)" \
                 sh -c 'i=0; while true; do i=$((i+1)); echo $i > /counter; sleep 0.05; done' >/dev/null
-        wait_until 10 bed_exec test -n "$(bed_exec berthctl ps -q)"
+        wait_until 60 bed_exec test -n "$(bed_exec berthctl ps -q)"
         bed_exec test -e /sys/fs/cgroup/machine.slice/berth-live.scope/cgroup.freeze || fail "no cgroup.freeze in the bed"
         id=$(bed_exec berthctl commit live live:1)
         assert_match "$id" '^sha256:' "commit of a running container"
@@ -111,7 +111,7 @@ test_commit_of_a_running_container_freezes_and_thaws() {
         id=$(bed_exec berthctl commit --pause=false live live:2)
         n2=$(bed_exec berthctl run --rm live:2 cat /counter)
         [ "$n2" -gt "$n1" ] || fail "the container went on counting ($n1, then $n2)"
-        if bed_exec journalctl -o cat --no-pager -u berthd.service | grep -q 'without freezing'; then
+        if bed_journal -o cat --no-pager -u berthd.service | grep -q 'without freezing'; then
                 fail "berthd could not freeze the scope"
         fi
         bed_exec berthctl stop -t 1 live >/dev/null

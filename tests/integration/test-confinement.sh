@@ -17,11 +17,9 @@ inside() {
         while [ "$1" != -- ]; do opts+=("$1"); shift; done
         shift
         M RunContainer ssasa{sv} "$(R busybox)" "$name" 3 sh -c "$1" "${opts[@]}" >/dev/null
-        wait_until 20 is_state "$name" exited
-        # The exit entry is written last; wait for it so that no output line is missed.
-        wait_until 10 bash -c "$BERTH_BED exec $BED_DIR journalctl -o cat CONTAINER_NAME=$name | grep -q ."
-        sleep 0.2
-        bed_exec journalctl -o cat --no-pager CONTAINER_NAME="$name" SYSLOG_IDENTIFIER="$name"
+        wait_until 60 is_state "$name" exited
+        # The monitor sent all output before it recorded the exit; bed_journal waits until journald has it.
+        bed_journal -o cat --no-pager CONTAINER_NAME="$name" SYSLOG_IDENTIFIER="$name"
 }
 status_line() { grep -E "^$2:" <<<"$1" | tr -s ' \t' ' '; }
 

@@ -98,7 +98,7 @@ test_detached_ps_stop_start_kill_rm() {
         assert_eq "$(bed_exec berthctl start sleeper)" sleeper "start prints the name"
         assert_match "$(bed_exec berthctl ps)" "Up .* sleeper$" "running again"
         assert_eq "$(bed_exec berthctl kill -s SIGKILL sleeper)" sleeper "kill prints the name"
-        wait_until 10 is_state sleeper exited
+        wait_until 60 is_state sleeper exited
         assert_eq "$(bed_exec berthctl start sleeper)" sleeper "start again"
         assert_fails bed_exec berthctl kill -s NOSUCH sleeper
         assert_fails bed_exec berthctl rm sleeper
@@ -146,10 +146,10 @@ test_logs() {
         assert_fails bed_exec berthctl logs --since yesterday chatty
         # -f on a running container ends when it exits, with everything it wrote.
         bed_exec berthctl run -d --name follower "$(B)" sh -c 'echo first; sleep 2; echo second' >/dev/null
-        out=$(timeout 20 "$BERTH_BED" exec "$BED_DIR" berthctl logs -f follower) || fail "logs -f did not end ($?)"
+        out=$(timeout 60 "$BERTH_BED" exec "$BED_DIR" berthctl logs -f follower) || fail "logs -f did not end ($?)"
         assert_eq "$out" $'first\nsecond' "logs -f"
         # -f on an exited container prints and returns.
-        assert_eq "$(timeout 10 "$BERTH_BED" exec "$BED_DIR" berthctl logs -f chatty 2>/dev/null | wc -l)" 5 "-f of exited"
+        assert_eq "$(timeout 60 "$BERTH_BED" exec "$BED_DIR" berthctl logs -f chatty 2>/dev/null | wc -l)" 5 "-f of exited"
 }
 
 test_inspect_and_json() {
@@ -201,7 +201,7 @@ test_run_forwards_a_signal() {
         local pid rc=0
         bed_sh "berthctl run --name trapper $(B) sh -c 'trap \"echo got-term; exit 7\" TERM; echo ready; while :; do sleep 0.1; done' > /tmp/trapper.out 2>&1 & echo \$! > /tmp/trapper.pid; wait \$!; echo \$? > /tmp/trapper.rc" &
         pid=$!
-        wait_until 10 bed_sh 'grep -q ready /tmp/trapper.out'
+        wait_until 60 bed_sh 'grep -q ready /tmp/trapper.out'
         bed_sh 'kill -TERM $(cat /tmp/trapper.pid)'
         wait "$pid" || rc=$?
         assert_eq "$(bed_exec cat /tmp/trapper.rc)" 7 "exit code after the forwarded signal"

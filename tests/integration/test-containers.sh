@@ -11,7 +11,8 @@ cprop() {
 }
 # cpath NAME : the object path, escaped as sd_bus_path_encode() does
 cpath() {
-        python3 -c 'import sys; print("/org/berth1/container/" + "".join(c if c.isascii() and c.isalnum() else "_%02x" % ord(c) for c in sys.argv[1]))' "$1"
+        # (a leading digit is escaped too)
+        python3 -c 'import sys; print("/org/berth1/container/" + "".join(c if c.isascii() and c.isalnum() and not (i == 0 and c.isdigit()) else "_%02x" % ord(c) for i, c in enumerate(sys.argv[1])))' "$1"
 }
 is_state() { [ "$(state "$1")" = "$2" ]; }
 is_inactive() { ! bed_exec systemctl is-active -q "$1"; }
@@ -37,11 +38,11 @@ test_run_to_completion_with_output_in_journal() {
         assert_match "$id" '^[0-9a-f]{64}$' "id"
         assert_eq "$(state hello)" created "state after create"
         M StartContainer s hello >/dev/null
-        wait_until 10 is_state hello exited
+        wait_until 60 is_state hello exited
         assert_eq "$(exit_code hello)" 3 "exit code"
         # The output is in the journal with the container's fields, stdout at 6 and stderr at 3, found by unit.
-        wait_until 10 bash -c "$BERTH_BED exec $BED_DIR journalctl -u berth-hello.scope -o cat | grep -q to-stderr"
-        out=$(bed_exec journalctl -o json --no-pager CONTAINER_NAME=hello)
+        wait_until 60 bash -c "$BERTH_BED exec $BED_DIR journalctl -u berth-hello.scope -o cat | grep -q to-stderr"
+        out=$(bed_journal -o json --no-pager CONTAINER_NAME=hello)
         assert_match "$out" '"MESSAGE":"to-stdout".*"PRIORITY":"6"|"PRIORITY":"6".*"MESSAGE":"to-stdout"' "stdout entry"
         echo "$out" | python3 -c '
 import json, sys
@@ -54,7 +55,7 @@ assert out["SYSLOG_IDENTIFIER"] == "hello" and out["IMAGE_NAME"] == "'"$(R busyb
 assert out["OBJECT_SYSTEMD_UNIT"] == "berth-hello.scope", out
 ' || fail "journal fields"
         # The scope is gone with the container.
-        wait_until 10 is_inactive berth-hello.scope
+        wait_until 60 is_inactive berth-hello.scope
 }
 
 # journalctl -u finds a short-lived container's output every time. journald 252 learns a datagram's unit from its
@@ -72,12 +73,12 @@ test_journal_unit_of_short_lived_containers() {
         bed_exec kill -STOP "$journald"
         for i in 1 2 3; do
                 M StartContainer s "short$i" >/dev/null
-                wait_until 10 is_state "short$i" exited
+                wait_until 60 is_state "short$i" exited
         done
         bed_exec kill -CONT "$journald"
         bed_exec journalctl --sync
         for i in 1 2 3; do
-                assert_match "$(bed_exec journalctl -u "berth-short$i.scope" -o cat)" "^output-of-short$i\$" \
+                assert_match "$(bed_journal -u "berth-short$i.scope" -o cat)" "^output-of-short$i\$" \
                         "journalctl -u berth-short$i.scope"
                 M RemoveContainer sb "short$i" false >/dev/null
         done
@@ -106,15 +107,15 @@ test_stop_escalates_to_sigkill_after_timeout() {
         assert_eq "$(state sleeper)" exited "state after stop"
         assert_eq "$(exit_code sleeper)" 137 "killed by SIGKILL"
         assert_ne "$(cprop sleeper FinishedUSec)" 0 "finish time"
-        wait_until 10 is_inactive berth-sleeper.scope
+        wait_until 60 is_inactive berth-sleeper.scope
 }
 
 test_inside_the_container() {
         local out
         out=$(run_opts "$(R busybox)" inside 3 sh -c 'hostname; cat /proc/1/cmdline | tr "\0" " "; echo; ls /dev; cat /proc/net/dev | tail -n +3 | cut -d: -f1; id; pwd; echo "FOO=$FOO"; mount | grep " / "' \
                 2 workdir s /tmp env as 1 FOO=bar)
-        wait_until 10 is_state inside exited
-        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=inside)
+        wait_until 60 is_state inside exited
+        out=$(bed_journal -o cat --no-pager CONTAINER_NAME=inside)
         local id; id=$(cprop inside Id)
         assert_match "$out" "^${id:0:12}\$" "hostname is the short id"
         assert_match "$out" '^sh -c ' "PID 1 is the command"
@@ -133,8 +134,8 @@ test_user_and_host_network() {
         local out
         run_opts "$(R busybox)" nobodyc 3 sh -c 'id -u; id -g; ls /sys/class/net | sort | tr "\n" " "; echo' \
                 2 user s nobody network s host >/dev/null
-        wait_until 10 is_state nobodyc exited
-        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=nobodyc)
+        wait_until 60 is_state nobodyc exited
+        out=$(bed_journal -o cat --no-pager CONTAINER_NAME=nobodyc)
         assert_match "$out" '^65534$' "uid and gid of nobody"
         assert_match "$out" "$(ls /sys/class/net | sort | tr '\n' ' ' | sed 's/ *$//')" "the host's interfaces"
 }
@@ -142,9 +143,9 @@ test_user_and_host_network() {
 test_writable_layer_survives_stop_and_start() {
         create "$(R busybox)" keeper sh -c 'cat /data 2>/dev/null; date +%s%N >> /data; rm -f /etc/removeme' >/dev/null
         M StartContainer s keeper >/dev/null
-        wait_until 10 is_state keeper exited
+        wait_until 60 is_state keeper exited
         M StartContainer s keeper >/dev/null
-        wait_until 10 is_state keeper exited
+        wait_until 60 is_state keeper exited
         local id; id=$(cprop keeper Id)
         assert_eq "$(bed_exec cat /var/lib/berth/containers/$id/diff/data | wc -l)" 2 "two runs appended to one file"
         # The deletion is a whiteout in the container's upper, the image's layer untouched.
@@ -174,7 +175,7 @@ test_failed_start_after_the_fork_leaves_nothing_behind() {
         assert_eq "$(exit_code badupper)" 125 "exit code"
         assert_match "$(cprop badupper Error)" 'cannot mount the container.*root' "Error property"
         M RemoveContainer sb badupper false >/dev/null || fail "not removable right after the failed start"
-        wait_until 10 is_inactive berth-badupper.scope
+        wait_until 60 is_inactive berth-badupper.scope
         assert_eq "$(unit_prop berth-badupper.scope LoadState)" not-found "the scope is gone"
         assert_no_match "$(bed_exec cat /proc/mounts)" "$id" "no mount of the container left"
 
@@ -240,7 +241,7 @@ test_generated_name_and_properties() {
         assert_eq "$(unit_prop "berth-$name.scope" MemoryMax)" 268435456 "MemoryMax on the scope"
         assert_eq "$(unit_prop "berth-$name.scope" TasksMax)" 64 "TasksMax on the scope"
         M KillContainer si "$name" 9 >/dev/null
-        wait_until 10 is_state "$name" exited
+        wait_until 60 is_state "$name" exited
         assert_eq "$(exit_code "$name")" 137 "killed"
         M RemoveContainer sb "$name" false >/dev/null
 }
@@ -249,7 +250,7 @@ test_systemctl_stop_of_the_scope_is_recorded() {
         create "$(R busybox)" trapper sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done' >/dev/null
         M StartContainer s trapper >/dev/null
         bed_exec systemctl stop berth-trapper.scope
-        wait_until 10 is_state trapper exited
+        wait_until 60 is_state trapper exited
         assert_eq "$(exit_code trapper)" 42 "the container's own exit code"
 }
 
@@ -295,7 +296,7 @@ s = json.load(open(sys.argv[1])); s["pid"] = int(sys.argv[2]); json.dump(s, open
         assert_eq "$(unit_prop berth-test-decoy.service ActiveState)" active "the other process"
         bed_exec systemctl stop berth-test-decoy
         bed_exec systemctl kill -s KILL berth-recycled.scope
-        wait_until 10 is_state recycled exited
+        wait_until 60 is_state recycled exited
 }
 
 test_remove() {
@@ -308,7 +309,7 @@ test_remove() {
         M RemoveContainer sb doomed true >/dev/null
         assert_fails bed_exec test -e "/var/lib/berth/containers/$id"
         assert_no_match "$(M ListContainers b true)" '"doomed"' "gone from the list"
-        wait_until 10 is_inactive berth-doomed.scope
+        wait_until 60 is_inactive berth-doomed.scope
         # By id prefix, an exited one.
         id=$(cprop hello Id)
         M RemoveContainer sb "${id:0:12}" false >/dev/null
@@ -319,9 +320,9 @@ test_multi_layer_image_with_whiteouts() {
         local out
         bed_exec berthctl pull "$(R busybox-child)" >/dev/null
         create "$(R busybox-child)" layered sh -c 'ls /etc; ls /opt/data' >/dev/null
-        M StartContainer s layered >/dev/null || { bed_exec journalctl -u berthd --no-pager | tail -20; false; }
-        wait_until 10 is_state layered exited
-        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=layered)
+        M StartContainer s layered >/dev/null || { bed_journal -u berthd --no-pager | tail -20; false; }
+        wait_until 60 is_state layered exited
+        out=$(bed_journal -o cat --no-pager CONTAINER_NAME=layered)
         assert_match "$out" '^child$' "file of the top layers"
         assert_no_match "$out" '^removeme$' "file deleted by a whiteout"
         assert_match "$out" '^c$' "opaque dir content"

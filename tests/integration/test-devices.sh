@@ -19,10 +19,9 @@ inside() {
         while [ "$1" != -- ]; do opts+=("$1"); shift; done
         shift
         M RunContainer ssasa{sv} "$(R busybox)" "$name" 3 sh -c "$1" "${opts[@]}" >/dev/null
-        wait_until 20 is_state "$name" exited
-        wait_until 10 bash -c "$BERTH_BED exec $BED_DIR journalctl -o cat CONTAINER_NAME=$name | grep -q ."
-        sleep 0.2
-        bed_exec journalctl -o cat --no-pager CONTAINER_NAME="$name" SYSLOG_IDENTIFIER="$name"
+        wait_until 60 is_state "$name" exited
+        # The monitor sent all output before it recorded the exit; bed_journal waits until journald has it.
+        bed_journal -o cat --no-pager CONTAINER_NAME="$name" SYSLOG_IDENTIFIER="$name"
 }
 
 # loop_make VAR : attach a loop device over a file holding $MARKER (in the bed's /tmp) and set VAR to its
@@ -71,7 +70,7 @@ char-pts rwm
 RULES
 )" "DeviceAllow"
         M KillContainer si rules 9 >/dev/null
-        wait_until 20 is_state rules exited
+        wait_until 60 is_state rules exited
 }
 
 test_made_block_node_cannot_be_opened() {
@@ -153,7 +152,7 @@ test_device_option_maps_exactly_one() {
         M StartContainer s devrules >/dev/null
         assert_match "$(unit_prop berth-devrules.scope DeviceAllow)" "/dev/block/7:$minor rwm" "its rule"
         M KillContainer si devrules 9 >/dev/null
-        wait_until 20 is_state devrules exited
+        wait_until 60 is_state devrules exited
         # berthctl spells it as Docker does.
         out=$(bed_exec berthctl run --rm --device "${minor_DEV}:/dev/sdz" "$(R busybox)" head -c 64 /dev/sdz)
         assert_match "$out" "^$MARKER" "berthctl --device"
@@ -170,7 +169,7 @@ polkit.addRule(function(action, subject) {
                 return polkit.Result.YES;
 });
 RULES
-        wait_until 10 as_nobody CreateContainer ssasa{sv} "$(R busybox)" okgrp 1 true 0
+        wait_until 60 as_nobody CreateContainer ssasa{sv} "$(R busybox)" okgrp 1 true 0
         while read -r call; do
                 # shellcheck disable=SC2086
                 out=$(as_nobody CreateContainer ssasa{sv} "$(R busybox)" pkdev 1 true 1 $call 2>&1) &&
@@ -227,7 +226,7 @@ test_container_sees_its_own_cgroup() {
         assert_match "$out" '^write denied$' "not writable"
         assert_match "$out" '^memory.max (67108864|absent)$' "memory.max is MemoryMax where the controller exists"
         # The monitor writes the output from its supervisor cgroup: journald still files it under the scope.
-        assert_match "$(bed_exec journalctl -o cat --no-pager _SYSTEMD_UNIT=berth-cgview.scope)" '^self ' \
+        assert_match "$(bed_journal -o cat --no-pager _SYSTEMD_UNIT=berth-cgview.scope)" '^self ' \
                 "output attributed to the scope"
         # Privileged: writable, as in Docker.
         out=$(inside cgpriv 1 privileged b true -- 'grep " /sys/fs/cgroup " /proc/self/mountinfo | sed "s/^/mount /"')
@@ -242,8 +241,8 @@ test_monitor_in_supervisor_cgroup_survives_daemon_restart() {
         assert_match "$(bed_exec cat $scope/supervisor/cgroup.procs)" '^[0-9]+$' "the monitor is in supervisor"
         # berthd re-adopts the monitor where it now lives.
         bed_exec systemctl restart berthd.service
-        wait_until 20 bed_exec busctl get-property org.berth1 /org/berth1/container/cgrun org.berth1.Container State
+        wait_until 60 bed_exec busctl get-property org.berth1 /org/berth1/container/cgrun org.berth1.Container State
         assert_eq "$(state cgrun)" running "still running after berthd restarted"
         M KillContainer si cgrun 9 >/dev/null
-        wait_until 20 is_state cgrun exited
+        wait_until 60 is_state cgrun exited
 }

@@ -49,7 +49,7 @@ test_pull_bigger_than_free_space() {
         # The failed layer's space is given back: as much free as before, give or take the metadata pages.
         [ "$(store_avail)" -gt $((16 * 1024 * 1024)) ] || fail "space not given back: $(store_avail) bytes free"
         # The error is in the journal with its D-Bus name.
-        out=$(bed_exec journalctl -o json --no-pager _SYSTEMD_UNIT=berthd.service)
+        out=$(bed_journal -o json --no-pager _SYSTEMD_UNIT=berthd.service)
         assert_match "$out" '"BERTH_ERROR_NAME":"org.berth1.Error.NoSpace"' "error name in the journal"
 
         # Room made: the same pull succeeds, and the earlier image still runs.
@@ -72,7 +72,7 @@ test_container_fills_the_disk() {
         bed_exec berthctl run -d --name filler "$(R busybox)" sh -c \
                 'dd if=/dev/zero of=/fill bs=65536; echo "dd-exit=$?"; echo x > /after || echo "after-write-failed"; exec sleep 100000' >/dev/null
         wait_until 60 bash -c "$BERTH_BED exec $BED_DIR journalctl -o cat --no-pager CONTAINER_NAME=filler | grep -q after-write"
-        out=$(bed_exec journalctl -o cat --no-pager CONTAINER_NAME=filler)
+        out=$(bed_journal -o cat --no-pager CONTAINER_NAME=filler)
         echo "$out"
         assert_match "$out" 'No space left on device' "dd's error inside the container"
         assert_match "$out" '^dd-exit=1$' "dd's exit status"
@@ -99,15 +99,15 @@ test_container_fills_the_disk() {
 
         # stop and start work on a full disk, and the container's files stay whole.
         bed_exec berthctl stop -t 1 filler >/dev/null
-        wait_until 30 is_state filler exited
+        wait_until 60 is_state filler exited
         assert_eq "$(json_ok /var/lib/berth/containers/$id/state.json)" exited "state.json after stop"
         # The monitor recorded the real end (SIGTERM ignored by sh as PID 1, then SIGKILL), not "no exit recorded".
         assert_match "$(bed_exec berthctl container inspect filler | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["ExitCode"])')" \
                 '^(137|143)$' "exit code after stop"
         bed_exec berthctl start filler >/dev/null
-        wait_until 30 is_state filler running
+        wait_until 60 is_state filler running
         bed_exec berthctl stop -t 1 filler >/dev/null
-        wait_until 30 is_state filler exited
+        wait_until 60 is_state filler exited
         json_ok "/var/lib/berth/containers/$id/config.json" >/dev/null
         assert_eq "$(berthd_pid)" "$pid" "berthd's PID after stop and start"
 

@@ -144,11 +144,11 @@ for d in range(300):
         open(os.path.join(p, str(f)), "w").close()' "/var/lib/berth/containers/$id/diff"
         bed_sh "busctl monitor --json=short --match \"type='method_call',interface='org.berth1.Manager'\" \
                 > $MANY_MONITOR 2>/dev/null & echo \$! > $MANY_MONITOR.pid"
-        wait_until 30 monitor_sees ListContainers
+        wait_until 60 monitor_sees ListContainers
 
         # GetDiskUsage (anyone may call it) walks the layer; ListContainers, sent after it, answers first.
         { bed_exec "${NOBODY_CALL[@]}" GetDiskUsage a{sv} 0 >/dev/null; echo usage >>"$order"; } &
-        wait_until 30 bed_exec grep -q '"member":"GetDiskUsage"' "$MANY_MONITOR"
+        wait_until 60 bed_exec grep -q '"member":"GetDiskUsage"' "$MANY_MONITOR"
         bed_exec "${NOBODY_CALL[@]}" ListContainers b true >/dev/null
         echo list >>"$order"
         wait

@@ -13,7 +13,7 @@ test_pull_base_image() {
         assert_match "$out" "Status: Downloaded newer image for $(R busybox):latest" "Status line"
         assert_match "$(bed_exec berthctl image ls)" "$(R busybox) +latest +[0-9a-f]{12} " "image ls row"
         # The journal has the structured pull event.
-        assert_match "$(bed_exec journalctl -o json --no-pager MESSAGE_ID=54e978dde57d4c5f943d3b01985dc16a)" \
+        assert_match "$(bed_journal -o json --no-pager MESSAGE_ID=54e978dde57d4c5f943d3b01985dc16a)" \
                 "\"BERTH_IMAGE_DIGEST\":\"$(image_digest busybox)\"" "pull journal entry"
 }
 
@@ -72,9 +72,9 @@ test_tag_and_remove_keep_shared_layers() {
         bed_exec berthctl image rm mybase:1 >/dev/null
         assert_no_match "$(bed_exec berthctl image ls)" 'mybase' "tag gone"
         # The journal says the tag went, not the image.
-        assert_match "$(bed_exec journalctl -o cat --no-pager MESSAGE_ID=68181f2272354bb597f199244862f251)" \
+        assert_match "$(bed_journal -o cat --no-pager MESSAGE_ID=68181f2272354bb597f199244862f251)" \
                 '^Untagged docker.io/library/mybase:1\.$' "untag journal entry"
-        assert_no_match "$(bed_exec journalctl -o cat --no-pager MESSAGE_ID=8a165b99011d4dc39527df40195dd6b7)" \
+        assert_no_match "$(bed_journal -o cat --no-pager MESSAGE_ID=8a165b99011d4dc39527df40195dd6b7)" \
                 'mybase' "no removal entry for a tag"
         assert_match "$(bed_exec berthctl image ls)" "$(R busybox) " "image kept"
         # Removing the base image keeps the child usable: its layers stay.
@@ -173,7 +173,7 @@ serve_py() {
         python3 -c "$1" > "$TEST_TMP/port" &
         srv=$!
         trap 'kill "$srv" 2>/dev/null || true' EXIT
-        wait_until 10 test -s "$TEST_TMP/port"
+        wait_until 60 test -s "$TEST_TMP/port"
 }
 
 test_search_limits() {
@@ -221,7 +221,7 @@ while True:
                         x 1 registry s "127.0.0.1:$port" > "$TEST_TMP/search$i.out" 2>&1 &
                 pids+=($!)
         done
-        wait_until 20 bash -c "[ \$(ss -Htn state established '( dport = :$port )' | wc -l) -ge 4 ]"
+        wait_until 60 bash -c "[ \$(ss -Htn state established '( dport = :$port )' | wc -l) -ge 4 ]"
         assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
                 registry s "127.0.0.1:$port"
         assert_match "$FAIL_OUTPUT" 'LimitsExceeded|searches are waiting' "a fifth search"
@@ -248,13 +248,13 @@ while True:
         srv=$! # global: the EXIT trap runs after this function's locals are gone
         local port
         trap 'kill "$srv" 2>/dev/null || true' EXIT
-        wait_until 10 test -s "$TEST_TMP/port"
+        wait_until 60 test -s "$TEST_TMP/port"
         port=$(cat "$TEST_TMP/port")
         bed_exec busctl --timeout=60 call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
                 registry s "127.0.0.1:$port" > "$TEST_TMP/search.out" 2>&1 &
         local search=$!
         # The search is in flight (the server got its connection) …
-        wait_until 20 bash -c "ss -Htn state established '( dport = :$port )' | grep -q ."
+        wait_until 60 bash -c "ss -Htn state established '( dport = :$port )' | grep -q ."
         # … and berthd answers meanwhile, at once.
         local t0=$SECONDS
         assert_ok bed_exec busctl --timeout=2 call org.berth1 /org/berth1 org.berth1.Manager ListImages

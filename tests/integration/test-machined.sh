@@ -52,7 +52,7 @@ test_machine_goes_when_the_container_stops() {
         bed_exec berthctl start web >/dev/null
         assert_eq "$(machine web Leader)" "$(cprop web Pid)" "new leader after start"
         bed_exec berthctl kill web >/dev/null
-        wait_until 30 is_state web exited
+        wait_until 60 is_state web exited
         assert_fails is_machine web
 }
 
@@ -72,7 +72,7 @@ print(next(c[1] for c in json.load(sys.stdin)["data"][0] if c[1] != "web"))')
 test_machinectl_terminate_is_recorded() {
         bed_exec berthctl run -d --name term "$(R busybox)" sh -c 'trap "exit 9" TERM; while :; do sleep 0.1; done' >/dev/null
         bed_exec machinectl terminate term
-        wait_until 30 is_state term exited
+        wait_until 60 is_state term exited
         assert_eq "$(cprop term ExitCode)" 9 "the container's own exit code"
         assert_fails is_machine term
 }
@@ -113,11 +113,11 @@ test_containers_run_without_machined() {
         assert_match "$(bed_exec systemctl show -P ActiveState berth-solo.scope)" '^active$' "scope"
         assert_eq "$(bed_exec berthctl run --rm "$(R busybox)" sh -c 'echo ok')" ok "run --rm without machined"
         # Nothing above warning level about it.
-        assert_no_match "$(bed_exec journalctl -u berthd -p warning --no-pager -o cat)" 'machine' "berthd's warnings"
+        assert_no_match "$(bed_journal -u berthd -p warning --no-pager -o cat)" 'machine' "berthd's warnings"
         # Once machined is back, a restarted berthd registers what runs.
         bed_exec systemctl unmask --runtime systemd-machined.service >/dev/null 2>&1
         bed_exec systemctl restart berthd
-        wait_until 30 is_machine solo
+        wait_until 60 is_machine solo
         assert_eq "$(machine solo Leader)" "$(cprop solo Pid)" "registered on adoption"
         bed_exec berthctl stop -t 1 solo >/dev/null
         assert_fails is_machine solo

@@ -123,7 +123,7 @@ polkit.addRule(function(action, subject) {
 });
 RULES
         # polkitd reloads rules.d on change; give it a moment, then retry the first call until it has.
-        wait_until 10 bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1 \
+        wait_until 60 bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1 \
                 org.berth1.Manager CreateContainer ssasa{sv} "$(R busybox)" grp1 1 true 0
         assert_ok as_nobody no StartContainer s grp1
         assert_ok as_nobody no RemoveContainer sb grp1 true

@@ -28,7 +28,9 @@ blob_file() {
 }
 # last_error_name : the D-Bus error name of the last failed pull, from berthd's structured journal entry
 last_error_name() {
-        bed_exec journalctl -o json --no-pager _SYSTEMD_UNIT=berthd.service |
+        # berthd logs the entry before it replies, but journald may not have read it yet: --sync waits for that.
+        bed_exec journalctl --sync
+        bed_journal -o json --no-pager _SYSTEMD_UNIT=berthd.service |
                 python3 -c 'import json,sys
 names = [json.loads(l).get("BERTH_ERROR_NAME") for l in sys.stdin if "BERTH_ERROR_NAME" in l]
 print(names[-1] if names else "")'
@@ -53,7 +55,7 @@ stall_start() {
         STALL=127.0.0.1:$STALL
 }
 stall_held() { timeout 120 cat "$STALL_DIR/held" >/dev/null || fail "the pull never reached the held layer"; }
-stall_release() { timeout 30 bash -c 'echo > "$1/release"' _ "$STALL_DIR" || fail "the proxy did not take the release"; }
+stall_release() { timeout 60 bash -c 'echo > "$1/release"' _ "$STALL_DIR" || fail "the proxy did not take the release"; }
 # wait_for_big_extraction : inside the bed, until the big layer is being extracted into a temp dir
 wait_for_big_extraction() {
         bed_sh 'for i in $(seq 3000); do
@@ -146,13 +148,13 @@ test_kill_berthd_mid_pull() {
         wait_for_big_extraction
         bed_exec systemctl kill -s KILL berthd
         stall_release
-        wait_until 30 bed_exec test -s /run/kill.rc
+        wait_until 60 bed_exec test -s /run/kill.rc
         assert_ne "$(bed_exec cat /run/kill.rc)" 0 "berthctl's exit status after the kill"
         assert_no_match "$(bed_exec cat /run/kill.out)" 'Status: Downloaded' "pull finished before the kill"
 
         # Restarted by Restart=on-failure, berthd sweeps what was half-made. (Wait for it: a bus activation
         # that lands in the 100 ms of auto-restart is lost between dbus-daemon and systemd, and times out.)
-        wait_until 30 bed_sh '[ "$(systemctl show -P SubState berthd)" = running ]'
+        wait_until 60 bed_sh '[ "$(systemctl show -P SubState berthd)" = running ]'
         assert_match "$(bed_exec berthctl image ls)" 'REPOSITORY' "berthd answers again"
         assert_ne "$(unit_prop berthd.service MainPID)" "$pid" "a new berthd"
         assert_eq "$(leftovers)" "" "temp dirs after the restart"
@@ -190,7 +192,7 @@ test_cancel_transfer() {
         assert_match "$(sed -n 5p <<<"$props")" '^d (0|0?\.[0-9]+|1)(e-?[0-9]+)?$' "Progress, 0 to 1"
         bed_exec busctl call org.berth1 "$path" org.berth1.Transfer Cancel
         stall_release
-        wait_until 30 bed_exec test -s /run/cancel.rc
+        wait_until 60 bed_exec test -s /run/cancel.rc
         assert_ne "$(bed_exec cat /run/cancel.rc)" 0 "berthctl's exit status"
         assert_match "$(bed_exec cat /run/cancel.out)" '^Error: Cancelled' "berthctl's last line"
         assert_eq "$(last_error_name)" org.berth1.Error.TransferCancelled "error name"
@@ -242,12 +244,12 @@ PY
         python3 "$TEST_TMP/proxy.py" "$BERTH_TEST_REGISTRY" "$held" "$TEST_TMP" > "$TEST_TMP/port" &
         proxy=$! # global: the EXIT trap runs after this function's locals are gone
         trap 'touch "$TEST_TMP/release"; kill "$proxy" 2>/dev/null || true' EXIT
-        wait_until 10 test -s "$TEST_TMP/port"
+        wait_until 60 test -s "$TEST_TMP/port"
         port=$(cat "$TEST_TMP/port")
 
         bed_sh "berthctl pull 127.0.0.1:$port/busybox-child > /run/held.out 2>&1; echo \$? > /run/held.rc" &
         # The layers are asked for once the config is read: the base layer is then "Already exists".
-        wait_until 30 test -e "$TEST_TMP/holding"
+        wait_until 60 test -e "$TEST_TMP/holding"
         # The pull now waits for its second layer; busybox, the only image on the base layer, goes.
         bed_exec berthctl image rm "$(R busybox)" >/dev/null
         touch "$TEST_TMP/release"

@@ -23,21 +23,21 @@ test_lifecycle_signals() {
         # berthd first (bus-activated): the match on its well-known name then holds from the monitor's start.
         M ListContainers b true >/dev/null
         bed_sh "busctl monitor --json=short --match 'sender=org.berth1' > $CAPTURE 2>/dev/null & echo \$! > $PIDFILE"
-        wait_until 30 monitor_sees_berthd
+        wait_until 60 monitor_sees_berthd
 
         M CreateContainer ssasa{sv} "$(R busybox)" sig 3 sh -c '[ -e /ran ] && exec sleep 1000; touch /ran; exit 4' 0 >/dev/null
         assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/sig org.berth1.Container State)" \
                 's "created"' "state after create"
         # First run: exits by itself with 4.
         M StartContainer s sig >/dev/null
-        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR busctl get-property org.berth1 /org/berth1/container/sig org.berth1.Container State | grep -q exited"
+        wait_until 60 bash -c "$BERTH_BED exec $BED_DIR busctl get-property org.berth1 /org/berth1/container/sig org.berth1.Container State | grep -q exited"
         # Second run: sleeps until stopped (SIGKILL after the timeout: sleep as PID 1 ignores SIGTERM).
         bed_exec berthctl start sig >/dev/null
         bed_exec berthctl stop -t 1 sig >/dev/null
         M RemoveContainer sb sig false >/dev/null
         # ContainerRemoved is sent before RemoveContainer's reply; once the reply to a later call is captured,
         # everything before it is in the file.
-        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR grep -q ContainerRemoved $CAPTURE"
+        wait_until 60 bash -c "$BERTH_BED exec $BED_DIR grep -q ContainerRemoved $CAPTURE"
         bed_exec kill -TERM "$(bed_exec cat "$PIDFILE")"
 
         bed_exec cat "$CAPTURE" > "$TEST_TMP/capture.json"
@@ -87,10 +87,10 @@ PY
 test_pull_and_image_signals() {
         local image_path
         bed_sh "busctl monitor --json=short --match 'sender=org.berth1' > $CAPTURE.pull 2>/dev/null & echo \$! > $PIDFILE.pull"
-        CAPTURE=$CAPTURE.pull wait_until 30 monitor_sees_berthd
+        CAPTURE=$CAPTURE.pull wait_until 60 monitor_sees_berthd
         bed_exec berthctl pull -q "$(R busybox-child)" >/dev/null
         bed_exec berthctl image rm "$(R busybox-child)" >/dev/null
-        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR grep -q ImageRemoved $CAPTURE.pull"
+        wait_until 60 bash -c "$BERTH_BED exec $BED_DIR grep -q ImageRemoved $CAPTURE.pull"
         bed_exec kill -TERM "$(bed_exec cat "$PIDFILE.pull")"
 
         bed_exec cat "$CAPTURE.pull" > "$TEST_TMP/pull.json"
