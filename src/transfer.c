@@ -464,6 +464,14 @@ static void on_layer_finished(RegistryRequest *req, const RegistryError *error, 
         if (error) {
                 if (error->kind == REGISTRY_ERROR_CANCELLED && l->child_done)
                         return layer_check(l); /* we aborted because the extractor failed */
+                if (error->kind == REGISTRY_ERROR_CANCELLED && error->error == -EPIPE && l->pid > 0) {
+                        /* The extractor closed its input (it gave up) and its exit is not yet seen: its
+                         * report, read once it is, says why, not the broken pipe. */
+                        l->writable_source = sd_event_source_disable_unref(l->writable_source);
+                        l->input_fd = safe_close(l->input_fd);
+                        l->download_done = true;
+                        return;
+                }
                 layer_stop(l);
                 transfer_fail_registry(t, error);
                 transfers_layer_settled(t->manager, l->chain_id, t);

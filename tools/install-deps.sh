@@ -8,9 +8,12 @@ packages=(
         meson ninja-build gcc pkg-config libc6-dev
         libsystemd-dev libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libcurl4-openssl-dev
         libarchive-dev libseccomp-dev libssl-dev
+        libmnl-dev libnftables-dev # rtnetlink and the firewall of the bridge network (src/network)
         clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
         # the real parts the test bed and the demo boot
-        systemd dbus polkitd pkexec util-linux procps iproute2 python3 python3-dbus
+        systemd dbus polkitd pkexec util-linux procps python3 python3-dbus
+        iproute2 # the test bed builds its network with ip(8); berth itself never runs it
+        nftables # nft(8), to look at berth's table when debugging; berth itself uses libnftables only
         systemd-container # systemd-machined and machinectl (test-machined.sh); without libnss-mymachines
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux

@@ -9,7 +9,9 @@
 # Set by the runner:
 #   BED_DIR                    the bed's directory (see tests/bed/bed)
 #   BERTH_SRC, BERTH_BUILD     the source tree and the build dir under test
-#   BERTH_TEST_REGISTRY        host:port of the fixture registry (plain http on 127.0.0.1); also set inside the bed
+#   BERTH_TEST_REGISTRY        host:port of the fixture registry (plain http on the host's 127.0.0.1); also set
+#                              inside the bed, whose 127.0.0.1:PORT is forwarded to it (the bed has a network
+#                              namespace of its own: tests/bed/bed)
 #   BERTH_TEST_REGISTRY_DIR    its directory (config, storage, registry.log with the access log)
 #   BERTH_TEST_IMAGES          a file of "REPO sha256:MANIFEST_DIGEST" lines, one per fixture image
 #   BERTH_TEST_LAYOUT          the OCI layout the fixtures were pushed from
@@ -28,6 +30,19 @@ bed_journal() { "$BERTH_BED" exec "$BED_DIR" journalctl --sync && "$BERTH_BED" e
 # bed_nobody CMD… : run CMD inside the bed as nobody (65534), no supplementary groups: polkit and D-Bus policy
 # see an unprivileged caller (root bypasses polkit).
 bed_nobody() { "$BERTH_BED" exec "$BED_DIR" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# The bed has a network namespace of its own (tests/bed/bed), the outside another. A server a test starts on the
+# host for berthd to reach must listen in the bed's namespace: bed_net CMD… runs CMD there (on the host's files);
+# in the background, call `nsenter --net="$(bed_netns)" CMD… &` itself, so that $! is CMD's PID (nsenter execs
+# it). outside_net CMD… runs CMD in the outside's namespace.
+bed_netns() { echo "/proc/$("$BERTH_BED" pid "$BED_DIR")/ns/net"; }
+bed_net() { nsenter --net="$(bed_netns)" -- "$@"; }
+outside_net() { nsenter --net="/proc/$("$BERTH_BED" outside-pid "$BED_DIR")/ns/net" -- "$@"; }
+# The outside's address (a python3 http.server on port 80 serves /hello, "outside"), the bed's own on that link,
+# and the outside server's access log (client address first on each line).
+OUTSIDE_ADDR=198.51.100.1
+BED_ADDR=198.51.100.2
+outside_http_log() { echo "$BED_DIR/outside/http.log"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -83,14 +98,14 @@ registry_blob_gets() {
 }
 
 # auth_registry_start USER:PASSWORD : start a second registry on the same storage (same images), protected by
-# htpasswd, and set AUTH_REGISTRY to its host:port. Call it directly, not in $(…): it is stopped when the case
+# htpasswd, listening in the bed's network namespace, and set AUTH_REGISTRY to its host:port. Call it directly, not in $(…): it is stopped when the case
 # ends.
 auth_registry_start() {
         local d
         d=$(mktemp -d "$TEST_TMP/auth-registry.XXXXXX")
         _BERTH_AUTH_REGISTRIES+=("$d")
         trap '_berth_case_cleanup' EXIT
-        AUTH_REGISTRY=$("$BERTH_REGISTRY_SH" start "$d" --storage "$BERTH_TEST_REGISTRY_DIR/storage" --auth "$1")
+        AUTH_REGISTRY=$(bed_net "$BERTH_REGISTRY_SH" start "$d" --storage "$BERTH_TEST_REGISTRY_DIR/storage" --auth "$1")
 }
 _BERTH_AUTH_REGISTRIES=()
 _berth_case_cleanup() {

@@ -167,10 +167,10 @@ test_search() {
         assert_match "$FAIL_OUTPUT" 'Registry error' "registry that is down"
 }
 
-# serve_py SCRIPT : runs a python3 server on 127.0.0.1 in the background (its PID in $srv, global for the EXIT
+# serve_py SCRIPT : runs a python3 server on 127.0.0.1 of the bed's network namespace in the background (its PID in $srv, global for the EXIT
 # trap) and waits for the port it prints.
 serve_py() {
-        python3 -c "$1" > "$TEST_TMP/port" &
+        nsenter --net="$(bed_netns)" python3 -c "$1" > "$TEST_TMP/port" &
         srv=$!
         trap 'kill "$srv" 2>/dev/null || true' EXIT
         wait_until 60 test -s "$TEST_TMP/port"

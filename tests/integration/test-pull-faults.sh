@@ -47,7 +47,8 @@ remove_all_images() {
 # running; stall_held waits until it holds it. Stopped by PID when the case ends.
 stall_start() {
         STALL_DIR=$(mktemp -d "$TEST_TMP/stall.XXXXXX")
-        exec {STALL_FD}< <(exec python3 "$BERTH_SRC/tests/fixtures/stall-proxy.py" "$BERTH_TEST_REGISTRY" \
+        exec {STALL_FD}< <(exec nsenter --net="$(bed_netns)" python3 "$BERTH_SRC/tests/fixtures/stall-proxy.py" \
+                "$BERTH_TEST_REGISTRY" \
                 "$STALL_DIR" "$(manifest_layers big | tail -n 1)")
         STALL_PID=$!
         trap 'kill "$STALL_PID" 2>/dev/null || true' EXIT
@@ -241,7 +242,7 @@ s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 PY
-        python3 "$TEST_TMP/proxy.py" "$BERTH_TEST_REGISTRY" "$held" "$TEST_TMP" > "$TEST_TMP/port" &
+        nsenter --net="$(bed_netns)" python3 "$TEST_TMP/proxy.py" "$BERTH_TEST_REGISTRY" "$held" "$TEST_TMP" > "$TEST_TMP/port" &
         proxy=$! # global: the EXIT trap runs after this function's locals are gone
         trap 'touch "$TEST_TMP/release"; kill "$proxy" 2>/dev/null || true' EXIT
         wait_until 60 test -s "$TEST_TMP/port"
