@@ -170,6 +170,7 @@ test_search() {
 # serve_py SCRIPT : runs a python3 server on 127.0.0.1 of the bed's network namespace in the background (its PID in $srv, global for the EXIT
 # trap) and waits for the port it prints.
 serve_py() {
+        rm -f "$TEST_TMP/port"
         nsenter --net="$(bed_netns)" python3 -c "$1" > "$TEST_TMP/port" &
         srv=$!
         trap 'kill "$srv" 2>/dev/null || true' EXIT
@@ -221,7 +222,7 @@ while True:
                         x 1 registry s "127.0.0.1:$port" > "$TEST_TMP/search$i.out" 2>&1 &
                 pids+=($!)
         done
-        wait_until 60 bash -c "[ \$(ss -Htn state established '( dport = :$port )' | wc -l) -ge 4 ]"
+        wait_until 60 bed_net bash -c "[ \$(ss -Htn state established '( dport = :$port )' | wc -l) -ge 4 ]"
         assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager SearchImages 'sa{sv}' x 1 \
                 registry s "127.0.0.1:$port"
         assert_match "$FAIL_OUTPUT" 'LimitsExceeded|searches are waiting' "a fifth search"
@@ -237,7 +238,7 @@ while True:
 
 test_search_does_not_block_the_bus() {
         # A "registry" that accepts connections and never answers: the search waits, other calls do not.
-        python3 -c '
+        nsenter --net="$(bed_netns)" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)
@@ -254,7 +255,7 @@ while True:
                 registry s "127.0.0.1:$port" > "$TEST_TMP/search.out" 2>&1 &
         local search=$!
         # The search is in flight (the server got its connection) …
-        wait_until 60 bash -c "ss -Htn state established '( dport = :$port )' | grep -q ."
+        wait_until 60 bed_net bash -c "ss -Htn state established '( dport = :$port )' | grep -q ."
         # … and berthd answers meanwhile, at once.
         local t0=$SECONDS
         assert_ok bed_exec busctl --timeout=2 call org.berth1 /org/berth1 org.berth1.Manager ListImages
