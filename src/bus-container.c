@@ -141,6 +141,9 @@ static char *container_config_json(const Container *c, bool full)
         json_build_string(b, "WorkingDir", c->config.workdir);
         json_build_string(b, "StopSignal", c->config.stop_signal);
         json_build_string(b, "Network", c->config.network);
+        json_build_strv(b, "Dns", c->config.dns);
+        json_build_strv(b, "DnsSearch", c->config.dns_search);
+        json_build_strv(b, "ExtraHosts", c->config.add_hosts);
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
@@ -293,6 +296,12 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         }
         if (streq(key, "network"))
                 return bus_option_read_string(m, key, &o->network, error);
+        if (streq(key, "dns"))
+                return bus_option_read_strv(m, key, &o->dns, error);
+        if (streq(key, "dns_search"))
+                return bus_option_read_strv(m, key, &o->dns_search, error);
+        if (streq(key, "add_hosts"))
+                return bus_option_read_strv(m, key, &o->add_hosts, error);
         if (streq(key, "privileged"))
                 return bus_option_read_bool(m, key, &o->privileged, error);
         if (streq(key, "cap_add"))

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "container-config.h"
+#include "network/etc-files.h"
 #include "runtime/caps.h"
 
 void container_options_done(ContainerOptions *o)
@@ -22,6 +23,9 @@ void container_options_done(ContainerOptions *o)
         g_strfreev(o->cap_drop);
         g_strfreev(o->security_opt);
         g_strfreev(o->devices);
+        g_strfreev(o->dns);
+        g_strfreev(o->dns_search);
+        g_strfreev(o->add_hosts);
         *o = (ContainerOptions) {};
 }
 
@@ -39,6 +43,9 @@ void container_config_done(ContainerConfig *c)
         g_strfreev(c->cap_add);
         g_strfreev(c->cap_drop);
         g_strfreev(c->devices);
+        g_strfreev(c->dns);
+        g_strfreev(c->dns_search);
+        g_strfreev(c->add_hosts);
         *c = (ContainerConfig) {};
 }
 
@@ -316,10 +323,22 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         g_ptr_array_add(env, NULL);
         c.env = (char **) g_ptr_array_steal(env, NULL);
 
-        c.network = g_strdup(isempty(o->network) ? "none" : o->network);
-        if (!streq(c.network, "none") && !streq(c.network, "host")) {
-                return INVALID("network must be \"none\" or \"host\"");
+        c.network = g_strdup(isempty(o->network) ? "bridge" : o->network);
+        if (!streq(c.network, "bridge") && !streq(c.network, "none") && !streq(c.network, "host")) {
+                return INVALID("network must be \"bridge\", \"none\" or \"host\"");
         }
+        STRV_FOREACH(d, o->dns)
+                if (!dns_server_is_valid(*d))
+                        return INVALID("a dns server must be an IPv4 or IPv6 address");
+        STRV_FOREACH(d, o->dns_search)
+                if (!dns_search_is_valid(*d))
+                        return INVALID("a dns search domain must be a domain name or \".\"");
+        STRV_FOREACH(h, o->add_hosts)
+                if (add_host_parse(*h, NULL, NULL) < 0)
+                        return INVALID("an added host must be NAME:ADDRESS with an IPv4 or IPv6 address");
+        c.dns = g_strdupv(o->dns);
+        c.dns_search = g_strdupv(o->dns_search);
+        c.add_hosts = g_strdupv(o->add_hosts);
 
         sig = signal_from_string(image && !isempty(image->stop_signal) ? image->stop_signal : "SIGTERM");
         if (sig < 0)

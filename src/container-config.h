@@ -18,7 +18,7 @@ typedef struct ContainerOptions {
         char *user;
         bool set_user;       /* "" is a valid choice: root */
         char *hostname;
-        char *network;       /* "none" (default) or "host" */
+        char *network;       /* "bridge" (default), "none" or "host" */
         bool tty;
         bool interactive;
         /* Confinement (docs/security.md): Docker's --privileged, --cap-add, --cap-drop, --security-opt
@@ -28,6 +28,9 @@ typedef struct ContainerOptions {
         char **cap_drop;
         char **security_opt;
         char **devices; /* Docker's --device: "HOST[:CONTAINER][:PERMS]" */
+        char **dns;        /* --dns: nameserver addresses */
+        char **dns_search; /* --dns-search: domains, or "." for none */
+        char **add_hosts;  /* --add-host: "NAME:ADDRESS" */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -50,6 +53,9 @@ typedef struct ContainerConfig {
         char **cap_add;
         char **cap_drop;
         char **devices; /* as given; checked by device_mapping_parse() */
+        char **dns;
+        char **dns_search;
+        char **add_hosts;
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);

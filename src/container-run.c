@@ -16,6 +16,8 @@
 #include "container-attach.h"
 #include "container.h"
 #include "machine.h"
+#include "network/bridge.h"
+#include "network/netns.h"
 #include "runtime/caps.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
@@ -159,6 +161,8 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         }
         c->start_error = mfree(c->start_error);
         c->state.monitor_pid = 0;
+        /* Its network namespace, and the veth pair with it, went with its last process. */
+        bridge_network_release(c->manager->bridge, c->id);
         container_unregister_machine(c);
         container_release_runtime(c);
         c->starting = false;
@@ -356,6 +360,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         spec->tty = c->config.tty;
         spec->interactive = c->config.interactive;
         spec->host_network = streq(c->config.network, "host");
+        spec->network_inherited = streq(c->config.network, "bridge");
         spec->privileged = c->config.privileged;
         spec->no_new_privileges = c->config.no_new_privileges;
         spec->seccomp_unconfined = c->config.seccomp_unconfined;
@@ -393,7 +398,10 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         return 0;
 }
 
-static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd)
+/* With ret_netns_fd, the monitor starts in a network namespace of its own, which berthd gets as an fd: the
+ * container's, which berthd then joins to a network before "G" (the child stays in it). */
+static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
+                                   int *ret_netns_fd)
 {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
@@ -402,9 +410,9 @@ static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *r
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
-        pid = fork();
+        pid = ret_netns_fd ? netns_fork(ret_netns_fd) : fork();
         if (pid < 0)
-                return -errno;
+                return pid == -1 ? -errno : pid;
         if (pid == 0) {
                 sigset_t all;
                 int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -423,11 +431,30 @@ static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *r
         return 0;
 }
 
+/* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
+ * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
+ * sees everything in one place, and the monitor needs no privilege over the host's network. */
+static int container_join_network(Container *c, int netns_fd)
+{
+        char a[INET_ADDRSTRLEN];
+        uint32_t address;
+        int r;
+
+        r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, &address);
+        if (r < 0)
+                return r;
+        r = container_write_hosts(c, ipv4_format(address, a));
+        if (r < 0)
+                return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
+        return 0;
+}
+
 static int container_do_start(Container *c)
 {
         _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
-        _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF;
+        _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
         g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
+        bool bridge = streq(c->config.network, "bridge");
         ScopeJob *job = NULL;
         pid_t pid = 0;
         int r, sig;
@@ -438,7 +465,7 @@ static int container_do_start(Container *c)
         r = container_write_spec(c, device_nodes, &spec_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
-        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd);
+        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd, bridge ? &netns_fd : NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to start berth-monitor for %s: %m", c->name);
         pidfd = pidfd_open(pid, 0);
@@ -452,6 +479,13 @@ static int container_do_start(Container *c)
         if (r < 0)
                 return r;
         c->sync_fd = TAKE_FD(sync_fd);
+        if (bridge) {
+                r = container_join_network(c, netns_fd);
+                if (r < 0) {
+                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                        return r;
+                }
+        }
 
         sig = signal_from_string(c->config.stop_signal);
         unit = g_strdup_printf("berth-%s.scope", c->name);
@@ -497,6 +531,7 @@ int container_start(Container *c, sd_bus_message *reply_to)
                 _cleanup_free_ char *msg = g_strdup_printf("could not start: %s", strerror(-r));
                 c->starting = false;
                 container_release_runtime(c);
+                bridge_network_release(c->manager->bridge, c->id);
                 container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, msg);
                 return r;
         }

@@ -9,6 +9,7 @@
 
 #include "berth-messages.h"
 #include "container.h"
+#include "network/etc-files.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
 #include "shared/log.h"
@@ -100,6 +101,9 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "cap_add", c->config.cap_add);
         json_build_strv(b, "cap_drop", c->config.cap_drop);
         json_build_strv(b, "devices", c->config.devices);
+        json_build_strv(b, "dns", c->config.dns);
+        json_build_strv(b, "dns_search", c->config.dns_search);
+        json_build_strv(b, "add_hosts", c->config.add_hosts);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -175,6 +179,9 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.cap_add = get_strv(o, "cap_add");
         c->config.cap_drop = get_strv(o, "cap_drop");
         c->config.devices = get_strv(o, "devices");
+        c->config.dns = get_strv(o, "dns");
+        c->config.dns_search = get_strv(o, "dns_search");
+        c->config.add_hosts = get_strv(o, "add_hosts");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);
@@ -196,29 +203,33 @@ int container_save_state(Container *c)
         return container_state_save(path, &c->state);
 }
 
+/* /etc/hostname, hosts and resolv.conf of the container (network/etc-files.h), bound over the image's by the
+ * child. hosts names the container's own address once it has one (container_write_hosts() at start). */
 static int write_etc_files(Container *c, int dir_fd)
 {
         _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL;
-        size_t resolv_size = 0;
         int r;
 
         hostname = g_strdup_printf("%s\n", c->config.hostname);
-        hosts = g_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                "127.0.1.1\t%s\n", c->config.hostname);
-        /* The host's resolver configuration, as Docker copies it; with its own network namespace and only lo,
-         * a 127.0.0.x resolver would not answer, but there is no network to resolve on either. */
-        r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &resolv, &resolv_size);
-        if (r < 0) {
-                free(resolv);
-                resolv = strdup("");
-                resolv_size = 0;
-        }
-        r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
+        hosts = etc_hosts_generate(c->config.hostname, NULL, c->config.add_hosts);
+        r = resolv_conf_for_container(streq_ptr(c->config.network, "host"), c->config.dns, c->config.dns_search,
+                                      &resolv);
+        if (r >= 0)
+                r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
         if (r >= 0)
                 r = write_file_atomic_at(dir_fd, "hosts", hosts, strlen(hosts), 0644);
         if (r >= 0)
-                r = write_file_atomic_at(dir_fd, "resolv.conf", resolv, resolv_size, 0644);
+                r = write_file_atomic_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644);
         return r;
+}
+
+int container_write_hosts(Container *c, const char *address)
+{
+        _cleanup_free_ char *hosts = etc_hosts_generate(c->config.hostname, address, c->config.add_hosts);
+        char dir[PATH_MAX], path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/hosts", container_dir(c, dir, sizeof(dir)));
+        return write_file_atomic_at(AT_FDCWD, path, hosts, strlen(hosts), 0644);
 }
 
 int container_generate_id(char ret[static 65])

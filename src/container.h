@@ -93,6 +93,8 @@ bool manager_image_used_by_container(Manager *m, const char *image_id);
 const char *container_dir(Container *c, char *buf, size_t size);
 int container_object_path(const char *name, char **ret);
 int container_save_state(Container *c);
+/* Rewrites the container's /etc/hosts with its own name at address (NULL: 127.0.1.1). */
+int container_write_hosts(Container *c, const char *address);
 /* Sends PropertiesChanged for the state-bearing properties. */
 void container_emit_changed(Container *c);
 

@@ -15,6 +15,7 @@
 #include "disk-usage.h"
 #include "machine.h"
 #include "manager.h"
+#include "network/bridge.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
 #include "registry/registry-client.h"
@@ -80,6 +81,7 @@ Manager *manager_free(Manager *m)
                 g_hash_table_destroy(m->containers);
         }
         registry_client_free(m->registry);
+        bridge_network_free(m->bridge);
         curl_glue_free(m->curl);
         image_store_free(m->images);
         layer_store_free(m->layers);
@@ -275,6 +277,26 @@ static int manager_open_stores(Manager *m)
         return 0;
 }
 
+/* [Network] is read at start only: a bridge in use is not renamed or renumbered under running containers. */
+static int manager_open_network(Manager *m)
+{
+        NetworkConfig config;
+        int r;
+
+        r = network_config_load(m->config_file, &config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m", m->config_file);
+        return bridge_network_new(m->state_dir, &config, &m->bridge);
+}
+
+static bool manager_container_is_running(const char *id, void *userdata)
+{
+        Manager *m = userdata;
+        Container *c = g_hash_table_lookup(m->containers, id);
+
+        return c && c->monitor_source;
+}
+
 int manager_startup(Manager *m)
 {
         sd_event_source *sighup = NULL;
@@ -296,9 +318,15 @@ int manager_startup(Manager *m)
         r = manager_open_stores(m);
         if (r < 0)
                 return r;
+        r = manager_open_network(m);
+        if (r < 0)
+                return r;
         r = manager_load_containers(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load containers: %m");
+        r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set up the bridge network for running containers, ignoring: %m");
 
         r = curl_glue_new(m->event, &m->curl);
         if (r < 0)

@@ -24,6 +24,7 @@ typedef struct Manager {
         struct RegistryConfig *registry_config;
         struct CurlGlue *curl;
         struct RegistryClient *registry;
+        struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
         uint32_t transfer_counter;

@@ -242,6 +242,12 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "security_opt", o->security_opt);
         if (r >= 0 && o->devices)
                 r = append_strv_option(m, "devices", o->devices);
+        if (r >= 0 && o->dns)
+                r = append_strv_option(m, "dns", o->dns);
+        if (r >= 0 && o->dns_search)
+                r = append_strv_option(m, "dns_search", o->dns_search);
+        if (r >= 0 && o->add_hosts)
+                r = append_strv_option(m, "add_hosts", o->add_hosts);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

@@ -39,6 +39,9 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->cap_drop);
         g_strfreev(o->security_opt);
         g_strfreev(o->devices);
+        g_strfreev(o->dns);
+        g_strfreev(o->dns_search);
+        g_strfreev(o->add_hosts);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -502,7 +505,12 @@ static void run_help(const char *verb, bool is_run)
                "  -u, --user USER[:GROUP]   User to run as, by name or number\n"
                "  -h, --hostname NAME       The container's host name\n"
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
-               "      --network none|host   Own network namespace with lo only (default), or the host's\n"
+               "      --network bridge|none|host\n"
+               "                            berth's bridge with NAT (default), lo only, or the host's\n"
+               "      --dns ADDRESS         A nameserver for the container's resolv.conf (repeatable)\n"
+               "      --dns-search DOMAIN   A search domain for its resolv.conf (repeatable; \".\": none)\n"
+               "      --add-host NAME:ADDRESS\n"
+               "                            A line for the container's /etc/hosts (repeatable)\n"
                "      --rm                  Remove the container when it exits\n"
                "      --privileged          No confinement: all capabilities and devices\n"
                "      --device HOST[:CONTAINER][:PERMS]\n"
@@ -529,6 +537,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_ENV_FILE,
                 ARG_ENTRYPOINT,
                 ARG_NETWORK,
+                ARG_DNS,
+                ARG_DNS_SEARCH,
+                ARG_ADD_HOST,
                 ARG_RM,
                 ARG_DETACH_KEYS,
                 ARG_PRIVILEGED,
@@ -553,6 +564,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
                 { "network", required_argument, NULL, ARG_NETWORK },
                 { "net", required_argument, NULL, ARG_NETWORK },
+                { "dns", required_argument, NULL, ARG_DNS },
+                { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
+                { "add-host", required_argument, NULL, ARG_ADD_HOST },
                 { "rm", no_argument, NULL, ARG_RM },
                 { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
                 { "privileged", no_argument, NULL, ARG_PRIVILEGED },
@@ -629,11 +643,22 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         o.entrypoint_set = true;
                         break;
                 case ARG_NETWORK:
-                        if (!streq(optarg, "none") && !streq(optarg, "host"))
-                                return usage_error(verb, "network '%s' is not supported: use none or host",
+                        if (!streq(optarg, "bridge") && !streq(optarg, "none") && !streq(optarg, "host"))
+                                return usage_error(verb,
+                                                   "network '%s' is not supported: use bridge, none or host",
                                                    optarg);
                         g_free(o.network);
                         o.network = g_strdup(optarg);
+                        break;
+                /* Repeated, never comma-split, as Docker's; checked by the daemon. */
+                case ARG_DNS:
+                        strv_push(&o.dns, g_strdup(optarg));
+                        break;
+                case ARG_DNS_SEARCH:
+                        strv_push(&o.dns_search, g_strdup(optarg));
+                        break;
+                case ARG_ADD_HOST:
+                        strv_push(&o.add_hosts, g_strdup(optarg));
                         break;
                 case ARG_RM:
                         o.rm = true;

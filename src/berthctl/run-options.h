@@ -36,6 +36,7 @@ typedef struct RunOptions {
         bool entrypoint_set;
         char *entrypoint; /* "" clears the image's Entrypoint */
         char *network;
+        char **dns, **dns_search, **add_hosts; /* --dns, --dns-search, --add-host; checked by the daemon */
         UnitProperty *properties;
         size_t n_properties;
         char *image;

@@ -200,7 +200,7 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
 
         if (!spec || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code || !ret_error)
                 return -EINVAL;
-        if (!spec->host_network)
+        if (!spec->host_network && !spec->network_inherited)
                 flags |= CLONE_NEWNET;
 
         r = cgroup_split(spec->name, &cgroup_procs);

@@ -49,6 +49,7 @@ static const Field fields[] = {
         BOOL(tty),
         BOOL(interactive),
         BOOL(host_network),
+        BOOL(network_inherited),
         STR(state_file, true),
         STR(attach_socket, false),
         BOOL(privileged),

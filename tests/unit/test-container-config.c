@@ -43,7 +43,7 @@ static void test_defaults_from_image(void)
         g_assert_cmpstr(c.workdir, ==, "/srv");
         g_assert_cmpstr(c.user, ==, "1000:1000");
         g_assert_cmpstr(c.hostname, ==, "4f2a9c1b7d3e");
-        g_assert_cmpstr(c.network, ==, "none");
+        g_assert_cmpstr(c.network, ==, "bridge");
         g_assert_cmpstr(c.stop_signal, ==, "SIGQUIT");
         container_config_done(&c);
         oci_image_config_free(img);
@@ -117,8 +117,22 @@ static void test_invalid(void)
         g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
         container_options_done(&o);
 
-        o.network = g_strdup("bridge");
+        o.network = g_strdup("mynet");
         g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        container_options_done(&o);
+
+        o.dns = g_strsplit("1.1.1.1,resolver", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_nonnull(strstr(reason, "dns server"));
+        container_options_done(&o);
+
+        o.dns_search = g_strsplit("ok.example,bad..example", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        container_options_done(&o);
+
+        o.add_hosts = g_strsplit("db:10.0.0.5,nocolon", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_nonnull(strstr(reason, "NAME:ADDRESS"));
         container_options_done(&o);
 
         /* No image config at all and no command. */

@@ -122,7 +122,7 @@ static void test_run_options_errors(void)
         g_assert_cmpint(parse(true, &o, "run", "img", "-e", NULL), ==, 0);                /* command's -e */
         run_options_done(&o);
         g_assert_cmpint(parse(true, &o, "run", "-e", NULL), ==, -EINVAL); /* missing argument */
-        g_assert_cmpint(parse(true, &o, "run", "--network", "bridge", "img", NULL), ==, -EINVAL);
+        g_assert_cmpint(parse(true, &o, "run", "--network", "mynet", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-p", "8080:80", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-p", "Foo=1", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "--cpus", "0", "img", NULL), ==, -EINVAL);

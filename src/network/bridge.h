@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "network/ipam.h"
+#include "network/network-config.h"
+
+/* The default "bridge" network (Docker's model), held by berthd:
+ *
+ *   - the bridge device (berth.conf [Network] Bridge=, default berth0) with the subnet's first address, made
+ *     when the first container joins and left in place after (like docker0); an existing device of that name
+ *     is used if it is a bridge;
+ *   - net.ipv4.ip_forward=1 in berthd's network namespace (set once, never reset: other software may rely on
+ *     it by then; Docker and podman do the same);
+ *   - outbound NAT in nftables' `table ip berth` (firewall.h);
+ *   - per container, a veth pair: "veth" + the first 11 hex digits of its id on the bridge, "eth0" in the
+ *     container's namespace with its address from berth's allocator, up, and the bridge's address as default
+ *     route.
+ *
+ * The container's end lives in its network namespace, so the pair vanishes with the container's last process
+ * whatever happens to berthd; what outlives a crash is the allocation (state dir network/bridge.addresses),
+ * swept at start for containers that are gone. */
+typedef struct BridgeNetwork BridgeNetwork;
+
+/* Loads the allocations from state_dir/network/bridge.addresses (a missing file: none). */
+int bridge_network_new(const char *state_dir, const NetworkConfig *config, BridgeNetwork **ret);
+BridgeNetwork *bridge_network_free(BridgeNetwork *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BridgeNetwork *, bridge_network_free);
+
+const NetworkConfig *bridge_network_config(const BridgeNetwork *b);
+
+/* Joins the network namespace netns_fd (a fresh one: only lo) to the bridge as container id: an address
+ * (the one id already holds, else a new one), the veth pair, the route. The host side is made first if
+ * needed. The address goes to *ret_address (host byte order). Logs its failures. */
+int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd,
+                          uint32_t *ret_address);
+/* id's address, -ENOENT when it has none. */
+int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret);
+/* id's address is free again (no-op without one). */
+void bridge_network_release(BridgeNetwork *b, const char *id);
+/* At start: allocations of containers for which alive() says false are freed; if any remain, the host side
+ * is made again (a crash or a reboot of the host may have lost it) so running containers keep their way out.
+ */
+int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *userdata), void *userdata);
+
+/* "veth" + 11 hex digits of id. */
+void bridge_network_veth_name(const char *id, char ret[static IFNAMSIZ]);

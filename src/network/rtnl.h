@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "shared/macro.h"
+
+/* rtnetlink through libmnl: the few link, address and route requests the bridge network needs. Each call
+ * waits for the kernel's answer and returns its errno (negative). Logs at debug level only. */
+
+typedef struct Rtnl Rtnl;
+
+/* A route socket in the network namespace netns_fd (-EBADF: our own). The socket stays in the namespace it
+ * was made in, so berthd switches into the namespace only for the socket() call, then back. */
+int rtnl_open(int netns_fd, Rtnl **ret);
+Rtnl *rtnl_close(Rtnl *nl);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Rtnl *, rtnl_close);
+
+/* ifindex of name, -ENODEV if there is none; ret_kind (may be NULL) gets its IFLA_INFO_KIND ("bridge",
+ * "veth"; "" when it has none). */
+int rtnl_link_get(Rtnl *nl, const char *name, int *ret_ifindex, char **ret_kind);
+/* -EEXIST if the name is taken. */
+int rtnl_bridge_add(Rtnl *nl, const char *name);
+int rtnl_link_up(Rtnl *nl, int ifindex);
+int rtnl_link_del(Rtnl *nl, int ifindex);
+/* A veth pair: name here, up, enslaved to master_ifindex; its peer named peer_name in the namespace
+ * peer_netns_fd (down). */
+int rtnl_veth_add(Rtnl *nl, const char *name, int master_ifindex, const char *peer_name, int peer_netns_fd);
+/* address (IPv4, host byte order)/prefixlen on ifindex; an address already there is kept. */
+int rtnl_addr_add(Rtnl *nl, int ifindex, uint32_t address, unsigned prefixlen);
+int rtnl_route_add_default(Rtnl *nl, int ifindex, uint32_t gateway);

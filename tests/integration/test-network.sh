@@ -1,0 +1,132 @@
+# The default bridge network (issue 13, phase A), in the bed's own network namespace with the outside behind a
+# veth (tests/bed/bed): a container on berth's bridge gets an address from berth's allocator, reaches the outside
+# server through NAT, and sees /etc/hosts, resolv.conf and hostname as Docker writes them; a berthd restart keeps
+# a running container's address; after rm nothing of it is left in the bed's kernel or in berth's state.
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+ADDRS=/var/lib/berth/network/bridge.addresses
+# addr_of NAME : the address berth allocated to container NAME (from its allocation file)
+addr_of() {
+        local id
+        id=$(bed_exec berthctl container inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+        bed_exec cat "$ADDRS" | awk -v id="$id" '$2 == id { print $1 }'
+}
+cstate() { bed_exec berthctl container inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Status"])'; }
+is_state() { [ "$(cstate "$1")" = "$2" ]; }
+# veths : the host ends of containers' veth pairs in the bed, one per line
+veths() { bed_exec ip -o link show type veth | awk -F': ' '{ print $2 }' | cut -d@ -f1 | grep -v '^eth0$' || true; }
+
+test_setup_pull() {
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+}
+
+test_default_container_reaches_the_outside_through_nat() {
+        local out
+        out=$(bed_exec berthctl run --rm "$(R busybox)" sh -c \
+                'ip -4 -o addr show eth0; ip route; wget -q -O - http://198.51.100.1/hello')
+        assert_match "$out" 'eth0 +inet 10\.87\.[0-9]+\.[0-9]+/16' "an address from the default subnet"
+        assert_match "$out" '^default via 10\.87\.0\.1 dev eth0' "the bridge's address as default route"
+        assert_match "$out" '^outside$' "the outside server's answer"
+        # The outside knows no way back to 10.87.0.0/16: it saw the bed's address, so the request was NATed.
+        assert_match "$(cat "$(outside_http_log)")" '^198\.51\.100\.2 .*"GET /hello' "the client at the outside"
+        assert_no_match "$(cat "$(outside_http_log)")" '^10\.87\.' "a container address at the outside"
+
+        # The host side: berth's bridge with the gateway address, its one nftables table, IPv4 forwarding.
+        assert_match "$(bed_exec ip -4 -o addr show dev berth0)" 'inet 10\.87\.0\.1/16' "berth0's address"
+        out=$(bed_exec nft list table ip berth)
+        assert_match "$out" 'ip saddr 10\.87\.0\.0/16 oifname != "berth0" masquerade' "the masquerade rule"
+        assert_eq "$(bed_exec nft list tables)" "table ip berth" "berth's the only table"
+        assert_eq "$(bed_exec cat /proc/sys/net/ipv4/ip_forward)" 1 "net.ipv4.ip_forward"
+        # --rm and the exit freed everything: no veth, no allocation.
+        assert_eq "$(veths)" "" "veths left after the container exited"
+        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations left after the container exited"
+}
+
+test_none_and_host_keep_working() {
+        local out
+        out=$(bed_exec berthctl run --rm --network none "$(R busybox)" sh -c 'ls /sys/class/net | tr "\n" " "')
+        assert_eq "$out" "lo " "--network none: lo only"
+        out=$(bed_exec berthctl run --rm --network host "$(R busybox)" sh -c 'ip -4 -o addr show eth0')
+        assert_match "$out" 'inet 198\.51\.100\.2/24' "--network host: the bed's own eth0"
+        assert_fails bed_exec berthctl run --rm --network nosuch "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" "network 'nosuch' is not supported" "an unknown network"
+}
+
+test_etc_files() {
+        local out
+        out=$(bed_exec berthctl run --rm --name webby -h web.example --add-host db.internal:10.1.2.3 \
+                --add-host v6host:fd00::1 "$(R busybox)" sh -c \
+                'cat /etc/hostname; echo ---; cat /etc/hosts; echo ---; ip -4 -o addr show eth0')
+        assert_match "$out" '^web\.example$' "/etc/hostname"
+        assert_match "$out" '^127\.0\.0\.1	localhost$' "localhost in /etc/hosts"
+        assert_match "$out" '^::1	localhost' "::1 in /etc/hosts"
+        local addr
+        addr=$(grep -oE 'inet 10\.87\.[0-9]+\.[0-9]+' <<<"$out" | cut -d' ' -f2)
+        assert_match "$out" "^${addr//./\\.}	web\\.example$" "its own name at its own address"
+        assert_match "$out" '^10\.1\.2\.3	db\.internal$' "--add-host"
+        assert_match "$out" '^fd00::1	v6host$' "--add-host with IPv6"
+        assert_fails bed_exec berthctl run --rm --add-host nocolon "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'NAME:ADDRESS' "a bad --add-host"
+
+        # resolv.conf: the host's servers, loopback ones dropped (they cannot answer from the bridge) …
+        bed_sh 'printf "nameserver 127.0.0.1\nnameserver 192.0.2.53\nsearch corp.example\noptions ndots:2\n" > /etc/resolv.conf'
+        out=$(bed_exec berthctl run --rm "$(R busybox)" cat /etc/resolv.conf)
+        assert_eq "$out" $'nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2' "resolv.conf from the host's"
+        # … kept with the host's network …
+        out=$(bed_exec berthctl run --rm --network host "$(R busybox)" cat /etc/resolv.conf)
+        assert_match "$out" '^nameserver 127\.0\.0\.1$' "loopback resolver with --network host"
+        # … systemd-resolved's stub replaced by its upstream servers, as Docker does …
+        bed_sh 'printf "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n" > /etc/resolv.conf
+                mkdir -p /run/systemd/resolve
+                printf "nameserver 192.0.2.1\nnameserver 2001:db8::1\nsearch lan.example\n" > /run/systemd/resolve/resolv.conf'
+        out=$(bed_exec berthctl run --rm "$(R busybox)" cat /etc/resolv.conf)
+        assert_eq "$out" $'nameserver 192.0.2.1\nnameserver 2001:db8::1\nsearch lan.example' "the stub's upstreams"
+        # … and --dns, --dns-search replace them.
+        out=$(bed_exec berthctl run --rm --dns 192.0.2.9 --dns-search a.example --dns-search b.example \
+                "$(R busybox)" cat /etc/resolv.conf)
+        assert_eq "$out" $'nameserver 192.0.2.9\nsearch a.example b.example' "--dns and --dns-search"
+        assert_fails bed_exec berthctl run --rm --dns resolver.example "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'dns server' "a --dns that is not an address"
+        bed_sh 'rm -rf /run/systemd/resolve; rm /etc/resolv.conf'
+}
+
+test_restart_of_berthd_keeps_the_address() {
+        local addr out pid
+        bed_exec berthctl run -d --name keeper "$(R busybox)" sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done' >/dev/null
+        addr=$(addr_of keeper)
+        assert_match "$addr" '^10\.87\.' "keeper's allocation"
+        pid=$(bed_exec berthctl container inspect keeper | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')
+        assert_match "$(bed_exec nsenter -t "$pid" -n ip -4 -o addr show eth0)" "inet ${addr//./\\.}/16" "keeper's eth0"
+        bed_exec systemctl restart berthd
+        assert_eq "$(addr_of keeper)" "$addr" "the allocation after a restart of berthd"
+        # A second container gets another address, and reaches the outside; so does keeper still.
+        out=$(bed_exec berthctl run --rm "$(R busybox)" sh -c 'ip -4 -o addr show eth0; wget -q -O - http://198.51.100.1/hello')
+        assert_match "$out" '^outside$' "a new container after the restart"
+        assert_no_match "$out" "inet ${addr//./\\.}/" "a new container with keeper's address"
+        # berthd made its table again at start (it had a running container): one table, one rule.
+        assert_eq "$(bed_exec nft list table ip berth | grep -c masquerade)" 1 "masquerade rules after the restart"
+}
+
+test_rm_leaves_nothing() {
+        local id
+        id=$(bed_exec berthctl container inspect keeper | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+        assert_eq "$(veths)" "veth${id:0:11}" "keeper's veth while it runs"
+        bed_exec berthctl stop keeper >/dev/null
+        bed_exec berthctl rm keeper >/dev/null
+        assert_eq "$(veths)" "" "veths after rm"
+        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after rm"
+        assert_no_match "$(bed_exec ip -o link show master berth0)" . "ports of berth0 after rm"
+}
+
+# A container that is gone while berthd is down (its scope killed): its allocation is swept at start.
+test_sweep_at_start() {
+        bed_exec berthctl run -d --name swept "$(R busybox)" sleep 1000 >/dev/null
+        assert_match "$(addr_of swept)" '^10\.87\.' "swept's allocation"
+        bed_exec systemctl stop berthd
+        bed_exec systemctl kill -s KILL berth-swept.scope
+        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berth-swept.scope"
+        bed_exec systemctl start berthd
+        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after berthd started"
+        assert_eq "$(veths)" "" "veths after the scope was killed"
+        bed_exec berthctl rm swept >/dev/null
+}
