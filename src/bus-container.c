@@ -9,6 +9,7 @@
 #include "bus-polkit.h"
 #include "container.h"
 #include "image.h"
+#include "network/bridge.h"
 #include "scope.h"
 #include "shared/json-build.h"
 #include "shared/log.h"
@@ -114,6 +115,41 @@ static int property_get_command(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append_strv(reply, c->config.argv);
 }
 
+static int property_get_ip_address(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        char a[INET_ADDRSTRLEN] = "";
+        uint32_t address;
+
+        if (c->monitor_source && bridge_network_address(c->manager->bridge, c->id, &address) >= 0)
+                ipv4_format(address, a);
+        return sd_bus_message_append(reply, "s", a);
+}
+
+static int property_get_ports(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        const PortMapping *ports = NULL;
+        size_t n = 0;
+        int r;
+
+        if (c->monitor_source)
+                ports = bridge_network_ports(c->manager->bridge, c->id, &n);
+        r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char a[INET_ADDRSTRLEN];
+
+                r = sd_bus_message_append(reply, "(ssqq)", port_protocol_to_string(ports[i].protocol),
+                                          ipv4_format(ports[i].host_address, a), ports[i].host_port,
+                                          ports[i].container_port);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -144,6 +180,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "Dns", c->config.dns);
         json_build_strv(b, "DnsSearch", c->config.dns_search);
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
+        json_build_strv(b, "Ports", c->config.ports);
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
@@ -222,6 +259,8 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", config, "as", command), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -235,7 +274,8 @@ void container_emit_changed(Container *c)
         if (!c->manager->bus || container_object_path(c->name, &path) < 0)
                 return;
         (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
-                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", NULL);
+                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", "IPAddress",
+                                              "Ports", NULL);
 }
 
 int bus_container_register(Manager *m)
@@ -302,6 +342,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->dns_search, error);
         if (streq(key, "add_hosts"))
                 return bus_option_read_strv(m, key, &o->add_hosts, error);
+        if (streq(key, "ports"))
+                return bus_option_read_strv(m, key, &o->ports, error);
         if (streq(key, "privileged"))
                 return bus_option_read_bool(m, key, &o->privileged, error);
         if (streq(key, "cap_add"))

@@ -8,6 +8,7 @@
 
 #include "container-config.h"
 #include "network/etc-files.h"
+#include "network/port-mapping.h"
 #include "runtime/caps.h"
 
 void container_options_done(ContainerOptions *o)
@@ -24,6 +25,7 @@ void container_options_done(ContainerOptions *o)
         g_strfreev(o->security_opt);
         g_strfreev(o->devices);
         g_strfreev(o->dns);
+        g_strfreev(o->ports);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
         *o = (ContainerOptions) {};
@@ -44,6 +46,7 @@ void container_config_done(ContainerConfig *c)
         g_strfreev(c->cap_drop);
         g_strfreev(c->devices);
         g_strfreev(c->dns);
+        g_strfreev(c->ports);
         g_strfreev(c->dns_search);
         g_strfreev(c->add_hosts);
         *c = (ContainerConfig) {};
@@ -218,6 +221,19 @@ static int parse_security_opts(char *const *l, bool *ret_nnp, bool *ret_unconfin
         return 0;
 }
 
+/* Publishing below 1024 or on one of the host's addresses takes what belongs to the host's admin: the
+ * privileged action, as for the host's network. An invalid entry is refused later anyway; ask for the most. */
+static bool ports_are_privileged(char **ports)
+{
+        STRV_FOREACH(p, ports) {
+                PortMapping m;
+
+                if (port_mapping_parse(*p, &m) < 0 || port_mapping_is_privileged(&m))
+                        return true;
+        }
+        return false;
+}
+
 int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason)
 {
         const char *bad = NULL;
@@ -251,7 +267,8 @@ int container_options_check_confinement(const ContainerOptions *o, bool *ret_wea
         }
         /* A device of the host's is the host's to give: as privileged as the rest. */
         *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
-                       streq_ptr(o->network, "host") || (o->devices && o->devices[0]);
+                       streq_ptr(o->network, "host") || (o->devices && o->devices[0]) ||
+                       ports_are_privileged(o->ports);
         return 0;
 }
 
@@ -260,7 +277,7 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
         uint64_t caps;
 
         if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host") ||
-            (c->devices && c->devices[0]))
+            (c->devices && c->devices[0]) || ports_are_privileged(c->ports))
                 return true;
         /* A record whose names no longer parse would fail to start anyway; ask for the most. */
         if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
@@ -336,6 +353,15 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         STRV_FOREACH(h, o->add_hosts)
                 if (add_host_parse(*h, NULL, NULL) < 0)
                         return INVALID("an added host must be NAME:ADDRESS with an IPv4 or IPv6 address");
+        STRV_FOREACH(p, o->ports) {
+                PortMapping m;
+
+                if (port_mapping_parse(*p, &m) < 0)
+                        return INVALID("a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]");
+        }
+        if (o->ports && o->ports[0] && !streq(c.network, "bridge"))
+                return INVALID("published ports need the bridge network");
+        c.ports = g_strdupv(o->ports);
         c.dns = g_strdupv(o->dns);
         c.dns_search = g_strdupv(o->dns_search);
         c.add_hosts = g_strdupv(o->add_hosts);

@@ -31,6 +31,7 @@ typedef struct ContainerOptions {
         char **dns;        /* --dns: nameserver addresses */
         char **dns_search; /* --dns-search: domains, or "." for none */
         char **add_hosts;  /* --add-host: "NAME:ADDRESS" */
+        char **ports;      /* -p: "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]" (network/port-mapping.h) */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -56,6 +57,7 @@ typedef struct ContainerConfig {
         char **dns;
         char **dns_search;
         char **add_hosts;
+        char **ports; /* as given; host ports resolved at each start */
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -70,7 +72,8 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
 
 /* Checks the confinement options (capability names, security_opt entries) and tells whether they give the
  * container more than Docker's defaults: privileged, a capability beyond the default set, seccomp=unconfined
- * or the host's network. Those need org.berth1.manage-containers-privileged as well. -EINVAL with
+ * the host's network, or a port published below 1024 or on one host address. Those need
+ * org.berth1.manage-containers-privileged as well. -EINVAL with
  * *ret_reason otherwise. Pure, so that handlers can call it before polkit. */
 int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason);
 

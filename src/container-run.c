@@ -436,16 +436,28 @@ static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *r
  * sees everything in one place, and the monitor needs no privilege over the host's network. */
 static int container_join_network(Container *c, int netns_fd)
 {
+        _cleanup_free_ char *error = NULL;
         char a[INET_ADDRSTRLEN];
         uint32_t address;
         int r;
 
-        r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, &address);
-        if (r < 0)
+        r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, c->config.ports, &address,
+                                  &error);
+        if (r < 0) {
+                /* What the caller is told (container_start()): which port is taken, say. */
+                free(c->start_error);
+                c->start_error = TAKE_PTR(error);
                 return r;
+        }
         r = container_write_hosts(c, ipv4_format(address, a));
         if (r < 0)
                 return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
+        sd_journal_send("MESSAGE=Container %s has address %s on %s.", c->name, a,
+                        bridge_network_config(c->manager->bridge)->bridge,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s", c->id,
+                        "BERTH_IP_ADDRESS=%s", a,
+                        "OBJECT_SYSTEMD_UNIT=berth-%s.scope", c->name, NULL);
         return 0;
 }
 
@@ -528,7 +540,8 @@ int container_start(Container *c, sd_bus_message *reply_to)
         c->starting = true;
         r = container_do_start(c);
         if (r < 0) {
-                _cleanup_free_ char *msg = g_strdup_printf("could not start: %s", strerror(-r));
+                _cleanup_free_ char *msg = g_strdup_printf("could not start: %s", c->start_error ?: strerror(-r));
+                c->start_error = mfree(c->start_error);
                 c->starting = false;
                 container_release_runtime(c);
                 bridge_network_release(c->manager->bridge, c->id);

@@ -263,6 +263,8 @@ if [ "${1:-}" = walk ]; then
         reg=${1:?usage: demo.sh walk [--bed DIR] REGISTRY}
         if [ -n "$bed_dir" ]; then
                 run_in() { "$bed" exec "$bed_dir" "$@"; }
+        # The bed has a network namespace of its own: the registry listens there, and the push reaches it there.
+        in_net() { nsenter --net="/proc/$("$bed" pid "$bed_dir")/ns/net" -- "$@"; }
                 tmux_sock=/tmp/berth-demo.tmux # the bed's own /tmp
         else
                 run_in() { "$@"; }
@@ -320,13 +322,14 @@ else
         journalctl --update-catalog
         busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
         run_in() { "$@"; }
+        in_net() { "$@"; }
 fi
 
 echo "== Demo images from the Debian archive (debootstrap once, cached in $build/test-cache)"
 images=$("$src/tests/fixtures/debootstrap.sh" build "$build/test-cache")
 echo "== A registry on 127.0.0.1 serving them"
-reg=$("$src/tests/fixtures/registry.sh" start "$registry_dir")
-"$src/tests/fixtures/debootstrap.sh" push "$images" "$reg" >/dev/null
+reg=$(in_net "$src/tests/fixtures/registry.sh" start "$registry_dir")
+in_net "$src/tests/fixtures/debootstrap.sh" push "$images" "$reg" >/dev/null
 echo "   $reg: debian:bookworm-slim, sqlite"
 
 section "berthd, on the system bus and under systemd"

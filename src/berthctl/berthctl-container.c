@@ -248,6 +248,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "dns_search", o->dns_search);
         if (r >= 0 && o->add_hosts)
                 r = append_strv_option(m, "add_hosts", o->add_hosts);
+        if (r >= 0 && o->ports)
+                r = append_strv_option(m, "ports", o->ports);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -1062,6 +1064,59 @@ static int verb_inspect(int argc, char *argv[])
         return ret;
 }
 
+/* docker port: "80/tcp -> 0.0.0.0:8080" per published port of a running container, or the host side of
+ * one ("0.0.0.0:8080") when PRIVATE_PORT[/PROTO] is given. */
+static int verb_port(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL, *want = NULL;
+        const char *proto, *address;
+        uint16_t host_port, container_port;
+        bool found = false;
+        sd_bus *bus;
+        int r;
+
+        if (argc < 2 || argc > 3) {
+                fprintf(stderr, "berthctl port: CONTAINER [PRIVATE_PORT[/PROTO]] is needed.\n");
+                return EXIT_USAGE;
+        }
+        if (argc == 3)
+                want = strchr(argv[2], '/') ? g_strdup(argv[2]) : g_strdup_printf("%s/tcp", argv[2]);
+        if (container_get_path(argv[1], &path) < 0)
+                return EXIT_ERROR;
+        r = bus_get(&bus);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Container", "Ports", &error, &reply,
+                                "a(ssqq)");
+        if (r < 0) {
+                log_bus_error(&error, r);
+                return EXIT_ERROR;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(ssqq)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port,
+                                                  &container_port)) > 0) {
+                _cleanup_free_ char *key = g_strdup_printf("%u/%s", container_port, proto);
+
+                if (!want)
+                        printf("%s -> %s:%u\n", key, address, host_port);
+                else if (streq(key, want)) {
+                        printf("%s:%u\n", address, host_port);
+                        found = true;
+                }
+        }
+        if (r < 0) {
+                log_bus_error(NULL, r);
+                return EXIT_ERROR;
+        }
+        if (want && !found) {
+                fprintf(stderr, "Error: No public port '%s' published for %s\n", want, argv[1]);
+                return EXIT_ERROR;
+        }
+        return EXIT_OK;
+}
+
 #define RUN_ARGS "[OPTIONS] IMAGE [COMMAND...]"
 #define LOGS_ARGS "[-f] [-n N] [--since T] NAME"
 
@@ -1078,6 +1133,7 @@ const Verb container_verbs[] = {
         { "ps", NULL, "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
         { "logs", NULL, LOGS_ARGS, "Show a container's output", verb_logs },
         { "inspect", "container", "CONTAINER...", "Show containers' details as JSON", verb_inspect },
+        { "port", NULL, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports", verb_port },
         { "ls", "container", "[-a] [-q] [--no-trunc]", "Alias of 'ps'", verb_ps },
         { "list", "container", "...", "Alias of 'ps'", verb_ps },
         { "ps", "container", "...", "Alias of 'ps'", verb_ps },
@@ -1089,5 +1145,6 @@ const Verb container_verbs[] = {
         { "kill", "container", "...", "Alias of 'kill'", verb_kill },
         { "rm", "container", "...", "Alias of 'rm'", verb_rm },
         { "logs", "container", "...", "Alias of 'logs'", verb_logs },
+        { "port", "container", "...", "Alias of 'port'", verb_port },
         {}
 };

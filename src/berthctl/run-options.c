@@ -42,6 +42,7 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->dns);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
+        g_strfreev(o->ports);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -515,7 +516,9 @@ static void run_help(const char *verb, bool is_run)
                "      --privileged          No confinement: all capabilities and devices\n"
                "      --device HOST[:CONTAINER][:PERMS]\n"
                "                            Give the container a device of the host's (PERMS: rwm)\n"
-               "  -p, --property NAME=VALUE Set a property of the container's scope: MemoryMax,\n"
+               "  -p, --publish [IP:][HOSTPORT:]PORT[/tcp|udp]\n"
+               "                            Publish a container port on the host (repeatable)\n"
+               "      --property NAME=VALUE Set a property of the container's scope: MemoryMax,\n"
                "                            MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, CPUQuota,\n"
                "                            TasksMax, CPUWeight, StartupCPUWeight, IOWeight,\n"
                "                            StartupIOWeight\n"
@@ -540,6 +543,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_DNS,
                 ARG_DNS_SEARCH,
                 ARG_ADD_HOST,
+                ARG_PROPERTY,
                 ARG_RM,
                 ARG_DETACH_KEYS,
                 ARG_PRIVILEGED,
@@ -574,7 +578,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
                 { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
                                                  { "device", required_argument, NULL, ARG_DEVICE },
-                { "property", required_argument, NULL, 'p' },
+                { "publish", required_argument, NULL, 'p' },
+                { "property", required_argument, NULL, ARG_PROPERTY },
                 { "memory", required_argument, NULL, 'm' },
                 { "cpus", required_argument, NULL, ARG_CPUS },
                 { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
@@ -685,6 +690,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         o.detach_keys = g_strdup(optarg);
                         break;
                 case 'p':
+                        /* Docker's -p; repeated, never comma-split. */
+                        strv_push(&o.ports, g_strdup(optarg));
+                        break;
+                case ARG_PROPERTY:
                         r = unit_property_parse(optarg, &p);
                         if (r < 0)
                                 return r;

@@ -37,6 +37,7 @@ typedef struct RunOptions {
         char *entrypoint; /* "" clears the image's Entrypoint */
         char *network;
         char **dns, **dns_search, **add_hosts; /* --dns, --dns-search, --add-host; checked by the daemon */
+        char **ports;                          /* -p, --publish; checked by the daemon */
         UnitProperty *properties;
         size_t n_properties;
         char *image;

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "network/bridge.h"
@@ -16,11 +17,30 @@
 #define IPAM_FILE_MAX   (4 * 1024 * 1024)
 #define IP_FORWARD_PATH "/proc/sys/net/ipv4/ip_forward"
 
+/* A running container's published ports. */
+typedef struct Published {
+        PortMapping *mappings; /* host ports resolved */
+        size_t n;
+        int *fds; /* the host ports, bound by berthd while the container runs */
+} Published;
+
+static void published_free(gpointer p)
+{
+        Published *pub = p;
+
+        for (size_t i = 0; i < pub->n; i++)
+                safe_close(pub->fds[i]);
+        g_free(pub->fds);
+        g_free(pub->mappings);
+        g_free(pub);
+}
+
 struct BridgeNetwork {
         NetworkConfig config;
-        char *ipam_path;
+        char *ipam_path, *ports_path;
         Ipam *ipam;
-        int bridge_ifindex; /* > 0 once the host side is made (since this berthd started) */
+        GHashTable *published; /* id → Published */
+        int bridge_ifindex;    /* > 0 once the host side is made (since this berthd started) */
 };
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
@@ -33,6 +53,174 @@ void bridge_network_veth_name(const char *id, char ret[static IFNAMSIZ])
         snprintf(ret, IFNAMSIZ, "veth%.11s", id);
 }
 
+/* network/bridge.ports: "ID PROTOCOL HOST_ADDRESS HOST_PORT CONTAINER_PORT" per published port of a running
+ * container, so that a restarted berthd routes them again and holds their host ports again. */
+static void ports_parse(BridgeNetwork *b, const char *text)
+{
+        g_auto(GStrv) lines = g_strsplit(strempty(text), "\n", -1);
+
+        STRV_FOREACH (l, lines) {
+                g_auto(GStrv) f = g_strsplit(*l, " ", -1);
+                _cleanup_free_ char *spec = NULL;
+                PortMapping m;
+                Published *pub;
+
+                if (g_strv_length(f) != 5 || ipam_lookup(b->ipam, f[0], NULL) < 0)
+                        continue;
+                spec = g_strdup_printf("%s:%s:%s/%s", f[2], f[3], f[4], f[1]);
+                if (port_mapping_parse(spec, &m) < 0 || m.host_port == 0)
+                        continue;
+                pub = g_hash_table_lookup(b->published, f[0]);
+                if (!pub) {
+                        pub = g_new0(Published, 1);
+                        g_hash_table_insert(b->published, g_strdup(f[0]), pub);
+                }
+                pub->mappings = g_renew(PortMapping, pub->mappings, pub->n + 1);
+                pub->fds = g_renew(int, pub->fds, pub->n + 1);
+                pub->mappings[pub->n] = m;
+                pub->fds[pub->n++] = -EBADF;
+        }
+}
+
+static int ports_save(BridgeNetwork *b)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+        GHashTableIter it;
+        gpointer k, v;
+        int r;
+
+        g_hash_table_iter_init(&it, b->published);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                Published *pub = v;
+
+                for (size_t i = 0; i < pub->n; i++) {
+                        char a[INET_ADDRSTRLEN];
+
+                        g_string_append_printf(s, "%s %s %s %u %u\n", (const char *) k,
+                                               port_protocol_to_string(pub->mappings[i].protocol),
+                                               ipv4_format(pub->mappings[i].host_address, a),
+                                               pub->mappings[i].host_port, pub->mappings[i].container_port);
+                }
+        }
+        r = write_file_atomic_at(AT_FDCWD, b->ports_path, s->str, s->len, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to save the published ports to '%s': %m", b->ports_path);
+        return 0;
+}
+
+static int firewall_apply_all(BridgeNetwork *b)
+{
+        g_autoptr(GArray) ports = g_array_new(false, true, sizeof(FirewallPort));
+        GHashTableIter it;
+        gpointer k, v;
+        int r;
+
+        g_hash_table_iter_init(&it, b->published);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                Published *pub = v;
+                uint32_t address;
+
+                if (ipam_lookup(b->ipam, k, &address) < 0)
+                        continue;
+                for (size_t i = 0; i < pub->n; i++) {
+                        FirewallPort p = { .mapping = pub->mappings[i], .container_address = address };
+                        g_array_append_val(ports, p);
+                }
+        }
+        r = firewall_apply(b->config.bridge, &b->config.subnet, (const FirewallPort *) ports->data,
+                           ports->len);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up nftables table ip " FIREWALL_TABLE ": %m");
+        return 0;
+}
+
+/* Binds the host port of m (a free one if it is 0, written back), so that nothing else takes it while the
+ * container runs; a TCP port also listens, which keeps even SO_REUSEADDR binds off it. The traffic never
+ * reaches the socket: the table DNATs it first. */
+static int hold_port(PortMapping *m, int *ret_fd)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_in sa = {
+                .sin_family = AF_INET,
+                .sin_addr = ipv4_to_in_addr(m->host_address),
+                .sin_port = htons(m->host_port),
+        };
+        socklen_t len = sizeof(sa);
+
+        fd = socket(AF_INET, (m->protocol == PORT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+                    0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        if (m->protocol == PORT_PROTOCOL_TCP && listen(fd, 1) < 0)
+                return -errno;
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return -errno;
+        m->host_port = ntohs(sa.sin_port);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static void published_hold(Published *pub, const char *id)
+{
+        for (size_t i = 0; i < pub->n; i++) {
+                int r;
+
+                if (pub->fds[i] >= 0)
+                        continue;
+                r = hold_port(&pub->mappings[i], &pub->fds[i]);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "Cannot hold host port %u/%s of container %.12s again, ignoring: %m",
+                                pub->mappings[i].host_port,
+                                port_protocol_to_string(pub->mappings[i].protocol), id);
+        }
+}
+
+/* The container's ports, parsed (checked at create) and held. On failure *ret_error names the port. */
+static int published_new(char **ports, Published **ret, char **ret_error)
+{
+        Published *pub = g_new0(Published, 1);
+        size_t n = g_strv_length(ports);
+
+        pub->mappings = g_new0(PortMapping, n);
+        pub->fds = g_new(int, n);
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                pub->fds[i] = -EBADF;
+                pub->n = i + 1;
+                r = port_mapping_parse(ports[i], &pub->mappings[i]);
+                if (r >= 0)
+                        r = hold_port(&pub->mappings[i], &pub->fds[i]);
+                if (r < 0) {
+                        const PortMapping *m = &pub->mappings[i];
+                        char a[INET_ADDRSTRLEN];
+
+                        if (r == -EADDRINUSE)
+                                *ret_error = g_strdup_printf("host port %s:%u/%s is already in use",
+                                                             ipv4_format(m->host_address, a), m->host_port,
+                                                             port_protocol_to_string(m->protocol));
+                        else
+                                *ret_error =
+                                        g_strdup_printf("cannot publish '%s': %s", ports[i], strerror(-r));
+                        published_free(pub);
+                        return r;
+                }
+        }
+        *ret = pub;
+        return 0;
+}
+
+const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, size_t *ret_n)
+{
+        Published *pub = b ? g_hash_table_lookup(b->published, id) : NULL;
+
+        *ret_n = pub ? pub->n : 0;
+        return pub ? pub->mappings : NULL;
+}
+
 int bridge_network_new(const char *state_dir, const NetworkConfig *config, BridgeNetwork **ret)
 {
         _cleanup_(bridge_network_freep) BridgeNetwork *b = g_new0(BridgeNetwork, 1);
@@ -43,7 +231,9 @@ int bridge_network_new(const char *state_dir, const NetworkConfig *config, Bridg
 
         b->config = *config;
         b->ipam = ipam_new(&config->subnet);
+        b->published = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, published_free);
         b->ipam_path = g_strdup_printf("%s/network/bridge.addresses", state_dir);
+        b->ports_path = g_strdup_printf("%s/network/bridge.ports", state_dir);
         r = read_file_at(AT_FDCWD, b->ipam_path, IPAM_FILE_MAX, &text, &size);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read '%s': %m", b->ipam_path);
@@ -53,6 +243,12 @@ int bridge_network_new(const char *state_dir, const NetworkConfig *config, Bridg
                         log_warning("Dropped %u allocations of '%s' outside the subnet or malformed.",
                                     dropped, b->ipam_path);
         }
+        text = mfree(text);
+        r = read_file_at(AT_FDCWD, b->ports_path, IPAM_FILE_MAX, &text, &size);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read '%s': %m", b->ports_path);
+        if (r >= 0)
+                ports_parse(b, text);
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -62,7 +258,10 @@ BridgeNetwork *bridge_network_free(BridgeNetwork *b)
         if (!b)
                 return NULL;
         ipam_free(b->ipam);
+        if (b->published)
+                g_hash_table_destroy(b->published);
         g_free(b->ipam_path);
+        g_free(b->ports_path);
         g_free(b);
         return NULL;
 }
@@ -146,14 +345,17 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         r = rtnl_link_up(nl, ifindex);
         if (r < 0)
                 return log_error_errno(r, "Failed to bring '%s' up: %m", b->config.bridge);
+        /* Published ports reached at 127.0.0.1 are routed into the bridge from the host's loopback. */
+        r = rtnl_link_set_route_localnet(nl, ifindex);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set route_localnet on '%s': %m", b->config.bridge);
         r = enable_ip_forward();
         if (r < 0)
                 return r;
         subnet_format(&b->config.subnet, subnet);
-        r = firewall_apply(b->config.bridge, &b->config.subnet);
+        r = firewall_apply_all(b);
         if (r < 0)
-                return log_error_errno(
-                        r, "Failed to set up nftables table ip " FIREWALL_TABLE " (NAT for %s): %m", subnet);
+                return r;
         log_info("Bridge network ready: %s, %s, gateway %s.", b->config.bridge, subnet,
                  ipv4_format(subnet_first_host(&b->config.subnet), gw));
         b->bridge_ifindex = ifindex;
@@ -180,12 +382,13 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint3
         return rtnl_route_add_default(nl, ifindex, subnet_first_host(&b->config.subnet));
 }
 
-int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd,
-                          uint32_t *ret_address)
+int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd, char **ports,
+                          uint32_t *ret_address, char **ret_error)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         char veth[IFNAMSIZ], a[INET_ADDRSTRLEN];
         bool had = bridge_network_address(b, id, NULL) >= 0;
+        Published *pub = NULL;
         uint32_t address;
         int r;
 
@@ -197,6 +400,7 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 char s[SUBNET_STRING_MAX];
 
                 subnet_format(&b->config.subnet, s);
+                *ret_error = g_strdup_printf("no free address left in %s", s);
                 return log_error_errno(r, "No free address left in %s for container %s.", s, name);
         }
         if (r < 0)
@@ -208,12 +412,20 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                         return r;
                 }
         }
+        if (ports && ports[0]) {
+                r = published_new(ports, &pub, ret_error);
+                if (r < 0) {
+                        log_error_errno(r, "Container %s: %s.", name, *ret_error);
+                        bridge_network_release(b, id);
+                        return r;
+                }
+        }
 
         bridge_network_veth_name(id, veth);
         r = rtnl_open(-EBADF, &nl);
         if (r >= 0)
                 r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
-        if (r == -ENODEV || r == -EINVAL) {
+        if (nl && (r == -ENODEV || r == -EINVAL)) {
                 /* The bridge went away under us (deleted by hand): make it again, once. */
                 b->bridge_ifindex = 0;
                 r = bridge_network_setup_host(b);
@@ -222,10 +434,17 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to create the veth pair %s of container %s: %m", veth, name);
+                if (pub)
+                        published_free(pub);
                 bridge_network_release(b, id);
                 return r;
         }
-        r = bridge_network_configure_inside(b, netns_fd, address);
+        int veth_ifindex;
+        r = rtnl_link_get(nl, veth, &veth_ifindex, NULL);
+        if (r >= 0)
+                r = rtnl_bridge_port_set_hairpin(nl, veth_ifindex);
+        if (r >= 0)
+                r = bridge_network_configure_inside(b, netns_fd, address);
         if (r < 0) {
                 log_error_errno(r,
                                 "Failed to configure eth0 (%s) in the network namespace of container %s: %m",
@@ -234,8 +453,21 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 int ifindex;
                 if (rtnl_link_get(nl, veth, &ifindex, NULL) >= 0)
                         (void) rtnl_link_del(nl, ifindex);
+                if (pub)
+                        published_free(pub);
                 bridge_network_release(b, id);
                 return r;
+        }
+        if (pub) {
+                g_hash_table_replace(b->published, g_strdup(id), pub);
+                r = ports_save(b);
+                if (r >= 0)
+                        r = firewall_apply_all(b);
+                if (r < 0) {
+                        *ret_error = g_strdup("cannot set up the published ports");
+                        bridge_network_release(b, id);
+                        return r;
+                }
         }
         log_debug("Container %s joined %s as %s (%s).", name, b->config.bridge, ipv4_format(address, a),
                   veth);
@@ -245,12 +477,21 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
 
 int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret)
 {
+        if (!b)
+                return -ENOENT;
         return ipam_lookup(b->ipam, id, ret);
 }
 
 void bridge_network_release(BridgeNetwork *b, const char *id)
 {
-        if (b && ipam_release(b->ipam, id))
+        if (!b)
+                return;
+        if (g_hash_table_remove(b->published, id)) {
+                (void) ports_save(b);
+                if (b->bridge_ifindex > 0)
+                        (void) firewall_apply_all(b);
+        }
+        if (ipam_release(b->ipam, id))
                 (void) bridge_network_save(b);
 }
 
@@ -258,19 +499,30 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
 {
         g_autofree const char **ids = ipam_ids(b->ipam);
         unsigned freed = 0;
+        GHashTableIter it;
+        gpointer k, v;
 
         for (const char **id = ids; id && *id; id++) {
                 if (alive(*id, userdata))
                         continue;
                 /* *id points into the allocator: copy it before it is freed. */
                 _cleanup_free_ char *copy = g_strdup(*id);
+                g_hash_table_remove(b->published, copy);
                 ipam_release(b->ipam, copy);
                 freed++;
         }
+        /* The ports of running containers are held again; those without an allocation go. */
+        g_hash_table_iter_init(&it, b->published);
+        while (g_hash_table_iter_next(&it, &k, &v))
+                if (ipam_lookup(b->ipam, k, NULL) < 0)
+                        g_hash_table_iter_remove(&it);
+                else
+                        published_hold(v, k);
         if (freed > 0) {
                 log_info("Freed %u addresses of the bridge network held by containers that are gone.",
                          freed);
                 (void) bridge_network_save(b);
+                (void) ports_save(b);
         }
         if (ipam_size(b->ipam) > 0)
                 return bridge_network_setup_host(b);

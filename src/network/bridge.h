@@ -6,6 +6,7 @@
 
 #include "network/ipam.h"
 #include "network/network-config.h"
+#include "network/port-mapping.h"
 
 /* The default "bridge" network (Docker's model), held by berthd:
  *
@@ -19,9 +20,14 @@
  *     container's namespace with its address from berth's allocator, up, and the bridge's address as default
  *     route.
  *
+ * Published ports (Docker's -p): each host port is bound by berthd while the container runs, so nothing else
+ * takes it and a port already taken fails the start; the traffic itself is DNATed by the table (firewall.h).
+ * The bridge gets route_localnet, for 127.0.0.1, with the table dropping what comes from the bridge to or
+ * from 127.0.0.0/8.
+ *
  * The container's end lives in its network namespace, so the pair vanishes with the container's last process
- * whatever happens to berthd; what outlives a crash is the allocation (state dir network/bridge.addresses),
- * swept at start for containers that are gone. */
+ * whatever happens to berthd; what outlives a crash is the allocation and the published ports (state dir
+ * network/bridge.addresses and bridge.ports), swept at start for containers that are gone. */
 typedef struct BridgeNetwork BridgeNetwork;
 
 /* Loads the allocations from state_dir/network/bridge.addresses (a missing file: none). */
@@ -34,8 +40,10 @@ const NetworkConfig *bridge_network_config(const BridgeNetwork *b);
 /* Joins the network namespace netns_fd (a fresh one: only lo) to the bridge as container id: an address
  * (the one id already holds, else a new one), the veth pair, the route. The host side is made first if
  * needed. The address goes to *ret_address (host byte order). Logs its failures. */
-int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd,
-                          uint32_t *ret_address);
+int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd, char **ports,
+                          uint32_t *ret_address, char **ret_error);
+/* The published ports of a running container, host ports resolved (NULL and 0 without). */
+const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, size_t *ret_n);
 /* id's address, -ENOENT when it has none. */
 int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret);
 /* id's address is free again (no-op without one). */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
+
+#include "network/port-mapping.h"
 #include "network/subnet.h"
 
 /* berth's firewall rules, through libnftables, all in the one table berth owns: `table ip berth`. Nothing
@@ -12,7 +15,20 @@
  * it half made. */
 #define FIREWALL_TABLE "berth"
 
-/* Outbound NAT: traffic from subnet leaving through any interface but bridge is masqueraded. */
-int firewall_apply(const char *bridge, const Subnet *subnet);
+/* A published port of a running container: mapping (its host port resolved) to container_address. */
+typedef struct FirewallPort {
+        PortMapping mapping;
+        uint32_t container_address;
+} FirewallPort;
+
+/* The whole table:
+ *   - outbound NAT: traffic from subnet leaving through any interface but bridge is masqueraded;
+ *   - published ports: traffic to a local address of the host's (any, or the mapping's one) and the host
+ * port is DNATed to the container, in prerouting (from other hosts, from containers: hairpin) and in output
+ *     (from the host itself, 127.0.0.1 included);
+ *   - what the DNAT sends into the bridge from 127.0.0.0/8 (the host's own loopback) or from the subnet (a
+ *     container reaching a published port) is masqueraded, so the answer comes back through the host;
+ *   - what comes in from the bridge to or from 127.0.0.0/8 is dropped (the bridge has route_localnet). */
+int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort *ports, size_t n_ports);
 /* The table gone; 0 if it was not there. */
 int firewall_remove(void);

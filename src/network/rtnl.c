@@ -7,6 +7,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
@@ -181,6 +182,42 @@ int rtnl_link_up(Rtnl *nl, int ifindex)
         ifm->ifi_index = ifindex;
         ifm->ifi_flags = IFF_UP;
         ifm->ifi_change = IFF_UP;
+        return rtnl_call(nl, nlh, NULL, NULL);
+}
+
+int rtnl_link_set_route_localnet(Rtnl *nl, int ifindex)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct ifinfomsg *ifm;
+        struct nlmsghdr *nlh = put_link_header(buf, RTM_NEWLINK, 0, &ifm);
+        struct nlattr *spec, *inet, *conf;
+
+        ifm->ifi_index = ifindex;
+        spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+        inet = mnl_attr_nest_start(nlh, AF_INET);
+        conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+        mnl_attr_put_u32(nlh, IPV4_DEVCONF_ROUTE_LOCALNET, 1);
+        mnl_attr_nest_end(nlh, conf);
+        mnl_attr_nest_end(nlh, inet);
+        mnl_attr_nest_end(nlh, spec);
+        return rtnl_call(nl, nlh, NULL, NULL);
+}
+
+int rtnl_bridge_port_set_hairpin(Rtnl *nl, int ifindex)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct ifinfomsg *ifm;
+        struct nlmsghdr *nlh = put_link_header(buf, RTM_SETLINK, 0, &ifm);
+        struct nlattr *protinfo;
+
+        /* PF_BRIDGE's RTM_SETLINK reaches the bridge's own handler; it reads IFLA_PROTINFO as a nest of
+         * IFLA_BRPORT_* only when the attribute says NLA_F_NESTED (without, it is the old port state). */
+        ifm->ifi_family = AF_BRIDGE;
+        ifm->ifi_index = ifindex;
+        protinfo = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+        protinfo->nla_type |= NLA_F_NESTED;
+        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+        mnl_attr_nest_end(nlh, protinfo);
         return rtnl_call(nl, nlh, NULL, NULL);
 }
 

@@ -22,7 +22,13 @@ int rtnl_link_get(Rtnl *nl, const char *name, int *ret_ifindex, char **ret_kind)
 /* -EEXIST if the name is taken. */
 int rtnl_bridge_add(Rtnl *nl, const char *name);
 int rtnl_link_up(Rtnl *nl, int ifindex);
+/* net.ipv4.conf.<ifindex>.route_localnet=1, through rtnetlink (IFLA_INET_CONF): 127.0.0.0/8 may be routed
+ * through it, which a published port reached at 127.0.0.1 needs. */
+int rtnl_link_set_route_localnet(Rtnl *nl, int ifindex);
 int rtnl_link_del(Rtnl *nl, int ifindex);
+/* Hairpin mode on a bridge port (IFLA_BRPORT_MODE): frames may leave through the port they came in by.
+ * With br_netfilter loaded, a container reaching its own published port needs it (Docker sets it too). */
+int rtnl_bridge_port_set_hairpin(Rtnl *nl, int ifindex);
 /* A veth pair: name here, up, enslaved to master_ifindex; its peer named peer_name in the namespace
  * peer_netns_fd (down). */
 int rtnl_veth_add(Rtnl *nl, const char *name, int master_ifindex, const char *peer_name, int peer_netns_fd);

@@ -60,7 +60,7 @@ test_run_exit_codes_as_docker() {
         assert_match "$(cat "$TEST_TMP/err")" "Unable to find image '$BERTH_TEST_REGISTRY/no-such-image:latest' locally"
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --no-such-flag "$(B)" true)
         assert_eq "$rc" 125 "unknown flag"
-        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -p Bogus=1 "$(B)" true)
+        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --property Bogus=1 "$(B)" true)
         assert_eq "$rc" 125 "unknown property"
         assert_match "$(cat "$TEST_TMP/err")" "unknown property 'Bogus'"
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -ti "$(B)" sh)
@@ -182,8 +182,8 @@ EOF
 }
 
 test_properties_land_on_the_scope() {
-        bed_exec berthctl run -d --name limited -p MemoryMax=512M -p CPUQuota=50% --property TasksMax=64 \
-                -p CPUWeight=200 "$(B)" sleep 100 >/dev/null
+        bed_exec berthctl run -d --name limited --property MemoryMax=512M --property CPUQuota=50% \
+                --property TasksMax=64 --property CPUWeight=200 "$(B)" sleep 100 >/dev/null
         assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 536870912 "MemoryMax"
         assert_eq "$(unit_prop berth-limited.scope CPUQuotaPerSecUSec)" 500ms "CPUQuota"
         assert_eq "$(unit_prop berth-limited.scope TasksMax)" 64 "TasksMax"

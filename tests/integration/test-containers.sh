@@ -123,7 +123,8 @@ test_inside_the_container() {
                 assert_match "$out" "^$d\$" "/dev/$d"
         done
         assert_match "$out" '^ *lo$' "lo in its own network namespace"
-        assert_no_match "$out" '^ *(eth|en|wl)' "no host interface"
+        assert_match "$out" '^ *eth0$' "eth0 on berth's bridge (the default network)"
+        assert_no_match "$out" '^ *(en|wl|berth|veth)' "no host interface"
         assert_match "$out" '^uid=0\(root\) gid=0\(root\)' "root by default"
         assert_match "$out" '^/tmp$' "workdir"
         assert_match "$out" '^FOO=bar$' "env"
@@ -137,7 +138,7 @@ test_user_and_host_network() {
         wait_until 60 is_state nobodyc exited
         out=$(bed_journal -o cat --no-pager CONTAINER_NAME=nobodyc)
         assert_match "$out" '^65534$' "uid and gid of nobody"
-        assert_match "$out" "$(ls /sys/class/net | sort | tr '\n' ' ' | sed 's/ *$//')" "the host's interfaces"
+        assert_match "$out" "$(bed_exec ls /sys/class/net | sort | tr '\n' ' ' | sed 's/ *$//')" "the host's interfaces"
 }
 
 test_writable_layer_survives_stop_and_start() {

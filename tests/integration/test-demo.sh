@@ -34,13 +34,14 @@ test_images_from_the_debian_archive() {
 }
 
 test_walk() {
-        # A registry of this case's own, in a dir whose name the runner stops by itself should the case be killed.
+        # A registry of this case's own, in a dir whose name the runner stops by itself should the case be killed;
+        # it listens in the bed's network namespace, where the push reaches it too.
         DEMO_REGISTRY_DIR=$TEST_TMP/auth-registry.demo
         local rc=0 r
         trap '"$BERTH_REGISTRY_SH" stop "$DEMO_REGISTRY_DIR"' EXIT
-        r=$("$BERTH_REGISTRY_SH" start "$DEMO_REGISTRY_DIR")
+        r=$(bed_net "$BERTH_REGISTRY_SH" start "$DEMO_REGISTRY_DIR")
         echo "$r" > "$BERTH_BUILD/integration/logs/test-demo.registry"
-        "$BERTH_SRC/tests/fixtures/debootstrap.sh" push "$(cat "$(images_dir_file)")" "$r" > "$(pushed)"
+        bed_net "$BERTH_SRC/tests/fixtures/debootstrap.sh" push "$(cat "$(images_dir_file)")" "$r" > "$(pushed)"
         "$BERTH_SRC/tools/demo.sh" walk --bed "$BED_DIR" "$r" > "$(transcript)" 2>&1 || rc=$?
         cat "$(transcript)"
         assert_eq "$rc" 0 "demo.sh walk's exit status"

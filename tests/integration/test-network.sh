@@ -104,7 +104,8 @@ test_restart_of_berthd_keeps_the_address() {
         assert_match "$out" '^outside$' "a new container after the restart"
         assert_no_match "$out" "inet ${addr//./\\.}/" "a new container with keeper's address"
         # berthd made its table again at start (it had a running container): one table, one rule.
-        assert_eq "$(bed_exec nft list table ip berth | grep -c masquerade)" 1 "masquerade rules after the restart"
+        assert_eq "$(bed_exec nft list table ip berth | grep -c "oifname != \"berth0\" masquerade")" 1 \
+                "outbound masquerade rules after the restart"
 }
 
 test_rm_leaves_nothing() {
@@ -116,6 +117,80 @@ test_rm_leaves_nothing() {
         assert_eq "$(veths)" "" "veths after rm"
         assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after rm"
         assert_no_match "$(bed_exec ip -o link show master berth0)" . "ports of berth0 after rm"
+}
+
+# cpid NAME : the PID of a running container's init, in the bed
+cpid() { bed_exec berthctl container inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])'; }
+
+test_published_tcp_ports() {
+        local out pid random
+        bed_exec berthctl run -d --name web -p 8080:80 -p 127.0.0.1:8081:80 -p 80 "$(R busybox)" sh -c \
+                'mkdir -p /www; echo hello-from-web > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+        wait_until 60 bed_exec curl -fs --max-time 2 -o /dev/null http://127.0.0.1:8080/
+        assert_eq "$(bed_exec curl -fsS --max-time 10 http://127.0.0.1:8080/)" hello-from-web "127.0.0.1:8080"
+        assert_eq "$(bed_exec curl -fsS --max-time 10 http://198.51.100.2:8080/)" hello-from-web "the bed's address"
+        assert_eq "$(outside_net curl -fsS --max-time 10 http://198.51.100.2:8080/)" hello-from-web "from the outside"
+        assert_eq "$(bed_exec curl -fsS --max-time 10 http://127.0.0.1:8081/)" hello-from-web "127.0.0.1:8081"
+        assert_fails outside_net curl -fsS --max-time 3 http://198.51.100.2:8081/
+        # Hairpin: another container through the bed's address, and web itself. (Not busybox wget's -T: it
+        # crashes in this busybox.)
+        out=$(bed_exec berthctl run --rm "$(R busybox)" wget -q -O - http://198.51.100.2:8080/)
+        assert_eq "$out" hello-from-web "another container through the bed's address"
+        pid=$(cpid web)
+        assert_eq "$(bed_exec nsenter -t "$pid" -n curl -fsS --max-time 10 http://198.51.100.2:8080/)" hello-from-web \
+                "web through the bed's address"
+
+        out=$(bed_exec berthctl port web)
+        assert_match "$out" '^80/tcp -> 0\.0\.0\.0:8080$' "berthctl port: 8080"
+        assert_match "$out" '^80/tcp -> 127\.0\.0\.1:8081$' "berthctl port: 8081"
+        random=$(grep -vE ':808[01]$' <<<"$out" | grep -oE '[0-9]+$')
+        assert_match "$random" '^[0-9]+$' "berthctl port: the random host port"
+        assert_eq "$(bed_exec curl -fsS --max-time 10 "http://127.0.0.1:$random/")" hello-from-web "the random port"
+        assert_eq "$(bed_exec berthctl port web 80/tcp | head -n 1)" 0.0.0.0:8080 "berthctl port web 80/tcp"
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/web org.berth1.Container \
+                IPAddress)" '^s "10\.87\.' "the IPAddress property"
+
+        # A host port in use fails the start, naming it: by another container, by another program.
+        assert_fails bed_exec berthctl run --rm -p 8080:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8080/tcp is already in use' "a port web holds"
+        bed_sh 'python3 -c "import socket,time; s=socket.socket(); s.bind((\"0.0.0.0\", 8090)); s.listen(1); time.sleep(120)" >/dev/null 2>&1 & echo $! > /run/holder.pid'
+        wait_until 60 bed_sh 'ss -Hltn "( sport = :8090 )" | grep -q .'
+        assert_fails bed_exec berthctl run --rm -p 8090:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8090/tcp is already in use' "a port another program holds"
+        bed_sh 'kill $(cat /run/holder.pid)'
+        assert_eq "$(bed_exec cat "$ADDRS" | wc -l)" 1 "allocations after the failed starts"
+}
+
+test_published_udp_port() {
+        local pid out
+        bed_exec berthctl run -d --name udpc -p 5353:5353/udp "$(R busybox)" sleep 1000 >/dev/null
+        pid=$(cpid udpc)
+        # An echo server in udpc's network namespace (busybox has no UDP server): what the DNAT reaches.
+        bed_sh "nsenter -t $pid -n python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"0.0.0.0\", 5353)); s.settimeout(120)
+while True:
+    d, a = s.recvfrom(100); s.sendto(b\"pong \" + d, a)
+' >/dev/null 2>&1 & echo \$! > /run/udp.pid"
+        udp_ask() { bed_exec python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s.sendto(b"ping", (sys.argv[1], 5353)); print(s.recv(100).decode())' "$1"; }
+        wait_until 60 udp_ask 127.0.0.1
+        assert_eq "$(udp_ask 127.0.0.1)" "pong ping" "UDP on 127.0.0.1"
+        assert_eq "$(udp_ask 198.51.100.2)" "pong ping" "UDP on the bed's address"
+        assert_match "$(bed_exec berthctl port udpc)" '^5353/udp -> 0\.0\.0\.0:5353$' "berthctl port udpc"
+        bed_sh 'kill $(cat /run/udp.pid)'
+}
+
+test_rm_of_published_leaves_nothing() {
+        bed_exec berthctl rm -f web udpc >/dev/null
+        assert_no_match "$(bed_exec nft list chain ip berth published)" 'dnat' "DNAT rules after rm"
+        assert_eq "$(bed_exec cat /var/lib/berth/network/bridge.ports)" "" "published ports after rm"
+        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after rm"
+        assert_eq "$(veths)" "" "veths after rm"
+        # The host ports are free again.
+        bed_exec python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0", 8080))'
 }
 
 # A container that is gone while berthd is down (its scope killed): its allocation is swept at start.

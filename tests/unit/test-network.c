@@ -6,6 +6,7 @@
 #include "network/etc-files.h"
 #include "network/ipam.h"
 #include "network/network-config.h"
+#include "network/port-mapping.h"
 #include "network/subnet.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -150,6 +151,41 @@ static void test_resolv_conf(void)
         g_assert_cmpstr(r7, ==, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 }
 
+static void test_port_mapping(void)
+{
+        PortMapping m;
+        char a[INET_ADDRSTRLEN];
+
+        g_assert_cmpint(port_mapping_parse("8080:80", &m), ==, 0);
+        g_assert_cmpint(m.protocol, ==, PORT_PROTOCOL_TCP);
+        g_assert_cmpuint(m.host_address, ==, 0);
+        g_assert_cmpuint(m.host_port, ==, 8080);
+        g_assert_cmpuint(m.container_port, ==, 80);
+        g_assert_false(port_mapping_is_privileged(&m));
+        g_autofree char *s = port_mapping_to_string(&m);
+        g_assert_cmpstr(s, ==, "80/tcp -> 0.0.0.0:8080");
+
+        g_assert_cmpint(port_mapping_parse("53/udp", &m), ==, 0);
+        g_assert_cmpint(m.protocol, ==, PORT_PROTOCOL_UDP);
+        g_assert_cmpuint(m.host_port, ==, 0);
+        g_assert_cmpuint(m.container_port, ==, 53);
+        g_assert_false(port_mapping_is_privileged(&m));
+
+        g_assert_cmpint(port_mapping_parse("127.0.0.1::5432", &m), ==, 0);
+        g_assert_cmpstr(ipv4_format(m.host_address, a), ==, "127.0.0.1");
+        g_assert_cmpuint(m.host_port, ==, 0);
+        g_assert_true(port_mapping_is_privileged(&m)); /* one host address: the admin's to give */
+
+        g_assert_cmpint(port_mapping_parse("80:80/tcp", &m), ==, 0);
+        g_assert_true(port_mapping_is_privileged(&m)); /* below 1024 */
+
+        for (const char *const *bad = (const char *const[]){ "", "0", "65536", "80/sctp", "x:80",
+                                                             "1.2.3.4:80", "localhost:80:80", "8080-8081:80",
+                                                             "::80", "1:2:3:4", "+80", "80/", NULL };
+             *bad; bad++)
+                g_assert_cmpint(port_mapping_parse(*bad, &m), ==, -EINVAL);
+}
+
 static void test_config(void)
 {
         g_autofree char *dir = g_dir_make_tmp("test-network-XXXXXX", NULL);
@@ -186,6 +222,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/network/ipam", test_ipam);
         g_test_add_func("/network/hosts", test_hosts);
         g_test_add_func("/network/resolv-conf", test_resolv_conf);
+        g_test_add_func("/network/port-mapping", test_port_mapping);
         g_test_add_func("/network/config", test_config);
         return g_test_run();
 }

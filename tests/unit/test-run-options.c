@@ -42,8 +42,9 @@ static void test_run_options_full(void)
         g_assert_cmpint(parse(true, &o, "run", "--name", "web", "-d", "-e", "A=1", "--env", "B=two words",
                               "-e", "BERTH_TEST_FROM_ENV", "-e", "BERTH_TEST_UNSET", "-w", "/srv", "-u",
                               "1000:1000", "-h", "box", "--entrypoint", "/bin/sh", "--network", "host",
-                              "--rm", "-p", "MemoryMax=512M", "--property", "CPUQuota=50%", "-p",
-                              "TasksMax=64", "busybox", "-c", "echo -x", NULL),
+                              "--rm", "--property", "MemoryMax=512M", "--property", "CPUQuota=50%",
+                              "--property", "TasksMax=64", "-p", "8080:80", "--publish", "127.0.0.1::53/udp",
+                              "busybox", "-c", "echo -x", NULL),
                         ==, 0);
         g_assert_cmpstr(o.name, ==, "web");
         g_assert_true(o.detach);
@@ -59,6 +60,10 @@ static void test_run_options_full(void)
         g_assert_true(o.entrypoint_set);
         g_assert_cmpstr(o.entrypoint, ==, "/bin/sh");
         g_assert_cmpstr(o.network, ==, "host");
+        /* -p is Docker's --publish (checked by the daemon), and repeatable. */
+        g_assert_cmpuint(g_strv_length(o.ports), ==, 2);
+        g_assert_cmpstr(o.ports[0], ==, "8080:80");
+        g_assert_cmpstr(o.ports[1], ==, "127.0.0.1::53/udp");
         g_assert_cmpstr(o.image, ==, "busybox");
         /* Options end at the image: "-c" and "echo -x" are the command's. */
         g_assert_cmpuint(g_strv_length(o.command), ==, 2);
@@ -76,7 +81,7 @@ static void test_run_options_short_and_docker_flags(void)
         _cleanup_(run_options_done) RunOptions o = {};
 
         g_assert_cmpint(parse(true, &o, "run", "-ti", "-m", "1g", "--cpus", "1.5", "--pids-limit", "100",
-                              "-p", "MemoryMax=2G", "debian:12", NULL),
+                              "--property", "MemoryMax=2G", "debian:12", NULL),
                         ==, 0);
         g_assert_true(o.tty);
         g_assert_true(o.interactive);
@@ -123,8 +128,7 @@ static void test_run_options_errors(void)
         run_options_done(&o);
         g_assert_cmpint(parse(true, &o, "run", "-e", NULL), ==, -EINVAL); /* missing argument */
         g_assert_cmpint(parse(true, &o, "run", "--network", "mynet", "img", NULL), ==, -EINVAL);
-        g_assert_cmpint(parse(true, &o, "run", "-p", "8080:80", "img", NULL), ==, -EINVAL);
-        g_assert_cmpint(parse(true, &o, "run", "-p", "Foo=1", "img", NULL), ==, -EINVAL);
+        g_assert_cmpint(parse(true, &o, "run", "--property", "Foo=1", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "--cpus", "0", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "-e", "=x", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(false, &o, "create", "-d", "img", NULL), ==, -EINVAL); /* create has no -d */
