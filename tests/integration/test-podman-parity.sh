@@ -120,7 +120,9 @@ OUT_DIR() { echo "$(dirname "$TEST_TMP")/parity"; }
 test_run_both() {
         mkdir -p "$(OUT_DIR)"
         P run --rm --network none --pids-limit 0 --name parity "$(R parity)" sh -c "$INSIDE" > "$(OUT_DIR)/podman.txt"
-        bed_exec berthctl run --rm --name parity "$(R parity)" sh -c "$INSIDE" > "$(OUT_DIR)/berth.txt"
+        # Both without a network (berth's default is its bridge now), so that the two compare like for like.
+        bed_exec berthctl run --rm --network none --name parity "$(R parity)" sh -c "$INSIDE" \
+                > "$(OUT_DIR)/berth.txt"
         echo "=== berth"; cat "$(OUT_DIR)/berth.txt"
         echo "=== podman"; cat "$(OUT_DIR)/podman.txt"
 }
