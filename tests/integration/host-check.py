@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Did the test run leave the host's /etc, /var and /tmp as it found them?
+"""Did the test run leave the host's /etc, /var and /tmp, and its network, as it found them?
 
   host-check.py before OUT.json       plant the canaries (below), record names, types, modes and mtimes
   host-check.py after OUT.json        record the same again
@@ -14,11 +14,17 @@ recorded by name and type only (their mtimes move with every other program's tem
 runs there) any difference fails, elsewhere differences are only reported. What always fails there is the loss
 of a canary: the snapshot plants, in each, a file dated 60 days back (so a boot-time wipe and an age-based clean
 both would take it), which compare checks and removes.
+
+The network: each bed has a network namespace of its own, so the host's network devices, named network
+namespaces (/run/netns), nftables tables and net.ipv4.ip_forward must not change. A berth bridge or veth, a
+"berth" table or a changed ip_forward always fails; other devices and tables (another program's) are reported.
 """
 import hashlib
 import json
 import os
+import re
 import stat
+import subprocess
 import sys
 import time
 
@@ -84,6 +90,25 @@ def plant(path):
         os.utime(c, (old, old))
 
 
+def network():
+    def listdir(d):
+        try:
+            return sorted(os.listdir(d))
+        except OSError:
+            return []
+    try:
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout.split("\n")
+    except OSError:
+        tables = []
+    try:
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            forward = f.read().strip()
+    except OSError:
+        forward = ""
+    return {"links": listdir("/sys/class/net"), "netns": listdir("/run/netns"),
+            "tables": sorted(t for t in tables if t), "ip_forward": forward}
+
+
 def snapshot(path):
     full, tmp = {}, {}
     for t in TREES:
@@ -92,7 +117,7 @@ def snapshot(path):
         shallow(t, tmp)
     tmp = {p: v for p, v in tmp.items() if ".berth-host-check-canary-" not in p}
     with open(path, "w") as f:
-        json.dump({"full": full, "tmp": tmp}, f)
+        json.dump({"full": full, "tmp": tmp, "net": network()}, f)
 
 
 def compare(before_path, after_path):
@@ -119,17 +144,25 @@ def compare(before_path, after_path):
             shared.append(f"added:   {p}")
         elif a[p] != b[p]:
             shared.append(f"changed: {p} {b[p]} -> {a[p]}")
+    nb, na = before.get("net", {}), after.get("net", {})
+    ours = re.compile(r"^(berth|veth)|\bberth\b")
+    for key in ("links", "netns", "tables"):
+        for x in sorted(set(nb.get(key, [])) ^ set(na.get(key, []))):
+            what = f"{'added' if x in na.get(key, []) else 'removed'} {key[:-1]}: {x}"
+            (bad if ours.search(x) or key == "netns" else notes).append(what)
+    if nb.get("ip_forward") != na.get("ip_forward"):
+        bad.append(f"changed: net.ipv4.ip_forward {nb.get('ip_forward')} -> {na.get('ip_forward')}")
     for c in canaries(before_path):
         if os.path.exists(c):
             os.unlink(c)
         else:
             bad.append(f"removed: {c} (a canary, dated 60 days back: something cleaned the host's temp dir)")
     for n in notes:
-        print(f"note (counted only under CI; other programs share /tmp): {n}")
+        print(f"note (counted only under CI; other programs share /tmp and the network): {n}")
     for line in bad:
         print(line)
     if bad:
-        print(f"HOST CHANGED: {len(bad)} differences in /etc, /var or /tmp")
+        print(f"HOST CHANGED: {len(bad)} differences in /etc, /var, /tmp or the network")
         return 1
     return 0
 
