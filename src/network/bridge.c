@@ -501,6 +501,7 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
         unsigned freed = 0;
         GHashTableIter it;
         gpointer k, v;
+        int r;
 
         for (const char **id = ids; id && *id; id++) {
                 if (alive(*id, userdata))
@@ -526,5 +527,10 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
         }
         if (ipam_size(b->ipam) > 0)
                 return bridge_network_setup_host(b);
+        /* No container on the bridge: berth's table has nothing to do until one joins (then it is made
+         * again), and what a crash left in it (the DNAT of a container gone since) goes now. */
+        r = firewall_remove();
+        if (r < 0)
+                log_debug_errno(r, "Failed to remove nftables table ip " FIREWALL_TABLE ", ignoring: %m");
         return 0;
 }

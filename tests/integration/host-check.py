@@ -150,7 +150,7 @@ def compare(before_path, after_path):
         for x in sorted(set(nb.get(key, [])) ^ set(na.get(key, []))):
             what = f"{'added' if x in na.get(key, []) else 'removed'} {key[:-1]}: {x}"
             (bad if ours.search(x) or key == "netns" else notes).append(what)
-    if nb.get("ip_forward") != na.get("ip_forward"):
+    if nb and na and nb.get("ip_forward") != na.get("ip_forward"):
         bad.append(f"changed: net.ipv4.ip_forward {nb.get('ip_forward')} -> {na.get('ip_forward')}")
     for c in canaries(before_path):
         if os.path.exists(c):
