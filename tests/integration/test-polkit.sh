@@ -140,6 +140,13 @@ RULES
         out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 network s host 2>&1) &&
                 fail "host network allowed by the group rule"
         assert_match "$out" 'Interactive authentication required' "network host"
+        # Publishing below 1024 or on one host address: the extra action too; from 1024 up on all, not.
+        for p in 80:80 127.0.0.1:8080:80; do
+                out=$(as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp2 1 true 1 ports as 1 "$p" 2>&1) &&
+                        fail "port $p allowed by the group rule"
+                assert_match "$out" 'Interactive authentication required' "port $p"
+        done
+        assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp5 1 true 1 ports as 1 8080:80
         # Dropping capabilities or adding one already in the default set, and no-new-privileges, need nothing more.
         assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp3 1 true 2 cap_drop as 1 ALL security_opt as 1 no-new-privileges
         assert_ok as_nobody no CreateContainer ssasa{sv} "$(R busybox)" grp4 1 true 1 cap_add as 1 CHOWN
