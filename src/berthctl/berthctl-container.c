@@ -53,6 +53,7 @@ void container_info_done(ContainerInfo *c)
         free(c->error);
         free(c->unit);
         free(c->config);
+        free(c->ip_address);
         g_strfreev(c->command);
         *c = (ContainerInfo) {};
 }
@@ -88,6 +89,7 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
                         { "Error", 's', offsetof(ContainerInfo, error) },
                         { "Unit", 's', offsetof(ContainerInfo, unit) },
                         { "Config", 's', offsetof(ContainerInfo, config) },
+                        { "IPAddress", 's', offsetof(ContainerInfo, ip_address) },
                         { "Command", 'a', offsetof(ContainerInfo, command) },
                         { "ExitCode", 'u', offsetof(ContainerInfo, exit_code) },
                         { "Pid", 'u', offsetof(ContainerInfo, pid) },
@@ -974,6 +976,11 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
 
         json_build_string(b, "Image", c->image_id);
         json_build_string(b, "Name", name);
+        /* Docker's NetworkSettings, as far as berth has it: the bridge address while running. */
+        json_builder_set_member_name(b, "NetworkSettings");
+        json_builder_begin_object(b);
+        json_build_string(b, "IPAddress", strempty(c->ip_address));
+        json_builder_end_object(b);
         json_build_string(b, "Unit", c->unit);
 
         json_builder_set_member_name(b, "Config");

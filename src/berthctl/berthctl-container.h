@@ -11,7 +11,7 @@
 /* The org.berth1.Container properties, read with one GetAll. */
 typedef struct ContainerInfo {
         char *path;
-        char *id, *name, *image, *image_id, *state, *error, *unit, *config;
+        char *id, *name, *image, *image_id, *state, *error, *unit, *config, *ip_address;
         char **command;
         uint32_t exit_code, pid;
         uint64_t created_usec, started_usec, finished_usec;

@@ -162,6 +162,7 @@ test_published_tcp_ports() {
         assert_eq "$(bed_exec berthctl port web 80/tcp | head -n 1)" 0.0.0.0:8080 "berthctl port web 80/tcp"
         assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/web \
                 org.berth1.Container IPAddress)" '^s "10\.87\.' "the IPAddress property"
+        assert_eq "$(field web '["NetworkSettings"]["IPAddress"]')" "$(addr_of web)" "inspect's IPAddress"
 
         # A host port in use fails the start, naming it: by another container, by another program.
         assert_fails bed_exec berthctl run --rm -p 8080:80 "$(R busybox)" true
