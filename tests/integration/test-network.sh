@@ -176,6 +176,25 @@ time.sleep(120)" >/dev/null 2>&1 & echo $! > /run/holder.pid'
         assert_eq "$(bed_exec cat "$ADDRS" | wc -l)" 1 "allocations after the failed starts"
 }
 
+# kill -9 of berthd: the containers keep their addresses, ports and connectivity; the restarted berthd makes
+# its table again without a duplicate rule, and holds the host ports again.
+test_kill_9_of_berthd_keeps_ports() {
+        local before
+        before=$(bed_exec berthctl port web)
+        bed_exec systemctl kill -s KILL berthd
+        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        # The next call starts it again (bus activation).
+        assert_eq "$(bed_exec berthctl port web)" "$before" "berthctl port after a kill -9 of berthd"
+        assert_eq "$(get http://127.0.0.1:8080/)" hello-from-web "127.0.0.1:8080 after the restart"
+        assert_eq "$(outside_net curl -fsS --max-time 10 http://198.51.100.2:8080/)" hello-from-web \
+                "from the outside after the restart"
+        assert_eq "$(bed_exec nft list chain ip berth published | grep -c 'dport 8080 ')" 1 "DNAT rules for 8080"
+        assert_eq "$(bed_exec nft list table ip berth | grep -c 'oifname != "berth0" masquerade')" 1 \
+                "outbound masquerade rules"
+        assert_fails bed_exec berthctl run --rm -p 8080:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8080/tcp is already in use' "8080 held again"
+}
+
 test_published_udp_port() {
         local pid
         bed_exec berthctl run -d --name udpc -p 5353:5353/udp "$(R busybox)" sleep 1000 >/dev/null
