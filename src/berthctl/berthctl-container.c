@@ -54,8 +54,35 @@ void container_info_done(ContainerInfo *c)
         free(c->unit);
         free(c->config);
         free(c->ip_address);
+        free(c->ports);
         g_strfreev(c->command);
         *c = (ContainerInfo) {};
+}
+
+/* The Ports property ("a(ssqq)", in a variant) as docker ps prints it. */
+static int read_ports(sd_bus_message *reply, char **ret)
+{
+        g_autoptr(GString) s = g_string_new(NULL);
+        const char *proto, *address;
+        uint16_t host_port, container_port;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'v', "a(ssqq)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssqq)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port,
+                                                  &container_port)) > 0)
+                g_string_append_printf(s, "%s%s:%u->%u/%s", s->len ? ", " : "", address, host_port,
+                                       container_port, proto);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+        free(*ret);
+        *ret = g_string_free(g_steal_pointer(&s), false);
+        return 0;
 }
 
 int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error)
@@ -110,6 +137,15 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
                 if (r < 0)
                         return r;
                 type = contents[0];
+                if (streq(name, "Ports") && streq(contents, "a(ssqq)")) {
+                        r = read_ports(reply, &c.ports);
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 for (i = 0; i < ELEMENTSOF(fields); i++)
                         if (streq(fields[i].name, name) && fields[i].type == type)
                                 break;
@@ -920,7 +956,8 @@ static int verb_ps(int argc, char *argv[])
                         printf("%s\n", no_trunc ? ci->id : short_id(ci->id, sid));
                 }
         } else {
-                Table *t = table_new("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES", NULL);
+                Table *t = table_new("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES",
+                                     NULL);
                 for (guint i = 0; i < rows->len; i++) {
                         ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
                         char sid[13], when[FORMAT_RELATIVE_MAX], status[FORMAT_STATUS_MAX];
@@ -934,7 +971,7 @@ static int verb_ps(int argc, char *argv[])
                                       format_container_status(status, sizeof(status), ci->state,
                                                               ci->exit_code, ci->started_usec,
                                                               ci->finished_usec, 0),
-                                      ci->name, NULL);
+                                      strempty(ci->ports), ci->name, NULL);
                 }
                 table_print(t);
                 table_free(t);

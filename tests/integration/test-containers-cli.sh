@@ -86,7 +86,7 @@ test_detached_ps_stop_start_kill_rm() {
         id=$(bed_exec berthctl run -d --name sleeper "$(B)" sleep 1000)
         assert_match "$id" '^[0-9a-f]{64}$' "run -d prints the full id"
         out=$(bed_exec berthctl ps)
-        assert_match "$(head -n1 <<<"$out")" '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +NAMES$' "header"
+        assert_match "$(head -n1 <<<"$out")" '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$' "header"
         assert_match "$out" "^${id:0:12} +$(B) +\"sleep 1000\" +(Less than a second|[0-9]+ seconds) ago +Up .* +sleeper$" "row"
         assert_eq "$(bed_exec berthctl ps -q)" "${id:0:12}" "ps -q"
         assert_eq "$(bed_exec berthctl ps -q --no-trunc)" "$id" "ps -q --no-trunc"

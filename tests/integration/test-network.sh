@@ -160,6 +160,8 @@ test_published_tcp_ports() {
         assert_match "$random" '^[0-9]+$' "berthctl port: the random host port"
         assert_eq "$(get "http://127.0.0.1:$random/")" hello-from-web "the random port"
         assert_eq "$(bed_exec berthctl port web 80/tcp | head -n 1)" 0.0.0.0:8080 "berthctl port web 80/tcp"
+        assert_match "$(bed_exec berthctl ps)" '0\.0\.0\.0:8080->80/tcp, 127\.0\.0\.1:8081->80/tcp, .* +web$' \
+                "the PORTS column of ps"
         assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/web \
                 org.berth1.Container IPAddress)" '^s "10\.87\.' "the IPAddress property"
         assert_eq "$(field web '["NetworkSettings"]["IPAddress"]')" "$(addr_of web)" "inspect's IPAddress"
