@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 
 #include "berthctl.h"
-#include "bus-errors.h"
+#include "shared/berth-errors.h"
 
 static sd_bus *bus = NULL;
 static pid_t agent_pid = 0;

@@ -9,7 +9,7 @@
 #include "berthctl-container.h"
 #include "berthctl.h"
 #include "shared/json-build.h"
-#include "bus-errors.h"
+#include "shared/berth-errors.h"
 #include "berthctl-attach.h"
 #include "format.h"
 #include "run-options.h"
