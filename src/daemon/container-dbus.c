@@ -2,14 +2,19 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "daemon/container-dbus.h"
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
-#include "daemon/polkit.h"
+#include "daemon/container-attach.h"
+#include "daemon/container-commit.h"
+#include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "daemon/image.h"
+#include "daemon/polkit.h"
 #include "daemon/scope.h"
+#include "oci/config-change.h"
 #include "shared/json-build.h"
 #include "shared/log.h"
 #include "store/image-store.h"
@@ -639,4 +644,286 @@ int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", path);
+}
+
+/* ---- CommitContainer: arguments, options, polkit; the work is in container-commit.c ---- */
+
+typedef struct CommitOptions {
+        char *author;
+        char *message;
+        char **changes;
+        bool pause;
+} CommitOptions;
+
+static void commit_options_done(CommitOptions *o)
+{
+        o->author = mfree(o->author);
+        o->message = mfree(o->message);
+        g_strfreev(o->changes);
+        o->changes = NULL;
+}
+
+static int read_commit_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        CommitOptions *o = userdata;
+
+        if (streq(key, "author"))
+                return bus_option_read_string(m, key, &o->author, error);
+        if (streq(key, "message"))
+                return bus_option_read_string(m, key, &o->message, error);
+        if (streq(key, "changes"))
+                return bus_option_read_strv(m, key, &o->changes, error);
+        if (streq(key, "pause"))
+                return bus_option_read_bool(m, key, &o->pause, error);
+        return bus_option_unknown(key, error);
+}
+
+int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(commit_options_done) CommitOptions o = { .pause = true };
+        _cleanup_(commit_request_done) CommitRequest req = {};
+        _cleanup_free_ char *config = NULL;
+        Manager *m = userdata;
+        const char *key, *reference, *reason = NULL;
+        const ImageRecord *parent;
+        OciConfigChangeState change_state = {};
+        size_t config_size;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &key, &reference);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_commit_option, &o, error);
+        if (r < 0)
+                return r;
+
+        r = manager_find_container(m, key, &c);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        if (r < 0)
+                return r;
+
+        if (!isempty(reference)) {
+                r = manager_canonical_reference(m, reference, &req.tag, &reason);
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
+                                                 reason ?: "not a valid image reference");
+                if (r < 0)
+                        return r;
+                if (strchr(req.tag, '@'))
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
+                                                 "'%s': a commit is tagged, it cannot name a digest", reference);
+        }
+
+        parent = image_store_get(m->images, c->image_id);
+        if (!parent)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
+                                         "The image of container %s (%s) is no longer in the store", c->name,
+                                         c->image_id);
+        r = image_store_read_config(m->images, parent->id, &config, &config_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the config of image %s: %m", parent->id);
+        r = oci_image_config_parse(config, config_size, &req.config, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the config of image %s: %m", parent->id);
+        STRV_FOREACH(change, o.changes) {
+                r = oci_image_config_apply_change(req.config, *change, &change_state, &reason);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Change '%s': %s", *change,
+                                                 reason ?: "invalid");
+        }
+
+        const char *details[] = { "container", c->name, "image", strempty(req.tag), "verb", "commit", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will call us back */
+
+        req.author = TAKE_PTR(o.author);
+        req.comment = TAKE_PTR(o.message);
+        req.pause = o.pause;
+        r = container_commit(c, &req, message);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE, "The image of container %s is gone",
+                                         c->name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot commit container %s: %m", c->name);
+        return 1; /* answered when the copy is done */
+}
+
+/* ---- AttachContainer, ResizeContainer: the socket work is in container-attach.c ---- */
+
+/* Attaching is a shell in the container, so it has its own polkit action (org.berth1.attach-container),
+ * which admins can grant apart from managing containers; resizing a terminal is part of using it. */
+
+static int lookup_error(sd_bus_error *error, int r, const char *key)
+{
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        return r;
+}
+
+static int read_attach_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        AttachOptions *o = userdata;
+
+        if (streq(key, "stdin"))
+                return bus_option_read_bool(m, key, &o->want_stdin, error);
+        if (streq(key, "stdout"))
+                return bus_option_read_bool(m, key, &o->want_stdout, error);
+        if (streq(key, "stderr"))
+                return bus_option_read_bool(m, key, &o->want_stderr, error);
+        if (streq(key, "stdin_once"))
+                return bus_option_read_bool(m, key, &o->stdin_once, error);
+        if (streq(key, "before_start"))
+                return bus_option_read_bool(m, key, &o->before_start, error);
+        if (streq(key, "rows"))
+                return bus_option_read_basic(m, key, 'u', &o->rows, error);
+        if (streq(key, "columns"))
+                return bus_option_read_basic(m, key, 'u', &o->columns, error);
+        return bus_option_unknown(key, error);
+}
+
+static int not_running(sd_bus_error *error, Container *c)
+{
+        return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.", c->name);
+}
+
+int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        AttachOptions o = ATTACH_OPTIONS_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        Manager *m = userdata;
+        const char *key;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_attach_option, &o, error);
+        if (r < 0)
+                return r;
+        if ((o.rows == 0) != (o.columns == 0) || o.rows > UINT16_MAX || o.columns > UINT16_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Options 'rows' and 'columns' go together, each 1…65535.");
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return lookup_error(error, r, key);
+
+        const char *details[] = { "container", c->name, "verb", "attach", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = container_attach(c, &o, &fd);
+        if (r == -ESRCH)
+                return not_running(error, c);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many streams wait for container %s to start.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach to container %s: %m", c->name);
+        log_debug("Attached a client to container %s.", c->name);
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
+/* A resize in flight: the call is answered when the monitor has answered. */
+typedef struct ResizeCall {
+        sd_bus_message *message;
+        sd_event_source *source;
+        int fd;
+        char *name;
+} ResizeCall;
+
+static void resize_call_free(ResizeCall *rc)
+{
+        sd_event_source_disable_unref(rc->source);
+        sd_bus_message_unref(rc->message);
+        safe_close(rc->fd);
+        free(rc->name);
+        free(rc);
+}
+
+static int on_resize_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        ResizeCall *rc = userdata;
+        char buf[256];
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0)
+                /* The monitor went away in between: the container ended. */
+                (void) sd_bus_reply_method_errorf(rc->message, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                                  "Container %s is not running.", rc->name);
+        else if (buf[n] = 0, startswith(buf, "OK"))
+                (void) sd_bus_reply_method_return(rc->message, NULL);
+        else {
+                buf[strcspn(buf, "\n")] = 0;
+                (void) sd_bus_reply_method_errorf(rc->message, SD_BUS_ERROR_FAILED,
+                                                  "Cannot resize the terminal of container %s: %s", rc->name,
+                                                  startswith(buf, "ERR ") ?: buf);
+        }
+        resize_call_free(rc);
+        return 0;
+}
+
+int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *key;
+        uint32_t rows, columns;
+        Container *c;
+        int r, fd = -EBADF;
+
+        r = sd_bus_message_read(message, "suu", &key, &rows, &columns);
+        if (r < 0)
+                return r;
+        if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
+                                         columns);
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return lookup_error(error, r, key);
+
+        const char *details[] = { "container", c->name, "verb", "resize", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        if (!c->config.tty)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Container %s has no terminal to resize.", c->name);
+        r = container_resize_connect(c, rows, columns, &fd);
+        if (r == -ESRCH)
+                return not_running(error, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resize the terminal of container %s: %m", c->name);
+
+        ResizeCall *rc = calloc(1, sizeof(*rc));
+        if (!rc) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *rc = (ResizeCall) { .message = sd_bus_message_ref(message), .fd = fd, .name = strdup(c->name) };
+        r = sd_event_add_io(m->event, &rc->source, fd, EPOLLIN, on_resize_answer, rc);
+        if (r < 0) {
+                resize_call_free(rc);
+                return r;
+        }
+        return 1;
 }

@@ -15,3 +15,9 @@ int bus_method_kill_container(sd_bus_message *message, void *userdata, sd_bus_er
 int bus_method_remove_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* CommitContainer: arguments, options, polkit; the work is container_commit() (container-commit.c). */
+int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* AttachContainer and ResizeContainer: the socket work is in container-attach.c. */
+int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
