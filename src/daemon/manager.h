@@ -27,7 +27,7 @@ typedef struct Manager {
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
         uint32_t transfer_counter;
-        unsigned n_searches; /* SearchImages() calls waiting for their registry (bus-search.c) */
+        unsigned n_searches; /* SearchImages() calls waiting for their registry (manager-dbus.c) */
         sd_event_source *trash_event_source;
         bool trash_again;
         struct DiskWalk *disk_walk; /* the running walk of the containers' writable layers */
@@ -51,6 +51,6 @@ void manager_set_status(Manager *m, const char *fmt, ...) _printf_(2, 3);
 /* Removes deleted layers (the layer store's trash) in a child process. */
 void manager_empty_trash(Manager *m);
 
-/* bus-manager.c */
+/* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];
 int bus_manager_register(Manager *m);

@@ -20,7 +20,7 @@
  *
  * Returns 1 when allowed: the handler goes on. Returns 0 when a query to polkit is now in flight: the
  * handler must return 1 at once and change nothing, because it will be called again with the same message
- * once polkit has answered (see the comment in bus-polkit.c). Returns a negative errno with ret_error set
+ * once polkit has answered (see the comment in polkit.c). Returns a negative errno with ret_error set
  * when denied.
  *
  * details is a NULL-terminated list of key, value pairs for polkit rules (e.g. "image", "debian", "verb",
