@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The org.berth1.Error.* names, shared by berthd (daemon/bus-errors.c maps errno values to them) and berthctl
- * (which turns them into messages). */
+/* The org.berth1.Error.* names, shared by berthd (daemon/bus-errors.c maps errno values to them) and
+ * berthctl (which turns them into messages). */
 #define BERTH_ERROR_NO_SUCH_IMAGE "org.berth1.Error.NoSuchImage"
 #define BERTH_ERROR_NO_SUCH_CONTAINER "org.berth1.Error.NoSuchContainer"
 #define BERTH_ERROR_NO_SUCH_TRANSFER "org.berth1.Error.NoSuchTransfer"
