@@ -464,6 +464,10 @@ static void on_layer_finished(RegistryRequest *req, const RegistryError *error, 
         if (error) {
                 if (error->kind == REGISTRY_ERROR_CANCELLED && l->child_done)
                         return layer_check(l); /* we aborted because the extractor failed */
+                if (error->kind == REGISTRY_ERROR_CANCELLED && error->error == -EPIPE && l->pid > 0)
+                        /* The extractor closed its input, and its exit is on the way: its report says why
+                         * (on_layer_child_exit()), not the write that found the pipe closed. */
+                        return;
                 layer_stop(l);
                 transfer_fail_registry(t, error);
                 transfers_layer_settled(t->manager, l->chain_id, t);
