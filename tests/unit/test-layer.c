@@ -873,7 +873,7 @@ static char *proc_status_field(pid_t pid, const char *key)
         for (char **l = lines; *l; l++) {
                 const char *v = startswith(*l, key);
                 if (v && v[0] == ':')
-                        return g_strdup(g_strstrip(g_strdup(v + 1)));
+                        return g_strstrip(g_strdup(v + 1));
         }
         return NULL;
 }
