@@ -14,6 +14,7 @@
 #include "oci/sha256.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
+#include "shared/signal-util.h"
 #include "store/image-store.h"
 #include "store/layer-diff.h"
 #include "store/layer-extract.h"
@@ -167,14 +168,9 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
 _Noreturn static void commit_child(int upper_fd, int dest_fd, int report_fd, pid_t parent)
 {
         CommitReport report = {};
-        sigset_t ss;
         int r;
 
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+        reset_signals();
         (void) signal(SIGPIPE, SIG_IGN); /* a failed extractor shows up as EPIPE, not as our death */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);

@@ -30,20 +30,9 @@
 #include "runtime/rootfs-setup.h"
 #include "runtime/user-lookup.h"
 #include "shared/fs-util.h"
+#include "shared/signal-util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static void reset_signals(void)
-{
-        sigset_t ss;
-
-        /* The monitor blocks signals for sd-event and ignores SIGPIPE; exec keeps both, so undo them. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-}
 
 static int setup_stdio(const ChildFds *fds, ChildError *e)
 {

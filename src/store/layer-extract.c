@@ -55,6 +55,7 @@
 
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/signal-util.h"
 #include "store/archive-util.h"
 #include "store/extract-confine.h"
 #include "store/layer-decompress.h"
@@ -561,14 +562,9 @@ _Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, p
 {
         Report report = { .magic = REPORT_MAGIC };
         int high[3], r;
-        sigset_t ss;
 
         /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works. */
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+        reset_signals();
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
 
