@@ -8,6 +8,7 @@
 #include "oci/manifest.h"
 #include "oci/sha256.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 OciImageConfig *oci_image_config_free(OciImageConfig *c)
@@ -84,7 +85,7 @@ static int dup_string(JsonObject *o, const char *key, const char *what, char **r
 {
         const char *s;
 
-        if (oci_json_get_string(o, key, &s) < 0)
+        if (json_read_string(o, key, &s) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The image config's %s%s is not a string.", what, key);
         if (!s) {
                 *ret = NULL;
@@ -96,7 +97,7 @@ static int dup_string(JsonObject *o, const char *key, const char *what, char **r
 
 static int get_strv(JsonObject *o, const char *key, const char *what, char ***ret, char **ret_reason)
 {
-        int r = oci_json_get_strv(o, key, ret);
+        int r = json_read_strv(o, key, ret);
 
         if (r == -ENOMEM)
                 return r;
@@ -110,7 +111,7 @@ static int get_timestamp(JsonObject *o, const char *what, uint64_t *ret, char **
 {
         const char *s;
 
-        if (oci_json_get_string(o, "created", &s) < 0)
+        if (json_read_string(o, "created", &s) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The image config's %screated is not a string.", what);
         if (s && oci_timestamp_parse(s, ret) < 0) {
                 /* Only shown to users; a strange date is no reason to refuse an image. */
@@ -128,7 +129,7 @@ static int get_keys(JsonObject *o, const char *key, bool with_values, char ***re
         char **l;
         size_t n = 0;
 
-        if (oci_json_get_object(o, key, &m) < 0)
+        if (json_read_object(o, key, &m) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The image config's config.%s is not an object.", key);
         if (!m) {
                 *ret = NULL;
@@ -145,7 +146,7 @@ static int get_keys(JsonObject *o, const char *key, bool with_values, char ***re
         for (GList *i = members; i; i = i->next) {
                 const char *name = i->data, *value = NULL;
 
-                if (with_values && (oci_json_get_string(m, name, &value) < 0 || !value)) {
+                if (with_values && (json_read_string(m, name, &value) < 0 || !value)) {
                         g_list_free(members);
                         oci_strv_free(l);
                         return oci_fail(ret_reason, -EINVAL,
@@ -217,7 +218,7 @@ static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
                     (r = dup_string(eo, "author", "history.", &h->author, ret_reason)) < 0 ||
                     (r = dup_string(eo, "comment", "history.", &h->comment, ret_reason)) < 0)
                         return r;
-                if (oci_json_get_bool(eo, "empty_layer", &h->empty_layer) < 0)
+                if (json_read_bool(eo, "empty_layer", &h->empty_layer) < 0)
                         return oci_fail(ret_reason, -EINVAL,
                                         "The image config's history.empty_layer is not a boolean.");
         }
@@ -249,7 +250,7 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
             (r = get_timestamp(o, "", &c->created_usec, ret_reason)) < 0)
                 return r;
 
-        if (oci_json_get_object(o, "config", &config) < 0)
+        if (json_read_object(o, "config", &config) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The image config's config is not an object.");
         if (config) {
                 r = parse_container_config(config, c, ret_reason);
@@ -257,9 +258,9 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
                         return r;
         }
 
-        if (oci_json_get_object(o, "rootfs", &rootfs) < 0 || !rootfs)
+        if (json_read_object(o, "rootfs", &rootfs) < 0 || !rootfs)
                 return oci_fail(ret_reason, -EINVAL, "The image config has no rootfs object.");
-        if (oci_json_get_string(rootfs, "type", &type) < 0 || !type || !streq(type, "layers"))
+        if (json_read_string(rootfs, "type", &type) < 0 || !type || !streq(type, "layers"))
                 return oci_fail(ret_reason, -EINVAL, "The image config's rootfs.type is not \"layers\".");
         r = get_strv(rootfs, "diff_ids", "rootfs.", &c->diff_ids, ret_reason);
         if (r < 0)

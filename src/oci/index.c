@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "oci/index.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 OciIndex *oci_index_free(OciIndex *idx)
@@ -24,10 +25,9 @@ static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret,
         _cleanup_(oci_platform_done) OciPlatform p = {};
         const char *os, *architecture, *variant, *os_version;
 
-        if (oci_json_get_string(o, "os", &os) < 0 ||
-            oci_json_get_string(o, "architecture", &architecture) < 0 ||
-            oci_json_get_string(o, "variant", &variant) < 0 ||
-            oci_json_get_string(o, "os.version", &os_version) < 0)
+        if (json_read_string(o, "os", &os) < 0 || json_read_string(o, "architecture", &architecture) < 0 ||
+            json_read_string(o, "variant", &variant) < 0 ||
+            json_read_string(o, "os.version", &os_version) < 0)
                 return oci_fail(ret_reason, -EINVAL,
                                 "The platform of the %s has a field that is not a string.", what);
         if (isempty(os) || isempty(architecture))
@@ -78,7 +78,7 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
         if (!idx)
                 return -ENOMEM;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
+        if (json_read_string(o, "mediaType", &media_type) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The index's mediaType is not a string.");
         idx->kind = media_type ? oci_document_kind_from_string(media_type) : OCI_DOCUMENT_INDEX;
         if (idx->kind < 0)
@@ -115,7 +115,7 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
                 if (r < 0)
                         return r;
 
-                if (oci_json_get_object(json_node_get_object(e), "platform", &platform) < 0)
+                if (json_read_object(json_node_get_object(e), "platform", &platform) < 0)
                         return oci_fail(ret_reason, -EINVAL, "The platform of the %s is not an object.",
                                         what);
                 if (platform) {

@@ -8,6 +8,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 /* Deeper than any real manifest or config (they nest 4–5 levels); json-glib's parser recurses, so a hostile
@@ -224,116 +225,12 @@ int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNo
         return 0;
 }
 
-static JsonNode *member(JsonObject *o, const char *key)
-{
-        JsonNode *n = json_object_get_member(o, key);
-
-        return n && !JSON_NODE_HOLDS_NULL(n) ? n : NULL;
-}
-
-int oci_json_get_string(JsonObject *o, const char *key, const char **ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_STRING)
-                return -EINVAL;
-        *ret = json_node_get_string(n);
-        return 0;
-}
-
-int oci_json_get_int64(JsonObject *o, const char *key, bool *ret_present, int64_t *ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                if (ret_present)
-                        *ret_present = false;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_INT64)
-                return -EINVAL;
-        if (ret_present)
-                *ret_present = true;
-        *ret = json_node_get_int(n);
-        return 0;
-}
-
-int oci_json_get_bool(JsonObject *o, const char *key, bool *ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = false;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-                return -EINVAL;
-        *ret = json_node_get_boolean(n);
-        return 0;
-}
-
-int oci_json_get_object(JsonObject *o, const char *key, JsonObject **ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_OBJECT(n))
-                return -EINVAL;
-        *ret = json_node_get_object(n);
-        return 0;
-}
-
-int oci_json_get_strv(JsonObject *o, const char *key, char ***ret)
-{
-        JsonNode *n = member(o, key);
-        JsonArray *a;
-        char **l;
-        guint len;
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_ARRAY(n))
-                return -EINVAL;
-
-        a = json_node_get_array(n);
-        len = json_array_get_length(a);
-        l = calloc((size_t) len + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-
-        for (guint i = 0; i < len; i++) {
-                JsonNode *e = json_array_get_element(a, i);
-
-                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
-                        oci_strv_free(l);
-                        return -EINVAL;
-                }
-                l[i] = strdup(json_node_get_string(e));
-                if (!l[i]) {
-                        oci_strv_free(l);
-                        return -ENOMEM;
-                }
-        }
-
-        *ret = l;
-        return 0;
-}
-
 int oci_json_get_schema_version(JsonObject *o, char **ret_reason)
 {
         int64_t v = 0;
         bool present;
 
-        if (oci_json_get_int64(o, "schemaVersion", &present, &v) < 0)
+        if (json_read_int64(o, "schemaVersion", &present, &v) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The schemaVersion field is not an integer.");
         if (!present)
                 return oci_fail(ret_reason, -EINVAL, "The schemaVersion field is missing.");
@@ -365,10 +262,10 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         bool present;
         int r;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0 || isempty(media_type))
+        if (json_read_string(o, "mediaType", &media_type) < 0 || isempty(media_type))
                 return oci_fail(ret_reason, -EINVAL, "The %s has no media type.", what);
 
-        if (oci_json_get_string(o, "digest", &digest) < 0 || !digest)
+        if (json_read_string(o, "digest", &digest) < 0 || !digest)
                 return oci_fail(ret_reason, -EINVAL, "The %s has no digest.", what);
         r = digest_parse(digest, NULL, NULL);
         if (r == -EOPNOTSUPP || (r >= 0 && !digest_is_valid(digest)))
@@ -379,13 +276,13 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         if (r < 0)
                 return oci_fail(ret_reason, -EINVAL, "The digest '%s' of the %s is invalid.", digest, what);
 
-        if (oci_json_get_int64(o, "size", &present, &size) < 0 || !present)
+        if (json_read_int64(o, "size", &present, &size) < 0 || !present)
                 return oci_fail(ret_reason, -EINVAL, "The size of the %s is missing or not an integer.",
                                 what);
         if (size < 0)
                 return oci_fail(ret_reason, -EINVAL, "The %s has a negative size.", what);
 
-        r = oci_json_get_strv(o, "urls", &d.urls);
+        r = json_read_strv(o, "urls", &d.urls);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -431,10 +328,10 @@ int oci_document_kind_detect(const char *content_type, const void *data, size_t 
                 return r;
         o = json_node_get_object(root);
 
-        if (oci_json_get_int64(o, "schemaVersion", NULL, &version) >= 0 && version == 1)
+        if (json_read_int64(o, "schemaVersion", NULL, &version) >= 0 && version == 1)
                 return oci_fail(ret_reason, -EMEDIUMTYPE, "Docker schema 1 manifests are not supported.");
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
+        if (json_read_string(o, "mediaType", &media_type) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The manifest's mediaType is not a string.");
         if (media_type) {
                 kind = oci_document_kind_from_string(media_type);
@@ -489,7 +386,6 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         g_autoptr(JsonNode) root = NULL;
         JsonObject *o, *config;
         const char *media_type;
-        JsonNode *layers;
         JsonArray *a;
         guint n;
         int r;
@@ -507,7 +403,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         if (!m)
                 return -ENOMEM;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
+        if (json_read_string(o, "mediaType", &media_type) < 0)
                 return oci_fail(ret_reason, -EINVAL, "The manifest's mediaType is not a string.");
         m->kind = media_type ? oci_document_kind_from_string(media_type) : OCI_DOCUMENT_MANIFEST;
         if (oci_document_kind_is_index(m->kind))
@@ -516,7 +412,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
                 return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
                                 media_type);
 
-        if (oci_json_get_object(o, "config", &config) < 0 || !config)
+        if (json_read_object(o, "config", &config) < 0 || !config)
                 return oci_fail(ret_reason, -EINVAL, "The manifest has no config descriptor.");
         r = oci_descriptor_from_json(config, "manifest's config", &m->config, ret_reason);
         if (r < 0)
@@ -527,10 +423,8 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
                                 "This is not a container image: its config has media type '%s'.",
                                 m->config.media_type);
 
-        layers = member(o, "layers");
-        if (!layers || !JSON_NODE_HOLDS_ARRAY(layers))
+        if (json_read_array(o, "layers", &a) < 0 || !a)
                 return oci_fail(ret_reason, -EINVAL, "The manifest has no list of layers.");
-        a = json_node_get_array(layers);
         n = json_array_get_length(a);
         if (n > OCI_MANIFEST_LAYERS_MAX)
                 return oci_fail(ret_reason, -EINVAL,

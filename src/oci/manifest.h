@@ -118,13 +118,6 @@ int oci_json_check_text(const void *data, size_t size);
 /* Parses a buffer of at most size_max bytes whose root must be an object. */
 int oci_json_parse_object(const void *data, size_t size, size_t size_max, struct _JsonNode **ret_root,
                           char **ret_reason);
-/* Typed member getters. Absent and null members yield NULL (or leave *ret untouched for ints) and return 0;
- * present members of the wrong type return -EINVAL. */
-int oci_json_get_string(struct _JsonObject *o, const char *key, const char **ret);
-int oci_json_get_int64(struct _JsonObject *o, const char *key, bool *ret_present, int64_t *ret);
-int oci_json_get_bool(struct _JsonObject *o, const char *key, bool *ret);
-int oci_json_get_object(struct _JsonObject *o, const char *key, struct _JsonObject **ret);
-int oci_json_get_strv(struct _JsonObject *o, const char *key, char ***ret);
 int oci_json_get_schema_version(struct _JsonObject *o, char **ret_reason);
 /* A descriptor's mediaType (required), digest, size and urls; layer types are checked by the caller. */
 int oci_descriptor_from_json(struct _JsonObject *o, const char *what, OciDescriptor *ret, char **ret_reason);
