@@ -141,9 +141,8 @@ int registry_json_parse_error(const void *data, size_t size, char **ret_code, ch
 int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repositories)
 {
         g_autoptr(JsonParser) parser = NULL;
-        g_autoptr(GPtrArray) l = NULL;
-        JsonNode *root, *n;
-        JsonArray *a;
+        JsonNode *root;
+        char **l;
         int r;
 
         if (!ret_repositories)
@@ -153,22 +152,16 @@ int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repos
         if (r < 0)
                 return r;
 
-        l = g_ptr_array_new_with_free_func(g_free);
-        n = json_object_get_member(json_node_get_object(root), "repositories");
-        if (n && JSON_NODE_HOLDS_ARRAY(n)) {
-                a = json_node_get_array(n);
-                for (guint i = 0; i < json_array_get_length(a); i++) {
-                        JsonNode *e = json_array_get_element(a, i);
-
-                        if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
-                                return -EBADMSG;
-                        g_ptr_array_add(l, g_strdup(json_node_get_string(e)));
-                }
-        } else if (n && !JSON_NODE_HOLDS_NULL(n))
-                return -EBADMSG;
-
-        g_ptr_array_add(l, NULL);
-        *ret_repositories = (char **) g_ptr_array_free(g_steal_pointer(&l), FALSE);
+        r = json_read_strv(json_node_get_object(root), "repositories", &l);
+        if (r < 0)
+                return r;
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        /* The caller's g_strfreev() frees these: GLib's allocator is malloc() since 2.46. */
+        *ret_repositories = l;
         return 0;
 }
 
