@@ -681,7 +681,8 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
                       void *userdata)
 {
         Transfer *t = userdata;
-        _cleanup_free_ char *digest = NULL, *reason = NULL, *msg = NULL;
+        _cleanup_free_ char *digest = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         Manager *m = t->manager;
         int r;
 
@@ -700,7 +701,7 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
         }
         r = oci_image_config_parse(body, size, &t->config, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid image config");
         }
@@ -753,7 +754,8 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                         const char *content_type, const char *header_digest, void *userdata)
 {
         Transfer *t = userdata;
-        _cleanup_free_ char *digest = NULL, *reason = NULL, *msg = NULL;
+        _cleanup_free_ char *digest = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         OciDocumentKind kind;
         int r;
 
@@ -774,7 +776,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
 
         r = oci_document_kind_detect(content_type, body, size, &kind, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "unknown manifest type");
         }
@@ -788,7 +790,8 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                         return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, "nested image index");
                 r = oci_index_parse(body, size, &idx, &reason);
                 if (r < 0) {
-                        if (asprintf(&msg, "%s: invalid image index: %s", t->familiar, strna(reason)) < 0)
+                        if (asprintf(&msg, "%s: invalid image index: %s", t->familiar,
+                                     strna(reason.message)) < 0)
                                 msg = NULL;
                         return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid index");
                 }
@@ -816,7 +819,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
 
         r = oci_manifest_parse(body, size, &t->manifest, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid manifest");
         }
