@@ -136,7 +136,7 @@ static void commit_fail(CommitOperation *op, const char *name, int error, const 
 static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
 {
         _cleanup_close_ int input_fd = -EBADF, result_fd = -EBADF;
-        _cleanup_free_ char *write_error = NULL, *extract_error = NULL;
+        _cleanup_berth_error_ BerthError write_error = BERTH_ERROR_INIT, extract_error = BERTH_ERROR_INIT;
         pid_t pid;
         int r, k, flags;
 
@@ -155,11 +155,11 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
         /* A failed extraction makes the writer fail with EPIPE: its own message is the one to report. */
         if (k < 0) {
                 snprintf(report->message, sizeof(report->message), "%s",
-                         r < 0 && r != -EPIPE ? strna(write_error) : strna(extract_error));
+                         r < 0 && r != -EPIPE ? strna(write_error.message) : strna(extract_error.message));
                 return r < 0 && r != -EPIPE ? r : k;
         }
         if (r < 0) {
-                snprintf(report->message, sizeof(report->message), "%s", strna(write_error));
+                snprintf(report->message, sizeof(report->message), "%s", strna(write_error.message));
                 return r;
         }
         return 0;

@@ -327,7 +327,8 @@ static void layer_fail(TransferLayer *l, const char *error_name, const char *mes
 
 static void layer_check(TransferLayer *l)
 {
-        _cleanup_free_ char *error_message = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError error_message = BERTH_ERROR_INIT;
+        _cleanup_free_ char *msg = NULL;
         LayerExtractResult res;
         int r;
 
@@ -335,7 +336,7 @@ static void layer_check(TransferLayer *l)
         l->result_fd = safe_close(l->result_fd);
         if (r < 0) {
                 if (asprintf(&msg, "layer %s could not be extracted: %s", l->short_id,
-                             error_message ?: strerror(-r)) < 0)
+                             error_message.message ?: strerror(-r)) < 0)
                         msg = NULL;
                 return layer_fail(l, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_INVALID_IMAGE,
                                   msg ?: "layer could not be extracted");
