@@ -215,7 +215,8 @@ static int set_working_directory(const char *cwd, ChildError *e)
 static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
 {
         _cleanup_close_ int root_fd = -EBADF, slave = -EBADF;
-        _cleanup_free_ char *user_error = NULL, *exe = NULL, *home_entry = NULL;
+        _cleanup_free_ char *exe = NULL, *home_entry = NULL;
+        _cleanup_berth_error_ BerthError user_error = BERTH_ERROR_INIT;
         _cleanup_free_ char **env = NULL;
         UserIds user = {};
         int r;
@@ -264,7 +265,7 @@ static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
                 return child_fail(e, negative_errno(), "cannot open /");
         r = user_lookup(root_fd, spec->user, &user, &user_error);
         if (r < 0)
-                return child_fail(e, 0, "%s", user_error ?: strerror(-r));
+                return child_fail(e, 0, "%s", user_error.message ?: strerror(-r));
 
         /* Like Docker's: the terminal belongs to the container's user, its group stays tty. */
         if (slave >= 0 && fchown(slave, user.uid, (gid_t) -1) < 0)
