@@ -259,11 +259,12 @@ static void transfer_fail_registry(Transfer *t, const RegistryError *e)
                 name = BERTH_ERROR_REGISTRY_ERROR;
         }
         if (e->http_status > 0)
-                if (asprintf(&msg, "%s: %s (HTTP %ld)", t->familiar, e->message, e->http_status) < 0)
+                if (asprintf(&msg, "%s: %s (HTTP %ld)", t->familiar, berth_error_message(&e->base),
+                             e->http_status) < 0)
                         msg = NULL;
-        if (!msg && asprintf(&msg, "%s: %s", t->familiar, e->message) < 0)
+        if (!msg && asprintf(&msg, "%s: %s", t->familiar, berth_error_message(&e->base)) < 0)
                 msg = NULL;
-        transfer_finish(t, name, msg ?: e->message);
+        transfer_finish(t, name, msg ?: berth_error_message(&e->base));
 }
 
 /* Whether another running pull needs the layer chain_id at all, or (downloading_only) is fetching it now. */
@@ -465,7 +466,7 @@ static void on_layer_finished(RegistryRequest *req, const RegistryError *error, 
         if (error) {
                 if (error->kind == REGISTRY_ERROR_CANCELLED && l->child_done)
                         return layer_check(l); /* we aborted because the extractor failed */
-                if (error->kind == REGISTRY_ERROR_CANCELLED && error->error == -EPIPE && l->pid > 0)
+                if (error->kind == REGISTRY_ERROR_CANCELLED && error->base.error == -EPIPE && l->pid > 0)
                         /* The extractor closed its input, and its exit is on the way: its report says why
                          * (on_layer_child_exit()), not the write that found the pipe closed. */
                         return;

@@ -51,7 +51,9 @@ static void catalog_deliver(RegistryRequest *req)
                 if (results)
                         req->search_cb(req, NULL, results, n, req->userdata);
                 else {
-                        RegistryError e = { .kind = REGISTRY_ERROR_REGISTRY, .error = -ENOMEM, .message = "Out of memory" };
+                        _cleanup_(registry_error_done) RegistryError e = { .kind = REGISTRY_ERROR_REGISTRY };
+
+                        berth_error_set(&e.base, -ENOMEM, "Out of memory");
                         req->search_cb(req, &e, NULL, 0, req->userdata);
                 }
         }

@@ -30,6 +30,15 @@ RegistryErrorKind registry_error_kind_from_string(const char *s)
         return _REGISTRY_ERROR_KIND_INVALID;
 }
 
+void registry_error_done(RegistryError *e)
+{
+        if (!e)
+                return;
+        berth_error_done(&e->base);
+        free(e->code);
+        *e = (RegistryError){};
+}
+
 void registry_client_set_config(RegistryClient *c, RegistryConfig *config)
 {
         AuthTokenCache *tokens = NULL;

@@ -21,16 +21,6 @@ typedef enum RequestKind {
         REQUEST_SEARCH,
 } RequestKind;
 
-/* An error we own, turned into a RegistryError when delivered. */
-typedef struct ErrorInfo {
-        bool set;
-        RegistryErrorKind kind;
-        int error;
-        long status;
-        char *code;
-        char *message;
-} ErrorInfo;
-
 struct RegistryClient {
         sd_event *event;
         CurlGlue *glue;
@@ -60,7 +50,7 @@ struct RegistryRequest {
         bool auth_tried;     /* answered this endpoint's challenge already */
         char *authorization; /* "Authorization: …" to send, or NULL */
 
-        ErrorInfo saved; /* first HTTP-level error of an earlier endpoint */
+        RegistryError saved; /* first HTTP-level error of an earlier endpoint */
 
         unsigned busy; /* nesting of consumer callbacks */
         bool cancelled;
@@ -94,7 +84,6 @@ static inline uint64_t now_usec(RegistryClient *c)
 }
 
 /* registry-request.c */
-void error_info_done(ErrorInfo *e);
 RegistryRequest *request_free(RegistryRequest *req);
 void request_deliver(RegistryRequest *req, const RegistryError *error, const void *body, size_t size,
                      const char *content_type, const char *digest);

@@ -19,14 +19,8 @@
         "application/vnd.oci.image.manifest.v1+json, "                                           \
         "application/vnd.docker.distribution.manifest.v2+json"
 
-static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool transient, uint64_t retry_after);
-
-void error_info_done(ErrorInfo *e)
-{
-        free(e->code);
-        free(e->message);
-        *e = (ErrorInfo){};
-}
+static void request_handle_failure(RegistryRequest *req, RegistryError *e, bool transient,
+                                   uint64_t retry_after);
 
 RegistryRequest *request_free(RegistryRequest *req)
 {
@@ -50,7 +44,7 @@ RegistryRequest *request_free(RegistryRequest *req)
         free(req->url_path);
         free(req->scope);
         free(req->authorization);
-        error_info_done(&req->saved);
+        registry_error_done(&req->saved);
         if (req->repositories)
                 g_ptr_array_unref(req->repositories);
         free(req->term);
@@ -90,33 +84,30 @@ void request_deliver(RegistryRequest *req, const RegistryError *error, const voi
         request_free(req);
 }
 
-static void request_fail_info(RegistryRequest *req, const ErrorInfo *e)
+/* Delivers e, which stays the caller's: first made whole, with a negative errno and a message. */
+static void request_fail_info(RegistryRequest *req, RegistryError *e)
 {
-        RegistryError error = {
-                .kind = e->kind,
-                .error = e->error < 0 ? e->error : -EIO,
-                .http_status = e->status,
-                .code = e->code,
-                .message = e->message ?: "Unknown error",
-        };
+        if (e->base.error >= 0)
+                e->base.error = -EIO;
+        if (!e->base.message)
+                e->base.message = strdup("Unknown error");
 
         log_debug("Registry request for %s%s failed: %s", strna(req->domain), strempty(req->url_path),
-                  error.message);
-        request_deliver(req, &error, NULL, 0, NULL, NULL);
+                  berth_error_message(&e->base));
+        request_deliver(req, e, NULL, 0, NULL, NULL);
 }
 
 void request_fail(RegistryRequest *req, RegistryErrorKind kind, int error, const char *format, ...)
 {
-        ErrorInfo e = { .set = true, .kind = kind, .error = error };
+        _cleanup_(registry_error_done) RegistryError e = { .base.error = error, .kind = kind };
         va_list ap;
 
         va_start(ap, format);
-        if (vasprintf(&e.message, format, ap) < 0)
-                e.message = NULL;
+        if (vasprintf(&e.base.message, format, ap) < 0)
+                e.base.message = NULL;
         va_end(ap);
 
         request_fail_info(req, &e);
-        error_info_done(&e);
 }
 
 /* ---- starting attempts ---------------------------------------------------------------------------- */
@@ -269,7 +260,8 @@ static void request_mark_bad(RegistryRequest *req)
         g_hash_table_replace(c->bad_endpoints, g_strdup(request_endpoint(req)), GUINT_TO_POINTER((guint) until));
 }
 
-static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool transient, uint64_t retry_after)
+static void request_handle_failure(RegistryRequest *req, RegistryError *e, bool transient,
+                                   uint64_t retry_after)
 {
         RegistryClient *c = req->client;
 
@@ -278,10 +270,11 @@ static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool tran
 
         /* Another endpoint (the registry after a mirror, http after https) is worth a try right away. */
         if (req->endpoint_idx + 1 < req->n_endpoints) {
-                log_debug("%s failed (%s), trying the next endpoint.", request_endpoint(req), e->message);
-                if (e->kind != REGISTRY_ERROR_NETWORK && !req->saved.set) {
+                log_debug("%s failed (%s), trying the next endpoint.", request_endpoint(req),
+                          e->base.message);
+                if (e->kind != REGISTRY_ERROR_NETWORK && req->saved.base.error == 0) {
                         req->saved = *e;
-                        *e = (ErrorInfo){};
+                        *e = (RegistryError){};
                 }
                 req->endpoint_idx++;
                 req->attempt++;
@@ -302,7 +295,7 @@ static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool tran
                 delay = MIN(delay, BACKOFF_MAX_USEC);
                 delay = MAX(delay, MIN(retry_after, RETRY_AFTER_MAX_USEC));
 
-                log_debug("%s: %s; retrying in %" PRIu64 " ms.", request_endpoint(req), e->message,
+                log_debug("%s: %s; retrying in %" PRIu64 " ms.", request_endpoint(req), e->base.message,
                           delay / USEC_PER_MSEC);
                 req->attempt++;
                 req->auth_tried = false;
@@ -316,7 +309,7 @@ static void request_handle_failure(RegistryRequest *req, ErrorInfo *e, bool tran
         }
 
         /* A mere connection failure of the last endpoint says less than what an earlier one answered. */
-        if (e->kind == REGISTRY_ERROR_NETWORK && req->saved.set)
+        if (e->kind == REGISTRY_ERROR_NETWORK && req->saved.base.error != 0)
                 request_fail_info(req, &req->saved);
         else
                 request_fail_info(req, e);
@@ -396,7 +389,7 @@ static uint64_t parse_retry_after(const char *v)
 }
 
 /* Fills e from a non-2xx answer, with the registry's own code and message when it sent them. */
-static void error_from_http(RegistryRequest *req, HttpRequest *http, ErrorInfo *e)
+static void error_from_http(RegistryRequest *req, HttpRequest *http, RegistryError *e)
 {
         _cleanup_free_ char *code = NULL, *message = NULL;
         const void *body;
@@ -407,30 +400,30 @@ static void error_from_http(RegistryRequest *req, HttpRequest *http, ErrorInfo *
         if (size > 0)
                 (void) registry_json_parse_error(body, size, &code, &message);
 
-        *e = (ErrorInfo){ .set = true, .status = status };
+        *e = (RegistryError){ .http_status = status };
 
         if (status == 401 || status == 403) {
                 e->kind = REGISTRY_ERROR_UNAUTHORIZED;
-                e->error = -EACCES;
+                e->base.error = -EACCES;
         } else if ((req->kind == REQUEST_MANIFEST &&
                     (status == 404 || streq_ptr(code, "MANIFEST_UNKNOWN") || streq_ptr(code, "NAME_UNKNOWN"))) ||
                    (req->kind != REQUEST_BLOB && req->kind != REQUEST_STREAM &&
                     (streq_ptr(code, "MANIFEST_UNKNOWN") || streq_ptr(code, "NAME_UNKNOWN")))) {
                 e->kind = REGISTRY_ERROR_MANIFEST_UNKNOWN;
-                e->error = -ENOENT;
+                e->base.error = -ENOENT;
         } else if ((req->kind == REQUEST_BLOB || req->kind == REQUEST_STREAM) &&
                    (status == 404 || streq_ptr(code, "BLOB_UNKNOWN"))) {
                 e->kind = REGISTRY_ERROR_BLOB_UNKNOWN;
-                e->error = -ENOENT;
+                e->base.error = -ENOENT;
         } else {
                 e->kind = REGISTRY_ERROR_REGISTRY;
-                e->error = status == 429 ? -EBUSY : -EREMOTEIO;
+                e->base.error = status == 429 ? -EBUSY : -EREMOTEIO;
         }
 
         if (message)
-                e->message = TAKE_PTR(message);
-        else if (asprintf(&e->message, "HTTP %ld from %s", status, request_endpoint(req)) < 0)
-                e->message = NULL;
+                e->base.message = TAKE_PTR(message);
+        else if (asprintf(&e->base.message, "HTTP %ld from %s", status, request_endpoint(req)) < 0)
+                e->base.message = NULL;
         e->code = TAKE_PTR(code);
 }
 
@@ -441,20 +434,21 @@ static void on_token_finished(HttpRequest *http, CURLcode result, void *userdata
         RegistryRequest *req = userdata;
         RegistryClient *c = req->client;
         RegistryTokenResponse t = {};
-        ErrorInfo e = {};
+        RegistryError e = {};
         const void *body;
         size_t size;
         long status;
         int r;
 
         if (result != CURLE_OK) {
-                e = (ErrorInfo){ .set = true, .kind = REGISTRY_ERROR_NETWORK, .error = curl_result_to_errno(result) };
-                if (asprintf(&e.message, "Token request failed: %s",
+                e = (RegistryError){ .kind = REGISTRY_ERROR_NETWORK,
+                                     .base.error = curl_result_to_errno(result) };
+                if (asprintf(&e.base.message, "Token request failed: %s",
                              http_request_get_error(http) ?: curl_easy_strerror(result)) < 0)
-                        e.message = NULL;
+                        e.base.message = NULL;
                 req->token_http = http_request_free(req->token_http);
                 request_handle_failure(req, &e, curl_result_transient(result), 0);
-                error_info_done(&e);
+                registry_error_done(&e);
                 return;
         }
 
@@ -467,11 +461,13 @@ static void on_token_finished(HttpRequest *http, CURLcode result, void *userdata
         }
         if (status < 200 || status >= 300) {
                 req->token_http = http_request_free(req->token_http);
-                e = (ErrorInfo){ .set = true, .kind = REGISTRY_ERROR_REGISTRY, .error = -EREMOTEIO, .status = status };
-                if (asprintf(&e.message, "Token server answered HTTP %ld", status) < 0)
-                        e.message = NULL;
+                e = (RegistryError){ .kind = REGISTRY_ERROR_REGISTRY,
+                                     .base.error = -EREMOTEIO,
+                                     .http_status = status };
+                if (asprintf(&e.base.message, "Token server answered HTTP %ld", status) < 0)
+                        e.base.message = NULL;
                 request_handle_failure(req, &e, status_transient(status), 0);
-                error_info_done(&e);
+                registry_error_done(&e);
                 return;
         }
 
@@ -665,7 +661,7 @@ static void request_succeeded(RegistryRequest *req, HttpRequest *http)
 static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
 {
         RegistryRequest *req = userdata;
-        ErrorInfo e = {};
+        RegistryError e = {};
         long status;
 
         if (req->cancelled) {
@@ -692,12 +688,13 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
                         return;
                 }
 
-                e = (ErrorInfo){ .set = true, .kind = REGISTRY_ERROR_NETWORK, .error = curl_result_to_errno(result) };
-                if (asprintf(&e.message, "%s: %s", request_endpoint(req),
+                e = (RegistryError){ .kind = REGISTRY_ERROR_NETWORK,
+                                     .base.error = curl_result_to_errno(result) };
+                if (asprintf(&e.base.message, "%s: %s", request_endpoint(req),
                              http_request_get_error(http) ?: curl_easy_strerror(result)) < 0)
-                        e.message = NULL;
+                        e.base.message = NULL;
                 request_handle_failure(req, &e, curl_result_transient(result), 0);
-                error_info_done(&e);
+                registry_error_done(&e);
                 return;
         }
 
@@ -713,10 +710,12 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
         if (status == 416 && req->kind == REQUEST_STREAM && req->done > 0) {
                 /* Our Range was refused: start over without one. */
                 req->range_ok = false;
-                e = (ErrorInfo){ .set = true, .kind = REGISTRY_ERROR_REGISTRY, .error = -EREMOTEIO, .status = status,
-                                 .message = strdup("Range not satisfiable") };
+                e = (RegistryError){ .kind = REGISTRY_ERROR_REGISTRY,
+                                     .base.error = -EREMOTEIO,
+                                     .http_status = status,
+                                     .base.message = strdup("Range not satisfiable") };
                 request_handle_failure(req, &e, true, 0);
-                error_info_done(&e);
+                registry_error_done(&e);
                 return;
         }
 
@@ -725,7 +724,7 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
                 auth_token_cache_forget(req->client->tokens, request_endpoint(req), req->scope);
         request_handle_failure(req, &e, status_transient(status),
                                parse_retry_after(http_request_get_header(http, "Retry-After")));
-        error_info_done(&e);
+        registry_error_done(&e);
 }
 
 /* ---- constructors --------------------------------------------------------------------------------- */
