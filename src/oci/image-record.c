@@ -103,25 +103,6 @@ static int get_uint64(JsonObject *o, const char *key, uint64_t *ret)
         return 0;
 }
 
-/* Absent or null: an empty list. */
-static int get_strv(JsonObject *o, const char *key, char ***ret)
-{
-        char **l;
-        int r;
-
-        /* g_strfreev() frees these: GLib's allocator is malloc() since 2.46. */
-        r = json_read_strv(o, key, &l);
-        if (r < 0)
-                return r;
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
-        *ret = l;
-        return 0;
-}
-
 int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
 {
         g_autoptr(JsonParser) p = NULL;
@@ -138,11 +119,13 @@ int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
+        /* The strvs are malloc()ed and freed with g_strfreev(): GLib's allocator is malloc() since 2.46. */
         if (json_read_string_dup(o, "id", &r->id) < 0 || !r->id ||
             json_read_string_dup(o, "manifest_digest", &r->manifest_digest) < 0 ||
-            get_strv(o, "repo_digests", &r->repo_digests) < 0 || get_strv(o, "diff_ids", &r->diff_ids) < 0 ||
-            get_strv(o, "chain_ids", &r->chain_ids) < 0 || get_uint64(o, "size", &r->size) < 0 ||
-            get_uint64(o, "created_usec", &r->created_usec) < 0 ||
+            json_read_strv_or_empty(o, "repo_digests", &r->repo_digests) < 0 ||
+            json_read_strv_or_empty(o, "diff_ids", &r->diff_ids) < 0 ||
+            json_read_strv_or_empty(o, "chain_ids", &r->chain_ids) < 0 ||
+            get_uint64(o, "size", &r->size) < 0 || get_uint64(o, "created_usec", &r->created_usec) < 0 ||
             get_uint64(o, "added_usec", &r->added_usec) < 0 || json_read_array(o, "layer_sizes", &sizes) < 0)
                 return -EBADMSG;
         if (g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))

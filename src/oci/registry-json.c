@@ -142,7 +142,6 @@ int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repos
 {
         g_autoptr(JsonParser) parser = NULL;
         JsonNode *root;
-        char **l;
         int r;
 
         if (!ret_repositories)
@@ -152,17 +151,8 @@ int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repos
         if (r < 0)
                 return r;
 
-        r = json_read_strv(json_node_get_object(root), "repositories", &l);
-        if (r < 0)
-                return r;
-        if (!l) {
-                l = calloc(1, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-        }
         /* The caller's g_strfreev() frees these: GLib's allocator is malloc() since 2.46. */
-        *ret_repositories = l;
-        return 0;
+        return json_read_strv_or_empty(json_node_get_object(root), "repositories", ret_repositories);
 }
 
 void registry_search_results_free(RegistrySearchResult *r, size_t n)

@@ -129,3 +129,20 @@ int json_read_strv(JsonObject *o, const char *key, char ***ret)
         *ret = l;
         return 0;
 }
+
+int json_read_strv_or_empty(JsonObject *o, const char *key, char ***ret)
+{
+        char **l;
+        int r;
+
+        r = json_read_strv(o, key, &l);
+        if (r < 0)
+                return r;
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = l;
+        return 0;
+}

@@ -21,3 +21,5 @@ int json_read_object(JsonObject *o, const char *key, JsonObject **ret);
 int json_read_array(JsonObject *o, const char *key, JsonArray **ret);
 /* An array of strings as a NULL-terminated strv of malloc()ed strings; -ENOMEM if allocating fails. */
 int json_read_strv(JsonObject *o, const char *key, char ***ret);
+/* The same, with an empty strv (not NULL) when the member is not set. */
+int json_read_strv_or_empty(JsonObject *o, const char *key, char ***ret);

@@ -102,6 +102,15 @@ static void test_object_array_strv(void)
         g_assert_null(l);
         g_assert_cmpint(json_read_strv(o, "m", &l), ==, -EBADMSG);
         g_assert_cmpint(json_read_strv(o, "s", &l), ==, -EBADMSG);
+
+        g_assert_cmpint(json_read_strv_or_empty(o, "absent", &l), ==, 0);
+        g_assert_nonnull(l);
+        g_assert_null(l[0]);
+        g_strfreev(l);
+        g_assert_cmpint(json_read_strv_or_empty(o, "a", &l), ==, 0);
+        g_assert_cmpuint(g_strv_length(l), ==, 2);
+        g_strfreev(l);
+        g_assert_cmpint(json_read_strv_or_empty(o, "m", &l), ==, -EBADMSG);
 }
 
 int main(int argc, char **argv)
