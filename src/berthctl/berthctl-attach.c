@@ -13,7 +13,7 @@
 #include "berthctl-attach.h"
 #include "berthctl-container.h"
 #include "berthctl.h"
-#include "bus-errors.h"
+#include "shared/berth-errors.h"
 
 /* The client side of AttachContainer: berthd hands us a socket to the container's monitor, and we pump it
  * against our own stdio, as docker's CLI does against its attach stream (runtime/attach-protocol.h). */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "berth-messages.h"
+#include "shared/berth-messages.h"
 #include "berthctl-container.h"
 #include "berthctl.h"
 #include "format.h"

@@ -7,7 +7,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
-#include "berth-messages.h"
+#include "shared/berth-messages.h"
 #include "monitor/monitor-journal.h"
 #include "shared/log.h"
 

@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "container-config.h"
+#include "daemon/container-config.h"
 
 #define ID "4f2a9c1b7d3e5a6b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib.h>
 
-#include "scope.h"
+#include "daemon/scope.h"
 
 /* Which scope properties need org.berth1.manage-containers-privileged (docs/security.md). */
 static void test_properties_weaken(void)

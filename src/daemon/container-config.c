@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "daemon/container-config.h"
+#include "network/etc-files.h"
+#include "network/port-mapping.h"
+#include "runtime/caps.h"
+
+void container_options_done(ContainerOptions *o)
+{
+        g_strfreev(o->command);
+        g_strfreev(o->entrypoint);
+        g_strfreev(o->env);
+        free(o->workdir);
+        free(o->user);
+        free(o->hostname);
+        free(o->network);
+        g_strfreev(o->cap_add);
+        g_strfreev(o->cap_drop);
+        g_strfreev(o->security_opt);
+        g_strfreev(o->devices);
+        g_strfreev(o->dns);
+        g_strfreev(o->ports);
+        g_strfreev(o->dns_search);
+        g_strfreev(o->add_hosts);
+        *o = (ContainerOptions) {};
+}
+
+void container_config_done(ContainerConfig *c)
+{
+        g_strfreev(c->argv);
+        g_strfreev(c->entrypoint);
+        g_strfreev(c->cmd);
+        g_strfreev(c->env);
+        free(c->workdir);
+        free(c->user);
+        free(c->hostname);
+        free(c->network);
+        free(c->stop_signal);
+        g_strfreev(c->cap_add);
+        g_strfreev(c->cap_drop);
+        g_strfreev(c->devices);
+        g_strfreev(c->dns);
+        g_strfreev(c->ports);
+        g_strfreev(c->dns_search);
+        g_strfreev(c->add_hosts);
+        *c = (ContainerConfig) {};
+}
+
+void device_mapping_done(DeviceMapping *d)
+{
+        free(d->host);
+        free(d->container);
+        free(d->perms);
+        *d = (DeviceMapping) {};
+}
+
+static bool device_perms_valid(const char *s)
+{
+        /* Docker's validDeviceMode: a non-empty set of r, w and m, each at most once. */
+        if (isempty(s) || strlen(s) > 3)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!strchr("rwm", *p) || strchr(p + 1, *p))
+                        return false;
+        return true;
+}
+
+static bool device_path_valid(const char *s)
+{
+        g_autofree char *canonical = NULL;
+
+        if (isempty(s) || s[0] != '/')
+                return false;
+        canonical = g_canonicalize_filename(s, "/");
+        return streq(canonical, s);
+}
+
+int device_mapping_parse(const char *s, DeviceMapping *ret)
+{
+        g_auto(GStrv) parts = g_strsplit(s, ":", -1);
+        const char *host, *container, *perms = "rwm";
+        guint n = g_strv_length(parts);
+
+        if (n < 1 || n > 3)
+                return -EINVAL;
+        host = container = parts[0];
+        if (n == 2) {
+                if (device_perms_valid(parts[1]))
+                        perms = parts[1];
+                else
+                        container = parts[1];
+        } else if (n == 3) {
+                container = parts[1];
+                perms = parts[2];
+        }
+        if (!device_path_valid(host) || !device_path_valid(container) || !startswith(container, "/dev/") ||
+            !device_perms_valid(perms))
+                return -EINVAL;
+        *ret = (DeviceMapping) {
+                .host = strdup(host),
+                .container = strdup(container),
+                .perms = strdup(perms),
+        };
+        if (!ret->host || !ret->container || !ret->perms) {
+                device_mapping_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static size_t env_key_len(const char *entry)
+{
+        const char *eq = strchr(entry, '=');
+        return eq ? (size_t) (eq - entry) : strlen(entry);
+}
+
+/* Sets or removes one entry, keeping the order of first appearance as Docker does. */
+static void env_apply(GPtrArray *env, const char *entry)
+{
+        size_t n = env_key_len(entry);
+        bool removal = entry[n] != '=';
+
+        for (guint i = 0; i < env->len; i++) {
+                const char *e = env->pdata[i];
+                if (env_key_len(e) == n && strneq(e, entry, n)) {
+                        if (removal)
+                                g_ptr_array_remove_index(env, i);
+                        else {
+                                g_free(env->pdata[i]);
+                                env->pdata[i] = g_strdup(entry);
+                        }
+                        return;
+                }
+        }
+        if (!removal)
+                g_ptr_array_add(env, g_strdup(entry));
+}
+
+static bool env_has(GPtrArray *env, const char *key)
+{
+        size_t n = strlen(key);
+        for (guint i = 0; i < env->len; i++) {
+                const char *e = env->pdata[i];
+                if (strneq(e, key, n) && e[n] == '=')
+                        return true;
+        }
+        return false;
+}
+
+static char **strv_concat(char *const *a, char *const *b)
+{
+        GPtrArray *v = g_ptr_array_new();
+        for (char *const *s = a; s && *s; s++)
+                g_ptr_array_add(v, g_strdup(*s));
+        for (char *const *s = b; s && *s; s++)
+                g_ptr_array_add(v, g_strdup(*s));
+        g_ptr_array_add(v, NULL);
+        return (char **) g_ptr_array_free(v, false);
+}
+
+static bool hostname_is_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 64 || s[0] == '-' || s[0] == '.')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+                        return false;
+        return true;
+}
+
+int signal_from_string(const char *s)
+{
+        char *end;
+        long n;
+        int sig;
+
+        if (isempty(s))
+                return -EINVAL;
+        n = strtol(s, &end, 10);
+        if (*end == '\0')
+                return n > 0 && n < _NSIG ? (int) n : -EINVAL;
+        s = startswith(s, "SIG") ?: s;
+        for (sig = 1; sig < SIGRTMIN; sig++)
+                if (sigabbrev_np(sig) && strcasecmp(sigabbrev_np(sig), s) == 0)
+                        return sig;
+        return -EINVAL;
+}
+
+/* Docker's spellings: "no-new-privileges", with ":true"/"=true" or ":false"/"=false"; "seccomp=unconfined"
+ * or "seccomp:unconfined". Profiles from files (seccomp=/path) and AppArmor/SELinux labels are not
+ * supported. */
+static int parse_security_opts(char *const *l, bool *ret_nnp, bool *ret_unconfined, const char **ret_reason)
+{
+        bool nnp = false, unconfined = false;
+
+        for (char *const *s = l; s && *s; s++) {
+                if (streq(*s, "no-new-privileges") || streq(*s, "no-new-privileges:true") ||
+                    streq(*s, "no-new-privileges=true"))
+                        nnp = true;
+                else if (streq(*s, "no-new-privileges:false") || streq(*s, "no-new-privileges=false"))
+                        nnp = false;
+                else if (streq(*s, "seccomp=unconfined") || streq(*s, "seccomp:unconfined"))
+                        unconfined = true;
+                else {
+                        if (ret_reason)
+                                *ret_reason = "unsupported security option (known: no-new-privileges, "
+                                              "seccomp=unconfined)";
+                        return -EINVAL;
+                }
+        }
+        *ret_nnp = nnp;
+        *ret_unconfined = unconfined;
+        return 0;
+}
+
+/* Publishing below 1024 or on one of the host's addresses takes what belongs to the host's admin: the
+ * privileged action, as for the host's network. An invalid entry is refused later anyway; ask for the most. */
+static bool ports_are_privileged(char **ports)
+{
+        STRV_FOREACH(p, ports) {
+                PortMapping m;
+
+                if (port_mapping_parse(*p, &m) < 0 || port_mapping_is_privileged(&m))
+                        return true;
+        }
+        return false;
+}
+
+int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason)
+{
+        const char *bad = NULL;
+        bool nnp, unconfined;
+        uint64_t caps;
+        int r;
+
+        r = caps_resolve(o->privileged, o->cap_add, o->cap_drop, &caps, &bad);
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
+                                      "or CAP_NET_ADMIN, or ALL)";
+                return r;
+        }
+        r = parse_security_opts(o->security_opt, &nnp, &unconfined, ret_reason);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(d, o->devices) {
+                _cleanup_(device_mapping_done) DeviceMapping m = {};
+
+                r = device_mapping_parse(*d, &m);
+                if (r == -EINVAL) {
+                        if (ret_reason)
+                                *ret_reason =
+                                        "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
+                                        "CONTAINER below /dev/ and PERMS of r, w, m";
+                        return r;
+                }
+                if (r < 0)
+                        return r;
+        }
+        /* A device of the host's is the host's to give: as privileged as the rest. */
+        *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
+                       streq_ptr(o->network, "host") || (o->devices && o->devices[0]) ||
+                       ports_are_privileged(o->ports);
+        return 0;
+}
+
+bool container_config_weakens_confinement(const ContainerConfig *c)
+{
+        uint64_t caps;
+
+        if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host") ||
+            (c->devices && c->devices[0]) || ports_are_privileged(c->ports))
+                return true;
+        /* A record whose names no longer parse would fail to start anyway; ask for the most. */
+        if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
+                return true;
+        return (caps & ~caps_docker_default()) != 0;
+}
+
+int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
+                             ContainerConfig *ret, const char **ret_reason)
+{
+        g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func(g_free);
+        _cleanup_(container_config_done) ContainerConfig c = {};
+        int sig;
+
+#define INVALID(why)                           \
+        ({                                     \
+                if (ret_reason)                \
+                        *ret_reason = (why);   \
+                -EINVAL;                       \
+        })
+
+        /* Docker: --entrypoint replaces the image's Entrypoint and drops its Cmd; a command replaces Cmd. */
+        c.entrypoint = g_strdupv(o->set_entrypoint ? o->entrypoint : image ? image->entrypoint : NULL);
+        if (o->command && o->command[0])
+                c.cmd = g_strdupv(o->command);
+        else if (!o->set_entrypoint && image)
+                c.cmd = g_strdupv(image->cmd);
+        c.argv = strv_concat(c.entrypoint, c.cmd);
+        if (!c.argv[0] || isempty(c.argv[0])) {
+                return INVALID("no command specified (the image has none; give one)");
+        }
+
+        for (char **e = image ? image->env : NULL; e && *e; e++)
+                env_apply(env, *e);
+        STRV_FOREACH(e, o->env) {
+                if (isempty(*e) || **e == '=') {
+                        return INVALID("an environment entry has no name");
+                }
+                env_apply(env, *e);
+        }
+        if (!env_has(env, "PATH"))
+                g_ptr_array_insert(env, 0, g_strdup(CONTAINER_DEFAULT_PATH));
+
+        c.workdir = g_strdup(!isempty(o->workdir) ? o->workdir
+                             : image && !isempty(image->working_dir) ? image->working_dir : "/");
+        if (c.workdir[0] != '/') {
+                return INVALID("the working directory must be an absolute path");
+        }
+        c.user = g_strdup(o->set_user ? strempty(o->user) : image ? strempty(image->user) : "");
+
+        c.hostname = !isempty(o->hostname) ? g_strdup(o->hostname) : g_strndup(id, 12);
+        if (!hostname_is_valid(c.hostname)) {
+                return INVALID("the hostname is not valid (letters, digits, '-' and '.', at most 64)");
+        }
+        /* Docker sets HOSTNAME, and TERM for a terminal, unless the caller did. */
+        if (!env_has(env, "HOSTNAME"))
+                g_ptr_array_add(env, g_strdup_printf("HOSTNAME=%s", c.hostname));
+        if (o->tty && !env_has(env, "TERM"))
+                g_ptr_array_add(env, g_strdup("TERM=xterm"));
+        g_ptr_array_add(env, NULL);
+        c.env = (char **) g_ptr_array_steal(env, NULL);
+
+        c.network = g_strdup(isempty(o->network) ? "bridge" : o->network);
+        if (!streq(c.network, "bridge") && !streq(c.network, "none") && !streq(c.network, "host")) {
+                return INVALID("network must be \"bridge\", \"none\" or \"host\"");
+        }
+        STRV_FOREACH(d, o->dns)
+                if (!dns_server_is_valid(*d))
+                        return INVALID("a dns server must be an IPv4 or IPv6 address");
+        STRV_FOREACH(d, o->dns_search)
+                if (!dns_search_is_valid(*d))
+                        return INVALID("a dns search domain must be a domain name or \".\"");
+        STRV_FOREACH(h, o->add_hosts)
+                if (add_host_parse(*h, NULL, NULL) < 0)
+                        return INVALID("an added host must be NAME:ADDRESS with an IPv4 or IPv6 address");
+        STRV_FOREACH(p, o->ports) {
+                PortMapping m;
+
+                if (port_mapping_parse(*p, &m) < 0)
+                        return INVALID("a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]");
+        }
+        if (o->ports && o->ports[0] && !streq(c.network, "bridge"))
+                return INVALID("published ports need the bridge network");
+        c.ports = g_strdupv(o->ports);
+        c.dns = g_strdupv(o->dns);
+        c.dns_search = g_strdupv(o->dns_search);
+        c.add_hosts = g_strdupv(o->add_hosts);
+
+        sig = signal_from_string(image && !isempty(image->stop_signal) ? image->stop_signal : "SIGTERM");
+        if (sig < 0)
+                sig = SIGTERM;
+        c.stop_signal = g_strdup_printf("SIG%s", sigabbrev_np(sig));
+        c.tty = o->tty;
+        c.interactive = o->interactive;
+        {
+                bool weakens;
+                int r = container_options_check_confinement(o, &weakens, ret_reason);
+                if (r < 0)
+                        return r;
+                (void) parse_security_opts(o->security_opt, &c.no_new_privileges, &c.seccomp_unconfined, NULL);
+        }
+        c.privileged = o->privileged;
+        c.cap_add = g_strdupv(o->cap_add);
+        c.cap_drop = g_strdupv(o->cap_drop);
+        c.devices = g_strdupv(o->devices);
+        *ret = c;
+        c = (ContainerConfig) {};
+        return 0;
+#undef INVALID
+}
+
+bool container_name_is_valid(const char *name)
+{
+        size_t n = strlen(name);
+
+        if (n == 0 || n > 128 || !g_ascii_isalnum(name[0]))
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!g_ascii_isalnum(*p) && !strchr("_.-", *p))
+                        return false;
+        return true;
+}
+
+bool container_name_is_id(const char *name)
+{
+        return strlen(name) == 64 && strspn(name, "0123456789abcdefABCDEF") == 64;
+}
+
+/* Short lists in Docker's spirit; 40 × 40 names, and the caller retries on a clash. */
+static const char *const adjectives[] = {
+        "admiring", "blissful", "bold", "brave", "busy", "calm", "clever", "cool", "dazzling", "eager",
+        "ecstatic", "elegant", "festive", "focused", "friendly", "gallant", "gentle", "happy", "hopeful",
+        "jolly", "keen", "kind", "lucid", "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed",
+        "serene", "sharp", "stoic", "sweet", "tender", "trusting", "upbeat", "vibrant", "wizardly", "youthful",
+        "zealous",
+};
+static const char *const nouns[] = {
+        "albatross", "anchor", "barge", "beacon", "buoy", "canal", "capstan", "cove", "dinghy", "dock",
+        "ferry", "fjord", "galley", "harbor", "hull", "jetty", "keel", "ketch", "lagoon", "lighthouse",
+        "mariner", "mast", "mooring", "narwhal", "oar", "pier", "port", "quay", "rudder", "schooner",
+        "sextant", "skiff", "sloop", "tide", "trawler", "wharf", "yacht", "yawl", "compass", "lantern",
+};
+
+char *container_name_generate(void)
+{
+        uint32_t r[2];
+
+        if (getrandom(r, sizeof(r), 0) != sizeof(r))
+                r[0] = (uint32_t) g_random_int(), r[1] = (uint32_t) g_random_int();
+        return g_strdup_printf("%s_%s", adjectives[r[0] % ELEMENTSOF(adjectives)], nouns[r[1] % ELEMENTSOF(nouns)]);
+}

@@ -1,0 +1,981 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/bus-errors.h"
+#include "daemon/bus-options.h"
+#include "daemon/container-attach.h"
+#include "daemon/container-commit.h"
+#include "daemon/container-dbus.h"
+#include "daemon/container.h"
+#include "daemon/image.h"
+#include "daemon/polkit.h"
+#include "daemon/scope.h"
+#include "oci/config-change.h"
+#include "network/bridge.h"
+#include "shared/json-build.h"
+#include "shared/log.h"
+#include "store/image-store.h"
+
+/* ---- org.berth1.Container objects: one fallback vtable, the path's name resolved on each call ---- */
+
+static int container_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                                 void **found, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *name = NULL;
+        GHashTableIter it;
+        Container *c;
+        int r;
+
+        r = sd_bus_path_decode(path, "/org/berth1/container", &name);
+        if (r <= 0)
+                return r;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
+                if (streq(c->name, name)) {
+                        *found = c;
+                        return 1;
+                }
+        return 0;
+}
+
+static int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                     sd_bus_error *error)
+{
+        Manager *m = userdata;
+        GPtrArray *l = g_ptr_array_new();
+        GHashTableIter it;
+        Container *c;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c)) {
+                char *p;
+                if (container_object_path(c->name, &p) >= 0)
+                        g_ptr_array_add(l, p);
+        }
+        g_ptr_array_add(l, NULL);
+        *nodes = (char **) g_ptr_array_free(l, false);
+        return 1;
+}
+
+#define CONTAINER_GETTER(fn, type, expr)                                                                    \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,          \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)                          \
+        {                                                                                                   \
+                Container *c = userdata;                                                                    \
+                return sd_bus_message_append(reply, type, expr);                                            \
+        }
+
+CONTAINER_GETTER(property_get_id, "s", c->id)
+CONTAINER_GETTER(property_get_name, "s", c->name)
+CONTAINER_GETTER(property_get_image, "s", c->image_name)
+CONTAINER_GETTER(property_get_image_id, "s", c->image_id)
+CONTAINER_GETTER(property_get_state, "s", container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status))
+CONTAINER_GETTER(property_get_exit_code, "u", (uint32_t) c->state.exit_code)
+CONTAINER_GETTER(property_get_error, "s", strempty(c->state.error))
+CONTAINER_GETTER(property_get_pid, "u", (uint32_t) (c->state.status == CONTAINER_RUNNING ? c->state.pid : 0))
+CONTAINER_GETTER(property_get_created, "t", c->created_usec)
+CONTAINER_GETTER(property_get_started, "t", c->state.started_usec)
+CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
+CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
+CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
+
+/* A container's environment and arguments often carry secrets (POSTGRES_PASSWORD=…, --token …), while its
+ * properties are open to every local user. So Command and the Env, Entrypoint and Cmd of Config are shown
+ * to root and to the container's creator only; anyone else reads them through GetConfig(), which asks polkit
+ * for manage-containers (a property getter cannot wait for polkit). As with the container's output, which
+ * only root and the systemd-journal group read. */
+static int sender_uid(sd_bus_message *m, uid_t *ret)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+static bool sender_owns_config(sd_bus_message *m, const Container *c)
+{
+        uid_t uid;
+
+        /* No caller to ask about (a signal's payload, say) or no answer: hide. */
+        if (!m || sender_uid(m, &uid) < 0)
+                return false;
+        return uid == 0 || (c->creator_uid != UID_INVALID && uid == c->creator_uid);
+}
+
+static int property_get_command(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+
+        if (!sender_owns_config(sd_bus_get_current_message(bus), c))
+                return sd_bus_message_append_strv(reply, NULL);
+        return sd_bus_message_append_strv(reply, c->config.argv);
+}
+
+static int property_get_ip_address(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        char a[INET_ADDRSTRLEN] = "";
+        uint32_t address;
+
+        if (c->monitor_source && bridge_network_address(c->manager->bridge, c->id, &address) >= 0)
+                ipv4_format(address, a);
+        return sd_bus_message_append(reply, "s", a);
+}
+
+static int property_get_ports(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        const PortMapping *ports = NULL;
+        size_t n = 0;
+        int r;
+
+        if (c->monitor_source)
+                ports = bridge_network_ports(c->manager->bridge, c->id, &n);
+        r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char a[INET_ADDRSTRLEN];
+
+                r = sd_bus_message_append(reply, "(ssqq)", port_protocol_to_string(ports[i].protocol),
+                                          ipv4_format(ports[i].host_address, a), ports[i].host_port,
+                                          ports[i].container_port);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        _cleanup_free_ char *unit = g_strdup_printf("berth-%s.scope", c->name);
+        return sd_bus_message_append(reply, "s", unit);
+}
+
+/* Docker's "container inspect" Config; without Env, Entrypoint and Cmd unless full. */
+static char *container_config_json(const Container *c, bool full)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonParser) props = json_parser_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        json_builder_begin_object(b);
+        json_build_string(b, "Hostname", c->config.hostname);
+        json_build_string(b, "User", c->config.user);
+        if (full) {
+                json_build_strv(b, "Env", c->config.env);
+                json_build_strv(b, "Entrypoint", c->config.entrypoint);
+                json_build_strv(b, "Cmd", c->config.cmd);
+        }
+        json_build_string(b, "WorkingDir", c->config.workdir);
+        json_build_string(b, "StopSignal", c->config.stop_signal);
+        json_build_string(b, "Network", c->config.network);
+        json_build_strv(b, "Dns", c->config.dns);
+        json_build_strv(b, "DnsSearch", c->config.dns_search);
+        json_build_strv(b, "ExtraHosts", c->config.add_hosts);
+        json_build_strv(b, "Ports", c->config.ports);
+        json_build_bool(b, "Tty", c->config.tty);
+        json_build_bool(b, "OpenStdin", c->config.interactive);
+        json_builder_set_member_name(b, "Properties");
+        if (json_parser_load_from_data(props, c->properties_json ?: "[]", -1, NULL))
+                json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
+        else
+                json_builder_add_null_value(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        return json_generator_to_data(gen, NULL);
+}
+
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        g_autofree char *s =
+                container_config_json(c, sender_owns_config(sd_bus_get_current_message(bus), c));
+
+        return sd_bus_message_append(reply, "s", s);
+}
+
+static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Container *c = userdata;
+        Manager *m = c->manager;
+        g_autofree char *s = NULL;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        if (!sender_owns_config(message, c)) {
+                bool weakens = container_config_weakens_confinement(&c->config);
+                const char *details[] = { "container", c->name,      "verb",
+                                          "inspect",   "privileged", weakens ? "true" : "false",
+                                          NULL };
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        s = container_config_json(c, true);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "s", s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(reply, c->config.argv);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable container_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Image", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ImageId", "s", property_get_image_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Command", "as", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitCode", "u", property_get_exit_code, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedUSec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StartedUSec", "t", property_get_started, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FinishedUSec", "t", property_get_finished, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", config, "as", command), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+void container_emit_changed(Container *c)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
+                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", "IPAddress",
+                                              "Ports", NULL);
+}
+
+int bus_container_register(Manager *m)
+{
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/container", "org.berth1.Container",
+                                       container_vtable, container_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register org.berth1.Container: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/container", container_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add container enumerator: %m");
+        return 0;
+}
+
+/* ---- Manager methods ---- */
+
+static int container_lookup_error(sd_bus_error *error, int r, const char *key)
+{
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        return r;
+}
+
+typedef struct CreateOptions {
+        ContainerOptions *options;
+        char **properties; /* the scope properties, as JSON */
+} CreateOptions;
+
+static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        CreateOptions *c = userdata;
+        ContainerOptions *o = c->options;
+        const char *reason = NULL;
+        int r;
+
+        if (streq(key, "tty"))
+                return bus_option_read_bool(m, key, &o->tty, error);
+        if (streq(key, "interactive"))
+                return bus_option_read_bool(m, key, &o->interactive, error);
+        if (streq(key, "env"))
+                return bus_option_read_strv(m, key, &o->env, error);
+        if (streq(key, "workdir"))
+                return bus_option_read_string(m, key, &o->workdir, error);
+        if (streq(key, "user")) {
+                o->set_user = true;
+                return bus_option_read_string(m, key, &o->user, error);
+        }
+        if (streq(key, "hostname"))
+                return bus_option_read_string(m, key, &o->hostname, error);
+        if (streq(key, "entrypoint")) {
+                o->set_entrypoint = true;
+                return bus_option_read_strv(m, key, &o->entrypoint, error);
+        }
+        if (streq(key, "network"))
+                return bus_option_read_string(m, key, &o->network, error);
+        if (streq(key, "dns"))
+                return bus_option_read_strv(m, key, &o->dns, error);
+        if (streq(key, "dns_search"))
+                return bus_option_read_strv(m, key, &o->dns_search, error);
+        if (streq(key, "add_hosts"))
+                return bus_option_read_strv(m, key, &o->add_hosts, error);
+        if (streq(key, "ports"))
+                return bus_option_read_strv(m, key, &o->ports, error);
+        if (streq(key, "privileged"))
+                return bus_option_read_bool(m, key, &o->privileged, error);
+        if (streq(key, "cap_add"))
+                return bus_option_read_strv(m, key, &o->cap_add, error);
+        if (streq(key, "cap_drop"))
+                return bus_option_read_strv(m, key, &o->cap_drop, error);
+        if (streq(key, "security_opt"))
+                return bus_option_read_strv(m, key, &o->security_opt, error);
+        if (streq(key, "devices"))
+                return bus_option_read_strv(m, key, &o->devices, error);
+        if (!streq(key, "properties"))
+                return bus_option_unknown(key, error);
+
+        r = bus_option_enter(m, key, "a(sv)", error);
+        if (r < 0)
+                return r;
+        *c->properties = mfree(*c->properties);
+        r = scope_properties_from_bus(m, c->properties, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unit property '%s' cannot be set on a container's scope.", strna(reason));
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bus_error *error)
+{
+        _cleanup_(container_options_done) ContainerOptions o = {};
+        _cleanup_(container_config_done) ContainerConfig config = {};
+        _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
+        _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
+        const char *image_key, *name_in, *reason = NULL;
+        const ImageRecord *image;
+        Container *c = NULL;
+        char id[65];
+        size_t image_json_size;
+        uid_t creator;
+        bool weakens;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &image_key, &name_in);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &o.command);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_create_option, &(CreateOptions) { &o, &properties }, error);
+        if (r < 0)
+                return r;
+
+        r = manager_find_image(m, image_key, &image, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", image_key,
+                                         reason ?: "not a valid image reference");
+        if (r == -ENOENT || r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
+                                         "No such image: %s (pull it first)", image_key);
+        if (r < 0)
+                return r;
+        if (!isempty(name_in)) {
+                if (!container_name_is_valid(name_in))
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
+                                                 "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
+                                                 "at most 128 characters.", name_in);
+                if (container_name_is_id(name_in))
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_NAME,
+                                "Invalid container name '%s': 64 hex digits are a container id.", name_in);
+                Container *other;
+                if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
+                        return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
+                                                 "The name '%s' is already used by container %.12s.", name_in,
+                                                 other->id);
+        }
+
+        r = container_options_check_confinement(&o, &weakens, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+        if (r < 0)
+                return r;
+        weakens = weakens || scope_properties_weaken(properties);
+
+        const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create",
+                                  "privileged", weakens ? "true" : "false", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        /* Less confinement than Docker's defaults is root on the host in all but name: a second action, so
+         * that a rule can hand out ordinary containers alone. */
+        if (weakens) {
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+
+        r = image_store_read_config(m->images, image->id, &image_json, &image_json_size);
+        if (r >= 0)
+                r = oci_image_config_parse(image_json, image_json_size, &image_config, NULL);
+        if (r < 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_IMAGE, "The config of image %s is unreadable.",
+                                         image_key);
+
+        if (isempty(name_in)) {
+                Container *other;
+                for (unsigned i = 0;; i++) {
+                        free(name);
+                        name = container_name_generate();
+                        if (manager_find_container(m, name, &other) < 0)
+                                break;
+                        if (i > 100)
+                                return -EEXIST;
+                }
+        } else
+                name = strdup(name_in);
+
+        r = container_generate_id(id);
+        if (r < 0)
+                return r;
+        r = container_config_resolve(image_config, &o, id, &config, &reason);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+        if (r < 0)
+                return r;
+        r = sender_uid(message, &creator);
+        if (r < 0)
+                return r;
+        r = container_create(m, id, image_key, image->id, name, &config, properties, creator, &c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create container %s: %m", name);
+
+        r = container_object_path(c->name, &path);
+        if (r < 0)
+                return r;
+        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerNew", "sso", c->id,
+                                  c->name, path);
+        log_info("Created container %s (%.12s) from %s.", c->name, c->id, image_key);
+        if (!run)
+                return sd_bus_reply_method_return(message, "so", c->id, path);
+
+        /* RunContainer answers when the start did (container_reply_all() knows its reply's shape). */
+        r = container_start(c, message);
+        return r < 0 ? 1 : r;
+}
+
+int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return create_container(message, userdata, false, error);
+}
+
+int bus_method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return create_container(message, userdata, true, error);
+}
+
+typedef int (*container_verb_t)(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg);
+
+/* Common shape of the verbs: find, authorise (with the verb in the details), act. */
+static int container_verb(sd_bus_message *message, Manager *m, const char *key, const char *verb,
+                          container_verb_t act, void *arg, sd_bus_error *error)
+{
+        Container *c;
+        int r;
+
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return container_lookup_error(error, r, key);
+        bool weakens = container_config_weakens_confinement(&c->config) ||
+                       scope_properties_weaken(c->properties_json);
+        const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
+                                  NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        /* Starting runs the container's process with its (weaker) confinement: as for creating it. */
+        if (weakens && streq(verb, "start")) {
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 1;
+        }
+        return act(c, message, error, arg);
+}
+
+static int act_start(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        int r = container_start(c, message);
+        return r < 0 ? 1 : r; /* the waiters got the error */
+}
+
+int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "start", act_start, NULL, error);
+}
+
+static int act_stop(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        return container_stop(c, *(uint64_t *) arg, message);
+}
+
+int bus_method_stop_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        uint64_t timeout;
+        int r;
+
+        r = sd_bus_message_read(message, "st", &key, &timeout);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "stop", act_stop, &timeout, error);
+}
+
+static int act_kill(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        int r = container_kill(c, *(int *) arg);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
+                                         c->name);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_kill_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int sig, r;
+
+        r = sd_bus_message_read(message, "si", &key, &sig);
+        if (r < 0)
+                return r;
+        if (sig == 0)
+                sig = SIGKILL;
+        if (sig < 0 || sig >= _NSIG)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %i.", sig);
+        return container_verb(message, userdata, key, "kill", act_kill, &sig, error);
+}
+
+static int act_remove(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+{
+        bool force = *(int *) arg;
+        _cleanup_free_ char *name = strdup(c->name);
+        int r;
+
+        if (c->monitor_source && !force)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
+                                         "Container %s is running: stop it first, or force the removal.", c->name);
+        if (c->monitor_source)
+                return container_remove_forced(c, message);
+        r = container_remove(c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove container %s: %m", name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_remove_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *key;
+        int force, r;
+
+        r = sd_bus_message_read(message, "sb", &key, &force);
+        if (r < 0)
+                return r;
+        return container_verb(message, userdata, key, "remove", act_remove, &force, error);
+}
+
+static gint compare_created_desc(gconstpointer a, gconstpointer b)
+{
+        const Container *x = *(Container *const *) a, *y = *(Container *const *) b;
+        return x->created_usec < y->created_usec ? 1 : x->created_usec > y->created_usec ? -1 : 0;
+}
+
+int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_autoptr(GPtrArray) list = g_ptr_array_new();
+        Manager *m = userdata;
+        GHashTableIter it;
+        Container *c;
+        int all, r;
+
+        r = sd_bus_message_read(message, "b", &all);
+        if (r < 0)
+                return r;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
+                if (all || c->state.status == CONTAINER_RUNNING)
+                        g_ptr_array_add(list, c);
+        g_ptr_array_sort(list, compare_created_desc);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
+        if (r < 0)
+                return r;
+        for (guint i = 0; i < list->len; i++) {
+                _cleanup_free_ char *path = NULL;
+                c = list->pdata[i];
+                r = container_object_path(c->name, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->image_name,
+                                          container_status_to_string(c->state.status), (uint32_t) c->state.exit_code,
+                                          path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *path = NULL;
+        const char *key;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        r = manager_find_container(userdata, key, &c);
+        if (r < 0)
+                return container_lookup_error(error, r, key);
+        r = container_object_path(c->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", path);
+}
+
+/* ---- CommitContainer: arguments, options, polkit; the work is in container-commit.c ---- */
+
+typedef struct CommitOptions {
+        char *author;
+        char *message;
+        char **changes;
+        bool pause;
+} CommitOptions;
+
+static void commit_options_done(CommitOptions *o)
+{
+        o->author = mfree(o->author);
+        o->message = mfree(o->message);
+        g_strfreev(o->changes);
+        o->changes = NULL;
+}
+
+static int read_commit_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        CommitOptions *o = userdata;
+
+        if (streq(key, "author"))
+                return bus_option_read_string(m, key, &o->author, error);
+        if (streq(key, "message"))
+                return bus_option_read_string(m, key, &o->message, error);
+        if (streq(key, "changes"))
+                return bus_option_read_strv(m, key, &o->changes, error);
+        if (streq(key, "pause"))
+                return bus_option_read_bool(m, key, &o->pause, error);
+        return bus_option_unknown(key, error);
+}
+
+int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(commit_options_done) CommitOptions o = { .pause = true };
+        _cleanup_(commit_request_done) CommitRequest req = {};
+        _cleanup_free_ char *config = NULL;
+        Manager *m = userdata;
+        const char *key, *reference, *reason = NULL;
+        const ImageRecord *parent;
+        OciConfigChangeState change_state = {};
+        size_t config_size;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &key, &reference);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_commit_option, &o, error);
+        if (r < 0)
+                return r;
+
+        r = manager_find_container(m, key, &c);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        if (r < 0)
+                return r;
+
+        if (!isempty(reference)) {
+                r = manager_canonical_reference(m, reference, &req.tag, &reason);
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
+                                                 reason ?: "not a valid image reference");
+                if (r < 0)
+                        return r;
+                if (strchr(req.tag, '@'))
+                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
+                                                 "'%s': a commit is tagged, it cannot name a digest", reference);
+        }
+
+        parent = image_store_get(m->images, c->image_id);
+        if (!parent)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
+                                         "The image of container %s (%s) is no longer in the store", c->name,
+                                         c->image_id);
+        r = image_store_read_config(m->images, parent->id, &config, &config_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the config of image %s: %m", parent->id);
+        r = oci_image_config_parse(config, config_size, &req.config, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the config of image %s: %m", parent->id);
+        STRV_FOREACH(change, o.changes) {
+                _cleanup_berth_error_ BerthError change_error = BERTH_ERROR_INIT;
+                r = oci_image_config_apply_change(req.config, *change, &change_state, &change_error);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Change '%s': %s",
+                                                 *change, change_error.message ?: "invalid");
+        }
+
+        const char *details[] = { "container", c->name, "image", strempty(req.tag), "verb", "commit", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit will call us back */
+
+        req.author = TAKE_PTR(o.author);
+        req.comment = TAKE_PTR(o.message);
+        req.pause = o.pause;
+        r = container_commit(c, &req, message);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE, "The image of container %s is gone",
+                                         c->name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot commit container %s: %m", c->name);
+        return 1; /* answered when the copy is done */
+}
+
+/* ---- AttachContainer, ResizeContainer: the socket work is in container-attach.c ---- */
+
+/* Attaching is a shell in the container, so it has its own polkit action (org.berth1.attach-container),
+ * which admins can grant apart from managing containers; resizing a terminal is part of using it. */
+
+static int lookup_error(sd_bus_error *error, int r, const char *key)
+{
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                         "'%s' matches more than one container id; give more characters", key);
+        return r;
+}
+
+static int read_attach_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        AttachOptions *o = userdata;
+
+        if (streq(key, "stdin"))
+                return bus_option_read_bool(m, key, &o->want_stdin, error);
+        if (streq(key, "stdout"))
+                return bus_option_read_bool(m, key, &o->want_stdout, error);
+        if (streq(key, "stderr"))
+                return bus_option_read_bool(m, key, &o->want_stderr, error);
+        if (streq(key, "stdin_once"))
+                return bus_option_read_bool(m, key, &o->stdin_once, error);
+        if (streq(key, "before_start"))
+                return bus_option_read_bool(m, key, &o->before_start, error);
+        if (streq(key, "rows"))
+                return bus_option_read_basic(m, key, 'u', &o->rows, error);
+        if (streq(key, "columns"))
+                return bus_option_read_basic(m, key, 'u', &o->columns, error);
+        return bus_option_unknown(key, error);
+}
+
+static int not_running(sd_bus_error *error, Container *c)
+{
+        return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.", c->name);
+}
+
+int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        AttachOptions o = ATTACH_OPTIONS_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        Manager *m = userdata;
+        const char *key;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_attach_option, &o, error);
+        if (r < 0)
+                return r;
+        if ((o.rows == 0) != (o.columns == 0) || o.rows > UINT16_MAX || o.columns > UINT16_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Options 'rows' and 'columns' go together, each 1…65535.");
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return lookup_error(error, r, key);
+
+        const char *details[] = { "container", c->name, "verb", "attach", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = container_attach(c, &o, &fd);
+        if (r == -ESRCH)
+                return not_running(error, c);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many streams wait for container %s to start.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach to container %s: %m", c->name);
+        log_debug("Attached a client to container %s.", c->name);
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
+/* A resize in flight: the call is answered when the monitor has answered. */
+typedef struct ResizeCall {
+        sd_bus_message *message;
+        sd_event_source *source;
+        int fd;
+        char *name;
+} ResizeCall;
+
+static void resize_call_free(ResizeCall *rc)
+{
+        sd_event_source_disable_unref(rc->source);
+        sd_bus_message_unref(rc->message);
+        safe_close(rc->fd);
+        free(rc->name);
+        free(rc);
+}
+
+static int on_resize_answer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        ResizeCall *rc = userdata;
+        char buf[256];
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0)
+                /* The monitor went away in between: the container ended. */
+                (void) sd_bus_reply_method_errorf(rc->message, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                                  "Container %s is not running.", rc->name);
+        else if (buf[n] = 0, startswith(buf, "OK"))
+                (void) sd_bus_reply_method_return(rc->message, NULL);
+        else {
+                buf[strcspn(buf, "\n")] = 0;
+                (void) sd_bus_reply_method_errorf(rc->message, SD_BUS_ERROR_FAILED,
+                                                  "Cannot resize the terminal of container %s: %s", rc->name,
+                                                  startswith(buf, "ERR ") ?: buf);
+        }
+        resize_call_free(rc);
+        return 0;
+}
+
+int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *key;
+        uint32_t rows, columns;
+        Container *c;
+        int r, fd = -EBADF;
+
+        r = sd_bus_message_read(message, "suu", &key, &rows, &columns);
+        if (r < 0)
+                return r;
+        if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
+                                         columns);
+        r = manager_find_container(m, key, &c);
+        if (r < 0)
+                return lookup_error(error, r, key);
+
+        const char *details[] = { "container", c->name, "verb", "resize", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        if (!c->config.tty)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "Container %s has no terminal to resize.", c->name);
+        r = container_resize_connect(c, rows, columns, &fd);
+        if (r == -ESRCH)
+                return not_running(error, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resize the terminal of container %s: %m", c->name);
+
+        ResizeCall *rc = calloc(1, sizeof(*rc));
+        if (!rc) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *rc = (ResizeCall) { .message = sd_bus_message_ref(message), .fd = fd, .name = strdup(c->name) };
+        r = sd_event_add_io(m->event, &rc->source, fd, EPOLLIN, on_resize_answer, rc);
+        if (r < 0) {
+                resize_call_free(rc);
+                return r;
+        }
+        return 1;
+}

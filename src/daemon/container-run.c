@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "shared/berth-messages.h"
+#include "daemon/bus-errors.h"
+#include "daemon/container-attach.h"
+#include "daemon/container.h"
+#include "daemon/machine.h"
+#include "network/bridge.h"
+#include "network/netns.h"
+#include "runtime/caps.h"
+#include "runtime/monitor-protocol.h"
+#include "runtime/run-spec.h"
+#include "runtime/seccomp-profile.h"
+#include "daemon/scope.h"
+#include "shared/fs-util.h"
+#include "shared/log.h"
+#include "store/image-store.h"
+#include "store/layer-store.h"
+
+/* Starting, stopping and watching a container through its berth-monitor (runtime/monitor-protocol.h). */
+
+#define CONTAINER_STOP_TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
+
+static void container_reply_all(Container *c, GPtrArray *waiters, const char *error_name, const char *message)
+{
+        _cleanup_free_ char *path = NULL;
+
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
+
+        /* Detached first: a reply may lead (through the bus) to a new waiter being added. */
+        while (waiters->len > 0)
+                g_ptr_array_add(list, g_ptr_array_steal_index(waiters, 0));
+        for (guint i = 0; i < list->len; i++) {
+                sd_bus_message *call = list->pdata[i];
+                if (error_name)
+                        (void) sd_bus_reply_method_errorf(call, error_name, "%s", message);
+                else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
+                         (path || container_object_path(c->name, &path) >= 0))
+                        (void) sd_bus_reply_method_return(call, "so", c->id, path);
+                else
+                        (void) sd_bus_reply_method_return(call, NULL);
+        }
+}
+
+void container_release_runtime(Container *c)
+{
+        c->monitor_source = sd_event_source_disable_unref(c->monitor_source);
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        c->monitor_pidfd = safe_close(c->monitor_pidfd);
+        c->init_pidfd = safe_close(c->init_pidfd);
+        c->sync_fd = safe_close(c->sync_fd);
+        c->scope = scope_job_free(c->scope);
+        container_drop_pending_attach(c);
+        if (c->pending_attach)
+                c->pending_attach = (g_array_unref(c->pending_attach), NULL);
+}
+
+/* The pid in state.json is a number that outlives the process: once the init has exited and the monitor has
+ * reaped it, the number may belong to anyone. So berthd signals the init only through a pidfd, opened when
+ * it learns the pid (start, adoption) and checked to be the monitor's child while the monitor lives: the
+ * monitor has no other child, and while it lives its child cannot have been reaped and replaced. */
+static int container_open_init_pidfd(Container *c)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL, *status = NULL;
+        const char *ppid;
+        size_t size;
+        int r;
+
+        if (c->init_pidfd >= 0)
+                return 0;
+        if (c->state.pid <= 0 || c->state.monitor_pid <= 0 || c->monitor_pidfd < 0)
+                return -ESRCH;
+        fd = pidfd_open(c->state.pid, 0);
+        if (fd < 0)
+                return -errno;
+        path = g_strdup_printf("/proc/%i/status", c->state.pid);
+        r = read_file_at(AT_FDCWD, path, 64 * 1024, &status, &size);
+        if (r < 0)
+                return r;
+        ppid = strstr(status, "\nPPid:\t");
+        if (!ppid || atoi(ppid + strlen("\nPPid:\t")) != c->state.monitor_pid)
+                return -ESRCH;
+        /* Both still alive after the read: the status was theirs, not a successor's of either number. */
+        if (pidfd_send_signal(fd, 0, NULL, 0) < 0 || pidfd_send_signal(c->monitor_pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        c->init_pidfd = TAKE_FD(fd);
+        return 0;
+}
+
+static int container_signal_init(Container *c, int sig)
+{
+        int r;
+
+        r = container_open_init_pidfd(c);
+        if (r < 0)
+                return r;
+        if (pidfd_send_signal(c->init_pidfd, sig, NULL, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+static void container_reload_state(Container *c)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        ContainerState s = CONTAINER_STATE_INIT;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/state.json", container_dir(c, dir, sizeof(dir)));
+        r = container_state_load(path, &s);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the state of container %s: %m", c->name);
+                return;
+        }
+        container_state_done(&c->state);
+        c->state = s;
+}
+
+static void container_log_exit(Container *c)
+{
+        log_info("Container %s exited with code %i.", c->name, c->state.exit_code);
+}
+
+/* The monitor is gone: whatever it recorded stands; if it recorded nothing (it was killed), say so. */
+static void container_monitor_gone(Container *c, int status_code, int status)
+{
+        bool was_starting = c->starting;
+
+        container_reload_state(c);
+        if (c->state.status != CONTAINER_EXITED) {
+                bool killed = status_code == CLD_KILLED;
+
+                c->state.status = CONTAINER_EXITED;
+                c->state.exit_code = killed ? 128 + status : 255;
+                c->state.exit_signal = killed ? status : 0;
+                c->state.pid = 0;
+                c->state.finished_usec = g_get_real_time();
+                free(c->state.error);
+                if (c->start_error) {
+                        /* Failed before the monitor could record it (systemd refused the scope…). */
+                        c->state.exit_code = 125;
+                        c->state.exit_signal = 0;
+                        c->state.error = TAKE_PTR(c->start_error);
+                } else
+                        c->state.error =
+                                strdup(killed ? "the container's monitor was killed"
+                                              : "the container's monitor ended without recording an exit");
+                (void) container_save_state(c);
+        }
+        c->start_error = mfree(c->start_error);
+        c->state.monitor_pid = 0;
+        /* Its network namespace, and the veth pair with it, went with its last process. */
+        bridge_network_release(c->manager->bridge, c->id);
+        container_unregister_machine(c);
+        container_release_runtime(c);
+        c->starting = false;
+        if (was_starting)
+                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED,
+                                    c->state.error ?: "the container's monitor ended during start");
+        container_log_exit(c);
+        container_emit_changed(c);
+        container_reply_all(c, c->exit_waiters, NULL, NULL);
+        if (c->remove_on_exit)
+                (void) container_remove(c);
+}
+
+static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Container *c = userdata;
+        siginfo_t si = {};
+
+        /* Our child while we started it; after a daemon restart it is not, and ECHILD is expected. */
+        if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
+                log_debug_errno(errno, "waitid on monitor of %s failed: %m", c->name);
+        container_monitor_gone(c, si.si_code, si.si_status);
+        return 0;
+}
+
+static int container_watch_monitor(Container *c, int pidfd)
+{
+        c->monitor_pidfd = pidfd;
+        return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
+}
+
+/* A start that failed once the monitor was forked ends when the monitor does (container_monitor_gone()):
+ * only then is the container exited with its Error, its scope emptied and its overlay gone with the
+ * container's mount namespace, so that whoever hears of the failure can remove it at once (run --rm). The
+ * monitor has nothing left to do (it recorded the failure before it said "E"), so it is killed rather than
+ * waited for. */
+static void container_start_failed(Container *c, const char *error)
+{
+        log_warning("Container %s failed to start: %s", c->name, error);
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        c->sync_fd = safe_close(c->sync_fd);
+        c->scope = scope_job_free(c->scope);
+        free(c->start_error);
+        c->start_error = strdup(error);
+        if (pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                log_warning_errno(errno, "Cannot kill the monitor of container %s, waiting for it: %m",
+                                  c->name);
+}
+
+static void container_start_done(Container *c)
+{
+        c->starting = false;
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        c->sync_fd = safe_close(c->sync_fd);
+        c->scope = scope_job_free(c->scope);
+        container_emit_changed(c);
+        sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
+                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
+                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
+                        c->name, NULL);
+        container_register_machine(c);
+        container_reply_all(c, c->start_waiters, NULL, NULL);
+}
+
+static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Container *c = userdata;
+        char buf[MONITOR_MSG_MAX + 1];
+        ssize_t n;
+        int r;
+
+        n = recv(fd, buf, MONITOR_MSG_MAX, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        c->sync_source = sd_event_source_disable_unref(c->sync_source);
+        if (n <= 0) {
+                container_start_failed(c, "the container's monitor ended before starting it");
+                return 0;
+        }
+        buf[n] = 0;
+        if (buf[0] == 'S') {
+                container_reload_state(c);
+                r = container_open_init_pidfd(c);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Cannot get a pidfd of the init of %s, it cannot be signalled: %m",
+                                          c->name);
+                container_start_done(c);
+                return 0;
+        }
+        /* "E<code> <message>": the monitor recorded it in state.json too, which container_monitor_gone()
+         * reads. */
+        const char *msg = strchr(buf, ' ');
+        container_start_failed(c, msg ? msg + 1 : "the container could not be started");
+        return 0;
+}
+
+static void on_scope_ready(void *userdata, int error, const char *message)
+{
+        Container *c = userdata;
+        int r;
+
+        if (error < 0) {
+                /* No "G": the monitor is ended without starting anything. */
+                container_start_failed(c, message ?: "systemd could not start the container's scope");
+                return;
+        }
+        /* With the attach streams that wait for this start. */
+        if (container_send_go(c) < 0) {
+                container_start_failed(c, "the container's monitor is gone");
+                return;
+        }
+        r = sd_event_add_io(c->manager->event, &c->sync_source, c->sync_fd, EPOLLIN, on_sync_reply, c);
+        if (r < 0)
+                container_start_failed(c, "failed to wait for the container's monitor");
+}
+
+/* Resolves the container's --device entries on the host, now, as Docker does at start: the node's type and
+ * number go into the run spec (the child makes the node) and into the scope's DeviceAllow=. */
+static int container_resolve_devices(Container *c, char ***ret_spec, char ***ret_rules)
+{
+        g_autoptr(GPtrArray) spec = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_free);
+        int r;
+
+        STRV_FOREACH(d, c->config.devices) {
+                _cleanup_(device_mapping_done) DeviceMapping m = {};
+                struct stat st;
+                char type;
+
+                r = device_mapping_parse(*d, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Container %s has an invalid device '%s'.", c->name, *d);
+                if (stat(m.host, &st) < 0)
+                        return log_error_errno(-errno, "Device '%s' of container %s: %m", m.host, c->name);
+                if (S_ISCHR(st.st_mode))
+                        type = 'c';
+                else if (S_ISBLK(st.st_mode))
+                        type = 'b';
+                else
+                        return log_error_errno(-ENODEV,
+                                               "'%s' (a device of container %s) is not a device node.",
+                                               m.host, c->name);
+                g_ptr_array_add(spec,
+                                g_strdup_printf("%c %u:%u %o %u:%u %s", type, major(st.st_rdev),
+                                                minor(st.st_rdev), st.st_mode & 07777, (unsigned) st.st_uid,
+                                                (unsigned) st.st_gid, m.container));
+                g_ptr_array_add(rules, g_strdup_printf("/dev/%s/%u:%u %s", type == 'c' ? "char" : "block",
+                                                       major(st.st_rdev), minor(st.st_rdev), m.perms));
+        }
+        g_ptr_array_add(spec, NULL);
+        g_ptr_array_add(rules, NULL);
+        *ret_spec = (char **) g_ptr_array_steal(spec, NULL);
+        *ret_rules = (char **) g_ptr_array_steal(rules, NULL);
+        return 0;
+}
+
+static int container_write_spec(Container *c, char **device_rules, char **ret_path)
+{
+        Manager *m = c->manager;
+        const ImageRecord *image = image_store_get(m->images, c->image_id);
+        _cleanup_(run_spec_freep) RunSpec *spec = NULL;
+        _cleanup_free_ char *json = NULL, *runtime = NULL, *path = NULL;
+        char dir[PATH_MAX];
+        size_t n_layers;
+        int r;
+
+        if (!image)
+                return -ENOENT;
+        spec = calloc(1, sizeof(*spec));
+        if (!spec)
+                return -ENOMEM;
+        container_dir(c, dir, sizeof(dir));
+        n_layers = image->chain_ids ? g_strv_length(image->chain_ids) : 0;
+        if (n_layers > 0) {
+                r = layer_store_lowerdir_option(m->layers, image->chain_ids, n_layers, &spec->lowerdir);
+                if (r < 0)
+                        return r;
+        }
+        spec->id = strdup(c->id);
+        spec->name = strdup(c->name);
+        spec->image_name = strdup(c->image_name);
+        spec->layers_dir = strdup(layer_store_path(m->layers));
+        spec->upperdir = g_strdup_printf("%s/diff", dir);
+        spec->workdir = g_strdup_printf("%s/work", dir);
+        spec->rootfs = g_strdup_printf("%s/merged", dir);
+        spec->argv = g_strdupv(c->config.argv);
+        spec->env = g_strdupv(c->config.env);
+        spec->cwd = strdup(c->config.workdir);
+        spec->user = strdup(strempty(c->config.user));
+        spec->hostname = strdup(c->config.hostname);
+        spec->hostname_file = g_strdup_printf("%s/hostname", dir);
+        spec->hosts_file = g_strdup_printf("%s/hosts", dir);
+        spec->resolv_conf_file = g_strdup_printf("%s/resolv.conf", dir);
+        spec->tty = c->config.tty;
+        spec->interactive = c->config.interactive;
+        spec->host_network = streq(c->config.network, "host");
+        spec->network_inherited = streq(c->config.network, "bridge");
+        spec->privileged = c->config.privileged;
+        spec->no_new_privileges = c->config.no_new_privileges;
+        spec->seccomp_unconfined = c->config.seccomp_unconfined;
+        spec->cap_add = g_strdupv(c->config.cap_add);
+        spec->cap_drop = g_strdupv(c->config.cap_drop);
+        spec->devices = g_strdupv(device_rules);
+        if (!spec->privileged && !spec->seccomp_unconfined) {
+                uint64_t caps;
+                const char *bpf;
+
+                r = caps_resolve(false, spec->cap_add, spec->cap_drop, &caps, NULL);
+                if (r < 0)
+                        return r;
+                /* Compiled here, in the daemon, once per capability set; the child only loads it. */
+                bpf = seccomp_profile_get(caps);
+                if (!bpf)
+                        return -EIO;
+                spec->seccomp_filter = strdup(bpf);
+        }
+        spec->state_file = g_strdup_printf("%s/state.json", dir);
+        runtime = g_strdup_printf("%s/containers/%s", m->runtime_dir, c->id);
+        spec->attach_socket = g_strdup_printf("%s/attach", runtime);
+
+        r = mkdir_p_at(AT_FDCWD, runtime, 0700);
+        if (r < 0)
+                return r;
+        r = run_spec_to_json(spec, &json);
+        if (r < 0)
+                return r;
+        path = g_strdup_printf("%s/spec.json", runtime);
+        r = write_file_atomic_at(AT_FDCWD, path, json, strlen(json), 0600);
+        if (r < 0)
+                return r;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* With ret_netns_fd, the monitor starts in a network namespace of its own, which berthd gets as an fd: the
+ * container's, which berthd then joins to a network before "G" (the child stays in it). */
+static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
+                                   int *ret_netns_fd)
+{
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
+        const char *monitor = getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        pid = ret_netns_fd ? netns_fork(ret_netns_fd) : fork();
+        if (pid < 0)
+                return pid == -1 ? -errno : pid;
+        if (pid == 0) {
+                sigset_t all;
+                int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /* berthd blocks the signals it handles through sd-event; the monitor starts clean. */
+                sigfillset(&all);
+                sigprocmask(SIG_UNBLOCK, &all, NULL);
+                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(pair[1], MONITOR_SYNC_FD) < 0)
+                        _exit(EXIT_FAILURE);
+                close_range(MONITOR_SYNC_FD + 1, ~0U, 0);
+                execl(monitor, "berth-monitor", spec_arg, NULL);
+                _exit(EXIT_FAILURE);
+        }
+        *ret_pid = pid;
+        *ret_sync_fd = TAKE_FD(pair[0]);
+        return 0;
+}
+
+/* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
+ * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
+ * sees everything in one place, and the monitor needs no privilege over the host's network. */
+static int container_join_network(Container *c, int netns_fd)
+{
+        _cleanup_free_ char *error = NULL;
+        char a[INET_ADDRSTRLEN];
+        uint32_t address;
+        int r;
+
+        r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, c->config.ports, &address,
+                                  &error);
+        if (r < 0) {
+                /* What the caller is told (container_start()): which port is taken, say. */
+                free(c->start_error);
+                c->start_error = TAKE_PTR(error);
+                return r;
+        }
+        r = container_write_hosts(c, ipv4_format(address, a));
+        if (r < 0)
+                return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
+        sd_journal_send("MESSAGE=Container %s has address %s on %s.", c->name, a,
+                        bridge_network_config(c->manager->bridge)->bridge,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s", c->id,
+                        "BERTH_IP_ADDRESS=%s", a,
+                        "OBJECT_SYSTEMD_UNIT=berth-%s.scope", c->name, NULL);
+        return 0;
+}
+
+static int container_do_start(Container *c)
+{
+        _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
+        _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
+        g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
+        bool bridge = streq(c->config.network, "bridge");
+        ScopeJob *job = NULL;
+        pid_t pid = 0;
+        int r, sig;
+
+        r = container_resolve_devices(c, &device_nodes, &device_rules);
+        if (r < 0)
+                return r;
+        r = container_write_spec(c, device_nodes, &spec_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
+        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd, bridge ? &netns_fd : NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start berth-monitor for %s: %m", c->name);
+        pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return log_error_errno(r, "Failed to watch berth-monitor of %s: %m", c->name);
+        }
+        r = container_watch_monitor(c, TAKE_FD(pidfd));
+        if (r < 0)
+                return r;
+        c->sync_fd = TAKE_FD(sync_fd);
+        if (bridge) {
+                r = container_join_network(c, netns_fd);
+                if (r < 0) {
+                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                        return r;
+                }
+        }
+
+        sig = signal_from_string(c->config.stop_signal);
+        unit = g_strdup_printf("berth-%s.scope", c->name);
+        description = g_strdup_printf("berth container %s (%s)", c->name, c->image_name);
+        ScopeRequest req = {
+                .unit = unit,
+                .description = description,
+                .pid = pid,
+                .kill_signal = sig > 0 ? sig : SIGTERM,
+                .stop_timeout_usec = CONTAINER_STOP_TIMEOUT_DEFAULT_USEC,
+                .properties_json = c->properties_json,
+                .restrict_devices = !c->config.privileged,
+                .device_allow = device_rules,
+        };
+        r = scope_start(c->manager->bus, c->manager->event, &req, on_scope_ready, c, &job);
+        if (r < 0) {
+                (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                return log_error_errno(r, "Failed to ask systemd for the scope of %s: %m", c->name);
+        }
+        c->scope = job;
+        return 0;
+}
+
+int container_start(Container *c, sd_bus_message *reply_to)
+{
+        int r;
+
+        if (c->monitor_source && !c->starting) {
+                if (c->state.status == CONTAINER_RUNNING)
+                        return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+                /* A monitor on its way out. */
+                return reply_to ? sd_bus_reply_method_errorf(reply_to, BERTH_ERROR_CONTAINER_RUNNING,
+                                                             "Container %s is still stopping.", c->name)
+                                : -EBUSY;
+        }
+        if (reply_to)
+                g_ptr_array_add(c->start_waiters, sd_bus_message_ref(reply_to));
+        if (c->starting)
+                return 1;
+        c->starting = true;
+        r = container_do_start(c);
+        if (r < 0) {
+                _cleanup_free_ char *msg = g_strdup_printf("could not start: %s",
+                                                           c->start_error ?: strerror(-r));
+                c->start_error = mfree(c->start_error);
+                c->starting = false;
+                container_release_runtime(c);
+                bridge_network_release(c->manager->bridge, c->id);
+                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, msg);
+                return r;
+        }
+        return 1;
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Container *c = userdata;
+
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        if (c->state.pid > 0) {
+                log_info("Container %s did not stop in time, killing it.", c->name);
+                (void) container_signal_init(c, SIGKILL);
+        }
+        return 0;
+}
+
+int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to)
+{
+        int sig = signal_from_string(c->config.stop_signal);
+        int r;
+
+        if (!c->monitor_source)
+                return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+        if (reply_to)
+                g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));
+        if (c->state.pid <= 0) {
+                /* Still starting: there is no init to signal yet; the monitor itself goes. */
+                (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                return 1;
+        }
+        r = container_signal_init(c, sig > 0 ? sig : SIGTERM);
+        if (r < 0)
+                log_debug_errno(r, "Cannot signal the init of %s: %m", c->name);
+        if (!c->stop_timer) {
+                r = sd_event_add_time_relative(c->manager->event, &c->stop_timer, CLOCK_MONOTONIC,
+                                               timeout_usec ?: CONTAINER_STOP_TIMEOUT_DEFAULT_USEC, 1,
+                                               on_stop_timeout, c);
+                if (r < 0)
+                        (void) container_signal_init(c, SIGKILL);
+        }
+        return 1;
+}
+
+int container_kill(Container *c, int sig)
+{
+        if (!c->monitor_source || c->state.status != CONTAINER_RUNNING || c->state.pid <= 0)
+                return -ESRCH;
+        return container_signal_init(c, sig);
+}
+
+int container_remove_forced(Container *c, sd_bus_message *reply_to)
+{
+        if (!c->monitor_source)
+                return container_remove(c);
+        c->remove_on_exit = true;
+        return container_stop(c, 1, reply_to);
+}
+
+static bool monitor_in_scope(pid_t pid, const char *name)
+{
+        _cleanup_free_ char *cgroup = NULL, *path = NULL, *needle = NULL;
+        size_t size;
+
+        path = g_strdup_printf("/proc/%i/cgroup", pid);
+        if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
+                return false;
+        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
+        needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
+        if (strstr(cgroup, needle))
+                return true;
+        free(needle);
+        needle = g_strdup_printf("/berth-%s.scope\n", name);
+        return strstr(cgroup, needle) != NULL;
+}
+
+int container_adopt(Container *c)
+{
+        int pidfd, r;
+
+        if (c->state.status != CONTAINER_RUNNING)
+                return 0;
+        /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
+        pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
+        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
+                log_info("Container %s is running (monitor PID %i), adopting it.", c->name, c->state.monitor_pid);
+                r = container_watch_monitor(c, pidfd);
+                if (r < 0)
+                        return r;
+                r = container_open_init_pidfd(c);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), no signal reaches it: %m",
+                                          c->name, c->state.pid);
+                return 0;
+        }
+        safe_close(pidfd);
+        container_monitor_gone(c, 0, 0);
+        return 0;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/container-config.h"
+#include "daemon/manager.h"
+#include "runtime/container-state.h"
+
+/* One container: its record (<state>/containers/<id>/config.json, written once at creation), its state
+ * (state.json, see runtime/container-state.h) and, while it starts, runs or stops, berthd's handles on its
+ * monitor and scope.
+ *
+ *   <state>/containers/<id>/config.json   this record
+ *   <state>/containers/<id>/state.json    created/running/exited, pid, exit code, times
+ *   <state>/containers/<id>/diff/         the writable layer (overlay upper)
+ *   <state>/containers/<id>/work/         overlay work dir
+ *   <state>/containers/<id>/merged/       mount point of the root (only inside the container's namespace)
+ *   <state>/containers/<id>/hostname, hosts, resolv.conf   bind-mounted into /etc
+ *   <runtime>/containers/<id>/spec.json   what the monitor runs (runtime/run-spec.h)
+ */
+
+typedef struct Container {
+        Manager *manager;
+
+        char *id; /* 64 hex */
+        char *name;
+        char *image_name; /* as the caller named it */
+        char *image_id;   /* "sha256:…" */
+        ContainerConfig config;
+        char *properties_json; /* the scope properties, see scope.h; "[]" when none */
+        uint64_t created_usec;
+        uid_t creator_uid; /* who created it (UID_INVALID for records older than this field) */
+
+        ContainerState state;
+
+        /* Runtime handles (container-run.c). */
+        int monitor_pidfd;
+        int init_pidfd; /* the container's init, once running; every signal to it goes through this */
+        sd_event_source *monitor_source;
+        int sync_fd;
+        sd_event_source *sync_source;
+        struct ScopeJob *scope;
+        sd_event_source *stop_timer;
+        GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
+        GPtrArray *exit_waiters;  /* … for the container to exit */
+        GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
+        char *start_error;        /* why a start failed, until the monitor is gone and it is told */
+        bool starting;
+        bool remove_on_exit;
+        bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
+} Container;
+
+#define UID_INVALID ((uid_t) -1)
+
+/* For GPtrArrays of pending method calls. */
+static inline void bus_message_unref_destroy(gpointer p)
+{
+        sd_bus_message_unref(p);
+}
+
+Container *container_free(Container *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
+
+/* 64 random hex digits, not all-digit in the short form (Docker avoids ids that look like numbers). */
+int container_generate_id(char ret[static 65]);
+
+/* Creates the record and its directories; c is added to m->containers. */
+int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
+                     const char *name, ContainerConfig *config, const char *properties_json,
+                     uid_t creator_uid, Container **ret);
+
+/* Loads every container at daemon start; broken records are logged and skipped. */
+int manager_load_containers(Manager *m);
+
+/* Full id, then exact name, then unique id prefix (Docker's order). -ENOENT, -ENOTUNIQ. */
+int manager_find_container(Manager *m, const char *key, Container **ret);
+
+/* A removed container's dir is renamed to this prefix + id under containers/; manager_empty_trash()'s child
+ * deletes it. */
+#define CONTAINER_TRASH_PREFIX ".tmp-rm-"
+
+/* Unlists a stopped container's files (their delete runs in a child), drops it from the manager (freeing c)
+ * and sends ContainerRemoved. */
+int container_remove(Container *c);
+
+/* True when any container was created from this image. */
+bool manager_image_used_by_container(Manager *m, const char *image_id);
+
+const char *container_dir(Container *c, char *buf, size_t size);
+int container_object_path(const char *name, char **ret);
+int container_save_state(Container *c);
+/* Rewrites the container's /etc/hosts with its own name at address (NULL: 127.0.1.1). */
+int container_write_hosts(Container *c, const char *address);
+/* Sends PropertiesChanged for the state-bearing properties. */
+void container_emit_changed(Container *c);
+
+/* container-run.c: all asynchronous; waiters get their reply when the operation is done. */
+int container_start(Container *c, sd_bus_message *reply_to);
+int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to);
+int container_kill(Container *c, int sig);
+int container_remove_forced(Container *c, sd_bus_message *reply_to);
+/* At daemon start: watch a container whose monitor still runs, or record why it is gone. */
+int container_adopt(Container *c);
+void container_release_runtime(Container *c);

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+
+#include "shared/berth-messages.h"
+#include "daemon/container.h"
+#include "daemon/image.h"
+#include "registry/reference.h"
+#include "shared/log.h"
+#include "store/image-store.h"
+#include "store/layer-store.h"
+#include "daemon/transfer.h"
+
+int image_object_path(const char *id, char **ret)
+{
+        return sd_bus_path_encode("/org/berth1/image", startswith(id, "sha256:") ?: id, ret);
+}
+
+int manager_canonical_reference(Manager *m, const char *s, char **ret, const char **ret_reason)
+{
+        _cleanup_(reference_freep) Reference *ref = NULL;
+        int r;
+
+        r = reference_parse_with_default_domain(s, m->default_domain, &ref, ret_reason);
+        if (r < 0)
+                return r;
+        return reference_to_string(ref, ret);
+}
+
+int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, const char **ret_reason)
+{
+        _cleanup_(reference_freep) Reference *ref = NULL;
+        _cleanup_free_ char *canonical = NULL;
+        int r;
+
+        if (image_id_is_prefix(key, NULL)) {
+                r = image_store_find(m->images, key, ret);
+                if (r != -ENOENT)
+                        return r;
+        } else if (image_id_is_full(key, NULL) || startswith(key, "sha256:")) {
+                /* A full id (or something that looks like one) is never a reference. */
+                return image_store_find(m->images, key, ret);
+        }
+
+        r = reference_parse_with_default_domain(key, m->default_domain, &ref, ret_reason);
+        if (r < 0)
+                return r;
+
+        if (ref->digest) {
+                /* name@digest: match recorded repo digests by repository and digest, ignoring any tag. */
+                _cleanup_free_ char *repo = NULL, *by_digest = NULL;
+
+                r = reference_repository(ref, &repo);
+                if (r < 0)
+                        return r;
+                if (asprintf(&by_digest, "%s@%s", repo, ref->digest) < 0)
+                        return -ENOMEM;
+                return image_store_find(m->images, by_digest, ret);
+        }
+
+        r = reference_to_string(ref, &canonical);
+        if (r < 0)
+                return r;
+        return image_store_find(m->images, canonical, ret);
+}
+
+void manager_gc_layers(Manager *m, char **chain_ids)
+{
+        bool removed = false;
+        int r;
+
+        /* Top layer first: a layer's children go before it. */
+        for (size_t i = chain_ids ? g_strv_length(chain_ids) : 0; i > 0; i--) {
+                const char *chain_id = chain_ids[i - 1];
+
+                /* Kept while an image or a running pull uses it; the next GC (image removal or prune) of an
+                 * image on it takes it. */
+                if (image_store_layer_in_use(m->images, chain_id, NULL) ||
+                    manager_layer_held_by_pull(m, chain_id))
+                        continue;
+                r = layer_store_remove(m->layers, chain_id);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove unused layer %s, ignoring: %m", chain_id);
+                else
+                        removed = true;
+        }
+        /* Give the space back now (in a child, niced): someone removing images may be short of it. */
+        if (removed)
+                manager_empty_trash(m);
+}
+
+static void log_image_removed(const char *id, const char *name)
+{
+        sd_journal_send("MESSAGE=Removed image %s.", name, "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_REMOVED,
+                        "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s", name, "BERTH_IMAGE_ID=%s", id, NULL);
+}
+
+/* Docker's "Untagged: NAME": only the name went. */
+static void log_image_untagged(const char *id, const char *name)
+{
+        sd_journal_send("MESSAGE=Untagged %s.", name, "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_UNTAGGED,
+                        "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s", name, "BERTH_IMAGE_ID=%s", id, NULL);
+}
+
+static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed_id)
+{
+        g_auto(GStrv) chain_ids = g_strdupv(image->chain_ids);
+        g_autofree char *id = g_strdup(image->id);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+
+        g_auto(GStrv) tags = image_store_tags_of(m->images, id);
+        STRV_FOREACH(t, tags) {
+                r = image_store_untag(m->images, *t);
+                if (r < 0)
+                        return r;
+                log_image_untagged(id, *t);
+        }
+        r = image_store_remove(m->images, id);
+        if (r < 0)
+                return r;
+
+        log_image_removed(id, id);
+        manager_gc_layers(m, chain_ids);
+        if (image_object_path(id, &path) >= 0 && m->bus)
+                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageRemoved", "so", id,
+                                          path);
+        if (ret_removed_id)
+                *ret_removed_id = strdup(id);
+        return 0;
+}
+
+int manager_remove_image(Manager *m, const char *key, bool force, char **ret_removed_id)
+{
+        _cleanup_(reference_freep) Reference *ref = NULL;
+        _cleanup_free_ char *canonical = NULL;
+        const ImageRecord *image;
+        bool by_id;
+        int r;
+
+        r = manager_find_image(m, key, &image, NULL);
+        if (r < 0)
+                return r;
+
+        by_id = image_id_is_prefix(key, NULL) || image_id_is_full(key, NULL) || startswith(key, "sha256:");
+        if (!by_id && reference_parse_with_default_domain(key, m->default_domain, &ref, NULL) >= 0 &&
+            !ref->digest && reference_to_string(ref, &canonical) >= 0 &&
+            streq_ptr(image_store_tag_target(m->images, canonical), image->id)) {
+                g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
+
+                /* Untagging one of several names deletes nothing but the name, as in Docker. */
+                if (g_strv_length(tags) > 1) {
+                        r = image_store_untag(m->images, canonical);
+                        if (r < 0)
+                                return r;
+                        log_image_untagged(image->id, canonical);
+                        _cleanup_free_ char *path = NULL;
+                        if (m->bus && image_object_path(image->id, &path) >= 0)
+                                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags",
+                                                                      NULL);
+                        if (ret_removed_id)
+                                *ret_removed_id = NULL;
+                        return 0;
+                }
+        } else if (!force) {
+                g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
+                if (g_strv_length(tags) > 1)
+                        return -ENOTUNIQ;
+        }
+
+        /* An image a container was made from stays while the container does (its layers are the container's
+         * lowers); forced, only its names go, as in Docker. */
+        if (manager_image_used_by_container(m, image->id)) {
+                g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
+
+                if (!force)
+                        return -EBUSY;
+                STRV_FOREACH(t, tags) {
+                        r = image_store_untag(m->images, *t);
+                        if (r < 0)
+                                return r;
+                }
+                if (ret_removed_id)
+                        *ret_removed_id = NULL;
+                return 0;
+        }
+
+        return delete_image(m, image, ret_removed_id);
+}
+
+int manager_tag_image(Manager *m, const ImageRecord *image, const char *target_canonical)
+{
+        return image_store_tag(m->images, target_canonical, image->id);
+}
+
+char **manager_image_familiar_tags(Manager *m, const char *id)
+{
+        g_auto(GStrv) tags = image_store_tags_of(m->images, id);
+        GPtrArray *a = g_ptr_array_new();
+
+        STRV_FOREACH(t, tags) {
+                _cleanup_(reference_freep) Reference *ref = NULL;
+                char *f = NULL;
+
+                if (reference_parse(*t, &ref, NULL) >= 0 && reference_familiar_string(ref, &f) >= 0)
+                        g_ptr_array_add(a, g_strdup(f));
+                else
+                        g_ptr_array_add(a, g_strdup(*t));
+                free(f);
+        }
+        g_ptr_array_add(a, NULL);
+        return (char **) g_ptr_array_free(a, false);
+}

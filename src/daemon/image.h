@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "daemon/manager.h"
+#include "oci/image-record.h"
+
+/* Image operations of the Manager, between the bus handlers and the stores. No D-Bus here. */
+
+/* Resolves what a user typed: an image id or unique id prefix first (as Docker does), then a reference
+ * ("debian", "debian:12", "name@sha256:…"). -EINVAL with *ret_reason for a malformed reference, -ENOENT
+ * when nothing matches, -ENOTUNIQ for an ambiguous id prefix. */
+int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, const char **ret_reason);
+
+/* Normalises a user reference to the canonical form used as a tag key ("docker.io/library/debian:12"). */
+int manager_canonical_reference(Manager *m, const char *s, char **ret, const char **ret_reason);
+
+/* Docker's `image rm`: a tag is untagged and the image deleted when no tag is left; an id deletes the
+ * image, refused (-EEXIST) when it has several tags unless force. Layers no other image uses are removed.
+ * ret_removed_id receives the id when the image itself was deleted. */
+int manager_remove_image(Manager *m, const char *key, bool force, char **ret_removed_id);
+
+int manager_tag_image(Manager *m, const ImageRecord *image, const char *target_canonical);
+
+/* Removes the layers of a removed image that nothing else uses. */
+void manager_gc_layers(Manager *m, char **chain_ids);
+
+/* "/org/berth1/image/<hex>" */
+int image_object_path(const char *id, char **ret);
+
+/* The familiar names of an image's tags ("debian:12"), sorted. */
+char **manager_image_familiar_tags(Manager *m, const char *id);
