@@ -206,6 +206,10 @@ int container_save_state(Container *c)
         return container_state_save(path, &c->state);
 }
 
+/* hosts is rewritten at each start on the bridge (its own address): with a spare, so a start on a full disk
+ * does not fail for it. Trailing spaces are nothing to a hosts file. */
+#define ETC_HOSTS_RESERVE 4096
+
 /* /etc/hostname, hosts and resolv.conf of the container (network/etc-files.h), bound over the image's by the
  * child. hosts names the container's own address once it has one (container_write_hosts() at start). */
 static int write_etc_files(Container *c, int dir_fd)
@@ -220,7 +224,7 @@ static int write_etc_files(Container *c, int dir_fd)
         if (r >= 0)
                 r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
         if (r >= 0)
-                r = write_file_atomic_at(dir_fd, "hosts", hosts, strlen(hosts), 0644);
+                r = write_file_reserved_at(dir_fd, "hosts", hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644);
         if (r >= 0)
                 r = write_file_atomic_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644);
         return r;
@@ -232,7 +236,7 @@ int container_write_hosts(Container *c, const char *address)
         char dir[PATH_MAX], path[PATH_MAX];
 
         snprintf(path, sizeof(path), "%s/hosts", container_dir(c, dir, sizeof(dir)));
-        return write_file_atomic_at(AT_FDCWD, path, hosts, strlen(hosts), 0644);
+        return write_file_reserved_at(AT_FDCWD, path, hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644);
 }
 
 int container_generate_id(char ret[static 65])

@@ -14,8 +14,11 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 
-#define IPAM_FILE_MAX   (4 * 1024 * 1024)
-#define IP_FORWARD_PATH "/proc/sys/net/ipv4/ip_forward"
+#define IPAM_FILE_MAX (4 * 1024 * 1024)
+/* The state files are rewritten at every start and exit of a container on the bridge: with a spare of this
+ * size (write_file_reserved_at()), a start on a full disk still records its address, as state.json does. */
+#define NETWORK_STATE_RESERVE (64 * 1024)
+#define IP_FORWARD_PATH       "/proc/sys/net/ipv4/ip_forward"
 
 /* A running container's published ports. */
 typedef struct Published {
@@ -60,7 +63,7 @@ static void ports_parse(BridgeNetwork *b, const char *text)
         g_auto(GStrv) lines = g_strsplit(strempty(text), "\n", -1);
 
         STRV_FOREACH (l, lines) {
-                g_auto(GStrv) f = g_strsplit(*l, " ", -1);
+                g_auto(GStrv) f = g_strsplit(g_strstrip(*l), " ", -1);
                 _cleanup_free_ char *spec = NULL;
                 PortMapping m;
                 Published *pub;
@@ -102,7 +105,7 @@ static int ports_save(BridgeNetwork *b)
                                                pub->mappings[i].host_port, pub->mappings[i].container_port);
                 }
         }
-        r = write_file_atomic_at(AT_FDCWD, b->ports_path, s->str, s->len, 0644);
+        r = write_file_reserved_at(AT_FDCWD, b->ports_path, s->str, s->len, NETWORK_STATE_RESERVE, 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to save the published ports to '%s': %m", b->ports_path);
         return 0;
@@ -273,7 +276,8 @@ static int bridge_network_save(BridgeNetwork *b)
 
         r = mkdir_p_at(AT_FDCWD, dir, 0755);
         if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, b->ipam_path, text, strlen(text), 0644);
+                r = write_file_reserved_at(AT_FDCWD, b->ipam_path, text, strlen(text), NETWORK_STATE_RESERVE,
+                                           0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to save the bridge network's addresses to '%s': %m",
                                        b->ipam_path);

@@ -58,7 +58,8 @@ int ipam_parse(Ipam *ipam, const char *text, unsigned *ret_dropped)
                 g_auto(GStrv) f = NULL;
                 uint32_t a;
 
-                if (isempty(*l))
+                /* Blank lines, and the spaces that pad a file written with a spare, are nothing. */
+                if (isempty(g_strstrip(*l)))
                         continue;
                 f = g_strsplit(*l, " ", 3);
                 if (g_strv_length(f) != 2 || ipv4_parse(f[0], &a) < 0 || !usable(ipam, a) ||

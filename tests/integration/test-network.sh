@@ -14,11 +14,13 @@ field() {
                 python3 -c "import json, sys; print(json.load(sys.stdin)[0]$2)"
 }
 cpid() { field "$1" '["State"]["Pid"]'; }
+# state FILE : the lines of one of berth's network state files (padded with spaces: write_file_reserved_at())
+state() { bed_exec cat "$1" | grep -v '^ *$' || true; }
 # addr_of NAME : the address berth allocated to container NAME (from its allocation file)
 addr_of() {
         local id
         id=$(field "$1" '["Id"]')
-        bed_exec cat "$ADDRS" | awk -v id="$id" '$2 == id { print $1 }'
+        state "$ADDRS" | awk -v id="$id" '$2 == id { print $1 }'
 }
 # veths : the host ends of containers' veth pairs in the bed, one per line
 veths() {
@@ -52,7 +54,7 @@ test_default_container_reaches_the_outside_through_nat() {
         assert_eq "$(bed_exec cat /proc/sys/net/ipv4/ip_forward)" 1 "net.ipv4.ip_forward"
         # --rm and the exit freed everything: no veth, no allocation.
         assert_eq "$(veths)" "" "veths left after the container exited"
-        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations left after the container exited"
+        assert_eq "$(state "$ADDRS")" "" "allocations left after the container exited"
 }
 
 test_none_and_host_keep_working() {
@@ -131,7 +133,7 @@ test_rm_leaves_nothing() {
         bed_exec berthctl stop keeper >/dev/null
         bed_exec berthctl rm keeper >/dev/null
         assert_eq "$(veths)" "" "veths after rm"
-        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after rm"
+        assert_eq "$(state "$ADDRS")" "" "allocations after rm"
         assert_no_match "$(bed_exec ip -o link show master berth0)" . "ports of berth0 after rm"
 }
 
@@ -175,7 +177,7 @@ time.sleep(120)" >/dev/null 2>&1 & echo $! > /run/holder.pid'
         assert_fails bed_exec berthctl run --rm -p 8090:80 "$(R busybox)" true
         assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8090/tcp is already in use' "a port another holds"
         bed_sh 'kill $(cat /run/holder.pid)'
-        assert_eq "$(bed_exec cat "$ADDRS" | wc -l)" 1 "allocations after the failed starts"
+        assert_eq "$(state "$ADDRS" | wc -l)" 1 "allocations after the failed starts"
 }
 
 # kill -9 of berthd: the containers keep their addresses, ports and connectivity; the restarted berthd makes
@@ -222,8 +224,8 @@ s.sendto(b"ping", (sys.argv[1], 5353)); print(s.recv(100).decode())' "$1"; }
 test_rm_of_published_leaves_nothing() {
         bed_exec berthctl rm -f web udpc >/dev/null
         assert_no_match "$(bed_exec nft list chain ip berth published)" 'dnat' "DNAT rules after rm"
-        assert_eq "$(bed_exec cat "$PORTS")" "" "published ports after rm"
-        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after rm"
+        assert_eq "$(state "$PORTS")" "" "published ports after rm"
+        assert_eq "$(state "$ADDRS")" "" "allocations after rm"
         assert_eq "$(veths)" "" "veths after rm"
         # The host ports are free again.
         bed_exec python3 -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 8080))'
@@ -237,8 +239,8 @@ test_sweep_at_start() {
         bed_exec systemctl kill -s KILL berth-swept.scope
         wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berth-swept.scope"
         bed_exec systemctl start berthd
-        assert_eq "$(bed_exec cat "$ADDRS")" "" "allocations after berthd started"
-        assert_eq "$(bed_exec cat "$PORTS")" "" "published ports after berthd started"
+        assert_eq "$(state "$ADDRS")" "" "allocations after berthd started"
+        assert_eq "$(state "$PORTS")" "" "published ports after berthd started"
         assert_eq "$(veths)" "" "veths after the scope was killed"
         bed_exec berthctl rm swept >/dev/null
         assert_no_match "$(bed_exec nft list chain ip berth published)" 'dnat' "DNAT rules after the sweep"

@@ -103,6 +103,13 @@ static void test_ipam(void)
         g_assert_cmpstr(ipv4_format(x, a), ==, "192.168.7.4");
         g_assert_cmpint(ipam_lookup(ipam, ID_B, NULL), ==, -ENOENT);
         ipam_free(ipam);
+
+        /* The spaces that pad a file written with a spare (write_file_reserved_at()) are nothing. */
+        ipam = ipam_new(&s);
+        g_assert_cmpint(ipam_parse(ipam, "192.168.7.4 " ID_A "\n        ", &dropped), ==, 0);
+        g_assert_cmpuint(dropped, ==, 0);
+        g_assert_cmpuint(ipam_size(ipam), ==, 1);
+        ipam_free(ipam);
 }
 
 static void test_hosts(void)
