@@ -12,6 +12,7 @@
 #include "daemon/image.h"
 #include "oci/manifest.h"
 #include "oci/sha256.h"
+#include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "store/image-store.h"
@@ -393,7 +394,7 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .req = *req,
                 .container_id = g_strdup(c->id),
                 .container_name = g_strdup(c->name),
-                .unit = g_strdup_printf("berth-%s.scope", c->name),
+                .unit = berth_scope_name(c->name),
                 .created_by = g_strjoinv(" ", c->config.argv),
                 .parent_id = g_strdup(parent->id),
                 .parent_chain_ids = g_strdupv(parent->chain_ids),
@@ -405,6 +406,8 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .result_fd = -EBADF,
         };
         *req = (CommitRequest) {};
+        if (!op->unit)
+                return -ENOMEM;
         if (parent->layer_sizes)
                 op->parent_sizes = g_memdup2(parent->layer_sizes, sizeof(uint64_t) * op->n_parent);
 

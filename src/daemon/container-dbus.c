@@ -15,6 +15,7 @@
 #include "daemon/polkit.h"
 #include "daemon/scope.h"
 #include "oci/config-change.h"
+#include "shared/berth-unit.h"
 #include "shared/json-build.h"
 #include "shared/log.h"
 #include "store/image-store.h"
@@ -123,7 +124,10 @@ static int property_get_unit(sd_bus *bus, const char *path, const char *interfac
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Container *c = userdata;
-        _cleanup_free_ char *unit = g_strdup_printf("berth-%s.scope", c->name);
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+
+        if (!unit)
+                return -ENOMEM;
         return sd_bus_message_append(reply, "s", unit);
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/run-spec.h"
 #include "runtime/seccomp-profile.h"
 #include "daemon/scope.h"
+#include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "store/image-store.h"
@@ -210,6 +211,8 @@ static void container_start_failed(Container *c, const char *error)
 
 static void container_start_done(Container *c)
 {
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+
         c->starting = false;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         c->sync_fd = safe_close(c->sync_fd);
@@ -217,8 +220,8 @@ static void container_start_done(Container *c)
         container_emit_changed(c);
         sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
-                        c->name, NULL);
+                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=%s",
+                        strna(unit), NULL);
         container_register_machine(c);
         container_reply_all(c, c->start_waiters, NULL, NULL);
 }
@@ -454,7 +457,9 @@ static int container_do_start(Container *c)
         c->sync_fd = TAKE_FD(sync_fd);
 
         sig = signal_from_string(c->config.stop_signal);
-        unit = g_strdup_printf("berth-%s.scope", c->name);
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
         description = g_strdup_printf("berth container %s (%s)", c->name, c->image_name);
         ScopeRequest req = {
                 .unit = unit,
@@ -559,18 +564,21 @@ int container_remove_forced(Container *c, sd_bus_message *reply_to)
 
 static bool monitor_in_scope(pid_t pid, const char *name)
 {
-        _cleanup_free_ char *cgroup = NULL, *path = NULL, *needle = NULL;
+        _cleanup_free_ char *cgroup = NULL, *path = NULL, *unit = NULL, *needle = NULL;
         size_t size;
 
+        unit = berth_scope_name(name);
+        if (!unit)
+                return false;
         path = g_strdup_printf("/proc/%i/cgroup", pid);
         if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
                 return false;
         /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
-        needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
+        needle = g_strdup_printf("/%s/supervisor\n", unit);
         if (strstr(cgroup, needle))
                 return true;
         free(needle);
-        needle = g_strdup_printf("/berth-%s.scope\n", name);
+        needle = g_strdup_printf("/%s\n", unit);
         return strstr(cgroup, needle) != NULL;
 }
 
