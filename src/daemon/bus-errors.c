@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 
 #include "daemon/bus-errors.h"
@@ -29,4 +30,51 @@ const sd_bus_error_map berth_bus_errors[] = {
 int bus_errors_register(void)
 {
         return sd_bus_error_add_map(berth_bus_errors);
+}
+
+int bus_error_set(sd_bus_error *error, const BerthError *e, const char *fallback_name)
+{
+        const char *name = NULL;
+
+        assert(e->error < 0);
+
+        switch (e->error) {
+        case -ESRCH:
+                name = BERTH_ERROR_CONTAINER_NOT_RUNNING;
+                break;
+        case -ECANCELED:
+                name = BERTH_ERROR_TRANSFER_CANCELLED;
+                break;
+        case -ENOSPC:
+                name = BERTH_ERROR_NO_SPACE;
+                break;
+        case -ENOENT:
+        case -ENOTUNIQ:
+        case -EINVAL:
+        case -EEXIST:
+        case -EBUSY:
+        case -ENOEXEC:
+        case -EBADMSG:
+        case -EPROTO:
+        case -EACCES:
+                name = fallback_name;
+                break;
+        case -ENOMEM:
+                return -ENOMEM;
+        }
+        if (!name)
+                return sd_bus_error_set_errnof(error, e->error, "%s", berth_error_message(e));
+        sd_bus_error_set(error, name, berth_error_message(e));
+        return e->error;
+}
+
+int bus_error_set_image_lookup(sd_bus_error *error, const BerthError *e)
+{
+        return bus_error_set(error, e,
+                             e->error == -EINVAL ? BERTH_ERROR_INVALID_REFERENCE : BERTH_ERROR_NO_SUCH_IMAGE);
+}
+
+int bus_error_set_container_lookup(sd_bus_error *error, const BerthError *e)
+{
+        return bus_error_set(error, e, BERTH_ERROR_NO_SUCH_CONTAINER);
 }

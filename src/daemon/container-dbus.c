@@ -260,16 +260,6 @@ int bus_container_register(Manager *m)
 
 /* ---- Manager methods ---- */
 
-static int container_lookup_error(sd_bus_error *error, int r, const char *key)
-{
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
-        return r;
-}
-
 typedef struct CreateOptions {
         ContainerOptions *options;
         char **properties; /* the scope properties, as JSON */
@@ -332,6 +322,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
 {
         _cleanup_(container_options_done) ContainerOptions o = {};
         _cleanup_(container_config_done) ContainerConfig config = {};
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
         const char *image_key, *name_in, *reason = NULL;
@@ -353,15 +344,13 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         if (r < 0)
                 return r;
 
-        r = manager_find_image(m, image_key, &image, &reason);
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", image_key,
-                                         reason ?: "not a valid image reference");
-        if (r == -ENOENT || r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
-                                         "No such image: %s (pull it first)", image_key);
+        r = manager_find_image(m, image_key, &e, &image);
+        if (r == -ENOENT || r == -ENOTUNIQ) {
+                berth_error_done(&e);
+                berth_error_set(&e, r, "No such image: %s (pull it first)", image_key);
+        }
         if (r < 0)
-                return r;
+                return bus_error_set_image_lookup(error, &e);
         if (!isempty(name_in)) {
                 if (!container_name_is_valid(name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
@@ -372,7 +361,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                                 error, BERTH_ERROR_INVALID_NAME,
                                 "Invalid container name '%s': 64 hex digits are a container id.", name_in);
                 Container *other;
-                if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
+                if (manager_find_container(m, name_in, NULL, &other) >= 0 && streq(other->name, name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
                                                  "The name '%s' is already used by container %.12s.", name_in,
                                                  other->id);
@@ -415,7 +404,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 for (unsigned i = 0;; i++) {
                         free(name);
                         name = container_name_generate();
-                        if (manager_find_container(m, name, &other) < 0)
+                        if (manager_find_container(m, name, NULL, &other) < 0)
                                 break;
                         if (i > 100)
                                 return -EEXIST;
@@ -468,12 +457,13 @@ typedef int (*container_verb_t)(Container *c, sd_bus_message *message, sd_bus_er
 static int container_verb(sd_bus_message *message, Manager *m, const char *key, const char *verb,
                           container_verb_t act, void *arg, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         Container *c;
         int r;
 
-        r = manager_find_container(m, key, &c);
+        r = manager_find_container(m, key, &e, &c);
         if (r < 0)
-                return container_lookup_error(error, r, key);
+                return bus_error_set_container_lookup(error, &e);
         bool weakens = container_config_weakens_confinement(&c->config) ||
                        scope_properties_weaken(c->properties_json);
         const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
@@ -633,6 +623,7 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
 
 int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         const char *key;
         Container *c;
@@ -641,9 +632,9 @@ int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_err
         r = sd_bus_message_read(message, "s", &key);
         if (r < 0)
                 return r;
-        r = manager_find_container(userdata, key, &c);
+        r = manager_find_container(userdata, key, &e, &c);
         if (r < 0)
-                return container_lookup_error(error, r, key);
+                return bus_error_set_container_lookup(error, &e);
         r = container_object_path(c->name, &path);
         if (r < 0)
                 return r;
@@ -685,6 +676,7 @@ static int read_commit_option(sd_bus_message *m, const char *key, void *userdata
 int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(commit_options_done) CommitOptions o = { .pause = true };
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_(commit_request_done) CommitRequest req = {};
         _cleanup_free_ char *config = NULL;
         Manager *m = userdata;
@@ -702,22 +694,14 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
 
-        r = manager_find_container(m, key, &c);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
+        r = manager_find_container(m, key, &e, &c);
         if (r < 0)
-                return r;
+                return bus_error_set_container_lookup(error, &e);
 
         if (!isempty(reference)) {
-                r = manager_canonical_reference(m, reference, &req.tag, &reason);
-                if (r == -EINVAL)
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
-                                                 reason ?: "not a valid image reference");
+                r = manager_canonical_reference(m, reference, &e, &req.tag);
                 if (r < 0)
-                        return r;
+                        return bus_error_set_image_lookup(error, &e);
                 if (strchr(req.tag, '@'))
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
                                                  "'%s': a commit is tagged, it cannot name a digest", reference);
@@ -765,16 +749,6 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
 /* Attaching is a shell in the container, so it has its own polkit action (org.berth1.attach-container),
  * which admins can grant apart from managing containers; resizing a terminal is part of using it. */
 
-static int lookup_error(sd_bus_error *error, int r, const char *key)
-{
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
-        return r;
-}
-
 static int read_attach_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
         AttachOptions *o = userdata;
@@ -803,6 +777,7 @@ static int not_running(sd_bus_error *error, Container *c)
 
 int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         AttachOptions o = ATTACH_OPTIONS_INIT;
         _cleanup_close_ int fd = -EBADF;
         Manager *m = userdata;
@@ -819,9 +794,9 @@ int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_
         if ((o.rows == 0) != (o.columns == 0) || o.rows > UINT16_MAX || o.columns > UINT16_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Options 'rows' and 'columns' go together, each 1…65535.");
-        r = manager_find_container(m, key, &c);
+        r = manager_find_container(m, key, &e, &c);
         if (r < 0)
-                return lookup_error(error, r, key);
+                return bus_error_set_container_lookup(error, &e);
 
         const char *details[] = { "container", c->name, "verb", "attach", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
@@ -886,6 +861,7 @@ static int on_resize_answer(sd_event_source *s, int fd, uint32_t revents, void *
 
 int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         Manager *m = userdata;
         const char *key;
         uint32_t rows, columns;
@@ -898,9 +874,9 @@ int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_
         if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
                                          columns);
-        r = manager_find_container(m, key, &c);
+        r = manager_find_container(m, key, &e, &c);
         if (r < 0)
-                return lookup_error(error, r, key);
+                return bus_error_set_container_lookup(error, &e);
 
         const char *details[] = { "container", c->name, "verb", "resize", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);

@@ -383,14 +383,14 @@ int manager_load_containers(Manager *m)
         return 0;
 }
 
-int manager_find_container(Manager *m, const char *key, Container **ret)
+int manager_find_container(Manager *m, const char *key, BerthError *e, Container **ret)
 {
         GHashTableIter it;
         Container *c, *found = NULL;
         size_t n = strlen(key);
 
         if (isempty(key))
-                return -ENOENT;
+                return berth_error_set(e, -ENOENT, "No such container: %s", key);
         /* Docker's order: the full id, then an exact name, then a unique id prefix. So no name can shadow
          * another container's id (and new names may not be 64 hex digits at all, container_name_is_id()),
          * while a name that merely looks like an id prefix still names its container. */
@@ -409,11 +409,13 @@ int manager_find_container(Manager *m, const char *key, Container **ret)
         while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
                 if (n <= 64 && strneq(c->id, key, n)) {
                         if (found)
-                                return -ENOTUNIQ;
+                                return berth_error_set(
+                                        e, -ENOTUNIQ,
+                                        "'%s' matches more than one container id; give more characters", key);
                         found = c;
                 }
         if (!found)
-                return -ENOENT;
+                return berth_error_set(e, -ENOENT, "No such container: %s", key);
         *ret = found;
         return 0;
 }

@@ -23,23 +23,6 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", BERTH_VERSION);
 }
 
-/* Turns a failed image lookup into the error the user should read. */
-static int image_lookup_error(sd_bus_error *error, int r, const char *key, const char *reason)
-{
-        switch (r) {
-        case -EINVAL:
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", key,
-                                         reason ?: "not a valid image reference");
-        case -ENOENT:
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE, "%s", key);
-        case -ENOTUNIQ:
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
-                                         "'%s' matches more than one image id; give more characters", key);
-        default:
-                return r;
-        }
-}
-
 static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -81,18 +64,19 @@ static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_er
 
 static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         Manager *m = userdata;
         const ImageRecord *image;
-        const char *key, *reason = NULL;
+        const char *key;
         int r;
 
         r = sd_bus_message_read(message, "s", &key);
         if (r < 0)
                 return r;
-        r = manager_find_image(m, key, &image, &reason);
+        r = manager_find_image(m, key, &e, &image);
         if (r < 0)
-                return image_lookup_error(error, r, key, reason);
+                return bus_error_set_image_lookup(error, &e);
         r = image_object_path(image->id, &path);
         if (r < 0)
                 return r;
@@ -101,18 +85,19 @@ static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_erro
 
 static int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *removed = NULL;
         Manager *m = userdata;
         const ImageRecord *image;
-        const char *key, *reason = NULL;
+        const char *key;
         int force, r;
 
         r = sd_bus_message_read(message, "sb", &key, &force);
         if (r < 0)
                 return r;
-        r = manager_find_image(m, key, &image, &reason);
+        r = manager_find_image(m, key, &e, &image);
         if (r < 0)
-                return image_lookup_error(error, r, key, reason);
+                return bus_error_set_image_lookup(error, &e);
 
         const char *details[] = { "image", key, "verb", "remove", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
@@ -128,28 +113,32 @@ static int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_e
                                          key);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE, "Image %s is used by a container", key);
-        if (r < 0)
-                return image_lookup_error(error, r, key, reason);
+        if (r < 0) {
+                /* The record went between the lookup and the removal. */
+                berth_error_set(&e, r, "%s", key);
+                return bus_error_set_image_lookup(error, &e);
+        }
         return sd_bus_reply_method_return(message, NULL);
 }
 
 static int method_tag_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *target = NULL, *path = NULL;
         Manager *m = userdata;
         const ImageRecord *image;
-        const char *source, *target_in, *reason = NULL;
+        const char *source, *target_in;
         int r;
 
         r = sd_bus_message_read(message, "ss", &source, &target_in);
         if (r < 0)
                 return r;
-        r = manager_find_image(m, source, &image, &reason);
+        r = manager_find_image(m, source, &e, &image);
         if (r < 0)
-                return image_lookup_error(error, r, source, reason);
-        r = manager_canonical_reference(m, target_in, &target, &reason);
+                return bus_error_set_image_lookup(error, &e);
+        r = manager_canonical_reference(m, target_in, &e, &target);
         if (r < 0)
-                return image_lookup_error(error, r, target_in, reason);
+                return bus_error_set_image_lookup(error, &e);
         if (strchr(target, '@'))
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
                                          "'%s': a tag cannot contain a digest", target_in);

@@ -158,15 +158,14 @@ static const TransferEvents transfer_events = {
 
 int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_(transfer_freep) Transfer *t = NULL;
-        const char *reason = NULL;
         Transfer *started;
         int r;
 
-        r = transfer_new(m, reference, &t, &reason);
+        r = transfer_new(m, reference, &e, &t);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
-                                         reason ?: "not a valid image reference");
+                return bus_error_set_image_lookup(error, &e);
         if (r < 0)
                 return r;
 

@@ -120,7 +120,7 @@ Transfer *transfer_free(Transfer *t)
         return mfree(t);
 }
 
-int transfer_new(Manager *m, const char *reference, Transfer **ret, const char **ret_reason)
+int transfer_new(Manager *m, const char *reference, BerthError *e, Transfer **ret)
 {
         _cleanup_(transfer_freep) Transfer *t = NULL;
         char id_str[16];
@@ -130,7 +130,7 @@ int transfer_new(Manager *m, const char *reference, Transfer **ret, const char *
         if (!t)
                 return -ENOMEM;
         t->manager = m;
-        r = reference_parse_with_default_domain(reference, m->default_domain, &t->ref, ret_reason);
+        r = manager_parse_reference(m, reference, e, &t->ref);
         if (r < 0)
                 return r;
         r = reference_to_string(t->ref, &t->canonical);

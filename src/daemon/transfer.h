@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "daemon/manager.h"
+#include "shared/error.h"
 
 /* A pull: manifest (through an index if need be) → config → layers streamed in parallel, each hashed,
  * decompressed and extracted by its own child as the bytes arrive → layers committed bottom up → image
@@ -18,7 +19,7 @@ typedef struct TransferEvents {
         void (*finished)(Transfer *t, const char *error_name, const char *error_message);
 } TransferEvents;
 
-int transfer_new(Manager *m, const char *reference, Transfer **ret, const char **ret_reason);
+int transfer_new(Manager *m, const char *reference, BerthError *e, Transfer **ret);
 Transfer *transfer_free(Transfer *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Transfer *, transfer_free);
 
