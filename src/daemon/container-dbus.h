@@ -7,6 +7,16 @@
  * manager_vtable, implemented here). */
 int bus_container_register(Manager *m);
 
+/* The methods of org.berth1.Container; userdata is the Container. */
+int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* The Manager's: the by-name forms (StartContainer, …) redirect to the methods above. */
 int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error);

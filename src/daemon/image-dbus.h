@@ -2,6 +2,19 @@
 #pragma once
 
 #include "daemon/manager.h"
+#include "oci/image-record.h"
 
 extern const sd_bus_vtable image_vtable[];
 int bus_image_register(Manager *m);
+
+/* The methods of org.berth1.Image, called for the record image, which the caller named key (its id on the
+ * object path; what the user typed when redirected from the Manager). */
+typedef int (*ImageMethod)(sd_bus_message *message, Manager *m, const ImageRecord *image, const char *key,
+                           sd_bus_error *error);
+int bus_image_method_remove(sd_bus_message *message, Manager *m, const ImageRecord *image, const char *key,
+                            sd_bus_error *error);
+int bus_image_method_tag(sd_bus_message *message, Manager *m, const ImageRecord *image, const char *key,
+                         sd_bus_error *error);
+
+/* machined's redirect_method_to_image(): reads the leading name, finds the image, calls method. */
+int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_error *error, ImageMethod method);

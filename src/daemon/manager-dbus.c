@@ -85,77 +85,12 @@ static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_erro
 
 static int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        _cleanup_free_ char *removed = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *key;
-        int force, r;
-
-        r = sd_bus_message_read(message, "sb", &key, &force);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, key, &e, &image);
-        if (r < 0)
-                return bus_error_set_image_lookup(error, &e);
-
-        const char *details[] = { "image", key, "verb", "remove", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit will call us back */
-
-        r = manager_remove_image(m, key, force, &removed);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE,
-                                         "Image %s has several tags; remove them one by one or force removal",
-                                         key);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE, "Image %s is used by a container", key);
-        if (r < 0) {
-                /* The record went between the lookup and the removal. */
-                berth_error_set(&e, r, "%s", key);
-                return bus_error_set_image_lookup(error, &e);
-        }
-        return sd_bus_reply_method_return(message, NULL);
+        return bus_redirect_method_to_image(message, userdata, error, bus_image_method_remove);
 }
 
 static int method_tag_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        _cleanup_free_ char *target = NULL, *path = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *source, *target_in;
-        int r;
-
-        r = sd_bus_message_read(message, "ss", &source, &target_in);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, source, &e, &image);
-        if (r < 0)
-                return bus_error_set_image_lookup(error, &e);
-        r = manager_canonical_reference(m, target_in, &e, &target);
-        if (r < 0)
-                return bus_error_set_image_lookup(error, &e);
-        if (strchr(target, '@'))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
-                                         "'%s': a tag cannot contain a digest", target_in);
-
-        const char *details[] = { "image", source, "verb", "tag", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
-        r = manager_tag_image(m, image, target);
-        if (r < 0)
-                return log_error_errno(r, "Failed to tag %s as %s: %m", image->id, target);
-        if (image_object_path(image->id, &path) >= 0)
-                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags", NULL);
-        return sd_bus_reply_method_return(message, NULL);
+        return bus_redirect_method_to_image(message, userdata, error, bus_image_method_tag);
 }
 
 static int method_pull_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
