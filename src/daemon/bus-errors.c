@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <assert.h>
 #include <errno.h>
 
 #include "daemon/bus-errors.h"
@@ -36,7 +35,8 @@ int bus_error_set(sd_bus_error *error, const BerthError *e, const char *fallback
 {
         const char *name = NULL;
 
-        assert(e->error < 0);
+        if (e->error >= 0) /* a caller's bug: say something rather than nothing */
+                return sd_bus_error_set_errno(error, EIO);
 
         switch (e->error) {
         case -ESRCH:
@@ -77,4 +77,19 @@ int bus_error_set_image_lookup(sd_bus_error *error, const BerthError *e)
 int bus_error_set_container_lookup(sd_bus_error *error, const BerthError *e)
 {
         return bus_error_set(error, e, BERTH_ERROR_NO_SUCH_CONTAINER);
+}
+
+int bus_error_set_failed(sd_bus_error *error, const BerthError *e)
+{
+        if (e->error == -ENOSPC)
+                return bus_error_set(error, e, NULL);
+        sd_bus_error_set(error, SD_BUS_ERROR_FAILED, berth_error_message(e));
+        return e->error < 0 ? e->error : -EIO;
+}
+
+int bus_error_set_start_failed(sd_bus_error *error, const BerthError *e)
+{
+        sd_bus_error_set(error, e->error == -EBUSY ? BERTH_ERROR_CONTAINER_RUNNING : BERTH_ERROR_START_FAILED,
+                         berth_error_message(e));
+        return e->error < 0 ? e->error : -EIO;
 }

@@ -379,16 +379,16 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         if (r < 0)
                 return log_error_errno(r, "Failed to create container %s: %m", name);
 
-        r = container_object_path(c->name, &path);
-        if (r < 0)
-                return r;
-        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerNew", "sso", c->id,
-                                  c->name, path);
+        container_send_signal(c, true);
         log_info("Created container %s (%.12s) from %s.", c->name, c->id, image_key);
-        if (!run)
+        if (!run) {
+                r = container_object_path(c->name, &path);
+                if (r < 0)
+                        return r;
                 return sd_bus_reply_method_return(message, "so", c->id, path);
+        }
 
-        /* RunContainer answers when the start did (container_reply_all() knows its reply's shape). */
+        /* RunContainer answers when the start did (container_send_start_reply() knows its shape). */
         r = container_start(c, message);
         return r < 0 ? 1 : r;
 }
@@ -919,6 +919,55 @@ static const sd_bus_vtable container_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
+
+void container_send_signal(Container *c, bool new_container)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_signal(c->manager->bus, "/org/berth1", "org.berth1.Manager",
+                                  new_container ? "ContainerNew" : "ContainerRemoved", "sso", c->id, c->name, path);
+}
+
+void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+
+        if (e) {
+                (void) bus_error_set_start_failed(&error, e);
+                (void) sd_bus_reply_method_error(call, &error);
+        } else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
+                 container_object_path(c->name, &path) >= 0)
+                (void) sd_bus_reply_method_return(call, "so", c->id, path);
+        else
+                (void) sd_bus_reply_method_return(call, NULL);
+}
+
+void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, NULL);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, "s", image_id);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
 
 void container_emit_changed(Container *c)
 {

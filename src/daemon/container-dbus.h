@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "daemon/container.h"
 #include "daemon/manager.h"
 
 /* org.berth1.Container objects, and the container methods of org.berth1.Manager (listed in
@@ -31,3 +32,13 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
 /* AttachContainer and ResizeContainer: the socket work is in container-attach.c. */
 int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Hooks for the model (container.c, container-run.c, container-commit.c), which builds no bus message
+ * itself. container_send_signal() sends ContainerNew or ContainerRemoved. A start's waiters (Start,
+ * StartContainer, RunContainer) get container_send_start_reply(), whose shape depends on the method;
+ * a stop's (Stop, StopContainer, a forced Remove) container_send_exit_reply(); a commit's
+ * container_send_commit_reply() with the new image's id. e is NULL on success. */
+void container_send_signal(Container *c, bool new_container);
+void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e);
+void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e);
+void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e);

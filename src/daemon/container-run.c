@@ -14,6 +14,7 @@
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
 #include "daemon/container-attach.h"
+#include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "runtime/caps.h"
@@ -31,25 +32,21 @@
 
 #define CONTAINER_STOP_TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
 
-static void container_reply_all(Container *c, GPtrArray *waiters, const char *error_name, const char *message)
+/* Answers everyone waiting for the start (start is true) or for the exit; e is NULL on success. The replies
+ * are built by the bus file's hooks. */
+static void container_reply_all(Container *c, bool start, const BerthError *e)
 {
-        _cleanup_free_ char *path = NULL;
-
+        GPtrArray *waiters = start ? c->start_waiters : c->exit_waiters;
         g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
 
         /* Detached first: a reply may lead (through the bus) to a new waiter being added. */
         while (waiters->len > 0)
                 g_ptr_array_add(list, g_ptr_array_steal_index(waiters, 0));
-        for (guint i = 0; i < list->len; i++) {
-                sd_bus_message *call = list->pdata[i];
-                if (error_name)
-                        (void) sd_bus_reply_method_errorf(call, error_name, "%s", message);
-                else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
-                         (path || container_object_path(c->name, &path) >= 0))
-                        (void) sd_bus_reply_method_return(call, "so", c->id, path);
+        for (guint i = 0; i < list->len; i++)
+                if (start)
+                        container_send_start_reply(c, list->pdata[i], e);
                 else
-                        (void) sd_bus_reply_method_return(call, NULL);
-        }
+                        container_send_exit_reply(c, list->pdata[i], e);
 }
 
 void container_release_runtime(Container *c)
@@ -163,12 +160,16 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_unregister_machine(c);
         container_release_runtime(c);
         c->starting = false;
-        if (was_starting)
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED,
-                                    c->state.error ?: "the container's monitor ended during start");
+        if (was_starting) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+
+                berth_error_set(&e, -ENOEXEC, "%s",
+                                c->state.error ?: "the container's monitor ended during start");
+                container_reply_all(c, true, &e);
+        }
         container_log_exit(c);
         container_emit_changed(c);
-        container_reply_all(c, c->exit_waiters, NULL, NULL);
+        container_reply_all(c, false, NULL);
         if (c->remove_on_exit)
                 (void) container_remove(c);
 }
@@ -223,7 +224,7 @@ static void container_start_done(Container *c)
                         "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=%s",
                         strna(unit), NULL);
         container_register_machine(c);
-        container_reply_all(c, c->start_waiters, NULL, NULL);
+        container_reply_all(c, true, NULL);
 }
 
 static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -482,15 +483,22 @@ static int container_do_start(Container *c)
 
 int container_start(Container *c, sd_bus_message *reply_to)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         int r;
 
         if (c->monitor_source && !c->starting) {
-                if (c->state.status == CONTAINER_RUNNING)
-                        return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+                if (c->state.status == CONTAINER_RUNNING) {
+                        if (!reply_to)
+                                return 0;
+                        container_send_start_reply(c, reply_to, NULL);
+                        return 1;
+                }
                 /* A monitor on its way out. */
-                return reply_to ? sd_bus_reply_method_errorf(reply_to, BERTH_ERROR_CONTAINER_RUNNING,
-                                                             "Container %s is still stopping.", c->name)
-                                : -EBUSY;
+                berth_error_set(&e, -EBUSY, "Container %s is still stopping.", c->name);
+                if (!reply_to)
+                        return -EBUSY;
+                container_send_start_reply(c, reply_to, &e);
+                return 1;
         }
         if (reply_to)
                 g_ptr_array_add(c->start_waiters, sd_bus_message_ref(reply_to));
@@ -499,10 +507,10 @@ int container_start(Container *c, sd_bus_message *reply_to)
         c->starting = true;
         r = container_do_start(c);
         if (r < 0) {
-                _cleanup_free_ char *msg = g_strdup_printf("could not start: %s", strerror(-r));
+                berth_error_set(&e, r, "could not start: %s", strerror(-r));
                 c->starting = false;
                 container_release_runtime(c);
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, msg);
+                container_reply_all(c, true, &e);
                 return r;
         }
         return 1;
@@ -525,8 +533,12 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
         int sig = signal_from_string(c->config.stop_signal);
         int r;
 
-        if (!c->monitor_source)
-                return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+        if (!c->monitor_source) {
+                if (!reply_to)
+                        return 0;
+                container_send_exit_reply(c, reply_to, NULL);
+                return 1;
+        }
         if (reply_to)
                 g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));
         if (c->state.pid <= 0) {

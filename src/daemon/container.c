@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
@@ -456,9 +457,7 @@ int container_remove(Container *c)
         sd_journal_send("MESSAGE=Container %s removed.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_REMOVED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
                         "CONTAINER_ID_FULL=%s", c->id, NULL);
-        if (m->bus && container_object_path(c->name, &path) >= 0)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerRemoved", "sso",
-                                          c->id, c->name, path);
+        container_send_signal(c, false);
         g_hash_table_remove(m->containers, c->id);
         container_free(c);
         return 0;

@@ -181,7 +181,7 @@ int bus_image_method_tag(sd_bus_message *message, Manager *m, const ImageRecord 
                          sd_bus_error *error)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        _cleanup_free_ char *target = NULL, *path = NULL;
+        _cleanup_free_ char *target = NULL;
         const char *target_in;
         int r;
 
@@ -205,9 +205,27 @@ int bus_image_method_tag(sd_bus_message *message, Manager *m, const ImageRecord 
         r = manager_tag_image(m, image, target);
         if (r < 0)
                 return log_error_errno(r, "Failed to tag %s as %s: %m", image->id, target);
-        if (image_object_path(image->id, &path) >= 0)
-                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags", NULL);
+        image_send_changed(m, image->id);
         return sd_bus_reply_method_return(message, NULL);
+}
+
+void image_send_signal(Manager *m, const char *id, bool new_image)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || image_object_path(id, &path) < 0)
+                return;
+        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager",
+                                  new_image ? "ImageNew" : "ImageRemoved", "so", id, path);
+}
+
+void image_send_changed(Manager *m, const char *id)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || image_object_path(id, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags", NULL);
 }
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
 #include "daemon/container.h"
+#include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "registry/reference.h"
 #include "shared/log.h"
@@ -38,7 +38,10 @@ int manager_canonical_reference(Manager *m, const char *s, BerthError *e, char *
         r = manager_parse_reference(m, s, e, &ref);
         if (r < 0)
                 return r;
-        return reference_to_string(ref, ret);
+        r = reference_to_string(ref, ret);
+        if (r < 0)
+                return berth_error_set_errno(e, r, "Cannot normalise the reference '%s'", s);
+        return 0;
 }
 
 /* image_store_find() of what key resolved to, with the message for the user. */
@@ -54,7 +57,7 @@ static int find_in_store(Manager *m, const char *key, const char *what, BerthErr
         return r;
 }
 
-int manager_find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret)
+static int find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret)
 {
         _cleanup_(reference_freep) Reference *ref = NULL;
         _cleanup_free_ char *canonical = NULL;
@@ -89,6 +92,16 @@ int manager_find_image(Manager *m, const char *key, BerthError *e, const ImageRe
         if (r < 0)
                 return r;
         return find_in_store(m, key, canonical, e, ret);
+}
+
+int manager_find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret)
+{
+        int r;
+
+        r = find_image(m, key, e, ret);
+        if (r < 0 && e && e->error == 0)
+                berth_error_set_errno(e, r, "Cannot look up image '%s'", key);
+        return r;
 }
 
 void manager_gc_layers(Manager *m, char **chain_ids)
@@ -133,7 +146,6 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
 {
         g_auto(GStrv) chain_ids = g_strdupv(image->chain_ids);
         g_autofree char *id = g_strdup(image->id);
-        _cleanup_free_ char *path = NULL;
         int r;
 
 
@@ -150,9 +162,7 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
 
         log_image_removed(id, id);
         manager_gc_layers(m, chain_ids);
-        if (image_object_path(id, &path) >= 0 && m->bus)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageRemoved", "so", id,
-                                          path);
+        image_send_signal(m, id, false);
         if (ret_removed_id)
                 *ret_removed_id = strdup(id);
         return 0;
@@ -182,10 +192,7 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
                         if (r < 0)
                                 return r;
                         log_image_untagged(image->id, canonical);
-                        _cleanup_free_ char *path = NULL;
-                        if (m->bus && image_object_path(image->id, &path) >= 0)
-                                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags",
-                                                                      NULL);
+                        image_send_changed(m, image->id);
                         if (ret_removed_id)
                                 *ret_removed_id = NULL;
                         return 0;

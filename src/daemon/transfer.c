@@ -7,6 +7,7 @@
 
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
+#include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "oci/config.h"
 #include "oci/digest.h"
@@ -602,9 +603,8 @@ static void transfer_complete(Transfer *t)
                         "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_PULLED, "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s",
                         t->familiar, "BERTH_IMAGE_DIGEST=%s", t->manifest_digest, "BERTH_IMAGE_ID=%s",
                         t->image_id, "BERTH_TRANSFER=%" PRIu32, t->id, NULL);
-        if (is_new && image_object_path(t->image_id, &path) >= 0 && m->bus)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageNew", "so",
-                                          t->image_id, path);
+        if (is_new)
+                image_send_signal(m, t->image_id, true);
         transfer_finish(t, NULL, NULL);
 }
 

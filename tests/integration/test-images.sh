@@ -277,7 +277,7 @@ test_image_object_methods() {
         assert_match "$(bed_exec berthctl image ls)" 'objtag +1 ' "tagged on the object"
         assert_match "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Image RepoTags)" 'objtag:1' \
                 "RepoTags has the new tag"
-        out=$(bed_exec busctl call org.berth1 "$path" org.berth1.Image Tag s 'objtag@sha256:0' 2>&1) &&
+        out=$(bed_exec busctl call org.berth1 "$path" org.berth1.Image Tag s "objtag@sha256:$(printf '0%.0s' {1..64})" 2>&1) &&
                 fail "a digest is no tag"
         assert_match "$out" 'InvalidReference|cannot contain a digest|not a valid' "digest refused"
         # Two tags: the object (an id) is removed only with force.
