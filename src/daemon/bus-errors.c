@@ -93,3 +93,27 @@ int bus_error_set_start_failed(sd_bus_error *error, const BerthError *e)
                          berth_error_message(e));
         return e->error < 0 ? e->error : -EIO;
 }
+
+const char *bus_error_transfer_name(const BerthError *e)
+{
+        if (!e || e->error >= 0)
+                return "";
+        switch (e->error) {
+        case -ECANCELED:
+                return BERTH_ERROR_TRANSFER_CANCELLED;
+        case -ENOSPC:
+                return BERTH_ERROR_NO_SPACE;
+        case -EACCES:
+                return BERTH_ERROR_UNAUTHORIZED;
+        case -ENOENT:
+                return BERTH_ERROR_MANIFEST_UNKNOWN;
+        case -EBADMSG:
+                return BERTH_ERROR_DIGEST_MISMATCH;
+        case -EINVAL:
+                return BERTH_ERROR_INVALID_IMAGE;
+        case -ENOEXEC:
+                return BERTH_ERROR_NO_MATCHING_PLATFORM;
+        default:
+                return BERTH_ERROR_REGISTRY_ERROR;
+        }
+}

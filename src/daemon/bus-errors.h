@@ -30,3 +30,7 @@ int bus_error_set_failed(sd_bus_error *error, const BerthError *e);
 /* For a start that failed: ContainerRunning when it was refused because the container is still stopping
  * (EBUSY), else StartFailed. */
 int bus_error_set_start_failed(sd_bus_error *error, const BerthError *e);
+
+/* The org.berth1.Error.* name of a failed pull, from its errno (the kinds listed in transfer.h); "" when e
+ * is NULL (it did not fail). For the Transfer's Finished signal and the journal. */
+const char *bus_error_transfer_name(const BerthError *e);
