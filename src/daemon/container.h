@@ -105,4 +105,7 @@ int container_kill(Container *c, int sig);
 int container_remove_forced(Container *c, sd_bus_message *reply_to);
 /* At daemon start: watch a container whose monitor still runs, or record why it is gone. */
 int container_adopt(Container *c);
+/* Answers everyone waiting for the start (start is true) or for the exit; e is NULL on success. The replies
+ * are built by the bus file's hooks (container-dbus.h). */
+void container_reply_all(Container *c, bool start, const BerthError *e);
 void container_release_runtime(Container *c);
