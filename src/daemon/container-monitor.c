@@ -96,8 +96,8 @@ static void container_monitor_gone(Container *c, int status_code, int status)
                         c->state.error = TAKE_PTR(c->start_error);
                 } else
                         c->state.error =
-                                strdup(killed ? "the container's monitor was killed"
-                                              : "the container's monitor ended without recording an exit");
+                                g_strdup(killed ? "the container's monitor was killed"
+                                                : "the container's monitor ended without recording an exit");
                 (void) container_save_state(c);
         }
         c->start_error = mfree(c->start_error);

@@ -87,7 +87,7 @@ static void container_start_failed(Container *c, const char *error)
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         free(c->start_error);
-        c->start_error = strdup(error);
+        c->start_error = g_strdup(error);
         if (pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
                 log_warning_errno(errno, "Cannot kill the monitor of container %s, waiting for it: %m",
                                   c->name);
@@ -225,18 +225,18 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
                 if (r < 0)
                         return r;
         }
-        spec->id = strdup(c->id);
-        spec->name = strdup(c->name);
-        spec->image_name = strdup(c->image_name);
-        spec->layers_dir = strdup(layer_store_path(m->layers));
+        spec->id = g_strdup(c->id);
+        spec->name = g_strdup(c->name);
+        spec->image_name = g_strdup(c->image_name);
+        spec->layers_dir = g_strdup(layer_store_path(m->layers));
         spec->upperdir = g_strdup_printf("%s/diff", dir);
         spec->workdir = g_strdup_printf("%s/work", dir);
         spec->rootfs = g_strdup_printf("%s/merged", dir);
         spec->argv = g_strdupv(c->config.argv);
         spec->env = g_strdupv(c->config.env);
-        spec->cwd = strdup(c->config.workdir);
-        spec->user = strdup(strempty(c->config.user));
-        spec->hostname = strdup(c->config.hostname);
+        spec->cwd = g_strdup(c->config.workdir);
+        spec->user = g_strdup(strempty(c->config.user));
+        spec->hostname = g_strdup(c->config.hostname);
         spec->hostname_file = g_strdup_printf("%s/hostname", dir);
         spec->hosts_file = g_strdup_printf("%s/hosts", dir);
         spec->resolv_conf_file = g_strdup_printf("%s/resolv.conf", dir);
@@ -260,7 +260,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
                 bpf = seccomp_profile_get(caps);
                 if (!bpf)
                         return -EIO;
-                spec->seccomp_filter = strdup(bpf);
+                spec->seccomp_filter = g_strdup(bpf);
         }
         spec->state_file = g_strdup_printf("%s/state.json", dir);
         runtime = g_strdup_printf("%s/containers/%s", m->runtime_dir, c->id);
