@@ -979,16 +979,10 @@ void container_emit_changed(Container *c)
                                               "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", NULL);
 }
 
-int bus_container_register(Manager *m)
-{
-        int r;
-
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/container", "org.berth1.Container",
-                                       container_vtable, container_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Container: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/container", container_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add container enumerator: %m");
-        return 0;
-}
+const BusObjectImplementation container_object = {
+        .path = "/org/berth1/container",
+        .interface = "org.berth1.Container",
+        .vtable = container_vtable,
+        .find = container_object_find,
+        .enumerator = container_node_enumerator,
+};

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "daemon/bus-object.h"
 #include "daemon/container.h"
 #include "daemon/manager.h"
 
 /* org.berth1.Container objects, and the container methods of org.berth1.Manager (listed in
  * manager_vtable, implemented here). */
-int bus_container_register(Manager *m);
+extern const BusObjectImplementation container_object;
 
 /* The methods of org.berth1.Container; userdata is the Container. */
 int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_error *error);

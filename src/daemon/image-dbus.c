@@ -276,16 +276,10 @@ const sd_bus_vtable image_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int bus_image_register(Manager *m)
-{
-        int r;
-
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/image", "org.berth1.Image", image_vtable,
-                                       image_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Image: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/image", image_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add image node enumerator: %m");
-        return 0;
-}
+const BusObjectImplementation image_object = {
+        .path = "/org/berth1/image",
+        .interface = "org.berth1.Image",
+        .vtable = image_vtable,
+        .find = image_object_find,
+        .enumerator = image_node_enumerator,
+};

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "daemon/bus-object.h"
 #include "daemon/manager.h"
 #include "oci/image-record.h"
 
 extern const sd_bus_vtable image_vtable[];
-int bus_image_register(Manager *m);
+extern const BusObjectImplementation image_object;
 
 /* The methods of org.berth1.Image, called for the record image, which the caller named key (its id on the
  * object path; what the user typed when redirected from the Manager). */

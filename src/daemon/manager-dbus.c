@@ -578,20 +578,19 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+static const BusObjectImplementation manager_object = {
+        .path = "/org/berth1",
+        .interface = "org.berth1.Manager",
+        .vtable = manager_vtable,
+        .children = (const BusObjectImplementation *const[]) { &image_object, &transfer_object, &container_object,
+                                                               NULL },
+};
+
 int bus_manager_register(Manager *m)
 {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, "/org/berth1", "org.berth1.Manager", manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Manager: %m");
-        r = bus_image_register(m);
-        if (r < 0)
-                return r;
-        r = bus_transfer_register(m);
-        if (r < 0)
-                return r;
-        r = bus_container_register(m);
+        r = bus_add_implementation(m->bus, &manager_object, m);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, "/org/berth1");

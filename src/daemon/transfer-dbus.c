@@ -181,16 +181,10 @@ int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference
         return 1;
 }
 
-int bus_transfer_register(Manager *m)
-{
-        int r;
-
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/transfer", "org.berth1.Transfer",
-                                       transfer_vtable, transfer_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Transfer: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/transfer", transfer_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add transfer node enumerator: %m");
-        return 0;
-}
+const BusObjectImplementation transfer_object = {
+        .path = "/org/berth1/transfer",
+        .interface = "org.berth1.Transfer",
+        .vtable = transfer_vtable,
+        .find = transfer_object_find,
+        .enumerator = transfer_node_enumerator,
+};

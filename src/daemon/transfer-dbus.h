@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "daemon/bus-object.h"
 #include "daemon/manager.h"
 
 #include "daemon/transfer.h"
 
 extern const sd_bus_vtable transfer_vtable[];
-int bus_transfer_register(Manager *m);
+extern const BusObjectImplementation transfer_object;
 
 /* Hooks for the model (transfer.c), which builds no bus message itself: the Transfer's Message and
  * LayerProgress signals, and at the end (e NULL on success) its Finished signal and the Manager's
