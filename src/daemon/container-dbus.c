@@ -611,24 +611,21 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int reply_container_path(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        Container *c = userdata;
         _cleanup_free_ char *path = NULL;
-        const char *key;
-        Container *c;
         int r;
 
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
-        r = manager_find_container(userdata, key, &e, &c);
-        if (r < 0)
-                return bus_error_set_container_lookup(error, &e);
         r = container_object_path(c->name, &path);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", path);
+}
+
+int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, reply_container_path);
 }
 
 /* ---- CommitContainer: arguments, options, polkit; the work is in container-commit.c ---- */

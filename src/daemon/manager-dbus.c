@@ -62,25 +62,21 @@ static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int reply_image_path(sd_bus_message *message, Manager *m, const ImageRecord *image, const char *key,
+                            sd_bus_error *error)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *key;
         int r;
 
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, key, &e, &image);
-        if (r < 0)
-                return bus_error_set_image_lookup(error, &e);
         r = image_object_path(image->id, &path);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", path);
+}
+
+static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return bus_redirect_method_to_image(message, userdata, error, reply_image_path);
 }
 
 static int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
