@@ -219,9 +219,9 @@ typedef struct CreateOptions {
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         CreateOptions *c = userdata;
         ContainerOptions *o = c->options;
-        const char *reason = NULL;
         int r;
 
         if (streq(key, "tty"))
@@ -261,10 +261,9 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         if (r < 0)
                 return r;
         *c->properties = mfree(*c->properties);
-        r = scope_properties_from_bus(m, c->properties, &reason);
+        r = scope_properties_from_bus(m, &e, c->properties);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unit property '%s' cannot be set on a container's scope.", strna(reason));
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
@@ -277,7 +276,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
-        const char *image_key, *name_in, *reason = NULL;
+        const char *image_key, *name_in;
         const ImageRecord *image;
         Container *c = NULL;
         char id[65];
@@ -319,9 +318,9 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                                                  other->id);
         }
 
-        r = container_options_check_confinement(&o, &weakens, &reason);
+        r = container_options_check_confinement(&o, &e, &weakens);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         weakens = weakens || scope_properties_weaken(properties);
@@ -367,9 +366,9 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = container_generate_id(id);
         if (r < 0)
                 return r;
-        r = container_config_resolve(image_config, &o, id, &config, &reason);
+        r = container_config_resolve(image_config, &o, id, &e, &config);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         r = sender_uid(message, &creator);

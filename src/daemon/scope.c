@@ -369,7 +369,12 @@ static bool property_allowed(const char *name)
         return false;
 }
 
-int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **ret_reason)
+static int refuse_property(BerthError *e, const char *name)
+{
+        return berth_error_set(e, -EINVAL, "Unit property '%s' cannot be set on a container's scope.", name);
+}
+
+int scope_properties_from_bus(sd_bus_message *m, BerthError *e, char **ret_json)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -388,10 +393,8 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                 r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                if (!property_allowed(name)) {
-                        *ret_reason = name;
-                        return -EINVAL;
-                }
+                if (!property_allowed(name))
+                        return refuse_property(e, name);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
@@ -451,10 +454,8 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                         /* DeviceAllow=: [[path, perms], …] */
                         const char *path, *perms;
 
-                        if (!streq(contents, "a(ss)")) {
-                                *ret_reason = name;
-                                return -EINVAL;
-                        }
+                        if (!streq(contents, "a(ss)"))
+                                return refuse_property(e, name);
                         r = sd_bus_message_enter_container(m, 'a', "(ss)");
                         if (r < 0)
                                 return r;
@@ -471,8 +472,7 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                         break;
                 }
                 default:
-                        *ret_reason = name;
-                        return -EINVAL;
+                        return refuse_property(e, name);
                 }
                 if (r < 0)
                         return r;
