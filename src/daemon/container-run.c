@@ -143,14 +143,14 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-static void on_scope_ready(void *userdata, int error, const char *message)
+static void on_scope_ready(void *userdata, const BerthError *e)
 {
         Container *c = userdata;
         int r;
 
-        if (error < 0) {
+        if (e) {
                 /* No "G": the monitor is ended without starting anything. */
-                container_start_failed(c, message ?: "systemd could not start the container's scope");
+                container_start_failed(c, e->message ?: "systemd could not start the container's scope");
                 return;
         }
         /* With the attach streams that wait for this start. */

@@ -49,13 +49,16 @@ ScopeJob *scope_job_free(ScopeJob *j)
 
 static void scope_job_finish(ScopeJob *j, int error, const char *message)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         scope_callback_t cb = j->cb;
 
         j->cb = NULL;
         j->match_slot = sd_bus_slot_unref(j->match_slot);
         j->call_slot = sd_bus_slot_unref(j->call_slot);
+        if (error < 0)
+                berth_error_set(&e, error, "%s", message);
         if (cb)
-                cb(j->userdata, error, message);
+                cb(j->userdata, error < 0 ? &e : NULL);
 }
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)

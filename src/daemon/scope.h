@@ -29,8 +29,8 @@ typedef struct ScopeRequest {
 
 typedef struct ScopeJob ScopeJob;
 
-/* error == 0 and result "done" on success; otherwise error < 0 and a message for the caller. */
-typedef void (*scope_callback_t)(void *userdata, int error, const char *message);
+/* e is NULL on success; otherwise what failed, with a message for the caller. */
+typedef void (*scope_callback_t)(void *userdata, const BerthError *e);
 
 int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_callback_t cb, void *userdata,
                 ScopeJob **ret);
