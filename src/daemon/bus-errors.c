@@ -70,8 +70,8 @@ int bus_error_set(sd_bus_error *error, const BerthError *e, const char *fallback
 
 int bus_error_set_image_lookup(sd_bus_error *error, const BerthError *e)
 {
-        return bus_error_set(error, e,
-                             e->error == -EINVAL ? BERTH_ERROR_INVALID_REFERENCE : BERTH_ERROR_NO_SUCH_IMAGE);
+        return bus_error_set(
+                error, e, e->error == -EINVAL ? BERTH_ERROR_INVALID_REFERENCE : BERTH_ERROR_NO_SUCH_IMAGE);
 }
 
 int bus_error_set_container_lookup(sd_bus_error *error, const BerthError *e)
@@ -89,7 +89,8 @@ int bus_error_set_failed(sd_bus_error *error, const BerthError *e)
 
 int bus_error_set_start_failed(sd_bus_error *error, const BerthError *e)
 {
-        sd_bus_error_set(error, e->error == -EBUSY ? BERTH_ERROR_CONTAINER_RUNNING : BERTH_ERROR_START_FAILED,
+        sd_bus_error_set(error,
+                         e->error == -EBUSY ? BERTH_ERROR_CONTAINER_RUNNING : BERTH_ERROR_START_FAILED,
                          berth_error_message(e));
         return e->error < 0 ? e->error : -EIO;
 }

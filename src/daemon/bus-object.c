@@ -7,8 +7,8 @@ int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, voi
         int r;
 
         if (impl->find)
-                r = sd_bus_add_fallback_vtable(bus, NULL, impl->path, impl->interface, impl->vtable, impl->find,
-                                               userdata);
+                r = sd_bus_add_fallback_vtable(bus, NULL, impl->path, impl->interface, impl->vtable,
+                                               impl->find, userdata);
         else
                 r = sd_bus_add_object_vtable(bus, NULL, impl->path, impl->interface, impl->vtable, userdata);
         if (r < 0)

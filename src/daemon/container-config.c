@@ -218,9 +218,10 @@ int container_options_check_confinement(const ContainerOptions *o, BerthError *e
 
         r = caps_resolve(o->privileged, o->cap_add, o->cap_drop, &caps, &bad);
         if (r < 0)
-                return berth_error_set(e, r,
-                                       "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
-                                       "or CAP_NET_ADMIN, or ALL)");
+                return berth_error_set(
+                        e, r,
+                        "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
+                        "or CAP_NET_ADMIN, or ALL)");
         r = parse_security_opts(o->security_opt, e, &nnp, &unconfined);
         if (r < 0)
                 return r;
@@ -229,9 +230,10 @@ int container_options_check_confinement(const ContainerOptions *o, BerthError *e
 
                 r = device_mapping_parse(*d, &m);
                 if (r == -EINVAL)
-                        return berth_error_set(e, r,
-                                               "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
-                                               "CONTAINER below /dev/ and PERMS of r, w, m");
+                        return berth_error_set(
+                                e, r,
+                                "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
+                                "CONTAINER below /dev/ and PERMS of r, w, m");
                 if (r < 0)
                         return berth_error_set_errno(e, r, "cannot read the device '%s'", *d);
         }
@@ -320,7 +322,8 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                 int r = container_options_check_confinement(o, err, &weakens);
                 if (r < 0)
                         return r;
-                (void) parse_security_opts(o->security_opt, NULL, &c.no_new_privileges, &c.seccomp_unconfined);
+                (void) parse_security_opts(o->security_opt, NULL, &c.no_new_privileges,
+                                           &c.seccomp_unconfined);
         }
         c.privileged = o->privileged;
         c.cap_add = g_strdupv(o->cap_add);

@@ -844,8 +844,8 @@ int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
-                                         columns);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.",
+                                         rows, columns);
 
         const char *details[] = { "container", c->name, "verb", "resize", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
@@ -902,8 +902,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("t", timeout_usec), SD_BUS_NO_RESULT,
                                 bus_container_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT, bus_container_method_kill,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT,
+                                bus_container_method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
                                 bus_container_method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Attach", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", stream),
@@ -923,7 +923,8 @@ void container_send_signal(Container *c, bool new_container)
         if (!c->manager->bus || container_object_path(c->name, &path) < 0)
                 return;
         (void) sd_bus_emit_signal(c->manager->bus, "/org/berth1", "org.berth1.Manager",
-                                  new_container ? "ContainerNew" : "ContainerRemoved", "sso", c->id, c->name, path);
+                                  new_container ? "ContainerNew" : "ContainerRemoved", "sso", c->id, c->name,
+                                  path);
 }
 
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e)
@@ -935,7 +936,7 @@ void container_send_start_reply(Container *c, sd_bus_message *call, const BerthE
                 (void) bus_error_set_start_failed(&error, e);
                 (void) sd_bus_reply_method_error(call, &error);
         } else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
-                 container_object_path(c->name, &path) >= 0)
+                   container_object_path(c->name, &path) >= 0)
                 (void) sd_bus_reply_method_return(call, "so", c->id, path);
         else
                 (void) sd_bus_reply_method_return(call, NULL);
@@ -972,7 +973,8 @@ void container_emit_changed(Container *c)
         if (!c->manager->bus || container_object_path(c->name, &path) < 0)
                 return;
         (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
-                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", NULL);
+                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec",
+                                              NULL);
 }
 
 const BusObjectImplementation container_object = {

@@ -102,10 +102,10 @@ static void container_start_done(Container *c)
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         container_emit_changed(c);
-        sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
-                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=%s",
-                        strna(unit), NULL);
+        sd_journal_send("MESSAGE=Container %s started.", c->name,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=%s", strna(unit), NULL);
         container_register_machine(c);
         container_reply_all(c, true, NULL);
 }

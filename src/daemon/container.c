@@ -412,7 +412,8 @@ int manager_find_container(Manager *m, const char *key, BerthError *e, Container
                         if (found)
                                 return berth_error_set(
                                         e, -ENOTUNIQ,
-                                        "'%s' matches more than one container id; give more characters", key);
+                                        "'%s' matches more than one container id; give more characters",
+                                        key);
                         found = c;
                 }
         if (!found)

@@ -156,7 +156,8 @@ int bus_image_method_remove(sd_bus_message *message, Manager *m, const ImageReco
                 return r;
 
         const char *details[] = { "image", key, "verb", "remove", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -164,11 +165,12 @@ int bus_image_method_remove(sd_bus_message *message, Manager *m, const ImageReco
 
         r = manager_remove_image(m, key, force, &removed);
         if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE,
-                                         "Image %s has several tags; remove them one by one or force removal",
-                                         key);
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_IMAGE_IN_USE,
+                        "Image %s has several tags; remove them one by one or force removal", key);
         if (r == -EBUSY)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE, "Image %s is used by a container", key);
+                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE, "Image %s is used by a container",
+                                         key);
         if (r < 0) {
                 /* The record went between the lookup and the removal. */
                 berth_error_set(&e, r, "%s", key);
@@ -196,7 +198,8 @@ int bus_image_method_tag(sd_bus_message *message, Manager *m, const ImageRecord 
                                          "'%s': a tag cannot contain a digest", target_in);
 
         const char *details[] = { "image", key, "verb", "tag", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -242,7 +245,8 @@ static int method_tag(sd_bus_message *message, void *userdata, sd_bus_error *err
                                     image->id, error);
 }
 
-int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_error *error, ImageMethod method)
+int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_error *error,
+                                 ImageMethod method)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         const ImageRecord *image;
@@ -261,9 +265,11 @@ int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_err
 const sd_bus_vtable image_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("RepoTags", "as", property_get_repo_tags, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("RepoTags", "as", property_get_repo_tags, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("RepoDigests", "as", property_get_repo_digests, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ManifestDigest", "s", property_get_manifest_digest, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ManifestDigest", "s", property_get_manifest_digest, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Layers", "as", property_get_layers, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LayerSizes", "at", property_get_layer_sizes, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Size", "t", property_get_size, 0, SD_BUS_VTABLE_PROPERTY_CONST),

@@ -18,7 +18,8 @@ int bus_image_method_tag(sd_bus_message *message, Manager *m, const ImageRecord 
                          sd_bus_error *error);
 
 /* machined's redirect_method_to_image(): reads the leading name, finds the image, calls method. */
-int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_error *error, ImageMethod method);
+int bus_redirect_method_to_image(sd_bus_message *message, Manager *m, sd_bus_error *error,
+                                 ImageMethod method);
 
 /* Hooks for the model (image.c, transfer.c, container-commit.c), which builds no bus message itself:
  * ImageNew or ImageRemoved on the Manager, and PropertiesChanged for an image's RepoTags. */

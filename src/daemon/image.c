@@ -45,7 +45,8 @@ int manager_canonical_reference(Manager *m, const char *s, BerthError *e, char *
 }
 
 /* image_store_find() of what key resolved to, with the message for the user. */
-static int find_in_store(Manager *m, const char *key, const char *what, BerthError *e, const ImageRecord **ret)
+static int find_in_store(Manager *m, const char *key, const char *what, BerthError *e,
+                         const ImageRecord **ret)
 {
         int r;
 
@@ -53,7 +54,8 @@ static int find_in_store(Manager *m, const char *key, const char *what, BerthErr
         if (r == -ENOENT)
                 return berth_error_set(e, r, "%s", key);
         if (r == -ENOTUNIQ)
-                return berth_error_set(e, r, "'%s' matches more than one image id; give more characters", key);
+                return berth_error_set(e, r, "'%s' matches more than one image id; give more characters",
+                                       key);
         return r;
 }
 

@@ -578,8 +578,8 @@ static const BusObjectImplementation manager_object = {
         .path = "/org/berth1",
         .interface = "org.berth1.Manager",
         .vtable = manager_vtable,
-        .children = (const BusObjectImplementation *const[]) { &image_object, &transfer_object, &container_object,
-                                                               NULL },
+        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
+                                                              &container_object, NULL },
 };
 
 int bus_manager_register(Manager *m)

@@ -131,8 +131,8 @@ void transfer_send_finished(Transfer *t, const BerthError *e)
         const char *result = transfer_get_status(t);
         sd_event_source *s = NULL;
 
-        (void) sd_bus_emit_signal(m->bus, transfer_get_path(t), "org.berth1.Transfer", "Finished", "sssss", result,
-                                  bus_error_transfer_name(e), e ? berth_error_message(e) : "",
+        (void) sd_bus_emit_signal(m->bus, transfer_get_path(t), "org.berth1.Transfer", "Finished", "sssss",
+                                  result, bus_error_transfer_name(e), e ? berth_error_message(e) : "",
                                   transfer_get_manifest_digest(t), transfer_get_image_id(t));
         (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "TransferRemoved", "uos",
                                   transfer_get_id(t), transfer_get_path(t), result);

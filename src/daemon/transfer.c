@@ -353,8 +353,7 @@ static void layer_check(TransferLayer *l)
                 if (asprintf(&msg, "layer %s could not be extracted: %s", l->short_id,
                              error_message ?: strerror(-r)) < 0)
                         msg = NULL;
-                return layer_fail(l, r == -ENOSPC ? r : -EINVAL,
-                                  msg ?: "layer could not be extracted");
+                return layer_fail(l, r == -ENOSPC ? r : -EINVAL, msg ?: "layer could not be extracted");
         }
         if (!streq(res.blob_digest, l->desc->digest)) {
                 if (asprintf(&msg, "layer %s: the registry sent content with digest %s, expected %s", l->short_id,

@@ -329,7 +329,8 @@ static int dir_usage_walk(int dir_fd, DirUsageFlags flags, GHashTable *seen, uin
                 else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
                         *total += (uint64_t) st.st_size;
                 if (S_ISDIR(st.st_mode)) {
-                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        int fd = openat(dirfd(d), de->d_name,
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0) {
                                 if (errno == ENOENT && ignore_vanished)
                                         continue;

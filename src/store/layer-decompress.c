@@ -258,7 +258,7 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
-        /* Fewer, larger hand-overs: each wake-up across CPUs costs tens of µs (measured on the dev machine). */
+        /* Fewer, larger hand-overs: a wake-up across CPUs costs tens of µs (measured on the dev machine). */
         (void) fcntl(p[1], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
         d->output_fd = TAKE_FD(p[1]);
 
