@@ -384,6 +384,11 @@ int manager_load_containers(Manager *m)
         return 0;
 }
 
+static int no_such_container(BerthError *e, const char *key)
+{
+        return berth_error_set(e, -ENOENT, "No such container: %s", key);
+}
+
 int manager_find_container(Manager *m, const char *key, BerthError *e, Container **ret)
 {
         GHashTableIter it;
@@ -391,7 +396,7 @@ int manager_find_container(Manager *m, const char *key, BerthError *e, Container
         size_t n = strlen(key);
 
         if (isempty(key))
-                return berth_error_set(e, -ENOENT, "No such container: %s", key);
+                return no_such_container(e, key);
         /* Docker's order: the full id, then an exact name, then a unique id prefix. So no name can shadow
          * another container's id (and new names may not be 64 hex digits at all, container_name_is_id()),
          * while a name that merely looks like an id prefix still names its container. */
@@ -417,7 +422,7 @@ int manager_find_container(Manager *m, const char *key, BerthError *e, Container
                         found = c;
                 }
         if (!found)
-                return berth_error_set(e, -ENOENT, "No such container: %s", key);
+                return no_such_container(e, key);
         *ret = found;
         return 0;
 }
