@@ -3,8 +3,9 @@
 
 #include "daemon/bus-errors.h"
 
-/* Only names whose errno is distinct enough to round-trip are mapped; everything user-facing is set with
- * sd_bus_error_setf() and a message that says what went wrong. */
+/* The errno each name stands for when sd-bus turns a reply back into an errno (sd_bus_error_get_errno()).
+ * The other direction, a failure to a name, is bus_error_set() and its helpers below, from a BerthError
+ * whose message says what went wrong. */
 const sd_bus_error_map berth_bus_errors[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_NO_SUCH_IMAGE, ENOENT),
         SD_BUS_ERROR_MAP(BERTH_ERROR_NO_SUCH_CONTAINER, ENOENT),
