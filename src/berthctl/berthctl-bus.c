@@ -132,6 +132,27 @@ int manager_call(const char *member, sd_bus_message **ret_reply, const char *typ
         return manager_call_message(m, ret_reply);
 }
 
+int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *error,
+                       sd_bus_message **ret_reply, const char *types, ...)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = manager_new_call(member, &m);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(m, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        polkit_agent_open_if_enabled();
+        /* No timeout when a human may be typing a password into the agent. */
+        return sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : timeout_usec,
+                           error, ret_reply);
+}
+
 int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types, ...)
 {
         int ret = EXIT_OK;

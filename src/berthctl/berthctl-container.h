@@ -6,7 +6,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
-/* Shared by the container verbs (berthctl-container.c) and the journal readers (berthctl-logs.c). */
+/* Shared by the container verbs (berthctl-container.c, berthctl-run.c) and the journal readers
+ * (berthctl-logs.c). */
 
 /* The org.berth1.Container properties, read with one GetAll. */
 typedef struct ContainerInfo {
@@ -52,5 +53,10 @@ typedef struct Follow {
 int follow_run(const Follow *f, int *ret_exit_code);
 
 int verb_logs(int argc, char *argv[]);
+
+/* berthctl-run.c: run, create and start, which forward our signals to the container while they wait. */
+int verb_run(int argc, char *argv[]);
+int verb_create(int argc, char *argv[]);
+int verb_start(int argc, char *argv[]);
 
 uint64_t monotonic_usec(void);

@@ -17,6 +17,7 @@
 #include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
+#include "shared/signal-util.h"
 #include "store/image-store.h"
 #include "store/layer-diff.h"
 #include "store/layer-extract.h"
@@ -140,7 +141,7 @@ static void commit_fail(CommitOperation *op, int error, const char *message)
 static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
 {
         _cleanup_close_ int input_fd = -EBADF, result_fd = -EBADF;
-        _cleanup_free_ char *write_error = NULL, *extract_error = NULL;
+        _cleanup_berth_error_ BerthError write_error = BERTH_ERROR_INIT, extract_error = BERTH_ERROR_INIT;
         pid_t pid;
         int r, k, flags;
 
@@ -159,11 +160,11 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
         /* A failed extraction makes the writer fail with EPIPE: its own message is the one to report. */
         if (k < 0) {
                 snprintf(report->message, sizeof(report->message), "%s",
-                         r < 0 && r != -EPIPE ? strna(write_error) : strna(extract_error));
+                         r < 0 && r != -EPIPE ? strna(write_error.message) : strna(extract_error.message));
                 return r < 0 && r != -EPIPE ? r : k;
         }
         if (r < 0) {
-                snprintf(report->message, sizeof(report->message), "%s", strna(write_error));
+                snprintf(report->message, sizeof(report->message), "%s", strna(write_error.message));
                 return r;
         }
         return 0;
@@ -172,14 +173,9 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
 _Noreturn static void commit_child(int upper_fd, int dest_fd, int report_fd, pid_t parent)
 {
         CommitReport report = {};
-        sigset_t ss;
         int r;
 
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+        reset_signals();
         (void) signal(SIGPIPE, SIG_IGN); /* a failed extractor shows up as EPIPE, not as our death */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);

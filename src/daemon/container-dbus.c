@@ -667,7 +667,7 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         _cleanup_free_ char *config = NULL;
         Container *c = userdata;
         Manager *m = c->manager;
-        const char *reference, *reason = NULL;
+        const char *reference;
         const ImageRecord *parent;
         OciConfigChangeState change_state = {};
         size_t config_size;
@@ -701,10 +701,11 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the config of image %s: %m", parent->id);
         STRV_FOREACH(change, o.changes) {
-                r = oci_image_config_apply_change(req.config, *change, &change_state, &reason);
+                _cleanup_berth_error_ BerthError change_error = BERTH_ERROR_INIT;
+                r = oci_image_config_apply_change(req.config, *change, &change_state, &change_error);
                 if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Change '%s': %s", *change,
-                                                 reason ?: "invalid");
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Change '%s': %s",
+                                                 *change, change_error.message ?: "invalid");
         }
 
         const char *details[] = { "container", c->name, "image", strempty(req.tag), "verb", "commit", NULL };

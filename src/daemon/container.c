@@ -12,6 +12,7 @@
 #include "daemon/container.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 #define CONTAINER_RECORD_MAX (4U * 1024U * 1024U)
@@ -132,8 +133,8 @@ static char **get_strv(JsonObject *o, const char *key)
 
 static char *get_string(JsonObject *o, const char *key)
 {
-        JsonNode *n = json_object_get_member(o, key);
-        return g_strdup(n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_string(n) : NULL);
+        const char *s = NULL;
+        return g_strdup(json_read_string(o, key, &s) >= 0 ? s : NULL);
 }
 
 static int container_record_from_json(Container *c, const char *data, size_t size)

@@ -14,6 +14,7 @@
 #include "daemon/image.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
+#include "shared/signal-util.h"
 #include "store/image-store.h"
 #include "store/layer-store.h"
 
@@ -179,11 +180,8 @@ static DiskWalk *disk_walk_new(Manager *m)
 
 static _Noreturn void disk_walk_child(DiskWalk *w, char **dirs)
 {
-        sigset_t none;
-
         /* berthd blocks the signals it handles through sd-event; the child must die of them. */
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        reset_signal_mask();
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         (void) nice(10);
         for (size_t i = 0; dirs[i]; i++) {

@@ -211,12 +211,13 @@ static void on_search_done(RegistryRequest *req, const RegistryError *error, con
         }
 
         name = error->kind == REGISTRY_ERROR_UNAUTHORIZED ? BERTH_ERROR_UNAUTHORIZED : BERTH_ERROR_REGISTRY_ERROR;
-        log_info("Search of %s failed: %s", s->domain, error->message);
+        log_info("Search of %s failed: %s", s->domain, berth_error_message(&error->base));
         if (error->http_status > 0)
-                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s (HTTP %ld)", s->domain, error->message,
-                                               error->http_status);
+                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s (HTTP %ld)", s->domain,
+                                               berth_error_message(&error->base), error->http_status);
         else
-                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s", s->domain, error->message);
+                r = sd_bus_reply_method_errorf(s->message, name, "%s: %s", s->domain,
+                                               berth_error_message(&error->base));
         if (r < 0)
                 log_warning_errno(r, "Failed to send search error: %m");
 }

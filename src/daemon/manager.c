@@ -20,6 +20,7 @@
 #include "registry/registry-client.h"
 #include "registry/registry-config.h"
 #include "shared/log.h"
+#include "shared/signal-util.h"
 #include "store/image-store.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
@@ -236,12 +237,9 @@ void manager_empty_trash(Manager *m)
                 return;
         }
         if (pid == 0) {
-                sigset_t none;
-
                 /* berthd blocks SIGTERM for sd-event; the child must not, or stopping berthd.service waits
                  * for its timeout while a big tree is still being deleted. */
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                reset_signal_mask();
                 (void) nice(10);
                 r = layer_store_empty_trash(m->layers);
                 if (empty_container_trash(m) < 0)

@@ -275,11 +275,12 @@ static void transfer_fail_registry(Transfer *t, const RegistryError *e)
                 kind = -EPROTO;
         }
         if (e->http_status > 0)
-                if (asprintf(&msg, "%s: %s (HTTP %ld)", t->familiar, e->message, e->http_status) < 0)
+                if (asprintf(&msg, "%s: %s (HTTP %ld)", t->familiar, berth_error_message(&e->base),
+                             e->http_status) < 0)
                         msg = NULL;
-        if (!msg && asprintf(&msg, "%s: %s", t->familiar, e->message) < 0)
+        if (!msg && asprintf(&msg, "%s: %s", t->familiar, berth_error_message(&e->base)) < 0)
                 msg = NULL;
-        transfer_fail(t, kind, msg ?: e->message);
+        transfer_fail(t, kind, msg ?: berth_error_message(&e->base));
 }
 
 /* Whether another running pull needs the layer chain_id at all, or (downloading_only) is fetching it now. */
@@ -343,7 +344,8 @@ static void layer_fail(TransferLayer *l, int error, const char *message)
 
 static void layer_check(TransferLayer *l)
 {
-        _cleanup_free_ char *error_message = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError error_message = BERTH_ERROR_INIT;
+        _cleanup_free_ char *msg = NULL;
         LayerExtractResult res;
         int r;
 
@@ -351,7 +353,7 @@ static void layer_check(TransferLayer *l)
         l->result_fd = safe_close(l->result_fd);
         if (r < 0) {
                 if (asprintf(&msg, "layer %s could not be extracted: %s", l->short_id,
-                             error_message ?: strerror(-r)) < 0)
+                             error_message.message ?: strerror(-r)) < 0)
                         msg = NULL;
                 return layer_fail(l, r == -ENOSPC ? r : -EINVAL, msg ?: "layer could not be extracted");
         }
@@ -479,7 +481,7 @@ static void on_layer_finished(RegistryRequest *req, const RegistryError *error, 
         if (error) {
                 if (error->kind == REGISTRY_ERROR_CANCELLED && l->child_done)
                         return layer_check(l); /* we aborted because the extractor failed */
-                if (error->kind == REGISTRY_ERROR_CANCELLED && error->error == -EPIPE && l->pid > 0)
+                if (error->kind == REGISTRY_ERROR_CANCELLED && error->base.error == -EPIPE && l->pid > 0)
                         /* The extractor closed its input, and its exit is on the way: its report says why
                          * (on_layer_child_exit()), not the write that found the pipe closed. */
                         return;
@@ -694,7 +696,8 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
                       void *userdata)
 {
         Transfer *t = userdata;
-        _cleanup_free_ char *digest = NULL, *reason = NULL, *msg = NULL;
+        _cleanup_free_ char *digest = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         Manager *m = t->manager;
         int r;
 
@@ -713,7 +716,7 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
         }
         r = oci_image_config_parse(body, size, &t->config, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_fail(t, -EINVAL, msg ?: "invalid image config");
         }
@@ -766,7 +769,8 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                         const char *content_type, const char *header_digest, void *userdata)
 {
         Transfer *t = userdata;
-        _cleanup_free_ char *digest = NULL, *reason = NULL, *msg = NULL;
+        _cleanup_free_ char *digest = NULL, *msg = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         OciDocumentKind kind;
         int r;
 
@@ -787,7 +791,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
 
         r = oci_document_kind_detect(content_type, body, size, &kind, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_fail(t, -EINVAL, msg ?: "unknown manifest type");
         }
@@ -801,7 +805,8 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                         return transfer_fail(t, -EINVAL, "nested image index");
                 r = oci_index_parse(body, size, &idx, &reason);
                 if (r < 0) {
-                        if (asprintf(&msg, "%s: invalid image index: %s", t->familiar, strna(reason)) < 0)
+                        if (asprintf(&msg, "%s: invalid image index: %s", t->familiar,
+                                     strna(reason.message)) < 0)
                                 msg = NULL;
                         return transfer_fail(t, -EINVAL, msg ?: "invalid index");
                 }
@@ -829,7 +834,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
 
         r = oci_manifest_parse(body, size, &t->manifest, &reason);
         if (r < 0) {
-                if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason)) < 0)
+                if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
                 return transfer_fail(t, -EINVAL, msg ?: "invalid manifest");
         }

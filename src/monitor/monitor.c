@@ -167,14 +167,14 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
 {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
         int r, exit_code = 0;
 
         r = container_spawn(m->spec, &m->pid, ret_pidfd, ret_io, &exit_code, &error);
         if (r < 0) {
-                log_error("Container '%s' failed to start: %s", m->spec->name, strna(error));
-                (void) save_exited(m, exit_code, 0, error);
-                (void) send_reply("E%d %s", exit_code, strna(error));
+                log_error("Container '%s' failed to start: %s", m->spec->name, strna(error.message));
+                (void) save_exited(m, exit_code, 0, error.message);
+                (void) send_reply("E%d %s", exit_code, strna(error.message));
                 return r;
         }
 

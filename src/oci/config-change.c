@@ -8,12 +8,7 @@
 #include "oci/manifest.h"
 #include "shared/macro.h"
 
-#define INVALID(reason)                        \
-        ({                                     \
-                if (ret_reason)                \
-                        *ret_reason = (reason); \
-                -EINVAL;                       \
-        })
+#define INVALID(reason) berth_error_set(err, -EINVAL, "%s", (reason))
 
 /* Splits on blanks; double quotes group (and are removed), a backslash escapes the next character. */
 static char **split_words(const char *s)
@@ -141,7 +136,7 @@ static void set_strv(char ***p, char **v)
 }
 
 int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConfigChangeState *state,
-                                  const char **ret_reason)
+                                  BerthError *err)
 {
         g_auto(GStrv) words = NULL;
         g_autofree char *keyword = NULL;

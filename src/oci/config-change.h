@@ -18,6 +18,6 @@ typedef struct OciConfigChangeState {
         bool cmd_set;
 } OciConfigChangeState;
 
-/* Applies one line to c. -EINVAL with a static *ret_reason when the line is not one of the above. */
+/* Applies one line to c. -EINVAL, with the reason in *err, when the line is not one of the above. */
 int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConfigChangeState *state,
-                                  const char **ret_reason);
+                                  BerthError *err);

@@ -8,6 +8,7 @@
 #include "oci/manifest.h"
 #include "oci/sha256.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 OciImageConfig *oci_image_config_free(OciImageConfig *c)
@@ -80,12 +81,12 @@ int oci_timestamp_format(uint64_t usec, char **ret)
         return 0;
 }
 
-static int dup_string(JsonObject *o, const char *key, const char *what, char **ret, char **ret_reason)
+static int dup_string(JsonObject *o, const char *key, const char *what, char **ret, BerthError *err)
 {
         const char *s;
 
-        if (oci_json_get_string(o, key, &s) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's %s%s is not a string.", what, key);
+        if (json_read_string(o, key, &s) < 0)
+                return berth_error_set(err, -EINVAL, "The image config's %s%s is not a string.", what, key);
         if (!s) {
                 *ret = NULL;
                 return 0;
@@ -94,24 +95,24 @@ static int dup_string(JsonObject *o, const char *key, const char *what, char **r
         return *ret ? 0 : -ENOMEM;
 }
 
-static int get_strv(JsonObject *o, const char *key, const char *what, char ***ret, char **ret_reason)
+static int get_strv(JsonObject *o, const char *key, const char *what, char ***ret, BerthError *err)
 {
-        int r = oci_json_get_strv(o, key, ret);
+        int r = json_read_strv(o, key, ret);
 
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's %s%s is not a list of strings.",
-                                what, key);
+                return berth_error_set(err, -EINVAL, "The image config's %s%s is not a list of strings.",
+                                       what, key);
         return 0;
 }
 
-static int get_timestamp(JsonObject *o, const char *what, uint64_t *ret, char **ret_reason)
+static int get_timestamp(JsonObject *o, const char *what, uint64_t *ret, BerthError *err)
 {
         const char *s;
 
-        if (oci_json_get_string(o, "created", &s) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's %screated is not a string.", what);
+        if (json_read_string(o, "created", &s) < 0)
+                return berth_error_set(err, -EINVAL, "The image config's %screated is not a string.", what);
         if (s && oci_timestamp_parse(s, ret) < 0) {
                 /* Only shown to users; a strange date is no reason to refuse an image. */
                 log_debug("Ignoring unparsable timestamp '%s' in %screated.", s, what);
@@ -121,15 +122,15 @@ static int get_timestamp(JsonObject *o, const char *what, uint64_t *ret, char **
 }
 
 /* {"80/tcp": {}, …} → keys; {"k": "v", …} → key, value, …  when with_values. */
-static int get_keys(JsonObject *o, const char *key, bool with_values, char ***ret, char **ret_reason)
+static int get_keys(JsonObject *o, const char *key, bool with_values, char ***ret, BerthError *err)
 {
         JsonObject *m;
         GList *members;
         char **l;
         size_t n = 0;
 
-        if (oci_json_get_object(o, key, &m) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's config.%s is not an object.", key);
+        if (json_read_object(o, key, &m) < 0)
+                return berth_error_set(err, -EINVAL, "The image config's config.%s is not an object.", key);
         if (!m) {
                 *ret = NULL;
                 return 0;
@@ -145,11 +146,11 @@ static int get_keys(JsonObject *o, const char *key, bool with_values, char ***re
         for (GList *i = members; i; i = i->next) {
                 const char *name = i->data, *value = NULL;
 
-                if (with_values && (oci_json_get_string(m, name, &value) < 0 || !value)) {
+                if (with_values && (json_read_string(m, name, &value) < 0 || !value)) {
                         g_list_free(members);
                         oci_strv_free(l);
-                        return oci_fail(ret_reason, -EINVAL,
-                                        "The image config's config.%s.%s is not a string.", key, name);
+                        return berth_error_set(
+                                err, -EINVAL, "The image config's config.%s.%s is not a string.", key, name);
                 }
                 l[n++] = strdup(name);
                 if (with_values)
@@ -166,24 +167,24 @@ static int get_keys(JsonObject *o, const char *key, bool with_values, char ***re
         return 0;
 }
 
-static int parse_container_config(JsonObject *o, OciImageConfig *c, char **ret_reason)
+static int parse_container_config(JsonObject *o, OciImageConfig *c, BerthError *err)
 {
         int r;
 
-        if ((r = dup_string(o, "User", "config.", &c->user, ret_reason)) < 0 ||
-            (r = dup_string(o, "WorkingDir", "config.", &c->working_dir, ret_reason)) < 0 ||
-            (r = dup_string(o, "StopSignal", "config.", &c->stop_signal, ret_reason)) < 0 ||
-            (r = get_strv(o, "Env", "config.", &c->env, ret_reason)) < 0 ||
-            (r = get_strv(o, "Entrypoint", "config.", &c->entrypoint, ret_reason)) < 0 ||
-            (r = get_strv(o, "Cmd", "config.", &c->cmd, ret_reason)) < 0 ||
-            (r = get_keys(o, "Labels", true, &c->labels, ret_reason)) < 0 ||
-            (r = get_keys(o, "ExposedPorts", false, &c->exposed_ports, ret_reason)) < 0 ||
-            (r = get_keys(o, "Volumes", false, &c->volumes, ret_reason)) < 0)
+        if ((r = dup_string(o, "User", "config.", &c->user, err)) < 0 ||
+            (r = dup_string(o, "WorkingDir", "config.", &c->working_dir, err)) < 0 ||
+            (r = dup_string(o, "StopSignal", "config.", &c->stop_signal, err)) < 0 ||
+            (r = get_strv(o, "Env", "config.", &c->env, err)) < 0 ||
+            (r = get_strv(o, "Entrypoint", "config.", &c->entrypoint, err)) < 0 ||
+            (r = get_strv(o, "Cmd", "config.", &c->cmd, err)) < 0 ||
+            (r = get_keys(o, "Labels", true, &c->labels, err)) < 0 ||
+            (r = get_keys(o, "ExposedPorts", false, &c->exposed_ports, err)) < 0 ||
+            (r = get_keys(o, "Volumes", false, &c->volumes, err)) < 0)
                 return r;
         return 0;
 }
 
-static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
+static int parse_history(JsonObject *o, OciImageConfig *c, BerthError *err)
 {
         JsonNode *n = json_object_get_member(o, "history");
         JsonArray *a;
@@ -193,7 +194,7 @@ static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
         if (!n || JSON_NODE_HOLDS_NULL(n))
                 return 0;
         if (!JSON_NODE_HOLDS_ARRAY(n))
-                return oci_fail(ret_reason, -EINVAL, "The image config's history is not a list.");
+                return berth_error_set(err, -EINVAL, "The image config's history is not a list.");
 
         a = json_node_get_array(n);
         len = json_array_get_length(a);
@@ -207,24 +208,25 @@ static int parse_history(JsonObject *o, OciImageConfig *c, char **ret_reason)
                 JsonObject *eo;
 
                 if (!JSON_NODE_HOLDS_OBJECT(e))
-                        return oci_fail(ret_reason, -EINVAL,
-                                        "The image config's history entry %u is not an object.", i + 1);
+                        return berth_error_set(err, -EINVAL,
+                                               "The image config's history entry %u is not an object.",
+                                               i + 1);
                 eo = json_node_get_object(e);
                 c->n_history++;
 
-                if ((r = get_timestamp(eo, "history.", &h->created_usec, ret_reason)) < 0 ||
-                    (r = dup_string(eo, "created_by", "history.", &h->created_by, ret_reason)) < 0 ||
-                    (r = dup_string(eo, "author", "history.", &h->author, ret_reason)) < 0 ||
-                    (r = dup_string(eo, "comment", "history.", &h->comment, ret_reason)) < 0)
+                if ((r = get_timestamp(eo, "history.", &h->created_usec, err)) < 0 ||
+                    (r = dup_string(eo, "created_by", "history.", &h->created_by, err)) < 0 ||
+                    (r = dup_string(eo, "author", "history.", &h->author, err)) < 0 ||
+                    (r = dup_string(eo, "comment", "history.", &h->comment, err)) < 0)
                         return r;
-                if (oci_json_get_bool(eo, "empty_layer", &h->empty_layer) < 0)
-                        return oci_fail(ret_reason, -EINVAL,
-                                        "The image config's history.empty_layer is not a boolean.");
+                if (json_read_bool(eo, "empty_layer", &h->empty_layer) < 0)
+                        return berth_error_set(err, -EINVAL,
+                                               "The image config's history.empty_layer is not a boolean.");
         }
         return 0;
 }
 
-int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, char **ret_reason)
+int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, BerthError *err)
 {
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
         g_autoptr(JsonNode) root = NULL;
@@ -232,7 +234,7 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
         const char *type;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_CONFIG_SIZE_MAX, &root, ret_reason);
+        r = oci_json_parse_object(data, size, OCI_CONFIG_SIZE_MAX, &root, err);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
@@ -241,41 +243,41 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
         if (!c)
                 return -ENOMEM;
 
-        if ((r = dup_string(o, "architecture", "", &c->architecture, ret_reason)) < 0 ||
-            (r = dup_string(o, "os", "", &c->os, ret_reason)) < 0 ||
-            (r = dup_string(o, "variant", "", &c->variant, ret_reason)) < 0 ||
-            (r = dup_string(o, "os.version", "", &c->os_version, ret_reason)) < 0 ||
-            (r = dup_string(o, "author", "", &c->author, ret_reason)) < 0 ||
-            (r = get_timestamp(o, "", &c->created_usec, ret_reason)) < 0)
+        if ((r = dup_string(o, "architecture", "", &c->architecture, err)) < 0 ||
+            (r = dup_string(o, "os", "", &c->os, err)) < 0 ||
+            (r = dup_string(o, "variant", "", &c->variant, err)) < 0 ||
+            (r = dup_string(o, "os.version", "", &c->os_version, err)) < 0 ||
+            (r = dup_string(o, "author", "", &c->author, err)) < 0 ||
+            (r = get_timestamp(o, "", &c->created_usec, err)) < 0)
                 return r;
 
-        if (oci_json_get_object(o, "config", &config) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The image config's config is not an object.");
+        if (json_read_object(o, "config", &config) < 0)
+                return berth_error_set(err, -EINVAL, "The image config's config is not an object.");
         if (config) {
-                r = parse_container_config(config, c, ret_reason);
+                r = parse_container_config(config, c, err);
                 if (r < 0)
                         return r;
         }
 
-        if (oci_json_get_object(o, "rootfs", &rootfs) < 0 || !rootfs)
-                return oci_fail(ret_reason, -EINVAL, "The image config has no rootfs object.");
-        if (oci_json_get_string(rootfs, "type", &type) < 0 || !type || !streq(type, "layers"))
-                return oci_fail(ret_reason, -EINVAL, "The image config's rootfs.type is not \"layers\".");
-        r = get_strv(rootfs, "diff_ids", "rootfs.", &c->diff_ids, ret_reason);
+        if (json_read_object(o, "rootfs", &rootfs) < 0 || !rootfs)
+                return berth_error_set(err, -EINVAL, "The image config has no rootfs object.");
+        if (json_read_string(rootfs, "type", &type) < 0 || !type || !streq(type, "layers"))
+                return berth_error_set(err, -EINVAL, "The image config's rootfs.type is not \"layers\".");
+        r = get_strv(rootfs, "diff_ids", "rootfs.", &c->diff_ids, err);
         if (r < 0)
                 return r;
         if (!c->diff_ids)
-                return oci_fail(ret_reason, -EINVAL, "The image config has no rootfs.diff_ids.");
+                return berth_error_set(err, -EINVAL, "The image config has no rootfs.diff_ids.");
         STRV_FOREACH(d, c->diff_ids)
                 if (!digest_is_valid(*d))
-                        return oci_fail(ret_reason,
-                                        digest_parse(*d, NULL, NULL) >= 0 ? -EOPNOTSUPP : -EINVAL,
-                                        "The image config's diff_id '%s' is not a sha256 digest.", *d);
+                        return berth_error_set(
+                                err, digest_parse(*d, NULL, NULL) >= 0 ? -EOPNOTSUPP : -EINVAL,
+                                "The image config's diff_id '%s' is not a sha256 digest.", *d);
         if (oci_image_config_n_diff_ids(c) > OCI_MANIFEST_LAYERS_MAX)
-                return oci_fail(ret_reason, -EINVAL, "The image config lists more than %u layers.",
-                                OCI_MANIFEST_LAYERS_MAX);
+                return berth_error_set(err, -EINVAL, "The image config lists more than %u layers.",
+                                       OCI_MANIFEST_LAYERS_MAX);
 
-        r = parse_history(o, c, ret_reason);
+        r = parse_history(o, c, err);
         if (r < 0)
                 return r;
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/error.h"
 #include "shared/macro.h"
 
 /* OCI / Docker image configuration (application/vnd.oci.image.config.v1+json,
@@ -49,7 +50,7 @@ typedef struct OciImageConfig {
         size_t n_history;
 } OciImageConfig;
 
-int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, char **ret_reason);
+int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, BerthError *err);
 OciImageConfig *oci_image_config_free(OciImageConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciImageConfig *, oci_image_config_free);
 

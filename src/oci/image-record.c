@@ -4,6 +4,7 @@
 #include "oci/image-record.h"
 #include "oci/manifest.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 ImageRecord *image_record_free(ImageRecord *r)
@@ -89,77 +90,16 @@ static int parse_root_object(const char *data, size_t size, JsonParser **ret_par
         return 0;
 }
 
-/* The readers below check every member's type before asking json-glib for it: its getters only
- * g_return_if_fail() on a mismatch, and a hand-edited or torn file must read as -EBADMSG, not as GLib
- * criticals and half-filled records (found by tests/fuzz/fuzz-image-record.c). Absent and null members are
- * "not set". */
-static int get_value(JsonObject *o, const char *key, GType type, JsonNode **ret)
-{
-        JsonNode *n = json_object_get_member(o, key);
-
-        *ret = NULL;
-        if (!n || JSON_NODE_HOLDS_NULL(n))
-                return 0;
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != type)
-                return -EBADMSG;
-        *ret = n;
-        return 0;
-}
-
-static int get_string(JsonObject *o, const char *key, char **ret)
-{
-        JsonNode *n;
-
-        if (get_value(o, key, G_TYPE_STRING, &n) < 0)
-                return -EBADMSG;
-        *ret = n ? g_strdup(json_node_get_string(n)) : NULL;
-        return 0;
-}
-
+/* Members are read with shared/json-read.h, which checks each type first: a hand-edited or torn file must
+ * read as -EBADMSG, not as GLib criticals and half-filled records (found by tests/fuzz/fuzz-image-record.c).
+ */
 static int get_uint64(JsonObject *o, const char *key, uint64_t *ret)
 {
-        JsonNode *n;
+        int64_t v = 0;
 
-        if (get_value(o, key, G_TYPE_INT64, &n) < 0)
+        if (json_read_int64(o, key, NULL, &v) < 0)
                 return -EBADMSG;
-        *ret = n ? (uint64_t) json_node_get_int(n) : 0;
-        return 0;
-}
-
-static int get_array(JsonObject *o, const char *key, JsonArray **ret)
-{
-        JsonNode *n = json_object_get_member(o, key);
-
-        *ret = NULL;
-        if (!n || JSON_NODE_HOLDS_NULL(n))
-                return 0;
-        if (!JSON_NODE_HOLDS_ARRAY(n))
-                return -EBADMSG;
-        *ret = json_node_get_array(n);
-        return 0;
-}
-
-/* Absent or null: an empty list. */
-static int get_strv(JsonObject *o, const char *key, char ***ret)
-{
-        JsonArray *a;
-        guint n;
-        char **l;
-
-        if (get_array(o, key, &a) < 0)
-                return -EBADMSG;
-        n = a ? json_array_get_length(a) : 0;
-        l = g_new0(char *, n + 1);
-        for (guint i = 0; i < n; i++) {
-                JsonNode *e = json_array_get_element(a, i);
-
-                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
-                        g_strfreev(l);
-                        return -EBADMSG;
-                }
-                l[i] = g_strdup(json_node_get_string(e));
-        }
-        *ret = l;
+        *ret = (uint64_t) v;
         return 0;
 }
 
@@ -179,12 +119,14 @@ int image_record_from_json(const char *data, size_t size, ImageRecord **ret)
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        if (get_string(o, "id", &r->id) < 0 || !r->id ||
-            get_string(o, "manifest_digest", &r->manifest_digest) < 0 ||
-            get_strv(o, "repo_digests", &r->repo_digests) < 0 || get_strv(o, "diff_ids", &r->diff_ids) < 0 ||
-            get_strv(o, "chain_ids", &r->chain_ids) < 0 || get_uint64(o, "size", &r->size) < 0 ||
-            get_uint64(o, "created_usec", &r->created_usec) < 0 ||
-            get_uint64(o, "added_usec", &r->added_usec) < 0 || get_array(o, "layer_sizes", &sizes) < 0)
+        /* The strvs are malloc()ed and freed with g_strfreev(): GLib's allocator is malloc() since 2.46. */
+        if (json_read_string_dup(o, "id", &r->id) < 0 || !r->id ||
+            json_read_string_dup(o, "manifest_digest", &r->manifest_digest) < 0 ||
+            json_read_strv_or_empty(o, "repo_digests", &r->repo_digests) < 0 ||
+            json_read_strv_or_empty(o, "diff_ids", &r->diff_ids) < 0 ||
+            json_read_strv_or_empty(o, "chain_ids", &r->chain_ids) < 0 ||
+            get_uint64(o, "size", &r->size) < 0 || get_uint64(o, "created_usec", &r->created_usec) < 0 ||
+            get_uint64(o, "added_usec", &r->added_usec) < 0 || json_read_array(o, "layer_sizes", &sizes) < 0)
                 return -EBADMSG;
         if (g_strv_length(r->diff_ids) != g_strv_length(r->chain_ids))
                 return -EBADMSG;
@@ -240,11 +182,11 @@ int tag_table_from_json(const char *data, size_t size, GHashTable **ret)
         tags = json_node_get_object(node);
         members = json_object_get_members(tags);
         for (GList *l = members; l; l = l->next) {
-                JsonNode *v;
+                const char *v;
 
                 /* Entries that are not strings are dropped, as before; only their type is checked first. */
-                if (get_value(tags, l->data, G_TYPE_STRING, &v) == 0 && v)
-                        g_hash_table_insert(t, g_strdup(l->data), g_strdup(json_node_get_string(v)));
+                if (json_read_string(tags, l->data, &v) == 0 && v)
+                        g_hash_table_insert(t, g_strdup(l->data), g_strdup(v));
         }
         *ret = g_steal_pointer(&t);
         return 0;

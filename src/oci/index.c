@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "oci/index.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 OciIndex *oci_index_free(OciIndex *idx)
@@ -19,20 +20,19 @@ OciIndex *oci_index_free(OciIndex *idx)
         return mfree(idx);
 }
 
-static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret, char **ret_reason)
+static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret, BerthError *err)
 {
         _cleanup_(oci_platform_done) OciPlatform p = {};
         const char *os, *architecture, *variant, *os_version;
 
-        if (oci_json_get_string(o, "os", &os) < 0 ||
-            oci_json_get_string(o, "architecture", &architecture) < 0 ||
-            oci_json_get_string(o, "variant", &variant) < 0 ||
-            oci_json_get_string(o, "os.version", &os_version) < 0)
-                return oci_fail(ret_reason, -EINVAL,
-                                "The platform of the %s has a field that is not a string.", what);
+        if (json_read_string(o, "os", &os) < 0 || json_read_string(o, "architecture", &architecture) < 0 ||
+            json_read_string(o, "variant", &variant) < 0 ||
+            json_read_string(o, "os.version", &os_version) < 0)
+                return berth_error_set(err, -EINVAL,
+                                       "The platform of the %s has a field that is not a string.", what);
         if (isempty(os) || isempty(architecture))
-                return oci_fail(ret_reason, -EINVAL, "The platform of the %s lacks os or architecture.",
-                                what);
+                return berth_error_set(err, -EINVAL, "The platform of the %s lacks os or architecture.",
+                                       what);
 
         p.os = strdup(os);
         p.architecture = strdup(architecture);
@@ -54,7 +54,7 @@ static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret,
         return 0;
 }
 
-int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_reason)
+int oci_index_parse(const void *data, size_t size, OciIndex **ret, BerthError *err)
 {
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
         g_autoptr(JsonNode) root = NULL;
@@ -65,12 +65,12 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
         guint n;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, ret_reason);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
 
-        r = oci_json_get_schema_version(o, ret_reason);
+        r = oci_json_get_schema_version(o, err);
         if (r < 0)
                 return r;
 
@@ -78,22 +78,22 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
         if (!idx)
                 return -ENOMEM;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The index's mediaType is not a string.");
+        if (json_read_string(o, "mediaType", &media_type) < 0)
+                return berth_error_set(err, -EINVAL, "The index's mediaType is not a string.");
         idx->kind = media_type ? oci_document_kind_from_string(media_type) : OCI_DOCUMENT_INDEX;
         if (idx->kind < 0)
-                return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported index media type '%s'.", media_type);
+                return berth_error_set(err, -EMEDIUMTYPE, "Unsupported index media type '%s'.", media_type);
         if (!oci_document_kind_is_index(idx->kind))
-                return oci_fail(ret_reason, -EINVAL, "The document is an image manifest, not an index.");
+                return berth_error_set(err, -EINVAL, "The document is an image manifest, not an index.");
 
         manifests = json_object_get_member(o, "manifests");
         if (!manifests || !JSON_NODE_HOLDS_ARRAY(manifests))
-                return oci_fail(ret_reason, -EINVAL, "The index has no list of manifests.");
+                return berth_error_set(err, -EINVAL, "The index has no list of manifests.");
         a = json_node_get_array(manifests);
         n = json_array_get_length(a);
         if (n > OCI_INDEX_ENTRIES_MAX)
-                return oci_fail(ret_reason, -EINVAL, "The index has %u entries, more than the limit of %u.",
-                                n, OCI_INDEX_ENTRIES_MAX);
+                return berth_error_set(err, -EINVAL, "The index has %u entries, more than the limit of %u.",
+                                       n, OCI_INDEX_ENTRIES_MAX);
 
         idx->entries = calloc(MAX(n, 1U), sizeof(OciIndexEntry));
         if (!idx->entries)
@@ -107,19 +107,19 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, char **ret_re
 
                 snprintf(what, sizeof(what), "index entry %u", i + 1);
                 if (!JSON_NODE_HOLDS_OBJECT(e))
-                        return oci_fail(ret_reason, -EINVAL, "The %s is not an object.", what);
+                        return berth_error_set(err, -EINVAL, "The %s is not an object.", what);
                 /* Count it first: the free function then cleans up whatever was filled in. */
                 idx->n_entries++;
 
-                r = oci_descriptor_from_json(json_node_get_object(e), what, &entry->descriptor, ret_reason);
+                r = oci_descriptor_from_json(json_node_get_object(e), what, &entry->descriptor, err);
                 if (r < 0)
                         return r;
 
-                if (oci_json_get_object(json_node_get_object(e), "platform", &platform) < 0)
-                        return oci_fail(ret_reason, -EINVAL, "The platform of the %s is not an object.",
-                                        what);
+                if (json_read_object(json_node_get_object(e), "platform", &platform) < 0)
+                        return berth_error_set(err, -EINVAL, "The platform of the %s is not an object.",
+                                               what);
                 if (platform) {
-                        r = platform_from_json(platform, what, &entry->platform, ret_reason);
+                        r = platform_from_json(platform, what, &entry->platform, err);
                         if (r < 0)
                                 return r;
                         entry->has_platform = true;

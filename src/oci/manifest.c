@@ -8,6 +8,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "shared/json-build.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 /* Deeper than any real manifest or config (they nest 4–5 levels); json-glib's parser recurses, so a hostile
@@ -119,26 +120,6 @@ int oci_layer_media_type_parse(const char *media_type, OciCompression *ret_compr
         return -EMEDIUMTYPE;
 }
 
-int oci_fail(char **ret_reason, int error, const char *format, ...)
-{
-        _cleanup_free_ char *m = NULL;
-        va_list ap;
-        int k;
-
-        va_start(ap, format);
-        k = vasprintf(&m, format, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-
-        log_debug("%s", m);
-        if (ret_reason) {
-                free(*ret_reason);
-                *ret_reason = TAKE_PTR(m);
-        }
-        return error;
-}
-
 void oci_strv_free(char **l)
 {
         if (!l)
@@ -148,7 +129,7 @@ void oci_strv_free(char **l)
         free(l);
 }
 
-static int json_check_depth(const char *p, size_t size, char **ret_reason)
+static int json_check_depth(const char *p, size_t size, BerthError *err)
 {
         bool in_string = false;
         unsigned depth = 0;
@@ -163,8 +144,9 @@ static int json_check_depth(const char *p, size_t size, char **ret_reason)
                                  * generator writes out and its parser then refuses (found by
                                  * tests/fuzz/fuzz-config.c). */
                                 if (i + 1 >= size || !p[i + 1] || !strchr("\"\\/bfnrtu", p[i + 1]))
-                                        return oci_fail(ret_reason, -EBADMSG,
-                                                        "The JSON document has an invalid escape sequence.");
+                                        return berth_error_set(
+                                                err, -EBADMSG,
+                                                "The JSON document has an invalid escape sequence.");
                                 i++;
                         } else if (c == '"')
                                 in_string = false;
@@ -172,9 +154,10 @@ static int json_check_depth(const char *p, size_t size, char **ret_reason)
                         in_string = true;
                 else if (c == '{' || c == '[') {
                         if (++depth > OCI_JSON_DEPTH_MAX)
-                                return oci_fail(ret_reason, -EBADMSG,
-                                                "The JSON document is nested more than %u levels deep.",
-                                                OCI_JSON_DEPTH_MAX);
+                                return berth_error_set(
+                                        err, -EBADMSG,
+                                        "The JSON document is nested more than %u levels deep.",
+                                        OCI_JSON_DEPTH_MAX);
                 } else if ((c == '}' || c == ']') && depth > 0)
                         depth--;
         }
@@ -189,7 +172,7 @@ int oci_json_check_text(const void *data, size_t size)
 }
 
 int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNode **ret_root,
-                          char **ret_reason)
+                          BerthError *err)
 {
         g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) error = NULL;
@@ -199,151 +182,47 @@ int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNo
         if (!data && size > 0)
                 return -EINVAL;
         if (size > size_max)
-                return oci_fail(ret_reason, -EFBIG,
-                                "The JSON document is %zu bytes, more than the limit of %zu.", size,
-                                size_max);
+                return berth_error_set(err, -EFBIG,
+                                       "The JSON document is %zu bytes, more than the limit of %zu.", size,
+                                       size_max);
         if (size == 0)
-                return oci_fail(ret_reason, -EBADMSG, "The JSON document is empty.");
+                return berth_error_set(err, -EBADMSG, "The JSON document is empty.");
 
-        r = json_check_depth(data, size, ret_reason);
+        r = json_check_depth(data, size, err);
         if (r < 0)
                 return r;
         /* JSON is UTF-8 (RFC 8259); json-glib does not check every byte of it. */
         if (!g_utf8_validate(data, (gssize) size, NULL))
-                return oci_fail(ret_reason, -EBADMSG, "The document is not valid JSON: it is not UTF-8.");
+                return berth_error_set(err, -EBADMSG, "The document is not valid JSON: it is not UTF-8.");
 
         parser = json_parser_new_immutable();
         if (!json_parser_load_from_data(parser, data, (gssize) size, &error))
-                return oci_fail(ret_reason, -EBADMSG, "The document is not valid JSON: %s", error->message);
+                return berth_error_set(err, -EBADMSG, "The document is not valid JSON: %s", error->message);
 
         root = json_parser_steal_root(parser);
         if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-                return oci_fail(ret_reason, -EBADMSG, "The JSON document is not an object.");
+                return berth_error_set(err, -EBADMSG, "The JSON document is not an object.");
 
         *ret_root = TAKE_PTR(root);
         return 0;
 }
 
-static JsonNode *member(JsonObject *o, const char *key)
-{
-        JsonNode *n = json_object_get_member(o, key);
-
-        return n && !JSON_NODE_HOLDS_NULL(n) ? n : NULL;
-}
-
-int oci_json_get_string(JsonObject *o, const char *key, const char **ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_STRING)
-                return -EINVAL;
-        *ret = json_node_get_string(n);
-        return 0;
-}
-
-int oci_json_get_int64(JsonObject *o, const char *key, bool *ret_present, int64_t *ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                if (ret_present)
-                        *ret_present = false;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_INT64)
-                return -EINVAL;
-        if (ret_present)
-                *ret_present = true;
-        *ret = json_node_get_int(n);
-        return 0;
-}
-
-int oci_json_get_bool(JsonObject *o, const char *key, bool *ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = false;
-                return 0;
-        }
-        if (json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-                return -EINVAL;
-        *ret = json_node_get_boolean(n);
-        return 0;
-}
-
-int oci_json_get_object(JsonObject *o, const char *key, JsonObject **ret)
-{
-        JsonNode *n = member(o, key);
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_OBJECT(n))
-                return -EINVAL;
-        *ret = json_node_get_object(n);
-        return 0;
-}
-
-int oci_json_get_strv(JsonObject *o, const char *key, char ***ret)
-{
-        JsonNode *n = member(o, key);
-        JsonArray *a;
-        char **l;
-        guint len;
-
-        if (!n) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_ARRAY(n))
-                return -EINVAL;
-
-        a = json_node_get_array(n);
-        len = json_array_get_length(a);
-        l = calloc((size_t) len + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-
-        for (guint i = 0; i < len; i++) {
-                JsonNode *e = json_array_get_element(a, i);
-
-                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
-                        oci_strv_free(l);
-                        return -EINVAL;
-                }
-                l[i] = strdup(json_node_get_string(e));
-                if (!l[i]) {
-                        oci_strv_free(l);
-                        return -ENOMEM;
-                }
-        }
-
-        *ret = l;
-        return 0;
-}
-
-int oci_json_get_schema_version(JsonObject *o, char **ret_reason)
+int oci_json_get_schema_version(JsonObject *o, BerthError *err)
 {
         int64_t v = 0;
         bool present;
 
-        if (oci_json_get_int64(o, "schemaVersion", &present, &v) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The schemaVersion field is not an integer.");
+        if (json_read_int64(o, "schemaVersion", &present, &v) < 0)
+                return berth_error_set(err, -EINVAL, "The schemaVersion field is not an integer.");
         if (!present)
-                return oci_fail(ret_reason, -EINVAL, "The schemaVersion field is missing.");
+                return berth_error_set(err, -EINVAL, "The schemaVersion field is missing.");
         if (v == 1)
-                return oci_fail(
-                        ret_reason, -EMEDIUMTYPE,
+                return berth_error_set(
+                        err, -EMEDIUMTYPE,
                         "Docker schema 1 manifests are not supported (deprecated since 2017); the image "
                         "must be pushed again with a current tool.");
         if (v != 2)
-                return oci_fail(ret_reason, -EINVAL, "The schemaVersion is %" PRIi64 ", not 2.", v);
+                return berth_error_set(err, -EINVAL, "The schemaVersion is %" PRIi64 ", not 2.", v);
         return 0;
 }
 
@@ -357,7 +236,7 @@ void oci_descriptor_done(OciDescriptor *d)
         *d = (OciDescriptor) {};
 }
 
-int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret, char **ret_reason)
+int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret, BerthError *err)
 {
         _cleanup_(oci_descriptor_done) OciDescriptor d = {};
         const char *media_type, *digest;
@@ -365,35 +244,35 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         bool present;
         int r;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0 || isempty(media_type))
-                return oci_fail(ret_reason, -EINVAL, "The %s has no media type.", what);
+        if (json_read_string(o, "mediaType", &media_type) < 0 || isempty(media_type))
+                return berth_error_set(err, -EINVAL, "The %s has no media type.", what);
 
-        if (oci_json_get_string(o, "digest", &digest) < 0 || !digest)
-                return oci_fail(ret_reason, -EINVAL, "The %s has no digest.", what);
+        if (json_read_string(o, "digest", &digest) < 0 || !digest)
+                return berth_error_set(err, -EINVAL, "The %s has no digest.", what);
         r = digest_parse(digest, NULL, NULL);
         if (r == -EOPNOTSUPP || (r >= 0 && !digest_is_valid(digest)))
-                return oci_fail(
-                        ret_reason, -EOPNOTSUPP,
+                return berth_error_set(
+                        err, -EOPNOTSUPP,
                         "The digest '%s' of the %s uses an unsupported algorithm; only sha256 is supported.",
                         digest, what);
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The digest '%s' of the %s is invalid.", digest, what);
+                return berth_error_set(err, -EINVAL, "The digest '%s' of the %s is invalid.", digest, what);
 
-        if (oci_json_get_int64(o, "size", &present, &size) < 0 || !present)
-                return oci_fail(ret_reason, -EINVAL, "The size of the %s is missing or not an integer.",
-                                what);
+        if (json_read_int64(o, "size", &present, &size) < 0 || !present)
+                return berth_error_set(err, -EINVAL, "The size of the %s is missing or not an integer.",
+                                       what);
         if (size < 0)
-                return oci_fail(ret_reason, -EINVAL, "The %s has a negative size.", what);
+                return berth_error_set(err, -EINVAL, "The %s has a negative size.", what);
 
-        r = oci_json_get_strv(o, "urls", &d.urls);
+        r = json_read_strv(o, "urls", &d.urls);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return oci_fail(ret_reason, -EINVAL, "The urls of the %s are not a list of strings.", what);
+                return berth_error_set(err, -EINVAL, "The urls of the %s are not a list of strings.", what);
         STRV_FOREACH(u, d.urls)
                 if (!startswith(*u, "https://") && !startswith(*u, "http://"))
-                        return oci_fail(ret_reason, -EINVAL, "The %s has a URL that is not http(s): '%s'.",
-                                        what, *u);
+                        return berth_error_set(err, -EINVAL, "The %s has a URL that is not http(s): '%s'.",
+                                               what, *u);
 
         d.media_type = strdup(media_type);
         d.digest = strdup(digest);
@@ -407,7 +286,7 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
 }
 
 int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
-                             char **ret_reason)
+                             BerthError *err)
 {
         OciDocumentKind header_kind = _OCI_DOCUMENT_KIND_INVALID, kind;
         g_autoptr(JsonNode) root = NULL;
@@ -420,30 +299,31 @@ int oci_document_kind_detect(const char *content_type, const void *data, size_t 
         if (content_type) {
                 for (size_t i = 0; i < ELEMENTSOF(schema1_media_types); i++)
                         if (media_type_equal(content_type, schema1_media_types[i]))
-                                return oci_fail(ret_reason, -EMEDIUMTYPE,
-                                                "The registry sent a Docker schema 1 manifest, which is not "
-                                                "supported.");
+                                return berth_error_set(
+                                        err, -EMEDIUMTYPE,
+                                        "The registry sent a Docker schema 1 manifest, which is not "
+                                        "supported.");
                 header_kind = oci_document_kind_from_string(content_type);
         }
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, ret_reason);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
 
-        if (oci_json_get_int64(o, "schemaVersion", NULL, &version) >= 0 && version == 1)
-                return oci_fail(ret_reason, -EMEDIUMTYPE, "Docker schema 1 manifests are not supported.");
+        if (json_read_int64(o, "schemaVersion", NULL, &version) >= 0 && version == 1)
+                return berth_error_set(err, -EMEDIUMTYPE, "Docker schema 1 manifests are not supported.");
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The manifest's mediaType is not a string.");
+        if (json_read_string(o, "mediaType", &media_type) < 0)
+                return berth_error_set(err, -EINVAL, "The manifest's mediaType is not a string.");
         if (media_type) {
                 kind = oci_document_kind_from_string(media_type);
                 if (kind < 0)
-                        return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
-                                        media_type);
+                        return berth_error_set(err, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
+                                               media_type);
                 if (header_kind >= 0 && header_kind != kind)
-                        return oci_fail(
-                                ret_reason, -EINVAL,
+                        return berth_error_set(
+                                err, -EINVAL,
                                 "The Content-Type '%s' does not match the manifest's mediaType '%s'.",
                                 content_type, media_type);
                 *ret = kind;
@@ -453,16 +333,16 @@ int oci_document_kind_detect(const char *content_type, const void *data, size_t 
         has_manifests = json_object_has_member(o, "manifests");
         has_layers = json_object_has_member(o, "layers") || json_object_has_member(o, "config");
         if (has_manifests == has_layers)
-                return oci_fail(ret_reason, -EINVAL,
-                                "The document is neither clearly a manifest nor an index (it has %s).",
-                                has_manifests ? "both \"manifests\" and \"layers\""
-                                              : "no \"manifests\" or \"layers\"");
+                return berth_error_set(
+                        err, -EINVAL, "The document is neither clearly a manifest nor an index (it has %s).",
+                        has_manifests ? "both \"manifests\" and \"layers\""
+                                      : "no \"manifests\" or \"layers\"");
 
         if (header_kind >= 0) {
                 if (oci_document_kind_is_index(header_kind) != has_manifests)
-                        return oci_fail(ret_reason, -EINVAL,
-                                        "The Content-Type '%s' does not match the document's content.",
-                                        content_type);
+                        return berth_error_set(
+                                err, -EINVAL, "The Content-Type '%s' does not match the document's content.",
+                                content_type);
                 kind = header_kind;
         } else
                 kind = has_manifests ? OCI_DOCUMENT_INDEX : OCI_DOCUMENT_MANIFEST;
@@ -483,23 +363,22 @@ OciManifest *oci_manifest_free(OciManifest *m)
         return mfree(m);
 }
 
-int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **ret_reason)
+int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthError *err)
 {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
         g_autoptr(JsonNode) root = NULL;
         JsonObject *o, *config;
         const char *media_type;
-        JsonNode *layers;
         JsonArray *a;
         guint n;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, ret_reason);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
 
-        r = oci_json_get_schema_version(o, ret_reason);
+        r = oci_json_get_schema_version(o, err);
         if (r < 0)
                 return r;
 
@@ -507,35 +386,33 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
         if (!m)
                 return -ENOMEM;
 
-        if (oci_json_get_string(o, "mediaType", &media_type) < 0)
-                return oci_fail(ret_reason, -EINVAL, "The manifest's mediaType is not a string.");
+        if (json_read_string(o, "mediaType", &media_type) < 0)
+                return berth_error_set(err, -EINVAL, "The manifest's mediaType is not a string.");
         m->kind = media_type ? oci_document_kind_from_string(media_type) : OCI_DOCUMENT_MANIFEST;
         if (oci_document_kind_is_index(m->kind))
-                return oci_fail(ret_reason, -EINVAL, "The document is an image index, not a manifest.");
+                return berth_error_set(err, -EINVAL, "The document is an image index, not a manifest.");
         if (m->kind < 0)
-                return oci_fail(ret_reason, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
-                                media_type);
+                return berth_error_set(err, -EMEDIUMTYPE, "Unsupported manifest media type '%s'.",
+                                       media_type);
 
-        if (oci_json_get_object(o, "config", &config) < 0 || !config)
-                return oci_fail(ret_reason, -EINVAL, "The manifest has no config descriptor.");
-        r = oci_descriptor_from_json(config, "manifest's config", &m->config, ret_reason);
+        if (json_read_object(o, "config", &config) < 0 || !config)
+                return berth_error_set(err, -EINVAL, "The manifest has no config descriptor.");
+        r = oci_descriptor_from_json(config, "manifest's config", &m->config, err);
         if (r < 0)
                 return r;
         if (!media_type_equal(m->config.media_type, OCI_MEDIA_TYPE_CONFIG) &&
             !media_type_equal(m->config.media_type, DOCKER_MEDIA_TYPE_CONFIG))
-                return oci_fail(ret_reason, -EMEDIUMTYPE,
-                                "This is not a container image: its config has media type '%s'.",
-                                m->config.media_type);
+                return berth_error_set(err, -EMEDIUMTYPE,
+                                       "This is not a container image: its config has media type '%s'.",
+                                       m->config.media_type);
 
-        layers = member(o, "layers");
-        if (!layers || !JSON_NODE_HOLDS_ARRAY(layers))
-                return oci_fail(ret_reason, -EINVAL, "The manifest has no list of layers.");
-        a = json_node_get_array(layers);
+        if (json_read_array(o, "layers", &a) < 0 || !a)
+                return berth_error_set(err, -EINVAL, "The manifest has no list of layers.");
         n = json_array_get_length(a);
         if (n > OCI_MANIFEST_LAYERS_MAX)
-                return oci_fail(ret_reason, -EINVAL,
-                                "The manifest has %u layers, more than the limit of %u.", n,
-                                OCI_MANIFEST_LAYERS_MAX);
+                return berth_error_set(err, -EINVAL,
+                                       "The manifest has %u layers, more than the limit of %u.", n,
+                                       OCI_MANIFEST_LAYERS_MAX);
 
         m->layers = calloc(MAX(n, 1U), sizeof(OciDescriptor));
         if (!m->layers)
@@ -548,18 +425,18 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **
 
                 snprintf(what, sizeof(what), "manifest's layer %u", i + 1);
                 if (!JSON_NODE_HOLDS_OBJECT(e))
-                        return oci_fail(ret_reason, -EINVAL, "The %s is not an object.", what);
-                r = oci_descriptor_from_json(json_node_get_object(e), what, d, ret_reason);
+                        return berth_error_set(err, -EINVAL, "The %s is not an object.", what);
+                r = oci_descriptor_from_json(json_node_get_object(e), what, d, err);
                 if (r < 0)
                         return r;
                 m->n_layers++;
 
                 r = oci_layer_media_type_parse(d->media_type, &d->compression, &d->foreign);
                 if (r < 0)
-                        return oci_fail(ret_reason, -EMEDIUMTYPE,
-                                        "The %s has an unsupported media type '%s'; only tar, "
-                                        "tar+gzip and tar+zstd layers are supported.",
-                                        what, d->media_type);
+                        return berth_error_set(err, -EMEDIUMTYPE,
+                                               "The %s has an unsupported media type '%s'; only tar, "
+                                               "tar+gzip and tar+zstd layers are supported.",
+                                               what, d->media_type);
         }
 
         *ret = TAKE_PTR(m);

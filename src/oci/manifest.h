@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/error.h"
 #include "shared/macro.h"
 
 /* Image manifests (OCI and Docker schema 2) and the document-kind detection shared with indexes.
@@ -13,8 +14,8 @@
  * Errors from the parsers in src/oci/: -EBADMSG for input that is not JSON or is nested absurdly deep,
  * -EFBIG past the size cap, -EMEDIUMTYPE for well-formed documents of a kind berth does not handle
  * (schema 1, artifacts that are not container images, unknown layer types), -EOPNOTSUPP for digests of an
- * unsupported algorithm, -EINVAL for any other bad content. Where a parser takes `char **ret_reason`, it
- * stores there (if non-NULL) an allocated sentence for the user on failure, and leaves it alone on
+ * unsupported algorithm, -EINVAL for any other bad content. Where a parser takes `BerthError *err`, it
+ * records there (if non-NULL) the errno and a sentence for the user on failure, and leaves it alone on
  * success. */
 
 #define OCI_MEDIA_TYPE_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -58,7 +59,7 @@ bool oci_document_kind_is_index(OciDocumentKind k);
  * and must agree with a specific Content-Type; without one, "manifests" means an index and
  * "config"/"layers" a manifest. Schema 1 → -EMEDIUMTYPE. */
 int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
-                             char **ret_reason);
+                             BerthError *err);
 
 typedef enum OciCompression {
         OCI_COMPRESSION_NONE,
@@ -98,7 +99,7 @@ typedef struct OciManifest {
 /* Parses an OCI image manifest or a Docker schema 2 manifest (which one: the body's mediaType; a body
  * without one is OCI). Checks schemaVersion 2, the config media type (container images only), every
  * digest and size, and the layer media types. */
-int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, char **ret_reason);
+int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthError *err);
 OciManifest *oci_manifest_free(OciManifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciManifest *, oci_manifest_free);
 
@@ -112,20 +113,12 @@ int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers,
 struct _JsonNode;
 struct _JsonObject;
 
-int oci_fail(char **ret_reason, int error, const char *format, ...) _printf_(3, 4);
 /* What json-glib does not check itself: nesting depth, escapes, UTF-8. -EBADMSG if the text fails. */
 int oci_json_check_text(const void *data, size_t size);
 /* Parses a buffer of at most size_max bytes whose root must be an object. */
 int oci_json_parse_object(const void *data, size_t size, size_t size_max, struct _JsonNode **ret_root,
-                          char **ret_reason);
-/* Typed member getters. Absent and null members yield NULL (or leave *ret untouched for ints) and return 0;
- * present members of the wrong type return -EINVAL. */
-int oci_json_get_string(struct _JsonObject *o, const char *key, const char **ret);
-int oci_json_get_int64(struct _JsonObject *o, const char *key, bool *ret_present, int64_t *ret);
-int oci_json_get_bool(struct _JsonObject *o, const char *key, bool *ret);
-int oci_json_get_object(struct _JsonObject *o, const char *key, struct _JsonObject **ret);
-int oci_json_get_strv(struct _JsonObject *o, const char *key, char ***ret);
-int oci_json_get_schema_version(struct _JsonObject *o, char **ret_reason);
+                          BerthError *err);
+int oci_json_get_schema_version(struct _JsonObject *o, BerthError *err);
 /* A descriptor's mediaType (required), digest, size and urls; layer types are checked by the caller. */
-int oci_descriptor_from_json(struct _JsonObject *o, const char *what, OciDescriptor *ret, char **ret_reason);
+int oci_descriptor_from_json(struct _JsonObject *o, const char *what, OciDescriptor *ret, BerthError *err);
 void oci_strv_free(char **l);

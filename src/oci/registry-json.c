@@ -2,6 +2,7 @@
 #include <json-glib/json-glib.h>
 
 #include "oci/registry-json.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 static int parse_root(const void *data, size_t size, JsonParser **ret_parser, JsonNode **ret_root)
@@ -27,21 +28,6 @@ static int parse_root(const void *data, size_t size, JsonParser **ret_parser, Js
 
         *ret_root = root;
         *ret_parser = TAKE_PTR(parser);
-        return 0;
-}
-
-/* A string member, or NULL when absent or null; -EBADMSG when of another type. */
-static int get_string(JsonObject *o, const char *name, const char **ret)
-{
-        JsonNode *n = json_object_get_member(o, name);
-
-        if (!n || JSON_NODE_HOLDS_NULL(n)) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-                return -EBADMSG;
-        *ret = json_node_get_string(n);
         return 0;
 }
 
@@ -72,7 +58,8 @@ int registry_json_parse_token(const void *data, size_t size, RegistryTokenRespon
         g_autoptr(JsonParser) parser = NULL;
         RegistryTokenResponse t = {};
         const char *token, *access_token, *issued_at;
-        JsonNode *root, *n;
+        int64_t expires_in = 0;
+        JsonNode *root;
         JsonObject *o;
         int r;
 
@@ -84,23 +71,18 @@ int registry_json_parse_token(const void *data, size_t size, RegistryTokenRespon
                 return r;
         o = json_node_get_object(root);
 
-        if (get_string(o, "token", &token) < 0 || get_string(o, "access_token", &access_token) < 0 ||
-            get_string(o, "issued_at", &issued_at) < 0)
+        if (json_read_string(o, "token", &token) < 0 ||
+            json_read_string(o, "access_token", &access_token) < 0 ||
+            json_read_string(o, "issued_at", &issued_at) < 0)
                 return -EBADMSG;
         if (isempty(token))
                 token = access_token;
         if (isempty(token))
                 return -EBADMSG;
 
-        n = json_object_get_member(o, "expires_in");
-        if (n && !JSON_NODE_HOLDS_NULL(n)) {
-                gint64 v;
-
-                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
-                        return -EBADMSG;
-                v = json_node_get_int(n);
-                t.expires_in = v > 0 ? (uint64_t) v : 0;
-        }
+        if (json_read_int64(o, "expires_in", NULL, &expires_in) < 0)
+                return -EBADMSG;
+        t.expires_in = expires_in > 0 ? (uint64_t) expires_in : 0;
 
         t.token = strdup(token);
         if (!t.token)
@@ -140,7 +122,7 @@ int registry_json_parse_error(const void *data, size_t size, char **ret_code, ch
                 return -EBADMSG;
         e = json_node_get_object(n);
 
-        if (get_string(e, "code", &c) < 0 || get_string(e, "message", &m) < 0)
+        if (json_read_string(e, "code", &c) < 0 || json_read_string(e, "message", &m) < 0)
                 return -EBADMSG;
         r = strdup_or_null(c, &code);
         if (r < 0)
@@ -159,9 +141,7 @@ int registry_json_parse_error(const void *data, size_t size, char **ret_code, ch
 int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repositories)
 {
         g_autoptr(JsonParser) parser = NULL;
-        g_autoptr(GPtrArray) l = NULL;
-        JsonNode *root, *n;
-        JsonArray *a;
+        JsonNode *root;
         int r;
 
         if (!ret_repositories)
@@ -171,23 +151,8 @@ int registry_json_parse_catalog(const void *data, size_t size, char ***ret_repos
         if (r < 0)
                 return r;
 
-        l = g_ptr_array_new_with_free_func(g_free);
-        n = json_object_get_member(json_node_get_object(root), "repositories");
-        if (n && JSON_NODE_HOLDS_ARRAY(n)) {
-                a = json_node_get_array(n);
-                for (guint i = 0; i < json_array_get_length(a); i++) {
-                        JsonNode *e = json_array_get_element(a, i);
-
-                        if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
-                                return -EBADMSG;
-                        g_ptr_array_add(l, g_strdup(json_node_get_string(e)));
-                }
-        } else if (n && !JSON_NODE_HOLDS_NULL(n))
-                return -EBADMSG;
-
-        g_ptr_array_add(l, NULL);
-        *ret_repositories = (char **) g_ptr_array_free(g_steal_pointer(&l), FALSE);
-        return 0;
+        /* The caller's g_strfreev() frees these: GLib's allocator is malloc() since 2.46. */
+        return json_read_strv_or_empty(json_node_get_object(root), "repositories", ret_repositories);
 }
 
 void registry_search_results_free(RegistrySearchResult *r, size_t n)
@@ -237,8 +202,8 @@ int registry_json_parse_search(const void *data, size_t size, RegistrySearchResu
                 if (!JSON_NODE_HOLDS_OBJECT(e))
                         continue;
                 o = json_node_get_object(e);
-                if (get_string(o, "name", &name) < 0 || isempty(name) ||
-                    get_string(o, "description", &description) < 0)
+                if (json_read_string(o, "name", &name) < 0 || isempty(name) ||
+                    json_read_string(o, "description", &description) < 0)
                         continue;
 
                 res->name = strdup(name);
@@ -357,8 +322,8 @@ int registry_json_parse_auths(const void *data, size_t size, RegistryJsonAuth **
                 if (!e || !JSON_NODE_HOLDS_OBJECT(e))
                         continue;
                 eo = json_node_get_object(e);
-                if (get_string(eo, "auth", &auth) < 0 || get_string(eo, "username", &user) < 0 ||
-                    get_string(eo, "password", &password) < 0)
+                if (json_read_string(eo, "auth", &auth) < 0 || json_read_string(eo, "username", &user) < 0 ||
+                    json_read_string(eo, "password", &password) < 0)
                         continue;
 
                 if (!isempty(auth)) {

@@ -8,6 +8,7 @@
 #include "oci/registry-json.h"
 #include "registry/curl-glue.h"
 #include "registry/registry-config.h"
+#include "shared/error.h"
 
 /* Asynchronous registry operations (distribution API v2) on the sd-event loop. Each call starts a request
  * and returns at once; its callback runs later from the loop, exactly once, unless the request is
@@ -38,14 +39,17 @@ typedef enum RegistryErrorKind {
 const char *registry_error_kind_to_string(RegistryErrorKind k);
 RegistryErrorKind registry_error_kind_from_string(const char *s);
 
-/* Valid during the callback only. */
+/* berth's failure object with what only a registry says. Valid during the callback only. */
 typedef struct RegistryError {
+        /* .error: the closest negative errno (-EACCES, -ENOENT, -EPROTO, -ECONNREFUSED, …); .message: the
+         * registry's errors[0].message, curl's text, or ours. */
+        BerthError base;
         RegistryErrorKind kind;
-        int error;           /* closest negative errno: -EACCES, -ENOENT, -EPROTO, -ECONNREFUSED, … */
-        long http_status;    /* 0 when no HTTP answer */
-        const char *code;    /* the registry's errors[0].code, or NULL */
-        const char *message; /* never NULL: the registry's errors[0].message, curl's text, or ours */
+        long http_status; /* 0 when no HTTP answer */
+        char *code;       /* the registry's errors[0].code, or NULL */
 } RegistryError;
+
+void registry_error_done(RegistryError *e);
 
 /* config and glue are borrowed and must outlive the client. */
 int registry_client_new(sd_event *event, CurlGlue *glue, RegistryConfig *config, RegistryClient **ret);

@@ -30,20 +30,9 @@
 #include "runtime/rootfs-setup.h"
 #include "runtime/user-lookup.h"
 #include "shared/fs-util.h"
+#include "shared/signal-util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static void reset_signals(void)
-{
-        sigset_t ss;
-
-        /* The monitor blocks signals for sd-event and ignores SIGPIPE; exec keeps both, so undo them. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-}
 
 static int setup_stdio(const ChildFds *fds, ChildError *e)
 {
@@ -226,7 +215,8 @@ static int set_working_directory(const char *cwd, ChildError *e)
 static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
 {
         _cleanup_close_ int root_fd = -EBADF, slave = -EBADF;
-        _cleanup_free_ char *user_error = NULL, *exe = NULL, *home_entry = NULL;
+        _cleanup_free_ char *exe = NULL, *home_entry = NULL;
+        _cleanup_berth_error_ BerthError user_error = BERTH_ERROR_INIT;
         _cleanup_free_ char **env = NULL;
         UserIds user = {};
         int r;
@@ -275,7 +265,7 @@ static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
                 return child_fail(e, negative_errno(), "cannot open /");
         r = user_lookup(root_fd, spec->user, &user, &user_error);
         if (r < 0)
-                return child_fail(e, 0, "%s", user_error ?: strerror(-r));
+                return child_fail(e, 0, "%s", user_error.message ?: strerror(-r));
 
         /* Like Docker's: the terminal belongs to the container's user, its group stays tty. */
         if (slave >= 0 && fchown(slave, user.uid, (gid_t) -1) < 0)

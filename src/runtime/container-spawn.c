@@ -181,15 +181,15 @@ static int pipes_open(const RunSpec *spec, Pipes *p)
         return p->in[0] < 0 ? negative_errno() : 0;
 }
 
-static int fail(ChildError *e, int error, int *ret_exit_code, char **ret_error)
+static int fail(ChildError *e, int error, int *ret_exit_code, BerthError *err)
 {
         *ret_exit_code = e->exit_code > 0 ? e->exit_code : CHILD_EXIT_SETUP;
-        *ret_error = strdup(e->message);
-        return error < 0 ? error : -EIO;
+        e->error = error < 0 ? error : -EIO;
+        return child_error_to_berth(e, err);
 }
 
-int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code,
-                    char **ret_error)
+int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io,
+                    int *ret_exit_code, BerthError *err)
 {
         _cleanup_(pipes_close) Pipes p = {
                 { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
@@ -200,7 +200,7 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
         pid_t pid;
         int r;
 
-        if (!spec || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code || !ret_error)
+        if (!spec || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code)
                 return -EINVAL;
         if (!spec->host_network)
                 flags |= CLONE_NEWNET;
@@ -214,14 +214,14 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
         r = pipes_open(spec, &p);
         if (r < 0) {
                 child_fail(&e, r, "cannot create the container's pipes");
-                return fail(&e, r, ret_exit_code, ret_error);
+                return fail(&e, r, ret_exit_code, err);
         }
 
         pid = clone_child(flags, &pidfd);
         if (pid < 0) {
                 r = negative_errno();
                 child_fail(&e, r, "cannot create the container's namespaces");
-                return fail(&e, r, ret_exit_code, ret_error);
+                return fail(&e, r, ret_exit_code, err);
         }
         if (pid == 0) {
                 ChildFds fds = {
@@ -259,7 +259,7 @@ int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, Contain
                 /* The child exits right after reporting; reap it so no zombie stays behind. */
                 (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
                 log_debug("Container child %d failed: %s", (int) pid, e.message);
-                return fail(&e, e.error < 0 ? e.error : -EIO, ret_exit_code, ret_error);
+                return fail(&e, e.error < 0 ? e.error : -EIO, ret_exit_code, err);
         }
 
         *ret_io = (ContainerStdio) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include "runtime/run-spec.h"
+#include "shared/error.h"
 
 /* The container's stdio as berth-monitor holds it. With a terminal only pty_master is set; without one,
  * stdout_fd and stderr_fd are pipe read ends, and stdin_fd is the write end of the container's stdin pipe
@@ -23,6 +24,7 @@ void container_stdio_close(ContainerStdio *io);
  * where it builds the root and execs spec->argv, and waits until it has exec'd or failed.
  * On success returns 0 with its pid (in our pid namespace), a pidfd and its stdio.
  * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
- * execute, 127 not found) and *ret_error to a message like Docker's; the child has been reaped. */
-int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code,
-                    char **ret_error);
+ * execute, 127 not found) and *err (when not NULL) to the errno and a message like Docker's; the child has
+ * been reaped. */
+int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io,
+                    int *ret_exit_code, BerthError *err);

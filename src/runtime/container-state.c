@@ -4,6 +4,7 @@
 
 #include "runtime/container-state.h"
 #include "shared/fs-util.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 #define CONTAINER_STATE_SIZE_MAX ((size_t) 64U * 1024U)
@@ -40,16 +41,10 @@ void container_state_done(ContainerState *s)
 /* Integer members: absent means 0, anything but an integer in range is a broken file. */
 static int get_int(JsonObject *o, const char *key, int64_t min, int64_t max, int64_t *ret)
 {
-        JsonNode *n = json_object_get_member(o, key);
-        int64_t v;
+        int64_t v = 0;
 
-        if (!n || JSON_NODE_HOLDS_NULL(n)) {
-                *ret = 0;
-                return 0;
-        }
-        if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+        if (json_read_int64(o, key, NULL, &v) < 0)
                 return log_debug_errno(-EBADMSG, "State member '%s' is not an integer", key);
-        v = json_node_get_int(n);
         if (v < min || v > max)
                 return log_debug_errno(-EBADMSG, "State member '%s' is out of range", key);
         *ret = v;
@@ -60,15 +55,15 @@ static int parse_state(JsonObject *o, ContainerState *ret)
 {
         int64_t monitor_pid, pid, started, finished, code, sig;
         ContainerStatus status;
-        JsonNode *n;
+        const char *s;
         char *error = NULL;
+        int r;
 
-        n = json_object_get_member(o, "status");
-        if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+        if (json_read_string(o, "status", &s) < 0 || !s)
                 return log_debug_errno(-EBADMSG, "State has no status string");
-        status = container_status_from_string(json_node_get_string(n));
+        status = container_status_from_string(s);
         if (status < 0)
-                return log_debug_errno(-EBADMSG, "Unknown container status '%s'", json_node_get_string(n));
+                return log_debug_errno(-EBADMSG, "Unknown container status '%s'", s);
 
         if (get_int(o, "monitor_pid", 0, INT32_MAX, &monitor_pid) < 0 || get_int(o, "pid", 0, INT32_MAX, &pid) < 0 ||
             get_int(o, "started_usec", 0, INT64_MAX, &started) < 0 ||
@@ -77,14 +72,11 @@ static int parse_state(JsonObject *o, ContainerState *ret)
             get_int(o, "exit_signal", 0, INT32_MAX, &sig) < 0)
                 return -EBADMSG;
 
-        n = json_object_get_member(o, "error");
-        if (n && !JSON_NODE_HOLDS_NULL(n)) {
-                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-                        return log_debug_errno(-EBADMSG, "State member 'error' is not a string");
-                error = strdup(json_node_get_string(n));
-                if (!error)
-                        return -ENOMEM;
-        }
+        r = json_read_string_dup(o, "error", &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return log_debug_errno(-EBADMSG, "State member 'error' is not a string");
 
         *ret = (ContainerState) {
                 .status = status,

@@ -5,6 +5,7 @@
 
 #include "runtime/run-spec.h"
 #include "shared/fs-util.h"
+#include "shared/json-read.h"
 #include "shared/log.h"
 
 /* A spec is written by berthd and read back only by berth-monitor, but both may come from different
@@ -130,49 +131,33 @@ int run_spec_to_json(const RunSpec *s, char **ret)
         return 0;
 }
 
-static int parse_strv(JsonNode *n, char ***ret)
-{
-        g_auto(GStrv) l = NULL;
-        JsonArray *a;
-        guint len;
-
-        if (!JSON_NODE_HOLDS_ARRAY(n))
-                return -EBADMSG;
-        a = json_node_get_array(n);
-        len = json_array_get_length(a);
-        l = g_new0(char *, len + 1);
-        for (guint i = 0; i < len; i++) {
-                JsonNode *e = json_array_get_element(a, i);
-
-                if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
-                        return -EBADMSG;
-                l[i] = g_strdup(json_node_get_string(e));
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 static int parse_field(JsonObject *o, const Field *f, RunSpec *s)
 {
         JsonNode *n = json_object_get_member(o, f->name);
+        int r;
 
         if (!n || JSON_NODE_HOLDS_NULL(n))
                 return f->required ? log_debug_errno(-EBADMSG, "Run spec lacks '%s'", f->name) : 0;
 
+        /* GLib's allocator is malloc() since 2.46: run_spec_free()'s g_strfreev() frees these strvs. */
         switch (f->type) {
         case FIELD_STRING:
-                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+                r = json_read_string_dup(o, f->name, FIELD_PTR(s, f, char *));
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         return log_debug_errno(-EBADMSG, "Run spec member '%s' is not a string", f->name);
-                *FIELD_PTR(s, f, char *) = g_strdup(json_node_get_string(n));
                 return 0;
         case FIELD_STRV:
-                if (parse_strv(n, FIELD_PTR(s, f, char **)) < 0)
+                r = json_read_strv(o, f->name, FIELD_PTR(s, f, char **));
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         return log_debug_errno(-EBADMSG, "Run spec member '%s' is not a string list", f->name);
                 return 0;
         case FIELD_BOOL:
-                if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+                if (json_read_bool(o, f->name, FIELD_PTR(s, f, bool)) < 0)
                         return log_debug_errno(-EBADMSG, "Run spec member '%s' is not a boolean", f->name);
-                *FIELD_PTR(s, f, bool) = json_node_get_boolean(n);
                 return 0;
         }
         return -EINVAL;

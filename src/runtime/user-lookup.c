@@ -180,21 +180,7 @@ static int prepend_gid(gid_t **groups, size_t *n, gid_t gid)
         return 0;
 }
 
-static int fail(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int error, const char *format, ...)
-{
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return error;
-}
-
-int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error)
+int user_lookup(int root_fd, const char *user, UserIds *ret, BerthError *err)
 {
         _cleanup_free_ char *user_part = NULL, *name = NULL, *home = NULL;
         _cleanup_free_ gid_t *groups = NULL;
@@ -217,7 +203,8 @@ int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error)
                 *colon = 0;
                 group_part = colon + 1;
                 if (isempty(group_part))
-                        return fail(ret_error, -EINVAL, "invalid user '%s': empty group", strempty(user));
+                        return berth_error_set(err, -EINVAL, "invalid user '%s': empty group",
+                                               strempty(user));
         }
 
         if (isempty(user_part)) /* "" and ":group" run as root */
@@ -229,11 +216,13 @@ int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error)
         } else {
                 r = find_passwd(root_fd, user_part, 0, &uid, &gid, &name, &home);
                 if (r == 0)
-                        return fail(ret_error, -ESRCH, "unable to find user %s: no matching entries in passwd file",
-                                    user_part);
+                        return berth_error_set(err, -ESRCH,
+                                               "unable to find user %s: no matching entries in passwd file",
+                                               user_part);
         }
         if (r < 0)
-                return fail(ret_error, r, "unable to read the container's /etc/passwd: %s", strerror(-r));
+                return berth_error_set(err, r, "unable to read the container's /etc/passwd: %s",
+                                       strerror(-r));
 
         if (group_part) {
                 if (parse_id(group_part, &id))
@@ -241,16 +230,20 @@ int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error)
                 else {
                         r = find_group(root_fd, group_part, &gid);
                         if (r < 0)
-                                return fail(ret_error, r, "unable to read the container's /etc/group: %s", strerror(-r));
+                                return berth_error_set(err, r,
+                                                       "unable to read the container's /etc/group: %s",
+                                                       strerror(-r));
                         if (r == 0)
-                                return fail(ret_error, -ESRCH,
-                                            "unable to find group %s: no matching entries in group file",
-                                            group_part);
+                                return berth_error_set(
+                                        err, -ESRCH,
+                                        "unable to find group %s: no matching entries in group file",
+                                        group_part);
                 }
         } else if (name) {
                 r = find_supplementary(root_fd, name, &groups, &n_groups);
                 if (r < 0)
-                        return fail(ret_error, r, "unable to read the container's /etc/group: %s", strerror(-r));
+                        return berth_error_set(err, r, "unable to read the container's /etc/group: %s",
+                                               strerror(-r));
         }
 
         /* Docker (through containerd) lists the primary gid among the supplementary groups too, so that

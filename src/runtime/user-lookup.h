@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include "shared/error.h"
 #include "shared/macro.h"
 
 /* Resolves a Docker-style user ("", "name", "uid", "name:group", "uid:gid", ":group" forms) against the
@@ -25,6 +26,7 @@ typedef struct UserIds {
 
 void user_ids_done(UserIds *u);
 
-/* -ESRCH with *ret_error set ("unable to find user foo: no matching entries in passwd file") when the user or
- * group does not exist, -EINVAL for a malformed spec, other negative errno for I/O problems. */
-int user_lookup(int root_fd, const char *user, UserIds *ret, char **ret_error);
+/* -ESRCH with *err set ("unable to find user foo: no matching entries in passwd file") when the user or
+ * group does not exist, -EINVAL for a malformed spec, other negative errno for I/O problems; *err (when not
+ * NULL) gets the message in every case. */
+int user_lookup(int root_fd, const char *user, UserIds *ret, BerthError *err);

@@ -290,7 +290,7 @@ static int write_dir(DiffWriter *w, int dir_fd, const char *prefix)
         return 0;
 }
 
-int layer_diff_write(int dir_fd, int output_fd, char **error_message)
+int layer_diff_write(int dir_fd, int output_fd, BerthError *err)
 {
         _cleanup_(archive_write_freep) struct archive *tar = NULL;
         g_autoptr(GHashTable) inodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -328,8 +328,7 @@ int layer_diff_write(int dir_fd, int output_fd, char **error_message)
 finish:
         if (r < 0) {
                 log_debug_errno(r, "Writing the layer failed: %s", w.message);
-                if (error_message)
-                        *error_message = strdup(w.message[0] ? w.message : "Cannot write the layer");
+                berth_error_set(err, r, "%s", w.message[0] ? w.message : "Cannot write the layer");
         }
         return r < 0 ? r : 0;
 }

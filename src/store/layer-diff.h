@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "shared/error.h"
+
 /* The reverse of layer extraction: an overlay upper dir (a container's writable layer) written as an
  * uncompressed OCI layer tar, whiteouts turned back into their tar form:
  *   a 0/0 character device NAME              → an empty regular file ".wh.NAME" (mode 0600, NAME's owner)
@@ -17,8 +19,8 @@
  * Docker's well-known empty layer, 1024 zero bytes. */
 
 /* Writes the tree under dir_fd to output_fd (blocking writes). Reads the whole tree: call it in a child
- * process from the daemon. On failure *error_message (when not NULL) gets a short malloc'd description. */
-int layer_diff_write(int dir_fd, int output_fd, char **error_message);
+ * process from the daemon. On failure *err (when not NULL) gets the errno and a short description. */
+int layer_diff_write(int dir_fd, int output_fd, BerthError *err);
 
 /* For tests: called between the stat of a regular file or directory and its open, so that a test can swap
  * it there (the race a running container can run against its commit). NULL otherwise. */

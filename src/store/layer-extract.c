@@ -55,6 +55,7 @@
 
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/signal-util.h"
 #include "store/archive-util.h"
 #include "store/extract-confine.h"
 #include "store/layer-decompress.h"
@@ -542,14 +543,14 @@ static int extract_confined(int input_fd, int dest_dir_fd, char message[static E
         return 0;
 }
 
-int layer_extract_confined(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret)
+int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractResult *ret)
 {
         char message[ERROR_MESSAGE_MAX];
         int r;
 
         r = extract_confined(input_fd, dest_dir_fd, message, ret);
-        if (r < 0 && error_message)
-                *error_message = strdup(message);
+        if (r < 0)
+                berth_error_set(err, r, "%s", message);
         return r;
 }
 
@@ -562,14 +563,9 @@ _Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, p
 {
         Report report = { .magic = REPORT_MAGIC };
         int high[3], r;
-        sigset_t ss;
 
         /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works. */
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+        reset_signals();
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
 
@@ -634,7 +630,7 @@ int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, 
         return 0;
 }
 
-int layer_extract_read_result(int result_fd, char **error_message, LayerExtractResult *ret)
+int layer_extract_read_result(int result_fd, BerthError *err, LayerExtractResult *ret)
 {
         Report report;
         ssize_t n;
@@ -644,35 +640,29 @@ int layer_extract_read_result(int result_fd, char **error_message, LayerExtractR
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return negative_errno();
-        if (n != (ssize_t) sizeof(report) || report.magic != REPORT_MAGIC) {
-                if (error_message)
-                        *error_message = strdup("Extraction process died without reporting");
-                return -EPROTO;
-        }
+        if (n != (ssize_t) sizeof(report) || report.magic != REPORT_MAGIC)
+                return berth_error_set(err, -EPROTO, "Extraction process died without reporting");
         report.message[sizeof(report.message) - 1] = 0;
         report.result.blob_digest[sizeof(report.result.blob_digest) - 1] = 0;
         report.result.diff_id[sizeof(report.result.diff_id) - 1] = 0;
 
-        if (report.error < 0) {
-                if (error_message)
-                        *error_message = strdup(report.message);
-                return report.error;
-        }
+        if (report.error < 0)
+                return berth_error_set(err, report.error, "%s", report.message);
         *ret = report.result;
         return 0;
 }
 
-int layer_extract_wait(pid_t pid, int result_fd, char **error_message, LayerExtractResult *ret)
+int layer_extract_wait(pid_t pid, int result_fd, BerthError *err, LayerExtractResult *ret)
 {
         int status;
 
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return negative_errno();
-        return layer_extract_read_result(result_fd, error_message, ret);
+        return layer_extract_read_result(result_fd, err, ret);
 }
 
-int layer_extract(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret)
+int layer_extract(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractResult *ret)
 {
         _cleanup_close_pair_ int result[2] = { -EBADF, -EBADF };
         pid_t pid;
@@ -687,5 +677,5 @@ int layer_extract(int input_fd, int dest_dir_fd, char **error_message, LayerExtr
         if (r < 0)
                 return r;
         result[1] = safe_close(result[1]);
-        return layer_extract_wait(pid, result[0], error_message, ret);
+        return layer_extract_wait(pid, result[0], err, ret);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "shared/error.h"
+
 /* Extraction of one image layer blob (tar, tar+gzip or tar+zstd, detected from the bytes) into a directory,
  * with the overlay form of whiteouts, while computing both identities of the layer:
  *   blob_digest  sha256 of the bytes exactly as read (the manifest's layers[].digest);
@@ -28,12 +30,12 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries);
 
 /* Synchronous: forks a confined child that reads input_fd to EOF and extracts into dest_dir_fd, waits for it
  * and returns its result. Blocks; meant for tests and tools, not for the daemon's event loop. On failure
- * *error_message (when not NULL) receives a short malloc'd description. */
-int layer_extract(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret);
+ * *err (when not NULL) receives the errno and a short description. */
+int layer_extract(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractResult *ret);
 
 /* The work itself, in the calling process. It makes dest_dir_fd the process's root directory (chroot) so
  * that nothing it writes can land outside it, hence: call it only in a dedicated child process. */
-int layer_extract_confined(int input_fd, int dest_dir_fd, char **error_message, LayerExtractResult *ret);
+int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractResult *ret);
 
 /* Asynchronous: forks a confined child extracting into dest_dir_fd. *ret_input_fd is the write end of a pipe
  * (O_NONBLOCK|O_CLOEXEC) into which the caller feeds the blob's bytes as they arrive, closing it at the end;
@@ -44,12 +46,12 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, char **error_message, 
 int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
 
 /* Reads the report of an exited child: 0 and *ret on success, or the child's negative errno (with its
- * message in *error_message when not NULL). -EPROTO if the child died without reporting, -EAGAIN if it
+ * message in *err when not NULL). -EPROTO if the child died without reporting, -EAGAIN if it
  * has not reported yet. */
-int layer_extract_read_result(int result_fd, char **error_message, LayerExtractResult *ret);
+int layer_extract_read_result(int result_fd, BerthError *err, LayerExtractResult *ret);
 
 /* Blocking helper (tests, tools): waits for the child, then reads its report. */
-int layer_extract_wait(pid_t pid, int result_fd, char **error_message, LayerExtractResult *ret);
+int layer_extract_wait(pid_t pid, int result_fd, BerthError *err, LayerExtractResult *ret);
 
 /* The pure part of the name policy (top of layer-extract.c), exposed for unit tests and the fuzzer. */
 /* false for absolute names and names with a ".." component. */

@@ -37,7 +37,8 @@ static void fuzz_timestamp(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL, *again = NULL;
-        _cleanup_free_ char *reason = NULL, *json = NULL, *json2 = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
+        _cleanup_free_ char *json = NULL, *json2 = NULL;
         char **chain = NULL;
         size_t json_size, json2_size;
 

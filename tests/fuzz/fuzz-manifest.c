@@ -24,14 +24,15 @@ static void check_same_descriptor(const OciDescriptor *a, const OciDescriptor *b
 static void fuzz_manifest(const uint8_t *data, size_t size)
 {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL, *again = NULL;
-        _cleanup_free_ char *reason = NULL, *json = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
+        _cleanup_free_ char *json = NULL;
         size_t json_size;
 
         if (oci_manifest_parse(data, size, &m, &reason) < 0) {
                 fuzz_check(!m);
                 return;
         }
-        fuzz_check(!reason);
+        fuzz_check(reason.error == 0);
         fuzz_check(m->n_layers <= OCI_MANIFEST_LAYERS_MAX);
 
         fuzz_check(oci_manifest_build(&m->config, m->layers, m->n_layers, &json, &json_size) == 0);
@@ -48,7 +49,8 @@ static void fuzz_index(const uint8_t *data, size_t size)
         static const char *const platforms[] = { "linux/amd64", "linux/arm64", "linux/arm/v7",
                                                  "windows/amd64" };
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
-        _cleanup_free_ char *reason = NULL, *list = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
+        _cleanup_free_ char *list = NULL;
         const OciDescriptor *d;
 
         if (oci_index_parse(data, size, &idx, &reason) < 0) {
@@ -91,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 "application/vnd.docker.distribution.manifest.v1+prettyjws",
                 DOCKER_MEDIA_TYPE_MANIFEST "; charset=utf-8",
         };
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         OciDocumentKind kind;
 
         if (size < 1)

@@ -73,10 +73,10 @@ static void check_docker_config(const OciImageConfig *c, bool reparsed)
 static void test_config_parse(void)
 {
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
         g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), &c, &reason), ==, 0);
-        g_assert_null(reason);
+        g_assert_cmpint(reason.error, ==, 0);
         check_docker_config(c, false);
 }
 
@@ -162,28 +162,28 @@ static void test_config_bad(void)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
-                _cleanup_free_ char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad config %s", bad[i].json);
                 g_assert_cmpint(oci_image_config_parse(bad[i].json, strlen(bad[i].json), &c, &reason), ==,
                                 bad[i].error);
                 g_assert_null(c);
-                g_assert_nonnull(reason);
-                g_test_message("  -> %s", reason);
+                g_assert_nonnull(reason.message);
+                g_test_message("  -> %s", reason.message);
         }
 }
 
 static void test_config_deep_and_big(void)
 {
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         g_autoptr(GString) deep = g_string_new("{\"x\":");
         g_autofree char *big = NULL;
 
         for (int i = 0; i < 100000; i++)
                 g_string_append_c(deep, '[');
         g_assert_cmpint(oci_image_config_parse(deep->str, deep->len, &c, &reason), ==, -EBADMSG);
-        g_assert_nonnull(strstr(reason, "nested"));
+        g_assert_nonnull(strstr(reason.message, "nested"));
 
         big = g_malloc0(OCI_CONFIG_SIZE_MAX + 1);
         memset(big, ' ', OCI_CONFIG_SIZE_MAX + 1);

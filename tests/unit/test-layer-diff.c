@@ -96,7 +96,7 @@ static char *xattr_of(int dir_fd, const char *name, const char *key)
 static void roundtrip(int src_fd, int dst_fd, LayerExtractResult *ret)
 {
         _cleanup_close_ int tar_fd = memfd_create("layer", MFD_CLOEXEC);
-        _cleanup_free_ char *error = NULL;
+        _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
 
         g_assert_cmpint(tar_fd, >=, 0);
         g_assert_cmpint(layer_diff_write(src_fd, tar_fd, &error), ==, 0);
@@ -218,7 +218,7 @@ static void test_redirect_refused(void)
 {
         TmpDir upper;
         _cleanup_close_ int tar_fd = memfd_create("layer", MFD_CLOEXEC);
-        _cleanup_free_ char *error = NULL;
+        _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
 
         if (!need_root())
                 return;
@@ -226,7 +226,7 @@ static void test_redirect_refused(void)
         g_assert_cmpint(mkdirat(upper.fd, "moved", 0755), ==, 0);
         set_xattr(&upper, "moved", "trusted.overlay.redirect", "/orig");
         g_assert_cmpint(layer_diff_write(upper.fd, tar_fd, &error), ==, -EOPNOTSUPP);
-        g_assert_nonnull(strstr(error, "moved"));
+        g_assert_nonnull(strstr(error.message, "moved"));
         tmpdir_done(&upper);
 }
 
@@ -246,7 +246,7 @@ static void check_swap_refused(mode_t mode, dev_t rdev)
 {
         TmpDir upper;
         _cleanup_close_ int tar_fd = memfd_create("layer", MFD_CLOEXEC);
-        _cleanup_free_ char *error = NULL;
+        _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
 
         tmpdir_make(&upper);
         write_file(upper.fd, "victim", "some bytes of a regular file", 0644);
@@ -256,7 +256,7 @@ static void check_swap_refused(mode_t mode, dev_t rdev)
         /* A FIFO would block the open forever, a device would be read into the layer: both are refused. */
         g_assert_cmpint(layer_diff_write(upper.fd, tar_fd, &error), ==, -ESTALE);
         layer_diff_before_open_hook = NULL;
-        g_assert_nonnull(strstr(error, "victim"));
+        g_assert_nonnull(strstr(error.message, "victim"));
         tmpdir_done(&upper);
 }
 

@@ -189,7 +189,8 @@ static int memfd_with(const void *data, size_t size)
         return fd;
 }
 
-static int extract_bytes(const void *data, size_t size, int dest_fd, char **msg, LayerExtractResult *ret)
+static int extract_bytes(const void *data, size_t size, int dest_fd, BerthError *msg,
+                         LayerExtractResult *ret)
 {
         _cleanup_close_ int fd = memfd_with(data, size);
         return layer_extract(fd, dest_fd, msg, ret);
@@ -197,14 +198,14 @@ static int extract_bytes(const void *data, size_t size, int dest_fd, char **msg,
 
 static void assert_extracts(const GByteArray *blob, const GByteArray *tar, int dest_fd)
 {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         char blob_digest[LAYER_DIGEST_STRING_MAX], diff_id[LAYER_DIGEST_STRING_MAX];
         LayerExtractResult res = {};
         int r;
 
         r = extract_bytes(blob->data, blob->len, dest_fd, &msg, &res);
         if (r < 0)
-                g_test_message("extraction failed: %s", strna(msg));
+                g_test_message("extraction failed: %s", strna(msg.message));
         g_assert_cmpint(r, ==, 0);
 
         sha256_hex(blob->data, blob->len, blob_digest);
@@ -430,7 +431,7 @@ static void test_extract_trailing_bytes(void)
 static void test_extract_limits(void)
 {
         g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         LayerExtractResult res = {};
         struct archive *a;
         TmpDir t;
@@ -452,15 +453,15 @@ static void test_extract_limits(void)
         tmpdir_make(&t);
         layer_extract_set_limits(UINT64_MAX, 2);
         g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
-        g_assert_nonnull(strstr(msg, "more than 2 entries"));
-        g_assert_nonnull(strstr(msg, "MaxLayerEntries="));
-        msg = mfree(msg);
+        g_assert_nonnull(strstr(msg.message, "more than 2 entries"));
+        g_assert_nonnull(strstr(msg.message, "MaxLayerEntries="));
+        berth_error_done(&msg);
         tmpdir_done(&t);
 
         tmpdir_make(&t);
         layer_extract_set_limits(tar->len - 1, UINT64_MAX);
         g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
-        g_assert_nonnull(strstr(msg, "MaxLayerSize="));
+        g_assert_nonnull(strstr(msg.message, "MaxLayerSize="));
         tmpdir_done(&t);
 
         layer_extract_set_limits(STORE_MAX_LAYER_SIZE_DEFAULT, STORE_MAX_LAYER_ENTRIES_DEFAULT);
@@ -577,7 +578,7 @@ static void test_extract_bad_whiteout(void)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 g_autoptr(GByteArray) tar = g_byte_array_new();
-                _cleanup_free_ char *msg = NULL;
+                _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
                 LayerExtractResult res;
                 struct archive *a = tar_new(tar);
                 TmpDir t;
@@ -586,7 +587,7 @@ static void test_extract_bad_whiteout(void)
                 tar_finish(a);
                 tmpdir_make(&t);
                 g_assert_cmpint(extract_bytes(tar->data, tar->len, t.fd, &msg, &res), ==, -EBADMSG);
-                g_assert_nonnull(msg);
+                g_assert_nonnull(msg.message);
                 tmpdir_done(&t);
         }
 }
@@ -673,7 +674,7 @@ static void test_extract_hostile(gconstpointer data)
         g_autoptr(GByteArray) tar = g_byte_array_new();
         g_autofree char *sentinel = NULL;
         _cleanup_close_ int dest = -EBADF, sfd = -EBADF;
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         LayerExtractResult res;
         struct archive *a;
         struct stat st;
@@ -696,9 +697,9 @@ static void test_extract_hostile(gconstpointer data)
         tar_finish(a);
 
         r = extract_bytes(tar->data, tar->len, dest, &msg, &res);
-        g_test_message("hostile layer: r=%d (%s)", r, strna(msg));
+        g_test_message("hostile layer: r=%d (%s)", r, strna(msg.message));
         g_assert_cmpint(r, <, 0);
-        g_assert_nonnull(msg);
+        g_assert_nonnull(msg.message);
 
         g_assert_cmpuint(count_entries(t.fd), ==, 2);
         sfd = open_dir_at(t.fd, "sentinel");
@@ -752,7 +753,7 @@ static void test_extract_corrupt(void)
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 g_autofree uint8_t *copy = g_memdup2(cases[i].blob->data, cases[i].blob->len);
-                _cleanup_free_ char *msg = NULL;
+                _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
                 LayerExtractResult res;
                 TmpDir t;
                 int r;
@@ -761,16 +762,16 @@ static void test_extract_corrupt(void)
                         memset(copy + cases[i].len / 3, 0xa5, 64);
                 tmpdir_make(&t);
                 r = extract_bytes(copy, cases[i].len, t.fd, &msg, &res);
-                g_test_message("%s: r=%d (%s)", cases[i].what, r, strna(msg));
+                g_test_message("%s: r=%d (%s)", cases[i].what, r, strna(msg.message));
                 g_assert_cmpint(r, <, 0);
-                g_assert_nonnull(msg);
+                g_assert_nonnull(msg.message);
                 tmpdir_done(&t);
         }
 
         /* Not tar at all, and a tar compressed twice. */
         {
                 g_autoptr(GByteArray) twice = compress_blob(gz, COMPRESSION_GZIP);
-                _cleanup_free_ char *msg = NULL;
+                _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
                 LayerExtractResult res;
                 TmpDir t;
 
@@ -805,7 +806,7 @@ static void test_extract_spawn(void)
         _cleanup_close_ int input = -EBADF, result = -EBADF;
         _cleanup_close_pair_ int canary[2] = { -EBADF, -EBADF };
         char blob_digest[LAYER_DIGEST_STRING_MAX], diff_id[LAYER_DIGEST_STRING_MAX];
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         LayerExtractResult res = {};
         char c;
         TmpDir t;
@@ -855,8 +856,8 @@ static void test_extract_spawn(void)
         feed_pipe(input, (const uint8_t *) "this is no layer", 16);
         input = safe_close(input);
         g_assert_cmpint(layer_extract_wait(pid, result, &msg, &res), <, 0);
-        g_assert_nonnull(msg);
-        g_test_message("garbage: %s", msg);
+        g_assert_nonnull(msg.message);
+        g_test_message("garbage: %s", msg.message);
         result = safe_close(result);
         tmpdir_done(&t);
 }

@@ -83,10 +83,10 @@ static const char docker_list[] =
 static void test_manifest_oci(void)
 {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
         g_assert_cmpint(oci_manifest_parse(oci_manifest, strlen(oci_manifest), &m, &reason), ==, 0);
-        g_assert_null(reason);
+        g_assert_cmpint(reason.error, ==, 0);
         g_assert_cmpint(m->kind, ==, OCI_DOCUMENT_MANIFEST);
         g_assert_cmpstr(m->config.media_type, ==, OCI_MEDIA_TYPE_CONFIG);
         g_assert_cmpstr(m->config.digest, ==, DA);
@@ -202,14 +202,14 @@ static void test_manifest_bad(void)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
-                _cleanup_free_ char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad manifest %s", bad[i].json);
                 g_assert_cmpint(oci_manifest_parse(bad[i].json, strlen(bad[i].json), &m, &reason), ==,
                                 bad[i].error);
                 g_assert_null(m);
-                g_assert_nonnull(reason);
-                g_test_message("  -> %s", reason);
+                g_assert_nonnull(reason.message);
+                g_test_message("  -> %s", reason.message);
         }
 
         /* An index is not a manifest, and the other way round. */
@@ -223,7 +223,7 @@ static void test_manifest_limits(void)
 {
         g_autoptr(GString) s = g_string_new("{\"schemaVersion\":2," CONFIG_OK ",\"layers\":[");
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         g_autofree char *big = NULL;
 
         for (unsigned i = 0; i < OCI_MANIFEST_LAYERS_MAX; i++)
@@ -236,7 +236,7 @@ static void test_manifest_limits(void)
         g_string_truncate(s, s->len - 2);
         g_string_append(s, "," LAYER_OK "]}");
         g_assert_cmpint(oci_manifest_parse(s->str, s->len, &m, &reason), ==, -EINVAL);
-        g_assert_nonnull(strstr(reason, "limit"));
+        g_assert_nonnull(strstr(reason.message, "limit"));
 
         big = g_malloc(OCI_MANIFEST_SIZE_MAX + 1);
         memset(big, ' ', OCI_MANIFEST_SIZE_MAX + 1);
@@ -342,7 +342,7 @@ static void test_document_kind(void)
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
                 OciDocumentKind k = _OCI_DOCUMENT_KIND_INVALID;
                 int r;
 
@@ -352,11 +352,11 @@ static void test_document_kind(void)
                 if (cases[i].result >= 0) {
                         g_assert_cmpint(r, ==, 0);
                         g_assert_cmpint(k, ==, cases[i].result);
-                        g_assert_null(reason);
+                        g_assert_cmpint(reason.error, ==, 0);
                 } else {
                         g_assert_cmpint(r, ==, cases[i].result);
-                        g_assert_nonnull(reason);
-                        g_test_message("  -> %s", reason);
+                        g_assert_nonnull(reason.message);
+                        g_test_message("  -> %s", reason.message);
                 }
         }
 
@@ -430,13 +430,13 @@ static void test_index_bad(void)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_(oci_index_freep) OciIndex *idx = NULL;
-                _cleanup_free_ char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad index %s", bad[i].json);
                 g_assert_cmpint(oci_index_parse(bad[i].json, strlen(bad[i].json), &idx, &reason), ==, bad[i].error);
                 g_assert_null(idx);
-                g_assert_nonnull(reason);
-                g_test_message("  -> %s", reason);
+                g_assert_nonnull(reason.message);
+                g_test_message("  -> %s", reason.message);
         }
 
         g_autoptr(GString) s = g_string_new("{\"schemaVersion\":2,\"manifests\":[");

@@ -456,9 +456,9 @@ static void result_set_error(Result *r, RegistryRequest *req, const RegistryErro
         r->kind = e->kind;
         r->status = e->http_status;
         r->code = g_strdup(e->code);
-        r->message = g_strdup(e->message);
-        g_assert_nonnull(e->message);
-        g_assert_cmpint(e->error, <, 0);
+        r->message = g_strdup(e->base.message);
+        g_assert_nonnull(e->base.message);
+        g_assert_cmpint(e->base.error, <, 0);
 }
 
 static void on_manifest(RegistryRequest *req, const RegistryError *e, const void *body, size_t size,

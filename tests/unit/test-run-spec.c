@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 
+#include "runtime/child-error.h"
 #include "runtime/run-spec.h"
 #include "shared/fs-util.h"
 
@@ -139,12 +140,34 @@ static void test_load(void)
         g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* The child's fixed-size report as the runtime's API hands it on. */
+static void test_child_error_to_berth(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT, f = BERTH_ERROR_INIT;
+        ChildError ce = {};
+
+        g_assert_cmpint(child_fail(&ce, -ENOENT, "cannot open '%s'", "/x"), ==, -ENOENT);
+        g_assert_cmpint(child_fail(&ce, -EIO, "a consequence"), ==, -EIO);
+        g_assert_cmpint(ce.exit_code, ==, CHILD_EXIT_SETUP);
+        g_assert_cmpint(child_error_to_berth(&ce, &e), ==, -ENOENT);
+        g_assert_cmpint(e.error, ==, -ENOENT);
+        g_assert_cmpstr(e.message, ==, "cannot open '/x': No such file or directory");
+
+        /* A report without an errno (exec's 126/127) still reads as a failure. */
+        ce = (ChildError){ .exit_code = CHILD_EXIT_NOT_FOUND };
+        snprintf(ce.message, sizeof(ce.message), "exec: \"nope\": not found");
+        g_assert_cmpint(child_error_to_berth(&ce, &f), ==, -EIO);
+        g_assert_cmpstr(berth_error_message(&f), ==, "exec: \"nope\": not found");
+        g_assert_cmpint(child_error_to_berth(&ce, NULL), ==, -EIO);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/run-spec/round-trip", test_round_trip);
         g_test_add_func("/run-spec/minimal", test_minimal);
         g_test_add_func("/run-spec/malformed", test_malformed);
+        g_test_add_func("/run-spec/child-error-to-berth", test_child_error_to_berth);
         g_test_add_func("/run-spec/load", test_load);
         return g_test_run();
 }

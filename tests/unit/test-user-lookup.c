@@ -54,11 +54,12 @@ static void lookup_ok(Fixture *f, const char *user, uid_t uid, gid_t gid, const 
                       const gid_t *groups)
 {
         UserIds u = {};
-        _cleanup_free_ char *error = NULL;
+        _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
 
         g_test_message("user '%s'", user);
         g_assert_cmpint(user_lookup(f->fd, user, &u, &error), ==, 0);
-        g_assert_null(error);
+        g_assert_cmpint(error.error, ==, 0);
+        g_assert_null(error.message);
         g_assert_cmpuint(u.uid, ==, uid);
         g_assert_cmpuint(u.gid, ==, gid);
         g_assert_cmpstr(u.home, ==, home);
@@ -71,12 +72,13 @@ static void lookup_ok(Fixture *f, const char *user, uid_t uid, gid_t gid, const 
 static void lookup_fails(Fixture *f, const char *user, int error, const char *message)
 {
         UserIds u = {};
-        _cleanup_free_ char *m = NULL;
+        _cleanup_berth_error_ BerthError m = BERTH_ERROR_INIT;
 
         g_test_message("user '%s'", user);
         g_assert_cmpint(user_lookup(f->fd, user, &u, &m), ==, error);
+        g_assert_cmpint(m.error, ==, error);
         if (message)
-                g_assert_cmpstr(m, ==, message);
+                g_assert_cmpstr(m.message, ==, message);
         g_assert_null(u.home);
 }
 

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "berthctl-attach.h"
+#include "berthctl-container.h"
+#include "berthctl.h"
+#include "format.h"
+#include "run-options.h"
+#include "shared/berth-errors.h"
+
+/* run, create and start, as docker spells them. `run` and `start -a` exit with the container's code, and
+ * with 125 when berth itself fails, 126/127 when the command cannot be invoked (docker's convention); the
+ * other verbs use berthctl's 0/1/2. */
+
+#define EXIT_CANNOT_INVOKE 126
+
+static int append_strv_option(sd_bus_message *m, const char *key, char **l)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int append_run_options(sd_bus_message *m, const RunOptions *o)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        if (o->tty)
+                r = sd_bus_message_append(m, "{sv}", "tty", "b", 1);
+        if (r >= 0 && o->interactive)
+                r = sd_bus_message_append(m, "{sv}", "interactive", "b", 1);
+        if (r >= 0 && o->workdir)
+                r = sd_bus_message_append(m, "{sv}", "workdir", "s", o->workdir);
+        if (r >= 0 && o->user)
+                r = sd_bus_message_append(m, "{sv}", "user", "s", o->user);
+        if (r >= 0 && o->hostname)
+                r = sd_bus_message_append(m, "{sv}", "hostname", "s", o->hostname);
+        if (r >= 0 && o->network)
+                r = sd_bus_message_append(m, "{sv}", "network", "s", o->network);
+        if (r >= 0 && o->privileged)
+                r = sd_bus_message_append(m, "{sv}", "privileged", "b", 1);
+        if (r >= 0 && o->cap_add)
+                r = append_strv_option(m, "cap_add", o->cap_add);
+        if (r >= 0 && o->cap_drop)
+                r = append_strv_option(m, "cap_drop", o->cap_drop);
+        if (r >= 0 && o->security_opt)
+                r = append_strv_option(m, "security_opt", o->security_opt);
+        if (r >= 0 && o->devices)
+                r = append_strv_option(m, "devices", o->devices);
+        if (r >= 0 && o->env) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "env");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, o->env);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        /* docker's --entrypoint is one word; "" clears the image's Entrypoint. */
+        if (r >= 0 && o->entrypoint_set) {
+                if (isempty(o->entrypoint))
+                        r = sd_bus_message_append(m, "{sv}", "entrypoint", "as", 0);
+                else
+                        r = sd_bus_message_append(m, "{sv}", "entrypoint", "as", 1, o->entrypoint);
+        }
+        if (r >= 0 && o->n_properties > 0) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "properties");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(sv)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sv)");
+                for (size_t i = 0; r >= 0 && i < o->n_properties; i++)
+                        r = sd_bus_message_append(m, "(sv)", o->properties[i].name, "t",
+                                                  o->properties[i].value);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* docker's "Unable to find image 'busybox:latest' locally": the name with its implied tag. */
+static char *reference_with_tag(const char *ref)
+{
+        const char *slash = strrchr(ref, '/'), *last = slash ? slash + 1 : ref;
+
+        if (strchr(ref, '@') || strchr(last, ':'))
+                return g_strdup(ref);
+        return g_strconcat(ref, ":latest", NULL);
+}
+
+/* CreateContainer; an image not in the store is pulled first, as docker run does, with the pull's progress
+ * on stderr (stdout is the container's). Errors are printed. */
+static int container_create(const RunOptions *o, char **ret_id, char **ret_path)
+{
+        bool pulled = false;
+        int r;
+
+        for (;;) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                const char *id, *path;
+
+                r = manager_new_call("CreateContainer", &m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "ss", o->image, strempty(o->name));
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, o->command);
+                if (r >= 0)
+                        r = append_run_options(m, o);
+                if (r < 0)
+                        return log_bus_error(NULL, r);
+
+                polkit_agent_open_if_enabled();
+                r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error,
+                                &reply);
+                if (r < 0 && !pulled && sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_IMAGE)) {
+                        g_autofree char *shown = reference_with_tag(o->image);
+
+                        fprintf(stderr, "Unable to find image '%s' locally\n", shown);
+                        r = pull_image(o->image, stderr, false, NULL);
+                        if (r < 0)
+                                return r;
+                        pulled = true;
+                        continue;
+                }
+                if (r < 0)
+                        return log_bus_error(&error, r);
+                r = sd_bus_message_read(reply, "so", &id, &path);
+                if (r < 0)
+                        return log_bus_error(NULL, r);
+                *ret_id = strdup(id);
+                *ret_path = strdup(path);
+                return 0;
+        }
+}
+
+/* The exit status docker gives when a start failed: the container's recorded 125, 126 or 127. */
+static int start_failed_exit_code(const char *path)
+{
+        _cleanup_(container_info_done) ContainerInfo c = {};
+
+        if (!path || container_info_get(path, &c, NULL) < 0 || c.exit_code < 125 || c.exit_code > 127)
+                return EXIT_DAEMON;
+        return (int) c.exit_code;
+}
+
+static int container_remove_quiet(const char *id)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = manager_call_quiet("RemoveContainer", 0, &error, NULL, "sb", id, 0);
+        /* Removed already (by someone else's rm -f): as good. */
+        if (r < 0 && !sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_CONTAINER))
+                return log_bus_error(&error, r);
+        return 0;
+}
+
+static void container_wait_recorded(const char *path)
+{
+        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC, pause = USEC_PER_MSEC;
+
+        while (monotonic_usec() < deadline) {
+                _cleanup_(container_info_done) ContainerInfo c = {};
+
+                if (container_info_get(path, &c, NULL) < 0 || !streq(c.state, "running"))
+                        return;
+                (void) usleep((useconds_t) pause);
+                pause = MIN(pause * 2, 50 * USEC_PER_MSEC);
+        }
+}
+
+/* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
+ * container's state is watched in case its final journal entry never comes. */
+typedef struct Waiter {
+        const char *id;
+        const char *path;
+        uint64_t last_check;
+        unsigned exited_checks;
+        unsigned interrupts;
+} Waiter;
+
+static const int proxied_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static volatile sig_atomic_t pending_signals[ELEMENTSOF(proxied_signals)];
+
+static void on_proxied_signal(int sig)
+{
+        for (size_t i = 0; i < ELEMENTSOF(proxied_signals); i++)
+                if (proxied_signals[i] == sig)
+                        pending_signals[i]++;
+}
+
+static void signal_proxy_install(bool on)
+{
+        struct sigaction sa = { .sa_handler = on ? on_proxied_signal : SIG_DFL };
+
+        /* No SA_RESTART: the journal wait must return at once. */
+        for (size_t i = 0; i < ELEMENTSOF(proxied_signals); i++)
+                (void) sigaction(proxied_signals[i], &sa, NULL);
+}
+
+static int waiter_idle(void *userdata, int *ret_exit_code)
+{
+        Waiter *w = userdata;
+        _cleanup_(container_info_done) ContainerInfo c = {};
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(proxied_signals); i++)
+                while (pending_signals[i] > 0) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+                        pending_signals[i]--;
+                        if (proxied_signals[i] == SIGINT && ++w->interrupts >= 3) {
+                                /* A container's init ignores signals it has no handler for; do not trap the
+                                 * user with it. */
+                                fprintf(stderr, "berthctl: no longer waiting; the container keeps running "
+                                                "('berthctl stop %.12s' stops it).\n", w->id);
+                                *ret_exit_code = 128 + SIGINT;
+                                return 1;
+                        }
+                        r = manager_call_quiet("KillContainer", 0, &e, NULL, "si", w->id,
+                                               proxied_signals[i]);
+                        if (r < 0 && !sd_bus_error_has_name(&e, BERTH_ERROR_CONTAINER_NOT_RUNNING))
+                                log_bus_error(&e, r);
+                }
+
+        /* Without the final entry (a monitor killed with SIGKILL cannot write it), the recorded state ends
+         * the wait; checked once a second, and a few times, so that the journal delivers what is still in
+         * flight first. */
+        uint64_t now = monotonic_usec();
+        if (now - w->last_check < USEC_PER_SEC)
+                return 0;
+        w->last_check = now;
+        r = container_info_get(w->path, &c, &error);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                    sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
+                    sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_CONTAINER)) {
+                        fprintf(stderr, "Error: the container was removed while it ran.\n");
+                        *ret_exit_code = EXIT_DAEMON;
+                        return 1;
+                }
+                return 0; /* berthd restarting: the container goes on, and so do we */
+        }
+        if (streq(c.state, "running")) {
+                w->exited_checks = 0;
+                return 0;
+        }
+        if (++w->exited_checks < 3)
+                return 0;
+        *ret_exit_code = (int) c.exit_code;
+        return 1;
+}
+
+/* Starts the container and prints its output until it ends; the journal must already be positioned where
+ * the new output will come. Returns the exit status for berthctl. */
+static int container_start_and_follow(sd_journal *j, const char *id, const char *path)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Waiter w = { .id = id, .path = path, .last_check = monotonic_usec() };
+        int r, exit_code = EXIT_DAEMON;
+
+        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+        if (r < 0) {
+                log_bus_error(&error, r);
+                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
+                                                                              : EXIT_DAEMON;
+        }
+
+        Follow f = { .j = j, .follow = true, .idle = waiter_idle, .userdata = &w };
+        signal_proxy_install(true);
+        r = follow_run(&f, &exit_code);
+        signal_proxy_install(false);
+        if (r < 0)
+                return EXIT_DAEMON;
+        /* The monitor writes its final entry before it exits and before berthd records the exit: wait for
+         * that, so that what runs after us (rm, start, ps) sees the container exited. */
+        if (w.interrupts < 3)
+                container_wait_recorded(path);
+        return exit_code;
+}
+
+/* Attach (waiting for the start), start, then pump the stream until the container ends or we detach. */
+static int attach_start_session(const char *id, const char *path, const AttachParams *ap, bool *ret_detached)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r, fd;
+
+        r = attach_open(id, ap, &fd);
+        if (r < 0)
+                return EXIT_DAEMON;
+        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+        if (r < 0) {
+                safe_close(fd);
+                log_bus_error(&error, r);
+                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
+                                                                               : EXIT_DAEMON;
+        }
+        return attach_session(id, path, fd, ap, ret_detached);
+}
+
+static int verb_run_or_create(int argc, char *argv[], bool is_run)
+{
+        _cleanup_(run_options_done) RunOptions o = {};
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        sd_journal *j = NULL;
+        int r, ret;
+
+        r = run_options_parse(argc, argv, is_run, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_OK : EXIT_DAEMON;
+
+        if (o.rm && o.detach) {
+                fprintf(stderr, "berthctl run: --rm with -d is not supported yet; remove the container with "
+                                "'berthctl rm' after it exits.\n");
+                return EXIT_DAEMON;
+        }
+        if (!is_run || o.detach) {
+                /* Create and start apart rather than RunContainer: when the start fails, the container's
+                 * recorded exit code (126, 127) is our exit status, and only its path tells it. */
+                r = container_create(&o, &id, &path);
+                if (r < 0)
+                        return EXIT_DAEMON;
+                if (o.detach) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+                        if (r < 0) {
+                                log_bus_error(&error, r);
+                                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED)
+                                               ? start_failed_exit_code(path)
+                                               : EXIT_DAEMON;
+                        }
+                }
+                printf("%s\n", id);
+                return EXIT_OK;
+        }
+
+        if (o.tty || o.interactive) {
+                /* Attached before the start (the stream waits in berthd until then), so nothing the
+                 * container writes first is missed; docker attaches the same way. */
+                AttachParams ap = {
+                        .tty = o.tty,
+                        .want_stdin = o.interactive,
+                        .stdin_once = o.interactive,
+                        .before_start = true,
+                        .detach_keys = o.detach_keys,
+                };
+                bool detached = false;
+
+                if (o.detach_keys && detach_keys_check(o.detach_keys) < 0)
+                        return EXIT_DAEMON;
+                if (attach_check_tty(&ap) < 0)
+                        return EXIT_ERROR;
+
+                r = container_create(&o, &id, &path);
+                if (r < 0)
+                        return EXIT_DAEMON;
+                ret = attach_start_session(id, path, &ap, &detached);
+                if (o.rm && !detached && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+                        ret = EXIT_DAEMON;
+                return ret;
+        }
+
+        /* Create, then follow the new container's entries (there are none before it starts, so reading from
+         * the head misses nothing), then start. */
+        r = container_create(&o, &id, &path);
+        if (r < 0)
+                return EXIT_DAEMON;
+        r = container_journal_open(id, &j);
+        if (r >= 0)
+                r = sd_journal_seek_head(j);
+        if (r < 0) {
+                ret = EXIT_DAEMON;
+                goto finish;
+        }
+        ret = container_start_and_follow(j, id, path);
+finish:
+        if (j)
+                sd_journal_close(j);
+        if (o.rm && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+                ret = EXIT_DAEMON;
+        return ret;
+}
+
+int verb_run(int argc, char *argv[])
+{
+        return verb_run_or_create(argc, argv, true);
+}
+
+int verb_create(int argc, char *argv[])
+{
+        return verb_run_or_create(argc, argv, false);
+}
+
+int verb_start(int argc, char *argv[])
+{
+        bool attach = false, interactive = false;
+        const char *detach_keys = NULL;
+        int c, r, ret = EXIT_OK;
+
+        enum { ARG_DETACH_KEYS = 0x100 };
+        static const struct option options[] = {
+                { "attach", no_argument, NULL, 'a' },
+                { "interactive", no_argument, NULL, 'i' },
+                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        while ((c = getopt_long(argc, argv, "ai", options, NULL)) >= 0)
+                switch (c) {
+                case 'a':
+                        attach = true;
+                        break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case ARG_DETACH_KEYS:
+                        if (detach_keys_check(optarg) < 0)
+                                return EXIT_USAGE;
+                        detach_keys = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: berthctl start [-a] CONTAINER...\n\n"
+                               "Start created or exited containers.\n\n"
+                               "  -a, --attach           Attach to its output and exit with its code\n"
+                               "  -i, --interactive      Attach our input too\n"
+                               "      --detach-keys KEYS Keys that detach (default ctrl-p,ctrl-q)\n");
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl start: at least one container is needed.\n");
+                return EXIT_USAGE;
+        }
+
+        if (attach) {
+                _cleanup_(container_info_done) ContainerInfo info = {};
+                sd_journal *j = NULL;
+
+                if (optind + 1 != argc) {
+                        fprintf(stderr, "berthctl start: -a takes one container.\n");
+                        return EXIT_USAGE;
+                }
+                if (container_lookup(argv[optind], &info) < 0)
+                        return EXIT_DAEMON;
+                if (info.tty || interactive) {
+                        AttachParams ap = {
+                                .tty = info.tty,
+                                .want_stdin = interactive && info.interactive,
+                                .stdin_once = true,
+                                .before_start = true,
+                                .detach_keys = detach_keys,
+                        };
+                        bool detached;
+
+                        if (attach_check_tty(&ap) < 0)
+                                return EXIT_ERROR;
+                        return attach_start_session(info.id, info.path, &ap, &detached);
+                }
+                /* Earlier runs' output is in the journal too: only what comes after now is this run's. */
+                r = container_journal_open(info.id, &j);
+                if (r >= 0)
+                        r = container_journal_seek_end(j);
+                if (r < 0) {
+                        if (j)
+                                sd_journal_close(j);
+                        return EXIT_DAEMON;
+                }
+                ret = container_start_and_follow(j, info.id, info.path);
+                sd_journal_close(j);
+                return ret;
+        }
+
+        return manager_call_each("StartContainer", argv + optind, "", NULL);
+}
