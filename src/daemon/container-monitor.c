@@ -16,6 +16,7 @@
 #include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
+#include "shared/signal-util.h"
 
 /* berth-monitor, the process that holds a container in its scope (runtime/monitor-protocol.h): spawning
  * it, watching it until it is gone, and adopting it again after a restart of berthd. */
@@ -150,12 +151,10 @@ int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid,
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                sigset_t all;
                 int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
                 /* berthd blocks the signals it handles through sd-event; the monitor starts clean. */
-                sigfillset(&all);
-                sigprocmask(SIG_UNBLOCK, &all, NULL);
+                reset_signal_mask();
                 if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(pair[1], MONITOR_SYNC_FD) < 0)
                         _exit(EXIT_FAILURE);
                 close_range(MONITOR_SYNC_FD + 1, ~0U, 0);
