@@ -9,9 +9,12 @@
 
 #include "daemon/bus-errors.h"
 #include "daemon/container-commit.h"
+#include "daemon/container-dbus.h"
+#include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "oci/manifest.h"
 #include "oci/sha256.h"
+#include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/signal-util.h"
@@ -121,12 +124,14 @@ static CommitOperation *commit_operation_free(CommitOperation *op)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(CommitOperation *, commit_operation_free);
 
-static void commit_fail(CommitOperation *op, const char *name, int error, const char *message)
+static void commit_fail(CommitOperation *op, int error, const char *message)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+
         log_error_errno(error, "Commit of container %s failed: %s", op->container_name, message);
         commit_thaw(op);
-        (void) sd_bus_reply_method_errorf(op->reply_to, name ?: SD_BUS_ERROR_FAILED, "Cannot commit %s: %s",
-                                          op->container_name, message);
+        berth_error_set(&e, error, "Cannot commit %s: %s", op->container_name, message);
+        container_send_commit_reply(op->reply_to, NULL, &e);
         commit_operation_free(op);
 }
 
@@ -273,27 +278,27 @@ static int on_commit_child_exit(sd_event_source *s, const siginfo_t *si, void *u
 
         n = read(op->result_fd, &report, sizeof(report));
         if (n != (ssize_t) sizeof(report)) {
-                commit_fail(TAKE_PTR(op), NULL, -EPROTO, "the commit process died without reporting");
+                commit_fail(TAKE_PTR(op), -EPROTO, "the commit process died without reporting");
                 return 0;
         }
         report.message[sizeof(report.message) - 1] = 0;
         report.result.diff_id[sizeof(report.result.diff_id) - 1] = 0;
         if (report.error < 0) {
-                commit_fail(TAKE_PTR(op), report.error == -ENOSPC ? "org.berth1.Error.NoSpace" : NULL,
-                            report.error, report.message[0] ? report.message : strerror(-report.error));
+                commit_fail(TAKE_PTR(op), report.error,
+                            report.message[0] ? report.message : strerror(-report.error));
                 return 0;
         }
 
         r = commit_record_image(op, &report.result, &id, &is_new);
         if (r < 0) {
-                commit_fail(TAKE_PTR(op), NULL, r, "cannot record the image in the store");
+                commit_fail(TAKE_PTR(op), r, "cannot record the image in the store");
                 return 0;
         }
         if (op->req.tag) {
                 const ImageRecord *image = image_store_get(m->images, id);
                 r = image ? manager_tag_image(m, image, op->req.tag) : -ENOENT;
                 if (r < 0) {
-                        commit_fail(TAKE_PTR(op), NULL, r, "cannot tag the image");
+                        commit_fail(TAKE_PTR(op), r, "cannot tag the image");
                         return 0;
                 }
         }
@@ -305,14 +310,11 @@ static int on_commit_child_exit(sd_event_source *s, const siginfo_t *si, void *u
                         "BERTH_PARENT_IMAGE_ID=%s", op->parent_id, "BERTH_LAYER_DIFF_ID=%s",
                         report.result.diff_id, "BERTH_LAYER_SIZE=%" PRIu64, report.result.uncompressed_size,
                         "OBJECT_SYSTEMD_UNIT=%s", op->unit, NULL);
-        if (image_object_path(id, &path) >= 0) {
-                if (is_new)
-                        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageNew", "so", id,
-                                                  path);
-                else if (op->req.tag)
-                        (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags", NULL);
-        }
-        (void) sd_bus_reply_method_return(op->reply_to, "s", id);
+        if (is_new)
+                image_send_signal(m, id, true);
+        else if (op->req.tag)
+                image_send_changed(m, id);
+        container_send_commit_reply(op->reply_to, id, NULL);
         return 0;
 }
 
@@ -363,8 +365,7 @@ static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         r = commit_spawn(op);
         if (r < 0)
-                commit_fail(op, r == -ENOSPC ? "org.berth1.Error.NoSpace" : NULL, r,
-                            "cannot start copying the writable layer");
+                commit_fail(op, r, "cannot start copying the writable layer");
         return 0;
 }
 
@@ -389,7 +390,7 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .req = *req,
                 .container_id = g_strdup(c->id),
                 .container_name = g_strdup(c->name),
-                .unit = g_strdup_printf("berth-%s.scope", c->name),
+                .unit = berth_scope_name(c->name),
                 .created_by = g_strjoinv(" ", c->config.argv),
                 .parent_id = g_strdup(parent->id),
                 .parent_chain_ids = g_strdupv(parent->chain_ids),
@@ -401,6 +402,8 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .result_fd = -EBADF,
         };
         *req = (CommitRequest) {};
+        if (!op->unit)
+                return -ENOMEM;
         if (parent->layer_sizes)
                 op->parent_sizes = g_memdup2(parent->layer_sizes, sizeof(uint64_t) * op->n_parent);
 

@@ -197,7 +197,7 @@ int signal_from_string(const char *s)
 /* Docker's spellings: "no-new-privileges", with ":true"/"=true" or ":false"/"=false"; "seccomp=unconfined"
  * or "seccomp:unconfined". Profiles from files (seccomp=/path) and AppArmor/SELinux labels are not
  * supported. */
-static int parse_security_opts(char *const *l, bool *ret_nnp, bool *ret_unconfined, const char **ret_reason)
+static int parse_security_opts(char *const *l, BerthError *e, bool *ret_nnp, bool *ret_unconfined)
 {
         bool nnp = false, unconfined = false;
 
@@ -209,12 +209,10 @@ static int parse_security_opts(char *const *l, bool *ret_nnp, bool *ret_unconfin
                         nnp = false;
                 else if (streq(*s, "seccomp=unconfined") || streq(*s, "seccomp:unconfined"))
                         unconfined = true;
-                else {
-                        if (ret_reason)
-                                *ret_reason = "unsupported security option (known: no-new-privileges, "
-                                              "seccomp=unconfined)";
-                        return -EINVAL;
-                }
+                else
+                        return berth_error_set(e, -EINVAL,
+                                               "unsupported security option (known: no-new-privileges, "
+                                               "seccomp=unconfined)");
         }
         *ret_nnp = nnp;
         *ret_unconfined = unconfined;
@@ -234,7 +232,7 @@ static bool ports_are_privileged(char **ports)
         return false;
 }
 
-int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason)
+int container_options_check_confinement(const ContainerOptions *o, BerthError *e, bool *ret_weakens)
 {
         const char *bad = NULL;
         bool nnp, unconfined;
@@ -242,28 +240,25 @@ int container_options_check_confinement(const ContainerOptions *o, bool *ret_wea
         int r;
 
         r = caps_resolve(o->privileged, o->cap_add, o->cap_drop, &caps, &bad);
-        if (r < 0) {
-                if (ret_reason)
-                        *ret_reason = "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
-                                      "or CAP_NET_ADMIN, or ALL)";
-                return r;
-        }
-        r = parse_security_opts(o->security_opt, &nnp, &unconfined, ret_reason);
+        if (r < 0)
+                return berth_error_set(
+                        e, r,
+                        "unknown capability in cap_add or cap_drop (use names such as NET_ADMIN "
+                        "or CAP_NET_ADMIN, or ALL)");
+        r = parse_security_opts(o->security_opt, e, &nnp, &unconfined);
         if (r < 0)
                 return r;
         STRV_FOREACH(d, o->devices) {
                 _cleanup_(device_mapping_done) DeviceMapping m = {};
 
                 r = device_mapping_parse(*d, &m);
-                if (r == -EINVAL) {
-                        if (ret_reason)
-                                *ret_reason =
-                                        "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
-                                        "CONTAINER below /dev/ and PERMS of r, w, m";
-                        return r;
-                }
+                if (r == -EINVAL)
+                        return berth_error_set(
+                                e, r,
+                                "a device is not HOST[:CONTAINER][:PERMS] with absolute paths, "
+                                "CONTAINER below /dev/ and PERMS of r, w, m");
                 if (r < 0)
-                        return r;
+                        return berth_error_set_errno(e, r, "cannot read the device '%s'", *d);
         }
         /* A device of the host's is the host's to give: as privileged as the rest. */
         *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
@@ -286,18 +281,13 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
 }
 
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
-                             ContainerConfig *ret, const char **ret_reason)
+                             BerthError *err, ContainerConfig *ret)
 {
         g_autoptr(GPtrArray) env = g_ptr_array_new_with_free_func(g_free);
         _cleanup_(container_config_done) ContainerConfig c = {};
         int sig;
 
-#define INVALID(why)                           \
-        ({                                     \
-                if (ret_reason)                \
-                        *ret_reason = (why);   \
-                -EINVAL;                       \
-        })
+#define INVALID(why) berth_error_set(err, -EINVAL, "%s", why)
 
         /* Docker: --entrypoint replaces the image's Entrypoint and drops its Cmd; a command replaces Cmd. */
         c.entrypoint = g_strdupv(o->set_entrypoint ? o->entrypoint : image ? image->entrypoint : NULL);
@@ -374,10 +364,11 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         c.interactive = o->interactive;
         {
                 bool weakens;
-                int r = container_options_check_confinement(o, &weakens, ret_reason);
+                int r = container_options_check_confinement(o, err, &weakens);
                 if (r < 0)
                         return r;
-                (void) parse_security_opts(o->security_opt, &c.no_new_privileges, &c.seccomp_unconfined, NULL);
+                (void) parse_security_opts(o->security_opt, NULL, &c.no_new_privileges,
+                                           &c.seccomp_unconfined);
         }
         c.privileged = o->privileged;
         c.cap_add = g_strdupv(o->cap_add);

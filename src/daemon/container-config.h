@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "shared/error.h"
+
 #include <stdbool.h>
 
 #include "oci/config.h"
@@ -65,17 +67,17 @@ void container_config_done(ContainerConfig *c);
 #define CONTAINER_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* Resolves options over the image config (image may be NULL: an image without config). id gives the
- * default hostname (its first 12 characters). -EINVAL with *ret_reason when the result cannot run (no
+ * default hostname (its first 12 characters). -EINVAL with the reason in e when the result cannot run (no
  * command, relative workdir, bad hostname, unknown network). */
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
-                             ContainerConfig *ret, const char **ret_reason);
+                             BerthError *err, ContainerConfig *ret);
 
 /* Checks the confinement options (capability names, security_opt entries) and tells whether they give the
  * container more than Docker's defaults: privileged, a capability beyond the default set, seccomp=unconfined
  * the host's network, or a port published below 1024 or on one host address. Those need
- * org.berth1.manage-containers-privileged as well. -EINVAL with
- * *ret_reason otherwise. Pure, so that handlers can call it before polkit. */
-int container_options_check_confinement(const ContainerOptions *o, bool *ret_weakens, const char **ret_reason);
+ * org.berth1.manage-containers-privileged as well. -EINVAL with the reason in e otherwise. Pure, so that
+ * handlers can call it before polkit. */
+int container_options_check_confinement(const ContainerOptions *o, BerthError *e, bool *ret_weakens);
 
 /* The same question for a created container: starting one that weakens confinement needs the privileged
  * action too, or a user allowed ordinary containers could start an admin's privileged one. */

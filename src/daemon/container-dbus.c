@@ -16,6 +16,7 @@
 #include "daemon/scope.h"
 #include "oci/config-change.h"
 #include "network/bridge.h"
+#include "shared/berth-unit.h"
 #include "shared/json-build.h"
 #include "shared/log.h"
 #include "store/image-store.h"
@@ -159,7 +160,10 @@ static int property_get_unit(sd_bus *bus, const char *path, const char *interfac
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Container *c = userdata;
-        _cleanup_free_ char *unit = g_strdup_printf("berth-%s.scope", c->name);
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+
+        if (!unit)
+                return -ENOMEM;
         return sd_bus_message_append(reply, "s", unit);
 }
 
@@ -246,68 +250,7 @@ static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static const sd_bus_vtable container_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Image", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ImageId", "s", property_get_image_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Command", "as", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ExitCode", "u", property_get_exit_code, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("CreatedUSec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("StartedUSec", "t", property_get_started, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FinishedUSec", "t", property_get_finished, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("s", config, "as", command), method_get_config,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-void container_emit_changed(Container *c)
-{
-        _cleanup_free_ char *path = NULL;
-
-        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
-                return;
-        (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
-                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec", "IPAddress",
-                                              "Ports", NULL);
-}
-
-int bus_container_register(Manager *m)
-{
-        int r;
-
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/container", "org.berth1.Container",
-                                       container_vtable, container_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Container: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/container", container_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add container enumerator: %m");
-        return 0;
-}
-
 /* ---- Manager methods ---- */
-
-static int container_lookup_error(sd_bus_error *error, int r, const char *key)
-{
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
-        return r;
-}
 
 typedef struct CreateOptions {
         ContainerOptions *options;
@@ -316,9 +259,9 @@ typedef struct CreateOptions {
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         CreateOptions *c = userdata;
         ContainerOptions *o = c->options;
-        const char *reason = NULL;
         int r;
 
         if (streq(key, "tty"))
@@ -366,10 +309,9 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         if (r < 0)
                 return r;
         *c->properties = mfree(*c->properties);
-        r = scope_properties_from_bus(m, c->properties, &reason);
+        r = scope_properties_from_bus(m, &e, c->properties);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unit property '%s' cannot be set on a container's scope.", strna(reason));
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
@@ -379,9 +321,10 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
 {
         _cleanup_(container_options_done) ContainerOptions o = {};
         _cleanup_(container_config_done) ContainerConfig config = {};
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
-        const char *image_key, *name_in, *reason = NULL;
+        const char *image_key, *name_in;
         const ImageRecord *image;
         Container *c = NULL;
         char id[65];
@@ -400,15 +343,13 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         if (r < 0)
                 return r;
 
-        r = manager_find_image(m, image_key, &image, &reason);
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", image_key,
-                                         reason ?: "not a valid image reference");
-        if (r == -ENOENT || r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
-                                         "No such image: %s (pull it first)", image_key);
+        r = manager_find_image(m, image_key, &e, &image);
+        if (r == -ENOENT || r == -ENOTUNIQ) {
+                berth_error_done(&e);
+                berth_error_set(&e, r, "No such image: %s (pull it first)", image_key);
+        }
         if (r < 0)
-                return r;
+                return bus_error_set_image_lookup(error, &e);
         if (!isempty(name_in)) {
                 if (!container_name_is_valid(name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
@@ -419,15 +360,15 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                                 error, BERTH_ERROR_INVALID_NAME,
                                 "Invalid container name '%s': 64 hex digits are a container id.", name_in);
                 Container *other;
-                if (manager_find_container(m, name_in, &other) >= 0 && streq(other->name, name_in))
+                if (manager_find_container(m, name_in, NULL, &other) >= 0 && streq(other->name, name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
                                                  "The name '%s' is already used by container %.12s.", name_in,
                                                  other->id);
         }
 
-        r = container_options_check_confinement(&o, &weakens, &reason);
+        r = container_options_check_confinement(&o, &e, &weakens);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         weakens = weakens || scope_properties_weaken(properties);
@@ -462,7 +403,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 for (unsigned i = 0;; i++) {
                         free(name);
                         name = container_name_generate();
-                        if (manager_find_container(m, name, &other) < 0)
+                        if (manager_find_container(m, name, NULL, &other) < 0)
                                 break;
                         if (i > 100)
                                 return -EEXIST;
@@ -473,9 +414,9 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = container_generate_id(id);
         if (r < 0)
                 return r;
-        r = container_config_resolve(image_config, &o, id, &config, &reason);
+        r = container_config_resolve(image_config, &o, id, &e, &config);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason);
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
         r = sender_uid(message, &creator);
@@ -485,16 +426,16 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         if (r < 0)
                 return log_error_errno(r, "Failed to create container %s: %m", name);
 
-        r = container_object_path(c->name, &path);
-        if (r < 0)
-                return r;
-        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerNew", "sso", c->id,
-                                  c->name, path);
+        container_send_signal(c, true);
         log_info("Created container %s (%.12s) from %s.", c->name, c->id, image_key);
-        if (!run)
+        if (!run) {
+                r = container_object_path(c->name, &path);
+                if (r < 0)
+                        return r;
                 return sd_bus_reply_method_return(message, "so", c->id, path);
+        }
 
-        /* RunContainer answers when the start did (container_reply_all() knows its reply's shape). */
+        /* RunContainer answers when the start did (container_send_start_reply() knows its shape). */
         r = container_start(c, message);
         return r < 0 ? 1 : r;
 }
@@ -509,125 +450,164 @@ int bus_method_run_container(sd_bus_message *message, void *userdata, sd_bus_err
         return create_container(message, userdata, true, error);
 }
 
-typedef int (*container_verb_t)(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg);
+/* ---- The container's own methods (org.berth1.Container.Start, Stop, …). userdata is the Container; the
+ * Manager's by-name forms (StartContainer, …) find it and call these, so both paths ask polkit with the
+ * same details. ---- */
 
-/* Common shape of the verbs: find, authorise (with the verb in the details), act. */
-static int container_verb(sd_bus_message *message, Manager *m, const char *key, const char *verb,
-                          container_verb_t act, void *arg, sd_bus_error *error)
+/* Asks for manage-containers with the verb in the details; and, for verbs that run the container's process
+ * with a weaker confinement (start), for manage-containers-privileged too, as creating it did. Returns
+ * bus_verify_polkit_async()'s answer: 1 allowed, 0 asked (return 1 at once), negative denied. */
+static int verify_manage_container(sd_bus_message *message, Container *c, const char *verb, bool runs_it,
+                                   sd_bus_error *error)
 {
-        Container *c;
-        int r;
-
-        r = manager_find_container(m, key, &c);
-        if (r < 0)
-                return container_lookup_error(error, r, key);
+        Manager *m = c->manager;
         bool weakens = container_config_weakens_confinement(&c->config) ||
                        scope_properties_weaken(c->properties_json);
         const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
                                   NULL };
+        int r;
+
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
-        if (r < 0)
+        if (r <= 0)
                 return r;
-        if (r == 0)
-                return 1;
-        /* Starting runs the container's process with its (weaker) confinement: as for creating it. */
-        if (weakens && streq(verb, "start")) {
-                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
-                                            &m->polkit_registry, error);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return 1;
-        }
-        return act(c, message, error, arg);
+        if (weakens && runs_it)
+                return bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                               &m->polkit_registry, error);
+        return 1;
 }
 
-static int act_start(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        int r = container_start(c, message);
+        Container *c = userdata;
+        int r;
+
+        r = verify_manage_container(message, c, "start", true, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_start(c, message);
         return r < 0 ? 1 : r; /* the waiters got the error */
 }
 
-int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+int bus_container_method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        const char *key;
-        int r;
-
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
-        return container_verb(message, userdata, key, "start", act_start, NULL, error);
-}
-
-static int act_stop(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
-{
-        return container_stop(c, *(uint64_t *) arg, message);
-}
-
-int bus_method_stop_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
-{
-        const char *key;
+        Container *c = userdata;
         uint64_t timeout;
         int r;
 
-        r = sd_bus_message_read(message, "st", &key, &timeout);
+        r = sd_bus_message_read(message, "t", &timeout);
         if (r < 0)
                 return r;
-        return container_verb(message, userdata, key, "stop", act_stop, &timeout, error);
+        r = verify_manage_container(message, c, "stop", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        return container_stop(c, timeout, message);
 }
 
-static int act_kill(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+int bus_container_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        int r = container_kill(c, *(int *) arg);
-        if (r == -ESRCH)
-                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
-                                         c->name);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(message, NULL);
-}
-
-int bus_method_kill_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
-{
-        const char *key;
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        Container *c = userdata;
         int sig, r;
 
-        r = sd_bus_message_read(message, "si", &key, &sig);
+        r = sd_bus_message_read(message, "i", &sig);
         if (r < 0)
                 return r;
         if (sig == 0)
                 sig = SIGKILL;
         if (sig < 0 || sig >= _NSIG)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %i.", sig);
-        return container_verb(message, userdata, key, "kill", act_kill, &sig, error);
+        r = verify_manage_container(message, c, "kill", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_kill(c, sig);
+        if (r == -ESRCH) {
+                berth_error_set(&e, r, "Container %s is not running.", c->name);
+                return bus_error_set(error, &e, NULL);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
 }
 
-static int act_remove(Container *c, sd_bus_message *message, sd_bus_error *error, void *arg)
+int bus_container_method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        bool force = *(int *) arg;
-        _cleanup_free_ char *name = strdup(c->name);
-        int r;
+        Container *c = userdata;
+        _cleanup_free_ char *name = NULL;
+        int force, r;
+
+        r = sd_bus_message_read(message, "b", &force);
+        if (r < 0)
+                return r;
+        r = verify_manage_container(message, c, "remove", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         if (c->monitor_source && !force)
                 return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
                                          "Container %s is running: stop it first, or force the removal.", c->name);
         if (c->monitor_source)
                 return container_remove_forced(c, message);
+        name = strdup(c->name);
+        if (!name)
+                return -ENOMEM;
         r = container_remove(c);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove container %s: %m", name);
         return sd_bus_reply_method_return(message, NULL);
 }
 
-int bus_method_remove_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+/* machined's redirect_method_to_machine(): the by-name form reads the name, finds the container and calls
+ * the object's handler with it, the message positioned at the remaining arguments. */
+static int redirect_method_to_container(sd_bus_message *message, Manager *m, sd_bus_error *error,
+                                        sd_bus_message_handler_t method)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         const char *key;
-        int force, r;
+        Container *c;
+        int r;
 
-        r = sd_bus_message_read(message, "sb", &key, &force);
+        r = sd_bus_message_read(message, "s", &key);
         if (r < 0)
                 return r;
-        return container_verb(message, userdata, key, "remove", act_remove, &force, error);
+        r = manager_find_container(m, key, &e, &c);
+        if (r < 0)
+                return bus_error_set_container_lookup(error, &e);
+        return method(message, c, error);
+}
+
+int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_start);
+}
+
+int bus_method_stop_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_stop);
+}
+
+int bus_method_kill_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_kill);
+}
+
+int bus_method_remove_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_remove);
+}
+
+int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_commit);
+}
+
+int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_attach);
+}
+
+int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_resize);
 }
 
 static gint compare_created_desc(gconstpointer a, gconstpointer b)
@@ -678,23 +658,21 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int reply_container_path(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        Container *c = userdata;
         _cleanup_free_ char *path = NULL;
-        const char *key;
-        Container *c;
         int r;
 
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
-        r = manager_find_container(userdata, key, &c);
-        if (r < 0)
-                return container_lookup_error(error, r, key);
         r = container_object_path(c->name, &path);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", path);
+}
+
+int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, reply_container_path);
 }
 
 /* ---- CommitContainer: arguments, options, polkit; the work is in container-commit.c ---- */
@@ -729,42 +707,31 @@ static int read_commit_option(sd_bus_message *m, const char *key, void *userdata
         return bus_option_unknown(key, error);
 }
 
-int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(commit_options_done) CommitOptions o = { .pause = true };
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_(commit_request_done) CommitRequest req = {};
         _cleanup_free_ char *config = NULL;
-        Manager *m = userdata;
-        const char *key, *reference, *reason = NULL;
+        Container *c = userdata;
+        Manager *m = c->manager;
+        const char *reference;
         const ImageRecord *parent;
         OciConfigChangeState change_state = {};
         size_t config_size;
-        Container *c;
         int r;
 
-        r = sd_bus_message_read(message, "ss", &key, &reference);
+        r = sd_bus_message_read(message, "s", &reference);
         if (r < 0)
                 return r;
         r = bus_read_options(message, read_commit_option, &o, error);
         if (r < 0)
                 return r;
 
-        r = manager_find_container(m, key, &c);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
-        if (r < 0)
-                return r;
-
         if (!isempty(reference)) {
-                r = manager_canonical_reference(m, reference, &req.tag, &reason);
-                if (r == -EINVAL)
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
-                                                 reason ?: "not a valid image reference");
+                r = manager_canonical_reference(m, reference, &e, &req.tag);
                 if (r < 0)
-                        return r;
+                        return bus_error_set_image_lookup(error, &e);
                 if (strchr(req.tag, '@'))
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
                                                  "'%s': a commit is tagged, it cannot name a digest", reference);
@@ -813,16 +780,6 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
 /* Attaching is a shell in the container, so it has its own polkit action (org.berth1.attach-container),
  * which admins can grant apart from managing containers; resizing a terminal is part of using it. */
 
-static int lookup_error(sd_bus_error *error, int r, const char *key)
-{
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER, "No such container: %s", key);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_CONTAINER,
-                                         "'%s' matches more than one container id; give more characters", key);
-        return r;
-}
-
 static int read_attach_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
 {
         AttachOptions *o = userdata;
@@ -849,27 +806,20 @@ static int not_running(sd_bus_error *error, Container *c)
         return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.", c->name);
 }
 
-int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         AttachOptions o = ATTACH_OPTIONS_INIT;
         _cleanup_close_ int fd = -EBADF;
-        Manager *m = userdata;
-        const char *key;
-        Container *c;
+        Container *c = userdata;
+        Manager *m = c->manager;
         int r;
 
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
         r = bus_read_options(message, read_attach_option, &o, error);
         if (r < 0)
                 return r;
         if ((o.rows == 0) != (o.columns == 0) || o.rows > UINT16_MAX || o.columns > UINT16_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Options 'rows' and 'columns' go together, each 1…65535.");
-        r = manager_find_container(m, key, &c);
-        if (r < 0)
-                return lookup_error(error, r, key);
 
         const char *details[] = { "container", c->name, "verb", "attach", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
@@ -932,23 +882,19 @@ static int on_resize_answer(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
-int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        Manager *m = userdata;
-        const char *key;
+        Container *c = userdata;
+        Manager *m = c->manager;
         uint32_t rows, columns;
-        Container *c;
         int r, fd = -EBADF;
 
-        r = sd_bus_message_read(message, "suu", &key, &rows, &columns);
+        r = sd_bus_message_read(message, "uu", &rows, &columns);
         if (r < 0)
                 return r;
         if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
-                                         columns);
-        r = manager_find_container(m, key, &c);
-        if (r < 0)
-                return lookup_error(error, r, key);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.",
+                                         rows, columns);
 
         const char *details[] = { "container", c->name, "verb", "resize", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
@@ -979,3 +925,113 @@ int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_
         }
         return 1;
 }
+
+static const sd_bus_vtable container_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Image", "s", property_get_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ImageId", "s", property_get_image_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Command", "as", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitCode", "u", property_get_exit_code, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedUSec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StartedUSec", "t", property_get_started, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FinishedUSec", "t", property_get_finished, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", config, "as", command), method_get_config,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_container_method_start,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("t", timeout_usec), SD_BUS_NO_RESULT,
+                                bus_container_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Kill", SD_BUS_ARGS("i", signal), SD_BUS_NO_RESULT,
+                                bus_container_method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
+                                bus_container_method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attach", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("h", stream),
+                                bus_container_method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("u", rows, "u", columns), SD_BUS_NO_RESULT,
+                                bus_container_method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
+                                SD_BUS_RESULT("s", image_id), bus_container_method_commit,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+void container_send_signal(Container *c, bool new_container)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_signal(c->manager->bus, "/org/berth1", "org.berth1.Manager",
+                                  new_container ? "ContainerNew" : "ContainerRemoved", "sso", c->id, c->name,
+                                  path);
+}
+
+void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+
+        if (e) {
+                (void) bus_error_set_start_failed(&error, e);
+                (void) sd_bus_reply_method_error(call, &error);
+        } else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
+                   container_object_path(c->name, &path) >= 0)
+                (void) sd_bus_reply_method_return(call, "so", c->id, path);
+        else
+                (void) sd_bus_reply_method_return(call, NULL);
+}
+
+void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, NULL);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, "s", image_id);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_emit_changed(Container *c)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!c->manager->bus || container_object_path(c->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
+                                              "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec",
+                                              "IPAddress", "Ports", NULL);
+}
+
+const BusObjectImplementation container_object = {
+        .path = "/org/berth1/container",
+        .interface = "org.berth1.Container",
+        .vtable = container_vtable,
+        .find = container_object_find,
+        .enumerator = container_node_enumerator,
+};

@@ -1,12 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "daemon/bus-object.h"
+#include "daemon/container.h"
 #include "daemon/manager.h"
 
 /* org.berth1.Container objects, and the container methods of org.berth1.Manager (listed in
  * manager_vtable, implemented here). */
-int bus_container_register(Manager *m);
+extern const BusObjectImplementation container_object;
 
+/* The methods of org.berth1.Container; userdata is the Container. */
+int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_stop(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* The Manager's: the by-name forms (StartContainer, …) redirect to the methods above. */
 int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
@@ -21,3 +33,13 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
 /* AttachContainer and ResizeContainer: the socket work is in container-attach.c. */
 int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Hooks for the model (container.c, container-run.c, container-commit.c), which builds no bus message
+ * itself. container_send_signal() sends ContainerNew or ContainerRemoved. A start's waiters (Start,
+ * StartContainer, RunContainer) get container_send_start_reply(), whose shape depends on the method;
+ * a stop's (Stop, StopContainer, a forced Remove) container_send_exit_reply(); a commit's
+ * container_send_commit_reply() with the new image's id. e is NULL on success. */
+void container_send_signal(Container *c, bool new_container);
+void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e);
+void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e);
+void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e);

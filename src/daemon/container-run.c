@@ -14,43 +14,40 @@
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
 #include "daemon/container-attach.h"
+#include "daemon/container-dbus.h"
+#include "daemon/container-monitor.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "network/bridge.h"
-#include "network/netns.h"
 #include "runtime/caps.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
 #include "runtime/seccomp-profile.h"
 #include "daemon/scope.h"
+#include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "store/image-store.h"
 #include "store/layer-store.h"
 
-/* Starting, stopping and watching a container through its berth-monitor (runtime/monitor-protocol.h). */
+/* Starting and stopping a container through its berth-monitor (runtime/monitor-protocol.h); spawning,
+ * watching and adopting the monitor is container-monitor.c. */
 
 #define CONTAINER_STOP_TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
 
-static void container_reply_all(Container *c, GPtrArray *waiters, const char *error_name, const char *message)
+void container_reply_all(Container *c, bool start, const BerthError *e)
 {
-        _cleanup_free_ char *path = NULL;
-
+        GPtrArray *waiters = start ? c->start_waiters : c->exit_waiters;
         g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
 
         /* Detached first: a reply may lead (through the bus) to a new waiter being added. */
         while (waiters->len > 0)
                 g_ptr_array_add(list, g_ptr_array_steal_index(waiters, 0));
-        for (guint i = 0; i < list->len; i++) {
-                sd_bus_message *call = list->pdata[i];
-                if (error_name)
-                        (void) sd_bus_reply_method_errorf(call, error_name, "%s", message);
-                else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
-                         (path || container_object_path(c->name, &path) >= 0))
-                        (void) sd_bus_reply_method_return(call, "so", c->id, path);
+        for (guint i = 0; i < list->len; i++)
+                if (start)
+                        container_send_start_reply(c, list->pdata[i], e);
                 else
-                        (void) sd_bus_reply_method_return(call, NULL);
-        }
+                        container_send_exit_reply(c, list->pdata[i], e);
 }
 
 void container_release_runtime(Container *c)
@@ -67,39 +64,6 @@ void container_release_runtime(Container *c)
                 c->pending_attach = (g_array_unref(c->pending_attach), NULL);
 }
 
-/* The pid in state.json is a number that outlives the process: once the init has exited and the monitor has
- * reaped it, the number may belong to anyone. So berthd signals the init only through a pidfd, opened when
- * it learns the pid (start, adoption) and checked to be the monitor's child while the monitor lives: the
- * monitor has no other child, and while it lives its child cannot have been reaped and replaced. */
-static int container_open_init_pidfd(Container *c)
-{
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *path = NULL, *status = NULL;
-        const char *ppid;
-        size_t size;
-        int r;
-
-        if (c->init_pidfd >= 0)
-                return 0;
-        if (c->state.pid <= 0 || c->state.monitor_pid <= 0 || c->monitor_pidfd < 0)
-                return -ESRCH;
-        fd = pidfd_open(c->state.pid, 0);
-        if (fd < 0)
-                return -errno;
-        path = g_strdup_printf("/proc/%i/status", c->state.pid);
-        r = read_file_at(AT_FDCWD, path, 64 * 1024, &status, &size);
-        if (r < 0)
-                return r;
-        ppid = strstr(status, "\nPPid:\t");
-        if (!ppid || atoi(ppid + strlen("\nPPid:\t")) != c->state.monitor_pid)
-                return -ESRCH;
-        /* Both still alive after the read: the status was theirs, not a successor's of either number. */
-        if (pidfd_send_signal(fd, 0, NULL, 0) < 0 || pidfd_send_signal(c->monitor_pidfd, 0, NULL, 0) < 0)
-                return -ESRCH;
-        c->init_pidfd = TAKE_FD(fd);
-        return 0;
-}
-
 static int container_signal_init(Container *c, int sig)
 {
         int r;
@@ -110,88 +74,6 @@ static int container_signal_init(Container *c, int sig)
         if (pidfd_send_signal(c->init_pidfd, sig, NULL, 0) < 0)
                 return -errno;
         return 0;
-}
-
-static void container_reload_state(Container *c)
-{
-        char dir[PATH_MAX], path[PATH_MAX];
-        ContainerState s = CONTAINER_STATE_INIT;
-        int r;
-
-        snprintf(path, sizeof(path), "%s/state.json", container_dir(c, dir, sizeof(dir)));
-        r = container_state_load(path, &s);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read the state of container %s: %m", c->name);
-                return;
-        }
-        container_state_done(&c->state);
-        c->state = s;
-}
-
-static void container_log_exit(Container *c)
-{
-        log_info("Container %s exited with code %i.", c->name, c->state.exit_code);
-}
-
-/* The monitor is gone: whatever it recorded stands; if it recorded nothing (it was killed), say so. */
-static void container_monitor_gone(Container *c, int status_code, int status)
-{
-        bool was_starting = c->starting;
-
-        container_reload_state(c);
-        if (c->state.status != CONTAINER_EXITED) {
-                bool killed = status_code == CLD_KILLED;
-
-                c->state.status = CONTAINER_EXITED;
-                c->state.exit_code = killed ? 128 + status : 255;
-                c->state.exit_signal = killed ? status : 0;
-                c->state.pid = 0;
-                c->state.finished_usec = g_get_real_time();
-                free(c->state.error);
-                if (c->start_error) {
-                        /* Failed before the monitor could record it (systemd refused the scope…). */
-                        c->state.exit_code = 125;
-                        c->state.exit_signal = 0;
-                        c->state.error = TAKE_PTR(c->start_error);
-                } else
-                        c->state.error =
-                                strdup(killed ? "the container's monitor was killed"
-                                              : "the container's monitor ended without recording an exit");
-                (void) container_save_state(c);
-        }
-        c->start_error = mfree(c->start_error);
-        c->state.monitor_pid = 0;
-        /* Its network namespace, and the veth pair with it, went with its last process. */
-        bridge_network_release(c->manager->bridge, c->id);
-        container_unregister_machine(c);
-        container_release_runtime(c);
-        c->starting = false;
-        if (was_starting)
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED,
-                                    c->state.error ?: "the container's monitor ended during start");
-        container_log_exit(c);
-        container_emit_changed(c);
-        container_reply_all(c, c->exit_waiters, NULL, NULL);
-        if (c->remove_on_exit)
-                (void) container_remove(c);
-}
-
-static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        Container *c = userdata;
-        siginfo_t si = {};
-
-        /* Our child while we started it; after a daemon restart it is not, and ECHILD is expected. */
-        if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
-                log_debug_errno(errno, "waitid on monitor of %s failed: %m", c->name);
-        container_monitor_gone(c, si.si_code, si.si_status);
-        return 0;
-}
-
-static int container_watch_monitor(Container *c, int pidfd)
-{
-        c->monitor_pidfd = pidfd;
-        return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
 }
 
 /* A start that failed once the monitor was forked ends when the monitor does (container_monitor_gone()):
@@ -206,7 +88,7 @@ static void container_start_failed(Container *c, const char *error)
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         free(c->start_error);
-        c->start_error = strdup(error);
+        c->start_error = g_strdup(error);
         if (pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
                 log_warning_errno(errno, "Cannot kill the monitor of container %s, waiting for it: %m",
                                   c->name);
@@ -214,17 +96,19 @@ static void container_start_failed(Container *c, const char *error)
 
 static void container_start_done(Container *c)
 {
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+
         c->starting = false;
         c->sync_source = sd_event_source_disable_unref(c->sync_source);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
         container_emit_changed(c);
-        sd_journal_send("MESSAGE=Container %s started.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED,
-                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=berth-%s.scope",
-                        c->name, NULL);
+        sd_journal_send("MESSAGE=Container %s started.", c->name,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_STARTED, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "IMAGE_NAME=%s", c->image_name, "OBJECT_SYSTEMD_UNIT=%s", strna(unit), NULL);
         container_register_machine(c);
-        container_reply_all(c, c->start_waiters, NULL, NULL);
+        container_reply_all(c, true, NULL);
 }
 
 static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -260,14 +144,14 @@ static int on_sync_reply(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-static void on_scope_ready(void *userdata, int error, const char *message)
+static void on_scope_ready(void *userdata, const BerthError *e)
 {
         Container *c = userdata;
         int r;
 
-        if (error < 0) {
+        if (e) {
                 /* No "G": the monitor is ended without starting anything. */
-                container_start_failed(c, message ?: "systemd could not start the container's scope");
+                container_start_failed(c, e->message ?: "systemd could not start the container's scope");
                 return;
         }
         /* With the attach streams that wait for this start. */
@@ -342,18 +226,18 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
                 if (r < 0)
                         return r;
         }
-        spec->id = strdup(c->id);
-        spec->name = strdup(c->name);
-        spec->image_name = strdup(c->image_name);
-        spec->layers_dir = strdup(layer_store_path(m->layers));
+        spec->id = g_strdup(c->id);
+        spec->name = g_strdup(c->name);
+        spec->image_name = g_strdup(c->image_name);
+        spec->layers_dir = g_strdup(layer_store_path(m->layers));
         spec->upperdir = g_strdup_printf("%s/diff", dir);
         spec->workdir = g_strdup_printf("%s/work", dir);
         spec->rootfs = g_strdup_printf("%s/merged", dir);
         spec->argv = g_strdupv(c->config.argv);
         spec->env = g_strdupv(c->config.env);
-        spec->cwd = strdup(c->config.workdir);
-        spec->user = strdup(strempty(c->config.user));
-        spec->hostname = strdup(c->config.hostname);
+        spec->cwd = g_strdup(c->config.workdir);
+        spec->user = g_strdup(strempty(c->config.user));
+        spec->hostname = g_strdup(c->config.hostname);
         spec->hostname_file = g_strdup_printf("%s/hostname", dir);
         spec->hosts_file = g_strdup_printf("%s/hosts", dir);
         spec->resolv_conf_file = g_strdup_printf("%s/resolv.conf", dir);
@@ -378,7 +262,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
                 bpf = seccomp_profile_get(caps);
                 if (!bpf)
                         return -EIO;
-                spec->seccomp_filter = strdup(bpf);
+                spec->seccomp_filter = g_strdup(bpf);
         }
         spec->state_file = g_strdup_printf("%s/state.json", dir);
         runtime = g_strdup_printf("%s/containers/%s", m->runtime_dir, c->id);
@@ -398,49 +282,18 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         return 0;
 }
 
-/* With ret_netns_fd, the monitor starts in a network namespace of its own, which berthd gets as an fd: the
- * container's, which berthd then joins to a network before "G" (the child stays in it). */
-static int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
-                                   int *ret_netns_fd)
-{
-        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
-        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
-        const char *monitor = getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
-        pid_t pid;
-
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                return -errno;
-        pid = ret_netns_fd ? netns_fork(ret_netns_fd) : fork();
-        if (pid < 0)
-                return pid == -1 ? -errno : pid;
-        if (pid == 0) {
-                sigset_t all;
-                int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-                /* berthd blocks the signals it handles through sd-event; the monitor starts clean. */
-                sigfillset(&all);
-                sigprocmask(SIG_UNBLOCK, &all, NULL);
-                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(pair[1], MONITOR_SYNC_FD) < 0)
-                        _exit(EXIT_FAILURE);
-                close_range(MONITOR_SYNC_FD + 1, ~0U, 0);
-                execl(monitor, "berth-monitor", spec_arg, NULL);
-                _exit(EXIT_FAILURE);
-        }
-        *ret_pid = pid;
-        *ret_sync_fd = TAKE_FD(pair[0]);
-        return 0;
-}
-
 /* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
  * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
  * sees everything in one place, and the monitor needs no privilege over the host's network. */
 static int container_join_network(Container *c, int netns_fd)
 {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *unit = berth_scope_name(c->name);
         char a[INET_ADDRSTRLEN];
         uint32_t address;
         int r;
 
+        if (!unit)
+                return -ENOMEM;
         r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, c->config.ports, &address,
                                   &error);
         if (r < 0) {
@@ -456,8 +309,7 @@ static int container_join_network(Container *c, int netns_fd)
                         bridge_network_config(c->manager->bridge)->bridge,
                         "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
                         "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s", c->id,
-                        "BERTH_IP_ADDRESS=%s", a,
-                        "OBJECT_SYSTEMD_UNIT=berth-%s.scope", c->name, NULL);
+                        "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", unit, NULL);
         return 0;
 }
 
@@ -500,7 +352,9 @@ static int container_do_start(Container *c)
         }
 
         sig = signal_from_string(c->config.stop_signal);
-        unit = g_strdup_printf("berth-%s.scope", c->name);
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
         description = g_strdup_printf("berth container %s (%s)", c->name, c->image_name);
         ScopeRequest req = {
                 .unit = unit,
@@ -523,15 +377,22 @@ static int container_do_start(Container *c)
 
 int container_start(Container *c, sd_bus_message *reply_to)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         int r;
 
         if (c->monitor_source && !c->starting) {
-                if (c->state.status == CONTAINER_RUNNING)
-                        return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+                if (c->state.status == CONTAINER_RUNNING) {
+                        if (!reply_to)
+                                return 0;
+                        container_send_start_reply(c, reply_to, NULL);
+                        return 1;
+                }
                 /* A monitor on its way out. */
-                return reply_to ? sd_bus_reply_method_errorf(reply_to, BERTH_ERROR_CONTAINER_RUNNING,
-                                                             "Container %s is still stopping.", c->name)
-                                : -EBUSY;
+                berth_error_set(&e, -EBUSY, "Container %s is still stopping.", c->name);
+                if (!reply_to)
+                        return -EBUSY;
+                container_send_start_reply(c, reply_to, &e);
+                return 1;
         }
         if (reply_to)
                 g_ptr_array_add(c->start_waiters, sd_bus_message_ref(reply_to));
@@ -540,13 +401,12 @@ int container_start(Container *c, sd_bus_message *reply_to)
         c->starting = true;
         r = container_do_start(c);
         if (r < 0) {
-                _cleanup_free_ char *msg = g_strdup_printf("could not start: %s",
-                                                           c->start_error ?: strerror(-r));
+                berth_error_set(&e, r, "could not start: %s", c->start_error ?: strerror(-r));
                 c->start_error = mfree(c->start_error);
                 c->starting = false;
                 container_release_runtime(c);
                 bridge_network_release(c->manager->bridge, c->id);
-                container_reply_all(c, c->start_waiters, BERTH_ERROR_START_FAILED, msg);
+                container_reply_all(c, true, &e);
                 return r;
         }
         return 1;
@@ -569,8 +429,12 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
         int sig = signal_from_string(c->config.stop_signal);
         int r;
 
-        if (!c->monitor_source)
-                return reply_to ? sd_bus_reply_method_return(reply_to, NULL) : 0;
+        if (!c->monitor_source) {
+                if (!reply_to)
+                        return 0;
+                container_send_exit_reply(c, reply_to, NULL);
+                return 1;
+        }
         if (reply_to)
                 g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));
         if (c->state.pid <= 0) {
@@ -604,45 +468,4 @@ int container_remove_forced(Container *c, sd_bus_message *reply_to)
                 return container_remove(c);
         c->remove_on_exit = true;
         return container_stop(c, 1, reply_to);
-}
-
-static bool monitor_in_scope(pid_t pid, const char *name)
-{
-        _cleanup_free_ char *cgroup = NULL, *path = NULL, *needle = NULL;
-        size_t size;
-
-        path = g_strdup_printf("/proc/%i/cgroup", pid);
-        if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
-                return false;
-        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
-        needle = g_strdup_printf("/berth-%s.scope/supervisor\n", name);
-        if (strstr(cgroup, needle))
-                return true;
-        free(needle);
-        needle = g_strdup_printf("/berth-%s.scope\n", name);
-        return strstr(cgroup, needle) != NULL;
-}
-
-int container_adopt(Container *c)
-{
-        int pidfd, r;
-
-        if (c->state.status != CONTAINER_RUNNING)
-                return 0;
-        /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
-        pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
-        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
-                log_info("Container %s is running (monitor PID %i), adopting it.", c->name, c->state.monitor_pid);
-                r = container_watch_monitor(c, pidfd);
-                if (r < 0)
-                        return r;
-                r = container_open_init_pidfd(c);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), no signal reaches it: %m",
-                                          c->name, c->state.pid);
-                return 0;
-        }
-        safe_close(pidfd);
-        container_monitor_gone(c, 0, 0);
-        return 0;
 }

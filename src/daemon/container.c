@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "network/etc-files.h"
 #include "shared/fs-util.h"
@@ -401,14 +402,19 @@ int manager_load_containers(Manager *m)
         return 0;
 }
 
-int manager_find_container(Manager *m, const char *key, Container **ret)
+static int no_such_container(BerthError *e, const char *key)
+{
+        return berth_error_set(e, -ENOENT, "No such container: %s", key);
+}
+
+int manager_find_container(Manager *m, const char *key, BerthError *e, Container **ret)
 {
         GHashTableIter it;
         Container *c, *found = NULL;
         size_t n = strlen(key);
 
         if (isempty(key))
-                return -ENOENT;
+                return no_such_container(e, key);
         /* Docker's order: the full id, then an exact name, then a unique id prefix. So no name can shadow
          * another container's id (and new names may not be 64 hex digits at all, container_name_is_id()),
          * while a name that merely looks like an id prefix still names its container. */
@@ -427,11 +433,14 @@ int manager_find_container(Manager *m, const char *key, Container **ret)
         while (g_hash_table_iter_next(&it, NULL, (gpointer *) &c))
                 if (n <= 64 && strneq(c->id, key, n)) {
                         if (found)
-                                return -ENOTUNIQ;
+                                return berth_error_set(
+                                        e, -ENOTUNIQ,
+                                        "'%s' matches more than one container id; give more characters",
+                                        key);
                         found = c;
                 }
         if (!found)
-                return -ENOENT;
+                return no_such_container(e, key);
         *ret = found;
         return 0;
 }
@@ -472,9 +481,7 @@ int container_remove(Container *c)
         sd_journal_send("MESSAGE=Container %s removed.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_REMOVED,
                         "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
                         "CONTAINER_ID_FULL=%s", c->id, NULL);
-        if (m->bus && container_object_path(c->name, &path) >= 0)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ContainerRemoved", "sso",
-                                          c->id, c->name, path);
+        container_send_signal(c, false);
         g_hash_table_remove(m->containers, c->id);
         container_free(c);
         return 0;

@@ -8,6 +8,7 @@
 
 #include "daemon/container-config.h"
 #include "daemon/manager.h"
+#include "shared/error.h"
 #include "runtime/container-state.h"
 
 /* One container: its record (<state>/containers/<id>/config.json, written once at creation), its state
@@ -76,8 +77,9 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
 /* Loads every container at daemon start; broken records are logged and skipped. */
 int manager_load_containers(Manager *m);
 
-/* Full id, then exact name, then unique id prefix (Docker's order). -ENOENT, -ENOTUNIQ. */
-int manager_find_container(Manager *m, const char *key, Container **ret);
+/* Full id, then exact name, then unique id prefix (Docker's order). -ENOENT, -ENOTUNIQ, with the message
+ * for the user in e (may be NULL). */
+int manager_find_container(Manager *m, const char *key, BerthError *e, Container **ret);
 
 /* A removed container's dir is renamed to this prefix + id under containers/; manager_empty_trash()'s child
  * deletes it. */
@@ -105,4 +107,7 @@ int container_kill(Container *c, int sig);
 int container_remove_forced(Container *c, sd_bus_message *reply_to);
 /* At daemon start: watch a container whose monitor still runs, or record why it is gone. */
 int container_adopt(Container *c);
+/* Answers everyone waiting for the start (start is true) or for the exit; e is NULL on success. The replies
+ * are built by the bus file's hooks (container-dbus.h). */
+void container_reply_all(Container *c, bool start, const BerthError *e);
 void container_release_runtime(Container *c);

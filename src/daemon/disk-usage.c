@@ -103,65 +103,16 @@ int manager_disk_usage(Manager *m, DiskUsage *ret)
         return 0;
 }
 
-/* Docker's directory.Size: apparent bytes, each inode once; directories themselves are not counted. */
-static int apparent_size_walk(int dir_fd, GHashTable *seen, uint64_t *total)
-{
-        DIR *d;
-        int r = 0;
-
-        d = fdopendir(dir_fd);
-        if (!d) {
-                r = negative_errno();
-                safe_close(dir_fd);
-                return r;
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                struct stat st;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno == ENOENT) /* the container deleted it meanwhile */
-                                continue;
-                        r = negative_errno();
-                        break;
-                }
-                if (S_ISDIR(st.st_mode)) {
-                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0) {
-                                if (errno == ENOENT)
-                                        continue;
-                                r = negative_errno();
-                                break;
-                        }
-                        r = apparent_size_walk(fd, seen, total);
-                        if (r < 0)
-                                break;
-                        continue;
-                }
-                if (st.st_nlink > 1) {
-                        gint64 ino = (gint64) st.st_ino;
-                        if (g_hash_table_contains(seen, &ino))
-                                continue;
-                        g_hash_table_add(seen, g_memdup2(&ino, sizeof(ino)));
-                }
-                if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
-                        *total += (uint64_t) st.st_size;
-        }
-        closedir(d);
-        return r;
-}
-
+/* Docker's directory.Size of a container's writable layer, which its processes may change meanwhile. */
 static int disk_usage_walk_dir(const char *path, uint64_t *ret_bytes)
 {
-        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
         uint64_t total = 0;
         int fd, r;
 
         fd = open_dir_at(AT_FDCWD, path);
         if (fd < 0)
                 return fd;
-        r = apparent_size_walk(fd, seen, &total);
+        r = dir_usage_at(fd, DIR_USAGE_APPARENT | DIR_USAGE_IGNORE_VANISHED, &total);
         if (r < 0)
                 return r;
         *ret_bytes = total;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
 #include "daemon/container.h"
+#include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "registry/reference.h"
 #include "shared/log.h"
@@ -17,18 +17,49 @@ int image_object_path(const char *id, char **ret)
         return sd_bus_path_encode("/org/berth1/image", startswith(id, "sha256:") ?: id, ret);
 }
 
-int manager_canonical_reference(Manager *m, const char *s, char **ret, const char **ret_reason)
+int manager_parse_reference(Manager *m, const char *s, BerthError *e, Reference **ret)
+{
+        const char *reason = NULL;
+        int r;
+
+        r = reference_parse_with_default_domain(s, m->default_domain, ret, &reason);
+        if (r == -EINVAL)
+                return berth_error_set(e, r, "'%s': %s", s, reason ?: "not a valid image reference");
+        if (r < 0)
+                return berth_error_set_errno(e, r, "Cannot parse the reference '%s'", s);
+        return 0;
+}
+
+int manager_canonical_reference(Manager *m, const char *s, BerthError *e, char **ret)
 {
         _cleanup_(reference_freep) Reference *ref = NULL;
         int r;
 
-        r = reference_parse_with_default_domain(s, m->default_domain, &ref, ret_reason);
+        r = manager_parse_reference(m, s, e, &ref);
         if (r < 0)
                 return r;
-        return reference_to_string(ref, ret);
+        r = reference_to_string(ref, ret);
+        if (r < 0)
+                return berth_error_set_errno(e, r, "Cannot normalise the reference '%s'", s);
+        return 0;
 }
 
-int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, const char **ret_reason)
+/* image_store_find() of what key resolved to, with the message for the user. */
+static int find_in_store(Manager *m, const char *key, const char *what, BerthError *e,
+                         const ImageRecord **ret)
+{
+        int r;
+
+        r = image_store_find(m->images, what, ret);
+        if (r == -ENOENT)
+                return berth_error_set(e, r, "%s", key);
+        if (r == -ENOTUNIQ)
+                return berth_error_set(e, r, "'%s' matches more than one image id; give more characters",
+                                       key);
+        return r;
+}
+
+static int find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret)
 {
         _cleanup_(reference_freep) Reference *ref = NULL;
         _cleanup_free_ char *canonical = NULL;
@@ -37,13 +68,13 @@ int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, con
         if (image_id_is_prefix(key, NULL)) {
                 r = image_store_find(m->images, key, ret);
                 if (r != -ENOENT)
-                        return r;
+                        return r == -ENOTUNIQ ? find_in_store(m, key, key, e, ret) : r;
         } else if (image_id_is_full(key, NULL) || startswith(key, "sha256:")) {
                 /* A full id (or something that looks like one) is never a reference. */
-                return image_store_find(m->images, key, ret);
+                return find_in_store(m, key, key, e, ret);
         }
 
-        r = reference_parse_with_default_domain(key, m->default_domain, &ref, ret_reason);
+        r = manager_parse_reference(m, key, e, &ref);
         if (r < 0)
                 return r;
 
@@ -56,13 +87,23 @@ int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, con
                         return r;
                 if (asprintf(&by_digest, "%s@%s", repo, ref->digest) < 0)
                         return -ENOMEM;
-                return image_store_find(m->images, by_digest, ret);
+                return find_in_store(m, key, by_digest, e, ret);
         }
 
         r = reference_to_string(ref, &canonical);
         if (r < 0)
                 return r;
-        return image_store_find(m->images, canonical, ret);
+        return find_in_store(m, key, canonical, e, ret);
+}
+
+int manager_find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret)
+{
+        int r;
+
+        r = find_image(m, key, e, ret);
+        if (r < 0 && e && e->error == 0)
+                berth_error_set_errno(e, r, "Cannot look up image '%s'", key);
+        return r;
 }
 
 void manager_gc_layers(Manager *m, char **chain_ids)
@@ -107,7 +148,6 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
 {
         g_auto(GStrv) chain_ids = g_strdupv(image->chain_ids);
         g_autofree char *id = g_strdup(image->id);
-        _cleanup_free_ char *path = NULL;
         int r;
 
 
@@ -124,9 +164,7 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
 
         log_image_removed(id, id);
         manager_gc_layers(m, chain_ids);
-        if (image_object_path(id, &path) >= 0 && m->bus)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageRemoved", "so", id,
-                                          path);
+        image_send_signal(m, id, false);
         if (ret_removed_id)
                 *ret_removed_id = strdup(id);
         return 0;
@@ -140,7 +178,7 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
         bool by_id;
         int r;
 
-        r = manager_find_image(m, key, &image, NULL);
+        r = manager_find_image(m, key, NULL, &image);
         if (r < 0)
                 return r;
 
@@ -156,10 +194,7 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
                         if (r < 0)
                                 return r;
                         log_image_untagged(image->id, canonical);
-                        _cleanup_free_ char *path = NULL;
-                        if (m->bus && image_object_path(image->id, &path) >= 0)
-                                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags",
-                                                                      NULL);
+                        image_send_changed(m, image->id);
                         if (ret_removed_id)
                                 *ret_removed_id = NULL;
                         return 0;

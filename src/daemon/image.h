@@ -3,16 +3,23 @@
 
 #include "daemon/manager.h"
 #include "oci/image-record.h"
+#include "registry/reference.h"
+#include "shared/error.h"
 
 /* Image operations of the Manager, between the bus handlers and the stores. No D-Bus here. */
 
 /* Resolves what a user typed: an image id or unique id prefix first (as Docker does), then a reference
- * ("debian", "debian:12", "name@sha256:…"). -EINVAL with *ret_reason for a malformed reference, -ENOENT
- * when nothing matches, -ENOTUNIQ for an ambiguous id prefix. */
-int manager_find_image(Manager *m, const char *key, const ImageRecord **ret, const char **ret_reason);
+ * ("debian", "debian:12", "name@sha256:…"). -EINVAL for a malformed reference, -ENOENT when nothing
+ * matches, -ENOTUNIQ for an ambiguous id prefix; e (may be NULL) gets the message for the user. */
+int manager_find_image(Manager *m, const char *key, BerthError *e, const ImageRecord **ret);
 
-/* Normalises a user reference to the canonical form used as a tag key ("docker.io/library/debian:12"). */
-int manager_canonical_reference(Manager *m, const char *s, char **ret, const char **ret_reason);
+/* Parses a reference as the user typed it, in berth.conf's default registry; -EINVAL with the reason in
+ * e for a malformed one. */
+int manager_parse_reference(Manager *m, const char *s, BerthError *e, Reference **ret);
+
+/* Normalises a user reference to the canonical form used as a tag key ("docker.io/library/debian:12");
+ * -EINVAL with the reason in e for a malformed one. */
+int manager_canonical_reference(Manager *m, const char *s, BerthError *e, char **ret);
 
 /* Docker's `image rm`: a tag is untagged and the image deleted when no tag is left; an id deletes the
  * image, refused (-EEXIST) when it has several tags unless force. Layers no other image uses are removed.

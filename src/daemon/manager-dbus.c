@@ -23,23 +23,6 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", BERTH_VERSION);
 }
 
-/* Turns a failed image lookup into the error the user should read. */
-static int image_lookup_error(sd_bus_error *error, int r, const char *key, const char *reason)
-{
-        switch (r) {
-        case -EINVAL:
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", key,
-                                         reason ?: "not a valid image reference");
-        case -ENOENT:
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE, "%s", key);
-        case -ENOTUNIQ:
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
-                                         "'%s' matches more than one image id; give more characters", key);
-        default:
-                return r;
-        }
-}
-
 static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -79,94 +62,31 @@ static int method_list_images(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int reply_image_path(sd_bus_message *message, Manager *m, const ImageRecord *image, const char *key,
+                            sd_bus_error *error)
 {
         _cleanup_free_ char *path = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *key, *reason = NULL;
         int r;
 
-        r = sd_bus_message_read(message, "s", &key);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, key, &image, &reason);
-        if (r < 0)
-                return image_lookup_error(error, r, key, reason);
         r = image_object_path(image->id, &path);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", path);
 }
 
+static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return bus_redirect_method_to_image(message, userdata, error, reply_image_path);
+}
+
 static int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *removed = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *key, *reason = NULL;
-        int force, r;
-
-        r = sd_bus_message_read(message, "sb", &key, &force);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, key, &image, &reason);
-        if (r < 0)
-                return image_lookup_error(error, r, key, reason);
-
-        const char *details[] = { "image", key, "verb", "remove", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit will call us back */
-
-        r = manager_remove_image(m, key, force, &removed);
-        if (r == -ENOTUNIQ)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE,
-                                         "Image %s has several tags; remove them one by one or force removal",
-                                         key);
-        if (r == -EBUSY)
-                return sd_bus_error_setf(error, BERTH_ERROR_IMAGE_IN_USE, "Image %s is used by a container", key);
-        if (r < 0)
-                return image_lookup_error(error, r, key, reason);
-        return sd_bus_reply_method_return(message, NULL);
+        return bus_redirect_method_to_image(message, userdata, error, bus_image_method_remove);
 }
 
 static int method_tag_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *target = NULL, *path = NULL;
-        Manager *m = userdata;
-        const ImageRecord *image;
-        const char *source, *target_in, *reason = NULL;
-        int r;
-
-        r = sd_bus_message_read(message, "ss", &source, &target_in);
-        if (r < 0)
-                return r;
-        r = manager_find_image(m, source, &image, &reason);
-        if (r < 0)
-                return image_lookup_error(error, r, source, reason);
-        r = manager_canonical_reference(m, target_in, &target, &reason);
-        if (r < 0)
-                return image_lookup_error(error, r, target_in, reason);
-        if (strchr(target, '@'))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
-                                         "'%s': a tag cannot contain a digest", target_in);
-
-        const char *details[] = { "image", source, "verb", "tag", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
-
-        r = manager_tag_image(m, image, target);
-        if (r < 0)
-                return log_error_errno(r, "Failed to tag %s as %s: %m", image->id, target);
-        if (image_object_path(image->id, &path) >= 0)
-                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Image", "RepoTags", NULL);
-        return sd_bus_reply_method_return(message, NULL);
+        return bus_redirect_method_to_image(message, userdata, error, bus_image_method_tag);
 }
 
 static int method_pull_image(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -655,20 +575,19 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+static const BusObjectImplementation manager_object = {
+        .path = "/org/berth1",
+        .interface = "org.berth1.Manager",
+        .vtable = manager_vtable,
+        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
+                                                              &container_object, NULL },
+};
+
 int bus_manager_register(Manager *m)
 {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, NULL, "/org/berth1", "org.berth1.Manager", manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Manager: %m");
-        r = bus_image_register(m);
-        if (r < 0)
-                return r;
-        r = bus_transfer_register(m);
-        if (r < 0)
-                return r;
-        r = bus_container_register(m);
+        r = bus_add_implementation(m->bus, &manager_object, m);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, "/org/berth1");

@@ -354,12 +354,12 @@ int manager_startup(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to watch SIGINT: %m");
 
-        /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
         /* SIGCHLD must be blocked for sd-event child sources (extraction children, trash deletion). */
         sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         manager_empty_trash(m);
 
+        /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to enable watchdog: %m");

@@ -49,13 +49,16 @@ ScopeJob *scope_job_free(ScopeJob *j)
 
 static void scope_job_finish(ScopeJob *j, int error, const char *message)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         scope_callback_t cb = j->cb;
 
         j->cb = NULL;
         j->match_slot = sd_bus_slot_unref(j->match_slot);
         j->call_slot = sd_bus_slot_unref(j->call_slot);
+        if (error < 0)
+                berth_error_set(&e, error, "%s", message);
         if (cb)
-                cb(j->userdata, error, message);
+                cb(j->userdata, error < 0 ? &e : NULL);
 }
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -369,7 +372,12 @@ static bool property_allowed(const char *name)
         return false;
 }
 
-int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **ret_reason)
+static int refuse_property(BerthError *e, const char *name)
+{
+        return berth_error_set(e, -EINVAL, "Unit property '%s' cannot be set on a container's scope.", name);
+}
+
+int scope_properties_from_bus(sd_bus_message *m, BerthError *e, char **ret_json)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -388,10 +396,8 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                 r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                if (!property_allowed(name)) {
-                        *ret_reason = name;
-                        return -EINVAL;
-                }
+                if (!property_allowed(name))
+                        return refuse_property(e, name);
                 r = sd_bus_message_peek_type(m, NULL, &contents);
                 if (r < 0)
                         return r;
@@ -451,10 +457,8 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                         /* DeviceAllow=: [[path, perms], …] */
                         const char *path, *perms;
 
-                        if (!streq(contents, "a(ss)")) {
-                                *ret_reason = name;
-                                return -EINVAL;
-                        }
+                        if (!streq(contents, "a(ss)"))
+                                return refuse_property(e, name);
                         r = sd_bus_message_enter_container(m, 'a', "(ss)");
                         if (r < 0)
                                 return r;
@@ -471,8 +475,7 @@ int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **r
                         break;
                 }
                 default:
-                        *ret_reason = name;
-                        return -EINVAL;
+                        return refuse_property(e, name);
                 }
                 if (r < 0)
                         return r;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "shared/error.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,8 +29,8 @@ typedef struct ScopeRequest {
 
 typedef struct ScopeJob ScopeJob;
 
-/* error == 0 and result "done" on success; otherwise error < 0 and a message for the caller. */
-typedef void (*scope_callback_t)(void *userdata, int error, const char *message);
+/* e is NULL on success; otherwise what failed, with a message for the caller. */
+typedef void (*scope_callback_t)(void *userdata, const BerthError *e);
 
 int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_callback_t cb, void *userdata,
                 ScopeJob **ret);
@@ -41,8 +43,8 @@ extern const size_t scope_default_device_allow_n;
 
 /* Reads an a(sv) of unit properties from a message into the JSON form kept in the container record:
  * [["MemoryMax","t",536870912], …]. Only basic types (t u i x b s d) are accepted, and only properties
- * a scope takes (resource control); -EINVAL with *ret_reason otherwise. */
-int scope_properties_from_bus(sd_bus_message *m, char **ret_json, const char **ret_reason);
+ * a scope takes (resource control); -EINVAL with the reason in e otherwise. */
+int scope_properties_from_bus(sd_bus_message *m, BerthError *e, char **ret_json);
 
 /* Whether properties (that JSON form) favour the container over the host or loosen its confinement:
  * OOMScoreAdjust or Nice below 0, MemoryMin or MemoryLow set, a CPU or IO weight above the default (100),

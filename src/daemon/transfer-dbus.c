@@ -45,7 +45,7 @@ static int transfer_node_enumerator(sd_bus *bus, const char *path, void *userdat
 static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         Transfer *t = userdata;
-        Manager *m = bus_transfer_manager(t);
+        Manager *m = transfer_get_manager(t);
         int r;
 
         const char *details[] = { "image", transfer_get_reference(t), "verb", "cancel", NULL };
@@ -103,23 +103,17 @@ const sd_bus_vtable transfer_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static Manager *the_manager = NULL;
-
-Manager *bus_transfer_manager(Transfer *t)
+void transfer_send_message(Transfer *t, const char *text)
 {
-        return the_manager;
+        (void) sd_bus_emit_signal(transfer_get_manager(t)->bus, transfer_get_path(t), "org.berth1.Transfer",
+                                  "Message", "s", text);
 }
 
-static void on_message(Transfer *t, const char *text)
+void transfer_send_layer_progress(Transfer *t, const char *layer, const char *status, uint64_t done,
+                                  uint64_t total)
 {
-        (void) sd_bus_emit_signal(the_manager->bus, transfer_get_path(t), "org.berth1.Transfer", "Message", "s",
-                                  text);
-}
-
-static void on_layer_progress(Transfer *t, const char *layer, const char *status, uint64_t done, uint64_t total)
-{
-        (void) sd_bus_emit_signal(the_manager->bus, transfer_get_path(t), "org.berth1.Transfer", "LayerProgress",
-                                  "sstt", layer, status, done, total);
+        (void) sd_bus_emit_signal(transfer_get_manager(t)->bus, transfer_get_path(t), "org.berth1.Transfer",
+                                  "LayerProgress", "sstt", layer, status, done, total);
 }
 
 static int on_free_transfer(sd_event_source *s, void *userdata)
@@ -131,15 +125,15 @@ static int on_free_transfer(sd_event_source *s, void *userdata)
         return 0;
 }
 
-static void on_finished(Transfer *t, const char *error_name, const char *error_message)
+void transfer_send_finished(Transfer *t, const BerthError *e)
 {
-        Manager *m = the_manager;
+        Manager *m = transfer_get_manager(t);
         const char *result = transfer_get_status(t);
         sd_event_source *s = NULL;
 
-        (void) sd_bus_emit_signal(m->bus, transfer_get_path(t), "org.berth1.Transfer", "Finished", "sssss", result,
-                                  strempty(error_name), strempty(error_message), transfer_get_manifest_digest(t),
-                                  transfer_get_image_id(t));
+        (void) sd_bus_emit_signal(m->bus, transfer_get_path(t), "org.berth1.Transfer", "Finished", "sssss",
+                                  result, bus_error_transfer_name(e), e ? berth_error_message(e) : "",
+                                  transfer_get_manifest_digest(t), transfer_get_image_id(t));
         (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "TransferRemoved", "uos",
                                   transfer_get_id(t), transfer_get_path(t), result);
         g_hash_table_remove(m->transfers, GUINT_TO_POINTER(transfer_get_id(t)));
@@ -150,23 +144,16 @@ static void on_finished(Transfer *t, const char *error_name, const char *error_m
                 log_warning("Failed to schedule freeing of a finished transfer, leaking it.");
 }
 
-static const TransferEvents transfer_events = {
-        .message = on_message,
-        .layer_progress = on_layer_progress,
-        .finished = on_finished,
-};
-
 int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference, sd_bus_error *error)
 {
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_(transfer_freep) Transfer *t = NULL;
-        const char *reason = NULL;
         Transfer *started;
         int r;
 
-        r = transfer_new(m, reference, &t, &reason);
+        r = transfer_new(m, reference, &e, &t);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE, "'%s': %s", reference,
-                                         reason ?: "not a valid image reference");
+                return bus_error_set_image_lookup(error, &e);
         if (r < 0)
                 return r;
 
@@ -186,7 +173,7 @@ int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference
                                   transfer_get_id(started), transfer_get_path(started));
         manager_set_status(m, "Serving org.berth1, %u pulls running.", g_hash_table_size(m->transfers));
 
-        r = transfer_start(started, &transfer_events);
+        r = transfer_start(started);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start pull of %s: %m", reference);
                 transfer_cancel(started);
@@ -194,17 +181,10 @@ int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference
         return 1;
 }
 
-int bus_transfer_register(Manager *m)
-{
-        int r;
-
-        the_manager = m;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/berth1/transfer", "org.berth1.Transfer",
-                                       transfer_vtable, transfer_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register org.berth1.Transfer: %m");
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/berth1/transfer", transfer_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add transfer node enumerator: %m");
-        return 0;
-}
+const BusObjectImplementation transfer_object = {
+        .path = "/org/berth1/transfer",
+        .interface = "org.berth1.Transfer",
+        .vtable = transfer_vtable,
+        .find = transfer_object_find,
+        .enumerator = transfer_node_enumerator,
+};

@@ -7,6 +7,7 @@
 
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
+#include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "oci/config.h"
 #include "oci/digest.h"
@@ -20,6 +21,7 @@
 #include "store/image-store.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "daemon/transfer-dbus.h"
 #include "daemon/transfer.h"
 
 #define PROGRESS_INTERVAL_USEC (100 * USEC_PER_MSEC)
@@ -56,7 +58,7 @@ struct Transfer {
         char *canonical; /* "docker.io/library/debian:12" */
         char *familiar;  /* "debian:12" */
         char *repository;
-        const TransferEvents *events;
+        bool started; /* the hooks hear of it from transfer_start() on */
 
         enum { STATE_NEW, STATE_RESOLVING, STATE_PULLING, STATE_DONE, STATE_FAILED, STATE_CANCELLED } state;
         RegistryRequest *request; /* manifest or config */
@@ -120,7 +122,7 @@ Transfer *transfer_free(Transfer *t)
         return mfree(t);
 }
 
-int transfer_new(Manager *m, const char *reference, Transfer **ret, const char **ret_reason)
+int transfer_new(Manager *m, const char *reference, BerthError *e, Transfer **ret)
 {
         _cleanup_(transfer_freep) Transfer *t = NULL;
         char id_str[16];
@@ -130,7 +132,7 @@ int transfer_new(Manager *m, const char *reference, Transfer **ret, const char *
         if (!t)
                 return -ENOMEM;
         t->manager = m;
-        r = reference_parse_with_default_domain(reference, m->default_domain, &t->ref, ret_reason);
+        r = manager_parse_reference(m, reference, e, &t->ref);
         if (r < 0)
                 return r;
         r = reference_to_string(t->ref, &t->canonical);
@@ -147,6 +149,11 @@ int transfer_new(Manager *m, const char *reference, Transfer **ret, const char *
                 return -ENOMEM;
         *ret = TAKE_PTR(t);
         return 0;
+}
+
+Manager *transfer_get_manager(Transfer *t)
+{
+        return t->manager;
 }
 
 uint32_t transfer_get_id(Transfer *t) { return t->id; }
@@ -181,29 +188,28 @@ static void emit_message(Transfer *t, const char *fmt, ...)
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
         va_end(ap);
-        if (s && t->events && t->events->message)
-                t->events->message(t, s);
+        if (s && t->started)
+                transfer_send_message(t, s);
 }
 
 static void emit_layer(TransferLayer *l, const char *status)
 {
         Transfer *t = l->transfer;
 
-        if (t->events && t->events->layer_progress)
-                t->events->layer_progress(t, l->short_id, status, l->done, l->total);
+        if (t->started)
+                transfer_send_layer_progress(t, l->short_id, status, l->done, l->total);
 }
 
 /* Ends the pull: the finished event is the last thing that happens to t; the bus layer frees it after. */
-static void transfer_finish(Transfer *t, const char *error_name, const char *error_message)
+static void transfer_finish(Transfer *t, const BerthError *e)
 {
         if (t->state >= STATE_DONE)
                 return;
-        t->state = error_name ? (streq(error_name, BERTH_ERROR_TRANSFER_CANCELLED) ? STATE_CANCELLED : STATE_FAILED)
-                              : STATE_DONE;
+        t->state = e ? (e->error == -ECANCELED ? STATE_CANCELLED : STATE_FAILED) : STATE_DONE;
         registry_request_cancel(t->request);
         t->request = NULL;
 
-        if (error_name) {
+        if (e) {
                 bool removed = false;
 
                 for (size_t i = 0; i < t->n_layers; i++)
@@ -221,13 +227,23 @@ static void transfer_finish(Transfer *t, const char *error_name, const char *err
                 }
                 if (removed)
                         manager_empty_trash(t->manager);
-                sd_journal_send("MESSAGE=Pull of %s failed: %s", t->familiar, error_message,
+                sd_journal_send("MESSAGE=Pull of %s failed: %s", t->familiar, berth_error_message(e),
                                 "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_PULL_FAILED, "PRIORITY=%i", LOG_WARNING,
                                 "BERTH_IMAGE=%s", t->familiar, "BERTH_TRANSFER=%" PRIu32, t->id,
-                                "BERTH_ERROR=%s", error_message, "BERTH_ERROR_NAME=%s", error_name, NULL);
+                                "BERTH_ERROR=%s", berth_error_message(e), "BERTH_ERROR_NAME=%s",
+                                bus_error_transfer_name(e), NULL);
         }
-        if (t->events && t->events->finished)
-                t->events->finished(t, error_name, error_message);
+        if (t->started)
+                transfer_send_finished(t, e);
+}
+
+/* transfer_finish() with a failure of the given kind (see transfer.h) and message. */
+static void transfer_fail(Transfer *t, int error, const char *message)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+
+        berth_error_set(&e, error, "%s", message);
+        transfer_finish(t, &e);
 }
 
 static void transfer_fail_errno(Transfer *t, int r, const char *what)
@@ -236,27 +252,27 @@ static void transfer_fail_errno(Transfer *t, int r, const char *what)
 
         if (asprintf(&msg, "%s: %s", what, strerror(-r)) < 0)
                 msg = NULL;
-        transfer_finish(t, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_REGISTRY_ERROR,
-                        msg ?: what);
+        /* The errno is in the message; as a kind, anything but a full disk is the registry's. */
+        transfer_fail(t, r == -ENOSPC ? r : -EPROTO, msg ?: what);
 }
 
 static void transfer_fail_registry(Transfer *t, const RegistryError *e)
 {
         _cleanup_free_ char *msg = NULL;
-        const char *name;
+        int kind;
 
         switch (e->kind) {
         case REGISTRY_ERROR_UNAUTHORIZED:
-                name = BERTH_ERROR_UNAUTHORIZED;
+                kind = -EACCES;
                 break;
         case REGISTRY_ERROR_MANIFEST_UNKNOWN:
-                name = BERTH_ERROR_MANIFEST_UNKNOWN;
+                kind = -ENOENT;
                 break;
         case REGISTRY_ERROR_CANCELLED:
-                name = BERTH_ERROR_TRANSFER_CANCELLED;
+                kind = -ECANCELED;
                 break;
         default:
-                name = BERTH_ERROR_REGISTRY_ERROR;
+                kind = -EPROTO;
         }
         if (e->http_status > 0)
                 if (asprintf(&msg, "%s: %s (HTTP %ld)", t->familiar, berth_error_message(&e->base),
@@ -264,7 +280,7 @@ static void transfer_fail_registry(Transfer *t, const RegistryError *e)
                         msg = NULL;
         if (!msg && asprintf(&msg, "%s: %s", t->familiar, berth_error_message(&e->base)) < 0)
                 msg = NULL;
-        transfer_finish(t, name, msg ?: berth_error_message(&e->base));
+        transfer_fail(t, kind, msg ?: berth_error_message(&e->base));
 }
 
 /* Whether another running pull needs the layer chain_id at all, or (downloading_only) is fetching it now. */
@@ -316,13 +332,13 @@ static void transfers_layer_settled(Manager *m, const char *chain_id, Transfer *
                 transfer_advance(to_advance->pdata[i]);
 }
 
-static void layer_fail(TransferLayer *l, const char *error_name, const char *message)
+static void layer_fail(TransferLayer *l, int error, const char *message)
 {
         Transfer *t = l->transfer;
         const char *chain_id = l->chain_id;
 
         layer_stop(l);
-        transfer_finish(t, error_name, message);
+        transfer_fail(t, error, message);
         transfers_layer_settled(t->manager, chain_id, t);
 }
 
@@ -339,20 +355,19 @@ static void layer_check(TransferLayer *l)
                 if (asprintf(&msg, "layer %s could not be extracted: %s", l->short_id,
                              error_message.message ?: strerror(-r)) < 0)
                         msg = NULL;
-                return layer_fail(l, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_INVALID_IMAGE,
-                                  msg ?: "layer could not be extracted");
+                return layer_fail(l, r == -ENOSPC ? r : -EINVAL, msg ?: "layer could not be extracted");
         }
         if (!streq(res.blob_digest, l->desc->digest)) {
                 if (asprintf(&msg, "layer %s: the registry sent content with digest %s, expected %s", l->short_id,
                              res.blob_digest, l->desc->digest) < 0)
                         msg = NULL;
-                return layer_fail(l, BERTH_ERROR_DIGEST_MISMATCH, msg ?: "digest mismatch");
+                return layer_fail(l, -EBADMSG, msg ?: "digest mismatch");
         }
         if (!streq(res.diff_id, l->diff_id)) {
                 if (asprintf(&msg, "layer %s: uncompressed content has digest %s, the image config says %s",
                              l->short_id, res.diff_id, l->diff_id) < 0)
                         msg = NULL;
-                return layer_fail(l, BERTH_ERROR_DIGEST_MISMATCH, msg ?: "diff_id mismatch");
+                return layer_fail(l, -EBADMSG, msg ?: "diff_id mismatch");
         }
 
         l->uncompressed = res.uncompressed_size;
@@ -439,7 +454,7 @@ static void on_layer_restart(RegistryRequest *req, void *userdata)
         l->done = 0;
         r = layer_spawn(l);
         if (r < 0)
-                layer_fail(l, BERTH_ERROR_REGISTRY_ERROR, "cannot restart layer extraction");
+                layer_fail(l, -EPROTO, "cannot restart layer extraction");
 }
 
 static void on_layer_progress(RegistryRequest *req, uint64_t done, uint64_t total, void *userdata)
@@ -604,10 +619,9 @@ static void transfer_complete(Transfer *t)
                         "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_PULLED, "PRIORITY=%i", LOG_INFO, "BERTH_IMAGE=%s",
                         t->familiar, "BERTH_IMAGE_DIGEST=%s", t->manifest_digest, "BERTH_IMAGE_ID=%s",
                         t->image_id, "BERTH_TRANSFER=%" PRIu32, t->id, NULL);
-        if (is_new && image_object_path(t->image_id, &path) >= 0 && m->bus)
-                (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "ImageNew", "so",
-                                          t->image_id, path);
-        transfer_finish(t, NULL, NULL);
+        if (is_new)
+                image_send_signal(m, t->image_id, true);
+        transfer_finish(t, NULL);
 }
 
 static void transfer_advance(Transfer *t)
@@ -640,9 +654,8 @@ static void transfer_advance(Transfer *t)
                         if (asprintf(&msg, "cannot commit layer %s to the store: %s", l->short_id,
                                      strerror(-r)) < 0)
                                 msg = NULL;
-                        return layer_fail(
-                                l, r == -ENOSPC ? "org.berth1.Error.NoSpace" : BERTH_ERROR_REGISTRY_ERROR,
-                                msg ?: "cannot commit layer to the store");
+                        return layer_fail(l, r == -ENOSPC ? r : -EPROTO,
+                                          msg ?: "cannot commit layer to the store");
                 }
                 l->tmp_name = mfree(l->tmp_name);
                 l->present = true;
@@ -674,7 +687,7 @@ static void transfer_advance(Transfer *t)
                 }
                 r = layer_start(l);
                 if (r < 0)
-                        return layer_fail(l, BERTH_ERROR_REGISTRY_ERROR, "cannot start layer download");
+                        return layer_fail(l, -EPROTO, "cannot start layer download");
                 active++;
         }
 }
@@ -699,19 +712,19 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
                 if (asprintf(&msg, "%s: config has digest %s, the manifest says %s", t->familiar, digest,
                              t->manifest->config.digest) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_DIGEST_MISMATCH, msg ?: "config digest mismatch");
+                return transfer_fail(t, -EBADMSG, msg ?: "config digest mismatch");
         }
         r = oci_image_config_parse(body, size, &t->config, &reason);
         if (r < 0) {
                 if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid image config");
+                return transfer_fail(t, -EINVAL, msg ?: "invalid image config");
         }
         if (oci_image_config_n_diff_ids(t->config) != t->manifest->n_layers) {
                 if (asprintf(&msg, "%s: the manifest lists %zu layers but the config %zu", t->familiar,
                              t->manifest->n_layers, oci_image_config_n_diff_ids(t->config)) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "layer count mismatch");
+                return transfer_fail(t, -EINVAL, msg ?: "layer count mismatch");
         }
         t->config_data = g_strndup(body, size);
         t->config_size = size;
@@ -773,14 +786,14 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
         if (want && !streq(want, digest)) {
                 if (asprintf(&msg, "%s: manifest has digest %s, expected %s", t->familiar, digest, want) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_DIGEST_MISMATCH, msg ?: "manifest digest mismatch");
+                return transfer_fail(t, -EBADMSG, msg ?: "manifest digest mismatch");
         }
 
         r = oci_document_kind_detect(content_type, body, size, &kind, &reason);
         if (r < 0) {
                 if (asprintf(&msg, "%s: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "unknown manifest type");
+                return transfer_fail(t, -EINVAL, msg ?: "unknown manifest type");
         }
 
         if (oci_document_kind_is_index(kind)) {
@@ -789,13 +802,13 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                 const OciDescriptor *pick;
 
                 if (t->manifest_digest) /* an index pointing at an index */
-                        return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, "nested image index");
+                        return transfer_fail(t, -EINVAL, "nested image index");
                 r = oci_index_parse(body, size, &idx, &reason);
                 if (r < 0) {
                         if (asprintf(&msg, "%s: invalid image index: %s", t->familiar,
                                      strna(reason.message)) < 0)
                                 msg = NULL;
-                        return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid index");
+                        return transfer_fail(t, -EINVAL, msg ?: "invalid index");
                 }
                 r = oci_platform_host(&host);
                 if (r >= 0)
@@ -807,7 +820,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                         if (asprintf(&msg, "%s: no image for platform %s (the image has: %s)", t->familiar,
                                      strna(want_s), strna(have)) < 0)
                                 msg = NULL;
-                        return transfer_finish(t, BERTH_ERROR_NO_MATCHING_PLATFORM, msg ?: "no matching platform");
+                        return transfer_fail(t, -ENOEXEC, msg ?: "no matching platform");
                 }
                 t->manifest_digest = strdup(pick->digest);
                 if (!t->manifest_digest)
@@ -823,7 +836,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
         if (r < 0) {
                 if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
-                return transfer_finish(t, BERTH_ERROR_INVALID_IMAGE, msg ?: "invalid manifest");
+                return transfer_fail(t, -EINVAL, msg ?: "invalid manifest");
         }
         free(t->manifest_digest);
         t->manifest_digest = TAKE_PTR(digest);
@@ -846,11 +859,11 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                 return transfer_fail_errno(t, r, "requesting the image config");
 }
 
-int transfer_start(Transfer *t, const TransferEvents *events)
+int transfer_start(Transfer *t)
 {
         _cleanup_free_ char *name = NULL;
 
-        t->events = events;
+        t->started = true;
         t->state = STATE_RESOLVING;
         (void) reference_familiar_name(t->ref, &name);
         emit_message(t, "%s: Pulling from %s", reference_tag_or_digest(t->ref), name ?: t->repository);
@@ -860,5 +873,5 @@ int transfer_start(Transfer *t, const TransferEvents *events)
 
 void transfer_cancel(Transfer *t)
 {
-        transfer_finish(t, BERTH_ERROR_TRANSFER_CANCELLED, "the pull was cancelled");
+        transfer_fail(t, -ECANCELED, "the pull was cancelled");
 }

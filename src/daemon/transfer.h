@@ -4,27 +4,26 @@
 #include <stdint.h>
 
 #include "daemon/manager.h"
+#include "shared/error.h"
 
 /* A pull: manifest (through an index if need be) → config → layers streamed in parallel, each hashed,
  * decompressed and extracted by its own child as the bytes arrive → layers committed bottom up → image
- * recorded and tagged. Progress and the outcome go to the TransferEvents the bus layer installs. */
+ * recorded and tagged. Once started, progress and the outcome go to the bus file's hooks
+ * (transfer_send_message(), transfer_send_layer_progress(), transfer_send_finished() in transfer-dbus.h).
+ * A failure is a BerthError whose errno says what kind it is (bus-errors.c names it): ECANCELED cancelled,
+ * ENOSPC disk full, EACCES unauthorised, ENOENT manifest unknown, EBADMSG digest mismatch, EINVAL invalid
+ * image, ENOEXEC no matching platform, anything else (EPROTO) a registry error. */
 
 typedef struct Transfer Transfer;
 
-typedef struct TransferEvents {
-        void (*message)(Transfer *t, const char *text);
-        void (*layer_progress)(Transfer *t, const char *layer, const char *status, uint64_t done, uint64_t total);
-        /* error_name is an org.berth1.Error.* name (NULL on success). */
-        void (*finished)(Transfer *t, const char *error_name, const char *error_message);
-} TransferEvents;
-
-int transfer_new(Manager *m, const char *reference, Transfer **ret, const char **ret_reason);
+int transfer_new(Manager *m, const char *reference, BerthError *e, Transfer **ret);
 Transfer *transfer_free(Transfer *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Transfer *, transfer_free);
 
-int transfer_start(Transfer *t, const TransferEvents *events);
+int transfer_start(Transfer *t);
 void transfer_cancel(Transfer *t);
 
+Manager *transfer_get_manager(Transfer *t);
 uint32_t transfer_get_id(Transfer *t);
 const char *transfer_get_path(Transfer *t);
 const char *transfer_get_reference(Transfer *t); /* as the user gave it, normalised */

@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "shared/berth-unit.h"
 #include "monitor/monitor-journal.h"
 #include "shared/log.h"
 
@@ -41,6 +42,7 @@ JournalWriter *journal_writer_free(JournalWriter *w)
 int journal_writer_new(const RunSpec *spec, sd_event *event, JournalWriter **ret)
 {
         _cleanup_(journal_writer_freep) JournalWriter *w = NULL;
+        _cleanup_free_ char *unit = NULL;
 
         w = calloc(1, sizeof(JournalWriter));
         if (!w)
@@ -55,7 +57,8 @@ int journal_writer_new(const RunSpec *spec, sd_event *event, JournalWriter **ret
             /* journald names a datagram's unit (_SYSTEMD_UNIT) from its sender's cgroup in /proc, read when
              * it processes it: a monitor that has exited by then (a short container, a busy journald) gets
              * none. This field, trusted from a root sender, is what `journalctl -u` matches then. */
-            asprintf(&w->fields[FIELD_UNIT], "OBJECT_SYSTEMD_UNIT=berth-%s.scope", spec->name) < 0)
+            !(unit = berth_scope_name(spec->name)) ||
+            asprintf(&w->fields[FIELD_UNIT], "OBJECT_SYSTEMD_UNIT=%s", unit) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(w);
         return 0;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * berth-monitor: one per running container, in the container's scope (monitor-protocol.h has the protocol
- * with berthd, design.md "Why a monitor" the reason). It
+ * with berthd). It exists so that containers outlive a restart or crash of berthd: it lives in the
+ * container's scope, not in berthd.service, and berthd re-adopts it when it starts again (the model is
+ * systemd-nspawn's and podman's conmon split; docs/architecture.md). It
  *   - waits for berthd's go on the sync socket, so that it is inside the scope before the container exists;
  *   - clones the container (container-spawn.h) and reports "S<pid>" or "E<code> <message>";
  *   - keeps state.json current (running, then exited), so the outcome survives a berthd that is down;

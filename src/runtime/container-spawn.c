@@ -14,6 +14,7 @@
 #include "runtime/container-child.h"
 #include "runtime/container-spawn.h"
 #include "runtime/mount-util.h"
+#include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 
@@ -69,7 +70,8 @@ static int cgroup_split(const char *name, int *ret_procs_fd)
                 *nl = 0;
         /* Only the container's own scope is ours to split (not, say, the session of a test run by hand). */
         last = strrchr(path, '/');
-        if (asprintf(&unit, "berth-%s.scope", name) < 0)
+        unit = berth_scope_name(name);
+        if (!unit)
                 return -ENOMEM;
         if (!streq(last ? last + 1 : path, unit))
                 return 0;

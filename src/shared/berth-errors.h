@@ -20,3 +20,4 @@
 #define BERTH_ERROR_INVALID_IMAGE "org.berth1.Error.InvalidImage"
 #define BERTH_ERROR_TRANSFER_CANCELLED "org.berth1.Error.TransferCancelled"
 #define BERTH_ERROR_START_FAILED "org.berth1.Error.StartFailed"
+#define BERTH_ERROR_NO_SPACE "org.berth1.Error.NoSpace"

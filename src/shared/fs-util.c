@@ -6,6 +6,8 @@
 #include <sys/statfs.h>
 #include <sys/vfs.h>
 
+#include <glib.h>
+
 #include "shared/fs-util.h"
 #include "shared/macro.h"
 
@@ -293,4 +295,58 @@ int rm_rf_at(int dir_fd, const char *name)
         if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
                 r = negative_errno();
         return r;
+}
+
+static int dir_usage_walk(int dir_fd, DirUsageFlags flags, GHashTable *seen, uint64_t *total)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        bool ignore_vanished = flags & DIR_USAGE_IGNORE_VANISHED;
+        int r;
+
+        d = fdopendir(dir_fd);
+        if (!d) {
+                safe_close(dir_fd);
+                return negative_errno();
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT && ignore_vanished)
+                                continue;
+                        return negative_errno();
+                }
+                if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+                        gint64 ino = (gint64) st.st_ino;
+                        if (g_hash_table_contains(seen, &ino))
+                                continue;
+                        g_hash_table_add(seen, g_memdup2(&ino, sizeof(ino)));
+                }
+                if (!(flags & DIR_USAGE_APPARENT))
+                        *total += (uint64_t) st.st_blocks * 512;
+                else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+                        *total += (uint64_t) st.st_size;
+                if (S_ISDIR(st.st_mode)) {
+                        int fd = openat(dirfd(d), de->d_name,
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0) {
+                                if (errno == ENOENT && ignore_vanished)
+                                        continue;
+                                return negative_errno();
+                        }
+                        r = dir_usage_walk(fd, flags, seen, total);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int dir_usage_at(int dir_fd, DirUsageFlags flags, uint64_t *total)
+{
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+
+        return dir_usage_walk(dir_fd, flags, seen, total);
 }

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Writes data to dir_fd/path atomically: a temporary file in the same dir, fsync, rename over the target,
@@ -39,3 +40,15 @@ static inline void closedirp(DIR **d)
 
 /* opendir() of dir_fd/path ("." for dir_fd itself), without following a symlink at the end. */
 int opendir_at(int dir_fd, const char *path, DIR **ret);
+
+typedef enum DirUsageFlags {
+        /* Apparent bytes (st_size) of files and symlinks, directories not counted: Docker's directory.Size.
+         * Without it, allocated bytes (st_blocks) of every entry, directories included: du. */
+        DIR_USAGE_APPARENT = 1 << 0,
+        /* Entries deleted while the walk runs are skipped instead of failing it (a running container's). */
+        DIR_USAGE_IGNORE_VANISHED = 1 << 1,
+} DirUsageFlags;
+
+/* Adds to *total the usage of everything below the directory dir_fd (taken over, closed), without following
+ * symlinks, each hard-linked inode once. */
+int dir_usage_at(int dir_fd, DirUsageFlags flags, uint64_t *total);

@@ -8,8 +8,9 @@
  * The short link l/<id> is created before that rename, pointing at the final name: a crash in between
  * leaves a dangling link and a temp dir, which layer_store_cleanup_tmp() removes at the next start.
  * Removal is the reverse: rename into .trash/ (the layer is gone at once), then unlink the short link; the
- * tree is deleted later, because deleting a big tree is slow and slows the next extraction on ext4
- * (perf-limits §3: delete lazily, when idle).
+ * tree is deleted later, when idle, because deleting a big tree is slow and slows the next extraction on
+ * ext4 (an extraction right after an rm -rf of a large tree took 3.4 s instead of 0.2 s: journal
+ * contention).
  *
  * Short links keep the overlay option string short: lowerdir=l/<26 chars>:… relative to the store root,
  * 29 bytes per layer, so 128 layers take 3.7 KiB and fit in the 4096-byte mount(2) data page.
@@ -481,45 +482,8 @@ int layer_store_lowerdir_option(LayerStore *s, char *const *chain_ids, size_t n,
         return 0;
 }
 
-static int usage_walk(int dir_fd, GHashTable *seen, uint64_t *total)
-{
-        _cleanup_(closedirp) DIR *d = NULL;
-        int r = 0;
-
-        d = fdopendir(dir_fd);
-        if (!d) {
-                safe_close(dir_fd);
-                return negative_errno();
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                struct stat st;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return negative_errno();
-                if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-                        gint64 ino = (gint64) st.st_ino;
-                        if (g_hash_table_contains(seen, &ino))
-                                continue;
-                        g_hash_table_add(seen, g_memdup2(&ino, sizeof(ino)));
-                }
-                *total += (uint64_t) st.st_blocks * 512;
-                if (S_ISDIR(st.st_mode)) {
-                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0)
-                                return negative_errno();
-                        r = usage_walk(fd, seen, total);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
-}
-
 int layer_store_disk_usage(LayerStore *s, const char *chain_id, uint64_t *ret_bytes)
 {
-        g_autoptr(GHashTable) seen = NULL;
         _cleanup_free_ char *diff = NULL;
         const char *hex = digest_hex(chain_id);
         uint64_t total = 0;
@@ -539,8 +503,7 @@ int layer_store_disk_usage(LayerStore *s, const char *chain_id, uint64_t *ret_by
         }
         total = (uint64_t) st.st_blocks * 512;
 
-        seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-        r = usage_walk(fd, seen, &total);
+        r = dir_usage_at(fd, 0, &total);
         if (r < 0)
                 return r;
         *ret_bytes = total;

@@ -348,3 +348,42 @@ r = json.load(open(p)); r["name"] = sys.argv[2]; json.dump(r, open(p, "w"))' "$i
         assert_no_match "$(M ListContainers b true)" '"id-owner"' "the owner is gone"
         M RemoveContainer sb "${impostor:0:12}" false >/dev/null
 }
+
+# C NAME METHOD SIG ARGS… : a method of the Container object itself, on its path
+C() {
+        local name=$1; shift
+        bed_exec busctl --json=short -- call org.berth1 "$(cpath "$name")" org.berth1.Container "$@"
+}
+
+test_object_methods() {
+        # The same verbs on the object path as by name on the Manager.
+        local image_id
+        create "$(R busybox)" objc sleep 1000 >/dev/null
+        C objc Start >/dev/null
+        assert_eq "$(state objc)" running "started on the object"
+        assert_ok bed_exec systemctl is-active -q berth-objc.scope
+        C objc Kill i 9 >/dev/null
+        wait_until 60 is_state objc exited
+        assert_eq "$(exit_code objc)" 137 "killed on the object"
+        assert_fails C objc Kill i 15
+        assert_match "$FAIL_OUTPUT" 'ContainerNotRunning|not running' "kill of an exited one"
+        assert_fails C objc Kill i 100000
+        assert_match "$FAIL_OUTPUT" 'Invalid signal' "bad signal refused"
+        C objc Start >/dev/null
+        assert_eq "$(state objc)" running "started again"
+        C objc Stop t 500000 >/dev/null
+        assert_eq "$(state objc)" exited "stopped on the object"
+        assert_eq "$(exit_code objc)" 137 "sleep ignores SIGTERM: killed after the timeout"
+        # No terminal, not running: the object refuses as the Manager does.
+        assert_fails C objc Resize uu 24 80
+        assert_match "$FAIL_OUTPUT" 'no terminal' "resize without a terminal"
+        assert_fails C objc Attach a{sv} 0
+        assert_match "$FAIL_OUTPUT" 'not running' "attach to an exited one"
+        image_id=$(C objc Commit sa{sv} objc-image:1 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        assert_match "$image_id" '^sha256:[0-9a-f]{64}$' "committed on the object"
+        assert_match "$(M GetImage s objc-image:1)" '/org/berth1/image/' "the commit is tagged"
+        C objc Remove b false >/dev/null
+        assert_no_match "$(M ListContainers b true)" '"objc"' "removed on the object"
+        assert_fails C objc Start
+        assert_match "$FAIL_OUTPUT" 'Unknown object|UnknownObject' "its object went with it"
+}

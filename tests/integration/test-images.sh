@@ -267,3 +267,27 @@ while True:
         wait "$search" && fail "search of a dead registry succeeded: $(cat "$TEST_TMP/search.out")"
         assert_match "$(cat "$TEST_TMP/search.out")" 'RegistryError|Registry|connect|reset' "search error"
 }
+
+test_image_object_methods() {
+        # Tag and Remove on the Image object's path, as TagImage and RemoveImage do by name.
+        local path out
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+        path=$(bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager GetImage s "$(R busybox)" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        bed_exec busctl call org.berth1 "$path" org.berth1.Image Tag s objtag:1
+        assert_match "$(bed_exec berthctl image ls)" 'objtag +1 ' "tagged on the object"
+        assert_match "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Image RepoTags)" 'objtag:1' \
+                "RepoTags has the new tag"
+        out=$(bed_exec busctl call org.berth1 "$path" org.berth1.Image Tag s "objtag@sha256:$(printf '0%.0s' {1..64})" 2>&1) &&
+                fail "a digest is no tag"
+        assert_match "$out" 'InvalidReference|cannot contain a digest|not a valid' "digest refused"
+        # Two tags: the object (an id) is removed only with force.
+        out=$(bed_exec busctl call org.berth1 "$path" org.berth1.Image Remove b false 2>&1) &&
+                fail "an image with two tags needs force"
+        assert_match "$out" 'several tags' "refused without force"
+        bed_exec busctl call org.berth1 "$path" org.berth1.Image Remove b true
+        assert_no_match "$(bed_exec berthctl image ls)" 'objtag' "removed on the object"
+        out=$(bed_exec busctl call org.berth1 "$path" org.berth1.Image Remove b true 2>&1) &&
+                fail "the object is gone"
+        assert_match "$out" 'Unknown object' "its object went with it"
+}

@@ -56,6 +56,31 @@ test_mutating_methods_denied_with_interactive_flag() {
         assert_no_match "$(M ListContainers b true)" '"pk2"|"pk3"' "nothing created"
 }
 
+test_object_methods_denied_to_nobody() {
+        # The object forms ask polkit as the Manager's by-name forms do.
+        local image line out
+        image=$(bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager GetImage s "$(R busybox)" |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        while read -r line; do
+                # shellcheck disable=SC2086
+                out=$(bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 $line 2>&1) &&
+                        fail "nobody may call: $line"
+                assert_match "$out" 'Interactive authentication required' "$line"
+                assert_no_match "$out" 'No such|Invalid|Unknown' "$line failed on authorisation, not arguments"
+        done <<CALLS
+/org/berth1/container/pk1 org.berth1.Container Start
+/org/berth1/container/pk1 org.berth1.Container Stop t 0
+/org/berth1/container/pk1 org.berth1.Container Kill i 15
+/org/berth1/container/pk1 org.berth1.Container Remove b true
+/org/berth1/container/pk1 org.berth1.Container Attach a{sv} 0
+/org/berth1/container/pk1 org.berth1.Container Resize uu 24 80
+/org/berth1/container/pk1 org.berth1.Container Commit sa{sv} polkit/commit:x 0
+$image org.berth1.Image Remove b true
+$image org.berth1.Image Tag s polkit/tagged:y
+CALLS
+        assert_match "$(M ListContainers b true)" '"pk1"' "pk1 still there"
+}
+
 test_reads_open_to_everyone() {
         assert_ok as_nobody no ListImages
         assert_ok as_nobody no ListContainers b true

@@ -37,7 +37,7 @@ static void test_defaults_from_image(void)
         ContainerOptions o = {};
         ContainerConfig c = {};
 
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         assert_strv(c.argv, (const char *[]) { "bash", NULL });
         assert_strv(c.env, (const char *[]) { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOSTNAME=4f2a9c1b7d3e", NULL });
         g_assert_cmpstr(c.workdir, ==, "/srv");
@@ -57,7 +57,7 @@ static void test_command_and_entrypoint(void)
 
         /* A command replaces Cmd and keeps Entrypoint. */
         o.command = g_strsplit("postgres -c fsync=off", " ", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         assert_strv(c.argv, (const char *[]) { "/docker-entrypoint.sh", "postgres", "-c", "fsync=off", NULL });
         container_config_done(&c);
         container_options_done(&o);
@@ -65,16 +65,16 @@ static void test_command_and_entrypoint(void)
         /* --entrypoint replaces Entrypoint and drops the image's Cmd. */
         o.set_entrypoint = true;
         o.entrypoint = g_strsplit("/bin/sh", " ", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         assert_strv(c.argv, (const char *[]) { "/bin/sh", NULL });
         container_config_done(&c);
 
         /* An empty entrypoint clears it; with no command there is nothing to run. */
         g_strfreev(o.entrypoint);
         o.entrypoint = g_new0(char *, 1);
-        const char *reason = NULL;
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
-        g_assert_nonnull(strstr(reason, "no command"));
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&reason), "no command"));
         container_options_done(&o);
         oci_image_config_free(img);
 }
@@ -88,7 +88,7 @@ static void test_env_merge(void)
         o.env = g_strsplit("LANG=de_DE.UTF-8 FOO=bar PATH", " ", -1);
         o.tty = true;
         o.hostname = g_strdup("box");
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         /* PATH removed by the caller comes back as the default, first. */
         assert_strv(c.env, (const char *[]) { CONTAINER_DEFAULT_PATH, "LANG=de_DE.UTF-8", "FOO=bar", "HOSTNAME=box",
                                               "TERM=xterm", NULL });
@@ -96,7 +96,7 @@ static void test_env_merge(void)
         container_options_done(&o);
 
         o.env = g_strsplit("=x", " ", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, -EINVAL);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, -EINVAL);
         container_options_done(&o);
         oci_image_config_free(img);
 }
@@ -106,42 +106,45 @@ static void test_invalid(void)
         OciImageConfig *img = image_config(debianish);
         ContainerOptions o = {};
         ContainerConfig c = {};
-        const char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
         o.workdir = g_strdup("relative/dir");
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
-        g_assert_nonnull(strstr(reason, "absolute"));
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&reason), "absolute"));
         container_options_done(&o);
 
         o.hostname = g_strdup("bad_host!");
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 
         o.network = g_strdup("mynet");
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 
+        /* A BerthError keeps its first failure: start afresh where the message is looked at. */
+        berth_error_done(&reason);
         o.dns = g_strsplit("1.1.1.1,resolver", ",", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
-        g_assert_nonnull(strstr(reason, "dns server"));
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&reason), "dns server"));
         container_options_done(&o);
 
         o.dns_search = g_strsplit("ok.example,bad..example", ",", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 
+        berth_error_done(&reason);
         o.add_hosts = g_strsplit("db:10.0.0.5,nocolon", ",", -1);
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, &reason), ==, -EINVAL);
-        g_assert_nonnull(strstr(reason, "NAME:ADDRESS"));
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&reason), "NAME:ADDRESS"));
         container_options_done(&o);
 
         /* No image config at all and no command. */
-        g_assert_cmpint(container_config_resolve(NULL, &o, ID, &c, &reason), ==, -EINVAL);
+        g_assert_cmpint(container_config_resolve(NULL, &o, ID, &reason, &c), ==, -EINVAL);
 
         /* An explicit empty user means root even if the image names one. */
         o.set_user = true;
         o.user = g_strdup("");
-        g_assert_cmpint(container_config_resolve(img, &o, ID, &c, NULL), ==, 0);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         g_assert_cmpstr(c.user, ==, "");
         container_config_done(&c);
         container_options_done(&o);
@@ -225,14 +228,14 @@ static void test_devices(void)
                 g_assert_cmpint(device_mapping_parse(*b, &d), ==, -EINVAL);
 
         /* A device of the host's needs the privileged action; a bad one is refused before polkit. */
-        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, 0);
         g_assert_false(weakens);
         o.devices = g_strsplit("/dev/loop0:/dev/xvdc:r", ",", -1);
-        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, 0);
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, 0);
         g_assert_true(weakens);
         g_strfreev(o.devices);
         o.devices = g_strsplit("/dev/loop0:/etc/passwd", ",", -1);
-        g_assert_cmpint(container_options_check_confinement(&o, &weakens, NULL), ==, -EINVAL);
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, -EINVAL);
         container_options_done(&o);
 
         ContainerConfig c = { .devices = g_strsplit("/dev/loop0", ",", -1) };

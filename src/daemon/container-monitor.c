@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/container-dbus.h"
+#include "daemon/container-monitor.h"
+#include "daemon/container.h"
+#include "daemon/machine.h"
+#include "network/bridge.h"
+#include "network/netns.h"
+#include "runtime/monitor-protocol.h"
+#include "shared/berth-unit.h"
+#include "shared/fs-util.h"
+#include "shared/log.h"
+#include "shared/signal-util.h"
+
+/* berth-monitor, the process that holds a container in its scope (runtime/monitor-protocol.h): spawning
+ * it, watching it until it is gone, and adopting it again after a restart of berthd. */
+
+/* The pid in state.json is a number that outlives the process: once the init has exited and the monitor has
+ * reaped it, the number may belong to anyone. So berthd signals the init only through a pidfd, opened when
+ * it learns the pid (start, adoption) and checked to be the monitor's child while the monitor lives: the
+ * monitor has no other child, and while it lives its child cannot have been reaped and replaced. */
+int container_open_init_pidfd(Container *c)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL, *status = NULL;
+        const char *ppid;
+        size_t size;
+        int r;
+
+        if (c->init_pidfd >= 0)
+                return 0;
+        if (c->state.pid <= 0 || c->state.monitor_pid <= 0 || c->monitor_pidfd < 0)
+                return -ESRCH;
+        fd = pidfd_open(c->state.pid, 0);
+        if (fd < 0)
+                return -errno;
+        path = g_strdup_printf("/proc/%i/status", c->state.pid);
+        r = read_file_at(AT_FDCWD, path, 64 * 1024, &status, &size);
+        if (r < 0)
+                return r;
+        ppid = strstr(status, "\nPPid:\t");
+        if (!ppid || atoi(ppid + strlen("\nPPid:\t")) != c->state.monitor_pid)
+                return -ESRCH;
+        /* Both still alive after the read: the status was theirs, not a successor's of either number. */
+        if (pidfd_send_signal(fd, 0, NULL, 0) < 0 || pidfd_send_signal(c->monitor_pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        c->init_pidfd = TAKE_FD(fd);
+        return 0;
+}
+
+void container_reload_state(Container *c)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        ContainerState s = CONTAINER_STATE_INIT;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/state.json", container_dir(c, dir, sizeof(dir)));
+        r = container_state_load(path, &s);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the state of container %s: %m", c->name);
+                return;
+        }
+        container_state_done(&c->state);
+        c->state = s;
+}
+
+static void container_log_exit(Container *c)
+{
+        log_info("Container %s exited with code %i.", c->name, c->state.exit_code);
+}
+
+/* The monitor is gone: whatever it recorded stands; if it recorded nothing (it was killed), say so. */
+static void container_monitor_gone(Container *c, int status_code, int status)
+{
+        bool was_starting = c->starting;
+
+        container_reload_state(c);
+        if (c->state.status != CONTAINER_EXITED) {
+                bool killed = status_code == CLD_KILLED;
+
+                c->state.status = CONTAINER_EXITED;
+                c->state.exit_code = killed ? 128 + status : 255;
+                c->state.exit_signal = killed ? status : 0;
+                c->state.pid = 0;
+                c->state.finished_usec = g_get_real_time();
+                free(c->state.error);
+                if (c->start_error) {
+                        /* Failed before the monitor could record it (systemd refused the scope…). */
+                        c->state.exit_code = 125;
+                        c->state.exit_signal = 0;
+                        c->state.error = TAKE_PTR(c->start_error);
+                } else
+                        c->state.error =
+                                g_strdup(killed ? "the container's monitor was killed"
+                                                : "the container's monitor ended without recording an exit");
+                (void) container_save_state(c);
+        }
+        c->start_error = mfree(c->start_error);
+        c->state.monitor_pid = 0;
+        /* Its network namespace, and the veth pair with it, went with its last process. */
+        bridge_network_release(c->manager->bridge, c->id);
+        container_unregister_machine(c);
+        container_release_runtime(c);
+        c->starting = false;
+        if (was_starting) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+
+                berth_error_set(&e, -ENOEXEC, "%s",
+                                c->state.error ?: "the container's monitor ended during start");
+                container_reply_all(c, true, &e);
+        }
+        container_log_exit(c);
+        container_emit_changed(c);
+        container_reply_all(c, false, NULL);
+        if (c->remove_on_exit)
+                (void) container_remove(c);
+}
+
+static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Container *c = userdata;
+        siginfo_t si = {};
+
+        /* Our child while we started it; after a daemon restart it is not, and ECHILD is expected. */
+        if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
+                log_debug_errno(errno, "waitid on monitor of %s failed: %m", c->name);
+        container_monitor_gone(c, si.si_code, si.si_status);
+        return 0;
+}
+
+int container_watch_monitor(Container *c, int pidfd)
+{
+        c->monitor_pidfd = pidfd;
+        return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
+}
+
+/* With ret_netns_fd, the monitor starts in a network namespace of its own, which berthd gets as an fd: the
+ * container's, which berthd then joins to a network before "G" (the child stays in it). */
+int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
+                            int *ret_netns_fd)
+{
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
+        const char *monitor = getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        pid = ret_netns_fd ? netns_fork(ret_netns_fd) : fork();
+        if (pid < 0)
+                return pid == -1 ? -errno : pid;
+        if (pid == 0) {
+                int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /* berthd blocks the signals it handles through sd-event; the monitor starts clean. */
+                reset_signal_mask();
+                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(pair[1], MONITOR_SYNC_FD) < 0)
+                        _exit(EXIT_FAILURE);
+                close_range(MONITOR_SYNC_FD + 1, ~0U, 0);
+                execl(monitor, "berth-monitor", spec_arg, NULL);
+                _exit(EXIT_FAILURE);
+        }
+        *ret_pid = pid;
+        *ret_sync_fd = TAKE_FD(pair[0]);
+        return 0;
+}
+
+static bool monitor_in_scope(pid_t pid, const char *name)
+{
+        _cleanup_free_ char *cgroup = NULL, *path = NULL, *unit = NULL, *needle = NULL;
+        size_t size;
+
+        unit = berth_scope_name(name);
+        if (!unit)
+                return false;
+        path = g_strdup_printf("/proc/%i/cgroup", pid);
+        if (read_file_at(AT_FDCWD, path, 64 * 1024, &cgroup, &size) < 0)
+                return false;
+        /* The monitor moves itself into the scope's "supervisor" cgroup (runtime/container-spawn.c). */
+        needle = g_strdup_printf("/%s/supervisor\n", unit);
+        if (strstr(cgroup, needle))
+                return true;
+        free(needle);
+        needle = g_strdup_printf("/%s\n", unit);
+        return strstr(cgroup, needle) != NULL;
+}
+
+int container_adopt(Container *c)
+{
+        int pidfd, r;
+
+        if (c->state.status != CONTAINER_RUNNING)
+                return 0;
+        /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
+        pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
+        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
+                log_info("Container %s is running (monitor PID %i), adopting it.", c->name, c->state.monitor_pid);
+                r = container_watch_monitor(c, pidfd);
+                if (r < 0)
+                        return r;
+                r = container_open_init_pidfd(c);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot pin the init of %s (PID %i), no signal reaches it: %m",
+                                          c->name, c->state.pid);
+                return 0;
+        }
+        safe_close(pidfd);
+        container_monitor_gone(c, 0, 0);
+        return 0;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "daemon/container.h"
+
+/* The container's berth-monitor (container-monitor.c), for container-run.c. */
+
+/* Forks and execs berth-monitor with the run spec; ret_sync_fd is berthd's end of the start protocol. With
+ * ret_netns_fd, in a new network namespace whose fd berthd keeps (container_join_network()). */
+int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
+                            int *ret_netns_fd);
+/* Watches the monitor through its pidfd (taken over); when it is gone, the container has exited. */
+int container_watch_monitor(Container *c, int pidfd);
+/* Opens c->init_pidfd, checked to be the monitor's child: every signal to the init goes through it. */
+int container_open_init_pidfd(Container *c);
+/* Re-reads state.json, which the monitor writes. */
+void container_reload_state(Container *c);
