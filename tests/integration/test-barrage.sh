@@ -140,8 +140,9 @@ def barrage_method(path, iface, method, ins):
                      what=f"arg {i} = {h[:40]!r}")
             if method in ("CreateContainer", "RunContainer") and i == 1:
                 pass  # "" means "generate a name": a legitimate call, not hostile input
-            elif method == "CommitContainer" and i == 1:
-                # An untagged commit, as `docker commit NAME`: legitimate (root only; cleaned up afterwards).
+            elif (method == "CommitContainer" and i == 1) or (method == "Commit" and i == 0):
+                # An untagged commit, as `docker commit NAME`: legitimate (root only; cleaned up afterwards),
+                # by name on the Manager or on the Container object.
                 call(path, iface, method, sig, with_arg(""), may_succeed=True, what=f"arg {i} empty")
             else:
                 call(path, iface, method, sig, with_arg(""), may_succeed=(method == "SearchImages"),
@@ -280,7 +281,7 @@ print("\n".join(c[1] for c in json.load(sys.stdin)["data"][0] if c[1] not in bef
                 echo "legitimately created by the barrage: $c"
                 bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager RemoveContainer sb "$c" true
         done
-        # Images it committed legitimately (CommitContainer with an empty reference): remove them too.
+        # Images it committed legitimately (Commit or CommitContainer with an empty reference): remove them too.
         created=$(bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager ListImages |
                 python3 -c '
 import json, sys
