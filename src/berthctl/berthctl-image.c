@@ -31,7 +31,7 @@ static char *digest_repository(const char *repo_digest)
 
         if (!at)
                 return NULL;
-        if (reference_parse(repo_digest, &ref, NULL) >= 0 && reference_familiar_string(ref, &familiar) >= 0 &&
+        if (reference_parse(repo_digest, NULL, &ref) >= 0 && reference_familiar_string(ref, &familiar) >= 0 &&
             (at = strchr(familiar, '@')))
                 return g_strndup(familiar, (gsize) (at - familiar));
         return g_strndup(repo_digest, (gsize) (at - repo_digest));

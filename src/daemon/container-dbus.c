@@ -393,7 +393,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
 
         r = image_store_read_config(m->images, image->id, &image_json, &image_json_size);
         if (r >= 0)
-                r = oci_image_config_parse(image_json, image_json_size, &image_config, NULL);
+                r = oci_image_config_parse(image_json, image_json_size, NULL, &image_config);
         if (r < 0)
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_IMAGE, "The config of image %s is unreadable.",
                                          image_key);
@@ -745,7 +745,7 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         r = image_store_read_config(m->images, parent->id, &config, &config_size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the config of image %s: %m", parent->id);
-        r = oci_image_config_parse(config, config_size, &req.config, NULL);
+        r = oci_image_config_parse(config, config_size, NULL, &req.config);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the config of image %s: %m", parent->id);
         STRV_FOREACH(change, o.changes) {

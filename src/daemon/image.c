@@ -19,12 +19,12 @@ int image_object_path(const char *id, char **ret)
 
 int manager_parse_reference(Manager *m, const char *s, BerthError *e, Reference **ret)
 {
-        const char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
         int r;
 
-        r = reference_parse_with_default_domain(s, m->default_domain, ret, &reason);
+        r = reference_parse_with_default_domain(s, m->default_domain, &reason, ret);
         if (r == -EINVAL)
-                return berth_error_set(e, r, "'%s': %s", s, reason ?: "not a valid image reference");
+                return berth_error_set(e, r, "'%s': %s", s, reason.message ?: "not a valid image reference");
         if (r < 0)
                 return berth_error_set_errno(e, r, "Cannot parse the reference '%s'", s);
         return 0;
@@ -183,7 +183,7 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
                 return r;
 
         by_id = image_id_is_prefix(key, NULL) || image_id_is_full(key, NULL) || startswith(key, "sha256:");
-        if (!by_id && reference_parse_with_default_domain(key, m->default_domain, &ref, NULL) >= 0 &&
+        if (!by_id && reference_parse_with_default_domain(key, m->default_domain, NULL, &ref) >= 0 &&
             !ref->digest && reference_to_string(ref, &canonical) >= 0 &&
             streq_ptr(image_store_tag_target(m->images, canonical), image->id)) {
                 g_auto(GStrv) tags = image_store_tags_of(m->images, image->id);
@@ -239,7 +239,7 @@ char **manager_image_familiar_tags(Manager *m, const char *id)
                 _cleanup_(reference_freep) Reference *ref = NULL;
                 char *f = NULL;
 
-                if (reference_parse(*t, &ref, NULL) >= 0 && reference_familiar_string(ref, &f) >= 0)
+                if (reference_parse(*t, NULL, &ref) >= 0 && reference_familiar_string(ref, &f) >= 0)
                         g_ptr_array_add(a, g_strdup(f));
                 else
                         g_ptr_array_add(a, g_strdup(*t));

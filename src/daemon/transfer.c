@@ -714,7 +714,7 @@ static void on_config(RegistryRequest *req, const RegistryError *error, const vo
                         msg = NULL;
                 return transfer_fail(t, -EBADMSG, msg ?: "config digest mismatch");
         }
-        r = oci_image_config_parse(body, size, &t->config, &reason);
+        r = oci_image_config_parse(body, size, &reason, &t->config);
         if (r < 0) {
                 if (asprintf(&msg, "%s: invalid image config: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
@@ -789,7 +789,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                 return transfer_fail(t, -EBADMSG, msg ?: "manifest digest mismatch");
         }
 
-        r = oci_document_kind_detect(content_type, body, size, &kind, &reason);
+        r = oci_document_kind_detect(content_type, body, size, &reason, &kind);
         if (r < 0) {
                 if (asprintf(&msg, "%s: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;
@@ -803,7 +803,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
 
                 if (t->manifest_digest) /* an index pointing at an index */
                         return transfer_fail(t, -EINVAL, "nested image index");
-                r = oci_index_parse(body, size, &idx, &reason);
+                r = oci_index_parse(body, size, &reason, &idx);
                 if (r < 0) {
                         if (asprintf(&msg, "%s: invalid image index: %s", t->familiar,
                                      strna(reason.message)) < 0)
@@ -832,7 +832,7 @@ static void on_manifest(RegistryRequest *req, const RegistryError *error, const 
                 return;
         }
 
-        r = oci_manifest_parse(body, size, &t->manifest, &reason);
+        r = oci_manifest_parse(body, size, &reason, &t->manifest);
         if (r < 0) {
                 if (asprintf(&msg, "%s: invalid manifest: %s", t->familiar, strna(reason.message)) < 0)
                         msg = NULL;

@@ -170,7 +170,7 @@ static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
         _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
         int r, exit_code = 0;
 
-        r = container_spawn(m->spec, &m->pid, ret_pidfd, ret_io, &exit_code, &error);
+        r = container_spawn(m->spec, &error, &m->pid, ret_pidfd, ret_io, &exit_code);
         if (r < 0) {
                 log_error("Container '%s' failed to start: %s", m->spec->name, strna(error.message));
                 (void) save_exited(m, exit_code, 0, error.message);

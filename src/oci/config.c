@@ -226,7 +226,7 @@ static int parse_history(JsonObject *o, OciImageConfig *c, BerthError *err)
         return 0;
 }
 
-int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, BerthError *err)
+int oci_image_config_parse(const void *data, size_t size, BerthError *err, OciImageConfig **ret)
 {
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
         g_autoptr(JsonNode) root = NULL;
@@ -234,7 +234,7 @@ int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, 
         const char *type;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_CONFIG_SIZE_MAX, &root, err);
+        r = oci_json_parse_object(data, size, OCI_CONFIG_SIZE_MAX, err, &root);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);

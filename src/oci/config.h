@@ -50,7 +50,7 @@ typedef struct OciImageConfig {
         size_t n_history;
 } OciImageConfig;
 
-int oci_image_config_parse(const void *data, size_t size, OciImageConfig **ret, BerthError *err);
+int oci_image_config_parse(const void *data, size_t size, BerthError *err, OciImageConfig **ret);
 OciImageConfig *oci_image_config_free(OciImageConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciImageConfig *, oci_image_config_free);
 

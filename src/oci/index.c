@@ -54,7 +54,7 @@ static int platform_from_json(JsonObject *o, const char *what, OciPlatform *ret,
         return 0;
 }
 
-int oci_index_parse(const void *data, size_t size, OciIndex **ret, BerthError *err)
+int oci_index_parse(const void *data, size_t size, BerthError *err, OciIndex **ret)
 {
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
         g_autoptr(JsonNode) root = NULL;
@@ -65,7 +65,7 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, BerthError *e
         guint n;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, err, &root);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
@@ -111,7 +111,7 @@ int oci_index_parse(const void *data, size_t size, OciIndex **ret, BerthError *e
                 /* Count it first: the free function then cleans up whatever was filled in. */
                 idx->n_entries++;
 
-                r = oci_descriptor_from_json(json_node_get_object(e), what, &entry->descriptor, err);
+                r = oci_descriptor_from_json(json_node_get_object(e), what, err, &entry->descriptor);
                 if (r < 0)
                         return r;
 

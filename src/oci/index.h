@@ -22,7 +22,7 @@ typedef struct OciIndex {
 
 /* Parses an index or manifest list (which one: the body's mediaType; none means OCI). Checks
  * schemaVersion 2, every descriptor, and that platforms have os and architecture strings. */
-int oci_index_parse(const void *data, size_t size, OciIndex **ret, BerthError *err);
+int oci_index_parse(const void *data, size_t size, BerthError *err, OciIndex **ret);
 OciIndex *oci_index_free(OciIndex *idx);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciIndex *, oci_index_free);
 

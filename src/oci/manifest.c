@@ -171,8 +171,7 @@ int oci_json_check_text(const void *data, size_t size)
         return 0;
 }
 
-int oci_json_parse_object(const void *data, size_t size, size_t size_max, JsonNode **ret_root,
-                          BerthError *err)
+int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err, JsonNode **ret_root)
 {
         g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) error = NULL;
@@ -236,7 +235,7 @@ void oci_descriptor_done(OciDescriptor *d)
         *d = (OciDescriptor) {};
 }
 
-int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret, BerthError *err)
+int oci_descriptor_from_json(JsonObject *o, const char *what, BerthError *err, OciDescriptor *ret)
 {
         _cleanup_(oci_descriptor_done) OciDescriptor d = {};
         const char *media_type, *digest;
@@ -285,8 +284,7 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, OciDescriptor *ret
         return 0;
 }
 
-int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
-                             BerthError *err)
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err, OciDocumentKind *ret)
 {
         OciDocumentKind header_kind = _OCI_DOCUMENT_KIND_INVALID, kind;
         g_autoptr(JsonNode) root = NULL;
@@ -306,7 +304,7 @@ int oci_document_kind_detect(const char *content_type, const void *data, size_t 
                 header_kind = oci_document_kind_from_string(content_type);
         }
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, err, &root);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
@@ -363,7 +361,7 @@ OciManifest *oci_manifest_free(OciManifest *m)
         return mfree(m);
 }
 
-int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthError *err)
+int oci_manifest_parse(const void *data, size_t size, BerthError *err, OciManifest **ret)
 {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
         g_autoptr(JsonNode) root = NULL;
@@ -373,7 +371,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthEr
         guint n;
         int r;
 
-        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, &root, err);
+        r = oci_json_parse_object(data, size, OCI_MANIFEST_SIZE_MAX, err, &root);
         if (r < 0)
                 return r;
         o = json_node_get_object(root);
@@ -397,7 +395,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthEr
 
         if (json_read_object(o, "config", &config) < 0 || !config)
                 return berth_error_set(err, -EINVAL, "The manifest has no config descriptor.");
-        r = oci_descriptor_from_json(config, "manifest's config", &m->config, err);
+        r = oci_descriptor_from_json(config, "manifest's config", err, &m->config);
         if (r < 0)
                 return r;
         if (!media_type_equal(m->config.media_type, OCI_MEDIA_TYPE_CONFIG) &&
@@ -426,7 +424,7 @@ int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthEr
                 snprintf(what, sizeof(what), "manifest's layer %u", i + 1);
                 if (!JSON_NODE_HOLDS_OBJECT(e))
                         return berth_error_set(err, -EINVAL, "The %s is not an object.", what);
-                r = oci_descriptor_from_json(json_node_get_object(e), what, d, err);
+                r = oci_descriptor_from_json(json_node_get_object(e), what, err, d);
                 if (r < 0)
                         return r;
                 m->n_layers++;

@@ -58,8 +58,7 @@ bool oci_document_kind_is_index(OciDocumentKind k);
  * application/json or application/octet-stream) and its body: the body's "mediaType" wins when present
  * and must agree with a specific Content-Type; without one, "manifests" means an index and
  * "config"/"layers" a manifest. Schema 1 → -EMEDIUMTYPE. */
-int oci_document_kind_detect(const char *content_type, const void *data, size_t size, OciDocumentKind *ret,
-                             BerthError *err);
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err, OciDocumentKind *ret);
 
 typedef enum OciCompression {
         OCI_COMPRESSION_NONE,
@@ -99,7 +98,7 @@ typedef struct OciManifest {
 /* Parses an OCI image manifest or a Docker schema 2 manifest (which one: the body's mediaType; a body
  * without one is OCI). Checks schemaVersion 2, the config media type (container images only), every
  * digest and size, and the layer media types. */
-int oci_manifest_parse(const void *data, size_t size, OciManifest **ret, BerthError *err);
+int oci_manifest_parse(const void *data, size_t size, BerthError *err, OciManifest **ret);
 OciManifest *oci_manifest_free(OciManifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciManifest *, oci_manifest_free);
 
@@ -116,9 +115,8 @@ struct _JsonObject;
 /* What json-glib does not check itself: nesting depth, escapes, UTF-8. -EBADMSG if the text fails. */
 int oci_json_check_text(const void *data, size_t size);
 /* Parses a buffer of at most size_max bytes whose root must be an object. */
-int oci_json_parse_object(const void *data, size_t size, size_t size_max, struct _JsonNode **ret_root,
-                          BerthError *err);
+int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err, struct _JsonNode **ret_root);
 int oci_json_get_schema_version(struct _JsonObject *o, BerthError *err);
 /* A descriptor's mediaType (required), digest, size and urls; layer types are checked by the caller. */
-int oci_descriptor_from_json(struct _JsonObject *o, const char *what, OciDescriptor *ret, BerthError *err);
+int oci_descriptor_from_json(struct _JsonObject *o, const char *what, BerthError *err, OciDescriptor *ret);
 void oci_strv_free(char **l);

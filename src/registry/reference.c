@@ -129,35 +129,34 @@ static bool first_component_is_domain(const char *s, size_t n)
         return memchr(s, '.', n) || memchr(s, ':', n) || (n == 9 && strneq(s, "localhost", 9));
 }
 
-static int invalid(const char **ret_reason, const char *reason)
+static int invalid(BerthError *err, const char *reason)
 {
         log_debug("Invalid image reference: %s", reason);
-        if (ret_reason)
-                *ret_reason = reason;
+        berth_error_set(err, -EINVAL, "%s", reason);
         return -EINVAL;
 }
 
-static int check_path(const char *path, const char **ret_reason)
+static int check_path(const char *path, BerthError *err)
 {
         const char *p = path;
 
         if (isempty(path))
-                return invalid(ret_reason, "The repository name is empty.");
+                return invalid(err, "The repository name is empty.");
 
         for (const char *c = path; *c; c++)
                 if (*c >= 'A' && *c <= 'Z')
-                        return invalid(ret_reason, "The repository name must be lowercase.");
+                        return invalid(err, "The repository name must be lowercase.");
 
         for (;;) {
                 const char *slash = strchr(p, '/');
                 size_t n = slash ? (size_t) (slash - p) : strlen(p);
 
                 if (n == 0)
-                        return invalid(ret_reason,
+                        return invalid(err,
                                        "The repository name has an empty path component (a leading, "
                                        "trailing or doubled '/').");
                 if (!path_component_is_valid(p, n))
-                        return invalid(ret_reason,
+                        return invalid(err,
                                        "The repository name is invalid: each '/'-separated component must "
                                        "be lowercase letters and digits, optionally separated by '.', '_', "
                                        "'__' or dashes, and may not start or end with a separator.");
@@ -167,8 +166,8 @@ static int check_path(const char *path, const char **ret_reason)
         }
 }
 
-int reference_parse_with_default_domain(
-                const char *s, const char *default_domain, Reference **ret, const char **ret_reason)
+int reference_parse_with_default_domain(const char *s, const char *default_domain, BerthError *err,
+                                        Reference **ret)
 {
         _cleanup_(reference_freep) Reference *ref = NULL;
         _cleanup_free_ char *name = NULL;
@@ -180,15 +179,15 @@ int reference_parse_with_default_domain(
         if (!default_domain)
                 default_domain = REFERENCE_DEFAULT_DOMAIN;
         if (!domain_is_valid(default_domain, strlen(default_domain)))
-                return invalid(ret_reason, "The default registry is not a valid host name.");
+                return invalid(err, "The default registry is not a valid host name.");
 
         if (isempty(s))
-                return invalid(ret_reason, "The image reference is empty.");
+                return invalid(err, "The image reference is empty.");
         /* "sha256:<64 hex>" would otherwise be repository "sha256" with that tag: a name that GetImage and
          * friends read as an image id, so a tag could pose as another image (found by the D-Bus barrage,
          * tests/integration/test-barrage.sh). Docker reads it as an id too. */
         if (hex_is_lower(s, DIGEST_SHA256_HEX_LENGTH) || image_id_is_full(s, NULL))
-                return invalid(ret_reason,
+                return invalid(err,
                                "A 64-character hexadecimal string is an image ID, not a repository name.");
 
         ref = calloc(1, sizeof(Reference));
@@ -200,13 +199,13 @@ int reference_parse_with_default_domain(
                 DigestAlgorithm a;
 
                 if (strchr(at + 1, '@'))
-                        return invalid(ret_reason, "The image reference contains more than one '@'.");
+                        return invalid(err, "The image reference contains more than one '@'.");
 
                 r = digest_parse(at + 1, &a, NULL);
                 if (r == -EOPNOTSUPP || (r >= 0 && !digest_algorithm_is_supported(a)))
-                        return invalid(ret_reason, "The digest algorithm is not supported; only sha256 is.");
+                        return invalid(err, "The digest algorithm is not supported; only sha256 is.");
                 if (r < 0)
-                        return invalid(ret_reason,
+                        return invalid(err,
                                        "The digest is invalid; expected 'sha256:' followed by 64 lowercase "
                                        "hexadecimal digits.");
 
@@ -226,9 +225,9 @@ int reference_parse_with_default_domain(
         if (colon) {
                 *colon = 0;
                 if (isempty(colon + 1))
-                        return invalid(ret_reason, "The tag is empty.");
+                        return invalid(err, "The tag is empty.");
                 if (!tag_is_valid(colon + 1))
-                        return invalid(ret_reason,
+                        return invalid(err,
                                        "The tag is invalid: it must start with a letter, digit or '_', and "
                                        "have at most 128 letters, digits, '_', '.' or '-'.");
                 ref->tag = strdup(colon + 1);
@@ -237,7 +236,7 @@ int reference_parse_with_default_domain(
         }
 
         if (isempty(name))
-                return invalid(ret_reason, "The repository name is empty.");
+                return invalid(err, "The repository name is empty.");
 
         slash = strchr(name, '/');
         if (slash && first_component_is_domain(name, (size_t) (slash - name))) {
@@ -246,7 +245,7 @@ int reference_parse_with_default_domain(
                 path = slash + 1;
 
                 if (!domain_is_valid(domain, domain_length))
-                        return invalid(ret_reason, "The registry host name is invalid.");
+                        return invalid(err, "The registry host name is invalid.");
         } else {
                 domain = default_domain;
                 domain_length = strlen(default_domain);
@@ -261,7 +260,7 @@ int reference_parse_with_default_domain(
         if (!ref->domain)
                 return -ENOMEM;
 
-        r = check_path(path, ret_reason);
+        r = check_path(path, err);
         if (r < 0)
                 return r;
 
@@ -277,13 +276,13 @@ int reference_parse_with_default_domain(
         }
 
         if (strlen(ref->domain) + 1 + strlen(ref->path) > REFERENCE_NAME_LENGTH_MAX)
-                return invalid(ret_reason, "The repository name is longer than 255 characters.");
+                return invalid(err, "The repository name is longer than 255 characters.");
 
         /* "library/sha256:<64 hex>" and "docker.io/library/sha256:<64 hex>" would shorten to the familiar
          * "sha256:<64 hex>", an image id (see above; found by tests/fuzz/fuzz-reference.c). */
         if (streq(ref->domain, REFERENCE_DEFAULT_DOMAIN) &&
             streq(ref->path, REFERENCE_OFFICIAL_PREFIX "sha256") && ref->tag && !ref->digest && hex_is_lower(ref->tag, DIGEST_SHA256_HEX_LENGTH))
-                return invalid(ret_reason,
+                return invalid(err,
                                "A 64-character hexadecimal string is an image ID, not a repository name.");
 
         if (!ref->tag && !ref->digest) {
@@ -296,9 +295,9 @@ int reference_parse_with_default_domain(
         return 0;
 }
 
-int reference_parse(const char *s, Reference **ret, const char **ret_reason)
+int reference_parse(const char *s, BerthError *err, Reference **ret)
 {
-        return reference_parse_with_default_domain(s, NULL, ret, ret_reason);
+        return reference_parse_with_default_domain(s, NULL, err, ret);
 }
 
 Reference *reference_free(Reference *r)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "shared/error.h"
 #include "shared/macro.h"
 
 /* Image references in Docker's grammar, normalised as Docker's distribution/reference does:
@@ -36,13 +37,13 @@ typedef struct Reference {
         char *digest; /* "sha256:<hex>" or NULL */
 } Reference;
 
-/* Returns 0, -ENOMEM, or -EINVAL with *ret_reason (optional) set to a static sentence naming what is
- * wrong; ret_reason is written on -EINVAL only, ret on success only. */
-int reference_parse(const char *s, Reference **ret, const char **ret_reason);
+/* Returns 0, -ENOMEM, or -EINVAL with err (optional) holding a sentence naming what is wrong; ret is written
+ * on success only. */
+int reference_parse(const char *s, BerthError *err, Reference **ret);
 /* Same, with names without a domain resolved against default_domain (berth.conf's default registry;
  * NULL means docker.io). */
-int reference_parse_with_default_domain(
-                const char *s, const char *default_domain, Reference **ret, const char **ret_reason);
+int reference_parse_with_default_domain(const char *s, const char *default_domain, BerthError *err,
+                                        Reference **ret);
 
 /* A registry domain in the same grammar: host [ ":" port ], host a domain name, IPv4 address or "[" IPv6
  * address "]" ("docker.io", "127.0.0.1:5000", "[::1]:5000", "localhost"); no scheme, path or userinfo. */

@@ -188,8 +188,7 @@ static int fail(ChildError *e, int error, int *ret_exit_code, BerthError *err)
         return child_error_to_berth(e, err);
 }
 
-int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io,
-                    int *ret_exit_code, BerthError *err)
+int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code)
 {
         _cleanup_(pipes_close) Pipes p = {
                 { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },

@@ -26,5 +26,4 @@ void container_stdio_close(ContainerStdio *io);
  * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
  * execute, 127 not found) and *err (when not NULL) to the errno and a message like Docker's; the child has
  * been reaped. */
-int container_spawn(const RunSpec *spec, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io,
-                    int *ret_exit_code, BerthError *err);
+int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code);

@@ -180,7 +180,7 @@ static int prepend_gid(gid_t **groups, size_t *n, gid_t gid)
         return 0;
 }
 
-int user_lookup(int root_fd, const char *user, UserIds *ret, BerthError *err)
+int user_lookup(int root_fd, const char *user, BerthError *err, UserIds *ret)
 {
         _cleanup_free_ char *user_part = NULL, *name = NULL, *home = NULL;
         _cleanup_free_ gid_t *groups = NULL;

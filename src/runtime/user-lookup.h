@@ -29,4 +29,4 @@ void user_ids_done(UserIds *u);
 /* -ESRCH with *err set ("unable to find user foo: no matching entries in passwd file") when the user or
  * group does not exist, -EINVAL for a malformed spec, other negative errno for I/O problems; *err (when not
  * NULL) gets the message in every case. */
-int user_lookup(int root_fd, const char *user, UserIds *ret, BerthError *err);
+int user_lookup(int root_fd, const char *user, BerthError *err, UserIds *ret);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size < 64)
                 fuzz_timestamp(data, size);
 
-        if (oci_image_config_parse(data, size, &c, &reason) < 0) {
+        if (oci_image_config_parse(data, size, &reason, &c) < 0) {
                 fuzz_check(!c);
                 return 0;
         }
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         fuzz_check(oci_image_config_to_json(c, &json, &json_size) == 0);
         fuzz_check(strlen(json) == json_size);
-        fuzz_check(oci_image_config_parse(json, json_size, &again, &reason) == 0);
+        fuzz_check(oci_image_config_parse(json, json_size, &reason, &again) == 0);
         fuzz_check(streq_ptr(c->architecture, again->architecture));
         fuzz_check(streq_ptr(c->os, again->os));
         fuzz_check(streq_ptr(c->user, again->user));

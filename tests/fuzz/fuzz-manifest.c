@@ -28,7 +28,7 @@ static void fuzz_manifest(const uint8_t *data, size_t size)
         _cleanup_free_ char *json = NULL;
         size_t json_size;
 
-        if (oci_manifest_parse(data, size, &m, &reason) < 0) {
+        if (oci_manifest_parse(data, size, &reason, &m) < 0) {
                 fuzz_check(!m);
                 return;
         }
@@ -37,7 +37,7 @@ static void fuzz_manifest(const uint8_t *data, size_t size)
 
         fuzz_check(oci_manifest_build(&m->config, m->layers, m->n_layers, &json, &json_size) == 0);
         fuzz_check(strlen(json) == json_size);
-        fuzz_check(oci_manifest_parse(json, json_size, &again, &reason) == 0);
+        fuzz_check(oci_manifest_parse(json, json_size, &reason, &again) == 0);
         fuzz_check(again->n_layers == m->n_layers);
         check_same_descriptor(&m->config, &again->config);
         for (size_t i = 0; i < m->n_layers; i++)
@@ -53,7 +53,7 @@ static void fuzz_index(const uint8_t *data, size_t size)
         _cleanup_free_ char *list = NULL;
         const OciDescriptor *d;
 
-        if (oci_index_parse(data, size, &idx, &reason) < 0) {
+        if (oci_index_parse(data, size, &reason, &idx) < 0) {
                 fuzz_check(!idx);
                 return;
         }
@@ -98,8 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size < 1)
                 return 0;
-        if (oci_document_kind_detect(content_types[data[0] % ELEMENTSOF(content_types)], data + 1, size - 1,
-                                     &kind, &reason) == 0)
+        if (oci_document_kind_detect(content_types[data[0] % ELEMENTSOF(content_types)], data + 1, size - 1, &reason, &kind) == 0)
                 fuzz_check(kind >= 0 && kind < _OCI_DOCUMENT_KIND_MAX && oci_document_kind_to_string(kind));
 
         fuzz_manifest(data + 1, size - 1);

@@ -11,7 +11,7 @@ static OciImageConfig *config_new(void)
                                    "\"WorkingDir\":\"/srv\",\"Labels\":{\"k\":\"old\"}},"
                                    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
         OciImageConfig *c = NULL;
-        g_assert_cmpint(oci_image_config_parse(json, sizeof(json) - 1, &c, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(json, sizeof(json) - 1, NULL, &c), ==, 0);
         return c;
 }
 

@@ -75,7 +75,7 @@ static void test_config_parse(void)
         _cleanup_(oci_image_config_freep) OciImageConfig *c = NULL;
         _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
-        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), &c, &reason), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), &reason, &c), ==, 0);
         g_assert_cmpint(reason.error, ==, 0);
         check_docker_config(c, false);
 }
@@ -86,7 +86,7 @@ static void test_config_round_trip(void)
         _cleanup_free_ char *json = NULL, *json2 = NULL;
         size_t size = 0, size2 = 0;
 
-        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), &c, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), NULL, &c), ==, 0);
         g_assert_cmpint(oci_image_config_to_json(c, &json, &size), ==, 0);
         g_assert_cmpuint(size, ==, strlen(json));
         g_test_message("%s", json);
@@ -94,7 +94,7 @@ static void test_config_round_trip(void)
         g_assert_nonnull(strstr(json, "\"type\":\"layers\""));
         g_assert_null(strstr(json, "Entrypoint"));
 
-        g_assert_cmpint(oci_image_config_parse(json, size, &again, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(json, size, NULL, &again), ==, 0);
         check_docker_config(again, true);
 
         /* Serialising is deterministic: the image id is the hash of these bytes. */
@@ -109,7 +109,7 @@ static void test_config_empty_vs_absent(void)
         const char *doc = "{\"config\":{\"Entrypoint\":[],\"Cmd\":null},"
                           "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
 
-        g_assert_cmpint(oci_image_config_parse(doc, strlen(doc), &c, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(doc, strlen(doc), NULL, &c), ==, 0);
         g_assert_nonnull(c->entrypoint);
         g_assert_null(c->entrypoint[0]);
         g_assert_null(c->cmd);
@@ -122,7 +122,7 @@ static void test_config_empty_vs_absent(void)
         g_assert_nonnull(strstr(json, "\"Entrypoint\":[]"));
         g_assert_null(strstr(json, "Cmd"));
         g_assert_null(strstr(json, "created"));
-        g_assert_cmpint(oci_image_config_parse(json, strlen(json), &again, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(json, strlen(json), NULL, &again), ==, 0);
         g_assert_nonnull(again->entrypoint);
         g_assert_null(again->cmd);
 }
@@ -165,7 +165,7 @@ static void test_config_bad(void)
                 _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad config %s", bad[i].json);
-                g_assert_cmpint(oci_image_config_parse(bad[i].json, strlen(bad[i].json), &c, &reason), ==,
+                g_assert_cmpint(oci_image_config_parse(bad[i].json, strlen(bad[i].json), &reason, &c), ==,
                                 bad[i].error);
                 g_assert_null(c);
                 g_assert_nonnull(reason.message);
@@ -182,12 +182,12 @@ static void test_config_deep_and_big(void)
 
         for (int i = 0; i < 100000; i++)
                 g_string_append_c(deep, '[');
-        g_assert_cmpint(oci_image_config_parse(deep->str, deep->len, &c, &reason), ==, -EBADMSG);
+        g_assert_cmpint(oci_image_config_parse(deep->str, deep->len, &reason, &c), ==, -EBADMSG);
         g_assert_nonnull(strstr(reason.message, "nested"));
 
         big = g_malloc0(OCI_CONFIG_SIZE_MAX + 1);
         memset(big, ' ', OCI_CONFIG_SIZE_MAX + 1);
-        g_assert_cmpint(oci_image_config_parse(big, OCI_CONFIG_SIZE_MAX + 1, &c, NULL), ==, -EFBIG);
+        g_assert_cmpint(oci_image_config_parse(big, OCI_CONFIG_SIZE_MAX + 1, NULL, &c), ==, -EFBIG);
 }
 
 static void test_chain_ids(void)
@@ -216,7 +216,7 @@ static void test_chain_ids(void)
         g_assert_cmpint(oci_chain_ids(bad, &chain), ==, -EINVAL);
 
         /* Straight from a parsed config. */
-        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), &c, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(docker_config, strlen(docker_config), NULL, &c), ==, 0);
         g_assert_cmpint(oci_chain_ids(c->diff_ids, &chain), ==, 0);
         g_assert_cmpstr(chain[2], ==, CHAIN2);
         oci_strv_free(chain);
@@ -257,7 +257,7 @@ static void test_manifest_build(void)
 
         g_assert_cmpint(oci_manifest_build(&config, layers, ELEMENTSOF(layers), &json, &size), ==, 0);
         g_test_message("%s", json);
-        g_assert_cmpint(oci_manifest_parse(json, size, &m, NULL), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(json, size, NULL, &m), ==, 0);
         g_assert_cmpint(m->kind, ==, OCI_DOCUMENT_MANIFEST);
         g_assert_cmpstr(m->config.media_type, ==, OCI_MEDIA_TYPE_CONFIG);
         g_assert_cmpstr(m->config.digest, ==, DIFF0);

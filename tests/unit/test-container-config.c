@@ -10,7 +10,7 @@
 static OciImageConfig *image_config(const char *json)
 {
         OciImageConfig *c = NULL;
-        g_assert_cmpint(oci_image_config_parse(json, strlen(json), &c, NULL), ==, 0);
+        g_assert_cmpint(oci_image_config_parse(json, strlen(json), NULL, &c), ==, 0);
         return c;
 }
 

@@ -85,7 +85,7 @@ static void test_manifest_oci(void)
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
         _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
-        g_assert_cmpint(oci_manifest_parse(oci_manifest, strlen(oci_manifest), &m, &reason), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(oci_manifest, strlen(oci_manifest), &reason, &m), ==, 0);
         g_assert_cmpint(reason.error, ==, 0);
         g_assert_cmpint(m->kind, ==, OCI_DOCUMENT_MANIFEST);
         g_assert_cmpstr(m->config.media_type, ==, OCI_MEDIA_TYPE_CONFIG);
@@ -109,7 +109,7 @@ static void test_manifest_docker(void)
 {
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
 
-        g_assert_cmpint(oci_manifest_parse(docker_manifest, strlen(docker_manifest), &m, NULL), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(docker_manifest, strlen(docker_manifest), NULL, &m), ==, 0);
         g_assert_cmpint(m->kind, ==, OCI_DOCUMENT_DOCKER_MANIFEST);
         g_assert_cmpstr(m->config.media_type, ==, DOCKER_MEDIA_TYPE_CONFIG);
         g_assert_cmpuint(m->n_layers, ==, 4);
@@ -129,7 +129,7 @@ static void test_manifest_no_media_type(void)
                           "\"digest\":\"" DA "\",\"size\":1},\"layers\":[]}";
 
         /* OCI allows the mediaType to be left out; an image with no layers (FROM scratch) is fine. */
-        g_assert_cmpint(oci_manifest_parse(doc, strlen(doc), &m, NULL), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(doc, strlen(doc), NULL, &m), ==, 0);
         g_assert_cmpint(m->kind, ==, OCI_DOCUMENT_MANIFEST);
         g_assert_cmpuint(m->n_layers, ==, 0);
 }
@@ -205,7 +205,7 @@ static void test_manifest_bad(void)
                 _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad manifest %s", bad[i].json);
-                g_assert_cmpint(oci_manifest_parse(bad[i].json, strlen(bad[i].json), &m, &reason), ==,
+                g_assert_cmpint(oci_manifest_parse(bad[i].json, strlen(bad[i].json), &reason, &m), ==,
                                 bad[i].error);
                 g_assert_null(m);
                 g_assert_nonnull(reason.message);
@@ -215,8 +215,8 @@ static void test_manifest_bad(void)
         /* An index is not a manifest, and the other way round. */
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
-        g_assert_cmpint(oci_manifest_parse(oci_index, strlen(oci_index), &m, NULL), ==, -EINVAL);
-        g_assert_cmpint(oci_index_parse(oci_manifest, strlen(oci_manifest), &idx, NULL), ==, -EINVAL);
+        g_assert_cmpint(oci_manifest_parse(oci_index, strlen(oci_index), NULL, &m), ==, -EINVAL);
+        g_assert_cmpint(oci_index_parse(oci_manifest, strlen(oci_manifest), NULL, &idx), ==, -EINVAL);
 }
 
 static void test_manifest_limits(void)
@@ -229,19 +229,19 @@ static void test_manifest_limits(void)
         for (unsigned i = 0; i < OCI_MANIFEST_LAYERS_MAX; i++)
                 g_string_append(s, i == 0 ? LAYER_OK : "," LAYER_OK);
         g_string_append(s, "]}");
-        g_assert_cmpint(oci_manifest_parse(s->str, s->len, &m, NULL), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(s->str, s->len, NULL, &m), ==, 0);
         g_assert_cmpuint(m->n_layers, ==, OCI_MANIFEST_LAYERS_MAX);
         m = oci_manifest_free(m);
 
         g_string_truncate(s, s->len - 2);
         g_string_append(s, "," LAYER_OK "]}");
-        g_assert_cmpint(oci_manifest_parse(s->str, s->len, &m, &reason), ==, -EINVAL);
+        g_assert_cmpint(oci_manifest_parse(s->str, s->len, &reason, &m), ==, -EINVAL);
         g_assert_nonnull(strstr(reason.message, "limit"));
 
         big = g_malloc(OCI_MANIFEST_SIZE_MAX + 1);
         memset(big, ' ', OCI_MANIFEST_SIZE_MAX + 1);
-        g_assert_cmpint(oci_manifest_parse(big, OCI_MANIFEST_SIZE_MAX + 1, &m, NULL), ==, -EFBIG);
-        g_assert_cmpint(oci_document_kind_detect(NULL, big, OCI_MANIFEST_SIZE_MAX + 1, &(OciDocumentKind) { 0 }, NULL),
+        g_assert_cmpint(oci_manifest_parse(big, OCI_MANIFEST_SIZE_MAX + 1, NULL, &m), ==, -EFBIG);
+        g_assert_cmpint(oci_document_kind_detect(NULL, big, OCI_MANIFEST_SIZE_MAX + 1, NULL, &(OciDocumentKind) { 0 }),
                         ==, -EFBIG);
 
         /* Brackets inside strings do not count towards the depth limit. */
@@ -249,7 +249,7 @@ static void test_manifest_limits(void)
         for (int i = 0; i < 1000; i++)
                 g_string_append(deep, "[{\\\"");
         g_string_append(deep, "\"}");
-        g_assert_cmpint(oci_manifest_parse(deep->str, deep->len, &m, NULL), ==, 0);
+        g_assert_cmpint(oci_manifest_parse(deep->str, deep->len, NULL, &m), ==, 0);
         m = oci_manifest_free(m);
 
         g_string_assign(deep, "{\"schemaVersion\":2,\"x\":");
@@ -258,7 +258,7 @@ static void test_manifest_limits(void)
         for (int i = 0; i < 65; i++)
                 g_string_append_c(deep, ']');
         g_string_append(deep, "}");
-        g_assert_cmpint(oci_manifest_parse(deep->str, deep->len, &m, NULL), ==, -EBADMSG);
+        g_assert_cmpint(oci_manifest_parse(deep->str, deep->len, NULL, &m), ==, -EBADMSG);
 }
 
 static void test_layer_media_types(void)
@@ -347,8 +347,7 @@ static void test_document_kind(void)
                 int r;
 
                 g_test_message("kind of case %zu, Content-Type %s", i, strna(cases[i].content_type));
-                r = oci_document_kind_detect(cases[i].content_type, cases[i].body, strlen(cases[i].body), &k,
-                                             &reason);
+                r = oci_document_kind_detect(cases[i].content_type, cases[i].body, strlen(cases[i].body), &reason, &k);
                 if (cases[i].result >= 0) {
                         g_assert_cmpint(r, ==, 0);
                         g_assert_cmpint(k, ==, cases[i].result);
@@ -373,7 +372,7 @@ static void test_index_parse(void)
         _cleanup_(oci_index_freep) OciIndex *idx = NULL, *list = NULL;
         _cleanup_free_ char *platforms = NULL;
 
-        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), &idx, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), NULL, &idx), ==, 0);
         g_assert_cmpint(idx->kind, ==, OCI_DOCUMENT_INDEX);
         g_assert_cmpuint(idx->n_entries, ==, 8);
         g_assert_cmpstr(idx->entries[2].descriptor.digest, ==, DC);
@@ -388,7 +387,7 @@ static void test_index_parse(void)
                         "linux/amd64, linux/arm/v5, linux/arm/v7, linux/arm64/v8, linux/386, linux/ppc64le, "
                         "windows/amd64");
 
-        g_assert_cmpint(oci_index_parse(docker_list, strlen(docker_list), &list, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(docker_list, strlen(docker_list), NULL, &list), ==, 0);
         g_assert_cmpint(list->kind, ==, OCI_DOCUMENT_DOCKER_MANIFEST_LIST);
         g_assert_cmpuint(list->n_entries, ==, 6);
         g_assert_false(list->entries[5].has_platform);
@@ -398,7 +397,7 @@ static void test_index_parse(void)
         _cleanup_(oci_index_freep) OciIndex *e = NULL;
         _cleanup_free_ char *none = NULL;
         const OciDescriptor *d = NULL;
-        g_assert_cmpint(oci_index_parse(empty, strlen(empty), &e, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(empty, strlen(empty), NULL, &e), ==, 0);
         g_assert_cmpint(e->kind, ==, OCI_DOCUMENT_INDEX);
         g_assert_cmpint(oci_index_platforms_to_string(e, &none), ==, 0);
         g_assert_cmpstr(none, ==, "(none)");
@@ -433,7 +432,7 @@ static void test_index_bad(void)
                 _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad index %s", bad[i].json);
-                g_assert_cmpint(oci_index_parse(bad[i].json, strlen(bad[i].json), &idx, &reason), ==, bad[i].error);
+                g_assert_cmpint(oci_index_parse(bad[i].json, strlen(bad[i].json), &reason, &idx), ==, bad[i].error);
                 g_assert_null(idx);
                 g_assert_nonnull(reason.message);
                 g_test_message("  -> %s", reason.message);
@@ -444,7 +443,7 @@ static void test_index_bad(void)
         for (unsigned i = 0; i <= OCI_INDEX_ENTRIES_MAX; i++)
                 g_string_append(s, i == 0 ? ENTRY("") : "," ENTRY(""));
         g_string_append(s, "]}");
-        g_assert_cmpint(oci_index_parse(s->str, s->len, &idx, NULL), ==, -EINVAL);
+        g_assert_cmpint(oci_index_parse(s->str, s->len, NULL, &idx), ==, -EINVAL);
 #undef ENTRY
 }
 
@@ -469,7 +468,7 @@ static void test_index_pick(void)
         _cleanup_(oci_index_freep) OciIndex *idx = NULL, *list = NULL;
         _cleanup_free_ char *platforms = NULL;
 
-        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), &idx, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), NULL, &idx), ==, 0);
 
         check_pick(idx, "linux/amd64", DA);
         check_pick(idx, "amd64", DA);
@@ -494,7 +493,7 @@ static void test_index_pick(void)
         check_pick(idx, "darwin/arm64", NULL);
         check_pick(idx, "unknown/unknown", NULL); /* attestations are never picked */
 
-        g_assert_cmpint(oci_index_parse(docker_list, strlen(docker_list), &list, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(docker_list, strlen(docker_list), NULL, &list), ==, 0);
         /* amd64 without a level: a baseline build is absent, so the lowest level wins. */
         check_pick(list, "linux/amd64", DB);
         check_pick(list, "linux/amd64/v2", DB);
@@ -524,7 +523,7 @@ static void test_index_pick_arm64_fallback(void)
                           "\"size\":1,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}";
         _cleanup_(oci_index_freep) OciIndex *idx = NULL;
 
-        g_assert_cmpint(oci_index_parse(doc, strlen(doc), &idx, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(doc, strlen(doc), NULL, &idx), ==, 0);
         /* No arm64 build: an arm64 host takes the best 32-bit arm one, as containerd does. */
         check_pick(idx, "linux/arm64", DB);
         check_pick(idx, "linux/arm/v7", DB);
@@ -602,7 +601,7 @@ static void test_platform_host(void)
         g_assert_cmpstr(copy.variant, ==, "v6");
 
         /* The index picks for the host when no platform is given. */
-        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), &idx, NULL), ==, 0);
+        g_assert_cmpint(oci_index_parse(oci_index, strlen(oci_index), NULL, &idx), ==, 0);
         g_assert_cmpint(oci_index_pick_platform(idx, NULL, &d), ==, 0);
         g_assert_cmpstr(d->digest, ==, DB);
 

@@ -70,14 +70,14 @@ static void test_reference_good(void)
                 const GoodCase *c = good + i;
                 _cleanup_(reference_freep) Reference *r = NULL, *again = NULL, *copy = NULL;
                 _cleanup_free_ char *canonical = NULL, *familiar = NULL, *repository = NULL, *fs = NULL;
-                const char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 if (!c->domain)
                         continue;
 
                 g_test_message("good reference '%s'", c->input);
-                g_assert_cmpint(reference_parse(c->input, &r, &reason), ==, 0);
-                g_assert_null(reason);
+                g_assert_cmpint(reference_parse(c->input, &reason, &r), ==, 0);
+                g_assert_cmpint(reason.error, ==, 0);
                 g_assert_cmpstr(r->domain, ==, c->domain);
                 g_assert_cmpstr(r->path, ==, c->path);
                 g_assert_cmpstr(r->tag, ==, c->tag);
@@ -94,7 +94,7 @@ static void test_reference_good(void)
                 g_assert_true(g_str_has_prefix(fs, c->familiar));
 
                 /* The canonical form parses to the same thing. */
-                g_assert_cmpint(reference_parse(canonical, &again, NULL), ==, 0);
+                g_assert_cmpint(reference_parse(canonical, NULL, &again), ==, 0);
                 g_assert_cmpstr(again->domain, ==, r->domain);
                 g_assert_cmpstr(again->path, ==, r->path);
                 g_assert_cmpstr(again->tag, ==, r->tag);
@@ -111,12 +111,12 @@ static void test_reference_familiar_string(void)
         _cleanup_(reference_freep) Reference *a = NULL, *b = NULL;
         _cleanup_free_ char *sa = NULL, *sb = NULL;
 
-        g_assert_cmpint(reference_parse("debian:12", &a, NULL), ==, 0);
+        g_assert_cmpint(reference_parse("debian:12", NULL, &a), ==, 0);
         g_assert_cmpint(reference_familiar_string(a, &sa), ==, 0);
         g_assert_cmpstr(sa, ==, "debian:12");
         g_assert_true(reference_is_docker_hub(a));
 
-        g_assert_cmpint(reference_parse("quay.io/x/y:1@" D64, &b, NULL), ==, 0);
+        g_assert_cmpint(reference_parse("quay.io/x/y:1@" D64, NULL, &b), ==, 0);
         g_assert_cmpint(reference_familiar_string(b, &sb), ==, 0);
         g_assert_cmpstr(sb, ==, "quay.io/x/y:1@" D64);
         g_assert_false(reference_is_docker_hub(b));
@@ -131,13 +131,13 @@ static void test_reference_bad(void)
 
         /* docker.io/ + library/ + 237 = 255: fits; one more does not. */
         name255 = g_strnfill(237, 'a');
-        g_assert_cmpint(reference_parse(name255, &r, NULL), ==, 0);
+        g_assert_cmpint(reference_parse(name255, NULL, &r), ==, 0);
         g_assert_cmpuint(strlen(r->domain) + 1 + strlen(r->path), ==, 255);
         long_name = g_strnfill(238, 'a');
         tag128 = g_strconcat("a:", t128, NULL);
         reference_free(r);
         r = NULL;
-        g_assert_cmpint(reference_parse(tag128, &r, NULL), ==, 0);
+        g_assert_cmpint(reference_parse(tag128, NULL, &r), ==, 0);
         long_tag = g_strconcat("a:", t129, NULL);
 
         const char *const bad[] = {
@@ -189,52 +189,56 @@ static void test_reference_bad(void)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_(reference_freep) Reference *x = NULL;
-                const char *reason = NULL;
+                _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
                 g_test_message("bad reference '%s'", bad[i]);
-                g_assert_cmpint(reference_parse(bad[i], &x, &reason), ==, -EINVAL);
+                g_assert_cmpint(reference_parse(bad[i], &reason, &x), ==, -EINVAL);
                 g_assert_null(x);
-                g_assert_nonnull(reason);
-                g_test_message("  → %s", reason);
-                g_assert_true(g_str_has_suffix(reason, "."));
+                g_assert_cmpint(reason.error, ==, -EINVAL);
+                g_assert_nonnull(reason.message);
+                g_test_message("  → %s", reason.message);
+                g_assert_true(g_str_has_suffix(reason.message, "."));
         }
 
-        g_assert_cmpint(reference_parse(NULL, &r, NULL), ==, -EINVAL);
+        g_assert_cmpint(reference_parse(NULL, NULL, &r), ==, -EINVAL);
+}
+
+/* Why s is refused (a BerthError keeps its first failure, so each parse gets a fresh one). */
+static char *reason_of(const char *s)
+{
+        _cleanup_(reference_freep) Reference *r = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
+
+        g_assert_cmpint(reference_parse(s, &reason, &r), ==, -EINVAL);
+        g_assert_null(r);
+        g_assert_cmpint(reason.error, ==, -EINVAL);
+        return TAKE_PTR(reason.message);
 }
 
 static void test_reference_reasons(void)
 {
-        _cleanup_(reference_freep) Reference *r = NULL;
-        const char *reason = NULL;
+        _cleanup_free_ char *lowercase = reason_of("Debian"), *tag = reason_of("debian:"), *empty = reason_of(""),
+                            *algorithm = reason_of("debian@sha512:abc"),
+                            *sha512 = reason_of("debian@sha512:"
+                                                "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+                                                "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"),
+                            *id = reason_of("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
-        g_assert_cmpint(reference_parse("Debian", &r, &reason), ==, -EINVAL);
-        g_assert_cmpstr(reason, ==, "The repository name must be lowercase.");
-        g_assert_cmpint(reference_parse("debian:", &r, &reason), ==, -EINVAL);
-        g_assert_cmpstr(reason, ==, "The tag is empty.");
-        g_assert_cmpint(reference_parse("", &r, &reason), ==, -EINVAL);
-        g_assert_cmpstr(reason, ==, "The image reference is empty.");
-        g_assert_cmpint(reference_parse("debian@sha512:abc", &r, &reason), ==, -EINVAL);
-        g_assert_true(strstr(reason, "digest"));
-        g_assert_cmpint(reference_parse("debian@sha512:"
-                                        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                                        "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
-                                        &r, &reason),
-                        ==, -EINVAL);
-        g_assert_cmpstr(reason, ==, "The digest algorithm is not supported; only sha256 is.");
-        g_assert_cmpint(reference_parse("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", &r,
-                                        &reason),
-                        ==, -EINVAL);
-        g_assert_true(strstr(reason, "image ID"));
-        g_assert_null(r);
+        g_assert_cmpstr(lowercase, ==, "The repository name must be lowercase.");
+        g_assert_cmpstr(tag, ==, "The tag is empty.");
+        g_assert_cmpstr(empty, ==, "The image reference is empty.");
+        g_assert_true(strstr(algorithm, "digest"));
+        g_assert_cmpstr(sha512, ==, "The digest algorithm is not supported; only sha256 is.");
+        g_assert_true(strstr(id, "image ID"));
 }
 
 static void test_reference_default_domain(void)
 {
         _cleanup_(reference_freep) Reference *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
         _cleanup_free_ char *s = NULL, *f = NULL;
-        const char *reason = NULL;
+        _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
-        g_assert_cmpint(reference_parse_with_default_domain("debian", "registry.example.com:5000", &a, NULL), ==,
+        g_assert_cmpint(reference_parse_with_default_domain("debian", "registry.example.com:5000", NULL, &a), ==,
                         0);
         g_assert_cmpstr(a->domain, ==, "registry.example.com:5000");
         g_assert_cmpstr(a->path, ==, "debian"); /* "library/" is Docker Hub's only */
@@ -244,22 +248,22 @@ static void test_reference_default_domain(void)
         g_assert_cmpstr(f, ==, "registry.example.com:5000/debian");
 
         /* Explicit domains win over the default. */
-        g_assert_cmpint(reference_parse_with_default_domain("docker.io/debian", "registry.example.com", &b, NULL),
+        g_assert_cmpint(reference_parse_with_default_domain("docker.io/debian", "registry.example.com", NULL, &b),
                         ==, 0);
         g_assert_cmpstr(b->domain, ==, "docker.io");
         g_assert_cmpstr(b->path, ==, "library/debian");
-        g_assert_cmpint(reference_parse_with_default_domain("localhost/x", "registry.example.com", &c, NULL), ==,
+        g_assert_cmpint(reference_parse_with_default_domain("localhost/x", "registry.example.com", NULL, &c), ==,
                         0);
         g_assert_cmpstr(c->domain, ==, "localhost");
 
         /* NULL is docker.io; setting docker.io explicitly is the same. */
-        g_assert_cmpint(reference_parse_with_default_domain("debian", NULL, &d, NULL), ==, 0);
+        g_assert_cmpint(reference_parse_with_default_domain("debian", NULL, NULL, &d), ==, 0);
         g_assert_cmpstr(d->path, ==, "library/debian");
-        g_assert_cmpint(reference_parse_with_default_domain("debian", "docker.io", &e, NULL), ==, 0);
+        g_assert_cmpint(reference_parse_with_default_domain("debian", "docker.io", NULL, &e), ==, 0);
         g_assert_cmpstr(e->path, ==, "library/debian");
 
-        g_assert_cmpint(reference_parse_with_default_domain("debian", "bad host!", &e, &reason), ==, -EINVAL);
-        g_assert_nonnull(reason);
+        g_assert_cmpint(reference_parse_with_default_domain("debian", "bad host!", &reason, &e), ==, -EINVAL);
+        g_assert_nonnull(reason.message);
 }
 
 /* What SearchImages' "registry" option must be: a domain, nothing a URL parser could read another host from.

@@ -57,7 +57,7 @@ static void lookup_ok(Fixture *f, const char *user, uid_t uid, gid_t gid, const 
         _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
 
         g_test_message("user '%s'", user);
-        g_assert_cmpint(user_lookup(f->fd, user, &u, &error), ==, 0);
+        g_assert_cmpint(user_lookup(f->fd, user, &error, &u), ==, 0);
         g_assert_cmpint(error.error, ==, 0);
         g_assert_null(error.message);
         g_assert_cmpuint(u.uid, ==, uid);
@@ -75,7 +75,7 @@ static void lookup_fails(Fixture *f, const char *user, int error, const char *me
         _cleanup_berth_error_ BerthError m = BERTH_ERROR_INIT;
 
         g_test_message("user '%s'", user);
-        g_assert_cmpint(user_lookup(f->fd, user, &u, &m), ==, error);
+        g_assert_cmpint(user_lookup(f->fd, user, &m, &u), ==, error);
         g_assert_cmpint(m.error, ==, error);
         if (message)
                 g_assert_cmpstr(m.message, ==, message);
