@@ -648,6 +648,8 @@ const Verb container_verbs[] = {
         { "start", NULL, "[-a] [-i] CONTAINER...", "Start containers", verb_start },
         { "attach", NULL, "[--no-stdin] [--detach-keys KEYS] CONTAINER", "Attach to a running container",
           verb_attach },
+        { "exec", NULL, "[-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
+          "Run a command in a running container", verb_exec },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
         { "rm", NULL, "[-f] CONTAINER...", "Remove containers", verb_rm },
