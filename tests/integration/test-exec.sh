@@ -73,6 +73,17 @@ test_exec_sees_the_container() {
         bed_sh '! test -e /made-by-exec' || fail "exec wrote into the host's root"
         bed_exec berthctl exec -d box sleep 4321
         wait_until 60 in_scope box 'sleep 4321'
+        # Its session object, while it runs, is the contract's; nobody may not resize it.
+        local path
+        path=$(bed_exec busctl tree org.berth1 | grep -oE '/org/berth1/exec/[0-9]+' | tail -1)
+        assert_match "$path" '^/org/berth1/exec/[0-9]+$' "an ExecSession object"
+        bed_exec busctl introspect --xml-interface org.berth1 "$path" >"$TEST_TMP/exec.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.ExecSession.xml" "$TEST_TMP/exec.xml" org.berth1.ExecSession ||
+                fail "ExecSession introspection differs from dbus/org.berth1.ExecSession.xml"
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.ExecSession Running)" "b true" "Running"
+        assert_fails bed_nobody busctl call org.berth1 "$path" org.berth1.ExecSession Resize uu 10 10
+        assert_match "$FAIL_OUTPUT" '[Aa]ccess|[Aa]uthori[sz]|[Aa]uthentication|[Pp]ermission' "unprivileged Resize"
         # Counted with the container: its process is killed with it, later (test_stop_ends_sessions).
         assert_match "$(bed_exec berthctl exec box cat /proc/self/cgroup)" '^0::/$' "cgroup namespace"
 }
