@@ -237,7 +237,7 @@ int verb_exec(int argc, char *argv[])
                 { "workdir", required_argument, NULL, 'w' },
                 { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
                 { "help", no_argument, NULL, 'h' },
-                {}
+                {},
         };
         /* "+": the command's own options are its own. */
         while ((c = getopt_long(argc, argv, "+dite:u:w:h", options, NULL)) >= 0)

@@ -56,7 +56,8 @@ static char **merge_env(char **base, char **extra)
 static int build_request(Container *c, const ExecOptions *o, char **ret_json, BerthError *e)
 {
         _cleanup_(run_spec_freep) RunSpec *spec = NULL;
-        g_autofree char *path = g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
+        g_autofree char *path =
+                g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
         int r;
 
         /* The spec the container was started with: its environment, directory and user are the defaults. */
@@ -155,13 +156,15 @@ int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession 
         if (r == -ESRCH)
                 return r;
         if (r < 0)
-                return berth_error_set(e, r, "The monitor of container %s did not answer the exec request", c->name);
+                return berth_error_set(e, r, "The monitor of container %s did not answer the exec request",
+                                       c->name);
         if (startswith(answer, "ERR "))
                 return berth_error_set(e, streq(answer + 4, "the container is not running") ? -ESRCH : -EIO,
                                        "Cannot exec in container %s: %s", c->name, answer + 4);
         if (sscanf(answer, "PID %d", &pid) != 1 || pid <= 0)
-                return berth_error_set(e, -EBADMSG, "Unexpected answer from the monitor of container %s", c->name);
-        tv = (struct timeval) {};
+                return berth_error_set(e, -EBADMSG, "Unexpected answer from the monitor of container %s",
+                                       c->name);
+        tv = (struct timeval){};
         (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
@@ -169,7 +172,7 @@ int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession 
         if (!s)
                 return -ENOMEM;
         Manager *m = c->manager;
-        *s = (ExecSession) {
+        *s = (ExecSession){
                 .manager = m,
                 .id = ++m->exec_counter,
                 .container_name = strdup(c->name),
@@ -180,7 +183,8 @@ int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession 
                 /* Not our child, but a pidfd still tells us when it is gone. ESRCH: it is gone already. */
                 .pidfd = (int) syscall(SYS_pidfd_open, pid, 0),
         };
-        if (asprintf(&s->path, "/org/berth1/exec/%" PRIu32, s->id) < 0 || !s->container_name || !s->container_id)
+        if (asprintf(&s->path, "/org/berth1/exec/%" PRIu32, s->id) < 0 || !s->container_name ||
+            !s->container_id)
                 return -ENOMEM;
         *ret_fd = TAKE_FD(fd);
         *ret = TAKE_PTR(s);

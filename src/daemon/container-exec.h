@@ -13,8 +13,8 @@
  * org.berth1.ExecSession object (exec-session-dbus.h) while it runs: through a pidfd, because the process is
  * the monitor's child, not ours. Its exit status reaches the caller at the end of the stream. */
 typedef struct ExecOptions {
-        char **command; /* borrowed */
-        char **env;     /* "K=V", added to the container's environment; borrowed */
+        char **command;      /* borrowed */
+        char **env;          /* "K=V", added to the container's environment; borrowed */
         const char *user;    /* NULL: the container's */
         const char *workdir; /* NULL: the container's */
         bool tty, interactive;

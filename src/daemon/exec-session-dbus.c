@@ -18,8 +18,8 @@
 #include "shared/berth-errors.h"
 #include "shared/log.h"
 
-static int exec_session_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                             sd_bus_error *error)
+static int exec_session_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                             void **found, sd_bus_error *error)
 {
         Manager *m = userdata;
         const char *e = startswith(path, "/org/berth1/exec/");
@@ -78,19 +78,22 @@ static int method_resize(sd_bus_message *message, void *userdata, sd_bus_error *
         if (r < 0)
                 return r;
         if (rows == 0 || columns == 0 || rows > UINT16_MAX || columns > UINT16_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.", rows,
-                                         columns);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.",
+                                         rows, columns);
         const char *details[] = { "container", s->container_name, "verb", "exec", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_EXEC_CONTAINER, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_EXEC_CONTAINER, details, &m->polkit_registry,
+                                    error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         if (!s->tty)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "The exec session has no terminal.");
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "The exec session has no terminal.");
         /* The request is sent whole before we close; the monitor reads it and applies it (its answer is
          * not waited for: a session that ended meanwhile needs no size). */
         r = exec_session_resize_connect(s, rows, columns, &fd);
         if (r < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "The exec session has ended.");
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "The exec session has ended.");
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -101,8 +104,8 @@ static const sd_bus_vtable exec_session_vtable[] = {
         SD_BUS_PROPERTY("Tty", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Running", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExitCode", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("u", rows, "u", columns), SD_BUS_NO_RESULT, method_resize,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("u", rows, "u", columns), SD_BUS_NO_RESULT,
+                                method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -132,7 +135,8 @@ static int on_session_end(sd_event_source *source, int fd, uint32_t revents, voi
         (void) sd_bus_emit_properties_changed(m->bus, s->path, "org.berth1.ExecSession", "Running", NULL);
         (void) sd_bus_emit_object_removed(m->bus, s->path);
         g_hash_table_steal(m->exec_sessions, GUINT_TO_POINTER(s->id));
-        log_debug("Exec session %s (pid %d) in container %s ended.", s->path, (int) s->pid, s->container_name);
+        log_debug("Exec session %s (pid %d) in container %s ended.", s->path, (int) s->pid,
+                  s->container_name);
         if (sd_event_add_defer(m->event, &defer, on_free_session, s) < 0)
                 log_warning("Cannot schedule freeing an exec session, leaking it.");
         return 0;
@@ -186,18 +190,21 @@ int bus_container_method_exec(sd_bus_message *message, void *userdata, sd_bus_er
         r = bus_read_options(message, read_exec_option, &x, error);
         if (r >= 0 && (!command || !command[0] || isempty(command[0])))
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No command to execute.");
-        if (r >= 0 && ((x.o.rows == 0) != (x.o.columns == 0) || x.o.rows > UINT16_MAX || x.o.columns > UINT16_MAX))
+        if (r >= 0 &&
+            ((x.o.rows == 0) != (x.o.columns == 0) || x.o.rows > UINT16_MAX || x.o.columns > UINT16_MAX))
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                       "Options 'rows' and 'columns' go together, each 1…65535.");
         for (char **v = x.env; r >= 0 && v && *v; v++)
                 if (!strchr(*v, '=') || **v == '=')
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment entry '%s'.", *v);
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Invalid environment entry '%s'.", *v);
         if (r >= 0 && x.workdir && x.workdir[0] != '/')
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The working directory must be absolute.");
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                      "The working directory must be absolute.");
         if (r >= 0) {
                 const char *details[] = { "container", c->name, "verb", "exec", NULL };
-                r = bus_verify_polkit_async(message, BERTH_ACTION_EXEC_CONTAINER, details, &m->polkit_registry,
-                                            error);
+                r = bus_verify_polkit_async(message, BERTH_ACTION_EXEC_CONTAINER, details,
+                                            &m->polkit_registry, error);
                 if (r == 0)
                         r = 1; /* comes back once polkit answers */
                 else if (r > 0) {

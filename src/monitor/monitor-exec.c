@@ -15,7 +15,7 @@
 
 /* Output waiting for a slow client stops the reading of the process's output (it blocks on its pipe or
  * terminal, as under a slow `docker exec`), rather than being dropped. */
-#define EXEC_QUEUE_MAX ((size_t) 4U * 1024U * 1024U)
+#define EXEC_QUEUE_MAX   ((size_t) 4U * 1024U * 1024U)
 #define EXEC_REQUEST_MAX ((size_t) 1024U * 1024U)
 
 struct MonitorExec {
@@ -100,8 +100,8 @@ static void client_gone(Session *s)
 static bool client_flush(Session *s)
 {
         while (s->fd >= 0 && s->to_client->len > s->to_client_off) {
-                ssize_t n = send(s->fd, s->to_client->data + s->to_client_off, s->to_client->len - s->to_client_off,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send(s->fd, s->to_client->data + s->to_client_off,
+                                 s->to_client->len - s->to_client_off, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
@@ -126,8 +126,14 @@ static bool client_flush(Session *s)
 
 static void queue_frame(Session *s, OutStream stream, const void *data, size_t size)
 {
-        uint8_t h[ATTACH_FRAME_HEADER_SIZE] = { (uint8_t) stream, 0, 0, 0, (uint8_t) (size >> 24),
-                                                (uint8_t) (size >> 16), (uint8_t) (size >> 8), (uint8_t) size };
+        uint8_t h[ATTACH_FRAME_HEADER_SIZE] = { (uint8_t) stream,
+                                                0,
+                                                0,
+                                                0,
+                                                (uint8_t) (size >> 24),
+                                                (uint8_t) (size >> 16),
+                                                (uint8_t) (size >> 8),
+                                                (uint8_t) size };
 
         if (s->fd < 0)
                 return;
@@ -167,7 +173,8 @@ static void session_update(Session *s)
 
         for (size_t i = 1; i < 3; i++)
                 if (s->out_source[i])
-                        (void) sd_event_source_set_enabled(s->out_source[i], room ? SD_EVENT_ON : SD_EVENT_OFF);
+                        (void) sd_event_source_set_enabled(s->out_source[i],
+                                                           room ? SD_EVENT_ON : SD_EVENT_OFF);
         if (s->fd < 0)
                 return;
         if (!s->started || (!s->input_eof && s->to_input->len == 0 && !s->exited))
@@ -231,7 +238,9 @@ static int on_console(sd_event_source *source, int fd, uint32_t revents, void *u
                 struct cmsghdr cmsg;
                 char buf[CMSG_SPACE(sizeof(int))];
         } control = {};
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
+        };
         struct cmsghdr *c;
         int master;
 
@@ -260,7 +269,8 @@ static int on_process_exit(sd_event_source *source, const siginfo_t *si, void *u
         char code[16];
 
         s->exit_code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
-        /* What the process wrote before it ended is in its pipes or terminal now: take it, then the status. */
+        /* What the process wrote before it ended is in its pipes or terminal now: take it, then the status.
+         */
         for (size_t i = 1; i < 3; i++)
                 while (s->out_fd[i] >= 0 && s->to_client->len - s->to_client_off < EXEC_QUEUE_MAX * 2 &&
                        read_output(s, i)) {
@@ -337,7 +347,8 @@ static void session_start(Session *s)
         };
         r = exec_spawn(&spec, &fds, &s->pid, &pidfd);
         if (r < 0)
-                return reply_error(s, r == -ENOMEM ? "the container is not running" : "cannot start the process");
+                return reply_error(s, r == -ENOMEM ? "the container is not running"
+                                                   : "cannot start the process");
         s->started = true;
 
         char line[64];
@@ -388,7 +399,8 @@ static void session_data(Session *s, const char *data, size_t size)
                 g_byte_array_append(s->to_input, (const guint8 *) data, (guint) size);
                 input_flush(s);
         } else if (size > 0 && s->tty && s->console_fd >= 0)
-                g_byte_array_append(s->to_input, (const guint8 *) data, (guint) size); /* until the pty exists */
+                g_byte_array_append(s->to_input, (const guint8 *) data,
+                                    (guint) size); /* until the pty exists */
 }
 
 static int on_client(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -430,7 +442,7 @@ void monitor_exec_add(MonitorExec *x, int fd, size_t request_length, unsigned ro
                 safe_close(fd);
                 return;
         }
-        *s = (Session) {
+        *s = (Session){
                 .owner = x,
                 .fd = fd,
                 .rows = rows,
@@ -479,7 +491,7 @@ int monitor_exec_new(sd_event *event, const RunSpec *spec, int init_pidfd, void 
 
         if (!x)
                 return -ENOMEM;
-        *x = (MonitorExec) {
+        *x = (MonitorExec){
                 .event = sd_event_ref(event),
                 .spec = spec,
                 .init_pidfd = init_pidfd,

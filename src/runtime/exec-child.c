@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The exec child (exec-child.h). Failures are written to stderr_fd as Docker words them and end the child
- * with Docker's exit code (126, 127, or 125 for setup), which the monitor reports as the session's status. */
+ * with Docker's exit code (126, 127, or 125 for setup), which the monitor reports as the session's status.
+ */
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/mount.h>
@@ -50,8 +51,8 @@ static int open_scope_procs(int *ret_fd)
         if (!last || !streq(last, "/supervisor"))
                 return -ENOENT;
         *last = 0;
-        r = mount_fs_new("cgroup2", "cgroup2", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                         &mnt);
+        r = mount_fs_new("cgroup2", "cgroup2", NULL,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
         if (r < 0)
                 return r;
         _cleanup_free_ char *procs = NULL;
@@ -122,7 +123,8 @@ static int setup(const RunSpec *spec, const ExecFds *fds, ChildError *e)
         if (open_scope_procs(&procs) >= 0 && write(procs, "0", 1) != 1)
                 return child_fail(e, negative_errno(), "cannot move into the container's cgroup");
         procs = safe_close(procs);
-        if (setns(fds->init_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+        if (setns(fds->init_pidfd,
+                  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
                 return child_fail(e, negative_errno(), "cannot enter the container's namespaces");
         /* Entering the mount namespace made its root (the container's) ours; the working directory too. */
         if (chdir("/") < 0)
@@ -142,10 +144,12 @@ static int setup(const RunSpec *spec, const ExecFds *fds, ChildError *e)
         if (r < 0)
                 return child_fail(e, 0, "%s", user_error.message ?: strerror(-r));
         if (slave >= 0 && fchown(slave, user.uid, (gid_t) -1) < 0)
-                r = child_fail(e, negative_errno(), "cannot hand the terminal to uid %u", (unsigned) user.uid);
+                r = child_fail(e, negative_errno(), "cannot hand the terminal to uid %u",
+                               (unsigned) user.uid);
         /* docker exec -w: the directory must exist (it is not created, unlike a run's). */
         if (r >= 0 && chdir(isempty(spec->cwd) ? "/" : spec->cwd) < 0)
-                r = child_fail(e, negative_errno(), "cannot change to the working directory '%s'", spec->cwd);
+                r = child_fail(e, negative_errno(), "cannot change to the working directory '%s'",
+                               spec->cwd);
         if (r >= 0) {
                 env = build_env(spec->env, &user, &home_entry);
                 if (!env)
@@ -155,7 +159,8 @@ static int setup(const RunSpec *spec, const ExecFds *fds, ChildError *e)
                 r = find_executable(spec->argv[0], strv_get_value(env, "PATH"), &exe, e);
         /* The terminal becomes stdio last, so that setup errors still reach the stderr pipe. */
         if (r >= 0 && slave >= 0 &&
-            (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 || dup2(slave, STDERR_FILENO) < 0))
+            (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 ||
+             dup2(slave, STDERR_FILENO) < 0))
                 r = child_fail(e, negative_errno(), "cannot set up the terminal as stdio");
         slave = safe_close(slave);
         (void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -192,7 +197,8 @@ _Noreturn static void exec_child_main(const RunSpec *spec, const ExecFds *fds)
         if (e.exit_code == 0)
                 e.exit_code = CHILD_EXIT_SETUP;
         /* Docker's words: "OCI runtime exec failed: exec failed: <reason>: unknown". */
-        dprintf(STDERR_FILENO, "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\n",
+        dprintf(STDERR_FILENO,
+                "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\n",
                 e.message);
         _exit(e.exit_code);
 }
