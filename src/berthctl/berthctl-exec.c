@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berthctl exec: ExecContainer's stream against our stdio (runtime/attach-protocol.h, "EXEC"). The stream is
- * framed both with and without a terminal, and its last frame carries the exit status, which becomes ours. */
+ * framed both with and without a terminal, and its last frame carries the exit status, which becomes ours.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -65,11 +66,12 @@ static void forward_resize(const char *session)
         struct winsize ws = {};
         sd_bus *bus;
 
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 || bus_get(&bus) < 0)
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 ||
+            bus_get(&bus) < 0)
                 return;
         /* Best effort: the process may be ending right now. */
-        (void) sd_bus_call_method(bus, "org.berth1", session, "org.berth1.ExecSession", "Resize", NULL, NULL, "uu",
-                                  (uint32_t) ws.ws_row, (uint32_t) ws.ws_col);
+        (void) sd_bus_call_method(bus, "org.berth1", session, "org.berth1.ExecSession", "Resize", NULL, NULL,
+                                  "uu", (uint32_t) ws.ws_row, (uint32_t) ws.ws_col);
 }
 
 static int exec_session(int sock, const char *session, const ExecArgs *a)
@@ -165,7 +167,8 @@ static int exec_session(int sock, const char *session, const ExecArgs *a)
         return status;
 }
 
-static int exec_open(const char *container, char **command, const ExecArgs *a, int *ret_fd, char **ret_session)
+static int exec_open(const char *container, char **command, const ExecArgs *a, int *ret_fd,
+                     char **ret_session)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         struct winsize ws = {};
@@ -181,7 +184,8 @@ static int exec_open(const char *container, char **command, const ExecArgs *a, i
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "tty", "b", (int) a->tty, "stdin", "b", (int) a->interactive);
+                r = sd_bus_message_append(m, "{sv}{sv}", "tty", "b", (int) a->tty, "stdin", "b",
+                                          (int) a->interactive);
         if (r >= 0 && a->user)
                 r = sd_bus_message_append(m, "{sv}", "user", "s", a->user);
         if (r >= 0 && a->workdir)
