@@ -491,6 +491,7 @@ static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         log_debug("Attached clients did not take the last output in time; closing them.");
         g_ptr_array_set_size(a->clients, 0);
+        monitor_exec_drop_all(a->exec);
         attach_maybe_exit(a);
         return 0;
 }

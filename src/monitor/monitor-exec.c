@@ -514,6 +514,12 @@ bool monitor_exec_idle(MonitorExec *x)
         return !x || x->sessions->len == 0;
 }
 
+void monitor_exec_drop_all(MonitorExec *x)
+{
+        if (x)
+                g_ptr_array_set_size(x->sessions, 0);
+}
+
 MonitorExec *monitor_exec_free(MonitorExec *x)
 {
         if (!x)

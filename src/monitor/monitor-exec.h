@@ -23,5 +23,7 @@ void monitor_exec_add(MonitorExec *x, int fd, size_t request_length, unsigned ro
 /* The container is gone: no more sessions start. */
 void monitor_exec_finish(MonitorExec *x);
 bool monitor_exec_idle(MonitorExec *x);
+/* Drops every session (the container is gone and its clients did not take their last frames in time). */
+void monitor_exec_drop_all(MonitorExec *x);
 /* -ESRCH when no session has that pid, -ENOTTY without a terminal. */
 int monitor_exec_resize(MonitorExec *x, pid_t pid, unsigned rows, unsigned cols);
