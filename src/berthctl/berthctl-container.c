@@ -650,6 +650,8 @@ const Verb container_verbs[] = {
           verb_attach },
         { "exec", NULL, "[-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
           "Run a command in a running container", verb_exec },
+        { "cp", NULL, "[-a] CONTAINER:SRC DEST|- or [-a] SRC|- CONTAINER:DEST",
+          "Copy files between a container and here", verb_cp },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
         { "rm", NULL, "[-f] CONTAINER...", "Remove containers", verb_rm },

@@ -9,6 +9,7 @@
 #include "daemon/bus-options.h"
 #include "daemon/container-attach.h"
 #include "daemon/exec-session-dbus.h"
+#include "daemon/container-archive-dbus.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container.h"
@@ -970,6 +971,10 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Exec", SD_BUS_ARGS("as", command, "a{sv}", options),
                                 SD_BUS_RESULT("h", stream, "o", session), bus_container_method_exec,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetArchive", SD_BUS_ARGS("s", path, "a{sv}", options), SD_BUS_RESULT("h", tar),
+                                bus_container_method_get_archive, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PutArchive", SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
+                                SD_BUS_NO_RESULT, bus_container_method_put_archive, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_container_method_commit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
