@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berthctl cp: docker cp over Container.GetArchive and PutArchive, tar streams both ways (store/tree-archive.h
- * makes and reads them on our side). */
+/* berthctl cp: docker cp over Container.GetArchive and PutArchive, tar streams both ways
+ * (store/tree-archive.h makes and reads them on our side). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,7 +21,8 @@ static bool split_container_path(const char *arg, char **ret_container, const ch
 {
         const char *colon = strchr(arg, ':');
 
-        if (!colon || colon == arg || arg[0] == '/' || arg[0] == '.' || memchr(arg, '/', (size_t) (colon - arg)))
+        if (!colon || colon == arg || arg[0] == '/' || arg[0] == '.' ||
+            memchr(arg, '/', (size_t) (colon - arg)))
                 return false;
         *ret_container = g_strndup(arg, (size_t) (colon - arg));
         *ret_path = colon + 1;
@@ -186,7 +187,8 @@ int verb_cp(int argc, char *argv[])
         bool src_in = split_container_path(argv[optind], &src_container, &src_path);
         bool dest_in = split_container_path(argv[optind + 1], &dest_container, &dest_path);
         if (src_in == dest_in) {
-                fprintf(stderr, "berthctl cp: exactly one of source and destination must be CONTAINER:PATH.\n");
+                fprintf(stderr,
+                        "berthctl cp: exactly one of source and destination must be CONTAINER:PATH.\n");
                 return EXIT_USAGE;
         }
         if (container_lookup(src_in ? src_container : dest_container, &info) < 0)

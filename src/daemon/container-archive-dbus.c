@@ -57,10 +57,12 @@ static int method_archive(sd_bus_message *message, Container *c, bool put, sd_bu
         if (r < 0)
                 return r;
         if (path[0] != '/')
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The path '%s' is not absolute.", path);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The path '%s' is not absolute.",
+                                         path);
 
         const char *details[] = { "container", c->name, "verb", put ? "put-archive" : "get-archive", NULL };
-        r = bus_verify_polkit_async(message, put ? BERTH_ACTION_MANAGE_CONTAINERS : BERTH_ACTION_ATTACH_CONTAINER,
+        r = bus_verify_polkit_async(message,
+                                    put ? BERTH_ACTION_MANAGE_CONTAINERS : BERTH_ACTION_ATTACH_CONTAINER,
                                     details, &m->polkit_registry, error);
         if (r < 0)
                 return r;

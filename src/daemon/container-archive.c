@@ -58,8 +58,8 @@ static int child_work(const ArchiveRequest *req, int data_fd, int report_fd, Ber
 
         if (!req->put) {
                 if (lstat(req->path, &st) < 0)
-                        return berth_error_set(e, negative_errno(), "Could not find the file %s in the container",
-                                               req->path);
+                        return berth_error_set(e, negative_errno(),
+                                               "Could not find the file %s in the container", req->path);
                 report(report_fd, 0, NULL);
                 report_fd = -EBADF;
                 return tree_archive_write(req->path, data_fd, e);
@@ -71,12 +71,13 @@ static int child_work(const ArchiveRequest *req, int data_fd, int report_fd, Ber
         g_autofree char *d = g_strdup(req->path), *b = g_strdup(req->path);
         const char *parent = dirname(d), *name = basename(b);
         if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
-                return berth_error_set(e, -ENOENT, "The directory %s does not exist in the container", parent);
+                return berth_error_set(e, -ENOENT, "The directory %s does not exist in the container",
+                                       parent);
         return tree_archive_extract(parent, data_fd, name, req->owners, e);
 }
 
-_Noreturn static void archive_child(const ArchiveRequest *req, int root_fd, const RunSpec *overlay, int data_fd,
-                                    int report_fd, pid_t parent)
+_Noreturn static void archive_child(const ArchiveRequest *req, int root_fd, const RunSpec *overlay,
+                                    int data_fd, int report_fd, pid_t parent)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         ChildError ce = {};
@@ -189,7 +190,8 @@ int container_archive(Container *c, ArchiveRequest *req, sd_bus_message *reply_t
                     syscall(SYS_pidfd_send_signal, c->init_pidfd, 0, NULL, 0) < 0)
                         return berth_error_set(e, -ESRCH, "Container %s is stopping", c->name);
         } else if (c->monitor_source || c->starting)
-                return berth_error_set(e, -EBUSY, "Container %s is starting or stopping; try again", c->name);
+                return berth_error_set(e, -EBUSY, "Container %s is starting or stopping; try again",
+                                       c->name);
         else {
                 overlay = calloc(1, sizeof(*overlay));
                 if (!overlay)
@@ -216,7 +218,7 @@ int container_archive(Container *c, ArchiveRequest *req, sd_bus_message *reply_t
                 (void) kill(pid, SIGKILL);
                 return -ENOMEM;
         }
-        *op = (ArchiveOp) {
+        *op = (ArchiveOp){
                 .manager = m,
                 .reply_to = sd_bus_message_ref(reply_to),
                 .report_fd = TAKE_FD(report_pipe[0]),

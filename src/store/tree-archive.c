@@ -73,6 +73,17 @@ int tree_archive_write(const char *path, int out_fd, BerthError *e)
         return 0;
 }
 
+/* libarchive's words plus the errno's, so that EROFS reads "Read-only file system". */
+static int disk_fail(struct archive *disk, BerthError *e, const char *path)
+{
+        int r = archive_error_to_errno(disk);
+
+        if (archive_errno(disk) > 0)
+                return berth_error_set(e, r, "Cannot write '%s': %s: %s", path, archive_message(disk),
+                                       strerror(-r));
+        return berth_error_set(e, r, "Cannot write '%s': %s", path, archive_message(disk));
+}
+
 /* "a/b/c" with "x" → "x/b/c"; "a" → "x". */
 static char *renamed(const char *name, const char *to)
 {
@@ -122,24 +133,19 @@ int tree_archive_extract(const char *dir, int in_fd, const char *rename, bool ow
                 }
                 r = archive_write_header(disk, entry);
                 if (r < ARCHIVE_WARN)
-                        return berth_error_set(e, archive_error_to_errno(disk), "Cannot write '%s': %s",
-                                               archive_entry_pathname(entry), archive_message(disk));
+                        return disk_fail(disk, e, archive_entry_pathname(entry));
                 if (archive_entry_size(entry) > 0) {
                         const void *buf;
                         size_t size;
                         la_int64_t offset;
                         while ((r = archive_read_data_block(tar, &buf, &size, &offset)) == ARCHIVE_OK)
                                 if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_WARN)
-                                        return berth_error_set(e, archive_error_to_errno(disk),
-                                                               "Cannot write '%s': %s",
-                                                               archive_entry_pathname(entry),
-                                                               archive_message(disk));
+                                        return disk_fail(disk, e, archive_entry_pathname(entry));
                         if (r != ARCHIVE_EOF)
                                 return archive_fail(tar, e, "Cannot read the archive");
                 }
                 if (archive_write_finish_entry(disk) < ARCHIVE_WARN)
-                        return berth_error_set(e, archive_error_to_errno(disk), "Cannot write '%s': %s",
-                                               archive_entry_pathname(entry), archive_message(disk));
+                        return disk_fail(disk, e, archive_entry_pathname(entry));
         }
         if (archive_write_close(disk) != ARCHIVE_OK)
                 return berth_error_set(e, archive_error_to_errno(disk), "Cannot finish writing: %s",
