@@ -18,11 +18,10 @@
 /* The client side of AttachContainer: berthd hands us a socket to the container's monitor, and we pump it
  * against our own stdio, as docker's CLI does against its attach stream (runtime/attach-protocol.h). */
 
-#define DETACH_KEYS_MAX 16
 #define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q"
 
 /* Docker's grammar: comma-separated keys, each a single character or "ctrl-" plus one of a-z @ [ \ ] ^ _. */
-static int detach_keys_parse(const char *spec, char ret[static DETACH_KEYS_MAX], size_t *ret_n)
+int detach_keys_parse(const char *spec, char ret[static DETACH_KEYS_MAX], size_t *ret_n)
 {
         g_auto(GStrv) keys = g_strsplit(spec ?: DEFAULT_DETACH_KEYS, ",", -1);
         size_t n = 0;
@@ -104,14 +103,14 @@ int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
 static struct termios saved_termios;
 static bool termios_saved;
 
-static void terminal_restore(void)
+void terminal_restore(void)
 {
         if (termios_saved)
                 (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
         termios_saved = false;
 }
 
-static void terminal_raw(void)
+void terminal_raw(void)
 {
         struct termios t;
 

@@ -24,3 +24,12 @@ int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd);
 int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, bool *ret_detached);
 
 int verb_attach(int argc, char *argv[]);
+
+/* Shared with exec (berthctl-exec.c). */
+#define DETACH_KEYS_MAX 16
+int detach_keys_parse(const char *spec, char ret[static DETACH_KEYS_MAX], size_t *ret_n);
+/* Raw mode on our stdin's terminal until terminal_restore() (also at exit). */
+void terminal_raw(void);
+void terminal_restore(void);
+int verb_exec(int argc, char *argv[]);
+int verb_cp(int argc, char *argv[]); /* berthctl-cp.c */

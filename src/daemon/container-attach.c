@@ -10,7 +10,7 @@
 #include "runtime/monitor-protocol.h"
 #include "shared/log.h"
 
-static int connect_monitor(Container *c, int *ret_fd)
+int container_connect_monitor(Container *c, int *ret_fd)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
@@ -40,7 +40,7 @@ static int write_header(int fd, const char *header)
         return (size_t) n == len ? 0 : -EIO;
 }
 
-static bool container_is_running(Container *c)
+bool container_is_running(Container *c)
 {
         return c->monitor_source && !c->starting && c->state.status == CONTAINER_RUNNING;
 }
@@ -77,7 +77,7 @@ int container_attach(Container *c, const AttachOptions *o, int *ret_fd)
         if (!container_is_running(c) && !(o->before_start && c->starting))
                 return -ESRCH;
 
-        r = connect_monitor(c, &fd);
+        r = container_connect_monitor(c, &fd);
         if (r < 0)
                 return r;
         r = write_header(fd, header);
@@ -97,7 +97,7 @@ int container_resize_connect(Container *c, unsigned rows, unsigned columns, int 
 
         if (!container_is_running(c))
                 return -ESRCH;
-        r = connect_monitor(c, &fd);
+        r = container_connect_monitor(c, &fd);
         if (r < 0)
                 return r;
         snprintf(header, sizeof(header), "RESIZE %u %u\n", rows, columns);

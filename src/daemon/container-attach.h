@@ -25,6 +25,11 @@ int container_attach(Container *c, const AttachOptions *o, int *ret_fd);
  * answer ("OK" or "ERR …") the caller reads. -ESRCH when the container is not running. */
 int container_resize_connect(Container *c, unsigned rows, unsigned columns, int *ret_fd);
 
+/* A non-blocking connection to the monitor's attach socket; -ESRCH when nobody listens (exec uses it too). */
+int container_connect_monitor(Container *c, int *ret_fd);
+/* Running, with a monitor we watch, and not starting. */
+bool container_is_running(Container *c);
+
 /* Sends "G" on the sync socket with the streams that wait for this start, and closes our copies. */
 int container_send_go(Container *c);
 /* Closes the streams that wait for a start (their clients see EOF). */

@@ -8,6 +8,8 @@
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
 #include "daemon/container-attach.h"
+#include "daemon/exec-session-dbus.h"
+#include "daemon/container-archive-dbus.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container.h"
@@ -600,6 +602,11 @@ int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_
         return redirect_method_to_container(message, userdata, error, bus_container_method_commit);
 }
 
+int bus_method_exec_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_exec);
+}
+
 int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_attach);
@@ -961,6 +968,13 @@ static const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("u", rows, "u", columns), SD_BUS_NO_RESULT,
                                 bus_container_method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Exec", SD_BUS_ARGS("as", command, "a{sv}", options),
+                                SD_BUS_RESULT("h", stream, "o", session), bus_container_method_exec,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetArchive", SD_BUS_ARGS("s", path, "a{sv}", options), SD_BUS_RESULT("h", tar),
+                                bus_container_method_get_archive, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PutArchive", SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
+                                SD_BUS_NO_RESULT, bus_container_method_put_archive, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_container_method_commit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -32,6 +32,7 @@ int bus_method_get_container(sd_bus_message *message, void *userdata, sd_bus_err
 int bus_method_commit_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 /* AttachContainer and ResizeContainer: the socket work is in container-attach.c. */
 int bus_method_attach_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_exec_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* Hooks for the model (container.c, container-run.c, container-commit.c), which builds no bus message

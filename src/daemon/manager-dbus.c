@@ -11,6 +11,7 @@
 #include "daemon/manager.h"
 #include "daemon/polkit.h"
 #include "daemon/transfer-dbus.h"
+#include "daemon/exec-session-dbus.h"
 #include "registry/reference.h"
 #include "registry/registry-client.h"
 #include "registry/registry-config.h"
@@ -548,6 +549,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 bus_method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachContainer", SD_BUS_ARGS("s", name_or_id, "a{sv}", options),
                                 SD_BUS_RESULT("h", stream), bus_method_attach_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExecContainer", SD_BUS_ARGS("s", name_or_id, "as", command, "a{sv}", options),
+                                SD_BUS_RESULT("h", stream, "o", session), bus_method_exec_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResizeContainer", SD_BUS_ARGS("s", name_or_id, "u", rows, "u", columns),
                                 SD_BUS_NO_RESULT, bus_method_resize_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_ARGS("b", all), SD_BUS_RESULT("a(ssssuo)", containers),
@@ -579,7 +583,7 @@ static const BusObjectImplementation manager_object = {
         .path = "/org/berth1",
         .interface = "org.berth1.Manager",
         .vtable = manager_vtable,
-        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
+        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object, &exec_session_object,
                                                               &container_object, NULL },
 };
 

@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "daemon/container-exec.h"
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
 #include "daemon/polkit.h"
@@ -49,6 +50,7 @@ int manager_new(Manager **ret)
                 return r;
         m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
         m->containers = g_hash_table_new(g_str_hash, g_str_equal);
+        m->exec_sessions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, exec_session_destroy);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -60,6 +62,8 @@ Manager *manager_free(Manager *m)
                 return NULL;
 
         bus_polkit_registry_free(&m->polkit_registry);
+        if (m->exec_sessions)
+                g_hash_table_destroy(m->exec_sessions);
         manager_stop_disk_walk(m);
         if (m->transfers) {
                 GHashTableIter it;

@@ -28,6 +28,8 @@ typedef struct Manager {
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
         uint32_t transfer_counter;
+        GHashTable *exec_sessions; /* id → ExecSession (container-exec.h) */
+        uint32_t exec_counter;
         unsigned n_searches; /* SearchImages() calls waiting for their registry (manager-dbus.c) */
         sd_event_source *trash_event_source;
         bool trash_again;

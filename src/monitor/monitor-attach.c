@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "monitor/monitor-attach.h"
+#include "monitor/monitor-exec.h"
 #include "runtime/attach-protocol.h"
 #include "shared/log.h"
 
@@ -47,6 +48,7 @@ struct MonitorAttach {
         GByteArray *input;
         bool close_input_when_written; /* a stdin_once client ended its input */
         sd_event_source *finish_timer;
+        MonitorExec *exec; /* "EXEC" connections go there (monitor-exec.h) */
 };
 
 static void client_update(Client *c);
@@ -64,7 +66,7 @@ static void client_free(Client *c)
 
 static void attach_maybe_exit(MonitorAttach *a)
 {
-        if (a->finishing && a->clients->len == 0)
+        if (a->finishing && a->clients->len == 0 && monitor_exec_idle(a->exec))
                 (void) sd_event_exit(a->event, 0);
 }
 
@@ -203,9 +205,10 @@ static bool client_header(Client *c, char *line)
         MonitorAttach *a = c->owner;
         unsigned rows = 0, cols = 0;
         char *save = NULL, *w;
+        int pid = 0;
 
-        if (sscanf(line, "RESIZE %u %u", &rows, &cols) == 2) {
-                int r = set_window_size(a, rows, cols);
+        if (sscanf(line, "RESIZE %u %u %d", &rows, &cols, &pid) >= 2) {
+                int r = pid > 0 ? monitor_exec_resize(a->exec, pid, rows, cols) : set_window_size(a, rows, cols);
                 char reply[128];
                 int n = r < 0 ? snprintf(reply, sizeof(reply), "ERR %s\n", strerror(-r))
                               : snprintf(reply, sizeof(reply), "OK\n");
@@ -287,6 +290,25 @@ static void client_read(Client *c)
         size_t header_end = (size_t) (nl - c->header) + 1, rest_in_header = c->header_len - header_end;
         char rest[sizeof(c->header)];
         memcpy(rest, nl + 1, rest_in_header);
+        size_t length = 0;
+        unsigned rows = 0, cols = 0;
+        if (sscanf(c->header, "EXEC %zu %u %u", &length, &rows, &cols) == 3) {
+                MonitorAttach *a = c->owner;
+                /* The connection is an exec session's from now on; the request follows the header. */
+                g_autoptr(GByteArray) body = g_byte_array_new();
+                g_byte_array_append(body, (const guint8 *) rest, (guint) rest_in_header);
+                g_byte_array_append(body, (const guint8 *) buf + take, (guint) ((size_t) n - take));
+                int fd = TAKE_FD(c->fd);
+                client_drop(c);
+                if (!a->exec || a->finishing) {
+                        static const char no[] = "ERR the container is not running\n";
+                        (void) send(fd, no, strlen(no), MSG_NOSIGNAL | MSG_DONTWAIT);
+                        safe_close(fd);
+                        return;
+                }
+                monitor_exec_add(a->exec, fd, length, rows, cols, (const char *) body->data, body->len);
+                return;
+        }
         if (!client_header(c, c->header))
                 return;
         client_input(c, rest, rest_in_header);
@@ -469,13 +491,25 @@ static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         log_debug("Attached clients did not take the last output in time; closing them.");
         g_ptr_array_set_size(a->clients, 0);
+        monitor_exec_drop_all(a->exec);
         attach_maybe_exit(a);
         return 0;
+}
+
+void monitor_attach_set_exec(MonitorAttach *a, MonitorExec *exec)
+{
+        a->exec = exec;
+}
+
+void monitor_attach_maybe_exit(MonitorAttach *a)
+{
+        attach_maybe_exit(a);
 }
 
 void monitor_attach_finish(MonitorAttach *a)
 {
         a->finishing = true;
+        monitor_exec_finish(a->exec);
         /* No new clients: the container is gone, and berthd reads state.json from now on. */
         a->listen_source = sd_event_source_disable_unref(a->listen_source);
         a->listen_fd = safe_close(a->listen_fd);

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "monitor/monitor-exec.h"
 #include "monitor/monitor-stdio.h"
 
 /* The attach side of berth-monitor (runtime/attach-protocol.h has the wire protocol): a listening socket,
@@ -22,4 +23,8 @@ void monitor_attach_output(MonitorAttach *a, OutputStream stream, const char *da
 /* The container is gone and its output drained: stop listening, flush every client, close them, then
  * sd_event_exit() (at the latest after a few seconds, for clients that do not read). */
 void monitor_attach_finish(MonitorAttach *a);
+/* Exec requests on the socket go to exec (borrowed); the monitor exits only when its sessions ended too,
+ * which monitor_attach_maybe_exit() is told of. */
+void monitor_attach_set_exec(MonitorAttach *a, MonitorExec *exec);
+void monitor_attach_maybe_exit(MonitorAttach *a);
 MonitorAttach *monitor_attach_free(MonitorAttach *a);

@@ -9,6 +9,7 @@
  *   - keeps state.json current (running, then exited), so the outcome survives a berthd that is down;
  *   - holds the container's terminal or pipes and forwards output to journald (monitor-stdio.h) and to
  *     attached clients (monitor-attach.h, runtime/attach-protocol.h);
+ *   - starts and serves exec sessions, its own children in the container (monitor-exec.h);
  *   - outlives SIGTERM/SIGINT/SIGHUP: `systemctl stop` signals the whole scope, and it is the container's init
  *     that decides what they mean. Its end is the container's end.
  */
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include "monitor/monitor-attach.h"
+#include "monitor/monitor-exec.h"
 #include "monitor/monitor-journal.h"
 #include "monitor/monitor-stdio.h"
 #include "runtime/container-spawn.h"
@@ -39,6 +41,7 @@ typedef struct Monitor {
         JournalWriter *journal;
         MonitorStdio stdio;
         MonitorAttach *attach;
+        MonitorExec *exec;
         sd_event_source *child;
         pid_t pid;
         uint64_t started_usec;
@@ -159,6 +162,14 @@ static int on_container_exit(sd_event_source *s, const siginfo_t *si, void *user
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+static void on_exec_idle(void *userdata)
+{
+        Monitor *m = userdata;
+
+        if (m->attach)
+                monitor_attach_maybe_exit(m->attach);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         log_debug("Ignoring signal %s for the monitor; the container's init gets its own.", strsignal((int) si->ssi_signo));
@@ -250,6 +261,13 @@ static int run(Monitor *m)
                 return log_error_errno(r, "Cannot watch container '%s': %m", m->spec->name);
         }
         (void) sd_event_source_set_child_pidfd_own(m->child, true);
+        if (m->attach) {
+                r = monitor_exec_new(m->event, m->spec, pidfd, on_exec_idle, m, &m->exec);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot serve exec for container '%s', ignoring: %m", m->spec->name);
+                else
+                        monitor_attach_set_exec(m->attach, m->exec);
+        }
         pidfd = -EBADF;
         /* Output sources run first, so the exit handler finds as little as possible left to drain. */
         (void) sd_event_source_set_priority(m->child, SD_EVENT_PRIORITY_IDLE);
@@ -272,6 +290,7 @@ static void monitor_done(Monitor *m)
 {
         m->stdio.attach = NULL;
         m->attach = monitor_attach_free(m->attach);
+        m->exec = monitor_exec_free(m->exec);
         monitor_stdio_done(&m->stdio);
         m->child = sd_event_source_unref(m->child);
         m->journal = journal_writer_free(m->journal);

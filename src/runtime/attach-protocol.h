@@ -17,9 +17,23 @@
  *        rows/cols, when both non-zero, set the terminal size first (so `run -ti` starts at the right size).
  *        When the container exits, the monitor sends whatever output is left, then closes the connection.
  *        Nothing is replayed: output written while nobody was attached is in the journal.
- *   "RESIZE <rows> <cols>\n"
- *        Sets the terminal size (the container's foreground process gets SIGWINCH); the monitor answers
- *        "OK\n" or "ERR <reason>\n" and closes.
+ *   "RESIZE <rows> <cols> [<pid>]\n"
+ *        Sets the terminal size (the container's foreground process gets SIGWINCH), or with a pid that of
+ *        the exec session of that pid; the monitor answers "OK\n" or "ERR <reason>\n" and closes.
+ *   "EXEC <length> <rows> <cols>\n" and then <length> bytes of a run spec in JSON (run-spec.h)
+ *        Starts a process in the running container (runtime/exec-child.h): of the spec only argv, env,
+ *        cwd, user, tty and interactive are read, everything else (confinement) is the container's own;
+ *        rows/cols, when non-zero, are the terminal's first size. The monitor answers one line,
+ *        "PID <pid>\n" (the process was cloned; its pid as the host sees it) or "ERR <reason>\n" (and
+ *        closes). Then the connection is the session's stream: output always framed as above (stream 1
+ *        stdout or the terminal, 2 stderr), and last a frame of stream ATTACH_FRAME_EXIT whose payload is
+ *        the exit status in decimal (Docker's: the code, or 128+N after signal N; 126/127 and a message on
+ *        stream 2 when the command cannot run), then the monitor closes. So the client learns the status
+ *        from its own stream, whatever happened to berthd meanwhile. Client bytes go to the process's
+ *        stdin (a pipe when interactive, else nothing) or terminal; the client's EOF closes the pipe. A
+ *        client that goes away does not end the process (its output is then dropped). The container's
+ *        end ends every session (their processes are in its pid namespace); the monitor exits when the
+ *        last one has sent its status.
  *
  * Connections made before the container runs (AttachContainer with before_start) are not made on the
  * socket: berthd keeps its end of a socketpair, the header already written into it, and passes those ends
@@ -28,5 +42,7 @@
 
 #define ATTACH_HEADER_MAX 256
 #define ATTACH_FRAME_HEADER_SIZE 8
+/* The stream number of an exec session's last frame, the exit status. */
+#define ATTACH_FRAME_EXIT 3
 /* Streams passed with "G" at most. */
 #define ATTACH_PENDING_MAX 16

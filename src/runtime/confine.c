@@ -20,7 +20,7 @@ static int set_credentials(const UserIds *user, ChildError *e)
         return 0;
 }
 
-int confine_apply(const RunSpec *spec, const UserIds *user, ChildError *e)
+int confine_apply(const RunSpec *spec, const UserIds *user, bool mask_paths, ChildError *e)
 {
         const char *bad = NULL;
         uint64_t caps;
@@ -31,7 +31,7 @@ int confine_apply(const RunSpec *spec, const UserIds *user, ChildError *e)
         if (r < 0)
                 return child_fail(e, r, "unknown capability '%s'", strna(bad));
 
-        if (!spec->privileged) {
+        if (!spec->privileged && mask_paths) {
                 r = masked_paths_apply(e);
                 if (r < 0)
                         return r;

@@ -14,5 +14,6 @@
  *   4. supplementary groups, gid, uid (needs CAP_SETGID/CAP_SETUID)
  *   5. effective/permitted/inheritable capabilities (root keeps the resolved set; others have none)
  *   6. no_new_privs (spec->no_new_privileges)
+ * mask_paths is false for exec (exec-child.h): the container's mount namespace is masked already.
  * Nothing may run between confine_apply() and execve() except the exec itself. */
-int confine_apply(const RunSpec *spec, const UserIds *user, ChildError *e);
+int confine_apply(const RunSpec *spec, const UserIds *user, bool mask_paths, ChildError *e);

@@ -108,7 +108,7 @@ static bool strv_has_key(char **env, const char *key)
         return false;
 }
 
-static const char *strv_get_value(char **env, const char *key)
+const char *strv_get_value(char **env, const char *key)
 {
         size_t l = strlen(key);
 
@@ -120,7 +120,7 @@ static const char *strv_get_value(char **env, const char *key)
 
 /* Docker sets HOME from the user's passwd entry when the image and the run don't. The result shares the
  * strings of env; only the array is new. */
-static char **build_env(char **env, const UserIds *user, char **ret_home_entry)
+char **build_env(char **env, const UserIds *user, char **ret_home_entry)
 {
         size_t n = 0;
         char **l;
@@ -151,7 +151,7 @@ static bool is_executable_file(const char *path)
 
 /* Go's exec.LookPath, which Docker's messages come from: the first PATH entry holding a regular file with an
  * execute bit; an empty entry means the current directory. */
-static int find_executable(const char *name, const char *path, char **ret, ChildError *e)
+int find_executable(const char *name, const char *path, char **ret, ChildError *e)
 {
         if (strchr(name, '/')) {
                 struct stat st;
@@ -187,7 +187,7 @@ static int find_executable(const char *name, const char *path, char **ret, Child
         return -ENOENT;
 }
 
-static int exec_failed(ChildError *e, const char *name, int error)
+int exec_failed(ChildError *e, const char *name, int error)
 {
         e->exit_code = error == -ENOENT || error == -ENOTDIR ? CHILD_EXIT_NOT_FOUND : CHILD_EXIT_CANNOT_EXEC;
         e->error = error;
@@ -290,7 +290,7 @@ static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
         if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 r = child_fail(e, negative_errno(), "cannot mark fds close-on-exec");
         if (r >= 0)
-                r = confine_apply(spec, &user, e);
+                r = confine_apply(spec, &user, true, e);
         user_ids_done(&user);
         if (r < 0)
                 return r;

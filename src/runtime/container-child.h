@@ -16,3 +16,13 @@ typedef struct ChildFds {
 
 /* Runs in the cloned child: sets the container up and execs, or reports and exits. */
 _Noreturn void container_child_main(const RunSpec *spec, const ChildFds *fds);
+
+/* Steps shared with the exec child (exec-child.h). */
+#include "runtime/child-error.h"
+#include "runtime/user-lookup.h"
+const char *strv_get_value(char **env, const char *key);
+/* env plus HOME from the user's passwd entry when env has none; the strings stay env's. */
+char **build_env(char **env, const UserIds *user, char **ret_home_entry);
+/* Go's exec.LookPath in PATH (or the default PATH), with Docker's messages and exit codes. */
+int find_executable(const char *name, const char *path, char **ret, ChildError *e);
+int exec_failed(ChildError *e, const char *name, int error);

@@ -18,7 +18,7 @@
  * 100+ layers where absolute paths would overflow a page: chdir there first. An image without layers gets
  * one empty lower: a directory on a small tmpfs mounted over the rootfs mount point itself, which the
  * overlay then covers (overlay keeps its lowers referenced, the path is only used at mount time). */
-static int mount_overlay(const RunSpec *spec, ChildError *e)
+int rootfs_mount_overlay(const RunSpec *spec, ChildError *e)
 {
         _cleanup_free_ char *options = NULL;
         const char *lower = spec->lowerdir;
@@ -130,7 +130,7 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return child_fail(e, negative_errno(), "cannot make / private");
 
-        r = mount_overlay(spec, e);
+        r = rootfs_mount_overlay(spec, e);
         if (r < 0)
                 return r;
         root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -11,3 +11,7 @@
  * on the host, and nothing needs unmounting when the container ends. */
 int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e);
 int rootfs_pivot(int root_fd, ChildError *e);
+
+/* The overlay of layers_dir/lowerdir, upperdir and workdir on spec->rootfs alone, in the caller's mount
+ * namespace (cp of a stopped container mounts it in a private one). */
+int rootfs_mount_overlay(const RunSpec *spec, ChildError *e);
