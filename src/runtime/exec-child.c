@@ -140,7 +140,7 @@ static int setup(const RunSpec *spec, const ExecFds *fds, ChildError *e)
         root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return child_fail(e, negative_errno(), "cannot open /");
-        r = user_lookup(root_fd, spec->user, &user, &user_error);
+        r = user_lookup(root_fd, spec->user, &user_error, &user);
         if (r < 0)
                 return child_fail(e, 0, "%s", user_error.message ?: strerror(-r));
         if (slave >= 0 && fchown(slave, user.uid, (gid_t) -1) < 0)
