@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "daemon/container-attach.h"
@@ -13,8 +13,9 @@
 #include "runtime/run-spec.h"
 #include "shared/log.h"
 
-/* How long the monitor may take to clone the process and answer; it answers before the process runs. */
-#define EXEC_ANSWER_TIMEOUT_SEC 5
+/* How long the monitor may take to clone the process and answer (it answers before the process runs); the
+ * wait is on the event loop, so it holds up no other caller. */
+#define EXEC_ANSWER_TIMEOUT_SEC 30
 
 ExecSession *exec_session_free(ExecSession *s)
 {
@@ -99,86 +100,67 @@ static int send_all(int fd, const char *data, size_t size)
         return 0;
 }
 
-/* Reads the monitor's answer line and nothing after it (the stream's frames are the caller's). */
+/* Reads the monitor's answer line and nothing after it (the stream's frames are the caller's). Called once
+ * the socket is readable: the monitor sends its line in one piece, before any frame. */
 static int read_answer(int fd, char *buf, size_t size)
 {
         ssize_t n;
         char *nl;
 
-        for (;;) {
-                n = recv(fd, buf, size - 1, MSG_PEEK);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return errno == EAGAIN ? -ETIMEDOUT : negative_errno();
-                if (n == 0)
-                        return -ESRCH;
-                buf[n] = 0;
-                nl = strchr(buf, '\n');
-                if (nl)
-                        break;
-                /* The monitor sends its line in one piece, before any frame. */
+        n = recv(fd, buf, size - 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN ? -EAGAIN : negative_errno();
+        if (n == 0)
+                return -ESRCH;
+        buf[n] = 0;
+        nl = strchr(buf, '\n');
+        if (!nl)
                 return -EBADMSG;
-        }
-        n = recv(fd, buf, (size_t) (nl - buf) + 1, 0);
+        n = recv(fd, buf, (size_t) (nl - buf) + 1, MSG_DONTWAIT);
         if (n < 0)
                 return negative_errno();
         *nl = 0;
         return 0;
 }
 
-int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession **ret, BerthError *e)
+/* A request sent to the monitor, waiting for its answer on the event loop: a monitor that is slow or stuck
+ * (a frozen scope, say) must not hold up berthd's other callers. */
+typedef struct ExecRequest {
+        Manager *manager;
+        char *container_id;
+        bool tty;
+        int fd;
+        sd_event_source *io, *timer;
+        container_exec_callback_t callback;
+        void *userdata;
+} ExecRequest;
+
+static ExecRequest *exec_request_free(ExecRequest *x)
 {
-        _cleanup_close_ int fd = -EBADF;
-        g_autofree char *json = NULL;
-        char header[ATTACH_HEADER_MAX], answer[512];
-        struct timeval tv = { .tv_sec = EXEC_ANSWER_TIMEOUT_SEC };
-        int r, pid;
+        if (!x)
+                return NULL;
+        sd_event_source_disable_unref(x->io);
+        sd_event_source_disable_unref(x->timer);
+        safe_close(x->fd);
+        free(x->container_id);
+        return mfree(x);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ExecRequest *, exec_request_free);
 
-        if (!container_is_running(c))
-                return -ESRCH;
-        r = build_request(c, o, &json, e);
-        if (r < 0)
-                return r;
-        r = container_connect_monitor(c, &fd);
-        if (r < 0)
-                return r;
-        /* Bounded blocking: the monitor reads requests at once and answers right after the clone. */
-        (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        snprintf(header, sizeof(header), "EXEC %zu %u %u\n", strlen(json), o->rows, o->columns);
-        r = send_all(fd, header, strlen(header));
-        if (r >= 0)
-                r = send_all(fd, json, strlen(json));
-        if (r >= 0)
-                r = read_answer(fd, answer, sizeof(answer));
-        if (r == -ESRCH)
-                return r;
-        if (r < 0)
-                return berth_error_set(e, r, "The monitor of container %s did not answer the exec request",
-                                       c->name);
-        if (startswith(answer, "ERR "))
-                return berth_error_set(e, streq(answer + 4, "the container is not running") ? -ESRCH : -EIO,
-                                       "Cannot exec in container %s: %s", c->name, answer + 4);
-        if (sscanf(answer, "PID %d", &pid) != 1 || pid <= 0)
-                return berth_error_set(e, -EBADMSG, "Unexpected answer from the monitor of container %s",
-                                       c->name);
-        tv = (struct timeval){};
-        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-
+static int exec_session_new(ExecRequest *x, Container *c, pid_t pid, ExecSession **ret)
+{
         _cleanup_(exec_session_freep) ExecSession *s = calloc(1, sizeof(*s));
+        Manager *m = x->manager;
+
         if (!s)
                 return -ENOMEM;
-        Manager *m = c->manager;
         *s = (ExecSession){
                 .manager = m,
                 .id = ++m->exec_counter,
                 .container_name = strdup(c->name),
                 .container_id = strdup(c->id),
                 .pid = pid,
-                .tty = o->tty,
+                .tty = x->tty,
                 .running = true,
                 /* Not our child, but a pidfd still tells us when it is gone. ESRCH: it is gone already. */
                 .pidfd = (int) syscall(SYS_pidfd_open, pid, 0),
@@ -186,8 +168,115 @@ int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession 
         if (asprintf(&s->path, "/org/berth1/exec/%" PRIu32, s->id) < 0 || !s->container_name ||
             !s->container_id)
                 return -ENOMEM;
-        *ret_fd = TAKE_FD(fd);
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* Tells the caller how it ended and frees the request: with the stream and a session, or with e. */
+static void exec_request_finish(ExecRequest *x, int r, const char *answer)
+{
+        _cleanup_(exec_request_freep) ExecRequest *owned = x;
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        Container *c = g_hash_table_lookup(x->manager->containers, x->container_id);
+        ExecSession *s = NULL;
+        int pid;
+
+        /* Out of epoll before the stream changes hands: the caller's copies keep it open, and an event on it
+         * would otherwise reach a freed source. */
+        x->io = sd_event_source_disable_unref(x->io);
+        x->timer = sd_event_source_disable_unref(x->timer);
+        if (r >= 0 && !c)
+                r = -ESRCH;
+        if (r == -ESRCH)
+                berth_error_set(&e, r, "The container is not running.");
+        else if (r < 0)
+                berth_error_set(&e, r, "The monitor of container %s did not answer the exec request",
+                                c ? c->name : x->container_id);
+        else if (startswith(answer, "ERR "))
+                berth_error_set(&e, streq(answer + 4, "the container is not running") ? -ESRCH : -EIO,
+                                "Cannot exec in container %s: %s", c->name, answer + 4);
+        else if (sscanf(answer, "PID %d", &pid) != 1 || pid <= 0)
+                berth_error_set(&e, -EBADMSG, "Unexpected answer from the monitor of container %s", c->name);
+        else {
+                r = exec_session_new(x, c, pid, &s);
+                if (r < 0)
+                        berth_error_set(&e, r, "Cannot record the exec session");
+        }
+        if (e.error < 0)
+                x->callback(c, -EBADF, NULL, &e, x->userdata);
+        else
+                x->callback(c, TAKE_FD(x->fd), s, NULL, x->userdata);
+}
+
+static int on_exec_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        ExecRequest *x = userdata;
+        char answer[512];
+        int r;
+
+        r = read_answer(fd, answer, sizeof(answer));
+        if (r == -EAGAIN)
+                return 0;
+        exec_request_finish(x, r, answer);
+        return 0;
+}
+
+static int on_exec_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        exec_request_finish(userdata, -ETIMEDOUT, NULL);
+        return 0;
+}
+
+int container_exec(Container *c, const ExecOptions *o, container_exec_callback_t callback, void *userdata,
+                   BerthError *e)
+{
+        _cleanup_(exec_request_freep) ExecRequest *x = NULL;
+        g_autofree char *json = NULL;
+        char header[ATTACH_HEADER_MAX];
+        int r;
+
+        if (!container_is_running(c))
+                return -ESRCH;
+        r = build_request(c, o, &json, e);
+        if (r < 0)
+                return r;
+        x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        *x = (ExecRequest){
+                .manager = c->manager,
+                .container_id = strdup(c->id),
+                .tty = o->tty,
+                .fd = -EBADF,
+                .callback = callback,
+                .userdata = userdata,
+        };
+        if (!x->container_id)
+                return -ENOMEM;
+        r = container_connect_monitor(c, &x->fd);
+        if (r < 0)
+                return r;
+        /* Blocking, as the caller will use it (the flag is the stream's, shared with the caller's end); the
+         * request fits in the socket's buffer (a spec is a few KiB), so sending does not wait for the
+         * monitor, and the answer is read with MSG_DONTWAIT once it is there. */
+        (void) fcntl(x->fd, F_SETFL, fcntl(x->fd, F_GETFL) & ~O_NONBLOCK);
+        snprintf(header, sizeof(header), "EXEC %zu %u %u\n", strlen(json), o->rows, o->columns);
+        r = send_all(x->fd, header, strlen(header));
+        if (r >= 0)
+                r = send_all(x->fd, json, strlen(json));
+        if (r == -ESRCH)
+                return r;
+        if (r < 0)
+                return berth_error_set(e, r, "Cannot send the exec request to the monitor of container %s",
+                                       c->name);
+        r = sd_event_add_io(c->manager->event, &x->io, x->fd, EPOLLIN, on_exec_answer, x);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(c->manager->event, &x->timer, CLOCK_MONOTONIC,
+                                       EXEC_ANSWER_TIMEOUT_SEC * USEC_PER_SEC, 0, on_exec_timeout, x);
+        if (r < 0)
+                return r;
+        TAKE_PTR(x); /* freed by exec_request_finish() */
         return 0;
 }
 

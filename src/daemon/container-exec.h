@@ -38,9 +38,15 @@ ExecSession *exec_session_free(ExecSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExecSession *, exec_session_free);
 void exec_session_destroy(void *s); /* a GDestroyNotify */
 
-/* Starts the process; returns the caller's end of the stream and the session (in m->exec_sessions).
- * -ESRCH when the container is not running; other failures with e set. */
-int container_exec(Container *c, const ExecOptions *o, int *ret_fd, ExecSession **ret, BerthError *e);
+/* How an exec request ended: with the caller's end of the stream and the session (to be put in
+ * m->exec_sessions), or with e (-ESRCH when the container is not running); c is NULL if it is gone. */
+typedef void (*container_exec_callback_t)(Container *c, int fd, ExecSession *s, const BerthError *e,
+                                          void *userdata);
+/* Sends the request to the container's monitor and returns; callback runs once the monitor answered (or
+ * did not within a few seconds). -ESRCH when the container is not running; other failures with e set (the
+ * callback is not called then). */
+int container_exec(Container *c, const ExecOptions *o, container_exec_callback_t callback, void *userdata,
+                   BerthError *e);
 /* Connects to the monitor and asks for a resize of the session's terminal; the caller reads the answer
  * line from the returned connection, as for container_resize_connect(). */
 int exec_session_resize_connect(ExecSession *s, unsigned rows, unsigned columns, int *ret_fd);

@@ -169,6 +169,33 @@ static int read_exec_option(sd_bus_message *m, const char *key, void *userdata, 
 
 /* Exec runs any program as any user in the container, so it has its own action (org.berth1.exec-container):
  * as strong as attach, which an admin can grant apart from it. */
+/* The monitor answered the exec request of message (a reference we own). */
+static void on_exec_started(Container *c, int fd, ExecSession *s, const BerthError *e, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_close_ int stream = fd;
+        Manager *m;
+
+        if (e) {
+                if (e->error == -ESRCH)
+                        (void) sd_bus_error_setf(&error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                                 "Container %s is not running.", c ? c->name : "");
+                else
+                        (void) bus_error_set(&error, e, SD_BUS_ERROR_FAILED);
+                (void) sd_bus_reply_method_error(message, &error);
+                return;
+        }
+        m = s->manager;
+        g_hash_table_insert(m->exec_sessions, GUINT_TO_POINTER(s->id), s);
+        if (s->pidfd < 0 || sd_event_add_io(m->event, &s->source, s->pidfd, EPOLLIN, on_session_end, s) < 0)
+                (void) on_session_end(NULL, -1, 0, s); /* gone already */
+        else
+                (void) sd_bus_emit_object_added(m->bus, s->path);
+        log_info("Started a process (pid %d) in container %s.", (int) s->pid, c->name);
+        (void) sd_bus_reply_method_return(message, "ho", stream, s->path);
+}
+
 int bus_container_method_exec(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
@@ -180,8 +207,6 @@ int bus_container_method_exec(sd_bus_message *message, void *userdata, sd_bus_er
                 char **env;
                 char *user, *workdir;
         } x = {};
-        _cleanup_close_ int fd = -EBADF;
-        ExecSession *s = NULL;
         int r;
 
         r = sd_bus_message_read_strv(message, &command);
@@ -212,27 +237,20 @@ int bus_container_method_exec(sd_bus_message *message, void *userdata, sd_bus_er
                         x.o.env = x.env;
                         x.o.user = x.user;
                         x.o.workdir = x.workdir;
-                        r = container_exec(c, &x.o, &fd, &s, &e);
+                        r = container_exec(c, &x.o, on_exec_started, sd_bus_message_ref(message), &e);
+                        if (r < 0)
+                                sd_bus_message_unref(message);
                         if (r == -ESRCH)
                                 r = sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
                                                       "Container %s is not running.", c->name);
                         else if (r < 0)
                                 r = bus_error_set(error, &e, SD_BUS_ERROR_FAILED);
                         else
-                                r = 2;
+                                r = 1; /* answered by on_exec_started() */
                 }
         }
         g_strfreev(x.env);
         free(x.user);
         free(x.workdir);
-        if (r != 2)
-                return r;
-
-        g_hash_table_insert(m->exec_sessions, GUINT_TO_POINTER(s->id), s);
-        if (s->pidfd < 0 || sd_event_add_io(m->event, &s->source, s->pidfd, EPOLLIN, on_session_end, s) < 0)
-                (void) on_session_end(NULL, -1, 0, s); /* gone already */
-        else
-                (void) sd_bus_emit_object_added(m->bus, s->path);
-        log_info("Started '%s' (pid %d) in container %s.", command[0], (int) s->pid, c->name);
-        return sd_bus_reply_method_return(message, "ho", fd, s->path);
+        return r;
 }

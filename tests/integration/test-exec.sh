@@ -138,6 +138,28 @@ while data:
         wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" busctl tree org.berth1 | grep -qx '.*$path'"
 }
 
+test_a_stuck_monitor_does_not_hold_up_berthd() {
+        # The monitor answers an exec request on berthd's event loop, not in a blocking wait: with the
+        # container's monitor stopped, an exec waits, and every other caller is answered meanwhile.
+        local id monitor exec_pid
+        id=$(cstate box Id | cut -d'"' -f2)
+        # The monitor is the process of the scope's "supervisor" cgroup.
+        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-box.scope/supervisor/cgroup.procs)
+        [ "$(bed_exec cat /proc/"$monitor"/comm)" = berth-monitor ] || fail "no monitor in the supervisor cgroup"
+        bed_exec kill -STOP "$monitor"
+        trap 'bed_exec kill -CONT '"$monitor"' 2>/dev/null || true' EXIT
+        bed_exec berthctl exec box true >"$TEST_TMP/exec.out" 2>&1 &
+        exec_pid=$!
+        # berthd has sent the request once a connection waits in the stopped monitor's listening socket (seen
+        # from the monitor's network namespace, the container's).
+        wait_until 60 bed_sh "nsenter -t $monitor -n ss -xln | awk '\$5 == \"/run/berth/containers/$id/attach\" && \$3 > 0 { f = 1 } END { exit !f }'"
+        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager ListContainers b true >/dev/null
+        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager ListImages >/dev/null
+        kill -0 "$exec_pid" 2>/dev/null || fail "the exec ended while the monitor was stopped: $(cat "$TEST_TMP/exec.out")"
+        bed_exec kill -CONT "$monitor"
+        wait "$exec_pid" || fail "exec after the monitor went on: $(cat "$TEST_TMP/exec.out")"
+}
+
 test_berthd_restart_keeps_session() {
         session r1 "berthctl exec -ti box sh"
         type_until r1 '^before-3$' 'echo before-$((1+2))' Enter
