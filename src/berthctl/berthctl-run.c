@@ -72,6 +72,14 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "add_hosts", o->add_hosts);
         if (r >= 0 && o->ports)
                 r = append_strv_option(m, "ports", o->ports);
+        if (r >= 0 && o->volumes)
+                r = append_strv_option(m, "volumes", o->volumes);
+        if (r >= 0 && o->mounts)
+                r = append_strv_option(m, "mounts", o->mounts);
+        if (r >= 0 && o->tmpfs)
+                r = append_strv_option(m, "tmpfs", o->tmpfs);
+        if (r >= 0 && o->read_only)
+                r = sd_bus_message_append(m, "{sv}", "read_only", "b", 1);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
