@@ -150,7 +150,7 @@ static int entry_finish(MountEntry *m, MountEntry *ret)
         if (m->type != MOUNT_TYPE_TMPFS && (m->tmpfs_size || m->tmpfs_mode != 01777))
                 return -EINVAL;
         *ret = *m;
-        *m = (MountEntry) {};
+        *m = (MountEntry){};
         return 0;
 }
 

@@ -1,0 +1,116 @@
+# Volumes and mounts (-v, --mount, --tmpfs, --read-only, the image's VOLUMEs): a named volume is a directory
+# under /var/lib/berth/volumes/NAME/_data made on first use that outlives its containers; binds show the
+# host's files (berthd has a private /tmp, so the case binds a directory of the bed's /srv); every mount
+# target is resolved inside the container's root, so an image's symlink cannot send a mount onto the host.
+# Cases run in order in one bed.
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+M() { bed_exec busctl --json=short -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+as_nobody() { bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+VOLS=/var/lib/berth/volumes
+
+test_setup() {
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+}
+
+test_named_volume_outlives_the_container() {
+        bed_exec berthctl run --name pg1 -v pgdata:/var/lib/pg "$(R busybox)" \
+                sh -c 'echo row1 >/var/lib/pg/table && chown 70:70 /var/lib/pg/table' >/dev/null
+        assert_eq "$(bed_exec cat $VOLS/pgdata/_data/table)" row1 "the data is in the volume's directory"
+        assert_eq "$(bed_exec stat -c %u:%g $VOLS/pgdata/_data/table)" 70:70 "owners kept"
+        bed_exec berthctl rm pg1 >/dev/null
+        assert_eq "$(bed_exec cat $VOLS/pgdata/_data/table)" row1 "the volume outlives rm"
+        assert_eq "$(bed_exec berthctl run --rm --mount type=volume,src=pgdata,dst=/db,ro "$(R busybox)" cat /db/table)" \
+                row1 "a new container on the volume sees the data"
+        assert_fails bed_exec berthctl run --rm -v pgdata:/db:ro "$(R busybox)" sh -c 'echo x >/db/new'
+        assert_match "$FAIL_OUTPUT" 'Read-only file system' "a :ro volume refuses writes"
+}
+
+test_image_volume_gets_an_anonymous_volume() {
+        local anon
+        bed_exec berthctl run --name withvol "$(R busybox)" true >/dev/null
+        bed_exec berthctl commit -c 'VOLUME /data' withvol volimage:1 >/dev/null
+        bed_exec berthctl rm withvol >/dev/null
+        bed_exec berthctl run --name anon volimage:1 sh -c 'echo kept >/data/f' >/dev/null
+        anon=$(bed_sh "grep -l kept $VOLS/*/_data/f")
+        assert_match "$anon" "^$VOLS/[0-9a-f]{64}/_data/f\$" "the image's VOLUME became an anonymous volume"
+        bed_exec berthctl container inspect anon | grep -q '"type=volume,source=[0-9a-f]\{64\},target=/data"' ||
+                fail "inspect shows the anonymous volume"
+        bed_exec berthctl rm anon >/dev/null
+}
+
+test_bind_mount_shows_host_files_and_ro_refuses_writes() {
+        bed_sh 'mkdir -p /srv/berth-bind && echo from-host >/srv/berth-bind/f'
+        assert_eq "$(bed_exec berthctl run --rm -v /srv/berth-bind:/host "$(R busybox)" cat /host/f)" from-host \
+                "a bind shows the host's file"
+        bed_exec berthctl run --rm -v /srv/berth-bind:/host "$(R busybox)" sh -c 'echo back >/host/g' >/dev/null
+        assert_eq "$(bed_exec cat /srv/berth-bind/g)" back "a writable bind writes through"
+        assert_fails bed_exec berthctl run --rm --mount type=bind,source=/srv/berth-bind,target=/host,readonly \
+                "$(R busybox)" sh -c 'echo x >/host/h'
+        assert_match "$FAIL_OUTPUT" 'Read-only file system' "a read-only bind refuses writes"
+        bed_exec test ! -e /srv/berth-bind/h || fail "the read-only bind was written"
+        bed_exec rm -rf /srv/berth-bind
+}
+
+test_tmpfs() {
+        local out
+        out=$(bed_exec berthctl run --rm --tmpfs /scratch:size=1m,mode=1770 "$(R busybox)" \
+                sh -c 'grep " /scratch " /proc/mounts; stat -c %a /scratch; echo x >/scratch/f && cat /scratch/f')
+        assert_match "$out" 'tmpfs /scratch tmpfs [^ ]*nosuid,nodev,noexec' "a tmpfs, noexec nosuid nodev"
+        assert_match "$out" 'size=1024k' "its size"
+        assert_match "$out" $'\n1770\nx$' "its mode, and it is writable"
+}
+
+test_read_only_root_keeps_volumes_writable() {
+        assert_fails bed_exec berthctl run --rm --read-only "$(R busybox)" sh -c 'echo x >/etc/new'
+        assert_match "$FAIL_OUTPUT" 'Read-only file system' "--read-only refuses writes to the root"
+        assert_eq "$(bed_exec berthctl run --rm --read-only -v rovol:/data --tmpfs /tmp "$(R busybox)" \
+                sh -c 'echo ok >/data/f && echo ok2 >/tmp/f && cat /data/f /tmp/f')" $'ok\nok2' \
+                "volumes and tmpfs stay writable"
+}
+
+test_symlinked_target_stays_inside_the_root() {
+        local before out
+        bed_exec berthctl run --name linker "$(R busybox)" sh -c 'ln -s /etc /data && ln -s ../../.. /up' >/dev/null
+        bed_exec berthctl commit linker linkimage:1 >/dev/null
+        bed_exec berthctl rm linker >/dev/null
+        before=$(bed_sh 'ls -la /etc | md5sum')
+        # /data -> /etc: the volume lands on the container's /etc, never on the host's.
+        out=$(bed_exec berthctl run --rm -v linkvol:/data linkimage:1 sh -c 'echo inside >/etc/marker; ls /etc')
+        assert_eq "$out" marker "the volume covers the container's own /etc"
+        assert_eq "$(bed_exec cat $VOLS/linkvol/_data/marker)" inside "the write went to the volume"
+        bed_exec test ! -e /etc/marker || fail "the host's /etc was reached"
+        assert_eq "$(bed_sh 'ls -la /etc | md5sum')" "$before" "the host's /etc is untouched"
+        # /up -> ../../..: resolves to the container's root; refused rather than hiding the whole tree.
+        assert_fails bed_exec berthctl run --rm --tmpfs /up linkimage:1 true
+        assert_match "$FAIL_OUTPUT" "resolves to the container's root" "a target resolving to / is refused clearly"
+        bed_exec test ! -e /up || fail "a host path was created"
+}
+
+test_bad_mounts_are_refused() {
+        assert_fails bed_exec berthctl run --rm -v rel/path:/x "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'volume entry is not valid' "a bad volume name"
+        assert_fails bed_exec berthctl run --rm --mount type=bind,src=/tmp,dst=/x,bogus=1 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'mount entry is not valid' "an unknown --mount key"
+        assert_fails bed_exec berthctl run --rm -v a:/x -v b:/x "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'duplicate mount point: /x' "two mounts on one target"
+}
+
+test_nobody_needs_the_privileged_action_for_binds() {
+        local out
+        bed_sh 'groupadd -f berth && usermod -a -G berth nobody'
+        bed_sh 'mkdir -p /etc/polkit-1/rules.d && cat >/etc/polkit-1/rules.d/50-berth.rules' <<'RULES'
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.berth1.manage-containers" && subject.isInGroup("berth"))
+                return polkit.Result.YES;
+});
+RULES
+        wait_until 60 as_nobody CreateContainer ssasa{sv} "$(R busybox)" nbvol 1 true 1 volumes as 1 nbdata:/d
+        out=$(as_nobody CreateContainer ssasa{sv} "$(R busybox)" nbbind 1 true 1 volumes as 1 /etc:/h 2>&1) &&
+                fail "the group may bind a host path"
+        assert_match "$out" 'Interactive authentication required' "-v HOST:PATH needs the privileged action"
+        out=$(as_nobody CreateContainer ssasa{sv} "$(R busybox)" nbbind 1 true 1 mounts as 1 \
+                type=bind,src=/,dst=/h 2>&1) && fail "the group may --mount type=bind"
+        assert_match "$out" 'Interactive authentication required' "--mount type=bind needs the privileged action"
+        bed_exec rm -f /etc/polkit-1/rules.d/50-berth.rules
+}
