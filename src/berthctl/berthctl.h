@@ -65,3 +65,6 @@ extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);
 int verb_commit(int argc, char *argv[]);
 extern const Verb system_verbs[];
+extern const Verb volume_verbs[];
+/* The Local Volumes row of system df: volumes, those named by a container, bytes, bytes of unused ones. */
+int volumes_usage(unsigned *ret_total, unsigned *ret_active, uint64_t *ret_size, uint64_t *ret_reclaimable);

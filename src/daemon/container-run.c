@@ -219,13 +219,15 @@ static int container_spec_mounts(Container *c, char ***ret)
                 if (r < 0)
                         return r;
                 if (e.type == MOUNT_TYPE_VOLUME) {
-                        g_autofree char *path = NULL;
+                        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+                        g_autofree char *anon = container_anonymous_volume_name(c->id, e.target);
 
-                        r = volume_ensure(c->manager, e.source, &path, NULL);
+                        r = volume_create(c->manager, e.source, NULL, streq(anon, e.source), &err, NULL);
                         if (r < 0)
-                                return log_error_errno(r, "Failed to make volume %s: %m", e.source);
-                        g_free(e.source);
-                        e.source = g_steal_pointer(&path);
+                                return log_error_errno(r, "Failed to make volume %s: %s", e.source, err.message);
+                        g_free(anon);
+                        anon = e.source;
+                        e.source = g_strdup_printf("%s/volumes/%s/_data", c->manager->state_dir, anon);
                         e.type = MOUNT_TYPE_BIND;
                 }
                 g_ptr_array_add(out, mount_entry_format(&e));
