@@ -37,8 +37,8 @@ static int list_volumes(GArray *rows)
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(reply, 'a', "(ssbto)");
-        while (r >= 0 &&
-               (r = sd_bus_message_read(reply, "(ssbto)", &name, &mountpoint, &anonymous, &created, &path)) > 0) {
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssbto)", &name, &mountpoint, &anonymous, &created,
+                                                  &path)) > 0) {
                 VolumeRow v = { g_strdup(name), g_strdup(mountpoint), anonymous, created, g_strdup(path) };
                 g_array_append_val(rows, v);
         }
@@ -117,10 +117,7 @@ static int verb_volume_create(int argc, char *argv[])
         g_auto(GStrv) labels = NULL;
         int c, r;
 
-        static const struct option options[] = {
-                { "label", required_argument, NULL, 'l' },
-                {}
-        };
+        static const struct option options[] = { { "label", required_argument, NULL, 'l' }, {} };
         while ((c = getopt_long(argc, argv, "l:", options, NULL)) >= 0)
                 switch (c) {
                 case 'l': {
@@ -173,10 +170,7 @@ static int verb_volume_ls(int argc, char *argv[])
         bool quiet = false;
         int c;
 
-        static const struct option options[] = {
-                { "quiet", no_argument, NULL, 'q' },
-                {}
-        };
+        static const struct option options[] = { { "quiet", no_argument, NULL, 'q' }, {} };
         while ((c = getopt_long(argc, argv, "q", options, NULL)) >= 0)
                 switch (c) {
                 case 'q':
@@ -213,8 +207,8 @@ static int verb_volume_inspect(int argc, char *argv[])
         }
         json_builder_begin_array(b);
         for (int i = 1; i < argc; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL, *created = NULL,
-                                                                 *mp = NULL, *anon = NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL,
+                                                                *created = NULL, *mp = NULL, *anon = NULL;
                 g_auto(GStrv) users = NULL;
                 const char *path, *mountpoint = "", *k, *v;
                 char when[FORMAT_RFC3339_MAX];
@@ -226,10 +220,13 @@ static int verb_volume_inspect(int argc, char *argv[])
                         ret = EXIT_ERROR;
                         continue;
                 }
-                if (get_property(path, "Mountpoint", "s", &mp) < 0 || sd_bus_message_read(mp, "s", &mountpoint) < 0 ||
+                if (get_property(path, "Mountpoint", "s", &mp) < 0 ||
+                    sd_bus_message_read(mp, "s", &mountpoint) < 0 ||
                     get_property(path, "CreatedUSec", "t", &created) < 0 ||
-                    sd_bus_message_read(created, "t", &usec) < 0 || get_property(path, "Anonymous", "b", &anon) < 0 ||
-                    sd_bus_message_read(anon, "b", &anonymous) < 0 || get_property(path, "Labels", "a{ss}", &labels) < 0) {
+                    sd_bus_message_read(created, "t", &usec) < 0 ||
+                    get_property(path, "Anonymous", "b", &anon) < 0 ||
+                    sd_bus_message_read(anon, "b", &anonymous) < 0 ||
+                    get_property(path, "Labels", "a{ss}", &labels) < 0) {
                         ret = EXIT_ERROR;
                         continue;
                 }
@@ -262,10 +259,7 @@ static int verb_volume_rm(int argc, char *argv[])
         bool force = false;
         int c;
 
-        static const struct option options[] = {
-                { "force", no_argument, NULL, 'f' },
-                {}
-        };
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
         while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
@@ -290,11 +284,9 @@ static int verb_volume_prune(int argc, char *argv[])
         uint64_t reclaimed = 0;
         int c, r;
 
-        static const struct option options[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "force", no_argument, NULL, 'f' },
-                {}
-        };
+        static const struct option options[] = { { "all", no_argument, NULL, 'a' },
+                                                 { "force", no_argument, NULL, 'f' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "af", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':
@@ -329,7 +321,7 @@ static int verb_volume_prune(int argc, char *argv[])
                 return log_bus_error(NULL, r), EXIT_ERROR;
         if (removed && removed[0]) {
                 printf("Deleted Volumes:\n");
-                STRV_FOREACH(n, removed)
+                STRV_FOREACH (n, removed)
                         printf("%s\n", *n);
                 printf("\n");
         }

@@ -94,7 +94,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", volume_size(volume_bus_manager(bus), v.name));
         /* Labels */
         r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        STRV_FOREACH(l, v.labels) {
+        STRV_FOREACH (l, v.labels) {
                 g_autofree char *k = g_strndup(*l, strcspn(*l, "="));
                 const char *eq = strchr(*l, '=');
                 if (r >= 0)
@@ -114,7 +114,8 @@ static int volume_remove_as(sd_bus_message *message, Manager *m, const char *nam
         if (r < 0)
                 return r;
         const char *details[] = { "volume", name, "verb", "remove", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry,
+                                    error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = volume_remove(m, name, force, &e);
@@ -125,7 +126,8 @@ static int volume_remove_as(sd_bus_message *message, Manager *m, const char *nam
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        return volume_remove_as(message, volume_bus_manager(sd_bus_message_get_bus(message)), userdata, error);
+        return volume_remove_as(message, volume_bus_manager(sd_bus_message_get_bus(message)), userdata,
+                                error);
 }
 
 int bus_method_remove_volume(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -175,7 +177,8 @@ int bus_method_create_volume(sd_bus_message *message, void *userdata, sd_bus_err
                 return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
                                          "Invalid volume name '%s': [a-zA-Z0-9][a-zA-Z0-9_.-]*", name);
         const char *details[] = { "volume", name, "verb", "create", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry,
+                                    error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = volume_create(m, name, labels, false, &e, NULL);
@@ -214,7 +217,7 @@ int bus_method_list_volumes(sd_bus_message *message, void *userdata, sd_bus_erro
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssbto)");
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_(volume_info_done) VolumeInfo v = {};
                 _cleanup_free_ char *path = NULL;
 
@@ -254,7 +257,8 @@ int bus_method_prune_volumes(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         const char *details[] = { "verb", "prune", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_VOLUMES, details, &m->polkit_registry,
+                                    error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = volume_prune(m, all, &removed, &reclaimed);

@@ -48,7 +48,8 @@ static int write_record(const char *dir, uint64_t created_usec, bool anonymous, 
         return write_file_atomic_at(AT_FDCWD, path, json, strlen(json), 0644);
 }
 
-int volume_create(Manager *m, const char *name, char **labels, bool anonymous, BerthError *e, bool *ret_created)
+int volume_create(Manager *m, const char *name, char **labels, bool anonymous, BerthError *e,
+                  bool *ret_created)
 {
         g_autofree char *dir = NULL, *data = NULL;
         struct stat st;
@@ -56,8 +57,9 @@ int volume_create(Manager *m, const char *name, char **labels, bool anonymous, B
 
         if (!volume_name_is_valid(name))
                 return berth_error_set(e, -EINVAL,
-                                       "invalid volume name '%s': [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255", name);
-        STRV_FOREACH(l, labels)
+                                       "invalid volume name '%s': [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 255",
+                                       name);
+        STRV_FOREACH (l, labels)
                 if (!strchr(*l, '=') || **l == '=')
                         return berth_error_set(e, -EINVAL, "a label must be KEY=VALUE: '%s'", *l);
         dir = g_strdup_printf("%s/volumes/%s", m->state_dir, name);
@@ -111,7 +113,7 @@ int volume_get(Manager *m, const char *name, VolumeInfo *ret)
         if (!v.labels)
                 v.labels = g_new0(char *, 1);
         *ret = v;
-        v = (VolumeInfo) {};
+        v = (VolumeInfo){};
         return 0;
 }
 
@@ -139,9 +141,10 @@ char **volume_list(Manager *m)
 
 static bool container_uses_volume(const Container *c, const char *name)
 {
-        STRV_FOREACH(s, c->config.mounts) {
+        STRV_FOREACH (s, c->config.mounts) {
                 _cleanup_(mount_entry_done) MountEntry e = {};
-                if (mount_entry_parse_mount(*s, &e) >= 0 && e.type == MOUNT_TYPE_VOLUME && streq_ptr(e.source, name))
+                if (mount_entry_parse_mount(*s, &e) >= 0 && e.type == MOUNT_TYPE_VOLUME &&
+                    streq_ptr(e.source, name))
                         return true;
         }
         return false;
@@ -206,7 +209,7 @@ int volume_prune(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclai
         g_autoptr(GPtrArray) removed = g_ptr_array_new();
         uint64_t reclaimed = 0;
 
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_(volume_info_done) VolumeInfo v = {};
                 g_auto(GStrv) users = volume_used_by(m, *n);
                 uint64_t size;

@@ -12,17 +12,18 @@
  * names when missing. A volume is in use while a container record (in any state) names it. */
 typedef struct VolumeInfo {
         char *name;
-        char *mountpoint;    /* …/volumes/NAME/_data */
-        char **labels;       /* "K=V" */
+        char *mountpoint; /* …/volumes/NAME/_data */
+        char **labels;    /* "K=V" */
         uint64_t created_usec;
-        bool anonymous;      /* made for a container's `-v /path` or its image's VOLUME */
+        bool anonymous; /* made for a container's `-v /path` or its image's VOLUME */
 } VolumeInfo;
 
 void volume_info_done(VolumeInfo *v);
 
 /* Makes the volume unless it exists (then its labels are left alone, as Docker does). ret_created (may be
  * NULL) tells which; -EINVAL with the reason for a bad name or label. */
-int volume_create(Manager *m, const char *name, char **labels, bool anonymous, BerthError *e, bool *ret_created);
+int volume_create(Manager *m, const char *name, char **labels, bool anonymous, BerthError *e,
+                  bool *ret_created);
 
 /* The record; -ENOENT when there is no such volume. */
 int volume_get(Manager *m, const char *name, VolumeInfo *ret);

@@ -96,6 +96,82 @@ test_bad_mounts_are_refused() {
         assert_match "$FAIL_OUTPUT" 'duplicate mount point: /x' "two mounts on one target"
 }
 
+test_volume_verbs() {
+        local path out
+        assert_eq "$(bed_exec berthctl volume create --label tier=db --label empty labelled)" labelled "create prints the name"
+        path=$(M GetVolume s labelled | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        assert_eq "$path" /org/berth1/volume/labelled "the object path"
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Volume Mountpoint)" \
+                "s \"$VOLS/labelled/_data\"" "Mountpoint"
+        bed_exec berthctl volume inspect labelled >"$TEST_TMP/vi"
+        python3 - "$TEST_TMP/vi" <<'PY' || fail "volume inspect: $(cat "$TEST_TMP/vi")"
+import json, sys
+v = json.load(open(sys.argv[1]))[0]
+assert v["Name"] == "labelled" and v["Driver"] == "local", v
+assert v["Labels"] == {"tier": "db", "empty": ""}, v
+assert v["Mountpoint"] == "/var/lib/berth/volumes/labelled/_data" and v["Anonymous"] is False, v
+assert v["UsedBy"] == [], v
+PY
+        out=$(bed_exec berthctl volume ls)
+        assert_match "$out" '^DRIVER +VOLUME NAME$' "ls header"
+        assert_match "$out" '^local +labelled$' "ls lists the new volume"
+        assert_match "$out" '^local +pgdata$' "and the one made by run"
+        assert_fails bed_exec berthctl volume create 'bad/name'
+        assert_match "$FAIL_OUTPUT" 'volume name' "a bad name is refused"
+
+        # In use by a container (any state): refused without -f; UsedBy names it.
+        bed_exec berthctl create --name user1 -v labelled:/d "$(R busybox)" true >/dev/null
+        assert_match "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Volume UsedBy)" '"user1"' "UsedBy"
+        assert_fails bed_exec berthctl volume rm labelled
+        assert_match "$FAIL_OUTPUT" 'in use by user1' "an in-use volume is not removed"
+        bed_exec test -d $VOLS/labelled/_data || fail "the refused rm removed it"
+        bed_exec berthctl volume rm -f labelled >/dev/null
+        bed_exec test ! -e $VOLS/labelled || fail "rm -f left it"
+        bed_exec berthctl rm user1 >/dev/null
+        assert_fails bed_exec berthctl volume rm labelled
+        assert_match "$FAIL_OUTPUT" 'No such volume|no such volume' "a missing volume"
+}
+
+test_system_df_counts_volumes_and_prune() {
+        local row anon_before
+        bed_exec berthctl volume create dfvol >/dev/null
+        bed_sh "head -c 1048576 /dev/zero >$VOLS/dfvol/_data/blob"
+        row=$(bed_exec berthctl system df | grep '^Local Volumes')
+        assert_match "$row" '^Local Volumes +[1-9][0-9]* +[0-9]+ +[0-9.]+[kMG]?B' "system df counts volumes"
+        assert_no_match "$row" '^Local Volumes +0 ' "not zero"
+        # prune: anonymous unused volumes only; -a takes named ones too.
+        anon_before=$(bed_sh "ls $VOLS | grep -c '^[0-9a-f]\{64\}\$'")
+        [ "$anon_before" -ge 1 ] || fail "no anonymous volume to prune"
+        bed_exec berthctl volume prune -f >"$TEST_TMP/prune"
+        assert_match "$(cat "$TEST_TMP/prune")" 'Deleted Volumes:' "prune lists what it removed"
+        assert_eq "$(bed_sh "ls $VOLS | grep -c '^[0-9a-f]\{64\}\$'" || true)" 0 "anonymous volumes pruned"
+        bed_exec test -d $VOLS/dfvol || fail "prune without -a removed a named volume"
+        bed_exec berthctl volume prune -a -f >"$TEST_TMP/prune"
+        assert_match "$(cat "$TEST_TMP/prune")" 'dfvol' "prune -a removes named ones"
+        assert_match "$(cat "$TEST_TMP/prune")" 'Total reclaimed space: 1(\.[0-9]+)?MB' "and counts their bytes"
+}
+
+test_nobody_is_refused_the_volume_verbs() {
+        local out call
+        while read -r call; do
+                # shellcheck disable=SC2086
+                out=$(as_nobody $call 2>&1) && fail "nobody may: $call"
+                assert_match "$out" 'Interactive authentication required' "$call"
+        done <<CALLS
+CreateVolume sa{sv} nbv 0
+PruneVolumes a{sv} 0
+CALLS
+        bed_exec berthctl volume create keepme >/dev/null
+        out=$(as_nobody RemoveVolume sb keepme false 2>&1) && fail "nobody may remove a volume"
+        assert_match "$out" 'Interactive authentication required' "RemoveVolume"
+        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 /org/berth1/volume/keepme \
+                org.berth1.Volume Remove b true 2>&1) && fail "nobody may Volume.Remove"
+        assert_match "$out" 'Interactive authentication required' "Volume.Remove"
+        # Reading stays open.
+        assert_ok as_nobody ListVolumes
+        bed_exec berthctl volume rm keepme >/dev/null
+}
+
 test_nobody_needs_the_privileged_action_for_binds() {
         local out
         bed_sh 'groupadd -f berth && usermod -a -G berth nobody'
