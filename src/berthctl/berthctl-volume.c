@@ -337,3 +337,54 @@ const Verb volume_verbs[] = {
         { "prune", "volume", "[-a] [-f]", "Remove unused volumes", verb_volume_prune },
         {}
 };
+
+/* `rm -v`: the volume names of a container's mounts, read from its Config before it goes. */
+char **container_volume_names(const char *container)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        g_autoptr(JsonParser) p = json_parser_new();
+        _cleanup_free_ char *config = NULL;
+        const char *path;
+        JsonNode *root, *mounts;
+        sd_bus *bus;
+
+        if (manager_call("GetContainer", &reply, "s", container) >= 0 && sd_bus_message_read(reply, "o", &path) >= 0 &&
+            bus_get(&bus) >= 0 &&
+            sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config", &error, &config) >= 0 &&
+            json_parser_load_from_data(p, config, -1, NULL) && (root = json_parser_get_root(p)) &&
+            JSON_NODE_HOLDS_OBJECT(root) && (mounts = json_object_get_member(json_node_get_object(root), "Mounts")) &&
+            JSON_NODE_HOLDS_ARRAY(mounts)) {
+                JsonArray *a = json_node_get_array(mounts);
+                for (guint i = 0; i < json_array_get_length(a); i++) {
+                        const char *m = json_node_get_string(json_array_get_element(a, i));
+                        g_auto(GStrv) keys = g_strsplit(strempty(m), ",", -1);
+
+                        if (!g_strv_contains((const char *const *) keys, "type=volume"))
+                                continue;
+                        STRV_FOREACH(k, keys)
+                                if (g_str_has_prefix(*k, "source="))
+                                        g_ptr_array_add(names, g_strdup(*k + strlen("source=")));
+                }
+        }
+        g_ptr_array_add(names, NULL);
+        return (char **) g_ptr_array_steal(names, NULL);
+}
+
+void remove_anonymous_volumes(char **names)
+{
+        STRV_FOREACH(n, names) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *anon = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                const char *path;
+                int anonymous = 0;
+
+                if (manager_call_quiet("GetVolume", 0, &error, &reply, "s", *n) < 0 ||
+                    sd_bus_message_read(reply, "o", &path) < 0 || get_property(path, "Anonymous", "b", &anon) < 0 ||
+                    sd_bus_message_read(anon, "b", &anonymous) < 0 || !anonymous)
+                        continue;
+                /* Another container may still name it: then it stays, as Docker's. */
+                (void) manager_call_quiet("RemoveVolume", 0, &error, NULL, "sb", *n, false);
+        }
+}

@@ -36,7 +36,19 @@ test_image_volume_gets_an_anonymous_volume() {
         assert_match "$anon" "^$VOLS/[0-9a-f]{64}/_data/f\$" "the image's VOLUME became an anonymous volume"
         bed_exec berthctl container inspect anon | grep -q '"type=volume,source=[0-9a-f]\{64\},target=/data"' ||
                 fail "inspect shows the anonymous volume"
-        bed_exec berthctl rm anon >/dev/null
+        # rm -v removes the anonymous volume, not a named one the container also uses.
+        bed_exec berthctl run --name anon2 -v keepnamed:/named volimage:1 sh -c 'echo x >/data/f' >/dev/null
+        bed_exec berthctl rm -v anon anon2 >/dev/null
+        bed_exec test ! -e "${anon%/_data/f}" || fail "rm -v left the anonymous volume"
+        assert_eq "$(bed_sh "ls $VOLS | grep -c '^[0-9a-f]\{64\}\$'" || true)" 0 "rm -v removed both anonymous volumes"
+        bed_exec test -d $VOLS/keepnamed/_data || fail "rm -v removed a named volume"
+        # run --rm takes its anonymous volumes along, as Docker's.
+        bed_exec berthctl run --rm volimage:1 sh -c 'echo x >/data/f' >/dev/null
+        assert_eq "$(bed_sh "ls $VOLS | grep -c '^[0-9a-f]\{64\}\$'" || true)" 0 "run --rm removed its anonymous volume"
+        bed_exec berthctl volume rm keepnamed >/dev/null
+        # One left behind for the prune case below.
+        bed_exec berthctl run --name anon3 volimage:1 true >/dev/null
+        bed_exec berthctl rm anon3 >/dev/null
 }
 
 test_bind_mount_shows_host_files_and_ro_refuses_writes() {
