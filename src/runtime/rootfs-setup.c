@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <glib.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "runtime/copy-up.h"
 #include "runtime/dev-setup.h"
 #include "runtime/mount-entry.h"
 #include "runtime/mount-util.h"
@@ -126,7 +128,7 @@ static int bind_host_file(int root_fd, const char *source, const char *dest, Chi
  * symlink ("data -> /etc", "data -> ../../..") resolves inside the container's root and the mount goes onto
  * that fd, never onto a host path; a target that resolves to the root itself is refused, as it would hide
  * the container's whole tree. */
-static int mount_one(int root_fd, const char *spec_entry, ChildError *e)
+static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets, ChildError *e)
 {
         _cleanup_(mount_entry_done) MountEntry m = {};
         _cleanup_close_ int target = -EBADF, tree = -EBADF;
@@ -148,6 +150,17 @@ static int mount_one(int root_fd, const char *spec_entry, ChildError *e)
                 return child_fail(e, negative_errno(), "cannot stat the mount point %s", m.target);
         if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino)
                 return child_fail(e, -ELOOP, "the mount point %s resolves to the container's root", m.target);
+        if (m.type == MOUNT_TYPE_BIND && dir && copy_up_targets &&
+            g_strv_contains((const char *const *) copy_up_targets, m.target)) {
+                _cleanup_close_ int from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                                    to = open(m.source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (from < 0 || to < 0)
+                        return child_fail(e, negative_errno(), "cannot open %s for the volume's copy-up", m.target);
+                r = copy_up(from, to);
+                if (r < 0)
+                        return child_fail(e, r, "cannot copy %s into its new volume", m.target);
+        }
 
         if (m.type == MOUNT_TYPE_TMPFS) {
                 _cleanup_free_ char *mode = NULL, *size = NULL;
@@ -212,6 +225,14 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (r < 0)
                 return r;
 
+        /* The caller's mounts, then berth's own files on top of them, as Docker orders them (a volume on
+         * /etc still shows the container's hostname, hosts and resolv.conf). */
+        STRV_FOREACH(m, spec->mounts) {
+                r = mount_one(root_fd, *m, spec->copy_up, e);
+                if (r < 0)
+                        return r;
+        }
+
         r = bind_host_file(root_fd, spec->hostname_file, "etc/hostname", e);
         if (r >= 0)
                 r = bind_host_file(root_fd, spec->hosts_file, "etc/hosts", e);
@@ -220,11 +241,6 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (r < 0)
                 return r;
 
-        STRV_FOREACH(m, spec->mounts) {
-                r = mount_one(root_fd, *m, e);
-                if (r < 0)
-                        return r;
-        }
         /* --read-only: the overlay alone; what is mounted on it (volumes, /dev, /proc) keeps its own mode. */
         if (spec->read_only) {
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };

@@ -62,6 +62,7 @@ static const Field fields[] = {
         STRV(devices, false),
         STRV(mounts, false),
         BOOL(read_only),
+        STRV(copy_up, false),
 };
 
 #define FIELD_PTR(s, f, type) ((type *) ((uint8_t *) (s) + (f)->offset))

@@ -63,6 +63,9 @@ typedef struct RunSpec {
          * are resolved inside the root. read_only makes the root itself read-only after them. */
         char **mounts;
         bool read_only;
+        /* Targets of mounts whose source is a volume: what the image has there is copied into it first
+         * when the volume is empty (Docker's copy-up; runtime/copy-up.h). */
+        char **copy_up;
 } RunSpec;
 
 RunSpec *run_spec_free(RunSpec *s);

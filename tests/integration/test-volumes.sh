@@ -26,6 +26,30 @@ test_named_volume_outlives_the_container() {
         assert_match "$FAIL_OUTPUT" 'Read-only file system' "a :ro volume refuses writes"
 }
 
+test_empty_volume_is_filled_from_the_image() {
+        local out
+        # busybox's /etc holds passwd (0644 root) and friends; give it a file with an owner and mode of its own.
+        bed_exec berthctl run --name filler "$(R busybox)" sh -c \
+                'mkdir -p /srv/app/sub && echo conf >/srv/app/sub/c && chown -R 70:71 /srv/app && chmod 0750 /srv/app/sub && chmod 0604 /srv/app/sub/c && ln -s sub/c /srv/app/link' >/dev/null
+        bed_exec berthctl commit filler fillimage:1 >/dev/null
+        bed_exec berthctl rm filler >/dev/null
+        out=$(bed_exec berthctl run --rm -v appvol:/srv/app fillimage:1 sh -c 'cat /srv/app/link; stat -c "%n %u:%g %a" /srv/app /srv/app/sub /srv/app/sub/c')
+        assert_eq "$out" "conf
+/srv/app 70:71 755
+/srv/app/sub 70:71 750
+/srv/app/sub/c 70:71 604" "the new volume got the image's files, owners and modes"
+        assert_eq "$(bed_exec stat -c '%u:%g %a' $VOLS/appvol/_data/sub/c)" "70:71 604" "in the volume's directory"
+        # Not again once it holds something: the container's change stays.
+        bed_exec berthctl run --rm -v appvol:/srv/app fillimage:1 sh -c 'rm /srv/app/sub/c' >/dev/null
+        bed_exec test ! -e $VOLS/appvol/_data/sub/c || fail "the copy-up ran into a volume that was not empty"
+        # A bind is never filled.
+        bed_sh 'mkdir -p /srv/berth-empty'
+        bed_exec berthctl run --rm -v /srv/berth-empty:/srv/app fillimage:1 true >/dev/null
+        assert_eq "$(bed_exec ls -A /srv/berth-empty)" "" "a bind stays as it is"
+        bed_exec rm -rf /srv/berth-empty
+        bed_exec berthctl volume rm appvol >/dev/null
+}
+
 test_image_volume_gets_an_anonymous_volume() {
         local anon
         bed_exec berthctl run --name withvol "$(R busybox)" true >/dev/null
@@ -87,9 +111,11 @@ test_symlinked_target_stays_inside_the_root() {
         bed_exec berthctl commit linker linkimage:1 >/dev/null
         bed_exec berthctl rm linker >/dev/null
         before=$(bed_sh 'ls -la /etc | md5sum')
-        # /data -> /etc: the volume lands on the container's /etc, never on the host's.
-        out=$(bed_exec berthctl run --rm -v linkvol:/data linkimage:1 sh -c 'echo inside >/etc/marker; ls /etc')
-        assert_eq "$out" marker "the volume covers the container's own /etc"
+        # /data -> /etc: the volume lands on the container's /etc (filled from it), never on the host's.
+        out=$(bed_exec berthctl run --rm -v linkvol:/data linkimage:1 sh -c 'echo inside >/etc/marker; ls /etc; grep -c . /etc/passwd')
+        assert_match "$out" '^marker$' "the volume covers the container's own /etc"
+        assert_eq "$(bed_exec cat $VOLS/linkvol/_data/passwd)" "$(bed_exec berthctl run --rm "$(R busybox)" cat /etc/passwd)" \
+                "the copy-up took the image's /etc/passwd, not the host's"
         assert_eq "$(bed_exec cat $VOLS/linkvol/_data/marker)" inside "the write went to the volume"
         bed_exec test ! -e /etc/marker || fail "the host's /etc was reached"
         assert_eq "$(bed_sh 'ls -la /etc | md5sum')" "$before" "the host's /etc is untouched"

@@ -41,6 +41,7 @@ static RunSpec *make_spec(void)
         s->devices = g_strdupv((char **) devices);
         s->mounts = g_strdupv((char **) mounts);
         s->read_only = true;
+        s->copy_up = g_strsplit("/data", ",", -1);
         return s;
 }
 
@@ -77,6 +78,7 @@ static void test_round_trip(void)
         g_assert_cmpuint(g_strv_length(t->mounts), ==, 2);
         g_assert_cmpstr(t->mounts[1], ==, "type=tmpfs,target=/run,tmpfs-mode=1777");
         g_assert_true(t->read_only);
+        g_assert_cmpstr(t->copy_up[0], ==, "/data");
 
         /* Stable: writing what was read gives the same document. */
         g_assert_cmpint(run_spec_to_json(t, &json2), ==, 0);
