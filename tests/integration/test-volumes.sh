@@ -170,6 +170,18 @@ PY
         assert_match "$FAIL_OUTPUT" 'No such volume|no such volume' "a missing volume"
 }
 
+test_introspection_matches_contract() {
+        bed_exec berthctl volume create introspected >/dev/null
+        bed_exec busctl introspect --xml-interface org.berth1 /org/berth1/volume/introspected >"$TEST_TMP/volume.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Volume.xml" "$TEST_TMP/volume.xml" org.berth1.Volume
+        bed_exec busctl introspect --xml-interface org.berth1 /org/berth1 >"$TEST_TMP/live.xml"
+        python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
+                "$BERTH_SRC/dbus/org.berth1.Manager.xml" "$TEST_TMP/live.xml" org.berth1.Manager
+        bed_exec cat /usr/share/dbus-1/interfaces/org.berth1.Volume.xml | cmp - "$BERTH_SRC/dbus/org.berth1.Volume.xml"
+        bed_exec berthctl volume rm introspected >/dev/null
+}
+
 test_system_df_counts_volumes_and_prune() {
         local row anon_before
         bed_exec berthctl volume create dfvol >/dev/null
