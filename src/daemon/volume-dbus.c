@@ -7,9 +7,8 @@
 #include "runtime/mount-entry.h"
 #include "shared/log.h"
 
-/* The fallback vtable is registered with the Manager as userdata; find gives each call the volume's name
- * (a string owned by the slot's object path decoding, kept in a small cache so the pointer outlives the
- * call). */
+/* The fallback vtable is registered with the Manager as userdata; find checks that the volume exists and
+ * hands the Manager on, and each getter and method takes the volume's name from the object path. */
 static Manager *volume_bus_manager(sd_bus *bus)
 {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus));
@@ -20,30 +19,19 @@ int volume_object_path(const char *name, char **ret)
         return sd_bus_path_encode("/org/berth1/volume", name, ret);
 }
 
-static GHashTable *name_cache; /* name → name: stable pointers for find's *found */
-
 static int volume_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                               void **found, sd_bus_error *error)
 {
-        Manager *m = userdata;
         _cleanup_free_ char *name = NULL;
         _cleanup_(volume_info_done) VolumeInfo v = {};
-        char *cached;
         int r;
 
         r = sd_bus_path_decode(path, "/org/berth1/volume", &name);
         if (r <= 0)
                 return r;
-        if (volume_get(m, name, &v) < 0)
+        if (volume_get(userdata, name, &v) < 0)
                 return 0;
-        if (!name_cache)
-                name_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        cached = g_hash_table_lookup(name_cache, name);
-        if (!cached) {
-                cached = g_strdup(name);
-                g_hash_table_insert(name_cache, cached, cached);
-        }
-        *found = cached;
+        *found = userdata;
         return 1;
 }
 
@@ -62,10 +50,13 @@ static int volume_node_enumerator(sd_bus *bus, const char *path, void *userdata,
         return 1;
 }
 
-static int volume_load(sd_bus *bus, const char *name, VolumeInfo *v, sd_bus_error *error)
+static int volume_load(sd_bus *bus, const char *path, VolumeInfo *v, sd_bus_error *error)
 {
-        if (volume_get(volume_bus_manager(bus), name, v) < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_VOLUME, "No such volume: %s", name);
+        _cleanup_free_ char *name = NULL;
+
+        if (sd_bus_path_decode(path, "/org/berth1/volume", &name) <= 0 ||
+            volume_get(volume_bus_manager(bus), name, v) < 0)
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_VOLUME, "No such volume at %s", path);
         return 0;
 }
 
@@ -75,7 +66,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         _cleanup_(volume_info_done) VolumeInfo v = {};
         int r;
 
-        r = volume_load(bus, userdata, &v, error);
+        r = volume_load(bus, path, &v, error);
         if (r < 0)
                 return r;
         if (streq(property, "Name"))
@@ -126,8 +117,13 @@ static int volume_remove_as(sd_bus_message *message, Manager *m, const char *nam
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        return volume_remove_as(message, volume_bus_manager(sd_bus_message_get_bus(message)), userdata,
-                                error);
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = sd_bus_path_decode(sd_bus_message_get_path(message), "/org/berth1/volume", &name);
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
+        return volume_remove_as(message, userdata, name, error);
 }
 
 int bus_method_remove_volume(sd_bus_message *message, void *userdata, sd_bus_error *error)
