@@ -209,6 +209,7 @@ static void print_verbose(GArray *images, GArray *containers)
 
         printf("\nLocal Volumes space usage:\n\n");
         t = table_new("VOLUME NAME", "LINKS", "SIZE", NULL);
+        volumes_add_df_rows(t);
         table_print(t);
         table_free(t);
 

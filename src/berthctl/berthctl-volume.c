@@ -388,3 +388,20 @@ void remove_anonymous_volumes(char **names)
                 (void) manager_call_quiet("RemoveVolume", 0, &error, NULL, "sb", *n, false);
         }
 }
+
+void volumes_add_df_rows(Table *t)
+{
+        g_autoptr(GArray) rows = g_array_new(false, true, sizeof(VolumeRow));
+
+        g_array_set_clear_func(rows, volume_row_clear);
+        if (list_volumes(rows) < 0)
+                return;
+        for (guint i = 0; i < rows->len; i++) {
+                const VolumeRow *v = &g_array_index(rows, VolumeRow, i);
+                g_auto(GStrv) users = get_used_by(v->path);
+                char links[16], sz[FORMAT_SIZE_MAX];
+
+                snprintf(links, sizeof(links), "%u", g_strv_length(users));
+                table_add_row(t, v->name, links, format_size(sz, sizeof(sz), get_size(v->path)), NULL);
+        }
+}

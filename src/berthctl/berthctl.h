@@ -71,4 +71,7 @@ extern const Verb volume_verbs[];
  * unless another container names them. */
 char **container_volume_names(const char *container);
 void remove_anonymous_volumes(char **names);
+/* system df -v: a VOLUME NAME, LINKS (containers naming it), SIZE row per volume. */
+struct Table;
+void volumes_add_df_rows(struct Table *t);
 int volumes_usage(unsigned *ret_total, unsigned *ret_active, uint64_t *ret_size, uint64_t *ret_reclaimable);

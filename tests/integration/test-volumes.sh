@@ -189,6 +189,7 @@ test_system_df_counts_volumes_and_prune() {
         row=$(bed_exec berthctl system df | grep '^Local Volumes')
         assert_match "$row" '^Local Volumes +[1-9][0-9]* +[0-9]+ +[0-9.]+[kMG]?B' "system df counts volumes"
         assert_no_match "$row" '^Local Volumes +0 ' "not zero"
+        assert_match "$(bed_exec berthctl system df -v)" '^dfvol +0 +1(\.[0-9]+)?MB$' "system df -v lists the volume"
         # prune: anonymous unused volumes only; -a takes named ones too.
         anon_before=$(bed_sh "ls $VOLS | grep -c '^[0-9a-f]\{64\}\$'")
         [ "$anon_before" -ge 1 ] || fail "no anonymous volume to prune"
