@@ -350,11 +350,13 @@ char **container_volume_names(const char *container)
         JsonNode *root, *mounts;
         sd_bus *bus;
 
-        if (manager_call("GetContainer", &reply, "s", container) >= 0 && sd_bus_message_read(reply, "o", &path) >= 0 &&
-            bus_get(&bus) >= 0 &&
-            sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config", &error, &config) >= 0 &&
+        if (manager_call("GetContainer", &reply, "s", container) >= 0 &&
+            sd_bus_message_read(reply, "o", &path) >= 0 && bus_get(&bus) >= 0 &&
+            sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config", &error,
+                                       &config) >= 0 &&
             json_parser_load_from_data(p, config, -1, NULL) && (root = json_parser_get_root(p)) &&
-            JSON_NODE_HOLDS_OBJECT(root) && (mounts = json_object_get_member(json_node_get_object(root), "Mounts")) &&
+            JSON_NODE_HOLDS_OBJECT(root) &&
+            (mounts = json_object_get_member(json_node_get_object(root), "Mounts")) &&
             JSON_NODE_HOLDS_ARRAY(mounts)) {
                 JsonArray *a = json_node_get_array(mounts);
                 for (guint i = 0; i < json_array_get_length(a); i++) {
@@ -363,7 +365,7 @@ char **container_volume_names(const char *container)
 
                         if (!g_strv_contains((const char *const *) keys, "type=volume"))
                                 continue;
-                        STRV_FOREACH(k, keys)
+                        STRV_FOREACH (k, keys)
                                 if (g_str_has_prefix(*k, "source="))
                                         g_ptr_array_add(names, g_strdup(*k + strlen("source=")));
                 }
@@ -374,14 +376,15 @@ char **container_volume_names(const char *container)
 
 void remove_anonymous_volumes(char **names)
 {
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *anon = NULL;
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 const char *path;
                 int anonymous = 0;
 
                 if (manager_call_quiet("GetVolume", 0, &error, &reply, "s", *n) < 0 ||
-                    sd_bus_message_read(reply, "o", &path) < 0 || get_property(path, "Anonymous", "b", &anon) < 0 ||
+                    sd_bus_message_read(reply, "o", &path) < 0 ||
+                    get_property(path, "Anonymous", "b", &anon) < 0 ||
                     sd_bus_message_read(anon, "b", &anonymous) < 0 || !anonymous)
                         continue;
                 /* Another container may still name it: then it stays, as Docker's. */

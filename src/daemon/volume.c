@@ -227,4 +227,3 @@ int volume_prune(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclai
         *ret_reclaimed = reclaimed;
         return 0;
 }
-

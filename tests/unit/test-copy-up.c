@@ -24,7 +24,8 @@ static char *make_tree(void)
 static void test_copy(void)
 {
         g_autofree char *src = make_tree(), *dst = g_dir_make_tmp("copy-up-dst-XXXXXX", NULL);
-        g_autofree char *file = g_build_filename(dst, "sub", "f", NULL), *link = g_build_filename(dst, "link", NULL),
+        g_autofree char *file = g_build_filename(dst, "sub", "f", NULL),
+                        *link = g_build_filename(dst, "link", NULL),
                         *sub = g_build_filename(dst, "sub", NULL), *target = NULL, *data = NULL;
         int s = open(src, O_RDONLY | O_DIRECTORY), d = open(dst, O_RDONLY | O_DIRECTORY);
         struct stat st;
