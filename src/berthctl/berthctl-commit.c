@@ -12,7 +12,7 @@ static void commit_usage(FILE *f)
                    "Create a new image from a container's changes.\n\n"
                    "  -a, --author=AUTHOR     Author (e.g. \"Jane Doe <jane@example.com>\")\n"
                    "  -c, --change=CHANGE     Apply a Dockerfile instruction to the image's config (CMD,\n"
-                   "                          ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, WORKDIR); repeatable\n"
+                   "                          ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); repeatable\n"
                    "  -m, --message=MESSAGE   Commit message\n"
                    "  -p, --pause[=BOOL]      Freeze a running container during the commit (default true)\n");
 }

@@ -286,17 +286,21 @@ static int verb_kill(int argc, char *argv[])
 
 static int verb_rm(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
+        bool force = false, volumes = false;
+        int c, ret = EXIT_OK;
 
         static const struct option options[] = {
                 { "force", no_argument, NULL, 'f' },
+                { "volumes", no_argument, NULL, 'v' },
                 {}
         };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "fv", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         force = true;
+                        break;
+                case 'v':
+                        volumes = true;
                         break;
                 default:
                         return EXIT_USAGE;
@@ -305,7 +309,20 @@ static int verb_rm(int argc, char *argv[])
                 fprintf(stderr, "berthctl rm: at least one container is needed.\n");
                 return EXIT_USAGE;
         }
-        return manager_call_each("RemoveContainer", argv + optind, "", "b", force);
+        if (!volumes)
+                return manager_call_each("RemoveContainer", argv + optind, "", "b", force);
+        /* -v: the container's anonymous volumes go with it (Docker's). */
+        for (int i = optind; i < argc; i++) {
+                g_auto(GStrv) names = container_volume_names(argv[i]);
+                char *one[] = { argv[i], NULL };
+
+                if (manager_call_each("RemoveContainer", one, "", "b", force) != EXIT_OK) {
+                        ret = EXIT_ERROR;
+                        continue;
+                }
+                remove_anonymous_volumes(names);
+        }
+        return ret;
 }
 
 static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
@@ -654,7 +671,7 @@ const Verb container_verbs[] = {
           "Copy files between a container and here", verb_cp },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
-        { "rm", NULL, "[-f] CONTAINER...", "Remove containers", verb_rm },
+        { "rm", NULL, "[-f] [-v] CONTAINER...", "Remove containers", verb_rm },
         { "ps", NULL, "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
         { "logs", NULL, LOGS_ARGS, "Show a container's output", verb_logs },
         { "inspect", "container", "CONTAINER...", "Show containers' details as JSON", verb_inspect },

@@ -72,6 +72,14 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "add_hosts", o->add_hosts);
         if (r >= 0 && o->ports)
                 r = append_strv_option(m, "ports", o->ports);
+        if (r >= 0 && o->volumes)
+                r = append_strv_option(m, "volumes", o->volumes);
+        if (r >= 0 && o->mounts)
+                r = append_strv_option(m, "mounts", o->mounts);
+        if (r >= 0 && o->tmpfs)
+                r = append_strv_option(m, "tmpfs", o->tmpfs);
+        if (r >= 0 && o->read_only)
+                r = sd_bus_message_append(m, "{sv}", "read_only", "b", 1);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -185,12 +193,15 @@ static int start_failed_exit_code(const char *path)
 static int container_remove_quiet(const char *id)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        /* Docker's --rm takes the container's anonymous volumes along. */
+        g_auto(GStrv) volumes = container_volume_names(id);
         int r;
 
         r = manager_call_quiet("RemoveContainer", 0, &error, NULL, "sb", id, 0);
         /* Removed already (by someone else's rm -f): as good. */
         if (r < 0 && !sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_CONTAINER))
                 return log_bus_error(&error, r);
+        remove_anonymous_volumes(volumes);
         return 0;
 }
 

@@ -209,6 +209,7 @@ static void print_verbose(GArray *images, GArray *containers)
 
         printf("\nLocal Volumes space usage:\n\n");
         t = table_new("VOLUME NAME", "LINKS", "SIZE", NULL);
+        volumes_add_df_rows(t);
         table_print(t);
         table_free(t);
 
@@ -286,7 +287,17 @@ static int verb_system_df(int argc, char *argv[])
         format_reclaimable(recl, sizeof(recl), ctr_reclaimable, ctr_size);
         table_add_row(t, "Containers", total, active, sz, recl, NULL);
 
-        table_add_row(t, "Local Volumes", "0", "0", "0B", "0B", NULL);
+        {
+                unsigned vtotal = 0, vactive = 0;
+                uint64_t vsize = 0, vreclaimable = 0;
+
+                (void) volumes_usage(&vtotal, &vactive, &vsize, &vreclaimable);
+                snprintf(total, sizeof(total), "%u", vtotal);
+                snprintf(active, sizeof(active), "%u", vactive);
+                format_size(sz, sizeof(sz), vsize);
+                format_reclaimable(recl, sizeof(recl), vreclaimable, vsize);
+                table_add_row(t, "Local Volumes", total, active, sz, recl, NULL);
+        }
         table_add_row(t, "Build Cache", "0", "0", "0B", "0B", NULL);
         table_print(t);
         table_free(t);

@@ -65,3 +65,13 @@ extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);
 int verb_commit(int argc, char *argv[]);
 extern const Verb system_verbs[];
+extern const Verb volume_verbs[];
+/* The Local Volumes row of system df: volumes, those named by a container, bytes, bytes of unused ones. */
+/* rm -v: the volumes a container names (before it is removed), then the anonymous ones among them removed
+ * unless another container names them. */
+char **container_volume_names(const char *container);
+void remove_anonymous_volumes(char **names);
+/* system df -v: a VOLUME NAME, LINKS (containers naming it), SIZE row per volume. */
+struct Table;
+void volumes_add_df_rows(struct Table *t);
+int volumes_usage(unsigned *ret_total, unsigned *ret_active, uint64_t *ret_size, uint64_t *ret_reclaimable);

@@ -43,6 +43,9 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
         g_strfreev(o->ports);
+        g_strfreev(o->volumes);
+        g_strfreev(o->mounts);
+        g_strfreev(o->tmpfs);
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
@@ -518,6 +521,14 @@ static void run_help(const char *verb, bool is_run)
                "                            Give the container a device of the host's (PERMS: rwm)\n"
                "  -p, --publish [IP:][HOSTPORT:]PORT[/tcp|udp]\n"
                "                            Publish a container port on the host (repeatable)\n"
+               "  -v, --volume NAME:PATH[:ro], HOSTPATH:PATH[:ro], PATH\n"
+               "                            Mount a named volume, a host directory or file (needs the\n"
+               "                            privileged action) or a new anonymous volume (repeatable)\n"
+               "      --mount type=volume|bind|tmpfs,source=…,target=…[,readonly]\n"
+               "                            The same in Docker's long form (tmpfs-size, tmpfs-mode)\n"
+               "      --tmpfs PATH[:size=SIZE,mode=MODE]\n"
+               "                            Mount a tmpfs (noexec, nosuid, nodev)\n"
+               "      --read-only           Make the container's root read-only (mounts keep theirs)\n"
                "      --property NAME=VALUE Set a property of the container's scope: MemoryMax,\n"
                "                            MemoryHigh, MemoryLow, MemoryMin, MemorySwapMax, CPUQuota,\n"
                "                            TasksMax, CPUWeight, StartupCPUWeight, IOWeight,\n"
@@ -553,6 +564,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_DEVICE,
                 ARG_CPUS,
                 ARG_PIDS_LIMIT,
+                ARG_MOUNT,
+                ARG_TMPFS,
+                ARG_READ_ONLY,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -583,6 +597,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "memory", required_argument, NULL, 'm' },
                 { "cpus", required_argument, NULL, ARG_CPUS },
                 { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+                { "volume", required_argument, NULL, 'v' },
+                { "mount", required_argument, NULL, ARG_MOUNT },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -594,7 +612,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
 
         /* "+": the image ends our options; whatever follows belongs to the container's command. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:" : "+:tie:w:u:h:p:m:", options,
+        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:v:" : "+:tie:w:u:h:p:m:v:", options,
                                 NULL)) >= 0)
                 switch (c) {
                 case ARG_NAME:
@@ -692,6 +710,19 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 case 'p':
                         /* Docker's -p; repeated, never comma-split. */
                         strv_push(&o.ports, g_strdup(optarg));
+                        break;
+                /* Repeated, never comma-split; checked by the daemon (runtime/mount-entry.h). */
+                case 'v':
+                        strv_push(&o.volumes, g_strdup(optarg));
+                        break;
+                case ARG_MOUNT:
+                        strv_push(&o.mounts, g_strdup(optarg));
+                        break;
+                case ARG_TMPFS:
+                        strv_push(&o.tmpfs, g_strdup(optarg));
+                        break;
+                case ARG_READ_ONLY:
+                        o.read_only = true;
                         break;
                 case ARG_PROPERTY:
                         r = unit_property_parse(optarg, &p);

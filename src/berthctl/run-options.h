@@ -38,6 +38,8 @@ typedef struct RunOptions {
         char *network;
         char **dns, **dns_search, **add_hosts; /* --dns, --dns-search, --add-host; checked by the daemon */
         char **ports;                          /* -p, --publish; checked by the daemon */
+        char **volumes, **mounts, **tmpfs;     /* -v, --mount, --tmpfs; checked by the daemon */
+        bool read_only;
         UnitProperty *properties;
         size_t n_properties;
         char *image;

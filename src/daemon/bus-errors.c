@@ -14,6 +14,8 @@ const sd_bus_error_map berth_bus_errors[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_INVALID_REFERENCE, EINVAL),
         SD_BUS_ERROR_MAP(BERTH_ERROR_INVALID_NAME, EINVAL),
         SD_BUS_ERROR_MAP(BERTH_ERROR_IMAGE_IN_USE, EBUSY),
+        SD_BUS_ERROR_MAP(BERTH_ERROR_NO_SUCH_VOLUME, ENOENT),
+        SD_BUS_ERROR_MAP(BERTH_ERROR_VOLUME_IN_USE, EBUSY),
         SD_BUS_ERROR_MAP(BERTH_ERROR_CONTAINER_RUNNING, EBUSY),
         SD_BUS_ERROR_MAP(BERTH_ERROR_CONTAINER_NOT_RUNNING, ESRCH),
         SD_BUS_ERROR_MAP(BERTH_ERROR_REGISTRY_ERROR, EPROTO),
@@ -78,6 +80,14 @@ int bus_error_set_image_lookup(sd_bus_error *error, const BerthError *e)
 int bus_error_set_container_lookup(sd_bus_error *error, const BerthError *e)
 {
         return bus_error_set(error, e, BERTH_ERROR_NO_SUCH_CONTAINER);
+}
+
+int bus_error_set_volume(sd_bus_error *error, const BerthError *e)
+{
+        return bus_error_set(error, e,
+                             e->error == -EBUSY    ? BERTH_ERROR_VOLUME_IN_USE
+                             : e->error == -EINVAL ? BERTH_ERROR_INVALID_NAME
+                                                   : BERTH_ERROR_NO_SUCH_VOLUME);
 }
 
 int bus_error_set_failed(sd_bus_error *error, const BerthError *e)

@@ -24,6 +24,8 @@ int bus_error_set(sd_bus_error *error, const BerthError *e, const char *fallback
  * NoSuchImage or NoSuchContainer. */
 int bus_error_set_image_lookup(sd_bus_error *error, const BerthError *e);
 int bus_error_set_container_lookup(sd_bus_error *error, const BerthError *e);
+/* A volume call: NoSuchVolume, VolumeInUse (EBUSY), InvalidName (EINVAL). */
+int bus_error_set_volume(sd_bus_error *error, const BerthError *e);
 
 /* For an operation that failed part way (a commit): NoSpace when the disk is full, else Failed. */
 int bus_error_set_failed(sd_bus_error *error, const BerthError *e);

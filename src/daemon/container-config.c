@@ -10,6 +10,7 @@
 #include "network/etc-files.h"
 #include "network/port-mapping.h"
 #include "runtime/caps.h"
+#include "runtime/mount-entry.h"
 
 void container_options_done(ContainerOptions *o)
 {
@@ -26,6 +27,9 @@ void container_options_done(ContainerOptions *o)
         g_strfreev(o->devices);
         g_strfreev(o->dns);
         g_strfreev(o->ports);
+        g_strfreev(o->mounts);
+        g_strfreev(o->volumes);
+        g_strfreev(o->tmpfs);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
         *o = (ContainerOptions) {};
@@ -47,6 +51,7 @@ void container_config_done(ContainerConfig *c)
         g_strfreev(c->devices);
         g_strfreev(c->dns);
         g_strfreev(c->ports);
+        g_strfreev(c->mounts);
         g_strfreev(c->dns_search);
         g_strfreev(c->add_hosts);
         *c = (ContainerConfig) {};
@@ -221,6 +226,62 @@ static int parse_security_opts(char *const *l, BerthError *e, bool *ret_nnp, boo
 
 /* Publishing below 1024 or on one of the host's addresses takes what belongs to the host's admin: the
  * privileged action, as for the host's network. An invalid entry is refused later anyway; ask for the most. */
+/* A bind mount gives the container a piece of the host: as privileged as a device. Unparsable entries count
+ * too (they fail later anyway). */
+static bool mounts_bind_host(char **mounts, char **volumes)
+{
+        STRV_FOREACH(m, mounts) {
+                _cleanup_(mount_entry_done) MountEntry e = {};
+                if (mount_entry_parse_mount(*m, &e) < 0 || e.type == MOUNT_TYPE_BIND)
+                        return true;
+        }
+        STRV_FOREACH(v, volumes) {
+                _cleanup_(mount_entry_done) MountEntry e = {};
+                if (mount_entry_parse_volume(*v, &e) < 0 || e.type == MOUNT_TYPE_BIND)
+                        return true;
+        }
+        return false;
+}
+
+char *container_anonymous_volume_name(const char *id, const char *target)
+{
+        g_autofree char *s = g_strdup_printf("%s:%s", id, target);
+        return g_compute_checksum_for_string(G_CHECKSUM_SHA256, s, -1);
+}
+
+/* All mounts of a new container in one list: --mount, -v, --tmpfs, then the image's VOLUMEs not already
+ * covered; anonymous volumes named; two mounts on one target refused, as Docker does. */
+static int resolve_mounts(const OciImageConfig *image, const ContainerOptions *o, const char *id, BerthError *err,
+                          char ***ret)
+{
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GHashTable) targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        char **lists[] = { o->mounts, o->volumes, o->tmpfs, image ? image->volumes : NULL };
+        int (*parsers[])(const char *, MountEntry *) = { mount_entry_parse_mount, mount_entry_parse_volume,
+                                                          mount_entry_parse_tmpfs, mount_entry_parse_volume };
+        static const char *const what[] = { "a --mount", "a volume", "a tmpfs", "the image's VOLUME" };
+
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+                STRV_FOREACH(s, lists[l]) {
+                        _cleanup_(mount_entry_done) MountEntry e = {};
+
+                        if (parsers[l](*s, &e) < 0)
+                                return berth_error_set(err, -EINVAL, "%s entry is not valid: '%s'", what[l], *s);
+                        if (g_hash_table_contains(targets, e.target)) {
+                                if (l == 3) /* a VOLUME the caller mounted something on */
+                                        continue;
+                                return berth_error_set(err, -EINVAL, "duplicate mount point: %s", e.target);
+                        }
+                        if (e.type == MOUNT_TYPE_VOLUME && !e.source)
+                                e.source = container_anonymous_volume_name(id, e.target);
+                        g_hash_table_add(targets, g_strdup(e.target));
+                        g_ptr_array_add(out, mount_entry_format(&e));
+                }
+        g_ptr_array_add(out, NULL);
+        *ret = (char **) g_ptr_array_steal(out, NULL);
+        return 0;
+}
+
 static bool ports_are_privileged(char **ports)
 {
         STRV_FOREACH(p, ports) {
@@ -263,7 +324,7 @@ int container_options_check_confinement(const ContainerOptions *o, BerthError *e
         /* A device of the host's is the host's to give: as privileged as the rest. */
         *ret_weakens = o->privileged || (caps & ~caps_docker_default()) != 0 || unconfined ||
                        streq_ptr(o->network, "host") || (o->devices && o->devices[0]) ||
-                       ports_are_privileged(o->ports);
+                       ports_are_privileged(o->ports) || mounts_bind_host(o->mounts, o->volumes);
         return 0;
 }
 
@@ -272,7 +333,7 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
         uint64_t caps;
 
         if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host") ||
-            (c->devices && c->devices[0]) || ports_are_privileged(c->ports))
+            (c->devices && c->devices[0]) || ports_are_privileged(c->ports) || mounts_bind_host(c->mounts, NULL))
                 return true;
         /* A record whose names no longer parse would fail to start anyway; ask for the most. */
         if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
@@ -374,6 +435,12 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         c.cap_add = g_strdupv(o->cap_add);
         c.cap_drop = g_strdupv(o->cap_drop);
         c.devices = g_strdupv(o->devices);
+        {
+                int r = resolve_mounts(image, o, id, err, &c.mounts);
+                if (r < 0)
+                        return r;
+        }
+        c.read_only = o->read_only;
         *ret = c;
         c = (ContainerConfig) {};
         return 0;

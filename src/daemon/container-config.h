@@ -34,6 +34,10 @@ typedef struct ContainerOptions {
         char **dns_search; /* --dns-search: domains, or "." for none */
         char **add_hosts;  /* --add-host: "NAME:ADDRESS" */
         char **ports;      /* -p: "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]" (network/port-mapping.h) */
+        char **mounts;     /* --mount: Docker's "type=…,source=…,target=…" (runtime/mount-entry.h) */
+        char **volumes;    /* -v: "NAME:/path[:ro]", "/host:/path[:ro]", "/path" */
+        char **tmpfs;      /* --tmpfs: "/path[:size=…,mode=…]" */
+        bool read_only;    /* --read-only */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -60,6 +64,10 @@ typedef struct ContainerConfig {
         char **dns_search;
         char **add_hosts;
         char **ports; /* as given; host ports resolved at each start */
+        /* -v, --mount, --tmpfs and the image's VOLUMEs, as mount_entry_format() strings; every volume has
+         * its name (an anonymous one: container_anonymous_volume_name()). */
+        char **mounts;
+        bool read_only;
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -97,6 +105,10 @@ int device_mapping_parse(const char *s, DeviceMapping *ret);
 
 /* "SIGTERM", "TERM", "15" → 15; -EINVAL otherwise. */
 int signal_from_string(const char *s);
+
+/* The name of the anonymous volume of container id at target: 64 hex digits, stable, so that `rm -v` finds
+ * which of a container's volumes are its own. */
+char *container_anonymous_volume_name(const char *id, const char *target);
 
 /* Container names as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
 bool container_name_is_valid(const char *name);

@@ -192,6 +192,8 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "DnsSearch", c->config.dns_search);
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
         json_build_strv(b, "Ports", c->config.ports);
+        json_build_strv(b, "Mounts", c->config.mounts);
+        json_build_bool(b, "ReadOnly", c->config.read_only);
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
@@ -304,6 +306,14 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->security_opt, error);
         if (streq(key, "devices"))
                 return bus_option_read_strv(m, key, &o->devices, error);
+        if (streq(key, "mounts"))
+                return bus_option_read_strv(m, key, &o->mounts, error);
+        if (streq(key, "volumes"))
+                return bus_option_read_strv(m, key, &o->volumes, error);
+        if (streq(key, "tmpfs"))
+                return bus_option_read_strv(m, key, &o->tmpfs, error);
+        if (streq(key, "read_only"))
+                return bus_option_read_bool(m, key, &o->read_only, error);
         if (!streq(key, "properties"))
                 return bus_option_unknown(key, error);
 

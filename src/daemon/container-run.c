@@ -18,9 +18,11 @@
 #include "daemon/container-monitor.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
+#include "daemon/volume.h"
 #include "network/bridge.h"
 #include "runtime/caps.h"
 #include "runtime/monitor-protocol.h"
+#include "runtime/mount-entry.h"
 #include "runtime/run-spec.h"
 #include "runtime/seccomp-profile.h"
 #include "daemon/scope.h"
@@ -204,6 +206,43 @@ static int container_resolve_devices(Container *c, char ***ret_spec, char ***ret
         return 0;
 }
 
+/* The run spec's mounts: a volume becomes a bind of its directory, made on first use, and its target is
+ * listed for the copy-up. */
+static int container_spec_mounts(Container *c, char ***ret, char ***ret_copy_up)
+{
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) copy_up = g_ptr_array_new_with_free_func(g_free);
+        int r;
+
+        STRV_FOREACH(s, c->config.mounts) {
+                _cleanup_(mount_entry_done) MountEntry e = {};
+
+                r = mount_entry_parse_mount(*s, &e);
+                if (r < 0)
+                        return r;
+                if (e.type == MOUNT_TYPE_VOLUME) {
+                        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+                        g_autofree char *anon = container_anonymous_volume_name(c->id, e.target);
+
+                        r = volume_create(c->manager, e.source, NULL, streq(anon, e.source), &err, NULL);
+                        /* The child copies only into an empty volume. */
+                        g_ptr_array_add(copy_up, g_strdup(e.target));
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to make volume %s: %s", e.source, err.message);
+                        g_free(anon);
+                        anon = e.source;
+                        e.source = g_strdup_printf("%s/volumes/%s/_data", c->manager->state_dir, anon);
+                        e.type = MOUNT_TYPE_BIND;
+                }
+                g_ptr_array_add(out, mount_entry_format(&e));
+        }
+        g_ptr_array_add(out, NULL);
+        g_ptr_array_add(copy_up, NULL);
+        *ret = (char **) g_ptr_array_steal(out, NULL);
+        *ret_copy_up = (char **) g_ptr_array_steal(copy_up, NULL);
+        return 0;
+}
+
 static int container_write_spec(Container *c, char **device_rules, char **ret_path)
 {
         Manager *m = c->manager;
@@ -251,6 +290,10 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         spec->cap_add = g_strdupv(c->config.cap_add);
         spec->cap_drop = g_strdupv(c->config.cap_drop);
         spec->devices = g_strdupv(device_rules);
+        r = container_spec_mounts(c, &spec->mounts, &spec->copy_up);
+        if (r < 0)
+                return r;
+        spec->read_only = c->config.read_only;
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
                 const char *bpf;

@@ -107,6 +107,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "dns_search", c->config.dns_search);
         json_build_strv(b, "add_hosts", c->config.add_hosts);
         json_build_strv(b, "ports", c->config.ports);
+        json_build_strv(b, "mounts", c->config.mounts);
+        json_build_bool(b, "read_only", c->config.read_only);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -186,6 +188,8 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.dns_search = get_strv(o, "dns_search");
         c->config.add_hosts = get_strv(o, "add_hosts");
         c->config.ports = get_strv(o, "ports");
+        c->config.mounts = get_strv(o, "mounts");
+        c->config.read_only = json_object_get_boolean_member_with_default(o, "read_only", false);
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);

@@ -12,6 +12,7 @@
 #include "daemon/polkit.h"
 #include "daemon/transfer-dbus.h"
 #include "daemon/exec-session-dbus.h"
+#include "daemon/volume-dbus.h"
 #include "registry/reference.h"
 #include "registry/registry-client.h"
 #include "registry/registry-config.h"
@@ -570,6 +571,19 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("PruneContainers", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateVolume", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", volume),
+                                bus_method_create_volume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveVolume", SD_BUS_ARGS("s", name, "b", force), SD_BUS_NO_RESULT,
+                                bus_method_remove_volume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListVolumes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbto)", volumes),
+                                bus_method_list_volumes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetVolume", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", volume),
+                                bus_method_get_volume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PruneVolumes", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("as", removed, "t", reclaimed), bus_method_prune_volumes,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("VolumeNew", SD_BUS_ARGS("s", name, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("VolumeRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),
@@ -584,7 +598,7 @@ static const BusObjectImplementation manager_object = {
         .interface = "org.berth1.Manager",
         .vtable = manager_vtable,
         .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object, &exec_session_object,
-                                                              &container_object, NULL },
+                                                              &container_object, &volume_object, NULL },
 };
 
 int bus_manager_register(Manager *m)

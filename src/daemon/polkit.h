@@ -6,6 +6,7 @@
 
 #define BERTH_ACTION_PULL_IMAGE "org.berth1.pull-image"
 #define BERTH_ACTION_MANAGE_IMAGES "org.berth1.manage-images"
+#define BERTH_ACTION_MANAGE_VOLUMES "org.berth1.manage-volumes"
 #define BERTH_ACTION_MANAGE_CONTAINERS "org.berth1.manage-containers"
 #define BERTH_ACTION_ATTACH_CONTAINER "org.berth1.attach-container"
 #define BERTH_ACTION_EXEC_CONTAINER "org.berth1.exec-container"

@@ -208,7 +208,24 @@ int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConf
                 if (!words[0] || words[1] || !signal_is_valid(words[0]))
                         return INVALID("STOPSIGNAL takes a signal name or number");
                 set_string(&c->stop_signal, words[0]);
+        } else if (streq(keyword, "VOLUME")) {
+                /* JSON form or words; each an absolute path, added once (Docker's VOLUME). */
+                words = parse_json_array(arg) ?: split_words(arg);
+                if (!words[0])
+                        return INVALID("VOLUME takes absolute paths");
+                STRV_FOREACH(w, words) {
+                        size_t len = c->volumes ? g_strv_length(c->volumes) : 0;
+
+                        if ((*w)[0] != '/')
+                                return INVALID("VOLUME takes absolute paths");
+                        if (c->volumes && g_strv_contains((const char *const *) c->volumes, *w))
+                                continue;
+                        c->volumes = g_renew(char *, c->volumes, len + 2);
+                        c->volumes[len] = g_strdup(*w);
+                        c->volumes[len + 1] = NULL;
+                }
         } else
-                return INVALID("only CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER and WORKDIR can be changed");
+                return INVALID("only CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR can be "
+                               "changed");
         return 0;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <glib.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -7,7 +9,9 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "runtime/copy-up.h"
 #include "runtime/dev-setup.h"
+#include "runtime/mount-entry.h"
 #include "runtime/mount-util.h"
 #include "runtime/rootfs-setup.h"
 
@@ -120,6 +124,77 @@ static int bind_host_file(int root_fd, const char *source, const char *dest, Chi
         return 0;
 }
 
+/* One -v/--mount/--tmpfs. The target is opened with RESOLVE_IN_ROOT (open_mount_target()), so an image's
+ * symlink ("data -> /etc", "data -> ../../..") resolves inside the container's root and the mount goes onto
+ * that fd, never onto a host path; a target that resolves to the root itself is refused, as it would hide
+ * the container's whole tree. */
+static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets, ChildError *e)
+{
+        _cleanup_(mount_entry_done) MountEntry m = {};
+        _cleanup_close_ int target = -EBADF, tree = -EBADF;
+        struct stat st, root_st;
+        bool dir = true;
+        int r;
+
+        if (mount_entry_parse_mount(spec_entry, &m) < 0 || m.type == MOUNT_TYPE_VOLUME)
+                return child_fail(e, -EINVAL, "bad mount in the run spec: '%s'", spec_entry);
+        if (m.type == MOUNT_TYPE_BIND) {
+                if (stat(m.source, &st) < 0)
+                        return child_fail(e, negative_errno(), "cannot find the mount source '%s'", m.source);
+                dir = S_ISDIR(st.st_mode);
+        }
+        r = open_mount_target(root_fd, m.target + 1, dir, &target);
+        if (r < 0)
+                return child_fail(e, r, "cannot open the mount point %s in the container", m.target);
+        if (fstat(target, &st) < 0 || fstat(root_fd, &root_st) < 0)
+                return child_fail(e, negative_errno(), "cannot stat the mount point %s", m.target);
+        if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino)
+                return child_fail(e, -ELOOP, "the mount point %s resolves to the container's root", m.target);
+        if (m.type == MOUNT_TYPE_BIND && dir && copy_up_targets &&
+            g_strv_contains((const char *const *) copy_up_targets, m.target)) {
+                _cleanup_close_ int from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                                    to = open(m.source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (from < 0 || to < 0)
+                        return child_fail(e, negative_errno(), "cannot open %s for the volume's copy-up", m.target);
+                r = copy_up(from, to);
+                if (r < 0)
+                        return child_fail(e, r, "cannot copy %s into its new volume", m.target);
+        }
+
+        if (m.type == MOUNT_TYPE_TMPFS) {
+                _cleanup_free_ char *mode = NULL, *size = NULL;
+                const char *opts[3] = {};
+
+                if (asprintf(&mode, "mode=%o", m.tmpfs_mode) < 0 ||
+                    (m.tmpfs_size && asprintf(&size, "size=%" PRIu64, m.tmpfs_size) < 0))
+                        return child_fail(e, -ENOMEM, "out of memory");
+                opts[0] = mode;
+                opts[1] = size;
+                r = mount_fs_new("tmpfs", "tmpfs", opts,
+                                 (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                         MOUNT_ATTR_NOEXEC,
+                                 &tree);
+        } else {
+                r = mount_bind_new(AT_FDCWD, m.source, true, (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NODEV,
+                                   &tree);
+                /* berthd's unit has ProtectSystem=strict: in its mount namespace (the monitor's copy of it)
+                 * the host's tree is bound read-only. A writable bind clears that flag on its own clone, so
+                 * the container writes where the host would; the file system itself was never read-only. */
+                if (r >= 0 && !m.readonly) {
+                        struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
+                        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                                r = negative_errno();
+                }
+        }
+        if (r < 0)
+                return child_fail(e, r, "cannot make the %s mount for %s", mount_type_to_string(m.type), m.target);
+        r = mount_attach(tree, target);
+        if (r < 0)
+                return child_fail(e, r, "cannot mount on %s", m.target);
+        return 0;
+}
+
 int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
 {
         static const char *const no_opts[] = { NULL };
@@ -150,6 +225,14 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (r < 0)
                 return r;
 
+        /* The caller's mounts, then berth's own files on top of them, as Docker orders them (a volume on
+         * /etc still shows the container's hostname, hosts and resolv.conf). */
+        STRV_FOREACH(m, spec->mounts) {
+                r = mount_one(root_fd, *m, spec->copy_up, e);
+                if (r < 0)
+                        return r;
+        }
+
         r = bind_host_file(root_fd, spec->hostname_file, "etc/hostname", e);
         if (r >= 0)
                 r = bind_host_file(root_fd, spec->hosts_file, "etc/hosts", e);
@@ -157,6 +240,13 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
                 r = bind_host_file(root_fd, spec->resolv_conf_file, "etc/resolv.conf", e);
         if (r < 0)
                 return r;
+
+        /* --read-only: the overlay alone; what is mounted on it (volumes, /dev, /proc) keeps its own mode. */
+        if (spec->read_only) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(root_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                        return child_fail(e, negative_errno(), "cannot make the container's root read-only");
+        }
 
         *ret_root_fd = TAKE_FD(root_fd);
         return 0;

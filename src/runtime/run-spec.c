@@ -60,6 +60,9 @@ static const Field fields[] = {
         STRV(cap_drop, false),
         STR(seccomp_filter, false),
         STRV(devices, false),
+        STRV(mounts, false),
+        BOOL(read_only),
+        STRV(copy_up, false),
 };
 
 #define FIELD_PTR(s, f, type) ((type *) ((uint8_t *) (s) + (f)->offset))

@@ -57,6 +57,15 @@ typedef struct RunSpec {
          * below /dev/ ("c 10:200 666 0:0 /dev/net/tun"): the format of the devices cgroup, with the node's
          * owner. */
         char **devices;
+
+        /* Mounts (-v, --mount, --tmpfs), in order, as mount_entry_format() strings (runtime/mount-entry.h) of
+         * type bind or tmpfs: berthd has already turned a volume into a bind of its host directory. Targets
+         * are resolved inside the root. read_only makes the root itself read-only after them. */
+        char **mounts;
+        bool read_only;
+        /* Targets of mounts whose source is a volume: what the image has there is copied into it first
+         * when the volume is empty (Docker's copy-up; runtime/copy-up.h). */
+        char **copy_up;
 } RunSpec;
 
 RunSpec *run_spec_free(RunSpec *s);

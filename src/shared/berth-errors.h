@@ -21,3 +21,5 @@
 #define BERTH_ERROR_TRANSFER_CANCELLED "org.berth1.Error.TransferCancelled"
 #define BERTH_ERROR_START_FAILED "org.berth1.Error.StartFailed"
 #define BERTH_ERROR_NO_SPACE "org.berth1.Error.NoSpace"
+#define BERTH_ERROR_NO_SUCH_VOLUME "org.berth1.Error.NoSuchVolume"
+#define BERTH_ERROR_VOLUME_IN_USE "org.berth1.Error.VolumeInUse"

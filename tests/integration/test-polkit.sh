@@ -26,12 +26,16 @@ StartContainer s pk1
 StopContainer st pk1 0
 KillContainer si pk1 15
 RemoveContainer sb pk1 true
+CreateVolume sa{sv} pkvol2 0
+RemoveVolume sb pkvol1 true
+PruneVolumes a{sv} 1 all b true
 CALLS
 }
 
 test_setup() {
         bed_exec berthctl pull "$(R busybox)" >/dev/null
         M CreateContainer ssasa{sv} "$(R busybox)" pk1 2 sleep 60 0 >/dev/null
+        M CreateVolume sa{sv} pkvol1 0 >/dev/null
 }
 
 test_mutating_methods_denied_without_interactive_flag() {

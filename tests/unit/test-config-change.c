@@ -65,6 +65,12 @@ static void test_env_label_workdir_user_signal(void)
         g_assert_cmpstr(c->user, ==, "nobody:nogroup");
         apply_ok(c, &st, "STOPSIGNAL SIGINT");
         g_assert_cmpstr(c->stop_signal, ==, "SIGINT");
+        apply_ok(c, &st, "VOLUME /data /logs");
+        apply_ok(c, &st, "VOLUME [\"/data\", \"/cache\"]");
+        g_assert_cmpuint(g_strv_length(c->volumes), ==, 3);
+        g_assert_cmpstr(c->volumes[2], ==, "/cache");
+        g_assert_cmpint(oci_image_config_apply_change(c, "VOLUME data", &st, &reason), ==, -EINVAL);
+        berth_error_done(&reason);
 
         g_assert_cmpint(oci_image_config_apply_change(c, "STOPSIGNAL SIGNOPE", &st, &reason), ==, -EINVAL);
         berth_error_done(&reason); /* an error keeps its first failure: start afresh for the next check */

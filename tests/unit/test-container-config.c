@@ -243,9 +243,62 @@ static void test_devices(void)
         container_config_done(&c);
 }
 
+static const char with_volumes[] =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+        "\"config\":{\"Cmd\":[\"postgres\"],\"Volumes\":{\"/var/lib/pg\":{},\"/logs\":{}}}}";
+
+static void test_mounts(void)
+{
+        OciImageConfig *img = image_config(with_volumes);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+        BerthError e = {};
+        bool weakens = true;
+        g_autofree char *anon = container_anonymous_volume_name(ID, "/logs");
+        g_autofree char *anon_line = g_strdup_printf("type=volume,source=%s,target=/logs", anon);
+
+        /* --mount, -v, --tmpfs, then the image's VOLUMEs not already covered, anonymous ones named. */
+        o.volumes = g_strsplit("pgdata:/var/lib/pg;/srv/conf:/etc/app:ro", ";", -1);
+        o.tmpfs = g_strsplit("/run", ";", -1);
+        o.read_only = true;
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        assert_strv(c.mounts, (const char *[]) { "type=volume,source=pgdata,target=/var/lib/pg",
+                                                  "type=bind,source=/srv/conf,target=/etc/app,readonly",
+                                                  "type=tmpfs,target=/run,tmpfs-mode=1777", anon_line, NULL });
+        g_assert_true(c.read_only);
+        g_assert_cmpuint(strlen(anon), ==, 64);
+        /* A bind of the host's needs the privileged action; volumes and tmpfs do not. */
+        g_assert_true(container_config_weakens_confinement(&c));
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, 0);
+        g_assert_true(weakens);
+        container_config_done(&c);
+        g_strfreev(o.volumes);
+        o.volumes = g_strsplit("pgdata:/var/lib/pg", ";", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, 0);
+        g_assert_false(weakens);
+        o.mounts = g_strsplit("type=bind,src=/,dst=/host", ";", -1);
+        g_assert_cmpint(container_options_check_confinement(&o, NULL, &weakens), ==, 0);
+        g_assert_true(weakens);
+
+        /* Two mounts on one target, a bad entry. */
+        g_strfreev(o.mounts);
+        o.mounts = g_strsplit("type=tmpfs,dst=/var/lib/pg", ";", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &e, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(e.message, "duplicate mount point: /var/lib/pg"));
+        berth_error_done(&e);
+        g_strfreev(o.mounts);
+        o.mounts = g_strsplit("type=tmpfs,dst=relative", ";", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &e, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(e.message, "not valid"));
+        berth_error_done(&e);
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/container-config/mounts", test_mounts);
         g_test_add_func("/container-config/defaults", test_defaults_from_image);
         g_test_add_func("/container-config/command-entrypoint", test_command_and_entrypoint);
         g_test_add_func("/container-config/env", test_env_merge);

@@ -15,6 +15,8 @@ static RunSpec *make_spec(void)
         const char *env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "EMPTY=", NULL };
         const char *caps[] = { "NET_ADMIN", NULL };
         const char *devices[] = { "b 7:3 660 0:6 /dev/xvdc", "c 10:200 666 0:0 /dev/net/tun", NULL };
+        const char *mounts[] = { "type=bind,source=/var/lib/berth/volumes/db/_data,target=/data",
+                                 "type=tmpfs,target=/run,tmpfs-mode=1777", NULL };
 
         s->id = g_strdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         s->name = g_strdup("happy_turing");
@@ -37,6 +39,9 @@ static RunSpec *make_spec(void)
         s->no_new_privileges = true;
         s->cap_add = g_strdupv((char **) caps);
         s->devices = g_strdupv((char **) devices);
+        s->mounts = g_strdupv((char **) mounts);
+        s->read_only = true;
+        s->copy_up = g_strsplit("/data", ",", -1);
         return s;
 }
 
@@ -70,6 +75,10 @@ static void test_round_trip(void)
         g_assert_null(t->cap_drop);
         g_assert_cmpuint(g_strv_length(t->devices), ==, 2);
         g_assert_cmpstr(t->devices[1], ==, "c 10:200 666 0:0 /dev/net/tun");
+        g_assert_cmpuint(g_strv_length(t->mounts), ==, 2);
+        g_assert_cmpstr(t->mounts[1], ==, "type=tmpfs,target=/run,tmpfs-mode=1777");
+        g_assert_true(t->read_only);
+        g_assert_cmpstr(t->copy_up[0], ==, "/data");
 
         /* Stable: writing what was read gives the same document. */
         g_assert_cmpint(run_spec_to_json(t, &json2), ==, 0);
