@@ -263,8 +263,6 @@ if [ "${1:-}" = walk ]; then
         reg=${1:?usage: demo.sh walk [--bed DIR] REGISTRY}
         if [ -n "$bed_dir" ]; then
                 run_in() { "$bed" exec "$bed_dir" "$@"; }
-        # The bed has a network namespace of its own: the registry listens there, and the push reaches it there.
-        in_net() { nsenter --net="/proc/$("$bed" pid "$bed_dir")/ns/net" -- "$@"; }
                 tmux_sock=/tmp/berth-demo.tmux # the bed's own /tmp
         else
                 run_in() { "$@"; }
@@ -314,6 +312,8 @@ if [ $use_bed = 1 ]; then
         echo "== PID 1 is not systemd: booting a private systemd with berth installed into it"
         "$bed" start "$bed_dir" "$work/destdir" >/dev/null
         run_in() { "$bed" exec "$bed_dir" "$@"; }
+        # The bed has a network namespace of its own: the registry listens there, and the push reaches it there.
+        in_net() { nsenter --net="/proc/$("$bed" pid "$bed_dir")/ns/net" -- "$@"; }
         tmux_sock=/tmp/berth-demo.tmux # the bed's own /tmp
 else
         echo "== Installing berth into the host (PID 1 is systemd)"
