@@ -120,4 +120,15 @@ else
         echo "integration: the runner printed no summary"; count 0 1
 fi
 
+# --- the main job (README's first command) as a user runs it, where it boots its own bed: on a host whose PID 1
+# is systemd it would install berth into the host, which a test run must not do.
+step "the main job (tools/demo.sh)"
+if [ "$(cat /proc/1/comm)" = systemd ]; then
+        echo "PID 1 is systemd: tools/demo.sh would install into the host; not run here"; count 0 0 1
+elif bash tools/demo.sh > build/demo.log 2>&1 && ! grep -q '^\[exit status' build/demo.log; then
+        echo "demo: passed (build/demo.log)"; count 1 0
+else
+        tail -n 30 build/demo.log; echo "demo: failed (build/demo.log)"; count 0 1
+fi
+
 finish
