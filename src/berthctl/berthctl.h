@@ -65,3 +65,4 @@ extern const Verb container_verbs[];
 int verb_search(int argc, char *argv[]);
 int verb_commit(int argc, char *argv[]);
 extern const Verb system_verbs[];
+extern const Verb network_verbs[];

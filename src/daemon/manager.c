@@ -15,6 +15,7 @@
 #include "daemon/disk-usage.h"
 #include "daemon/machine.h"
 #include "daemon/manager.h"
+#include "daemon/network.h"
 #include "network/bridge.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
@@ -49,6 +50,7 @@ int manager_new(Manager **ret)
                 return r;
         m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
         m->containers = g_hash_table_new(g_str_hash, g_str_equal);
+        m->networks = manager_networks_new();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -83,6 +85,8 @@ Manager *manager_free(Manager *m)
         }
         registry_client_free(m->registry);
         bridge_network_free(m->bridge);
+        if (m->networks)
+                g_hash_table_destroy(m->networks);
         curl_glue_free(m->curl);
         image_store_free(m->images);
         layer_store_free(m->layers);
@@ -317,6 +321,9 @@ int manager_startup(Manager *m)
         if (r < 0)
                 return r;
         r = manager_open_network(m);
+        if (r < 0)
+                return r;
+        r = manager_load_networks(m);
         if (r < 0)
                 return r;
         r = manager_load_containers(m);

@@ -27,6 +27,7 @@ typedef struct Manager {
         struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
+        GHashTable *networks;   /* name → UserNetwork (daemon/network.h) */
         uint32_t transfer_counter;
         unsigned n_searches; /* SearchImages() calls waiting for their registry (manager-dbus.c) */
         sd_event_source *trash_event_source;

@@ -21,3 +21,7 @@
 #define BERTH_ERROR_TRANSFER_CANCELLED "org.berth1.Error.TransferCancelled"
 #define BERTH_ERROR_START_FAILED "org.berth1.Error.StartFailed"
 #define BERTH_ERROR_NO_SPACE "org.berth1.Error.NoSpace"
+/* User networks (daemon/network-dbus.c). */
+#define BERTH_ERROR_NO_SUCH_NETWORK "org.berth1.Error.NoSuchNetwork"
+#define BERTH_ERROR_NETWORK_IN_USE "org.berth1.Error.NetworkInUse"
+#define BERTH_ERROR_SUBNET_IN_USE "org.berth1.Error.SubnetInUse"
