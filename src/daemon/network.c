@@ -132,10 +132,16 @@ int manager_find_network(Manager *m, const char *name, UserNetwork **ret, BerthE
         return 0;
 }
 
-/* The subnets a new network must not overlap: the default bridge's and every user network's. */
-static GArray *taken_subnets(Manager *m)
+/* The subnets a new network must not overlap: the default bridge's, every user network's, and every network
+ * the host routes to (its own links' and any other: a container network there would shadow it). The owners
+ * of the routes' entries are strings owned by owners. */
+static GArray *taken_subnets(Manager *m, GPtrArray *owners)
 {
         GArray *a = g_array_new(false, true, sizeof(TakenSubnet));
+        _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        g_autofree RtnlRoute *routes = NULL;
+        size_t n_routes = 0;
+        int r;
         TakenSubnet t = { .owner = "the bridge network" };
         GHashTableIter it;
         gpointer v;
@@ -151,6 +157,26 @@ static GArray *taken_subnets(Manager *m)
                 t = (TakenSubnet){ .subnet = n->subnet, .owner = n->name };
                 g_array_append_val(a, t);
         }
+        /* After berth's own, so that an overlap with those is named as such, not as their route. */
+        r = rtnl_open(-EBADF, &nl);
+        if (r >= 0)
+                r = rtnl_route_list_ipv4(nl, &routes, &n_routes);
+        if (r < 0)
+                log_warning_errno(r, "Cannot list the host's routes, ignoring them: %m");
+        for (size_t i = 0; i < n_routes; i++) {
+                char ifname[IF_NAMESIZE] = "";
+                char *owner;
+
+                if (routes[i].prefixlen < 8 || routes[i].prefixlen > 32)
+                        continue;
+                if (routes[i].oif > 0)
+                        (void) if_indextoname((unsigned) routes[i].oif, ifname);
+                owner = g_strdup_printf("a route of the host%s%s", ifname[0] ? " on " : "", ifname);
+                g_ptr_array_add(owners, owner);
+                t = (TakenSubnet){ .subnet = { .network = routes[i].dst, .prefixlen = routes[i].prefixlen },
+                                   .owner = owner };
+                g_array_append_val(a, t);
+        }
         return a;
 }
 
@@ -159,6 +185,7 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
 {
         _cleanup_(user_network_freep) UserNetwork *n = NULL;
         _cleanup_free_ char *path = NULL, *dir = NULL, *text = NULL;
+        g_autoptr(GPtrArray) owners = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GArray) taken = NULL;
         char id[65];
         int r;
@@ -168,7 +195,7 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         r = container_generate_id(id);
         if (r < 0)
                 return berth_error_set_errno(e, r, "cannot generate a network id");
-        taken = taken_subnets(m);
+        taken = taken_subnets(m, owners);
         r = user_network_new(name, id, options, (const TakenSubnet *) taken->data, taken->len,
                              (uint64_t) g_get_real_time(), &n, e);
         if (r < 0)

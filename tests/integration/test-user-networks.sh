@@ -83,6 +83,18 @@ test_bad_input_is_refused_and_leaves_nothing() {
         bed_exec berthctl network rm taken >/dev/null
 }
 
+# The host's routes count as taken: its own link's subnet, and a route added by hand, which the pool skips.
+test_the_hosts_routes_are_taken() {
+        assert_fails bed_exec berthctl network create --subnet 198.51.100.0/25 x
+        assert_match "$FAIL_OUTPUT" 'overlaps 198\.51\.100\.0/24 of a route of the host on eth0' "the bed's link"
+        bed_exec ip route add 10.90.0.0/23 dev lo
+        assert_ok bed_exec berthctl network create routed
+        bed_exec ip route del 10.90.0.0/23 dev lo
+        assert_match "$(bed_exec berthctl network ls)" ' routed +bridge +10\.90\.2\.0/24 ' "the pool skips the route"
+        bed_exec berthctl network rm routed >/dev/null
+        assert_eq "$(bridges)" "" "bridges left"
+}
+
 test_the_pool_exhausted() {
         # 10.90.0.0/15 taken whole by two networks given as /16s: the pool has nothing left.
         bed_exec berthctl network create --subnet 10.90.0.0/16 a >/dev/null
