@@ -28,6 +28,7 @@ typedef struct Manager {
         GHashTable *transfers; /* id → Transfer */
         GHashTable *containers; /* id → Container (the key is the container's own id string) */
         GHashTable *networks;   /* name → UserNetwork (daemon/network.h) */
+        GHashTable *network_bridges; /* name → BridgeNetwork of each user network */
         uint32_t transfer_counter;
         unsigned n_searches; /* SearchImages() calls waiting for their registry (manager-dbus.c) */
         sd_event_source *trash_event_source;

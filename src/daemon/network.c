@@ -80,6 +80,60 @@ GHashTable *manager_networks_new(void)
         return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, user_network_destroy);
 }
 
+static void bridge_network_destroy(gpointer b)
+{
+        bridge_network_free(b);
+}
+
+GHashTable *manager_network_bridges_new(void)
+{
+        return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, bridge_network_destroy);
+}
+
+/* The BridgeNetwork of n: its allocations and rules, on its bridge device. */
+static int network_bridge_open(Manager *m, const UserNetwork *n, BerthError *e)
+{
+        BridgeNetwork *b = NULL;
+        NetworkConfig config = { .subnet = n->subnet };
+        int r;
+
+        user_network_bridge_name(n->id, config.bridge);
+        r = bridge_network_new_full(m->state_dir, n->name, &config, n->gateway, n->internal, &b);
+        if (r < 0)
+                return berth_error_set_errno(e, r, "cannot load the addresses of network %s", n->name);
+        g_hash_table_replace(m->network_bridges, g_strdup(n->name), b);
+        return 0;
+}
+
+bool container_joins_network(const Container *c)
+{
+        return !streq_ptr(c->config.network, "none") && !streq_ptr(c->config.network, "host");
+}
+
+BridgeNetwork *container_bridge(const Container *c)
+{
+        if (streq_ptr(c->config.network, "bridge"))
+                return c->manager->bridge;
+        if (!container_joins_network(c) || !c->config.network)
+                return NULL;
+        return g_hash_table_lookup(c->manager->network_bridges, c->config.network);
+}
+
+void manager_sweep_networks(Manager *m, bool (*alive)(const char *id, void *userdata))
+{
+        GHashTableIter it;
+        gpointer k, v;
+
+        g_hash_table_iter_init(&it, m->network_bridges);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                int r = bridge_network_sweep(v, alive, m);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "Failed to set up network %s for its running containers, ignoring: %m",
+                                (const char *) k);
+        }
+}
+
 int manager_load_networks(Manager *m)
 {
         _cleanup_free_ char *dir = g_strdup_printf("%s/networks", m->state_dir);
@@ -113,6 +167,8 @@ int manager_load_networks(Manager *m)
                         continue;
                 }
                 r = network_device_make(n, &e);
+                if (r >= 0)
+                        r = network_bridge_open(m, n, &e);
                 if (r < 0)
                         log_warning("Network %s: %s", n->name, berth_error_message(&e));
                 char *key = g_strdup(n->name);
@@ -209,6 +265,8 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         if (r < 0)
                 return berth_error_set_errno(e, r, "cannot write the record of network %s", name);
         r = network_device_make(n, e);
+        if (r >= 0)
+                r = network_bridge_open(m, n, e);
         if (r < 0) {
                 network_device_delete(n);
                 (void) unlink(path);
@@ -227,9 +285,27 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         return 0;
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 char **manager_network_containers(Manager *m, const UserNetwork *n)
 {
-        return g_new0(char *, 1);
+        g_autoptr(GPtrArray) l = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const Container *c = v;
+
+                if (streq_ptr(c->config.network, n->name))
+                        g_ptr_array_add(l, g_strdup(c->name));
+        }
+        g_ptr_array_sort(l, compare_names);
+        g_ptr_array_add(l, NULL);
+        return (char **) g_ptr_array_steal(l, NULL);
 }
 
 int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e)
@@ -239,6 +315,13 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
 
         if (containers[0] && !force)
                 return berth_error_set(e, -EBUSY, "network %s has containers: %s", n->name, containers[0]);
+        {
+                BridgeNetwork *b = g_hash_table_lookup(m->network_bridges, n->name);
+
+                if (b)
+                        bridge_network_forget(b);
+                g_hash_table_remove(m->network_bridges, n->name);
+        }
         network_device_delete(n);
         if (unlink(path) < 0 && errno != ENOENT)
                 return berth_error_set_errno(e, -errno, "cannot remove the record of network %s", n->name);
@@ -246,11 +329,6 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
         network_send_signal(m, n, false);
         g_hash_table_remove(m->networks, n->name);
         return 0;
-}
-
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 int manager_prune_networks(Manager *m, char ***ret, BerthError *e)

@@ -16,6 +16,8 @@
 
 /* The Manager's table, name → UserNetwork, owning both. */
 GHashTable *manager_networks_new(void);
+/* name → BridgeNetwork, owning both. */
+GHashTable *manager_network_bridges_new(void);
 
 /* Loads the records and makes the devices that are missing. */
 int manager_load_networks(Manager *m);
@@ -31,6 +33,17 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
 int manager_prune_networks(Manager *m, char ***ret, BerthError *e);
 /* The containers on n (names, NULL-terminated; none until containers can join a user network). */
 char **manager_network_containers(Manager *m, const UserNetwork *n);
+
+/* Containers on a network: the default bridge or a user network (not none or host). */
+struct Container;
+bool container_joins_network(const struct Container *c);
+/* The network a container joins: the default bridge, or its user network's (NULL: none, host, or a user
+ * network that is gone). Each user network has one, made at create or at start: its allocations in
+ * network/<name>.addresses, its rules in berth's table. */
+struct BridgeNetwork *container_bridge(const struct Container *c);
+/* At start, after the containers are loaded: each user network's allocations of containers that are gone are
+ * freed, and its host side made again when some remain. */
+void manager_sweep_networks(Manager *m, bool (*alive)(const char *id, void *userdata));
 
 /* network-dbus.c: NetworkNew / NetworkRemoved. */
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network);

@@ -5,6 +5,13 @@
 # nothing is left in the bed's kernel or in berth's state.
 
 NETS=/var/lib/berth/networks
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+WEB='mkdir -p /www; echo hello-from-web > /www/index.html; exec httpd -f -p 80 -h /www'
+# ip_of NAME : a running container's address
+ip_of() {
+        bed_exec berthctl container inspect "$1" |
+                python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["IPAddress"])'
+}
 M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
 # dev_of NAME : the bridge device of network NAME
 dev_of() {
@@ -13,6 +20,10 @@ dev_of() {
 }
 # bridges : the berth user-network bridges in the bed, one per line
 bridges() { bed_exec ip -o link show type bridge | awk -F': ' '{ print $2 }' | grep '^br-' || true; }
+
+test_setup_pull() {
+        bed_exec berthctl pull "$(R busybox)" >/dev/null
+}
 
 test_create_ls_inspect_rm() {
         local id out dev
@@ -143,4 +154,48 @@ test_nobody_is_refused() {
         bed_exec berthctl network rm mine >/dev/null
         assert_eq "$(bridges)" "" "bridges left"
         assert_eq "$(bed_exec ls $NETS)" "" "records left"
+}
+
+# Containers on a user network reach each other, not those of another network, and get out through NAT; an
+# internal network has no way out; a network with containers is not removed without force.
+test_containers_on_user_networks() {
+        local ip out
+        bed_exec berthctl network create --subnet 10.96.0.0/24 front >/dev/null
+        bed_exec berthctl network create --subnet 10.97.0.0/24 back >/dev/null
+        bed_exec berthctl network create --internal --subnet 10.98.0.0/24 closed >/dev/null
+        bed_exec berthctl run -d --name srv --network front "$(R busybox)" sh -c "$WEB" >/dev/null
+        ip=$(ip_of srv)
+        assert_match "$ip" '^10\.96\.0\.[0-9]+$' "srv's address on front"
+        wait_until 30 bed_exec berthctl run --rm --network front "$(R busybox)" wget -q -O /dev/null "http://$ip/"
+        out=$(bed_exec berthctl run --rm --network front "$(R busybox)" sh -c \
+                "ip route; wget -q -O - http://$ip/; wget -q -O - http://198.51.100.1/hello")
+        assert_match "$out" '^default via 10\.96\.0\.1 dev eth0' "front's gateway as default route"
+        assert_match "$out" '^hello-from-web$' "srv from a container on front"
+        assert_match "$out" '^outside$' "the outside from front, through NAT"
+        assert_eq "$(bed_exec berthctl network inspect front | python3 -c \
+                'import json, sys; print(json.load(sys.stdin)[0]["Containers"])')" "['srv']" "front's containers"
+        # Not from another network, nor from the default bridge.
+        # (sh first: the container's PID 1 ignores timeout's signal, and a dropped connect waits minutes.)
+        assert_fails bed_exec berthctl run --rm --network back "$(R busybox)" sh -c \
+                "timeout 3 wget -q -O - http://$ip/; exit \$?"
+        assert_fails bed_exec berthctl run --rm "$(R busybox)" sh -c "timeout 3 wget -q -O - http://$ip/; exit \$?"
+        # The internal network: no way out.
+        assert_fails bed_exec berthctl run --rm --network closed "$(R busybox)" sh -c \
+                'timeout 3 wget -q -O - http://198.51.100.1/hello; exit $?'
+        assert_match "$(bed_exec nft list chain ip berth postrouting)" 'ip saddr 10\.96\.0\.0/24 oifname != "br-' \
+                "front's masquerade"
+        assert_no_match "$(bed_exec nft list chain ip berth postrouting)" 'ip saddr 10\.98\.0\.0/24 oifname' \
+                "no masquerade for closed"
+        # A network with a container is not removed without force.
+        assert_fails bed_exec berthctl network rm front
+        assert_match "$FAIL_OUTPUT" 'Network is in use: network front has containers: srv' "rm with containers"
+        # A network that does not exist fails the start and says so.
+        assert_fails bed_exec berthctl run --rm --network nosuch "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'no such network: nosuch' "run on a missing network"
+        bed_exec berthctl rm -f srv >/dev/null
+        assert_eq "$(bed_exec berthctl network rm front back closed)" $'front\nback\nclosed' "rm after the container"
+        assert_eq "$(bridges)" "" "bridges left"
+        assert_eq "$(bed_exec ip -o link show type veth | grep -v 'eth0@' || true)" "" "veths left"
+        assert_no_match "$(bed_exec nft list ruleset)" 'br-' "rules of user networks left"
+        assert_eq "$(bed_exec ls /var/lib/berth/network | grep -v '^bridge\.' || true)" "" "state files left"
 }
