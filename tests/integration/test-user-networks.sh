@@ -1,8 +1,9 @@
-# User networks (issue 13, part 1 so far: the networks themselves; containers cannot join them yet):
-# `berthctl network create / ls / inspect / rm / prune` and the Manager's and the Network objects' methods. Each
-# network is a bridge device of its own, br-<12 hex of its id>, with its gateway; bad input is refused with a
-# clear error and leaves nothing behind; a kill -9 of berthd keeps the networks; nobody is refused; after rm
-# nothing is left in the bed's kernel or in berth's state.
+# User networks (issue 13, part 1 without connect/disconnect, --ip and aliases): `berthctl network create / ls
+# / inspect / rm / prune` and the Manager's and the Network objects' methods. Each network is a bridge device of
+# its own, br-<12 hex of its id>, with its gateway; bad input is refused with a clear error and leaves nothing
+# behind; `run --network NAME` puts containers on it, reachable from each other and not from other networks;
+# --internal has no way out; a kill -9 of berthd keeps networks, addresses and rules, once; nobody is refused;
+# after rm nothing is left in the bed's kernel or in berth's state.
 
 NETS=/var/lib/berth/networks
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
@@ -198,4 +199,22 @@ test_containers_on_user_networks() {
         assert_eq "$(bed_exec ip -o link show type veth | grep -v 'eth0@' || true)" "" "veths left"
         assert_no_match "$(bed_exec nft list ruleset)" 'br-' "rules of user networks left"
         assert_eq "$(bed_exec ls /var/lib/berth/network | grep -v '^bridge\.' || true)" "" "state files left"
+}
+
+# kill -9 of berthd with a container on a user network: its address and its rules stay, once each.
+test_kill_9_of_berthd_keeps_containers_on_user_networks() {
+        local ip
+        bed_exec berthctl network create --subnet 10.99.0.0/24 --internal keep >/dev/null
+        bed_exec berthctl run -d --name kept1 --network keep "$(R busybox)" sleep 1000 >/dev/null
+        ip=$(ip_of kept1)
+        bed_exec systemctl kill -s KILL berthd
+        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        assert_eq "$(ip_of kept1)" "$ip" "kept1's address after the restart"
+        assert_eq "$(bed_exec nft list chain ip berth forward | grep -c 'iifname "br-.*" oifname != ')" 1 \
+                "the internal network's forward rule, once"
+        assert_eq "$(bed_exec grep -c "^10\\.99\\." /var/lib/berth/network/keep.addresses)" 1 "one allocation"
+        bed_exec berthctl rm -f kept1 >/dev/null
+        bed_exec berthctl network rm keep >/dev/null
+        assert_eq "$(bridges)" "" "bridges left"
+        assert_no_match "$(bed_exec nft list ruleset)" 'br-' "rules of user networks left"
 }
