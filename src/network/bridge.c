@@ -228,8 +228,8 @@ const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, 
 
 int bridge_network_new(const char *state_dir, const NetworkConfig *config, BridgeNetwork **ret)
 {
-        return bridge_network_new_full(state_dir, "bridge", config, subnet_first_host(&config->subnet), false,
-                                       ret);
+        return bridge_network_new_full(state_dir, "bridge", config, subnet_first_host(&config->subnet),
+                                       false, ret);
 }
 
 int bridge_network_new_full(const char *state_dir, const char *state_name, const NetworkConfig *config,

@@ -32,8 +32,8 @@ static int nft_run(const char *commands)
         return 0;
 }
 
-/* The networks in the table: bridge name → FirewallNetwork. berthd is one process on one loop, so a table of
- * its own here is the state of the kernel's table, rebuilt whole from it at each change. */
+/* The networks in the table: bridge name → FirewallNetwork. berthd is one process on one loop, so a table
+ * of its own here is the state of the kernel's table, rebuilt whole from it at each change. */
 typedef struct FirewallNetwork {
         char *bridge;
         Subnet subnet;
