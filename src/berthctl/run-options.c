@@ -509,7 +509,7 @@ static void run_help(const char *verb, bool is_run)
                "  -u, --user USER[:GROUP]   User to run as, by name or number\n"
                "  -h, --hostname NAME       The container's host name\n"
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
-               "      --network bridge|none|host\n"
+               "      --network bridge|none|host|NAME\n"
                "                            berth's bridge with NAT (default), lo only, or the host's\n"
                "      --dns ADDRESS         A nameserver for the container's resolv.conf (repeatable)\n"
                "      --dns-search DOMAIN   A search domain for its resolv.conf (repeatable; \".\": none)\n"
@@ -666,10 +666,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         o.entrypoint_set = true;
                         break;
                 case ARG_NETWORK:
-                        if (!streq(optarg, "bridge") && !streq(optarg, "none") && !streq(optarg, "host"))
-                                return usage_error(verb,
-                                                   "network '%s' is not supported: use bridge, none or host",
-                                                   optarg);
+                        /* bridge, none, host or a user network's name: checked by the daemon. */
                         g_free(o.network);
                         o.network = g_strdup(optarg);
                         break;

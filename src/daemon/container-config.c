@@ -9,6 +9,7 @@
 #include "daemon/container-config.h"
 #include "network/etc-files.h"
 #include "network/port-mapping.h"
+#include "network/user-network.h"
 #include "runtime/caps.h"
 #include "runtime/mount-entry.h"
 
@@ -392,8 +393,9 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         c.env = (char **) g_ptr_array_steal(env, NULL);
 
         c.network = g_strdup(isempty(o->network) ? "bridge" : o->network);
-        if (!streq(c.network, "bridge") && !streq(c.network, "none") && !streq(c.network, "host")) {
-                return INVALID("network must be \"bridge\", \"none\" or \"host\"");
+        if (!streq(c.network, "bridge") && !streq(c.network, "none") && !streq(c.network, "host") &&
+            !user_network_name_is_valid(c.network)) {
+                return INVALID("network must be \"bridge\", \"none\", \"host\" or a user network's name");
         }
         STRV_FOREACH(d, o->dns)
                 if (!dns_server_is_valid(*d))

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/network.h"
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
 #include "daemon/container-attach.h"
@@ -130,7 +131,7 @@ static int property_get_ip_address(sd_bus *bus, const char *path, const char *in
         char a[INET_ADDRSTRLEN] = "";
         uint32_t address;
 
-        if (c->monitor_source && bridge_network_address(c->manager->bridge, c->id, &address) >= 0)
+        if (c->monitor_source && bridge_network_address(container_bridge(c), c->id, &address) >= 0)
                 ipv4_format(address, a);
         return sd_bus_message_append(reply, "s", a);
 }
@@ -144,7 +145,7 @@ static int property_get_ports(sd_bus *bus, const char *path, const char *interfa
         int r;
 
         if (c->monitor_source)
-                ports = bridge_network_ports(c->manager->bridge, c->id, &n);
+                ports = bridge_network_ports(container_bridge(c), c->id, &n);
         r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 char a[INET_ADDRSTRLEN];

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shared/berth-messages.h"
+#include "daemon/network.h"
 #include "daemon/bus-errors.h"
 #include "daemon/container-attach.h"
 #include "daemon/container-dbus.h"
@@ -283,7 +284,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         spec->tty = c->config.tty;
         spec->interactive = c->config.interactive;
         spec->host_network = streq(c->config.network, "host");
-        spec->network_inherited = streq(c->config.network, "bridge");
+        spec->network_inherited = container_joins_network(c);
         spec->privileged = c->config.privileged;
         spec->no_new_privileges = c->config.no_new_privileges;
         spec->seccomp_unconfined = c->config.seccomp_unconfined;
@@ -337,7 +338,12 @@ static int container_join_network(Container *c, int netns_fd)
 
         if (!unit)
                 return -ENOMEM;
-        r = bridge_network_attach(c->manager->bridge, c->id, c->name, netns_fd, c->config.ports, &address,
+        if (!container_bridge(c)) {
+                free(c->start_error);
+                c->start_error = g_strdup_printf("no such network: %s", c->config.network);
+                return -ENOENT;
+        }
+        r = bridge_network_attach(container_bridge(c), c->id, c->name, netns_fd, c->config.ports, &address,
                                   &error);
         if (r < 0) {
                 /* What the caller is told (container_start()): which port is taken, say. */
@@ -349,7 +355,7 @@ static int container_join_network(Container *c, int netns_fd)
         if (r < 0)
                 return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
         sd_journal_send("MESSAGE=Container %s has address %s on %s.", c->name, a,
-                        bridge_network_config(c->manager->bridge)->bridge,
+                        bridge_network_config(container_bridge(c))->bridge,
                         "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
                         "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s", c->id,
                         "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", unit, NULL);
@@ -361,7 +367,7 @@ static int container_do_start(Container *c)
         _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
         _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
         g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
-        bool bridge = streq(c->config.network, "bridge");
+        bool bridge = container_joins_network(c);
         ScopeJob *job = NULL;
         pid_t pid = 0;
         int r, sig;
@@ -448,7 +454,7 @@ int container_start(Container *c, sd_bus_message *reply_to)
                 c->start_error = mfree(c->start_error);
                 c->starting = false;
                 container_release_runtime(c);
-                bridge_network_release(c->manager->bridge, c->id);
+                bridge_network_release(container_bridge(c), c->id);
                 container_reply_all(c, true, &e);
                 return r;
         }

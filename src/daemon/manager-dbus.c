@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "daemon/network-dbus.h"
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
 #include "daemon/container-dbus.h"
@@ -584,6 +585,19 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("VolumeNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("VolumeRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
+        /* User networks (network-dbus.c). */
+        SD_BUS_METHOD_WITH_ARGS("CreateNetwork", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", network),
+                                bus_method_create_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveNetwork", SD_BUS_ARGS("s", name, "b", force), SD_BUS_NO_RESULT,
+                                bus_method_remove_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListNetworks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssssbo)", networks),
+                                bus_method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetNetwork", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", network),
+                                bus_method_get_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PruneNetworks", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("as", removed),
+                                bus_method_prune_networks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("NetworkNew", SD_BUS_ARGS("s", id, "s", name, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("NetworkRemoved", SD_BUS_ARGS("s", id, "s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferNew", SD_BUS_ARGS("u", id, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("TransferRemoved", SD_BUS_ARGS("u", id, "o", path, "s", result), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ImageNew", SD_BUS_ARGS("s", id, "o", path), 0),
@@ -598,7 +612,8 @@ static const BusObjectImplementation manager_object = {
         .interface = "org.berth1.Manager",
         .vtable = manager_vtable,
         .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object, &exec_session_object,
-                                                              &container_object, &volume_object, NULL },
+                                                              &container_object, &volume_object, &network_object,
+                                                              NULL },
 };
 
 int bus_manager_register(Manager *m)

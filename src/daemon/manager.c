@@ -16,6 +16,7 @@
 #include "daemon/disk-usage.h"
 #include "daemon/machine.h"
 #include "daemon/manager.h"
+#include "daemon/network.h"
 #include "network/bridge.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
@@ -51,6 +52,8 @@ int manager_new(Manager **ret)
         m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
         m->containers = g_hash_table_new(g_str_hash, g_str_equal);
         m->exec_sessions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, exec_session_destroy);
+        m->networks = manager_networks_new();
+        m->network_bridges = manager_network_bridges_new();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -87,6 +90,10 @@ Manager *manager_free(Manager *m)
         }
         registry_client_free(m->registry);
         bridge_network_free(m->bridge);
+        if (m->networks)
+                g_hash_table_destroy(m->networks);
+        if (m->network_bridges)
+                g_hash_table_destroy(m->network_bridges);
         curl_glue_free(m->curl);
         image_store_free(m->images);
         layer_store_free(m->layers);
@@ -323,9 +330,13 @@ int manager_startup(Manager *m)
         r = manager_open_network(m);
         if (r < 0)
                 return r;
+        r = manager_load_networks(m);
+        if (r < 0)
+                return r;
         r = manager_load_containers(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load containers: %m");
+        manager_sweep_networks(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)
                 log_warning_errno(r, "Failed to set up the bridge network for running containers, ignoring: %m");

@@ -44,6 +44,8 @@ struct BridgeNetwork {
         Ipam *ipam;
         GHashTable *published; /* id → Published */
         int bridge_ifindex;    /* > 0 once the host side is made (since this berthd started) */
+        uint32_t gateway;      /* the bridge's address: the subnet's first, or a user network's gateway */
+        bool internal;         /* a user network without a way out */
 };
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
@@ -130,8 +132,8 @@ static int firewall_apply_all(BridgeNetwork *b)
                         g_array_append_val(ports, p);
                 }
         }
-        r = firewall_apply(b->config.bridge, &b->config.subnet, (const FirewallPort *) ports->data,
-                           ports->len);
+        r = firewall_set_network(b->config.bridge, &b->config.subnet, b->internal,
+                                 (const FirewallPort *) ports->data, ports->len);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up nftables table ip " FIREWALL_TABLE ": %m");
         return 0;
@@ -226,6 +228,13 @@ const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, 
 
 int bridge_network_new(const char *state_dir, const NetworkConfig *config, BridgeNetwork **ret)
 {
+        return bridge_network_new_full(state_dir, "bridge", config, subnet_first_host(&config->subnet),
+                                       false, ret);
+}
+
+int bridge_network_new_full(const char *state_dir, const char *state_name, const NetworkConfig *config,
+                            uint32_t gateway, bool internal, BridgeNetwork **ret)
+{
         _cleanup_(bridge_network_freep) BridgeNetwork *b = g_new0(BridgeNetwork, 1);
         _cleanup_free_ char *text = NULL;
         unsigned dropped = 0;
@@ -235,8 +244,10 @@ int bridge_network_new(const char *state_dir, const NetworkConfig *config, Bridg
         b->config = *config;
         b->ipam = ipam_new(&config->subnet);
         b->published = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, published_free);
-        b->ipam_path = g_strdup_printf("%s/network/bridge.addresses", state_dir);
-        b->ports_path = g_strdup_printf("%s/network/bridge.ports", state_dir);
+        b->gateway = gateway;
+        b->internal = internal;
+        b->ipam_path = g_strdup_printf("%s/network/%s.addresses", state_dir, state_name);
+        b->ports_path = g_strdup_printf("%s/network/%s.ports", state_dir, state_name);
         r = read_file_at(AT_FDCWD, b->ipam_path, IPAM_FILE_MAX, &text, &size);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read '%s': %m", b->ipam_path);
@@ -341,11 +352,10 @@ static int bridge_network_setup_host(BridgeNetwork *b)
                 return log_error_errno(-EEXIST,
                                        "'%s' exists and is not a bridge (%s): set Bridge= in [Network].",
                                        b->config.bridge, isempty(kind) ? "no kind" : kind);
-        r = rtnl_addr_add(nl, ifindex, subnet_first_host(&b->config.subnet), b->config.subnet.prefixlen);
+        r = rtnl_addr_add(nl, ifindex, b->gateway, b->config.subnet.prefixlen);
         if (r < 0)
                 return log_error_errno(r, "Failed to give '%s' the address %s/%u: %m", b->config.bridge,
-                                       ipv4_format(subnet_first_host(&b->config.subnet), gw),
-                                       b->config.subnet.prefixlen);
+                                       ipv4_format(b->gateway, gw), b->config.subnet.prefixlen);
         r = rtnl_link_up(nl, ifindex);
         if (r < 0)
                 return log_error_errno(r, "Failed to bring '%s' up: %m", b->config.bridge);
@@ -361,7 +371,7 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         if (r < 0)
                 return r;
         log_info("Bridge network ready: %s, %s, gateway %s.", b->config.bridge, subnet,
-                 ipv4_format(subnet_first_host(&b->config.subnet), gw));
+                 ipv4_format(b->gateway, gw));
         b->bridge_ifindex = ifindex;
         return 0;
 }
@@ -383,7 +393,7 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint3
         r = rtnl_link_up(nl, ifindex);
         if (r < 0)
                 return r;
-        return rtnl_route_add_default(nl, ifindex, subnet_first_host(&b->config.subnet));
+        return rtnl_route_add_default(nl, ifindex, b->gateway);
 }
 
 int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd, char **ports,
@@ -533,8 +543,19 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
                 return bridge_network_setup_host(b);
         /* No container on the bridge: berth's table has nothing to do until one joins (then it is made
          * again), and what a crash left in it (the DNAT of a container gone since) goes now. */
-        r = firewall_remove();
+        r = firewall_unset_network(b->config.bridge);
         if (r < 0)
                 log_debug_errno(r, "Failed to remove nftables table ip " FIREWALL_TABLE ", ignoring: %m");
         return 0;
+}
+
+void bridge_network_forget(BridgeNetwork *b)
+{
+        int r;
+
+        r = firewall_unset_network(b->config.bridge);
+        if (r < 0)
+                log_debug_errno(r, "Failed to update nftables table ip " FIREWALL_TABLE ", ignoring: %m");
+        (void) unlink(b->ipam_path);
+        (void) unlink(b->ports_path);
 }

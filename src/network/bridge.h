@@ -32,7 +32,13 @@ typedef struct BridgeNetwork BridgeNetwork;
 
 /* Loads the allocations from state_dir/network/bridge.addresses (a missing file: none). */
 int bridge_network_new(const char *state_dir, const NetworkConfig *config, BridgeNetwork **ret);
+/* The same for a user network (daemon/network.c): its state files are network/<state_name>.addresses and
+ * .ports, its bridge's address gateway, and internal keeps it from the outside (firewall.h). */
+int bridge_network_new_full(const char *state_dir, const char *state_name, const NetworkConfig *config,
+                            uint32_t gateway, bool internal, BridgeNetwork **ret);
 BridgeNetwork *bridge_network_free(BridgeNetwork *b);
+/* The network is removed: its rules leave the table and its state files go. */
+void bridge_network_forget(BridgeNetwork *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BridgeNetwork *, bridge_network_free);
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b);

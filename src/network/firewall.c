@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <nftables/libnftables.h>
+#include <string.h>
 
 #include "network/firewall.h"
 #include "shared/log.h"
@@ -31,56 +32,156 @@ static int nft_run(const char *commands)
         return 0;
 }
 
-int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort *ports, size_t n_ports)
+/* The networks in the table: bridge name → FirewallNetwork. berthd is one process on one loop, so a table
+ * of its own here is the state of the kernel's table, rebuilt whole from it at each change. */
+typedef struct FirewallNetwork {
+        char *bridge;
+        Subnet subnet;
+        bool internal;
+        FirewallPort *ports;
+        size_t n_ports;
+} FirewallNetwork;
+
+static GHashTable *networks;
+
+static void firewall_network_free(gpointer p)
+{
+        FirewallNetwork *n = p;
+
+        g_free(n->bridge);
+        g_free(n->ports);
+        g_free(n);
+}
+
+static gint compare_bridges(gconstpointer a, gconstpointer b)
+{
+        return strcmp(((const FirewallNetwork *) a)->bridge, ((const FirewallNetwork *) b)->bridge);
+}
+
+/* Every bridge name is checked to be a plain interface name (network_config_load(), or "br-" + hex digits),
+ * and every other value here is a number or an address we format: nothing can end a string or start a
+ * statement. */
+static int firewall_apply_table(void)
 {
         g_autoptr(GString) c = g_string_new(NULL);
-        char s[SUBNET_STRING_MAX];
+        GList *l = g_list_sort(g_hash_table_get_values(networks), compare_bridges);
+        int r;
 
-        /* bridge is checked by network_config_load() to be a plain interface name, and every other value
-         * here is a number or an address we format: nothing can end a string or start a statement. */
-        subnet_format(subnet, s);
         g_string_append(c, "add table ip " FIREWALL_TABLE "\n"
                            "delete table ip " FIREWALL_TABLE "\n"
                            "table ip " FIREWALL_TABLE " {\n"
                            "  chain published {\n");
-        for (size_t i = 0; i < n_ports; i++) {
-                const PortMapping *m = &ports[i].mapping;
-                char host[INET_ADDRSTRLEN], ctr[INET_ADDRSTRLEN];
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
 
-                g_string_append(c, "    ");
-                if (m->host_address != 0)
-                        g_string_append_printf(c, "ip daddr %s ", ipv4_format(m->host_address, host));
-                g_string_append_printf(c, "%s dport %u dnat to %s:%u\n",
-                                       port_protocol_to_string(m->protocol), m->host_port,
-                                       ipv4_format(ports[i].container_address, ctr), m->container_port);
+                for (size_t j = 0; j < n->n_ports; j++) {
+                        const PortMapping *m = &n->ports[j].mapping;
+                        char host[INET_ADDRSTRLEN], ctr[INET_ADDRSTRLEN];
+
+                        g_string_append(c, "    ");
+                        if (m->host_address != 0)
+                                g_string_append_printf(c, "ip daddr %s ",
+                                                       ipv4_format(m->host_address, host));
+                        g_string_append_printf(c, "%s dport %u dnat to %s:%u\n",
+                                               port_protocol_to_string(m->protocol), m->host_port,
+                                               ipv4_format(n->ports[j].container_address, ctr),
+                                               m->container_port);
+                }
         }
-        g_string_append_printf(c,
-                               "  }\n"
-                               "  chain prerouting {\n"
-                               "    type nat hook prerouting priority dstnat; policy accept;\n"
-                               "    fib daddr type local jump published\n"
-                               "  }\n"
-                               "  chain output {\n"
-                               "    type nat hook output priority -100; policy accept;\n"
-                               "    fib daddr type local jump published\n"
-                               "  }\n"
-                               /* route_localnet on the bridge lets 127.0.0.0/8 through it: only as
-                                * what the DNAT above makes of the host's own connections, never as
-                                * what a container sends (CVE-2020-8558 is this hole in kube-proxy). */
-                               "  chain guard {\n"
-                               "    type filter hook prerouting priority raw; policy accept;\n"
-                               "    iifname \"%s\" ip daddr 127.0.0.0/8 drop\n"
-                               "    iifname \"%s\" ip saddr 127.0.0.0/8 drop\n"
-                               "  }\n"
-                               "  chain postrouting {\n"
-                               "    type nat hook postrouting priority srcnat; policy accept;\n"
-                               "    ip saddr %s oifname != \"%s\" masquerade\n"
-                               "    oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"
-                               "    oifname \"%s\" ip saddr %s ct status dnat masquerade\n"
-                               "  }\n"
-                               "}\n",
-                               bridge, bridge, s, bridge, bridge, bridge, s);
-        return nft_run(c->str);
+        g_string_append(c, "  }\n"
+                           "  chain prerouting {\n"
+                           "    type nat hook prerouting priority dstnat; policy accept;\n"
+                           "    fib daddr type local jump published\n"
+                           "  }\n"
+                           "  chain output {\n"
+                           "    type nat hook output priority -100; policy accept;\n"
+                           "    fib daddr type local jump published\n"
+                           "  }\n"
+                           /* route_localnet on the bridge lets 127.0.0.0/8 through it: only as what the
+                            * DNAT above makes of the host's own connections, never as what a container
+                            * sends (CVE-2020-8558 is this hole in kube-proxy). */
+                           "  chain guard {\n"
+                           "    type filter hook prerouting priority raw; policy accept;\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+
+                g_string_append_printf(c,
+                                       "    iifname \"%s\" ip daddr 127.0.0.0/8 drop\n"
+                                       "    iifname \"%s\" ip saddr 127.0.0.0/8 drop\n",
+                                       n->bridge, n->bridge);
+        }
+        /* Containers on different networks never reach each other; an internal network reaches nothing
+         * beyond its bridge, and nothing reaches it from beyond. */
+        g_string_append(c, "  }\n"
+                           "  chain forward {\n"
+                           "    type filter hook forward priority filter; policy accept;\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+
+                if (n->internal) {
+                        g_string_append_printf(c,
+                                               "    iifname \"%s\" oifname != \"%s\" drop\n"
+                                               "    oifname \"%s\" iifname != \"%s\" drop\n",
+                                               n->bridge, n->bridge, n->bridge, n->bridge);
+                        continue;
+                }
+                for (GList *o = l; o; o = o->next)
+                        if (o != i)
+                                g_string_append_printf(c, "    iifname \"%s\" oifname \"%s\" drop\n",
+                                                       n->bridge,
+                                                       ((const FirewallNetwork *) o->data)->bridge);
+        }
+        g_string_append(c, "  }\n"
+                           "  chain postrouting {\n"
+                           "    type nat hook postrouting priority srcnat; policy accept;\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+                char s[SUBNET_STRING_MAX];
+
+                subnet_format(&n->subnet, s);
+                if (!n->internal)
+                        g_string_append_printf(c, "    ip saddr %s oifname != \"%s\" masquerade\n", s,
+                                               n->bridge);
+                g_string_append_printf(c,
+                                       "    oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"
+                                       "    oifname \"%s\" ip saddr %s ct status dnat masquerade\n",
+                                       n->bridge, n->bridge, s);
+        }
+        g_string_append(c, "  }\n"
+                           "}\n");
+        g_list_free(l);
+        r = nft_run(c->str);
+        return r;
+}
+
+int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal, const FirewallPort *ports,
+                         size_t n_ports)
+{
+        FirewallNetwork *n = g_new0(FirewallNetwork, 1);
+
+        if (!networks)
+                networks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, firewall_network_free);
+        n->bridge = g_strdup(bridge);
+        n->subnet = *subnet;
+        n->internal = internal;
+        n->ports = g_memdup2(ports, n_ports * sizeof(FirewallPort));
+        n->n_ports = n_ports;
+        g_hash_table_replace(networks, n->bridge, n);
+        return firewall_apply_table();
+}
+
+int firewall_unset_network(const char *bridge)
+{
+        if (networks)
+                g_hash_table_remove(networks, bridge);
+        if (!networks || g_hash_table_size(networks) == 0)
+                return firewall_remove();
+        return firewall_apply_table();
+}
+
+int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort *ports, size_t n_ports)
+{
+        return firewall_set_network(bridge, subnet, false, ports, n_ports);
 }
 
 int firewall_remove(void)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "network/port-mapping.h"
@@ -30,5 +31,12 @@ typedef struct FirewallPort {
  *     container reaching a published port) is masqueraded, so the answer comes back through the host;
  *   - what comes in from the bridge to or from 127.0.0.0/8 is dropped (the bridge has route_localnet). */
 int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort *ports, size_t n_ports);
+/* The table holds several networks (the default bridge and the user networks), each set or unset by its
+ * bridge name and the whole table applied again. Besides the rules above, per network: traffic between two
+ * networks' bridges is dropped (forward), and an internal network gets no masquerade and no forwarding
+ * beyond its bridge. Unsetting the last network removes the table. */
+int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal, const FirewallPort *ports,
+                         size_t n_ports);
+int firewall_unset_network(const char *bridge);
 /* The table gone; 0 if it was not there. */
 int firewall_remove(void);

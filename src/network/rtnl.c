@@ -299,3 +299,56 @@ int rtnl_route_add_default(Rtnl *nl, int ifindex, uint32_t gateway)
         mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
         return rtnl_call(nl, nlh, NULL, NULL);
 }
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+        GArray *routes = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+        RtnlRoute route = { .prefixlen = rtm->rtm_dst_len };
+        uint32_t table = rtm->rtm_table;
+        const struct nlattr *a;
+
+        if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET || rtm->rtm_type != RTN_UNICAST ||
+            rtm->rtm_dst_len == 0)
+                return MNL_CB_OK;
+        mnl_attr_for_each(a, nlh, sizeof(*rtm))
+        {
+                switch (mnl_attr_get_type(a)) {
+                case RTA_DST:
+                        if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+                                route.dst = ntohl(mnl_attr_get_u32(a));
+                        break;
+                case RTA_OIF:
+                        if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+                                route.oif = (int) mnl_attr_get_u32(a);
+                        break;
+                case RTA_TABLE:
+                        if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+                                table = mnl_attr_get_u32(a);
+                        break;
+                }
+        }
+        if (table == RT_TABLE_MAIN)
+                g_array_append_val(routes, route);
+        return MNL_CB_OK;
+}
+
+int rtnl_route_list_ipv4(Rtnl *nl, RtnlRoute **ret, size_t *ret_n)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        g_autoptr(GArray) routes = g_array_new(false, true, sizeof(RtnlRoute));
+        struct rtmsg *rtm;
+        int r;
+
+        nlh->nlmsg_type = RTM_GETROUTE;
+        nlh->nlmsg_flags = NLM_F_DUMP;
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = AF_INET;
+        r = rtnl_call(nl, nlh, route_cb, routes);
+        if (r < 0)
+                return r;
+        *ret_n = routes->len;
+        *ret = (RtnlRoute *) g_array_free(g_steal_pointer(&routes), false);
+        return 0;
+}

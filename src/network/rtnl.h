@@ -35,3 +35,12 @@ int rtnl_veth_add(Rtnl *nl, const char *name, int master_ifindex, const char *pe
 /* address (IPv4, host byte order)/prefixlen on ifindex; an address already there is kept. */
 int rtnl_addr_add(Rtnl *nl, int ifindex, uint32_t address, unsigned prefixlen);
 int rtnl_route_add_default(Rtnl *nl, int ifindex, uint32_t gateway);
+
+/* An IPv4 route of the main table to a network (not the default route), host byte order. */
+typedef struct RtnlRoute {
+        uint32_t dst;
+        unsigned prefixlen;
+        int oif; /* 0 when the route names no device */
+} RtnlRoute;
+/* The unicast IPv4 routes of the main table with a prefix, as an array to g_free(). */
+int rtnl_route_list_ipv4(Rtnl *nl, RtnlRoute **ret, size_t *ret_n);

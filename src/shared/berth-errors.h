@@ -23,3 +23,7 @@
 #define BERTH_ERROR_NO_SPACE "org.berth1.Error.NoSpace"
 #define BERTH_ERROR_NO_SUCH_VOLUME "org.berth1.Error.NoSuchVolume"
 #define BERTH_ERROR_VOLUME_IN_USE "org.berth1.Error.VolumeInUse"
+/* User networks (daemon/network-dbus.c). */
+#define BERTH_ERROR_NO_SUCH_NETWORK "org.berth1.Error.NoSuchNetwork"
+#define BERTH_ERROR_NETWORK_IN_USE "org.berth1.Error.NetworkInUse"
+#define BERTH_ERROR_SUBNET_IN_USE "org.berth1.Error.SubnetInUse"

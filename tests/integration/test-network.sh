@@ -64,7 +64,7 @@ test_none_and_host_keep_working() {
         out=$(bed_exec berthctl run --rm --network host "$(R busybox)" sh -c 'ip -4 -o addr show eth0')
         assert_match "$out" 'inet 198\.51\.100\.2/24' "--network host: the bed's own eth0"
         assert_fails bed_exec berthctl run --rm --network nosuch "$(R busybox)" true
-        assert_match "$FAIL_OUTPUT" "network 'nosuch' is not supported" "an unknown network"
+        assert_match "$FAIL_OUTPUT" 'no such network: nosuch' "an unknown network (a user network's name)"
 }
 
 test_etc_files() {

@@ -117,7 +117,8 @@ static void test_invalid(void)
         g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 
-        o.network = g_strdup("mynet");
+        /* A user network's name is taken (the daemon checks that it exists at start); a malformed one not. */
+        o.network = g_strdup("my net");
         g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "berthctl.h"
+#include "shared/json-build.h"
+
+/* berthctl network create / ls / inspect / rm / prune: user networks (org.berth1.Network). */
+
+static int verb_network_create(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        g_autoptr(GPtrArray) labels = g_ptr_array_new();
+        const char *driver = NULL, *subnet = NULL, *gateway = NULL, *id = NULL;
+        _cleanup_free_ char *id_copy = NULL;
+        bool internal = false;
+        const char *path;
+        int c, r;
+
+        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL };
+        static const struct option options[] = { { "driver", required_argument, NULL, 'd' },
+                                                 { "subnet", required_argument, NULL, ARG_SUBNET },
+                                                 { "gateway", required_argument, NULL, ARG_GATEWAY },
+                                                 { "internal", no_argument, NULL, ARG_INTERNAL },
+                                                 { "label", required_argument, NULL, ARG_LABEL },
+                                                 {} };
+        while ((c = getopt_long(argc, argv, "d:", options, NULL)) >= 0)
+                switch (c) {
+                case 'd':
+                        driver = optarg;
+                        break;
+                case ARG_SUBNET:
+                        subnet = optarg;
+                        break;
+                case ARG_GATEWAY:
+                        gateway = optarg;
+                        break;
+                case ARG_INTERNAL:
+                        internal = true;
+                        break;
+                case ARG_LABEL:
+                        g_ptr_array_add(labels, optarg);
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "berthctl network create takes one network name.\n");
+                return EXIT_USAGE;
+        }
+        g_ptr_array_add(labels, NULL);
+
+        polkit_agent_open_if_enabled();
+        r = manager_new_call("CreateNetwork", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[optind]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && driver)
+                r = sd_bus_message_append(m, "{sv}", "driver", "s", driver);
+        if (r >= 0 && subnet)
+                r = sd_bus_message_append(m, "{sv}", "subnet", "s", subnet);
+        if (r >= 0 && gateway)
+                r = sd_bus_message_append(m, "{sv}", "gateway", "s", gateway);
+        if (r >= 0 && internal)
+                r = sd_bus_message_append(m, "{sv}", "internal", "b", 1);
+        if (r >= 0 && labels->len > 1) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "labels");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, (char **) labels->pdata);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        if (manager_call_message(m, &reply) < 0)
+                return EXIT_ERROR;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        {
+                sd_bus *bus = NULL;
+
+                if (bus_get(&bus) >= 0 &&
+                    sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Id", NULL,
+                                               &id_copy) >= 0)
+                        id = id_copy;
+        }
+        printf("%s\n", strna(id));
+        return EXIT_OK;
+}
+
+static int verb_network_ls(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        const char *name, *id, *driver, *subnet, *gateway, *path;
+        bool quiet = false;
+        int internal, c, r;
+
+        static const struct option options[] = { { "quiet", no_argument, NULL, 'q' }, {} };
+        while ((c = getopt_long(argc, argv, "q", options, NULL)) >= 0)
+                switch (c) {
+                case 'q':
+                        quiet = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (manager_call("ListNetworks", &reply, NULL) < 0)
+                return EXIT_ERROR;
+        r = sd_bus_message_enter_container(reply, 'a', "(sssssbo)");
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        if (arg_json)
+                json_builder_begin_array(b);
+        else if (!quiet)
+                printf("%-14s %-20s %-8s %-18s %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "INTERNAL");
+        while ((r = sd_bus_message_read(reply, "(sssssbo)", &name, &id, &driver, &subnet, &gateway,
+                                        &internal, &path)) > 0) {
+                if (arg_json) {
+                        json_builder_begin_object(b);
+                        json_build_string(b, "Name", name);
+                        json_build_string(b, "Id", id);
+                        json_build_string(b, "Driver", driver);
+                        json_build_string(b, "Subnet", subnet);
+                        json_build_string(b, "Gateway", gateway);
+                        json_build_bool(b, "Internal", internal);
+                        json_builder_end_object(b);
+                } else if (quiet)
+                        printf("%.12s\n", id);
+                else
+                        printf("%-14.12s %-20s %-8s %-18s %s\n", id, name, driver, subnet,
+                               internal ? "true" : "false");
+        }
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        if (arg_json) {
+                json_builder_end_array(b);
+                print_json(json_builder_get_root(b));
+        }
+        return EXIT_OK;
+}
+
+/* docker network inspect's shape, for the members berth has. */
+static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        static const char *const strings[] = { "Name", "Id", "Driver", "Created" };
+        _cleanup_free_ char *subnet = NULL, *gateway = NULL;
+        g_auto(GStrv) containers = NULL;
+        const char *path, *k, *v;
+        int internal = 0, r;
+        uint64_t created = 0;
+
+        if (manager_call("GetNetwork", &reply, "s", name) < 0)
+                return -ENOENT;
+        r = sd_bus_message_read(reply, "o", &path);
+        json_builder_begin_object(b);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(strings); i++) {
+                _cleanup_free_ char *s = NULL;
+
+                if (streq(strings[i], "Created")) {
+                        r = sd_bus_get_property_trivial(bus, "org.berth1", path, "org.berth1.Network",
+                                                        "Created", &error, 't', &created);
+                        json_build_int(b, "Created", (gint64) created);
+                        continue;
+                }
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", strings[i],
+                                               &error, &s);
+                if (r >= 0)
+                        json_build_string(b, strings[i], s);
+        }
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Subnet",
+                                               &error, &subnet);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Gateway",
+                                               &error, &gateway);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, "org.berth1", path, "org.berth1.Network", "Internal",
+                                                &error, 'b', &internal);
+        if (r >= 0)
+                r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Network", "Containers",
+                                             &error, &containers);
+        if (r >= 0)
+                r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Network", "Labels", &error,
+                                        &labels, "a{ss}");
+        if (r < 0)
+                return log_bus_error(&error, r);
+        json_build_bool(b, "Internal", internal);
+        json_builder_set_member_name(b, "IPAM");
+        json_builder_begin_object(b);
+        json_build_string(b, "Driver", "default");
+        json_builder_set_member_name(b, "Config");
+        json_builder_begin_array(b);
+        json_builder_begin_object(b);
+        json_build_string(b, "Subnet", subnet);
+        json_build_string(b, "Gateway", gateway);
+        json_builder_end_object(b);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        json_build_strv(b, "Containers", containers);
+        json_builder_set_member_name(b, "Labels");
+        json_builder_begin_object(b);
+        r = sd_bus_message_enter_container(labels, 'a', "{ss}");
+        while (r >= 0 && (r = sd_bus_message_read(labels, "{ss}", &k, &v)) > 0)
+                json_build_string(b, k, v);
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+        return r < 0 ? log_bus_error(NULL, r) : 0;
+}
+
+static int verb_network_inspect(int argc, char *argv[])
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        sd_bus *bus;
+        int ret = EXIT_OK;
+
+        if (argc < 2) {
+                fprintf(stderr, "berthctl network inspect takes one or more network names.\n");
+                return EXIT_USAGE;
+        }
+        if (bus_get(&bus) < 0)
+                return EXIT_ERROR;
+        json_builder_begin_array(b);
+        for (int i = 1; i < argc; i++)
+                if (inspect_one(bus, argv[i], b) < 0)
+                        ret = EXIT_ERROR;
+        json_builder_end_array(b);
+        print_json(json_builder_get_root(b));
+        return ret;
+}
+
+static int verb_network_rm(int argc, char *argv[])
+{
+        bool force = false;
+        int c;
+
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl network rm takes one or more network names.\n");
+                return EXIT_USAGE;
+        }
+        polkit_agent_open_if_enabled();
+        return manager_call_each("RemoveNetwork", argv + optind, "", "b", (int) force);
+}
+
+static int verb_network_prune(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_auto(GStrv) removed = NULL;
+        char line[64];
+        bool force = false;
+        int c, r;
+
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (!force) {
+                printf("WARNING! This will remove all custom networks not used by at least one container.\n"
+                       "Are you sure you want to continue? [y/N] ");
+                fflush(stdout);
+                if (!fgets(line, sizeof(line), stdin))
+                        return EXIT_OK;
+                line[strcspn(line, "\r\n")] = 0;
+                if (strcasecmp(line, "y") != 0 && strcasecmp(line, "yes") != 0)
+                        return EXIT_OK;
+        }
+        polkit_agent_open_if_enabled();
+        if (manager_call("PruneNetworks", &reply, "a{sv}", 0) < 0)
+                return EXIT_ERROR;
+        r = sd_bus_message_read_strv(reply, &removed);
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        if (removed && removed[0]) {
+                printf("Deleted Networks:\n");
+                STRV_FOREACH (n, removed)
+                        printf("%s\n", *n);
+        }
+        return EXIT_OK;
+}
+
+const Verb network_verbs[] = {
+        { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME",
+          "Create a user network", verb_network_create },
+        { "ls", "network", "[-q]", "List user networks", verb_network_ls },
+        { "inspect", "network", "NAME...", "Show user networks as JSON", verb_network_inspect },
+        { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
+        { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
+        {}
+};

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/bus-errors.h"
+#include "daemon/bus-options.h"
+#include "daemon/network-dbus.h"
+#include "daemon/network.h"
+#include "daemon/polkit.h"
+#include "shared/log.h"
+
+/* As for images: the getters and methods get the UserNetwork as userdata, and find the Manager as the
+ * userdata of the current slot (the fallback vtable is registered with it). */
+static Manager *network_bus_manager(sd_bus *bus)
+{
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus));
+}
+
+int network_object_path(const char *name, char **ret)
+{
+        return sd_bus_path_encode("/org/berth1/network", name, ret);
+}
+
+static int network_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                               void **found, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_free_ char *name = NULL;
+        UserNetwork *n;
+        int r;
+
+        r = sd_bus_path_decode(path, "/org/berth1/network", &name);
+        if (r <= 0)
+                return r;
+        n = g_hash_table_lookup(m->networks, name);
+        if (!n)
+                return 0;
+        *found = n;
+        return 1;
+}
+
+static int network_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                   sd_bus_error *error)
+{
+        Manager *m = userdata;
+        g_autoptr(GPtrArray) l = g_ptr_array_new_with_free_func(free);
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init(&it, m->networks);
+        while (g_hash_table_iter_next(&it, &k, NULL)) {
+                char *p;
+
+                if (network_object_path(k, &p) < 0)
+                        return -ENOMEM;
+                g_ptr_array_add(l, p);
+        }
+        g_ptr_array_add(l, NULL);
+        *nodes = (char **) g_ptr_array_steal(l, NULL);
+        return 1;
+}
+
+/* NoSuchNetwork, NameInUse, NetworkInUse, SubnetInUse by errno; a malformed option is InvalidArgs. */
+static int bus_error_set_network(sd_bus_error *error, const BerthError *e)
+{
+        switch (e->error) {
+        case -ENOENT:
+                return bus_error_set(error, e, BERTH_ERROR_NO_SUCH_NETWORK);
+        case -EEXIST:
+                return bus_error_set(error, e, BERTH_ERROR_NAME_IN_USE);
+        case -EBUSY:
+                return bus_error_set(error, e, BERTH_ERROR_NETWORK_IN_USE);
+        case -EINVAL:
+                return bus_error_set(error, e, SD_BUS_ERROR_INVALID_ARGS);
+        case -EADDRINUSE:
+                sd_bus_error_set(error, BERTH_ERROR_SUBNET_IN_USE, berth_error_message(e));
+                return e->error;
+        case -EADDRNOTAVAIL:
+                sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, berth_error_message(e));
+                return e->error;
+        case -EOPNOTSUPP:
+                sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, berth_error_message(e));
+                return e->error;
+        default:
+                return bus_error_set_failed(error, e);
+        }
+}
+
+#define NETWORK_PROPERTY(fn, type, expr)                                                                    \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,           \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)                           \
+        {                                                                                                   \
+                const UserNetwork *n = userdata;                                                            \
+                return sd_bus_message_append(reply, type, expr);                                            \
+        }
+
+NETWORK_PROPERTY(property_get_name, "s", n->name)
+NETWORK_PROPERTY(property_get_id, "s", n->id)
+NETWORK_PROPERTY(property_get_driver, "s", n->driver)
+NETWORK_PROPERTY(property_get_internal, "b", (int) n->internal)
+NETWORK_PROPERTY(property_get_created, "t", n->created_usec)
+
+static int property_get_subnet(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        char s[SUBNET_STRING_MAX];
+
+        subnet_format(&n->subnet, s);
+        return sd_bus_message_append(reply, "s", s);
+}
+
+static int property_get_gateway(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        char a[INET_ADDRSTRLEN];
+
+        return sd_bus_message_append(reply, "s", ipv4_format(n->gateway, a));
+}
+
+static int property_get_containers(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
+{
+        g_auto(GStrv) l = manager_network_containers(network_bus_manager(bus), userdata);
+
+        return sd_bus_message_append_strv(reply, l);
+}
+
+static int property_get_labels(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        STRV_FOREACH (l, n->labels) {
+                const char *eq = strchr(*l, '=');
+                _cleanup_free_ char *key = g_strndup(*l, eq - *l);
+
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "{ss}", key, eq + 1);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || network_object_path(n->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager",
+                                  new_network ? "NetworkNew" : "NetworkRemoved", "sso", n->id, n->name,
+                                  path);
+}
+
+/* ---- CreateNetwork(s name, a{sv} options) ---- */
+
+typedef struct CreateOptions {
+        char *driver, *subnet, *gateway;
+        bool internal;
+        char **labels;
+} CreateOptions;
+
+static void create_options_done(CreateOptions *o)
+{
+        free(o->driver);
+        free(o->subnet);
+        free(o->gateway);
+        g_strfreev(o->labels);
+}
+
+static int read_create_option(sd_bus_message *message, const char *key, void *userdata, sd_bus_error *error)
+{
+        CreateOptions *o = userdata;
+
+        if (streq(key, "driver"))
+                return bus_option_read_string(message, key, &o->driver, error);
+        if (streq(key, "subnet"))
+                return bus_option_read_string(message, key, &o->subnet, error);
+        if (streq(key, "gateway"))
+                return bus_option_read_string(message, key, &o->gateway, error);
+        if (streq(key, "internal"))
+                return bus_option_read_bool(message, key, &o->internal, error);
+        if (streq(key, "labels"))
+                return bus_option_read_strv(message, key, &o->labels, error);
+        return bus_option_unknown(key, error);
+}
+
+int bus_method_create_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_(create_options_done) CreateOptions o = {};
+        _cleanup_free_ char *path = NULL;
+        Manager *m = userdata;
+        UserNetwork *n;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, read_create_option, &o, error);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "network", name, "verb", "create", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_NETWORKS, details, &m->polkit_registry,
+                                    error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = manager_create_network(m, name,
+                                   &(UserNetworkOptions){ .driver = o.driver,
+                                                          .subnet = o.subnet,
+                                                          .gateway = o.gateway,
+                                                          .internal = o.internal,
+                                                          .labels = o.labels },
+                                   &n, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        r = network_object_path(n->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", path);
+}
+
+/* ---- Network.Remove(b force), and the Manager's RemoveNetwork(s name, b force) ---- */
+
+static int network_method_remove(sd_bus_message *message, Manager *m, UserNetwork *n, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        int force, r;
+
+        r = sd_bus_message_read(message, "b", &force);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "network", n->name, "verb", "remove", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_NETWORKS, details, &m->polkit_registry,
+                                    error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = manager_remove_network(m, n, force, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return network_method_remove(message, network_bus_manager(sd_bus_message_get_bus(message)), userdata,
+                                     error);
+}
+
+int bus_method_remove_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        Manager *m = userdata;
+        UserNetwork *n;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        r = manager_find_network(m, name, &n, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        return network_method_remove(message, m, n, error);
+}
+
+int bus_method_get_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
+        Manager *m = userdata;
+        UserNetwork *n;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        r = manager_find_network(m, name, &n, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        r = network_object_path(n->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", path);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* ListNetworks() -> a(sssssbo): name, id, driver, subnet, gateway, internal, path; sorted by name. */
+int bus_method_list_networks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        guint len;
+        g_autofree gpointer *names = g_hash_table_get_keys_as_array(m->networks, &len);
+        int r;
+
+        qsort(names, len, sizeof(gpointer), (int (*)(const void *, const void *)) compare_names);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssssbo)");
+        for (guint i = 0; r >= 0 && i < len; i++) {
+                const UserNetwork *n = g_hash_table_lookup(m->networks, names[i]);
+                _cleanup_free_ char *path = NULL;
+                char s[SUBNET_STRING_MAX], a[INET_ADDRSTRLEN];
+
+                subnet_format(&n->subnet, s);
+                r = network_object_path(n->name, &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "(sssssbo)", n->name, n->id, n->driver, s,
+                                                  ipv4_format(n->gateway, a), (int) n->internal, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* PruneNetworks(a{sv} options) -> (as removed): no option yet. */
+int bus_method_prune_networks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_auto(GStrv) removed = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+
+        const char *details[] = { "verb", "prune", NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_NETWORKS, details, &m->polkit_registry,
+                                    error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = manager_prune_networks(m, &removed, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, removed);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable network_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Id", "s", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Driver", "s", property_get_driver, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Subnet", "s", property_get_subnet, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Gateway", "s", property_get_gateway, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Internal", "b", property_get_internal, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Created", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_remove,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+const BusObjectImplementation network_object = {
+        .path = "/org/berth1/network",
+        .interface = "org.berth1.Network",
+        .vtable = network_vtable,
+        .find = network_object_find,
+        .enumerator = network_node_enumerator,
+};
