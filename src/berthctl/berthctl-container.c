@@ -479,8 +479,8 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_builder_set_member_name(b, "State");
         json_builder_begin_object(b);
         json_build_string(b, "Status", c->state);
-        json_build_bool(b, "Running", streq(c->state, "running"));
-        json_build_bool(b, "Paused", false);
+        json_build_bool(b, "Running", streq(c->state, "running") || streq(c->state, "paused"));
+        json_build_bool(b, "Paused", streq(c->state, "paused"));
         json_build_int(b, "Pid", c->pid);
         json_build_int(b, "ExitCode", c->exit_code);
         json_build_string(b, "Error", c->error);

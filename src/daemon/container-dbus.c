@@ -10,6 +10,7 @@
 #include "daemon/container-attach.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/image.h"
 #include "daemon/polkit.h"
@@ -75,7 +76,7 @@ CONTAINER_GETTER(property_get_id, "s", c->id)
 CONTAINER_GETTER(property_get_name, "s", c->name)
 CONTAINER_GETTER(property_get_image, "s", c->image_name)
 CONTAINER_GETTER(property_get_image_id, "s", c->image_id)
-CONTAINER_GETTER(property_get_state, "s", container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status))
+CONTAINER_GETTER(property_get_state, "s", container_state_string(c))
 CONTAINER_GETTER(property_get_exit_code, "u", (uint32_t) c->state.exit_code)
 CONTAINER_GETTER(property_get_error, "s", strempty(c->state.error))
 CONTAINER_GETTER(property_get_pid, "u", (uint32_t) (c->state.status == CONTAINER_RUNNING ? c->state.pid : 0))
@@ -575,6 +576,86 @@ static int redirect_method_to_container(sd_bus_message *message, Manager *m, sd_
         return method(message, c, error);
 }
 
+/* Restart, Pause, Unpause, Wait (the model is container-verbs.c). */
+int bus_container_method_restart(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        uint64_t timeout;
+        int r;
+
+        r = sd_bus_message_read(message, "t", &timeout);
+        if (r < 0)
+                return r;
+        r = verify_manage_container(message, c, "restart", true, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_restart(c, timeout, message);
+        if (r == -ESHUTDOWN)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is being removed.", c->name);
+        return r < 0 ? 1 : r; /* the start's waiters got the error */
+}
+
+static int pause_or_unpause(sd_bus_message *message, Container *c, bool freeze, sd_bus_error *error)
+{
+        int r;
+
+        r = verify_manage_container(message, c, freeze ? "pause" : "unpause", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_pause(c, freeze, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
+                                         c->name);
+        if (r == -EALREADY || r == -ENOTCONN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Container %s is %s paused.", c->name,
+                                         freeze ? "already" : "not");
+        if (r < 0)
+                return log_error_errno(r, "Failed to %s container %s: %m", freeze ? "pause" : "unpause", c->name);
+        return 1;
+}
+
+int bus_container_method_pause(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return pause_or_unpause(message, userdata, true, error);
+}
+
+int bus_container_method_unpause(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return pause_or_unpause(message, userdata, false, error);
+}
+
+/* Read-only, like the properties: anyone may wait for a container's exit. */
+int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        return container_wait(userdata, message);
+}
+
+int bus_method_restart_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_restart);
+}
+
+int bus_method_pause_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_pause);
+}
+
+int bus_method_unpause_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_unpause);
+}
+
+int bus_method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_wait);
+}
+
 int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_start);
@@ -647,7 +728,8 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->image_name,
-                                          container_status_to_string(c->state.status), (uint32_t) c->state.exit_code,
+                                          c->paused ? "paused" : container_status_to_string(c->state.status),
+                                          (uint32_t) c->state.exit_code,
                                           path);
                 if (r < 0)
                         return r;
@@ -964,6 +1046,14 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_container_method_commit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_ARGS("t", timeout_usec), SD_BUS_NO_RESULT,
+                                bus_container_method_restart, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_container_method_pause,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unpause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_container_method_unpause,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Wait", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("i", exit_code),
+                                bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -994,6 +1084,23 @@ void container_send_start_reply(Container *c, sd_bus_message *call, const BerthE
 }
 
 void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e && g_strv_contains((const char *const[]){ "Wait", "WaitContainer", NULL },
+                                  strempty(sd_bus_message_get_member(call)))) {
+                (void) sd_bus_reply_method_return(call, "i", (int32_t) c->state.exit_code);
+                return;
+        }
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, NULL);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_pause_reply(sd_bus_message *call, const BerthError *e)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 

@@ -10,6 +10,7 @@
 
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "network/bridge.h"
@@ -110,6 +111,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_unregister_machine(c);
         container_release_runtime(c);
         c->starting = false;
+        c->paused = false;
         if (was_starting) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
 
@@ -122,6 +124,8 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_reply_all(c, false, NULL);
         if (c->remove_on_exit)
                 (void) container_remove(c);
+        else
+                container_restart_pending(c);
 }
 
 static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)

@@ -28,6 +28,8 @@ Container *container_free(Container *c)
                 g_ptr_array_unref(c->start_waiters);
         if (c->exit_waiters)
                 g_ptr_array_unref(c->exit_waiters);
+        if (c->restart_waiters)
+                g_ptr_array_unref(c->restart_waiters);
         free(c->id);
         free(c->name);
         free(c->image_name);
@@ -51,6 +53,7 @@ static Container *container_new(Manager *m)
         c->creator_uid = UID_INVALID;
         c->start_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         c->exit_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
+        c->restart_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         return c;
 }
 

@@ -48,6 +48,8 @@ typedef struct Container {
         sd_event_source *stop_timer;
         GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
         GPtrArray *exit_waiters;  /* … for the container to exit */
+        GPtrArray *restart_waiters; /* Restart calls, started again when the monitor is gone */
+        bool paused;                /* its scope frozen by Pause (container-verbs.c) */
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         char *start_error;        /* why a start failed, until the monitor is gone and it is told */
         bool starting;
@@ -56,6 +58,14 @@ typedef struct Container {
 } Container;
 
 #define UID_INVALID ((uid_t) -1)
+
+/* The State the bus shows: "paused" while its scope is frozen, "created" while it starts. */
+static inline const char *container_state_string(const Container *c)
+{
+        if (c->paused)
+                return "paused";
+        return container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status);
+}
 
 /* For GPtrArrays of pending method calls. */
 static inline void bus_message_unref_destroy(gpointer p)

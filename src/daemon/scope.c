@@ -553,3 +553,59 @@ bool scope_properties_weaken(const char *json)
         }
         return false;
 }
+
+typedef struct ScopeFreezeCall {
+        scope_callback_t cb;
+        void *userdata;
+        char *unit;
+        bool freeze;
+} ScopeFreezeCall;
+
+static void scope_freeze_call_free(void *p)
+{
+        ScopeFreezeCall *f = p;
+
+        free(f->unit);
+        free(f);
+}
+
+static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeFreezeCall *f = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not %s %s: %s",
+                                f->freeze ? "freeze" : "thaw", f->unit, e->message ?: e->name);
+        if (f->cb)
+                f->cb(f->userdata, e ? &err : NULL);
+        return 0;
+}
+
+int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeFreezeCall *f;
+        int r;
+
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (ScopeFreezeCall) { .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze };
+        if (!f->unit) {
+                scope_freeze_call_free(f);
+                return -ENOMEM;
+        }
+        /* systemd's freezer (cgroup.freeze on v2): every process of the scope stops where it is, the
+         * monitor included, and nothing is signalled, as Docker's pause does. */
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", freeze ? "FreezeUnit" : "ThawUnit",
+                                     on_freeze_reply, f, "s", unit);
+        if (r < 0) {
+                scope_freeze_call_free(f);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_freeze_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

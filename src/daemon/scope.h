@@ -37,6 +37,9 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
 ScopeJob *scope_job_free(ScopeJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
 
+/* Freezes (FreezeUnit) or thaws (ThawUnit) the unit; cb (may be NULL) gets systemd's answer. */
+int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "berthctl.h"
+#include "shared/log.h"
+
+/* restart, pause, unpause, wait: the verbs that chain or suspend a container's run. */
+
+static int verb_restart(int argc, char *argv[])
+{
+        uint64_t timeout = 0;
+        int c, r, ret = EXIT_OK;
+
+        static const struct option options[] = { { "time", required_argument, NULL, 't' },
+                                                 { "timeout", required_argument, NULL, 't' },
+                                                 {} };
+        while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
+                switch (c) {
+                case 't': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
+                            v > 365UL * 24 * 3600) {
+                                fprintf(stderr,
+                                        "berthctl restart: invalid --time '%s': seconds, 0 or more.\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        /* As stop's: 0 on the bus is "the default, 10 s"; docker's -t 0 kills at once. */
+                        timeout = v == 0 ? 1 : v * USEC_PER_SEC;
+                        break;
+                }
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl restart: at least one container is needed.\n");
+                return EXIT_USAGE;
+        }
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                /* Answered when the container runs again: the grace period, the kill and a start. */
+                r = manager_call_quiet("RestartContainer",
+                                       (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + 60 * USEC_PER_SEC,
+                                       &error, NULL, "st", argv[i], timeout);
+                if (r < 0) {
+                        log_bus_error(&error, r);
+                        ret = EXIT_ERROR;
+                } else
+                        printf("%s\n", argv[i]);
+        }
+        return ret;
+}
+
+static int names_only(const char *verb, int argc, char *argv[])
+{
+        static const struct option options[] = { {} };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                return EXIT_USAGE;
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl %s: at least one container is needed.\n", verb);
+                return EXIT_USAGE;
+        }
+        return EXIT_OK;
+}
+
+static int verb_pause(int argc, char *argv[])
+{
+        int r = names_only("pause", argc, argv);
+
+        return r != EXIT_OK ? r : manager_call_each("PauseContainer", argv + optind, "", NULL);
+}
+
+static int verb_unpause(int argc, char *argv[])
+{
+        int r = names_only("unpause", argc, argv);
+
+        return r != EXIT_OK ? r : manager_call_each("UnpauseContainer", argv + optind, "", NULL);
+}
+
+static int verb_wait(int argc, char *argv[])
+{
+        int r, ret = names_only("wait", argc, argv);
+
+        if (ret != EXIT_OK)
+                return ret;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                int32_t code;
+
+                /* Blocks until the container exits, however long that is, as docker wait does. */
+                r = manager_call_quiet("WaitContainer", UINT64_MAX - 1, &error, &reply, "sa{sv}", argv[i],
+                                       0);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "i", &code);
+                if (r < 0) {
+                        log_bus_error(&error, r);
+                        ret = EXIT_ERROR;
+                } else
+                        printf("%" PRIi32 "\n", code);
+        }
+        return ret;
+}
+
+const Verb lifecycle_verbs[] = {
+        { "restart", NULL, "[-t SECONDS] CONTAINER...", "Restart containers", verb_restart },
+        { "pause", NULL, "CONTAINER...", "Freeze all processes of containers", verb_pause },
+        { "unpause", NULL, "CONTAINER...", "Thaw paused containers", verb_unpause },
+        { "wait", NULL, "CONTAINER...", "Wait for containers to exit and print their exit codes",
+          verb_wait },
+        { "restart", "container", "...", "Alias of 'restart'", verb_restart },
+        { "pause", "container", "...", "Alias of 'pause'", verb_pause },
+        { "unpause", "container", "...", "Alias of 'unpause'", verb_unpause },
+        { "wait", "container", "...", "Alias of 'wait'", verb_wait },
+        {}
+};

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "daemon/container-dbus.h"
+#include "daemon/container-verbs.h"
+#include "daemon/container.h"
+#include "daemon/scope.h"
+#include "shared/berth-unit.h"
+#include "shared/log.h"
+
+/* The verbs that act on a running container's whole scope or chain the others: pause and unpause through
+ * systemd's freezer, restart (a stop, then a start when the monitor is gone), wait. */
+
+typedef struct PauseCall {
+        Manager *manager;
+        char *id;
+        bool freeze;
+        sd_bus_message *call;
+} PauseCall;
+
+static void on_freeze_done(void *userdata, const BerthError *e)
+{
+        PauseCall *p = userdata;
+        Container *c;
+
+        /* The container may have gone meanwhile; it is found again by id. */
+        if (!e && manager_find_container(p->manager, p->id, NULL, &c) >= 0 && c->monitor_source) {
+                c->paused = p->freeze;
+                container_emit_changed(c);
+                log_info("Container %s %s.", c->name, p->freeze ? "paused" : "unpaused");
+        }
+        if (p->call)
+                container_send_pause_reply(p->call, e);
+        sd_bus_message_unref(p->call);
+        free(p->id);
+        free(p);
+}
+
+int container_pause(Container *c, bool freeze, sd_bus_message *reply_to)
+{
+        _cleanup_free_ char *unit = NULL;
+        PauseCall *p;
+        int r;
+
+        if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
+                return -ESRCH;
+        if (c->paused == freeze)
+                return freeze ? -EALREADY : -ENOTCONN;
+        unit = berth_scope_name(c->name);
+        p = calloc(1, sizeof(*p));
+        if (!unit || !p) {
+                free(p);
+                return -ENOMEM;
+        }
+        *p = (PauseCall){ .manager = c->manager,
+                          .id = strdup(c->id),
+                          .freeze = freeze,
+                          .call = sd_bus_message_ref(reply_to) };
+        r = scope_freeze(c->manager->bus, unit, freeze, on_freeze_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->call);
+                free(p->id);
+                free(p);
+        }
+        return r;
+}
+
+void container_thaw_for_signal(Container *c)
+{
+        _cleanup_free_ char *unit = NULL;
+
+        /* A frozen init cannot act on SIGTERM (nor die of SIGKILL) until thawed: stop and kill thaw. */
+        if (!c->paused)
+                return;
+        unit = berth_scope_name(c->name);
+        if (unit && scope_freeze(c->manager->bus, unit, false, NULL, NULL) >= 0)
+                c->paused = false;
+}
+
+int container_restart(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to)
+{
+        if (!c->monitor_source)
+                return container_start(c, reply_to);
+        if (c->remove_on_exit)
+                return -ESHUTDOWN;
+        if (reply_to)
+                g_ptr_array_add(c->restart_waiters, sd_bus_message_ref(reply_to));
+        return container_stop(c, timeout_usec, NULL) < 0 ? -EIO : 1;
+}
+
+void container_restart_pending(Container *c)
+{
+        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
+
+        while (c->restart_waiters->len > 0)
+                g_ptr_array_add(list, g_ptr_array_steal_index(c->restart_waiters, 0));
+        if (list->len == 0)
+                return;
+        log_info("Restarting container %s.", c->name);
+        /* The first call starts it; the others join its start waiters. A failure answers them all. */
+        for (guint i = 0; i < list->len; i++)
+                (void) container_start(c, list->pdata[i]);
+}
+
+int container_wait(Container *c, sd_bus_message *reply_to)
+{
+        if (!c->monitor_source) {
+                container_send_exit_reply(c, reply_to, NULL);
+                return 1;
+        }
+        g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));
+        return 1;
+}

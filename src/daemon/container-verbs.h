@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+typedef struct Container Container;
+
+/* Freezes (freeze) or thaws the container's scope; the answer goes to reply_to through
+ * container_send_pause_reply(). -ESRCH when it does not run, -EALREADY when already paused, -ENOTCONN when
+ * not paused. */
+int container_pause(Container *c, bool freeze, sd_bus_message *reply_to);
+/* Thaws a paused container before it is signalled (stop, kill). */
+void container_thaw_for_signal(Container *c);
+/* Stops the container (timeout as for container_stop()) and starts it again once its monitor is gone;
+ * reply_to gets the start's answer. A stopped container is just started. */
+int container_restart(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to);
+/* From container_monitor_gone(): starts the container again for the pending Restart calls. */
+void container_restart_pending(Container *c);
+/* Answers reply_to with the exit code once the container has exited (at once when it is not running). */
+int container_wait(Container *c, sd_bus_message *reply_to);
