@@ -464,7 +464,10 @@ int container_kill(Container *c, int sig)
         if (!c->monitor_source || c->state.status != CONTAINER_RUNNING || c->state.pid <= 0)
                 return -ESRCH;
         r = container_signal_init(c, sig);
-        container_thaw_for_signal(c);
+        /* As Docker: SIGKILL thaws (or a paused container could not die); any other signal waits, pending,
+         * for unpause. */
+        if (sig == SIGKILL)
+                container_thaw_for_signal(c);
         return r;
 }
 

@@ -70,7 +70,7 @@ void container_thaw_for_signal(Container *c)
 {
         _cleanup_free_ char *unit = NULL;
 
-        /* A frozen init cannot act on SIGTERM (nor die of SIGKILL) until thawed: stop and kill thaw. */
+        /* A frozen init cannot act on its stop signal (nor die of SIGKILL) until thawed. */
         if (!c->paused)
                 return;
         unit = berth_scope_name(c->name);

@@ -11,7 +11,7 @@ typedef struct Container Container;
  * container_send_pause_reply(). -ESRCH when it does not run, -EALREADY when already paused, -ENOTCONN when
  * not paused. */
 int container_pause(Container *c, bool freeze, sd_bus_message *reply_to);
-/* Thaws a paused container before it is signalled (stop, kill). */
+/* Thaws a paused container after it was signalled to end (stop, kill -9). */
 void container_thaw_for_signal(Container *c);
 /* Stops the container (timeout as for container_stop()) and starts it again once its monitor is gone;
  * reply_to gets the start's answer. A stopped container is just started. */

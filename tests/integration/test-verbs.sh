@@ -1,0 +1,120 @@
+# restart, pause / unpause and wait as a docker user types them, and their bus forms.
+# Pause is checked without timing: once systemd says the scope's FreezerState is "frozen", the kernel runs none
+# of its tasks, so a counter the container writes into its upper dir must read the same before and after a
+# bus round trip, and a signal sent while frozen (kill -s USR1 does not thaw, as in Docker) must stay
+# unanswered until unpause, when the answer (a file) must come. Files are read in the upper dir from the
+# host; the container is never signalled through a file there (overlay caches its own negative lookups).
+
+R() { echo "$BERTH_TEST_REGISTRY/$1"; }
+B() { R busybox; }
+M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
+state() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container State; }
+is_state() { [ "$(state "$1")" = "s \"$2\"" ]; }
+container_id() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container Id | sed 's/^s "\(.*\)"$/\1/'; }
+
+counter_moved() { local v; v=$(bed_exec cat "$1") && [ -n "$v" ] && [ "$v" != "$2" ]; }
+
+test_setup_pull() {
+        bed_exec berthctl pull -q "$(B)" >/dev/null
+}
+
+test_pause_freezes_and_unpause_resumes() {
+        local d before after
+        # Counts about every millisecond, and answers SIGUSR1 with /pong.
+        bed_exec berthctl run -d --name frozen "$(B)" sh -c \
+                'n=0; trap "echo \$n > /pong" USR1; while :; do n=$((n+1)); echo $n > /count; usleep 1000; done' >/dev/null
+        d=/var/lib/berth/containers/$(container_id frozen)/diff
+        wait_until 30 bed_exec test -s "$d/count"
+
+        assert_eq "$(bed_exec berthctl pause frozen)" frozen "pause prints the name"
+        assert_eq "$(unit_prop berth-frozen.scope FreezerState)" frozen "the scope's freezer"
+        assert_eq "$(state frozen)" 's "paused"' "State"
+        assert_match "$(bed_exec berthctl ps)" 'Up .* \(Paused\) .*frozen$' "ps"
+        assert_eq "$(bed_exec berthctl container inspect frozen | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["State"]; print(s["Status"], s["Running"], s["Paused"])')" \
+                "paused True True" "inspect's State"
+
+        bed_exec berthctl kill -s USR1 frozen >/dev/null
+        before=$(bed_exec cat "$d/count")
+        # A round trip through berthd and systemd: anything the container could do, it would have had time for.
+        M GetContainer s frozen >/dev/null
+        assert_eq "$(unit_prop berth-frozen.scope FreezerState)" frozen "still frozen"
+        after=$(bed_exec cat "$d/count")
+        assert_eq "$after" "$before" "the counter while paused"
+        bed_exec test ! -e "$d/pong" || fail "a frozen container answered a signal"
+        assert_fails bed_exec berthctl pause frozen
+        assert_match "$FAIL_OUTPUT" "already paused" "a second pause"
+
+        assert_eq "$(bed_exec berthctl unpause frozen)" frozen "unpause prints the name"
+        assert_eq "$(unit_prop berth-frozen.scope FreezerState)" running "thawed"
+        assert_eq "$(state frozen)" 's "running"' "State after unpause"
+        wait_until 30 bed_exec test -e "$d/pong"
+        assert_eq "$(bed_exec cat "$d/pong")" "$before" "the signal was handled where the counter stopped"
+        wait_until 30 counter_moved "$d/count" "$before"
+        assert_fails bed_exec berthctl unpause frozen
+
+        # A paused container stops: the stop thaws it so its init can die.
+        bed_exec berthctl pause frozen >/dev/null
+        bed_exec berthctl stop -t 1 frozen >/dev/null
+        assert_eq "$(state frozen)" 's "exited"' "a paused container stopped"
+        assert_fails bed_exec berthctl pause frozen
+        assert_match "$FAIL_OUTPUT" "not running" "pause of a stopped container"
+        bed_exec berthctl rm frozen >/dev/null
+}
+
+test_wait_prints_the_exit_code() {
+        bed_exec berthctl run -d --name waited "$(B)" sh -c 'trap "exit 7" USR1; while :; do sleep 0.1; done' >/dev/null
+        bed_sh "berthctl wait waited > /run/wait.out 2>&1; echo \$? >> /run/wait.out" &
+        local waiter=$!
+        # Whether the call is already waiting or comes after the exit, the answer is the same code.
+        bed_exec berthctl kill -s USR1 waited >/dev/null
+        wait "$waiter"
+        assert_eq "$(bed_exec cat /run/wait.out)" $'7\n0' "wait's output and status"
+        # On an exited container: at once, the last code; over the bus too, and for anyone.
+        assert_eq "$(bed_exec berthctl wait waited)" 7 "wait on an exited container"
+        assert_eq "$(bed_nobody busctl call org.berth1 /org/berth1/container/waited org.berth1.Container Wait a{sv} 0)" \
+                "i 7" "Container.Wait by nobody"
+        assert_fails bed_exec berthctl wait no-such-container
+        bed_exec berthctl rm waited >/dev/null
+}
+
+test_restart() {
+        local d pid1 pid2
+        bed_exec berthctl run -d --name again "$(B)" sh -c 'echo started >> /starts; exec sleep 1000' >/dev/null
+        d=/var/lib/berth/containers/$(container_id again)/diff
+        wait_until 30 bed_exec test -s "$d/starts"
+        pid1=$(bed_exec busctl get-property org.berth1 /org/berth1/container/again org.berth1.Container Pid)
+
+        # Returns when it runs again (sleep as PID 1 ignores SIGTERM: killed after 1 s).
+        assert_eq "$(bed_exec berthctl restart -t 1 again)" again "restart prints the name"
+        assert_eq "$(state again)" 's "running"' "State after restart"
+        pid2=$(bed_exec busctl get-property org.berth1 /org/berth1/container/again org.berth1.Container Pid)
+        assert_ne "$pid2" "$pid1" "a new init"
+        wait_until 30 bash -c "[ \"\$($BERTH_BED exec $BED_DIR cat $d/starts | wc -l)\" = 2 ]"
+
+        # Paused: thawed by the stop, then started again; by the bus form.
+        bed_exec berthctl pause again >/dev/null
+        M RestartContainer st again 1 >/dev/null
+        assert_eq "$(state again)" 's "running"' "State after a restart of a paused container"
+        wait_until 30 bash -c "[ \"\$($BERTH_BED exec $BED_DIR cat $d/starts | wc -l)\" = 3 ]"
+
+        # Stopped: restart just starts it.
+        bed_exec berthctl stop -t 1 again >/dev/null
+        bed_exec berthctl restart again >/dev/null
+        assert_eq "$(state again)" 's "running"' "restart of a stopped container"
+        bed_exec berthctl rm -f again >/dev/null
+}
+
+test_nobody_refused() {
+        bed_exec berthctl run -d --name guarded "$(B)" sleep 1000 >/dev/null
+        for verb in pause unpause restart; do
+                assert_fails bed_nobody berthctl --no-ask-password "$verb" guarded
+        done
+        local c=(org.berth1 /org/berth1/container/guarded org.berth1.Container)
+        assert_fails bed_nobody busctl call "${c[@]}" Pause
+        assert_match "$FAIL_OUTPUT" "Access denied|not authorized|Interactive authentication required" "Pause by nobody"
+        assert_fails bed_nobody busctl call "${c[@]}" Restart t 1
+        assert_fails bed_nobody busctl call org.berth1 /org/berth1 org.berth1.Manager PauseContainer s guarded
+        assert_eq "$(state guarded)" 's "running"' "nothing changed"
+        assert_eq "$(unit_prop berth-guarded.scope FreezerState)" running "not frozen"
+        bed_exec berthctl rm -f guarded >/dev/null
+}
