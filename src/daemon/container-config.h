@@ -34,6 +34,7 @@ typedef struct ContainerOptions {
         char **dns_search; /* --dns-search: domains, or "." for none */
         char **add_hosts;  /* --add-host: "NAME:ADDRESS" */
         char **ports;      /* -p: "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]" (network/port-mapping.h) */
+        char *restart;     /* --restart: restart-policy.h */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -60,6 +61,7 @@ typedef struct ContainerConfig {
         char **dns_search;
         char **add_hosts;
         char **ports; /* as given; host ports resolved at each start */
+        char *restart; /* the restart policy, checked (restart-policy.h); NULL: "no" (and older records) */
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);

@@ -10,6 +10,7 @@
 #include "daemon/container-attach.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-restart.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/image.h"
@@ -191,6 +192,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "DnsSearch", c->config.dns_search);
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
         json_build_strv(b, "Ports", c->config.ports);
+        json_build_string(b, "RestartPolicy", c->config.restart ?: "no");
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
@@ -303,6 +305,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->security_opt, error);
         if (streq(key, "devices"))
                 return bus_option_read_strv(m, key, &o->devices, error);
+        if (streq(key, "restart"))
+                return bus_option_read_string(m, key, &o->restart, error);
         if (!streq(key, "properties"))
                 return bus_option_unknown(key, error);
 
@@ -485,6 +489,7 @@ int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_e
         r = verify_manage_container(message, c, "start", true, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        container_policy_user_stopped(c, false);
         r = container_start(c, message);
         return r < 0 ? 1 : r; /* the waiters got the error */
 }
@@ -501,6 +506,7 @@ int bus_container_method_stop(sd_bus_message *message, void *userdata, sd_bus_er
         r = verify_manage_container(message, c, "stop", false, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        container_policy_user_stopped(c, true);
         return container_stop(c, timeout, message);
 }
 
@@ -589,6 +595,7 @@ int bus_container_method_restart(sd_bus_message *message, void *userdata, sd_bus
         r = verify_manage_container(message, c, "restart", true, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        container_policy_user_stopped(c, false);
         r = container_restart(c, timeout, message);
         if (r == -ESHUTDOWN)
                 return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,

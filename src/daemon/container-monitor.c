@@ -10,6 +10,7 @@
 
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-restart.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
@@ -124,8 +125,10 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_reply_all(c, false, NULL);
         if (c->remove_on_exit)
                 (void) container_remove(c);
-        else
+        else {
                 container_restart_pending(c);
+                container_policy_on_exit(c);
+        }
 }
 
 static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)

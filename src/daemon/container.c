@@ -9,6 +9,7 @@
 
 #include "shared/berth-messages.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-restart.h"
 #include "daemon/container.h"
 #include "network/etc-files.h"
 #include "shared/fs-util.h"
@@ -30,6 +31,7 @@ Container *container_free(Container *c)
                 g_ptr_array_unref(c->exit_waiters);
         if (c->restart_waiters)
                 g_ptr_array_unref(c->restart_waiters);
+        sd_event_source_disable_unref(c->restart_timer);
         free(c->id);
         free(c->name);
         free(c->image_name);
@@ -110,6 +112,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "dns_search", c->config.dns_search);
         json_build_strv(b, "add_hosts", c->config.add_hosts);
         json_build_strv(b, "ports", c->config.ports);
+        if (c->config.restart)
+                json_build_string(b, "restart", c->config.restart);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -189,6 +193,7 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.dns_search = get_strv(o, "dns_search");
         c->config.add_hosts = get_strv(o, "add_hosts");
         c->config.ports = get_strv(o, "ports");
+        c->config.restart = get_string(o, "restart");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);
@@ -368,6 +373,8 @@ static int container_load_one(Manager *m, int containers_fd, const char *id)
         if (g_hash_table_contains(m->containers, c->id))
                 return -EEXIST;
         g_hash_table_insert(m->containers, c->id, c);
+        /* The policy first: it reads the user's recorded stop, which an adopted monitor found gone needs. */
+        container_policy_at_load(c);
         (void) container_adopt(TAKE_PTR(c));
         return 0;
 }

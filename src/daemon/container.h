@@ -50,6 +50,11 @@ typedef struct Container {
         GPtrArray *exit_waiters;  /* … for the container to exit */
         GPtrArray *restart_waiters; /* Restart calls, started again when the monitor is gone */
         bool paused;                /* its scope frozen by Pause (container-verbs.c) */
+        /* Restart policy (container-restart.c). */
+        sd_event_source *restart_timer;
+        unsigned restart_count;
+        uint64_t restart_delay_usec;
+        bool stopped_by_user;
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         char *start_error;        /* why a start failed, until the monitor is gone and it is told */
         bool starting;
