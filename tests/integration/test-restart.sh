@@ -75,9 +75,7 @@ test_kill_9_of_berthd_and_its_start() {
         bed_sh 'mkdir -p /run/systemd/system/berthd.service.d &&
                 printf "[Service]\nRestart=no\n" > /run/systemd/system/berthd.service.d/test.conf &&
                 systemctl daemon-reload'
-        echo killing berthd
         bed_exec systemctl kill -s KILL berthd.service
-        echo killed berthd
         wait_until 30 bash -c "! $BERTH_BED exec $BED_DIR systemctl -q is-active berthd.service"
         bed_exec kill -KILL "${pids[@]}"
         for n in a1 u1 n1; do
