@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "berthctl.h"
+#include "run-options.h"
 #include "shared/log.h"
 
 /* restart, pause, unpause, wait: the verbs that chain or suspend a container's run. */
@@ -109,12 +110,89 @@ static int verb_wait(int argc, char *argv[])
         return ret;
 }
 
+/* docker update's resource flags, as scope properties (the same conversions as run's). */
+static int verb_update(int argc, char *argv[])
+{
+        _cleanup_free_ UnitProperty *props = NULL;
+        size_t n = 0;
+        int c, r, ret = EXIT_OK;
+
+        enum { ARG_CPUS = 0x100, ARG_PIDS_LIMIT };
+        static const struct option options[] = {
+                { "memory", required_argument, NULL, 'm' },
+                { "cpus", required_argument, NULL, ARG_CPUS },
+                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+                {}
+        };
+        while ((c = getopt_long(argc, argv, "m:", options, NULL)) >= 0) {
+                g_autofree char *a = NULL;
+                UnitProperty p;
+
+                if (c == ARG_CPUS) {
+                        char *end;
+                        double cpus = g_ascii_strtod(optarg, &end);
+
+                        if (end == optarg || *end || !(cpus > 0) || cpus > 1e6) {
+                                fprintf(stderr, "berthctl update: invalid --cpus '%s'.\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        p = (UnitProperty){ .name = "CPUQuotaPerSecUSec",
+                                            .type = 't',
+                                            .value = MAX((uint64_t) (cpus * 1e6 + 0.5), (uint64_t) 1) };
+                } else {
+                        if (c == 'm')
+                                a = g_strconcat("MemoryMax=", optarg, NULL);
+                        else if (c == ARG_PIDS_LIMIT)
+                                a = g_strconcat("TasksMax=", optarg, NULL);
+                        else
+                                return EXIT_USAGE;
+                        r = unit_property_parse(a, &p);
+                        if (r < 0)
+                                return EXIT_USAGE;
+                }
+                props = g_renew(UnitProperty, props, n + 1);
+                props[n++] = p;
+        }
+        if (optind >= argc || n == 0) {
+                fprintf(stderr, "berthctl update: a container and at least one of --memory, --cpus, "
+                                "--pids-limit are needed.\n");
+                return EXIT_USAGE;
+        }
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                r = manager_new_call("UpdateContainer", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", argv[i]);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sv)");
+                for (size_t k = 0; r >= 0 && k < n; k++)
+                        r = sd_bus_message_append(m, "(sv)", props[k].name, "t", props[k].value);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "a{sv}", 0);
+                if (r < 0) {
+                        log_bus_error(NULL, r);
+                        return EXIT_ERROR;
+                }
+                if (manager_call_message(m, NULL) < 0)
+                        ret = EXIT_ERROR;
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return ret;
+}
+
 const Verb lifecycle_verbs[] = {
         { "restart", NULL, "[-t SECONDS] CONTAINER...", "Restart containers", verb_restart },
         { "pause", NULL, "CONTAINER...", "Freeze all processes of containers", verb_pause },
         { "unpause", NULL, "CONTAINER...", "Thaw paused containers", verb_unpause },
         { "wait", NULL, "CONTAINER...", "Wait for containers to exit and print their exit codes",
           verb_wait },
+        { "update", NULL, "[-m SIZE] [--cpus N] [--pids-limit N] CONTAINER...",
+          "Change a container's resource limits, now and for its next starts", verb_update },
+        { "update", "container", "...", "Alias of 'update'", verb_update },
         { "restart", "container", "...", "Alias of 'restart'", verb_restart },
         { "pause", "container", "...", "Alias of 'pause'", verb_pause },
         { "unpause", "container", "...", "Alias of 'unpause'", verb_unpause },

@@ -643,6 +643,44 @@ int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_er
         return container_wait(userdata, message);
 }
 
+int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_free_ char *update = NULL;
+        Container *c = userdata;
+        Manager *m = c->manager;
+        int r;
+
+        r = scope_properties_from_bus(message, &e, &update);
+        if (r == -EINVAL)
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = verify_manage_container(message, c, "update", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        /* Favouring the container over the host needs the privileged action, as at create. */
+        if (scope_properties_weaken(update)) {
+                const char *details[] = { "container", c->name, "verb", "update", "privileged", "true", NULL };
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r <= 0)
+                        return r < 0 ? r : 1;
+        }
+        r = container_update(c, update, message);
+        if (r < 0)
+                return log_error_errno(r, "Failed to update container %s: %m", c->name);
+        return 1;
+}
+
+int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_update);
+}
+
 int bus_method_restart_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_restart);
@@ -1061,6 +1099,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Wait", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("i", exit_code),
                                 bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options), SD_BUS_NO_RESULT,
+                                bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

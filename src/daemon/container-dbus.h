@@ -21,6 +21,8 @@ int bus_container_method_restart(sd_bus_message *message, void *userdata, sd_bus
 int bus_container_method_pause(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_unpause(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_restart_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_pause_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_unpause_container(sd_bus_message *message, void *userdata, sd_bus_error *error);

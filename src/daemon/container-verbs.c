@@ -112,3 +112,43 @@ int container_wait(Container *c, sd_bus_message *reply_to)
         g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));
         return 1;
 }
+
+static void on_properties_set(void *userdata, const BerthError *e)
+{
+        sd_bus_message *call = userdata;
+
+        container_send_pause_reply(call, e);
+        sd_bus_message_unref(call);
+}
+
+int container_update(Container *c, const char *update, sd_bus_message *reply_to)
+{
+        _cleanup_free_ char *merged = NULL, *unit = NULL;
+        char *old;
+        int r;
+
+        r = scope_properties_merge(c->properties_json, update, &merged);
+        if (r < 0)
+                return r;
+        old = c->properties_json;
+        c->properties_json = merged;
+        r = container_save_record(c);
+        if (r < 0) {
+                c->properties_json = old;
+                return r;
+        }
+        merged = old; /* freed */
+        log_info("Container %s updated: %s.", c->name, update);
+        if (!c->monitor_source || c->starting) {
+                /* A start under way took the old ones: the next one takes these. */
+                container_send_pause_reply(reply_to, NULL);
+                return 1;
+        }
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
+        r = scope_set_properties(c->manager->bus, unit, update, on_properties_set, sd_bus_message_ref(reply_to));
+        if (r < 0)
+                sd_bus_message_unref(reply_to);
+        return r < 0 ? r : 1;
+}

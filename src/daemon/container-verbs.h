@@ -18,5 +18,9 @@ void container_thaw_for_signal(Container *c);
 int container_restart(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to);
 /* From container_monitor_gone(): starts the container again for the pending Restart calls. */
 void container_restart_pending(Container *c);
+/* Puts update (scope properties, scope.h's JSON form) into the container's record, so every next start
+ * uses them, and onto its running scope (SetUnitProperties); reply_to gets container_send_pause_reply()'s
+ * answer when systemd has taken them (at once when the container does not run). */
+int container_update(Container *c, const char *update, sd_bus_message *reply_to);
 /* Answers reply_to with the exit code once the container has exited (at once when it is not running). */
 int container_wait(Container *c, sd_bus_message *reply_to);

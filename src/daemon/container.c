@@ -215,6 +215,23 @@ int container_save_state(Container *c)
         return container_state_save(path, &c->state);
 }
 
+int container_save_record(Container *c)
+{
+        _cleanup_free_ char *record = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        char dir[PATH_MAX];
+        size_t size;
+        int r;
+
+        r = container_record_to_json(c, &record, &size);
+        if (r < 0)
+                return r;
+        dir_fd = open_dir_at(AT_FDCWD, container_dir(c, dir, sizeof(dir)));
+        if (dir_fd < 0)
+                return dir_fd;
+        return write_file_atomic_at(dir_fd, "config.json", record, size, 0600);
+}
+
 /* hosts is rewritten at each start on the bridge (its own address): with a spare, so a start on a full disk
  * does not fail for it. Trailing spaces are nothing to a hosts file. */
 #define ETC_HOSTS_RESERVE 4096

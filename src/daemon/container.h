@@ -110,6 +110,8 @@ bool manager_image_used_by_container(Manager *m, const char *image_id);
 const char *container_dir(Container *c, char *buf, size_t size);
 int container_object_path(const char *name, char **ret);
 int container_save_state(Container *c);
+/* Rewrites config.json (after Update changed the scope properties). */
+int container_save_record(Container *c);
 /* Rewrites the container's /etc/hosts with its own name at address (NULL: 127.0.1.1). */
 int container_write_hosts(Container *c, const char *address);
 /* Sends PropertiesChanged for the state-bearing properties. */

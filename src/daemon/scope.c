@@ -609,3 +609,112 @@ int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb
         (void) sd_bus_slot_set_destroy_callback(slot, scope_freeze_call_free);
         return sd_bus_slot_set_floating(slot, 1);
 }
+
+int scope_properties_merge(const char *json, const char *update, char **ret_json)
+{
+        g_autoptr(JsonParser) p = json_parser_new(), q = json_parser_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = json_node_new(JSON_NODE_ARRAY);
+        g_autoptr(JsonArray) out = json_array_new();
+        JsonArray *a, *u;
+
+        if (!json_parser_load_from_data(p, isempty(json) ? "[]" : json, -1, NULL) ||
+            !json_parser_load_from_data(q, isempty(update) ? "[]" : update, -1, NULL) ||
+            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(p)) || !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(q)))
+                return -EBADMSG;
+        a = json_node_get_array(json_parser_get_root(p));
+        u = json_node_get_array(json_parser_get_root(q));
+        /* The old ones that the update does not name, in order, then the update's. */
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *n = json_array_get_element(a, i);
+                const char *name = JSON_NODE_HOLDS_ARRAY(n) ? json_array_get_string_element(json_node_get_array(n), 0)
+                                                            : NULL;
+                bool replaced = false;
+
+                if (!name)
+                        return -EBADMSG;
+                for (guint k = 0; k < json_array_get_length(u) && !replaced; k++) {
+                        JsonNode *m = json_array_get_element(u, k);
+                        replaced = JSON_NODE_HOLDS_ARRAY(m) &&
+                                   streq_ptr(json_array_get_string_element(json_node_get_array(m), 0), name);
+                }
+                if (!replaced)
+                        json_array_add_element(out, json_node_copy(n));
+        }
+        for (guint k = 0; k < json_array_get_length(u); k++)
+                json_array_add_element(out, json_node_copy(json_array_get_element(u, k)));
+        json_node_set_array(root, out);
+        json_generator_set_root(gen, root);
+        *ret_json = json_generator_to_data(gen, NULL);
+        return 0;
+}
+
+typedef struct ScopeSetCall {
+        scope_callback_t cb;
+        void *userdata;
+        char *unit;
+} ScopeSetCall;
+
+static void scope_set_call_free(void *p)
+{
+        ScopeSetCall *s = p;
+
+        free(s->unit);
+        free(s);
+}
+
+static int on_set_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeSetCall *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not update %s: %s",
+                                s->unit, e->message ?: e->name);
+        if (s->cb)
+                s->cb(s->userdata, e ? &err : NULL);
+        return 0;
+}
+
+int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_json, scope_callback_t cb,
+                         void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeSetCall *s;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+        if (r < 0)
+                return r;
+        /* runtime: the scope goes with the run; the container's record carries them to the next start. */
+        r = sd_bus_message_append(m, "sb", unit, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = append_user_properties(m, properties_json);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeSetCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit) };
+        if (!s->unit) {
+                scope_set_call_free(s);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(bus, &slot, m, on_set_reply, s, 0);
+        if (r < 0) {
+                scope_set_call_free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_set_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

@@ -40,6 +40,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
 /* Freezes (FreezeUnit) or thaws (ThawUnit) the unit; cb (may be NULL) gets systemd's answer. */
 int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata);
 
+/* Sets properties (the JSON form below) on the running unit with SetUnitProperties(runtime); cb (may be
+ * NULL) gets systemd's answer. */
+int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_json, scope_callback_t cb,
+                         void *userdata);
+/* json with update's properties put in: those named in both take update's value. -EBADMSG on bad JSON. */
+int scope_properties_merge(const char *json, const char *update, char **ret_json);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

@@ -104,6 +104,34 @@ test_restart() {
         bed_exec berthctl rm -f again >/dev/null
 }
 
+test_update_lands_on_the_scope_and_stays() {
+        bed_exec berthctl run -d --name limited "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(bed_exec berthctl update --memory 64m --pids-limit 50 --cpus 0.5 limited)" limited "update prints the name"
+        assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 67108864 "MemoryMax on the running scope"
+        assert_eq "$(unit_prop berth-limited.scope TasksMax)" 50 "TasksMax on the running scope"
+        assert_eq "$(unit_prop berth-limited.scope CPUQuotaPerSecUSec)" 500ms "CPU quota on the running scope"
+        # Recorded: the next run's scope has them too; a second update replaces one and keeps the rest.
+        bed_exec berthctl restart -t 1 limited >/dev/null
+        assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 67108864 "MemoryMax after restart"
+        bed_exec berthctl stop -t 1 limited >/dev/null
+        bed_exec busctl call org.berth1 /org/berth1/container/limited org.berth1.Container Update 'a(sv)a{sv}' \
+                1 MemoryMax t 134217728 0
+        bed_exec berthctl start limited >/dev/null
+        assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 134217728 "an update of a stopped container, at its start"
+        assert_eq "$(unit_prop berth-limited.scope TasksMax)" 50 "the other limits kept"
+        assert_match "$(bed_exec berthctl container inspect limited)" '"MemoryMax"' "inspect shows the properties"
+        # Favouring the container over the host needs the privileged action; nobody gets neither.
+        assert_fails bed_nobody berthctl --no-ask-password update --memory 1g limited
+        assert_fails bed_nobody busctl -- call org.berth1 /org/berth1 org.berth1.Manager UpdateContainer 'sa(sv)a{sv}' \
+                limited 1 OOMScoreAdjust i -500 0
+        assert_match "$FAIL_OUTPUT" "Access denied|not authorized|Interactive authentication required" "UpdateContainer by nobody"
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager UpdateContainer 'sa(sv)a{sv}' \
+                limited 1 ExecStart s /bin/sh 0
+        assert_match "$FAIL_OUTPUT" "cannot be set" "a property a scope must not get"
+        assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 134217728 "unchanged by the refused ones"
+        bed_exec berthctl rm -f limited >/dev/null
+}
+
 test_nobody_refused() {
         bed_exec berthctl run -d --name guarded "$(B)" sleep 1000 >/dev/null
         for verb in pause unpause restart; do
