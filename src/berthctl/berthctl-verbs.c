@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -118,12 +120,10 @@ static int verb_update(int argc, char *argv[])
         int c, r, ret = EXIT_OK;
 
         enum { ARG_CPUS = 0x100, ARG_PIDS_LIMIT };
-        static const struct option options[] = {
-                { "memory", required_argument, NULL, 'm' },
-                { "cpus", required_argument, NULL, ARG_CPUS },
-                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
-                {}
-        };
+        static const struct option options[] = { { "memory", required_argument, NULL, 'm' },
+                                                 { "cpus", required_argument, NULL, ARG_CPUS },
+                                                 { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "m:", options, NULL)) >= 0) {
                 g_autofree char *a = NULL;
                 UnitProperty p;
@@ -184,6 +184,56 @@ static int verb_update(int argc, char *argv[])
         return ret;
 }
 
+/* A status field ("Uid:", "PPid:") of /proc/PID/status: its first number; -1 when unreadable (gone). */
+static long proc_status_field(uint32_t pid, const char *field)
+{
+        g_autofree char *path = g_strdup_printf("/proc/%" PRIu32 "/status", pid), *text = NULL;
+        const char *p;
+
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+                return -1;
+        for (p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (g_str_has_prefix(p, field))
+                        return strtol(p + strlen(field), NULL, 10);
+        return -1;
+}
+
+/* docker top's columns that berth knows from the host: UID PID PPID CMD. */
+static int verb_top(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *cmd;
+        uint32_t pid;
+        int r;
+
+        r = names_only("top", argc, argv);
+        if (r != EXIT_OK)
+                return r;
+        if (argc - optind != 1) {
+                fprintf(stderr, "berthctl top: one container, please.\n");
+                return EXIT_USAGE;
+        }
+        r = manager_call("TopContainer", &reply, "sa{sv}", argv[optind], 0);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = sd_bus_message_enter_container(reply, 'a', "(us)");
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        printf("%-10s %-8s %-8s %s\n", "UID", "PID", "PPID", "CMD");
+        while ((r = sd_bus_message_read(reply, "(us)", &pid, &cmd)) > 0) {
+                long uid = proc_status_field(pid, "Uid:"), ppid = proc_status_field(pid, "PPid:");
+                struct passwd *pw = uid >= 0 ? getpwuid((uid_t) uid) : NULL;
+                char u[32];
+
+                if (pw)
+                        snprintf(u, sizeof(u), "%s", pw->pw_name);
+                else
+                        snprintf(u, sizeof(u), "%ld", uid);
+                printf("%-10s %-8" PRIu32 " %-8ld %s\n", uid >= 0 ? u : "?", pid, ppid, cmd);
+        }
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
 const Verb lifecycle_verbs[] = {
         { "restart", NULL, "[-t SECONDS] CONTAINER...", "Restart containers", verb_restart },
         { "pause", NULL, "CONTAINER...", "Freeze all processes of containers", verb_pause },
@@ -192,7 +242,9 @@ const Verb lifecycle_verbs[] = {
           verb_wait },
         { "update", NULL, "[-m SIZE] [--cpus N] [--pids-limit N] CONTAINER...",
           "Change a container's resource limits, now and for its next starts", verb_update },
+        { "top", NULL, "CONTAINER", "List a container's processes", verb_top },
         { "update", "container", "...", "Alias of 'update'", verb_update },
+        { "top", "container", "...", "Alias of 'top'", verb_top },
         { "restart", "container", "...", "Alias of 'restart'", verb_restart },
         { "pause", "container", "...", "Alias of 'pause'", verb_pause },
         { "unpause", "container", "...", "Alias of 'unpause'", verb_unpause },

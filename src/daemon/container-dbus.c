@@ -676,6 +676,29 @@ int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_
         return 1;
 }
 
+/* Read-only, like /proc: every local user sees these command lines there already. */
+int bus_container_method_top(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = container_top(c, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
+                                         c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the processes of container %s: %m", c->name);
+        return 1;
+}
+
+int bus_method_top_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_top);
+}
+
 int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_update);
@@ -1099,6 +1122,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Wait", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("i", exit_code),
                                 bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a(us)", processes),
+                                bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options), SD_BUS_NO_RESULT,
                                 bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -1157,6 +1182,31 @@ void container_send_pause_reply(sd_bus_message *call, const BerthError *e)
         }
         (void) bus_error_set_failed(&error, e);
         (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_top_reply(sd_bus_message *call, const BerthError *e, const uint32_t *pids,
+                              const char *const *commands, size_t n)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (e) {
+                (void) bus_error_set_failed(&error, e);
+                (void) sd_bus_reply_method_error(call, &error);
+                return;
+        }
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(us)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(us)", pids[i], commands[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(call, r, "Failed to answer: %m");
 }
 
 void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e)

@@ -147,7 +147,45 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
         unit = berth_scope_name(c->name);
         if (!unit)
                 return -ENOMEM;
-        r = scope_set_properties(c->manager->bus, unit, update, on_properties_set, sd_bus_message_ref(reply_to));
+        r = scope_set_properties(c->manager->bus, unit, update, on_properties_set,
+                                 sd_bus_message_ref(reply_to));
+        if (r < 0)
+                sd_bus_message_unref(reply_to);
+        return r < 0 ? r : 1;
+}
+
+static void on_processes(void *userdata, const BerthError *e, const ScopeProcess *p, size_t n)
+{
+        sd_bus_message *call = userdata;
+        g_autoptr(GPtrArray) commands = g_ptr_array_new();
+        g_autoptr(GArray) pids = g_array_new(false, false, sizeof(uint32_t));
+
+        /* berth-monitor sits in the scope's "supervisor" child cgroup: it is berth's, not the container's.
+         */
+        for (size_t i = 0; !e && i < n; i++) {
+                uint32_t pid = (uint32_t) p[i].pid;
+
+                if (g_str_has_suffix(p[i].cgroup, "/supervisor"))
+                        continue;
+                g_array_append_val(pids, pid);
+                g_ptr_array_add(commands, (gpointer) p[i].cmdline);
+        }
+        container_send_top_reply(call, e, (const uint32_t *) pids->data,
+                                 (const char *const *) commands->pdata, pids->len);
+        sd_bus_message_unref(call);
+}
+
+int container_top(Container *c, sd_bus_message *reply_to)
+{
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
+                return -ESRCH;
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
+        r = scope_get_processes(c->manager->bus, unit, on_processes, sd_bus_message_ref(reply_to));
         if (r < 0)
                 sd_bus_message_unref(reply_to);
         return r < 0 ? r : 1;

@@ -22,5 +22,8 @@ void container_restart_pending(Container *c);
  * uses them, and onto its running scope (SetUnitProperties); reply_to gets container_send_pause_reply()'s
  * answer when systemd has taken them (at once when the container does not run). */
 int container_update(Container *c, const char *update, sd_bus_message *reply_to);
+/* The processes of the running container (its scope's, without the monitor's supervisor cgroup), answered
+ * through container_send_top_reply(). -ESRCH when it does not run. */
+int container_top(Container *c, sd_bus_message *reply_to);
 /* Answers reply_to with the exit code once the container has exited (at once when it is not running). */
 int container_wait(Container *c, sd_bus_message *reply_to);

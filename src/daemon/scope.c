@@ -718,3 +718,70 @@ int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_j
         (void) sd_bus_slot_set_destroy_callback(slot, scope_set_call_free);
         return sd_bus_slot_set_floating(slot, 1);
 }
+
+typedef struct ScopeProcessesCall {
+        scope_processes_callback_t cb;
+        void *userdata;
+        char *unit;
+} ScopeProcessesCall;
+
+static void scope_processes_call_free(void *p)
+{
+        ScopeProcessesCall *s = p;
+
+        free(s->unit);
+        free(s);
+}
+
+static int on_processes_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeProcessesCall *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+        g_autoptr(GArray) procs = g_array_new(false, false, sizeof(ScopeProcess));
+        int r = 0;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not list %s: %s",
+                                s->unit, e->message ?: e->name);
+        else {
+                ScopeProcess p;
+                uint32_t pid;
+
+                r = sd_bus_message_enter_container(reply, 'a', "(sus)");
+                while (r >= 0 && (r = sd_bus_message_read(reply, "(sus)", &p.cgroup, &pid, &p.cmdline)) > 0) {
+                        p.pid = (pid_t) pid;
+                        g_array_append_val(procs, p);
+                }
+                if (r < 0)
+                        berth_error_set(&err, r, "Bad answer from systemd for %s.", s->unit);
+        }
+        if (s->cb)
+                s->cb(s->userdata, e || r < 0 ? &err : NULL, (const ScopeProcess *) procs->data, procs->len);
+        return 0;
+}
+
+int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeProcessesCall *s;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeProcessesCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit) };
+        if (!s->unit) {
+                scope_processes_call_free(s);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "GetUnitProcesses", on_processes_reply,
+                                     s, "s", unit);
+        if (r < 0) {
+                scope_processes_call_free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_processes_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

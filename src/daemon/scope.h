@@ -47,6 +47,15 @@ int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_j
 /* json with update's properties put in: those named in both take update's value. -EBADMSG on bad JSON. */
 int scope_properties_merge(const char *json, const char *update, char **ret_json);
 
+/* One process of a unit, as systemd's GetUnitProcesses lists it (strings valid during the callback). */
+typedef struct ScopeProcess {
+        const char *cgroup;
+        pid_t pid;
+        const char *cmdline;
+} ScopeProcess;
+typedef void (*scope_processes_callback_t)(void *userdata, const BerthError *e, const ScopeProcess *p, size_t n);
+int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

@@ -10,6 +10,7 @@ B() { R busybox; }
 M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
 state() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container State; }
 is_state() { [ "$(state "$1")" = "s \"$2\"" ]; }
+cprop_pid() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container Pid | sed 's/^u //'; }
 container_id() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container Id | sed 's/^s "\(.*\)"$/\1/'; }
 
 counter_moved() { local v; v=$(bed_exec cat "$1") && [ -n "$v" ] && [ "$v" != "$2" ]; }
@@ -130,6 +131,23 @@ test_update_lands_on_the_scope_and_stays() {
         assert_match "$FAIL_OUTPUT" "cannot be set" "a property a scope must not get"
         assert_eq "$(unit_prop berth-limited.scope MemoryMax)" 134217728 "unchanged by the refused ones"
         bed_exec berthctl rm -f limited >/dev/null
+}
+
+test_top_lists_the_processes() {
+        local out
+        bed_exec berthctl run -d --name busy "$(B)" sh -c 'sleep 1001 & sleep 1002 & wait' >/dev/null
+        # The two children are started by the shell: wait for them, then list.
+        wait_until 30 bash -c "$BERTH_BED exec $BED_DIR berthctl top busy | grep -q 'sleep 1002'"
+        out=$(bed_exec berthctl top busy)
+        assert_match "$out" '^UID +PID +PPID +CMD$' "the header"
+        assert_match "$out" '^root +[0-9]+ +[0-9]+ +sleep 1001$' "a child"
+        assert_match "$out" "^root +$(cprop_pid busy) +[0-9]+ +sh -c" "the init"
+        assert_no_match "$out" "berth-monitor" "the monitor"
+        assert_eq "$(echo "$out" | wc -l)" 4 "header and three processes"
+        assert_match "$(bed_nobody busctl call org.berth1 /org/berth1/container/busy org.berth1.Container Top a{sv} 0)" \
+                '^a\(us\) 3 ' "Top by nobody"
+        bed_exec berthctl rm -f busy >/dev/null
+        assert_fails bed_exec berthctl top busy
 }
 
 test_nobody_refused() {
