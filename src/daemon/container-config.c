@@ -360,7 +360,8 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                 unsigned max;
 
                 if (restart_policy_parse(o->restart, &policy, &max) < 0)
-                        return INVALID("a restart policy must be no, on-failure[:N], always or unless-stopped");
+                        return INVALID(
+                                "a restart policy must be no, on-failure[:N], always or unless-stopped");
                 c.restart = isempty(o->restart) ? NULL : g_strdup(o->restart);
         }
         c.dns = g_strdupv(o->dns);

@@ -612,13 +612,14 @@ static int pause_or_unpause(sd_bus_message *message, Container *c, bool freeze, 
                 return r < 0 ? r : 1;
         r = container_pause(c, freeze, message);
         if (r == -ESRCH)
-                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
-                                         c->name);
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
         if (r == -EALREADY || r == -ENOTCONN)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Container %s is %s paused.", c->name,
                                          freeze ? "already" : "not");
         if (r < 0)
-                return log_error_errno(r, "Failed to %s container %s: %m", freeze ? "pause" : "unpause", c->name);
+                return log_error_errno(r, "Failed to %s container %s: %m", freeze ? "pause" : "unpause",
+                                       c->name);
         return 1;
 }
 
@@ -664,7 +665,9 @@ int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_
                 return r < 0 ? r : 1;
         /* Favouring the container over the host needs the privileged action, as at create. */
         if (scope_properties_weaken(update)) {
-                const char *details[] = { "container", c->name, "verb", "update", "privileged", "true", NULL };
+                const char *details[] = {
+                        "container", c->name, "verb", "update", "privileged", "true", NULL
+                };
                 r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
                                             &m->polkit_registry, error);
                 if (r <= 0)
@@ -687,8 +690,8 @@ int bus_container_method_top(sd_bus_message *message, void *userdata, sd_bus_err
                 return r;
         r = container_top(c, message);
         if (r == -ESRCH)
-                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
-                                         c->name);
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
         if (r < 0)
                 return log_error_errno(r, "Failed to list the processes of container %s: %m", c->name);
         return 1;
@@ -797,8 +800,7 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
                         return r;
                 r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->image_name,
                                           c->paused ? "paused" : container_status_to_string(c->state.status),
-                                          (uint32_t) c->state.exit_code,
-                                          path);
+                                          (uint32_t) c->state.exit_code, path);
                 if (r < 0)
                         return r;
         }
@@ -1124,8 +1126,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a(us)", processes),
                                 bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options), SD_BUS_NO_RESULT,
-                                bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options),
+                                SD_BUS_NO_RESULT, bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

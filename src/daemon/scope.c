@@ -592,7 +592,7 @@ int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb
         f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
-        *f = (ScopeFreezeCall) { .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze };
+        *f = (ScopeFreezeCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze };
         if (!f->unit) {
                 scope_freeze_call_free(f);
                 return -ENOMEM;
@@ -620,15 +620,17 @@ int scope_properties_merge(const char *json, const char *update, char **ret_json
 
         if (!json_parser_load_from_data(p, isempty(json) ? "[]" : json, -1, NULL) ||
             !json_parser_load_from_data(q, isempty(update) ? "[]" : update, -1, NULL) ||
-            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(p)) || !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(q)))
+            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(p)) ||
+            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(q)))
                 return -EBADMSG;
         a = json_node_get_array(json_parser_get_root(p));
         u = json_node_get_array(json_parser_get_root(q));
         /* The old ones that the update does not name, in order, then the update's. */
         for (guint i = 0; i < json_array_get_length(a); i++) {
                 JsonNode *n = json_array_get_element(a, i);
-                const char *name = JSON_NODE_HOLDS_ARRAY(n) ? json_array_get_string_element(json_node_get_array(n), 0)
-                                                            : NULL;
+                const char *name = JSON_NODE_HOLDS_ARRAY(n)
+                                           ? json_array_get_string_element(json_node_get_array(n), 0)
+                                           : NULL;
                 bool replaced = false;
 
                 if (!name)
@@ -749,7 +751,8 @@ static int on_processes_reply(sd_bus_message *reply, void *userdata, sd_bus_erro
                 uint32_t pid;
 
                 r = sd_bus_message_enter_container(reply, 'a', "(sus)");
-                while (r >= 0 && (r = sd_bus_message_read(reply, "(sus)", &p.cgroup, &pid, &p.cmdline)) > 0) {
+                while (r >= 0 &&
+                       (r = sd_bus_message_read(reply, "(sus)", &p.cgroup, &pid, &p.cmdline)) > 0) {
                         p.pid = (pid_t) pid;
                         g_array_append_val(procs, p);
                 }
@@ -776,8 +779,8 @@ int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_
                 return -ENOMEM;
         }
         r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                     "org.freedesktop.systemd1.Manager", "GetUnitProcesses", on_processes_reply,
-                                     s, "s", unit);
+                                     "org.freedesktop.systemd1.Manager", "GetUnitProcesses",
+                                     on_processes_reply, s, "s", unit);
         if (r < 0) {
                 scope_processes_call_free(s);
                 return r;

@@ -53,7 +53,8 @@ typedef struct ScopeProcess {
         pid_t pid;
         const char *cmdline;
 } ScopeProcess;
-typedef void (*scope_processes_callback_t)(void *userdata, const BerthError *e, const ScopeProcess *p, size_t n);
+typedef void (*scope_processes_callback_t)(void *userdata, const BerthError *e, const ScopeProcess *p,
+                                           size_t n);
 int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata);
 
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
