@@ -4,8 +4,10 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "berthctl.h"
+#include "format.h"
 #include "run-options.h"
 #include "shared/log.h"
 
@@ -234,6 +236,155 @@ static int verb_top(int argc, char *argv[])
         return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
+typedef struct StatsSample {
+        char *name, *path;
+        uint64_t cpu_ns, mem, mem_max, tasks, io_read, io_write, at_usec;
+        bool ok;
+} StatsSample;
+
+static int stats_sample(StatsSample *s)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *key;
+        sd_bus *bus;
+        int r;
+
+        r = bus_get(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, "org.berth1", s->path, "org.berth1.Container", "GetStats", &error,
+                               &reply, "a{sv}", 0);
+        if (r < 0)
+                return log_bus_error(&error, r);
+        s->cpu_ns = s->mem = s->mem_max = s->tasks = s->io_read = s->io_write = UINT64_MAX;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                uint64_t v = UINT64_MAX;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "v", "t", &v);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        break;
+                if (streq(key, "CPUUsageNSec"))
+                        s->cpu_ns = v;
+                else if (streq(key, "MemoryCurrent"))
+                        s->mem = v;
+                else if (streq(key, "MemoryMax"))
+                        s->mem_max = v;
+                else if (streq(key, "TasksCurrent"))
+                        s->tasks = v;
+                else if (streq(key, "IOReadBytes"))
+                        s->io_read = v;
+                else if (streq(key, "IOWriteBytes"))
+                        s->io_write = v;
+        }
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        s->at_usec = g_get_monotonic_time();
+        s->ok = true;
+        return 0;
+}
+
+static const char *size_or_dash(char *buf, size_t len, uint64_t v)
+{
+        return v == UINT64_MAX ? "--" : format_size(buf, len, v);
+}
+
+static void stats_print(const StatsSample *before, const StatsSample *now, size_t n)
+{
+        printf("%-20s %-8s %-22s %-8s %-22s\n", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS", "BLOCK I/O");
+        for (size_t i = 0; i < n; i++) {
+                char a[32], b[32], c[32], d[32], cpu[16] = "--", mem[64], io[64], pids[24] = "--";
+                const StatsSample *s = &now[i], *p = &before[i];
+
+                if (!s->ok)
+                        continue;
+                if (p->ok && s->cpu_ns != UINT64_MAX && p->cpu_ns != UINT64_MAX && s->at_usec > p->at_usec)
+                        snprintf(cpu, sizeof(cpu), "%.2f%%",
+                                 (double) (s->cpu_ns - p->cpu_ns) / 1000.0 /
+                                         (double) (s->at_usec - p->at_usec) * 100.0);
+                snprintf(mem, sizeof(mem), "%s / %s", size_or_dash(a, sizeof(a), s->mem),
+                         s->mem_max == UINT64_MAX ? "unlimited" : format_size(b, sizeof(b), s->mem_max));
+                snprintf(io, sizeof(io), "%s / %s", size_or_dash(c, sizeof(c), s->io_read),
+                         size_or_dash(d, sizeof(d), s->io_write));
+                if (s->tasks != UINT64_MAX)
+                        snprintf(pids, sizeof(pids), "%" PRIu64, s->tasks);
+                printf("%-20s %-8s %-22s %-8s %-22s\n", s->name, cpu, mem, pids, io);
+        }
+}
+
+/* docker stats: the counters of the scopes; CPU % over the last interval, so always two samples. */
+static int verb_stats(int argc, char *argv[])
+{
+        bool stream = true;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autofree StatsSample *prev = NULL, *cur = NULL;
+        int c;
+
+        static const struct option options[] = { { "no-stream", no_argument, NULL, 'N' }, {} };
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                if (c == 'N')
+                        stream = false;
+                else
+                        return EXIT_USAGE;
+        if (optind >= argc) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const char *id, *name, *image, *state, *path;
+                uint32_t code;
+                int r;
+
+                r = manager_call("ListContainers", &reply, "b", 0);
+                if (r < 0)
+                        return EXIT_ERROR;
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssuo)");
+                while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssuo)", &id, &name, &image, &state,
+                                                          &code, &path)) > 0)
+                        g_ptr_array_add(names, g_strdup(name));
+        } else
+                for (int i = optind; i < argc; i++)
+                        g_ptr_array_add(names, g_strdup(argv[i]));
+
+        prev = g_new0(StatsSample, names->len);
+        cur = g_new0(StatsSample, names->len);
+        for (guint i = 0; i < names->len; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const char *path;
+
+                if (manager_call("GetContainer", &reply, "s", names->pdata[i]) < 0 ||
+                    sd_bus_message_read(reply, "o", &path) < 0)
+                        return EXIT_ERROR;
+                prev[i].name = cur[i].name = names->pdata[i];
+                prev[i].path = cur[i].path = g_strdup(path);
+        }
+        for (guint i = 0; i < names->len; i++)
+                if (stats_sample(&prev[i]) < 0)
+                        return EXIT_ERROR;
+        for (;;) {
+                /* The interval CPU % is measured over, as docker's (which refreshes each second). */
+                (void) usleep(stream ? 1000000 : 500000);
+                for (guint i = 0; i < names->len; i++)
+                        cur[i].ok = stats_sample(&cur[i]) >= 0;
+                if (stream)
+                        fputs("\033[2J\033[H", stdout);
+                stats_print(prev, cur, names->len);
+                fflush(stdout);
+                if (!stream)
+                        break;
+                for (guint i = 0; i < names->len; i++) {
+                        char *path = prev[i].path;
+                        prev[i] = cur[i];
+                        prev[i].path = path;
+                }
+        }
+        for (guint i = 0; i < names->len; i++)
+                g_free(prev[i].path);
+        return EXIT_OK;
+}
+
 const Verb lifecycle_verbs[] = {
         { "restart", NULL, "[-t SECONDS] CONTAINER...", "Restart containers", verb_restart },
         { "pause", NULL, "CONTAINER...", "Freeze all processes of containers", verb_pause },
@@ -245,6 +396,8 @@ const Verb lifecycle_verbs[] = {
         { "top", NULL, "CONTAINER", "List a container's processes", verb_top },
         { "update", "container", "...", "Alias of 'update'", verb_update },
         { "top", "container", "...", "Alias of 'top'", verb_top },
+        { "stats", NULL, "[--no-stream] [CONTAINER...]", "Show containers' resource use", verb_stats },
+        { "stats", "container", "...", "Alias of 'stats'", verb_stats },
         { "restart", "container", "...", "Alias of 'restart'", verb_restart },
         { "pause", "container", "...", "Alias of 'pause'", verb_pause },
         { "unpause", "container", "...", "Alias of 'unpause'", verb_unpause },

@@ -702,6 +702,24 @@ int bus_method_top_container(sd_bus_message *message, void *userdata, sd_bus_err
         return redirect_method_to_container(message, userdata, error, bus_container_method_top);
 }
 
+/* Read-only, as the unit's own properties are for every local user. */
+int bus_container_method_get_stats(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = container_get_stats(c, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the counters of container %s: %m", c->name);
+        return 1;
+}
+
 int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_update);
@@ -1126,6 +1144,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a(us)", processes),
                                 bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a{sv}", stats),
+                                bus_container_method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -1205,6 +1225,70 @@ void container_send_top_reply(sd_bus_message *call, const BerthError *e, const u
                 r = sd_bus_message_append(reply, "(us)", pids[i], commands[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(call, r, "Failed to answer: %m");
+}
+
+/* The counters GetStats passes on from systemd's unit, under systemd's names (UINT64_MAX: not known, as
+ * when the cgroup has no such controller). */
+static const char *const stats_properties[] = {
+        "CPUUsageNSec", "MemoryCurrent", "MemoryMax", "TasksCurrent", "TasksMax", "IOReadBytes", "IOWriteBytes",
+        NULL,
+};
+
+static int stats_copy(sd_bus_message *from, sd_bus_message *to)
+{
+        const char *name, *contents;
+        int r;
+
+        r = sd_bus_message_open_container(to, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(from, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(from, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(from, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(from, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (g_strv_contains(stats_properties, name) && streq(contents, "t")) {
+                        uint64_t v;
+
+                        r = sd_bus_message_read(from, "v", "t", &v);
+                        if (r >= 0)
+                                r = sd_bus_message_append(to, "{sv}", name, "t", v);
+                } else
+                        r = sd_bus_message_skip(from, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(from);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(to);
+}
+
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const sd_bus_error *e = sd_bus_message_get_error(systemd_reply);
+        int r;
+
+        if (e) {
+                (void) sd_bus_reply_method_errorf(call, SD_BUS_ERROR_FAILED, "systemd could not tell: %s",
+                                                  e->message ?: e->name);
+                return;
+        }
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = stats_copy(systemd_reply, reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)

@@ -190,3 +190,27 @@ int container_top(Container *c, sd_bus_message *reply_to)
                 sd_bus_message_unref(reply_to);
         return r < 0 ? r : 1;
 }
+
+static void on_stats(void *userdata, sd_bus_message *systemd_reply)
+{
+        sd_bus_message *call = userdata;
+
+        container_send_stats_reply(call, systemd_reply);
+        sd_bus_message_unref(call);
+}
+
+int container_get_stats(Container *c, sd_bus_message *reply_to)
+{
+        _cleanup_free_ char *unit = NULL;
+        int r;
+
+        if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
+                return -ESRCH;
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
+        r = scope_get_stats(c->manager->bus, unit, on_stats, sd_bus_message_ref(reply_to));
+        if (r < 0)
+                sd_bus_message_unref(reply_to);
+        return r < 0 ? r : 1;
+}

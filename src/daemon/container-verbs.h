@@ -25,5 +25,7 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
 /* The processes of the running container (its scope's, without the monitor's supervisor cgroup), answered
  * through container_send_top_reply(). -ESRCH when it does not run. */
 int container_top(Container *c, sd_bus_message *reply_to);
+/* The scope's counters, answered through container_send_stats_reply(). -ESRCH when it does not run. */
+int container_get_stats(Container *c, sd_bus_message *reply_to);
 /* Answers reply_to with the exit code once the container has exited (at once when it is not running). */
 int container_wait(Container *c, sd_bus_message *reply_to);

@@ -788,3 +788,42 @@ int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_
         (void) sd_bus_slot_set_destroy_callback(slot, scope_processes_call_free);
         return sd_bus_slot_set_floating(slot, 1);
 }
+
+typedef struct ScopeStatsCall {
+        scope_reply_callback_t cb;
+        void *userdata;
+} ScopeStatsCall;
+
+static int on_stats_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeStatsCall *s = userdata;
+
+        s->cb(s->userdata, reply);
+        return 0;
+}
+
+int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *path = NULL;
+        ScopeStatsCall *s;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeStatsCall){ .cb = cb, .userdata = userdata };
+        /* The cgroup's counters as systemd reads them (CPUUsageNSec, MemoryCurrent, TasksCurrent, IO…). */
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", path,
+                                     "org.freedesktop.DBus.Properties", "GetAll", on_stats_reply, s, "s",
+                                     "org.freedesktop.systemd1.Scope");
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

@@ -57,6 +57,11 @@ typedef void (*scope_processes_callback_t)(void *userdata, const BerthError *e, 
                                            size_t n);
 int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata);
 
+/* systemd's answer to GetAll of the unit's org.freedesktop.systemd1.Scope properties (or its error), for
+ * the bus file to pick the counters from. */
+typedef void (*scope_reply_callback_t)(void *userdata, sd_bus_message *reply);
+int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, void *userdata);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

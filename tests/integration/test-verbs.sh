@@ -49,7 +49,10 @@ test_pause_freezes_and_unpause_resumes() {
         assert_eq "$(unit_prop berth-frozen.scope FreezerState)" running "thawed"
         assert_eq "$(state frozen)" 's "running"' "State after unpause"
         wait_until 30 bed_exec test -e "$d/pong"
-        assert_eq "$(bed_exec cat "$d/pong")" "$before" "the signal was handled where the counter stopped"
+        # Where the counter stopped (unless the freeze came between its truncation and its write: then empty).
+        if [ -n "$before" ]; then
+                assert_eq "$(bed_exec cat "$d/pong")" "$before" "the signal was handled where the counter stopped"
+        fi
         wait_until 30 counter_moved "$d/count" "$before"
         assert_fails bed_exec berthctl unpause frozen
 
@@ -148,6 +151,36 @@ test_top_lists_the_processes() {
                 '^a\(us\) 3 ' "Top by nobody"
         bed_exec berthctl rm -f busy >/dev/null
         assert_fails bed_exec berthctl top busy
+}
+
+stats_value() {
+        bed_exec busctl --json=short call org.berth1 "/org/berth1/container/$1" org.berth1.Container GetStats a{sv} 0 |
+                python3 -c "import json,sys; print(json.load(sys.stdin)['data'][0]['$2']['data'])"
+}
+cpu_moved() { [ "$(stats_value "$1" CPUUsageNSec)" -gt "$2" ]; }
+
+# The bed's cgroup2 has no memory, pids or io controller for the scopes (docs/design.md): systemd reports
+# those counters as unknown, and so does stats ("--"); CPU time is in every cgroup2's cpu.stat.
+test_stats() {
+        local out first
+        bed_exec berthctl run -d --name hot "$(B)" sh -c 'while :; do :; done' >/dev/null
+        first=$(stats_value hot CPUUsageNSec)
+        [ "$first" -ge 0 ] && [ "$first" != 18446744073709551615 ] || fail "CPUUsageNSec: $first"
+        wait_until 30 cpu_moved hot "$first"
+        out=$(bed_exec berthctl stats --no-stream hot)
+        assert_match "$out" '^NAME +CPU % +MEM USAGE / LIMIT +PIDS +BLOCK I/O' "the header"
+        assert_match "$out" '^hot +[0-9]+\.[0-9]{2}% ' "a CPU percentage"
+        if bed_exec grep -qw memory /sys/fs/cgroup/machine.slice/cgroup.subtree_control; then
+                assert_ne "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory known"
+        else
+                assert_eq "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory unknown without the controller"
+                assert_match "$out" '^hot +[0-9.]+% +-- / unlimited +-- +-- / --' "unknown counters shown as --"
+        fi
+        bed_exec berthctl update --memory 64m hot >/dev/null
+        assert_match "$(bed_exec berthctl stats --no-stream hot)" '-- / 67.1MB' "the limit after update (MemoryMax, docker's decimal units)"
+        assert_ok bed_nobody busctl call org.berth1 /org/berth1/container/hot org.berth1.Container GetStats a{sv} 0
+        bed_exec berthctl rm -f hot >/dev/null
+        assert_fails bed_exec berthctl stats --no-stream hot
 }
 
 test_nobody_refused() {
