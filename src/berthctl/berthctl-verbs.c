@@ -385,6 +385,15 @@ static int verb_stats(int argc, char *argv[])
         return EXIT_OK;
 }
 
+static int verb_rename(int argc, char *argv[])
+{
+        if (argc != 3) {
+                fprintf(stderr, "berthctl rename: CONTAINER NEW_NAME, please.\n");
+                return EXIT_USAGE;
+        }
+        return manager_call("RenameContainer", NULL, "ss", argv[1], argv[2]) < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
 const Verb lifecycle_verbs[] = {
         { "restart", NULL, "[-t SECONDS] CONTAINER...", "Restart containers", verb_restart },
         { "pause", NULL, "CONTAINER...", "Freeze all processes of containers", verb_pause },
@@ -398,6 +407,8 @@ const Verb lifecycle_verbs[] = {
         { "top", "container", "...", "Alias of 'top'", verb_top },
         { "stats", NULL, "[--no-stream] [CONTAINER...]", "Show containers' resource use", verb_stats },
         { "stats", "container", "...", "Alias of 'stats'", verb_stats },
+        { "rename", NULL, "CONTAINER NEW_NAME", "Rename a container that does not run", verb_rename },
+        { "rename", "container", "...", "Alias of 'rename'", verb_rename },
         { "restart", "container", "...", "Alias of 'restart'", verb_restart },
         { "pause", "container", "...", "Alias of 'pause'", verb_pause },
         { "unpause", "container", "...", "Alias of 'unpause'", verb_unpause },

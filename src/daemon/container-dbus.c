@@ -720,6 +720,39 @@ int bus_container_method_get_stats(sd_bus_message *message, void *userdata, sd_b
         return 1;
 }
 
+int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata, *other;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (!container_name_is_valid(name) || container_name_is_id(name))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
+                                         "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
+                                         "128 characters, not 64 hex digits.", name);
+        if (manager_find_container(c->manager, name, NULL, &other) >= 0 && streq(other->name, name))
+                return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
+                                         "The name '%s' is already used by container %.12s.", name, other->id);
+        r = verify_manage_container(message, c, "rename", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_rename(c, name);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
+                                         "Container %s is running: stop it before renaming it.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rename container %s: %m", c->name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_rename_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_rename);
+}
+
 int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         return redirect_method_to_container(message, userdata, error, bus_container_method_update);
@@ -1146,6 +1179,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a{sv}", stats),
                                 bus_container_method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rename", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, bus_container_method_rename,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

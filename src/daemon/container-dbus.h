@@ -23,6 +23,8 @@ int bus_container_method_unpause(sd_bus_message *message, void *userdata, sd_bus
 int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_top(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_rename_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_get_stats(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_top_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error);

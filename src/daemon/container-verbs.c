@@ -214,3 +214,33 @@ int container_get_stats(Container *c, sd_bus_message *reply_to)
                 sd_bus_message_unref(reply_to);
         return r < 0 ? r : 1;
 }
+
+int container_rename(Container *c, const char *new_name)
+{
+        _cleanup_free_ char *old = NULL;
+        char *name;
+        int r;
+
+        /* The running scope, its machine and the monitor's journal fields carry the name; a restarted berthd
+         * finds the monitor by its scope's name. So only a container that does not run is renamed. */
+        if (c->monitor_source || c->starting)
+                return -EBUSY;
+        name = strdup(new_name);
+        if (!name)
+                return -ENOMEM;
+        old = c->name;
+        c->name = name;
+        r = container_save_record(c);
+        if (r < 0) {
+                c->name = TAKE_PTR(old);
+                free(name);
+                return r;
+        }
+        /* Its object path is its name: to bus clients the old object goes and a new one comes. */
+        c->name = old;
+        container_send_signal(c, false);
+        c->name = name;
+        container_send_signal(c, true);
+        log_info("Container %.12s renamed from %s to %s.", c->id, old, name);
+        return 0;
+}

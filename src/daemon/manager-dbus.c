@@ -556,6 +556,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("TopContainer", SD_BUS_ARGS("s", name_or_id, "a{sv}", options),
                                 SD_BUS_RESULT("a(us)", processes), bus_method_top_container,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RenameContainer", SD_BUS_ARGS("s", name_or_id, "s", name), SD_BUS_NO_RESULT,
+                                bus_method_rename_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UpdateContainer",
                                 SD_BUS_ARGS("s", name_or_id, "a(sv)", properties, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_method_update_container, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -183,6 +183,30 @@ test_stats() {
         assert_fails bed_exec berthctl stats --no-stream hot
 }
 
+test_rename() {
+        local id
+        bed_exec berthctl run -d --name before "$(B)" sh -c 'echo run >> /runs; exec sleep 1000' >/dev/null
+        bed_exec berthctl create --name taken "$(B)" true >/dev/null
+        id=$(container_id before)
+        # A running container keeps the name its scope, machine and journal fields carry.
+        assert_fails bed_exec berthctl rename before after
+        assert_match "$FAIL_OUTPUT" "running" "rename of a running container"
+        bed_exec berthctl stop -t 1 before >/dev/null
+        assert_fails bed_exec berthctl rename before taken
+        assert_match "$FAIL_OUTPUT" "already used" "a name in use"
+        assert_fails bed_exec berthctl rename before 'bad/name'
+        assert_fails bed_nobody berthctl --no-ask-password rename before after
+
+        assert_ok bed_exec berthctl rename before after
+        assert_eq "$(container_id after)" "$id" "the same container under the new name"
+        assert_fails bed_exec busctl get-property org.berth1 /org/berth1/container/before org.berth1.Container Id
+        bed_exec berthctl start after >/dev/null
+        assert_eq "$(unit_prop berth-after.scope ActiveState)" active "the new run's scope has the new name"
+        assert_eq "$(bed_exec cat /var/lib/berth/containers/$id/diff/runs | wc -l)" 2 "its writable layer kept"
+        assert_match "$(bed_exec berthctl ps)" ' after$' "ps"
+        bed_exec berthctl rm -f after taken >/dev/null
+}
+
 test_nobody_refused() {
         bed_exec berthctl run -d --name guarded "$(B)" sleep 1000 >/dev/null
         for verb in pause unpause restart; do
