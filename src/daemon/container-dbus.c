@@ -82,6 +82,7 @@ CONTAINER_GETTER(property_get_exit_code, "u", (uint32_t) c->state.exit_code)
 CONTAINER_GETTER(property_get_error, "s", strempty(c->state.error))
 CONTAINER_GETTER(property_get_pid, "u", (uint32_t) (c->state.status == CONTAINER_RUNNING ? c->state.pid : 0))
 CONTAINER_GETTER(property_get_created, "t", c->created_usec)
+CONTAINER_GETTER(property_get_restart_count, "u", c->restart_count)
 CONTAINER_GETTER(property_get_started, "t", c->state.started_usec)
 CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
 CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
@@ -1149,6 +1150,7 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RestartCount", "u", property_get_restart_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", config, "as", command), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -1350,7 +1352,7 @@ void container_emit_changed(Container *c)
                 return;
         (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
                                               "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec",
-                                              "IPAddress", "Ports", NULL);
+                                              "IPAddress", "Ports", "RestartCount", NULL);
 }
 
 const BusObjectImplementation container_object = {

@@ -30,6 +30,8 @@ test_on_failure_stops_after_n_restarts() {
         assert_eq "$(restarts flaky)" 2 "restarts of on-failure:2"
         assert_eq "$(runs flaky)" 3 "runs"
         assert_eq "$(cprop flaky ExitCode)" 3 "exit code"
+        assert_eq "$(cprop flaky RestartCount)" 2 "RestartCount"
+        assert_match "$(bed_exec berthctl container inspect flaky)" '"RestartCount" *: *2' "inspect's RestartCount"
         local msg
         msg=$(bed_journal -q -o verbose MESSAGE_ID=$RESTART_ID CONTAINER_NAME=flaky)
         assert_match "$msg" "BERTH_RESTART_POLICY=on-failure:2" "the journal's policy field"
