@@ -66,7 +66,9 @@ test_pause_freezes_and_unpause_resumes() {
 }
 
 test_wait_prints_the_exit_code() {
-        bed_exec berthctl run -d --name waited "$(B)" sh -c 'trap "exit 7" USR1; while :; do sleep 0.1; done' >/dev/null
+        bed_exec berthctl run -d --name waited "$(B)" sh -c 'trap "exit 7" USR1; touch /ready; while :; do sleep 0.1; done' >/dev/null
+        # An init ignores a signal it has no handler for: signal only once the trap is set.
+        wait_until 30 bed_exec test -e "/var/lib/berth/containers/$(container_id waited)/diff/ready"
         bed_sh "berthctl wait waited > /run/wait.out 2>&1; echo \$? >> /run/wait.out" &
         local waiter=$!
         # Whether the call is already waiting or comes after the exit, the answer is the same code.
