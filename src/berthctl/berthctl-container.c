@@ -95,6 +95,7 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
                         { "Command", 'a', offsetof(ContainerInfo, command) },
                         { "ExitCode", 'u', offsetof(ContainerInfo, exit_code) },
                         { "Pid", 'u', offsetof(ContainerInfo, pid) },
+                        { "RestartCount", 'u', offsetof(ContainerInfo, restart_count) },
                         { "CreatedUSec", 't', offsetof(ContainerInfo, created_usec) },
                         { "StartedUSec", 't', offsetof(ContainerInfo, started_usec) },
                         { "FinishedUSec", 't', offsetof(ContainerInfo, finished_usec) },
@@ -496,8 +497,8 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_builder_set_member_name(b, "State");
         json_builder_begin_object(b);
         json_build_string(b, "Status", c->state);
-        json_build_bool(b, "Running", streq(c->state, "running"));
-        json_build_bool(b, "Paused", false);
+        json_build_bool(b, "Running", streq(c->state, "running") || streq(c->state, "paused"));
+        json_build_bool(b, "Paused", streq(c->state, "paused"));
         json_build_int(b, "Pid", c->pid);
         json_build_int(b, "ExitCode", c->exit_code);
         json_build_string(b, "Error", c->error);
@@ -507,6 +508,7 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
 
         json_build_string(b, "Image", c->image_id);
         json_build_string(b, "Name", name);
+        json_build_int(b, "RestartCount", c->restart_count);
         /* Docker's NetworkSettings, as far as berth has it: the bridge address while running. */
         json_builder_set_member_name(b, "NetworkSettings");
         json_builder_begin_object(b);

@@ -217,7 +217,7 @@ static int logs_idle_check(void *userdata, int *ret_exit_code)
                 *ret_exit_code = 0;
                 return 1; /* removed */
         }
-        if (streq_ptr(c.state, "running")) {
+        if (streq_ptr(c.state, "running") || streq_ptr(c.state, "paused")) {
                 w->exited_checks = 0;
                 return 0;
         }
@@ -367,7 +367,7 @@ int verb_logs(int argc, char *argv[])
                 .j = j,
                 .timestamps = timestamps,
                 .since_usec = since,
-                .follow = follow && streq_ptr(c.state, "running"),
+                .follow = follow && (streq_ptr(c.state, "running") || streq_ptr(c.state, "paused")),
                 .exit_after_usec = c.started_usec,
                 .idle = logs_idle_check,
                 .userdata = &watch,

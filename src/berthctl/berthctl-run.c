@@ -54,6 +54,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = sd_bus_message_append(m, "{sv}", "hostname", "s", o->hostname);
         if (r >= 0 && o->network)
                 r = sd_bus_message_append(m, "{sv}", "network", "s", o->network);
+        if (r >= 0 && o->restart)
+                r = sd_bus_message_append(m, "{sv}", "restart", "s", o->restart);
         if (r >= 0 && o->privileged)
                 r = sd_bus_message_append(m, "{sv}", "privileged", "b", 1);
         if (r >= 0 && o->cap_add)

@@ -19,8 +19,8 @@ static const Verb base_verbs[] = {
         {}
 };
 
-static const Verb *const verb_tables[] = { base_verbs, image_verbs, container_verbs, system_verbs, volume_verbs,
-                                           network_verbs };
+static const Verb *const verb_tables[] = { base_verbs,   image_verbs,  container_verbs, lifecycle_verbs,
+                                           system_verbs, volume_verbs, network_verbs };
 
 #define FOREACH_VERB(v)                                                                    \
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                           \

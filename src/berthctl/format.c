@@ -80,9 +80,10 @@ char *format_container_status(char *buf, size_t len, const char *state, uint32_t
 
         if (now == 0)
                 now = now_usec();
-        if (streq(state, "running"))
-                snprintf(buf, len, "Up %s",
-                         format_human_duration(d, sizeof(d), now > started_usec ? now - started_usec : 0));
+        if (streq(state, "running") || streq(state, "paused"))
+                snprintf(buf, len, "Up %s%s",
+                         format_human_duration(d, sizeof(d), now > started_usec ? now - started_usec : 0),
+                         streq(state, "paused") ? " (Paused)" : "");
         else if (streq(state, "exited") && finished_usec > 0)
                 snprintf(buf, len, "Exited (%u) %s ago", exit_code,
                          format_human_duration(d, sizeof(d), now > finished_usec ? now - finished_usec : 0));

@@ -34,6 +34,7 @@ void run_options_done(RunOptions *o)
         g_free(o->hostname);
         g_free(o->entrypoint);
         g_free(o->network);
+        g_free(o->restart);
         g_free(o->detach_keys);
         g_strfreev(o->cap_add);
         g_strfreev(o->cap_drop);
@@ -516,6 +517,7 @@ static void run_help(const char *verb, bool is_run)
                "      --add-host NAME:ADDRESS\n"
                "                            A line for the container's /etc/hosts (repeatable)\n"
                "      --rm                  Remove the container when it exits\n"
+               "      --restart POLICY      no, on-failure[:N], always or unless-stopped\n"
                "      --privileged          No confinement: all capabilities and devices\n"
                "      --device HOST[:CONTAINER][:PERMS]\n"
                "                            Give the container a device of the host's (PERMS: rwm)\n"
@@ -567,6 +569,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_MOUNT,
                 ARG_TMPFS,
                 ARG_READ_ONLY,
+                ARG_RESTART,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -601,6 +604,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 { "mount", required_argument, NULL, ARG_MOUNT },
                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
                 { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "restart", required_argument, NULL, ARG_RESTART },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -664,6 +668,10 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         g_free(o.entrypoint);
                         o.entrypoint = g_strdup(optarg);
                         o.entrypoint_set = true;
+                        break;
+                case ARG_RESTART: /* checked by the daemon */
+                        g_free(o.restart);
+                        o.restart = g_strdup(optarg);
                         break;
                 case ARG_NETWORK:
                         /* bridge, none, host or a user network's name: checked by the daemon. */

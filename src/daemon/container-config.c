@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "daemon/container-config.h"
+#include "daemon/restart-policy.h"
 #include "network/etc-files.h"
 #include "network/port-mapping.h"
 #include "network/user-network.h"
@@ -31,6 +32,7 @@ void container_options_done(ContainerOptions *o)
         g_strfreev(o->mounts);
         g_strfreev(o->volumes);
         g_strfreev(o->tmpfs);
+        free(o->restart);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
         *o = (ContainerOptions) {};
@@ -53,6 +55,7 @@ void container_config_done(ContainerConfig *c)
         g_strfreev(c->dns);
         g_strfreev(c->ports);
         g_strfreev(c->mounts);
+        free(c->restart);
         g_strfreev(c->dns_search);
         g_strfreev(c->add_hosts);
         *c = (ContainerConfig) {};
@@ -415,6 +418,15 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         if (o->ports && o->ports[0] && !streq(c.network, "bridge"))
                 return INVALID("published ports need the bridge network");
         c.ports = g_strdupv(o->ports);
+        {
+                RestartPolicy policy;
+                unsigned max;
+
+                if (restart_policy_parse(o->restart, &policy, &max) < 0)
+                        return INVALID(
+                                "a restart policy must be no, on-failure[:N], always or unless-stopped");
+                c.restart = isempty(o->restart) ? NULL : g_strdup(o->restart);
+        }
         c.dns = g_strdupv(o->dns);
         c.dns_search = g_strdupv(o->dns_search);
         c.add_hosts = g_strdupv(o->add_hosts);

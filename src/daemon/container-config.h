@@ -38,6 +38,7 @@ typedef struct ContainerOptions {
         char **volumes;    /* -v: "NAME:/path[:ro]", "/host:/path[:ro]", "/path" */
         char **tmpfs;      /* --tmpfs: "/path[:size=…,mode=…]" */
         bool read_only;    /* --read-only */
+        char *restart;     /* --restart: restart-policy.h */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -68,6 +69,7 @@ typedef struct ContainerConfig {
          * its name (an anonymous one: container_anonymous_volume_name()). */
         char **mounts;
         bool read_only;
+        char *restart; /* the restart policy, checked (restart-policy.h); NULL: "no" (and older records) */
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);

@@ -13,6 +13,8 @@
 #include "daemon/container-archive-dbus.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-restart.h"
+#include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/image.h"
 #include "daemon/polkit.h"
@@ -78,11 +80,12 @@ CONTAINER_GETTER(property_get_id, "s", c->id)
 CONTAINER_GETTER(property_get_name, "s", c->name)
 CONTAINER_GETTER(property_get_image, "s", c->image_name)
 CONTAINER_GETTER(property_get_image_id, "s", c->image_id)
-CONTAINER_GETTER(property_get_state, "s", container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status))
+CONTAINER_GETTER(property_get_state, "s", container_state_string(c))
 CONTAINER_GETTER(property_get_exit_code, "u", (uint32_t) c->state.exit_code)
 CONTAINER_GETTER(property_get_error, "s", strempty(c->state.error))
 CONTAINER_GETTER(property_get_pid, "u", (uint32_t) (c->state.status == CONTAINER_RUNNING ? c->state.pid : 0))
 CONTAINER_GETTER(property_get_created, "t", c->created_usec)
+CONTAINER_GETTER(property_get_restart_count, "u", c->restart_count)
 CONTAINER_GETTER(property_get_started, "t", c->state.started_usec)
 CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
 CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
@@ -195,6 +198,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "Ports", c->config.ports);
         json_build_strv(b, "Mounts", c->config.mounts);
         json_build_bool(b, "ReadOnly", c->config.read_only);
+        json_build_string(b, "RestartPolicy", c->config.restart ?: "no");
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
         json_builder_set_member_name(b, "Properties");
@@ -315,6 +319,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->tmpfs, error);
         if (streq(key, "read_only"))
                 return bus_option_read_bool(m, key, &o->read_only, error);
+        if (streq(key, "restart"))
+                return bus_option_read_string(m, key, &o->restart, error);
         if (!streq(key, "properties"))
                 return bus_option_unknown(key, error);
 
@@ -497,6 +503,7 @@ int bus_container_method_start(sd_bus_message *message, void *userdata, sd_bus_e
         r = verify_manage_container(message, c, "start", true, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        container_policy_user_stopped(c, false);
         r = container_start(c, message);
         return r < 0 ? 1 : r; /* the waiters got the error */
 }
@@ -513,6 +520,7 @@ int bus_container_method_stop(sd_bus_message *message, void *userdata, sd_bus_er
         r = verify_manage_container(message, c, "stop", false, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
+        container_policy_user_stopped(c, true);
         return container_stop(c, timeout, message);
 }
 
@@ -586,6 +594,202 @@ static int redirect_method_to_container(sd_bus_message *message, Manager *m, sd_
         if (r < 0)
                 return bus_error_set_container_lookup(error, &e);
         return method(message, c, error);
+}
+
+/* Restart, Pause, Unpause, Wait (the model is container-verbs.c). */
+int bus_container_method_restart(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        uint64_t timeout;
+        int r;
+
+        r = sd_bus_message_read(message, "t", &timeout);
+        if (r < 0)
+                return r;
+        r = verify_manage_container(message, c, "restart", true, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        container_policy_user_stopped(c, false);
+        r = container_restart(c, timeout, message);
+        if (r == -ESHUTDOWN)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is being removed.", c->name);
+        return r < 0 ? 1 : r; /* the start's waiters got the error */
+}
+
+static int pause_or_unpause(sd_bus_message *message, Container *c, bool freeze, sd_bus_error *error)
+{
+        int r;
+
+        r = verify_manage_container(message, c, freeze ? "pause" : "unpause", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_pause(c, freeze, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
+        if (r == -EALREADY || r == -ENOTCONN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Container %s is %s paused.", c->name,
+                                         freeze ? "already" : "not");
+        if (r < 0)
+                return log_error_errno(r, "Failed to %s container %s: %m", freeze ? "pause" : "unpause",
+                                       c->name);
+        return 1;
+}
+
+int bus_container_method_pause(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return pause_or_unpause(message, userdata, true, error);
+}
+
+int bus_container_method_unpause(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return pause_or_unpause(message, userdata, false, error);
+}
+
+/* Read-only, like the properties: anyone may wait for a container's exit. */
+int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        return container_wait(userdata, message);
+}
+
+int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_free_ char *update = NULL;
+        Container *c = userdata;
+        Manager *m = c->manager;
+        int r;
+
+        r = scope_properties_from_bus(message, &e, &update);
+        if (r == -EINVAL)
+                return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
+        if (r < 0)
+                return r;
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = verify_manage_container(message, c, "update", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        /* Favouring the container over the host needs the privileged action, as at create. */
+        if (scope_properties_weaken(update)) {
+                const char *details[] = {
+                        "container", c->name, "verb", "update", "privileged", "true", NULL
+                };
+                r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS_PRIVILEGED, details,
+                                            &m->polkit_registry, error);
+                if (r <= 0)
+                        return r < 0 ? r : 1;
+        }
+        r = container_update(c, update, message);
+        if (r < 0)
+                return log_error_errno(r, "Failed to update container %s: %m", c->name);
+        return 1;
+}
+
+/* Read-only, like /proc: every local user sees these command lines there already. */
+int bus_container_method_top(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = container_top(c, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the processes of container %s: %m", c->name);
+        return 1;
+}
+
+int bus_method_top_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_top);
+}
+
+/* Read-only, as the unit's own properties are for every local user. */
+int bus_container_method_get_stats(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+        int r;
+
+        r = bus_read_options(message, NULL, NULL, error);
+        if (r < 0)
+                return r;
+        r = container_get_stats(c, message);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING,
+                                         "Container %s is not running.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the counters of container %s: %m", c->name);
+        return 1;
+}
+
+int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata, *other;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (!container_name_is_valid(name) || container_name_is_id(name))
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
+                                         "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
+                                         "128 characters, not 64 hex digits.", name);
+        if (manager_find_container(c->manager, name, NULL, &other) >= 0 && streq(other->name, name))
+                return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
+                                         "The name '%s' is already used by container %.12s.", name, other->id);
+        r = verify_manage_container(message, c, "rename", false, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = container_rename(c, name);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
+                                         "Container %s is running: stop it before renaming it.", c->name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rename container %s: %m", c->name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_method_rename_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_rename);
+}
+
+int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_update);
+}
+
+int bus_method_restart_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_restart);
+}
+
+int bus_method_pause_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_pause);
+}
+
+int bus_method_unpause_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_unpause);
+}
+
+int bus_method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_container(message, userdata, error, bus_container_method_wait);
 }
 
 int bus_method_start_container(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -665,8 +869,8 @@ int bus_method_list_containers(sd_bus_message *message, void *userdata, sd_bus_e
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "(ssssuo)", c->id, c->name, c->image_name,
-                                          container_status_to_string(c->state.status), (uint32_t) c->state.exit_code,
-                                          path);
+                                          c->paused ? "paused" : container_status_to_string(c->state.status),
+                                          (uint32_t) c->state.exit_code, path);
                 if (r < 0)
                         return r;
         }
@@ -964,6 +1168,7 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RestartCount", "u", property_get_restart_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", config, "as", command), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -989,6 +1194,22 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_container_method_commit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Restart", SD_BUS_ARGS("t", timeout_usec), SD_BUS_NO_RESULT,
+                                bus_container_method_restart, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_container_method_pause,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unpause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, bus_container_method_unpause,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Wait", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("i", exit_code),
+                                bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a(us)", processes),
+                                bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a{sv}", stats),
+                                bus_container_method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rename", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, bus_container_method_rename,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options),
+                                SD_BUS_NO_RESULT, bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -1022,12 +1243,118 @@ void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthEr
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
+        if (!e && g_strv_contains((const char *const[]){ "Wait", "WaitContainer", NULL },
+                                  strempty(sd_bus_message_get_member(call)))) {
+                (void) sd_bus_reply_method_return(call, "i", (int32_t) c->state.exit_code);
+                return;
+        }
         if (!e) {
                 (void) sd_bus_reply_method_return(call, NULL);
                 return;
         }
         (void) bus_error_set_failed(&error, e);
         (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_pause_reply(sd_bus_message *call, const BerthError *e)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (!e) {
+                (void) sd_bus_reply_method_return(call, NULL);
+                return;
+        }
+        (void) bus_error_set_failed(&error, e);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+void container_send_top_reply(sd_bus_message *call, const BerthError *e, const uint32_t *pids,
+                              const char *const *commands, size_t n)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (e) {
+                (void) bus_error_set_failed(&error, e);
+                (void) sd_bus_reply_method_error(call, &error);
+                return;
+        }
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(us)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(us)", pids[i], commands[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(call, r, "Failed to answer: %m");
+}
+
+/* The counters GetStats passes on from systemd's unit, under systemd's names (UINT64_MAX: not known, as
+ * when the cgroup has no such controller). */
+static const char *const stats_properties[] = {
+        "CPUUsageNSec", "MemoryCurrent", "MemoryMax", "TasksCurrent", "TasksMax", "IOReadBytes", "IOWriteBytes",
+        NULL,
+};
+
+static int stats_copy(sd_bus_message *from, sd_bus_message *to)
+{
+        const char *name, *contents;
+        int r;
+
+        r = sd_bus_message_open_container(to, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(from, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(from, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(from, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(from, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (g_strv_contains(stats_properties, name) && streq(contents, "t")) {
+                        uint64_t v;
+
+                        r = sd_bus_message_read(from, "v", "t", &v);
+                        if (r >= 0)
+                                r = sd_bus_message_append(to, "{sv}", name, "t", v);
+                } else
+                        r = sd_bus_message_skip(from, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(from);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(to);
+}
+
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const sd_bus_error *e = sd_bus_message_get_error(systemd_reply);
+        int r;
+
+        if (e) {
+                (void) sd_bus_reply_method_errorf(call, SD_BUS_ERROR_FAILED, "systemd could not tell: %s",
+                                                  e->message ?: e->name);
+                return;
+        }
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = stats_copy(systemd_reply, reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void) sd_bus_reply_method_errnof(call, r, "Failed to answer: %m");
 }
 
 void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e)
@@ -1050,7 +1377,7 @@ void container_emit_changed(Container *c)
                 return;
         (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
                                               "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec",
-                                              "IPAddress", "Ports", NULL);
+                                              "IPAddress", "Ports", "RestartCount", NULL);
 }
 
 const BusObjectImplementation container_object = {

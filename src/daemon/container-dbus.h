@@ -17,6 +17,21 @@ int bus_container_method_remove(sd_bus_message *message, void *userdata, sd_bus_
 int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_restart(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_pause(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_unpause(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_top(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_rename_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_container_method_get_stats(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_top_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_update_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_restart_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_pause_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_unpause_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
 /* The Manager's: the by-name forms (StartContainer, …) redirect to the methods above. */
 int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error);
@@ -44,3 +59,11 @@ void container_send_signal(Container *c, bool new_container);
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e);
 void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e);
 void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e);
+/* Pause's and Unpause's answer, when systemd has frozen or thawed the scope. Wait's is
+ * container_send_exit_reply(), with the exit code. */
+void container_send_pause_reply(sd_bus_message *call, const BerthError *e);
+/* GetStats' answer, picked from systemd's (an error is passed on). */
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply);
+/* Top's answer: n processes, pids[i] running commands[i]. */
+void container_send_top_reply(sd_bus_message *call, const BerthError *e, const uint32_t *pids,
+                              const char *const *commands, size_t n);

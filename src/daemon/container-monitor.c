@@ -11,6 +11,8 @@
 #include "daemon/network.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-restart.h"
+#include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "network/bridge.h"
@@ -111,6 +113,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_unregister_machine(c);
         container_release_runtime(c);
         c->starting = false;
+        c->paused = false;
         if (was_starting) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
 
@@ -123,6 +126,10 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_reply_all(c, false, NULL);
         if (c->remove_on_exit)
                 (void) container_remove(c);
+        else {
+                container_restart_pending(c);
+                container_policy_on_exit(c);
+        }
 }
 
 static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)

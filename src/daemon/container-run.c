@@ -17,6 +17,7 @@
 #include "daemon/container-attach.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "daemon/volume.h"
@@ -494,6 +495,7 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
         r = container_signal_init(c, sig > 0 ? sig : SIGTERM);
         if (r < 0)
                 log_debug_errno(r, "Cannot signal the init of %s: %m", c->name);
+        container_thaw_for_signal(c);
         if (!c->stop_timer) {
                 r = sd_event_add_time_relative(c->manager->event, &c->stop_timer, CLOCK_MONOTONIC,
                                                timeout_usec ?: CONTAINER_STOP_TIMEOUT_DEFAULT_USEC, 1,
@@ -506,9 +508,16 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
 
 int container_kill(Container *c, int sig)
 {
+        int r;
+
         if (!c->monitor_source || c->state.status != CONTAINER_RUNNING || c->state.pid <= 0)
                 return -ESRCH;
-        return container_signal_init(c, sig);
+        r = container_signal_init(c, sig);
+        /* As Docker: SIGKILL thaws (or a paused container could not die); any other signal waits, pending,
+         * for unpause. */
+        if (sig == SIGKILL)
+                container_thaw_for_signal(c);
+        return r;
 }
 
 int container_remove_forced(Container *c, sd_bus_message *reply_to)

@@ -9,6 +9,7 @@
 
 #include "shared/berth-messages.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-restart.h"
 #include "daemon/container.h"
 #include "network/etc-files.h"
 #include "shared/fs-util.h"
@@ -28,6 +29,9 @@ Container *container_free(Container *c)
                 g_ptr_array_unref(c->start_waiters);
         if (c->exit_waiters)
                 g_ptr_array_unref(c->exit_waiters);
+        if (c->restart_waiters)
+                g_ptr_array_unref(c->restart_waiters);
+        sd_event_source_disable_unref(c->restart_timer);
         free(c->id);
         free(c->name);
         free(c->image_name);
@@ -51,6 +55,7 @@ static Container *container_new(Manager *m)
         c->creator_uid = UID_INVALID;
         c->start_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         c->exit_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
+        c->restart_waiters = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
         return c;
 }
 
@@ -109,6 +114,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "ports", c->config.ports);
         json_build_strv(b, "mounts", c->config.mounts);
         json_build_bool(b, "read_only", c->config.read_only);
+        if (c->config.restart)
+                json_build_string(b, "restart", c->config.restart);
         json_builder_set_member_name(b, "properties");
         json_builder_add_value(b, json_node_copy(json_parser_get_root(props)));
         json_builder_end_object(b);
@@ -190,6 +197,7 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.ports = get_strv(o, "ports");
         c->config.mounts = get_strv(o, "mounts");
         c->config.read_only = json_object_get_boolean_member_with_default(o, "read_only", false);
+        c->config.restart = get_string(o, "restart");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
                 json_generator_set_root(gen, props);
@@ -209,6 +217,23 @@ int container_save_state(Container *c)
 
         snprintf(path, sizeof(path), "%s/state.json", container_dir(c, dir, sizeof(dir)));
         return container_state_save(path, &c->state);
+}
+
+int container_save_record(Container *c)
+{
+        _cleanup_free_ char *record = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        char dir[PATH_MAX];
+        size_t size;
+        int r;
+
+        r = container_record_to_json(c, &record, &size);
+        if (r < 0)
+                return r;
+        dir_fd = open_dir_at(AT_FDCWD, container_dir(c, dir, sizeof(dir)));
+        if (dir_fd < 0)
+                return dir_fd;
+        return write_file_atomic_at(dir_fd, "config.json", record, size, 0600);
 }
 
 /* hosts is rewritten at each start on the bridge (its own address): with a spare, so a start on a full disk
@@ -369,6 +394,8 @@ static int container_load_one(Manager *m, int containers_fd, const char *id)
         if (g_hash_table_contains(m->containers, c->id))
                 return -EEXIST;
         g_hash_table_insert(m->containers, c->id, c);
+        /* The policy first: it reads the user's recorded stop, which an adopted monitor found gone needs. */
+        container_policy_at_load(c);
         (void) container_adopt(TAKE_PTR(c));
         return 0;
 }

@@ -48,6 +48,13 @@ typedef struct Container {
         sd_event_source *stop_timer;
         GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
         GPtrArray *exit_waiters;  /* … for the container to exit */
+        GPtrArray *restart_waiters; /* Restart calls, started again when the monitor is gone */
+        bool paused;                /* its scope frozen by Pause (container-verbs.c) */
+        /* Restart policy (container-restart.c). */
+        sd_event_source *restart_timer;
+        unsigned restart_count;
+        uint64_t restart_delay_usec;
+        bool stopped_by_user;
         GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         char *start_error;        /* why a start failed, until the monitor is gone and it is told */
         bool starting;
@@ -56,6 +63,14 @@ typedef struct Container {
 } Container;
 
 #define UID_INVALID ((uid_t) -1)
+
+/* The State the bus shows: "paused" while its scope is frozen, "created" while it starts. */
+static inline const char *container_state_string(const Container *c)
+{
+        if (c->paused)
+                return "paused";
+        return container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status);
+}
 
 /* For GPtrArrays of pending method calls. */
 static inline void bus_message_unref_destroy(gpointer p)
@@ -95,6 +110,8 @@ bool manager_image_used_by_container(Manager *m, const char *image_id);
 const char *container_dir(Container *c, char *buf, size_t size);
 int container_object_path(const char *name, char **ret);
 int container_save_state(Container *c);
+/* Rewrites config.json (after Update changed the scope properties). */
+int container_save_record(Container *c);
 /* Rewrites the container's /etc/hosts with its own name at address (NULL: 127.0.1.1). */
 int container_write_hosts(Container *c, const char *address);
 /* Sends PropertiesChanged for the state-bearing properties. */

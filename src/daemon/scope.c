@@ -553,3 +553,277 @@ bool scope_properties_weaken(const char *json)
         }
         return false;
 }
+
+typedef struct ScopeFreezeCall {
+        scope_callback_t cb;
+        void *userdata;
+        char *unit;
+        bool freeze;
+} ScopeFreezeCall;
+
+static void scope_freeze_call_free(void *p)
+{
+        ScopeFreezeCall *f = p;
+
+        free(f->unit);
+        free(f);
+}
+
+static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeFreezeCall *f = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not %s %s: %s",
+                                f->freeze ? "freeze" : "thaw", f->unit, e->message ?: e->name);
+        if (f->cb)
+                f->cb(f->userdata, e ? &err : NULL);
+        return 0;
+}
+
+int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeFreezeCall *f;
+        int r;
+
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (ScopeFreezeCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze };
+        if (!f->unit) {
+                scope_freeze_call_free(f);
+                return -ENOMEM;
+        }
+        /* systemd's freezer (cgroup.freeze on v2): every process of the scope stops where it is, the
+         * monitor included, and nothing is signalled, as Docker's pause does. */
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", freeze ? "FreezeUnit" : "ThawUnit",
+                                     on_freeze_reply, f, "s", unit);
+        if (r < 0) {
+                scope_freeze_call_free(f);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_freeze_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}
+
+int scope_properties_merge(const char *json, const char *update, char **ret_json)
+{
+        g_autoptr(JsonParser) p = json_parser_new(), q = json_parser_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = json_node_new(JSON_NODE_ARRAY);
+        g_autoptr(JsonArray) out = json_array_new();
+        JsonArray *a, *u;
+
+        if (!json_parser_load_from_data(p, isempty(json) ? "[]" : json, -1, NULL) ||
+            !json_parser_load_from_data(q, isempty(update) ? "[]" : update, -1, NULL) ||
+            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(p)) ||
+            !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(q)))
+                return -EBADMSG;
+        a = json_node_get_array(json_parser_get_root(p));
+        u = json_node_get_array(json_parser_get_root(q));
+        /* The old ones that the update does not name, in order, then the update's. */
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *n = json_array_get_element(a, i);
+                const char *name = JSON_NODE_HOLDS_ARRAY(n)
+                                           ? json_array_get_string_element(json_node_get_array(n), 0)
+                                           : NULL;
+                bool replaced = false;
+
+                if (!name)
+                        return -EBADMSG;
+                for (guint k = 0; k < json_array_get_length(u) && !replaced; k++) {
+                        JsonNode *m = json_array_get_element(u, k);
+                        replaced = JSON_NODE_HOLDS_ARRAY(m) &&
+                                   streq_ptr(json_array_get_string_element(json_node_get_array(m), 0), name);
+                }
+                if (!replaced)
+                        json_array_add_element(out, json_node_copy(n));
+        }
+        for (guint k = 0; k < json_array_get_length(u); k++)
+                json_array_add_element(out, json_node_copy(json_array_get_element(u, k)));
+        json_node_set_array(root, out);
+        json_generator_set_root(gen, root);
+        *ret_json = json_generator_to_data(gen, NULL);
+        return 0;
+}
+
+typedef struct ScopeSetCall {
+        scope_callback_t cb;
+        void *userdata;
+        char *unit;
+} ScopeSetCall;
+
+static void scope_set_call_free(void *p)
+{
+        ScopeSetCall *s = p;
+
+        free(s->unit);
+        free(s);
+}
+
+static int on_set_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeSetCall *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not update %s: %s",
+                                s->unit, e->message ?: e->name);
+        if (s->cb)
+                s->cb(s->userdata, e ? &err : NULL);
+        return 0;
+}
+
+int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_json, scope_callback_t cb,
+                         void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeSetCall *s;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+        if (r < 0)
+                return r;
+        /* runtime: the scope goes with the run; the container's record carries them to the next start. */
+        r = sd_bus_message_append(m, "sb", unit, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = append_user_properties(m, properties_json);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeSetCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit) };
+        if (!s->unit) {
+                scope_set_call_free(s);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(bus, &slot, m, on_set_reply, s, 0);
+        if (r < 0) {
+                scope_set_call_free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_set_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}
+
+typedef struct ScopeProcessesCall {
+        scope_processes_callback_t cb;
+        void *userdata;
+        char *unit;
+} ScopeProcessesCall;
+
+static void scope_processes_call_free(void *p)
+{
+        ScopeProcessesCall *s = p;
+
+        free(s->unit);
+        free(s);
+}
+
+static int on_processes_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeProcessesCall *s = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+        g_autoptr(GArray) procs = g_array_new(false, false, sizeof(ScopeProcess));
+        int r = 0;
+
+        if (e)
+                berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not list %s: %s",
+                                s->unit, e->message ?: e->name);
+        else {
+                ScopeProcess p;
+                uint32_t pid;
+
+                r = sd_bus_message_enter_container(reply, 'a', "(sus)");
+                while (r >= 0 &&
+                       (r = sd_bus_message_read(reply, "(sus)", &p.cgroup, &pid, &p.cmdline)) > 0) {
+                        p.pid = (pid_t) pid;
+                        g_array_append_val(procs, p);
+                }
+                if (r < 0)
+                        berth_error_set(&err, r, "Bad answer from systemd for %s.", s->unit);
+        }
+        if (s->cb)
+                s->cb(s->userdata, e || r < 0 ? &err : NULL, (const ScopeProcess *) procs->data, procs->len);
+        return 0;
+}
+
+int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        ScopeProcessesCall *s;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeProcessesCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit) };
+        if (!s->unit) {
+                scope_processes_call_free(s);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "GetUnitProcesses",
+                                     on_processes_reply, s, "s", unit);
+        if (r < 0) {
+                scope_processes_call_free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_processes_call_free);
+        return sd_bus_slot_set_floating(slot, 1);
+}
+
+typedef struct ScopeStatsCall {
+        scope_reply_callback_t cb;
+        void *userdata;
+} ScopeStatsCall;
+
+static int on_stats_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeStatsCall *s = userdata;
+
+        s->cb(s->userdata, reply);
+        return 0;
+}
+
+int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *path = NULL;
+        ScopeStatsCall *s;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ScopeStatsCall){ .cb = cb, .userdata = userdata };
+        /* The cgroup's counters as systemd reads them (CPUUsageNSec, MemoryCurrent, TasksCurrent, IO…). */
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", path,
+                                     "org.freedesktop.DBus.Properties", "GetAll", on_stats_reply, s, "s",
+                                     "org.freedesktop.systemd1.Scope");
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

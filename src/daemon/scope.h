@@ -37,6 +37,31 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
 ScopeJob *scope_job_free(ScopeJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
 
+/* Freezes (FreezeUnit) or thaws (ThawUnit) the unit; cb (may be NULL) gets systemd's answer. */
+int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata);
+
+/* Sets properties (the JSON form below) on the running unit with SetUnitProperties(runtime); cb (may be
+ * NULL) gets systemd's answer. */
+int scope_set_properties(sd_bus *bus, const char *unit, const char *properties_json, scope_callback_t cb,
+                         void *userdata);
+/* json with update's properties put in: those named in both take update's value. -EBADMSG on bad JSON. */
+int scope_properties_merge(const char *json, const char *update, char **ret_json);
+
+/* One process of a unit, as systemd's GetUnitProcesses lists it (strings valid during the callback). */
+typedef struct ScopeProcess {
+        const char *cgroup;
+        pid_t pid;
+        const char *cmdline;
+} ScopeProcess;
+typedef void (*scope_processes_callback_t)(void *userdata, const BerthError *e, const ScopeProcess *p,
+                                           size_t n);
+int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_t cb, void *userdata);
+
+/* systemd's answer to GetAll of the unit's org.freedesktop.systemd1.Scope properties (or its error), for
+ * the bus file to pick the counters from. */
+typedef void (*scope_reply_callback_t)(void *userdata, sd_bus_message *reply);
+int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, void *userdata);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

@@ -446,6 +446,17 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 if (r >= 0)
                         r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
         }
+        if (nl && r == -EEXIST) {
+                /* The previous run's pair, named after the same id: the kernel destroys a dead network
+                 * namespace (and the veth in it) from a work queue, so a restart right after the exit can
+                 * find it still there. Nothing else uses the name; delete it and try once more. */
+                g_autofree char *kind = NULL;
+                int stale;
+
+                if (rtnl_link_get(nl, veth, &stale, &kind) >= 0 && streq_ptr(kind, "veth") &&
+                    rtnl_link_del(nl, stale) >= 0)
+                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+        }
         if (r < 0) {
                 log_error_errno(r, "Failed to create the veth pair %s of container %s: %m", veth, name);
                 if (pub)

@@ -50,10 +50,24 @@ static void test_default_device_rules(void)
                 g_assert_cmpstr(scope_default_device_allow[i][1], ==, "rwm");
 }
 
+static void test_properties_merge(void)
+{
+        g_autofree char *a = NULL, *b = NULL;
+
+        g_assert_cmpint(scope_properties_merge("[[\"MemoryMax\",\"t\",1],[\"TasksMax\",\"t\",5]]",
+                                               "[[\"MemoryMax\",\"t\",2],[\"CPUWeight\",\"t\",50]]", &a),
+                        ==, 0);
+        g_assert_cmpstr(a, ==, "[[\"TasksMax\",\"t\",5],[\"MemoryMax\",\"t\",2],[\"CPUWeight\",\"t\",50]]");
+        g_assert_cmpint(scope_properties_merge(NULL, "[[\"TasksMax\",\"t\",5]]", &b), ==, 0);
+        g_assert_cmpstr(b, ==, "[[\"TasksMax\",\"t\",5]]");
+        g_assert_cmpint(scope_properties_merge("{", "[]", &b), ==, -EBADMSG);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/scope/properties-weaken", test_properties_weaken);
+        g_test_add_func("/scope/properties-merge", test_properties_merge);
         g_test_add_func("/scope/default-device-rules", test_default_device_rules);
         return g_test_run();
 }
