@@ -10,6 +10,7 @@ packages=(
         libarchive-dev libseccomp-dev libssl-dev
         libmnl-dev libnftables-dev # rtnetlink and the firewall of the bridge network (src/network)
         clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
+        clang-format # tools/check-format.sh: the tree stays as its .clang-format writes it
         # the real parts the test bed and the demo boot
         systemd dbus polkitd pkexec util-linux procps python3 python3-dbus
         iproute2 # the test bed builds its network with ip(8); berth itself never runs it

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Everything berth tests, from a fresh clone: dependencies, a build with the unit tests, the same unit tests under
-# AddressSanitizer and UBSan, and the integration tests in a booted systemd (tests/integration/run).
+# Everything berth tests, from a fresh clone: dependencies, the format check, a build with the unit tests, the
+# same unit tests under AddressSanitizer and UBSan, the fuzz smoke runs, the integration tests in a booted
+# systemd (tests/integration/run), and the main job (tools/demo.sh) as the README gives it.
 # Ends with one line "N passed, N failed" summing every case; exits non-zero on any failure.
 #
 #   bash tools/test.sh            (as root: the integration tests boot a test bed)
@@ -78,6 +79,9 @@ build_and_test() {
 
 step "dependencies (tools/install-deps.sh)"
 bash tools/install-deps.sh || { echo "install-deps failed"; count 0 1; finish; }
+
+step "format (tools/check-format.sh: clang-format with the tree's .clang-format)"
+if bash tools/check-format.sh; then count 1 0; else count 0 1; fi
 
 step "build/ and unit tests"
 if build_and_test build; then

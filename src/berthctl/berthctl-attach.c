@@ -77,9 +77,11 @@ int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
-                r = sd_bus_message_append(m, "{sv}{sv}{sv}", "stdin", "b", (int) p->want_stdin, "stdin_once", "b",
-                                          (int) p->stdin_once, "before_start", "b", (int) p->before_start);
-        /* The size goes with the attach, so a shell started by `run -ti` draws at the right width at once. */
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}", "stdin", "b", (int) p->want_stdin, "stdin_once",
+                                          "b", (int) p->stdin_once, "before_start", "b",
+                                          (int) p->before_start);
+        /* The size goes with the attach, so a shell started by `run -ti` draws at the right width at once.
+         */
         if (r >= 0 && p->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_row > 0 && ws.ws_col > 0)
                 r = sd_bus_message_append(m, "{sv}{sv}", "rows", "u", (uint32_t) ws.ws_row, "columns", "u",
                                           (uint32_t) ws.ws_col);
@@ -158,7 +160,8 @@ static int deframe(Deframer *d, const char *data, size_t size)
                 for (;;) {
                         if (d->len < 8)
                                 break;
-                        uint32_t n = (uint32_t) (uint8_t) d->buf[4] << 24 | (uint32_t) (uint8_t) d->buf[5] << 16 |
+                        uint32_t n = (uint32_t) (uint8_t) d->buf[4] << 24 |
+                                     (uint32_t) (uint8_t) d->buf[5] << 16 |
                                      (uint32_t) (uint8_t) d->buf[6] << 8 | (uint8_t) d->buf[7];
                         size_t have = d->len - 8, chunk = MIN((size_t) n, have);
                         if (chunk == 0 && n > 0)
@@ -202,11 +205,13 @@ static void forward_resize(const char *name_or_id)
         struct winsize ws = {};
         sd_bus *bus;
 
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 || bus_get(&bus) < 0)
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 ||
+            bus_get(&bus) < 0)
                 return;
         /* Best effort: the container may be ending right now. */
-        (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "ResizeContainer", &error,
-                                  NULL, "suu", name_or_id, (uint32_t) ws.ws_row, (uint32_t) ws.ws_col);
+        (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "ResizeContainer",
+                                  &error, NULL, "suu", name_or_id, (uint32_t) ws.ws_row,
+                                  (uint32_t) ws.ws_col);
 }
 
 static void forward_signal(const char *name_or_id, int sig)
@@ -214,11 +219,12 @@ static void forward_signal(const char *name_or_id, int sig)
         sd_bus *bus;
 
         if (bus_get(&bus) >= 0)
-                (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "KillContainer",
-                                          NULL, NULL, "si", name_or_id, sig);
+                (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager",
+                                          "KillContainer", NULL, NULL, "si", name_or_id, sig);
 }
 
-int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, bool *ret_detached)
+int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
+                   bool *ret_detached)
 {
         _cleanup_close_ int sfd = -EBADF, sock = fd;
         char keys[DETACH_KEYS_MAX], out[64 * 1024], in[4096];
@@ -229,7 +235,8 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         int r = 0;
 
         /* Detach keys only from a terminal: piped bytes that happen to be ctrl-p ctrl-q are data. */
-        bool use_keys = p->want_stdin && isatty(STDIN_FILENO) && detach_keys_parse(p->detach_keys, keys, &n_keys) >= 0;
+        bool use_keys = p->want_stdin && isatty(STDIN_FILENO) &&
+                        detach_keys_parse(p->detach_keys, keys, &n_keys) >= 0;
 
         sigemptyset(&ss);
         sigaddset(&ss, SIGWINCH);
@@ -285,7 +292,8 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                         if (n < 0 && errno == EINTR)
                                 continue;
                         if (n <= 0) {
-                                /* Our input ended: the monitor closes the container's stdin if stdin_once. */
+                                /* Our input ended: the monitor closes the container's stdin if stdin_once.
+                                 */
                                 stdin_open = false;
                                 (void) shutdown(sock, SHUT_WR);
                                 continue;
@@ -340,12 +348,10 @@ int verb_attach(int argc, char *argv[])
         int c, fd, r;
 
         enum { ARG_DETACH_KEYS = 0x100, ARG_NO_STDIN, ARG_SIG_PROXY };
-        static const struct option options[] = {
-                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
-                { "no-stdin", no_argument, NULL, ARG_NO_STDIN },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = { { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                                                 { "no-stdin", no_argument, NULL, ARG_NO_STDIN },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_DETACH_KEYS:

@@ -5,10 +5,10 @@
 
 /* Attached sessions (run -ti, run -i, start -a, attach) over AttachContainer's stream. */
 typedef struct AttachParams {
-        bool tty;          /* the container has a terminal: raw bytes, raw mode, resize */
-        bool want_stdin;   /* send our stdin */
-        bool stdin_once;   /* our stdin's EOF closes the container's stdin (run -i, start -ai) */
-        bool before_start; /* the container is about to be started by us */
+        bool tty;                /* the container has a terminal: raw bytes, raw mode, resize */
+        bool want_stdin;         /* send our stdin */
+        bool stdin_once;         /* our stdin's EOF closes the container's stdin (run -i, start -ai) */
+        bool before_start;       /* the container is about to be started by us */
         const char *detach_keys; /* Docker's spelling, NULL for ctrl-p,ctrl-q */
 } AttachParams;
 
@@ -21,7 +21,8 @@ int attach_check_tty(const AttachParams *p);
 int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd);
 /* Pumps the stream until the container ends (returns its exit code) or we detach (returns 0 with
  * *ret_detached set). Restores the terminal on every path. Takes fd. */
-int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, bool *ret_detached);
+int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
+                   bool *ret_detached);
 
 int verb_attach(int argc, char *argv[]);
 

@@ -97,7 +97,8 @@ int manager_new_call(const char *member, sd_bus_message **ret)
         r = bus_get(&b);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(b, ret, "org.berth1", "/org/berth1", "org.berth1.Manager", member);
+        r = sd_bus_message_new_method_call(b, ret, "org.berth1", "/org/berth1", "org.berth1.Manager",
+                                           member);
         if (r < 0)
                 return log_bus_error(NULL, r);
         return 0;
@@ -110,7 +111,8 @@ int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply)
 
         polkit_agent_open_if_enabled();
         /* No timeout when a human may be typing a password into the agent. */
-        r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error, ret_reply);
+        r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error,
+                        ret_reply);
         if (r < 0)
                 return log_bus_error(&error, r);
         return 0;
@@ -156,7 +158,8 @@ int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *
                            error, ret_reply);
 }
 
-int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types, ...)
+int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types,
+                      ...)
 {
         int ret = EXIT_OK;
 
@@ -195,7 +198,8 @@ int bus_get_manager_property_string(const char *property, char **ret)
         r = bus_get(&b);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(b, "org.berth1", "/org/berth1", "org.berth1.Manager", property, &error, ret);
+        r = sd_bus_get_property_string(b, "org.berth1", "/org/berth1", "org.berth1.Manager", property,
+                                       &error, ret);
         if (r < 0)
                 return log_bus_error(&error, r);
         return 0;

@@ -8,20 +8,23 @@
 
 static void commit_usage(FILE *f)
 {
-        fprintf(f, "Usage: berthctl commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
-                   "Create a new image from a container's changes.\n\n"
-                   "  -a, --author=AUTHOR     Author (e.g. \"Jane Doe <jane@example.com>\")\n"
-                   "  -c, --change=CHANGE     Apply a Dockerfile instruction to the image's config (CMD,\n"
-                   "                          ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); repeatable\n"
-                   "  -m, --message=MESSAGE   Commit message\n"
-                   "  -p, --pause[=BOOL]      Freeze a running container during the commit (default true)\n");
+        fprintf(f,
+                "Usage: berthctl commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
+                "Create a new image from a container's changes.\n\n"
+                "  -a, --author=AUTHOR     Author (e.g. \"Jane Doe <jane@example.com>\")\n"
+                "  -c, --change=CHANGE     Apply a Dockerfile instruction to the image's config (CMD,\n"
+                "                          ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); "
+                "repeatable\n"
+                "  -m, --message=MESSAGE   Commit message\n"
+                "  -p, --pause[=BOOL]      Freeze a running container during the commit (default true)\n");
 }
 
 static int parse_bool(const char *s, bool *ret)
 {
         if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "1") || !strcasecmp(s, "on"))
                 *ret = true;
-        else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "0") || !strcasecmp(s, "off"))
+        else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "0") ||
+                 !strcasecmp(s, "off"))
                 *ret = false;
         else
                 return -EINVAL;
@@ -31,12 +34,9 @@ static int parse_bool(const char *s, bool *ret)
 int verb_commit(int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "author", required_argument, NULL, 'a' },
-                { "change", required_argument, NULL, 'c' },
-                { "message", required_argument, NULL, 'm' },
-                { "pause", optional_argument, NULL, 'p' },
-                { "help", no_argument, NULL, 'h' },
-                {}
+                { "author", required_argument, NULL, 'a' },  { "change", required_argument, NULL, 'c' },
+                { "message", required_argument, NULL, 'm' }, { "pause", optional_argument, NULL, 'p' },
+                { "help", no_argument, NULL, 'h' },          {}
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

@@ -31,7 +31,7 @@ void container_info_done(ContainerInfo *c)
         free(c->ip_address);
         free(c->ports);
         g_strfreev(c->command);
-        *c = (ContainerInfo) {};
+        *c = (ContainerInfo){};
 }
 
 /* The Ports property ("a(ssqq)", in a variant) as docker ps prints it. */
@@ -45,8 +45,8 @@ static int read_ports(sd_bus_message *reply, char **ret)
         r = sd_bus_message_enter_container(reply, 'v', "a(ssqq)");
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssqq)");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port,
-                                                  &container_port)) > 0)
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port, &container_port)) > 0)
                 g_string_append_printf(s, "%s%s:%u->%u/%s", s->len ? ", " : "", address, host_port,
                                        container_port, proto);
         if (r >= 0)
@@ -174,7 +174,7 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
                 return -EBADMSG;
         c.path = strdup(path);
         *ret = c;
-        c = (ContainerInfo) {};
+        c = (ContainerInfo){};
         return 0;
 }
 
@@ -214,11 +214,9 @@ static int verb_stop(int argc, char *argv[])
         uint64_t timeout = 0;
         int c, r, ret = EXIT_OK;
 
-        static const struct option options[] = {
-                { "time", required_argument, NULL, 't' },
-                { "timeout", required_argument, NULL, 't' },
-                {}
-        };
+        static const struct option options[] = { { "time", required_argument, NULL, 't' },
+                                                 { "timeout", required_argument, NULL, 't' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
                 switch (c) {
                 case 't': {
@@ -262,10 +260,7 @@ static int verb_kill(int argc, char *argv[])
 {
         int c, sig = SIGKILL;
 
-        static const struct option options[] = {
-                { "signal", required_argument, NULL, 's' },
-                {}
-        };
+        static const struct option options[] = { { "signal", required_argument, NULL, 's' }, {} };
         while ((c = getopt_long(argc, argv, "s:", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
@@ -290,11 +285,9 @@ static int verb_rm(int argc, char *argv[])
         bool force = false, volumes = false;
         int c, ret = EXIT_OK;
 
-        static const struct option options[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "volumes", no_argument, NULL, 'v' },
-                {}
-        };
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' },
+                                                 { "volumes", no_argument, NULL, 'v' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "fv", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
@@ -332,7 +325,7 @@ static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
 
         /* Go's zero time, as docker shows a time that never was. */
         json_build_string(b, name,
-                        usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
+                          usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
 }
 
 static int verb_ps(int argc, char *argv[])
@@ -346,14 +339,12 @@ static int verb_ps(int argc, char *argv[])
         int c, r;
 
         enum { ARG_NO_TRUNC = 0x100 };
-        static const struct option options[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "no-trunc", no_argument, NULL, ARG_NO_TRUNC },
-                { "last", required_argument, NULL, 'n' },
-                { "latest", no_argument, NULL, 'l' },
-                {}
-        };
+        static const struct option options[] = { { "all", no_argument, NULL, 'a' },
+                                                 { "quiet", no_argument, NULL, 'q' },
+                                                 { "no-trunc", no_argument, NULL, ARG_NO_TRUNC },
+                                                 { "last", required_argument, NULL, 'n' },
+                                                 { "latest", no_argument, NULL, 'l' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "aqn:l", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':
@@ -436,9 +427,9 @@ static int verb_ps(int argc, char *argv[])
                         json_build_int(b, "Created", (gint64) (ci->created_usec / USEC_PER_SEC));
                         json_build_string(b, "State", ci->state);
                         json_build_string(b, "Status",
-                                        format_container_status(status, sizeof(status), ci->state,
-                                                                ci->exit_code, ci->started_usec,
-                                                                ci->finished_usec, 0));
+                                          format_container_status(status, sizeof(status), ci->state,
+                                                                  ci->exit_code, ci->started_usec,
+                                                                  ci->finished_usec, 0));
                         json_build_string(b, "Unit", ci->unit);
                         json_builder_end_object(b);
                 }
@@ -451,8 +442,8 @@ static int verb_ps(int argc, char *argv[])
                         printf("%s\n", no_trunc ? ci->id : short_id(ci->id, sid));
                 }
         } else {
-                Table *t = table_new("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES",
-                                     NULL);
+                Table *t = table_new("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+                                     "NAMES", NULL);
                 for (guint i = 0; i < rows->len; i++) {
                         ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
                         char sid[13], when[FORMAT_RELATIVE_MAX], status[FORMAT_STATUS_MAX];
@@ -657,7 +648,7 @@ static int verb_port(int argc, char *argv[])
         return EXIT_OK;
 }
 
-#define RUN_ARGS "[OPTIONS] IMAGE [COMMAND...]"
+#define RUN_ARGS  "[OPTIONS] IMAGE [COMMAND...]"
 #define LOGS_ARGS "[-f] [-n N] [--since T] NAME"
 
 /* Each verb also as "container VERB", which the help lists in short. */
@@ -677,7 +668,8 @@ const Verb container_verbs[] = {
         { "ps", NULL, "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
         { "logs", NULL, LOGS_ARGS, "Show a container's output", verb_logs },
         { "inspect", "container", "CONTAINER...", "Show containers' details as JSON", verb_inspect },
-        { "port", NULL, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports", verb_port },
+        { "port", NULL, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports",
+          verb_port },
         { "ls", "container", "[-a] [-q] [--no-trunc]", "Alias of 'ps'", verb_ps },
         { "list", "container", "...", "Alias of 'ps'", verb_ps },
         { "ps", "container", "...", "Alias of 'ps'", verb_ps },

@@ -31,8 +31,8 @@ static char *digest_repository(const char *repo_digest)
 
         if (!at)
                 return NULL;
-        if (reference_parse(repo_digest, NULL, &ref) >= 0 && reference_familiar_string(ref, &familiar) >= 0 &&
-            (at = strchr(familiar, '@')))
+        if (reference_parse(repo_digest, NULL, &ref) >= 0 &&
+            reference_familiar_string(ref, &familiar) >= 0 && (at = strchr(familiar, '@')))
                 return g_strndup(familiar, (gsize) (at - familiar));
         return g_strndup(repo_digest, (gsize) (at - repo_digest));
 }
@@ -67,12 +67,10 @@ static int verb_image_ls(int argc, char *argv[])
         uint64_t created, size;
         int c, r;
 
-        static const struct option options[] = {
-                { "quiet", no_argument, NULL, 'q' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "all", no_argument, NULL, 'a' },
-                {}
-        };
+        static const struct option options[] = { { "quiet", no_argument, NULL, 'q' },
+                                                 { "no-trunc", no_argument, NULL, 'T' },
+                                                 { "all", no_argument, NULL, 'a' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "qa", options, NULL)) >= 0)
                 switch (c) {
                 case 'q':
@@ -151,7 +149,7 @@ static int verb_image_ls(int argc, char *argv[])
                         format_relative_time(when, sizeof(when), row->created);
                         format_size(sz, sizeof(sz), row->size);
                         g_autoptr(GPtrArray) repos = g_ptr_array_new_with_free_func(g_free);
-                        STRV_FOREACH(tag, row->tags) {
+                        STRV_FOREACH (tag, row->tags) {
                                 g_autofree char *repo = NULL, *tg = NULL;
                                 split_tag(*tag, &repo, &tg);
                                 table_add_row(t, repo, tg, shown, when, sz, NULL);
@@ -159,9 +157,10 @@ static int verb_image_ls(int argc, char *argv[])
                         }
                         /* As docker: a row "repo <none>" per repository the image has a digest in but no
                          * tag; "<none> <none>" only when it has neither. */
-                        STRV_FOREACH(d, row->digests) {
+                        STRV_FOREACH (d, row->digests) {
                                 char *repo = digest_repository(*d);
-                                if (!repo || g_ptr_array_find_with_equal_func(repos, repo, g_str_equal, NULL)) {
+                                if (!repo ||
+                                    g_ptr_array_find_with_equal_func(repos, repo, g_str_equal, NULL)) {
                                         g_free(repo);
                                         continue;
                                 }
@@ -185,10 +184,7 @@ static int verb_image_rm(int argc, char *argv[])
         bool force = false;
         int c;
 
-        static const struct option options[] = {
-                { "force", no_argument, NULL, 'f' },
-                {}
-        };
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
         while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
@@ -236,9 +232,10 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
         if (r < 0)
                 return r;
 
-#define GET(prop, type, ptr)                                                                                 \
-        r = sd_bus_get_property_trivial(bus, "org.berth1", path, "org.berth1.Image", prop, &error, type, ptr); \
-        if (r < 0)                                                                                           \
+#define GET(prop, type, ptr)                                                                                \
+        r = sd_bus_get_property_trivial(bus, "org.berth1", path, "org.berth1.Image", prop, &error, type,    \
+                                        ptr);                                                               \
+        if (r < 0)                                                                                          \
                 return log_bus_error(&error, r);
         GET("Size", 't', &size);
         GET("Created", 't', &created);
@@ -254,8 +251,8 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
                 r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Image", "RepoTags", &error,
                                              &tags);
         if (r >= 0)
-                r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Image", "RepoDigests", &error,
-                                             &digests);
+                r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Image", "RepoDigests",
+                                             &error, &digests);
         if (r >= 0)
                 r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Image", "Layers", &error,
                                              &layers);
@@ -264,7 +261,8 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
 
         g_autoptr(JsonParser) parser = json_parser_new();
         JsonObject *cfg = NULL;
-        if (json_parser_load_from_data(parser, config, -1, NULL) && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+        if (json_parser_load_from_data(parser, config, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
                 cfg = json_node_get_object(json_parser_get_root(parser));
 
         json_builder_begin_object(b);
@@ -272,12 +270,12 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
         json_builder_add_string_value(b, id);
         json_builder_set_member_name(b, "RepoTags");
         json_builder_begin_array(b);
-        STRV_FOREACH(t, tags)
+        STRV_FOREACH (t, tags)
                 json_builder_add_string_value(b, *t);
         json_builder_end_array(b);
         json_builder_set_member_name(b, "RepoDigests");
         json_builder_begin_array(b);
-        STRV_FOREACH(t, digests)
+        STRV_FOREACH (t, digests)
                 json_builder_add_string_value(b, *t);
         json_builder_end_array(b);
         json_builder_set_member_name(b, "Created");
@@ -288,7 +286,8 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
                 for (size_t i = 0; i < ELEMENTSOF(copied); i++)
                         if (json_object_has_member(cfg, json_names[i])) {
                                 json_builder_set_member_name(b, copied[i]);
-                                json_builder_add_value(b, json_node_copy(json_object_get_member(cfg, json_names[i])));
+                                json_builder_add_value(
+                                        b, json_node_copy(json_object_get_member(cfg, json_names[i])));
                         }
                 if (json_object_has_member(cfg, "config")) {
                         json_builder_set_member_name(b, "Config");
@@ -302,7 +301,7 @@ static int image_inspect_one(const char *key, JsonBuilder *b)
         json_builder_add_string_value(b, "layers");
         json_builder_set_member_name(b, "Layers");
         json_builder_begin_array(b);
-        STRV_FOREACH(l, layers)
+        STRV_FOREACH (l, layers)
                 json_builder_add_string_value(b, *l);
         json_builder_end_array(b);
         json_builder_end_object(b);
@@ -356,14 +355,17 @@ static int verb_image_history(int argc, char *argv[])
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0 || bus_get(&bus) < 0)
                 return EXIT_ERROR;
-        r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Image", "Config", &error, &config);
+        r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Image", "Config", &error,
+                                       &config);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Image", "Id", &error, &id);
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Image", "Id", &error,
+                                               &id);
         if (r < 0)
                 return log_bus_error(&error, r), EXIT_ERROR;
         sd_bus_message_unref(reply);
         reply = NULL;
-        r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Image", "LayerSizes", &error, &reply, "at");
+        r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Image", "LayerSizes", &error, &reply,
+                                "at");
         if (r >= 0)
                 r = sd_bus_message_read_array(reply, 't', &sizes_data, &sizes_len);
         if (r < 0)
@@ -376,8 +378,8 @@ static int verb_image_history(int argc, char *argv[])
                 return EXIT_ERROR;
         }
         JsonObject *cfg = json_node_get_object(json_parser_get_root(parser));
-        JsonArray *history = json_object_has_member(cfg, "history") ? json_object_get_array_member(cfg, "history")
-                                                                    : NULL;
+        JsonArray *history =
+                json_object_has_member(cfg, "history") ? json_object_get_array_member(cfg, "history") : NULL;
         guint n = history ? json_array_get_length(history) : 0;
 
         /* Newest step first, and the image id on the newest line only, as docker shows it. */
@@ -393,7 +395,8 @@ static int verb_image_history(int argc, char *argv[])
                 JsonObject *h = json_array_get_object_element(history, k - 1);
                 const char *by = h ? json_object_get_string_member_with_default(h, "created_by", "") : "";
                 const char *comment = h ? json_object_get_string_member_with_default(h, "comment", "") : "";
-                const char *created = h ? json_object_get_string_member_with_default(h, "created", NULL) : NULL;
+                const char *created =
+                        h ? json_object_get_string_member_with_default(h, "created", NULL) : NULL;
                 bool empty = h && json_object_get_boolean_member_with_default(h, "empty_layer", false);
                 char sid[13], when[FORMAT_RELATIVE_MAX], sz[FORMAT_SIZE_MAX];
                 g_autofree char *by_short = NULL;
@@ -404,10 +407,12 @@ static int verb_image_history(int argc, char *argv[])
                         bytes = layer < sizes_len ? ((const uint64_t *) sizes_data)[layer] : 0;
                 }
                 g_autoptr(GDateTime) dt = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
-                format_relative_time(when, sizeof(when), dt ? (uint64_t) g_date_time_to_unix(dt) * USEC_PER_SEC : 0);
+                format_relative_time(when, sizeof(when),
+                                     dt ? (uint64_t) g_date_time_to_unix(dt) * USEC_PER_SEC : 0);
                 format_size(sz, sizeof(sz), bytes);
                 by_short = g_utf8_strlen(by, -1) > 45 ? g_strdup_printf("%.44s…", by) : g_strdup(by);
-                table_add_row(t, k == n ? short_id(id, sid) : "<missing>", when, by_short, sz, comment, NULL);
+                table_add_row(t, k == n ? short_id(id, sid) : "<missing>", when, by_short, sz, comment,
+                              NULL);
         }
         table_print(t);
         table_free(t);

@@ -254,15 +254,13 @@ int verb_logs(int argc, char *argv[])
         struct timespec ts;
 
         enum { ARG_SINCE = 0x100, ARG_UNTIL, ARG_HELP };
-        static const struct option options[] = {
-                { "follow", no_argument, NULL, 'f' },
-                { "since", required_argument, NULL, ARG_SINCE },
-                { "until", required_argument, NULL, ARG_UNTIL },
-                { "tail", required_argument, NULL, 'n' },
-                { "timestamps", no_argument, NULL, 't' },
-                { "help", no_argument, NULL, ARG_HELP },
-                {}
-        };
+        static const struct option options[] = { { "follow", no_argument, NULL, 'f' },
+                                                 { "since", required_argument, NULL, ARG_SINCE },
+                                                 { "until", required_argument, NULL, ARG_UNTIL },
+                                                 { "tail", required_argument, NULL, 'n' },
+                                                 { "timestamps", no_argument, NULL, 't' },
+                                                 { "help", no_argument, NULL, ARG_HELP },
+                                                 {} };
 
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t now = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;

@@ -56,7 +56,8 @@ static void format_layer(const PullLayer *l, char *buf, size_t len)
                 memset(bar + fill + 1, ' ', width > fill + 1 ? width - fill - 1 : 0);
                 bar[width] = 0;
                 snprintf(buf, len, "%s: %s [%s]  %s/%s", l->id, l->status, bar,
-                         format_size(done, sizeof(done), l->done), format_size(total, sizeof(total), l->total));
+                         format_size(done, sizeof(done), l->done),
+                         format_size(total, sizeof(total), l->total));
         } else
                 snprintf(buf, len, "%s: %s", l->id, l->status);
 }
@@ -132,8 +133,8 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         PullState *s = userdata;
         const char *name, *old, *new;
 
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && streq(name, "org.berth1") && isempty(new) &&
-            !s->finished) {
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && streq(name, "org.berth1") &&
+            isempty(new) && !s->finished) {
                 s->finished = true;
                 s->result = g_strdup("failed");
                 s->error_name = g_strdup("org.freedesktop.DBus.Error.NoReply");
@@ -156,14 +157,16 @@ int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
         if (r < 0)
                 return r;
         /* Subscribe before asking, so not one signal of the transfer is missed. */
-        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer", NULL, on_transfer_signal, &s);
+        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer", NULL,
+                                on_transfer_signal, &s);
         if (r >= 0)
                 /* Only org.berth1's owner: every other client's exit is a NameOwnerChanged too (two
                  * concurrent pulls took each other's end for berthd's). */
-                r = sd_bus_add_match(bus, &owner_slot,
-                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.berth1'",
-                                     on_owner_changed, &s);
+                r = sd_bus_add_match(
+                        bus, &owner_slot,
+                        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.berth1'",
+                        on_owner_changed, &s);
         if (r < 0)
                 return log_bus_error(NULL, r);
 
@@ -196,8 +199,8 @@ int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
                         continue;
                 if (interrupted) {
                         interrupted = 0;
-                        (void) sd_bus_call_method(bus, "org.berth1", path, "org.berth1.Transfer", "Cancel", NULL,
-                                                  NULL, NULL);
+                        (void) sd_bus_call_method(bus, "org.berth1", path, "org.berth1.Transfer", "Cancel",
+                                                  NULL, NULL, NULL);
                         continue;
                 }
                 r = sd_bus_wait(bus, UINT64_MAX);
@@ -223,10 +226,7 @@ int verb_pull(int argc, char *argv[])
         bool quiet = false;
         int c;
 
-        static const struct option options[] = {
-                { "quiet", no_argument, NULL, 'q' },
-                {}
-        };
+        static const struct option options[] = { { "quiet", no_argument, NULL, 'q' }, {} };
         while ((c = getopt_long(argc, argv, "q", options, NULL)) >= 0)
                 switch (c) {
                 case 'q':

@@ -265,8 +265,10 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
                         if (proxied_signals[i] == SIGINT && ++w->interrupts >= 3) {
                                 /* A container's init ignores signals it has no handler for; do not trap the
                                  * user with it. */
-                                fprintf(stderr, "berthctl: no longer waiting; the container keeps running "
-                                                "('berthctl stop %.12s' stops it).\n", w->id);
+                                fprintf(stderr,
+                                        "berthctl: no longer waiting; the container keeps running "
+                                        "('berthctl stop %.12s' stops it).\n",
+                                        w->id);
                                 *ret_exit_code = 128 + SIGINT;
                                 return 1;
                         }
@@ -316,7 +318,7 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         if (r < 0) {
                 log_bus_error(&error, r);
                 return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
-                                                                              : EXIT_DAEMON;
+                                                                               : EXIT_DAEMON;
         }
 
         Follow f = { .j = j, .follow = true, .idle = waiter_idle, .userdata = &w };
@@ -452,13 +454,11 @@ int verb_start(int argc, char *argv[])
         int c, r, ret = EXIT_OK;
 
         enum { ARG_DETACH_KEYS = 0x100 };
-        static const struct option options[] = {
-                { "attach", no_argument, NULL, 'a' },
-                { "interactive", no_argument, NULL, 'i' },
-                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = { { "attach", no_argument, NULL, 'a' },
+                                                 { "interactive", no_argument, NULL, 'i' },
+                                                 { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "ai", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':

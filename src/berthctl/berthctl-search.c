@@ -37,11 +37,9 @@ int verb_search(int argc, char *argv[])
         unsigned limit = 0;
         int c, r;
 
-        static const struct option options[] = {
-                { "limit", required_argument, NULL, 'l' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                {}
-        };
+        static const struct option options[] = { { "limit", required_argument, NULL, 'l' },
+                                                 { "no-trunc", no_argument, NULL, 'T' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case 'l': {
@@ -117,7 +115,8 @@ int verb_search(int argc, char *argv[])
 
                 /* As docker: one line, cut at 45 characters with an ellipsis unless --no-trunc. */
                 shown = g_strdelimit(g_strdup(d), "\r\n\t", ' ');
-                if (!no_trunc && g_utf8_validate(shown, -1, NULL) && g_utf8_strlen(shown, -1) > DESCRIPTION_SHOWN) {
+                if (!no_trunc && g_utf8_validate(shown, -1, NULL) &&
+                    g_utf8_strlen(shown, -1) > DESCRIPTION_SHOWN) {
                         g_autofree char *cut = g_utf8_substring(shown, 0, DESCRIPTION_SHOWN - 1);
                         g_free(shown);
                         shown = g_strconcat(cut, "…", NULL);

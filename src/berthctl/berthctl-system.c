@@ -37,7 +37,8 @@ static void df_container_clear(void *p)
         free(c->state);
 }
 
-static int read_disk_usage(GArray *images, GArray *containers, uint64_t *ret_layers, uint64_t *ret_reclaimable)
+static int read_disk_usage(GArray *images, GArray *containers, uint64_t *ret_layers,
+                           uint64_t *ret_reclaimable)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *id, *name, *image, *state;
@@ -182,7 +183,7 @@ static void print_verbose(GArray *images, GArray *containers)
                 snprintf(n, sizeof(n), "%u", i->containers);
                 if (!i->tags || !i->tags[0])
                         table_add_row(t, "<none>", "<none>", sid, when, sz, shared, unique, n, NULL);
-                STRV_FOREACH(tag, i->tags) {
+                STRV_FOREACH (tag, i->tags) {
                         g_autofree char *repo = NULL, *tg = NULL;
                         split_tag(*tag, &repo, &tg);
                         table_add_row(t, repo, tg, sid, when, sz, shared, unique, n, NULL);
@@ -228,10 +229,7 @@ static int verb_system_df(int argc, char *argv[])
         bool verbose = false;
         int c, r;
 
-        static const struct option options[] = {
-                { "verbose", no_argument, NULL, 'v' },
-                {}
-        };
+        static const struct option options[] = { { "verbose", no_argument, NULL, 'v' }, {} };
         while ((c = getopt_long(argc, argv, "v", options, NULL)) >= 0)
                 switch (c) {
                 case 'v':
@@ -343,7 +341,7 @@ static int prune(const char *member, bool all, const char *heading, bool images)
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, images ? "ImagesDeleted" : "ContainersDeleted");
                 json_builder_begin_array(b);
-                STRV_FOREACH(id, removed)
+                STRV_FOREACH (id, removed)
                         json_builder_add_string_value(b, *id);
                 json_builder_end_array(b);
                 json_build_int(b, "SpaceReclaimed", (gint64) reclaimed);
@@ -353,7 +351,7 @@ static int prune(const char *member, bool all, const char *heading, bool images)
         }
         if (removed && removed[0]) {
                 printf("%s\n", heading);
-                STRV_FOREACH(id, removed)
+                STRV_FOREACH (id, removed)
                         printf(images ? "deleted: %s\n" : "%s\n", *id);
                 printf("\n");
         }
@@ -366,11 +364,9 @@ static int verb_image_prune(int argc, char *argv[])
         bool all = false, force = false;
         int c;
 
-        static const struct option options[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "force", no_argument, NULL, 'f' },
-                {}
-        };
+        static const struct option options[] = { { "all", no_argument, NULL, 'a' },
+                                                 { "force", no_argument, NULL, 'f' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "af", options, NULL)) >= 0)
                 switch (c) {
                 case 'a':
@@ -386,8 +382,9 @@ static int verb_image_prune(int argc, char *argv[])
                 fprintf(stderr, "berthctl image prune takes no arguments.\n");
                 return EXIT_USAGE;
         }
-        if (!force && !confirm(all ? "This will remove all images without at least one container associated to them."
-                                   : "This will remove all dangling images."))
+        if (!force &&
+            !confirm(all ? "This will remove all images without at least one container associated to them."
+                         : "This will remove all dangling images."))
                 return EXIT_OK;
         return prune("PruneImages", all, "Deleted Images:", true);
 }
@@ -397,10 +394,7 @@ static int verb_container_prune(int argc, char *argv[])
         bool force = false;
         int c;
 
-        static const struct option options[] = {
-                { "force", no_argument, NULL, 'f' },
-                {}
-        };
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
         while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':

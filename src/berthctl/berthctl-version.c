@@ -15,8 +15,8 @@ int verb_version(int argc, char *argv[])
 
         r = bus_get_manager_property_string("Version", &server);
         if (arg_json)
-                printf("{\"client\":{\"version\":\"%s\"},\"server\":%s%s%s}\n", BERTH_VERSION, server ? "{\"version\":\"" : "null",
-                       strempty(server), server ? "\"}" : "");
+                printf("{\"client\":{\"version\":\"%s\"},\"server\":%s%s%s}\n", BERTH_VERSION,
+                       server ? "{\"version\":\"" : "null", strempty(server), server ? "\"}" : "");
         else {
                 printf("Client: berthctl %s\n", BERTH_VERSION);
                 if (server)

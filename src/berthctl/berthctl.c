@@ -11,19 +11,18 @@ bool arg_ask_password = true;
 
 /* Verbs as docker spells them. A grouped verb ("image ls") may also have a top-level alias ("images"); both
  * point at the same function. */
-static const Verb base_verbs[] = {
-        { "version", NULL, "", "Show the client and daemon versions", verb_version },
-        { "commit", NULL, "[OPTIONS] CONTAINER [REPO[:TAG]]", "Create an image from a container's changes",
-          verb_commit },
-        { "commit", "container", "...", "Alias of 'commit'", verb_commit },
-        {}
-};
+static const Verb base_verbs[] = { { "version", NULL, "", "Show the client and daemon versions",
+                                     verb_version },
+                                   { "commit", NULL, "[OPTIONS] CONTAINER [REPO[:TAG]]",
+                                     "Create an image from a container's changes", verb_commit },
+                                   { "commit", "container", "...", "Alias of 'commit'", verb_commit },
+                                   {} };
 
 static const Verb *const verb_tables[] = { base_verbs,   image_verbs,  container_verbs, lifecycle_verbs,
                                            system_verbs, volume_verbs, network_verbs };
 
-#define FOREACH_VERB(v)                                                                    \
-        for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                           \
+#define FOREACH_VERB(v)                                                                                     \
+        for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \
                 for (const Verb *v = verb_tables[_t]; v->name; v++)
 
 void print_json(JsonNode *root)
@@ -44,9 +43,11 @@ static void help(void)
         printf("berthctl [OPTIONS] COMMAND [ARGS...]\n\n"
                "Control the berth container service (org.berth1 on the system bus).\n\n"
                "Commands:\n");
-        FOREACH_VERB(v) {
+        FOREACH_VERB(v)
+        {
                 char name[64];
-                snprintf(name, sizeof(name), "%s%s%s %s", strempty(v->group), v->group ? " " : "", v->name, v->args);
+                snprintf(name, sizeof(name), "%s%s%s %s", strempty(v->group), v->group ? " " : "", v->name,
+                         v->args);
                 printf("  %-36s %s\n", name, v->help);
         }
         printf("\nOptions:\n"
@@ -60,13 +61,12 @@ static void help(void)
 static int parse_argv(int argc, char *argv[])
 {
         enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_ASK_PASSWORD };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "json", no_argument, NULL, ARG_JSON },
+                                                 { "no-ask-password", no_argument, NULL,
+                                                   ARG_NO_ASK_PASSWORD },
+                                                 {} };
         int c;
 
         /* "+": stop at the first non-option, so each verb parses its own options. */
@@ -95,15 +95,15 @@ static const Verb *find_verb(int argc, char *argv[], int *ret_consumed)
         /* "image ls" first, then "ls" alone. */
         if (argc >= 2)
                 FOREACH_VERB(v)
-                        if (v->group && streq(v->group, argv[0]) && streq(v->name, argv[1])) {
-                                *ret_consumed = 2;
-                                return v;
-                        }
+        if (v->group && streq(v->group, argv[0]) && streq(v->name, argv[1])) {
+                *ret_consumed = 2;
+                return v;
+        }
         FOREACH_VERB(v)
-                if (!v->group && streq(v->name, argv[0])) {
-                        *ret_consumed = 1;
-                        return v;
-                }
+        if (!v->group && streq(v->name, argv[0])) {
+                *ret_consumed = 1;
+                return v;
+        }
         return NULL;
 }
 

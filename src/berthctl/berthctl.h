@@ -36,11 +36,12 @@ int manager_call(const char *member, sd_bus_message **ret_reply, const char *typ
 int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply);
 int manager_new_call(const char *member, sd_bus_message **ret);
 /* A Manager call whose error the caller inspects (and prints) itself. timeout_usec 0: sd-bus's default. */
-int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *error, sd_bus_message **ret_reply,
-                       const char *types, ...);
+int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *error,
+                       sd_bus_message **ret_reply, const char *types, ...);
 /* docker's verbs on several names: calls member(name, extra args of types…) for each of names (NULL-ended),
  * prints done_prefix and the name for each that worked, goes on after a failure. EXIT_OK or EXIT_ERROR. */
-int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types, ...);
+int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types,
+                      ...);
 
 /* Prints "Error: <words>: <message>" for a D-Bus error and returns the matching negative errno. */
 int log_bus_error(const sd_bus_error *error, int r);

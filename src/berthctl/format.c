@@ -200,7 +200,8 @@ void table_print(Table *t)
                         if (c + 1 == row->len)
                                 printf("%s", cell);
                         else
-                                printf("%s%*s", cell, (int) (width[c] - (size_t) g_utf8_strlen(cell, -1) + 3), "");
+                                printf("%s%*s", cell,
+                                       (int) (width[c] - (size_t) g_utf8_strlen(cell, -1) + 3), "");
                 }
                 printf("\n");
         }

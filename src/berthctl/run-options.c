@@ -15,9 +15,9 @@ static void strv_push_split(char ***l, const char *value)
         g_auto(GStrv) parts = g_strsplit(value, ",", -1);
         GPtrArray *a = g_ptr_array_new();
 
-        STRV_FOREACH(s, *l)
+        STRV_FOREACH (s, *l)
                 g_ptr_array_add(a, g_strdup(*s));
-        STRV_FOREACH(s, parts)
+        STRV_FOREACH (s, parts)
                 if (**s)
                         g_ptr_array_add(a, g_strdup(*s));
         g_ptr_array_add(a, NULL);
@@ -50,7 +50,7 @@ void run_options_done(RunOptions *o)
         g_free(o->properties);
         g_free(o->image);
         g_strfreev(o->command);
-        *o = (RunOptions) {};
+        *o = (RunOptions){};
 }
 
 static void strv_push(char ***l, char *s)
@@ -260,7 +260,7 @@ int unit_property_parse(const char *assignment, UnitProperty *ret)
                 break;
         }
 
-        *ret = (UnitProperty) { .name = unit_properties[i].bus_name, .type = 't', .value = v };
+        *ret = (UnitProperty){ .name = unit_properties[i].bus_name, .type = 't', .value = v };
         return 0;
 
 bad:;
@@ -310,7 +310,7 @@ int env_file_parse(const char *contents, const char *filename, char ***env)
         g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
         unsigned n = 0;
 
-        STRV_FOREACH(l, lines) {
+        STRV_FOREACH (l, lines) {
                 const char *line = *l, *eq;
                 g_autofree char *variable = NULL;
 
@@ -388,8 +388,8 @@ static int parse_go_duration(const char *s, uint64_t *ret)
                 const char *unit;
                 double usec;
         } units[] = {
-                { "ns", 1e-3 }, { "us", 1 }, { "µs", 1 }, { "ms", 1e3 },
-                { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
+                { "ns", 1e-3 }, { "us", 1 },   { "µs", 1 },     { "ms", 1e3 },
+                { "s", 1e6 },   { "m", 60e6 }, { "h", 3600e6 },
         };
         double total = 0;
         const char *p = s;
@@ -572,42 +572,41 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_RESTART,
                 ARG_HELP,
         };
-        static const struct option options[] = {
-                { "name", required_argument, NULL, ARG_NAME },
-                { "tty", no_argument, NULL, 't' },
-                { "interactive", no_argument, NULL, 'i' },
-                { "detach", no_argument, NULL, 'd' },
-                { "env", required_argument, NULL, 'e' },
-                { "env-file", required_argument, NULL, ARG_ENV_FILE },
-                { "workdir", required_argument, NULL, 'w' },
-                { "user", required_argument, NULL, 'u' },
-                { "hostname", required_argument, NULL, 'h' },
-                { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
-                { "network", required_argument, NULL, ARG_NETWORK },
-                { "net", required_argument, NULL, ARG_NETWORK },
-                { "dns", required_argument, NULL, ARG_DNS },
-                { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
-                { "add-host", required_argument, NULL, ARG_ADD_HOST },
-                { "rm", no_argument, NULL, ARG_RM },
-                { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
-                { "privileged", no_argument, NULL, ARG_PRIVILEGED },
-                { "cap-add", required_argument, NULL, ARG_CAP_ADD },
-                { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
-                { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
+        static const struct option options[] = { { "name", required_argument, NULL, ARG_NAME },
+                                                 { "tty", no_argument, NULL, 't' },
+                                                 { "interactive", no_argument, NULL, 'i' },
+                                                 { "detach", no_argument, NULL, 'd' },
+                                                 { "env", required_argument, NULL, 'e' },
+                                                 { "env-file", required_argument, NULL, ARG_ENV_FILE },
+                                                 { "workdir", required_argument, NULL, 'w' },
+                                                 { "user", required_argument, NULL, 'u' },
+                                                 { "hostname", required_argument, NULL, 'h' },
+                                                 { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
+                                                 { "network", required_argument, NULL, ARG_NETWORK },
+                                                 { "net", required_argument, NULL, ARG_NETWORK },
+                                                 { "dns", required_argument, NULL, ARG_DNS },
+                                                 { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
+                                                 { "add-host", required_argument, NULL, ARG_ADD_HOST },
+                                                 { "rm", no_argument, NULL, ARG_RM },
+                                                 { "detach-keys", required_argument, NULL, ARG_DETACH_KEYS },
+                                                 { "privileged", no_argument, NULL, ARG_PRIVILEGED },
+                                                 { "cap-add", required_argument, NULL, ARG_CAP_ADD },
+                                                 { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
+                                                 { "security-opt", required_argument, NULL,
+                                                   ARG_SECURITY_OPT },
                                                  { "device", required_argument, NULL, ARG_DEVICE },
-                { "publish", required_argument, NULL, 'p' },
-                { "property", required_argument, NULL, ARG_PROPERTY },
-                { "memory", required_argument, NULL, 'm' },
-                { "cpus", required_argument, NULL, ARG_CPUS },
-                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
-                { "volume", required_argument, NULL, 'v' },
-                { "mount", required_argument, NULL, ARG_MOUNT },
-                { "tmpfs", required_argument, NULL, ARG_TMPFS },
-                { "read-only", no_argument, NULL, ARG_READ_ONLY },
-                { "restart", required_argument, NULL, ARG_RESTART },
-                { "help", no_argument, NULL, ARG_HELP },
-                {}
-        };
+                                                 { "publish", required_argument, NULL, 'p' },
+                                                 { "property", required_argument, NULL, ARG_PROPERTY },
+                                                 { "memory", required_argument, NULL, 'm' },
+                                                 { "cpus", required_argument, NULL, ARG_CPUS },
+                                                 { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+                                                 { "volume", required_argument, NULL, 'v' },
+                                                 { "mount", required_argument, NULL, ARG_MOUNT },
+                                                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                                                 { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                                                 { "restart", required_argument, NULL, ARG_RESTART },
+                                                 { "help", no_argument, NULL, ARG_HELP },
+                                                 {} };
         const char *verb = argv[0];
         g_auto(GStrv) env_from_files = NULL, env = NULL;
         _cleanup_(run_options_done) RunOptions o = {};
@@ -784,12 +783,12 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
         o.command = g_strdupv(argv + optind + 1);
 
         /* Docker's order: the env files first, then -e, so that -e wins. */
-        STRV_FOREACH(e, env_from_files)
+        STRV_FOREACH (e, env_from_files)
                 strv_push(&o.env, g_strdup(*e));
-        STRV_FOREACH(e, env)
+        STRV_FOREACH (e, env)
                 strv_push(&o.env, g_strdup(*e));
 
         *ret = o;
-        o = (RunOptions) {};
+        o = (RunOptions){};
         return 0;
 }

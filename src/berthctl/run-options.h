@@ -36,7 +36,7 @@ typedef struct RunOptions {
         bool entrypoint_set;
         char *entrypoint; /* "" clears the image's Entrypoint */
         char *network;
-        char *restart; /* --restart, checked by the daemon */
+        char *restart;                         /* --restart, checked by the daemon */
         char **dns, **dns_search, **add_hosts; /* --dns, --dns-search, --add-host; checked by the daemon */
         char **ports;                          /* -p, --publish; checked by the daemon */
         char **volumes, **mounts, **tmpfs;     /* -v, --mount, --tmpfs; checked by the daemon */

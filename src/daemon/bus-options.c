@@ -56,8 +56,8 @@ int bus_option_enter(sd_bus_message *m, const char *key, const char *contents, s
 
         r = sd_bus_message_enter_container(m, 'v', contents);
         if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be %s (%s).", key,
-                                         type_words(contents), contents);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be %s (%s).",
+                                         key, type_words(contents), contents);
         return 0;
 }
 

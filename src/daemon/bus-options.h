@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
-/* Methods' options dictionaries (a{sv}). They are there so methods can grow without twins; a key this version
- * does not know is refused by name ("Unknown option 'x'.") rather than ignored, and a value of the wrong type
- * is refused naming the key and the type. */
+/* Methods' options dictionaries (a{sv}). They are there so methods can grow without twins; a key this
+ * version does not know is refused by name ("Unknown option 'x'.") rather than ignored, and a value of the
+ * wrong type is refused naming the key and the type. */
 
 /* Called with the message at an entry's variant: reads it with one of the bus_option_read_*() below and
  * returns >= 0, or returns bus_option_unknown(). */

@@ -16,7 +16,8 @@ int container_connect_monitor(Container *c, int *ret_fd)
         _cleanup_close_ int fd = -EBADF;
         int n;
 
-        n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/containers/%s/attach", c->manager->runtime_dir, c->id);
+        n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/containers/%s/attach", c->manager->runtime_dir,
+                     c->id);
         if (n < 0 || (size_t) n >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         /* Non-blocking: a monitor that does not accept (its backlog full) must not stall the bus. */
@@ -51,8 +52,9 @@ int container_attach(Container *c, const AttachOptions *o, int *ret_fd)
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        snprintf(header, sizeof(header), "ATTACH stdin=%d stdout=%d stderr=%d stdin_once=%d rows=%u cols=%u\n",
-                 o->want_stdin, o->want_stdout, o->want_stderr, o->stdin_once, o->rows, o->columns);
+        snprintf(header, sizeof(header),
+                 "ATTACH stdin=%d stdout=%d stderr=%d stdin_once=%d rows=%u cols=%u\n", o->want_stdin,
+                 o->want_stdout, o->want_stderr, o->stdin_once, o->rows, o->columns);
 
         /* Not started yet, or "G" not sent yet: the stream waits and goes to the monitor with "G", so the
          * client cannot miss the first output. Once "G" is out the monitor listens, and we connect. */

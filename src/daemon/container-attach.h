@@ -15,7 +15,10 @@ typedef struct AttachOptions {
         unsigned rows, columns;
 } AttachOptions;
 
-#define ATTACH_OPTIONS_INIT { .want_stdin = true, .want_stdout = true, .want_stderr = true }
+#define ATTACH_OPTIONS_INIT                                                                                 \
+        {                                                                                                   \
+                .want_stdin = true, .want_stdout = true, .want_stderr = true                                \
+        }
 
 /* Returns the caller's end of the stream. -ESRCH when the container is not running (and !before_start, or
  * it is stopping), -EBUSY when too many streams wait for the start. */
@@ -25,7 +28,8 @@ int container_attach(Container *c, const AttachOptions *o, int *ret_fd);
  * answer ("OK" or "ERR …") the caller reads. -ESRCH when the container is not running. */
 int container_resize_connect(Container *c, unsigned rows, unsigned columns, int *ret_fd);
 
-/* A non-blocking connection to the monitor's attach socket; -ESRCH when nobody listens (exec uses it too). */
+/* A non-blocking connection to the monitor's attach socket; -ESRCH when nobody listens (exec uses it too).
+ */
 int container_connect_monitor(Container *c, int *ret_fd);
 /* Running, with a monitor we watch, and not starting. */
 bool container_is_running(Container *c);

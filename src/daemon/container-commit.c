@@ -84,9 +84,9 @@ static void commit_thaw(CommitOperation *op)
         unit = strdup(op->unit);
         if (!unit)
                 return (void) log_oom();
-        r = sd_bus_call_method_async(op->manager->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                     "org.freedesktop.systemd1.Manager", "ThawUnit", on_thaw_reply, unit, "s",
-                                     op->unit);
+        r = sd_bus_call_method_async(op->manager->bus, NULL, "org.freedesktop.systemd1",
+                                     "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                     "ThawUnit", on_thaw_reply, unit, "s", op->unit);
         if (r < 0) {
                 free(unit);
                 log_error_errno(r, "Failed to thaw %s after commit: %m", op->unit);
@@ -147,7 +147,8 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
 
         r = layer_extract_spawn(dest_fd, &input_fd, &result_fd, &pid);
         if (r < 0) {
-                snprintf(report->message, sizeof(report->message), "cannot start extraction: %s", strerror(-r));
+                snprintf(report->message, sizeof(report->message), "cannot start extraction: %s",
+                         strerror(-r));
                 return r;
         }
         flags = fcntl(input_fd, F_GETFL);
@@ -189,7 +190,8 @@ _Noreturn static void commit_child(int upper_fd, int dest_fd, int report_fd, pid
 
 /* ---- the daemon side ------------------------------------------------------------------------------ */
 
-static int commit_record_image(CommitOperation *op, const LayerExtractResult *res, char **ret_id, bool *ret_new)
+static int commit_record_image(CommitOperation *op, const LayerExtractResult *res, char **ret_id,
+                               bool *ret_new)
 {
         Manager *m = op->manager;
         OciImageConfig *cfg = op->req.config;
@@ -219,7 +221,7 @@ static int commit_record_image(CommitOperation *op, const LayerExtractResult *re
 
         h = g_renew(OciHistoryEntry, cfg->history, cfg->n_history + 1);
         cfg->history = h;
-        h[cfg->n_history++] = (OciHistoryEntry) {
+        h[cfg->n_history++] = (OciHistoryEntry){
                 .created_usec = now,
                 .created_by = g_strdup(op->created_by),
                 .author = g_strdup(op->req.author),
@@ -384,7 +386,7 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
         op = calloc(1, sizeof(CommitOperation));
         if (!op)
                 return -ENOMEM;
-        *op = (CommitOperation) {
+        *op = (CommitOperation){
                 .manager = m,
                 .reply_to = sd_bus_message_ref(reply_to),
                 .req = *req,
@@ -401,7 +403,7 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .upper_fd = -EBADF,
                 .result_fd = -EBADF,
         };
-        *req = (CommitRequest) {};
+        *req = (CommitRequest){};
         if (!op->unit)
                 return -ENOMEM;
         if (parent->layer_sizes)

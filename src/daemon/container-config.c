@@ -35,7 +35,7 @@ void container_options_done(ContainerOptions *o)
         free(o->restart);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
-        *o = (ContainerOptions) {};
+        *o = (ContainerOptions){};
 }
 
 void container_config_done(ContainerConfig *c)
@@ -58,7 +58,7 @@ void container_config_done(ContainerConfig *c)
         free(c->restart);
         g_strfreev(c->dns_search);
         g_strfreev(c->add_hosts);
-        *c = (ContainerConfig) {};
+        *c = (ContainerConfig){};
 }
 
 void device_mapping_done(DeviceMapping *d)
@@ -66,7 +66,7 @@ void device_mapping_done(DeviceMapping *d)
         free(d->host);
         free(d->container);
         free(d->perms);
-        *d = (DeviceMapping) {};
+        *d = (DeviceMapping){};
 }
 
 static bool device_perms_valid(const char *s)
@@ -111,7 +111,7 @@ int device_mapping_parse(const char *s, DeviceMapping *ret)
         if (!device_path_valid(host) || !device_path_valid(container) || !startswith(container, "/dev/") ||
             !device_perms_valid(perms))
                 return -EINVAL;
-        *ret = (DeviceMapping) {
+        *ret = (DeviceMapping){
                 .host = strdup(host),
                 .container = strdup(container),
                 .perms = strdup(perms),
@@ -229,17 +229,18 @@ static int parse_security_opts(char *const *l, BerthError *e, bool *ret_nnp, boo
 }
 
 /* Publishing below 1024 or on one of the host's addresses takes what belongs to the host's admin: the
- * privileged action, as for the host's network. An invalid entry is refused later anyway; ask for the most. */
+ * privileged action, as for the host's network. An invalid entry is refused later anyway; ask for the most.
+ */
 /* A bind mount gives the container a piece of the host: as privileged as a device. Unparsable entries count
  * too (they fail later anyway). */
 static bool mounts_bind_host(char **mounts, char **volumes)
 {
-        STRV_FOREACH(m, mounts) {
+        STRV_FOREACH (m, mounts) {
                 _cleanup_(mount_entry_done) MountEntry e = {};
                 if (mount_entry_parse_mount(*m, &e) < 0 || e.type == MOUNT_TYPE_BIND)
                         return true;
         }
-        STRV_FOREACH(v, volumes) {
+        STRV_FOREACH (v, volumes) {
                 _cleanup_(mount_entry_done) MountEntry e = {};
                 if (mount_entry_parse_volume(*v, &e) < 0 || e.type == MOUNT_TYPE_BIND)
                         return true;
@@ -255,22 +256,23 @@ char *container_anonymous_volume_name(const char *id, const char *target)
 
 /* All mounts of a new container in one list: --mount, -v, --tmpfs, then the image's VOLUMEs not already
  * covered; anonymous volumes named; two mounts on one target refused, as Docker does. */
-static int resolve_mounts(const OciImageConfig *image, const ContainerOptions *o, const char *id, BerthError *err,
-                          char ***ret)
+static int resolve_mounts(const OciImageConfig *image, const ContainerOptions *o, const char *id,
+                          BerthError *err, char ***ret)
 {
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GHashTable) targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         char **lists[] = { o->mounts, o->volumes, o->tmpfs, image ? image->volumes : NULL };
         int (*parsers[])(const char *, MountEntry *) = { mount_entry_parse_mount, mount_entry_parse_volume,
-                                                          mount_entry_parse_tmpfs, mount_entry_parse_volume };
+                                                         mount_entry_parse_tmpfs, mount_entry_parse_volume };
         static const char *const what[] = { "a --mount", "a volume", "a tmpfs", "the image's VOLUME" };
 
         for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-                STRV_FOREACH(s, lists[l]) {
+                STRV_FOREACH (s, lists[l]) {
                         _cleanup_(mount_entry_done) MountEntry e = {};
 
                         if (parsers[l](*s, &e) < 0)
-                                return berth_error_set(err, -EINVAL, "%s entry is not valid: '%s'", what[l], *s);
+                                return berth_error_set(err, -EINVAL, "%s entry is not valid: '%s'", what[l],
+                                                       *s);
                         if (g_hash_table_contains(targets, e.target)) {
                                 if (l == 3) /* a VOLUME the caller mounted something on */
                                         continue;
@@ -288,7 +290,7 @@ static int resolve_mounts(const OciImageConfig *image, const ContainerOptions *o
 
 static bool ports_are_privileged(char **ports)
 {
-        STRV_FOREACH(p, ports) {
+        STRV_FOREACH (p, ports) {
                 PortMapping m;
 
                 if (port_mapping_parse(*p, &m) < 0 || port_mapping_is_privileged(&m))
@@ -313,7 +315,7 @@ int container_options_check_confinement(const ContainerOptions *o, BerthError *e
         r = parse_security_opts(o->security_opt, e, &nnp, &unconfined);
         if (r < 0)
                 return r;
-        STRV_FOREACH(d, o->devices) {
+        STRV_FOREACH (d, o->devices) {
                 _cleanup_(device_mapping_done) DeviceMapping m = {};
 
                 r = device_mapping_parse(*d, &m);
@@ -337,7 +339,8 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
         uint64_t caps;
 
         if (c->privileged || c->seccomp_unconfined || streq_ptr(c->network, "host") ||
-            (c->devices && c->devices[0]) || ports_are_privileged(c->ports) || mounts_bind_host(c->mounts, NULL))
+            (c->devices && c->devices[0]) || ports_are_privileged(c->ports) ||
+            mounts_bind_host(c->mounts, NULL))
                 return true;
         /* A record whose names no longer parse would fail to start anyway; ask for the most. */
         if (caps_resolve(false, c->cap_add, c->cap_drop, &caps, NULL) < 0)
@@ -367,7 +370,7 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
 
         for (char **e = image ? image->env : NULL; e && *e; e++)
                 env_apply(env, *e);
-        STRV_FOREACH(e, o->env) {
+        STRV_FOREACH (e, o->env) {
                 if (isempty(*e) || **e == '=') {
                         return INVALID("an environment entry has no name");
                 }
@@ -376,8 +379,9 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         if (!env_has(env, "PATH"))
                 g_ptr_array_insert(env, 0, g_strdup(CONTAINER_DEFAULT_PATH));
 
-        c.workdir = g_strdup(!isempty(o->workdir) ? o->workdir
-                             : image && !isempty(image->working_dir) ? image->working_dir : "/");
+        c.workdir = g_strdup(!isempty(o->workdir)                    ? o->workdir
+                             : image && !isempty(image->working_dir) ? image->working_dir
+                                                                     : "/");
         if (c.workdir[0] != '/') {
                 return INVALID("the working directory must be an absolute path");
         }
@@ -400,16 +404,16 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
             !user_network_name_is_valid(c.network)) {
                 return INVALID("network must be \"bridge\", \"none\", \"host\" or a user network's name");
         }
-        STRV_FOREACH(d, o->dns)
+        STRV_FOREACH (d, o->dns)
                 if (!dns_server_is_valid(*d))
                         return INVALID("a dns server must be an IPv4 or IPv6 address");
-        STRV_FOREACH(d, o->dns_search)
+        STRV_FOREACH (d, o->dns_search)
                 if (!dns_search_is_valid(*d))
                         return INVALID("a dns search domain must be a domain name or \".\"");
-        STRV_FOREACH(h, o->add_hosts)
+        STRV_FOREACH (h, o->add_hosts)
                 if (add_host_parse(*h, NULL, NULL) < 0)
                         return INVALID("an added host must be NAME:ADDRESS with an IPv4 or IPv6 address");
-        STRV_FOREACH(p, o->ports) {
+        STRV_FOREACH (p, o->ports) {
                 PortMapping m;
 
                 if (port_mapping_parse(*p, &m) < 0)
@@ -456,7 +460,7 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
         }
         c.read_only = o->read_only;
         *ret = c;
-        c = (ContainerConfig) {};
+        c = (ContainerConfig){};
         return 0;
 #undef INVALID
 }
@@ -480,17 +484,18 @@ bool container_name_is_id(const char *name)
 
 /* Short lists in Docker's spirit; 40 × 40 names, and the caller retries on a clash. */
 static const char *const adjectives[] = {
-        "admiring", "blissful", "bold", "brave", "busy", "calm", "clever", "cool", "dazzling", "eager",
-        "ecstatic", "elegant", "festive", "focused", "friendly", "gallant", "gentle", "happy", "hopeful",
-        "jolly", "keen", "kind", "lucid", "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed",
-        "serene", "sharp", "stoic", "sweet", "tender", "trusting", "upbeat", "vibrant", "wizardly", "youthful",
-        "zealous",
+        "admiring", "blissful",   "bold",     "brave",   "busy",    "calm",     "clever",   "cool",
+        "dazzling", "eager",      "ecstatic", "elegant", "festive", "focused",  "friendly", "gallant",
+        "gentle",   "happy",      "hopeful",  "jolly",   "keen",    "kind",     "lucid",    "modest",
+        "nifty",    "optimistic", "peaceful", "quirky",  "relaxed", "serene",   "sharp",    "stoic",
+        "sweet",    "tender",     "trusting", "upbeat",  "vibrant", "wizardly", "youthful", "zealous",
 };
 static const char *const nouns[] = {
-        "albatross", "anchor", "barge", "beacon", "buoy", "canal", "capstan", "cove", "dinghy", "dock",
-        "ferry", "fjord", "galley", "harbor", "hull", "jetty", "keel", "ketch", "lagoon", "lighthouse",
-        "mariner", "mast", "mooring", "narwhal", "oar", "pier", "port", "quay", "rudder", "schooner",
-        "sextant", "skiff", "sloop", "tide", "trawler", "wharf", "yacht", "yawl", "compass", "lantern",
+        "albatross", "anchor", "barge",   "beacon",     "buoy",    "canal",    "capstan", "cove",
+        "dinghy",    "dock",   "ferry",   "fjord",      "galley",  "harbor",   "hull",    "jetty",
+        "keel",      "ketch",  "lagoon",  "lighthouse", "mariner", "mast",     "mooring", "narwhal",
+        "oar",       "pier",   "port",    "quay",       "rudder",  "schooner", "sextant", "skiff",
+        "sloop",     "tide",   "trawler", "wharf",      "yacht",   "yawl",     "compass", "lantern",
 };
 
 char *container_name_generate(void)
@@ -499,5 +504,6 @@ char *container_name_generate(void)
 
         if (getrandom(r, sizeof(r), 0) != sizeof(r))
                 r[0] = (uint32_t) g_random_int(), r[1] = (uint32_t) g_random_int();
-        return g_strdup_printf("%s_%s", adjectives[r[0] % ELEMENTSOF(adjectives)], nouns[r[1] % ELEMENTSOF(nouns)]);
+        return g_strdup_printf("%s_%s", adjectives[r[0] % ELEMENTSOF(adjectives)],
+                               nouns[r[1] % ELEMENTSOF(nouns)]);
 }

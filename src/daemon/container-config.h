@@ -12,15 +12,15 @@
  * Docker's rules. Pure: no I/O, so the rules are unit-tested. */
 
 typedef struct ContainerOptions {
-        char **command;      /* replaces Cmd when non-empty */
-        char **entrypoint;   /* replaces Entrypoint when set_entrypoint (empty clears it) */
+        char **command;    /* replaces Cmd when non-empty */
+        char **entrypoint; /* replaces Entrypoint when set_entrypoint (empty clears it) */
         bool set_entrypoint;
-        char **env;          /* "K=V" overrides; "K" alone removes K */
+        char **env; /* "K=V" overrides; "K" alone removes K */
         char *workdir;
         char *user;
-        bool set_user;       /* "" is a valid choice: root */
+        bool set_user; /* "" is a valid choice: root */
         char *hostname;
-        char *network;       /* "bridge" (default), "none" or "host" */
+        char *network; /* "bridge" (default), "none" or "host" */
         bool tty;
         bool interactive;
         /* Confinement (docs/security.md): Docker's --privileged, --cap-add, --cap-drop, --security-opt
@@ -29,7 +29,7 @@ typedef struct ContainerOptions {
         char **cap_add;
         char **cap_drop;
         char **security_opt;
-        char **devices; /* Docker's --device: "HOST[:CONTAINER][:PERMS]" */
+        char **devices;    /* Docker's --device: "HOST[:CONTAINER][:PERMS]" */
         char **dns;        /* --dns: nameserver addresses */
         char **dns_search; /* --dns-search: domains, or "." for none */
         char **add_hosts;  /* --add-host: "NAME:ADDRESS" */

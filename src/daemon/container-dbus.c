@@ -69,8 +69,8 @@ static int container_node_enumerator(sd_bus *bus, const char *path, void *userda
 }
 
 #define CONTAINER_GETTER(fn, type, expr)                                                                    \
-        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,          \
-                      sd_bus_message *reply, void *userdata, sd_bus_error *error)                          \
+        static int fn(sd_bus *bus, const char *path, const char *interface, const char *property,           \
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)                           \
         {                                                                                                   \
                 Container *c = userdata;                                                                    \
                 return sd_bus_message_append(reply, type, expr);                                            \
@@ -127,8 +127,9 @@ static int property_get_command(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append_strv(reply, c->config.argv);
 }
 
-static int property_get_ip_address(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+static int property_get_ip_address(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
 {
         Container *c = userdata;
         char a[INET_ADDRSTRLEN] = "";
@@ -358,7 +359,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = sd_bus_message_read_strv(message, &o.command);
         if (r < 0)
                 return r;
-        r = bus_read_options(message, read_create_option, &(CreateOptions) { &o, &properties }, error);
+        r = bus_read_options(message, read_create_option, &(CreateOptions){ &o, &properties }, error);
         if (r < 0)
                 return r;
 
@@ -371,9 +372,11 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return bus_error_set_image_lookup(error, &e);
         if (!isempty(name_in)) {
                 if (!container_name_is_valid(name_in))
-                        return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
-                                                 "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
-                                                 "at most 128 characters.", name_in);
+                        return sd_bus_error_setf(
+                                error, BERTH_ERROR_INVALID_NAME,
+                                "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, "
+                                "at most 128 characters.",
+                                name_in);
                 if (container_name_is_id(name_in))
                         return sd_bus_error_setf(
                                 error, BERTH_ERROR_INVALID_NAME,
@@ -381,8 +384,8 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 Container *other;
                 if (manager_find_container(m, name_in, NULL, &other) >= 0 && streq(other->name, name_in))
                         return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
-                                                 "The name '%s' is already used by container %.12s.", name_in,
-                                                 other->id);
+                                                 "The name '%s' is already used by container %.12s.",
+                                                 name_in, other->id);
         }
 
         r = container_options_check_confinement(&o, &e, &weakens);
@@ -392,9 +395,13 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return r;
         weakens = weakens || scope_properties_weaken(properties);
 
-        const char *details[] = { "image", image_key, "container", name_in, "verb", run ? "run" : "create",
-                                  "privileged", weakens ? "true" : "false", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        const char *details[] = { "image",      image_key,
+                                  "container",  name_in,
+                                  "verb",       run ? "run" : "create",
+                                  "privileged", weakens ? "true" : "false",
+                                  NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -414,8 +421,8 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         if (r >= 0)
                 r = oci_image_config_parse(image_json, image_json_size, NULL, &image_config);
         if (r < 0)
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_IMAGE, "The config of image %s is unreadable.",
-                                         image_key);
+                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_IMAGE,
+                                         "The config of image %s is unreadable.", image_key);
 
         if (isempty(name_in)) {
                 Container *other;
@@ -482,11 +489,13 @@ static int verify_manage_container(sd_bus_message *message, Container *c, const 
         Manager *m = c->manager;
         bool weakens = container_config_weakens_confinement(&c->config) ||
                        scope_properties_weaken(c->properties_json);
-        const char *details[] = { "container", c->name, "verb", verb, "privileged", weakens ? "true" : "false",
+        const char *details[] = { "container", c->name,      "verb",
+                                  verb,        "privileged", weakens ? "true" : "false",
                                   NULL };
         int r;
 
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry,
+                                    error);
         if (r <= 0)
                 return r;
         if (weakens && runs_it)
@@ -565,7 +574,8 @@ int bus_container_method_remove(sd_bus_message *message, void *userdata, sd_bus_
 
         if (c->monitor_source && !force)
                 return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
-                                         "Container %s is running: stop it first, or force the removal.", c->name);
+                                         "Container %s is running: stop it first, or force the removal.",
+                                         c->name);
         if (c->monitor_source)
                 return container_remove_forced(c, message);
         name = strdup(c->name);
@@ -744,12 +754,15 @@ int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         if (!container_name_is_valid(name) || container_name_is_id(name))
-                return sd_bus_error_setf(error, BERTH_ERROR_INVALID_NAME,
-                                         "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
-                                         "128 characters, not 64 hex digits.", name);
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_INVALID_NAME,
+                        "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
+                        "128 characters, not 64 hex digits.",
+                        name);
         if (manager_find_container(c->manager, name, NULL, &other) >= 0 && streq(other->name, name))
                 return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
-                                         "The name '%s' is already used by container %.12s.", name, other->id);
+                                         "The name '%s' is already used by container %.12s.", name,
+                                         other->id);
         r = verify_manage_container(message, c, "rename", false, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
@@ -956,7 +969,8 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
                         return bus_error_set_image_lookup(error, &e);
                 if (strchr(req.tag, '@'))
                         return sd_bus_error_setf(error, BERTH_ERROR_INVALID_REFERENCE,
-                                                 "'%s': a commit is tagged, it cannot name a digest", reference);
+                                                 "'%s': a commit is tagged, it cannot name a digest",
+                                                 reference);
         }
 
         parent = image_store_get(m->images, c->image_id);
@@ -970,7 +984,7 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         r = oci_image_config_parse(config, config_size, NULL, &req.config);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the config of image %s: %m", parent->id);
-        STRV_FOREACH(change, o.changes) {
+        STRV_FOREACH (change, o.changes) {
                 _cleanup_berth_error_ BerthError change_error = BERTH_ERROR_INIT;
                 r = oci_image_config_apply_change(req.config, *change, &change_state, &change_error);
                 if (r < 0)
@@ -979,7 +993,8 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         }
 
         const char *details[] = { "container", c->name, "image", strempty(req.tag), "verb", "commit", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -990,8 +1005,8 @@ int bus_container_method_commit(sd_bus_message *message, void *userdata, sd_bus_
         req.pause = o.pause;
         r = container_commit(c, &req, message);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE, "The image of container %s is gone",
-                                         c->name);
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_IMAGE,
+                                         "The image of container %s is gone", c->name);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot commit container %s: %m", c->name);
         return 1; /* answered when the copy is done */
@@ -1025,7 +1040,8 @@ static int read_attach_option(sd_bus_message *m, const char *key, void *userdata
 
 static int not_running(sd_bus_error *error, Container *c)
 {
-        return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.", c->name);
+        return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_NOT_RUNNING, "Container %s is not running.",
+                                 c->name);
 }
 
 int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -1044,7 +1060,8 @@ int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_
                                          "Options 'rows' and 'columns' go together, each 1…65535.");
 
         const char *details[] = { "container", c->name, "verb", "attach", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1119,7 +1136,8 @@ int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_
                                          rows, columns);
 
         const char *details[] = { "container", c->name, "verb", "resize", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1139,7 +1157,7 @@ int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_
                 safe_close(fd);
                 return -ENOMEM;
         }
-        *rc = (ResizeCall) { .message = sd_bus_message_ref(message), .fd = fd, .name = strdup(c->name) };
+        *rc = (ResizeCall){ .message = sd_bus_message_ref(message), .fd = fd, .name = strdup(c->name) };
         r = sd_event_add_io(m->event, &rc->source, fd, EPOLLIN, on_resize_answer, rc);
         if (r < 0) {
                 resize_call_free(rc);
@@ -1168,7 +1186,8 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RestartCount", "u", property_get_restart_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RestartCount", "u", property_get_restart_count, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("s", config, "as", command), method_get_config,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -1187,10 +1206,12 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Exec", SD_BUS_ARGS("as", command, "a{sv}", options),
                                 SD_BUS_RESULT("h", stream, "o", session), bus_container_method_exec,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetArchive", SD_BUS_ARGS("s", path, "a{sv}", options), SD_BUS_RESULT("h", tar),
-                                bus_container_method_get_archive, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetArchive", SD_BUS_ARGS("s", path, "a{sv}", options),
+                                SD_BUS_RESULT("h", tar), bus_container_method_get_archive,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PutArchive", SD_BUS_ARGS("s", path, "h", tar, "a{sv}", options),
-                                SD_BUS_NO_RESULT, bus_container_method_put_archive, SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_NO_RESULT, bus_container_method_put_archive,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Commit", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("s", image_id), bus_container_method_commit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -1206,8 +1227,8 @@ static const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_top, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStats", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("a{sv}", stats),
                                 bus_container_method_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Rename", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, bus_container_method_rename,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rename", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                bus_container_method_rename, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", properties, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -1296,8 +1317,8 @@ void container_send_top_reply(sd_bus_message *call, const BerthError *e, const u
 /* The counters GetStats passes on from systemd's unit, under systemd's names (UINT64_MAX: not known, as
  * when the cgroup has no such controller). */
 static const char *const stats_properties[] = {
-        "CPUUsageNSec", "MemoryCurrent", "MemoryMax", "TasksCurrent", "TasksMax", "IOReadBytes", "IOWriteBytes",
-        NULL,
+        "CPUUsageNSec", "MemoryCurrent", "MemoryMax",    "TasksCurrent",
+        "TasksMax",     "IOReadBytes",   "IOWriteBytes", NULL,
 };
 
 static int stats_copy(sd_bus_message *from, sd_bus_message *to)

@@ -210,7 +210,8 @@ int container_adopt(Container *c)
         /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
         pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
         if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
-                log_info("Container %s is running (monitor PID %i), adopting it.", c->name, c->state.monitor_pid);
+                log_info("Container %s is running (monitor PID %i), adopting it.", c->name,
+                         c->state.monitor_pid);
                 r = container_watch_monitor(c, pidfd);
                 if (r < 0)
                         return r;

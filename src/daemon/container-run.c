@@ -176,7 +176,7 @@ static int container_resolve_devices(Container *c, char ***ret_spec, char ***ret
         g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_free);
         int r;
 
-        STRV_FOREACH(d, c->config.devices) {
+        STRV_FOREACH (d, c->config.devices) {
                 _cleanup_(device_mapping_done) DeviceMapping m = {};
                 struct stat st;
                 char type;
@@ -216,7 +216,7 @@ static int container_spec_mounts(Container *c, char ***ret, char ***ret_copy_up)
         g_autoptr(GPtrArray) copy_up = g_ptr_array_new_with_free_func(g_free);
         int r;
 
-        STRV_FOREACH(s, c->config.mounts) {
+        STRV_FOREACH (s, c->config.mounts) {
                 _cleanup_(mount_entry_done) MountEntry e = {};
 
                 r = mount_entry_parse_mount(*s, &e);
@@ -230,7 +230,8 @@ static int container_spec_mounts(Container *c, char ***ret, char ***ret_copy_up)
                         /* The child copies only into an empty volume. */
                         g_ptr_array_add(copy_up, g_strdup(e.target));
                         if (r < 0)
-                                return log_error_errno(r, "Failed to make volume %s: %s", e.source, err.message);
+                                return log_error_errno(r, "Failed to make volume %s: %s", e.source,
+                                                       err.message);
                         g_free(anon);
                         anon = e.source;
                         e.source = g_strdup_printf("%s/volumes/%s/_data", c->manager->state_dir, anon);
@@ -358,8 +359,8 @@ static int container_join_network(Container *c, int netns_fd)
         sd_journal_send("MESSAGE=Container %s has address %s on %s.", c->name, a,
                         bridge_network_config(container_bridge(c))->bridge,
                         "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
-                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s", c->id,
-                        "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", unit, NULL);
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", unit, NULL);
         return 0;
 }
 

@@ -19,7 +19,6 @@
 
 #define CONTAINER_RECORD_MAX (4U * 1024U * 1024U)
 
-
 Container *container_free(Container *c)
 {
         if (!c)
@@ -69,8 +68,6 @@ int container_object_path(const char *name, char **ret)
 {
         return sd_bus_path_encode("/org/berth1/container", name, ret);
 }
-
-
 
 static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
 {
@@ -186,8 +183,10 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.interactive = json_object_get_boolean_member_with_default(o, "interactive", false);
         /* Records written before confinement existed lack these: Docker's defaults, the safe reading. */
         c->config.privileged = json_object_get_boolean_member_with_default(o, "privileged", false);
-        c->config.no_new_privileges = json_object_get_boolean_member_with_default(o, "no_new_privileges", false);
-        c->config.seccomp_unconfined = json_object_get_boolean_member_with_default(o, "seccomp_unconfined", false);
+        c->config.no_new_privileges =
+                json_object_get_boolean_member_with_default(o, "no_new_privileges", false);
+        c->config.seccomp_unconfined =
+                json_object_get_boolean_member_with_default(o, "seccomp_unconfined", false);
         c->config.cap_add = get_strv(o, "cap_add");
         c->config.cap_drop = get_strv(o, "cap_drop");
         c->config.devices = get_strv(o, "devices");
@@ -249,8 +248,8 @@ static int write_etc_files(Container *c, int dir_fd)
 
         hostname = g_strdup_printf("%s\n", c->config.hostname);
         hosts = etc_hosts_generate(c->config.hostname, NULL, c->config.add_hosts);
-        r = resolv_conf_for_container(streq_ptr(c->config.network, "host"), c->config.dns, c->config.dns_search,
-                                      &resolv);
+        r = resolv_conf_for_container(streq_ptr(c->config.network, "host"), c->config.dns,
+                                      c->config.dns_search, &resolv);
         if (r >= 0)
                 r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
         if (r >= 0)
@@ -318,7 +317,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         c->created_usec = g_get_real_time();
         c->creator_uid = creator_uid;
         c->config = *config;
-        *config = (ContainerConfig) {};
+        *config = (ContainerConfig){};
         if (!c->id || !c->name || !c->image_name || !c->image_id || !c->properties_json)
                 return -ENOMEM;
 
@@ -388,7 +387,8 @@ static int container_load_one(Manager *m, int containers_fd, const char *id)
         snprintf(path, sizeof(path), "%s/state.json", container_dir(c, dir, sizeof(dir)));
         r = container_state_load(path, &c->state);
         if (r < 0) {
-                log_warning_errno(r, "Container %s has no readable state, treating it as created: %m", c->name);
+                log_warning_errno(r, "Container %s has no readable state, treating it as created: %m",
+                                  c->name);
                 c->state = (ContainerState) CONTAINER_STATE_INIT;
         }
         if (g_hash_table_contains(m->containers, c->id))
@@ -509,9 +509,10 @@ int container_remove(Container *c)
         snprintf(dir, sizeof(dir), "%s/containers/%s", m->runtime_dir, c->id);
         (void) rm_rf_at(AT_FDCWD, dir);
 
-        sd_journal_send("MESSAGE=Container %s removed.", c->name, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_REMOVED,
-                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, NULL);
+        sd_journal_send("MESSAGE=Container %s removed.", c->name,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_REMOVED, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, NULL);
         container_send_signal(c, false);
         g_hash_table_remove(m->containers, c->id);
         container_free(c);

@@ -46,8 +46,8 @@ typedef struct Container {
         sd_event_source *sync_source;
         struct ScopeJob *scope;
         sd_event_source *stop_timer;
-        GPtrArray *start_waiters; /* sd_bus_message* of calls waiting for the start to finish */
-        GPtrArray *exit_waiters;  /* … for the container to exit */
+        GPtrArray *start_waiters;   /* sd_bus_message* of calls waiting for the start to finish */
+        GPtrArray *exit_waiters;    /* … for the container to exit */
         GPtrArray *restart_waiters; /* Restart calls, started again when the monitor is gone */
         bool paused;                /* its scope frozen by Pause (container-verbs.c) */
         /* Restart policy (container-restart.c). */
@@ -55,8 +55,8 @@ typedef struct Container {
         unsigned restart_count;
         uint64_t restart_delay_usec;
         bool stopped_by_user;
-        GArray *pending_attach;   /* monitor ends of attach streams waiting for "G" (container-attach.h) */
-        char *start_error;        /* why a start failed, until the monitor is gone and it is told */
+        GArray *pending_attach; /* monitor ends of attach streams waiting for "G" (container-attach.h) */
+        char *start_error;      /* why a start failed, until the monitor is gone and it is told */
         bool starting;
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */

@@ -41,7 +41,7 @@ static GHashTable *count_layer_users(GPtrArray *images)
 
         for (guint i = 0; i < images->len; i++) {
                 const ImageRecord *image = images->pdata[i];
-                STRV_FOREACH(c, image->chain_ids) {
+                STRV_FOREACH (c, image->chain_ids) {
                         guint n = GPOINTER_TO_UINT(g_hash_table_lookup(users, *c));
                         g_hash_table_insert(users, *c, GUINT_TO_POINTER(n + 1));
                 }
@@ -74,7 +74,7 @@ int manager_disk_usage(Manager *m, DiskUsage *ret)
         for (guint i = 0; i < images->len; i++) {
                 const ImageRecord *image = images->pdata[i];
                 if (manager_image_used_by_container(m, image->id))
-                        STRV_FOREACH(c, image->chain_ids)
+                        STRV_FOREACH (c, image->chain_ids)
                                 g_hash_table_add(active, *c);
         }
 
@@ -83,7 +83,7 @@ int manager_disk_usage(Manager *m, DiskUsage *ret)
                 ImageUsage iu = { .image = image, .containers = count_containers_of(m, image->id) };
                 size_t k = 0;
 
-                STRV_FOREACH(c, image->chain_ids) {
+                STRV_FOREACH (c, image->chain_ids) {
                         uint64_t bytes = image->layer_sizes ? image->layer_sizes[k] : 0;
 
                         k++;
@@ -315,7 +315,7 @@ int manager_prune_images(Manager *m, bool all, char ***ret_removed, uint64_t *re
                                 continue;
                 }
                 g_ptr_array_add(ids, g_strdup(image->id));
-                STRV_FOREACH(c, image->chain_ids) {
+                STRV_FOREACH (c, image->chain_ids) {
                         uint64_t bytes = image->layer_sizes ? image->layer_sizes[k] : 0;
                         k++;
                         g_hash_table_insert(layer_bytes, g_strdup(*c), GSIZE_TO_POINTER((gsize) bytes));
@@ -330,7 +330,8 @@ int manager_prune_images(Manager *m, bool all, char ***ret_removed, uint64_t *re
                 /* By full id and forced: every tag and the image go, as `image rm -f ID` does. */
                 r = manager_remove_image(m, ids->pdata[i], true, &gone);
                 if (r < 0) {
-                        log_warning_errno(r, "Failed to prune image %s, ignoring: %m", (char *) ids->pdata[i]);
+                        log_warning_errno(r, "Failed to prune image %s, ignoring: %m",
+                                          (char *) ids->pdata[i]);
                         continue;
                 }
                 if (gone)

@@ -59,9 +59,8 @@ static int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, 
 
 static int append_strv(sd_bus_message *reply, char **l)
 {
-        return sd_bus_message_append_strv(reply, l ?: (char *[]) { NULL });
+        return sd_bus_message_append_strv(reply, l ?: (char *[]){ NULL });
 }
-
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error)

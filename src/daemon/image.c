@@ -150,9 +150,8 @@ static int delete_image(Manager *m, const ImageRecord *image, char **ret_removed
         g_autofree char *id = g_strdup(image->id);
         int r;
 
-
         g_auto(GStrv) tags = image_store_tags_of(m->images, id);
-        STRV_FOREACH(t, tags) {
+        STRV_FOREACH (t, tags) {
                 r = image_store_untag(m->images, *t);
                 if (r < 0)
                         return r;
@@ -212,7 +211,7 @@ int manager_remove_image(Manager *m, const char *key, bool force, char **ret_rem
 
                 if (!force)
                         return -EBUSY;
-                STRV_FOREACH(t, tags) {
+                STRV_FOREACH (t, tags) {
                         r = image_store_untag(m->images, *t);
                         if (r < 0)
                                 return r;
@@ -235,7 +234,7 @@ char **manager_image_familiar_tags(Manager *m, const char *id)
         g_auto(GStrv) tags = image_store_tags_of(m->images, id);
         GPtrArray *a = g_ptr_array_new();
 
-        STRV_FOREACH(t, tags) {
+        STRV_FOREACH (t, tags) {
                 _cleanup_(reference_freep) Reference *ref = NULL;
                 char *f = NULL;
 

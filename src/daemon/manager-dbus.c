@@ -194,8 +194,8 @@ static int reply_results(Search *s, const RegistrySearchResult *results, size_t 
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static void on_search_done(RegistryRequest *req, const RegistryError *error, const RegistrySearchResult *results,
-                           size_t n_results, void *userdata)
+static void on_search_done(RegistryRequest *req, const RegistryError *error,
+                           const RegistrySearchResult *results, size_t n_results, void *userdata)
 {
         _cleanup_(search_freep) Search *s = userdata;
         const char *name;
@@ -208,12 +208,14 @@ static void on_search_done(RegistryRequest *req, const RegistryError *error, con
                 r = reply_results(s, results, n_results);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to send search results: %m");
-                        (void) sd_bus_reply_method_errnof(s->message, r, "Failed to send search results: %m");
+                        (void) sd_bus_reply_method_errnof(s->message, r,
+                                                          "Failed to send search results: %m");
                 }
                 return;
         }
 
-        name = error->kind == REGISTRY_ERROR_UNAUTHORIZED ? BERTH_ERROR_UNAUTHORIZED : BERTH_ERROR_REGISTRY_ERROR;
+        name = error->kind == REGISTRY_ERROR_UNAUTHORIZED ? BERTH_ERROR_UNAUTHORIZED
+                                                          : BERTH_ERROR_REGISTRY_ERROR;
         log_info("Search of %s failed: %s", s->domain, berth_error_message(&error->base));
         if (error->http_status > 0)
                 r = sd_bus_reply_method_errorf(s->message, name, "%s: %s (HTTP %ld)", s->domain,
@@ -243,8 +245,8 @@ static int read_search_option(sd_bus_message *m, const char *key, void *userdata
         if (r < 0)
                 return r;
         if (o->limit == 0 || o->limit > SEARCH_LIMIT_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option 'limit' must be between 1 and %u.",
-                                         SEARCH_LIMIT_MAX);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'limit' must be between 1 and %u.", SEARCH_LIMIT_MAX);
         return 0;
 }
 
@@ -464,7 +466,8 @@ static int bus_method_prune_images(sd_bus_message *message, void *userdata, sd_b
                 return r;
 
         const char *details[] = { "verb", all ? "prune-all" : "prune", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -505,7 +508,8 @@ static int bus_method_prune_containers(sd_bus_message *message, void *userdata, 
                 return r;
 
         const char *details[] = { "verb", "prune", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CONTAINERS, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -521,8 +525,8 @@ static int bus_method_prune_containers(sd_bus_message *message, void *userdata, 
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(sastto)", images), method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sastto)", images),
+                                method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImage", SD_BUS_ARGS("s", ref_or_id), SD_BUS_RESULT("o", image),
                                 method_get_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveImage", SD_BUS_ARGS("s", ref_or_id, "b", force), SD_BUS_NO_RESULT,
@@ -532,7 +536,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SearchImages", SD_BUS_ARGS("s", term, "a{sv}", options),
-                                SD_BUS_RESULT("a(ss)", results), method_search_images, SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_RESULT("a(ss)", results), method_search_images,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateContainer",
                                 SD_BUS_ARGS("s", image, "s", name, "as", command, "a{sv}", options),
                                 SD_BUS_RESULT("s", id, "o", container), bus_method_create_container,
@@ -543,8 +548,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_NO_RESULT,
                                 bus_method_start_container, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("StopContainer", SD_BUS_ARGS("s", name_or_id, "t", timeout_usec), SD_BUS_NO_RESULT,
-                                bus_method_stop_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopContainer", SD_BUS_ARGS("s", name_or_id, "t", timeout_usec),
+                                SD_BUS_NO_RESULT, bus_method_stop_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("KillContainer", SD_BUS_ARGS("s", name_or_id, "i", signal), SD_BUS_NO_RESULT,
                                 bus_method_kill_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestartContainer", SD_BUS_ARGS("s", name_or_id, "t", timeout_usec),
@@ -564,33 +569,38 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("UpdateContainer",
                                 SD_BUS_ARGS("s", name_or_id, "a(sv)", properties, "a{sv}", options),
                                 SD_BUS_NO_RESULT, bus_method_update_container, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("RemoveContainer", SD_BUS_ARGS("s", name_or_id, "b", force), SD_BUS_NO_RESULT,
-                                bus_method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveContainer", SD_BUS_ARGS("s", name_or_id, "b", force),
+                                SD_BUS_NO_RESULT, bus_method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachContainer", SD_BUS_ARGS("s", name_or_id, "a{sv}", options),
-                                SD_BUS_RESULT("h", stream), bus_method_attach_container, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ExecContainer", SD_BUS_ARGS("s", name_or_id, "as", command, "a{sv}", options),
+                                SD_BUS_RESULT("h", stream), bus_method_attach_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExecContainer",
+                                SD_BUS_ARGS("s", name_or_id, "as", command, "a{sv}", options),
                                 SD_BUS_RESULT("h", stream, "o", session), bus_method_exec_container,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResizeContainer", SD_BUS_ARGS("s", name_or_id, "u", rows, "u", columns),
                                 SD_BUS_NO_RESULT, bus_method_resize_container, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_ARGS("b", all), SD_BUS_RESULT("a(ssssuo)", containers),
-                                bus_method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_ARGS("b", all),
+                                SD_BUS_RESULT("a(ssssuo)", containers), bus_method_list_containers,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", name_or_id), SD_BUS_RESULT("o", container),
                                 bus_method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CommitContainer", SD_BUS_ARGS("s", name_or_id, "s", reference, "a{sv}", options),
-                                SD_BUS_RESULT("s", image_id), bus_method_commit_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "CommitContainer", SD_BUS_ARGS("s", name_or_id, "s", reference, "a{sv}", options),
+                SD_BUS_RESULT("s", image_id), bus_method_commit_container, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetDiskUsage", SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("a(sasttttu)", images, "a(sssstt)", containers, "t", layers_size,
-                                              "t", layers_reclaimable),
+                                SD_BUS_RESULT("a(sasttttu)", images, "a(sssstt)", containers, "t",
+                                              layers_size, "t", layers_reclaimable),
                                 bus_method_get_disk_usage, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PruneImages", SD_BUS_ARGS("a{sv}", options),
-                                SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes), bus_method_prune_images,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
+                                bus_method_prune_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PruneContainers", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_containers, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CreateVolume", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", volume),
-                                bus_method_create_volume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateVolume", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", volume), bus_method_create_volume,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveVolume", SD_BUS_ARGS("s", name, "b", force), SD_BUS_NO_RESULT,
                                 bus_method_remove_volume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListVolumes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbto)", volumes),
@@ -603,8 +613,9 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("VolumeNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("VolumeRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
         /* User networks (network-dbus.c). */
-        SD_BUS_METHOD_WITH_ARGS("CreateNetwork", SD_BUS_ARGS("s", name, "a{sv}", options), SD_BUS_RESULT("o", network),
-                                bus_method_create_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateNetwork", SD_BUS_ARGS("s", name, "a{sv}", options),
+                                SD_BUS_RESULT("o", network), bus_method_create_network,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemoveNetwork", SD_BUS_ARGS("s", name, "b", force), SD_BUS_NO_RESULT,
                                 bus_method_remove_network, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListNetworks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssssbo)", networks),
@@ -628,9 +639,9 @@ static const BusObjectImplementation manager_object = {
         .path = "/org/berth1",
         .interface = "org.berth1.Manager",
         .vtable = manager_vtable,
-        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object, &exec_session_object,
-                                                              &container_object, &volume_object, &network_object,
-                                                              NULL },
+        .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
+                                                              &exec_session_object, &container_object,
+                                                              &volume_object, &network_object, NULL },
 };
 
 int bus_manager_register(Manager *m)

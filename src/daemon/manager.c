@@ -294,7 +294,8 @@ static int manager_open_network(Manager *m)
 
         r = network_config_load(m->config_file, &config);
         if (r < 0)
-                return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m", m->config_file);
+                return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m",
+                                       m->config_file);
         return bridge_network_new(m->state_dir, &config, &m->bridge);
 }
 
@@ -339,7 +340,8 @@ int manager_startup(Manager *m)
         manager_sweep_networks(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)
-                log_warning_errno(r, "Failed to set up the bridge network for running containers, ignoring: %m");
+                log_warning_errno(
+                        r, "Failed to set up the bridge network for running containers, ignoring: %m");
 
         r = curl_glue_new(m->event, &m->curl);
         if (r < 0)
@@ -405,7 +407,7 @@ int manager_run(Manager *m)
         int r;
 
         r = sd_event_loop(m->event);
-        sd_journal_send("MESSAGE=berthd stopped.", "MESSAGE_ID=" BERTH_MESSAGE_DAEMON_STOPPED,
-                        "PRIORITY=%i", LOG_INFO, "BERTH_EXIT_STATUS=%i", r, NULL);
+        sd_journal_send("MESSAGE=berthd stopped.", "MESSAGE_ID=" BERTH_MESSAGE_DAEMON_STOPPED, "PRIORITY=%i",
+                        LOG_INFO, "BERTH_EXIT_STATUS=%i", r, NULL);
         return r;
 }

@@ -25,10 +25,10 @@ typedef struct Manager {
         struct CurlGlue *curl;
         struct RegistryClient *registry;
         struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
-        GHashTable *transfers; /* id → Transfer */
-        GHashTable *containers; /* id → Container (the key is the container's own id string) */
-        GHashTable *networks;   /* name → UserNetwork (daemon/network.h) */
-        GHashTable *network_bridges; /* name → BridgeNetwork of each user network */
+        GHashTable *transfers;        /* id → Transfer */
+        GHashTable *containers;       /* id → Container (the key is the container's own id string) */
+        GHashTable *networks;         /* name → UserNetwork (daemon/network.h) */
+        GHashTable *network_bridges;  /* name → BridgeNetwork of each user network */
         uint32_t transfer_counter;
         GHashTable *exec_sessions; /* id → ExecSession (container-exec.h) */
         uint32_t exec_counter;

@@ -30,20 +30,20 @@
 
 /* One method call's authorisation state. A call may need more than one action (CreateContainer with
  * "privileged" needs manage-containers and manage-containers-privileged): each dispatch of the handler asks
- * for its actions in order; those already granted answer 1 from `granted`, the first one not yet asked starts
- * a query and the handler returns, so a call asking for N actions is dispatched N + 1 times. The query lives
- * until just after the re-dispatch that follows its last answer (an idle-priority defer event, which runs after
- * sd-bus has processed the re-enqueued message), so nothing is left behind when a handler stops asking (an
- * argument that went bad, a denial). */
+ * for its actions in order; those already granted answer 1 from `granted`, the first one not yet asked
+ * starts a query and the handler returns, so a call asking for N actions is dispatched N + 1 times. The
+ * query lives until just after the re-dispatch that follows its last answer (an idle-priority defer event,
+ * which runs after sd-bus has processed the re-enqueued message), so nothing is left behind when a handler
+ * stops asking (an argument that went bad, a denial). */
 typedef struct AsyncPolkitQuery {
         GHashTable **registry;
         sd_bus_message *request;
-        sd_bus_slot *slot;         /* the CheckAuthorization in flight, if any */
-        char *pending_action;      /* its action */
-        GPtrArray *granted;        /* actions polkit allowed for this call */
-        char *denied_action;       /* the action polkit refused, with error */
+        sd_bus_slot *slot;    /* the CheckAuthorization in flight, if any */
+        char *pending_action; /* its action */
+        GPtrArray *granted;   /* actions polkit allowed for this call */
+        char *denied_action;  /* the action polkit refused, with error */
         sd_bus_error error;
-        sd_event_source *defer;    /* frees the query after the re-dispatch */
+        sd_event_source *defer; /* frees the query after the re-dispatch */
 } AsyncPolkitQuery;
 
 static void async_polkit_query_free(AsyncPolkitQuery *q)
@@ -120,8 +120,8 @@ static int async_polkit_callback(sd_bus_message *reply, void *userdata, sd_bus_e
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        r = polkit_reply_to_verdict(reply, sd_bus_message_get_allow_interactive_authorization(q->request) > 0,
-                                    &error);
+        r = polkit_reply_to_verdict(
+                reply, sd_bus_message_get_allow_interactive_authorization(q->request) > 0, &error);
         if (r > 0) {
                 if (!q->granted)
                         q->granted = g_ptr_array_new_with_free_func(free);

@@ -9,7 +9,7 @@
 /* How long to retry when a scope of the same name is still being torn down (the previous run's cgroup
  * empties asynchronously), and how often. */
 #define SCOPE_EXISTS_RETRY_USEC (50 * USEC_PER_MSEC)
-#define SCOPE_EXISTS_RETRIES 100
+#define SCOPE_EXISTS_RETRIES    100
 
 struct ScopeJob {
         sd_bus *bus;
@@ -72,7 +72,8 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         r = sd_bus_message_read(m, "uoss", &id, &path, &unit, &result);
         if (r < 0)
                 return 0;
-        /* Matched by unit name rather than job path: the signal may come before StartTransientUnit's reply. */
+        /* Matched by unit name rather than job path: the signal may come before StartTransientUnit's reply.
+         */
         if (!streq(unit, j->unit))
                 return 0;
         if (streq(result, "done")) {
@@ -217,7 +218,7 @@ static int append_device_rules(sd_bus_message *m, ScopeJob *j)
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH(rule, j->device_allow) {
+        STRV_FOREACH (rule, j->device_allow) {
                 _cleanup_free_ char *path = NULL;
                 const char *perms = strchr(*rule, ' ');
 
@@ -285,8 +286,9 @@ static int scope_call(ScopeJob *j)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(j->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        r = sd_bus_message_new_method_call(j->bus, &m, "org.freedesktop.systemd1",
+                                           "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                           "StartTransientUnit");
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "ss", j->unit, "fail");
@@ -295,10 +297,10 @@ static int scope_call(ScopeJob *j)
         r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", j->description, "Slice",
-                                  "s", "machine.slice", "Delegate", "b", 1, "CollectMode", "s",
-                                  "inactive-or-failed", "KillSignal", "i", j->kill_signal, "TimeoutStopUSec", "t",
-                                  j->stop_timeout_usec, "PIDs", "au", 1, (uint32_t) j->pid);
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", j->description,
+                                  "Slice", "s", "machine.slice", "Delegate", "b", 1, "CollectMode", "s",
+                                  "inactive-or-failed", "KillSignal", "i", j->kill_signal, "TimeoutStopUSec",
+                                  "t", j->stop_timeout_usec, "PIDs", "au", 1, (uint32_t) j->pid);
         if (r < 0)
                 return r;
         /* Before the user's properties, so that an admin's DevicePolicy= or DeviceAllow= comes after. */
@@ -341,8 +343,9 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
         j->cb = cb;
         j->userdata = userdata;
 
-        r = sd_bus_match_signal_async(bus, &j->match_slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                      "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL, j);
+        r = sd_bus_match_signal_async(bus, &j->match_slot, "org.freedesktop.systemd1",
+                                      "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                      "JobRemoved", on_job_removed, NULL, j);
         if (r < 0)
                 return r;
         r = scope_call(j);
@@ -355,12 +358,32 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
 /* Resource-control settings a user may put on a container's scope; anything else (ExecStart, User, …)
  * makes no sense for a scope or would widen what the caller may do. */
 static const char *const allowed_properties[] = {
-        "CPUWeight", "StartupCPUWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "AllowedCPUs",
-        "MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax", "MemorySwapMax", "TasksMax", "IOWeight",
-        "StartupIOWeight", "CPUAccounting", "MemoryAccounting", "IOAccounting", "TasksAccounting",
-        "ManagedOOMMemoryPressure", "ManagedOOMSwap", "OOMScoreAdjust", "Nice", "RuntimeMaxUSec",
+        "CPUWeight",
+        "StartupCPUWeight",
+        "CPUQuotaPerSecUSec",
+        "CPUQuotaPeriodUSec",
+        "AllowedCPUs",
+        "MemoryMin",
+        "MemoryLow",
+        "MemoryHigh",
+        "MemoryMax",
+        "MemorySwapMax",
+        "TasksMax",
+        "IOWeight",
+        "StartupIOWeight",
+        "CPUAccounting",
+        "MemoryAccounting",
+        "IOAccounting",
+        "TasksAccounting",
+        "ManagedOOMMemoryPressure",
+        "ManagedOOMSwap",
+        "OOMScoreAdjust",
+        "Nice",
+        "RuntimeMaxUSec",
         /* Only with the privileged action (scope_properties_weaken). */
-        "Delegate", "DevicePolicy", "DeviceAllow",
+        "Delegate",
+        "DevicePolicy",
+        "DeviceAllow",
         NULL,
 };
 
@@ -407,7 +430,7 @@ int scope_properties_from_bus(sd_bus_message *m, BerthError *e, char **ret_json)
                 type = contents[0];
                 json_builder_begin_array(b);
                 json_builder_add_string_value(b, name);
-                json_builder_add_string_value(b, type == 'a' ? contents : (char[]) { type, 0 });
+                json_builder_add_string_value(b, type == 'a' ? contents : (char[]){ type, 0 });
                 switch (type) {
                 case 't': {
                         uint64_t v;

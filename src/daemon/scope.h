@@ -15,10 +15,10 @@
  * is: the caller learns the outcome through a callback and only then lets the container run. */
 
 typedef struct ScopeRequest {
-        const char *unit;        /* "berth-<name>.scope" */
+        const char *unit; /* "berth-<name>.scope" */
         const char *description;
-        pid_t pid;               /* moved into the scope */
-        int kill_signal;         /* what `systemctl stop` sends */
+        pid_t pid;       /* moved into the scope */
+        int kill_signal; /* what `systemctl stop` sends */
         uint64_t stop_timeout_usec;
         const char *properties_json; /* the caller's extra properties, see scope_properties_from_bus() */
         /* Docker's device rules (scope_default_device_allow) as DevicePolicy=strict with DeviceAllow=, plus

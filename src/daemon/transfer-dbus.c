@@ -70,10 +70,10 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Transfer *t = userdata;
-        const char *v = streq(property, "Reference") ? transfer_get_reference(t)
-                      : streq(property, "Status")    ? transfer_get_status(t)
-                      : streq(property, "ManifestDigest") ? transfer_get_manifest_digest(t)
-                                                          : transfer_get_image_id(t);
+        const char *v = streq(property, "Reference")        ? transfer_get_reference(t)
+                        : streq(property, "Status")         ? transfer_get_status(t)
+                        : streq(property, "ManifestDigest") ? transfer_get_manifest_digest(t)
+                                                            : transfer_get_image_id(t);
         return sd_bus_message_append(reply, "s", v);
 }
 

@@ -34,10 +34,10 @@ typedef struct TransferLayer {
         const char *chain_id; /* t->chain_ids[index] */
         char short_id[13];
 
-        bool present;     /* in the store (was there, or committed by us or another pull) */
-        bool extracted;   /* verified, waiting for the layers below it to be committed */
+        bool present;   /* in the store (was there, or committed by us or another pull) */
+        bool extracted; /* verified, waiting for the layers below it to be committed */
         bool downloading;
-        bool waiting;     /* another pull is fetching the same layer */
+        bool waiting; /* another pull is fetching the same layer */
         bool download_done, child_done;
 
         char *tmp_name;
@@ -156,12 +156,30 @@ Manager *transfer_get_manager(Transfer *t)
         return t->manager;
 }
 
-uint32_t transfer_get_id(Transfer *t) { return t->id; }
-const char *transfer_get_path(Transfer *t) { return t->path; }
-const char *transfer_get_reference(Transfer *t) { return t->canonical; }
-const char *transfer_get_status(Transfer *t) { return state_names[t->state]; }
-const char *transfer_get_manifest_digest(Transfer *t) { return strempty(t->manifest_digest); }
-const char *transfer_get_image_id(Transfer *t) { return strempty(t->image_id); }
+uint32_t transfer_get_id(Transfer *t)
+{
+        return t->id;
+}
+const char *transfer_get_path(Transfer *t)
+{
+        return t->path;
+}
+const char *transfer_get_reference(Transfer *t)
+{
+        return t->canonical;
+}
+const char *transfer_get_status(Transfer *t)
+{
+        return state_names[t->state];
+}
+const char *transfer_get_manifest_digest(Transfer *t)
+{
+        return strempty(t->manifest_digest);
+}
+const char *transfer_get_image_id(Transfer *t)
+{
+        return strempty(t->image_id);
+}
 
 double transfer_get_progress(Transfer *t)
 {
@@ -295,7 +313,8 @@ static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *exce
                 if (o == except || o->state != STATE_PULLING)
                         continue;
                 for (size_t i = 0; i < o->n_layers; i++)
-                        if ((!downloading_only || o->layers[i].downloading) && streq(o->layers[i].chain_id, chain_id))
+                        if ((!downloading_only || o->layers[i].downloading) &&
+                            streq(o->layers[i].chain_id, chain_id))
                                 return true;
         }
         return false;
@@ -358,8 +377,8 @@ static void layer_check(TransferLayer *l)
                 return layer_fail(l, r == -ENOSPC ? r : -EINVAL, msg ?: "layer could not be extracted");
         }
         if (!streq(res.blob_digest, l->desc->digest)) {
-                if (asprintf(&msg, "layer %s: the registry sent content with digest %s, expected %s", l->short_id,
-                             res.blob_digest, l->desc->digest) < 0)
+                if (asprintf(&msg, "layer %s: the registry sent content with digest %s, expected %s",
+                             l->short_id, res.blob_digest, l->desc->digest) < 0)
                         msg = NULL;
                 return layer_fail(l, -EBADMSG, msg ?: "digest mismatch");
         }
@@ -428,8 +447,8 @@ static ssize_t on_layer_data(RegistryRequest *req, const void *p, size_t n, void
         if (written < n) {
                 /* The pipe is full: pause the download until the extractor catches up. */
                 if (!l->writable_source) {
-                        r = sd_event_add_io(l->transfer->manager->event, &l->writable_source, l->input_fd, EPOLLOUT,
-                                            on_layer_writable, l);
+                        r = sd_event_add_io(l->transfer->manager->event, &l->writable_source, l->input_fd,
+                                            EPOLLOUT, on_layer_writable, l);
                         if (r < 0)
                                 return r;
                 } else
@@ -595,7 +614,8 @@ static void transfer_complete(Transfer *t)
         g_ptr_array_add(digests, NULL);
         rec->repo_digests = (char **) g_ptr_array_free(g_steal_pointer(&digests), false);
 
-        r = image_store_add(m->images, rec, t->config_data, t->config_size, t->manifest_data, t->manifest_size);
+        r = image_store_add(m->images, rec, t->config_data, t->config_size, t->manifest_data,
+                            t->manifest_size);
         if (r < 0)
                 return transfer_fail_errno(t, r, "cannot record the image");
 

@@ -114,7 +114,8 @@ static void input_flush(MonitorAttach *a)
         if (a->input->len == 0 && a->close_input_when_written && a->input_fd >= 0)
                 input_close(a);
         if (a->input_source)
-                (void) sd_event_source_set_enabled(a->input_source, a->input->len > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
+                (void) sd_event_source_set_enabled(a->input_source,
+                                                   a->input->len > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
         /* Clients are read only while no input waits: that is the back-pressure to a fast typist's pipe. */
         clients_update(a);
 }
@@ -208,7 +209,8 @@ static bool client_header(Client *c, char *line)
         int pid = 0;
 
         if (sscanf(line, "RESIZE %u %u %d", &rows, &cols, &pid) >= 2) {
-                int r = pid > 0 ? monitor_exec_resize(a->exec, pid, rows, cols) : set_window_size(a, rows, cols);
+                int r = pid > 0 ? monitor_exec_resize(a->exec, pid, rows, cols)
+                                : set_window_size(a, rows, cols);
                 char reply[128];
                 int n = r < 0 ? snprintf(reply, sizeof(reply), "ERR %s\n", strerror(-r))
                               : snprintf(reply, sizeof(reply), "OK\n");
@@ -224,7 +226,8 @@ static bool client_header(Client *c, char *line)
         }
         while ((w = strtok_r(NULL, " ", &save)))
                 if (!parse_flag(w, "stdin", &c->want_stdin) && !parse_flag(w, "stdout", &c->want_stdout) &&
-                    !parse_flag(w, "stderr", &c->want_stderr) && !parse_flag(w, "stdin_once", &c->stdin_once)) {
+                    !parse_flag(w, "stderr", &c->want_stderr) &&
+                    !parse_flag(w, "stdin_once", &c->stdin_once)) {
                         (void) sscanf(w, "rows=%u", &rows);
                         (void) sscanf(w, "cols=%u", &cols);
                 }
@@ -240,7 +243,8 @@ static void client_input(Client *c, const char *data, size_t size)
 {
         MonitorAttach *a = c->owner;
 
-        /* Docker drops the input of clients that did not ask for stdin, and of non-interactive containers. */
+        /* Docker drops the input of clients that did not ask for stdin, and of non-interactive containers.
+         */
         if (!c->want_stdin || a->input_fd < 0 || size == 0)
                 return;
         g_byte_array_append(a->input, (const guint8 *) data, (guint) size);
@@ -353,7 +357,7 @@ int monitor_attach_add_client(MonitorAttach *a, int fd)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return safe_close(fd), -ENOMEM;
-        *c = (Client) { .owner = a, .fd = fd, .queue = g_byte_array_new() };
+        *c = (Client){ .owner = a, .fd = fd, .queue = g_byte_array_new() };
         g_ptr_array_add(a->clients, c);
         if (!a->started)
                 return 0; /* watched from monitor_attach_start() on */
@@ -392,7 +396,7 @@ int monitor_attach_new(sd_event *event, MonitorStdio *stdio, const char *path, b
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        *a = (MonitorAttach) {
+        *a = (MonitorAttach){
                 .event = sd_event_ref(event),
                 .stdio = stdio,
                 .path = strdup(path),
@@ -514,8 +518,8 @@ void monitor_attach_finish(MonitorAttach *a)
         a->listen_source = sd_event_source_disable_unref(a->listen_source);
         a->listen_fd = safe_close(a->listen_fd);
         (void) unlink(a->path);
-        (void) sd_event_add_time_relative(a->event, &a->finish_timer, CLOCK_MONOTONIC, FINISH_TIMEOUT_USEC, 0,
-                                          on_finish_timeout, a);
+        (void) sd_event_add_time_relative(a->event, &a->finish_timer, CLOCK_MONOTONIC, FINISH_TIMEOUT_USEC,
+                                          0, on_finish_timeout, a);
         for (guint i = a->clients->len; i > 0; i--) {
                 Client *c = a->clients->pdata[i - 1];
                 if (!c->attached || c->queue->len == c->queue_off)

@@ -73,7 +73,7 @@ static void send_entry(JournalWriter *w, const struct iovec *extra, size_t n_ext
         for (size_t i = 0; i < n_extra && n < ELEMENTSOF(iov); i++)
                 iov[n++] = extra[i];
         for (size_t i = 0; i < _FIELD_MAX && n < ELEMENTSOF(iov); i++)
-                iov[n++] = (struct iovec) { .iov_base = w->fields[i], .iov_len = strlen(w->fields[i]) };
+                iov[n++] = (struct iovec){ .iov_base = w->fields[i], .iov_len = strlen(w->fields[i]) };
 
         r = sd_journal_sendv(iov, (int) n);
         if (r < 0 && !w->warned) {
@@ -100,11 +100,11 @@ static void send_line(JournalStream *s, const char *line, size_t size, bool part
         memcpy(message + strlen("MESSAGE="), line, size);
         priority[strlen("PRIORITY=")] = (char) ('0' + s->priority);
 
-        extra[n_extra++] = (struct iovec) { .iov_base = message, .iov_len = strlen("MESSAGE=") + size };
-        extra[n_extra++] = (struct iovec) { .iov_base = priority, .iov_len = strlen(priority) };
+        extra[n_extra++] = (struct iovec){ .iov_base = message, .iov_len = strlen("MESSAGE=") + size };
+        extra[n_extra++] = (struct iovec){ .iov_base = priority, .iov_len = strlen(priority) };
         if (partial)
-                extra[n_extra++] = (struct iovec) { .iov_base = (char *) partial_field,
-                                                    .iov_len = strlen(partial_field) };
+                extra[n_extra++] = (struct iovec){ .iov_base = (char *) partial_field,
+                                                   .iov_len = strlen(partial_field) };
         send_entry(s->writer, extra, n_extra);
 }
 
@@ -125,7 +125,7 @@ static int on_flush_timer(sd_event_source *source, uint64_t usec, void *userdata
 
 void journal_stream_init(JournalStream *s, JournalWriter *w, int priority, bool strip_cr)
 {
-        *s = (JournalStream) { .writer = w, .priority = priority, .strip_cr = strip_cr };
+        *s = (JournalStream){ .writer = w, .priority = priority, .strip_cr = strip_cr };
 }
 
 void journal_stream_feed(JournalStream *s, const char *data, size_t size)
@@ -176,7 +176,8 @@ int journal_writer_send_exit(JournalWriter *w, int exit_code, int exit_signal)
         char priority[] = "PRIORITY=6";
 
         if (asprintf(&message, "MESSAGE=Container %s exited with code %d", name, exit_code) < 0 ||
-            asprintf(&code, "EXIT_CODE=%d", exit_code) < 0 || asprintf(&sig, "EXIT_SIGNAL=%d", exit_signal) < 0)
+            asprintf(&code, "EXIT_CODE=%d", exit_code) < 0 ||
+            asprintf(&sig, "EXIT_SIGNAL=%d", exit_signal) < 0)
                 return -ENOMEM;
 
         struct iovec extra[] = {

@@ -11,7 +11,7 @@
  * A line longer than JOURNAL_LINE_MAX, or a partial line that sits unterminated for JOURNAL_PARTIAL_USEC
  * (a prompt, a progress bar), is sent as it is with CONTAINER_PARTIAL_MESSAGE=true.
  * Failures to send are ignored: without journald the container keeps running, its output is lost. */
-#define JOURNAL_LINE_MAX ((size_t) 16U * 1024U)
+#define JOURNAL_LINE_MAX     ((size_t) 16U * 1024U)
 #define JOURNAL_PARTIAL_USEC (100U * 1000U)
 
 typedef struct JournalWriter JournalWriter;
@@ -35,5 +35,6 @@ void journal_stream_feed(JournalStream *s, const char *data, size_t size);
 void journal_stream_flush(JournalStream *s);
 void journal_stream_done(JournalStream *s);
 
-/* The monitor-protocol.h final entry: MESSAGE_ID=BERTH_MESSAGE_CONTAINER_EXITED with EXIT_CODE/EXIT_SIGNAL. */
+/* The monitor-protocol.h final entry: MESSAGE_ID=BERTH_MESSAGE_CONTAINER_EXITED with EXIT_CODE/EXIT_SIGNAL.
+ */
 int journal_writer_send_exit(JournalWriter *w, int exit_code, int exit_signal);

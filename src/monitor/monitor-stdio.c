@@ -65,11 +65,12 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, JournalWriter *journal, bool tty)
+int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, JournalWriter *journal,
+                        bool tty)
 {
         int r;
 
-        *m = (MonitorStdio) { .io = *io };
+        *m = (MonitorStdio){ .io = *io };
         *io = (ContainerStdio) CONTAINER_STDIO_INIT;
 
         journal_stream_init(&m->journal[OUTPUT_STDOUT], journal, LOG_INFO, tty);

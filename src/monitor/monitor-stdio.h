@@ -7,10 +7,10 @@
 #include "runtime/container-spawn.h"
 
 /* The one place that holds the container's end of the terminal or pipes. Output read from the pty master or
- * the stdout/stderr pipes goes through dispatch_output() in monitor-stdio.c, which fans it out: to the journal,
- * and to attach clients (monitor-attach.h), who get the raw bytes, \r and all; their input goes back through
- * monitor-attach.c. The stdin pipe's write end is held here even with nobody attached, so that an
- * interactive container does not see EOF on stdin until a stdin_once client ends its input. */
+ * the stdout/stderr pipes goes through dispatch_output() in monitor-stdio.c, which fans it out: to the
+ * journal, and to attach clients (monitor-attach.h), who get the raw bytes, \r and all; their input goes
+ * back through monitor-attach.c. The stdin pipe's write end is held here even with nobody attached, so that
+ * an interactive container does not see EOF on stdin until a stdin_once client ends its input. */
 typedef enum OutputStream {
         OUTPUT_STDOUT, /* also the terminal */
         OUTPUT_STDERR,
@@ -25,7 +25,8 @@ typedef struct MonitorStdio {
 } MonitorStdio;
 
 /* Takes over the fds in io (left at -EBADF) and starts reading them. */
-int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, JournalWriter *journal, bool tty);
+int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, JournalWriter *journal,
+                        bool tty);
 /* After the container's init died: reads what is still buffered, flushes partial lines, stops reading. */
 void monitor_stdio_drain(MonitorStdio *m);
 void monitor_stdio_done(MonitorStdio *m);

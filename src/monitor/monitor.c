@@ -10,8 +10,8 @@
  *   - holds the container's terminal or pipes and forwards output to journald (monitor-stdio.h) and to
  *     attached clients (monitor-attach.h, runtime/attach-protocol.h);
  *   - starts and serves exec sessions, its own children in the container (monitor-exec.h);
- *   - outlives SIGTERM/SIGINT/SIGHUP: `systemctl stop` signals the whole scope, and it is the container's init
- *     that decides what they mean. Its end is the container's end.
+ *   - outlives SIGTERM/SIGINT/SIGHUP: `systemctl stop` signals the whole scope, and it is the container's
+ * init that decides what they mean. Its end is the container's end.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -130,8 +130,8 @@ static int save_exited(Monitor *m, int exit_code, int exit_signal, const char *e
 
         r = container_state_save(m->spec->state_file, &s);
         if (r < 0)
-                return log_error_errno(r, "Cannot record the exit of container '%s' in '%s': %m", m->spec->name,
-                                       m->spec->state_file);
+                return log_error_errno(r, "Cannot record the exit of container '%s' in '%s': %m",
+                                       m->spec->name, m->spec->state_file);
         return 0;
 }
 
@@ -152,7 +152,8 @@ static int on_container_exit(sd_event_source *s, const siginfo_t *si, void *user
         /* The pid namespace died with its init, so the output writers are gone; take what they left. */
         monitor_stdio_drain(&m->stdio);
         (void) save_exited(m, exit_code, exit_signal, NULL);
-        /* Last, and through the same journal connection as the output: a reader that sees it has seen all. */
+        /* Last, and through the same journal connection as the output: a reader that sees it has seen all.
+         */
         (void) journal_writer_send_exit(m->journal, exit_code, exit_signal);
         /* Attached clients get the last output, then their connections close; then we exit. */
         if (m->attach) {
@@ -172,7 +173,8 @@ static void on_exec_idle(void *userdata)
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-        log_debug("Ignoring signal %s for the monitor; the container's init gets its own.", strsignal((int) si->ssi_signo));
+        log_debug("Ignoring signal %s for the monitor; the container's init gets its own.",
+                  strsignal((int) si->ssi_signo));
         return 0;
 }
 
@@ -201,7 +203,7 @@ static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
                 /* berthd must be able to trust "S": a container it cannot see as running must not run. */
                 log_error_errno(r, "Cannot record container '%s' as running: %m", m->spec->name);
                 (void) kill(m->pid, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) *ret_pidfd, &(siginfo_t) {}, WEXITED);
+                (void) waitid(P_PIDFD, (id_t) *ret_pidfd, &(siginfo_t){}, WEXITED);
                 container_stdio_close(ret_io);
                 *ret_pidfd = safe_close(*ret_pidfd);
                 (void) save_exited(m, 125, 0, "cannot write the container state");
@@ -225,17 +227,19 @@ static int run(Monitor *m)
                 return log_oom();
 
         /* Listening before the container exists: a client can connect as soon as berthd has seen "S". */
-        r = isempty(m->spec->attach_socket) ? 0
-                                             : monitor_attach_new(m->event, &m->stdio, m->spec->attach_socket,
-                                                                  m->spec->tty, m->spec->interactive, &m->attach);
+        r = isempty(m->spec->attach_socket)
+                    ? 0
+                    : monitor_attach_new(m->event, &m->stdio, m->spec->attach_socket, m->spec->tty,
+                                         m->spec->interactive, &m->attach);
         if (r < 0)
-                log_warning_errno(r, "Cannot listen on '%s'; container '%s' cannot be attached to, ignoring: %m",
-                                  m->spec->attach_socket, m->spec->name);
+                log_warning_errno(
+                        r, "Cannot listen on '%s'; container '%s' cannot be attached to, ignoring: %m",
+                        m->spec->attach_socket, m->spec->name);
 
         r = wait_for_go(m->attach);
         if (r <= 0) {
-                log_full_errno(r < 0 ? LOG_ERR : LOG_INFO, 0, "berthd gave up on container '%s'; not starting it.",
-                               m->spec->name);
+                log_full_errno(r < 0 ? LOG_ERR : LOG_INFO, 0,
+                               "berthd gave up on container '%s'; not starting it.", m->spec->name);
                 return -ECANCELED;
         }
 
@@ -246,17 +250,20 @@ static int run(Monitor *m)
 
         r = monitor_stdio_start(&m->stdio, m->event, &io, m->journal, m->spec->tty);
         if (r < 0)
-                log_warning_errno(r, "Cannot forward the output of container '%s', ignoring: %m", m->spec->name);
+                log_warning_errno(r, "Cannot forward the output of container '%s', ignoring: %m",
+                                  m->spec->name);
         if (m->attach) {
                 m->stdio.attach = m->attach;
                 r = monitor_attach_start(m->attach);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot serve attach for container '%s', ignoring: %m", m->spec->name);
+                        log_warning_errno(r, "Cannot serve attach for container '%s', ignoring: %m",
+                                          m->spec->name);
         }
 
         r = sd_event_add_child_pidfd(m->event, &m->child, pidfd, WEXITED, on_container_exit, m);
         if (r < 0) {
-                /* Without this source nobody would ever record the exit; better no container than a lost one. */
+                /* Without this source nobody would ever record the exit; better no container than a lost
+                 * one. */
                 (void) kill(m->pid, SIGKILL);
                 return log_error_errno(r, "Cannot watch container '%s': %m", m->spec->name);
         }
@@ -264,7 +271,8 @@ static int run(Monitor *m)
         if (m->attach) {
                 r = monitor_exec_new(m->event, m->spec, pidfd, on_exec_idle, m, &m->exec);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot serve exec for container '%s', ignoring: %m", m->spec->name);
+                        log_warning_errno(r, "Cannot serve exec for container '%s', ignoring: %m",
+                                          m->spec->name);
                 else
                         monitor_attach_set_exec(m->attach, m->exec);
         }
@@ -316,7 +324,8 @@ static int parse_argv(int argc, char *argv[], const char **ret_spec)
                         return -EINVAL;
                 }
         if (!*ret_spec || optind < argc)
-                return log_error_errno(EINVAL, "Usage: berth-monitor --spec=PATH (with the sync socket on fd 3)");
+                return log_error_errno(EINVAL,
+                                       "Usage: berth-monitor --spec=PATH (with the sync socket on fd 3)");
         return 0;
 }
 

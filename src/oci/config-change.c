@@ -177,7 +177,7 @@ int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConf
                         strv_set_env(&c->env, words[0], value);
                         return 0;
                 }
-                STRV_FOREACH(w, words) {
+                STRV_FOREACH (w, words) {
                         char *eq = strchr(*w, '=');
                         if (!eq || eq == *w)
                                 return INVALID("expected KEY=VALUE");
@@ -213,7 +213,7 @@ int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConf
                 words = parse_json_array(arg) ?: split_words(arg);
                 if (!words[0])
                         return INVALID("VOLUME takes absolute paths");
-                STRV_FOREACH(w, words) {
+                STRV_FOREACH (w, words) {
                         size_t len = c->volumes ? g_strv_length(c->volumes) : 0;
 
                         if ((*w)[0] != '/')
@@ -225,7 +225,8 @@ int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConf
                         c->volumes[len + 1] = NULL;
                 }
         } else
-                return INVALID("only CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR can be "
-                               "changed");
+                return INVALID(
+                        "only CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR can be "
+                        "changed");
         return 0;
 }

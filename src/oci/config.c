@@ -268,7 +268,7 @@ int oci_image_config_parse(const void *data, size_t size, BerthError *err, OciIm
                 return r;
         if (!c->diff_ids)
                 return berth_error_set(err, -EINVAL, "The image config has no rootfs.diff_ids.");
-        STRV_FOREACH(d, c->diff_ids)
+        STRV_FOREACH (d, c->diff_ids)
                 if (!digest_is_valid(*d))
                         return berth_error_set(
                                 err, digest_parse(*d, NULL, NULL) >= 0 ? -EOPNOTSUPP : -EINVAL,
@@ -290,7 +290,7 @@ size_t oci_image_config_n_diff_ids(const OciImageConfig *c)
         size_t n = 0;
 
         if (c)
-                STRV_FOREACH(d, c->diff_ids)
+                STRV_FOREACH (d, c->diff_ids)
                         n++;
         return n;
 }
@@ -319,7 +319,7 @@ static void add_strv(JsonBuilder *b, const char *key, char **l)
                 return;
         json_builder_set_member_name(b, key);
         json_builder_begin_array(b);
-        STRV_FOREACH(s, l)
+        STRV_FOREACH (s, l)
                 json_builder_add_string_value(b, *s);
         json_builder_end_array(b);
 }
@@ -397,7 +397,7 @@ int oci_image_config_to_json(const OciImageConfig *c, char **ret_json, size_t *r
         add_string(b, "type", "layers");
         json_builder_set_member_name(b, "diff_ids");
         json_builder_begin_array(b);
-        STRV_FOREACH(d, c->diff_ids)
+        STRV_FOREACH (d, c->diff_ids)
                 json_builder_add_string_value(b, *d);
         json_builder_end_array(b);
         json_builder_end_object(b);

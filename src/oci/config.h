@@ -34,12 +34,12 @@ typedef struct OciImageConfig {
 
         /* "config" */
         char *user;
-        char **env;        /* "KEY=value" */
+        char **env; /* "KEY=value" */
         char **entrypoint;
         char **cmd;
         char *working_dir;
-        char **labels;     /* key, value, key, value, … */
-        char *stop_signal; /* "SIGTERM", "15", … as written */
+        char **labels;        /* key, value, key, value, … */
+        char *stop_signal;    /* "SIGTERM", "15", … as written */
         char **exposed_ports; /* "80/tcp", … */
         char **volumes;       /* "/data", … */
 

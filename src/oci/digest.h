@@ -17,7 +17,7 @@ typedef enum DigestAlgorithm {
 
 #define DIGEST_SHA256_HEX_LENGTH 64
 /* 12 hex + NUL: the id Docker shows in `image ls`. */
-#define DIGEST_SHORT_ID_SIZE 13
+#define DIGEST_SHORT_ID_SIZE   13
 #define DIGEST_SHORT_ID_LENGTH 12
 
 const char *digest_algorithm_to_string(DigestAlgorithm a);

@@ -20,7 +20,6 @@ ImageRecord *image_record_free(ImageRecord *r)
         return mfree(r);
 }
 
-
 static int builder_to_string(JsonBuilder *b, char **ret, size_t *ret_size)
 {
         g_autoptr(JsonGenerator) gen = json_generator_new();

@@ -171,7 +171,8 @@ int oci_json_check_text(const void *data, size_t size)
         return 0;
 }
 
-int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err, JsonNode **ret_root)
+int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err,
+                          JsonNode **ret_root)
 {
         g_autoptr(JsonParser) parser = NULL;
         g_autoptr(GError) error = NULL;
@@ -232,7 +233,7 @@ void oci_descriptor_done(OciDescriptor *d)
         free(d->media_type);
         free(d->digest);
         oci_strv_free(d->urls);
-        *d = (OciDescriptor) {};
+        *d = (OciDescriptor){};
 }
 
 int oci_descriptor_from_json(JsonObject *o, const char *what, BerthError *err, OciDescriptor *ret)
@@ -268,7 +269,7 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, BerthError *err, O
                 return r;
         if (r < 0)
                 return berth_error_set(err, -EINVAL, "The urls of the %s are not a list of strings.", what);
-        STRV_FOREACH(u, d.urls)
+        STRV_FOREACH (u, d.urls)
                 if (!startswith(*u, "https://") && !startswith(*u, "http://"))
                         return berth_error_set(err, -EINVAL, "The %s has a URL that is not http(s): '%s'.",
                                                what, *u);
@@ -280,11 +281,12 @@ int oci_descriptor_from_json(JsonObject *o, const char *what, BerthError *err, O
         d.size = (uint64_t) size;
 
         *ret = d;
-        d = (OciDescriptor) {};
+        d = (OciDescriptor){};
         return 0;
 }
 
-int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err, OciDocumentKind *ret)
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err,
+                             OciDocumentKind *ret)
 {
         OciDocumentKind header_kind = _OCI_DOCUMENT_KIND_INVALID, kind;
         g_autoptr(JsonNode) root = NULL;
@@ -455,7 +457,7 @@ static int build_descriptor(JsonBuilder *b, const OciDescriptor *d, const char *
         if (d->urls && d->urls[0]) {
                 json_builder_set_member_name(b, "urls");
                 json_builder_begin_array(b);
-                STRV_FOREACH(u, d->urls)
+                STRV_FOREACH (u, d->urls)
                         json_builder_add_string_value(b, *u);
                 json_builder_end_array(b);
         }

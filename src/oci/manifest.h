@@ -18,22 +18,22 @@
  * records there (if non-NULL) the errno and a sentence for the user on failure, and leaves it alone on
  * success. */
 
-#define OCI_MEDIA_TYPE_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define OCI_MEDIA_TYPE_INDEX "application/vnd.oci.image.index.v1+json"
-#define OCI_MEDIA_TYPE_CONFIG "application/vnd.oci.image.config.v1+json"
-#define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define DOCKER_MEDIA_TYPE_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MEDIA_TYPE_MANIFEST         "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MEDIA_TYPE_INDEX            "application/vnd.oci.image.index.v1+json"
+#define OCI_MEDIA_TYPE_CONFIG           "application/vnd.oci.image.config.v1+json"
+#define OCI_MEDIA_TYPE_LAYER            "application/vnd.oci.image.layer.v1.tar"
+#define OCI_MEDIA_TYPE_LAYER_GZIP       "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MEDIA_TYPE_LAYER_ZSTD       "application/vnd.oci.image.layer.v1.tar+zstd"
+#define DOCKER_MEDIA_TYPE_MANIFEST      "application/vnd.docker.distribution.manifest.v2+json"
 #define DOCKER_MEDIA_TYPE_MANIFEST_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define DOCKER_MEDIA_TYPE_CONFIG "application/vnd.docker.container.image.v1+json"
-#define DOCKER_MEDIA_TYPE_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define DOCKER_MEDIA_TYPE_CONFIG        "application/vnd.docker.container.image.v1+json"
+#define DOCKER_MEDIA_TYPE_LAYER_GZIP    "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* What to send as Accept for GET /v2/<name>/manifests/<ref>. Deliberately without "*" + "/" + "*", which
  * lets registries fall back to schema 1. */
 #define OCI_MANIFEST_ACCEPT                                                                                 \
-        OCI_MEDIA_TYPE_INDEX ", " DOCKER_MEDIA_TYPE_MANIFEST_LIST ", " OCI_MEDIA_TYPE_MANIFEST ", "         \
-                DOCKER_MEDIA_TYPE_MANIFEST
+        OCI_MEDIA_TYPE_INDEX ", " DOCKER_MEDIA_TYPE_MANIFEST_LIST ", " OCI_MEDIA_TYPE_MANIFEST              \
+                             ", " DOCKER_MEDIA_TYPE_MANIFEST
 
 /* Manifests and indexes are small; anything bigger is hostile (the distribution spec suggests 4 MiB). */
 #define OCI_MANIFEST_SIZE_MAX (4U * 1024U * 1024U)
@@ -58,7 +58,8 @@ bool oci_document_kind_is_index(OciDocumentKind k);
  * application/json or application/octet-stream) and its body: the body's "mediaType" wins when present
  * and must agree with a specific Content-Type; without one, "manifests" means an index and
  * "config"/"layers" a manifest. Schema 1 → -EMEDIUMTYPE. */
-int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err, OciDocumentKind *ret);
+int oci_document_kind_detect(const char *content_type, const void *data, size_t size, BerthError *err,
+                             OciDocumentKind *ret);
 
 typedef enum OciCompression {
         OCI_COMPRESSION_NONE,
@@ -115,7 +116,8 @@ struct _JsonObject;
 /* What json-glib does not check itself: nesting depth, escapes, UTF-8. -EBADMSG if the text fails. */
 int oci_json_check_text(const void *data, size_t size);
 /* Parses a buffer of at most size_max bytes whose root must be an object. */
-int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err, struct _JsonNode **ret_root);
+int oci_json_parse_object(const void *data, size_t size, size_t size_max, BerthError *err,
+                          struct _JsonNode **ret_root);
 int oci_json_get_schema_version(struct _JsonObject *o, BerthError *err);
 /* A descriptor's mediaType (required), digest, size and urls; layer types are checked by the caller. */
 int oci_descriptor_from_json(struct _JsonObject *o, const char *what, BerthError *err, OciDescriptor *ret);

@@ -65,10 +65,10 @@ static const struct {
         const char *architecture;
         const char *variant; /* implied variant, if the alias names one */
 } arch_aliases[] = {
-        { "x86_64", "amd64", NULL },   { "x86-64", "amd64", NULL },  { "amd64", "amd64", NULL },
-        { "aarch64", "arm64", NULL },  { "arm64", "arm64", NULL },   { "armhf", "arm", "v7" },
-        { "armel", "arm", "v6" },      { "i386", "386", NULL },      { "i486", "386", NULL },
-        { "i586", "386", NULL },       { "i686", "386", NULL },      { "x86", "386", NULL },
+        { "x86_64", "amd64", NULL },  { "x86-64", "amd64", NULL }, { "amd64", "amd64", NULL },
+        { "aarch64", "arm64", NULL }, { "arm64", "arm64", NULL },  { "armhf", "arm", "v7" },
+        { "armel", "arm", "v6" },     { "i386", "386", NULL },     { "i486", "386", NULL },
+        { "i586", "386", NULL },      { "i686", "386", NULL },     { "x86", "386", NULL },
 };
 
 int oci_platform_normalize(const OciPlatform *p, OciPlatform *ret)
@@ -170,9 +170,9 @@ int oci_platform_parse(const char *s, OciPlatform *ret)
         }
 
         if (n == 1)
-                raw = (OciPlatform) { .os = (char *) "linux", .architecture = parts[0] };
+                raw = (OciPlatform){ .os = (char *) "linux", .architecture = parts[0] };
         else
-                raw = (OciPlatform) { .os = parts[0], .architecture = parts[1], .variant = parts[2] };
+                raw = (OciPlatform){ .os = parts[0], .architecture = parts[1], .variant = parts[2] };
 
         return oci_platform_normalize(&raw, ret);
 }

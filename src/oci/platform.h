@@ -14,7 +14,7 @@ typedef struct OciPlatform {
         char *os_version;
 } OciPlatform;
 
-#define OCI_PLATFORM_NULL ((OciPlatform) {})
+#define OCI_PLATFORM_NULL ((OciPlatform){})
 
 /* Frees the fields, leaves the struct zeroed. */
 void oci_platform_done(OciPlatform *p);

@@ -331,7 +331,7 @@ int auth_basic_header(const char *username, const char *password, char **ret)
 }
 
 #define TOKEN_DEFAULT_EXPIRES_SEC 60U
-#define TOKEN_MARGIN_MAX_SEC 30U
+#define TOKEN_MARGIN_MAX_SEC      30U
 
 uint64_t auth_token_lifetime_usec(uint64_t expires_in)
 {

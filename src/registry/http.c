@@ -100,7 +100,8 @@ static size_t write_callback(char *p, size_t size, size_t nmemb, void *userdata)
 
         if (!status_is_success(status)) {
                 /* Keep the start of an error document; the rest is of no use. */
-                size_t room = req->body_size < HTTP_ERROR_BODY_MAX ? HTTP_ERROR_BODY_MAX - req->body_size : 0;
+                size_t room =
+                        req->body_size < HTTP_ERROR_BODY_MAX ? HTTP_ERROR_BODY_MAX - req->body_size : 0;
                 if (room > 0)
                         (void) buffer_append(req, p, MIN(n, room), HTTP_ERROR_BODY_MAX);
                 return n;

@@ -152,9 +152,8 @@ static int check_path(const char *path, BerthError *err)
                 size_t n = slash ? (size_t) (slash - p) : strlen(p);
 
                 if (n == 0)
-                        return invalid(err,
-                                       "The repository name has an empty path component (a leading, "
-                                       "trailing or doubled '/').");
+                        return invalid(err, "The repository name has an empty path component (a leading, "
+                                            "trailing or doubled '/').");
                 if (!path_component_is_valid(p, n))
                         return invalid(err,
                                        "The repository name is invalid: each '/'-separated component must "
@@ -281,7 +280,8 @@ int reference_parse_with_default_domain(const char *s, const char *default_domai
         /* "library/sha256:<64 hex>" and "docker.io/library/sha256:<64 hex>" would shorten to the familiar
          * "sha256:<64 hex>", an image id (see above; found by tests/fuzz/fuzz-reference.c). */
         if (streq(ref->domain, REFERENCE_DEFAULT_DOMAIN) &&
-            streq(ref->path, REFERENCE_OFFICIAL_PREFIX "sha256") && ref->tag && !ref->digest && hex_is_lower(ref->tag, DIGEST_SHA256_HEX_LENGTH))
+            streq(ref->path, REFERENCE_OFFICIAL_PREFIX "sha256") && ref->tag && !ref->digest &&
+            hex_is_lower(ref->tag, DIGEST_SHA256_HEX_LENGTH))
                 return invalid(err,
                                "A 64-character hexadecimal string is an image ID, not a repository name.");
 

@@ -22,13 +22,13 @@
  * taken for a host name: "MyUser/app" is refused as not lowercase instead of sending a pull to host
  * "MyUser". Only docker.io gets the implicit "library/". */
 
-#define REFERENCE_DEFAULT_DOMAIN "docker.io"
+#define REFERENCE_DEFAULT_DOMAIN        "docker.io"
 #define REFERENCE_LEGACY_DEFAULT_DOMAIN "index.docker.io"
-#define REFERENCE_OFFICIAL_PREFIX "library/"
-#define REFERENCE_DEFAULT_TAG "latest"
+#define REFERENCE_OFFICIAL_PREFIX       "library/"
+#define REFERENCE_DEFAULT_TAG           "latest"
 /* domain + "/" + path */
 #define REFERENCE_NAME_LENGTH_MAX 255
-#define REFERENCE_TAG_LENGTH_MAX 128
+#define REFERENCE_TAG_LENGTH_MAX  128
 
 typedef struct Reference {
         char *domain; /* "docker.io", "127.0.0.1:5000", "localhost" */

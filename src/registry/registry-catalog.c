@@ -5,13 +5,13 @@
 #include "registry/registry-internal.h"
 #include "shared/log.h"
 
-#define CATALOG_PAGE_SIZE 100U
+#define CATALOG_PAGE_SIZE     100U
 #define CATALOG_PAGES_DEFAULT 10U
-#define SEARCH_LIMIT_DEFAULT 25U
+#define SEARCH_LIMIT_DEFAULT  25U
 /* A search reads at most this much per answer, and at most SEARCH_CATALOG_PAGES catalog pages: what any
  * local user allowed to search can make berthd hold. */
-#define SEARCH_BODY_MAX        ((size_t) 1024U * 1024U)
-#define SEARCH_CATALOG_PAGES   5U
+#define SEARCH_BODY_MAX      ((size_t) 1024U * 1024U)
+#define SEARCH_CATALOG_PAGES 5U
 
 static int link_next(const char *link, char **ret)
 {

@@ -112,8 +112,8 @@ int registry_blob_resume(RegistryRequest *req);
 
 /* GET /v2/_catalog, following "Link: <…>; rel=next" for at most max_pages pages (0: 10) of 100 names.
  * repositories (NULL-terminated) is valid during the callback only. */
-typedef void (*RegistryCatalogCallback)(RegistryRequest *req, const RegistryError *error, char **repositories,
-                                        void *userdata);
+typedef void (*RegistryCatalogCallback)(RegistryRequest *req, const RegistryError *error,
+                                        char **repositories, void *userdata);
 int registry_get_catalog(RegistryClient *c, const char *domain, unsigned max_pages,
                          RegistryCatalogCallback callback, void *userdata, RegistryRequest **ret);
 
@@ -122,6 +122,7 @@ int registry_get_catalog(RegistryClient *c, const char *domain, unsigned max_pag
  * returns the repositories whose path contains term, named "<domain>/<path>", with empty descriptions. Each
  * answer may be at most 1 MiB. */
 typedef void (*RegistrySearchCallback)(RegistryRequest *req, const RegistryError *error,
-                                       const RegistrySearchResult *results, size_t n_results, void *userdata);
+                                       const RegistrySearchResult *results, size_t n_results,
+                                       void *userdata);
 int registry_search(RegistryClient *c, const char *domain, const char *term, unsigned limit,
                     RegistrySearchCallback callback, void *userdata, RegistryRequest **ret);

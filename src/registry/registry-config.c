@@ -355,7 +355,8 @@ int registry_config_load_auth(RegistryConfig *c, const char *path)
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
         if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()))
-                return log_debug_errno(EPERM, "'%s' is accessible to others (mode %04o, owner %u), ignoring it.",
+                return log_debug_errno(EPERM,
+                                       "'%s' is accessible to others (mode %04o, owner %u), ignoring it.",
                                        path, (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
 
         r = read_fd_all(fd, AUTH_FILE_MAX, &data, &size);

@@ -53,7 +53,8 @@ uint64_t registry_config_get_retry_delay_usec(const RegistryConfig *c);
 void registry_config_set_retry(RegistryConfig *c, unsigned max_attempts, uint64_t delay_usec);
 
 /* "docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/" → "docker.io";
- * other values lose scheme and path and are lowercased: "HTTPS://Reg.Example:5000/x" → "reg.example:5000". */
+ * other values lose scheme and path and are lowercased: "HTTPS://Reg.Example:5000/x" → "reg.example:5000".
+ */
 int registry_normalize_domain(const char *s, char **ret);
 
 bool registry_config_is_insecure(const RegistryConfig *c, const char *domain);

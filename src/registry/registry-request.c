@@ -8,15 +8,15 @@
 #include "registry/registry-internal.h"
 #include "shared/log.h"
 
-#define TOKEN_BODY_MAX ((size_t) 1024U * 1024U)
-#define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
+#define TOKEN_BODY_MAX       ((size_t) 1024U * 1024U)
+#define BACKOFF_MAX_USEC     (30 * USEC_PER_SEC)
 #define RETRY_AFTER_MAX_USEC (300 * USEC_PER_SEC)
-#define BAD_ENDPOINT_USEC (60 * USEC_PER_SEC)
+#define BAD_ENDPOINT_USEC    (60 * USEC_PER_SEC)
 
-#define ACCEPT_MANIFESTS                                                                          \
-        "Accept: application/vnd.oci.image.index.v1+json, "                                      \
-        "application/vnd.docker.distribution.manifest.list.v2+json, "                             \
-        "application/vnd.oci.image.manifest.v1+json, "                                           \
+#define ACCEPT_MANIFESTS                                                                                    \
+        "Accept: application/vnd.oci.image.index.v1+json, "                                                 \
+        "application/vnd.docker.distribution.manifest.list.v2+json, "                                       \
+        "application/vnd.oci.image.manifest.v1+json, "                                                      \
         "application/vnd.docker.distribution.manifest.v2+json"
 
 static void request_handle_failure(RegistryRequest *req, RegistryError *e, bool transient,
@@ -257,7 +257,8 @@ static void request_mark_bad(RegistryRequest *req)
         RegistryClient *c = req->client;
         uint64_t until = (now_usec(c) + BAD_ENDPOINT_USEC) / USEC_PER_SEC;
 
-        g_hash_table_replace(c->bad_endpoints, g_strdup(request_endpoint(req)), GUINT_TO_POINTER((guint) until));
+        g_hash_table_replace(c->bad_endpoints, g_strdup(request_endpoint(req)),
+                             GUINT_TO_POINTER((guint) until));
 }
 
 static void request_handle_failure(RegistryRequest *req, RegistryError *e, bool transient,
@@ -405,8 +406,8 @@ static void error_from_http(RegistryRequest *req, HttpRequest *http, RegistryErr
         if (status == 401 || status == 403) {
                 e->kind = REGISTRY_ERROR_UNAUTHORIZED;
                 e->base.error = -EACCES;
-        } else if ((req->kind == REQUEST_MANIFEST &&
-                    (status == 404 || streq_ptr(code, "MANIFEST_UNKNOWN") || streq_ptr(code, "NAME_UNKNOWN"))) ||
+        } else if ((req->kind == REQUEST_MANIFEST && (status == 404 || streq_ptr(code, "MANIFEST_UNKNOWN") ||
+                                                      streq_ptr(code, "NAME_UNKNOWN"))) ||
                    (req->kind != REQUEST_BLOB && req->kind != REQUEST_STREAM &&
                     (streq_ptr(code, "MANIFEST_UNKNOWN") || streq_ptr(code, "NAME_UNKNOWN")))) {
                 e->kind = REGISTRY_ERROR_MANIFEST_UNKNOWN;
@@ -479,7 +480,8 @@ static void on_token_finished(HttpRequest *http, CURLcode result, void *userdata
                 return;
         }
 
-        r = auth_token_cache_put(c->tokens, request_endpoint(req), req->scope, t.token, t.expires_in, now_usec(c));
+        r = auth_token_cache_put(c->tokens, request_endpoint(req), req->scope, t.token, t.expires_in,
+                                 now_usec(c));
         if (r >= 0) {
                 free(req->authorization);
                 if (asprintf(&req->authorization, "Authorization: Bearer %s", t.token) < 0) {
@@ -670,8 +672,8 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
         }
 
         if (req->consumer_error < 0) {
-                request_fail(req, REGISTRY_ERROR_CANCELLED, req->consumer_error, "Aborted by the consumer: %s",
-                             strerror(-req->consumer_error));
+                request_fail(req, REGISTRY_ERROR_CANCELLED, req->consumer_error,
+                             "Aborted by the consumer: %s", strerror(-req->consumer_error));
                 return;
         }
         if (req->stream_error < 0) {
@@ -772,7 +774,8 @@ int request_new(RegistryClient *c, RequestKind kind, const char *domain, Registr
                  * registry), unless nothing else is left. */
                 now_sec = now_usec(c) / USEC_PER_SEC;
                 while (req->endpoint_idx + 1 < req->n_endpoints &&
-                       GPOINTER_TO_UINT(g_hash_table_lookup(c->bad_endpoints, request_endpoint(req))) > now_sec)
+                       GPOINTER_TO_UINT(g_hash_table_lookup(c->bad_endpoints, request_endpoint(req))) >
+                               now_sec)
                         req->endpoint_idx++;
         }
 

@@ -72,7 +72,8 @@ static int stream_begin(RegistryRequest *req, HttpRequest *http)
         if (status == 206) {
                 uint64_t start, total;
 
-                if (parse_content_range(http_request_get_header(http, "Content-Range"), &start, &total) < 0 ||
+                if (parse_content_range(http_request_get_header(http, "Content-Range"), &start, &total) <
+                            0 ||
                     start != req->done)
                         return -EPROTO;
                 req->total = req->expected_size ?: total;

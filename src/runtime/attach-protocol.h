@@ -40,7 +40,7 @@
  * with SCM_RIGHTS on the "G" message of the sync socket (monitor-protocol.h), so that the monitor serves
  * them before the container can write anything. */
 
-#define ATTACH_HEADER_MAX 256
+#define ATTACH_HEADER_MAX        256
 #define ATTACH_FRAME_HEADER_SIZE 8
 /* The stream number of an exec session's last frame, the exit status. */
 #define ATTACH_FRAME_EXIT 3

@@ -19,10 +19,10 @@ uint64_t caps_all(void);
 int cap_from_name(const char *name);
 const char *cap_to_name(int cap);
 
-/* Docker's rules for --privileged, --cap-add and --cap-drop: privileged gets every capability (adds and drops
- * ignored); "ALL" in cap_add starts from every capability minus the drops; "ALL" in cap_drop keeps only the
- * adds; otherwise the default minus the drops plus the adds. -EINVAL with *ret_bad naming the entry that is
- * not a capability. */
+/* Docker's rules for --privileged, --cap-add and --cap-drop: privileged gets every capability (adds and
+ * drops ignored); "ALL" in cap_add starts from every capability minus the drops; "ALL" in cap_drop keeps
+ * only the adds; otherwise the default minus the drops plus the adds. -EINVAL with *ret_bad naming the entry
+ * that is not a capability. */
 int caps_resolve(bool privileged, char *const *cap_add, char *const *cap_drop, uint64_t *ret,
                  const char **ret_bad);
 

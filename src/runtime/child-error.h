@@ -12,9 +12,9 @@
  * CLOEXEC pipe, so its size must stay below PIPE_BUF; EOF without a report means the exec succeeded. This
  * fixed-size record is the wire form only: the child's setup steps fill it in place, and the runtime's API
  * (container_spawn()) hands it on as a BerthError, through child_error_to_berth(). */
-#define CHILD_EXIT_SETUP 125
+#define CHILD_EXIT_SETUP       125
 #define CHILD_EXIT_CANNOT_EXEC 126
-#define CHILD_EXIT_NOT_FOUND 127
+#define CHILD_EXIT_NOT_FOUND   127
 
 typedef struct ChildError {
         int exit_code;

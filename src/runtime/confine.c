@@ -43,7 +43,8 @@ int confine_apply(const RunSpec *spec, const UserIds *user, bool mask_paths, Chi
 
         /* The filter goes in before the uid change, while CAP_SYS_ADMIN still allows loading it without
          * no_new_privs (which would break setuid binaries in images, so it stays opt-in as with Docker). The
-         * few calls left before exec (setgroups, setres[ug]id, capset, prctl, execve) are all allowed by it. */
+         * few calls left before exec (setgroups, setres[ug]id, capset, prctl, execve) are all allowed by it.
+         */
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 r = seccomp_profile_load(spec->seccomp_filter, caps, e);
                 if (r < 0)

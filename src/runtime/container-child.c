@@ -65,8 +65,9 @@ static int send_fd(int sock, int fd)
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
 }
 
-/* Opens a pty pair on the container's devpts, makes the slave our controlling terminal and stdio, binds it on
- * /dev/console and hands the master to the monitor. Returns the slave fd (still open, for fchown later). */
+/* Opens a pty pair on the container's devpts, makes the slave our controlling terminal and stdio, binds it
+ * on /dev/console and hands the master to the monitor. Returns the slave fd (still open, for fchown later).
+ */
 static int setup_terminal(int console_sock, int *ret_slave, ChildError *e)
 {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
@@ -84,7 +85,8 @@ static int setup_terminal(int console_sock, int *ret_slave, ChildError *e)
 
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return child_fail(e, negative_errno(), "cannot make the terminal controlling");
-        if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 || dup2(slave, STDERR_FILENO) < 0)
+        if (dup2(slave, STDIN_FILENO) < 0 || dup2(slave, STDOUT_FILENO) < 0 ||
+            dup2(slave, STDERR_FILENO) < 0)
                 return child_fail(e, negative_errno(), "cannot set up the terminal as stdio");
 
         r = dev_bind_console(slave, e);
@@ -102,7 +104,7 @@ static bool strv_has_key(char **env, const char *key)
 {
         size_t l = strlen(key);
 
-        STRV_FOREACH(s, env)
+        STRV_FOREACH (s, env)
                 if (strneq(*s, key, l) && (*s)[l] == '=')
                         return true;
         return false;
@@ -112,7 +114,7 @@ const char *strv_get_value(char **env, const char *key)
 {
         size_t l = strlen(key);
 
-        STRV_FOREACH(s, env)
+        STRV_FOREACH (s, env)
                 if (strneq(*s, key, l) && (*s)[l] == '=')
                         return *s + l + 1;
         return NULL;
@@ -125,7 +127,7 @@ char **build_env(char **env, const UserIds *user, char **ret_home_entry)
         size_t n = 0;
         char **l;
 
-        STRV_FOREACH(s, env)
+        STRV_FOREACH (s, env)
                 n++;
         l = calloc(n + 2, sizeof(char *));
         if (!l)
@@ -269,7 +271,8 @@ static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
 
         /* Like Docker's: the terminal belongs to the container's user, its group stays tty. */
         if (slave >= 0 && fchown(slave, user.uid, (gid_t) -1) < 0)
-                r = child_fail(e, negative_errno(), "cannot hand the terminal to uid %u", (unsigned) user.uid);
+                r = child_fail(e, negative_errno(), "cannot hand the terminal to uid %u",
+                               (unsigned) user.uid);
         slave = safe_close(slave);
         if (r >= 0)
                 r = set_working_directory(spec->cwd, e);
@@ -305,7 +308,8 @@ _Noreturn void container_child_main(const RunSpec *spec, const ChildFds *fds)
         ssize_t n;
 
         reset_signals();
-        /* Until exec, the child is the monitor's helper: if the monitor goes, so does the half-built container. */
+        /* Until exec, the child is the monitor's helper: if the monitor goes, so does the half-built
+         * container. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
         (void) run(spec, fds, &e);

@@ -5,9 +5,9 @@
 
 /* The fds the container child gets from container_spawn(). The child owns them; all are CLOEXEC. */
 typedef struct ChildFds {
-        int report;     /* ChildError goes here on failure; EOF (CLOEXEC at exec) means success */
-        int console;    /* tty: socket to send the pty master over */
-        int stdin_fd;   /* !tty: become 0, 1, 2 */
+        int report;   /* ChildError goes here on failure; EOF (CLOEXEC at exec) means success */
+        int console;  /* tty: socket to send the pty master over */
+        int stdin_fd; /* !tty: become 0, 1, 2 */
         int stdout_fd;
         int stderr_fd;
         int cgroup_procs; /* the scope's cgroup.procs, to move into before unsharing the cgroup namespace;

@@ -144,7 +144,7 @@ static int read_report(int fd, ChildError *e)
         if (n == 0)
                 return 0;
         if (n != (ssize_t) sizeof(*e) || e->exit_code <= 0) {
-                *e = (ChildError) { .exit_code = CHILD_EXIT_SETUP, .error = -EPROTO };
+                *e = (ChildError){ .exit_code = CHILD_EXIT_SETUP, .error = -EPROTO };
                 snprintf(e->message, sizeof(e->message), "container setup died without reporting");
         }
         e->message[sizeof(e->message) - 1] = 0;
@@ -171,7 +171,9 @@ static int pipes_open(const RunSpec *spec, Pipes *p)
         if (pipe2(p->report, O_CLOEXEC) < 0)
                 return negative_errno();
         if (spec->tty)
-                return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->console) < 0 ? negative_errno() : 0;
+                return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->console) < 0
+                               ? negative_errno()
+                               : 0;
 
         if (pipe2(p->out, O_CLOEXEC) < 0 || pipe2(p->err, O_CLOEXEC) < 0)
                 return negative_errno();
@@ -188,10 +190,12 @@ static int fail(ChildError *e, int error, int *ret_exit_code, BerthError *err)
         return child_error_to_berth(e, err);
 }
 
-int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code)
+int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd,
+                    ContainerStdio *ret_io, int *ret_exit_code)
 {
         _cleanup_(pipes_close) Pipes p = {
-                { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
+                { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
+                { -EBADF, -EBADF }, { -EBADF, -EBADF },
         };
         _cleanup_close_ int pidfd = -EBADF, master = -EBADF, cgroup_procs = -EBADF;
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
@@ -234,7 +238,8 @@ int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *r
                 container_child_main(spec, &fds);
         }
 
-        /* Our copies of the child's ends must go, or we would never see EOF on the report pipe or the output. */
+        /* Our copies of the child's ends must go, or we would never see EOF on the report pipe or the
+         * output. */
         p.report[1] = safe_close(p.report[1]);
         p.console[1] = safe_close(p.console[1]);
         p.in[0] = safe_close(p.in[0]);
@@ -261,7 +266,7 @@ int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *r
                 return fail(&e, e.error < 0 ? e.error : -EIO, ret_exit_code, err);
         }
 
-        *ret_io = (ContainerStdio) {
+        *ret_io = (ContainerStdio){
                 .pty_master = TAKE_FD(master),
                 .stdin_fd = spec->interactive && !spec->tty ? TAKE_FD(p.in[1]) : -EBADF,
                 .stdout_fd = TAKE_FD(p.out[0]),

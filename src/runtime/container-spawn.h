@@ -16,7 +16,10 @@ typedef struct ContainerStdio {
         int stderr_fd;
 } ContainerStdio;
 
-#define CONTAINER_STDIO_INIT { .pty_master = -EBADF, .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF }
+#define CONTAINER_STDIO_INIT                                                                                \
+        {                                                                                                   \
+                .pty_master = -EBADF, .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF          \
+        }
 
 void container_stdio_close(ContainerStdio *io);
 
@@ -26,4 +29,5 @@ void container_stdio_close(ContainerStdio *io);
  * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
  * execute, 127 not found) and *err (when not NULL) to the errno and a message like Docker's; the child has
  * been reaped. */
-int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code);
+int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd,
+                    ContainerStdio *ret_io, int *ret_exit_code);

@@ -65,7 +65,8 @@ static int parse_state(JsonObject *o, ContainerState *ret)
         if (status < 0)
                 return log_debug_errno(-EBADMSG, "Unknown container status '%s'", s);
 
-        if (get_int(o, "monitor_pid", 0, INT32_MAX, &monitor_pid) < 0 || get_int(o, "pid", 0, INT32_MAX, &pid) < 0 ||
+        if (get_int(o, "monitor_pid", 0, INT32_MAX, &monitor_pid) < 0 ||
+            get_int(o, "pid", 0, INT32_MAX, &pid) < 0 ||
             get_int(o, "started_usec", 0, INT64_MAX, &started) < 0 ||
             get_int(o, "finished_usec", 0, INT64_MAX, &finished) < 0 ||
             get_int(o, "exit_code", INT32_MIN, INT32_MAX, &code) < 0 ||
@@ -78,7 +79,7 @@ static int parse_state(JsonObject *o, ContainerState *ret)
         if (r < 0)
                 return log_debug_errno(-EBADMSG, "State member 'error' is not a string");
 
-        *ret = (ContainerState) {
+        *ret = (ContainerState){
                 .status = status,
                 .monitor_pid = (pid_t) monitor_pid,
                 .pid = (pid_t) pid,

@@ -20,16 +20,19 @@ typedef enum ContainerStatus {
 
 typedef struct ContainerState {
         ContainerStatus status;
-        pid_t monitor_pid;       /* 0 when none */
-        pid_t pid;               /* the container's init in the host pid namespace; 0 when not running */
-        uint64_t started_usec;   /* CLOCK_REALTIME µs, 0 if never started */
-        uint64_t finished_usec;  /* 0 unless exited */
-        int exit_code;           /* Docker's: the status, or 128+N after signal N; 125-127 for start errors */
-        int exit_signal;         /* the signal that killed it, or 0 */
-        char *error;             /* why the last start failed ("exec: "foo": not found"), or NULL */
+        pid_t monitor_pid;      /* 0 when none */
+        pid_t pid;              /* the container's init in the host pid namespace; 0 when not running */
+        uint64_t started_usec;  /* CLOCK_REALTIME µs, 0 if never started */
+        uint64_t finished_usec; /* 0 unless exited */
+        int exit_code;          /* Docker's: the status, or 128+N after signal N; 125-127 for start errors */
+        int exit_signal;        /* the signal that killed it, or 0 */
+        char *error;            /* why the last start failed ("exec: "foo": not found"), or NULL */
 } ContainerState;
 
-#define CONTAINER_STATE_INIT { .status = CONTAINER_CREATED }
+#define CONTAINER_STATE_INIT                                                                                \
+        {                                                                                                   \
+                .status = CONTAINER_CREATED                                                                 \
+        }
 
 void container_state_done(ContainerState *s);
 

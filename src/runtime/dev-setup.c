@@ -15,7 +15,8 @@ static const struct {
         const char *name;
         unsigned major, minor;
 } nodes[] = {
-        { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+        { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
+        { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
 static const struct {
@@ -116,7 +117,7 @@ static int populate(int dev_fd, bool console, char **devices, ChildError *e)
                         return child_fail(e, negative_errno(), "cannot create /dev/console");
                 safe_close(fd);
         }
-        STRV_FOREACH(d, devices) {
+        STRV_FOREACH (d, devices) {
                 r = make_host_device(dev_fd, *d, e);
                 if (r < 0)
                         return r;

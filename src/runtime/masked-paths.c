@@ -10,9 +10,17 @@
  * host activity, SCSI rescans, firmware tables and power-capping knobs (energy counters make a side channel:
  * CVE-2020-8694). */
 static const char *const masked[] = {
-        "/proc/acpi",        "/proc/asound",     "/proc/kcore",       "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",        "/sys/firmware",    "/sys/devices/virtual/powercap",
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
 };
 
 /* Kernel tunables and triggers that are not namespaced: writing them would change the host. */
@@ -27,7 +35,8 @@ static int mask(const char *path, ChildError *e)
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : child_fail(e, negative_errno(), "cannot stat %s", path);
         if (S_ISDIR(st.st_mode)) {
-                if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0)
+                if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "size=0,mode=0555") < 0)
                         return child_fail(e, negative_errno(), "cannot mask %s", path);
         } else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
                 return child_fail(e, negative_errno(), "cannot mask %s", path);
@@ -38,7 +47,8 @@ static int make_readonly(const char *path, ChildError *e)
 {
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return errno == ENOENT ? 0 : child_fail(e, negative_errno(), "cannot bind %s", path);
-        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0)
                 return child_fail(e, negative_errno(), "cannot make %s read-only", path);
         return 0;
 }

@@ -22,13 +22,14 @@
  *      and the terminal, 3 for stderr), records the exit in state.json, then sends the journal entry
  *      MESSAGE_ID=BERTH_MESSAGE_CONTAINER_EXITED with the same fields plus EXIT_CODE= and EXIT_SIGNAL=
  *      (after the last output line, through the same journal connection, so a reader that follows the
- *      container's entries knows the output is complete when it sees it), and exits with status 0. berthd watches it with a pidfd (which also works after a berthd restart, when the monitor is
- *      no longer its child) and rereads state.json when it is gone.
+ *      container's entries knows the output is complete when it sees it), and exits with status 0. berthd
+ * watches it with a pidfd (which also works after a berthd restart, when the monitor is no longer its child)
+ * and rereads state.json when it is gone.
  *
  * The monitor never dies from SIGTERM/SIGINT/SIGHUP (systemctl stop sends those to the whole scope; the
  * container's init decides for itself); SIGKILL of the scope kills it too, and then berthd records the
  * container as exited by SIGKILL. */
 
 #define MONITOR_SYNC_FD 3
-#define MONITOR_MSG_GO "G"
+#define MONITOR_MSG_GO  "G"
 #define MONITOR_MSG_MAX 4096

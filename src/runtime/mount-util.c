@@ -55,8 +55,8 @@ static int create_in_root(int root_fd, const char *path, bool dir)
                 prefix[len] = 0;
 
                 if (last && !dir) {
-                        int fd = openat(parent, prefix + len - n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                        0644);
+                        int fd = openat(parent, prefix + len - n,
+                                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
                         if (fd < 0 && errno != EEXIST)
                                 return negative_errno();
                         safe_close(fd);
@@ -81,7 +81,8 @@ int open_mount_target(int root_fd, const char *path, bool dir, int *ret_fd)
         return openat_in_root(root_fd, path, O_PATH | (dir ? O_DIRECTORY : 0), ret_fd);
 }
 
-int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs, int *ret_fd)
+int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs,
+                 int *ret_fd)
 {
         _cleanup_close_ int fs = -EBADF;
         int mfd;
@@ -139,7 +140,8 @@ int mount_attach(int mount_fd, int target_fd)
         return 0;
 }
 
-int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options, unsigned attrs)
+int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options,
+                unsigned attrs)
 {
         _cleanup_close_ int target = -EBADF, mfd = -EBADF;
         int r;

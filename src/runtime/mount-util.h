@@ -15,7 +15,8 @@ int open_mount_target(int root_fd, const char *path, bool dir, int *ret_fd);
 /* Creates a filesystem instance (fsopen/fsconfig/fsmount). options is a NULL-terminated list of "key=value"
  * strings and bare flags; attrs are MOUNT_ATTR_*. Returns the detached mount's fd, whose root directory may
  * be filled before it is attached. */
-int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs, int *ret_fd);
+int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs,
+                 int *ret_fd);
 
 /* Clones the host path (recursively when recursive) as a detached mount, with attrs set (recursively). */
 int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd);
@@ -24,4 +25,5 @@ int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs,
 int mount_attach(int mount_fd, int target_fd);
 
 /* mount_fs_new + mount_attach on root_fd/path (created when missing). */
-int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options, unsigned attrs);
+int mount_fs_at(int root_fd, const char *path, const char *fstype, const char *const *options,
+                unsigned attrs);

@@ -28,11 +28,13 @@ int rootfs_mount_overlay(const RunSpec *spec, ChildError *e)
         const char *lower = spec->lowerdir;
         int r;
 
-        if (isempty(spec->upperdir) || isempty(spec->workdir) || spec->upperdir[0] != '/' || spec->workdir[0] != '/')
+        if (isempty(spec->upperdir) || isempty(spec->workdir) || spec->upperdir[0] != '/' ||
+            spec->workdir[0] != '/')
                 return child_fail(e, -EINVAL, "upperdir and workdir must be absolute paths");
 
         if (isempty(lower)) {
-                if (mount("tmpfs", spec->rootfs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0)
+                if (mount("tmpfs", spec->rootfs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "size=4k,mode=755") < 0)
                         return child_fail(e, negative_errno(), "cannot mount the empty lower layer");
                 if (chdir(spec->rootfs) < 0 || mkdir("empty", 0755) < 0 || chdir("empty") < 0)
                         return child_fail(e, negative_errno(), "cannot create the empty lower layer");
@@ -48,15 +50,16 @@ int rootfs_mount_overlay(const RunSpec *spec, ChildError *e)
                 return child_fail(e, -E2BIG, "overlay options are %zu bytes, more than a mount can take",
                                   strlen(options));
         if (mount("overlay", spec->rootfs, "overlay", 0, options) < 0)
-                return child_fail(e, negative_errno(), "cannot mount the container's root on '%s'", spec->rootfs);
+                return child_fail(e, negative_errno(), "cannot mount the container's root on '%s'",
+                                  spec->rootfs);
         if (chdir("/") < 0)
                 return child_fail(e, negative_errno(), "cannot leave the layer directory");
         return 0;
 }
 
 /* A sysfs instance shows the network devices of the mounter's network namespace; the kernel refuses one
- * where the caller may not mount that namespace's sysfs (host network in some nested setups). Then the host's
- * /sys is bound read-only, recursively, as runc does. */
+ * where the caller may not mount that namespace's sysfs (host network in some nested setups). Then the
+ * host's /sys is bound read-only, recursively, as runc does. */
 static int mount_sys(int root_fd, bool writable, ChildError *e)
 {
         _cleanup_close_ int target = -EBADF, tree = -EBADF;
@@ -115,7 +118,8 @@ static int bind_host_file(int root_fd, const char *source, const char *dest, Chi
         if (r < 0)
                 return child_fail(e, r, "cannot create /%s in the container", dest);
         r = mount_bind_new(AT_FDCWD, source, false,
-                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &tree);
+                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                           &tree);
         if (r < 0)
                 return child_fail(e, r, "cannot bind '%s'", source);
         r = mount_attach(tree, target);
@@ -140,7 +144,8 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
                 return child_fail(e, -EINVAL, "bad mount in the run spec: '%s'", spec_entry);
         if (m.type == MOUNT_TYPE_BIND) {
                 if (stat(m.source, &st) < 0)
-                        return child_fail(e, negative_errno(), "cannot find the mount source '%s'", m.source);
+                        return child_fail(e, negative_errno(), "cannot find the mount source '%s'",
+                                          m.source);
                 dir = S_ISDIR(st.st_mode);
         }
         r = open_mount_target(root_fd, m.target + 1, dir, &target);
@@ -149,14 +154,16 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
         if (fstat(target, &st) < 0 || fstat(root_fd, &root_st) < 0)
                 return child_fail(e, negative_errno(), "cannot stat the mount point %s", m.target);
         if (st.st_dev == root_st.st_dev && st.st_ino == root_st.st_ino)
-                return child_fail(e, -ELOOP, "the mount point %s resolves to the container's root", m.target);
+                return child_fail(e, -ELOOP, "the mount point %s resolves to the container's root",
+                                  m.target);
         if (m.type == MOUNT_TYPE_BIND && dir && copy_up_targets &&
             g_strv_contains((const char *const *) copy_up_targets, m.target)) {
                 _cleanup_close_ int from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                                     to = open(m.source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
                 if (from < 0 || to < 0)
-                        return child_fail(e, negative_errno(), "cannot open %s for the volume's copy-up", m.target);
+                        return child_fail(e, negative_errno(), "cannot open %s for the volume's copy-up",
+                                          m.target);
                 r = copy_up(from, to);
                 if (r < 0)
                         return child_fail(e, r, "cannot copy %s into its new volume", m.target);
@@ -172,12 +179,12 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
                 opts[0] = mode;
                 opts[1] = size;
                 r = mount_fs_new("tmpfs", "tmpfs", opts,
-                                 (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                         MOUNT_ATTR_NOEXEC,
+                                 (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID |
+                                         MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
                                  &tree);
         } else {
-                r = mount_bind_new(AT_FDCWD, m.source, true, (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NODEV,
-                                   &tree);
+                r = mount_bind_new(AT_FDCWD, m.source, true,
+                                   (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NODEV, &tree);
                 /* berthd's unit has ProtectSystem=strict: in its mount namespace (the monitor's copy of it)
                  * the host's tree is bound read-only. A writable bind clears that flag on its own clone, so
                  * the container writes where the host would; the file system itself was never read-only. */
@@ -188,7 +195,8 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
                 }
         }
         if (r < 0)
-                return child_fail(e, r, "cannot make the %s mount for %s", mount_type_to_string(m.type), m.target);
+                return child_fail(e, r, "cannot make the %s mount for %s", mount_type_to_string(m.type),
+                                  m.target);
         r = mount_attach(tree, target);
         if (r < 0)
                 return child_fail(e, r, "cannot mount on %s", m.target);
@@ -212,7 +220,8 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (root_fd < 0)
                 return child_fail(e, negative_errno(), "cannot open the container's root");
 
-        r = mount_fs_at(root_fd, "proc", "proc", no_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        r = mount_fs_at(root_fd, "proc", "proc", no_opts,
+                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (r < 0)
                 return child_fail(e, r, "cannot mount proc on /proc");
         r = mount_sys(root_fd, spec->privileged, e);
@@ -227,7 +236,7 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
 
         /* The caller's mounts, then berth's own files on top of them, as Docker orders them (a volume on
          * /etc still shows the container's hostname, hosts and resolv.conf). */
-        STRV_FOREACH(m, spec->mounts) {
+        STRV_FOREACH (m, spec->mounts) {
                 r = mount_one(root_fd, *m, spec->copy_up, e);
                 if (r < 0)
                         return r;
@@ -241,7 +250,8 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (r < 0)
                 return r;
 
-        /* --read-only: the overlay alone; what is mounted on it (volumes, /dev, /proc) keeps its own mode. */
+        /* --read-only: the overlay alone; what is mounted on it (volumes, /dev, /proc) keeps its own mode.
+         */
         if (spec->read_only) {
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
                 if (mount_setattr(root_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
@@ -254,8 +264,8 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
 
 int rootfs_pivot(int root_fd, ChildError *e)
 {
-        /* pivot_root(".", ".") stacks the old root on top of the new one at "/"; detaching it leaves only the
-         * container's root, with no directory needed to park the old one in (the runc way). */
+        /* pivot_root(".", ".") stacks the old root on top of the new one at "/"; detaching it leaves only
+         * the container's root, with no directory needed to park the old one in (the runc way). */
         if (fchdir(root_fd) < 0)
                 return child_fail(e, negative_errno(), "cannot enter the container's root");
         if (syscall(SYS_pivot_root, ".", ".") < 0)

@@ -26,9 +26,18 @@ typedef struct Field {
         bool required;
 } Field;
 
-#define STR(n, req) { #n, FIELD_STRING, offsetof(RunSpec, n), req }
-#define STRV(n, req) { #n, FIELD_STRV, offsetof(RunSpec, n), req }
-#define BOOL(n) { #n, FIELD_BOOL, offsetof(RunSpec, n), false }
+#define STR(n, req)                                                                                         \
+        {                                                                                                   \
+#n, FIELD_STRING, offsetof(RunSpec, n), req                                                 \
+        }
+#define STRV(n, req)                                                                                        \
+        {                                                                                                   \
+#n, FIELD_STRV, offsetof(RunSpec, n), req                                                   \
+        }
+#define BOOL(n)                                                                                             \
+        {                                                                                                   \
+#n, FIELD_BOOL, offsetof(RunSpec, n), false                                                 \
+        }
 
 static const Field fields[] = {
         STR(id, true),
@@ -110,7 +119,7 @@ int run_spec_to_json(const RunSpec *s, char **ret)
                                 continue;
                         json_builder_set_member_name(b, f->name);
                         json_builder_begin_array(b);
-                        STRV_FOREACH(e, v)
+                        STRV_FOREACH (e, v)
                                 json_builder_add_string_value(b, *e);
                         json_builder_end_array(b);
                         break;
@@ -157,7 +166,8 @@ static int parse_field(JsonObject *o, const Field *f, RunSpec *s)
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return log_debug_errno(-EBADMSG, "Run spec member '%s' is not a string list", f->name);
+                        return log_debug_errno(-EBADMSG, "Run spec member '%s' is not a string list",
+                                               f->name);
                 return 0;
         case FIELD_BOOL:
                 if (json_read_bool(o, f->name, FIELD_PTR(s, f, bool)) < 0)

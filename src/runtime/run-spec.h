@@ -35,8 +35,8 @@ typedef struct RunSpec {
         char *resolv_conf_file;
 
         bool tty;
-        bool interactive;  /* keep stdin open (a pipe when !tty) */
-        bool host_network; /* false: own network namespace with only lo, up */
+        bool interactive;       /* keep stdin open (a pipe when !tty) */
+        bool host_network;      /* false: own network namespace with only lo, up */
         bool network_inherited; /* the monitor was started in the container's network namespace (berthd made
                                  * it and joined it to a network): the child stays in it */
 
@@ -47,10 +47,10 @@ typedef struct RunSpec {
         bool privileged;
         bool no_new_privileges;
         bool seccomp_unconfined;
-        char **cap_add;  /* "CAP_NET_ADMIN" or "NET_ADMIN", "ALL" */
+        char **cap_add; /* "CAP_NET_ADMIN" or "NET_ADMIN", "ALL" */
         char **cap_drop;
-        /* Docker's default seccomp profile for this container's capabilities, compiled by berthd: classic BPF
-         * (struct sock_filter[]), base64. Required unless privileged or seccomp_unconfined. */
+        /* Docker's default seccomp profile for this container's capabilities, compiled by berthd: classic
+         * BPF (struct sock_filter[]), base64. Required unless privileged or seccomp_unconfined. */
         char *seccomp_filter;
         /* Host devices (--device) made in the container's /dev, resolved by berthd, one per entry:
          * "TYPE MAJOR:MINOR MODE UID:GID PATH", TYPE 'c' or 'b', MODE octal permission bits, PATH absolute
@@ -58,9 +58,9 @@ typedef struct RunSpec {
          * owner. */
         char **devices;
 
-        /* Mounts (-v, --mount, --tmpfs), in order, as mount_entry_format() strings (runtime/mount-entry.h) of
-         * type bind or tmpfs: berthd has already turned a volume into a bind of its host directory. Targets
-         * are resolved inside the root. read_only makes the root itself read-only after them. */
+        /* Mounts (-v, --mount, --tmpfs), in order, as mount_entry_format() strings (runtime/mount-entry.h)
+         * of type bind or tmpfs: berthd has already turned a volume into a bind of its host directory.
+         * Targets are resolved inside the root. read_only makes the root itself read-only after them. */
         char **mounts;
         bool read_only;
         /* Targets of mounts whose source is a volume: what the image has there is copied into it first

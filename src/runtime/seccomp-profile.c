@@ -26,9 +26,9 @@
  *     only with CAP_SYS_ADMIN; ptrace with CAP_SYS_PTRACE; etc.) and on arguments (personality values,
  *     clone without namespace flags, socket without AF_VSOCK, clone3 → ENOSYS so glibc falls back to clone,
  *     whose flags can be checked).
- * The filter is compiled in berthd (once per distinct capability set: see seccomp_profile_get) and carried to
- * the container child as BPF in the run spec, which loads it with one seccomp(2) call: no libseccomp and no
- * parsing between fork and exec, and every container of a given capability set gets the same program. */
+ * The filter is compiled in berthd (once per distinct capability set: see seccomp_profile_get) and carried
+ * to the container child as BPF in the run spec, which loads it with one seccomp(2) call: no libseccomp and
+ * no parsing between fork and exec, and every container of a given capability set gets the same program. */
 
 static const char *const allowed[] = {
         "accept",
@@ -385,16 +385,17 @@ static const struct {
         const char *names[24];
 } cap_allowed[] = {
         { CAP_DAC_READ_SEARCH, { "open_by_handle_at" } },
-        { CAP_SYS_ADMIN, { "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
-                           "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
-                           "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
-                           "umount2", "unshare" } },
+        { CAP_SYS_ADMIN, { "bpf",           "clone",         "clone3",      "fanotify_init",   "fsconfig",
+                           "fsmount",       "fsopen",        "fspick",      "lookup_dcookie",  "mount",
+                           "mount_setattr", "move_mount",    "open_tree",   "perf_event_open", "quotactl",
+                           "quotactl_fd",   "setdomainname", "sethostname", "setns",           "syslog",
+                           "umount",        "umount2",       "unshare" } },
         { CAP_SYS_BOOT, { "reboot" } },
         { CAP_SYS_CHROOT, { "chroot" } },
         { CAP_SYS_MODULE, { "delete_module", "init_module", "finit_module" } },
         { CAP_SYS_PACCT, { "acct" } },
-        { CAP_SYS_PTRACE, { "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
-                            "ptrace" } },
+        { CAP_SYS_PTRACE,
+          { "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace" } },
         { CAP_SYS_RAWIO, { "iopl", "ioperm" } },
         { CAP_SYS_TIME, { "settimeofday", "stime", "clock_settime", "clock_settime64" } },
         { CAP_SYS_TTY_CONFIG, { "vhangup" } },
@@ -410,10 +411,10 @@ static const char *const allowed_since_4_8[] = { "process_vm_readv", "process_vm
 /* Syscall numbers past the last one libseccomp 2.5 knows on x86_64 (set_mempolicy_home_node, 450), up to
  * where a kernel of the next years may reach: those answer ENOSYS. */
 #define UNKNOWN_FIRST 451
-#define UNKNOWN_LAST 599
+#define UNKNOWN_LAST  599
 
-#define CLONE_NAMESPACE_FLAGS                                                                              \
-        (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |       \
+#define CLONE_NAMESPACE_FLAGS                                                                               \
+        (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |          \
          CLONE_NEWCGROUP)
 
 static int allow(scmp_filter_ctx ctx, const char *name)
@@ -448,7 +449,8 @@ static int build(scmp_filter_ctx ctx, uint64_t caps, bool unknown_enosys)
                 for (size_t j = 0; j < ELEMENTSOF(cap_allowed[i].names) && cap_allowed[i].names[j]; j++) {
                         r = allow(ctx, cap_allowed[i].names[j]);
                         if (r < 0)
-                                return log_debug_errno(r, "seccomp: cannot allow %s: %m", cap_allowed[i].names[j]);
+                                return log_debug_errno(r, "seccomp: cannot allow %s: %m",
+                                                       cap_allowed[i].names[j]);
                 }
         }
 
@@ -460,7 +462,8 @@ static int build(scmp_filter_ctx ctx, uint64_t caps, bool unknown_enosys)
                                      SCMP_A0(SCMP_CMP_EQ, personalities[i]));
         /* AF_VSOCK would reach the host's hypervisor sockets, which no network namespace separates. */
         if (r >= 0)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_VSOCK));
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                                     SCMP_A0(SCMP_CMP_NE, AF_VSOCK));
         if (r < 0)
                 return log_debug_errno(r, "seccomp: cannot add argument rules: %m");
 
@@ -626,8 +629,8 @@ int seccomp_profile_load(const char *bpf_base64, uint64_t caps, ChildError *e)
         if (!bpf || size == 0 || size % sizeof(struct sock_filter) != 0 ||
             size / sizeof(struct sock_filter) > BPF_MAXINSNS)
                 return child_fail(e, -EINVAL, "the seccomp filter in the run spec is malformed");
-        prog = (struct sock_fprog) { .len = (unsigned short) (size / sizeof(struct sock_filter)),
-                                     .filter = (struct sock_filter *) bpf };
+        prog = (struct sock_fprog){ .len = (unsigned short) (size / sizeof(struct sock_filter)),
+                                    .filter = (struct sock_filter *) bpf };
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
                 return child_fail(e, negative_errno(), "cannot load the seccomp filter");
         return 0;

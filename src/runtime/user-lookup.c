@@ -14,7 +14,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 
 /* Room for one passwd or group line; longer lines (huge member lists) are skipped by fget*ent_r. */
 #define ENTRY_BUFFER_SIZE 16384
-#define GROUPS_MAX 65536
+#define GROUPS_MAX        65536
 
 void user_ids_done(UserIds *u)
 {
@@ -63,8 +63,8 @@ static bool parse_id(const char *s, unsigned *ret)
 }
 
 /* Finds the passwd entry by name (or, when name is NULL, by uid). 1 found, 0 not, negative on error. */
-static int find_passwd(int root_fd, const char *name, uid_t uid, uid_t *ret_uid, gid_t *ret_gid, char **ret_name,
-                       char **ret_home)
+static int find_passwd(int root_fd, const char *name, uid_t uid, uid_t *ret_uid, gid_t *ret_gid,
+                       char **ret_name, char **ret_home)
 {
         _cleanup_(fclosep) FILE *f = NULL;
         _cleanup_free_ char *buf = malloc(ENTRY_BUFFER_SIZE);
@@ -258,7 +258,7 @@ int user_lookup(int root_fd, const char *user, BerthError *err, UserIds *ret)
                         return -ENOMEM;
         }
 
-        *ret = (UserIds) {
+        *ret = (UserIds){
                 .uid = uid,
                 .gid = gid,
                 .groups = TAKE_PTR(groups),

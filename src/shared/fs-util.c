@@ -261,7 +261,8 @@ static int rm_rf_children(int fd, dev_t dev)
 
                         if (st.st_dev != dev) /* never cross into a mount */
                                 continue;
-                        subfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        subfd = openat(dirfd(d), de->d_name,
+                                       O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                         if (subfd < 0) {
                                 if (errno != ENOENT && r == 0)
                                         r = negative_errno();

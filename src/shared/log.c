@@ -29,7 +29,7 @@ void log_parse_environment(void)
         const char *e = getenv("BERTH_LOG_LEVEL") ?: getenv("SYSTEMD_LOG_LEVEL");
 
         if (e) {
-                static const char *const names[] = { "emerg", "alert", "crit",   "err",
+                static const char *const names[] = { "emerg",   "alert",  "crit", "err",
                                                      "warning", "notice", "info", "debug" };
                 for (size_t i = 0; i < ELEMENTSOF(names); i++)
                         if (streq(e, names[i]))

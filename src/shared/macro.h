@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _sentinel_ __attribute__((sentinel))
-#define _likely_(x) __builtin_expect(!!(x), 1)
-#define _unlikely_(x) __builtin_expect(!!(x), 0)
+#define _sentinel_     __attribute__((sentinel))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -25,25 +25,26 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #endif
 
-/* Hand ownership on: returns the value and leaves NULL (or -EBADF) behind so the cleanup handler is a no-op. */
-#define TAKE_PTR(p)                               \
-        ({                                        \
-                __typeof__(p) _ptr_ = (p);        \
-                (p) = NULL;                       \
-                _ptr_;                            \
+/* Hand ownership on: returns the value and leaves NULL (or -EBADF) behind so the cleanup handler is a no-op.
+ */
+#define TAKE_PTR(p)                                                                                         \
+        ({                                                                                                  \
+                __typeof__(p) _ptr_ = (p);                                                                  \
+                (p) = NULL;                                                                                 \
+                _ptr_;                                                                                      \
         })
-#define TAKE_FD(fd)                               \
-        ({                                        \
-                int _fd_ = (fd);                  \
-                (fd) = -EBADF;                    \
-                _fd_;                             \
+#define TAKE_FD(fd)                                                                                         \
+        ({                                                                                                  \
+                int _fd_ = (fd);                                                                            \
+                (fd) = -EBADF;                                                                              \
+                _fd_;                                                                                       \
         })
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)   \
-        static inline void func##p(type *p)       \
-        {                                         \
-                if (*p)                           \
-                        func(*p);                 \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                             \
+        static inline void func##p(type *p)                                                                 \
+        {                                                                                                   \
+                if (*p)                                                                                     \
+                        func(*p);                                                                           \
         }
 
 static inline void freep(void *p)
@@ -81,12 +82,12 @@ static inline void *mfree(void *p)
         return NULL;
 }
 
-#define streq(a, b) (strcmp((a), (b)) == 0)
+#define streq(a, b)     (strcmp((a), (b)) == 0)
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 #define streq_ptr(a, b) ((a) && (b) ? streq((a), (b)) : (a) == (b))
-#define isempty(s) (!(s) || !(s)[0])
-#define strempty(s) ((s) ?: "")
-#define strna(s) ((s) ?: "n/a")
+#define isempty(s)      (!(s) || !(s)[0])
+#define strempty(s)     ((s) ?: "")
+#define strna(s)        ((s) ?: "n/a")
 
 static inline const char *startswith(const char *s, const char *prefix)
 {
@@ -102,6 +103,6 @@ static inline int negative_errno(void)
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
-#define USEC_PER_SEC ((uint64_t) 1000000ULL)
+#define USEC_PER_SEC  ((uint64_t) 1000000ULL)
 #define USEC_PER_MSEC ((uint64_t) 1000ULL)
 #define NSEC_PER_USEC ((uint64_t) 1000ULL)

@@ -30,7 +30,7 @@
 #include "store/layer-decompress.h"
 
 #define INPUT_BUFFER_SIZE (256U * 1024U)
-#define STREAM_PIPE_SIZE (1024 * 1024)
+#define STREAM_PIPE_SIZE  (1024 * 1024)
 
 struct LayerDecompressor {
         pthread_t thread;
@@ -183,7 +183,8 @@ static int decompress(LayerDecompressor *d)
                 /* Counted on the decompressed stream itself, so zeros after the tar's end count too. */
                 if (d->uncompressed_size > d->max_size)
                         return fail(d, -EFBIG,
-                                    "Layer is larger than %" PRIu64 " MiB uncompressed, the limit (MaxLayerSize= "
+                                    "Layer is larger than %" PRIu64
+                                    " MiB uncompressed, the limit (MaxLayerSize= "
                                     "in berth.conf)",
                                     d->max_size >> 20);
                 r = write_stream(d, block, size);

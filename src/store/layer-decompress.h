@@ -22,6 +22,7 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
 void layer_decompressor_cancel(LayerDecompressor *d);
 
 /* Joins the thread and frees d. 0 with both digests and sizes in *ret, or the thread's negative errno with
- * its message in message[]. Close (or drain) the stream fd first, or a thread blocked writing waits forever. */
+ * its message in message[]. Close (or drain) the stream fd first, or a thread blocked writing waits forever.
+ */
 int layer_decompressor_finish(LayerDecompressor *d, char message[static LAYER_MESSAGE_MAX],
                               LayerExtractResult *ret);

@@ -14,11 +14,10 @@
 #include "store/archive-util.h"
 #include "store/layer-diff.h"
 
-#define COPY_BUFFER_SIZE (256U * 1024U)
+#define COPY_BUFFER_SIZE     (256U * 1024U)
 #define XATTR_LIST_MAX_BYTES (64U * 1024U)
-#define WHITEOUT_PREFIX ".wh."
-#define OPAQUE_NAME ".wh..wh..opq"
-
+#define WHITEOUT_PREFIX      ".wh."
+#define OPAQUE_NAME          ".wh..wh..opq"
 
 typedef struct DiffWriter {
         struct archive *tar;
@@ -54,8 +53,8 @@ static bool xattr_is_overlay(const char *name)
 
 /* Copies the xattrs of dir_fd/name onto entry, dropping overlay's own. *ret_opaque tells whether overlay
  * marked the directory opaque. Symlinks and devices cannot be opened for f*xattr(), hence the /proc path. */
-static int add_xattrs(DiffWriter *w, int dir_fd, const char *name, const char *path, struct archive_entry *entry,
-                      bool *ret_opaque)
+static int add_xattrs(DiffWriter *w, int dir_fd, const char *name, const char *path,
+                      struct archive_entry *entry, bool *ret_opaque)
 {
         _cleanup_free_ char *list = NULL;
         char proc[64 + NAME_MAX];
@@ -65,7 +64,8 @@ static int add_xattrs(DiffWriter *w, int dir_fd, const char *name, const char *p
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dir_fd, name);
         n = llistxattr(proc, NULL, 0);
         if (n < 0)
-                return errno == ENOTSUP ? 0 : fail(w, negative_errno(), "Cannot list xattrs of '%s': %m", path);
+                return errno == ENOTSUP ? 0
+                                        : fail(w, negative_errno(), "Cannot list xattrs of '%s': %m", path);
         if (n == 0)
                 return 0;
         if ((size_t) n > XATTR_LIST_MAX_BYTES)
@@ -82,11 +82,13 @@ static int add_xattrs(DiffWriter *w, int dir_fd, const char *name, const char *p
                 ssize_t size;
 
                 if (xattr_is_overlay(x)) {
-                        const char *what = startswith(x, "trusted.overlay.") ?: startswith(x, "user.overlay.");
+                        const char *what =
+                                startswith(x, "trusted.overlay.") ?: startswith(x, "user.overlay.");
                         if (streq(what, "redirect") || streq(what, "metacopy"))
-                                return fail(w, -EOPNOTSUPP,
-                                            "'%s' has an overlay %s: the writable layer alone does not hold it",
-                                            path, what);
+                                return fail(
+                                        w, -EOPNOTSUPP,
+                                        "'%s' has an overlay %s: the writable layer alone does not hold it",
+                                        path, what);
                         if (streq(what, "opaque")) {
                                 char v = 0;
                                 if (lgetxattr(proc, x, &v, 1) == 1 && v == 'y')
@@ -227,7 +229,8 @@ static int write_one(DiffWriter *w, int dir_fd, const char *name, const char *pr
                 char key[64];
                 const char *first;
 
-                snprintf(key, sizeof(key), "%" PRIu64 ":%" PRIu64, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
+                snprintf(key, sizeof(key), "%" PRIu64 ":%" PRIu64, (uint64_t) st.st_dev,
+                         (uint64_t) st.st_ino);
                 first = g_hash_table_lookup(w->inodes, key);
                 if (first) {
                         archive_entry_set_hardlink(e, first);

@@ -63,13 +63,13 @@
 #include "store/store-config.h"
 
 #define STREAM_BUFFER_SIZE (256U * 1024U)
-#define INPUT_PIPE_SIZE (1024 * 1024)
-#define ERROR_MESSAGE_MAX LAYER_MESSAGE_MAX
-#define REPORT_MAGIC UINT32_C(0x4c584552) /* "LXER" */
+#define INPUT_PIPE_SIZE    (1024 * 1024)
+#define ERROR_MESSAGE_MAX  LAYER_MESSAGE_MAX
+#define REPORT_MAGIC       UINT32_C(0x4c584552) /* "LXER" */
 
 /* Where the child's copies of its three fds live (fds 0-2 stay as they are for debug logging). */
-#define CHILD_INPUT_FD 3
-#define CHILD_DEST_FD 4
+#define CHILD_INPUT_FD  3
+#define CHILD_DEST_FD   4
 #define CHILD_RESULT_FD 5
 
 typedef struct Report {
@@ -353,8 +353,8 @@ static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *di
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r < ARCHIVE_WARN)
-                        return fail(x, archive_error_to_errno(tar), "Failed to read '%s' from layer: %s", path,
-                                    archive_message(tar));
+                        return fail(x, archive_error_to_errno(tar), "Failed to read '%s' from layer: %s",
+                                    path, archive_message(tar));
                 /* Offsets carry the holes of sparse entries; write_disk seeks over them. */
                 w = archive_write_data_block(disk, buf, size, offset);
                 if (disk_write_failed(disk, w))
@@ -433,16 +433,14 @@ static int extract_tar(Extractor *x)
         if (archive_read_support_format_tar(tar) != ARCHIVE_OK)
                 return fail(x, -EOPNOTSUPP, "libarchive lacks tar support");
         if (archive_read_open(tar, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
-                return fail(x, archive_error_to_errno(tar), "Not a tar layer: %s",
-                            archive_message(tar));
+                return fail(x, archive_error_to_errno(tar), "Not a tar layer: %s", archive_message(tar));
 
         /* No archive_write_disk_set_standard_lookup(): owners are restored by number. */
-        if (archive_write_disk_set_options(disk,
-                                           ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
-                                                   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS) != ARCHIVE_OK)
+        if (archive_write_disk_set_options(
+                    disk, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS) != ARCHIVE_OK)
                 return fail(x, -EINVAL, "Cannot set extraction options");
 
         r = extract_entries(x, tar, disk);

@@ -41,8 +41,9 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
  * (O_NONBLOCK|O_CLOEXEC) into which the caller feeds the blob's bytes as they arrive, closing it at the end;
  * *ret_result_fd (O_NONBLOCK|O_CLOEXEC) carries the child's report, to be read with
  * layer_extract_read_result() once the child has exited. The caller reaps *ret_pid (e.g. an sd-event child
- * source); to cancel, close the input fd and/or SIGKILL the child. A child that fails stops reading, so later
- * writes fail with EPIPE: the daemon must ignore SIGPIPE (the child resets it and all other signals). */
+ * source); to cancel, close the input fd and/or SIGKILL the child. A child that fails stops reading, so
+ * later writes fail with EPIPE: the daemon must ignore SIGPIPE (the child resets it and all other signals).
+ */
 int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
 
 /* Reads the report of an exited child: 0 and *ret on success, or the child's negative errno (with its

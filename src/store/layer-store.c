@@ -28,9 +28,9 @@
 #include "shared/macro.h"
 #include "store/layer-store.h"
 
-#define TMP_PREFIX ".tmp-"
-#define TRASH_DIR ".trash"
-#define LINKS_DIR "l"
+#define TMP_PREFIX    ".tmp-"
+#define TRASH_DIR     ".trash"
+#define LINKS_DIR     "l"
 #define CHAIN_HEX_LEN 64
 #define META_FILE_MAX (64 * 1024)
 
@@ -42,7 +42,6 @@ struct LayerStore {
 };
 
 static const char short_id_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 
 /* "sha256:<64 lowercase hex>" → pointer to the hex part, or NULL. */
 static const char *digest_hex(const char *digest)

@@ -40,8 +40,8 @@ int layer_store_begin(LayerStore *s, char **ret_tmp_name, int *ret_tmp_diff_fd);
 
 /* Turns a temp dir from layer_store_begin() into the layer chain_id, atomically: after a crash either
  * nothing or the complete layer is there. parent_chain_id is NULL for a base layer and must already be in
- * the store otherwise. Returns 0 when committed, 1 when the layer already existed (a concurrent pull won; the
- * temp dir is discarded), negative errno on error (the temp dir is left for the caller to abort). The
+ * the store otherwise. Returns 0 when committed, 1 when the layer already existed (a concurrent pull won;
+ * the temp dir is discarded), negative errno on error (the temp dir is left for the caller to abort). The
  * diff should already be synced (layer_extract() syncs it). */
 int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
                        const char *parent_chain_id);

@@ -98,7 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size < 1)
                 return 0;
-        if (oci_document_kind_detect(content_types[data[0] % ELEMENTSOF(content_types)], data + 1, size - 1, &reason, &kind) == 0)
+        if (oci_document_kind_detect(content_types[data[0] % ELEMENTSOF(content_types)], data + 1, size - 1,
+                                     &reason, &kind) == 0)
                 fuzz_check(kind >= 0 && kind < _OCI_DOCUMENT_KIND_MAX && oci_document_kind_to_string(kind));
 
         fuzz_manifest(data + 1, size - 1);

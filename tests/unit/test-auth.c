@@ -16,10 +16,11 @@ static void test_challenge_docker_hub(void)
         _cleanup_(auth_challenge_freep) AuthChallenge *c = NULL;
 
         /* Docker Hub's header, byte for byte. */
-        g_assert_cmpint(auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
-                                             "docker.io\",scope=\"repository:library/debian:pull\"",
-                                             &c),
-                        ==, 0);
+        g_assert_cmpint(
+                auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+                                     "docker.io\",scope=\"repository:library/debian:pull\"",
+                                     &c),
+                ==, 0);
         g_assert_cmpint(c->scheme, ==, AUTH_SCHEME_BEARER);
         g_assert_cmpstr(c->realm, ==, "https://auth.docker.io/token");
         g_assert_cmpstr(c->service, ==, "registry.docker.io");
@@ -32,9 +33,10 @@ static void test_challenge_variants(void)
         AuthChallenge *c = NULL;
 
         /* Case-insensitive scheme and names, spaces around '=' and ',', escapes, unknown params. */
-        g_assert_cmpint(auth_challenge_parse("  bEaReR   Realm = \"https://a.example/t?x=\\\"1\\\"\" ,  SERVICE=svc , "
-                                             "foo=bar, error=\"insufficient_scope\"",
-                                             &c),
+        g_assert_cmpint(auth_challenge_parse(
+                                "  bEaReR   Realm = \"https://a.example/t?x=\\\"1\\\"\" ,  SERVICE=svc , "
+                                "foo=bar, error=\"insufficient_scope\"",
+                                &c),
                         ==, 0);
         g_assert_cmpint(c->scheme, ==, AUTH_SCHEME_BEARER);
         g_assert_cmpstr(c->realm, ==, "https://a.example/t?x=\"1\"");
@@ -92,13 +94,15 @@ static void test_token_url(void)
         _cleanup_(auth_challenge_freep) AuthChallenge *c = NULL;
         _cleanup_free_ char *url = NULL, *scope = NULL;
 
-        g_assert_cmpint(auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
-                                             "docker.io\",scope=\"repository:library/debian:pull\"",
-                                             &c),
-                        ==, 0);
+        g_assert_cmpint(
+                auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+                                     "docker.io\",scope=\"repository:library/debian:pull\"",
+                                     &c),
+                ==, 0);
         g_assert_cmpint(auth_token_url(c, NULL, false, &url), ==, 0);
         g_assert_cmpstr(url, ==,
-                        "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3alibrary%2fdebian%3apull");
+                        "https://auth.docker.io/"
+                        "token?service=registry.docker.io&scope=repository%3alibrary%2fdebian%3apull");
         url = mfree(url);
 
         /* No scope in the challenge: ours; several scopes: one parameter each; escaping of odd bytes. */
@@ -108,14 +112,16 @@ static void test_token_url(void)
         g_assert_cmpstr(scope, ==, "repository:library/busybox:pull");
         g_assert_cmpint(auth_token_url(c, scope, false, &url), ==, 0);
         g_assert_cmpstr(url, ==,
-                        "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3alibrary%2fbusybox%3apull");
+                        "https://auth.docker.io/"
+                        "token?service=registry.docker.io&scope=repository%3alibrary%2fbusybox%3apull");
         url = mfree(url);
 
         c->scope = strdup("repository:a:pull repository:b&c:pull");
         g_assert_cmpint(auth_token_url(c, scope, false, &url), ==, 0);
-        g_assert_cmpstr(url, ==,
-                        "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3aa%3apull&"
-                        "scope=repository%3ab%26c%3apull");
+        g_assert_cmpstr(
+                url, ==,
+                "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3aa%3apull&"
+                "scope=repository%3ab%26c%3apull");
         url = mfree(url);
 
         /* A realm with its own query keeps it. */
@@ -168,18 +174,19 @@ static void test_token_cache(void)
 
         g_assert_cmpint(auth_token_cache_put(c, "https://r", "repository:a:pull", "tok-a", 300, t0), ==, 0);
         g_assert_cmpint(auth_token_cache_put(c, "https://r", "repository:b:pull", "tok-b", 0, t0), ==, 0);
-        g_assert_cmpint(auth_token_cache_put(c, "https://other", "repository:a:pull", "tok-o", 300, t0), ==, 0);
+        g_assert_cmpint(auth_token_cache_put(c, "https://other", "repository:a:pull", "tok-o", 300, t0), ==,
+                        0);
 
         g_assert_cmpstr(auth_token_cache_get(c, "https://r", "repository:a:pull", t0), ==, "tok-a");
         g_assert_cmpstr(auth_token_cache_get(c, "https://other", "repository:a:pull", t0), ==, "tok-o");
-        g_assert_cmpstr(auth_token_cache_get(c, "https://r", "repository:b:pull", t0 + 44 * USEC_PER_SEC), ==,
-                        "tok-b");
+        g_assert_cmpstr(auth_token_cache_get(c, "https://r", "repository:b:pull", t0 + 44 * USEC_PER_SEC),
+                        ==, "tok-b");
         g_assert_null(auth_token_cache_get(c, "https://r", "repository:b:pull", t0 + 45 * USEC_PER_SEC));
         /* Expired entries are gone for good. */
         g_assert_null(auth_token_cache_get(c, "https://r", "repository:b:pull", t0));
 
-        g_assert_cmpstr(auth_token_cache_get(c, "https://r", "repository:a:pull", t0 + 269 * USEC_PER_SEC), ==,
-                        "tok-a");
+        g_assert_cmpstr(auth_token_cache_get(c, "https://r", "repository:a:pull", t0 + 269 * USEC_PER_SEC),
+                        ==, "tok-a");
         g_assert_null(auth_token_cache_get(c, "https://r", "repository:a:pull", t0 + 270 * USEC_PER_SEC));
 
         /* Replacing and forgetting. */
@@ -209,7 +216,8 @@ static void test_json_token(void)
 
         g_assert_cmpint(registry_json_parse_token(JSON("{}"), &t), ==, -EBADMSG);
         g_assert_cmpint(registry_json_parse_token(JSON("{\"token\":1}"), &t), ==, -EBADMSG);
-        g_assert_cmpint(registry_json_parse_token(JSON("{\"token\":\"a\",\"expires_in\":\"5\"}"), &t), ==, -EBADMSG);
+        g_assert_cmpint(registry_json_parse_token(JSON("{\"token\":\"a\",\"expires_in\":\"5\"}"), &t), ==,
+                        -EBADMSG);
         g_assert_cmpint(registry_json_parse_token(JSON("["), &t), ==, -EBADMSG);
         g_assert_cmpint(registry_json_parse_token(JSON(""), &t), ==, -EBADMSG);
 }
@@ -218,9 +226,10 @@ static void test_json_error_catalog_search(void)
 {
         const char *err = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\","
                           "\"detail\":{\"Tag\":\"nope\"}},{\"code\":\"X\"}]}";
-        const char *search = "{\"num_pages\":1,\"results\":[{\"name\":\"debian\",\"description\":\"Debian is a "
-                             "Linux distribution\",\"star_count\":5000,\"is_official\":true},{\"name\":\"x/y\","
-                             "\"description\":null},{\"description\":\"nameless\"}]}";
+        const char *search =
+                "{\"num_pages\":1,\"results\":[{\"name\":\"debian\",\"description\":\"Debian is a "
+                "Linux distribution\",\"star_count\":5000,\"is_official\":true},{\"name\":\"x/y\","
+                "\"description\":null},{\"description\":\"nameless\"}]}";
         _cleanup_free_ char *code = NULL, *message = NULL;
         g_auto(GStrv) repos = NULL;
         RegistrySearchResult *r = NULL;
@@ -232,7 +241,8 @@ static void test_json_error_catalog_search(void)
         g_assert_cmpint(registry_json_parse_error(JSON("{\"errors\":[]}"), NULL, NULL), ==, -ENOMSG);
         g_assert_cmpint(registry_json_parse_error(JSON("not json"), NULL, NULL), ==, -EBADMSG);
 
-        g_assert_cmpint(registry_json_parse_catalog(JSON("{\"repositories\":[\"a\",\"b/c\"]}"), &repos), ==, 0);
+        g_assert_cmpint(registry_json_parse_catalog(JSON("{\"repositories\":[\"a\",\"b/c\"]}"), &repos), ==,
+                        0);
         g_assert_cmpuint(g_strv_length(repos), ==, 2);
         g_assert_cmpstr(repos[1], ==, "b/c");
         g_strfreev(g_steal_pointer(&repos));
@@ -308,7 +318,8 @@ static void test_config(void)
         g_assert_cmpstr(e[0], ==, "https://localhost:5000");
         g_assert_cmpstr(e[1], ==, "http://localhost:5000");
         g_strfreev(g_steal_pointer(&e));
-        g_assert_cmpstr(registry_config_get_search_url(c, "docker.io"), ==, "https://index.docker.io/v1/search");
+        g_assert_cmpstr(registry_config_get_search_url(c, "docker.io"), ==,
+                        "https://index.docker.io/v1/search");
         g_assert_null(registry_config_get_search_url(c, "quay.io"));
         c = registry_config_free(c);
 
@@ -350,7 +361,8 @@ static void test_config(void)
         g_assert_true(registry_config_is_insecure(c, "PLAIN.lan"));
         g_assert_false(registry_config_is_insecure(c, "127.0.0.1:5000")); /* explicit override */
         g_assert_true(registry_config_is_insecure(c, "127.0.0.1:5001"));
-        g_assert_cmpstr(registry_config_get_search_url(c, "search.example"), ==, "http://127.0.0.1:1/v1/search");
+        g_assert_cmpstr(registry_config_get_search_url(c, "search.example"), ==,
+                        "http://127.0.0.1:1/v1/search");
         c = registry_config_free(c);
 
         bad = write_temp(dir, "bad.conf", "[Registries]\nMaxConcurrentDownloads=lots\n", 0644);
@@ -387,14 +399,14 @@ static void test_auth_file(void)
         _cleanup_(registry_config_freep) RegistryConfig *c = NULL;
         const char *user = NULL, *password = NULL;
         g_autofree char *b64 = g_base64_encode((const guchar *) "alice:s3cret:with:colons", 24);
-        g_autofree char *json = g_strdup_printf(
-                "{\"auths\":{"
-                "\"https://index.docker.io/v1/\":{\"auth\":\"%s\"},"
-                "\"127.0.0.1:5000\":{\"username\":\"bob\",\"password\":\"pw\"},"
-                "\"ghcr.io\":{\"identitytoken\":\"xyz\"},"
-                "\"broken.example\":{\"auth\":\"!!!notbase64\"}"
-                "},\"credsStore\":\"desktop\"}",
-                b64);
+        g_autofree char *json =
+                g_strdup_printf("{\"auths\":{"
+                                "\"https://index.docker.io/v1/\":{\"auth\":\"%s\"},"
+                                "\"127.0.0.1:5000\":{\"username\":\"bob\",\"password\":\"pw\"},"
+                                "\"ghcr.io\":{\"identitytoken\":\"xyz\"},"
+                                "\"broken.example\":{\"auth\":\"!!!notbase64\"}"
+                                "},\"credsStore\":\"desktop\"}",
+                                b64);
 
         g_assert_cmpint(registry_config_new(&c), ==, 0);
 

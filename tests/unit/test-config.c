@@ -7,7 +7,8 @@
 #define DIFF0 "sha256:4fbec69b941195fd56f8212a5000e304129451d82efca94ff0e0fb2d5355472e"
 #define DIFF1 "sha256:77ea7eee3d80b1a38f83906dd3048e2689457eb90e18a7d12f839c5ae37106a2"
 #define DIFF2 "sha256:95cf1a2e1698fe3ca1fcc3f653119146b271d0b62e487ec264441e886a11bd06"
-/* Computed outside berth: printf '%s %s' "$DIFF0" "$DIFF1" | sha256sum, then the same with that and DIFF2. */
+/* Computed outside berth: printf '%s %s' "$DIFF0" "$DIFF1" | sha256sum, then the same with that and DIFF2.
+ */
 #define CHAIN1 "sha256:ef232af0eb422cdfd7917631657cd8ed2bfd5b9461b37c427aa0d3e0a19adf79"
 #define CHAIN2 "sha256:7ad3896338947cc04ee0b35b50d400ff32538d63f42f85ec87feac78bf71a54d"
 
@@ -23,8 +24,10 @@ static const char docker_config[] =
         "\"Labels\":{\"org.opencontainers.image.title\":\"demo\",\"maintainer\":\"x\"},"
         "\"StopSignal\":\"SIGQUIT\"},"
         "\"container_config\":{\"Cmd\":[\"/bin/sh\"]},\"docker_version\":\"20.10.23\","
-        "\"history\":[{\"created\":\"2024-01-11T00:52:02.5Z\",\"created_by\":\"/bin/sh -c #(nop) ADD file:abc in / \"},"
-        "{\"created\":\"2024-01-11T02:52:03+02:00\",\"created_by\":\"/bin/sh -c #(nop)  CMD [\\\"bash\\\"]\","
+        "\"history\":[{\"created\":\"2024-01-11T00:52:02.5Z\",\"created_by\":\"/bin/sh -c #(nop) ADD "
+        "file:abc in / \"},"
+        "{\"created\":\"2024-01-11T02:52:03+02:00\",\"created_by\":\"/bin/sh -c #(nop)  CMD "
+        "[\\\"bash\\\"]\","
         "\"empty_layer\":true,\"comment\":\"buildkit.dockerfile.v0\",\"author\":\"me\"},"
         "{\"created\":\"0001-01-01T00:00:00Z\",\"created_by\":\"RUN x\"}],"
         "\"os.version\":\"\","
@@ -149,14 +152,19 @@ static void test_config_bad(void)
                   -EOPNOTSUPP },
                 { "{\"architecture\":5,\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
                 { "{\"config\":[],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
-                { "{\"config\":{\"Env\":\"A=b\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
-                { "{\"config\":{\"Cmd\":[\"a\",1]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
-                { "{\"config\":{\"Labels\":{\"a\":1}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
-                { "{\"config\":{\"ExposedPorts\":[\"80\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                { "{\"config\":{\"Env\":\"A=b\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                  -EINVAL },
+                { "{\"config\":{\"Cmd\":[\"a\",1]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                  -EINVAL },
+                { "{\"config\":{\"Labels\":{\"a\":1}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                  -EINVAL },
+                { "{\"config\":{\"ExposedPorts\":[\"80\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}"
+                  "}",
                   -EINVAL },
                 { "{\"history\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
                 { "{\"history\":[1],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}", -EINVAL },
-                { "{\"history\":[{\"empty_layer\":\"yes\"}],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                { "{\"history\":[{\"empty_layer\":\"yes\"}],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}"
+                  "}",
                   -EINVAL },
         };
 
@@ -248,7 +256,9 @@ static void test_manifest_build(void)
         char *urls[] = { (char *) "https://example.com/blob", NULL };
         OciDescriptor layers[] = {
                 { .digest = (char *) DIFF1, .size = 10 },
-                { .media_type = (char *) OCI_MEDIA_TYPE_LAYER_ZSTD, .digest = (char *) DIFF2, .size = 0,
+                { .media_type = (char *) OCI_MEDIA_TYPE_LAYER_ZSTD,
+                  .digest = (char *) DIFF2,
+                  .size = 0,
                   .urls = urls },
         };
         _cleanup_(oci_manifest_freep) OciManifest *m = NULL;

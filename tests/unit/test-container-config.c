@@ -38,8 +38,9 @@ static void test_defaults_from_image(void)
         ContainerConfig c = {};
 
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
-        assert_strv(c.argv, (const char *[]) { "bash", NULL });
-        assert_strv(c.env, (const char *[]) { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOSTNAME=4f2a9c1b7d3e", NULL });
+        assert_strv(c.argv, (const char *[]){ "bash", NULL });
+        assert_strv(c.env,
+                    (const char *[]){ "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "HOSTNAME=4f2a9c1b7d3e", NULL });
         g_assert_cmpstr(c.workdir, ==, "/srv");
         g_assert_cmpstr(c.user, ==, "1000:1000");
         g_assert_cmpstr(c.hostname, ==, "4f2a9c1b7d3e");
@@ -58,7 +59,8 @@ static void test_command_and_entrypoint(void)
         /* A command replaces Cmd and keeps Entrypoint. */
         o.command = g_strsplit("postgres -c fsync=off", " ", -1);
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
-        assert_strv(c.argv, (const char *[]) { "/docker-entrypoint.sh", "postgres", "-c", "fsync=off", NULL });
+        assert_strv(c.argv,
+                    (const char *[]){ "/docker-entrypoint.sh", "postgres", "-c", "fsync=off", NULL });
         container_config_done(&c);
         container_options_done(&o);
 
@@ -66,7 +68,7 @@ static void test_command_and_entrypoint(void)
         o.set_entrypoint = true;
         o.entrypoint = g_strsplit("/bin/sh", " ", -1);
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
-        assert_strv(c.argv, (const char *[]) { "/bin/sh", NULL });
+        assert_strv(c.argv, (const char *[]){ "/bin/sh", NULL });
         container_config_done(&c);
 
         /* An empty entrypoint clears it; with no command there is nothing to run. */
@@ -90,8 +92,8 @@ static void test_env_merge(void)
         o.hostname = g_strdup("box");
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
         /* PATH removed by the caller comes back as the default, first. */
-        assert_strv(c.env, (const char *[]) { CONTAINER_DEFAULT_PATH, "LANG=de_DE.UTF-8", "FOO=bar", "HOSTNAME=box",
-                                              "TERM=xterm", NULL });
+        assert_strv(c.env, (const char *[]){ CONTAINER_DEFAULT_PATH, "LANG=de_DE.UTF-8", "FOO=bar",
+                                             "HOSTNAME=box", "TERM=xterm", NULL });
         container_config_done(&c);
         container_options_done(&o);
 
@@ -117,7 +119,8 @@ static void test_invalid(void)
         g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
 
-        /* A user network's name is taken (the daemon checks that it exists at start); a malformed one not. */
+        /* A user network's name is taken (the daemon checks that it exists at start); a malformed one not.
+         */
         o.network = g_strdup("my net");
         g_assert_cmpint(container_config_resolve(img, &o, ID, &reason, &c), ==, -EINVAL);
         container_options_done(&o);
@@ -263,9 +266,9 @@ static void test_mounts(void)
         o.tmpfs = g_strsplit("/run", ";", -1);
         o.read_only = true;
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
-        assert_strv(c.mounts, (const char *[]) { "type=volume,source=pgdata,target=/var/lib/pg",
-                                                  "type=bind,source=/srv/conf,target=/etc/app,readonly",
-                                                  "type=tmpfs,target=/run,tmpfs-mode=1777", anon_line, NULL });
+        assert_strv(c.mounts, (const char *[]){ "type=volume,source=pgdata,target=/var/lib/pg",
+                                                "type=bind,source=/srv/conf,target=/etc/app,readonly",
+                                                "type=tmpfs,target=/run,tmpfs-mode=1777", anon_line, NULL });
         g_assert_true(c.read_only);
         g_assert_cmpuint(strlen(anon), ==, 64);
         /* A bind of the host's needs the privileged action; volumes and tmpfs do not. */

@@ -87,7 +87,7 @@ static void test_round_trip(Fixture *f, gconstpointer data)
 
         /* Overwriting replaces; no error member means NULL. The two files trade places, so the rewrite
          * allocated nothing. */
-        s = (ContainerState) { .status = CONTAINER_RUNNING, .monitor_pid = 10, .pid = 11, .started_usec = 5 };
+        s = (ContainerState){ .status = CONTAINER_RUNNING, .monitor_pid = 10, .pid = 11, .started_usec = 5 };
         g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
         g_assert_cmpint(stat(f->path, &after), ==, 0);
         g_assert_cmpuint(after.st_ino, ==, spare.st_ino);
@@ -147,8 +147,10 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/container-state/status-strings", test_status_strings);
-        g_test_add("/container-state/round-trip", Fixture, NULL, fixture_setup, test_round_trip, fixture_teardown);
+        g_test_add("/container-state/round-trip", Fixture, NULL, fixture_setup, test_round_trip,
+                   fixture_teardown);
         g_test_add("/container-state/minimal", Fixture, NULL, fixture_setup, test_minimal, fixture_teardown);
-        g_test_add("/container-state/malformed", Fixture, NULL, fixture_setup, test_malformed, fixture_teardown);
+        g_test_add("/container-state/malformed", Fixture, NULL, fixture_setup, test_malformed,
+                   fixture_teardown);
         return g_test_run();
 }

@@ -5,7 +5,7 @@
 #include "oci/sha256.h"
 
 #define EMPTY_SHA256 "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define ABC_SHA256 "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define ABC_SHA256   "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 static void test_sha256_one_shot(void)
 {
@@ -85,9 +85,9 @@ static void test_digest_parse(void)
 
         /* Well-formed per OCI but an algorithm we do not know. */
         g_assert_cmpint(digest_parse("blake3:abcdef0123", NULL, NULL), ==, -EOPNOTSUPP);
-        g_assert_cmpint(digest_parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", NULL,
-                                     NULL),
-                        ==, -EOPNOTSUPP);
+        g_assert_cmpint(
+                digest_parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", NULL, NULL),
+                ==, -EOPNOTSUPP);
 
         static const char *const bad[] = {
                 "",

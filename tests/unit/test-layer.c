@@ -26,7 +26,7 @@
 #include "store/layer-store.h"
 #include "store/store-config.h"
 
-#define MTIME 1234567890
+#define MTIME       1234567890
 #define SPARSE_SIZE (8 * 1024 * 1024)
 
 typedef enum Compression {
@@ -164,7 +164,8 @@ static GByteArray *compress_blob(const GByteArray *tar, Compression c)
         }
         a = archive_write_new();
         g_assert_cmpint(archive_write_set_format_raw(a), ==, ARCHIVE_OK);
-        g_assert_cmpint(c == COMPRESSION_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a),
+        g_assert_cmpint(c == COMPRESSION_GZIP ? archive_write_add_filter_gzip(a)
+                                              : archive_write_add_filter_zstd(a),
                         ==, ARCHIVE_OK);
         g_assert_cmpint(archive_write_set_bytes_in_last_block(a, 1), ==, ARCHIVE_OK);
         g_assert_cmpint(archive_write_open(a, out, NULL, byte_array_write, NULL), ==, ARCHIVE_OK);
@@ -521,7 +522,7 @@ static void test_extract_whiteouts(void)
         tar_dir(a, "d/");
         tar_file(a, "d/.wh..wh..opq", "");
         tar_file(a, "d/y", "y");
-        tar_file(a, ".wh.top", ""); /* whiteout at the layer's top level */
+        tar_file(a, ".wh.top", "");      /* whiteout at the layer's top level */
         tar_file(a, "new/.wh.gone", ""); /* parent dir not in the tar */
         tar_finish(a);
 
@@ -943,7 +944,8 @@ static void fake_chain_id(unsigned n, char out[static LAYER_DIGEST_STRING_MAX])
 }
 
 /* Extracts a one-file layer into a fresh temp dir and commits it. */
-static int store_add(LayerStore *s, const char *file, const char *chain, const char *parent, char *diff_id_out)
+static int store_add(LayerStore *s, const char *file, const char *chain, const char *parent,
+                     char *diff_id_out)
 {
         g_autoptr(GByteArray) tar = g_byte_array_new();
         _cleanup_free_ char *tmp = NULL;
@@ -984,7 +986,11 @@ static void test_store_basic(void)
         g_assert_cmpint(store_add(s, "base", c1, NULL, NULL), ==, 0);
         g_assert_cmpint(layer_store_has(s, c1), ==, 1);
         /* Parent must exist. */
-        g_assert_cmpint(store_add(s, "orphan", c2, "sha256:" "0000000000000000000000000000000000000000000000000000000000000000", NULL), <, 0);
+        g_assert_cmpint(store_add(s, "orphan", c2,
+                                  "sha256:"
+                                  "0000000000000000000000000000000000000000000000000000000000000000",
+                                  NULL),
+                        <, 0);
         g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
         g_assert_cmpint(store_add(s, "top", c2, c1, d2), ==, 0);
         g_assert_cmpint(layer_store_has(s, c2), ==, 1);
@@ -1023,7 +1029,7 @@ static void test_store_basic(void)
         /* Lowerdir: topmost first. */
         free(expect);
         expect = g_strdup_printf("l/%s:l/%s", link2, link1);
-        g_assert_cmpint(layer_store_lowerdir_option(s, (char *[]) { c1, c2 }, 2, &lowerdir), ==, 0);
+        g_assert_cmpint(layer_store_lowerdir_option(s, (char *[]){ c1, c2 }, 2, &lowerdir), ==, 0);
         g_assert_cmpstr(lowerdir, ==, expect);
 
         g_assert_cmpint(layer_store_disk_usage(s, c2, &usage), ==, 0);
@@ -1127,7 +1133,8 @@ static void test_store_128_layers(void)
                 return;
         tmpdir_make(&t);
         /* A long store path on purpose: relative lowers must not depend on it. */
-        root = g_strdup_printf("%s/a-rather-long-directory-name-for-the-state-dir/var/lib/berth/layers", t.path);
+        root = g_strdup_printf("%s/a-rather-long-directory-name-for-the-state-dir/var/lib/berth/layers",
+                               t.path);
         mnt = g_strdup_printf("%s/mnt", t.path);
         g_assert_cmpint(mkdirat(t.fd, "mnt", 0755), ==, 0);
         g_assert_cmpint(layer_store_open(root, &s), ==, 0);
@@ -1144,7 +1151,8 @@ static void test_store_128_layers(void)
                 g_assert_cmpint(write_file_atomic_at(fd, name, name, strlen(name), 0644), ==, 0);
                 g_assert_cmpint(write_file_atomic_at(fd, "which", name, strlen(name), 0644), ==, 0);
                 sha256_hex(name, strlen(name), diff_id);
-                g_assert_cmpint(layer_store_commit(s, tmp, ids[i], diff_id, i > 0 ? ids[i - 1] : NULL), ==, 0);
+                g_assert_cmpint(layer_store_commit(s, tmp, ids[i], diff_id, i > 0 ? ids[i - 1] : NULL), ==,
+                                0);
         }
 
         g_assert_cmpint(layer_store_lowerdir_option(s, chain, N, &lowerdir), ==, 0);
@@ -1203,9 +1211,12 @@ int main(int argc, char *argv[])
         g_assert_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
         g_test_init(&argc, &argv, NULL);
 
-        g_test_add_data_func("/layer/extract/rich/tar", GINT_TO_POINTER(COMPRESSION_NONE), test_extract_rich);
-        g_test_add_data_func("/layer/extract/rich/gzip", GINT_TO_POINTER(COMPRESSION_GZIP), test_extract_rich);
-        g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD), test_extract_rich);
+        g_test_add_data_func("/layer/extract/rich/tar", GINT_TO_POINTER(COMPRESSION_NONE),
+                             test_extract_rich);
+        g_test_add_data_func("/layer/extract/rich/gzip", GINT_TO_POINTER(COMPRESSION_GZIP),
+                             test_extract_rich);
+        g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD),
+                             test_extract_rich);
         g_test_add_func("/layer/extract/trailing-bytes", test_extract_trailing_bytes);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);

@@ -12,20 +12,20 @@ typedef struct GoodCase {
 } GoodCase;
 
 static const GoodCase good[] = {
-        { "debian", "docker.io", "library/debian", "latest", NULL, "docker.io/library/debian:latest", "debian",
-          "docker.io/library/debian" },
+        { "debian", "docker.io", "library/debian", "latest", NULL, "docker.io/library/debian:latest",
+          "debian", "docker.io/library/debian" },
         { "debian:bookworm-slim", "docker.io", "library/debian", "bookworm-slim", NULL,
           "docker.io/library/debian:bookworm-slim", "debian", "docker.io/library/debian" },
         { "library/debian", "docker.io", "library/debian", "latest", NULL, "docker.io/library/debian:latest",
           "debian", "docker.io/library/debian" },
         { "docker.io/library/debian:latest", "docker.io", "library/debian", "latest", NULL,
           "docker.io/library/debian:latest", "debian", "docker.io/library/debian" },
-        { "docker.io/debian", "docker.io", "library/debian", "latest", NULL, "docker.io/library/debian:latest",
-          "debian", "docker.io/library/debian" },
+        { "docker.io/debian", "docker.io", "library/debian", "latest", NULL,
+          "docker.io/library/debian:latest", "debian", "docker.io/library/debian" },
         { "index.docker.io/library/debian", "docker.io", "library/debian", "latest", NULL,
           "docker.io/library/debian:latest", "debian", "docker.io/library/debian" },
-        { "index.docker.io/debian:12", "docker.io", "library/debian", "12", NULL, "docker.io/library/debian:12",
-          "debian", "docker.io/library/debian" },
+        { "index.docker.io/debian:12", "docker.io", "library/debian", "12", NULL,
+          "docker.io/library/debian:12", "debian", "docker.io/library/debian" },
         { "team/app", "docker.io", "team/app", "latest", NULL, "docker.io/team/app:latest", "team/app",
           "docker.io/team/app" },
         { "library/foo/bar", "docker.io", "library/foo/bar", "latest", NULL,
@@ -39,8 +39,8 @@ static const GoodCase good[] = {
         { "localhost:5000/a/b/c:v1", "localhost:5000", "a/b/c", "v1", NULL, "localhost:5000/a/b/c:v1",
           "localhost:5000/a/b/c", "localhost:5000/a/b/c" },
         /* "localhost:5000" alone is a name with a tag, as in Docker. */
-        { "localhost:5000", "docker.io", "library/localhost", "5000", NULL, "docker.io/library/localhost:5000",
-          "localhost", "docker.io/library/localhost" },
+        { "localhost:5000", "docker.io", "library/localhost", "5000", NULL,
+          "docker.io/library/localhost:5000", "localhost", "docker.io/library/localhost" },
         { "ghcr.io/a_b/c__d/e-f/g--h/i.j:TAG_1.0-x", "ghcr.io", "a_b/c__d/e-f/g--h/i.j", "TAG_1.0-x", NULL,
           "ghcr.io/a_b/c__d/e-f/g--h/i.j:TAG_1.0-x", "ghcr.io/a_b/c__d/e-f/g--h/i.j",
           "ghcr.io/a_b/c__d/e-f/g--h/i.j" },
@@ -52,8 +52,8 @@ static const GoodCase good[] = {
           "[fe80::1]/app" },
         { "my-registry.local:443/x", "my-registry.local:443", "x", "latest", NULL,
           "my-registry.local:443/x:latest", "my-registry.local:443/x", "my-registry.local:443/x" },
-        { "debian@" D64, "docker.io", "library/debian", NULL, D64, "docker.io/library/debian@" D64,
-          "debian", "docker.io/library/debian" },
+        { "debian@" D64, "docker.io", "library/debian", NULL, D64, "docker.io/library/debian@" D64, "debian",
+          "docker.io/library/debian" },
         { "debian:12@" D64, "docker.io", "library/debian", "12", D64, "docker.io/library/debian:12@" D64,
           "debian", "docker.io/library/debian" },
         { "127.0.0.1:5000/team/app@" D64, "127.0.0.1:5000", "team/app", NULL, D64,
@@ -217,12 +217,14 @@ static char *reason_of(const char *s)
 
 static void test_reference_reasons(void)
 {
-        _cleanup_free_ char *lowercase = reason_of("Debian"), *tag = reason_of("debian:"), *empty = reason_of(""),
-                            *algorithm = reason_of("debian@sha512:abc"),
-                            *sha512 = reason_of("debian@sha512:"
-                                                "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                                                "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"),
-                            *id = reason_of("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        _cleanup_free_ char *lowercase = reason_of("Debian"), *tag = reason_of("debian:"),
+                            *empty = reason_of(""), *algorithm = reason_of("debian@sha512:abc"),
+                            *sha512 = reason_of(
+                                    "debian@sha512:"
+                                    "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+                                    "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"),
+                            *id = reason_of(
+                                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
         g_assert_cmpstr(lowercase, ==, "The repository name must be lowercase.");
         g_assert_cmpstr(tag, ==, "The tag is empty.");
@@ -238,8 +240,8 @@ static void test_reference_default_domain(void)
         _cleanup_free_ char *s = NULL, *f = NULL;
         _cleanup_berth_error_ BerthError reason = BERTH_ERROR_INIT;
 
-        g_assert_cmpint(reference_parse_with_default_domain("debian", "registry.example.com:5000", NULL, &a), ==,
-                        0);
+        g_assert_cmpint(reference_parse_with_default_domain("debian", "registry.example.com:5000", NULL, &a),
+                        ==, 0);
         g_assert_cmpstr(a->domain, ==, "registry.example.com:5000");
         g_assert_cmpstr(a->path, ==, "debian"); /* "library/" is Docker Hub's only */
         g_assert_cmpint(reference_to_string(a, &s), ==, 0);
@@ -248,12 +250,13 @@ static void test_reference_default_domain(void)
         g_assert_cmpstr(f, ==, "registry.example.com:5000/debian");
 
         /* Explicit domains win over the default. */
-        g_assert_cmpint(reference_parse_with_default_domain("docker.io/debian", "registry.example.com", NULL, &b),
-                        ==, 0);
+        g_assert_cmpint(
+                reference_parse_with_default_domain("docker.io/debian", "registry.example.com", NULL, &b),
+                ==, 0);
         g_assert_cmpstr(b->domain, ==, "docker.io");
         g_assert_cmpstr(b->path, ==, "library/debian");
-        g_assert_cmpint(reference_parse_with_default_domain("localhost/x", "registry.example.com", NULL, &c), ==,
-                        0);
+        g_assert_cmpint(reference_parse_with_default_domain("localhost/x", "registry.example.com", NULL, &c),
+                        ==, 0);
         g_assert_cmpstr(c->domain, ==, "localhost");
 
         /* NULL is docker.io; setting docker.io explicitly is the same. */
@@ -262,7 +265,8 @@ static void test_reference_default_domain(void)
         g_assert_cmpint(reference_parse_with_default_domain("debian", "docker.io", NULL, &e), ==, 0);
         g_assert_cmpstr(e->path, ==, "library/debian");
 
-        g_assert_cmpint(reference_parse_with_default_domain("debian", "bad host!", &reason, &e), ==, -EINVAL);
+        g_assert_cmpint(reference_parse_with_default_domain("debian", "bad host!", &reason, &e), ==,
+                        -EINVAL);
         g_assert_nonnull(reason.message);
 }
 

@@ -22,7 +22,7 @@
 #include "shared/log.h"
 
 #define DOCKER_REGISTRY "/usr/bin/docker-registry"
-#define LAYER_SIZE (3U * 1024U * 1024U + 17U)
+#define LAYER_SIZE      (3U * 1024U * 1024U + 17U)
 
 static struct {
         char *dir;
@@ -151,8 +151,8 @@ static char *push_blob(const char *host, const char *repo, const void *p, size_t
 
         g_assert_cmpint(setup_http("POST", url, NULL, NULL, 0, NULL, &location), ==, 202);
         g_assert_nonnull(location);
-        put = g_strdup_printf("%s%s%sdigest=%s", location[0] == '/' ? "" : "",
-                              location, strchr(location, '?') ? "&" : "?", digest);
+        put = g_strdup_printf("%s%s%sdigest=%s", location[0] == '/' ? "" : "", location,
+                              strchr(location, '?') ? "&" : "?", digest);
         if (location[0] == '/') {
                 char *abs = g_strdup_printf("http://%s%s", host, put);
                 g_free(put);
@@ -164,8 +164,8 @@ static char *push_blob(const char *host, const char *repo, const void *p, size_t
 
 static void mount_blob(const char *host, const char *repo, const char *from, const char *digest)
 {
-        g_autofree char *url = g_strdup_printf("http://%s/v2/%s/blobs/uploads/?mount=%s&from=%s", host, repo,
-                                               digest, from);
+        g_autofree char *url =
+                g_strdup_printf("http://%s/v2/%s/blobs/uploads/?mount=%s&from=%s", host, repo, digest, from);
         g_assert_cmpint(setup_http("POST", url, NULL, NULL, 0, NULL, NULL), ==, 201);
 }
 
@@ -177,19 +177,21 @@ static void push_manifest(const char *host, const char *repo, const char *tag)
                         ==, 201);
 }
 
-static char *start_docker_registry(const char *name, const char *storage, const char *htpasswd, pid_t *ret_pid)
+static char *start_docker_registry(const char *name, const char *storage, const char *htpasswd,
+                                   pid_t *ret_pid)
 {
         g_autofree char *conf = NULL, *conf_path = NULL, *log = NULL, *host = NULL, *url = NULL;
         int port = free_port();
 
         host = g_strdup_printf("127.0.0.1:%d", port);
-        conf = g_strdup_printf("version: 0.1\n"
-                               "log:\n  level: warn\n"
-                               "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
-                               "http:\n  addr: %s\n"
-                               "%s%s%s",
-                               storage, host, htpasswd ? "auth:\n  htpasswd:\n    realm: berth-test\n    path: " : "",
-                               strempty(htpasswd), htpasswd ? "\n" : "");
+        conf = g_strdup_printf(
+                "version: 0.1\n"
+                "log:\n  level: warn\n"
+                "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n"
+                "http:\n  addr: %s\n"
+                "%s%s%s",
+                storage, host, htpasswd ? "auth:\n  htpasswd:\n    realm: berth-test\n    path: " : "",
+                strempty(htpasswd), htpasswd ? "\n" : "");
         conf_path = g_strdup_printf("%s/%s.yml", T.dir, name);
         log = g_strdup_printf("%s/%s.log", T.dir, name);
         g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
@@ -239,16 +241,21 @@ static const char fake_server_py[] =
         "        if p.startswith('/v2/tok/') or p.startswith('/v2/private/'):\n"
         "            if auth != 'Bearer T1':\n"
         "                repo = p.split('/')[2]\n"
-        "                return self.send(401, b'{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"auth required\"}]}',\n"
-        "                    [('WWW-Authenticate', 'Bearer realm=\"http://%s/token\",service=\"fake\",scope=\"repository:%s:pull\"' % (host, repo))])\n"
-        "            return self.send(200, b'{\"fake\":1}', [('Content-Type', 'application/vnd.oci.image.manifest.v1+json'), ('Docker-Content-Digest', 'sha256:feed')])\n"
+        "                return self.send(401, b'{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"auth "
+        "required\"}]}',\n"
+        "                    [('WWW-Authenticate', 'Bearer "
+        "realm=\"http://%s/token\",service=\"fake\",scope=\"repository:%s:pull\"' % (host, repo))])\n"
+        "            return self.send(200, b'{\"fake\":1}', [('Content-Type', "
+        "'application/vnd.oci.image.manifest.v1+json'), ('Docker-Content-Digest', 'sha256:feed')])\n"
         "        if p.startswith('/v2/flaky/'):\n"
         "            stats['flaky'] += 1\n"
-        "            if stats['flaky'] == 1: return self.send(503, b'{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"try later\"}]}', [('Retry-After', '0')])\n"
+        "            if stats['flaky'] == 1: return self.send(503, "
+        "b'{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"try later\"}]}', [('Retry-After', '0')])\n"
         "            return self.send(200, b'config!')\n"
         "        if p.startswith('/v2/toomany/'):\n"
         "            stats['toomany'] += 1\n"
-        "            return self.send(429, b'{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}', [('Retry-After', '0')])\n"
+        "            return self.send(429, b'{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow "
+        "down\"}]}', [('Retry-After', '0')])\n"
         "        if p.startswith('/v2/cut/') or p.startswith('/v2/norange/'):\n"
         "            kind = p.split('/')[2]\n"
         "            stats[kind] += 1\n"
@@ -264,12 +271,16 @@ static const char fake_server_py[] =
         "                return\n"
         "            if kind == 'cut' and rng and rng.startswith('bytes='):\n"
         "                start = int(rng[6:].split('-')[0])\n"
-        "                return self.send(206, BLOB[start:], [('Content-Range', 'bytes %d-%d/%d' % (start, len(BLOB) - 1, len(BLOB)))])\n"
+        "                return self.send(206, BLOB[start:], [('Content-Range', 'bytes %d-%d/%d' % (start, "
+        "len(BLOB) - 1, len(BLOB)))])\n"
         "            return self.send(200, BLOB)\n"
         "        if p.startswith('/v1/search'):\n"
         "            stats['last_search'] = p\n"
-        "            return self.send(200, json.dumps({'results': [{'name': 'debian', 'description': 'Debian', 'star_count': 3, 'is_official': True}, {'name': 'x/debian-tools', 'description': 'tools'}]}).encode())\n"
-        "        self.send(404, b'{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known to registry\"}]}')\n"
+        "            return self.send(200, json.dumps({'results': [{'name': 'debian', 'description': "
+        "'Debian', 'star_count': 3, 'is_official': True}, {'name': 'x/debian-tools', 'description': "
+        "'tools'}]}).encode())\n"
+        "        self.send(404, b'{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not "
+        "known to registry\"}]}')\n"
         "s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
         "open(sys.argv[1] + '.tmp', 'w').write(str(s.server_address[1]))\n"
         "import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
@@ -277,8 +288,10 @@ static const char fake_server_py[] =
 
 static char *start_fake_server(pid_t *ret_pid)
 {
-        g_autofree char *script = g_strdup_printf("%s/fake.py", T.dir), *portfile = g_strdup_printf("%s/fake.port", T.dir);
-        g_autofree char *log = g_strdup_printf("%s/fake.log", T.dir), *python = g_find_program_in_path("python3");
+        g_autofree char *script = g_strdup_printf("%s/fake.py", T.dir),
+                        *portfile = g_strdup_printf("%s/fake.port", T.dir);
+        g_autofree char *log = g_strdup_printf("%s/fake.log", T.dir),
+                        *python = g_find_program_in_path("python3");
         g_autofree char *port = NULL;
 
         if (!python)
@@ -322,7 +335,8 @@ static bool setup(void)
         g_assert_cmpint(g_mkdir(storage, 0700), ==, 0);
 
         /* distribution only accepts bcrypt entries. */
-        g_assert_true(g_spawn_command_line_sync("htpasswd -Bbn user pass", &htpasswd, NULL, &status, &error));
+        g_assert_true(
+                g_spawn_command_line_sync("htpasswd -Bbn user pass", &htpasswd, NULL, &status, &error));
         g_assert_true(g_spawn_check_wait_status(status, NULL));
         htpasswd_path = g_strdup_printf("%s/htpasswd", T.dir);
         g_assert_true(g_file_set_contents(htpasswd_path, htpasswd, -1, NULL));
@@ -335,14 +349,17 @@ static bool setup(void)
         T.layer = g_malloc(LAYER_SIZE);
         for (size_t i = 0; i < LAYER_SIZE; i++)
                 T.layer[i] = (uint8_t) ((i * 2654435761U) >> 13);
-        T.config_json = g_strdup("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-                                 "\"diff_ids\":[]},\"config\":{}}");
+        T.config_json =
+                g_strdup("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+                         "\"diff_ids\":[]},\"config\":{}}");
         T.config_digest = push_blob(T.open_host, "test/busybox", T.config_json, strlen(T.config_json));
         T.layer_digest = push_blob(T.open_host, "test/busybox", T.layer, LAYER_SIZE);
         T.manifest_json = g_strdup_printf(
                 "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-                "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%u}]}",
+                "\"config\":{\"mediaType\":\"application/"
+                "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+                "\"layers\":[{\"mediaType\":\"application/"
+                "vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%u}]}",
                 T.config_digest, strlen(T.config_json), T.layer_digest, LAYER_SIZE);
         T.manifest_digest = sha256_digest(T.manifest_json, strlen(T.manifest_json));
         push_manifest(T.open_host, "test/busybox", "latest");
@@ -383,9 +400,11 @@ typedef struct Env {
 
 static void env_open(Env *env, const char *conf_text, const char *auth_json)
 {
-        g_autofree char *conf = g_strdup_printf("%s/berth.conf", T.dir), *auth = g_strdup_printf("%s/auth.json", T.dir);
+        g_autofree char *conf = g_strdup_printf("%s/berth.conf", T.dir),
+                        *auth = g_strdup_printf("%s/auth.json", T.dir);
 
-        g_assert_true(g_file_set_contents(conf, conf_text ?: "[Registries]\nMaxAttempts=3\nRetryDelayMSec=10\n", -1, NULL));
+        g_assert_true(g_file_set_contents(
+                conf, conf_text ?: "[Registries]\nMaxAttempts=3\nRetryDelayMSec=10\n", -1, NULL));
         g_assert_cmpint(registry_config_load(conf, &env->config), ==, 0);
         if (auth_json) {
                 g_assert_true(g_file_set_contents(auth, auth_json, -1, NULL));
@@ -475,7 +494,8 @@ static void on_manifest(RegistryRequest *req, const RegistryError *e, const void
         r->digest = g_strdup(digest);
 }
 
-static void on_blob(RegistryRequest *req, const RegistryError *e, const void *body, size_t size, void *userdata)
+static void on_blob(RegistryRequest *req, const RegistryError *e, const void *body, size_t size,
+                    void *userdata)
 {
         on_manifest(req, e, body, size, NULL, NULL, userdata);
 }
@@ -525,30 +545,38 @@ static void test_manifest(void)
 
         /* Blobs: the config into memory; a missing one; one over the size limit. */
         r = (Result){};
-        g_assert_cmpint(registry_get_blob(env.client, T.open_host, "test/busybox", T.config_digest, 0, on_blob, &r, NULL), ==, 0);
+        g_assert_cmpint(registry_get_blob(env.client, T.open_host, "test/busybox", T.config_digest, 0,
+                                          on_blob, &r, NULL),
+                        ==, 0);
         run_until(&r.done);
         g_assert_false(r.failed);
         g_assert_cmpmem(r.body->data, r.body->len, T.config_json, strlen(T.config_json));
         result_clear(&r);
 
-        g_assert_cmpint(registry_get_blob(env.client, T.open_host, "test/busybox",
-                                          "sha256:0000000000000000000000000000000000000000000000000000000000000000", 0,
-                                          on_blob, &r, NULL),
-                        ==, 0);
+        g_assert_cmpint(
+                registry_get_blob(env.client, T.open_host, "test/busybox",
+                                  "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                                  0, on_blob, &r, NULL),
+                ==, 0);
         run_until(&r.done);
         g_assert_true(r.failed);
         g_assert_cmpint(r.kind, ==, REGISTRY_ERROR_BLOB_UNKNOWN);
         result_clear(&r);
 
-        g_assert_cmpint(registry_get_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 1024, on_blob, &r, NULL), ==, 0);
+        g_assert_cmpint(registry_get_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 1024,
+                                          on_blob, &r, NULL),
+                        ==, 0);
         run_until(&r.done);
         g_assert_true(r.failed);
         g_assert_cmpint(r.kind, ==, REGISTRY_ERROR_REGISTRY);
         result_clear(&r);
 
         /* Nonsense that must not reach a URL. */
-        g_assert_cmpint(registry_get_manifest(env.client, T.open_host, "a/../b", "latest", on_manifest, &r, NULL), ==, -EINVAL);
-        g_assert_cmpint(registry_get_manifest(env.client, T.open_host, "a", "x?y", on_manifest, &r, NULL), ==, -EINVAL);
+        g_assert_cmpint(
+                registry_get_manifest(env.client, T.open_host, "a/../b", "latest", on_manifest, &r, NULL),
+                ==, -EINVAL);
+        g_assert_cmpint(registry_get_manifest(env.client, T.open_host, "a", "x?y", on_manifest, &r, NULL),
+                        ==, -EINVAL);
 
         env_close(&env);
 }
@@ -591,7 +619,9 @@ static ssize_t on_data(RegistryRequest *req, const void *p, size_t n, void *user
                 take = MIN(n / 2, (size_t) 1000);
                 st->pauses++;
                 g_assert_null(st->resume);
-                g_assert_cmpint(sd_event_add_time_relative(T.event, &st->resume, CLOCK_MONOTONIC, 100, 1, on_resume, st), >=, 0);
+                g_assert_cmpint(sd_event_add_time_relative(T.event, &st->resume, CLOCK_MONOTONIC, 100, 1,
+                                                           on_resume, st),
+                                >=, 0);
         }
         g_checksum_update(st->sum, p, take);
         st->got += take;
@@ -632,10 +662,13 @@ static const RegistryStreamOps stream_ops = {
         .finished = on_finished,
 };
 
-static void stream(Env *env, const char *domain, const char *path, const char *digest, uint64_t size, Stream *st)
+static void stream(Env *env, const char *domain, const char *path, const char *digest, uint64_t size,
+                   Stream *st)
 {
         st->sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_assert_cmpint(registry_stream_blob(env->client, domain, path, digest, size, &stream_ops, st, &st->req), ==, 0);
+        g_assert_cmpint(
+                registry_stream_blob(env->client, domain, path, digest, size, &stream_ops, st, &st->req), ==,
+                0);
         run_until(&st->r.done);
 }
 
@@ -677,7 +710,9 @@ static void test_stream(void)
         /* Cancelled from inside the data callback: no finished call, nothing left behind. */
         st.cancel_in_data = true;
         st.sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0, &stream_ops, &st, &st.req), ==, 0);
+        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0,
+                                             &stream_ops, &st, &st.req),
+                        ==, 0);
         for (int i = 0; i < 50 && st.calls == 0; i++)
                 g_assert_cmpint(sd_event_run(T.event, 100 * USEC_PER_MSEC), >=, 0);
         g_assert_cmpuint(st.calls, ==, 1);
@@ -688,7 +723,9 @@ static void test_stream(void)
 
         /* Cancelled from outside before anything happened. */
         st.sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0, &stream_ops, &st, &st.req), ==, 0);
+        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0,
+                                             &stream_ops, &st, &st.req),
+                        ==, 0);
         registry_request_cancel(st.req);
         for (int i = 0; i < 5; i++)
                 g_assert_cmpint(sd_event_run(T.event, 20 * USEC_PER_MSEC), >=, 0);
@@ -698,7 +735,9 @@ static void test_stream(void)
 
         /* A request still running when the client goes away is dropped silently. */
         st.sum = g_checksum_new(G_CHECKSUM_SHA256);
-        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0, &stream_ops, &st, &st.req), ==, 0);
+        g_assert_cmpint(registry_stream_blob(env.client, T.open_host, "test/busybox", T.layer_digest, 0,
+                                             &stream_ops, &st, &st.req),
+                        ==, 0);
         env_close(&env);
         g_assert_false(st.r.done);
         stream_clear(&st);
@@ -714,7 +753,8 @@ static char *auth_json_for(const char *host, const char *userpass)
 
 static void test_basic_auth(void)
 {
-        g_autofree char *good = auth_json_for(T.auth_host, "user:pass"), *bad = auth_json_for(T.auth_host, "user:wrong");
+        g_autofree char *good = auth_json_for(T.auth_host, "user:pass"),
+                        *bad = auth_json_for(T.auth_host, "user:wrong");
         Env env = {};
         Stream st = {};
         Result r;
@@ -861,7 +901,9 @@ static void test_faults(void)
 
         /* 503 then success. */
         r = (Result){};
-        g_assert_cmpint(registry_get_blob(env.client, T.fake_host, "flaky", "sha256:aa", 0, on_blob, &r, NULL), ==, 0);
+        g_assert_cmpint(
+                registry_get_blob(env.client, T.fake_host, "flaky", "sha256:aa", 0, on_blob, &r, NULL), ==,
+                0);
         run_until(&r.done);
         g_assert_false(r.failed);
         g_assert_cmpmem(r.body->data, r.body->len, "config!", 7);
@@ -870,7 +912,9 @@ static void test_faults(void)
 
         /* 429 every time: the registry's error after MaxAttempts. */
         g_assert_cmpint(sd_event_now(T.event, CLOCK_MONOTONIC, &t0), >=, 0);
-        g_assert_cmpint(registry_get_blob(env.client, T.fake_host, "toomany", "sha256:aa", 0, on_blob, &r, NULL), ==, 0);
+        g_assert_cmpint(
+                registry_get_blob(env.client, T.fake_host, "toomany", "sha256:aa", 0, on_blob, &r, NULL), ==,
+                0);
         run_until(&r.done);
         g_assert_cmpint(sd_event_now(T.event, CLOCK_MONOTONIC, &t1), >=, 0);
         g_assert_true(r.failed);
@@ -915,8 +959,8 @@ static void on_catalog(RegistryRequest *req, const RegistryError *e, char **repo
                 r->repos = g_strdupv(repos);
 }
 
-static void on_search(RegistryRequest *req, const RegistryError *e, const RegistrySearchResult *results, size_t n,
-                      void *userdata)
+static void on_search(RegistryRequest *req, const RegistryError *e, const RegistrySearchResult *results,
+                      size_t n, void *userdata)
 {
         Result *r = userdata;
 
@@ -972,7 +1016,8 @@ static void test_catalog_search(void)
 
         /* Docker Hub's API, pointed at the fake server. */
         conf = g_strdup_printf("[Registries]\nMaxAttempts=2\nRetryDelayMSec=10\n"
-                               "[Registry docker.io]\nSearchURL=http://%s/v1/search\n", T.fake_host);
+                               "[Registry docker.io]\nSearchURL=http://%s/v1/search\n",
+                               T.fake_host);
         env_open(&env, conf, NULL);
         g_assert_cmpint(registry_search(env.client, "docker.io", "deb ian", 0, on_search, &r, NULL), ==, 0);
         run_until(&r.done);

@@ -121,13 +121,14 @@ static void test_run_options_errors(void)
 {
         RunOptions o = {};
 
-        g_assert_cmpint(parse(true, &o, "run", NULL), ==, -EINVAL);                      /* no image */
-        g_assert_cmpint(parse(true, &o, "run", "--bogus", "img", NULL), ==, -EINVAL);    /* unknown flag */
-        g_assert_cmpint(parse(true, &o, "run", "-Z", "img", NULL), ==, -EINVAL);         /* unknown short */
-        g_assert_cmpint(parse(true, &o, "run", "img", "-e", NULL), ==, 0);                /* command's -e */
+        g_assert_cmpint(parse(true, &o, "run", NULL), ==, -EINVAL);                   /* no image */
+        g_assert_cmpint(parse(true, &o, "run", "--bogus", "img", NULL), ==, -EINVAL); /* unknown flag */
+        g_assert_cmpint(parse(true, &o, "run", "-Z", "img", NULL), ==, -EINVAL);      /* unknown short */
+        g_assert_cmpint(parse(true, &o, "run", "img", "-e", NULL), ==, 0);            /* command's -e */
         run_options_done(&o);
         g_assert_cmpint(parse(true, &o, "run", "-e", NULL), ==, -EINVAL); /* missing argument */
-        g_assert_cmpint(parse(true, &o, "run", "--network", "mynet", "img", NULL), ==, 0); /* the daemon checks */
+        g_assert_cmpint(parse(true, &o, "run", "--network", "mynet", "img", NULL), ==,
+                        0); /* the daemon checks */
         run_options_done(&o);
         g_assert_cmpint(parse(true, &o, "run", "--property", "Foo=1", "img", NULL), ==, -EINVAL);
         g_assert_cmpint(parse(true, &o, "run", "--cpus", "0", "img", NULL), ==, -EINVAL);
