@@ -11,6 +11,7 @@
 #include "monitor/monitor-exec.h"
 #include "runtime/attach-protocol.h"
 #include "runtime/exec-child.h"
+#include "shared/fd-passing.h"
 #include "shared/log.h"
 
 /* Output waiting for a slow client stops the reading of the process's output (it blocks on its pipe or
@@ -232,25 +233,13 @@ static int set_size(int master, unsigned rows, unsigned cols)
 static int on_console(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         Session *s = userdata;
-        char byte;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
-        };
-        struct cmsghdr *c;
-        int master;
+        int master, r;
 
         s->console_source = sd_event_source_disable_unref(s->console_source);
-        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        r = fd_receive(fd, &master);
         s->console_fd = safe_close(s->console_fd);
-        c = CMSG_FIRSTHDR(&mh);
-        if (n != 1 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+        if (r < 0)
                 return 0; /* the child failed before its terminal existed; its stderr pipe says why */
-        memcpy(&master, CMSG_DATA(c), sizeof(int));
         if (s->rows > 0 && s->cols > 0)
                 (void) set_size(master, s->rows, s->cols);
         s->input_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);

@@ -29,6 +29,7 @@
 #include "runtime/loopback.h"
 #include "runtime/rootfs-setup.h"
 #include "runtime/user-lookup.h"
+#include "shared/fd-passing.h"
 #include "shared/fs-util.h"
 #include "shared/signal-util.h"
 
@@ -40,29 +41,6 @@ static int setup_stdio(const ChildFds *fds, ChildError *e)
             dup2(fds->stderr_fd, STDERR_FILENO) < 0)
                 return child_fail(e, negative_errno(), "cannot set up stdio");
         return 0;
-}
-
-static int send_fd(int sock, int fd)
-{
-        char byte = 'M';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
 }
 
 /* Opens a pty pair on the container's devpts, makes the slave our controlling terminal and stdio, binds it
@@ -92,7 +70,7 @@ static int setup_terminal(int console_sock, int *ret_slave, ChildError *e)
         r = dev_bind_console(slave, e);
         if (r < 0)
                 return r;
-        r = send_fd(console_sock, master);
+        r = fd_send(console_sock, master);
         if (r < 0)
                 return child_fail(e, r, "cannot pass the terminal to the monitor");
 

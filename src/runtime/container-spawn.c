@@ -15,6 +15,7 @@
 #include "runtime/container-spawn.h"
 #include "runtime/mount-util.h"
 #include "shared/berth-unit.h"
+#include "shared/fd-passing.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 
@@ -100,34 +101,6 @@ static int cgroup_split(const char *name, int *ret_procs_fd)
         if (write(supervisor, "0", 1) != 1)
                 return negative_errno();
         *ret_procs_fd = TAKE_FD(procs);
-        return 0;
-}
-
-static int recv_fd(int sock, int *ret_fd)
-{
-        char byte;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *c;
-        ssize_t n;
-
-        n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0)
-                return negative_errno();
-        c = CMSG_FIRSTHDR(&mh);
-        if (n != 1 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-            c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return -EBADMSG;
-        memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
         return 0;
 }
 
@@ -249,7 +222,7 @@ int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *r
         r = read_report(p.report[0], &e);
         if (r == 0 && spec->tty) {
                 /* The master was sent before the exec, so it is queued by now. */
-                r = recv_fd(p.console[0], &master);
+                r = fd_receive(p.console[0], &master);
                 if (r < 0) {
                         (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
                         child_fail(&e, r, "the container's terminal did not arrive");

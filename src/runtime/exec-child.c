@@ -20,6 +20,7 @@
 #include "runtime/container-child.h"
 #include "runtime/exec-child.h"
 #include "runtime/mount-util.h"
+#include "shared/fd-passing.h"
 #include "shared/fs-util.h"
 #include "shared/signal-util.h"
 
@@ -65,29 +66,6 @@ static int open_scope_procs(int *ret_fd)
         return 0;
 }
 
-static int send_fd(int sock, int fd)
-{
-        char byte = 'M';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
-}
-
 static int setup_terminal(int console_sock, int *ret_slave, ChildError *e)
 {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
@@ -104,7 +82,7 @@ static int setup_terminal(int console_sock, int *ret_slave, ChildError *e)
                 return child_fail(e, negative_errno(), "cannot open the terminal's slave");
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return child_fail(e, negative_errno(), "cannot make the terminal controlling");
-        r = send_fd(console_sock, master);
+        r = fd_send(console_sock, master);
         if (r < 0)
                 return child_fail(e, r, "cannot pass the terminal to the monitor");
         *ret_slave = TAKE_FD(slave);
