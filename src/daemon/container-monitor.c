@@ -59,6 +59,40 @@ int container_open_init_pidfd(Container *c)
         return 0;
 }
 
+int container_scope_cgroup(Container *c, char **ret)
+{
+        _cleanup_free_ char *path = NULL, *cgroups = NULL, *unit = NULL;
+        const char *line, *last;
+        char *nl;
+        int r;
+
+        r = container_open_init_pidfd(c);
+        if (r < 0)
+                return r;
+        path = g_strdup_printf("/proc/%i/cgroup", c->state.pid);
+        r = read_file_at(AT_FDCWD, path, 64 * 1024, &cgroups, NULL);
+        if (r < 0)
+                return r;
+        /* Still alive after the read: the file was the init's, not a successor's of its number. */
+        if (pidfd_send_signal(c->init_pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        line = strstr(cgroups, "0::/");
+        if (!line || (line != cgroups && line[-1] != '\n'))
+                return -ENOENT;
+        line += strlen("0::");
+        nl = strchr(line, '\n');
+        if (nl)
+                *nl = 0;
+        last = strrchr(line, '/');
+        unit = berth_scope_name(c->name);
+        if (!unit)
+                return -ENOMEM;
+        if (!streq(last + 1, unit))
+                return -ENOENT;
+        *ret = strdup(line);
+        return *ret ? 0 : -ENOMEM;
+}
+
 void container_reload_state(Container *c)
 {
         char dir[PATH_MAX], path[PATH_MAX];

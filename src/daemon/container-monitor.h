@@ -15,5 +15,9 @@ int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid,
 int container_watch_monitor(Container *c, int pidfd);
 /* Opens c->init_pidfd, checked to be the monitor's child: every signal to the init goes through it. */
 int container_open_init_pidfd(Container *c);
+/* The path of the container's scope below /sys/fs/cgroup, from its init's /proc/PID/cgroup (its init is in
+ * the scope's own cgroup, the monitor in a child); -ESRCH when not running, -ENOENT when the init is not in
+ * the container's scope. */
+int container_scope_cgroup(Container *c, char **ret);
 /* Re-reads state.json, which the monitor writes. */
 void container_reload_state(Container *c);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "daemon/container-dbus.h"
+#include "daemon/container-monitor.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/scope.h"
@@ -39,7 +40,7 @@ static void on_freeze_done(void *userdata, const BerthError *e)
 
 int container_pause(Container *c, bool freeze, sd_bus_message *reply_to)
 {
-        _cleanup_free_ char *unit = NULL;
+        _cleanup_free_ char *unit = NULL, *cgroup = NULL;
         PauseCall *p;
         int r;
 
@@ -57,7 +58,13 @@ int container_pause(Container *c, bool freeze, sd_bus_message *reply_to)
                           .id = strdup(c->id),
                           .freeze = freeze,
                           .call = sd_bus_message_ref(reply_to) };
-        r = scope_freeze(c->manager->bus, unit, freeze, on_freeze_done, p);
+        r = container_scope_cgroup(c, &cgroup);
+        if (r < 0)
+                log_debug_errno(
+                        r,
+                        "Cannot find the cgroup of container %s, taking systemd's word on its freezer: %m",
+                        c->name);
+        r = scope_freeze(c->manager->bus, unit, cgroup, freeze, on_freeze_done, p);
         if (r < 0) {
                 sd_bus_message_unref(p->call);
                 free(p->id);
@@ -74,7 +81,7 @@ void container_thaw_for_signal(Container *c)
         if (!c->paused)
                 return;
         unit = berth_scope_name(c->name);
-        if (unit && scope_freeze(c->manager->bus, unit, false, NULL, NULL) >= 0)
+        if (unit && scope_freeze(c->manager->bus, unit, NULL, false, NULL, NULL) >= 0)
                 c->paused = false;
 }
 

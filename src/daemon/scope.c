@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
 
 #include "daemon/scope.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 /* How long to retry when a scope of the same name is still being torn down (the previous run's cgroup
@@ -577,19 +581,107 @@ bool scope_properties_weaken(const char *json)
         return false;
 }
 
+/* How long a freeze may take to settle after systemd's answer before Pause gives up. */
+#define SCOPE_FREEZE_SETTLE_USEC (30 * USEC_PER_SEC)
+
 typedef struct ScopeFreezeCall {
+        unsigned n_ref;
         scope_callback_t cb;
         void *userdata;
         char *unit;
+        char *events_path; /* the scope's cgroup.events; NULL: systemd's answer is taken as it is */
         bool freeze;
+        sd_event_source *inotify, *timeout;
 } ScopeFreezeCall;
 
-static void scope_freeze_call_free(void *p)
+static void scope_freeze_call_unref(void *p)
 {
         ScopeFreezeCall *f = p;
 
+        if (!f || --f->n_ref > 0)
+                return;
+        sd_event_source_disable_unref(f->inotify);
+        sd_event_source_disable_unref(f->timeout);
+        free(f->events_path);
         free(f->unit);
         free(f);
+}
+
+static void scope_freeze_finish(ScopeFreezeCall *f, const BerthError *e)
+{
+        scope_callback_t cb = TAKE_PTR(f->cb);
+
+        f->inotify = sd_event_source_disable_unref(f->inotify);
+        f->timeout = sd_event_source_disable_unref(f->timeout);
+        if (cb)
+                cb(f->userdata, e);
+}
+
+/* 1 when the cgroup's "frozen" key is what the call asked for, 0 when not yet, negative errno. */
+static int scope_freeze_settled(ScopeFreezeCall *f)
+{
+        _cleanup_free_ char *events = NULL;
+        const char *frozen;
+        int r;
+
+        r = read_file_at(AT_FDCWD, f->events_path, 4096, &events, NULL);
+        if (r < 0)
+                return r;
+        frozen = strstr(events, "frozen ");
+        if (!frozen || (frozen != events && frozen[-1] != '\n'))
+                return -EBADMSG;
+        return (frozen[strlen("frozen ")] == '1') == f->freeze;
+}
+
+static int on_freeze_events(sd_event_source *s, const struct inotify_event *event, void *userdata)
+{
+        ScopeFreezeCall *f = userdata;
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+        int r;
+
+        r = scope_freeze_settled(f);
+        if (r == 0)
+                return 0;
+        if (r < 0)
+                berth_error_set(&err, r, "Cannot read the freezer state of %s: %s", f->unit, strerror(-r));
+        scope_freeze_finish(f, r < 0 ? &err : NULL);
+        scope_freeze_call_unref(f);
+        return 0;
+}
+
+static int on_freeze_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        ScopeFreezeCall *f = userdata;
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+        berth_error_set(&err, -ETIMEDOUT, "%s was not %s within %u s", f->unit,
+                        f->freeze ? "frozen" : "thawed",
+                        (unsigned) (SCOPE_FREEZE_SETTLE_USEC / USEC_PER_SEC));
+        scope_freeze_finish(f, &err);
+        scope_freeze_call_unref(f);
+        return 0;
+}
+
+/* systemd 252 answers FreezeUnit as soon as it reads the scope's cgroup.events after the write to
+ * cgroup.freeze, and a notification that comes before the kernel has stopped every process makes it
+ * answer (and show FreezerState=running) while the scope is still freezing. Docker's pause returns once
+ * the processes are stopped, so the cgroup itself is watched until it says so. */
+static int scope_freeze_wait(ScopeFreezeCall *f, sd_event *event)
+{
+        int r;
+
+        r = sd_event_add_inotify(event, &f->inotify, f->events_path, IN_MODIFY, on_freeze_events, f);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(event, &f->timeout, CLOCK_MONOTONIC, SCOPE_FREEZE_SETTLE_USEC, 0,
+                                       on_freeze_timeout, f);
+        if (r < 0)
+                return r;
+        /* Checked after the watch is set, so that no change falls between the two. */
+        r = scope_freeze_settled(f);
+        if (r == 0)
+                f->n_ref++;
+        return r;
 }
 
 static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -597,16 +689,29 @@ static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         ScopeFreezeCall *f = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+        int r;
 
-        if (e)
+        if (e) {
                 berth_error_set(&err, -sd_bus_error_get_errno(e) ?: -EIO, "systemd could not %s %s: %s",
                                 f->freeze ? "freeze" : "thaw", f->unit, e->message ?: e->name);
-        if (f->cb)
-                f->cb(f->userdata, e ? &err : NULL);
+                scope_freeze_finish(f, &err);
+                return 0;
+        }
+        if (f->events_path) {
+                r = scope_freeze_wait(f, sd_bus_get_event(sd_bus_message_get_bus(reply)));
+                if (r == 0)
+                        return 0; /* on_freeze_events() or on_freeze_timeout() finishes */
+                if (r < 0)
+                        log_warning_errno(
+                                r, "Cannot watch the freezer state of %s, taking systemd's answer: %m",
+                                f->unit);
+        }
+        scope_freeze_finish(f, NULL);
         return 0;
 }
 
-int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata)
+int scope_freeze(sd_bus *bus, const char *unit, const char *cgroup, bool freeze, scope_callback_t cb,
+                 void *userdata)
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         ScopeFreezeCall *f;
@@ -615,9 +720,13 @@ int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb
         f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
-        *f = (ScopeFreezeCall){ .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze };
+        *f = (ScopeFreezeCall){
+                .n_ref = 1, .cb = cb, .userdata = userdata, .unit = strdup(unit), .freeze = freeze
+        };
+        if (cgroup)
+                f->events_path = g_strdup_printf("/sys/fs/cgroup%s/cgroup.events", cgroup);
         if (!f->unit) {
-                scope_freeze_call_free(f);
+                scope_freeze_call_unref(f);
                 return -ENOMEM;
         }
         /* systemd's freezer (cgroup.freeze on v2): every process of the scope stops where it is, the
@@ -626,10 +735,10 @@ int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb
                                      "org.freedesktop.systemd1.Manager", freeze ? "FreezeUnit" : "ThawUnit",
                                      on_freeze_reply, f, "s", unit);
         if (r < 0) {
-                scope_freeze_call_free(f);
+                scope_freeze_call_unref(f);
                 return r;
         }
-        (void) sd_bus_slot_set_destroy_callback(slot, scope_freeze_call_free);
+        (void) sd_bus_slot_set_destroy_callback(slot, scope_freeze_call_unref);
         return sd_bus_slot_set_floating(slot, 1);
 }
 

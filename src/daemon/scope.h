@@ -37,8 +37,11 @@ int scope_start(sd_bus *bus, sd_event *event, const ScopeRequest *req, scope_cal
 ScopeJob *scope_job_free(ScopeJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScopeJob *, scope_job_free);
 
-/* Freezes (FreezeUnit) or thaws (ThawUnit) the unit; cb (may be NULL) gets systemd's answer. */
-int scope_freeze(sd_bus *bus, const char *unit, bool freeze, scope_callback_t cb, void *userdata);
+/* Freezes (FreezeUnit) or thaws (ThawUnit) the unit; cb (may be NULL) is called once the unit's cgroup
+ * (cgroup: its path below /sys/fs/cgroup, "/system.slice/berth-x.scope") says it is frozen or thawed, or
+ * with systemd's answer alone when cgroup is NULL. */
+int scope_freeze(sd_bus *bus, const char *unit, const char *cgroup, bool freeze, scope_callback_t cb,
+                 void *userdata);
 
 /* Sets properties (the JSON form below) on the running unit with SetUnitProperties(runtime); cb (may be
  * NULL) gets systemd's answer. */
