@@ -63,7 +63,8 @@ const char *dockerfile_keyword_to_string(DockerfileKeyword k);
 DockerfileKeyword dockerfile_keyword_from_string(const char *s);
 
 typedef struct DockerfileFlag {
-        char *name;  /* without the leading "--": "from", "chown", "chmod", "platform", "link", "interval" … */
+        /* without the leading "--": "from", "chown", "chmod", "platform", "link", "interval" … */
+        char *name;
         char *value; /* the text after '=', quotes removed as Docker does; NULL for a bare "--link" */
 } DockerfileFlag;
 
@@ -108,12 +109,13 @@ struct DockerfileInstruction {
 
 /* One FROM and the instructions after it, up to the next FROM. */
 typedef struct DockerfileStage {
-        size_t index;    /* 0-based: what COPY --from=0 names */
-        char *base;      /* FROM's image as written (may hold $VAR from global ARGs), or "scratch" */
-        char *name;      /* "AS" name, lowercased, or NULL */
-        char *platform;  /* FROM --platform= as written, or NULL */
+        size_t index;   /* 0-based: what COPY --from=0 names */
+        char *base;     /* FROM's image as written (may hold $VAR from global ARGs), or "scratch" */
+        char *name;     /* "AS" name, lowercased, or NULL */
+        char *platform; /* FROM --platform= as written, or NULL */
         const DockerfileInstruction *from; /* points into Dockerfile.instructions */
-        const DockerfileInstruction *instructions; /* those after the FROM: points into Dockerfile.instructions */
+        /* those after the FROM: points into Dockerfile.instructions */
+        const DockerfileInstruction *instructions;
         size_t n_instructions;
 } DockerfileStage;
 

@@ -47,9 +47,9 @@ bool dockerignore_has_exceptions(const Dockerignore *d);
 
 /* COPY/ADD source globs, Docker's filepath.Match semantics on context-relative paths: "*" and "?" never
  * match '/', "[…]" classes (negated with '^' or '!'), "\\c" a literal c. The pattern is matched against the
- * whole path ("src/*.c" matches "src/a.c", not "src/x/a.c" nor "a.c"); a match of a directory means the
- * directory with all its contents. The caller cleans the source first (Go's filepath.Clean: see
- * path_clean()) and refuses sources leaving the context ("../x"). */
+ * whole path (pattern "src/" "*.c" matches "src/a.c", not "src/x/a.c" nor "a.c"); a match of a
+ * directory means the directory with all its contents. The caller cleans the source first (Go's
+ * filepath.Clean: see path_clean()) and refuses sources leaving the context ("../x"). */
 bool path_glob_match(const char *pattern, const char *path);
 /* Whether s has glob characters ('*', '?', '[' not escaped by '\\'), i.e. needs a walk of the context
  * rather than one lookup. */
