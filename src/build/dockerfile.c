@@ -670,6 +670,8 @@ static int parse_instruction(const char *line, char escape, DockerfileInstructio
         r = parse_args(ins, rest, escape, e);
         if (r < 0)
                 return r;
+        if (!ins->args)
+                ins->args = g_new0(char *, 1);
         ins->n_args = count_args(ins->args);
         r = parse_flags(ins, flag_words, e);
         if (r < 0)
@@ -773,7 +775,7 @@ static int directive_match(const char *line, size_t len, char **ret_name, char *
 {
         static GRegex *re = NULL;
         g_autoptr(GMatchInfo) match = NULL;
-        g_autofree char *copy = g_strndup(line, len);
+        g_autofree char *copy = g_strndup(line, len), *name = NULL;
 
         if (g_once_init_enter(&re)) {
                 GRegex *r = g_regex_new("^#\\s*([a-zA-Z][a-zA-Z0-9]*)\\s*=\\s*(.+?)\\s*$",
@@ -782,7 +784,8 @@ static int directive_match(const char *line, size_t len, char **ret_name, char *
         }
         if (!g_regex_match(re, copy, 0, &match))
                 return 0;
-        *ret_name = g_ascii_strdown(g_match_info_fetch(match, 1), -1);
+        name = g_match_info_fetch(match, 1);
+        *ret_name = g_ascii_strdown(name, -1);
         *ret_value = g_match_info_fetch(match, 2);
         return 1;
 }
