@@ -231,20 +231,28 @@ static int parse_flags(DockerfileInstruction *ins, GPtrArray *words, BerthError 
 }
 
 /* Where the JSON array starting at s ends (one past its ']'), or NULL when it does not: Docker decodes the
- * first JSON value of the text and ignores what follows it. Only strings and brackets matter here; the
- * content is json-glib's to judge. */
+ * first JSON value of the text and ignores what follows it. Only strings and brackets matter here, and
+ * what json-glib is lenient about but Go's decoder refuses (so Docker takes the shell form): single quotes
+ * and comments outside strings, raw control characters and escapes other than \" \\ \/ \b \f \n \r \t
+ * \uXXXX inside them. The rest is json-glib's to judge. */
 static const char *json_array_end(const char *s)
 {
         unsigned depth = 0;
 
         for (const char *p = s; *p; p++) {
                 if (*p == '"') {
-                        for (p++; *p && *p != '"'; p++)
-                                if (*p == '\\' && p[1])
+                        for (p++; *p != '"'; p++) {
+                                if ((unsigned char) *p < 0x20)
+                                        return NULL; /* also the end of the text */
+                                if (*p == '\\') {
                                         p++;
-                        if (!*p)
-                                return NULL;
-                } else if (*p == '[' || *p == '{')
+                                        if (*p == 0 || !strchr("\"\\/bfnrtu", *p))
+                                                return NULL;
+                                }
+                        }
+                } else if (*p == '\'' || *p == '/')
+                        return NULL;
+                else if (*p == '[' || *p == '{')
                         depth++;
                 else if (*p == ']' || *p == '}') {
                         if (depth == 0)

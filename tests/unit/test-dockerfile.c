@@ -233,6 +233,25 @@ static void test_exec_form(void)
         g_assert_false(d->instructions[12].json);
         assert_args(&d->instructions[12], "[\"a\",]");
 
+        /* What json-glib would take but Go's decoder refuses stays the shell form, as in Docker. */
+        {
+                static const char *const lenient[] = {
+                        "['a']", "[/* c */ \"a\"]", "[\"\\x41\"]", "[\"a\tb\"]", "[\"\\'\"]", "[\"a\\q\"]",
+                };
+
+                for (size_t k = 0; k < G_N_ELEMENTS(lenient); k++) {
+                        g_autofree char *text = g_strdup_printf("FROM x\nCMD %s\n", lenient[k]);
+                        _cleanup_(dockerfile_freep) Dockerfile *l = parse_ok(text);
+
+                        g_assert_false(l->instructions[1].json);
+                        assert_args(&l->instructions[1], lenient[k]);
+                }
+        }
+        d = dockerfile_free(d);
+        d = parse_ok("FROM x\nCMD [\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\"]\n");
+        g_assert_true(d->instructions[1].json);
+        assert_args(&d->instructions[1], "a\"\\/\b\f\n\r\tA");
+
         parse_fails("FROM x\nCMD [\"a\", 1]\n",
                     "Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only");
         parse_fails("FROM x\nSHELL /bin/sh -c\n",
