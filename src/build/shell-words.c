@@ -180,12 +180,13 @@ static int process_dollar(Lexer *l, GString *out)
         if (c == ':') {
                 null_is_unset = true;
                 c = *l->p;
-                if (c)
-                        l->p++;
+                if (c == 0)
+                        return berth_error_set(l->e, -EINVAL, "syntax error: missing '}'");
+                l->p++;
         }
         if (!char_in(c, "-+?"))
                 return berth_error_set(l->e, -EINVAL, "unsupported modifier (%s%c) in substitution",
-                                       null_is_unset ? ":" : "", c ?: '}');
+                                       null_is_unset ? ":" : "", c);
 
         word = g_string_new(NULL);
         r = process_stop_on(l, '}', word, NULL);

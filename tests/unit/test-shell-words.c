@@ -128,6 +128,7 @@ static void test_errors(void)
         check("${}", "ERROR: syntax error: bad substitution");
         check("${:-x}", "ERROR: syntax error: bad substitution");
         check("${HOME:-x", "ERROR: syntax error: missing '}'");
+        check("${HOME:", "ERROR: syntax error: missing '}'");
         check("${HOME#x}", "ERROR: unsupported modifier (#) in substitution");
         check("${HOME:x}", "ERROR: unsupported modifier (:x) in substitution");
         check("${HOME/a/b}", "ERROR: unsupported modifier (/) in substitution");
