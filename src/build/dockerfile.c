@@ -135,6 +135,7 @@ Dockerfile *dockerfile_free(Dockerfile *d)
         }
         free(d->stages);
         free(d->syntax);
+        g_strfreev(d->warnings);
         free(d);
         return NULL;
 }
@@ -847,6 +848,7 @@ static int dockerfile_read_instructions(Dockerfile *df, const char *text, size_t
 {
         Lines lines = { .text = text, .size = size };
         _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
+        g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
         Directives d = { .escape = '\\' };
         const char *line;
         size_t len;
@@ -856,6 +858,7 @@ static int dockerfile_read_instructions(Dockerfile *df, const char *text, size_t
                 g_autoptr(GString) joined = NULL;
                 DockerfileInstruction ins = {};
                 unsigned start = lines.number;
+                bool empty_continuation = false;
                 ssize_t cut;
 
                 r = directives_process(&d, line, len, &error);
@@ -875,12 +878,21 @@ static int dockerfile_read_instructions(Dockerfile *df, const char *text, size_t
                         continue;
                 joined = g_string_new_len(line, cut < 0 ? (gssize) len : cut);
                 while (cut >= 0 && lines_next(&lines, &line, &len)) {
-                        if (line_is_comment(line, len) || line_is_blank(line, len))
+                        if (line_is_comment(line, len))
                                 continue;
+                        if (line_is_blank(line, len)) {
+                                empty_continuation = true;
+                                continue;
+                        }
                         cut = continuation(line, len, d.escape);
                         g_string_append_len(joined, line, cut < 0 ? (gssize) len : cut);
                 }
 
+                if (empty_continuation)
+                        g_ptr_array_add(
+                                warnings,
+                                g_strdup_printf("[WARNING]: Empty continuation line found in:\n    %s",
+                                                joined->str));
                 ins.line = start;
                 ins.end_line = lines.number;
                 r = parse_instruction(joined->str, d.escape, &ins, &error);
@@ -896,6 +908,12 @@ static int dockerfile_read_instructions(Dockerfile *df, const char *text, size_t
                 }
                 g_array_append_val(out, ins);
         }
+        if (warnings->len > 0)
+                g_ptr_array_add(warnings,
+                                g_strdup("[WARNING]: Empty continuation lines will become errors in a "
+                                         "future release."));
+        g_ptr_array_add(warnings, NULL);
+        df->warnings = (char **) g_ptr_array_free(TAKE_PTR(warnings), false);
         df->escape = d.escape;
         df->syntax = d.syntax;
         return 0;

@@ -135,6 +135,10 @@ typedef struct Dockerfile {
         size_t n_global_args; /* instructions[0 .. n_global_args) are the ARGs before the first FROM */
         DockerfileStage *stages;
         size_t n_stages; /* at least 1 */
+        /* What Docker's parser warns about, in its words, for the build output (NULL-terminated, never
+         * NULL): "[WARNING]: Empty continuation line found in:\n    RUN a b", then "[WARNING]: Empty
+         * continuation lines will become errors in a future release." */
+        char **warnings;
 } Dockerfile;
 
 /* Parses text (size bytes, need not be NUL-terminated; an embedded NUL is an error). Returns 0, -ENOMEM, or

@@ -84,6 +84,7 @@ static void fuzz_dockerfile(const char *text, size_t size)
                 return;
         }
         fuzz_check(d->escape == '\\' || d->escape == '`');
+        fuzz_check(d->warnings);
         fuzz_check(d->n_stages >= 1 && d->n_global_args < d->n_instructions);
         for (size_t i = 0; i < d->n_global_args; i++)
                 fuzz_check(d->instructions[i].keyword == DOCKERFILE_ARG);

@@ -54,6 +54,8 @@ static void test_tutorial(void)
         g_assert_true(d->stages[0].from == &d->instructions[0]);
         g_assert_true(d->stages[0].instructions == &d->instructions[1]);
         g_assert_cmpuint(d->stages[0].n_instructions, ==, 3);
+        g_assert_nonnull(d->warnings);
+        g_assert_null(d->warnings[0]);
 
         g_assert_cmpint(d->instructions[1].keyword, ==, DOCKERFILE_COPY);
         g_assert_cmpuint(d->instructions[1].line, ==, 2);
@@ -140,6 +142,13 @@ static void test_continuations(void)
         g_assert_cmpuint(d->instructions[2].line, ==, 8);
         /* An escape character at the end of the file ends the instruction. */
         assert_args(&d->instructions[3], "echo last");
+        /* Docker warns about the empty continuation lines. */
+        g_assert_cmpuint(g_strv_length(d->warnings), ==, 2);
+        g_assert_cmpstr(d->warnings[0], ==,
+                        "[WARNING]: Empty continuation line found in:\n    RUN apt-get update &&     "
+                        "apt-get install -y       make");
+        g_assert_cmpstr(d->warnings[1], ==,
+                        "[WARNING]: Empty continuation lines will become errors in a future release.");
 }
 
 static void test_comments_and_crlf(void)
