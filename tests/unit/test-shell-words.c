@@ -87,6 +87,10 @@ static void test_modifiers(void)
         check("${UNSET:?}", "ERROR: UNSET: is not allowed to be unset");
         check("${EMPTY:?}", "ERROR: EMPTY: is not allowed to be empty");
         check("${EMPTY?}", "");
+        /* A '}' outside a substitution, or a '{' inside its word, is an ordinary character. */
+        check("${HOME}}", "/root}");
+        check("${UNSET:-{x}", "{x");
+        check("${UNSET:-a\\}b}", "a}b");
         check("${UNSET?}", "ERROR: UNSET: is not allowed to be unset");
 }
 
@@ -103,6 +107,8 @@ static void test_quotes_and_escapes(void)
         check("\"\\\"\"", "\"");
         check("\"\\a\"", "\\a");
         check("\"\\\\\"", "\\");
+        check("\\\\$HOME", "\\/root");
+        check("x$.y", "x$.y");
         check("it's'", "its");
         check("\"it's\"", "it's");
         check("a\"b c\"d", "ab cd");
