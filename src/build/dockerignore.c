@@ -71,6 +71,15 @@ static char *pattern_to_regex(const char *pattern)
 {
         g_autoptr(GString) re = g_string_new("^");
 
+        /* Docker matches a pattern that starts with a double star and has no other wildcard by its suffix:
+         * the double star and a slash also stand for nothing ("foo" for "any dir's foo"), but a double
+         * star directly followed by text only for any prefix ("x.txt" and "a/x.txt" for "**.txt"). */
+        if (startswith(pattern, "**") && pattern[2] != '/' && pattern[2] &&
+            !strpbrk(pattern + 2, "*?[]\\")) {
+                g_string_append(re, ".*");
+                pattern += 2;
+        }
+
         for (const char *p = pattern; *p; p++) {
                 if (p[0] == '*' && p[1] == '*') {
                         p++;

@@ -16,8 +16,8 @@
  *   patterns are relative to the context's root
  * - "*" is any run of characters but '/', "?" one character but '/', "[a-z]" / "[^a-z]" a class, "\\c" a
  *   literal c; "**" any number of directories (also none: "**" + "/x" matches "x", "a/b/x"); a trailing "**"
- *   matches everything below. Docker's shortcut for a pattern that starts with "**" and has no other
- *   wildcard compares suffixes ("**" + "/foo" also matching "xfoo"); berth matches it as written
+ *   matches everything below; a leading "**" directly followed by text is any prefix ("**.txt" matches
+ *   "a.txt" and "d/b.txt", as Docker compares such a pattern's suffix)
  * - a path is excluded when a pattern matches it or one of its parent directories ("build" excludes
  *   "build/x/y").
  *

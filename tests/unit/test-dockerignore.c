@@ -74,6 +74,8 @@ static void test_double_star(void)
         check("a/**/b\n", L("a/b", "a/x/b", "a/x/y/b", "a/x/b/c"), L("a/xb", "b"));
         check("**/foo\n", L("foo", "a/foo", "a/b/foo/c"), L("xfoo", "a/xfoo"));
         check("a**\n", L("a", "abc", "a/b/c"), L("ba"));
+        check("**.txt\n", L("a.txt", "d/b.txt", ".txt"), L("a.txt2", "txt"));
+        check("**file\n", L("file", "myfile", "d/file"), L("file2"));
 }
 
 static void test_exceptions(void)
