@@ -236,6 +236,8 @@ static int parse_flags(DockerfileInstruction *ins, GPtrArray *words, BerthError 
  * what json-glib is lenient about but Go's decoder refuses (so Docker takes the shell form): single quotes
  * and comments outside strings, raw control characters and escapes other than \" \\ \/ \b \f \n \r \t
  * \uXXXX inside them. The rest is json-glib's to judge. */
+#define JSON_DEPTH_MAX 64U
+
 static const char *json_array_end(const char *s)
 {
         unsigned depth = 0;
@@ -253,9 +255,10 @@ static const char *json_array_end(const char *s)
                         }
                 } else if (*p == '\'' || *p == '/')
                         return NULL;
-                else if (*p == '[' || *p == '{')
-                        depth++;
-                else if (*p == ']' || *p == '}') {
+                else if (*p == '[' || *p == '{') {
+                        if (++depth > JSON_DEPTH_MAX)
+                                return NULL; /* json-glib's parser recurses: keep its stack small */
+                } else if (*p == ']' || *p == '}') {
                         if (depth == 0)
                                 return NULL;
                         if (--depth == 0)

@@ -18,7 +18,11 @@ typedef struct Lexer {
         ShellLookup lookup;
         void *userdata;
         BerthError *e;
+        unsigned depth; /* of ${…} substitutions, which recurse */
 } Lexer;
+
+/* Deeper nesting is refused rather than allowed to exhaust berthd's stack. */
+#define SUBSTITUTION_DEPTH_MAX 64U
 
 /* c is one of set's characters (never NUL). */
 static bool char_in(char c, const char *set)
@@ -188,8 +192,13 @@ static int process_dollar(Lexer *l, GString *out)
                 return berth_error_set(l->e, -EINVAL, "unsupported modifier (%s%c) in substitution",
                                        null_is_unset ? ":" : "", c);
 
+        if (l->depth >= SUBSTITUTION_DEPTH_MAX)
+                return berth_error_set(l->e, -EINVAL, "syntax error: substitutions nested deeper than %u",
+                                       SUBSTITUTION_DEPTH_MAX);
         word = g_string_new(NULL);
+        l->depth++;
         r = process_stop_on(l, '}', word, NULL);
+        l->depth--;
         if (r < 0)
                 return r;
 

@@ -261,6 +261,18 @@ static void test_exec_form(void)
         g_assert_true(d->instructions[1].json);
         assert_args(&d->instructions[1], "a\"\\/\b\f\n\r\tA");
 
+        /* Nesting json-glib would recurse into deeply is no JSON array of strings anyway: the shell form. */
+        {
+                g_autoptr(GString) deep = g_string_new("FROM x\nCMD ");
+                _cleanup_(dockerfile_freep) Dockerfile *n = NULL;
+
+                for (unsigned i = 0; i < 100000; i++)
+                        g_string_append_c(deep, '[');
+                for (unsigned i = 0; i < 100000; i++)
+                        g_string_append_c(deep, ']');
+                n = parse_ok(deep->str);
+                g_assert_false(n->instructions[1].json);
+        }
         parse_fails("FROM x\nCMD [\"a\", 1]\n",
                     "Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only");
         parse_fails("FROM x\nSHELL /bin/sh -c\n",

@@ -140,6 +140,25 @@ static void test_errors(void)
         check("${HOME/a/b}", "ERROR: unsupported modifier (/) in substitution");
 }
 
+static void test_deep_nesting(void)
+{
+        g_autoptr(GString) ok = g_string_new(NULL), deep = g_string_new(NULL);
+        g_autofree char *out = NULL, *err = NULL;
+
+        for (unsigned i = 0; i < 64; i++)
+                g_string_append(ok, "${U:-");
+        g_string_append(ok, "x");
+        for (unsigned i = 0; i < 64; i++)
+                g_string_append_c(ok, '}');
+        out = expand(ok->str, '\\');
+        g_assert_cmpstr(out, ==, "x");
+
+        for (unsigned i = 0; i < 100000; i++)
+                g_string_append(deep, "${U:-");
+        err = expand(deep->str, '\\');
+        g_assert_cmpstr(err, ==, "ERROR: syntax error: substitutions nested deeper than 64");
+}
+
 static void test_words(void)
 {
         check_words("a b  c", "a|b|c");
@@ -205,6 +224,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/shell-words/quotes-and-escapes", test_quotes_and_escapes);
         g_test_add_func("/shell-words/backtick-escape", test_backtick_escape);
         g_test_add_func("/shell-words/errors", test_errors);
+        g_test_add_func("/shell-words/deep-nesting", test_deep_nesting);
         g_test_add_func("/shell-words/words", test_words);
         g_test_add_func("/shell-words/no-lookup", test_no_lookup);
         g_test_add_func("/shell-words/env-one-instruction", test_env_one_instruction);
