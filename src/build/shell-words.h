@@ -22,7 +22,7 @@
  * Errors (-EINVAL, message in e): "unexpected end of statement while looking for matching double-quote"
  * (or single-quote), "syntax error: missing '}'", "syntax error: bad substitution" (${}, ${:x}),
  * "unsupported modifier (X) in substitution" (${A#x} and the other pattern forms), "missing ':' in
- * substitution", "NAME: is not allowed to be unset". */
+ * substitution", "NAME: is not allowed to be unset", "syntax error: substitutions nested deeper than 64". */
 
 /* Looks name up: the value, or NULL when name is not set. */
 typedef const char *(*ShellLookup)(const char *name, void *userdata);
