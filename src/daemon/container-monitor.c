@@ -17,6 +17,7 @@
 #include "daemon/machine.h"
 #include "network/bridge.h"
 #include "network/netns.h"
+#include "daemon/scope.h"
 #include "runtime/monitor-protocol.h"
 #include "shared/berth-unit.h"
 #include "shared/fs-util.h"
@@ -199,6 +200,64 @@ static bool monitor_in_scope(pid_t pid, const char *name)
         free(needle);
         needle = g_strdup_printf("/%s\n", unit);
         return strstr(cgroup, needle) != NULL;
+}
+
+/* A scope frozen by Pause stays frozen while berthd is away; systemd keeps its FreezerState. */
+typedef struct AdoptFreezer {
+        Manager *manager;
+        char *id;
+        pid_t monitor_pid;
+} AdoptFreezer;
+
+static void on_adopted_freezer_state(void *userdata, const BerthError *e, const char *state)
+{
+        AdoptFreezer *a = userdata;
+        Container *c;
+
+        if (e)
+                log_warning("Cannot tell whether adopted container %s is paused, taking it as running: %s",
+                            a->id, e->message);
+        else if (manager_find_container(a->manager, a->id, NULL, &c) >= 0 && c->monitor_source &&
+                 c->state.monitor_pid == a->monitor_pid && !c->paused &&
+                 (streq(state, "frozen") || streq(state, "freezing"))) {
+                c->paused = true;
+                log_info("Container %s is paused (its scope is %s).", c->name, state);
+                container_emit_changed(c);
+        }
+        free(a->id);
+        free(a);
+}
+
+static void container_adopt_freezer_state(Container *c)
+{
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+        AdoptFreezer *a = calloc(1, sizeof(*a));
+        int r = -ENOMEM;
+
+        if (a && unit) {
+                *a = (AdoptFreezer){ .manager = c->manager,
+                                     .id = strdup(c->id),
+                                     .monitor_pid = c->state.monitor_pid };
+                r = a->id ? scope_get_freezer_state(c->manager->bus, unit, on_adopted_freezer_state, a)
+                          : -ENOMEM;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask whether adopted container %s is paused: %m", c->name);
+                if (a)
+                        free(a->id);
+                free(a);
+        }
+}
+
+void manager_adopt_freezer_states(Manager *m)
+{
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (((Container *) value)->monitor_source)
+                        container_adopt_freezer_state(value);
 }
 
 int container_adopt(Container *c)

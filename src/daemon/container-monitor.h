@@ -17,3 +17,6 @@ int container_watch_monitor(Container *c, int pidfd);
 int container_open_init_pidfd(Container *c);
 /* Re-reads state.json, which the monitor writes. */
 void container_reload_state(Container *c);
+/* After a restart of berthd, once the bus is there: marks the adopted containers whose scope systemd still
+ * has frozen (FreezerState) as paused. */
+void manager_adopt_freezer_states(Manager *m);

@@ -65,6 +65,24 @@ test_pause_freezes_and_unpause_resumes() {
         bed_exec berthctl rm frozen >/dev/null
 }
 
+test_paused_survives_a_berthd_restart() {
+        # systemd keeps the scope frozen while berthd is away; the restarted berthd reads its FreezerState.
+        bed_exec berthctl run -d --name asleep "$(B)" sleep 100000 >/dev/null
+        bed_exec berthctl pause asleep >/dev/null
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state asleep paused
+        assert_match "$(bed_exec berthctl ps)" 'Up .* \(Paused\) .*asleep$' "ps after the restart"
+        assert_eq "$(unit_prop berth-asleep.scope FreezerState)" frozen "still frozen"
+        assert_fails bed_exec berthctl pause asleep
+        assert_match "$FAIL_OUTPUT" "already paused" "pause after the restart"
+        assert_eq "$(bed_exec berthctl unpause asleep)" asleep "unpause after the restart"
+        assert_eq "$(state asleep)" 's "running"' "State after unpause"
+        # And a running one stays running.
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state asleep running
+        bed_exec berthctl rm -f asleep >/dev/null
+}
+
 test_wait_prints_the_exit_code() {
         bed_exec berthctl run -d --name waited "$(B)" sh -c 'trap "exit 7" USR1; touch /ready; while :; do sleep 0.1; done' >/dev/null
         # An init ignores a signal it has no handler for: signal only once the trap is set.
