@@ -19,6 +19,7 @@
 #include "network/netns.h"
 #include "daemon/scope.h"
 #include "runtime/monitor-protocol.h"
+#include "runtime/run-spec.h"
 #include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -113,6 +114,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         bridge_network_release(container_bridge(c), c->id);
         container_unregister_machine(c);
         container_release_runtime(c);
+        c->run_name = mfree(c->run_name); /* its scope is gone: the next start uses its name */
         c->starting = false;
         c->paused = false;
         if (was_starting) {
@@ -230,7 +232,7 @@ static void on_adopted_freezer_state(void *userdata, const BerthError *e, const 
 
 static void container_adopt_freezer_state(Container *c)
 {
-        _cleanup_free_ char *unit = berth_scope_name(c->name);
+        _cleanup_free_ char *unit = container_scope_unit(c);
         AdoptFreezer *a = calloc(1, sizeof(*a));
         int r = -ENOMEM;
 
@@ -260,15 +262,28 @@ void manager_adopt_freezer_states(Manager *m)
                         container_adopt_freezer_state(value);
 }
 
+/* A container renamed while it ran keeps its scope's name until it stops; the spec it runs with says which.
+ */
+static void container_load_run_name(Container *c)
+{
+        _cleanup_(run_spec_freep) RunSpec *spec = NULL;
+        g_autofree char *path =
+                g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
+
+        if (run_spec_load(path, &spec) >= 0 && spec->name && !streq(spec->name, c->name))
+                c->run_name = g_strdup(spec->name);
+}
+
 int container_adopt(Container *c)
 {
         int pidfd, r;
 
         if (c->state.status != CONTAINER_RUNNING)
                 return 0;
+        container_load_run_name(c);
         /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
         pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
-        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
+        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, container_run_name(c))) {
                 log_info("Container %s is running (monitor PID %i), adopting it.", c->name,
                          c->state.monitor_pid);
                 r = container_watch_monitor(c, pidfd);

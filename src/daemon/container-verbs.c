@@ -47,7 +47,7 @@ int container_pause(Container *c, bool freeze, sd_bus_message *reply_to)
                 return -ESRCH;
         if (c->paused == freeze)
                 return freeze ? -EALREADY : -ENOTCONN;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         p = calloc(1, sizeof(*p));
         if (!unit || !p) {
                 free(p);
@@ -73,7 +73,7 @@ void container_thaw_for_signal(Container *c)
         /* A frozen init cannot act on its stop signal (nor die of SIGKILL) until thawed. */
         if (!c->paused)
                 return;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (unit && scope_freeze(c->manager->bus, unit, false, NULL, NULL) >= 0)
                 c->paused = false;
 }
@@ -144,7 +144,7 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
                 container_send_pause_reply(reply_to, NULL);
                 return 1;
         }
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         r = scope_set_properties(c->manager->bus, unit, update, on_properties_set,
@@ -182,7 +182,7 @@ int container_top(Container *c, sd_bus_message *reply_to)
 
         if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
                 return -ESRCH;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         r = scope_get_processes(c->manager->bus, unit, on_processes, sd_bus_message_ref(reply_to));
@@ -206,7 +206,7 @@ int container_get_stats(Container *c, sd_bus_message *reply_to)
 
         if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
                 return -ESRCH;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         r = scope_get_stats(c->manager->bus, unit, on_stats, sd_bus_message_ref(reply_to));
@@ -221,9 +221,8 @@ int container_rename(Container *c, const char *new_name)
         char *name;
         int r;
 
-        /* The running scope, its machine and the monitor's journal fields carry the name; a restarted berthd
-         * finds the monitor by its scope's name. So only a container that does not run is renamed. */
-        if (c->monitor_source || c->starting)
+        /* A start in flight names its scope from c->name at several steps. */
+        if (c->starting)
                 return -EBUSY;
         name = strdup(new_name);
         if (!name)
@@ -236,11 +235,19 @@ int container_rename(Container *c, const char *new_name)
                 free(name);
                 return r;
         }
+        /* A running container's scope, machine and monitor keep the name they started with (a unit cannot be
+         * renamed) until it stops: c->run_name says which it is. */
+        if (c->monitor_source && !c->run_name)
+                c->run_name = strdup(old);
+        else if (c->run_name && streq(c->run_name, name))
+                c->run_name = mfree(c->run_name);
         /* Its object path is its name: to bus clients the old object goes and a new one comes. */
         c->name = old;
         container_send_signal(c, false);
         c->name = name;
         container_send_signal(c, true);
-        log_info("Container %.12s renamed from %s to %s.", c->id, old, name);
+        log_info("Container %.12s renamed from %s to %s%s%s%s.", c->id, old, name,
+                 c->run_name ? " (its scope stays " : "", c->run_name ? c->run_name : "",
+                 c->run_name ? " until it stops)" : "");
         return 0;
 }

@@ -205,26 +205,45 @@ test_stats() {
 
 test_rename() {
         local id
-        bed_exec berthctl run -d --name before "$(B)" sh -c 'echo run >> /runs; exec sleep 1000' >/dev/null
+        bed_exec berthctl run -d --name before "$(B)" sh -c 'echo run >> /runs; echo said-$((40+2)); exec sleep 1000' >/dev/null
         bed_exec berthctl create --name taken "$(B)" true >/dev/null
         id=$(container_id before)
-        # A running container keeps the name its scope, machine and journal fields carry.
-        assert_fails bed_exec berthctl rename before after
-        assert_match "$FAIL_OUTPUT" "running" "rename of a running container"
-        bed_exec berthctl stop -t 1 before >/dev/null
         assert_fails bed_exec berthctl rename before taken
         assert_match "$FAIL_OUTPUT" "already used" "a name in use"
         assert_fails bed_exec berthctl rename before 'bad/name'
         assert_fails bed_nobody berthctl --no-ask-password rename before after
 
+        # Running, as Docker allows: the scope (a unit cannot be renamed), machine and the monitor's journal
+        # name stay "before" until it stops; everything berth shows says "after".
         assert_ok bed_exec berthctl rename before after
         assert_eq "$(container_id after)" "$id" "the same container under the new name"
         assert_fails bed_exec busctl get-property org.berth1 /org/berth1/container/before org.berth1.Container Id
+        assert_match "$(bed_exec berthctl ps)" ' after$' "ps"
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/after org.berth1.Container Unit)" \
+                's "berth-before.scope"' "Unit while it runs"
+        assert_match "$(bed_exec berthctl top after)" 'sleep 1000' "top through the old scope"
+        bed_exec berthctl update --pids-limit 77 after >/dev/null
+        assert_eq "$(unit_prop berth-before.scope TasksMax)" 77 "update lands on the old scope"
+        bed_exec berthctl pause after >/dev/null
+        assert_eq "$(unit_prop berth-before.scope FreezerState)" frozen "pause freezes the old scope"
+        bed_exec berthctl unpause after >/dev/null
+        assert_match "$(bed_exec berthctl logs after)" '^said-42$' "logs under the new name"
+        assert_match "$(bed_journal -q -o cat CONTAINER_NAME=before)" '^said-42$' "the journal's name of this run"
+        # The old name is the scope's until it stops: a new container cannot take it yet.
+        assert_fails bed_exec berthctl create --name before "$(B)" true
+        assert_match "$FAIL_OUTPUT" "still used by the running scope" "the scope's name"
+        # A restarted berthd finds the monitor in the old scope.
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state after running
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/after org.berth1.Container Unit)" \
+                's "berth-before.scope"' "Unit after a restart of berthd"
+        bed_exec berthctl stop -t 1 after >/dev/null
+        assert_eq "$(state after)" 's "exited"' "stopped through the old scope"
+        assert_ok bed_exec berthctl create --name before "$(B)" true
         bed_exec berthctl start after >/dev/null
         assert_eq "$(unit_prop berth-after.scope ActiveState)" active "the new run's scope has the new name"
         assert_eq "$(bed_exec cat /var/lib/berth/containers/$id/diff/runs | wc -l)" 2 "its writable layer kept"
-        assert_match "$(bed_exec berthctl ps)" ' after$' "ps"
-        bed_exec berthctl rm -f after taken >/dev/null
+        bed_exec berthctl rm -f after taken before >/dev/null
 }
 
 test_nobody_refused() {
