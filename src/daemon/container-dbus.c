@@ -19,6 +19,7 @@
 #include "daemon/image.h"
 #include "daemon/polkit.h"
 #include "daemon/scope.h"
+#include "daemon/volume.h"
 #include "oci/config-change.h"
 #include "network/bridge.h"
 #include "shared/berth-unit.h"
@@ -212,6 +213,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
         json_build_strv(b, "Ports", c->config.ports);
         json_build_strv(b, "Mounts", c->config.mounts);
+        volume_build_mount_points(c->manager, b, "MountPoints", c->config.mounts);
         json_build_bool(b, "ReadOnly", c->config.read_only);
         json_build_string(b, "RestartPolicy", c->config.restart ?: "no");
         json_build_bool(b, "Tty", c->config.tty);
