@@ -1335,7 +1335,7 @@ static const char *const stats_properties[] = {
         "TasksMax",     "IOReadBytes",   "IOWriteBytes", NULL,
 };
 
-static int stats_copy(sd_bus_message *from, sd_bus_message *to)
+static int stats_copy(sd_bus_message *from, sd_bus_message *to, uint64_t net_rx, uint64_t net_tx)
 {
         const char *name, *contents;
         int r;
@@ -1369,10 +1369,15 @@ static int stats_copy(sd_bus_message *from, sd_bus_message *to)
         }
         if (r < 0)
                 return r;
+        /* berth's own: the container's network namespace's counters (container-verbs.c). */
+        r = sd_bus_message_append(to, "{sv}{sv}", "NetRxBytes", "t", net_rx, "NetTxBytes", "t", net_tx);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(to);
 }
 
-void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply)
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply, uint64_t net_rx,
+                                uint64_t net_tx)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const sd_bus_error *e = sd_bus_message_get_error(systemd_reply);
@@ -1385,7 +1390,7 @@ void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_re
         }
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
-                r = stats_copy(systemd_reply, reply);
+                r = stats_copy(systemd_reply, reply, net_rx, net_tx);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)

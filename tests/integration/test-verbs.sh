@@ -188,14 +188,29 @@ test_stats() {
         [ "$first" -ge 0 ] && [ "$first" != 18446744073709551615 ] || fail "CPUUsageNSec: $first"
         wait_until 30 cpu_moved hot "$first"
         out=$(bed_exec berthctl stats --no-stream hot)
-        assert_match "$out" '^NAME +CPU % +MEM USAGE / LIMIT +PIDS +BLOCK I/O' "the header"
+        assert_match "$out" '^NAME +CPU % +MEM USAGE / LIMIT +PIDS +NET I/O +BLOCK I/O' "the header"
         assert_match "$out" '^hot +[0-9]+\.[0-9]{2}% ' "a CPU percentage"
         if bed_exec grep -qw memory /sys/fs/cgroup/machine.slice/cgroup.subtree_control; then
                 assert_ne "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory known"
         else
                 assert_eq "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory unknown without the controller"
-                assert_match "$out" '^hot +[0-9.]+% +-- / unlimited +-- +-- / --' "unknown counters shown as --"
+                assert_match "$out" '^hot +[0-9.]+% +-- / unlimited +-- +[0-9.]+k?B / [0-9.]+k?B +-- / --' \
+                        "unknown counters shown as --, network counters known"
         fi
+        # NET I/O: the bytes of the container's eth0 (its namespace's links but lo), moved by a ping of the
+        # bridge's gateway.
+        local rx tx
+        rx=$(stats_value hot NetRxBytes) tx=$(stats_value hot NetTxBytes)
+        [ "$rx" != 18446744073709551615 ] && [ "$tx" != 18446744073709551615 ] || fail "network counters unknown"
+        bed_exec berthctl exec hot ping -c 2 -W 5 10.87.0.1 >/dev/null
+        [ "$(stats_value hot NetTxBytes)" -ge $((tx + 2 * 84)) ] || fail "NetTxBytes did not count two pings"
+        [ "$(stats_value hot NetRxBytes)" -ge $((rx + 2 * 84)) ] || fail "NetRxBytes did not count two replies"
+        bed_exec berthctl run -d --name hostnet --network host "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(stats_value hostnet NetRxBytes)" 18446744073709551615 "no counters of its own on the host's network"
+        assert_match "$(bed_exec berthctl stats --no-stream hostnet)" '^hostnet .* -- / -- ' "shown as --"
+        bed_exec berthctl run -d --name nonet --network none "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(stats_value nonet NetTxBytes)" 0 "no network: loopback is not counted"
+        bed_exec berthctl rm -f hostnet nonet >/dev/null
         bed_exec berthctl update --memory 64m hot >/dev/null
         assert_match "$(bed_exec berthctl stats --no-stream hot)" '-- / 67.1MB' "the limit after update (MemoryMax, docker's decimal units)"
         assert_ok bed_nobody busctl call org.berth1 /org/berth1/container/hot org.berth1.Container GetStats a{sv} 0
