@@ -18,6 +18,8 @@
  * terminal, as under a slow `docker exec`), rather than being dropped. */
 #define EXEC_QUEUE_MAX   ((size_t) 4U * 1024U * 1024U)
 #define EXEC_REQUEST_MAX ((size_t) 1024U * 1024U)
+/* "WAIT" connections one session answers at most (berthd makes one). */
+#define EXEC_WAITERS_MAX 4
 /* Exit statuses kept after their session is gone, for a WAIT that comes after the end. */
 #define EXEC_ENDED_MAX 64
 
@@ -56,7 +58,8 @@ typedef struct Session {
         sd_event_source *console_source;
         GByteArray *to_client, *to_input;
         size_t to_client_off;
-        GArray *waiters; /* fds of "WAIT <pid>" connections, answered at the end */
+        int waiters[EXEC_WAITERS_MAX]; /* fds of "WAIT <pid>" connections, answered at the end */
+        size_t n_waiters;
 } Session;
 
 static void session_update(Session *s);
@@ -78,9 +81,8 @@ static void session_free(Session *s)
         g_byte_array_unref(s->request);
         g_byte_array_unref(s->to_client);
         g_byte_array_unref(s->to_input);
-        for (guint i = 0; i < s->waiters->len; i++)
-                safe_close(g_array_index(s->waiters, int, i));
-        g_array_unref(s->waiters);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                safe_close(s->waiters[i]);
         free(s);
 }
 
@@ -280,9 +282,9 @@ static void session_record_exit(Session *s)
         x->ended[x->ended_next % EXEC_ENDED_MAX].code = s->exit_code;
         x->ended_next++;
         (void) snprintf(line, sizeof(line), "EXIT %d\n", s->exit_code);
-        for (guint i = 0; i < s->waiters->len; i++)
-                waiter_answer(g_array_index(s->waiters, int, i), line);
-        g_array_set_size(s->waiters, 0);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                waiter_answer(s->waiters[i], line);
+        s->n_waiters = 0;
 }
 
 static int on_process_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
@@ -477,7 +479,6 @@ void monitor_exec_add(MonitorExec *x, int fd, size_t request_length, unsigned ro
                 .input_fd = -EBADF,
                 .out_fd = { -EBADF, -EBADF, -EBADF },
                 .console_fd = -EBADF,
-                .waiters = g_array_new(false, false, sizeof(int)),
         };
         g_ptr_array_add(x->sessions, s);
         if (request_length == 0 || request_length > EXEC_REQUEST_MAX)
@@ -498,10 +499,12 @@ void monitor_exec_wait(MonitorExec *x, int fd, pid_t pid)
                 Session *s = x->sessions->pdata[i];
                 if (s->pid != pid || !s->started)
                         continue;
-                if (!s->exited) {
-                        g_array_append_val(s->waiters, fd);
+                if (!s->exited && s->n_waiters < EXEC_WAITERS_MAX) {
+                        s->waiters[s->n_waiters++] = fd;
                         return;
                 }
+                if (!s->exited)
+                        return waiter_answer(fd, "ERR too many waiters\n");
                 (void) snprintf(line, sizeof(line), "EXIT %d\n", s->exit_code);
                 return waiter_answer(fd, line);
         }
