@@ -506,6 +506,14 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
         json_build_string(b, "IPAddress", strempty(c->ip_address));
         json_builder_end_object(b);
         json_build_string(b, "Unit", c->unit);
+        /* Docker's Mounts, which berthd gives inside Config. */
+        json_builder_set_member_name(b, "Mounts");
+        if (cfg && json_object_has_member(cfg, "MountPoints"))
+                json_builder_add_value(b, json_node_copy(json_object_get_member(cfg, "MountPoints")));
+        else {
+                json_builder_begin_array(b);
+                json_builder_end_array(b);
+        }
 
         json_builder_set_member_name(b, "Config");
         json_builder_begin_object(b);
@@ -513,7 +521,8 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
                 g_autoptr(GList) members = json_object_get_members(cfg);
                 for (GList *l = members; l; l = l->next) {
                         const char *k = l->data;
-                        if (streq(k, "Tty") || streq(k, "OpenStdin") || streq(k, "Image"))
+                        if (streq(k, "Tty") || streq(k, "OpenStdin") || streq(k, "Image") ||
+                            streq(k, "MountPoints"))
                                 continue;
                         json_builder_set_member_name(b, k);
                         json_builder_add_value(b, json_node_copy(json_object_get_member(cfg, k)));

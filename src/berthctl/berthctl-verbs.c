@@ -238,7 +238,7 @@ static int verb_top(int argc, char *argv[])
 
 typedef struct StatsSample {
         char *name, *path;
-        uint64_t cpu_ns, mem, mem_max, tasks, io_read, io_write, at_usec;
+        uint64_t cpu_ns, mem, mem_max, tasks, io_read, io_write, net_rx, net_tx, at_usec;
         bool ok;
 } StatsSample;
 
@@ -257,7 +257,8 @@ static int stats_sample(StatsSample *s)
                                &reply, "a{sv}", 0);
         if (r < 0)
                 return log_bus_error(&error, r);
-        s->cpu_ns = s->mem = s->mem_max = s->tasks = s->io_read = s->io_write = UINT64_MAX;
+        s->cpu_ns = s->mem = s->mem_max = s->tasks = s->io_read = s->io_write = s->net_rx = s->net_tx =
+                UINT64_MAX;
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                 uint64_t v = UINT64_MAX;
@@ -281,6 +282,10 @@ static int stats_sample(StatsSample *s)
                         s->io_read = v;
                 else if (streq(key, "IOWriteBytes"))
                         s->io_write = v;
+                else if (streq(key, "NetRxBytes"))
+                        s->net_rx = v;
+                else if (streq(key, "NetTxBytes"))
+                        s->net_tx = v;
         }
         if (r < 0)
                 return log_bus_error(NULL, r);
@@ -296,9 +301,11 @@ static const char *size_or_dash(char *buf, size_t len, uint64_t v)
 
 static void stats_print(const StatsSample *before, const StatsSample *now, size_t n)
 {
-        printf("%-20s %-8s %-22s %-8s %-22s\n", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS", "BLOCK I/O");
+        printf("%-20s %-8s %-22s %-8s %-22s %-22s\n", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS",
+               "NET I/O", "BLOCK I/O");
         for (size_t i = 0; i < n; i++) {
-                char a[32], b[32], c[32], d[32], cpu[16] = "--", mem[64], io[64], pids[24] = "--";
+                char a[32], b[32], c[32], d[32], e[32], f[32], cpu[16] = "--", mem[64], net[64], io[64],
+                                                               pids[24] = "--";
                 const StatsSample *s = &now[i], *p = &before[i];
 
                 if (!s->ok)
@@ -309,11 +316,13 @@ static void stats_print(const StatsSample *before, const StatsSample *now, size_
                                          (double) (s->at_usec - p->at_usec) * 100.0);
                 snprintf(mem, sizeof(mem), "%s / %s", size_or_dash(a, sizeof(a), s->mem),
                          s->mem_max == UINT64_MAX ? "unlimited" : format_size(b, sizeof(b), s->mem_max));
+                snprintf(net, sizeof(net), "%s / %s", size_or_dash(e, sizeof(e), s->net_rx),
+                         size_or_dash(f, sizeof(f), s->net_tx));
                 snprintf(io, sizeof(io), "%s / %s", size_or_dash(c, sizeof(c), s->io_read),
                          size_or_dash(d, sizeof(d), s->io_write));
                 if (s->tasks != UINT64_MAX)
                         snprintf(pids, sizeof(pids), "%" PRIu64, s->tasks);
-                printf("%-20s %-8s %-22s %-8s %-22s\n", s->name, cpu, mem, pids, io);
+                printf("%-20s %-8s %-22s %-8s %-22s %-22s\n", s->name, cpu, mem, pids, net, io);
         }
 }
 

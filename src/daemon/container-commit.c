@@ -392,7 +392,7 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
                 .req = *req,
                 .container_id = g_strdup(c->id),
                 .container_name = g_strdup(c->name),
-                .unit = berth_scope_name(c->name),
+                .unit = container_scope_unit(c),
                 .created_by = g_strjoinv(" ", c->config.argv),
                 .parent_id = g_strdup(parent->id),
                 .parent_chain_ids = g_strdupv(parent->chain_ids),

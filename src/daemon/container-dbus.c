@@ -19,6 +19,7 @@
 #include "daemon/image.h"
 #include "daemon/polkit.h"
 #include "daemon/scope.h"
+#include "daemon/volume.h"
 #include "oci/config-change.h"
 #include "network/bridge.h"
 #include "shared/berth-unit.h"
@@ -163,11 +164,25 @@ static int property_get_ports(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_close_container(reply);
 }
 
+/* The name is a container's, or still its running scope's after a rename (berth-NAME.scope cannot be made
+ * twice). */
+static int bus_error_name_in_use(sd_bus_error *error, const Container *other, const char *name)
+{
+        if (!streq(other->name, name))
+                return sd_bus_error_setf(
+                        error, BERTH_ERROR_NAME_IN_USE,
+                        "The name '%s' is still used by the running scope of container %.12s "
+                        "(renamed to %s) until it stops.",
+                        name, other->id, other->name);
+        return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
+                                 "The name '%s' is already used by container %.12s.", name, other->id);
+}
+
 static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Container *c = userdata;
-        _cleanup_free_ char *unit = berth_scope_name(c->name);
+        _cleanup_free_ char *unit = container_scope_unit(c);
 
         if (!unit)
                 return -ENOMEM;
@@ -198,6 +213,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
         json_build_strv(b, "Ports", c->config.ports);
         json_build_strv(b, "Mounts", c->config.mounts);
+        volume_build_mount_points(c->manager, b, "MountPoints", c->config.mounts);
         json_build_bool(b, "ReadOnly", c->config.read_only);
         json_build_string(b, "RestartPolicy", c->config.restart ?: "no");
         json_build_bool(b, "Tty", c->config.tty);
@@ -381,11 +397,9 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                         return sd_bus_error_setf(
                                 error, BERTH_ERROR_INVALID_NAME,
                                 "Invalid container name '%s': 64 hex digits are a container id.", name_in);
-                Container *other;
-                if (manager_find_container(m, name_in, NULL, &other) >= 0 && streq(other->name, name_in))
-                        return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
-                                                 "The name '%s' is already used by container %.12s.",
-                                                 name_in, other->id);
+                Container *other = manager_container_holding_name(m, name_in);
+                if (other)
+                        return bus_error_name_in_use(error, other, name_in);
         }
 
         r = container_options_check_confinement(&o, &e, &weakens);
@@ -759,17 +773,17 @@ int bus_container_method_rename(sd_bus_message *message, void *userdata, sd_bus_
                         "Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
                         "128 characters, not 64 hex digits.",
                         name);
-        if (manager_find_container(c->manager, name, NULL, &other) >= 0 && streq(other->name, name))
-                return sd_bus_error_setf(error, BERTH_ERROR_NAME_IN_USE,
-                                         "The name '%s' is already used by container %.12s.", name,
-                                         other->id);
+        other = manager_container_holding_name(c->manager, name);
+        /* Back to the name its running scope has is fine; any other name held, even its own, is not. */
+        if (other && !(other == c && c->run_name && streq(c->run_name, name)))
+                return bus_error_name_in_use(error, other, name);
         r = verify_manage_container(message, c, "rename", false, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
         r = container_rename(c, name);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, BERTH_ERROR_CONTAINER_RUNNING,
-                                         "Container %s is running: stop it before renaming it.", c->name);
+                                         "Container %s is starting: rename it once it runs.", c->name);
         if (r < 0)
                 return log_error_errno(r, "Failed to rename container %s: %m", c->name);
         return sd_bus_reply_method_return(message, NULL);
@@ -1177,7 +1191,7 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("ExitCode", "u", property_get_exit_code, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Pid", "u", property_get_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CreatedUSec", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StartedUSec", "t", property_get_started, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FinishedUSec", "t", property_get_finished, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -1321,7 +1335,7 @@ static const char *const stats_properties[] = {
         "TasksMax",     "IOReadBytes",   "IOWriteBytes", NULL,
 };
 
-static int stats_copy(sd_bus_message *from, sd_bus_message *to)
+static int stats_copy(sd_bus_message *from, sd_bus_message *to, uint64_t net_rx, uint64_t net_tx)
 {
         const char *name, *contents;
         int r;
@@ -1355,10 +1369,15 @@ static int stats_copy(sd_bus_message *from, sd_bus_message *to)
         }
         if (r < 0)
                 return r;
+        /* berth's own: the container's network namespace's counters (container-verbs.c). */
+        r = sd_bus_message_append(to, "{sv}{sv}", "NetRxBytes", "t", net_rx, "NetTxBytes", "t", net_tx);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(to);
 }
 
-void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply)
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply, uint64_t net_rx,
+                                uint64_t net_tx)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const sd_bus_error *e = sd_bus_message_get_error(systemd_reply);
@@ -1371,7 +1390,7 @@ void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_re
         }
         r = sd_bus_message_new_method_return(call, &reply);
         if (r >= 0)
-                r = stats_copy(systemd_reply, reply);
+                r = stats_copy(systemd_reply, reply, net_rx, net_tx);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         if (r < 0)
@@ -1398,7 +1417,7 @@ void container_emit_changed(Container *c)
                 return;
         (void) sd_bus_emit_properties_changed(c->manager->bus, path, "org.berth1.Container", "State",
                                               "ExitCode", "Error", "Pid", "StartedUSec", "FinishedUSec",
-                                              "IPAddress", "Ports", "RestartCount", NULL);
+                                              "IPAddress", "Ports", "RestartCount", "Unit", NULL);
 }
 
 const BusObjectImplementation container_object = {

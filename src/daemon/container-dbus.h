@@ -62,8 +62,10 @@ void container_send_commit_reply(sd_bus_message *call, const char *image_id, con
 /* Pause's and Unpause's answer, when systemd has frozen or thawed the scope. Wait's is
  * container_send_exit_reply(), with the exit code. */
 void container_send_pause_reply(sd_bus_message *call, const BerthError *e);
-/* GetStats' answer, picked from systemd's (an error is passed on). */
-void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply);
+/* GetStats' answer, picked from systemd's (an error is passed on), with the network counters (UINT64_MAX:
+ * not known). */
+void container_send_stats_reply(sd_bus_message *call, sd_bus_message *systemd_reply, uint64_t net_rx,
+                                uint64_t net_tx);
 /* Top's answer: n processes, pids[i] running commands[i]. */
 void container_send_top_reply(sd_bus_message *call, const BerthError *e, const uint32_t *pids,
                               const char *const *commands, size_t n);

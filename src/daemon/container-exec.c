@@ -22,7 +22,10 @@ ExecSession *exec_session_free(ExecSession *s)
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->source);
+        sd_event_source_disable_unref(s->wait_source);
+        sd_event_source_disable_unref(s->linger);
         safe_close(s->pidfd);
+        safe_close(s->wait_fd);
         free(s->path);
         free(s->container_name);
         free(s->container_id);
@@ -162,6 +165,8 @@ static int exec_session_new(ExecRequest *x, Container *c, pid_t pid, ExecSession
                 .pid = pid,
                 .tty = x->tty,
                 .running = true,
+                .exit_code = -1,
+                .wait_fd = -EBADF,
                 /* Not our child, but a pidfd still tells us when it is gone. ESRCH: it is gone already. */
                 .pidfd = (int) syscall(SYS_pidfd_open, pid, 0),
         };
@@ -297,4 +302,87 @@ int exec_session_resize_connect(ExecSession *s, unsigned rows, unsigned columns,
                 return -ESRCH;
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+static int on_linger_end(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        ExecSession *s = userdata;
+
+        exec_session_send_removed(s);
+        g_hash_table_remove(s->manager->exec_sessions, GUINT_TO_POINTER(s->id)); /* frees s */
+        return 0;
+}
+
+static void exec_session_ended(ExecSession *s, int exit_code)
+{
+        int r;
+
+        s->source = sd_event_source_disable_unref(s->source);
+        s->wait_source = sd_event_source_disable_unref(s->wait_source);
+        s->wait_fd = safe_close(s->wait_fd);
+        s->pidfd = safe_close(s->pidfd);
+        s->running = false;
+        s->exit_code = exit_code;
+        log_debug("Exec session %s (pid %d) in container %s ended with %d.", s->path, (int) s->pid,
+                  s->container_name, exit_code);
+        exec_session_send_finished(s);
+        r = sd_event_add_time_relative(s->manager->event, &s->linger, CLOCK_MONOTONIC,
+                                       EXEC_SESSION_LINGER_USEC, USEC_PER_SEC, on_linger_end, s);
+        if (r < 0) /* out of memory: then the ended object stays until berthd exits */
+                log_warning_errno(r, "Cannot time the removal of exec session %s: %m", s->path);
+}
+
+static int on_pidfd(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        exec_session_ended(userdata, -1);
+        return 0;
+}
+
+/* The monitor cannot tell the status: the process's end is all we learn. */
+static void watch_pidfd(ExecSession *s)
+{
+        s->wait_source = sd_event_source_disable_unref(s->wait_source);
+        s->wait_fd = safe_close(s->wait_fd);
+        if (s->pidfd < 0 ||
+            sd_event_add_io(s->manager->event, &s->source, s->pidfd, EPOLLIN, on_pidfd, s) < 0)
+                exec_session_ended(s, -1); /* gone already (or cannot be watched) */
+}
+
+static int on_wait_answer(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        ExecSession *s = userdata;
+        ssize_t n;
+        int code;
+
+        n = recv(fd, s->wait_answer + s->wait_len, sizeof(s->wait_answer) - 1 - s->wait_len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n > 0) {
+                s->wait_len += (size_t) n;
+                s->wait_answer[s->wait_len] = 0;
+                if (!strchr(s->wait_answer, '\n') && s->wait_len < sizeof(s->wait_answer) - 1)
+                        return 0;
+        }
+        if (n > 0 && sscanf(s->wait_answer, "EXIT %d", &code) == 1)
+                exec_session_ended(s, code);
+        else
+                watch_pidfd(s); /* the monitor went away (its container ended), or does not know it */
+        return 0;
+}
+
+void exec_session_watch(ExecSession *s)
+{
+        Container *c = g_hash_table_lookup(s->manager->containers, s->container_id);
+        char line[64];
+        int n;
+
+        if (c && container_connect_monitor(c, &s->wait_fd) >= 0) {
+                n = snprintf(line, sizeof(line), "WAIT %d\n", (int) s->pid);
+                /* Into an empty socket buffer: all or nothing. */
+                if (send(s->wait_fd, line, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n &&
+                    sd_event_add_io(s->manager->event, &s->wait_source, s->wait_fd, EPOLLIN, on_wait_answer,
+                                    s) >= 0)
+                        return;
+        }
+        watch_pidfd(s);
 }

@@ -17,7 +17,9 @@
 #include "daemon/machine.h"
 #include "network/bridge.h"
 #include "network/netns.h"
+#include "daemon/scope.h"
 #include "runtime/monitor-protocol.h"
+#include "runtime/run-spec.h"
 #include "shared/berth-unit.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -84,7 +86,7 @@ int container_scope_cgroup(Container *c, char **ret)
         if (nl)
                 *nl = 0;
         last = strrchr(line, '/');
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         if (!streq(last + 1, unit))
@@ -146,6 +148,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         bridge_network_release(container_bridge(c), c->id);
         container_unregister_machine(c);
         container_release_runtime(c);
+        c->run_name = mfree(c->run_name); /* its scope is gone: the next start uses its name */
         c->starting = false;
         c->paused = false;
         if (was_starting) {
@@ -235,15 +238,86 @@ static bool monitor_in_scope(pid_t pid, const char *name)
         return strstr(cgroup, needle) != NULL;
 }
 
+/* A scope frozen by Pause stays frozen while berthd is away; systemd keeps its FreezerState. */
+typedef struct AdoptFreezer {
+        Manager *manager;
+        char *id;
+        pid_t monitor_pid;
+} AdoptFreezer;
+
+static void on_adopted_freezer_state(void *userdata, const BerthError *e, const char *state)
+{
+        AdoptFreezer *a = userdata;
+        Container *c;
+
+        if (e)
+                log_warning("Cannot tell whether adopted container %s is paused, taking it as running: %s",
+                            a->id, e->message);
+        else if (manager_find_container(a->manager, a->id, NULL, &c) >= 0 && c->monitor_source &&
+                 c->state.monitor_pid == a->monitor_pid && !c->paused &&
+                 (streq(state, "frozen") || streq(state, "freezing"))) {
+                c->paused = true;
+                log_info("Container %s is paused (its scope is %s).", c->name, state);
+                container_emit_changed(c);
+        }
+        free(a->id);
+        free(a);
+}
+
+static void container_adopt_freezer_state(Container *c)
+{
+        _cleanup_free_ char *unit = container_scope_unit(c);
+        AdoptFreezer *a = calloc(1, sizeof(*a));
+        int r = -ENOMEM;
+
+        if (a && unit) {
+                *a = (AdoptFreezer){ .manager = c->manager,
+                                     .id = strdup(c->id),
+                                     .monitor_pid = c->state.monitor_pid };
+                r = a->id ? scope_get_freezer_state(c->manager->bus, unit, on_adopted_freezer_state, a)
+                          : -ENOMEM;
+        }
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask whether adopted container %s is paused: %m", c->name);
+                if (a)
+                        free(a->id);
+                free(a);
+        }
+}
+
+void manager_adopt_freezer_states(Manager *m)
+{
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (((Container *) value)->monitor_source)
+                        container_adopt_freezer_state(value);
+}
+
+/* A container renamed while it ran keeps its scope's name until it stops; the spec it runs with says which.
+ */
+static void container_load_run_name(Container *c)
+{
+        _cleanup_(run_spec_freep) RunSpec *spec = NULL;
+        g_autofree char *path =
+                g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
+
+        if (run_spec_load(path, &spec) >= 0 && spec->name && !streq(spec->name, c->name))
+                c->run_name = g_strdup(spec->name);
+}
+
 int container_adopt(Container *c)
 {
         int pidfd, r;
 
         if (c->state.status != CONTAINER_RUNNING)
                 return 0;
+        container_load_run_name(c);
         /* The pidfd is opened before the cgroup check, so a recycled PID cannot slip in between. */
         pidfd = c->state.monitor_pid > 0 ? pidfd_open(c->state.monitor_pid, 0) : -1;
-        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, c->name)) {
+        if (pidfd >= 0 && monitor_in_scope(c->state.monitor_pid, container_run_name(c))) {
                 log_info("Container %s is running (monitor PID %i), adopting it.", c->name,
                          c->state.monitor_pid);
                 r = container_watch_monitor(c, pidfd);

@@ -21,3 +21,6 @@ int container_open_init_pidfd(Container *c);
 int container_scope_cgroup(Container *c, char **ret);
 /* Re-reads state.json, which the monitor writes. */
 void container_reload_state(Container *c);
+/* After a restart of berthd, once the bus is there: marks the adopted containers whose scope systemd still
+ * has frozen (FreezerState) as paused. */
+void manager_adopt_freezer_states(Manager *m);

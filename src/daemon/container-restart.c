@@ -9,9 +9,39 @@
 #include "daemon/restart-policy.h"
 #include "shared/berth-messages.h"
 #include "shared/berth-unit.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 #define STOPPED_BY_USER_FILE "stopped-by-user"
+/* RestartCount, kept across berthd restarts (Docker keeps it in the container's state): berthd's own file,
+ * since the monitor owns state.json while the container runs and the count changes only between runs. */
+#define RESTART_COUNT_FILE "restart-count"
+
+static void save_restart_count(Container *c)
+{
+        char dir[PATH_MAX], path[PATH_MAX], text[16];
+        int n = snprintf(text, sizeof(text), "%u\n", c->restart_count), r = 0;
+
+        snprintf(path, sizeof(path), "%s/" RESTART_COUNT_FILE, container_dir(c, dir, sizeof(dir)));
+        if (c->restart_count > 0)
+                r = write_file_atomic_at(AT_FDCWD, path, text, (size_t) n, 0644);
+        else if (unlink(path) < 0 && errno != ENOENT)
+                r = -errno;
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the restart count of %s, ignoring: %m", c->name);
+}
+
+static void load_restart_count(Container *c)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        unsigned v;
+
+        snprintf(path, sizeof(path), "%s/" RESTART_COUNT_FILE, container_dir(c, dir, sizeof(dir)));
+        if (read_file_at(AT_FDCWD, path, 64, &text, &size) >= 0 && sscanf(text, "%u", &v) == 1)
+                c->restart_count = v;
+}
 
 static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -22,6 +52,7 @@ static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (c->monitor_source || c->starting)
                 return 0;
         c->restart_count++;
+        save_restart_count(c);
         r = container_start(c, NULL);
         if (r < 0)
                 log_warning_errno(r, "Restart of container %s failed, not trying again: %m", c->name);
@@ -87,6 +118,7 @@ void container_policy_at_load(Container *c)
 
         snprintf(path, sizeof(path), "%s/" STOPPED_BY_USER_FILE, container_dir(c, dir, sizeof(dir)));
         c->stopped_by_user = access(path, F_OK) == 0;
+        load_restart_count(c);
         /* A running one is adopted, or found gone and handled as any exit. */
         if (c->state.status == CONTAINER_RUNNING || c->state.started_usec == 0 ||
             !policy_of(c, &policy, &max))
@@ -104,7 +136,10 @@ void container_policy_user_stopped(Container *c, bool stopped)
 
         c->restart_timer = sd_event_source_disable_unref(c->restart_timer);
         if (!stopped) {
-                c->restart_count = 0;
+                if (c->restart_count > 0) {
+                        c->restart_count = 0;
+                        save_restart_count(c);
+                }
                 c->restart_delay_usec = 0;
         }
         if (c->stopped_by_user == stopped)

@@ -7,6 +7,7 @@
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/scope.h"
+#include "network/rtnl.h"
 #include "shared/berth-unit.h"
 #include "shared/log.h"
 
@@ -48,7 +49,7 @@ int container_pause(Container *c, bool freeze, sd_bus_message *reply_to)
                 return -ESRCH;
         if (c->paused == freeze)
                 return freeze ? -EALREADY : -ENOTCONN;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         p = calloc(1, sizeof(*p));
         if (!unit || !p) {
                 free(p);
@@ -80,7 +81,7 @@ void container_thaw_for_signal(Container *c)
         /* A frozen init cannot act on its stop signal (nor die of SIGKILL) until thawed. */
         if (!c->paused)
                 return;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (unit && scope_freeze(c->manager->bus, unit, NULL, false, NULL, NULL) >= 0)
                 c->paused = false;
 }
@@ -151,7 +152,7 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
                 container_send_pause_reply(reply_to, NULL);
                 return 1;
         }
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         r = scope_set_properties(c->manager->bus, unit, update, on_properties_set,
@@ -189,7 +190,7 @@ int container_top(Container *c, sd_bus_message *reply_to)
 
         if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
                 return -ESRCH;
-        unit = berth_scope_name(c->name);
+        unit = container_scope_unit(c);
         if (!unit)
                 return -ENOMEM;
         r = scope_get_processes(c->manager->bus, unit, on_processes, sd_bus_message_ref(reply_to));
@@ -198,27 +199,59 @@ int container_top(Container *c, sd_bus_message *reply_to)
         return r < 0 ? r : 1;
 }
 
+typedef struct StatsCall {
+        sd_bus_message *call;
+        uint64_t net_rx, net_tx;
+} StatsCall;
+
 static void on_stats(void *userdata, sd_bus_message *systemd_reply)
 {
-        sd_bus_message *call = userdata;
+        StatsCall *s = userdata;
 
-        container_send_stats_reply(call, systemd_reply);
-        sd_bus_message_unref(call);
+        container_send_stats_reply(s->call, systemd_reply, s->net_rx, s->net_tx);
+        sd_bus_message_unref(s->call);
+        free(s);
+}
+
+/* The bytes its network namespace's links (loopback aside) received and sent, as docker stats's NET I/O:
+ * asked through rtnetlink inside the namespace, entered through the init's pidfd (so never another
+ * process's). UINT64_MAX when it has none of its own (host network) or it cannot be asked. */
+static void container_net_io(Container *c, uint64_t *ret_rx, uint64_t *ret_tx)
+{
+        _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        int r;
+
+        *ret_rx = *ret_tx = UINT64_MAX;
+        if (streq_ptr(c->config.network, "host") || c->init_pidfd < 0)
+                return;
+        r = rtnl_open(c->init_pidfd, &nl);
+        if (r >= 0)
+                r = rtnl_link_stats_sum(nl, ret_rx, ret_tx);
+        if (r < 0)
+                log_debug_errno(r, "Cannot read the network counters of %s: %m", c->name);
 }
 
 int container_get_stats(Container *c, sd_bus_message *reply_to)
 {
         _cleanup_free_ char *unit = NULL;
+        StatsCall *s;
         int r;
 
         if (!c->monitor_source || c->starting || c->state.status != CONTAINER_RUNNING)
                 return -ESRCH;
-        unit = berth_scope_name(c->name);
-        if (!unit)
+        unit = container_scope_unit(c);
+        s = calloc(1, sizeof(*s));
+        if (!unit || !s) {
+                free(s);
                 return -ENOMEM;
-        r = scope_get_stats(c->manager->bus, unit, on_stats, sd_bus_message_ref(reply_to));
-        if (r < 0)
-                sd_bus_message_unref(reply_to);
+        }
+        s->call = sd_bus_message_ref(reply_to);
+        container_net_io(c, &s->net_rx, &s->net_tx);
+        r = scope_get_stats(c->manager->bus, unit, on_stats, s);
+        if (r < 0) {
+                sd_bus_message_unref(s->call);
+                free(s);
+        }
         return r < 0 ? r : 1;
 }
 
@@ -228,9 +261,8 @@ int container_rename(Container *c, const char *new_name)
         char *name;
         int r;
 
-        /* The running scope, its machine and the monitor's journal fields carry the name; a restarted berthd
-         * finds the monitor by its scope's name. So only a container that does not run is renamed. */
-        if (c->monitor_source || c->starting)
+        /* A start in flight names its scope from c->name at several steps. */
+        if (c->starting)
                 return -EBUSY;
         name = strdup(new_name);
         if (!name)
@@ -243,11 +275,19 @@ int container_rename(Container *c, const char *new_name)
                 free(name);
                 return r;
         }
+        /* A running container's scope, machine and monitor keep the name they started with (a unit cannot be
+         * renamed) until it stops: c->run_name says which it is. */
+        if (c->monitor_source && !c->run_name)
+                c->run_name = strdup(old);
+        else if (c->run_name && streq(c->run_name, name))
+                c->run_name = mfree(c->run_name);
         /* Its object path is its name: to bus clients the old object goes and a new one comes. */
         c->name = old;
         container_send_signal(c, false);
         c->name = name;
         container_send_signal(c, true);
-        log_info("Container %.12s renamed from %s to %s.", c->id, old, name);
+        log_info("Container %.12s renamed from %s to %s%s%s%s.", c->id, old, name,
+                 c->run_name ? " (its scope stays " : "", c->run_name ? c->run_name : "",
+                 c->run_name ? " until it stops)" : "");
         return 0;
 }

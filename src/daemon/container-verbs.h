@@ -27,7 +27,8 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
 int container_top(Container *c, sd_bus_message *reply_to);
 /* The scope's counters, answered through container_send_stats_reply(). -ESRCH when it does not run. */
 int container_get_stats(Container *c, sd_bus_message *reply_to);
-/* Renames a container that does not run (-EBUSY otherwise); the caller checked the name. Sends
+/* Renames a container (-EBUSY while it starts); the caller checked the name. A running one keeps its scope,
+ * machine and journal name (the monitor's CONTAINER_NAME=) until it stops (c->run_name). Sends
  * ContainerRemoved for the old object path and ContainerNew for the new one. */
 int container_rename(Container *c, const char *new_name);
 /* Answers reply_to with the exit code once the container has exited (at once when it is not running). */

@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "shared/berth-unit.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-restart.h"
 #include "daemon/container.h"
@@ -33,6 +34,7 @@ Container *container_free(Container *c)
         sd_event_source_disable_unref(c->restart_timer);
         free(c->id);
         free(c->name);
+        free(c->run_name);
         free(c->image_name);
         free(c->image_id);
         container_config_done(&c->config);
@@ -40,6 +42,25 @@ Container *container_free(Container *c)
         free(c->start_error);
         container_state_done(&c->state);
         return mfree(c);
+}
+
+char *container_scope_unit(const Container *c)
+{
+        return berth_scope_name(container_run_name(c));
+}
+
+Container *manager_container_holding_name(Manager *m, const char *name)
+{
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Container *c = value;
+                if (streq(c->name, name) || (c->run_name && streq(c->run_name, name)))
+                        return c;
+        }
+        return NULL;
 }
 
 static Container *container_new(Manager *m)

@@ -29,6 +29,9 @@ typedef struct Container {
 
         char *id; /* 64 hex */
         char *name;
+        /* The name its running scope (berth-<run_name>.scope), machine and monitor were started with, when
+         * it was renamed while running (container-verbs.c container_rename()); NULL otherwise. */
+        char *run_name;
         char *image_name; /* as the caller named it */
         char *image_id;   /* "sha256:…" */
         ContainerConfig config;
@@ -71,6 +74,17 @@ static inline const char *container_state_string(const Container *c)
                 return "paused";
         return container_status_to_string(c->starting ? CONTAINER_CREATED : c->state.status);
 }
+
+/* The name its scope and machine have: the one it had when it started. */
+static inline const char *container_run_name(const Container *c)
+{
+        return c->run_name ?: c->name;
+}
+/* "berth-<run name>.scope", or NULL when out of memory. */
+char *container_scope_unit(const Container *c);
+/* The container whose name is name, or whose running scope still holds that name after a rename; NULL if
+ * none. */
+Container *manager_container_holding_name(Manager *m, const char *name);
 
 /* For GPtrArrays of pending method calls. */
 static inline void bus_message_unref_destroy(gpointer p)

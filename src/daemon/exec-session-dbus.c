@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.berth1.ExecSession: one object per exec'd process while it runs, at /org/berth1/exec/<n> (n counts
- * from 1 per berthd run). Running goes false with a PropertiesChanged when the process is gone, and the
- * object goes away right after. The exit status is not berthd's to know (the process is the monitor's
- * child, and berthd may have restarted meanwhile): the caller reads it from the last frame of its stream
- * (runtime/attach-protocol.h). Sessions are not re-adopted after a berthd restart: their processes and
- * streams go on, only the objects (and so resizing) are gone. */
+/* org.berth1.ExecSession: one object per exec'd process, at /org/berth1/exec/<n> (n counts from 1 per
+ * berthd run). When the process ends, Running goes false and ExitCode gets its status in one
+ * PropertiesChanged; the object stays EXEC_SESSION_LINGER_USEC longer (container-exec.h), then goes. The
+ * status comes from the monitor (the process is its child, not berthd's; container-exec.c
+ * exec_session_watch()); the caller also reads it from the last frame of its stream
+ * (runtime/attach-protocol.h), whatever happened to berthd meanwhile. Sessions are not re-adopted after a
+ * berthd restart: their processes and streams go on, only the objects (and so resizing) are gone. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -58,7 +59,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "Pid"))
                 return sd_bus_message_append(reply, "u", (uint32_t) s->pid);
         if (streq(property, "ExitCode"))
-                return sd_bus_message_append(reply, "i", -1);
+                return sd_bus_message_append(reply, "i", (int32_t) s->exit_code);
         if (streq(property, "Tty"))
                 return sd_bus_message_append(reply, "b", (int) s->tty);
         if (container_object_path(s->container_name, &container) < 0)
@@ -103,7 +104,7 @@ static const sd_bus_vtable exec_session_vtable[] = {
         SD_BUS_PROPERTY("Pid", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Tty", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Running", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ExitCode", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ExitCode", "i", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Resize", SD_BUS_ARGS("u", rows, "u", columns), SD_BUS_NO_RESULT,
                                 method_resize, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -117,29 +118,20 @@ const BusObjectImplementation exec_session_object = {
         .enumerator = exec_session_enumerate,
 };
 
-static int on_free_session(sd_event_source *source, void *userdata)
+void exec_session_send_new(ExecSession *s)
 {
-        sd_event_source_disable_unref(source);
-        exec_session_free(userdata);
-        return 0;
+        (void) sd_bus_emit_object_added(s->manager->bus, s->path);
 }
 
-static int on_session_end(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+void exec_session_send_finished(ExecSession *s)
 {
-        ExecSession *s = userdata;
-        Manager *m = s->manager;
-        sd_event_source *defer = NULL;
+        (void) sd_bus_emit_properties_changed(s->manager->bus, s->path, "org.berth1.ExecSession", "Running",
+                                              "ExitCode", NULL);
+}
 
-        s->source = sd_event_source_disable_unref(s->source);
-        s->running = false;
-        (void) sd_bus_emit_properties_changed(m->bus, s->path, "org.berth1.ExecSession", "Running", NULL);
-        (void) sd_bus_emit_object_removed(m->bus, s->path);
-        g_hash_table_steal(m->exec_sessions, GUINT_TO_POINTER(s->id));
-        log_debug("Exec session %s (pid %d) in container %s ended.", s->path, (int) s->pid,
-                  s->container_name);
-        if (sd_event_add_defer(m->event, &defer, on_free_session, s) < 0)
-                log_warning("Cannot schedule freeing an exec session, leaking it.");
-        return 0;
+void exec_session_send_removed(ExecSession *s)
+{
+        (void) sd_bus_emit_object_removed(s->manager->bus, s->path);
 }
 
 static int read_exec_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
@@ -188,10 +180,8 @@ static void on_exec_started(Container *c, int fd, ExecSession *s, const BerthErr
         }
         m = s->manager;
         g_hash_table_insert(m->exec_sessions, GUINT_TO_POINTER(s->id), s);
-        if (s->pidfd < 0 || sd_event_add_io(m->event, &s->source, s->pidfd, EPOLLIN, on_session_end, s) < 0)
-                (void) on_session_end(NULL, -1, 0, s); /* gone already */
-        else
-                (void) sd_bus_emit_object_added(m->bus, s->path);
+        exec_session_send_new(s);
+        exec_session_watch(s);
         log_info("Started a process (pid %d) in container %s.", (int) s->pid, c->name);
         (void) sd_bus_reply_method_return(message, "ho", stream, s->path);
 }

@@ -108,7 +108,7 @@ void container_register_machine(Container *c)
 
         if (!c->manager->bus || c->state.pid <= 0)
                 return;
-        if (container_machine_name(c->name, name) < 0) {
+        if (container_machine_name(container_run_name(c), name) < 0) {
                 log_debug("Container name %s is not a valid machine name, not registering it.", c->name);
                 return;
         }
@@ -205,7 +205,7 @@ void container_unregister_machine(Container *c)
         if (!c->machine_registered)
                 return;
         c->machine_registered = false;
-        if (!c->manager->bus || container_machine_name(c->name, name) < 0)
+        if (!c->manager->bus || container_machine_name(container_run_name(c), name) < 0)
                 return;
         r = sd_bus_message_new_method_call(c->manager->bus, &m, MACHINED_NAME, MACHINED_PATH,
                                            MACHINED_MANAGER, "UnregisterMachine");

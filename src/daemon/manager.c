@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 
 #include "daemon/container-exec.h"
+#include "daemon/container-monitor.h"
 #include "shared/berth-messages.h"
 #include "daemon/bus-errors.h"
 #include "daemon/polkit.h"
@@ -394,6 +395,7 @@ int manager_startup(Manager *m)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
         /* The containers adopted above, before there was a bus. */
         manager_adopt_machines(m);
+        manager_adopt_freezer_states(m);
 
         r = sd_bus_request_name_async(m->bus, NULL, "org.berth1", 0, on_name_acquired, m);
         if (r < 0)

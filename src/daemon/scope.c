@@ -959,3 +959,49 @@ int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, vo
         (void) sd_bus_slot_set_destroy_callback(slot, free);
         return sd_bus_slot_set_floating(slot, 1);
 }
+
+typedef struct ScopeFreezerCall {
+        scope_freezer_callback_t cb;
+        void *userdata;
+} ScopeFreezerCall;
+
+static int on_freezer_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        ScopeFreezerCall *f = userdata;
+        _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *state = NULL;
+        int r;
+
+        r = e ? -sd_bus_error_get_errno(e) ?: -EIO : sd_bus_message_read(reply, "v", "s", &state);
+        if (r < 0)
+                berth_error_set(&err, r, "Cannot read the freezer state from systemd: %s",
+                                e ? e->message ?: e->name : strerror(-r));
+        f->cb(f->userdata, r < 0 ? &err : NULL, state);
+        return 0;
+}
+
+int scope_get_freezer_state(sd_bus *bus, const char *unit, scope_freezer_callback_t cb, void *userdata)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *path = NULL;
+        ScopeFreezerCall *f;
+        int r;
+
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (ScopeFreezerCall){ .cb = cb, .userdata = userdata };
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.systemd1", path,
+                                     "org.freedesktop.DBus.Properties", "Get", on_freezer_reply, f, "ss",
+                                     "org.freedesktop.systemd1.Unit", "FreezerState");
+        if (r < 0) {
+                free(f);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        return sd_bus_slot_set_floating(slot, 1);
+}

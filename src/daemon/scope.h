@@ -65,6 +65,11 @@ int scope_get_processes(sd_bus *bus, const char *unit, scope_processes_callback_
 typedef void (*scope_reply_callback_t)(void *userdata, sd_bus_message *reply);
 int scope_get_stats(sd_bus *bus, const char *unit, scope_reply_callback_t cb, void *userdata);
 
+/* The unit's FreezerState as systemd keeps it ("running", "freezing", "frozen", "thawing"), which outlives
+ * berthd: how a restarted berthd learns that a container is paused. state is NULL when e is set. */
+typedef void (*scope_freezer_callback_t)(void *userdata, const BerthError *e, const char *state);
+int scope_get_freezer_state(sd_bus *bus, const char *unit, scope_freezer_callback_t cb, void *userdata);
+
 /* Docker's default device rules, as systemd's DeviceAllow= takes them: { path or "char-GROUP", perms }. */
 extern const char *const scope_default_device_allow[][2];
 extern const size_t scope_default_device_allow_n;

@@ -227,3 +227,36 @@ int volume_prune(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclai
         *ret_reclaimed = reclaimed;
         return 0;
 }
+
+void volume_build_mount_points(Manager *m, JsonBuilder *b, const char *key, char **mounts)
+{
+        json_builder_set_member_name(b, key);
+        json_builder_begin_array(b);
+        STRV_FOREACH (s, mounts) {
+                _cleanup_(mount_entry_done) MountEntry e = {};
+                g_autofree char *source = NULL, *mode = NULL;
+
+                if (mount_entry_parse_mount(*s, &e) < 0)
+                        continue;
+                if (e.type == MOUNT_TYPE_VOLUME)
+                        source = g_strdup_printf("%s/volumes/%s/_data", m->state_dir, e.source);
+                else if (e.type == MOUNT_TYPE_BIND)
+                        source = g_strdup(e.source);
+                mode = g_strdup_printf("%s%s%s", e.readonly ? "ro" : "",
+                                       e.readonly && e.volume_nocopy ? "," : "",
+                                       e.volume_nocopy ? "nocopy" : "");
+                json_builder_begin_object(b);
+                json_build_string(b, "Type", mount_type_to_string(e.type));
+                if (e.type == MOUNT_TYPE_VOLUME)
+                        json_build_string(b, "Name", e.source);
+                json_build_string(b, "Source", strempty(source));
+                json_build_string(b, "Destination", e.target);
+                if (e.type == MOUNT_TYPE_VOLUME)
+                        json_build_string(b, "Driver", "local");
+                json_build_string(b, "Mode", mode);
+                json_build_bool(b, "RW", !e.readonly);
+                json_build_string(b, "Propagation", e.type == MOUNT_TYPE_BIND ? "rprivate" : "");
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+}

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-glib/json-glib.h>
+
 #include "daemon/manager.h"
 #include "shared/error.h"
 
@@ -43,3 +45,8 @@ int volume_prune(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclai
 
 /* Bytes the volume's data uses (du), for system df. */
 uint64_t volume_size(Manager *m, const char *name);
+
+/* Adds key with Docker's "Mounts" array of container inspect for a container's mounts (canonical --mount
+ * strings, runtime/mount-entry.h): Type, Name, Source (a volume's directory), Destination, Driver, Mode,
+ * RW, Propagation, with Docker's values. */
+void volume_build_mount_points(Manager *m, JsonBuilder *b, const char *key, char **mounts);

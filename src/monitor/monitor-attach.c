@@ -208,6 +208,12 @@ static bool client_header(Client *c, char *line)
         char *save = NULL, *w;
         int pid = 0;
 
+        if (sscanf(line, "WAIT %d", &pid) == 1 && pid > 0) {
+                int fd = TAKE_FD(c->fd);
+                client_drop(c);
+                monitor_exec_wait(a->exec, fd, pid);
+                return false;
+        }
         if (sscanf(line, "RESIZE %u %u %d", &rows, &cols, &pid) >= 2) {
                 int r = pid > 0 ? monitor_exec_resize(a->exec, pid, rows, cols)
                                 : set_window_size(a, rows, cols);

@@ -18,6 +18,10 @@
  * terminal, as under a slow `docker exec`), rather than being dropped. */
 #define EXEC_QUEUE_MAX   ((size_t) 4U * 1024U * 1024U)
 #define EXEC_REQUEST_MAX ((size_t) 1024U * 1024U)
+/* "WAIT" connections one session answers at most (berthd makes one). */
+#define EXEC_WAITERS_MAX 4
+/* Exit statuses kept after their session is gone, for a WAIT that comes after the end. */
+#define EXEC_ENDED_MAX 64
 
 struct MonitorExec {
         sd_event *event;
@@ -25,6 +29,11 @@ struct MonitorExec {
         int init_pidfd;
         bool pidns_joined, finishing;
         GPtrArray *sessions;
+        struct {
+                pid_t pid;
+                int code;
+        } ended[EXEC_ENDED_MAX]; /* a ring, the newest at ended_next - 1 */
+        size_t ended_next;
         void (*on_idle)(void *userdata);
         void *userdata;
 };
@@ -49,6 +58,8 @@ typedef struct Session {
         sd_event_source *console_source;
         GByteArray *to_client, *to_input;
         size_t to_client_off;
+        int waiters[EXEC_WAITERS_MAX]; /* fds of "WAIT <pid>" connections, answered at the end */
+        size_t n_waiters;
 } Session;
 
 static void session_update(Session *s);
@@ -70,7 +81,16 @@ static void session_free(Session *s)
         g_byte_array_unref(s->request);
         g_byte_array_unref(s->to_client);
         g_byte_array_unref(s->to_input);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                safe_close(s->waiters[i]);
         free(s);
+}
+
+/* Answers a WAIT connection and closes it; a waiter that is gone (berthd restarted) is no matter. */
+static void waiter_answer(int fd, const char *line)
+{
+        (void) send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        safe_close(fd);
 }
 
 static void session_remove(Session *s)
@@ -252,12 +272,28 @@ static int on_console(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/* Keeps the status for late waiters and answers the waiting ones (berthd's ExecSession.ExitCode). */
+static void session_record_exit(Session *s)
+{
+        MonitorExec *x = s->owner;
+        char line[32];
+
+        x->ended[x->ended_next % EXEC_ENDED_MAX].pid = s->pid;
+        x->ended[x->ended_next % EXEC_ENDED_MAX].code = s->exit_code;
+        x->ended_next++;
+        (void) snprintf(line, sizeof(line), "EXIT %d\n", s->exit_code);
+        for (size_t i = 0; i < s->n_waiters; i++)
+                waiter_answer(s->waiters[i], line);
+        s->n_waiters = 0;
+}
+
 static int on_process_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
         Session *s = userdata;
         char code[16];
 
         s->exit_code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        session_record_exit(s);
         /* What the process wrote before it ended is in its pipes or terminal now: take it, then the status.
          */
         for (size_t i = 1; i < 3; i++)
@@ -453,6 +489,34 @@ void monitor_exec_add(MonitorExec *x, int fd, size_t request_length, unsigned ro
         session_data(s, data, size);
         if (g_ptr_array_find(x->sessions, s, NULL))
                 session_update(s);
+}
+
+void monitor_exec_wait(MonitorExec *x, int fd, pid_t pid)
+{
+        char line[32];
+
+        for (guint i = 0; x && i < x->sessions->len; i++) {
+                Session *s = x->sessions->pdata[i];
+                if (s->pid != pid || !s->started)
+                        continue;
+                if (!s->exited && s->n_waiters < EXEC_WAITERS_MAX) {
+                        s->waiters[s->n_waiters++] = fd;
+                        return;
+                }
+                if (!s->exited)
+                        return waiter_answer(fd, "ERR too many waiters\n");
+                (void) snprintf(line, sizeof(line), "EXIT %d\n", s->exit_code);
+                return waiter_answer(fd, line);
+        }
+        /* Ended and gone already: the newest record of that pid. */
+        for (size_t n = 0; x && n < MIN(x->ended_next, (size_t) EXEC_ENDED_MAX); n++) {
+                size_t i = (x->ended_next - 1 - n) % EXEC_ENDED_MAX;
+                if (x->ended[i].pid == pid) {
+                        (void) snprintf(line, sizeof(line), "EXIT %d\n", x->ended[i].code);
+                        return waiter_answer(fd, line);
+                }
+        }
+        waiter_answer(fd, "ERR no such exec session\n");
 }
 
 int monitor_exec_resize(MonitorExec *x, pid_t pid, unsigned rows, unsigned cols)

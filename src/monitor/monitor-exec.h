@@ -25,5 +25,8 @@ void monitor_exec_finish(MonitorExec *x);
 bool monitor_exec_idle(MonitorExec *x);
 /* Drops every session (the container is gone and its clients did not take their last frames in time). */
 void monitor_exec_drop_all(MonitorExec *x);
+/* Takes fd, a "WAIT <pid>" connection: answered "EXIT <status>\n" once the session of that pid has ended
+ * (at once if it has, also shortly after its session is gone), "ERR <reason>\n" if there is none. */
+void monitor_exec_wait(MonitorExec *x, int fd, pid_t pid);
 /* -ESRCH when no session has that pid, -ENOTTY without a terminal. */
 int monitor_exec_resize(MonitorExec *x, pid_t pid, unsigned rows, unsigned cols);

@@ -352,3 +352,38 @@ int rtnl_route_list_ipv4(Rtnl *nl, RtnlRoute **ret, size_t *ret_n)
         *ret = (RtnlRoute *) g_array_free(g_steal_pointer(&routes), false);
         return 0;
 }
+
+static int link_stats_cb(const struct nlmsghdr *nlh, void *data)
+{
+        uint64_t *sum = data;
+        const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *a;
+
+        if (nlh->nlmsg_type != RTM_NEWLINK || (ifm->ifi_flags & IFF_LOOPBACK))
+                return MNL_CB_OK;
+        mnl_attr_for_each(a, nlh, sizeof(*ifm))
+        {
+                struct rtnl_link_stats64 st;
+
+                if (mnl_attr_get_type(a) != IFLA_STATS64 || mnl_attr_get_payload_len(a) < sizeof(st))
+                        continue;
+                memcpy(&st, mnl_attr_get_payload(a), sizeof(st));
+                sum[0] += st.rx_bytes;
+                sum[1] += st.tx_bytes;
+        }
+        return MNL_CB_OK;
+}
+
+int rtnl_link_stats_sum(Rtnl *nl, uint64_t *ret_rx_bytes, uint64_t *ret_tx_bytes)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        uint64_t sum[2] = {};
+        int r;
+
+        r = rtnl_call(nl, put_link_header(buf, RTM_GETLINK, NLM_F_DUMP, NULL), link_stats_cb, sum);
+        if (r < 0)
+                return r;
+        *ret_rx_bytes = sum[0];
+        *ret_tx_bytes = sum[1];
+        return 0;
+}

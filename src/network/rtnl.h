@@ -44,3 +44,7 @@ typedef struct RtnlRoute {
 } RtnlRoute;
 /* The unicast IPv4 routes of the main table with a prefix, as an array to g_free(). */
 int rtnl_route_list_ipv4(Rtnl *nl, RtnlRoute **ret, size_t *ret_n);
+
+/* The bytes received and sent by every link of the socket's namespace but loopback (IFLA_STATS64): a
+ * container's network I/O, as docker stats counts it. */
+int rtnl_link_stats_sum(Rtnl *nl, uint64_t *ret_rx_bytes, uint64_t *ret_tx_bytes);

@@ -34,6 +34,11 @@
  *        client that goes away does not end the process (its output is then dropped). The container's
  *        end ends every session (their processes are in its pid namespace); the monitor exits when the
  *        last one has sent its status.
+ *   "WAIT <pid>\n"
+ *        berthd's watch on the exec session of that pid (org.berth1.ExecSession.ExitCode): the monitor
+ *        answers "EXIT <status>\n" (the status as in the last frame above) once the process has ended, at
+ *        once if it has (also for a while after its session is gone), or "ERR <reason>\n" when it knows no
+ *        such session, and closes.
  *
  * Connections made before the container runs (AttachContainer with before_start) are not made on the
  * socket: berthd keeps its end of a socketpair, the header already written into it, and passes those ends

@@ -149,6 +149,9 @@ static int entry_finish(MountEntry *m, MountEntry *ret)
         }
         if (m->type != MOUNT_TYPE_TMPFS && (m->tmpfs_size || m->tmpfs_mode != 01777))
                 return -EINVAL;
+        if ((m->volume_nocopy && m->type != MOUNT_TYPE_VOLUME) ||
+            (m->bind_create_src && m->type != MOUNT_TYPE_BIND))
+                return -EINVAL;
         *ret = *m;
         *m = (MountEntry){};
         return 0;
@@ -190,6 +193,12 @@ int mount_entry_parse_mount(const char *s, MountEntry *ret)
                 } else if (streq(key, "readonly") || streq(key, "ro")) {
                         if (parse_bool(v, &m.readonly) < 0)
                                 return -EINVAL;
+                } else if (streq(key, "volume-nocopy")) {
+                        if (parse_bool(v, &m.volume_nocopy) < 0)
+                                return -EINVAL;
+                } else if (streq(key, "bind-create-src")) {
+                        if (parse_bool(v, &m.bind_create_src) < 0)
+                                return -EINVAL;
                 } else if (streq(key, "tmpfs-size")) {
                         if (parse_size(v, &m.tmpfs_size) < 0)
                                 return -EINVAL;
@@ -221,13 +230,24 @@ int mount_entry_parse_volume(const char *s, MountEntry *ret)
         }
         if (n > 3)
                 return -EINVAL;
-        if (n == 3) {
-                if (streq(parts[2], "ro"))
-                        m.readonly = true;
-                else if (!streq(parts[2], "rw"))
-                        return -EINVAL;
-        }
         m.type = parts[0][0] == '/' ? MOUNT_TYPE_BIND : MOUNT_TYPE_VOLUME;
+        if (n == 3) {
+                g_auto(GStrv) opts = g_strsplit(parts[2], ",", -1);
+                bool rw_given = false;
+
+                for (char **o = opts; *o; o++)
+                        if (streq(*o, "ro") || streq(*o, "rw")) {
+                                if (rw_given)
+                                        return -EINVAL;
+                                rw_given = true;
+                                m.readonly = streq(*o, "ro");
+                        } else if (streq(*o, "nocopy") && m.type == MOUNT_TYPE_VOLUME && !m.volume_nocopy)
+                                m.volume_nocopy = true;
+                        else
+                                return -EINVAL;
+        }
+        /* Docker's -v makes a missing host directory (--mount does not). */
+        m.bind_create_src = m.type == MOUNT_TYPE_BIND;
         m.source = g_strdup(parts[0]);
         m.target = g_strdup(parts[1]);
         return entry_finish(&m, ret);
@@ -272,6 +292,10 @@ char *mount_entry_format(const MountEntry *m)
         g_string_append_printf(s, ",target=%s", m->target);
         if (m->readonly)
                 g_string_append(s, ",readonly");
+        if (m->volume_nocopy)
+                g_string_append(s, ",volume-nocopy");
+        if (m->bind_create_src)
+                g_string_append(s, ",bind-create-src");
         if (m->type == MOUNT_TYPE_TMPFS) {
                 if (m->tmpfs_size)
                         g_string_append_printf(s, ",tmpfs-size=%" G_GUINT64_FORMAT, m->tmpfs_size);

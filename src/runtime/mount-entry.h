@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* One container mount, parsed from Docker's three spellings: --mount's "key=value,…" list (type, source/src,
- * target/dst/destination, readonly/ro, tmpfs-size, tmpfs-mode), -v's "SOURCE:TARGET[:ro|rw]" or "TARGET"
+ * target/dst/destination, readonly/ro, volume-nocopy, bind-create-src, tmpfs-size, tmpfs-mode), -v's
+ * "SOURCE:TARGET[:OPTIONS]" (OPTIONS a comma list of ro, rw, nocopy) or "TARGET"
  * (an anonymous volume), and --tmpfs's "TARGET[:size=…,mode=…]". The canonical form is the --mount string
  * (mount_entry_format()), stored in the container's record and carried by the run spec, where a volume's
  * source is already its host directory. Pure: no I/O. */
@@ -21,6 +22,12 @@ typedef struct MountEntry {
         char *source; /* volume name (NULL: anonymous), absolute host path for a bind, NULL for tmpfs */
         char *target; /* absolute, normalised, not "/" */
         bool readonly;
+        /* Docker's -v makes a missing host path of a bind as a directory; --mount refuses it unless
+         * bind-create-src is given. Kept as "bind-create-src" in the canonical form. */
+        bool bind_create_src;
+        /* A new, empty volume is not filled with the image's content at its target (-v NAME:/p:nocopy,
+         * --mount volume-nocopy). */
+        bool volume_nocopy;
         uint64_t tmpfs_size; /* bytes, 0: the kernel's default */
         unsigned tmpfs_mode; /* permission bits, 01777 by default */
 } MountEntry;

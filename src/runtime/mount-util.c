@@ -133,6 +133,58 @@ int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs,
         return 0;
 }
 
+int mkdir_p_host(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *existing = NULL;
+        _cleanup_close_ int dir = -EBADF;
+        struct stat st;
+        char *slash;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        existing = strdup(path);
+        if (!existing)
+                return -ENOMEM;
+        /* The nearest ancestor that exists ("/" always does). */
+        while (stat(existing, &st) < 0) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                slash = strrchr(existing, '/');
+                slash[slash == existing ? 1 : 0] = 0;
+        }
+        if (strlen(existing) == strlen(path))
+                return 0;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        /* A bind of it of our own, writable: a read-only view of a writable file system is no obstacle. */
+        int r = mount_bind_new(AT_FDCWD, existing, false, 0, &dir);
+        if (r < 0)
+                return r;
+        struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
+        if (mount_setattr(dir, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return negative_errno();
+        const char *rest = path + strlen(existing);
+        while (*rest) {
+                size_t n;
+                rest += strspn(rest, "/");
+                n = strcspn(rest, "/");
+                if (n == 0)
+                        break;
+                _cleanup_free_ char *name = strndup(rest, n);
+                if (!name)
+                        return -ENOMEM;
+                if (mkdirat(dir, name, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                int sub = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0)
+                        return negative_errno();
+                safe_close(dir);
+                dir = sub;
+                rest += n;
+        }
+        return 0;
+}
+
 int mount_attach(int mount_fd, int target_fd)
 {
         if (move_mount(mount_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Mount helpers for the container child, all by file descriptor (the new mount API): a target is opened
  * below the container root with RESOLVE_IN_ROOT, so a symlink in an image ("dev -> /", "etc/hosts ->
@@ -20,6 +21,12 @@ int mount_fs_new(const char *fstype, const char *source, const char *const *opti
 
 /* Clones the host path (recursively when recursive) as a detached mount, with attrs set (recursively). */
 int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd);
+
+/* mkdir -p of an absolute host path (mode for what it makes), also where this process sees the host
+ * read-only (berthd's ProtectSystem=strict binds it so; the file system itself is writable): through a
+ * writable clone of the mount of the nearest existing ancestor. 0 when path exists already (whatever it
+ * is), -ENOTDIR when an ancestor is not a directory. Symlinks in the existing part are followed. */
+int mkdir_p_host(const char *path, mode_t mode);
 
 /* Attaches a detached mount on target_fd. */
 int mount_attach(int mount_fd, int target_fd);

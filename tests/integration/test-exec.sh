@@ -30,6 +30,11 @@ in_scope() {
                         tr '\\0' ' ' </proc/\$p/cmdline 2>/dev/null | grep -qE -- '$2' && exit 0
                 done; exit 1"
 }
+# The newest ExecSession object's path.
+last_session() {
+        bed_exec busctl tree --list org.berth1 | grep -E '^/org/berth1/exec/[0-9]+$' | sort -t/ -k5 -n | tail -1
+}
+exit_code_is() { [ "$(bed_exec busctl get-property org.berth1 "$1" org.berth1.ExecSession ExitCode)" = "i $2" ]; }
 cstate() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container "$2"; }
 
 test_setup() {
@@ -75,7 +80,7 @@ test_exec_sees_the_container() {
         wait_until 60 in_scope box 'sleep 4321'
         # Its session object, while it runs, is the contract's; nobody may not resize it.
         local path
-        path=$(bed_exec busctl tree org.berth1 | grep -oE '/org/berth1/exec/[0-9]+' | tail -1)
+        path=$(last_session)
         assert_match "$path" '^/org/berth1/exec/[0-9]+$' "an ExecSession object"
         bed_exec busctl introspect --xml-interface org.berth1 "$path" >"$TEST_TMP/exec.xml"
         python3 "$BERTH_SRC/tests/integration/introspect-compare.py" \
@@ -106,16 +111,28 @@ test_exec_ti_resize_and_exit_code() {
 }
 
 test_dbus_exec_session_object() {
-        # The D-Bus form: a stream and an ExecSession object that goes away when the process ends.
+        # The D-Bus form: a stream and an ExecSession object; at the end one PropertiesChanged carries
+        # Running false and the exit status, and the object stays (as Docker's exec inspect) with both.
         local out
         out=$(bed_exec /usr/bin/python3 -c '
-import dbus, os, socket, struct, sys
+import dbus, dbus.mainloop.glib, os, socket, struct, sys
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 bus = dbus.SystemBus()
+loop = GLib.MainLoop()
+changes = []
+def on_changed(interface, changed, invalidated, path=None):
+    changes.append((str(path), dict(changed)))
+    if "ExitCode" in changed:
+        loop.quit()
+bus.add_signal_receiver(on_changed, "PropertiesChanged", "org.freedesktop.DBus.Properties", "org.berth1",
+                        path_keyword="path")
 m = dbus.Interface(bus.get_object("org.berth1", "/org/berth1"), "org.berth1.Manager")
 fd, path = m.ExecContainer("box", ["sh", "-c", "read x; echo got-$x; exit 9"], dbus.Dictionary({"stdin": True}, signature="sv"))
 props = dbus.Interface(bus.get_object("org.berth1", path), "org.freedesktop.DBus.Properties")
 print("path", path)
-print("running", bool(props.Get("org.berth1.ExecSession", "Running")), int(props.Get("org.berth1.ExecSession", "Pid")) > 0)
+print("running", bool(props.Get("org.berth1.ExecSession", "Running")), int(props.Get("org.berth1.ExecSession", "Pid")) > 0,
+      int(props.Get("org.berth1.ExecSession", "ExitCode")))
 s = socket.socket(fileno=os.dup(fd.take()))
 s.sendall(b"yes\n")
 data = b""
@@ -128,14 +145,29 @@ while data:
     stream, n = struct.unpack(">BxxxI", data[:8])
     print("frame", stream, data[8:8 + n].decode().strip())
     data = data[8 + n:]
+GLib.timeout_add_seconds(60, loop.quit)
+if not any(p == path and "ExitCode" in c for p, c in changes):
+    loop.run()
+for p, c in changes:
+    if p == path:
+        print("changed", " ".join(sorted(c)), bool(c["Running"]), int(c["ExitCode"]))
+print("after", bool(props.Get("org.berth1.ExecSession", "Running")), int(props.Get("org.berth1.ExecSession", "ExitCode")))
 ')
-        assert_match "$out" '^running True True$' "the session object while it runs"
+        assert_match "$out" '^running True True -1$' "the session object while it runs"
         assert_match "$out" '^frame 1 got-yes$' "output frame"
         assert_match "$out" '^frame 3 9$' "exit status frame"
+        assert_match "$out" '^changed ExitCode Running False 9$' "PropertiesChanged at the end"
+        assert_match "$out" '^after False 9$' "the ended session's properties"
         local path
         path=$(sed -n 's/^path //p' <<<"$out")
         assert_match "$path" '^/org/berth1/exec/[0-9]+$' "the session's path"
-        wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" busctl tree org.berth1 | grep -qx '.*$path'"
+        assert_match "$(bed_exec busctl tree org.berth1)" "$path\$" "the ended session's object"
+        # berthctl's own status, and a signal's: 128+N.
+        local rc=0
+        bed_exec berthctl exec box sh -c 'kill -TERM $$' || rc=$?
+        assert_eq "$rc" 143 "exec's status after SIGTERM"
+        path=$(last_session)
+        wait_until 60 exit_code_is "$path" 143
 }
 
 test_a_stuck_monitor_does_not_hold_up_berthd() {
@@ -174,8 +206,11 @@ test_stop_ends_sessions() {
         session s1 "berthctl exec -ti box sh"
         type_until s1 '^ready-s$' 'echo ready-s' Enter
         bed_exec berthctl stop -t 1 box >/dev/null
-        # Killed with the container's pid namespace: SIGKILL, 137 as docker reports it.
+        # Killed with the container's pid namespace: SIGKILL, 137 as docker reports it, on the bus too.
         wait_until 60 screen_has s1 'berthctl-exit=137'
+        local path
+        path=$(last_session)
+        wait_until 60 exit_code_is "$path" 137
         in_scope box 'sleep 4321' && fail "exec -d's process outlived the container"
         assert_fails bed_exec berthctl exec box true
         assert_match "$FAIL_OUTPUT" 'not running' "exec into a stopped container"

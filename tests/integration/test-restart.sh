@@ -38,6 +38,12 @@ test_on_failure_stops_after_n_restarts() {
         assert_match "$msg" "EXIT_CODE=3" "the journal's exit code"
         assert_match "$msg" "BERTH_RESTART_DELAY_USEC=200000" "the backoff doubled from 100 ms"
         assert_match "$(bed_exec berthctl container inspect flaky)" '"RestartPolicy" *: *"on-failure:2"' "inspect"
+        # The count outlives berthd (so on-failure:2 is not started again by the restarted berthd either).
+        bed_exec systemctl restart berthd
+        assert_eq "$(cprop flaky RestartCount)" 2 "RestartCount after a restart of berthd"
+        ping_berthd
+        assert_eq "$(runs flaky)" 3 "runs after a restart of berthd"
+        assert_eq "$(restarts flaky)" 2 "restarts after a restart of berthd"
 
         # Exit 0 is no failure.
         bed_exec berthctl run -d --restart on-failure --name fine "$(B)" sh -c 'echo run >> /runs' >/dev/null

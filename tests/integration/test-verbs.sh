@@ -74,6 +74,24 @@ test_pause_freezes_and_unpause_resumes() {
         bed_exec berthctl rm frozen >/dev/null
 }
 
+test_paused_survives_a_berthd_restart() {
+        # systemd keeps the scope frozen while berthd is away; the restarted berthd reads its FreezerState.
+        bed_exec berthctl run -d --name asleep "$(B)" sleep 100000 >/dev/null
+        bed_exec berthctl pause asleep >/dev/null
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state asleep paused
+        assert_match "$(bed_exec berthctl ps)" 'Up .* \(Paused\) .*asleep$' "ps after the restart"
+        assert_eq "$(unit_prop berth-asleep.scope FreezerState)" frozen "still frozen"
+        assert_fails bed_exec berthctl pause asleep
+        assert_match "$FAIL_OUTPUT" "already paused" "pause after the restart"
+        assert_eq "$(bed_exec berthctl unpause asleep)" asleep "unpause after the restart"
+        assert_eq "$(state asleep)" 's "running"' "State after unpause"
+        # And a running one stays running.
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state asleep running
+        bed_exec berthctl rm -f asleep >/dev/null
+}
+
 test_wait_prints_the_exit_code() {
         bed_exec berthctl run -d --name waited "$(B)" sh -c 'trap "exit 7" USR1; touch /ready; while :; do sleep 0.1; done' >/dev/null
         # An init ignores a signal it has no handler for: signal only once the trap is set.
@@ -179,14 +197,29 @@ test_stats() {
         [ "$first" -ge 0 ] && [ "$first" != 18446744073709551615 ] || fail "CPUUsageNSec: $first"
         wait_until 30 cpu_moved hot "$first"
         out=$(bed_exec berthctl stats --no-stream hot)
-        assert_match "$out" '^NAME +CPU % +MEM USAGE / LIMIT +PIDS +BLOCK I/O' "the header"
+        assert_match "$out" '^NAME +CPU % +MEM USAGE / LIMIT +PIDS +NET I/O +BLOCK I/O' "the header"
         assert_match "$out" '^hot +[0-9]+\.[0-9]{2}% ' "a CPU percentage"
         if bed_exec grep -qw memory /sys/fs/cgroup/machine.slice/cgroup.subtree_control; then
                 assert_ne "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory known"
         else
                 assert_eq "$(stats_value hot MemoryCurrent)" 18446744073709551615 "memory unknown without the controller"
-                assert_match "$out" '^hot +[0-9.]+% +-- / unlimited +-- +-- / --' "unknown counters shown as --"
+                assert_match "$out" '^hot +[0-9.]+% +-- / unlimited +-- +[0-9.]+k?B / [0-9.]+k?B +-- / --' \
+                        "unknown counters shown as --, network counters known"
         fi
+        # NET I/O: the bytes of the container's eth0 (its namespace's links but lo), moved by a ping of the
+        # bridge's gateway.
+        local rx tx
+        rx=$(stats_value hot NetRxBytes) tx=$(stats_value hot NetTxBytes)
+        [ "$rx" != 18446744073709551615 ] && [ "$tx" != 18446744073709551615 ] || fail "network counters unknown"
+        bed_exec berthctl exec hot ping -c 2 -W 5 10.87.0.1 >/dev/null
+        [ "$(stats_value hot NetTxBytes)" -ge $((tx + 2 * 84)) ] || fail "NetTxBytes did not count two pings"
+        [ "$(stats_value hot NetRxBytes)" -ge $((rx + 2 * 84)) ] || fail "NetRxBytes did not count two replies"
+        bed_exec berthctl run -d --name hostnet --network host "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(stats_value hostnet NetRxBytes)" 18446744073709551615 "no counters of its own on the host's network"
+        assert_match "$(bed_exec berthctl stats --no-stream hostnet)" '^hostnet .* -- / -- ' "shown as --"
+        bed_exec berthctl run -d --name nonet --network none "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(stats_value nonet NetTxBytes)" 0 "no network: loopback is not counted"
+        bed_exec berthctl rm -f hostnet nonet >/dev/null
         bed_exec berthctl update --memory 64m hot >/dev/null
         assert_match "$(bed_exec berthctl stats --no-stream hot)" '-- / 67.1MB' "the limit after update (MemoryMax, docker's decimal units)"
         assert_ok bed_nobody busctl call org.berth1 /org/berth1/container/hot org.berth1.Container GetStats a{sv} 0
@@ -196,26 +229,45 @@ test_stats() {
 
 test_rename() {
         local id
-        bed_exec berthctl run -d --name before "$(B)" sh -c 'echo run >> /runs; exec sleep 1000' >/dev/null
+        bed_exec berthctl run -d --name before "$(B)" sh -c 'echo run >> /runs; echo said-$((40+2)); exec sleep 1000' >/dev/null
         bed_exec berthctl create --name taken "$(B)" true >/dev/null
         id=$(container_id before)
-        # A running container keeps the name its scope, machine and journal fields carry.
-        assert_fails bed_exec berthctl rename before after
-        assert_match "$FAIL_OUTPUT" "running" "rename of a running container"
-        bed_exec berthctl stop -t 1 before >/dev/null
         assert_fails bed_exec berthctl rename before taken
         assert_match "$FAIL_OUTPUT" "already used" "a name in use"
         assert_fails bed_exec berthctl rename before 'bad/name'
         assert_fails bed_nobody berthctl --no-ask-password rename before after
 
+        # Running, as Docker allows: the scope (a unit cannot be renamed), machine and the monitor's journal
+        # name stay "before" until it stops; everything berth shows says "after".
         assert_ok bed_exec berthctl rename before after
         assert_eq "$(container_id after)" "$id" "the same container under the new name"
         assert_fails bed_exec busctl get-property org.berth1 /org/berth1/container/before org.berth1.Container Id
+        assert_match "$(bed_exec berthctl ps)" ' after$' "ps"
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/after org.berth1.Container Unit)" \
+                's "berth-before.scope"' "Unit while it runs"
+        assert_match "$(bed_exec berthctl top after)" 'sleep 1000' "top through the old scope"
+        bed_exec berthctl update --pids-limit 77 after >/dev/null
+        assert_eq "$(unit_prop berth-before.scope TasksMax)" 77 "update lands on the old scope"
+        bed_exec berthctl pause after >/dev/null
+        assert_eq "$(unit_prop berth-before.scope FreezerState)" frozen "pause freezes the old scope"
+        bed_exec berthctl unpause after >/dev/null
+        assert_match "$(bed_exec berthctl logs after)" '^said-42$' "logs under the new name"
+        assert_match "$(bed_journal -q -o cat CONTAINER_NAME=before)" '^said-42$' "the journal's name of this run"
+        # The old name is the scope's until it stops: a new container cannot take it yet.
+        assert_fails bed_exec berthctl create --name before "$(B)" true
+        assert_match "$FAIL_OUTPUT" "still used by the running scope" "the scope's name"
+        # A restarted berthd finds the monitor in the old scope.
+        bed_exec systemctl restart berthd
+        wait_until 60 is_state after running
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/after org.berth1.Container Unit)" \
+                's "berth-before.scope"' "Unit after a restart of berthd"
+        bed_exec berthctl stop -t 1 after >/dev/null
+        assert_eq "$(state after)" 's "exited"' "stopped through the old scope"
+        assert_ok bed_exec berthctl create --name before "$(B)" true
         bed_exec berthctl start after >/dev/null
         assert_eq "$(unit_prop berth-after.scope ActiveState)" active "the new run's scope has the new name"
         assert_eq "$(bed_exec cat /var/lib/berth/containers/$id/diff/runs | wc -l)" 2 "its writable layer kept"
-        assert_match "$(bed_exec berthctl ps)" ' after$' "ps"
-        bed_exec berthctl rm -f after taken >/dev/null
+        bed_exec berthctl rm -f after taken before >/dev/null
 }
 
 test_nobody_refused() {

@@ -48,6 +48,49 @@ test_empty_volume_is_filled_from_the_image() {
         assert_eq "$(bed_exec ls -A /srv/berth-empty)" "" "a bind stays as it is"
         bed_exec rm -rf /srv/berth-empty
         bed_exec berthctl volume rm appvol >/dev/null
+        # nocopy: a new volume stays empty (-v's option and --mount's key).
+        bed_exec berthctl run --rm -v nocopyvol:/srv/app:nocopy fillimage:1 true >/dev/null
+        assert_eq "$(bed_exec ls -A $VOLS/nocopyvol/_data)" "" "-v NAME:/p:nocopy"
+        bed_exec berthctl run --rm --mount type=volume,src=nocopyvol2,dst=/srv/app,volume-nocopy fillimage:1 true >/dev/null
+        assert_eq "$(bed_exec ls -A $VOLS/nocopyvol2/_data)" "" "--mount volume-nocopy"
+        bed_exec berthctl volume rm nocopyvol nocopyvol2 >/dev/null
+}
+
+test_inspect_shows_docker_mounts() {
+        local out
+        bed_sh 'mkdir -p /run/berth-insp'
+        bed_exec berthctl create --name mnts -v insp:/db:ro,nocopy -v /run/berth-insp:/b --tmpfs /t \
+                --mount type=bind,src=/run/berth-insp,dst=/c,readonly "$(R busybox)" true >/dev/null
+        out=$(bed_exec berthctl container inspect mnts | python3 -c '
+import json, sys
+for m in json.load(sys.stdin)[0]["Mounts"]:
+    print(m["Type"], m.get("Name", "-"), m["Source"] or "-", m["Destination"], m.get("Driver", "-"), m["Mode"] or "-",
+          m["RW"], m["Propagation"] or "-")')
+        assert_eq "$out" "bind - /run/berth-insp /c - ro False rprivate
+volume insp $VOLS/insp/_data /db local ro,nocopy False -
+bind - /run/berth-insp /b - - True rprivate
+tmpfs - - /t - - True -" "inspect's Mounts (--mount, -v, --tmpfs)"
+        bed_exec berthctl rm mnts >/dev/null
+        bed_exec rm -rf /run/berth-insp
+}
+
+test_missing_bind_source_is_made_for_v_only() {
+        # Docker's rule: -v makes a missing host path as a directory (0755 root), --mount refuses it. berthd
+        # sees the host read-only (ProtectSystem=strict), /run included, and makes it anyway. (The bed's
+        # /run is its own; its /srv is the host's.)
+        assert_fails bed_exec berthctl run --rm --mount type=bind,source=/run/berth-made/a,target=/m "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'bind source path does not exist: /run/berth-made/a' "--mount refuses"
+        bed_exec test ! -e /run/berth-made || fail "--mount made the path"
+        bed_exec berthctl run --rm -v /run/berth-made/a/b:/m "$(R busybox)" sh -c 'echo made >/m/f'
+        assert_eq "$(bed_exec cat /run/berth-made/a/b/f)" made "written through the made directory"
+        assert_eq "$(bed_exec stat -c '%F %a %U' /run/berth-made/a /run/berth-made/a/b)" "directory 755 root
+directory 755 root" "made as Docker makes it"
+        bed_exec berthctl run --rm --mount type=bind,source=/run/berth-made/c,target=/m,bind-create-src "$(R busybox)" true
+        bed_exec test -d /run/berth-made/c || fail "--mount bind-create-src did not make the path"
+        bed_sh 'echo >/run/berth-made/file'
+        assert_fails bed_exec berthctl run --rm -v /run/berth-made/file/x:/m "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'Not a directory' "a file on the way"
+        bed_exec rm -rf /run/berth-made
 }
 
 test_image_volume_gets_an_anonymous_volume() {

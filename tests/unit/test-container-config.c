@@ -266,9 +266,10 @@ static void test_mounts(void)
         o.tmpfs = g_strsplit("/run", ";", -1);
         o.read_only = true;
         g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
-        assert_strv(c.mounts, (const char *[]){ "type=volume,source=pgdata,target=/var/lib/pg",
-                                                "type=bind,source=/srv/conf,target=/etc/app,readonly",
-                                                "type=tmpfs,target=/run,tmpfs-mode=1777", anon_line, NULL });
+        assert_strv(c.mounts,
+                    (const char *[]){ "type=volume,source=pgdata,target=/var/lib/pg",
+                                      "type=bind,source=/srv/conf,target=/etc/app,readonly,bind-create-src",
+                                      "type=tmpfs,target=/run,tmpfs-mode=1777", anon_line, NULL });
         g_assert_true(c.read_only);
         g_assert_cmpuint(strlen(anon), ==, 64);
         /* A bind of the host's needs the privileged action; volumes and tmpfs do not. */

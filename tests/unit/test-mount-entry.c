@@ -31,7 +31,16 @@ static void test_volume_flag(void)
               "type=volume,source=pgdata,target=/var/lib/pg");
         check(mount_entry_parse_volume, "pgdata:/db:ro", "type=volume,source=pgdata,target=/db,readonly");
         check(mount_entry_parse_volume, "pgdata:/db:rw", "type=volume,source=pgdata,target=/db");
-        check(mount_entry_parse_volume, "/srv/x/:/x//y/", "type=bind,source=/srv/x,target=/x/y");
+        check(mount_entry_parse_volume, "/srv/x/:/x//y/",
+              "type=bind,source=/srv/x,target=/x/y,bind-create-src");
+        check(mount_entry_parse_volume, "/srv:/s:ro",
+              "type=bind,source=/srv,target=/s,readonly,bind-create-src");
+        check(mount_entry_parse_volume, "pg:/db:nocopy", "type=volume,source=pg,target=/db,volume-nocopy");
+        check(mount_entry_parse_volume, "pg:/db:ro,nocopy",
+              "type=volume,source=pg,target=/db,readonly,volume-nocopy");
+        check(mount_entry_parse_volume, "/srv:/s:nocopy", NULL); /* volumes only */
+        check(mount_entry_parse_volume, "pg:/db:ro,rw", NULL);
+        check(mount_entry_parse_volume, "pg:/db:nocopy,nocopy", NULL);
         check(mount_entry_parse_volume, "/data", "type=volume,target=/data");
         /* Refused: relative or root targets, "..", bad names, unknown modes, too many parts. */
         check(mount_entry_parse_volume, "data", NULL);
@@ -58,6 +67,15 @@ static void test_mount_flag(void)
         check(mount_entry_parse_mount, "type=tmpfs,dst=/run,tmpfs-size=64m,tmpfs-mode=700",
               "type=tmpfs,target=/run,tmpfs-size=67108864,tmpfs-mode=700");
         check(mount_entry_parse_mount, "type=tmpfs,target=/t", "type=tmpfs,target=/t,tmpfs-mode=1777");
+        check(mount_entry_parse_mount, "type=volume,src=v,dst=/d,volume-nocopy",
+              "type=volume,source=v,target=/d,volume-nocopy");
+        check(mount_entry_parse_mount, "type=volume,src=v,dst=/d,volume-nocopy=false",
+              "type=volume,source=v,target=/d");
+        check(mount_entry_parse_mount, "type=bind,src=/a,dst=/b,bind-create-src",
+              "type=bind,source=/a,target=/b,bind-create-src");
+        check(mount_entry_parse_mount, "type=bind,src=/a,dst=/b,volume-nocopy", NULL);
+        check(mount_entry_parse_mount, "type=volume,src=v,dst=/b,bind-create-src", NULL);
+        check(mount_entry_parse_mount, "type=tmpfs,dst=/b,volume-nocopy", NULL);
         check(mount_entry_parse_mount, "type=nfs,target=/t", NULL);
         check(mount_entry_parse_mount, "type=bind,target=/t", NULL); /* a bind needs a source */
         check(mount_entry_parse_mount, "type=bind,src=rel,dst=/t", NULL);
@@ -83,6 +101,8 @@ static void test_tmpfs_flag(void)
 static void test_round_trip(void)
 {
         const char *in[] = { "type=bind,source=/srv,target=/srv,readonly", "type=volume,source=v,target=/d",
+                             "type=volume,source=v,target=/d,readonly,volume-nocopy",
+                             "type=bind,source=/a,target=/b,bind-create-src",
                              "type=tmpfs,target=/run,tmpfs-size=1048576,tmpfs-mode=700" };
 
         for (size_t i = 0; i < G_N_ELEMENTS(in); i++)
