@@ -44,12 +44,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthChallenge *, auth_challenge_free);
 int auth_challenge_parse(const char *header, AuthChallenge **ret);
 
 /* The token request URL: realm?service=…&scope=… with each part URL-escaped and one scope= per scope of
- * the challenge; fallback_scope (e.g. "repository:library/debian:pull") is used when the challenge names
- * none. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
+ * the challenge, then each scope of fallback_scope (space-separated, e.g. "repository:library/debian:pull")
+ * the challenge does not name. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
 int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allow_http, char **ret);
 
 /* "repository:<path>:pull". */
 int auth_pull_scope(const char *path, char **ret);
+
+/* "repository:<path>:pull,push", with " repository:<mount_from>:pull" when a blob is mounted from there. */
+int auth_push_scope(const char *path, const char *mount_from, char **ret);
 
 /* "Authorization: Basic base64(username:password)". The username must not contain ':'. */
 int auth_basic_header(const char *username, const char *password, char **ret);
