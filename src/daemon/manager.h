@@ -17,6 +17,7 @@ typedef struct Manager {
         char *runtime_dir; /* /run/berth */
         char *config_file;
         char *auth_file;
+        char *login_auth_file; /* <state>/auth.json: what Login writes (login.c) */
         const char *default_domain; /* berth.conf's default registry, owned by registry_config */
 
         struct ImageStore *images;
@@ -24,6 +25,7 @@ typedef struct Manager {
         struct RegistryConfig *registry_config;
         struct CurlGlue *curl;
         struct RegistryClient *registry;
+        struct BlobSources *blob_sources; /* what push needs of pulled layers (blob-sources.h) */
         struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
         GHashTable *transfers;        /* id → Transfer */
         GHashTable *containers;       /* id → Container (the key is the container's own id string) */
@@ -52,6 +54,9 @@ int manager_run(Manager *m);
 
 /* Sends STATUS= to the service manager (no-op outside systemd). */
 void manager_set_status(Manager *m, const char *fmt, ...) _printf_(2, 3);
+
+/* Reads berth.conf's credentials and berthd's own (Login's) again, into the configuration in use. */
+int manager_reload_credentials(Manager *m);
 
 /* Removes deleted layers (the layer store's trash) in a child process. */
 void manager_empty_trash(Manager *m);

@@ -6,6 +6,7 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "daemon/blob-sources.h"
 #include "daemon/bus-errors.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
@@ -618,6 +619,16 @@ static void transfer_complete(Transfer *t)
                             t->manifest_size);
         if (r < 0)
                 return transfer_fail_errno(t, r, "cannot record the image");
+
+        /* Where each layer's compressed blob lives, for a later push (blob-sources.h). */
+        for (size_t i = 0; i < t->n_layers; i++) {
+                const OciDescriptor *d = t->layers[i].desc;
+                r = blob_sources_add(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type, d->size,
+                                     t->ref->domain, t->ref->path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to record where layer %s came from, ignoring: %m",
+                                          t->layers[i].short_id);
+        }
 
         if (t->ref->tag) {
                 _cleanup_free_ char *tag = NULL;
