@@ -5,6 +5,8 @@
 #include <systemd/sd-bus.h>
 
 #define BERTH_ACTION_PULL_IMAGE        "org.berth1.pull-image"
+#define BERTH_ACTION_PUSH_IMAGE        "org.berth1.push-image"
+#define BERTH_ACTION_MANAGE_CREDENTIALS "org.berth1.manage-credentials"
 #define BERTH_ACTION_MANAGE_IMAGES     "org.berth1.manage-images"
 #define BERTH_ACTION_MANAGE_VOLUMES    "org.berth1.manage-volumes"
 #define BERTH_ACTION_MANAGE_CONTAINERS "org.berth1.manage-containers"
