@@ -291,8 +291,9 @@ int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allo
                 }
         }
         /* A push's cross-repository mount needs pull on the source repository too, which the challenge of
-         * the target's upload does not name: ask for every scope of ours the challenge lacks. */
-        if (!isempty(c->scope) && !isempty(fallback_scope)) {
+         * the target's upload does not name: when ours lists several scopes (auth_push_scope() with a
+         * source), ask for each the challenge lacks. */
+        if (!isempty(c->scope) && fallback_scope && strchr(fallback_scope, ' ')) {
                 g_auto(GStrv) have = g_strsplit(c->scope, " ", -1);
                 g_auto(GStrv) want = g_strsplit(fallback_scope, " ", -1);
 

@@ -44,8 +44,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthChallenge *, auth_challenge_free);
 int auth_challenge_parse(const char *header, AuthChallenge **ret);
 
 /* The token request URL: realm?service=…&scope=… with each part URL-escaped and one scope= per scope of
- * the challenge, then each scope of fallback_scope (space-separated, e.g. "repository:library/debian:pull")
- * the challenge does not name. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
+ * the challenge; fallback_scope (e.g. "repository:library/debian:pull") is used when the challenge names
+ * none, and when it lists several (space-separated: a push's mount) each one the challenge lacks is added. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
 int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allow_http, char **ret);
 
 /* "repository:<path>:pull". */
