@@ -153,6 +153,10 @@ static void layer_add_candidate(PushLayer *l, const char *digest, const char *me
 {
         Candidate *c;
 
+        /* A gzip push is for every client: it reuses no zstd blob. A zstd push compresses what it uploads
+         * with zstd but takes any blob the registry has. */
+        if (l->push->compression == LAYER_COMPRESSION_GZIP && media_type && g_str_has_suffix(media_type, "+zstd"))
+                return;
         for (guint i = 0; i < l->candidates->len; i++) {
                 c = l->candidates->pdata[i];
                 if (streq(c->digest, digest) && streq(c->registry, registry) &&
