@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -279,16 +278,18 @@ static int read_exact(struct archive *a, void *buf, size_t n)
         return 0;
 }
 
-static int copy_raw(struct archive *a, uint64_t n, uint8_t *buf, int out_fd)
+static int copy_raw(struct archive *a, uint64_t n, uint8_t *buf, LayerTarSink sink, void *userdata)
 {
         while (n > 0) {
                 size_t chunk = (size_t) MIN(n, (uint64_t) COPY_BUFFER_SIZE);
                 int r = read_exact(a, buf, chunk);
                 if (r < 0)
                         return r;
-                r = write_all(out_fd, buf, chunk);
-                if (r < 0)
-                        return r;
+                if (sink) {
+                        r = sink(buf, chunk, userdata);
+                        if (r < 0)
+                                return r;
+                }
                 n -= chunk;
         }
         return 0;
@@ -314,42 +315,33 @@ static int open_content(int diff_fd, const char *path)
         return fd;
 }
 
-static int copy_content(int in_fd, uint64_t offset, uint64_t n, uint8_t *buf, int out_fd)
+static int copy_content(int in_fd, uint64_t offset, uint64_t n, uint8_t *buf, LayerTarSink sink,
+                        void *userdata)
 {
-        off_t off = (off_t) offset;
-
         while (n > 0) {
                 size_t chunk = (size_t) MIN(n, (uint64_t) COPY_BUFFER_SIZE);
-                ssize_t k = sendfile(out_fd, in_fd, &off, chunk);
-                if (k < 0 && errno == EAGAIN) {
-                        struct pollfd pfd = { .fd = out_fd, .events = POLLOUT };
-                        (void) poll(&pfd, 1, -1);
-                        continue;
-                }
-                if (k < 0 && errno != EINVAL && errno != ENOSYS && errno != EINTR)
-                        return negative_errno();
+                ssize_t k = pread(in_fd, buf, chunk, (off_t) offset);
+                int r;
+
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k < 0) {
-                        /* sendfile() does not take every kind of out_fd: copy by hand. */
-                        k = pread(in_fd, buf, chunk, off);
-                        if (k < 0)
-                                return negative_errno();
-                        if (k > 0) {
-                                int r = write_all(out_fd, buf, (size_t) k);
-                                if (r < 0)
-                                        return r;
-                                off += k;
-                        }
-                }
+                if (k < 0)
+                        return negative_errno();
                 if (k == 0)
                         return -ENODATA; /* the file is shorter than it was in the tar */
+                r = sink(buf, (size_t) k, userdata);
+                if (r < 0)
+                        return r;
+                offset += (uint64_t) k;
                 n -= (uint64_t) k;
         }
         return 0;
 }
 
-int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError *e)
+/* Goes through a layer's record: with a sink, rebuilds the stream into it; without, only adds up its size.
+ */
+static int walk(LayerStore *s, const char *chain_id, LayerTarSink sink, void *userdata, uint64_t *ret_size,
+                BerthError *e)
 {
         _cleanup_(archive_read_freep) struct archive *a = NULL;
         _cleanup_free_ char *record = NULL, *diff = NULL;
@@ -358,6 +350,7 @@ int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError 
         struct archive_entry *entry;
         char magic[sizeof(RECORD_MAGIC) - 1];
         const char *hex = chain_hex(chain_id);
+        uint64_t total = 0;
         int r;
 
         if (!hex)
@@ -369,16 +362,18 @@ int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError 
                 if (layer_store_has(s, chain_id) <= 0)
                         return berth_error_set(e, -ENOENT, "No layer %s in the store", chain_id);
                 return berth_error_set(e, -ENODATA,
-                                       "Layer %s was stored before berth kept exact layer tars; pull the "
-                                       "image again to export it",
+                                       "Layer %s was stored before berth kept exact layer tars, so its "
+                                       "original tar cannot be rebuilt; pull or load the image again",
                                        chain_id);
         }
         if (fd < 0)
                 return berth_error_set_errno(e, negative_errno(), "Cannot open the tar record of layer %s",
                                              chain_id);
-        diff_fd = open_dir_at(layer_store_root_fd(s), diff);
-        if (diff_fd < 0)
-                return berth_error_set_errno(e, diff_fd, "Cannot open layer %s", chain_id);
+        if (sink) {
+                diff_fd = open_dir_at(layer_store_root_fd(s), diff);
+                if (diff_fd < 0)
+                        return berth_error_set_errno(e, diff_fd, "Cannot open layer %s", chain_id);
+        }
 
         buf = malloc(COPY_BUFFER_SIZE);
         a = archive_read_new();
@@ -401,13 +396,16 @@ int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError 
                 if (r < 0)
                         return berth_error_set(e, r, "Tar record of layer %s is truncated", chain_id);
                 if (type == 'E')
-                        return 0;
+                        break;
                 if (type == 'R') {
                         uint64_t n;
 
                         r = read_exact(a, &n, sizeof(n));
-                        if (r >= 0)
-                                r = copy_raw(a, le64toh(n), buf, out_fd);
+                        if (r >= 0) {
+                                n = le64toh(n);
+                                total += n;
+                                r = copy_raw(a, n, buf, sink, userdata);
+                        }
                         if (r < 0)
                                 return berth_error_set(e, r, "Cannot rebuild layer %s: %s", chain_id,
                                                        strerror(-r));
@@ -430,11 +428,14 @@ int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError 
                                 return berth_error_set(e, r, "Tar record of layer %s is truncated",
                                                        chain_id);
                         path[plen] = 0;
+                        total += le64toh(range[1]);
+                        if (!sink)
+                                continue;
                         in_fd = open_content(diff_fd, path);
                         if (in_fd < 0)
                                 return berth_error_set(e, in_fd, "Cannot read '%s' of layer %s: %s", path,
                                                        chain_id, strerror(-in_fd));
-                        r = copy_content(in_fd, le64toh(range[0]), le64toh(range[1]), buf, out_fd);
+                        r = copy_content(in_fd, le64toh(range[0]), le64toh(range[1]), buf, sink, userdata);
                         if (r < 0)
                                 return berth_error_set(e, r, "Cannot rebuild layer %s from '%s': %s",
                                                        chain_id, path, strerror(-r));
@@ -442,4 +443,27 @@ int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError 
                 }
                 return berth_error_set(e, -EBADMSG, "Tar record of layer %s is corrupt", chain_id);
         }
+        if (ret_size)
+                *ret_size = total;
+        return 0;
+}
+
+static int fd_sink(const void *p, size_t n, void *userdata)
+{
+        return write_all(*(int *) userdata, p, n);
+}
+
+int layer_tar_stream(LayerStore *s, const char *chain_id, LayerTarSink sink, void *userdata, BerthError *e)
+{
+        return walk(s, chain_id, sink, userdata, NULL, e);
+}
+
+int layer_tar_size(LayerStore *s, const char *chain_id, uint64_t *ret, BerthError *e)
+{
+        return walk(s, chain_id, NULL, NULL, ret, e);
+}
+
+int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError *e)
+{
+        return walk(s, chain_id, fd_sink, &out_fd, NULL, e);
 }

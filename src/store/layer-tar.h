@@ -34,6 +34,12 @@
  * is its diff id. -ENODATA when the store keeps no record for it (a layer extracted before this change). */
 int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError *e);
 
+/* The same stream handed to sink in pieces (sink returns a negative errno to stop), and its length from
+ * the record alone, without reading diff/. */
+typedef int (*LayerTarSink)(const void *data, size_t size, void *userdata);
+int layer_tar_stream(LayerStore *s, const char *chain_id, LayerTarSink sink, void *userdata, BerthError *e);
+int layer_tar_size(LayerStore *s, const char *chain_id, uint64_t *ret, BerthError *e);
+
 /* Creates <root>/<tmp_name>/tar-split.zst (tmp_name from layer_store_begin()) for the extraction child to
  * write: pass the fd to layer_extract_spawn_recorded(). */
 int layer_tar_record_create(LayerStore *s, const char *tmp_name, int *ret_fd);

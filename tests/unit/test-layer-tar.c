@@ -147,6 +147,11 @@ static void assert_round_trip(GBytes *tar, bool gzip)
         if (layer_tar_write(s, chain, out_fd, &e) < 0)
                 g_error("rebuild failed: %s", berth_error_message(&e));
         rebuilt = read_all(out_fd);
+        {
+                uint64_t n = 0;
+                g_assert_cmpint(layer_tar_size(s, chain, &n, &e), ==, 0);
+                g_assert_cmpuint(n, ==, size);
+        }
         g_assert_cmpuint(g_bytes_get_size(rebuilt), ==, size);
         g_assert_true(g_bytes_equal(rebuilt, tar));
 
