@@ -82,3 +82,4 @@ struct Table;
 void volumes_add_df_rows(struct Table *t);
 int volumes_usage(unsigned *ret_total, unsigned *ret_active, uint64_t *ret_size, uint64_t *ret_reclaimable);
 extern const Verb network_verbs[];
+extern const Verb save_load_verbs[]; /* save, load */

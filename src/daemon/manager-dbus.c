@@ -7,6 +7,7 @@
 #include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "daemon/disk-usage.h"
+#include "daemon/image-archive-dbus.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "daemon/manager.h"
@@ -604,6 +605,12 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("PruneImages", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* save and load: daemon/image-archive-dbus.c */
+        SD_BUS_METHOD_WITH_ARGS("SaveImages", SD_BUS_ARGS("as", refs, "h", fd, "a{sv}", options), SD_BUS_NO_RESULT,
+                                bus_manager_method_save_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LoadImages", SD_BUS_ARGS("h", fd, "a{sv}", options), SD_BUS_RESULT("as", loaded),
+                                bus_manager_method_load_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("ArchiveProgress", SD_BUS_ARGS("t", done, "t", total), 0),
         SD_BUS_METHOD_WITH_ARGS("PruneContainers", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_containers, SD_BUS_VTABLE_UNPRIVILEGED),

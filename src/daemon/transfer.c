@@ -23,6 +23,7 @@
 #include "store/image-store.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/layer-tar.h"
 #include "daemon/transfer-dbus.h"
 #include "daemon/transfer.h"
 
@@ -567,13 +568,16 @@ static const RegistryStreamOps layer_stream_ops = {
 static int layer_spawn(TransferLayer *l)
 {
         Manager *m = l->transfer->manager;
-        _cleanup_close_ int diff_fd = -EBADF;
+        _cleanup_close_ int diff_fd = -EBADF, record_fd = -EBADF;
         int r;
 
         r = layer_store_begin(m->layers, &l->tmp_name, &diff_fd);
         if (r < 0)
                 return r;
-        r = layer_extract_spawn(diff_fd, &l->input_fd, &l->result_fd, &l->pid);
+        r = layer_tar_record_create(m->layers, l->tmp_name, &record_fd);
+        if (r < 0)
+                return r;
+        r = layer_extract_spawn_recorded(diff_fd, record_fd, &l->input_fd, &l->result_fd, &l->pid);
         if (r < 0)
                 return r;
         l->child_done = l->download_done = false;
