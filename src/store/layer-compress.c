@@ -13,15 +13,7 @@
 #include "store/layer-compress.h"
 #include "store/layer-diff.h"
 
-#if __has_include("store/layer-tar.h")
 #include "store/layer-tar.h"
-#else
-/* Until the store keeps exact layer tars (saveload's layer-tar.c), every layer is "not recorded". */
-static int layer_tar_write(LayerStore *s, const char *chain_id, int out_fd, BerthError *e)
-{
-        return -ENODATA;
-}
-#endif
 
 #define CHUNK           ((size_t) 1024U * 1024U)
 #define REPORT_MAGIC    0x42505348U /* "BPSH" */

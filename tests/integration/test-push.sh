@@ -63,6 +63,24 @@ test_push_pulled_image_mounts_and_keeps_its_digest() {
         assert_eq "$(layer_digests "$R" copy/busybox 1)" "$(layer_digests "$R" busybox latest)" "same layer digests"
 }
 
+test_push_to_another_registry_recompresses_the_exact_layers() {
+        local R out id n
+        push_registry_start
+        R=$PUSH_REGISTRY
+        # From the fixture registry: another registry than R, so every layer is compressed again from the
+        # store's exact tars (the diff ids must match the config's, or the push fails).
+        bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox-child" >/dev/null
+        id=$(image_id "$BERTH_TEST_REGISTRY/busybox-child")
+        n=$(bed_exec berthctl image inspect "$BERTH_TEST_REGISTRY/busybox-child" |
+                python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["RootFS"]["Layers"]))')
+        bed_exec berthctl tag "$BERTH_TEST_REGISTRY/busybox-child" "$R/elsewhere:1"
+        out=$(bed_exec berthctl push "$R/elsewhere:1")
+        assert_eq "$(grep -cE '^[0-9a-f]{12}: Pushed$' <<<"$out")" "$n" "every layer uploaded:"$'\n'"$out"
+        remove_all_images
+        bed_exec berthctl pull "$R/elsewhere:1" >/dev/null
+        assert_eq "$(image_id "$R/elsewhere:1")" "$id" "same image id after the round trip"
+}
+
 test_push_committed_image_gzip_and_zstd() {
         local R out id
         push_registry_start
