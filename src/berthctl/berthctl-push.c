@@ -172,7 +172,8 @@ static int verb_login(int argc, char *argv[])
                         return EXIT_USAGE;
                 }
         if (optind + 1 < argc) {
-                fprintf(stderr, "Usage: berthctl login [-u USER] [-p PASSWORD | --password-stdin] [REGISTRY]\n");
+                fprintf(stderr,
+                        "Usage: berthctl login [-u USER] [-p PASSWORD | --password-stdin] [REGISTRY]\n");
                 return EXIT_USAGE;
         }
         if (optind < argc)
@@ -186,7 +187,8 @@ static int verb_login(int argc, char *argv[])
                 return EXIT_USAGE;
         }
         if (password)
-                fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+                fprintf(stderr,
+                        "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
 
         if (!username)
                 username = read_line("Username: ", false);

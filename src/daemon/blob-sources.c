@@ -88,14 +88,15 @@ int blob_sources_from_json(const char *data, size_t size, GHashTable **ret)
                                 return -EBADMSG;
                         o = json_node_get_object(n);
                         const char *digest = json_object_get_string_member_with_default(o, "digest", NULL);
-                        const char *registry = json_object_get_string_member_with_default(o, "registry", NULL);
+                        const char *registry =
+                                json_object_get_string_member_with_default(o, "registry", NULL);
                         const char *repo = json_object_get_string_member_with_default(o, "repository", NULL);
                         if (!digest || !registry || !repo)
                                 return -EBADMSG;
-                        b = blob_source_new(digest,
-                                            json_object_get_string_member_with_default(o, "mediaType", ""),
-                                            (uint64_t) MAX(json_object_get_int_member_with_default(o, "size", 0), 0),
-                                            registry, repo);
+                        b = blob_source_new(
+                                digest, json_object_get_string_member_with_default(o, "mediaType", ""),
+                                (uint64_t) MAX(json_object_get_int_member_with_default(o, "size", 0), 0),
+                                registry, repo);
                         if (!b)
                                 return -ENOMEM;
                         g_ptr_array_add(list, b);

@@ -17,7 +17,6 @@ typedef struct Manager {
         char *runtime_dir; /* /run/berth */
         char *config_file;
         char *auth_file;
-        char *login_auth_file; /* <state>/auth.json: what Login writes (login.c) */
         const char *default_domain; /* berth.conf's default registry, owned by registry_config */
 
         struct ImageStore *images;
@@ -25,7 +24,6 @@ typedef struct Manager {
         struct RegistryConfig *registry_config;
         struct CurlGlue *curl;
         struct RegistryClient *registry;
-        struct BlobSources *blob_sources; /* what push needs of pulled layers (blob-sources.h) */
         struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
         GHashTable *transfers;        /* id → Transfer */
         GHashTable *containers;       /* id → Container (the key is the container's own id string) */
@@ -41,6 +39,10 @@ typedef struct Manager {
         GArray *disk_walk_queue;    /* requests for the next one */
 
         bool ready_sent;
+
+        /* push (push.c): <state>/auth.json, what Login writes (login.c); where pulled layers' blobs live */
+        char *login_auth_file;
+        struct BlobSources *blob_sources;
 } Manager;
 
 int manager_new(Manager **ret);

@@ -91,8 +91,8 @@ static void login_check_free(LoginCheck *c)
         free(c);
 }
 
-static void on_login_checked(RegistryRequest *req, const RegistryError *error, const RegistryResponse *response,
-                             void *userdata)
+static void on_login_checked(RegistryRequest *req, const RegistryError *error,
+                             const RegistryResponse *response, void *userdata)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error reply = SD_BUS_ERROR_NULL;
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
@@ -104,8 +104,8 @@ static void on_login_checked(RegistryRequest *req, const RegistryError *error, c
                         berth_error_set(&e, -EACCES, "Login to %s failed: %s", c->domain,
                                         berth_error_message(&error->base));
                 else
-                        berth_error_set(&e, -EPROTO, "Cannot reach %s to check the credentials: %s", c->domain,
-                                        berth_error_message(&error->base));
+                        berth_error_set(&e, -EPROTO, "Cannot reach %s to check the credentials: %s",
+                                        c->domain, berth_error_message(&error->base));
                 (void) bus_error_set(&reply, &e, bus_error_transfer_name(&e));
                 (void) sd_bus_reply_method_error(c->message, &reply);
                 return login_check_free(c);

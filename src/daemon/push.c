@@ -155,7 +155,8 @@ static void layer_add_candidate(PushLayer *l, const char *digest, const char *me
 
         /* A gzip push is for every client: it reuses no zstd blob. A zstd push compresses what it uploads
          * with zstd but takes any blob the registry has. */
-        if (l->push->compression == LAYER_COMPRESSION_GZIP && media_type && g_str_has_suffix(media_type, "+zstd"))
+        if (l->push->compression == LAYER_COMPRESSION_GZIP && media_type &&
+            g_str_has_suffix(media_type, "+zstd"))
                 return;
         for (guint i = 0; i < l->candidates->len; i++) {
                 c = l->candidates->pdata[i];
@@ -191,7 +192,8 @@ static void layer_collect_candidates(Push *p, PushLayer *l, const ImageRecord *r
                 for (size_t i = 0; rec->repo_digests && rec->repo_digests[i]; i++) {
                         _cleanup_(reference_freep) Reference *r = NULL;
                         if (reference_parse(rec->repo_digests[i], NULL, &r) >= 0)
-                                layer_add_candidate(l, d->digest, d->media_type, d->size, r->domain, r->path);
+                                layer_add_candidate(l, d->digest, d->media_type, d->size, r->domain,
+                                                    r->path);
                 }
         }
 }
@@ -470,8 +472,8 @@ static void layer_check_next(PushLayer *l)
         layer_mount_next(l);
 }
 
-static void on_layer_mount(RegistryRequest *req, const RegistryError *error, const RegistryResponse *response,
-                           void *userdata)
+static void on_layer_mount(RegistryRequest *req, const RegistryError *error,
+                           const RegistryResponse *response, void *userdata)
 {
         PushLayer *l = userdata;
         Candidate *c = layer_candidate(l, l->next);
@@ -543,15 +545,16 @@ static void layer_finish_upload(PushLayer *l)
         r = layer_compress_read_result(l->result_fd, &err, &l->result);
         l->result_fd = safe_close(l->result_fd);
         if (r < 0)
-                return push_fail(p, r == -ENOSPC ? r : -EPROTO, "layer %s could not be read: %s", l->short_id,
-                                 berth_error_message(&err));
+                return push_fail(p, r == -ENOSPC ? r : -EPROTO, "layer %s could not be read: %s",
+                                 l->short_id, berth_error_message(&err));
         if (!streq(l->result.diff_id, l->diff_id))
-                return push_fail(p, -EINVAL,
-                                 "layer %s: the store keeps no exact copy of this layer's tar (it was stored "
-                                 "before berth recorded them) and %s does not have its blob; the layer "
-                                 "remade from its files has digest %s, not %s. Pull the image again, "
-                                 "then push.",
-                                 l->short_id, p->ref->domain, l->result.diff_id, l->diff_id);
+                return push_fail(
+                        p, -EINVAL,
+                        "layer %s: the store keeps no exact copy of this layer's tar (it was stored "
+                        "before berth recorded them) and %s does not have its blob; the layer "
+                        "remade from its files has digest %s, not %s. Pull the image again, "
+                        "then push.",
+                        l->short_id, p->ref->domain, l->result.diff_id, l->diff_id);
         r = registry_upload_finish(p->manager->registry, p->ref->domain, p->ref->path, l->location,
                                    l->result.digest, NULL, 0, on_layer_put, l, &l->request);
         if (r < 0)
@@ -613,8 +616,8 @@ static ssize_t on_layer_read(RegistryRequest *req, void *buf, size_t n, void *us
         return k;
 }
 
-static void on_layer_patch(RegistryRequest *req, const RegistryError *error, const RegistryResponse *response,
-                           void *userdata)
+static void on_layer_patch(RegistryRequest *req, const RegistryError *error,
+                           const RegistryResponse *response, void *userdata)
 {
         PushLayer *l = userdata;
 
@@ -669,8 +672,8 @@ static void layer_upload(PushLayer *l)
         int r;
 
         l->step = STEP_UPLOADING;
-        r = layer_compress_spawn(p->manager->layers, l->chain_id, p->compression, &l->output_fd, &l->result_fd,
-                                 &l->pid);
+        r = layer_compress_spawn(p->manager->layers, l->chain_id, p->compression, &l->output_fd,
+                                 &l->result_fd, &l->pid);
         if (r >= 0)
                 r = sd_event_add_child(p->manager->event, &l->child_source, l->pid, WEXITED,
                                        on_layer_child_exit, l);
@@ -688,8 +691,8 @@ static void layer_upload(PushLayer *l)
 
 /* ---- config and manifest ---- */
 
-static void on_manifest_put(RegistryRequest *req, const RegistryError *error, const RegistryResponse *response,
-                            void *userdata)
+static void on_manifest_put(RegistryRequest *req, const RegistryError *error,
+                            const RegistryResponse *response, void *userdata)
 {
         Push *p = userdata;
 
@@ -745,7 +748,7 @@ static int push_make_manifest(Push *p)
                 }
                 OciDescriptor config = {
                         .media_type = (char *) (kind == OCI_DOCUMENT_MANIFEST ? OCI_MEDIA_TYPE_CONFIG
-                                                                             : DOCKER_MEDIA_TYPE_CONFIG),
+                                                                              : DOCKER_MEDIA_TYPE_CONFIG),
                         .digest = p->image_id,
                         .size = p->config_size,
                 };
@@ -768,8 +771,8 @@ static void push_manifest(Push *p)
         if (r < 0)
                 return push_fail(p, -EPROTO, "%s: cannot make the manifest: %s", p->familiar, strerror(-r));
         r = registry_put_manifest(p->manager->registry, p->ref->domain, p->ref->path, p->tag,
-                                  p->new_manifest_type, p->new_manifest, p->new_manifest_size, on_manifest_put,
-                                  p, &p->request);
+                                  p->new_manifest_type, p->new_manifest, p->new_manifest_size,
+                                  on_manifest_put, p, &p->request);
         if (r < 0)
                 push_fail(p, -EPROTO, "%s: cannot store the manifest: %s", p->familiar, strerror(-r));
 }
@@ -796,13 +799,14 @@ static void on_config_session(RegistryRequest *req, const RegistryError *error,
         if (error)
                 return push_fail_registry(p, "starting the config upload", error);
         r = registry_upload_finish(p->manager->registry, p->ref->domain, p->ref->path, response->location,
-                                   p->image_id, p->config_data, p->config_size, on_config_put, p, &p->request);
+                                   p->image_id, p->config_data, p->config_size, on_config_put, p,
+                                   &p->request);
         if (r < 0)
                 push_fail(p, -EPROTO, "%s: cannot upload the config: %s", p->familiar, strerror(-r));
 }
 
-static void on_config_head(RegistryRequest *req, const RegistryError *error, const RegistryResponse *response,
-                           void *userdata)
+static void on_config_head(RegistryRequest *req, const RegistryError *error,
+                           const RegistryResponse *response, void *userdata)
 {
         Push *p = userdata;
         int r;

@@ -665,8 +665,8 @@ static void transfer_complete(Transfer *t)
         /* Where each layer's compressed blob lives, for a later push (blob-sources.h). */
         for (size_t i = 0; i < t->n_layers; i++) {
                 const OciDescriptor *d = t->layers[i].desc;
-                r = blob_sources_add(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type, d->size,
-                                     t->ref->domain, t->ref->path);
+                r = blob_sources_add(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type,
+                                     d->size, t->ref->domain, t->ref->path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to record where layer %s came from, ignoring: %m",
                                           t->layers[i].short_id);

@@ -42,4 +42,4 @@ bool transfer_is_started(Transfer *t);
 
 /* True while a running pull needs the layer: layer GC must leave it (the pull may have found it "Already
  * exists" and will record an image on it). */
-bool manager_layer_held_by_pull(Manager *m, const char *chain_id);  /* or a push reads it */
+bool manager_layer_held_by_pull(Manager *m, const char *chain_id); /* or a push reads it */

@@ -45,7 +45,8 @@ int auth_challenge_parse(const char *header, AuthChallenge **ret);
 
 /* The token request URL: realm?service=…&scope=… with each part URL-escaped and one scope= per scope of
  * the challenge; fallback_scope (e.g. "repository:library/debian:pull") is used when the challenge names
- * none, and when it lists several (space-separated: a push's mount) each one the challenge lacks is added. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
+ * none, and when it lists several (space-separated: a push's mount) each one the challenge lacks is added.
+ * The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
 int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allow_http, char **ret);
 
 /* "repository:<path>:pull". */

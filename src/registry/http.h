@@ -7,11 +7,11 @@
 
 #include "registry/curl-glue.h"
 
-/* One HTTP request = one easy handle (a GET unless http_request_set_method() says otherwise). It collects the final response's status and headers (headers of
- * redirects and interim responses are dropped) and either buffers the body up to a limit or streams it to
- * a callback. Bodies of non-2xx responses are always buffered (up to HTTP_ERROR_BODY_MAX) and never
- * streamed, so a consumer only ever sees the payload it asked for and the caller can read the registry's
- * error document. */
+/* One HTTP request = one easy handle (a GET unless http_request_set_method() says otherwise). It collects
+ * the final response's status and headers (headers of redirects and interim responses are dropped) and
+ * either buffers the body up to a limit or streams it to a callback. Bodies of non-2xx responses are always
+ * buffered (up to HTTP_ERROR_BODY_MAX) and never streamed, so a consumer only ever sees the payload it asked
+ * for and the caller can read the registry's error document. */
 
 #define HTTP_ERROR_BODY_MAX ((size_t) 64U * 1024U)
 

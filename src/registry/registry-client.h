@@ -139,8 +139,8 @@ int registry_search(RegistryClient *c, const char *domain, const char *term, uns
 
 typedef struct RegistryResponse {
         long status;
-        const char *location;   /* absolute URL of the Location header, or NULL */
-        const char *digest;     /* Docker-Content-Digest, or NULL */
+        const char *location;    /* absolute URL of the Location header, or NULL */
+        const char *digest;      /* Docker-Content-Digest, or NULL */
         uint64_t content_length; /* of a HEAD's answer */
 } RegistryResponse;
 
@@ -168,8 +168,8 @@ int registry_upload_patch(RegistryClient *c, const char *domain, const char *pat
 int registry_request_resume_send(RegistryRequest *req);
 /* PUT location&digest=<digest>, with data as the last (or only: a monolithic upload) bytes: 201. */
 int registry_upload_finish(RegistryClient *c, const char *domain, const char *path, const char *location,
-                           const char *digest, const void *data, size_t size, RegistryResponseCallback callback,
-                           void *userdata, RegistryRequest **ret);
+                           const char *digest, const void *data, size_t size,
+                           RegistryResponseCallback callback, void *userdata, RegistryRequest **ret);
 /* PUT /v2/<path>/manifests/<reference> with the manifest's own media type: 201, digest the registry's. */
 int registry_put_manifest(RegistryClient *c, const char *domain, const char *path, const char *reference,
                           const char *media_type, const void *data, size_t size,

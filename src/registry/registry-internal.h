@@ -75,8 +75,8 @@ struct RegistryRequest {
         size_t send_size;
         const char *content_type; /* static string */
         RegistryReadBody read_body;
-        bool accept_404;  /* HEAD of a blob: absence is an answer */
-        char *username;   /* login: these credentials instead of the stored ones, and no cached token */
+        bool accept_404; /* HEAD of a blob: absence is an answer */
+        char *username;  /* login: these credentials instead of the stored ones, and no cached token */
         char *password;
         RegistryResponseCallback send_cb;
 

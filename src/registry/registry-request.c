@@ -203,7 +203,8 @@ static int request_start_attempt(RegistryRequest *req)
         _cleanup_free_ char *url = NULL, *authorization = NULL;
         int r;
 
-        url = req->full_url ? strdup(req->full_url) : g_strconcat(request_endpoint(req), req->url_path, NULL);
+        url = req->full_url ? strdup(req->full_url)
+                            : g_strconcat(request_endpoint(req), req->url_path, NULL);
         if (!url)
                 return -ENOMEM;
 

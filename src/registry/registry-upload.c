@@ -135,7 +135,8 @@ static int send_set_location(RegistryRequest *req, const char *location)
 {
         bool found = false;
 
-        if (isempty(location) || (!g_str_has_prefix(location, "http://") && !g_str_has_prefix(location, "https://")))
+        if (isempty(location) ||
+            (!g_str_has_prefix(location, "http://") && !g_str_has_prefix(location, "https://")))
                 return -EINVAL;
         for (size_t i = 0; i < req->n_endpoints; i++)
                 if (g_str_has_prefix(location, req->endpoints[i]) &&
@@ -225,8 +226,8 @@ int registry_upload_patch(RegistryClient *c, const char *domain, const char *pat
 }
 
 int registry_upload_finish(RegistryClient *c, const char *domain, const char *path, const char *location,
-                           const char *digest, const void *data, size_t size, RegistryResponseCallback callback,
-                           void *userdata, RegistryRequest **ret)
+                           const char *digest, const void *data, size_t size,
+                           RegistryResponseCallback callback, void *userdata, RegistryRequest **ret)
 {
         _cleanup_free_ char *url = NULL;
         RegistryRequest *req;

@@ -15,8 +15,8 @@
 
 #include "store/layer-tar.h"
 
-#define CHUNK           ((size_t) 1024U * 1024U)
-#define REPORT_MAGIC    0x42505348U /* "BPSH" */
+#define CHUNK            ((size_t) 1024U * 1024U)
+#define REPORT_MAGIC     0x42505348U /* "BPSH" */
 #define OUTPUT_PIPE_SIZE (1024 * 1024)
 
 static const char *const compression_table[_LAYER_COMPRESSION_MAX] = {
@@ -251,8 +251,9 @@ int layer_compress_run(LayerStore *s, const char *chain_id, LayerCompression com
         return compress_layer(s, chain_id, compression, output_fd, err, ret);
 }
 
-__attribute__((noreturn)) static void child_main(LayerStore *s, const char *chain_id, LayerCompression compression,
-                                  int output_fd, int result_fd, pid_t parent)
+__attribute__((noreturn)) static void child_main(LayerStore *s, const char *chain_id,
+                                                 LayerCompression compression, int output_fd, int result_fd,
+                                                 pid_t parent)
 {
         _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
         Report report = { .magic = REPORT_MAGIC };

@@ -29,7 +29,7 @@ typedef struct LayerCompressResult {
         char diff_id[SHA256_DIGEST_STRING_SIZE]; /* sha256 of the uncompressed tar */
         char digest[SHA256_DIGEST_STRING_SIZE];  /* sha256 of the compressed stream */
         uint64_t size;                           /* compressed bytes */
-        bool exact; /* from the store's exact record, not remade from diff/ */
+        bool exact;                              /* from the store's exact record, not remade from diff/ */
 } LayerCompressResult;
 
 /* Forks the child for layer chain_id of store s. *ret_output_fd (non-blocking) delivers the compressed
