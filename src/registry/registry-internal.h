@@ -76,6 +76,7 @@ struct RegistryRequest {
         const char *content_type; /* static string */
         RegistryReadBody read_body;
         bool accept_404; /* HEAD of a blob: absence is an answer */
+        bool anonymous;  /* an upload URL on another host (a storage backend): none of our credentials */
         char *username;  /* login: these credentials instead of the stored ones, and no cached token */
         char *password;
         RegistryResponseCallback send_cb;

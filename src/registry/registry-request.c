@@ -155,6 +155,8 @@ static int request_credentials(RegistryRequest *req, const char **ret_user, cons
 {
         _cleanup_free_ char *host = NULL;
 
+        if (req->anonymous)
+                return -ENOENT;
         if (req->username) {
                 *ret_user = req->username;
                 *ret_password = req->password;
@@ -175,7 +177,7 @@ static int request_pick_authorization(RegistryRequest *req, char **ret)
                 *ret = strdup(req->authorization);
                 return *ret ? 1 : -ENOMEM;
         }
-        if (req->username) { /* a login's check: only what these credentials get */
+        if (req->username || req->anonymous) { /* a login's check: only what these credentials get */
                 *ret = NULL;
                 return 0;
         }

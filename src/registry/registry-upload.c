@@ -146,13 +146,7 @@ static int send_set_location(RegistryRequest *req, const char *location)
                         break;
                 }
         req->n_endpoints = req->endpoint_idx + 1;
-        if (!found) {
-                free(req->scope);
-                req->scope = NULL;
-                req->authorization = strdup("X-Berth-No-Credentials: 1");
-                if (!req->authorization)
-                        return -ENOMEM;
-        }
+        req->anonymous = !found;
         req->full_url = strdup(location);
         return req->full_url ? 0 : -ENOMEM;
 }
