@@ -16,6 +16,7 @@ push_registry_start() {
         trap '_berth_case_cleanup' EXIT
         PUSH_REGISTRY=$(bed_net "$BERTH_REGISTRY_SH" start "$d" --storage "$d/storage" "$@")
         PUSH_REGISTRY_LOG=$d/registry.log
+        PUSH_REGISTRY_DIR=$d
 }
 
 image_id() { bed_exec berthctl image inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
@@ -54,6 +55,10 @@ test_push_pulled_image_mounts_and_keeps_its_digest() {
         assert_match "$out" '^[0-9a-f]{12}: Layer already exists$' "second tag"
         assert_no_match "$out" 'Mounted|Pushed' "nothing sent for the second tag"
         assert_match "$out" "^2: digest: $digest size: [0-9]+$" "second tag's digest"
+
+        # Every tag of the repository, one push each.
+        out=$(bed_exec berthctl push --all-tags "$R/copy/busybox")
+        assert_eq "$(grep -cE '^[12]: digest: ' <<<"$out")" 2 "--all-tags pushes both tags:"$'\n'"$out"
 
         # Gone from the store, pulled back: the same image, the same layers.
         remove_all_images
@@ -124,8 +129,18 @@ test_push_errors() {
         assert_match "$FAIL_OUTPUT" 'An image does not exist locally with the tag: .*nothing-here:1' "unknown tag"
         assert_fails bed_exec berthctl push --compression-format lzma "$R/x"
         assert_match "$FAIL_OUTPUT" 'gzip or zstd' "bad compression"
-        # A registry that refuses: nothing listens there.
+        # A registry that refuses writes (distribution's read-only maintenance mode): the push fails with the
+        # registry's word, and no tag appears there.
         bed_exec berthctl pull "$R/busybox" >/dev/null
+        bed_exec berthctl run --name ro-maker "$R/busybox" sh -c 'echo x > /x' >/dev/null
+        REGISTRY_STORAGE_MAINTENANCE_READONLY='{"enabled": true}' push_registry_start
+        bed_exec berthctl commit ro-maker "$PUSH_REGISTRY/ro:1" >/dev/null
+        bed_exec berthctl rm ro-maker >/dev/null
+        assert_fails bed_exec berthctl push "$PUSH_REGISTRY/ro:1"
+        assert_match "$FAIL_OUTPUT" '^Error: Registry error: .*ro:1: .*\(HTTP 405\)' "read-only registry"
+        assert_fails bed_exec curl -sf "http://$PUSH_REGISTRY/v2/ro/manifests/1"
+
+        # A registry that refuses: nothing listens there.
         bed_exec berthctl tag "$R/busybox" 127.0.0.1:1/busybox:x
         assert_fails bed_exec berthctl push 127.0.0.1:1/busybox:x
         assert_match "$FAIL_OUTPUT" '^Error: ' "unreachable registry"
@@ -140,6 +155,7 @@ test_login_push_logout() {
         bed_exec berthctl pull "$BERTH_TEST_REGISTRY/busybox" >/dev/null
         bed_exec berthctl run --name maker "$BERTH_TEST_REGISTRY/busybox" sh -c 'echo secret > /s' >/dev/null
         bed_exec berthctl commit maker "$A/busybox:mine" >/dev/null
+        bed_exec berthctl rm maker >/dev/null
 
         assert_fails bed_exec berthctl push "$A/busybox:mine"
         assert_match "$FAIL_OUTPUT" "^Error: Unauthorized: .*berthctl login $A" "push without credentials"
@@ -166,6 +182,28 @@ test_login_push_logout() {
         assert_eq "$(bed_exec berthctl logout "$A")" "Not logged in to $A" "second logout"
         assert_fails bed_exec berthctl push "$A/busybox:mine"
         assert_match "$FAIL_OUTPUT" '^Error: Unauthorized' "push after logout"
+}
+
+transfer_gone() { ! bed_exec busctl introspect org.berth1 "$1" >/dev/null 2>&1; }
+
+test_cancel_push() {
+        local R path out
+        push_registry_start
+        R=$PUSH_REGISTRY
+        bed_exec berthctl pull "$R/busybox" >/dev/null
+        bed_exec berthctl tag "$R/busybox" "$R/cancelled:1"
+        # The registry frozen: the push's first request waits for an answer, so the push is surely running.
+        kill -STOP "$(cat "$PUSH_REGISTRY_DIR/pid")"
+        path=$(bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager PushImage 'sa{sv}' \
+                "$R/cancelled:1" 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 "$path" org.berth1.Transfer \
+                Cancel 2>&1) && { kill -CONT "$(cat "$PUSH_REGISTRY_DIR/pid")"; fail "nobody cancelled a push"; }
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Transfer Status)" 's "pushing"' "still running"
+        bed_exec busctl call org.berth1 "$path" org.berth1.Transfer Cancel
+        wait_until 10 transfer_gone "$path"
+        kill -CONT "$(cat "$PUSH_REGISTRY_DIR/pid")"
+        assert_match "$(bed_journal -o cat -u berthd --no-pager)" "Push of $R/cancelled:1 failed: the push was cancelled" "journal"
+        assert_fails bed_exec curl -sf "http://$R/v2/cancelled/manifests/1"
 }
 
 test_unprivileged_callers_refused() {
