@@ -52,7 +52,9 @@ static int verb_save(int argc, char *argv[])
                         break;
                 case 'f':
                         if (!streq(optarg, "docker-archive") && !streq(optarg, "oci-archive")) {
-                                fprintf(stderr, "berthctl save: unknown --format '%s': docker-archive or oci-archive.\n",
+                                fprintf(stderr,
+                                        "berthctl save: unknown --format '%s': docker-archive or "
+                                        "oci-archive.\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }
@@ -114,9 +116,10 @@ static int verb_save(int argc, char *argv[])
 
 static void load_usage(FILE *f)
 {
-        fprintf(f, "Usage: berthctl load [-i FILE] [-q]\n\n"
-                   "Load images from a docker-archive or OCI image layout tar, plain or compressed with gzip,\n"
-                   "zstd or xz (standard input by default).\n");
+        fprintf(f,
+                "Usage: berthctl load [-i FILE] [-q]\n\n"
+                "Load images from a docker-archive or OCI image layout tar, plain or compressed with gzip,\n"
+                "zstd or xz (standard input by default).\n");
 }
 
 static int verb_load(int argc, char *argv[])
@@ -162,8 +165,9 @@ static int verb_load(int argc, char *argv[])
                 }
         } else {
                 if (isatty(STDIN_FILENO)) {
-                        fprintf(stderr, "Error: requested load from stdin, but stdin is a terminal. Use -i or "
-                                        "redirect.\n");
+                        fprintf(stderr,
+                                "Error: requested load from stdin, but stdin is a terminal. Use -i or "
+                                "redirect.\n");
                         return EXIT_ERROR;
                 }
                 fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
