@@ -96,7 +96,7 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
 typedef struct Extractor {
         int input_fd;
         int root_fd;
-        int stream_fd; /* the decompressed tar, from layer-decompress.c's thread */
+        int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
         uint8_t *buffer;
         uint64_t entries;
