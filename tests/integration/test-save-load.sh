@@ -168,6 +168,18 @@ for m in t.getmembers():
         assert_eq "$(bed_sh 'ls -A /var/lib/berth/layers | grep -c "^\.tmp-" || true')" 0 "no temp layer left"
 }
 
+# A layer stored before berth kept layer records (simulated by moving one away) cannot be saved: a clear
+# error, and no archive.
+test_layer_without_record_refused() {
+        local rec
+        rec=$(bed_sh 'ls /var/lib/berth/layers/*/tar-split.zst | head -1')
+        bed_exec mv "$rec" "$rec.away"
+        assert_fails bed_sh "berthctl save -o $SL/norecord.tar \$(berthctl images -q)"
+        bed_exec mv "$rec.away" "$rec"
+        assert_match "$FAIL_OUTPUT" 'stored before berth kept exact layer tars' "error for a layer without record"
+        bed_exec test ! -e $SL/norecord.tar
+}
+
 test_unprivileged_refused() {
         bed_exec chmod 0755 $SL
         bed_exec chmod 0644 $SL/child.tar
