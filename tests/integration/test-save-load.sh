@@ -66,6 +66,10 @@ test_save_load_round_trip() {
         assert_eq "$(image_id "$(R busybox-child)")" "$id" "same image id after the round trip"
         assert_eq "$(bed_exec berthctl run --rm --network none "$(R busybox-child)" cat /etc/child)" "child" \
                 "the loaded image runs"
+        # On a terminal, berthd's ArchiveProgress signals show as a line on stderr (the child reports at its
+        # first chance, and berthd sends what it has before the reply).
+        assert_match "$(bed_exec script -qec "berthctl load -i $SL/child.tar" /dev/null)" 'Loading [0-9.]+[kMG]?B/' \
+                "progress on a terminal"
         # Loading again is fine (duplicates), and -q prints nothing.
         assert_eq "$(bed_exec berthctl load -q -i $SL/child.tar)" "" "load -q"
 }
