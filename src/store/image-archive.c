@@ -436,6 +436,7 @@ typedef struct Blob {
         GBytes *data;      /* kept in memory: small entries and JSON documents */
         char *link;        /* a symlink, to this entry (normalised) */
         char *tmp_name;    /* extracted into this temp dir of the layer store, not yet committed */
+        char *committed;   /* the chain id it was first committed as */
         char *diff_id;     /* of the extracted layer */
         char *blob_digest; /* of the entry's bytes */
         uint64_t size;     /* uncompressed */
@@ -459,6 +460,7 @@ static void blob_free(Blob *b)
                 g_bytes_unref(b->data);
         free(b->link);
         free(b->tmp_name);
+        free(b->committed);
         free(b->diff_id);
         free(b->blob_digest);
         free(b->error);
@@ -706,6 +708,10 @@ static int read_entries(Reader *rd, BerthError *e)
                     !archive_entry_hardlink(entry))
                         continue;
 
+                /* A name that comes twice: the later entry wins, as in tar; the earlier one's layer goes. */
+                b = g_hash_table_lookup(rd->blobs, name);
+                if (b && b->tmp_name)
+                        (void) layer_store_abort(rd->store, b->tmp_name);
                 b = calloc(1, sizeof(*b));
                 if (!b)
                         return -ENOMEM;
@@ -1027,6 +1033,50 @@ static void abort_all(Reader *rd)
         }
 }
 
+static int feed_sink(const void *data, size_t size, void *userdata)
+{
+        return extraction_feed(userdata, data, size);
+}
+
+/* The same layer on top of another parent (the empty layer in several places of an image, say) is
+ * another layer in the store: extract it once more, from memory or from the copy just committed. */
+static int extract_again(Reader *rd, Blob *b, BerthError *e)
+{
+        _cleanup_berth_error_ BerthError se = BERTH_ERROR_INIT;
+        Blob scratch = {};
+        Extraction x;
+        int r, k;
+
+        r = extraction_start(rd, &x);
+        if (r < 0)
+                return berth_error_set(e, r, "Cannot start extracting a layer: %s", strerror(-r));
+        if (b->data)
+                r = extraction_feed(&x, g_bytes_get_data(b->data, NULL), g_bytes_get_size(b->data));
+        else
+                r = layer_tar_stream(rd->store, b->committed, feed_sink, &x, &se);
+        if (r < 0) {
+                (void) kill(x.pid, SIGKILL);
+                x.input_broken = true;
+        }
+        k = extraction_finish(rd, &x, &scratch);
+        if (r >= 0 && k >= 0 && (!scratch.diff_id || !streq(scratch.diff_id, b->diff_id)))
+                r = -EBADMSG;
+        if (r >= 0 && k < 0)
+                r = k;
+        if (r < 0) {
+                if (scratch.tmp_name)
+                        (void) layer_store_abort(rd->store, scratch.tmp_name);
+                berth_error_set(e, r, "Cannot extract layer %s once more: %s", b->diff_id,
+                                se.message ?: scratch.error ?: strerror(-r));
+        } else
+                b->tmp_name = TAKE_PTR(scratch.tmp_name);
+        free(scratch.tmp_name);
+        free(scratch.diff_id);
+        free(scratch.blob_digest);
+        free(scratch.error);
+        return r;
+}
+
 /* Commits the layers of every image found, bottom up; on failure removes the ones this load added. */
 static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, BerthError *e)
 {
@@ -1056,12 +1106,9 @@ static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, 
                         if (r != 0)
                                 continue;
                         if (!b->tmp_name) {
-                                r = berth_error_set(
-                                        e, -EOPNOTSUPP,
-                                        "Layer %s is used on top of two different parents in the "
-                                        "archive, which berth cannot load",
-                                        b->diff_id);
-                                break;
+                                r = extract_again(rd, b, e);
+                                if (r < 0)
+                                        break;
                         }
                         r = layer_store_commit(rd->store, b->tmp_name, l->chain_ids[k], b->diff_id,
                                                k > 0 ? l->chain_ids[k - 1] : NULL);
@@ -1072,6 +1119,8 @@ static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, 
                         if (r == 0)
                                 g_ptr_array_add(added, g_strdup(l->chain_ids[k]));
                         b->tmp_name = mfree(b->tmp_name);
+                        if (!b->committed)
+                                b->committed = g_strdup(l->chain_ids[k]);
                         r = 0;
                 }
         }

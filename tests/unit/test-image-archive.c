@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "oci/config.h"
 #include "oci/sha256.h"
 #include "shared/macro.h"
 #include "store/image-archive.h"
@@ -45,7 +46,7 @@ static unsigned count_tmp_dirs(const char *root)
 }
 
 /* A one-layer image in a fresh store: a GNU tar of a small tree, extracted with its record. */
-static void make_image(const char *root, LayerStore **ret_store, ImageArchiveImage *img)
+static void make_image(const char *root, bool twice, LayerStore **ret_store, ImageArchiveImage *img)
 {
         g_autofree char *tree = make_tmp(), *cmd = NULL, *tar = NULL, *config = NULL;
         _cleanup_free_ char *tmp = NULL, *id = NULL;
@@ -69,10 +70,28 @@ static void make_image(const char *root, LayerStore **ret_store, ImageArchiveIma
         g_assert_cmpint(layer_extract_recorded(in_fd, diff_fd, record_fd, NULL, &res), ==, 0);
         g_assert_cmpint(layer_store_commit(s, tmp, res.diff_id, res.diff_id, NULL), ==, 0);
 
+        g_autofree char *ids =
+                twice ? g_strdup_printf("%s %s", res.diff_id, res.diff_id) : g_strdup(res.diff_id);
+        g_auto(GStrv) diff_ids = g_strsplit(ids, " ", -1);
+        g_auto(GStrv) chain_ids = NULL;
+        g_assert_cmpint(oci_chain_ids(diff_ids, &chain_ids), ==, 0);
+        if (twice) {
+                /* The same layer once more, on top of itself: another layer of the store. */
+                _cleanup_free_ char *tmp2 = NULL;
+                _cleanup_close_ int diff2 = -EBADF, record2 = -EBADF;
+
+                g_assert_cmpint(lseek(in_fd, 0, SEEK_SET), ==, 0);
+                g_assert_cmpint(layer_store_begin(s, &tmp2, &diff2), ==, 0);
+                g_assert_cmpint(layer_tar_record_create(s, tmp2, &record2), ==, 0);
+                g_assert_cmpint(layer_extract_recorded(in_fd, diff2, record2, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_commit(s, tmp2, chain_ids[1], res.diff_id, chain_ids[0]), ==, 0);
+        }
+
+        g_autofree char *quoted = g_strjoinv("\",\"", diff_ids);
         config =
                 g_strdup_printf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
                                 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
-                                res.diff_id);
+                                quoted);
         g_assert_cmpint(sha256_digest_data(config, strlen(config), &id), ==, 0);
         *img = (ImageArchiveImage){
                 .id = g_strdup(id),
@@ -80,8 +99,8 @@ static void make_image(const char *root, LayerStore **ret_store, ImageArchiveIma
                 .config = g_strdup(config),
                 .names = g_strsplit("docker.io/library/x:1", " ", -1),
                 .familiar = g_strsplit("x:1", " ", -1),
-                .diff_ids = g_strsplit(res.diff_id, " ", -1),
-                .chain_ids = g_strsplit(res.diff_id, " ", -1),
+                .diff_ids = g_strdupv(diff_ids),
+                .chain_ids = g_strdupv(chain_ids),
         };
         *ret_store = s;
         g_assert_cmpint(unlink(tar), ==, 0);
@@ -90,7 +109,8 @@ static void make_image(const char *root, LayerStore **ret_store, ImageArchiveIma
 
 static void test_round_trip(gconstpointer data)
 {
-        ImageArchiveFormat format = GPOINTER_TO_INT(data);
+        ImageArchiveFormat format = GPOINTER_TO_INT(data) & 0xff;
+        bool twice = GPOINTER_TO_INT(data) & 0x100;
         g_autofree char *a = NULL, *b = NULL;
         _cleanup_(layer_store_freep) LayerStore *sa = NULL, *sb = NULL;
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
@@ -105,7 +125,7 @@ static void test_round_trip(gconstpointer data)
         }
         a = make_tmp();
         b = make_tmp();
-        make_image(a, &sa, &img);
+        make_image(a, twice, &sa, &img);
         g_assert_cmpint(layer_store_open(b, &sb), ==, 0);
 
         fd = memfd_create("archive", MFD_CLOEXEC);
@@ -121,7 +141,8 @@ static void test_round_trip(gconstpointer data)
         g_assert_cmpstr(loaded[0].names[0], ==,
                         format == IMAGE_ARCHIVE_OCI ? "docker.io/library/x:1" : "x:1");
         g_assert_cmpstr(loaded[0].diff_ids[0], ==, img.diff_ids[0]);
-        g_assert_cmpint(layer_store_has(sb, img.chain_ids[0]), ==, 1);
+        for (size_t i = 0; img.chain_ids[i]; i++)
+                g_assert_cmpint(layer_store_has(sb, img.chain_ids[i]), ==, 1);
         g_assert_cmpuint(count_tmp_dirs(b), ==, 0);
 
         /* The JSON the load child hands to berthd says the same. */
@@ -198,6 +219,8 @@ int main(int argc, char *argv[])
         g_test_add_data_func("/image-archive/docker", GINT_TO_POINTER(IMAGE_ARCHIVE_DOCKER),
                              test_round_trip);
         g_test_add_data_func("/image-archive/oci", GINT_TO_POINTER(IMAGE_ARCHIVE_OCI), test_round_trip);
+        g_test_add_data_func("/image-archive/same-layer-twice",
+                             GINT_TO_POINTER(IMAGE_ARCHIVE_DOCKER | 0x100), test_round_trip);
         g_test_add_func("/image-archive/bad-input", test_bad_input);
         return g_test_run();
 }
