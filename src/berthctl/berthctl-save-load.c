@@ -10,18 +10,77 @@
 #include <unistd.h>
 
 #include "berthctl.h"
+#include "format.h"
 #include "shared/log.h"
 
-/* Answered when the archive is done, however big: no timeout. */
-static int call_long(sd_bus_message *m, sd_bus_message **ret_reply)
+typedef struct Call {
+        const char *verb; /* "Loading", "Saving" */
+        bool show;        /* progress on stderr (a terminal) */
+        bool done, shown;
+        sd_bus_message *reply;
+        sd_bus_error error;
+} Call;
+
+static int on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Call *c = userdata;
+        uint64_t done, total;
+        char a[32], b[32];
+
+        if (!c->show || sd_bus_message_read(m, "tt", &done, &total) < 0)
+                return 0;
+        if (total > 0)
+                fprintf(stderr, "\r\033[K%s %s/%s", c->verb, format_size(a, sizeof(a), done),
+                        format_size(b, sizeof(b), total));
+        else
+                fprintf(stderr, "\r\033[K%s %s", c->verb, format_size(a, sizeof(a), done));
+        c->shown = true;
+        return 0;
+}
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        Call *c = userdata;
+
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        c->done = true;
+        if (e)
+                (void) sd_bus_error_set(&c->error, e->name, e->message);
+        else
+                c->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+/* Answered when the archive is done, however big: no timeout. Meanwhile berthd's ArchiveProgress signals,
+ * sent to us alone, are shown on a terminal. */
+static int call_long(sd_bus_message *m, const char *verb, bool quiet, sd_bus_message **ret_reply)
+{
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *call = NULL;
+        sd_bus *bus = sd_bus_message_get_bus(m);
+        Call c = { .verb = verb, .show = !quiet && isatty(STDERR_FILENO), .error = SD_BUS_ERROR_NULL };
         int r;
 
         polkit_agent_open_if_enabled();
-        r = sd_bus_call(sd_bus_message_get_bus(m), m, UINT64_MAX - 1, &error, ret_reply);
-        if (r < 0)
-                return log_bus_error(&error, r);
+        if (c.show)
+                (void) sd_bus_match_signal(bus, &match, "org.berth1", "/org/berth1", "org.berth1.Manager",
+                                           "ArchiveProgress", on_progress, &c);
+        r = sd_bus_call_async(bus, &call, m, on_reply, &c, UINT64_MAX - 1);
+        while (r >= 0 && !c.done) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+        }
+        if (c.shown)
+                fputs("\r\033[K", stderr);
+        if (r >= 0 && sd_bus_error_is_set(&c.error))
+                r = -(sd_bus_error_get_errno(&c.error) ?: EIO);
+        if (r < 0) {
+                r = log_bus_error(&c.error, r);
+                sd_bus_error_free(&c.error);
+                return r;
+        }
+        *ret_reply = c.reply;
         return 0;
 }
 
@@ -52,7 +111,9 @@ static int verb_save(int argc, char *argv[])
                         break;
                 case 'f':
                         if (!streq(optarg, "docker-archive") && !streq(optarg, "oci-archive")) {
-                                fprintf(stderr, "berthctl save: unknown --format '%s': docker-archive or oci-archive.\n",
+                                fprintf(stderr,
+                                        "berthctl save: unknown --format '%s': docker-archive or "
+                                        "oci-archive.\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }
@@ -102,7 +163,7 @@ static int verb_save(int argc, char *argv[])
         if (r < 0)
                 log_bus_error(NULL, r);
         if (r >= 0)
-                r = call_long(m, &reply);
+                r = call_long(m, "Saving", false, &reply);
         if (r >= 0 && output && (fsync(fd) < 0 || rename(tmp, output) < 0)) {
                 fprintf(stderr, "Error: cannot write %s: %m\n", output);
                 r = -errno;
@@ -114,9 +175,10 @@ static int verb_save(int argc, char *argv[])
 
 static void load_usage(FILE *f)
 {
-        fprintf(f, "Usage: berthctl load [-i FILE] [-q]\n\n"
-                   "Load images from a docker-archive or OCI image layout tar, plain or compressed with gzip,\n"
-                   "zstd or xz (standard input by default).\n");
+        fprintf(f,
+                "Usage: berthctl load [-i FILE] [-q]\n\n"
+                "Load images from a docker-archive or OCI image layout tar, plain or compressed with gzip,\n"
+                "zstd or xz (standard input by default).\n");
 }
 
 static int verb_load(int argc, char *argv[])
@@ -162,8 +224,9 @@ static int verb_load(int argc, char *argv[])
                 }
         } else {
                 if (isatty(STDIN_FILENO)) {
-                        fprintf(stderr, "Error: requested load from stdin, but stdin is a terminal. Use -i or "
-                                        "redirect.\n");
+                        fprintf(stderr,
+                                "Error: requested load from stdin, but stdin is a terminal. Use -i or "
+                                "redirect.\n");
                         return EXIT_ERROR;
                 }
                 fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -178,7 +241,7 @@ static int verb_load(int argc, char *argv[])
                 r = sd_bus_message_append(m, "ha{sv}", fd, 0);
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
-        r = call_long(m, &reply);
+        r = call_long(m, "Loading", quiet, &reply);
         if (r < 0)
                 return EXIT_ERROR;
         r = sd_bus_message_read_strv(reply, &loaded);

@@ -49,7 +49,8 @@ void image_archive_send_load_reply(sd_bus_message *call, char **loaded, const Be
                 (void) sd_bus_reply_method_error(call, &error);
                 return;
         }
-        if (sd_bus_message_new_method_return(call, &reply) >= 0 && sd_bus_message_append_strv(reply, loaded) >= 0)
+        if (sd_bus_message_new_method_return(call, &reply) >= 0 &&
+            sd_bus_message_append_strv(reply, loaded) >= 0)
                 (void) sd_bus_send(NULL, reply, NULL);
 }
 
@@ -92,7 +93,8 @@ int bus_manager_method_save_images(sd_bus_message *message, void *userdata, sd_b
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No image to save.");
 
         const char *details[] = { "image", refs[0], "verb", "save", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_IMAGES, details, &m->polkit_registry,
+                                    error);
         if (r < 0)
                 return r;
         if (r == 0)

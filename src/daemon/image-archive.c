@@ -53,7 +53,8 @@ static void job_free(ArchiveJob *j)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ArchiveJob *, job_free);
 
-/* ---- the child ----------------------------------------------------------------------------------------- */
+/* ---- the child -----------------------------------------------------------------------------------------
+ */
 
 static void child_progress(uint64_t done, uint64_t total, void *userdata)
 {
@@ -109,7 +110,8 @@ static int child_work(const char *layers_path, bool load, const ImageArchiveImag
                 (void) fcntl(CHILD_DATA_FD, F_SETFL, flags & ~O_NONBLOCK);
 
         if (!load)
-                return image_archive_write(s, images, n_images, format, CHILD_DATA_FD, child_progress, &last, e);
+                return image_archive_write(s, images, n_images, format, CHILD_DATA_FD, child_progress, &last,
+                                           e);
 
         r = image_archive_read(s, CHILD_DATA_FD, child_progress, &last, &loaded, &n, e);
         if (r < 0)
@@ -188,7 +190,8 @@ static int read_result(ArchiveJob *j, char **ret_json, BerthError *e)
                 return -ENOMEM;
         n = pread(j->result_fd, data, (size_t) size, 0);
         if (n != size)
-                return berth_error_set(e, -EIO, "Cannot read the report of the %s process", j->load ? "load" : "save");
+                return berth_error_set(e, -EIO, "Cannot read the report of the %s process",
+                                       j->load ? "load" : "save");
         data[size] = 0;
         if (startswith(data, "OK\n")) {
                 *ret_json = strdup(data + 3);
@@ -227,9 +230,9 @@ static int record_loaded(Manager *m, const ImageArchiveLoaded *l, GPtrArray *out
                 return berth_error_set(e, -EPROTO, "The load process reported a bad config for %s", l->id);
         for (size_t i = 0; i < n; i++)
                 if (layer_store_has(m->layers, l->chain_ids[i]) <= 0)
-                        return berth_error_set(e, -ENOENT,
-                                               "A layer of image %s was removed while it was loaded; load it again",
-                                               l->id);
+                        return berth_error_set(
+                                e, -ENOENT,
+                                "A layer of image %s was removed while it was loaded; load it again", l->id);
 
         is_new = !image_store_get(m->images, id);
         if (is_new) {
@@ -260,14 +263,16 @@ static int record_loaded(Manager *m, const ImageArchiveLoaded *l, GPtrArray *out
                 const char *old;
 
                 if (manager_canonical_reference(m, *name, &te, &canonical) < 0 || strchr(canonical, '@')) {
-                        log_warning("Not tagging loaded image %s as '%s': %s", id, *name, berth_error_message(&te));
+                        log_warning("Not tagging loaded image %s as '%s': %s", id, *name,
+                                    berth_error_message(&te));
                         continue;
                 }
                 old = image_store_tag_target(m->images, canonical);
                 _cleanup_free_ char *old_id = old && !streq(old, id) ? strdup(old) : NULL;
                 r = manager_tag_image(m, stored, canonical);
                 if (r < 0)
-                        return berth_error_set(e, r, "Cannot tag image %s as %s: %s", id, canonical, strerror(-r));
+                        return berth_error_set(e, r, "Cannot tag image %s as %s: %s", id, canonical,
+                                               strerror(-r));
                 if (old_id)
                         image_send_changed(m, old_id);
                 g_ptr_array_add(out, familiar(canonical));
@@ -340,7 +345,8 @@ static int job_start(Manager *m, bool load, const ImageArchiveImage *images, siz
 
         result_fd = memfd_create(load ? "berth-load" : "berth-save", MFD_CLOEXEC);
         if (result_fd < 0 || pipe2(progress, O_CLOEXEC | O_NONBLOCK) < 0)
-                return berth_error_set_errno(e, negative_errno(), "Cannot set up the %s", load ? "load" : "save");
+                return berth_error_set_errno(e, negative_errno(), "Cannot set up the %s",
+                                             load ? "load" : "save");
 
         pid = fork();
         if (pid < 0)
@@ -437,7 +443,8 @@ int manager_save_images(Manager *m, char **keys, int out_fd, ImageArchiveFormat 
                         r = image_store_read_config(m->images, rec->id, &add.config, &add.config_size);
                         if (r < 0) {
                                 image_archive_image_done(&add);
-                                berth_error_set(e, r, "Cannot read the config of %s: %s", rec->id, strerror(-r));
+                                berth_error_set(e, r, "Cannot read the config of %s: %s", rec->id,
+                                                strerror(-r));
                                 break;
                         }
                         g_array_append_val(images, add);
@@ -454,8 +461,8 @@ int manager_save_images(Manager *m, char **keys, int out_fd, ImageArchiveFormat 
                 }
         }
         if (r >= 0)
-                r = job_start(m, false, (ImageArchiveImage *) (void *) images->data, images->len, format, out_fd,
-                              reply_to, e);
+                r = job_start(m, false, (ImageArchiveImage *) (void *) images->data, images->len, format,
+                              out_fd, reply_to, e);
         images_free(images);
         return r;
 }

@@ -32,12 +32,12 @@
 #define ANNOTATION_REF_NAME      "org.opencontainers.image.ref.name"
 #define ANNOTATION_IMAGE_NAME    "io.containerd.image.name"
 
-#define SMALL_ENTRY_MAX    (4U * 1024U)          /* kept in memory whatever it is */
-#define JSON_ENTRY_MAX     (16U * 1024U * 1024U) /* a JSON document kept in memory */
-#define JSON_TOTAL_MAX     (64U * 1024U * 1024U) /* all of them together */
+#define SMALL_ENTRY_MAX     (4U * 1024U)          /* kept in memory whatever it is */
+#define JSON_ENTRY_MAX      (16U * 1024U * 1024U) /* a JSON document kept in memory */
+#define JSON_TOTAL_MAX      (64U * 1024U * 1024U) /* all of them together */
 #define ARCHIVE_ENTRIES_MAX 100000U
-#define LINK_DEPTH_MAX     16
-#define IO_BUFFER_SIZE     (256U * 1024U)
+#define LINK_DEPTH_MAX      16
+#define IO_BUFFER_SIZE      (256U * 1024U)
 
 static const char *const format_names[_IMAGE_ARCHIVE_FORMAT_MAX] = {
         [IMAGE_ARCHIVE_DOCKER] = "docker-archive",
@@ -183,10 +183,11 @@ static int write_layer(Writer *w, const char *name, const char *chain_id, const 
                 return r;
         /* The record cannot say whether diff/ was changed behind the store's back: the digest can. */
         if (!streq(digest, diff_id))
-                return berth_error_set(e, -EBADMSG,
-                                       "Layer %s cannot be rebuilt exactly from the store (its tar hashes to "
-                                       "%s); remove the image and pull or load it again",
-                                       diff_id, digest);
+                return berth_error_set(
+                        e, -EBADMSG,
+                        "Layer %s cannot be rebuilt exactly from the store (its tar hashes to "
+                        "%s); remove the image and pull or load it again",
+                        diff_id, digest);
         return 0;
 }
 
@@ -223,8 +224,8 @@ static void split_familiar(const char *name, char **ret_repo, char **ret_tag)
 static int write_docker(Writer *w, const ImageArchiveImage *images, size_t n, BerthError *e)
 {
         g_autoptr(JsonBuilder) manifest = json_builder_new();
-        g_autoptr(GHashTable) repos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                            (GDestroyNotify) g_hash_table_unref);
+        g_autoptr(GHashTable) repos =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
         g_autofree char *manifest_json = NULL, *repos_json = NULL;
         size_t size;
         int r;
@@ -336,7 +337,8 @@ static int write_oci(Writer *w, const ImageArchiveImage *images, size_t n, Berth
 
                 layers = g_new0(OciDescriptor, MAX(n_layers, 1U));
                 for (size_t l = 0; l < n_layers; l++) {
-                        g_autofree char *name = g_strdup_printf("blobs/sha256/%s", digest_hex(img->diff_ids[l]));
+                        g_autofree char *name =
+                                g_strdup_printf("blobs/sha256/%s", digest_hex(img->diff_ids[l]));
                         uint64_t layer_size = 0;
 
                         r = write_layer(w, name, img->chain_ids[l], img->diff_ids[l], e);
@@ -431,14 +433,15 @@ int image_archive_write(LayerStore *s, const ImageArchiveImage *images, size_t n
 /* ---- load --------------------------------------------------------------------------------------------- */
 
 typedef struct Blob {
-        GBytes *data;        /* kept in memory: small entries and JSON documents */
-        char *link;          /* a symlink, to this entry (normalised) */
-        char *tmp_name;      /* extracted into this temp dir of the layer store, not yet committed */
-        char *diff_id;       /* of the extracted layer */
-        char *blob_digest;   /* of the entry's bytes */
-        uint64_t size;       /* uncompressed */
-        char *error;         /* why the entry is not a layer */
-        bool extracted;      /* an extraction was tried */
+        GBytes *data;      /* kept in memory: small entries and JSON documents */
+        char *link;        /* a symlink, to this entry (normalised) */
+        char *tmp_name;    /* extracted into this temp dir of the layer store, not yet committed */
+        char *committed;   /* the chain id it was first committed as */
+        char *diff_id;     /* of the extracted layer */
+        char *blob_digest; /* of the entry's bytes */
+        uint64_t size;     /* uncompressed */
+        char *error;       /* why the entry is not a layer */
+        bool extracted;    /* an extraction was tried */
 } Blob;
 
 typedef struct Reader {
@@ -457,6 +460,7 @@ static void blob_free(Blob *b)
                 g_bytes_unref(b->data);
         free(b->link);
         free(b->tmp_name);
+        free(b->committed);
         free(b->diff_id);
         free(b->blob_digest);
         free(b->error);
@@ -704,6 +708,10 @@ static int read_entries(Reader *rd, BerthError *e)
                     !archive_entry_hardlink(entry))
                         continue;
 
+                /* A name that comes twice: the later entry wins, as in tar; the earlier one's layer goes. */
+                b = g_hash_table_lookup(rd->blobs, name);
+                if (b && b->tmp_name)
+                        (void) layer_store_abort(rd->store, b->tmp_name);
                 b = calloc(1, sizeof(*b));
                 if (!b)
                         return -ENOMEM;
@@ -715,8 +723,8 @@ static int read_entries(Reader *rd, BerthError *e)
                 }
                 if (archive_entry_filetype(entry) == AE_IFLNK) {
                         g_autofree char *dir = g_path_get_dirname(name);
-                        g_autofree char *target = g_strdup_printf("%s/%s", dir,
-                                                                  strempty(archive_entry_symlink(entry)));
+                        g_autofree char *target =
+                                g_strdup_printf("%s/%s", dir, strempty(archive_entry_symlink(entry)));
                         b->link = normalize(target);
                         continue;
                 }
@@ -816,18 +824,21 @@ static int add_image(Reader *rd, GPtrArray *found, GBytes *config, char **names,
                         return berth_error_set(e, r, "Cannot extract layer '%s': %s", layer_names[i],
                                                strerror(-r));
                 if (!b->diff_id)
-                        return berth_error_set(e, -EBADMSG, "Layer '%s' of image %s is not a valid layer: %s",
+                        return berth_error_set(e, -EBADMSG,
+                                               "Layer '%s' of image %s is not a valid layer: %s",
                                                layer_names[i], id, strna(b->error));
                 if (layer_digests && !streq(b->blob_digest, layer_digests[i]))
-                        return berth_error_set(e, -EBADMSG,
-                                               "Layer %s of image %s does not match its digest (it hashes to "
-                                               "%s)",
-                                               layer_digests[i], id, b->blob_digest);
+                        return berth_error_set(
+                                e, -EBADMSG,
+                                "Layer %s of image %s does not match its digest (it hashes to "
+                                "%s)",
+                                layer_digests[i], id, b->blob_digest);
                 if (!streq(b->diff_id, cfg->diff_ids[i]))
-                        return berth_error_set(e, -EBADMSG,
-                                               "Layer '%s' of image %s does not match the config: its diff id is "
-                                               "%s, the config says %s",
-                                               layer_names[i], id, b->diff_id, cfg->diff_ids[i]);
+                        return berth_error_set(
+                                e, -EBADMSG,
+                                "Layer '%s' of image %s does not match the config: its diff id is "
+                                "%s, the config says %s",
+                                layer_names[i], id, b->diff_id, cfg->diff_ids[i]);
         }
 
         for (guint i = 0; i < found->len; i++) {
@@ -860,7 +871,8 @@ static JsonNode *parse_json(GBytes *data, const char *what, BerthError *e)
         gsize size;
         const char *p = g_bytes_get_data(data, &size);
 
-        if (oci_json_check_text(p, size) < 0 || !json_parser_load_from_data(parser, p, (gssize) size, &error)) {
+        if (oci_json_check_text(p, size) < 0 ||
+            !json_parser_load_from_data(parser, p, (gssize) size, &error)) {
                 berth_error_set(e, -EBADMSG, "Invalid %s: %s", what, error ? error->message : "bad JSON");
                 return NULL;
         }
@@ -888,12 +900,14 @@ static int read_docker_manifest(Reader *rd, GBytes *data, GPtrArray *found, Bert
                 size_t n_layers;
 
                 if (!JSON_NODE_HOLDS_OBJECT(n))
-                        return berth_error_set(e, -EBADMSG, "Invalid manifest.json: entry %u is no object", i);
+                        return berth_error_set(e, -EBADMSG, "Invalid manifest.json: entry %u is no object",
+                                               i);
                 o = json_node_get_object(n);
                 if (json_read_string(o, "Config", &config_name) < 0 || !config_name ||
                     json_read_strv_or_empty(o, "RepoTags", &tags) < 0 ||
                     json_read_strv_or_empty(o, "Layers", &layer_names) < 0)
-                        return berth_error_set(e, -EBADMSG, "Invalid manifest.json: entry %u is incomplete", i);
+                        return berth_error_set(e, -EBADMSG, "Invalid manifest.json: entry %u is incomplete",
+                                               i);
                 config = document(rd, config_name, "the config", e);
                 if (!config)
                         return -EBADMSG;
@@ -947,7 +961,8 @@ static int read_oci_manifest(Reader *rd, const char *digest, const char *media_t
 
         r = oci_manifest_parse(p, size, &perr, &m);
         if (r < 0)
-                return berth_error_set(e, -EBADMSG, "Invalid manifest %s: %s", digest, berth_error_message(&perr));
+                return berth_error_set(e, -EBADMSG, "Invalid manifest %s: %s", digest,
+                                       berth_error_message(&perr));
         config = oci_blob(rd, m->config.digest, "config", e);
         if (!config)
                 return -EBADMSG;
@@ -959,7 +974,8 @@ static int read_oci_manifest(Reader *rd, const char *digest, const char *media_t
                 digests[l] = g_strdup(m->layers[l].digest);
                 layers[l] = lookup(rd, name);
                 if (!layers[l])
-                        return berth_error_set(e, -EBADMSG, "The archive lacks layer %s", m->layers[l].digest);
+                        return berth_error_set(e, -EBADMSG, "The archive lacks layer %s",
+                                               m->layers[l].digest);
         }
         return add_image(rd, found, config, names, layers, digests, digests, m->n_layers, e);
 }
@@ -1017,6 +1033,50 @@ static void abort_all(Reader *rd)
         }
 }
 
+static int feed_sink(const void *data, size_t size, void *userdata)
+{
+        return extraction_feed(userdata, data, size);
+}
+
+/* The same layer on top of another parent (the empty layer in several places of an image, say) is
+ * another layer in the store: extract it once more, from memory or from the copy just committed. */
+static int extract_again(Reader *rd, Blob *b, BerthError *e)
+{
+        _cleanup_berth_error_ BerthError se = BERTH_ERROR_INIT;
+        Blob scratch = {};
+        Extraction x;
+        int r, k;
+
+        r = extraction_start(rd, &x);
+        if (r < 0)
+                return berth_error_set(e, r, "Cannot start extracting a layer: %s", strerror(-r));
+        if (b->data)
+                r = extraction_feed(&x, g_bytes_get_data(b->data, NULL), g_bytes_get_size(b->data));
+        else
+                r = layer_tar_stream(rd->store, b->committed, feed_sink, &x, &se);
+        if (r < 0) {
+                (void) kill(x.pid, SIGKILL);
+                x.input_broken = true;
+        }
+        k = extraction_finish(rd, &x, &scratch);
+        if (r >= 0 && k >= 0 && (!scratch.diff_id || !streq(scratch.diff_id, b->diff_id)))
+                r = -EBADMSG;
+        if (r >= 0 && k < 0)
+                r = k;
+        if (r < 0) {
+                if (scratch.tmp_name)
+                        (void) layer_store_abort(rd->store, scratch.tmp_name);
+                berth_error_set(e, r, "Cannot extract layer %s once more: %s", b->diff_id,
+                                se.message ?: scratch.error ?: strerror(-r));
+        } else
+                b->tmp_name = TAKE_PTR(scratch.tmp_name);
+        free(scratch.tmp_name);
+        free(scratch.diff_id);
+        free(scratch.blob_digest);
+        free(scratch.error);
+        return r;
+}
+
 /* Commits the layers of every image found, bottom up; on failure removes the ones this load added. */
 static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, BerthError *e)
 {
@@ -1046,11 +1106,9 @@ static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, 
                         if (r != 0)
                                 continue;
                         if (!b->tmp_name) {
-                                r = berth_error_set(e, -EOPNOTSUPP,
-                                                    "Layer %s is used on top of two different parents in the "
-                                                    "archive, which berth cannot load",
-                                                    b->diff_id);
-                                break;
+                                r = extract_again(rd, b, e);
+                                if (r < 0)
+                                        break;
                         }
                         r = layer_store_commit(rd->store, b->tmp_name, l->chain_ids[k], b->diff_id,
                                                k > 0 ? l->chain_ids[k - 1] : NULL);
@@ -1061,6 +1119,8 @@ static int commit_layers(Reader *rd, GPtrArray *found, ImageArchiveLoaded *out, 
                         if (r == 0)
                                 g_ptr_array_add(added, g_strdup(l->chain_ids[k]));
                         b->tmp_name = mfree(b->tmp_name);
+                        if (!b->committed)
+                                b->committed = g_strdup(l->chain_ids[k]);
                         r = 0;
                 }
         }
@@ -1074,8 +1134,8 @@ int image_archive_read(LayerStore *s, int in_fd, ImageArchiveProgress progress, 
                        ImageArchiveLoaded **ret, size_t *ret_n, BerthError *e)
 {
         _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
-        g_autoptr(GHashTable) blobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                            (GDestroyNotify) blob_free);
+        g_autoptr(GHashTable) blobs =
+                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) blob_free);
         g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) found_free);
         _cleanup_free_ uint8_t *buffer = malloc(IO_BUFFER_SIZE);
         ImageArchiveLoaded *out = NULL;
@@ -1097,7 +1157,8 @@ int image_archive_read(LayerStore *s, int in_fd, ImageArchiveProgress progress, 
                 rd.total = (uint64_t) st.st_size;
 
         /* Built-in decoders only (ARCHIVE_WARN: an external program). */
-        if (archive_read_support_format_tar(a) != ARCHIVE_OK || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+        if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+            archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
             archive_read_support_filter_zstd(a) != ARCHIVE_OK)
                 return berth_error_set(e, -EOPNOTSUPP, "libarchive lacks tar, gzip or zstd support");
         (void) archive_read_support_filter_xz(a);
@@ -1171,8 +1232,8 @@ static int loaded_from_json(JsonNode *node, ImageArchiveLoaded *l)
         if (json_read_string_dup(o, "id", &l->id) < 0 || json_read_string_dup(o, "config", &l->config) < 0 ||
             json_read_strv_or_empty(o, "names", &l->names) < 0 ||
             json_read_strv_or_empty(o, "diff_ids", &l->diff_ids) < 0 ||
-            json_read_strv_or_empty(o, "chain_ids", &l->chain_ids) < 0 || json_read_array(o, "sizes", &sizes) < 0 ||
-            !l->id || !l->config || !sizes)
+            json_read_strv_or_empty(o, "chain_ids", &l->chain_ids) < 0 ||
+            json_read_array(o, "sizes", &sizes) < 0 || !l->id || !l->config || !sizes)
                 return -EBADMSG;
         l->config_size = strlen(l->config);
         k = g_strv_length(l->diff_ids);

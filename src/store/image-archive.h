@@ -43,8 +43,8 @@ typedef void (*ImageArchiveProgress)(uint64_t done, uint64_t total, void *userda
 
 /* One image to save. */
 typedef struct ImageArchiveImage {
-        char *id;         /* "sha256:<hex>" of config */
-        char *config;     /* the raw config */
+        char *id;     /* "sha256:<hex>" of config */
+        char *config; /* the raw config */
         size_t config_size;
         char **names;     /* full names to tag it with in the archive ("docker.io/library/debian:12") */
         char **familiar;  /* the same, as Docker writes RepoTags ("debian:12") */

@@ -96,7 +96,7 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
 typedef struct Extractor {
         int input_fd;
         int root_fd;
-        int stream_fd; /* the decompressed tar, from layer-decompress.c's thread */
+        int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
         uint8_t *buffer;
         uint64_t entries;
@@ -155,7 +155,10 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
                         archive_set_error(a, errno, "Failed to read the decompressed layer: %m");
                         return -1;
                 }
-                if (x->recorder && layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0) {
+                if (x->recorder &&
+                    (layer_tar_recorder_flush_to(x->recorder,
+                                                 (uint64_t) MAX(archive_filter_bytes(a, 0), 0)) < 0 ||
+                     layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0)) {
                         archive_set_error(a, ENOMEM, "Cannot record the layer tar");
                         return -1;
                 }

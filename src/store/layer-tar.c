@@ -153,6 +153,22 @@ int layer_tar_recorder_feed(LayerTarRecorder *r, const void *buf, size_t size)
         return 0;
 }
 
+int layer_tar_recorder_flush_to(LayerTarRecorder *r, uint64_t stream_offset)
+{
+        uint64_t n;
+        int k;
+
+        if (stream_offset <= r->start)
+                return 0;
+        n = MIN(stream_offset - r->start, (uint64_t) (r->len - r->head));
+        k = emit_raw(r, r->buf + r->head, (size_t) n);
+        if (k < 0)
+                return k;
+        r->head += (size_t) n;
+        r->start += n;
+        return 0;
+}
+
 int layer_tar_recorder_content(LayerTarRecorder *r, uint64_t stream_offset, const char *path,
                                uint64_t file_offset, uint64_t length)
 {

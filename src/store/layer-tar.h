@@ -56,4 +56,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LayerTarRecorder *, layer_tar_recorder_free);
 int layer_tar_recorder_feed(LayerTarRecorder *r, const void *buf, size_t size);
 int layer_tar_recorder_content(LayerTarRecorder *r, uint64_t stream_offset, const char *path,
                                uint64_t file_offset, uint64_t length);
+/* Writes out as raw what lies before stream_offset, the reader's position: no content can be announced
+ * there any more. Keeps the buffer small when the reader skips large entries it does not extract. */
+int layer_tar_recorder_flush_to(LayerTarRecorder *r, uint64_t stream_offset);
 int layer_tar_recorder_finish(LayerTarRecorder *r);
