@@ -625,8 +625,13 @@ static void on_layer_patch(RegistryRequest *req, const RegistryError *error,
         l->readable_source = sd_event_source_disable_unref(l->readable_source);
         l->output_fd = safe_close(l->output_fd);
         if (error) {
-                if (l->child_done && l->result_fd >= 0)
-                        return layer_finish_upload(l); /* the compressor's failure says more */
+                _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+                /* When the compressor failed, its reason says more than the upload's. */
+                if (l->child_done && l->result_fd >= 0 &&
+                    layer_compress_read_result(l->result_fd, &err, &l->result) < 0)
+                        return push_fail(l->push, -EPROTO, "layer %s could not be read: %s", l->short_id,
+                                         berth_error_message(&err));
                 return push_fail_registry(l->push, "uploading a layer", error);
         }
         if (response->location) {
