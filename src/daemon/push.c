@@ -191,7 +191,9 @@ static void layer_collect_candidates(Push *p, PushLayer *l, const ImageRecord *r
                 const OciDescriptor *d = &p->manifest->layers[l->index];
                 for (size_t i = 0; rec->repo_digests && rec->repo_digests[i]; i++) {
                         _cleanup_(reference_freep) Reference *r = NULL;
-                        if (reference_parse(rec->repo_digests[i], NULL, &r) >= 0)
+                        /* Only where that very manifest is: a push elsewhere may have made another. */
+                        if (reference_parse(rec->repo_digests[i], NULL, &r) >= 0 &&
+                            streq_ptr(r->digest, rec->manifest_digest))
                                 layer_add_candidate(l, d->digest, d->media_type, d->size, r->domain,
                                                     r->path);
                 }
@@ -696,14 +698,65 @@ static void layer_upload(PushLayer *l)
 
 /* ---- config and manifest ---- */
 
+/* Docker lists the pushed repo@digest among the image's RepoDigests: so does berth. */
+static int push_record_repo_digest(Push *p)
+{
+        _cleanup_(image_record_freep) ImageRecord *copy = NULL;
+        _cleanup_free_ char *repo_digest = NULL, *config = NULL, *manifest = NULL;
+        size_t config_size = 0, manifest_size = 0, n, n_layers;
+        const ImageRecord *rec = image_store_get(p->manager->images, p->image_id);
+        int r;
+
+        if (!rec)
+                return 0; /* removed meanwhile */
+        if (asprintf(&repo_digest, "%s/%s@%s", p->ref->domain, p->ref->path, p->manifest_digest) < 0)
+                return -ENOMEM;
+        if (rec->repo_digests && g_strv_contains((const char *const *) rec->repo_digests, repo_digest))
+                return 0;
+
+        copy = calloc(1, sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        n = rec->repo_digests ? g_strv_length(rec->repo_digests) : 0;
+        n_layers = rec->diff_ids ? g_strv_length(rec->diff_ids) : 0;
+        copy->id = strdup(rec->id);
+        copy->manifest_digest = g_strdup(rec->manifest_digest);
+        copy->repo_digests = calloc(n + 2, sizeof(char *));
+        copy->diff_ids = g_strdupv(rec->diff_ids);
+        copy->chain_ids = g_strdupv(rec->chain_ids);
+        copy->layer_sizes = calloc(n_layers + 1, sizeof(uint64_t));
+        if (!copy->id || !copy->repo_digests || !copy->layer_sizes)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                copy->repo_digests[i] = g_strdup(rec->repo_digests[i]);
+        copy->repo_digests[n] = TAKE_PTR(repo_digest);
+        if (rec->layer_sizes)
+                memcpy(copy->layer_sizes, rec->layer_sizes, n_layers * sizeof(uint64_t));
+        copy->size = rec->size;
+        copy->created_usec = rec->created_usec;
+        copy->added_usec = rec->added_usec;
+
+        r = image_store_read_config(p->manager->images, rec->id, &config, &config_size);
+        if (r < 0)
+                return r;
+        if (rec->manifest_digest)
+                (void) image_store_read_manifest(p->manager->images, rec->id, &manifest, &manifest_size);
+        return image_store_add(p->manager->images, copy, config, config_size, manifest, manifest_size);
+}
+
 static void on_manifest_put(RegistryRequest *req, const RegistryError *error,
                             const RegistryResponse *response, void *userdata)
 {
         Push *p = userdata;
+        int r;
 
         p->request = NULL;
         if (error)
                 return push_fail_registry(p, "storing the manifest", error);
+        r = push_record_repo_digest(p);
+        if (r < 0)
+                log_warning_errno(r, "Failed to add the pushed digest to image %s, ignoring: %m",
+                                  p->image_id);
         emit_message(p, "%s: digest: %s size: %zu", p->tag, p->manifest_digest, p->new_manifest_size);
         push_finish(p, NULL);
 }

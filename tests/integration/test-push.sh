@@ -56,6 +56,10 @@ test_push_pulled_image_mounts_and_keeps_its_digest() {
         assert_no_match "$out" 'Mounted|Pushed' "nothing sent for the second tag"
         assert_match "$out" "^2: digest: $digest size: [0-9]+$" "second tag's digest"
 
+        # Docker's RepoDigests gain the pushed one.
+        assert_match "$(bed_exec berthctl image inspect "$R/busybox" | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)[0]["RepoDigests"]))')" \
+                "^$R/copy/busybox@$digest$" "RepoDigests"
+
         # Every tag of the repository, one push each.
         out=$(bed_exec berthctl push --all-tags "$R/copy/busybox")
         assert_eq "$(grep -cE '^[12]: digest: ' <<<"$out")" 2 "--all-tags pushes both tags:"$'\n'"$out"
