@@ -6,8 +6,8 @@
 #include "berthctl.h"
 #include "format.h"
 
-/* `berthctl pull`: Docker's output. On a terminal one line per layer, redrawn in place; otherwise each
- * status change once, as plain lines. */
+/* `berthctl pull` (and push's transfer, berthctl-push.c): Docker's output. On a terminal one line per
+ * layer, redrawn in place; otherwise each status change once, as plain lines. */
 
 typedef struct PullLayer {
         char *id;
@@ -45,7 +45,10 @@ static PullLayer *find_layer(PullState *s, const char *id)
 
 static void format_layer(const PullLayer *l, char *buf, size_t len)
 {
-        if (streq(l->status, "Downloading") && l->total > 0) {
+        if (streq(l->status, "Pushing") && l->total == 0 && l->done > 0) {
+                char done[FORMAT_SIZE_MAX];
+                snprintf(buf, len, "%s: %s  %s", l->id, l->status, format_size(done, sizeof(done), l->done));
+        } else if ((streq(l->status, "Downloading") || streq(l->status, "Pushing")) && l->total > 0) {
                 char done[FORMAT_SIZE_MAX], total[FORMAT_SIZE_MAX], bar[52];
                 unsigned width = 50, fill = (unsigned) (l->done * width / MAX(l->total, 1));
 
@@ -138,12 +141,18 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
                 s->finished = true;
                 s->result = g_strdup("failed");
                 s->error_name = g_strdup("org.freedesktop.DBus.Error.NoReply");
-                s->error_message = g_strdup("berthd went away during the pull");
+                s->error_message = g_strdup("berthd went away during the transfer");
         }
         return 0;
 }
 
 int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
+{
+        return transfer_run("PullImage", ref, NULL, NULL, out, quiet, ret_reference);
+}
+
+int transfer_run(const char *method, const char *ref, const char *option_key, const char *option_value,
+                 FILE *out, bool quiet, char **ret_reference)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *owner_slot = NULL;
@@ -170,10 +179,13 @@ int pull_image(const char *ref, FILE *out, bool quiet, char **ret_reference)
         if (r < 0)
                 return log_bus_error(NULL, r);
 
-        r = manager_new_call("PullImage", &call);
+        r = manager_new_call(method, &call);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(call, "sa{sv}", ref, 0);
+        if (option_key)
+                r = sd_bus_message_append(call, "sa{sv}", ref, 1, option_key, "s", option_value);
+        else
+                r = sd_bus_message_append(call, "sa{sv}", ref, 0);
         if (r < 0)
                 return log_bus_error(NULL, r);
         r = manager_call_message(call, &reply);

@@ -62,7 +62,11 @@ extern const Verb image_verbs[];
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
+/* Calls method ("PullImage", "PushImage") with one string option (or none) and follows its Transfer. */
+int transfer_run(const char *method, const char *reference, const char *option_key, const char *option_value,
+                 FILE *out, bool quiet, char **ret_reference);
 extern const Verb container_verbs[];
+extern const Verb push_verbs[]; /* push, login, logout (berthctl-push.c) */
 extern const Verb lifecycle_verbs[];
 int verb_search(int argc, char *argv[]);
 int verb_commit(int argc, char *argv[]);
@@ -78,3 +82,4 @@ struct Table;
 void volumes_add_df_rows(struct Table *t);
 int volumes_usage(unsigned *ret_total, unsigned *ret_active, uint64_t *ret_size, uint64_t *ret_reclaimable);
 extern const Verb network_verbs[];
+extern const Verb save_load_verbs[]; /* save, load */

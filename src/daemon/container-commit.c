@@ -22,6 +22,7 @@
 #include "store/layer-diff.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/layer-tar.h"
 
 #define COMMIT_MESSAGE_MAX 256
 
@@ -138,14 +139,14 @@ static void commit_fail(CommitOperation *op, int error, const char *message)
 /* ---- the child ------------------------------------------------------------------------------------ */
 
 /* Writes the tar into a pipe read by a layer_extract child: no copy of the layer on disk but the layer. */
-static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
+static int commit_child_work(int upper_fd, int dest_fd, int record_fd, CommitReport *report)
 {
         _cleanup_close_ int input_fd = -EBADF, result_fd = -EBADF;
         _cleanup_berth_error_ BerthError write_error = BERTH_ERROR_INIT, extract_error = BERTH_ERROR_INIT;
         pid_t pid;
         int r, k, flags;
 
-        r = layer_extract_spawn(dest_fd, &input_fd, &result_fd, &pid);
+        r = layer_extract_spawn_recorded(dest_fd, record_fd, &input_fd, &result_fd, &pid);
         if (r < 0) {
                 snprintf(report->message, sizeof(report->message), "cannot start extraction: %s",
                          strerror(-r));
@@ -171,7 +172,7 @@ static int commit_child_work(int upper_fd, int dest_fd, CommitReport *report)
         return 0;
 }
 
-_Noreturn static void commit_child(int upper_fd, int dest_fd, int report_fd, pid_t parent)
+_Noreturn static void commit_child(int upper_fd, int dest_fd, int record_fd, int report_fd, pid_t parent)
 {
         CommitReport report = {};
         int r;
@@ -181,7 +182,7 @@ _Noreturn static void commit_child(int upper_fd, int dest_fd, int report_fd, pid
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
 
-        r = commit_child_work(upper_fd, dest_fd, &report);
+        r = commit_child_work(upper_fd, dest_fd, record_fd, &report);
         report.error = r < 0 ? r : 0;
         if (write(report_fd, &report, sizeof(report)) != (ssize_t) sizeof(report))
                 _exit(EXIT_FAILURE);
@@ -324,10 +325,14 @@ static int commit_spawn(CommitOperation *op)
 {
         Manager *m = op->manager;
         _cleanup_close_pair_ int report[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int record_fd = -EBADF;
         pid_t parent = getpid(), pid;
         int r;
 
         r = layer_store_begin(m->layers, &op->tmp_name, &op->tmp_diff_fd);
+        if (r < 0)
+                return r;
+        r = layer_tar_record_create(m->layers, op->tmp_name, &record_fd);
         if (r < 0)
                 return r;
         if (pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -337,7 +342,7 @@ static int commit_spawn(CommitOperation *op)
         if (pid < 0)
                 return negative_errno();
         if (pid == 0)
-                commit_child(op->upper_fd, op->tmp_diff_fd, report[1], parent);
+                commit_child(op->upper_fd, op->tmp_diff_fd, record_fd, report[1], parent);
 
         op->pid = pid;
         op->result_fd = TAKE_FD(report[0]);

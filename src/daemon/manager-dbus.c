@@ -7,10 +7,12 @@
 #include "daemon/container-dbus.h"
 #include "daemon/container.h"
 #include "daemon/disk-usage.h"
+#include "daemon/image-archive-dbus.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "daemon/manager.h"
 #include "daemon/polkit.h"
+#include "daemon/push-dbus.h"
 #include "daemon/transfer-dbus.h"
 #include "daemon/exec-session-dbus.h"
 #include "daemon/volume-dbus.h"
@@ -535,6 +537,15 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_tag_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Push and credentials (push-dbus.c). */
+        SD_BUS_METHOD_WITH_ARGS("PushImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
+                                SD_BUS_RESULT("o", transfer), bus_method_push_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Login", SD_BUS_ARGS("s", registry, "s", username, "s", password),
+                                SD_BUS_NO_RESULT, bus_method_login,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Logout", SD_BUS_ARGS("s", registry), SD_BUS_RESULT("b", removed),
+                                bus_method_logout, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SearchImages", SD_BUS_ARGS("s", term, "a{sv}", options),
                                 SD_BUS_RESULT("a(ss)", results), method_search_images,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -595,6 +606,14 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("PruneImages", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* save and load: daemon/image-archive-dbus.c */
+        SD_BUS_METHOD_WITH_ARGS("SaveImages", SD_BUS_ARGS("as", refs, "h", fd, "a{sv}", options),
+                                SD_BUS_NO_RESULT, bus_manager_method_save_images,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LoadImages", SD_BUS_ARGS("h", fd, "a{sv}", options),
+                                SD_BUS_RESULT("as", loaded), bus_manager_method_load_images,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("ArchiveProgress", SD_BUS_ARGS("t", done, "t", total), 0),
         SD_BUS_METHOD_WITH_ARGS("PruneContainers", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("as", removed_ids, "t", reclaimed_bytes),
                                 bus_method_prune_containers, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -11,6 +11,7 @@
 #include "daemon/container-exec.h"
 #include "daemon/container-monitor.h"
 #include "shared/berth-messages.h"
+#include "daemon/blob-sources.h"
 #include "daemon/bus-errors.h"
 #include "daemon/polkit.h"
 #include "daemon/container.h"
@@ -46,6 +47,7 @@ int manager_new(Manager **ret)
         m->auth_file = strdup(getenv("BERTH_AUTH_FILE") ?: BERTH_AUTH_FILE);
         if (!m->state_dir || !m->runtime_dir || !m->config_file || !m->auth_file)
                 return -ENOMEM;
+        m->login_auth_file = g_strconcat(m->state_dir, "/auth.json", NULL);
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -106,6 +108,8 @@ Manager *manager_free(Manager *m)
         free(m->runtime_dir);
         free(m->config_file);
         free(m->auth_file);
+        free(m->login_auth_file);
+        blob_sources_free(m->blob_sources);
         return mfree(m);
 }
 
@@ -149,6 +153,31 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return sd_event_exit(m->event, 0);
 }
 
+static void manager_load_credentials(Manager *m, RegistryConfig *config)
+{
+        const char *files[] = { m->auth_file, m->login_auth_file };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (!files[i])
+                        continue;
+                r = i == 0 ? registry_config_load_auth(config, files[i])
+                           : registry_config_add_auth(config, files[i]);
+                if (r == -EPERM)
+                        log_warning("Ignoring credentials in '%s': readable by others than root.", files[i]);
+                else if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to read credentials '%s', ignoring: %m", files[i]);
+        }
+}
+
+int manager_reload_credentials(Manager *m)
+{
+        manager_load_credentials(m, m->registry_config);
+        /* Forget tokens and Basic hints won with the old credentials. */
+        registry_client_set_config(m->registry, m->registry_config);
+        return 0;
+}
+
 /* berth.conf and the credentials, read into a new configuration that replaces the one in use only when the
  * whole file is good: a reload of a broken file keeps the settings in use. */
 static int manager_load_config(Manager *m)
@@ -163,11 +192,7 @@ static int manager_load_config(Manager *m)
         r = store_config_load(m->config_file, &store);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the [Store] settings of '%s': %m", m->config_file);
-        r = registry_config_load_auth(config, m->auth_file);
-        if (r == -EPERM)
-                log_warning("Ignoring credentials in '%s': readable by others than root.", m->auth_file);
-        else if (r < 0 && r != -ENOENT)
-                log_warning_errno(r, "Failed to read credentials '%s', ignoring: %m", m->auth_file);
+        manager_load_credentials(m, config);
 
         /* Extractions already running keep the limits they were forked with. */
         layer_extract_set_limits(store.max_layer_size, store.max_layer_entries);
@@ -279,6 +304,10 @@ static int manager_open_stores(Manager *m)
         r = layer_store_open(layers, &m->layers);
         if (r < 0)
                 return log_error_errno(r, "Failed to open layer store '%s': %m", layers);
+
+        r = blob_sources_open(m->state_dir, &m->blob_sources);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the blob sources record: %m");
 
         /* A crash or kill mid-pull leaves temporary layer dirs: nothing references them. */
         r = layer_store_cleanup_tmp(m->layers);

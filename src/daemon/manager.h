@@ -39,6 +39,10 @@ typedef struct Manager {
         GArray *disk_walk_queue;    /* requests for the next one */
 
         bool ready_sent;
+
+        /* push (push.c): <state>/auth.json, what Login writes (login.c); where pulled layers' blobs live */
+        char *login_auth_file;
+        struct BlobSources *blob_sources;
 } Manager;
 
 int manager_new(Manager **ret);
@@ -52,6 +56,9 @@ int manager_run(Manager *m);
 
 /* Sends STATUS= to the service manager (no-op outside systemd). */
 void manager_set_status(Manager *m, const char *fmt, ...) _printf_(2, 3);
+
+/* Reads berth.conf's credentials and berthd's own (Login's) again, into the configuration in use. */
+int manager_reload_credentials(Manager *m);
 
 /* Removes deleted layers (the layer store's trash) in a child process. */
 void manager_empty_trash(Manager *m);

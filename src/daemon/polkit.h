@@ -11,6 +11,10 @@
 #define BERTH_ACTION_ATTACH_CONTAINER  "org.berth1.attach-container"
 #define BERTH_ACTION_EXEC_CONTAINER    "org.berth1.exec-container"
 #define BERTH_ACTION_MANAGE_NETWORKS   "org.berth1.manage-networks"
+
+/* push, login, logout (push-dbus.c) */
+#define BERTH_ACTION_PUSH_IMAGE         "org.berth1.push-image"
+#define BERTH_ACTION_MANAGE_CREDENTIALS "org.berth1.manage-credentials"
 /* Asked in addition to manage-containers when a container would run with less confinement than Docker's
  * defaults (privileged, added capabilities, seccomp=unconfined, the host's network): a rule can hand out
  * ordinary containers without handing out root on the host. */

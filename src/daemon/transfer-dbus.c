@@ -49,7 +49,9 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         int r;
 
         const char *details[] = { "image", transfer_get_reference(t), "verb", "cancel", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_PULL_IMAGE, details, &m->polkit_registry, error);
+        r = bus_verify_polkit_async(message,
+                                    transfer_get_push(t) ? BERTH_ACTION_PUSH_IMAGE : BERTH_ACTION_PULL_IMAGE,
+                                    details, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -137,7 +139,7 @@ void transfer_send_finished(Transfer *t, const BerthError *e)
         (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "TransferRemoved", "uos",
                                   transfer_get_id(t), transfer_get_path(t), result);
         g_hash_table_remove(m->transfers, GUINT_TO_POINTER(transfer_get_id(t)));
-        manager_set_status(m, "Serving org.berth1, %u pulls running.", g_hash_table_size(m->transfers));
+        manager_set_status(m, "Serving org.berth1, %u transfers running.", g_hash_table_size(m->transfers));
 
         /* We may be deep inside one of t's own callbacks: free it from the loop. */
         if (sd_event_add_defer(m->event, &s, on_free_transfer, t) < 0)
@@ -148,7 +150,6 @@ int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_(transfer_freep) Transfer *t = NULL;
-        Transfer *started;
         int r;
 
         r = transfer_new(m, reference, &e, &t);
@@ -164,18 +165,24 @@ int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference
         if (r == 0)
                 return 1; /* t is dropped; the call comes back once polkit answers */
 
-        started = TAKE_PTR(t);
+        return bus_transfer_begin(m, message, TAKE_PTR(t));
+}
+
+int bus_transfer_begin(Manager *m, sd_bus_message *message, Transfer *started)
+{
+        int r;
+
         g_hash_table_insert(m->transfers, GUINT_TO_POINTER(transfer_get_id(started)), started);
         r = sd_bus_reply_method_return(message, "o", transfer_get_path(started));
         if (r < 0)
                 return r;
         (void) sd_bus_emit_signal(m->bus, "/org/berth1", "org.berth1.Manager", "TransferNew", "uo",
                                   transfer_get_id(started), transfer_get_path(started));
-        manager_set_status(m, "Serving org.berth1, %u pulls running.", g_hash_table_size(m->transfers));
+        manager_set_status(m, "Serving org.berth1, %u transfers running.", g_hash_table_size(m->transfers));
 
         r = transfer_start(started);
         if (r < 0) {
-                log_warning_errno(r, "Failed to start pull of %s: %m", reference);
+                log_warning_errno(r, "Failed to start transfer of %s: %m", transfer_get_reference(started));
                 transfer_cancel(started);
         }
         return 1;

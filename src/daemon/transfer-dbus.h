@@ -19,3 +19,5 @@ void transfer_send_finished(Transfer *t, const BerthError *e);
 
 /* PullImage(): validates, authorises, creates the Transfer object, replies with its path and starts it. */
 int bus_transfer_pull(Manager *m, sd_bus_message *message, const char *reference, sd_bus_error *error);
+/* After polkit said yes: lists t (taken), replies with its path, announces it and starts it. */
+int bus_transfer_begin(Manager *m, sd_bus_message *message, Transfer *t);

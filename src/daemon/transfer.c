@@ -6,9 +6,11 @@
 #include <systemd/sd-journal.h>
 
 #include "shared/berth-messages.h"
+#include "daemon/blob-sources.h"
 #include "daemon/bus-errors.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
+#include "daemon/push.h"
 #include "oci/config.h"
 #include "oci/digest.h"
 #include "oci/index.h"
@@ -21,6 +23,7 @@
 #include "store/image-store.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/layer-tar.h"
 #include "daemon/transfer-dbus.h"
 #include "daemon/transfer.h"
 
@@ -75,6 +78,8 @@ struct Transfer {
         size_t n_layers;
         bool fetched_any;
         char *image_id;
+
+        Push *push; /* a push, when not NULL: everything above but id, path and started is unused */
 };
 
 static const char *const state_names[] = { "new", "resolving", "pulling", "done", "failed", "cancelled" };
@@ -103,6 +108,7 @@ Transfer *transfer_free(Transfer *t)
 {
         if (!t)
                 return NULL;
+        push_free(t->push);
         for (size_t i = 0; i < t->n_layers; i++)
                 layer_stop(&t->layers[i]);
         free(t->layers);
@@ -151,6 +157,36 @@ int transfer_new(Manager *m, const char *reference, BerthError *e, Transfer **re
         return 0;
 }
 
+int transfer_new_push(Manager *m, Push *p, const char *reference, Transfer **ret)
+{
+        _cleanup_(transfer_freep) Transfer *t = NULL;
+
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+                push_free(p);
+                return -ENOMEM;
+        }
+        t->manager = m;
+        t->push = p;
+        t->canonical = strdup(reference);
+        t->id = ++m->transfer_counter;
+        if (!t->canonical || asprintf(&t->path, "/org/berth1/transfer/_%" PRIu32, t->id) < 0)
+                return -ENOMEM;
+        push_set_transfer(p, t);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+Push *transfer_get_push(Transfer *t)
+{
+        return t->push;
+}
+
+bool transfer_is_started(Transfer *t)
+{
+        return t->started;
+}
+
 Manager *transfer_get_manager(Transfer *t)
 {
         return t->manager;
@@ -170,21 +206,23 @@ const char *transfer_get_reference(Transfer *t)
 }
 const char *transfer_get_status(Transfer *t)
 {
-        return state_names[t->state];
+        return t->push ? push_get_status(t->push) : state_names[t->state];
 }
 const char *transfer_get_manifest_digest(Transfer *t)
 {
-        return strempty(t->manifest_digest);
+        return t->push ? push_get_manifest_digest(t->push) : strempty(t->manifest_digest);
 }
 const char *transfer_get_image_id(Transfer *t)
 {
-        return strempty(t->image_id);
+        return t->push ? push_get_image_id(t->push) : strempty(t->image_id);
 }
 
 double transfer_get_progress(Transfer *t)
 {
         uint64_t done = 0, total = 0;
 
+        if (t->push)
+                return push_get_progress(t->push);
         if (t->state == STATE_DONE)
                 return 1.0;
         for (size_t i = 0; i < t->n_layers; i++) {
@@ -310,6 +348,8 @@ static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *exce
         g_hash_table_iter_init(&it, m->transfers);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 Transfer *o = value;
+                if (o != except && o->push && !downloading_only && push_uses_layer(o->push, chain_id))
+                        return true;
                 if (o == except || o->state != STATE_PULLING)
                         continue;
                 for (size_t i = 0; i < o->n_layers; i++)
@@ -528,13 +568,16 @@ static const RegistryStreamOps layer_stream_ops = {
 static int layer_spawn(TransferLayer *l)
 {
         Manager *m = l->transfer->manager;
-        _cleanup_close_ int diff_fd = -EBADF;
+        _cleanup_close_ int diff_fd = -EBADF, record_fd = -EBADF;
         int r;
 
         r = layer_store_begin(m->layers, &l->tmp_name, &diff_fd);
         if (r < 0)
                 return r;
-        r = layer_extract_spawn(diff_fd, &l->input_fd, &l->result_fd, &l->pid);
+        r = layer_tar_record_create(m->layers, l->tmp_name, &record_fd);
+        if (r < 0)
+                return r;
+        r = layer_extract_spawn_recorded(diff_fd, record_fd, &l->input_fd, &l->result_fd, &l->pid);
         if (r < 0)
                 return r;
         l->child_done = l->download_done = false;
@@ -618,6 +661,16 @@ static void transfer_complete(Transfer *t)
                             t->manifest_size);
         if (r < 0)
                 return transfer_fail_errno(t, r, "cannot record the image");
+
+        /* Where each layer's compressed blob lives, for a later push (blob-sources.h). */
+        for (size_t i = 0; i < t->n_layers; i++) {
+                const OciDescriptor *d = t->layers[i].desc;
+                r = blob_sources_add(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type,
+                                     d->size, t->ref->domain, t->ref->path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to record where layer %s came from, ignoring: %m",
+                                          t->layers[i].short_id);
+        }
 
         if (t->ref->tag) {
                 _cleanup_free_ char *tag = NULL;
@@ -884,6 +937,8 @@ int transfer_start(Transfer *t)
         _cleanup_free_ char *name = NULL;
 
         t->started = true;
+        if (t->push)
+                return push_start(t->push);
         t->state = STATE_RESOLVING;
         (void) reference_familiar_name(t->ref, &name);
         emit_message(t, "%s: Pulling from %s", reference_tag_or_digest(t->ref), name ?: t->repository);
@@ -893,5 +948,7 @@ int transfer_start(Transfer *t)
 
 void transfer_cancel(Transfer *t)
 {
+        if (t->push)
+                return push_cancel(t->push);
         transfer_fail(t, -ECANCELED, "the pull was cancelled");
 }

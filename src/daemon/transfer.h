@@ -32,6 +32,14 @@ const char *transfer_get_manifest_digest(Transfer *t);
 const char *transfer_get_image_id(Transfer *t);
 double transfer_get_progress(Transfer *t);
 
+/* A push (push.c) is a Transfer too: the same object, signals and Cancel; the Transfer only carries it
+ * (the getters and start/cancel/free go to push.c). t takes p. */
+typedef struct Push Push;
+int transfer_new_push(Manager *m, Push *p, const char *reference, Transfer **ret);
+Push *transfer_get_push(Transfer *t);
+/* The hooks' gate: push.c reports only once its transfer started. */
+bool transfer_is_started(Transfer *t);
+
 /* True while a running pull needs the layer: layer GC must leave it (the pull may have found it "Already
  * exists" and will record an image on it). */
-bool manager_layer_held_by_pull(Manager *m, const char *chain_id);
+bool manager_layer_held_by_pull(Manager *m, const char *chain_id); /* or a push reads it */

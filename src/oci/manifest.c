@@ -468,6 +468,13 @@ static int build_descriptor(JsonBuilder *b, const OciDescriptor *d, const char *
 int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers,
                        char **ret_json, size_t *ret_size)
 {
+        return oci_manifest_build_kind(OCI_DOCUMENT_MANIFEST, config, layers, n_layers, ret_json, ret_size);
+}
+
+int oci_manifest_build_kind(OciDocumentKind kind, const OciDescriptor *config, const OciDescriptor *layers,
+                            size_t n_layers, char **ret_json, size_t *ret_size)
+{
+        bool docker = kind == OCI_DOCUMENT_DOCKER_MANIFEST;
         g_autoptr(JsonBuilder) b = json_builder_new_immutable();
         g_autoptr(JsonGenerator) g = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
@@ -476,21 +483,23 @@ int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers,
         char *copy;
         int r;
 
-        if (!config || (!layers && n_layers > 0) || n_layers > OCI_MANIFEST_LAYERS_MAX)
+        if (!config || (!layers && n_layers > 0) || n_layers > OCI_MANIFEST_LAYERS_MAX ||
+            (kind != OCI_DOCUMENT_MANIFEST && kind != OCI_DOCUMENT_DOCKER_MANIFEST))
                 return -EINVAL;
 
         json_builder_begin_object(b);
         json_build_int(b, "schemaVersion", 2);
         json_builder_set_member_name(b, "mediaType");
-        json_builder_add_string_value(b, OCI_MEDIA_TYPE_MANIFEST);
+        json_builder_add_string_value(b, docker ? DOCKER_MEDIA_TYPE_MANIFEST : OCI_MEDIA_TYPE_MANIFEST);
         json_builder_set_member_name(b, "config");
-        r = build_descriptor(b, config, OCI_MEDIA_TYPE_CONFIG);
+        r = build_descriptor(b, config, docker ? DOCKER_MEDIA_TYPE_CONFIG : OCI_MEDIA_TYPE_CONFIG);
         if (r < 0)
                 return r;
         json_builder_set_member_name(b, "layers");
         json_builder_begin_array(b);
         for (size_t i = 0; i < n_layers; i++) {
-                r = build_descriptor(b, layers + i, OCI_MEDIA_TYPE_LAYER_GZIP);
+                r = build_descriptor(b, layers + i,
+                                     docker ? DOCKER_MEDIA_TYPE_LAYER_GZIP : OCI_MEDIA_TYPE_LAYER_GZIP);
                 if (r < 0)
                         return r;
         }

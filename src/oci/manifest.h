@@ -108,6 +108,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OciManifest *, oci_manifest_free);
  * NUL-terminated; *ret_size excludes the NUL. */
 int oci_manifest_build(const OciDescriptor *config, const OciDescriptor *layers, size_t n_layers,
                        char **ret_json, size_t *ret_size);
+/* The same as kind OCI_DOCUMENT_MANIFEST or OCI_DOCUMENT_DOCKER_MANIFEST (schema 2: Docker's config and
+ * tar.gzip types as defaults), what push sends. */
+int oci_manifest_build_kind(OciDocumentKind kind, const OciDescriptor *config, const OciDescriptor *layers,
+                            size_t n_layers, char **ret_json, size_t *ret_size);
 
 /* ---- For src/oci/ only: json-glib never appears in headers others include, hence the struct tags. ---- */
 struct _JsonNode;

@@ -364,3 +364,58 @@ int registry_json_parse_auths(const void *data, size_t size, RegistryJsonAuth **
         *ret_n = n_auths;
         return 0;
 }
+
+int registry_json_auths_set(const void *data, size_t size, const char *server, const char *username,
+                            const char *password, char **ret, size_t *ret_size)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(JsonGenerator) gen = NULL;
+        g_autoptr(JsonNode) fresh = NULL;
+        JsonObject *root_o, *auths;
+        JsonNode *root, *n;
+        bool had;
+        gsize len;
+        int r;
+
+        if (isempty(server) || !ret || !ret_size || (username && (strchr(username, ':') || !password)))
+                return -EINVAL;
+
+        if (size > 0) {
+                r = parse_root(data, size, &parser, &root);
+                if (r < 0)
+                        return r;
+                /* parse_root's parser is immutable: edit a copy. */
+                fresh = json_node_copy(root);
+        } else {
+                fresh = json_node_new(JSON_NODE_OBJECT);
+                json_node_take_object(fresh, json_object_new());
+        }
+        root_o = json_node_get_object(fresh);
+
+        n = json_object_get_member(root_o, "auths");
+        if (!n || !JSON_NODE_HOLDS_OBJECT(n)) {
+                json_object_set_object_member(root_o, "auths", json_object_new());
+                n = json_object_get_member(root_o, "auths");
+        }
+        auths = json_node_get_object(n);
+        had = json_object_has_member(auths, server);
+
+        if (username) {
+                g_autofree char *plain = g_strconcat(username, ":", password, NULL);
+                g_autofree char *encoded = g_base64_encode((const guchar *) plain, strlen(plain));
+                JsonObject *entry = json_object_new();
+
+                json_object_set_string_member(entry, "auth", encoded);
+                json_object_set_object_member(auths, server, entry);
+                explicit_bzero(plain, strlen(plain));
+                explicit_bzero(encoded, strlen(encoded));
+        } else if (had)
+                json_object_remove_member(auths, server);
+
+        gen = json_generator_new();
+        json_generator_set_pretty(gen, true);
+        json_generator_set_root(gen, fresh);
+        *ret = json_generator_to_data(gen, &len);
+        *ret_size = len;
+        return had ? 1 : 0;
+}

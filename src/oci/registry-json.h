@@ -54,3 +54,8 @@ typedef struct RegistryJsonAuth {
 
 void registry_json_auths_free(RegistryJsonAuth *a, size_t n);
 int registry_json_parse_auths(const void *data, size_t size, RegistryJsonAuth **ret, size_t *ret_n);
+/* The auth file data (size 0: none yet) with server's entry set to {"auth": base64(username:password)},
+ * or removed when username is NULL; everything else kept. Returns 1 when server had an entry before, 0 if
+ * not. The new document (NUL-terminated) goes to ret. */
+int registry_json_auths_set(const void *data, size_t size, const char *server, const char *username,
+                            const char *password, char **ret, size_t *ret_size);

@@ -290,6 +290,21 @@ int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allo
                                 return r;
                 }
         }
+        /* A push's cross-repository mount needs pull on the source repository too, which the challenge of
+         * the target's upload does not name: when ours lists several scopes (auth_push_scope() with a
+         * source), ask for each the challenge lacks. */
+        if (!isempty(c->scope) && fallback_scope && strchr(fallback_scope, ' ')) {
+                g_auto(GStrv) have = g_strsplit(c->scope, " ", -1);
+                g_auto(GStrv) want = g_strsplit(fallback_scope, " ", -1);
+
+                for (char **i = want; *i; i++) {
+                        if (isempty(*i) || g_strv_contains((const char *const *) have, *i))
+                                continue;
+                        r = url_append_query(u, "scope", *i);
+                        if (r < 0)
+                                return r;
+                }
+        }
 
         if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
                 return -EINVAL;
@@ -303,6 +318,17 @@ int auth_pull_scope(const char *path, char **ret)
         if (isempty(path) || !ret)
                 return -EINVAL;
         if (asprintf(ret, "repository:%s:pull", path) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int auth_push_scope(const char *path, const char *mount_from, char **ret)
+{
+        if (isempty(path) || !ret)
+                return -EINVAL;
+        if (mount_from && !streq(mount_from, path)
+                    ? asprintf(ret, "repository:%s:pull,push repository:%s:pull", path, mount_from) < 0
+                    : asprintf(ret, "repository:%s:pull,push", path) < 0)
                 return -ENOMEM;
         return 0;
 }

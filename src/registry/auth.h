@@ -45,11 +45,15 @@ int auth_challenge_parse(const char *header, AuthChallenge **ret);
 
 /* The token request URL: realm?service=…&scope=… with each part URL-escaped and one scope= per scope of
  * the challenge; fallback_scope (e.g. "repository:library/debian:pull") is used when the challenge names
- * none. The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
+ * none, and when it lists several (space-separated: a push's mount) each one the challenge lacks is added.
+ * The realm must be an absolute http(s) URL (-EINVAL otherwise); plain http needs allow_http. */
 int auth_token_url(const AuthChallenge *c, const char *fallback_scope, bool allow_http, char **ret);
 
 /* "repository:<path>:pull". */
 int auth_pull_scope(const char *path, char **ret);
+
+/* "repository:<path>:pull,push", with " repository:<mount_from>:pull" when a blob is mounted from there. */
+int auth_push_scope(const char *path, const char *mount_from, char **ret);
 
 /* "Authorization: Basic base64(username:password)". The username must not contain ':'. */
 int auth_basic_header(const char *username, const char *password, char **ret);

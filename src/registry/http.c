@@ -17,6 +17,9 @@ struct HttpRequest {
 
         HttpFinished on_finished;
         HttpData on_data;
+        HttpReadBody on_read_body;
+        char *send_data;
+        size_t send_size, send_offset;
         void *userdata;
 
         GHashTable *response_headers; /* lowercase name → value, of the latest response only */
@@ -113,6 +116,31 @@ static size_t write_callback(char *p, size_t size, size_t nmemb, void *userdata)
         return buffer_append(req, p, n, req->body_max);
 }
 
+static size_t read_callback(char *p, size_t size, size_t nmemb, void *userdata)
+{
+        HttpRequest *req = userdata;
+        size_t n = size * nmemb, k;
+
+        if (req->on_read_body)
+                return req->on_read_body(req, p, n, req->userdata);
+
+        k = MIN(n, req->send_size - req->send_offset);
+        memcpy(p, req->send_data + req->send_offset, k);
+        req->send_offset += k;
+        return k;
+}
+
+/* curl rewinds a body it must send again (a redirect, a reused connection that closed). */
+static int seek_callback(void *userdata, curl_off_t offset, int origin)
+{
+        HttpRequest *req = userdata;
+
+        if (req->on_read_body || origin != SEEK_SET || offset < 0 || (size_t) offset > req->send_size)
+                return CURL_SEEKFUNC_CANTSEEK;
+        req->send_offset = (size_t) offset;
+        return CURL_SEEKFUNC_OK;
+}
+
 static void on_curl_finished(CURL *easy, CURLcode result, void *userdata)
 {
         HttpRequest *req = userdata;
@@ -165,6 +193,7 @@ HttpRequest *http_request_free(HttpRequest *req)
         if (req->response_headers)
                 g_hash_table_unref(req->response_headers);
         free(req->body);
+        free(req->send_data);
         free(req->url);
         return mfree(req);
 }
@@ -224,6 +253,80 @@ int http_request_set_tls(HttpRequest *req, const char *ca_file, bool verify)
         return 0;
 }
 
+int http_request_set_method(HttpRequest *req, const char *method)
+{
+        CURLcode c;
+
+        if (!req || !method || req->running)
+                return -EINVAL;
+        if (streq(method, "HEAD"))
+                c = curl_easy_setopt(req->easy, CURLOPT_NOBODY, 1L);
+        else if (streq(method, "PUT") || streq(method, "PATCH")) {
+                c = curl_easy_setopt(req->easy, CURLOPT_UPLOAD, 1L);
+                if (c == CURLE_OK && streq(method, "PATCH"))
+                        c = curl_easy_setopt(req->easy, CURLOPT_CUSTOMREQUEST, "PATCH");
+                if (c == CURLE_OK)
+                        c = curl_easy_setopt(req->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t) 0);
+        } else if (streq(method, "POST")) {
+                c = curl_easy_setopt(req->easy, CURLOPT_POST, 1L);
+                if (c == CURLE_OK)
+                        c = curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) 0);
+                /* POST bodies go through the read callback too. */
+        } else if (streq(method, "DELETE"))
+                c = curl_easy_setopt(req->easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+        else
+                return -EINVAL;
+        if (c != CURLE_OK)
+                return -EIO;
+        if (curl_easy_setopt(req->easy, CURLOPT_READFUNCTION, read_callback) != CURLE_OK ||
+            curl_easy_setopt(req->easy, CURLOPT_READDATA, req) != CURLE_OK ||
+            curl_easy_setopt(req->easy, CURLOPT_SEEKFUNCTION, seek_callback) != CURLE_OK ||
+            curl_easy_setopt(req->easy, CURLOPT_SEEKDATA, req) != CURLE_OK)
+                return -EIO;
+        return 0;
+}
+
+static int set_content_type(HttpRequest *req, const char *content_type)
+{
+        /* curl adds "Expect: 100-continue" to larger uploads; registries answer at once anyway. */
+        int r = http_request_add_header(req, "Expect:");
+        if (r < 0 || !content_type)
+                return r;
+        return http_request_add_headerf(req, "Content-Type: %s", content_type);
+}
+
+int http_request_set_body(HttpRequest *req, const void *data, size_t size, const char *content_type)
+{
+        char *copy;
+
+        if (!req || req->running)
+                return -EINVAL;
+        copy = malloc(size + 1);
+        if (!copy)
+                return -ENOMEM;
+        if (size > 0)
+                memcpy(copy, data, size);
+        free(req->send_data);
+        req->send_data = copy;
+        req->send_size = size;
+        req->send_offset = 0;
+        if (curl_easy_setopt(req->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t) size) != CURLE_OK ||
+            curl_easy_setopt(req->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) size) != CURLE_OK)
+                return -EIO;
+        return set_content_type(req, content_type);
+}
+
+int http_request_set_body_stream(HttpRequest *req, HttpReadBody read_body, const char *content_type)
+{
+        if (!req || !read_body || req->running)
+                return -EINVAL;
+        req->on_read_body = read_body;
+        /* Unknown length: chunked transfer encoding. */
+        if (curl_easy_setopt(req->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t) -1) != CURLE_OK)
+                return -EIO;
+        return set_content_type(req, content_type);
+}
+
 int http_request_start(HttpRequest *req, HttpFinished on_finished, void *userdata)
 {
         int r;
@@ -252,6 +355,13 @@ int http_request_pause(HttpRequest *req)
 }
 
 int http_request_unpause(HttpRequest *req)
+{
+        if (!req)
+                return -EINVAL;
+        return curl_easy_pause(req->easy, CURLPAUSE_CONT) == CURLE_OK ? 0 : -EIO;
+}
+
+int http_request_unpause_send(HttpRequest *req)
 {
         if (!req)
                 return -EINVAL;

@@ -7,11 +7,11 @@
 
 #include "registry/curl-glue.h"
 
-/* One HTTP GET = one easy handle. It collects the final response's status and headers (headers of
- * redirects and interim responses are dropped) and either buffers the body up to a limit or streams it to
- * a callback. Bodies of non-2xx responses are always buffered (up to HTTP_ERROR_BODY_MAX) and never
- * streamed, so a consumer only ever sees the payload it asked for and the caller can read the registry's
- * error document. */
+/* One HTTP request = one easy handle (a GET unless http_request_set_method() says otherwise). It collects
+ * the final response's status and headers (headers of redirects and interim responses are dropped) and
+ * either buffers the body up to a limit or streams it to a callback. Bodies of non-2xx responses are always
+ * buffered (up to HTTP_ERROR_BODY_MAX) and never streamed, so a consumer only ever sees the payload it asked
+ * for and the caller can read the registry's error document. */
 
 #define HTTP_ERROR_BODY_MAX ((size_t) 64U * 1024U)
 
@@ -38,10 +38,22 @@ void http_request_set_stream(HttpRequest *req, HttpData data);
 /* Verify TLS against this CA file instead of the system store; or don't verify at all. */
 int http_request_set_tls(HttpRequest *req, const char *ca_file, bool verify);
 
+/* "HEAD" (no body read), "POST", "PUT", "PATCH" or "DELETE"; set before start. */
+int http_request_set_method(HttpRequest *req, const char *method);
+/* A request body from memory (copied), sent with Content-Length; content_type may be NULL. */
+int http_request_set_body(HttpRequest *req, const void *data, size_t size, const char *content_type);
+/* A request body read as it is sent, with chunked transfer encoding (length unknown). Return the bytes put
+ * in p (0 at the end), CURL_READFUNC_PAUSE when nothing is there yet (then http_request_unpause() when
+ * there is), or CURL_READFUNC_ABORT. */
+typedef size_t (*HttpReadBody)(HttpRequest *req, void *p, size_t n, void *userdata);
+int http_request_set_body_stream(HttpRequest *req, HttpReadBody read_body, const char *content_type);
+
 int http_request_start(HttpRequest *req, HttpFinished on_finished, void *userdata);
 int http_request_pause(HttpRequest *req);
 /* May call the data callback before it returns (curl hands out what it held back). */
 int http_request_unpause(HttpRequest *req);
+/* Pauses/continues the sending of a streamed body only. */
+int http_request_unpause_send(HttpRequest *req);
 
 CURL *http_request_get_easy(HttpRequest *req);
 const char *http_request_get_url(HttpRequest *req);

@@ -126,3 +126,56 @@ typedef void (*RegistrySearchCallback)(RegistryRequest *req, const RegistryError
                                        void *userdata);
 int registry_search(RegistryClient *c, const char *domain, const char *term, unsigned limit,
                     RegistrySearchCallback callback, void *userdata, RegistryRequest **ret);
+
+/* ---- push and login (registry-upload.c): distribution's upload protocol ----
+ *
+ * A blob goes up as: HEAD /v2/<path>/blobs/<digest> (200: there already) → POST
+ * /v2/<path>/blobs/uploads/?mount=<digest>&from=<repo> (201: mounted from another repository of the same
+ * registry; 202: an upload session instead) or POST …/uploads/ (202) → PATCH <Location> with the bytes
+ * (chunked: their length and digest are known only at the end) → PUT <Location>&digest=<digest> (201).
+ * Requests authenticate with push scope ("repository:<path>:pull,push"); the POST meets the challenge and
+ * caches the token or Basic hint, which the PATCH and PUT then send at once: a streamed body cannot be
+ * sent twice, so the PATCH is never retried. */
+
+typedef struct RegistryResponse {
+        long status;
+        const char *location;    /* absolute URL of the Location header, or NULL */
+        const char *digest;      /* Docker-Content-Digest, or NULL */
+        uint64_t content_length; /* of a HEAD's answer */
+} RegistryResponse;
+
+/* response is NULL on error; both are valid during the callback only. */
+typedef void (*RegistryResponseCallback)(RegistryRequest *req, const RegistryError *error,
+                                         const RegistryResponse *response, void *userdata);
+
+/* The next bytes of a streamed body into p (at most n): their number, 0 at the end, -EAGAIN when none are
+ * ready (call registry_request_resume_send() when they are), another negative errno to abort. */
+typedef ssize_t (*RegistryReadBody)(RegistryRequest *req, void *p, size_t n, void *userdata);
+
+/* HEAD /v2/<path>/blobs/<digest>: status 200 (content_length is its size) or 404, both answers. */
+int registry_head_blob(RegistryClient *c, const char *domain, const char *path, const char *digest,
+                       RegistryResponseCallback callback, void *userdata, RegistryRequest **ret);
+/* POST /v2/<path>/blobs/uploads/, with ?mount=<mount_digest>&from=<from_path> when mount_digest is set:
+ * 201 when the blob was mounted, 202 with the session's location otherwise. */
+int registry_start_upload(RegistryClient *c, const char *domain, const char *path, const char *mount_digest,
+                          const char *from_path, RegistryResponseCallback callback, void *userdata,
+                          RegistryRequest **ret);
+/* PATCH location (from registry_start_upload()) with a body read from read_body: 202 with the next
+ * location. */
+int registry_upload_patch(RegistryClient *c, const char *domain, const char *path, const char *location,
+                          RegistryReadBody read_body, RegistryResponseCallback callback, void *userdata,
+                          RegistryRequest **ret);
+int registry_request_resume_send(RegistryRequest *req);
+/* PUT location&digest=<digest>, with data as the last (or only: a monolithic upload) bytes: 201. */
+int registry_upload_finish(RegistryClient *c, const char *domain, const char *path, const char *location,
+                           const char *digest, const void *data, size_t size,
+                           RegistryResponseCallback callback, void *userdata, RegistryRequest **ret);
+/* PUT /v2/<path>/manifests/<reference> with the manifest's own media type: 201, digest the registry's. */
+int registry_put_manifest(RegistryClient *c, const char *domain, const char *path, const char *reference,
+                          const char *media_type, const void *data, size_t size,
+                          RegistryResponseCallback callback, void *userdata, RegistryRequest **ret);
+/* GET /v2/ authenticated with these credentials, not the stored ones and no cached token (login): success
+ * when the registry (or its token server) accepts them, REGISTRY_ERROR_UNAUTHORIZED when it does not. */
+int registry_check_credentials(RegistryClient *c, const char *domain, const char *username,
+                               const char *password, RegistryResponseCallback callback, void *userdata,
+                               RegistryRequest **ret);

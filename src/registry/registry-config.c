@@ -326,7 +326,7 @@ static int read_fd_all(int fd, size_t max, char **ret, size_t *ret_size)
         return 0;
 }
 
-int registry_config_load_auth(RegistryConfig *c, const char *path)
+static int read_auth_file(const char *path, RegistryJsonAuth **ret, size_t *ret_n)
 {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *data = NULL;
@@ -335,15 +335,8 @@ int registry_config_load_auth(RegistryConfig *c, const char *path)
         struct stat st;
         int r;
 
-        if (!c)
-                return -EINVAL;
-        if (!path)
-                path = c->auth_file ?: BERTH_AUTH_FILE;
-
-        registry_json_auths_free(c->auths, c->n_auths);
-        c->auths = NULL;
-        c->n_auths = 0;
-
+        *ret = NULL;
+        *ret_n = 0;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno == ENOENT)
@@ -383,8 +376,53 @@ int registry_config_load_auth(RegistryConfig *c, const char *path)
                 auths[i].server = d;
         }
 
-        c->auths = auths;
-        c->n_auths = n;
+        *ret = auths;
+        *ret_n = n;
+        return 0;
+}
+
+int registry_config_load_auth(RegistryConfig *c, const char *path)
+{
+        int r;
+
+        if (!c)
+                return -EINVAL;
+        if (!path)
+                path = c->auth_file ?: BERTH_AUTH_FILE;
+
+        registry_json_auths_free(c->auths, c->n_auths);
+        c->auths = NULL;
+        c->n_auths = 0;
+
+        r = read_auth_file(path, &c->auths, &c->n_auths);
+        if (r < 0)
+                return r;
+        return (int) MIN(c->n_auths, (size_t) INT32_MAX);
+}
+
+int registry_config_add_auth(RegistryConfig *c, const char *path)
+{
+        RegistryJsonAuth *auths = NULL, *all;
+        size_t n = 0;
+        int r;
+
+        if (!c || !path)
+                return -EINVAL;
+        r = read_auth_file(path, &auths, &n);
+        if (r < 0 || n == 0)
+                return r;
+
+        /* In front: the first match wins. */
+        all = reallocarray(auths, n + c->n_auths, sizeof(RegistryJsonAuth));
+        if (!all) {
+                registry_json_auths_free(auths, n);
+                return -ENOMEM;
+        }
+        if (c->n_auths > 0)
+                memcpy(all + n, c->auths, c->n_auths * sizeof(RegistryJsonAuth));
+        free(c->auths);
+        c->auths = all;
+        c->n_auths += n;
         return (int) MIN(n, (size_t) INT32_MAX);
 }
 

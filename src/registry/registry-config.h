@@ -44,6 +44,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryConfig *, registry_config_free);
  * is readable or writable by group or others, or owned by another user than root or us: the caller should
  * warn and go on. -EBADMSG for a file that is not valid JSON. */
 int registry_config_load_auth(RegistryConfig *c, const char *path);
+/* Adds the credentials of another such file (berthd's own, written by Login), in front of those loaded:
+ * they win for a host both name. Same checks and return values. */
+int registry_config_add_auth(RegistryConfig *c, const char *path);
 
 const char *registry_config_get_default_domain(const RegistryConfig *c);
 unsigned registry_config_get_max_concurrent_downloads(const RegistryConfig *c);

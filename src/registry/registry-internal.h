@@ -19,6 +19,7 @@ typedef enum RequestKind {
         REQUEST_STREAM,
         REQUEST_CATALOG,
         REQUEST_SEARCH,
+        REQUEST_SEND, /* push and login (registry-upload.c): any method, answered with status and headers */
 } RequestKind;
 
 struct RegistryClient {
@@ -67,6 +68,19 @@ struct RegistryRequest {
         unsigned pages, max_pages;
         char *term;
 
+        /* REQUEST_SEND */
+        const char *method; /* static string; NULL = GET */
+        char *full_url;     /* an upload session's Location, used instead of endpoint + url_path */
+        void *send_data;
+        size_t send_size;
+        const char *content_type; /* static string */
+        RegistryReadBody read_body;
+        bool accept_404; /* HEAD of a blob: absence is an answer */
+        bool anonymous;  /* an upload URL on another host (a storage backend): none of our credentials */
+        char *username;  /* login: these credentials instead of the stored ones, and no cached token */
+        char *password;
+        RegistryResponseCallback send_cb;
+
         RegistryManifestCallback manifest_cb;
         RegistryBlobCallback blob_cb;
         RegistryCatalogCallback catalog_cb;
@@ -100,6 +114,10 @@ int request_new_v2(RegistryClient *c, RequestKind kind, const char *domain, cons
 bool stream_prepare_retry(RegistryRequest *req);
 size_t on_stream_data(HttpRequest *http, const void *p, size_t n, void *userdata);
 void stream_succeeded(RegistryRequest *req, HttpRequest *http);
+
+/* registry-upload.c */
+void send_succeeded(RegistryRequest *req, HttpRequest *http);
+size_t on_send_read(HttpRequest *http, void *p, size_t n, void *userdata);
 
 /* registry-catalog.c */
 void catalog_succeeded(RegistryRequest *req, HttpRequest *http);

@@ -48,6 +48,12 @@ RegistryRequest *request_free(RegistryRequest *req)
         if (req->repositories)
                 g_ptr_array_unref(req->repositories);
         free(req->term);
+        free(req->full_url);
+        free(req->send_data);
+        if (req->password)
+                explicit_bzero(req->password, strlen(req->password));
+        free(req->username);
+        free(req->password);
         return mfree(req);
 }
 
@@ -70,6 +76,10 @@ void request_deliver(RegistryRequest *req, const RegistryError *error, const voi
                         req->ops.progress(req, req->done, req->total, req->userdata);
                 if (!req->cancelled)
                         req->ops.finished(req, error, req->userdata);
+                break;
+        case REQUEST_SEND:
+                /* Successes go through send_succeeded(); only errors come here. */
+                req->send_cb(req, error, NULL, req->userdata);
                 break;
         case REQUEST_CATALOG:
         case REQUEST_SEARCH:
@@ -143,8 +153,16 @@ static int request_apply_tls(RegistryRequest *req, HttpRequest *http)
 
 static int request_credentials(RegistryRequest *req, const char **ret_user, const char **ret_password)
 {
-        _cleanup_free_ char *host = endpoint_host(request_endpoint(req));
+        _cleanup_free_ char *host = NULL;
 
+        if (req->anonymous)
+                return -ENOENT;
+        if (req->username) {
+                *ret_user = req->username;
+                *ret_password = req->password;
+                return 0;
+        }
+        host = endpoint_host(request_endpoint(req));
         if (!host)
                 return -ENOMEM;
         return registry_config_get_credentials(req->client->config, host, ret_user, ret_password);
@@ -158,6 +176,10 @@ static int request_pick_authorization(RegistryRequest *req, char **ret)
         if (req->authorization) {
                 *ret = strdup(req->authorization);
                 return *ret ? 1 : -ENOMEM;
+        }
+        if (req->username || req->anonymous) { /* a login's check: only what these credentials get */
+                *ret = NULL;
+                return 0;
         }
 
         token = auth_token_cache_get(c->tokens, endpoint, req->scope, now_usec(c));
@@ -183,7 +205,8 @@ static int request_start_attempt(RegistryRequest *req)
         _cleanup_free_ char *url = NULL, *authorization = NULL;
         int r;
 
-        url = g_strconcat(request_endpoint(req), req->url_path, NULL);
+        url = req->full_url ? strdup(req->full_url)
+                            : g_strconcat(request_endpoint(req), req->url_path, NULL);
         if (!url)
                 return -ENOMEM;
 
@@ -196,6 +219,15 @@ static int request_start_attempt(RegistryRequest *req)
 
         if (req->kind == REQUEST_MANIFEST) {
                 r = http_request_add_header(http, ACCEPT_MANIFESTS);
+                if (r < 0)
+                        return r;
+        }
+        if (req->method) {
+                r = http_request_set_method(http, req->method);
+                if (r >= 0 && req->read_body)
+                        r = http_request_set_body_stream(http, on_send_read, req->content_type);
+                else if (r >= 0 && (req->send_data || req->content_type))
+                        r = http_request_set_body(http, req->send_data, req->send_size, req->content_type);
                 if (r < 0)
                         return r;
         }
@@ -227,7 +259,7 @@ static int request_start_attempt(RegistryRequest *req)
         if (r < 0)
                 return r;
 
-        log_debug("GET %s (attempt %u)", url, req->attempt);
+        log_debug("%s %s (attempt %u)", req->method ?: "GET", url, req->attempt);
         /* Only now: the caller may still be reading the previous answer if we fail. */
         http_request_free(req->http);
         req->http = TAKE_PTR(http);
@@ -480,8 +512,10 @@ static void on_token_finished(HttpRequest *http, CURLcode result, void *userdata
                 return;
         }
 
-        r = auth_token_cache_put(c->tokens, request_endpoint(req), req->scope, t.token, t.expires_in,
-                                 now_usec(c));
+        /* A login's check keeps its token to itself. */
+        r = req->username ? 0
+                          : auth_token_cache_put(c->tokens, request_endpoint(req), req->scope, t.token,
+                                                 t.expires_in, now_usec(c));
         if (r >= 0) {
                 free(req->authorization);
                 if (asprintf(&req->authorization, "Authorization: Bearer %s", t.token) < 0) {
@@ -615,7 +649,8 @@ static bool request_answer_challenge(RegistryRequest *req, HttpRequest *http)
                 r = auth_basic_header(user, password, &req->authorization);
                 if (r < 0)
                         return false;
-                g_hash_table_add(req->client->basic_endpoints, g_strdup(request_endpoint(req)));
+                if (!req->username)
+                        g_hash_table_add(req->client->basic_endpoints, g_strdup(request_endpoint(req)));
                 req->auth_tried = true;
                 r = request_start_attempt(req);
                 return r >= 0;
@@ -656,6 +691,10 @@ static void request_succeeded(RegistryRequest *req, HttpRequest *http)
         case REQUEST_CATALOG:
         case REQUEST_SEARCH:
                 catalog_succeeded(req, http);
+                return;
+
+        case REQUEST_SEND:
+                send_succeeded(req, http);
                 return;
         }
 }
@@ -701,7 +740,7 @@ static void on_http_finished(HttpRequest *http, CURLcode result, void *userdata)
         }
 
         status = http_request_get_status(http);
-        if (status >= 200 && status < 300) {
+        if ((status >= 200 && status < 300) || (status == 404 && req->accept_404)) {
                 request_succeeded(req, http);
                 return;
         }

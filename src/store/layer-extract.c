@@ -60,6 +60,7 @@
 #include "store/extract-confine.h"
 #include "store/layer-decompress.h"
 #include "store/layer-extract.h"
+#include "store/layer-tar.h"
 #include "store/store-config.h"
 
 #define STREAM_BUFFER_SIZE (256U * 1024U)
@@ -71,6 +72,7 @@
 #define CHILD_INPUT_FD  3
 #define CHILD_DEST_FD   4
 #define CHILD_RESULT_FD 5
+#define CHILD_RECORD_FD 6 /* only when recording the exact tar (layer-tar.h) */
 
 typedef struct Report {
         uint32_t magic;
@@ -94,7 +96,8 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
 typedef struct Extractor {
         int input_fd;
         int root_fd;
-        int stream_fd; /* the decompressed tar, from layer-decompress.c's thread */
+        int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
+        LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
         uint8_t *buffer;
         uint64_t entries;
         char message[ERROR_MESSAGE_MAX];
@@ -150,6 +153,13 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
                         if (errno == EINTR)
                                 continue;
                         archive_set_error(a, errno, "Failed to read the decompressed layer: %m");
+                        return -1;
+                }
+                if (x->recorder &&
+                    (layer_tar_recorder_flush_to(x->recorder,
+                                                 (uint64_t) MAX(archive_filter_bytes(a, 0), 0)) < 0 ||
+                     layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0)) {
+                        archive_set_error(a, ENOMEM, "Cannot record the layer tar");
                         return -1;
                 }
                 *ret_buf = x->buffer;
@@ -340,7 +350,22 @@ static int filter_xattrs(struct archive_entry *entry)
         return 1;
 }
 
-static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *disk, const char *path)
+/* A block of a regular file's content, which the rebuild reads back from diff/ (layer-tar.h). The block
+ * starts at the reader's current position: tar consumes the previous block only when asked for the next. */
+static int record_content(Extractor *x, struct archive *tar, const char *path, la_int64_t offset,
+                          size_t size)
+{
+        int r;
+
+        r = layer_tar_recorder_content(x->recorder, (uint64_t) archive_filter_bytes(tar, 0), path,
+                                       (uint64_t) offset, size);
+        if (r < 0)
+                return fail(x, r, "Cannot record the tar of '%s': %s", path, strerror(-r));
+        return 0;
+}
+
+static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *disk, const char *path,
+                           bool regular)
 {
         for (;;) {
                 const void *buf;
@@ -355,6 +380,11 @@ static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *di
                 if (r < ARCHIVE_WARN)
                         return fail(x, archive_error_to_errno(tar), "Failed to read '%s' from layer: %s",
                                     path, archive_message(tar));
+                if (x->recorder && regular && size > 0) {
+                        r = record_content(x, tar, path, offset, size);
+                        if (r < 0)
+                                return r;
+                }
                 /* Offsets carry the holes of sparse entries; write_disk seeks over them. */
                 w = archive_write_data_block(disk, buf, size, offset);
                 if (disk_write_failed(disk, w))
@@ -408,7 +438,7 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         log_debug("Extracting '%s': %s", path, archive_message(disk));
 
                 if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
-                        r = copy_entry_data(x, tar, disk, path);
+                        r = copy_entry_data(x, tar, disk, path, archive_entry_filetype(entry) == AE_IFREG);
                         if (r < 0)
                                 return r;
                 }
@@ -453,17 +483,48 @@ static int extract_tar(Extractor *x)
         return 0;
 }
 
-static int extract(Extractor *x, LayerExtractResult *ret)
+/* After the end-of-archive marker the tar reader stops, but the diff id covers what follows (a writer's
+ * zero padding to its record size): the exact tar keeps it too. */
+static int record_rest(Extractor *x)
 {
+        for (;;) {
+                ssize_t n = read(x->stream_fd, x->buffer, STREAM_BUFFER_SIZE);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return fail(x, negative_errno(), "Failed to read the decompressed layer: %m");
+                if (n == 0)
+                        break;
+                if (layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0)
+                        return fail(x, -ENOMEM, "Out of memory");
+        }
+        int r = layer_tar_recorder_finish(x->recorder);
+        if (r < 0)
+                return fail(x, r, "Cannot write the tar record: %s", strerror(-r));
+        return 0;
+}
+
+static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
+{
+        _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
         LayerDecompressor *decompressor = NULL;
         char decompress_message[LAYER_MESSAGE_MAX] = "";
         int r, k;
+
+        if (record_fd >= 0) {
+                r = layer_tar_recorder_new(record_fd, &recorder);
+                if (r < 0)
+                        return fail(x, r, "Cannot record the layer tar: %s", strerror(-r));
+                x->recorder = recorder;
+        }
 
         r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor, &x->stream_fd);
         if (r < 0)
                 return fail(x, r, "Cannot start decompressing: %s", strerror(-r));
 
         r = extract_tar(x);
+        if (r >= 0 && x->recorder)
+                r = record_rest(x);
         if (r < 0)
                 layer_decompressor_cancel(decompressor);
         /* Done reading: the thread hashes the rest of the stream without passing it on. */
@@ -487,8 +548,8 @@ static int extract(Extractor *x, LayerExtractResult *ret)
         return 0;
 }
 
-static int extract_confined(int input_fd, int dest_dir_fd, char message[static ERROR_MESSAGE_MAX],
-                            LayerExtractResult *ret)
+static int extract_confined(int input_fd, int dest_dir_fd, int record_fd,
+                            char message[static ERROR_MESSAGE_MAX], LayerExtractResult *ret)
 {
         _cleanup_free_ uint8_t *buffer = NULL;
         LayerExtractResult result = {};
@@ -532,7 +593,7 @@ static int extract_confined(int input_fd, int dest_dir_fd, char message[static E
         }
         x.buffer = buffer;
 
-        r = extract(&x, &result);
+        r = extract(&x, record_fd, &result);
         if (r < 0) {
                 snprintf(message, ERROR_MESSAGE_MAX, "%s", x.message);
                 return r;
@@ -546,7 +607,7 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
         char message[ERROR_MESSAGE_MAX];
         int r;
 
-        r = extract_confined(input_fd, dest_dir_fd, message, ret);
+        r = extract_confined(input_fd, dest_dir_fd, -EBADF, message, ret);
         if (r < 0)
                 berth_error_set(err, r, "%s", message);
         return r;
@@ -557,10 +618,10 @@ static int move_fd(int fd, int target)
         return dup2(fd, target) < 0 ? negative_errno() : 0;
 }
 
-_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, pid_t parent)
+_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd, pid_t parent)
 {
         Report report = { .magic = REPORT_MAGIC };
-        int high[3], r;
+        int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, r;
 
         /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works. */
         reset_signals();
@@ -572,21 +633,26 @@ _Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, p
         high[0] = fcntl(input_fd, F_DUPFD_CLOEXEC, 10);
         high[1] = fcntl(dest_dir_fd, F_DUPFD_CLOEXEC, 10);
         high[2] = fcntl(result_fd, F_DUPFD_CLOEXEC, 10);
-        if (high[0] < 0 || high[1] < 0 || high[2] < 0 || move_fd(high[0], CHILD_INPUT_FD) < 0 ||
-            move_fd(high[1], CHILD_DEST_FD) < 0 || move_fd(high[2], CHILD_RESULT_FD) < 0)
+        if (record_fd >= 0)
+                high[3] = fcntl(record_fd, F_DUPFD_CLOEXEC, 10);
+        if (high[0] < 0 || high[1] < 0 || high[2] < 0 || (record_fd >= 0 && high[3] < 0) ||
+            move_fd(high[0], CHILD_INPUT_FD) < 0 || move_fd(high[1], CHILD_DEST_FD) < 0 ||
+            move_fd(high[2], CHILD_RESULT_FD) < 0 ||
+            (record_fd >= 0 && move_fd(high[3], CHILD_RECORD_FD) < 0))
                 _exit(EXIT_FAILURE);
-        if (close_range(CHILD_RESULT_FD + 1, ~0U, 0) < 0)
-                for (int fd = CHILD_RESULT_FD + 1; fd < 65536; fd++)
+        if (close_range(CHILD_RECORD_FD + (record_fd >= 0), ~0U, 0) < 0)
+                for (int fd = CHILD_RECORD_FD + (record_fd >= 0); fd < 65536; fd++)
                         (void) close(fd);
 
-        r = extract_confined(CHILD_INPUT_FD, CHILD_DEST_FD, report.message, &report.result);
+        r = extract_confined(CHILD_INPUT_FD, CHILD_DEST_FD, record_fd >= 0 ? CHILD_RECORD_FD : -EBADF,
+                             report.message, &report.result);
         report.error = r < 0 ? r : 0;
         if (write(CHILD_RESULT_FD, &report, sizeof(report)) != (ssize_t) sizeof(report))
                 _exit(EXIT_FAILURE);
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
-static int fork_child(int input_fd, int dest_dir_fd, int result_fd, pid_t *ret_pid)
+static int fork_child(int input_fd, int dest_dir_fd, int result_fd, int record_fd, pid_t *ret_pid)
 {
         pid_t parent = getpid(), pid;
 
@@ -594,12 +660,18 @@ static int fork_child(int input_fd, int dest_dir_fd, int result_fd, pid_t *ret_p
         if (pid < 0)
                 return negative_errno();
         if (pid == 0)
-                child_main(input_fd, dest_dir_fd, result_fd, parent);
+                child_main(input_fd, dest_dir_fd, result_fd, record_fd, parent);
         *ret_pid = pid;
         return 0;
 }
 
 int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
+{
+        return layer_extract_spawn_recorded(dest_dir_fd, -EBADF, ret_input_fd, ret_result_fd, ret_pid);
+}
+
+int layer_extract_spawn_recorded(int dest_dir_fd, int record_fd, int *ret_input_fd, int *ret_result_fd,
+                                 pid_t *ret_pid)
 {
         _cleanup_close_pair_ int input[2] = { -EBADF, -EBADF }, result[2] = { -EBADF, -EBADF };
         pid_t pid;
@@ -616,7 +688,7 @@ int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, 
         if (fcntl(input[1], F_SETFL, O_NONBLOCK) < 0)
                 return negative_errno();
 
-        r = fork_child(input[0], dest_dir_fd, result[1], &pid);
+        r = fork_child(input[0], dest_dir_fd, result[1], record_fd, &pid);
         if (r < 0)
                 return r;
 
@@ -662,6 +734,12 @@ int layer_extract_wait(pid_t pid, int result_fd, BerthError *err, LayerExtractRe
 
 int layer_extract(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractResult *ret)
 {
+        return layer_extract_recorded(input_fd, dest_dir_fd, -EBADF, err, ret);
+}
+
+int layer_extract_recorded(int input_fd, int dest_dir_fd, int record_fd, BerthError *err,
+                           LayerExtractResult *ret)
+{
         _cleanup_close_pair_ int result[2] = { -EBADF, -EBADF };
         pid_t pid;
         int r;
@@ -671,7 +749,7 @@ int layer_extract(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractRe
 
         if (pipe2(result, O_CLOEXEC | O_NONBLOCK) < 0)
                 return negative_errno();
-        r = fork_child(input_fd, dest_dir_fd, result[1], &pid);
+        r = fork_child(input_fd, dest_dir_fd, result[1], record_fd, &pid);
         if (r < 0)
                 return r;
         result[1] = safe_close(result[1]);

@@ -46,6 +46,14 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
  */
 int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
 
+/* The same, recording into record_fd (from layer_tar_record_create(), writable; -EBADF: do not record)
+ * what is needed to rebuild the exact uncompressed tar later (layer-tar.h). Every layer that goes into the
+ * store should be extracted this way. */
+int layer_extract_spawn_recorded(int dest_dir_fd, int record_fd, int *ret_input_fd, int *ret_result_fd,
+                                 pid_t *ret_pid);
+int layer_extract_recorded(int input_fd, int dest_dir_fd, int record_fd, BerthError *err,
+                           LayerExtractResult *ret);
+
 /* Reads the report of an exited child: 0 and *ret on success, or the child's negative errno (with its
  * message in *err when not NULL). -EPROTO if the child died without reporting, -EAGAIN if it
  * has not reported yet. */

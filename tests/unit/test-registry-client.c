@@ -950,6 +950,223 @@ static void test_faults(void)
 
 /* ---- catalog and search --------------------------------------------------------------------------- */
 
+/* ---- push: HEAD, mount, POST/PATCH/PUT, manifest PUT, credentials check --------------------------- */
+
+typedef struct Send {
+        Result r;
+        long status;
+        char *location, *digest;
+        uint64_t length;
+        /* A PATCH body: from buf, in pieces, saying "not yet" every other call (resumed from a timer). */
+        const uint8_t *buf;
+        size_t size, off;
+        unsigned calls, waits;
+        sd_event_source *resume;
+        RegistryRequest *req;
+} Send;
+
+static void on_response(RegistryRequest *req, const RegistryError *e, const RegistryResponse *response,
+                        void *userdata)
+{
+        Send *s = userdata;
+
+        result_set_error(&s->r, req, e);
+        if (e)
+                return;
+        s->status = response->status;
+        s->location = g_strdup(response->location);
+        s->digest = g_strdup(response->digest);
+        s->length = response->content_length;
+}
+
+static int on_send_resume(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        Send *s = userdata;
+
+        s->resume = sd_event_source_disable_unref(s->resume);
+        g_assert_cmpint(registry_request_resume_send(s->req), ==, 0);
+        return 0;
+}
+
+static ssize_t on_read_body(RegistryRequest *req, void *p, size_t n, void *userdata)
+{
+        Send *s = userdata;
+        size_t k;
+
+        if (++s->calls % 2 == 1 && s->off < s->size) {
+                s->waits++;
+                g_assert_null(s->resume);
+                g_assert_cmpint(sd_event_add_time_relative(T.event, &s->resume, CLOCK_MONOTONIC, 100, 1,
+                                                           on_send_resume, s),
+                                >=, 0);
+                return -EAGAIN;
+        }
+        k = MIN(MIN(n, s->size - s->off), (size_t) 100000);
+        memcpy(p, s->buf + s->off, k);
+        s->off += k;
+        return (ssize_t) k;
+}
+
+static void send_clear(Send *s)
+{
+        result_clear(&s->r);
+        g_free(s->location);
+        g_free(s->digest);
+        sd_event_source_disable_unref(s->resume);
+        *s = (Send){};
+}
+
+static void upload(Env *env, const char *host, const char *repo, const uint8_t *buf, size_t size,
+                   const char *digest)
+{
+        Send s = {};
+        g_autofree char *location = NULL;
+
+        g_assert_cmpint(registry_start_upload(env->client, host, repo, NULL, NULL, on_response, &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 202);
+        g_assert_true(g_str_has_prefix(s.location, "http://"));
+        location = g_strdup(s.location);
+        send_clear(&s);
+
+        s.buf = buf;
+        s.size = size;
+        g_assert_cmpint(registry_upload_patch(env->client, host, repo, location, on_read_body, on_response,
+                                              &s, &s.req),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 202);
+        g_assert_cmpuint(s.off, ==, size);
+        g_assert_cmpuint(s.waits, >, 3);
+        g_free(location);
+        location = g_strdup(s.location);
+        send_clear(&s);
+
+        g_assert_cmpint(registry_upload_finish(env->client, host, repo, location, digest, NULL, 0,
+                                               on_response, &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 201);
+        g_assert_cmpstr(s.digest, ==, digest);
+        send_clear(&s);
+}
+
+static void head(Env *env, const char *host, const char *repo, const char *digest, Send *s)
+{
+        *s = (Send){};
+        g_assert_cmpint(registry_head_blob(env->client, host, repo, digest, on_response, s, NULL), ==, 0);
+        run_until(&s->r.done);
+}
+
+static void test_push(void)
+{
+        g_autofree uint8_t *blob = g_malloc(LAYER_SIZE);
+        g_autofree char *digest = NULL, *manifest = NULL, *good = auth_json_for(T.auth_host, "user:pass");
+        Env env = {};
+        Send s = {};
+        Result r;
+
+        for (size_t i = 0; i < LAYER_SIZE; i++)
+                blob[i] = (uint8_t) ((i * 40503U) >> 7);
+        digest = sha256_digest(blob, LAYER_SIZE);
+        env_open(&env, NULL, NULL);
+
+        /* HEAD: there (with its size), and absent (an answer, not an error). */
+        head(&env, T.open_host, "test/busybox", T.layer_digest, &s);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 200);
+        g_assert_cmpuint(s.length, ==, LAYER_SIZE);
+        send_clear(&s);
+        head(&env, T.open_host, "up/new", digest, &s);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 404);
+        send_clear(&s);
+
+        /* Mount from another repository. */
+        g_assert_cmpint(registry_start_upload(env.client, T.open_host, "up/mounted", T.layer_digest,
+                                              "test/busybox", on_response, &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 201);
+        send_clear(&s);
+
+        /* A streamed upload, paused and resumed, then read back. */
+        upload(&env, T.open_host, "up/new", blob, LAYER_SIZE, digest);
+        r = (Result){};
+        g_assert_cmpint(
+                registry_get_blob(env.client, T.open_host, "up/new", digest, LAYER_SIZE, on_blob, &r, NULL),
+                ==, 0);
+        run_until(&r.done);
+        g_assert_false(r.failed);
+        g_assert_cmpuint(r.body->len, ==, LAYER_SIZE);
+        g_assert_cmpint(memcmp(r.body->data, blob, LAYER_SIZE), ==, 0);
+        result_clear(&r);
+
+        /* A monolithic one (the config), then the manifest by tag. */
+        g_assert_cmpint(registry_start_upload(env.client, T.open_host, "up/mounted", NULL, NULL, on_response,
+                                              &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_autofree char *loc = g_strdup(s.location);
+        send_clear(&s);
+        g_assert_cmpint(registry_upload_finish(env.client, T.open_host, "up/mounted", loc, T.config_digest,
+                                               T.config_json, strlen(T.config_json), on_response, &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 201);
+        send_clear(&s);
+        g_assert_cmpint(registry_put_manifest(env.client, T.open_host, "up/mounted", "v1",
+                                              "application/vnd.oci.image.manifest.v1+json", T.manifest_json,
+                                              strlen(T.manifest_json), on_response, &s, NULL),
+                        ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 201);
+        g_assert_cmpstr(s.digest, ==, T.manifest_digest);
+        send_clear(&s);
+        get_manifest(&env, T.open_host, "up/mounted", "v1", &r);
+        g_assert_false(r.failed);
+        g_assert_cmpstr(r.digest, ==, T.manifest_digest);
+        result_clear(&r);
+
+        /* Without credentials the protected registry refuses; a credentials check says whether it takes
+         * them. */
+        head(&env, T.auth_host, "test/busybox", T.layer_digest, &s);
+        g_assert_true(s.r.failed);
+        g_assert_cmpint(s.r.kind, ==, REGISTRY_ERROR_UNAUTHORIZED);
+        send_clear(&s);
+        g_assert_cmpint(
+                registry_check_credentials(env.client, T.auth_host, "user", "wrong", on_response, &s, NULL),
+                ==, 0);
+        run_until(&s.r.done);
+        g_assert_true(s.r.failed);
+        g_assert_cmpint(s.r.kind, ==, REGISTRY_ERROR_UNAUTHORIZED);
+        send_clear(&s);
+        g_assert_cmpint(
+                registry_check_credentials(env.client, T.auth_host, "user", "pass", on_response, &s, NULL),
+                ==, 0);
+        run_until(&s.r.done);
+        g_assert_false(s.r.failed);
+        g_assert_cmpint(s.status, ==, 200);
+        send_clear(&s);
+        /* The check lent nothing to other requests. */
+        head(&env, T.auth_host, "test/busybox", T.layer_digest, &s);
+        g_assert_true(s.r.failed);
+        send_clear(&s);
+        env_close(&env);
+
+        /* With stored credentials, an authenticated streamed upload. */
+        env_open(&env, NULL, good);
+        upload(&env, T.auth_host, "up/auth", blob, LAYER_SIZE, digest);
+        env_close(&env);
+}
+
 static void on_catalog(RegistryRequest *req, const RegistryError *e, char **repos, void *userdata)
 {
         Result *r = userdata;
@@ -1052,6 +1269,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/registry-client/realm-elsewhere", test_realm_elsewhere);
         g_test_add_func("/registry-client/faults", test_faults);
         g_test_add_func("/registry-client/catalog-search", test_catalog_search);
+        g_test_add_func("/registry-client/push", test_push);
 
         r = g_test_run();
         teardown();
