@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "daemon/build-dbus.h"
 #include "daemon/network-dbus.h"
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
@@ -533,6 +534,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_remove_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TagImage", SD_BUS_ARGS("s", source, "s", target), SD_BUS_NO_RESULT,
                                 method_tag_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BuildImage", SD_BUS_ARGS("h", context, "a{sv}", options), SD_BUS_RESULT("o", build),
+                                bus_method_build_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SearchImages", SD_BUS_ARGS("s", term, "a{sv}", options),
@@ -641,7 +644,8 @@ static const BusObjectImplementation manager_object = {
         .vtable = manager_vtable,
         .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
                                                               &exec_session_object, &container_object,
-                                                              &volume_object, &network_object, NULL },
+                                                              &volume_object, &network_object, &build_object,
+                                                              NULL },
 };
 
 int bus_manager_register(Manager *m)

@@ -11,6 +11,7 @@
 #define BERTH_ACTION_ATTACH_CONTAINER  "org.berth1.attach-container"
 #define BERTH_ACTION_EXEC_CONTAINER    "org.berth1.exec-container"
 #define BERTH_ACTION_MANAGE_NETWORKS   "org.berth1.manage-networks"
+#define BERTH_ACTION_BUILD_IMAGE       "org.berth1.build-image"
 /* Asked in addition to manage-containers when a container would run with less confinement than Docker's
  * defaults (privileged, added capabilities, seccomp=unconfined, the host's network): a rule can hand out
  * ordinary containers without handing out root on the host. */
