@@ -343,3 +343,103 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
                 return tar_fail(&w, tar, "cannot write the layer");
         return sha256_final_to(digest, ret_digest);
 }
+
+int build_context_write(const char *dir, const char *extra_path, const char *extra_name,
+                        BuildContextFilter exclude, void *userdata, int out_fd, BerthError *e)
+{
+        _cleanup_(archive_read_freep) struct archive *disk = archive_read_disk_new();
+        _cleanup_(archive_write_freep) struct archive *tar = archive_write_new();
+        _cleanup_close_ int extra_fd = -EBADF;
+        char buf[64 * 1024];
+        int r;
+
+        if (!disk || !tar)
+                return berth_error_set(e, -ENOMEM, "Out of memory");
+        /* Opened first: a relative path is the caller's. */
+        if (extra_path) {
+                extra_fd = open(extra_path, O_RDONLY | O_CLOEXEC);
+                if (extra_fd < 0)
+                        return berth_error_set(e, negative_errno(), "Cannot open '%s'", extra_path);
+        }
+        if (chdir(dir) < 0)
+                return berth_error_set(e, negative_errno(), "Cannot enter the context '%s'", dir);
+        (void) archive_read_disk_set_symlink_physical(disk);
+        if (archive_write_set_format_pax_restricted(tar) != ARCHIVE_OK ||
+            archive_write_open_fd(tar, out_fd) != ARCHIVE_OK)
+                return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
+                                       archive_message(tar));
+        if (archive_read_disk_open(disk, ".") != ARCHIVE_OK)
+                return berth_error_set(e, archive_error_to_errno(disk), "Cannot read the context: %s",
+                                       archive_message(disk));
+        for (;;) {
+                _cleanup_(archive_entry_freep) struct archive_entry *entry = archive_entry_new();
+                const char *name;
+                int x;
+
+                if (!entry)
+                        return berth_error_set(e, -ENOMEM, "Out of memory");
+                r = archive_read_next_header2(disk, entry);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return berth_error_set(e, archive_error_to_errno(disk), "Cannot read the context: %s",
+                                               archive_message(disk));
+                name = archive_entry_pathname(entry);
+                while (startswith(name, "./"))
+                        name += 2;
+                if (isempty(name) || streq(name, ".")) {
+                        (void) archive_read_disk_descend(disk);
+                        continue;
+                }
+                bool is_dir = archive_entry_filetype(entry) == AE_IFDIR;
+                x = exclude ? exclude(name, is_dir, userdata) : 0;
+                if (is_dir && x != 2)
+                        (void) archive_read_disk_descend(disk);
+                if (x != 0)
+                        continue;
+                g_autofree char *n = g_strdup(name);
+                archive_entry_copy_pathname(entry, n);
+                archive_entry_set_uname(entry, NULL);
+                archive_entry_set_gname(entry, NULL);
+                r = archive_write_header(tar, entry);
+                if (r < ARCHIVE_WARN)
+                        return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
+                                               archive_message(tar));
+                if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_size(entry) <= 0)
+                        continue;
+                for (;;) {
+                        la_ssize_t k = archive_read_data(disk, buf, sizeof(buf));
+                        if (k < 0)
+                                return berth_error_set(e, archive_error_to_errno(disk), "Cannot read '%s': %s",
+                                                       n, archive_message(disk));
+                        if (k == 0)
+                                break;
+                        if (archive_write_data(tar, buf, (size_t) k) < 0)
+                                return berth_error_set(e, archive_error_to_errno(tar),
+                                                       "Cannot write the context: %s", archive_message(tar));
+                }
+        }
+        if (extra_fd >= 0) {
+                _cleanup_(archive_entry_freep) struct archive_entry *entry = archive_entry_new();
+                struct stat st;
+                ssize_t k;
+
+                if (!entry || fstat(extra_fd, &st) < 0)
+                        return berth_error_set(e, -EIO, "Cannot read '%s'", extra_path);
+                archive_entry_copy_stat(entry, &st);
+                archive_entry_set_pathname(entry, extra_name);
+                archive_entry_set_uid(entry, 0);
+                archive_entry_set_gid(entry, 0);
+                if (archive_write_header(tar, entry) < ARCHIVE_WARN)
+                        return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
+                                               archive_message(tar));
+                while ((k = read(extra_fd, buf, sizeof(buf))) > 0)
+                        if (archive_write_data(tar, buf, (size_t) k) < 0)
+                                return berth_error_set(e, archive_error_to_errno(tar),
+                                                       "Cannot write the context: %s", archive_message(tar));
+        }
+        if (archive_write_close(tar) != ARCHIVE_OK)
+                return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
+                                       archive_message(tar));
+        return 0;
+}

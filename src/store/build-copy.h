@@ -40,3 +40,11 @@ int build_copy_parse_chmod(const char *s, mode_t *ret);
  * types, modes, owners, link targets and bytes, not times. */
 int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static SHA256_DIGEST_STRING_SIZE],
                      BerthError *e);
+
+/* berthctl's side: a build context directory as a tar, entries named relative to it ("src/main.c").
+ * exclude (may be NULL) decides for each path: 0 keep, 1 leave out (a directory's contents are still
+ * looked at), 2 leave out with everything below. extra_path, when not NULL, is added as extra_name (a
+ * Dockerfile from outside the context, as Docker's client adds it). */
+typedef int (*BuildContextFilter)(const char *path, bool is_dir, void *userdata);
+int build_context_write(const char *dir, const char *extra_path, const char *extra_name,
+                        BuildContextFilter exclude, void *userdata, int out_fd, BerthError *e);

@@ -1,0 +1,220 @@
+# berthctl build / BuildImage: the tutorial's four-step Dockerfile (a shell-script "make", since the busybox
+# fixture has no make), one history row per instruction, a fully cached rebuild, a one-file change that
+# invalidates exactly the steps from its COPY on, a multi-stage build copying a binary into a scratch image,
+# --target, build args, .dockerignore, ONBUILD, bad input with nothing half made, and unprivileged callers
+# refused. Cases run in order in one bed; contexts live under /run/build-test (the bed's own /run).
+
+B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
+D=/run/build-test
+# put PATH: stdin becomes the bed's file $D/PATH
+put() { bed_exec sh -c "mkdir -p \"\$(dirname '$D/$1')\" && cat > '$D/$1'"; }
+build() { bed_exec berthctl build "$@"; }
+n_containers() { bed_exec berthctl ps -a -q | wc -l; }
+no_containers() { [ "$(n_containers)" = 0 ]; }
+
+test_setup() {
+        bed_exec berthctl pull "$(B)" >/dev/null
+        put app/Dockerfile <<EOF
+FROM $(B)
+COPY . /app
+RUN sh /app/make /app
+CMD ["sh", "/app/app.sh"]
+EOF
+        # The tutorial's "make /app", as a shell script: the busybox image has sh, not make.
+        put app/make <<'EOF'
+cd "$1" && cat src/*.txt > out.txt && echo "built $(wc -l < out.txt) lines"
+EOF
+        put app/app.sh <<'EOF'
+echo "app says: $(cat /app/out.txt)"
+EOF
+        echo one | put app/src/a.txt
+        echo two | put app/src/b.txt
+}
+
+test_tutorial_build() {
+        local out
+        out=$(build -t app:1 "$D/app")
+        assert_match "$out" "Step 1/4 : FROM $(B)" "step 1"
+        assert_match "$out" 'Step 2/4 : COPY \. /app' "step 2"
+        assert_match "$out" 'Step 3/4 : RUN sh /app/make /app' "step 3"
+        assert_match "$out" 'built 2 lines' "RUN's output streamed"
+        assert_match "$out" 'Step 4/4 : CMD \["sh", "/app/app.sh"\]' "step 4"
+        assert_match "$out" ' ---> Running in [0-9a-f]{12}' "RUN's container"
+        assert_match "$out" 'Successfully built [0-9a-f]{12}' "built line"
+        assert_match "$out" 'Successfully tagged app:1' "tagged line"
+        assert_eq "$(bed_exec berthctl run --rm app:1)" "app says: one
+two" "the image runs its CMD"
+        # The step containers are gone; RUN's output is in the journal too.
+        assert_eq "$(n_containers)" 0 "no container left"
+        bed_journal -o cat --no-pager | grep -q 'built 2 lines' || fail "RUN's output in the journal"
+}
+
+test_history_one_entry_per_instruction() {
+        local h hb
+        h=$(bed_exec berthctl image history app:1)
+        hb=$(bed_exec berthctl image history "$(B)")
+        assert_eq "$(echo "$h" | wc -l)" $(($(echo "$hb" | wc -l) + 3)) "three rows more than the base"
+        assert_match "$(echo "$h" | sed -n 2p)" 'CMD \[' "newest: CMD"
+        assert_match "$(echo "$h" | sed -n 3p)" 'sh /app/make /app' "then RUN"
+        assert_match "$(echo "$h" | sed -n 4p)" 'COPY (file|dir):' "then COPY"
+        bed_exec berthctl image inspect app:1 | python3 -c '
+import json, sys
+i = json.load(sys.stdin)[0]
+assert i["Config"]["Cmd"] == ["sh", "/app/app.sh"], i["Config"]
+' || fail "inspect"
+}
+
+test_cached_rebuild() {
+        local out id1 id2
+        id1=$(bed_exec berthctl image inspect app:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+        out=$(build -t app:1 "$D/app")
+        assert_eq "$(echo "$out" | grep -c ' ---> Using cache')" 3 "every step after FROM from the cache"
+        assert_no_match "$out" 'Running in' "nothing ran"
+        id2=$(build -q "$D/app")
+        assert_eq "$id2" "$id1" "the same image"
+}
+
+test_one_file_change_invalidates_from_its_copy() {
+        local out
+        put layers/Dockerfile <<EOF
+FROM $(B)
+ENV A=1
+COPY a.txt /a
+COPY b.txt /b
+RUN cat /a /b > /ab
+EOF
+        echo a | put layers/a.txt
+        echo b | put layers/b.txt
+        build -t layers:1 "$D/layers" >/dev/null
+        echo changed | put layers/b.txt
+        out=$(build -t layers:1 "$D/layers")
+        # ENV and COPY a.txt cached; COPY b.txt and RUN not.
+        assert_eq "$(echo "$out" | grep -c ' ---> Using cache')" 2 "two steps cached"
+        assert_match "$(echo "$out" | sed -n '/Step 4\/5/,$p')" 'Running in' "the RUN after the change ran"
+        assert_no_match "$(echo "$out" | sed -n '/Step 4\/5/,$p')" 'Using cache' "nothing cached from the change on"
+        assert_eq "$(bed_exec berthctl run --rm layers:1 cat /ab)" "a
+changed" "the new content"
+}
+
+test_multi_stage_copies_a_binary_into_scratch() {
+        local out layers
+        put multi/Dockerfile <<EOF
+FROM $(B) AS build
+WORKDIR /src
+RUN cp /bin/busybox /src/tool && echo compiled
+FROM scratch
+COPY --from=build /src/tool /bin/busybox
+ENTRYPOINT ["/bin/busybox", "echo"]
+CMD ["from-scratch"]
+EOF
+        out=$(build -t multi:1 "$D/multi")
+        assert_match "$out" 'Step 4/7 : FROM scratch' "the final stage"
+        assert_eq "$(bed_exec berthctl run --rm multi:1)" from-scratch "the binary runs in the small image"
+        layers=$(bed_exec berthctl image inspect multi:1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["RootFS"]["Layers"]))')
+        assert_eq "$layers" 1 "one layer: the copied binary"
+        # Intermediate stages are not tagged.
+        assert_no_match "$(bed_exec berthctl image ls)" '^build ' "no tag for the build stage"
+}
+
+test_target_builds_only_what_it_needs() {
+        local out
+        out=$(build --target build -t multi:build "$D/multi")
+        assert_no_match "$out" 'FROM scratch' "the later stage is not built"
+        assert_eq "$(bed_exec berthctl run --rm multi:build ls /src)" tool "the build stage's image"
+        assert_fails build --target nope "$D/multi"
+}
+
+test_build_args() {
+        put args/Dockerfile <<EOF
+ARG BASE=$(B)
+FROM \$BASE
+ARG GREETING=hello
+RUN echo "\$GREETING" > /greeting
+ENV G=\${GREETING:-none}
+EOF
+        build -t args:default "$D/args" >/dev/null
+        build --build-arg GREETING=bonjour -t args:fr "$D/args" >/dev/null
+        assert_eq "$(bed_exec berthctl run --rm args:default cat /greeting)" hello "the default"
+        assert_eq "$(bed_exec berthctl run --rm args:fr cat /greeting)" bonjour "the build arg"
+        assert_eq "$(bed_exec berthctl run --rm args:fr sh -c 'echo $G')" bonjour "expanded in ENV"
+        # The build arg is not in the image's environment.
+        assert_no_match "$(bed_exec berthctl run --rm args:fr env)" GREETING "ARG is not ENV"
+}
+
+test_dockerignore() {
+        put ign/Dockerfile <<EOF
+FROM $(B)
+COPY . /ctx
+EOF
+        printf 'secret*\n!secret-ok\nbig/\n' | put ign/.dockerignore
+        echo s | put ign/secret.txt
+        echo ok | put ign/secret-ok
+        echo big | put ign/big/blob
+        echo kept | put ign/kept
+        build -t ign:1 "$D/ign" >/dev/null
+        assert_eq "$(bed_exec berthctl run --rm ign:1 ls -A /ctx | tr '\n' ' ')" \
+                ".dockerignore Dockerfile kept secret-ok " "what .dockerignore lets through"
+}
+
+test_onbuild() {
+        put onbase/Dockerfile <<EOF
+FROM $(B)
+ONBUILD RUN echo triggered > /triggered
+EOF
+        build -t onbase:1 "$D/onbase" >/dev/null
+        assert_fails bed_exec berthctl run --rm onbase:1 cat /triggered
+        put onchild/Dockerfile <<EOF
+FROM onbase:1
+RUN cat /triggered
+EOF
+        out=$(build -t onchild:1 "$D/onchild")
+        assert_match "$out" 'Executing build trigger' "the trigger runs"
+        assert_eq "$(bed_exec berthctl run --rm onchild:1 cat /triggered)" triggered "the trigger's effect"
+        assert_eq "$(bed_exec berthctl image inspect onchild:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"].get("OnBuild"))')" None "triggers are not inherited"
+}
+
+test_bad_input() {
+        local out images
+        images=$(bed_exec berthctl image ls -q | sort | tr '\n' ' ')
+        printf 'FROM %s\nRUNN true\n' "$(B)" | put bad1/Dockerfile
+        out=$(build -t bad:1 "$D/bad1" 2>&1) && fail "unknown instruction accepted"
+        assert_match "$out" 'Dockerfile:2: unknown instruction: RUNN' "unknown instruction, with its line"
+
+        printf 'FROM %s\nCOPY ../x /x\n' "$(B)" | put bad2/Dockerfile
+        out=$(build -t bad:2 "$D/bad2" 2>&1) && fail "COPY ../x accepted"
+        assert_match "$out" 'outside the build context' "COPY outside the context"
+
+        printf 'FROM %s\nCOPY --from=nowhere /x /x\n' "$(B)" | put bad3/Dockerfile
+        out=$(build -t bad:3 "$D/bad3" 2>&1) && fail "missing stage accepted"
+        assert_match "$out" 'nowhere' "missing stage named"
+
+        printf 'FROM %s\nRUN echo partial > /p; exit 3\n' "$(B)" | put bad4/Dockerfile
+        out=$(build -t bad:4 "$D/bad4" 2>&1) && fail "failing RUN accepted"
+        assert_match "$out" "returned a non-zero code: 3" "RUN's exit code"
+        assert_match "$out" "Step 2" "the step"
+        assert_eq "$(n_containers)" 0 "the failed step's container is gone"
+
+        out=$(echo 'not a tar' | bed_exec berthctl build -t bad:5 - 2>&1) && fail "a context that is no tar accepted"
+        assert_match "$out" 'not a readable tar' "not a tar"
+
+        # Nothing tagged bad:*, the store holds no image it did not hold (but cached steps of good ones).
+        assert_no_match "$(bed_exec berthctl image ls)" '^bad ' "nothing tagged"
+}
+
+test_cancel() {
+        local path
+        printf 'FROM %s\nRUN echo started; sleep 1000\n' "$(B)" | put slow/Dockerfile
+        bed_exec sh -c "berthctl build -t slow:1 $D/slow > $D/slow.out 2>&1 & echo \$! > $D/slow.pid"
+        wait_until 60 bed_exec grep -q started $D/slow.out
+        bed_exec sh -c "kill -INT \$(cat $D/slow.pid)"
+        wait_until 60 bed_exec grep -q cancelled $D/slow.out
+        wait_until 60 no_containers
+        assert_no_match "$(bed_exec berthctl image ls)" '^slow ' "nothing tagged"
+}
+
+test_unprivileged_refused() {
+        local out
+        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 /org/berth1 \
+                org.berth1.Manager BuildImage 'ha{sv}' 0 0 2>&1) && fail "nobody may build"
+        assert_match "$out" 'Access denied|not authorized|Interactive authentication required' "refused by polkit"
+}
