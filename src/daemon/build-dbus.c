@@ -130,6 +130,20 @@ void build_send_changed(Build *b)
         (void) sd_bus_emit_properties_changed(m->bus, build_get_path(b), "org.berth1.Build", "Status", NULL);
 }
 
+/* The caller is gone (berthctl killed, its connection closed): nobody reads the build, so it stops, as
+ * Docker's does when its client disconnects. */
+static int on_client_gone(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Build *b = userdata;
+        const char *name, *old, *new;
+
+        if (sd_bus_message_read(message, "sss", &name, &old, &new) >= 0 && isempty(new)) {
+                log_info("The client of build %u is gone, cancelling it.", build_get_id(b));
+                build_cancel(b);
+        }
+        return 0;
+}
+
 typedef struct ReadOptions {
         Manager *manager;
         BuildOptions *o;
@@ -246,6 +260,13 @@ int bus_method_build_image(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         log_info("Build %u started.", build_get_id(started));
+        g_autofree char *match = g_strdup_printf(
+                "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
+                sd_bus_message_get_sender(message));
+        r = sd_bus_add_match_async(m->bus, &build_client_slot(started), match, on_client_gone, NULL, started);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch the client of build %u, ignoring: %m", build_get_id(started));
         r = build_start(started);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start build %u: %m", build_get_id(started));

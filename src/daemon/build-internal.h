@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "build/dockerfile.h"
@@ -54,6 +55,7 @@ struct Build {
         size_t n_triggers, next_trigger;
 
         BuildRun *run; /* the step running in a container or child */
+        sd_bus_slot *client_slot; /* the caller's NameOwnerChanged: its end cancels the build (build-dbus.c) */
         sd_event_source *defer;
         bool finished;
 };

@@ -69,6 +69,11 @@ const char *build_get_path(Build *b)
         return b->path;
 }
 
+sd_bus_slot **build_client_slot_ptr(Build *b)
+{
+        return &b->client_slot;
+}
+
 const char *build_get_status(Build *b)
 {
         return status_table[b->status];
@@ -97,6 +102,7 @@ Build *build_free(Build *b)
         if (!b)
                 return NULL;
         b->run = build_run_free(b->run);
+        b->client_slot = sd_bus_slot_unref(b->client_slot);
         b->child_source = sd_event_source_disable_unref(b->child_source);
         b->defer = sd_event_source_disable_unref(b->defer);
         if (b->child > 0) {
@@ -215,6 +221,7 @@ static void build_finish(Build *b, const BerthError *e)
                 return;
         b->finished = true;
         b->run = build_run_free(b->run);
+        b->client_slot = sd_bus_slot_unref(b->client_slot);
         if (e)
                 b->status = e->error == -ECANCELED ? BUILD_CANCELLED : BUILD_FAILED;
         else
@@ -1038,7 +1045,9 @@ static int read_dockerfile(Build *b, char **ret, size_t *ret_size)
         fd = (int) syscall(SYS_openat2, root, b->opt.dockerfile, &how, sizeof(how));
         if (fd < 0)
                 return -errno;
-        return read_file_at(fd, "", DOCKERFILE_SIZE_MAX, ret, ret_size);
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        return read_file_at(AT_FDCWD, proc, DOCKERFILE_SIZE_MAX, ret, ret_size);
 }
 
 static void build_prepare(Build *b)

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
+
 #include "daemon/manager.h"
 #include "shared/error.h"
 
@@ -56,6 +58,9 @@ Manager *build_get_manager(Build *b);
 uint32_t build_get_id(Build *b);
 const char *build_get_path(Build *b);
 const char *build_get_status(Build *b);
+/* The bus file's watch on the caller, dropped with the build. */
+#define build_client_slot(b) (*build_client_slot_ptr(b))
+sd_bus_slot **build_client_slot_ptr(Build *b);
 
 /* The cache index: loaded at startup, forgotten with the Manager. */
 int manager_load_build_cache(Manager *m);

@@ -11,6 +11,7 @@ put() { bed_exec sh -c "mkdir -p \"\$(dirname '$D/$1')\" && cat > '$D/$1'"; }
 build() { bed_exec berthctl build "$@"; }
 n_containers() { bed_exec berthctl ps -a -q | wc -l; }
 no_containers() { [ "$(n_containers)" = 0 ]; }
+two_cancels() { [ "$(bed_journal -o cat --no-pager -g 'Build [0-9]+ cancelled' | wc -l)" -ge 2 ]; }
 
 test_setup() {
         bed_exec berthctl pull "$(B)" >/dev/null
@@ -46,7 +47,7 @@ test_tutorial_build() {
 two" "the image runs its CMD"
         # The step containers are gone; RUN's output is in the journal too.
         assert_eq "$(n_containers)" 0 "no container left"
-        bed_journal -o cat --no-pager | grep -q 'built 2 lines' || fail "RUN's output in the journal"
+        assert_match "$(bed_journal -o cat --no-pager -g 'built 2 lines')" 'built 2 lines' "RUN's output in the journal"
 }
 
 test_history_one_entry_per_instruction() {
@@ -204,17 +205,29 @@ test_bad_input() {
 test_cancel() {
         local path
         printf 'FROM %s\nRUN echo started; sleep 1000\n' "$(B)" | put slow/Dockerfile
-        bed_exec sh -c "berthctl build -t slow:1 $D/slow > $D/slow.out 2>&1 & echo \$! > $D/slow.pid"
+        bed_sh "berthctl build -t slow:1 $D/slow > $D/slow.out 2>&1; echo \$? > $D/slow.rc" &
         wait_until 60 bed_exec grep -q started $D/slow.out
-        bed_exec sh -c "kill -INT \$(cat $D/slow.pid)"
-        wait_until 60 bed_exec grep -q cancelled $D/slow.out
+        path=$(bed_exec busctl tree --list org.berth1 | grep -E '^/org/berth1/build/_[0-9]+$' | head -n 1)
+        [ -n "$path" ] || fail "no build object while building"
+        assert_match "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.Build Status)" '"building"' "Status"
+        bed_exec busctl call org.berth1 "$path" org.berth1.Build Cancel
+        wait_until 60 bed_exec test -s $D/slow.rc
+        assert_ne "$(bed_exec cat $D/slow.rc)" 0 "berthctl's exit status"
+        assert_match "$(bed_exec cat $D/slow.out)" 'cancelled' "berthctl says so"
         wait_until 60 no_containers
         assert_no_match "$(bed_exec berthctl image ls)" '^slow ' "nothing tagged"
+
+        # A client that goes away cancels its build too, as Docker's does.
+        bed_sh "echo \$\$ > $D/slow.pid; exec berthctl build -t slow:2 $D/slow > $D/slow2.out 2>&1" &
+        wait_until 60 bed_exec grep -q started $D/slow2.out
+        bed_exec sh -c "kill -KILL \$(cat $D/slow.pid)"
+        wait_until 60 two_cancels
+        wait_until 60 no_containers
 }
 
 test_unprivileged_refused() {
         local out
-        out=$(bed_nobody busctl --allow-interactive-authorization=no call org.berth1 /org/berth1 \
-                org.berth1.Manager BuildImage 'ha{sv}' 0 0 2>&1) && fail "nobody may build"
+        out=$(bed_nobody berthctl --no-ask-password build -t nobody:1 "$D/app" 2>&1) && fail "nobody may build"
         assert_match "$out" 'Access denied|not authorized|Interactive authentication required' "refused by polkit"
+        assert_no_match "$(bed_exec berthctl image ls)" '^nobody ' "nothing built"
 }
