@@ -205,18 +205,16 @@ static int verb_build(int argc, char *argv[])
         int c, r;
 
         enum { ARG_BUILD_ARG = 0x100, ARG_TARGET, ARG_NO_CACHE, ARG_PULL, ARG_NETWORK, ARG_LABEL };
-        static const struct option options[] = {
-                { "tag", required_argument, NULL, 't' },
-                { "file", required_argument, NULL, 'f' },
-                { "build-arg", required_argument, NULL, ARG_BUILD_ARG },
-                { "target", required_argument, NULL, ARG_TARGET },
-                { "no-cache", no_argument, NULL, ARG_NO_CACHE },
-                { "pull", no_argument, NULL, ARG_PULL },
-                { "network", required_argument, NULL, ARG_NETWORK },
-                { "label", required_argument, NULL, ARG_LABEL },
-                { "quiet", no_argument, NULL, 'q' },
-                {}
-        };
+        static const struct option options[] = { { "tag", required_argument, NULL, 't' },
+                                                 { "file", required_argument, NULL, 'f' },
+                                                 { "build-arg", required_argument, NULL, ARG_BUILD_ARG },
+                                                 { "target", required_argument, NULL, ARG_TARGET },
+                                                 { "no-cache", no_argument, NULL, ARG_NO_CACHE },
+                                                 { "pull", no_argument, NULL, ARG_PULL },
+                                                 { "network", required_argument, NULL, ARG_NETWORK },
+                                                 { "label", required_argument, NULL, ARG_LABEL },
+                                                 { "quiet", no_argument, NULL, 'q' },
+                                                 {} };
         while ((c = getopt_long(argc, argv, "t:f:q", options, NULL)) >= 0)
                 switch (c) {
                 case 't':
@@ -265,7 +263,8 @@ static int verb_build(int argc, char *argv[])
                 return EXIT_ERROR;
         } else if (S_ISDIR(st.st_mode)) {
                 if (file) {
-                        /* Inside the context: its path there; outside: sent along, as Docker's client does. */
+                        /* Inside the context: its path there; outside: sent along, as Docker's client does.
+                         */
                         _cleanup_free_ char *cdir = realpath(context, NULL), *f = realpath(file, NULL);
                         const char *rel = cdir && f ? startswith(f, cdir) : NULL;
                         if (!f) {
@@ -294,12 +293,14 @@ static int verb_build(int argc, char *argv[])
         r = bus_get(&bus);
         if (r < 0)
                 return EXIT_DAEMON;
-        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Build", NULL, on_build_signal, &s);
+        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Build", NULL, on_build_signal,
+                                &s);
         if (r >= 0)
-                r = sd_bus_add_match(bus, &owner_slot,
-                                     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.berth1'",
-                                     on_owner_changed, &s);
+                r = sd_bus_add_match(
+                        bus, &owner_slot,
+                        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.berth1'",
+                        on_owner_changed, &s);
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
 
@@ -365,8 +366,8 @@ static int verb_build(int argc, char *argv[])
                         continue;
                 if (interrupted) {
                         interrupted = 0;
-                        (void) sd_bus_call_method(bus, "org.berth1", s.path, "org.berth1.Build", "Cancel", NULL,
-                                                  NULL, NULL);
+                        (void) sd_bus_call_method(bus, "org.berth1", s.path, "org.berth1.Build", "Cancel",
+                                                  NULL, NULL, NULL);
                         continue;
                 }
                 r = sd_bus_wait(bus, UINT64_MAX);
@@ -396,7 +397,8 @@ static int verb_build(int argc, char *argv[])
 }
 
 const Verb build_verbs[] = {
-        { "build", NULL, "[-t NAME[:TAG]]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] PATH|-",
+        { "build", NULL,
+          "[-t NAME[:TAG]]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] PATH|-",
           "Build an image from a Dockerfile", verb_build },
         { "build", "image", "...", "Alias of 'build'", verb_build },
         {}

@@ -19,7 +19,7 @@ static const Verb base_verbs[] = { { "version", NULL, "", "Show the client and d
                                    {} };
 
 static const Verb *const verb_tables[] = { base_verbs,   image_verbs,  container_verbs, lifecycle_verbs,
-                                           system_verbs, volume_verbs, network_verbs, build_verbs };
+                                           system_verbs, volume_verbs, network_verbs,   build_verbs };
 
 #define FOREACH_VERB(v)                                                                                     \
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \

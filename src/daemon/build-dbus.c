@@ -12,8 +12,8 @@
 /* org.berth1.Build objects, one per running build, at /org/berth1/build/_<id>, as Transfers are: clients
  * subscribe to the interface's signals (any path) before calling BuildImage(). */
 
-static int build_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                             sd_bus_error *error)
+static int build_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                             void **found, sd_bus_error *error)
 {
         Manager *m = userdata;
         const char *e;
@@ -26,7 +26,8 @@ static int build_object_find(sd_bus *bus, const char *path, const char *interfac
         return *found ? 1 : 0;
 }
 
-static int build_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
+static int build_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                                 sd_bus_error *error)
 {
         Manager *m = userdata;
         char **l = g_new0(char *, g_hash_table_size(m->builds) + 1);
@@ -79,8 +80,8 @@ const sd_bus_vtable build_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("StepStarted", SD_BUS_ARGS("u", index, "u", count, "s", text), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Output", SD_BUS_ARGS("s", text), 0),
         SD_BUS_SIGNAL_WITH_ARGS("StepFinished", SD_BUS_ARGS("u", index, "b", cached, "s", image_id), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("Finished",
-                                SD_BUS_ARGS("s", result, "s", error_name, "s", error_message, "s", image_id), 0),
+        SD_BUS_SIGNAL_WITH_ARGS(
+                "Finished", SD_BUS_ARGS("s", result, "s", error_name, "s", error_message, "s", image_id), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -163,8 +164,8 @@ static int read_dict(sd_bus_message *m, const char *key, char ***ret, bool env_f
         while ((r = sd_bus_message_read(m, "{ss}", &k, &v)) > 0) {
                 size_t n = *ret ? g_strv_length(*ret) : 0;
                 if (isempty(k))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s': an empty key.",
-                                                 key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s': an empty key.", key);
                 *ret = g_renew(char *, *ret, n + 3);
                 if (env_form) {
                         (*ret)[n++] = g_strdup_printf("%s=%s", k, v);
@@ -239,7 +240,8 @@ int bus_method_build_image(sd_bus_message *message, void *userdata, sd_bus_error
                                          "A build's RUN steps cannot use the host's network.");
         if (o.network && !streq(o.network, "bridge") && !streq(o.network, "none") &&
             !g_hash_table_contains(m->networks, o.network))
-                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_NETWORK, "No such network: %s", o.network);
+                return sd_bus_error_setf(error, BERTH_ERROR_NO_SUCH_NETWORK, "No such network: %s",
+                                         o.network);
 
         const char *details[] = { "verb", "build", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_BUILD_IMAGE, details, &m->polkit_registry, error);
@@ -260,13 +262,15 @@ int bus_method_build_image(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         log_info("Build %u started.", build_get_id(started));
-        g_autofree char *match = g_strdup_printf(
-                "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
-                sd_bus_message_get_sender(message));
-        r = sd_bus_add_match_async(m->bus, &build_client_slot(started), match, on_client_gone, NULL, started);
+        g_autofree char *match =
+                g_strdup_printf("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
+                                sd_bus_message_get_sender(message));
+        r = sd_bus_add_match_async(m->bus, &build_client_slot(started), match, on_client_gone, NULL,
+                                   started);
         if (r < 0)
-                log_warning_errno(r, "Cannot watch the client of build %u, ignoring: %m", build_get_id(started));
+                log_warning_errno(r, "Cannot watch the client of build %u, ignoring: %m",
+                                  build_get_id(started));
         r = build_start(started);
         if (r < 0) {
                 log_warning_errno(r, "Failed to start build %u: %m", build_get_id(started));

@@ -17,5 +17,6 @@ void build_send_step_finished(Build *b, unsigned index, bool cached, const char 
 void build_send_finished(Build *b, const BerthError *e, const char *image_id);
 void build_send_changed(Build *b);
 
-/* BuildImage(): reads the options, authorises, creates the Build object, replies with its path, starts it. */
+/* BuildImage(): reads the options, authorises, creates the Build object, replies with its path, starts it.
+ */
 int bus_method_build_image(sd_bus_message *message, void *userdata, sd_bus_error *error);

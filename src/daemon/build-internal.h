@@ -48,14 +48,15 @@ struct Build {
         bool labels_done; /* the --label step of the target stage */
         bool cmd_set;     /* a CMD in this stage (ENTRYPOINT clears an inherited one only) */
         OciImageConfig *config;
-        char *image_id;    /* the current image ("sha256:…"), NULL before FROM */
-        char **args;       /* ARGs in scope, "K=V" (declared without value: absent) */
+        char *image_id; /* the current image ("sha256:…"), NULL before FROM */
+        char **args;    /* ARGs in scope, "K=V" (declared without value: absent) */
         char **global_args;
         DockerfileInstruction **triggers; /* ONBUILD triggers of the stage's base */
         size_t n_triggers, next_trigger;
 
         BuildRun *run; /* the step running in a container or child */
-        sd_bus_slot *client_slot; /* the caller's NameOwnerChanged: its end cancels the build (build-dbus.c) */
+        sd_bus_slot
+                *client_slot; /* the caller's NameOwnerChanged: its end cancels the build (build-dbus.c) */
         sd_event_source *defer;
         bool finished;
 };

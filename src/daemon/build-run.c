@@ -31,7 +31,7 @@
  * whose root receives the sources' tar, then committed). Each step's container is removed at its end,
  * whatever happened. */
 
-#define REPORT_MAX 1024
+#define REPORT_MAX     1024
 #define LINE_MAX_BYTES 16384
 
 struct BuildRun {
@@ -249,7 +249,8 @@ static int on_run_defer(sd_event_source *s, void *userdata)
         if (c->state.exit_code != 0 || c->state.error) {
                 g_autofree char *msg = NULL;
                 if (c->state.error && c->state.exit_code >= 125)
-                        msg = g_strdup_printf("The command '%s' could not run: %s", r->created_by, c->state.error);
+                        msg = g_strdup_printf("The command '%s' could not run: %s", r->created_by,
+                                              c->state.error);
                 else
                         msg = g_strdup_printf("The command '%s' returned a non-zero code: %d", r->created_by,
                                               c->state.exit_code);
@@ -339,7 +340,8 @@ int build_run_start(Build *b, char **argv, const char *created_by, char **env)
         }
         k = container_attach(r->container, &ao, &r->output_fd);
         if (k >= 0)
-                k = sd_event_add_io(b->manager->event, &r->output_source, r->output_fd, EPOLLIN, on_output, r);
+                k = sd_event_add_io(b->manager->event, &r->output_source, r->output_fd, EPOLLIN, on_output,
+                                    r);
         if (k < 0) {
                 build_step_failed(b, k, "Step %u: cannot read the output: %s", b->step, strerror(-k));
                 return 0;
@@ -359,7 +361,8 @@ int build_run_start(Build *b, char **argv, const char *created_by, char **env)
         return 0;
 }
 
-/* ---- COPY / ADD ---------------------------------------------------------------------------------------- */
+/* ---- COPY / ADD ----------------------------------------------------------------------------------------
+ */
 
 static int mount_image(const char *layers_dir, const char *lowerdir, const char *dir, ChildError *ce)
 {
@@ -438,7 +441,9 @@ static int on_writer_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 if (b->status == BUILD_CANCELLED)
                         return build_step_failed(b, -ECANCELED, "cancelled"), 0;
                 if (r->writer_error < 0)
-                        return build_step_failed(b, r->writer_error, "Step %u: %s", b->step, r->writer_message), 0;
+                        return build_step_failed(b, r->writer_error, "Step %u: %s", b->step,
+                                                 r->writer_message),
+                               0;
                 copy_finish(r);
                 return 0;
         }
@@ -514,7 +519,8 @@ static void copy_finish(BuildRun *r)
         if (!r->digest_only) {
                 /* The tar is in the container's root: commit it. */
                 if (r->writer_error < 0)
-                        return build_step_failed(b, r->writer_error, "Step %u: %s", b->step, r->writer_message);
+                        return build_step_failed(b, r->writer_error, "Step %u: %s", b->step,
+                                                 r->writer_message);
                 if (r->put_error < 0)
                         return build_step_failed(b, r->put_error, "Step %u: %s", b->step, r->put_message);
                 return commit(r);
@@ -522,9 +528,9 @@ static void copy_finish(BuildRun *r)
 
         /* The digest is known: the cache, or the tar phase. */
         const char *kw = r->spec.instruction;
-        g_autofree char *created_by = g_strdup_printf("/bin/sh -c #(nop) %s %s:%.64s in %s ", kw,
-                                                      r->from_image ? "from" : "file",
-                                                      r->digest + strlen("sha256:"), r->spec.dest);
+        g_autofree char *created_by =
+                g_strdup_printf("/bin/sh -c #(nop) %s %s:%.64s in %s ", kw, r->from_image ? "from" : "file",
+                                r->digest + strlen("sha256:"), r->spec.dest);
         free(r->created_by);
         r->created_by = TAKE_PTR(created_by);
         free(r->cache_key);
@@ -575,17 +581,18 @@ int build_copy_start(Build *b, const DockerfileInstruction *i, char **sources, c
         if (chown && chown->value) {
                 r->spec.chown = true;
                 if (build_copy_parse_chown(chown->value, &r->spec.uid, &r->spec.gid) < 0) {
-                        build_step_failed(b, -EINVAL,
-                                          "Dockerfile:%u: --chown=%s: berth takes numeric ids (or root) only",
-                                          i->line, chown->value);
+                        build_step_failed(
+                                b, -EINVAL,
+                                "Dockerfile:%u: --chown=%s: berth takes numeric ids (or root) only", i->line,
+                                chown->value);
                         return 0;
                 }
         }
         if (chmod && chmod->value) {
                 r->spec.chmod = true;
                 if (build_copy_parse_chmod(chmod->value, &r->spec.mode) < 0) {
-                        build_step_failed(b, -EINVAL, "Dockerfile:%u: --chmod=%s: not an octal mode", i->line,
-                                          chmod->value);
+                        build_step_failed(b, -EINVAL, "Dockerfile:%u: --chmod=%s: not an octal mode",
+                                          i->line, chmod->value);
                         return 0;
                 }
         }

@@ -30,13 +30,14 @@
 #define REPORT_MAX          1024
 #define BUILD_CACHE_FILE    "build-cache.json"
 
-/* Docker's predefined ARGs: usable as --build-arg without an ARG line, given to RUN, never in the history. */
+/* Docker's predefined ARGs: usable as --build-arg without an ARG line, given to RUN, never in the history.
+ */
 static const char *const proxy_args[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
                                           "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
                                           "ALL_PROXY",  "all_proxy",  NULL };
 
 static const char *const status_table[_BUILD_STATUS_MAX] = {
-        [BUILD_PREPARING] = "preparing", [BUILD_BUILDING] = "building", [BUILD_DONE] = "done",
+        [BUILD_PREPARING] = "preparing", [BUILD_BUILDING] = "building",   [BUILD_DONE] = "done",
         [BUILD_FAILED] = "failed",       [BUILD_CANCELLED] = "cancelled",
 };
 
@@ -297,9 +298,10 @@ int manager_load_build_cache(Manager *m)
                 return log_warning_errno(r, "Failed to read %s, starting with an empty build cache: %m",
                                          m->build_cache_path);
         root = json_parser_load_from_data(parser, text, (gssize) size, NULL) ? json_parser_get_root(parser)
-                                                                               : NULL;
+                                                                             : NULL;
         if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-                log_warning("%s is not a JSON object, starting with an empty build cache.", m->build_cache_path);
+                log_warning("%s is not a JSON object, starting with an empty build cache.",
+                            m->build_cache_path);
                 return 0;
         }
         JsonObject *o = json_node_get_object(root);
@@ -307,7 +309,8 @@ int manager_load_build_cache(Manager *m)
         for (GList *l = members; l; l = l->next) {
                 JsonNode *n = json_object_get_member(o, l->data);
                 if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
-                        g_hash_table_insert(m->build_cache, g_strdup(l->data), g_strdup(json_node_get_string(n)));
+                        g_hash_table_insert(m->build_cache, g_strdup(l->data),
+                                            g_strdup(json_node_get_string(n)));
         }
         return 0;
 }
@@ -545,7 +548,8 @@ static char *quoted_list(char **l)
 
 static char **shell_argv(Build *b, const char *text)
 {
-        char **shell = b->config->shell ? b->config->shell : (char *[]){ (char *) "/bin/sh", (char *) "-c", NULL };
+        char **shell =
+                b->config->shell ? b->config->shell : (char *[]){ (char *) "/bin/sh", (char *) "-c", NULL };
         size_t n = g_strv_length(shell);
         char **argv = g_new0(char *, n + 2);
 
@@ -611,7 +615,8 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
                         if (i->keyword == DOCKERFILE_ARG)
                                 words[k] = g_strdup(i->args[k]);
                         else if (expand(b, i->args[k], &words[k], &e) < 0)
-                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line, berth_error_message(&e));
+                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line,
+                                                  berth_error_message(&e));
                 }
         }
 
@@ -643,32 +648,36 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
 
                 for (size_t k = 0; k + 1 < n; k++)
                         if (strstr(words[k], "://"))
-                                return build_fail(b, -EOPNOTSUPP,
-                                                  "Dockerfile:%u: %s of a remote URL (%s) is not supported by "
-                                                  "berth: download it in a RUN step or into the context",
-                                                  i->line, kw, words[k]);
+                                return build_fail(
+                                        b, -EOPNOTSUPP,
+                                        "Dockerfile:%u: %s of a remote URL (%s) is not supported by "
+                                        "berth: download it in a RUN step or into the context",
+                                        i->line, kw, words[k]);
                 if (from && from->value) {
-                        const DockerfileStage *st = dockerfile_find_stage(b->dockerfile, from->value, b->stage);
+                        const DockerfileStage *st =
+                                dockerfile_find_stage(b->dockerfile, from->value, b->stage);
                         if (st)
                                 from_image = b->stage_images[st->index];
                         else {
                                 const ImageRecord *img;
                                 _cleanup_berth_error_ BerthError fe = BERTH_ERROR_INIT;
                                 if (manager_find_image(b->manager, from->value, &fe, &img) < 0)
-                                        return build_fail(b, -ENOENT,
-                                                          "Dockerfile:%u: COPY --from=%s: no such stage or image "
-                                                          "(pull it first)",
-                                                          i->line, from->value);
+                                        return build_fail(
+                                                b, -ENOENT,
+                                                "Dockerfile:%u: COPY --from=%s: no such stage or image "
+                                                "(pull it first)",
+                                                i->line, from->value);
                                 from_image = img->id;
                         }
                         if (!from_image)
-                                return build_fail(b, -ENOENT, "Dockerfile:%u: stage %s was not built", i->line,
-                                                  from->value);
+                                return build_fail(b, -ENOENT, "Dockerfile:%u: stage %s was not built",
+                                                  i->line, from->value);
                 }
                 /* A relative destination is taken from WORKDIR, as Docker does. */
                 const char *d = words[n - 1];
                 if (d[0] != '/')
-                        dest = g_strconcat(b->config->working_dir ?: "/", g_str_has_suffix(b->config->working_dir ?: "/", "/") ? "" : "/",
+                        dest = g_strconcat(b->config->working_dir ?: "/",
+                                           g_str_has_suffix(b->config->working_dir ?: "/", "/") ? "" : "/",
                                            streq(d, ".") ? "" : d, NULL);
                 else
                         dest = g_strdup(d);
@@ -735,9 +744,11 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
                         g_autofree char *name = NULL, *def = NULL, *value = NULL;
                         const char *v;
                         if (dockerfile_arg_split(words[k], &name, &def) < 0)
-                                return build_fail(b, -EINVAL, "Dockerfile:%u: bad ARG %s", i->line, words[k]);
+                                return build_fail(b, -EINVAL, "Dockerfile:%u: bad ARG %s", i->line,
+                                                  words[k]);
                         if (def && expand(b, def, &value, &e) < 0)
-                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line, berth_error_message(&e));
+                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line,
+                                                  berth_error_message(&e));
                         v = build_arg_value(b, name);
                         if (!v)
                                 v = value;
@@ -751,8 +762,9 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
                 break;
         }
         case DOCKERFILE_WORKDIR: {
-                g_autofree char *p = words[0][0] == '/' ? g_strdup(words[0])
-                                                        : g_build_filename(b->config->working_dir ?: "/", words[0], NULL);
+                g_autofree char *p =
+                        words[0][0] == '/' ? g_strdup(words[0])
+                                           : g_build_filename(b->config->working_dir ?: "/", words[0], NULL);
                 free(b->config->working_dir);
                 b->config->working_dir = g_canonicalize_filename(p, "/");
                 created_by = g_strdup_printf(NOP "WORKDIR %s", b->config->working_dir);
@@ -767,8 +779,10 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
                 GString *s = g_string_new(NOP " EXPOSE");
                 for (size_t k = 0; words[k]; k++) {
                         g_auto(GStrv) ports = NULL;
-                        if (shell_words_expand(words[k], b->dockerfile->escape, build_lookup, b, &ports, &e) < 0)
-                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line, berth_error_message(&e));
+                        if (shell_words_expand(words[k], b->dockerfile->escape, build_lookup, b, &ports,
+                                               &e) < 0)
+                                return build_fail(b, -EINVAL, "Dockerfile:%u: %s", i->line,
+                                                  berth_error_message(&e));
                         for (char **p = ports; *p; p++) {
                                 g_autofree char *port = strchr(*p, '/') ? g_ascii_strdown(*p, -1)
                                                                         : g_strconcat(*p, "/tcp", NULL);
@@ -796,7 +810,8 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
                 int64_t *v[] = { &b->config->healthcheck_interval, &b->config->healthcheck_timeout,
                                  &b->config->healthcheck_start_period, &b->config->healthcheck_retries };
                 if (streq(words[0], "NONE"))
-                        set_strv(&b->config->healthcheck_test, g_strdupv((char *[]){ (char *) "NONE", NULL }));
+                        set_strv(&b->config->healthcheck_test,
+                                 g_strdupv((char *[]){ (char *) "NONE", NULL }));
                 else if (i->json)
                         set_strv(&b->config->healthcheck_test, g_strdupv(words));
                 else
@@ -837,7 +852,8 @@ static void build_from(Build *b, const DockerfileStage *st)
                 return build_fail(b, -EINVAL, "Dockerfile:%u: %s", st->from->line, berth_error_message(&e));
         if (st->platform && !streq(st->platform, "linux/amd64") && !streq(st->platform, "$BUILDPLATFORM") &&
             !streq(st->platform, "$TARGETPLATFORM"))
-                return build_fail(b, -EINVAL, "Dockerfile:%u: FROM --platform=%s: berth builds for linux/amd64 only",
+                return build_fail(b, -EINVAL,
+                                  "Dockerfile:%u: FROM --platform=%s: berth builds for linux/amd64 only",
                                   st->from->line, st->platform);
 
         oci_image_config_free(b->config);
@@ -887,7 +903,8 @@ static void build_from(Build *b, const DockerfileStage *st)
                 b->triggers[b->n_triggers++] = TAKE_PTR(trig);
         }
         if (b->n_triggers > 0)
-                build_outputf(b, "# Executing %zu build trigger%s", b->n_triggers, b->n_triggers == 1 ? "" : "s");
+                build_outputf(b, "# Executing %zu build trigger%s", b->n_triggers,
+                              b->n_triggers == 1 ? "" : "s");
         set_strv(&b->config->onbuild, NULL);
         build_send_step_finished(b, b->step, false, b->image_id);
         build_schedule(b);
@@ -1000,7 +1017,8 @@ static int build_plan(Build *b, BerthError *e)
                 if (dep && dep->name && strcasecmp(dep->name, st->base) == 0)
                         b->needed[dep->index] = true;
                 for (size_t k = 0; k < st->n_instructions; k++) {
-                        const DockerfileFlag *from = dockerfile_instruction_flag(&st->instructions[k], "from");
+                        const DockerfileFlag *from =
+                                dockerfile_instruction_flag(&st->instructions[k], "from");
                         if (!from || !from->value)
                                 continue;
                         dep = dockerfile_find_stage(d, from->value, s);
@@ -1022,8 +1040,8 @@ static int build_plan(Build *b, BerthError *e)
                         g_autofree char *name = NULL, *def = NULL, *value = NULL;
                         if (dockerfile_arg_split(a->args[w], &name, &def) < 0)
                                 return berth_error_set(e, -EINVAL, "Dockerfile:%u: bad ARG", a->line);
-                        if (def && shell_word_expand(def, d->escape, shell_lookup_envp, b->global_args, &value,
-                                                     e) < 0)
+                        if (def && shell_word_expand(def, d->escape, shell_lookup_envp, b->global_args,
+                                                     &value, e) < 0)
                                 return -EINVAL;
                         const char *v = build_arg_value(b, name) ?: value;
                         if (v)
@@ -1059,8 +1077,8 @@ static void build_prepare(Build *b)
 
         r = read_dockerfile(b, &text, &size);
         if (r < 0)
-                return build_fail(b, r, "Cannot read the Dockerfile '%s' in the context: %s", b->opt.dockerfile,
-                                  strerror(-r));
+                return build_fail(b, r, "Cannot read the Dockerfile '%s' in the context: %s",
+                                  b->opt.dockerfile, strerror(-r));
         r = dockerfile_parse(text, size, &b->dockerfile, &e);
         if (r < 0)
                 return build_fail(b, r, "%s", berth_error_message(&e));

@@ -154,13 +154,14 @@ static int try_extract(CopyWriter *w, const char *path, const char *dest)
                         return berth_error_set(w->e, -EPERM, "%s failed: %s has an entry outside it: %s",
                                                w->spec->instruction, path, archive_entry_pathname(entry));
                 if (!isempty(clean)) {
-                        g_autofree char *name = isempty(dest) ? g_strdup(clean) : g_strconcat(dest, "/", clean, NULL);
+                        g_autofree char *name =
+                                isempty(dest) ? g_strdup(clean) : g_strconcat(dest, "/", clean, NULL);
                         archive_entry_copy_pathname(entry, name);
                         const char *link = archive_entry_hardlink(entry);
                         if (link) {
                                 g_autofree char *cl = clean_path(link);
                                 g_autofree char *l = cl ? (isempty(dest) ? g_strdup(cl)
-                                                                          : g_strconcat(dest, "/", cl, NULL))
+                                                                         : g_strconcat(dest, "/", cl, NULL))
                                                         : NULL;
                                 if (!l)
                                         return berth_error_set(w->e, -EPERM, "%s failed: bad link in %s",
@@ -257,13 +258,14 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
                         r = glob(clean, GLOB_PERIOD | GLOB_NOESCAPE, NULL, &g);
                         if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
                                 globfree(&g);
-                                return berth_error_set(e, -ENOENT, "%s failed: no source files were specified",
+                                return berth_error_set(e, -ENOENT,
+                                                       "%s failed: no source files were specified",
                                                        s->instruction);
                         }
                         if (r != 0) {
                                 globfree(&g);
-                                return berth_error_set(e, -EIO, "%s failed: cannot match '%s'", s->instruction,
-                                                       *src);
+                                return berth_error_set(e, -EIO, "%s failed: cannot match '%s'",
+                                                       s->instruction, *src);
                         }
                         for (size_t i = 0; i < g.gl_pathc; i++) {
                                 const char *base = basename(g.gl_pathv[i]);
@@ -275,20 +277,23 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
                 } else {
                         struct stat st;
                         if (lstat(isempty(clean) ? "." : clean, &st) < 0)
-                                return berth_error_set(e, -ENOENT,
-                                                       "%s failed: file not found in build context or "
-                                                       "excluded by .dockerignore: stat %s: file does not exist",
-                                                       s->instruction, *src);
+                                return berth_error_set(
+                                        e, -ENOENT,
+                                        "%s failed: file not found in build context or "
+                                        "excluded by .dockerignore: stat %s: file does not exist",
+                                        s->instruction, *src);
                         g_ptr_array_add(matches, g_steal_pointer(&clean));
                 }
         }
         if (matches->len == 0)
-                return berth_error_set(e, -ENOENT, "%s failed: no source files were specified", s->instruction);
+                return berth_error_set(e, -ENOENT, "%s failed: no source files were specified",
+                                       s->instruction);
 
         dest = clean_path(s->dest);
         if (!dest)
                 dest = g_strdup("");
-        dest_dir = g_str_has_suffix(s->dest, "/") || g_str_has_suffix(s->dest, "/.") || isempty(dest) || matches->len > 1;
+        dest_dir = g_str_has_suffix(s->dest, "/") || g_str_has_suffix(s->dest, "/.") || isempty(dest) ||
+                   matches->len > 1;
         if (matches->len > 1 && !g_str_has_suffix(s->dest, "/"))
                 return berth_error_set(e, -EINVAL,
                                        "When using %s with more than one source file, the destination must "
@@ -316,7 +321,8 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
                         target = g_strdup(dest);
                 else if (dest_dir) {
                         g_autofree char *b = g_strdup(m);
-                        target = isempty(dest) ? g_strdup(basename(b)) : g_strconcat(dest, "/", basename(b), NULL);
+                        target = isempty(dest) ? g_strdup(basename(b))
+                                               : g_strconcat(dest, "/", basename(b), NULL);
                 } else
                         target = g_strdup(dest);
                 /* A regular file copied into a directory by ADD's extraction path keeps its name when it is
@@ -329,7 +335,8 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
                                 continue;
                         g_autofree char *b = g_strdup(m);
                         free(target);
-                        target = isempty(dest) ? g_strdup(basename(b)) : g_strconcat(dest, "/", basename(b), NULL);
+                        target = isempty(dest) ? g_strdup(basename(b))
+                                               : g_strconcat(dest, "/", basename(b), NULL);
                 }
                 BuildCopySpec one = *s;
                 one.extract = false;
@@ -382,8 +389,8 @@ int build_context_write(const char *dir, const char *extra_path, const char *ext
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return berth_error_set(e, archive_error_to_errno(disk), "Cannot read the context: %s",
-                                               archive_message(disk));
+                        return berth_error_set(e, archive_error_to_errno(disk),
+                                               "Cannot read the context: %s", archive_message(disk));
                 name = archive_entry_pathname(entry);
                 while (startswith(name, "./"))
                         name += 2;
@@ -403,15 +410,15 @@ int build_context_write(const char *dir, const char *extra_path, const char *ext
                 archive_entry_set_gname(entry, NULL);
                 r = archive_write_header(tar, entry);
                 if (r < ARCHIVE_WARN)
-                        return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
-                                               archive_message(tar));
+                        return berth_error_set(e, archive_error_to_errno(tar),
+                                               "Cannot write the context: %s", archive_message(tar));
                 if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_size(entry) <= 0)
                         continue;
                 for (;;) {
                         la_ssize_t k = archive_read_data(disk, buf, sizeof(buf));
                         if (k < 0)
-                                return berth_error_set(e, archive_error_to_errno(disk), "Cannot read '%s': %s",
-                                                       n, archive_message(disk));
+                                return berth_error_set(e, archive_error_to_errno(disk),
+                                                       "Cannot read '%s': %s", n, archive_message(disk));
                         if (k == 0)
                                 break;
                         if (archive_write_data(tar, buf, (size_t) k) < 0)
@@ -431,8 +438,8 @@ int build_context_write(const char *dir, const char *extra_path, const char *ext
                 archive_entry_set_uid(entry, 0);
                 archive_entry_set_gid(entry, 0);
                 if (archive_write_header(tar, entry) < ARCHIVE_WARN)
-                        return berth_error_set(e, archive_error_to_errno(tar), "Cannot write the context: %s",
-                                               archive_message(tar));
+                        return berth_error_set(e, archive_error_to_errno(tar),
+                                               "Cannot write the context: %s", archive_message(tar));
                 while ((k = read(extra_fd, buf, sizeof(buf))) > 0)
                         if (archive_write_data(tar, buf, (size_t) k) < 0)
                                 return berth_error_set(e, archive_error_to_errno(tar),

@@ -21,7 +21,7 @@
  * compressed) at the destination, keeping the archive's owners. */
 typedef struct BuildCopySpec {
         char **sources;
-        const char *dest; /* absolute, in the image */
+        const char *dest;        /* absolute, in the image */
         const char *instruction; /* "COPY" or "ADD", for messages */
         bool chown;
         uid_t uid;
