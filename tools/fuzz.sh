@@ -5,7 +5,7 @@
 #                                       then merge the inputs that add coverage into tests/fuzz/corpus/<target>/
 #   tools/fuzz.sh --smoke               the test suite's short run (meson test --suite fuzz), nothing merged
 #
-# TARGET is a name without "fuzz-" (reference, manifest, …); none means all. A crash or leak leaves its input
+# TARGET is a name without "fuzz-" (reference, manifest, dockerfile, …); none means all. A crash or leak leaves its input
 # in build-fuzz/fuzz-runs/<target>/ (crash-*, leak-*, oom-*, timeout-*); reproduce with
 #   build-fuzz/tests/fuzz/fuzz-<target> <that file>        (BERTH_LOG_LEVEL=debug for the code's own logs)
 # Exits non-zero if any target failed. FUZZ_NO_BUILD=1 runs the binaries already in build-fuzz/ (e.g. while

@@ -27,8 +27,11 @@
  *
  * Errors are -EINVAL with a BerthError message "Dockerfile:LINE: message" (LINE of the instruction's first
  * line), e.g. "Dockerfile:3: unknown instruction: RUNN", "Dockerfile:1: FROM requires either one or three
- * arguments", "Dockerfile:2: no build stage: RUN must come after a FROM" (only ARG may precede the first
- * FROM), "Dockerfile:4: heredocs are not supported: <<EOF".
+ * arguments", "Dockerfile:2: no build stage in current context: RUN must come after a FROM" (only ARG may
+ * precede the first FROM); -EOPNOTSUPP for what Docker has and berth refuses: "Dockerfile:4: heredocs are
+ * not supported: <<EOF", "Dockerfile:2: RUN --mount is not supported". Bad JSON in an exec form is no
+ * error: as in Docker, the text is then the shell form ("CMD [not json]" runs "[not json]"); only a JSON
+ * array holding something else than strings is.
  *
  * Nothing is expanded here: args hold the text as written (quotes included where Docker's lexer will
  * process them later). Variable substitution is shell-words.h's job, called by the build engine with the
@@ -75,7 +78,9 @@ typedef struct DockerfileInstruction DockerfileInstruction;
  *
  *   FROM                   [image] or [image, "AS", name] (the "AS" as written; see DockerfileStage)
  *   RUN, CMD, ENTRYPOINT   json: the array's strings (possibly none: CMD []); shell form: one element, the
- *                          command text ("echo $HOME && make"), to run with the SHELL ("/bin/sh -c")
+ *                          command text ("echo $HOME && make"), to run with the SHELL ("/bin/sh -c").
+ *                          Docker decodes the first JSON value only: 'CMD ["a"] b' is ["a"]. A bare "CMD"
+ *                          or "ENTRYPOINT" gives no args and json false (Docker accepts it); RUN needs one
  *   SHELL                  json only (Docker refuses the shell form): the array's strings, at least one
  *   COPY, ADD              json or whitespace-split words: sources…, destination (at least two)
  *   VOLUME                 json or whitespace-split words (at least one)
@@ -90,7 +95,8 @@ typedef struct DockerfileInstruction DockerfileInstruction;
  *                          command, as for CMD); flags interval, timeout, start-period, start-interval
  *                          (Go durations, see dockerfile_parse_duration()) and retries, already validated
  *   ONBUILD                one element: the trigger expression as the image config stores it ("RUN make");
- *                          onbuild holds it parsed (never ONBUILD, FROM or MAINTAINER)
+ *                          onbuild holds it parsed, with the ONBUILD's line numbers (never ONBUILD, FROM or
+ *                          MAINTAINER)
  */
 struct DockerfileInstruction {
         DockerfileKeyword keyword;
@@ -129,6 +135,10 @@ typedef struct Dockerfile {
         size_t n_global_args; /* instructions[0 .. n_global_args) are the ARGs before the first FROM */
         DockerfileStage *stages;
         size_t n_stages; /* at least 1 */
+        /* What Docker's parser warns about, in its words, for the build output (NULL-terminated, never
+         * NULL): "[WARNING]: Empty continuation line found in:\n    RUN a b", then "[WARNING]: Empty
+         * continuation lines will become errors in a future release." */
+        char **warnings;
 } Dockerfile;
 
 /* Parses text (size bytes, need not be NUL-terminated; an embedded NUL is an error). Returns 0, -ENOMEM, or

@@ -16,7 +16,8 @@
  *   patterns are relative to the context's root
  * - "*" is any run of characters but '/', "?" one character but '/', "[a-z]" / "[^a-z]" a class, "\\c" a
  *   literal c; "**" any number of directories (also none: "**" + "/x" matches "x", "a/b/x"); a trailing "**"
- *   matches everything below
+ *   matches everything below; a leading "**" directly followed by text is any prefix ("**.txt" matches
+ *   "a.txt" and "d/b.txt", as Docker compares such a pattern's suffix)
  * - a path is excluded when a pattern matches it or one of its parent directories ("build" excludes
  *   "build/x/y").
  *
@@ -46,10 +47,10 @@ bool dockerignore_can_skip_dir(const Dockerignore *d, const char *path);
 bool dockerignore_has_exceptions(const Dockerignore *d);
 
 /* COPY/ADD source globs, Docker's filepath.Match semantics on context-relative paths: "*" and "?" never
- * match '/', "[…]" classes (negated with '^' or '!'), "\\c" a literal c. The pattern is matched against the
- * whole path (pattern "src/" "*.c" matches "src/a.c", not "src/x/a.c" nor "a.c"); a match of a
- * directory means the directory with all its contents. The caller cleans the source first (Go's
- * filepath.Clean: see path_clean()) and refuses sources leaving the context ("../x"). */
+ * match '/', "[…]" classes (negated with '^'; also with '!', which Go takes literally), "\\c" a literal c.
+ * The pattern is matched against the whole path (pattern "src/" "*.c" matches "src/a.c", not "src/x/a.c" nor
+ * "a.c"); a match of a directory means the directory with all its contents. The caller cleans the source
+ * first (Go's filepath.Clean: see path_clean()) and refuses sources leaving the context ("../x"). */
 bool path_glob_match(const char *pattern, const char *path);
 /* Whether s has glob characters ('*', '?', '[' not escaped by '\\'), i.e. needs a walk of the context
  * rather than one lookup. */

@@ -22,7 +22,7 @@
  * Errors (-EINVAL, message in e): "unexpected end of statement while looking for matching double-quote"
  * (or single-quote), "syntax error: missing '}'", "syntax error: bad substitution" (${}, ${:x}),
  * "unsupported modifier (X) in substitution" (${A#x} and the other pattern forms), "missing ':' in
- * substitution", "NAME: is not allowed to be unset". */
+ * substitution", "NAME: is not allowed to be unset", "syntax error: substitutions nested deeper than 64". */
 
 /* Looks name up: the value, or NULL when name is not set. */
 typedef const char *(*ShellLookup)(const char *name, void *userdata);
@@ -39,7 +39,8 @@ int shell_word_expand(const char *word, char escape, ShellLookup lookup, void *u
                       BerthError *e);
 
 /* Docker's ProcessWords: the same, then split into words at unquoted blanks, including blanks that come
- * from expansions ("$PORTS" with PORTS="80 443" gives two words; "''" gives one empty word). EXPOSE uses it.
+ * from expansions ("$PORTS" with PORTS="80 443" gives two words; as in Docker, an empty word such as "''" is
+ * dropped). EXPOSE uses it.
  * ret is a NULL-terminated strv (free with g_strfreev/strv_free). */
 int shell_words_expand(const char *word, char escape, ShellLookup lookup, void *userdata, char ***ret,
                        BerthError *e);
