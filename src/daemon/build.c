@@ -1082,6 +1082,8 @@ static void build_prepare(Build *b)
         r = dockerfile_parse(text, size, &b->dockerfile, &e);
         if (r < 0)
                 return build_fail(b, r, "%s", berth_error_message(&e));
+        for (char **w = b->dockerfile->warnings; w && *w; w++)
+                build_output(b, *w);
         r = build_plan(b, &e);
         if (r < 0)
                 return build_fail(b, r, "%s", berth_error_message(&e));

@@ -14,7 +14,8 @@
 typedef struct CopyWriter {
         const BuildCopySpec *spec;
         struct archive *tar; /* NULL: digest only */
-        Sha256 *digest;
+        Sha256 *digest;      /* of the entry being written */
+        GPtrArray *lines;    /* "name\0digest" of each entry: sorted at the end, so no walk order matters */
         BerthError *e;
 } CopyWriter;
 
@@ -96,6 +97,7 @@ static int emit(CopyWriter *w, struct archive_entry *entry, struct archive *src)
 
         archive_entry_set_uname(entry, NULL);
         archive_entry_set_gname(entry, NULL);
+        (void) sha256_reset(w->digest);
         digest_str(w, archive_entry_pathname(entry));
         snprintf(meta, sizeof(meta), "%o %lld %lld %lld", (unsigned) archive_entry_mode(entry),
                  (long long) archive_entry_uid(entry), (long long) archive_entry_gid(entry),
@@ -108,20 +110,29 @@ static int emit(CopyWriter *w, struct archive_entry *entry, struct archive *src)
                 if (r < ARCHIVE_WARN)
                         return tar_fail(w, w->tar, "cannot write the layer");
         }
-        if (archive_entry_filetype(entry) != AE_IFREG || archive_entry_size(entry) <= 0 ||
-            archive_entry_hardlink(entry))
-                return 0;
-        for (;;) {
-                la_ssize_t n = archive_read_data(src, buf, sizeof(buf));
-                if (n < 0)
-                        return tar_fail(w, src, "cannot read a source file");
-                if (n == 0)
-                        break;
-                (void) sha256_update(w->digest, buf, (size_t) n);
-                if (w->tar && archive_write_data(w->tar, buf, (size_t) n) < 0)
-                        return tar_fail(w, w->tar, "cannot write the layer");
-        }
+        if (archive_entry_filetype(entry) == AE_IFREG && archive_entry_size(entry) > 0 &&
+            !archive_entry_hardlink(entry))
+                for (;;) {
+                        la_ssize_t n = archive_read_data(src, buf, sizeof(buf));
+                        if (n < 0)
+                                return tar_fail(w, src, "cannot read a source file");
+                        if (n == 0)
+                                break;
+                        (void) sha256_update(w->digest, buf, (size_t) n);
+                        if (w->tar && archive_write_data(w->tar, buf, (size_t) n) < 0)
+                                return tar_fail(w, w->tar, "cannot write the layer");
+                }
+        char one[SHA256_DIGEST_STRING_SIZE];
+        r = sha256_final_to(w->digest, one);
+        if (r < 0)
+                return r;
+        g_ptr_array_add(w->lines, g_strconcat(archive_entry_pathname(entry), "\n", one, NULL));
         return 0;
+}
+
+static int compare_lines(const char *const *a, const char *const *b)
+{
+        return strcmp(*a, *b);
 }
 
 static void apply_owner_mode(CopyWriter *w, struct archive_entry *entry)
@@ -237,6 +248,7 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
         _cleanup_(archive_write_freep) struct archive *tar = NULL;
         _cleanup_(sha256_freep) Sha256 *digest = NULL;
         g_autoptr(GPtrArray) matches = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *dest = NULL;
         bool dest_dir;
         int r;
@@ -244,7 +256,7 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
         r = sha256_new(&digest);
         if (r < 0)
                 return r;
-        CopyWriter w = { .spec = s, .digest = digest, .e = e };
+        CopyWriter w = { .spec = s, .digest = digest, .lines = lines, .e = e };
 
         for (char **src = s->sources; src && *src; src++) {
                 g_autofree char *clean = clean_path(*src);
@@ -348,6 +360,10 @@ int build_copy_write(const BuildCopySpec *s, int out_fd, char ret_digest[static 
         }
         if (tar && archive_write_close(tar) != ARCHIVE_OK)
                 return tar_fail(&w, tar, "cannot write the layer");
+        g_ptr_array_sort(lines, (GCompareFunc) compare_lines);
+        (void) sha256_reset(digest);
+        for (guint i = 0; i < lines->len; i++)
+                digest_str(&w, lines->pdata[i]);
         return sha256_final_to(digest, ret_digest);
 }
 
