@@ -145,6 +145,17 @@ static int on_client_gone(sd_bus_message *message, void *userdata, sd_bus_error 
         return 0;
 }
 
+int bus_property_get_build_cache_usage(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error)
+{
+        unsigned count = 0;
+        uint64_t bytes = 0;
+
+        manager_build_cache_usage(userdata, &count, &bytes);
+        return sd_bus_message_append(reply, "(ut)", (uint32_t) count, bytes);
+}
+
 typedef struct ReadOptions {
         Manager *manager;
         BuildOptions *o;

@@ -20,3 +20,8 @@ void build_send_changed(Build *b);
 /* BuildImage(): reads the options, authorises, creates the Build object, replies with its path, starts it.
  */
 int bus_method_build_image(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* The Manager's BuildCacheUsage property. */
+int bus_property_get_build_cache_usage(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error);

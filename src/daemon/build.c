@@ -321,6 +321,50 @@ void manager_sweep_builds(Manager *m)
         (void) rm_rf_at(AT_FDCWD, dir);
 }
 
+void manager_build_cache_usage(Manager *m, unsigned *ret_count, uint64_t *ret_bytes)
+{
+        g_autoptr(GHashTable) own = g_hash_table_new(g_str_hash, g_str_equal); /* chain id → size */
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) images = image_store_list(m->images);
+        GHashTableIter it;
+        gpointer k, v;
+        unsigned count = 0;
+        uint64_t bytes = 0;
+
+        if (m->build_cache) {
+                g_hash_table_iter_init(&it, m->build_cache);
+                while (g_hash_table_iter_next(&it, NULL, &v)) {
+                        const ImageRecord *img = image_store_get(m->images, v);
+                        g_auto(GStrv) tags = img ? image_store_tags_of(m->images, img->id) : NULL;
+                        size_t n;
+
+                        if (!img || (tags && tags[0]) || g_hash_table_contains(seen, img->id))
+                                continue;
+                        g_hash_table_add(seen, img->id);
+                        count++;
+                        n = img->chain_ids ? g_strv_length(img->chain_ids) : 0;
+                        if (n > 0)
+                                g_hash_table_insert(
+                                        own, img->chain_ids[n - 1],
+                                        GSIZE_TO_POINTER(img->layer_sizes ? img->layer_sizes[n - 1] : 0));
+                }
+        }
+        /* A layer a tagged image uses is the image's, not the cache's. */
+        for (guint i = 0; i < images->len; i++) {
+                const ImageRecord *img = images->pdata[i];
+                g_auto(GStrv) tags = image_store_tags_of(m->images, img->id);
+                if (!tags || !tags[0])
+                        continue;
+                STRV_FOREACH (c, img->chain_ids)
+                        g_hash_table_remove(own, *c);
+        }
+        g_hash_table_iter_init(&it, own);
+        while (g_hash_table_iter_next(&it, &k, &v))
+                bytes += GPOINTER_TO_SIZE(v);
+        *ret_count = count;
+        *ret_bytes = bytes;
+}
+
 char *build_cache_key(Build *b, const char *created_by, const char *extra)
 {
         g_autofree char *text =

@@ -64,5 +64,8 @@ sd_bus_slot **build_client_slot_ptr(Build *b);
 
 /* The cache index: loaded at startup, forgotten with the Manager. */
 int manager_load_build_cache(Manager *m);
+/* system df's Build Cache: untagged images the cache points at, and the bytes of their own layers that no
+ * tagged image uses. */
+void manager_build_cache_usage(Manager *m, unsigned *ret_count, uint64_t *ret_bytes);
 /* Removes <state>/build/.tmp-* left by a crash. */
 void manager_sweep_builds(Manager *m);

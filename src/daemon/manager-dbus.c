@@ -526,6 +526,7 @@ static int bus_method_prune_containers(sd_bus_message *message, void *userdata, 
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BuildCacheUsage", "(ut)", bus_property_get_build_cache_usage, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sastto)", images),
                                 method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImage", SD_BUS_ARGS("s", ref_or_id), SD_BUS_RESULT("o", image),

@@ -225,6 +225,19 @@ test_cancel() {
         wait_until 60 no_containers
 }
 
+test_system_df_and_prune_see_the_cache() {
+        local row out
+        row=$(bed_exec berthctl system df | grep '^Build Cache')
+        assert_match "$row" '^Build Cache +[1-9][0-9]* +0 ' "cached steps counted"
+        bed_exec berthctl image prune -f >/dev/null
+        row=$(bed_exec berthctl system df | grep '^Build Cache')
+        assert_match "$row" '^Build Cache +0 +0 ' "pruned"
+        # The cache forgot what prune removed: the steps run again, and the result is right.
+        out=$(build -t app:1 "$D/app")
+        assert_match "$out" 'Running in' "not cached after the prune"
+        assert_match "$(bed_exec berthctl run --rm app:1)" 'app says: one' "the rebuilt image"
+}
+
 test_unprivileged_refused() {
         local out
         out=$(bed_nobody berthctl --no-ask-password build -t nobody:1 "$D/app" 2>&1) && fail "nobody may build"
