@@ -70,13 +70,8 @@ static void remove_container(BuildRun *r)
         if (!c)
                 return;
         c->exit_hook = NULL;
-        if (c->monitor_source) {
-                /* Still running (cancelled): removed when its monitor is gone. */
-                c->remove_on_exit = true;
-                (void) container_kill(c, SIGKILL);
-                return;
-        }
-        (void) container_remove(c);
+        /* Still running (cancelled): removed when its monitor is gone. */
+        (void) container_remove_forced(c, NULL);
 }
 
 BuildRun *build_run_free(BuildRun *r)
@@ -118,7 +113,8 @@ void build_run_cancel(Build *b)
         if (r->writer > 0)
                 (void) kill(r->writer, SIGKILL);
         if (r->container && r->container->monitor_source)
-                (void) container_kill(r->container, SIGKILL);
+                /* Also while it starts (its output may come before berthd hears it runs): the monitor goes. */
+                (void) container_stop(r->container, 1, NULL);
         else if (!r->committing && !r->pending && r->writer <= 0)
                 build_step_failed(b, -ECANCELED, "cancelled");
 }
