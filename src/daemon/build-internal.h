@@ -55,6 +55,8 @@ struct Build {
         size_t n_triggers, next_trigger;
 
         BuildRun *run; /* the step running in a container or child */
+        struct Transfer *pull; /* FROM's pull of a missing base (or --pull) */
+        bool pulled;           /* this stage's base was just pulled */
         sd_bus_slot
                 *client_slot; /* the caller's NameOwnerChanged: its end cancels the build (build-dbus.c) */
         sd_event_source *defer;

@@ -17,6 +17,7 @@
 #include "daemon/build-internal.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
+#include "daemon/transfer.h"
 #include "oci/sha256.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
@@ -98,10 +99,21 @@ static void remove_dir_in_child(const char *dir)
                 (void) waitpid(pid, NULL, WNOHANG);
 }
 
+static void build_stop_pull(Build *b)
+{
+        Transfer *t = TAKE_PTR(b->pull);
+
+        if (!t)
+                return;
+        transfer_set_done_hook(t, NULL, NULL);
+        transfer_cancel(t);
+}
+
 Build *build_free(Build *b)
 {
         if (!b)
                 return NULL;
+        build_stop_pull(b);
         b->run = build_run_free(b->run);
         b->client_slot = sd_bus_slot_unref(b->client_slot);
         b->child_source = sd_event_source_disable_unref(b->child_source);
@@ -221,6 +233,7 @@ static void build_finish(Build *b, const BerthError *e)
         if (b->finished)
                 return;
         b->finished = true;
+        build_stop_pull(b);
         b->run = build_run_free(b->run);
         b->client_slot = sd_bus_slot_unref(b->client_slot);
         if (e)
@@ -245,6 +258,7 @@ void build_cancel(Build *b)
         if (b->finished)
                 return;
         b->status = BUILD_CANCELLED;
+        build_stop_pull(b);
         if (b->run) {
                 build_run_cancel(b); /* its end reports the cancel */
                 return;
@@ -883,6 +897,45 @@ static void build_instruction(Build *b, const DockerfileInstruction *i)
         build_config_step(b, created_by);
 }
 
+static void build_from(Build *b, const DockerfileStage *st);
+
+static void on_pulled(void *userdata, const char *image_id, const BerthError *e)
+{
+        Build *b = userdata;
+
+        b->pull = NULL; /* it frees itself after this */
+        if (e)
+                return build_fail(b, e->error == -ECANCELED ? -ECANCELED : -ENOENT, "FROM: pull failed: %s",
+                                  berth_error_message(e));
+        build_outputf(b, "Status: Downloaded %s", image_id);
+        b->pulled = true;
+        build_from(b, &b->dockerfile->stages[b->stage]);
+}
+
+/* FROM's image is missing (or --pull): a pull as PullImage makes it, its end goes on with the FROM. */
+static void build_pull(Build *b, const char *base)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        Manager *m = b->manager;
+        Transfer *t = NULL;
+        int r;
+
+        r = transfer_new(m, base, &e, &t);
+        if (r < 0)
+                return build_fail(b, r, "FROM %s: %s", base, berth_error_message(&e));
+        g_hash_table_insert(m->transfers, GUINT_TO_POINTER(transfer_get_id(t)), t);
+        transfer_set_done_hook(t, on_pulled, b);
+        b->pull = t;
+        build_outputf(b, "Pulling %s", transfer_get_reference(t));
+        r = transfer_start(t);
+        if (r < 0 && b->pull) {
+                b->pull = NULL;
+                transfer_set_done_hook(t, NULL, NULL);
+                transfer_cancel(t);
+                return build_fail(b, r, "FROM %s: cannot start the pull: %s", base, strerror(-r));
+        }
+}
+
 /* FROM: the stage's base. */
 static void build_from(Build *b, const DockerfileStage *st)
 {
@@ -925,14 +978,19 @@ static void build_from(Build *b, const DockerfileStage *st)
                 build_send_step_finished(b, b->step, false, "");
                 return build_schedule(b);
         } else {
-                const ImageRecord *img;
+                const ImageRecord *img = NULL;
                 r = manager_find_image(b->manager, base, &e, &img);
+                if (r == -EINVAL)
+                        return build_fail(b, -EINVAL, "Dockerfile:%u: FROM %s: %s", st->from->line, base,
+                                          berth_error_message(&e));
+                if (!b->pulled && (r < 0 || b->opt.pull))
+                        return build_pull(b, base);
                 if (r < 0)
-                        return build_fail(b, r == -EINVAL ? -EINVAL : -ENOENT,
-                                          "Dockerfile:%u: FROM %s: %s (pull it first)", st->from->line, base,
-                                          r == -EINVAL ? berth_error_message(&e) : "no such image");
+                        return build_fail(b, -ENOENT, "Dockerfile:%u: FROM %s: no such image",
+                                          st->from->line, base);
                 b->image_id = g_strdup(img->id);
         }
+        b->pulled = false;
 
         r = load_config(b->manager, b->image_id, &b->config);
         if (r < 0)

@@ -174,6 +174,22 @@ EOF
         assert_eq "$(bed_exec berthctl image inspect onchild:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"].get("OnBuild"))')" None "triggers are not inherited"
 }
 
+test_from_pulls_a_missing_base() {
+        local out
+        printf 'FROM %s\nRUN test -e /etc/child\n' "$BERTH_TEST_REGISTRY/busybox-child" | put pull/Dockerfile
+        assert_fails bed_exec berthctl image inspect "$BERTH_TEST_REGISTRY/busybox-child"
+        out=$(build -t pulled:1 "$D/pull")
+        assert_match "$out" "Pulling $BERTH_TEST_REGISTRY/busybox-child" "the pull is announced"
+        assert_match "$out" 'Successfully tagged pulled:1' "built on the pulled base"
+        bed_exec berthctl image inspect "$BERTH_TEST_REGISTRY/busybox-child" >/dev/null
+        # --pull asks the registry again even when the base is there.
+        out=$(build --pull -t pulled:1 "$D/pull")
+        assert_match "$out" 'Pulling' "--pull pulls"
+        printf 'FROM %s\n' "$BERTH_TEST_REGISTRY/no-such-repo" | put pull2/Dockerfile
+        out=$(build "$D/pull2" 2>&1) && fail "a base nobody has"
+        assert_match "$out" 'pull failed' "the pull's error"
+}
+
 test_bad_input() {
         local out images
         images=$(bed_exec berthctl image ls -q | sort | tr '\n' ' ')
