@@ -174,6 +174,26 @@ EOF
         assert_eq "$(bed_exec berthctl image inspect onchild:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"].get("OnBuild"))')" None "triggers are not inherited"
 }
 
+test_add_and_copy_flags() {
+        local out
+        put add/Dockerfile <<EOF
+FROM $(B)
+ADD bundle.tar.gz /opt/
+COPY --chown=1000:100 --chmod=0600 conf /etc/app/
+COPY dir* /globbed/
+EOF
+        bed_exec sh -c "mkdir -p $D/add/t/pkg $D/add/dir1 $D/add/dir2 && echo payload > $D/add/t/pkg/file &&
+                tar -C $D/add/t -czf $D/add/bundle.tar.gz pkg && rm -rf $D/add/t && echo c > $D/add/conf &&
+                echo 1 > $D/add/dir1/one && echo 2 > $D/add/dir2/two"
+        build -t add:1 "$D/add" >/dev/null
+        assert_eq "$(bed_exec berthctl run --rm add:1 cat /opt/pkg/file)" payload "ADD extracted the tarball"
+        assert_eq "$(bed_exec berthctl run --rm add:1 stat -c '%u:%g %a' /etc/app/conf)" "1000:100 600" "--chown, --chmod"
+        assert_eq "$(bed_exec berthctl run --rm add:1 ls /globbed | tr '\n' ' ')" "one two " "a glob of directories"
+        printf 'FROM %s\nADD https://example.com/x /x\n' "$(B)" | put url/Dockerfile
+        out=$(build "$D/url" 2>&1) && fail "ADD of a URL accepted"
+        assert_match "$out" 'remote URL .* is not supported' "ADD of a URL refused clearly"
+}
+
 test_from_pulls_a_missing_base() {
         local out
         printf 'FROM %s\nRUN test -e /etc/child\n' "$BERTH_TEST_REGISTRY/busybox-child" | put pull/Dockerfile
