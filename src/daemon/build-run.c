@@ -46,6 +46,8 @@ struct BuildRun {
         GString *frames; /* attach frames not yet complete */
         GString *line;
         bool exited, output_done, committing;
+        int exit_code; /* as the exit hook saw them: the container may be gone by then (rm -f of it) */
+        char *exit_error;
 
         /* COPY/ADD: the child writing (or only digesting) the sources */
         BuildCopySpec spec;
@@ -101,6 +103,7 @@ BuildRun *build_run_free(BuildRun *r)
         free(r->digest);
         free(r->writer_message);
         free(r->put_message);
+        free(r->exit_error);
         return mfree(r);
 }
 
@@ -113,7 +116,8 @@ void build_run_cancel(Build *b)
         if (r->writer > 0)
                 (void) kill(r->writer, SIGKILL);
         if (r->container && r->container->monitor_source)
-                /* Also while it starts (its output may come before berthd hears it runs): the monitor goes. */
+                /* Also while it starts (its output may come before berthd hears it runs): the monitor goes.
+                 */
                 (void) container_stop(r->container, 1, NULL);
         else if (!r->committing && !r->pending && r->writer <= 0)
                 build_step_failed(b, -ECANCELED, "cancelled");
@@ -242,14 +246,16 @@ static int on_run_defer(sd_event_source *s, void *userdata)
         flush_line(r);
         if (b->status == BUILD_CANCELLED)
                 return build_step_failed(b, -ECANCELED, "cancelled"), 0;
-        if (c->state.exit_code != 0 || c->state.error) {
+        if (!c)
+                return build_step_failed(b, -ECANCELED, "Step %u: its container was removed", b->step), 0;
+        if (r->exit_code != 0 || r->exit_error) {
                 g_autofree char *msg = NULL;
-                if (c->state.error && c->state.exit_code >= 125)
+                if (r->exit_error && r->exit_code >= 125)
                         msg = g_strdup_printf("The command '%s' could not run: %s", r->created_by,
-                                              c->state.error);
+                                              r->exit_error);
                 else
                         msg = g_strdup_printf("The command '%s' returned a non-zero code: %d", r->created_by,
-                                              c->state.exit_code);
+                                              r->exit_code);
                 remove_container(r);
                 build_step_failed(b, -EIO, "Step %u: %s", b->step, msg);
                 return 0;
@@ -271,7 +277,12 @@ static void on_exit_hook(Container *c, void *userdata)
         BuildRun *r = userdata;
 
         r->exited = true;
+        r->exit_code = c->state.exit_code;
+        r->exit_error = g_strdup(c->state.error);
         c->exit_hook = NULL;
+        /* Someone removed it (rm -f): it is freed right after this hook, so forget it now. */
+        if (c->remove_on_exit)
+                r->container = NULL;
         maybe_done(r);
 }
 

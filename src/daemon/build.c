@@ -81,22 +81,26 @@ const char *build_get_status(Build *b)
         return status_table[b->status];
 }
 
-static void remove_dir_in_child(const char *dir)
+static int on_rm_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        return 0; /* reaped by sd-event; the floating source goes with it */
+}
+
+/* Deleting a context is blocking work: a child does it; the loop reaps it. */
+static void remove_dir_in_child(Manager *m, const char *dir)
 {
         pid_t pid;
 
         if (!dir)
                 return;
-        /* Deleting a context is blocking work: a child does it, nobody waits (SIGCHLD is reaped by the
-         * loop's default handling of unknown children). */
         pid = fork();
         if (pid == 0) {
                 reset_signals();
                 (void) rm_rf_at(AT_FDCWD, dir);
                 _exit(EXIT_SUCCESS);
         }
-        if (pid > 0)
-                (void) waitpid(pid, NULL, WNOHANG);
+        if (pid < 0 || sd_event_add_child(m->event, NULL, pid, WEXITED, on_rm_child_exit, NULL) < 0)
+                log_warning("Cannot remove the build directory %s, it goes at the next start.", dir);
 }
 
 static void build_stop_pull(Build *b)
@@ -126,7 +130,7 @@ Build *build_free(Build *b)
         safe_close(b->child_report_fd);
         if (b->dir) {
                 /* The unpacking child may still be gone only just now; it never outlives us. */
-                remove_dir_in_child(b->dir);
+                remove_dir_in_child(b->manager, b->dir);
         }
         free(b->dir);
         free(b->context_dir);
