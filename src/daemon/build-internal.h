@@ -54,7 +54,7 @@ struct Build {
         DockerfileInstruction **triggers; /* ONBUILD triggers of the stage's base */
         size_t n_triggers, next_trigger;
 
-        BuildRun *run; /* the step running in a container or child */
+        BuildRun *run;         /* the step running in a container or child */
         struct Transfer *pull; /* FROM's pull of a missing base (or --pull) */
         bool pulled;           /* this stage's base was just pulled */
         sd_bus_slot
