@@ -217,6 +217,10 @@ test_bad_input() {
         out=$(build -t bad:1 "$D/bad1" 2>&1) && fail "unknown instruction accepted"
         assert_match "$out" 'Dockerfile:2: unknown instruction: RUNN' "unknown instruction, with its line"
 
+        printf 'FROM %s\n\nCOPY onlyone\n' "$(B)" | put bad1b/Dockerfile
+        out=$(build -t bad:1 "$D/bad1b" 2>&1) && fail "COPY with one argument accepted"
+        assert_match "$out" 'Dockerfile:3: ' "a syntax error names its line"
+
         printf 'FROM %s\nCOPY ../x /x\n' "$(B)" | put bad2/Dockerfile
         out=$(build -t bad:2 "$D/bad2" 2>&1) && fail "COPY ../x accepted"
         assert_match "$out" 'outside the build context' "COPY outside the context"
