@@ -154,8 +154,11 @@ static int create_container(BuildRun *r, char **argv, char **env, BerthError *e)
         o.env = g_strdupv(env);
         o.network = g_strdup(b->opt.network ?: "bridge");
         for (unsigned i = 0;; i++) {
+                g_autofree char *random = container_name_generate();
                 free(name);
-                name = container_name_generate();
+                /* The prefix tells a restarted berthd which containers were steps of a build it no longer
+                 * runs (manager_sweep_build_containers()). */
+                name = g_strconcat(BUILD_CONTAINER_PREFIX, random, NULL);
                 if (manager_find_container(m, name, NULL, &other) < 0)
                         break;
                 if (i > 100)
@@ -609,4 +612,21 @@ int build_copy_start(Build *b, const DockerfileInstruction *i, char **sources, c
                 return 0;
         }
         return 0;
+}
+
+void manager_sweep_build_containers(Manager *m)
+{
+        g_autoptr(GPtrArray) gone = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                if (startswith(((Container *) v)->name, BUILD_CONTAINER_PREFIX))
+                        g_ptr_array_add(gone, v);
+        for (guint i = 0; i < gone->len; i++) {
+                Container *c = gone->pdata[i];
+                log_info("Removing container %s, a step of a build berthd no longer runs.", c->name);
+                (void) container_remove_forced(c, NULL);
+        }
 }

@@ -67,5 +67,9 @@ int manager_load_build_cache(Manager *m);
 /* system df's Build Cache: untagged images the cache points at, and the bytes of their own layers that no
  * tagged image uses. */
 void manager_build_cache_usage(Manager *m, unsigned *ret_count, uint64_t *ret_bytes);
+/* The name prefix of a build step's container; at start, those left by a berthd that stopped during a build
+ * are removed (killed first when they still run). */
+#define BUILD_CONTAINER_PREFIX "buildstep_"
+void manager_sweep_build_containers(Manager *m);
 /* Removes <state>/build/.tmp-* left by a crash. */
 void manager_sweep_builds(Manager *m);

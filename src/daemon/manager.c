@@ -352,6 +352,7 @@ int manager_startup(Manager *m)
         r = manager_load_containers(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load containers: %m");
+        manager_sweep_build_containers(m);
         manager_sweep_networks(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)

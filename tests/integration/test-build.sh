@@ -265,6 +265,19 @@ test_cancel() {
         wait_until 60 no_containers
 }
 
+test_berthd_restart_during_a_build() {
+        # berthd stops while a RUN runs: the client hears it, and the restarted berthd removes the step's
+        # container (its monitor had kept it running); nothing is tagged.
+        bed_sh "berthctl build -t slow:3 $D/slow > $D/slow3.out 2>&1; echo \$? > $D/slow3.rc" &
+        wait_until 60 bed_exec grep -q started $D/slow3.out
+        bed_exec systemctl restart berthd
+        wait_until 60 bed_exec test -s $D/slow3.rc
+        assert_match "$(bed_exec cat $D/slow3.out)" 'berthd went away' "berthctl says why"
+        wait_until 60 no_containers
+        assert_no_match "$(bed_exec berthctl image ls)" '^slow ' "nothing tagged"
+        assert_eq "$(bed_exec sh -c 'ls /var/lib/berth/build 2>/dev/null | wc -l')" 0 "no build directory left"
+}
+
 test_system_df_and_prune_see_the_cache() {
         local row out
         row=$(bed_exec berthctl system df | grep '^Build Cache')
