@@ -157,6 +157,16 @@ EOF
                 ".dockerignore Dockerfile kept secret-ok " "what .dockerignore lets through"
 }
 
+test_dockerfile_named_with_f() {
+        # -f inside the context, and outside it (sent along, as Docker's client does).
+        printf 'FROM %s\nCOPY src/a.txt /a\n' "$(B)" | put app/build/Dockerfile.inside
+        printf 'FROM %s\nCOPY src/b.txt /b\n' "$(B)" | put elsewhere/Dockerfile.outside
+        build -t f:in -f "$D/app/build/Dockerfile.inside" "$D/app" >/dev/null
+        build -t f:out -f "$D/elsewhere/Dockerfile.outside" "$D/app" >/dev/null
+        assert_eq "$(bed_exec berthctl run --rm f:in cat /a)" one "the Dockerfile inside the context"
+        assert_eq "$(bed_exec berthctl run --rm f:out cat /b)" two "the Dockerfile outside the context"
+}
+
 test_onbuild() {
         put onbase/Dockerfile <<EOF
 FROM $(B)
