@@ -296,7 +296,23 @@ static int verb_system_df(int argc, char *argv[])
                 format_reclaimable(recl, sizeof(recl), vreclaimable, vsize);
                 table_add_row(t, "Local Volumes", total, active, sz, recl, NULL);
         }
-        table_add_row(t, "Build Cache", "0", "0", "0B", "0B", NULL);
+        {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                uint32_t bcount = 0;
+                uint64_t bbytes = 0;
+                sd_bus *bus;
+
+                /* The untagged images of the build cache: none active, all reclaimable by image prune. */
+                if (bus_get(&bus) >= 0 &&
+                    sd_bus_get_property(bus, "org.berth1", "/org/berth1", "org.berth1.Manager",
+                                        "BuildCacheUsage", &error, &reply, "(ut)") >= 0)
+                        (void) sd_bus_message_read(reply, "(ut)", &bcount, &bbytes);
+                snprintf(total, sizeof(total), "%u", bcount);
+                format_size(sz, sizeof(sz), bbytes);
+                format_reclaimable(recl, sizeof(recl), bbytes, bbytes);
+                table_add_row(t, "Build Cache", total, "0", sz, recl, NULL);
+        }
         table_print(t);
         table_free(t);
         return EXIT_OK;

@@ -22,7 +22,7 @@ static const Verb *const verb_tables[] = { base_verbs,      image_verbs,
                                            container_verbs, lifecycle_verbs,
                                            system_verbs,    volume_verbs,
                                            network_verbs,   save_load_verbs /* berthctl-save-load.c */,
-                                           push_verbs /* berthctl-push.c */ };
+                                           push_verbs /* berthctl-push.c */, build_verbs /* berthctl-build.c */ };
 
 #define FOREACH_VERB(v)                                                                                     \
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \

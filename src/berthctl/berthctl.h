@@ -59,6 +59,7 @@ void print_json(JsonNode *root);
 /* Verbs, one file per area; tables end with an empty entry. */
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
+extern const Verb build_verbs[];
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);

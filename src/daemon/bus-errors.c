@@ -29,6 +29,8 @@ const sd_bus_error_map berth_bus_errors[] = {
         SD_BUS_ERROR_MAP(BERTH_ERROR_NO_SUCH_NETWORK, ENOENT),
         SD_BUS_ERROR_MAP(BERTH_ERROR_NETWORK_IN_USE, EBUSY),
         SD_BUS_ERROR_MAP(BERTH_ERROR_SUBNET_IN_USE, EADDRINUSE),
+        SD_BUS_ERROR_MAP(BERTH_ERROR_BUILD_FAILED, EIO),
+        SD_BUS_ERROR_MAP(BERTH_ERROR_BUILD_CANCELLED, ECANCELED),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -130,5 +132,19 @@ const char *bus_error_transfer_name(const BerthError *e)
                 return BERTH_ERROR_NO_MATCHING_PLATFORM;
         default:
                 return BERTH_ERROR_REGISTRY_ERROR;
+        }
+}
+
+const char *bus_error_build_name(const BerthError *e)
+{
+        if (!e || e->error >= 0)
+                return "";
+        switch (e->error) {
+        case -ECANCELED:
+                return BERTH_ERROR_BUILD_CANCELLED;
+        case -ENOSPC:
+                return BERTH_ERROR_NO_SPACE;
+        default:
+                return BERTH_ERROR_BUILD_FAILED;
         }
 }

@@ -36,3 +36,5 @@ int bus_error_set_start_failed(sd_bus_error *error, const BerthError *e);
 /* The org.berth1.Error.* name of a failed pull, from its errno (the kinds listed in transfer.h); "" when e
  * is NULL (it did not fail). For the Transfer's Finished signal and the journal. */
 const char *bus_error_transfer_name(const BerthError *e);
+/* The error name of a build's Finished signal: BuildCancelled, NoSpace or BuildFailed; "" for none. */
+const char *bus_error_build_name(const BerthError *e);

@@ -27,6 +27,8 @@
 typedef struct ArchiveOp {
         Manager *manager;
         sd_bus_message *reply_to;
+        ArchiveDoneFn done; /* instead of reply_to (the builder) */
+        void *done_userdata;
         int report_fd, data_fd; /* data_fd: get, the stream's read end for the caller */
         sd_event_source *report_source, *child_source;
         bool replied, reaped;
@@ -126,7 +128,9 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         op->report_source = sd_event_source_disable_unref(op->report_source);
         line[MAX(n, 0)] = 0;
-        if (n > 0 && startswith(line, "OK"))
+        if (n > 0 && startswith(line, "OK") && op->done)
+                op->done(op->done_userdata, NULL);
+        else if (n > 0 && startswith(line, "OK"))
                 container_send_archive_reply(op->reply_to, op->data_fd, NULL);
         else {
                 char *msg = NULL;
@@ -134,7 +138,10 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         error = EIO;
                 msg = strchr(line, ' ');
                 (void) berth_error_set(&e, -error, "%s", msg ? msg + 1 : "The copy failed");
-                container_send_archive_reply(op->reply_to, -EBADF, &e);
+                if (op->done)
+                        op->done(op->done_userdata, &e);
+                else
+                        container_send_archive_reply(op->reply_to, -EBADF, &e);
         }
         op->data_fd = safe_close(op->data_fd);
         op->replied = true;
@@ -173,6 +180,12 @@ static int overlay_spec(Container *c, RunSpec *spec)
 }
 
 int container_archive(Container *c, ArchiveRequest *req, sd_bus_message *reply_to, BerthError *e)
+{
+        return container_archive_full(c, req, reply_to, NULL, NULL, e);
+}
+
+int container_archive_full(Container *c, ArchiveRequest *req, sd_bus_message *reply_to, ArchiveDoneFn done,
+                           void *userdata, BerthError *e)
 {
         Manager *m = c->manager;
         _cleanup_close_pair_ int report_pipe[2] = { -EBADF, -EBADF }, data[2] = { -EBADF, -EBADF };
@@ -221,6 +234,8 @@ int container_archive(Container *c, ArchiveRequest *req, sd_bus_message *reply_t
         *op = (ArchiveOp){
                 .manager = m,
                 .reply_to = sd_bus_message_ref(reply_to),
+                .done = done,
+                .done_userdata = userdata,
                 .report_fd = TAKE_FD(report_pipe[0]),
                 .data_fd = TAKE_FD(data[0]),
         };

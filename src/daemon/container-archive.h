@@ -27,5 +27,11 @@ typedef struct ArchiveRequest {
  * end (or an error) as soon as the path was found, for put when all was written. */
 int container_archive(Container *c, ArchiveRequest *req, sd_bus_message *reply_to, BerthError *e);
 
+/* The same for the builder's put: done (instead of a reply) gets NULL or the error when the child is done.
+ */
+typedef void (*ArchiveDoneFn)(void *userdata, const BerthError *e);
+int container_archive_full(Container *c, ArchiveRequest *req, sd_bus_message *reply_to, ArchiveDoneFn done,
+                           void *userdata, BerthError *e);
+
 /* Bus hook: the reply, with fd >= 0 for a get; e on failure. */
 void container_send_archive_reply(sd_bus_message *call, int fd, const BerthError *e);

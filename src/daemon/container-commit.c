@@ -37,6 +37,8 @@ _Static_assert(sizeof(CommitReport) <= 4096, "report must fit in PIPE_BUF");
 typedef struct CommitOperation {
         Manager *manager;
         sd_bus_message *reply_to;
+        CommitDoneFn done; /* instead of reply_to (the builder) */
+        void *done_userdata;
         CommitRequest req;
 
         char *container_id, *container_name, *unit, *created_by;
@@ -60,6 +62,15 @@ void commit_request_done(CommitRequest *r)
         r->tag = mfree(r->tag);
         r->author = mfree(r->author);
         r->comment = mfree(r->comment);
+        r->created_by = mfree(r->created_by);
+}
+
+static void commit_reply(CommitOperation *op, const char *id, const BerthError *e)
+{
+        if (op->done)
+                op->done(op->done_userdata, id, e);
+        else
+                container_send_commit_reply(op->reply_to, id, e);
 }
 
 static int on_thaw_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -132,7 +143,7 @@ static void commit_fail(CommitOperation *op, int error, const char *message)
         log_error_errno(error, "Commit of container %s failed: %s", op->container_name, message);
         commit_thaw(op);
         berth_error_set(&e, error, "Cannot commit %s: %s", op->container_name, message);
-        container_send_commit_reply(op->reply_to, NULL, &e);
+        commit_reply(op, NULL, &e);
         commit_operation_free(op);
 }
 
@@ -317,7 +328,7 @@ static int on_commit_child_exit(sd_event_source *s, const siginfo_t *si, void *u
                 image_send_signal(m, id, true);
         else if (op->req.tag)
                 image_send_changed(m, id);
-        container_send_commit_reply(op->reply_to, id, NULL);
+        commit_reply(op, id, NULL);
         return 0;
 }
 
@@ -378,6 +389,12 @@ static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
 
 int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
 {
+        return container_commit_full(c, req, reply_to, NULL, NULL);
+}
+
+int container_commit_full(Container *c, CommitRequest *req, sd_bus_message *reply_to, CommitDoneFn done,
+                          void *userdata)
+{
         Manager *m = c->manager;
         _cleanup_(commit_operation_freep) CommitOperation *op = NULL;
         const ImageRecord *parent;
@@ -394,11 +411,13 @@ int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
         *op = (CommitOperation){
                 .manager = m,
                 .reply_to = sd_bus_message_ref(reply_to),
+                .done = done,
+                .done_userdata = userdata,
                 .req = *req,
                 .container_id = g_strdup(c->id),
                 .container_name = g_strdup(c->name),
                 .unit = container_scope_unit(c),
-                .created_by = g_strjoinv(" ", c->config.argv),
+                .created_by = req->created_by ? g_strdup(req->created_by) : g_strjoinv(" ", c->config.argv),
                 .parent_id = g_strdup(parent->id),
                 .parent_chain_ids = g_strdupv(parent->chain_ids),
                 .parent_diff_ids = g_strdupv(parent->diff_ids),

@@ -24,6 +24,7 @@ typedef struct CommitRequest {
         char *tag;              /* canonical "docker.io/library/x:tag", or NULL for an untagged image */
         char *author;
         char *comment;
+        char *created_by; /* the history entry's; NULL: the container's command */
         bool pause;
 } CommitRequest;
 
@@ -31,3 +32,8 @@ void commit_request_done(CommitRequest *r);
 
 /* Starts the commit; reply_to gets (s image_id) or an error when it is over. */
 int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to);
+
+/* The same for the builder: done (instead of a reply) gets the image id, or e, when it is over. */
+typedef void (*CommitDoneFn)(void *userdata, const char *image_id, const BerthError *e);
+int container_commit_full(Container *c, CommitRequest *req, sd_bus_message *reply_to, CommitDoneFn done,
+                          void *userdata);

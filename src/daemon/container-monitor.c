@@ -161,6 +161,8 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_log_exit(c);
         container_emit_changed(c);
         container_reply_all(c, false, NULL);
+        if (c->exit_hook)
+                c->exit_hook(c, c->exit_hook_userdata);
         if (c->remove_on_exit)
                 (void) container_remove(c);
         else {

@@ -63,6 +63,10 @@ typedef struct Container {
         bool starting;
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
+        /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;
+         * it must not free c (it defers that). */
+        void (*exit_hook)(struct Container *c, void *userdata);
+        void *exit_hook_userdata;
 } Container;
 
 #define UID_INVALID ((uid_t) -1)

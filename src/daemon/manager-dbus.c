@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 
+#include "daemon/build-dbus.h"
 #include "daemon/network-dbus.h"
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
@@ -527,6 +528,7 @@ static int bus_method_prune_containers(sd_bus_message *message, void *userdata, 
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BuildCacheUsage", "(ut)", bus_property_get_build_cache_usage, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListImages", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sastto)", images),
                                 method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetImage", SD_BUS_ARGS("s", ref_or_id), SD_BUS_RESULT("o", image),
@@ -535,6 +537,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_remove_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("TagImage", SD_BUS_ARGS("s", source, "s", target), SD_BUS_NO_RESULT,
                                 method_tag_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BuildImage", SD_BUS_ARGS("h", context, "a{sv}", options),
+                                SD_BUS_RESULT("o", build), bus_method_build_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PullImage", SD_BUS_ARGS("s", reference, "a{sv}", options),
                                 SD_BUS_RESULT("o", transfer), method_pull_image, SD_BUS_VTABLE_UNPRIVILEGED),
         /* Push and credentials (push-dbus.c). */
@@ -660,7 +665,8 @@ static const BusObjectImplementation manager_object = {
         .vtable = manager_vtable,
         .children = (const BusObjectImplementation *const[]){ &image_object, &transfer_object,
                                                               &exec_session_object, &container_object,
-                                                              &volume_object, &network_object, NULL },
+                                                              &volume_object, &network_object, &build_object,
+                                                              NULL },
 };
 
 int bus_manager_register(Manager *m)

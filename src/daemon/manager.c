@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "daemon/build.h"
 #include "daemon/container-exec.h"
 #include "daemon/container-monitor.h"
 #include "shared/berth-messages.h"
@@ -57,6 +58,7 @@ int manager_new(Manager **ret)
         m->exec_sessions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, exec_session_destroy);
         m->networks = manager_networks_new();
         m->network_bridges = manager_network_bridges_new();
+        m->builds = g_hash_table_new(g_direct_hash, g_direct_equal);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -79,6 +81,17 @@ Manager *manager_free(Manager *m)
                         transfer_free(value);
                 g_hash_table_destroy(m->transfers);
         }
+        if (m->builds) {
+                GHashTableIter it;
+                gpointer value;
+                g_hash_table_iter_init(&it, m->builds);
+                while (g_hash_table_iter_next(&it, NULL, &value))
+                        build_free(value);
+                g_hash_table_destroy(m->builds);
+        }
+        if (m->build_cache)
+                g_hash_table_destroy(m->build_cache);
+        free(m->build_cache_path);
         if (m->containers) {
                 GHashTableIter it;
                 gpointer value;
@@ -364,9 +377,12 @@ int manager_startup(Manager *m)
         r = manager_load_networks(m);
         if (r < 0)
                 return r;
+        manager_sweep_builds(m);
+        (void) manager_load_build_cache(m);
         r = manager_load_containers(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to load containers: %m");
+        manager_sweep_build_containers(m);
         manager_sweep_networks(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)

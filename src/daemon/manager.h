@@ -38,6 +38,11 @@ typedef struct Manager {
         struct DiskWalk *disk_walk; /* the running walk of the containers' writable layers */
         GArray *disk_walk_queue;    /* requests for the next one */
 
+        GHashTable *builds; /* id → Build (build.h) */
+        uint32_t build_counter;
+        GHashTable *build_cache; /* cache key → image id (build.c) */
+        char *build_cache_path;
+
         bool ready_sent;
 
         /* push (push.c): <state>/auth.json, what Login writes (login.c); where pulled layers' blobs live */

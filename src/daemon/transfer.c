@@ -80,6 +80,8 @@ struct Transfer {
         char *image_id;
 
         Push *push; /* a push, when not NULL: everything above but id, path and started is unused */
+        TransferDoneFn done_hook; /* the builder's FROM (build.c) */
+        void *done_userdata;
 };
 
 static const char *const state_names[] = { "new", "resolving", "pulling", "done", "failed", "cancelled" };
@@ -289,8 +291,16 @@ static void transfer_finish(Transfer *t, const BerthError *e)
                                 "BERTH_ERROR=%s", berth_error_message(e), "BERTH_ERROR_NAME=%s",
                                 bus_error_transfer_name(e), NULL);
         }
+        if (t->done_hook)
+                t->done_hook(t->done_userdata, e ? NULL : t->image_id, e);
         if (t->started)
                 transfer_send_finished(t, e);
+}
+
+void transfer_set_done_hook(Transfer *t, TransferDoneFn hook, void *userdata)
+{
+        t->done_hook = hook;
+        t->done_userdata = userdata;
 }
 
 /* transfer_finish() with a failure of the given kind (see transfer.h) and message. */

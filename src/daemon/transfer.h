@@ -21,6 +21,9 @@ Transfer *transfer_free(Transfer *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Transfer *, transfer_free);
 
 int transfer_start(Transfer *t);
+/* Called once at the end, before the Finished signal: image_id on success, else e. */
+typedef void (*TransferDoneFn)(void *userdata, const char *image_id, const BerthError *e);
+void transfer_set_done_hook(Transfer *t, TransferDoneFn hook, void *userdata);
 void transfer_cancel(Transfer *t);
 
 Manager *transfer_get_manager(Transfer *t);

@@ -30,6 +30,9 @@ OciImageConfig *oci_image_config_free(OciImageConfig *c)
         free(c->stop_signal);
         oci_strv_free(c->exposed_ports);
         oci_strv_free(c->volumes);
+        oci_strv_free(c->onbuild);
+        oci_strv_free(c->shell);
+        oci_strv_free(c->healthcheck_test);
         oci_strv_free(c->diff_ids);
         for (size_t i = 0; i < c->n_history; i++) {
                 free(c->history[i].created_by);
@@ -179,8 +182,21 @@ static int parse_container_config(JsonObject *o, OciImageConfig *c, BerthError *
             (r = get_strv(o, "Cmd", "config.", &c->cmd, err)) < 0 ||
             (r = get_keys(o, "Labels", true, &c->labels, err)) < 0 ||
             (r = get_keys(o, "ExposedPorts", false, &c->exposed_ports, err)) < 0 ||
-            (r = get_keys(o, "Volumes", false, &c->volumes, err)) < 0)
+            (r = get_keys(o, "Volumes", false, &c->volumes, err)) < 0 ||
+            (r = get_strv(o, "OnBuild", "config.", &c->onbuild, err)) < 0 ||
+            (r = get_strv(o, "Shell", "config.", &c->shell, err)) < 0)
                 return r;
+        JsonNode *hc = json_object_get_member(o, "Healthcheck");
+        if (hc && JSON_NODE_HOLDS_OBJECT(hc)) {
+                JsonObject *h = json_node_get_object(hc);
+                r = get_strv(h, "Test", "config.Healthcheck.", &c->healthcheck_test, err);
+                if (r < 0)
+                        return r;
+                c->healthcheck_interval = json_object_get_int_member_with_default(h, "Interval", 0);
+                c->healthcheck_timeout = json_object_get_int_member_with_default(h, "Timeout", 0);
+                c->healthcheck_start_period = json_object_get_int_member_with_default(h, "StartPeriod", 0);
+                c->healthcheck_retries = json_object_get_int_member_with_default(h, "Retries", 0);
+        }
         return 0;
 }
 
@@ -390,6 +406,26 @@ int oci_image_config_to_json(const OciImageConfig *c, char **ret_json, size_t *r
         add_string(b, "WorkingDir", c->working_dir);
         add_keys(b, "Labels", c->labels, true);
         add_string(b, "StopSignal", c->stop_signal);
+        add_strv(b, "OnBuild", c->onbuild);
+        add_strv(b, "Shell", c->shell);
+        if (c->healthcheck_test) {
+                json_builder_set_member_name(b, "Healthcheck");
+                json_builder_begin_object(b);
+                add_strv(b, "Test", c->healthcheck_test);
+                const struct {
+                        const char *key;
+                        int64_t v;
+                } hv[] = { { "Interval", c->healthcheck_interval },
+                           { "Timeout", c->healthcheck_timeout },
+                           { "StartPeriod", c->healthcheck_start_period },
+                           { "Retries", c->healthcheck_retries } };
+                for (size_t i = 0; i < G_N_ELEMENTS(hv); i++)
+                        if (hv[i].v != 0) {
+                                json_builder_set_member_name(b, hv[i].key);
+                                json_builder_add_int_value(b, hv[i].v);
+                        }
+                json_builder_end_object(b);
+        }
         json_builder_end_object(b);
 
         json_builder_set_member_name(b, "rootfs");

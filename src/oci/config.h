@@ -42,6 +42,12 @@ typedef struct OciImageConfig {
         char *stop_signal;    /* "SIGTERM", "15", … as written */
         char **exposed_ports; /* "80/tcp", … */
         char **volumes;       /* "/data", … */
+        char **onbuild;       /* ONBUILD triggers as written ("RUN make") */
+        char **shell;         /* SHELL, NULL for the default */
+        /* HEALTHCHECK: Test (["NONE"] or ["CMD", …] / ["CMD-SHELL", "…"]), durations in ns, retries. */
+        char **healthcheck_test;
+        int64_t healthcheck_interval, healthcheck_timeout, healthcheck_start_period;
+        int64_t healthcheck_retries;
 
         /* "rootfs" (type "layers") */
         char **diff_ids;

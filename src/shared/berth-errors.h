@@ -27,3 +27,6 @@
 #define BERTH_ERROR_NO_SUCH_NETWORK "org.berth1.Error.NoSuchNetwork"
 #define BERTH_ERROR_NETWORK_IN_USE  "org.berth1.Error.NetworkInUse"
 #define BERTH_ERROR_SUBNET_IN_USE   "org.berth1.Error.SubnetInUse"
+/* A build that failed (a step's error says which), or was cancelled (Build.Cancel). */
+#define BERTH_ERROR_BUILD_FAILED    "org.berth1.Error.BuildFailed"
+#define BERTH_ERROR_BUILD_CANCELLED "org.berth1.Error.BuildCancelled"
