@@ -18,11 +18,16 @@ static const Verb base_verbs[] = { { "version", NULL, "", "Show the client and d
                                    { "commit", "container", "...", "Alias of 'commit'", verb_commit },
                                    {} };
 
-static const Verb *const verb_tables[] = { base_verbs,      image_verbs,
-                                           container_verbs, lifecycle_verbs,
-                                           system_verbs,    volume_verbs,
-                                           network_verbs,   save_load_verbs /* berthctl-save-load.c */,
-                                           push_verbs /* berthctl-push.c */, build_verbs /* berthctl-build.c */ };
+static const Verb *const verb_tables[] = { base_verbs,
+                                           image_verbs,
+                                           container_verbs,
+                                           lifecycle_verbs,
+                                           system_verbs,
+                                           volume_verbs,
+                                           network_verbs,
+                                           save_load_verbs /* berthctl-save-load.c */,
+                                           push_verbs /* berthctl-push.c */,
+                                           build_verbs /* berthctl-build.c */ };
 
 #define FOREACH_VERB(v)                                                                                     \
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \

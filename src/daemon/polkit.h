@@ -15,7 +15,7 @@
 /* push, login, logout (push-dbus.c) */
 #define BERTH_ACTION_PUSH_IMAGE         "org.berth1.push-image"
 #define BERTH_ACTION_MANAGE_CREDENTIALS "org.berth1.manage-credentials"
-#define BERTH_ACTION_BUILD_IMAGE       "org.berth1.build-image"
+#define BERTH_ACTION_BUILD_IMAGE        "org.berth1.build-image"
 /* Asked in addition to manage-containers when a container would run with less confinement than Docker's
  * defaults (privileged, added capabilities, seccomp=unconfined, the host's network): a rule can hand out
  * ordinary containers without handing out root on the host. */
