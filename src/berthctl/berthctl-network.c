@@ -306,6 +306,88 @@ static int verb_network_prune(int argc, char *argv[])
         return EXIT_OK;
 }
 
+/* network connect [--ip ADDRESS] [--alias NAME]... NETWORK CONTAINER */
+static int verb_network_connect(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        g_autoptr(GPtrArray) aliases = g_ptr_array_new();
+        const char *ip = NULL;
+        int c, r;
+
+        enum { ARG_IP = 0x100, ARG_ALIAS };
+        static const struct option options[] = { { "ip", required_argument, NULL, ARG_IP },
+                                                 { "alias", required_argument, NULL, ARG_ALIAS },
+                                                 {} };
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_IP:
+                        ip = optarg;
+                        break;
+                case ARG_ALIAS:
+                        g_ptr_array_add(aliases, optarg);
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 2 != argc) {
+                fprintf(stderr, "berthctl network connect takes a network and a container.\n");
+                return EXIT_USAGE;
+        }
+        g_ptr_array_add(aliases, NULL);
+
+        polkit_agent_open_if_enabled();
+        r = manager_new_call("ConnectNetwork", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", argv[optind], argv[optind + 1]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && ip)
+                r = sd_bus_message_append(m, "{sv}", "ip", "s", ip);
+        if (r >= 0 && aliases->len > 1) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "aliases");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, (char **) aliases->pdata);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        return manager_call_message(m, NULL) < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+/* network disconnect [-f] NETWORK CONTAINER */
+static int verb_network_disconnect(int argc, char *argv[])
+{
+        bool force = false;
+        int c;
+
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 2 != argc) {
+                fprintf(stderr, "berthctl network disconnect takes a network and a container.\n");
+                return EXIT_USAGE;
+        }
+        polkit_agent_open_if_enabled();
+        return manager_call("DisconnectNetwork", NULL, "ssb", argv[optind], argv[optind + 1], (int) force) < 0
+                       ? EXIT_ERROR
+                       : EXIT_OK;
+}
+
 const Verb network_verbs[] = {
         { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME",
           "Create a user network", verb_network_create },
@@ -313,5 +395,9 @@ const Verb network_verbs[] = {
         { "inspect", "network", "NAME...", "Show user networks as JSON", verb_network_inspect },
         { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
         { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
+        { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER", "Connect a container to a network",
+          verb_network_connect },
+        { "disconnect", "network", "[-f] NETWORK CONTAINER", "Disconnect a container from a network",
+          verb_network_disconnect },
         {}
 };

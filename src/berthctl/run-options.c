@@ -43,6 +43,8 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->dns);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
+        g_strfreev(o->aliases);
+        g_free(o->ip);
         g_strfreev(o->ports);
         g_strfreev(o->volumes);
         g_strfreev(o->mounts);
@@ -512,6 +514,8 @@ static void run_help(const char *verb, bool is_run)
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
                "      --network bridge|none|host|NAME\n"
                "                            berth's bridge with NAT (default), lo only, or the host's\n"
+               "      --network-alias NAME  Another name on the user network (repeatable)\n"
+               "      --ip ADDRESS          The container's IPv4 address on the user network\n"
                "      --dns ADDRESS         A nameserver for the container's resolv.conf (repeatable)\n"
                "      --dns-search DOMAIN   A search domain for its resolv.conf (repeatable; \".\": none)\n"
                "      --add-host NAME:ADDRESS\n"
@@ -570,6 +574,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_TMPFS,
                 ARG_READ_ONLY,
                 ARG_RESTART,
+                ARG_NETWORK_ALIAS,
+                ARG_IP,
                 ARG_HELP,
         };
         static const struct option options[] = { { "name", required_argument, NULL, ARG_NAME },
@@ -584,6 +590,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                                                  { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
                                                  { "network", required_argument, NULL, ARG_NETWORK },
                                                  { "net", required_argument, NULL, ARG_NETWORK },
+                                                 { "network-alias", required_argument, NULL,
+                                                   ARG_NETWORK_ALIAS },
+                                                 { "ip", required_argument, NULL, ARG_IP },
                                                  { "dns", required_argument, NULL, ARG_DNS },
                                                  { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
                                                  { "add-host", required_argument, NULL, ARG_ADD_HOST },
@@ -686,6 +695,13 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                         break;
                 case ARG_ADD_HOST:
                         strv_push(&o.add_hosts, g_strdup(optarg));
+                        break;
+                case ARG_NETWORK_ALIAS:
+                        strv_push(&o.aliases, g_strdup(optarg));
+                        break;
+                case ARG_IP:
+                        g_free(o.ip);
+                        o.ip = g_strdup(optarg);
                         break;
                 case ARG_RM:
                         o.rm = true;

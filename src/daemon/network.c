@@ -299,8 +299,9 @@ char **manager_network_containers(Manager *m, const UserNetwork *n)
         g_hash_table_iter_init(&it, m->containers);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const Container *c = v;
+                g_auto(GStrv) joined = container_config_networks(&c->config);
 
-                if (streq_ptr(c->config.network, n->name))
+                if (g_strv_contains((const char *const *) joined, n->name))
                         g_ptr_array_add(l, g_strdup(c->name));
         }
         g_ptr_array_sort(l, compare_names);

@@ -53,9 +53,22 @@ const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
         return &b->config;
 }
 
-void bridge_network_veth_name(const char *id, char ret[static IFNAMSIZ])
+void bridge_network_veth_name(const BridgeNetwork *b, const char *id, char ret[static IFNAMSIZ])
 {
-        snprintf(ret, IFNAMSIZ, "veth%.11s", id);
+        if (g_str_has_prefix(b->config.bridge, "br-"))
+                snprintf(ret, IFNAMSIZ, "vb%.7s%.6s", id, b->config.bridge + 3);
+        else
+                snprintf(ret, IFNAMSIZ, "veth%.11s", id);
+}
+
+uint32_t bridge_network_gateway(const BridgeNetwork *b)
+{
+        return b->gateway;
+}
+
+bool bridge_network_internal(const BridgeNetwork *b)
+{
+        return b->internal;
 }
 
 /* network/bridge.ports: "ID PROTOCOL HOST_ADDRESS HOST_PORT CONTAINER_PORT" per published port of a running
@@ -376,7 +389,8 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         return 0;
 }
 
-static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint32_t address)
+static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, const char *ifname,
+                                           bool default_route, uint32_t address)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         int ifindex, r;
@@ -384,24 +398,47 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint3
         r = rtnl_open(netns_fd, &nl);
         if (r < 0)
                 return r;
-        r = rtnl_link_get(nl, "eth0", &ifindex, NULL);
+        r = rtnl_link_get(nl, ifname, &ifindex, NULL);
         if (r < 0)
                 return r;
         r = rtnl_addr_add(nl, ifindex, address, b->config.subnet.prefixlen);
         if (r < 0)
                 return r;
         r = rtnl_link_up(nl, ifindex);
-        if (r < 0)
+        if (r < 0 || !default_route)
                 return r;
         return rtnl_route_add_default(nl, ifindex, b->gateway);
 }
 
-int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd, char **ports,
-                          uint32_t *ret_address, char **ret_error)
+/* The address id asked for (--ip), with what the user is told when it cannot have it. */
+static int allocate_requested(BridgeNetwork *b, const char *id, uint32_t address, char **ret_error)
+{
+        char a[INET_ADDRSTRLEN], s[SUBNET_STRING_MAX];
+        int r;
+
+        r = address == b->gateway ? -EINVAL : ipam_allocate_address(b->ipam, id, address);
+        if (r == -EEXIST) {
+                /* An allocation left from another run with another address: the one asked for wins. */
+                ipam_release(b->ipam, id);
+                r = ipam_allocate_address(b->ipam, id, address);
+        }
+        ipv4_format(address, a);
+        subnet_format(&b->config.subnet, s);
+        if (r == -EADDRINUSE)
+                *ret_error = g_strdup_printf("address %s is already in use on %s", a, b->config.bridge);
+        else if (r < 0)
+                *ret_error = g_strdup_printf("address %s is not a free host address of %s", a, s);
+        return r;
+}
+
+int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd,
+                          const BridgeAttach *attach, uint32_t *ret_address, char **ret_error)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         char veth[IFNAMSIZ], a[INET_ADDRSTRLEN];
+        const char *ifname = attach->ifname ?: "eth0";
         bool had = bridge_network_address(b, id, NULL) >= 0;
+        char **ports = attach->ports;
         Published *pub = NULL;
         uint32_t address;
         int r;
@@ -409,7 +446,14 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         r = bridge_network_setup_host(b);
         if (r < 0)
                 return r;
-        r = ipam_allocate(b->ipam, id, &address);
+        if (attach->address != 0) {
+                r = allocate_requested(b, id, attach->address, ret_error);
+                if (r < 0)
+                        return log_error_errno(r, "Container %s: %s.", name, *ret_error);
+                had = false;
+                address = attach->address;
+        } else
+                r = ipam_allocate(b->ipam, id, &address);
         if (r == -EADDRNOTAVAIL) {
                 char s[SUBNET_STRING_MAX];
 
@@ -435,16 +479,16 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 }
         }
 
-        bridge_network_veth_name(id, veth);
+        bridge_network_veth_name(b, id, veth);
         r = rtnl_open(-EBADF, &nl);
         if (r >= 0)
-                r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         if (nl && (r == -ENODEV || r == -EINVAL)) {
                 /* The bridge went away under us (deleted by hand): make it again, once. */
                 b->bridge_ifindex = 0;
                 r = bridge_network_setup_host(b);
                 if (r >= 0)
-                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         }
         if (nl && r == -EEXIST) {
                 /* The previous run's pair, named after the same id: the kernel destroys a dead network
@@ -455,7 +499,7 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
 
                 if (rtnl_link_get(nl, veth, &stale, &kind) >= 0 && streq_ptr(kind, "veth") &&
                     rtnl_link_del(nl, stale) >= 0)
-                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to create the veth pair %s of container %s: %m", veth, name);
@@ -469,11 +513,11 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         if (r >= 0)
                 r = rtnl_bridge_port_set_hairpin(nl, veth_ifindex);
         if (r >= 0)
-                r = bridge_network_configure_inside(b, netns_fd, address);
+                r = bridge_network_configure_inside(b, netns_fd, ifname, attach->default_route, address);
         if (r < 0) {
                 log_error_errno(r,
-                                "Failed to configure eth0 (%s) in the network namespace of container %s: %m",
-                                ipv4_format(address, a), name);
+                                "Failed to configure %s (%s) in the network namespace of container %s: %m",
+                                ifname, ipv4_format(address, a), name);
                 /* The pair goes with the namespace; do not wait for the monitor to end it. */
                 int ifindex;
                 if (rtnl_link_get(nl, veth, &ifindex, NULL) >= 0)
@@ -505,6 +549,26 @@ int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret
         if (!b)
                 return -ENOENT;
         return ipam_lookup(b->ipam, id, ret);
+}
+
+void bridge_network_detach(BridgeNetwork *b, const char *id)
+{
+        _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        char veth[IFNAMSIZ];
+        int ifindex, r;
+
+        if (!b)
+                return;
+        bridge_network_veth_name(b, id, veth);
+        r = rtnl_open(-EBADF, &nl);
+        if (r >= 0)
+                r = rtnl_link_get(nl, veth, &ifindex, NULL);
+        if (r >= 0)
+                r = rtnl_link_del(nl, ifindex);
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "Failed to delete the veth pair %s of container %.12s, ignoring: %m", veth,
+                                  id);
+        bridge_network_release(b, id);
 }
 
 void bridge_network_release(BridgeNetwork *b, const char *id)

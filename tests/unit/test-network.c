@@ -110,6 +110,24 @@ static void test_ipam(void)
         g_assert_cmpuint(dropped, ==, 0);
         g_assert_cmpuint(ipam_size(ipam), ==, 1);
         ipam_free(ipam);
+
+        /* --ip: a chosen address, if it is a free host address above the gateway. */
+        ipam = ipam_new(&s);
+        g_assert_cmpint(ipv4_parse("192.168.7.5", &x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_B, x), ==, -EADDRINUSE);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x + 1), ==, -EEXIST);
+        for (const char *const *bad = (const char *const[]){ "192.168.7.1", "192.168.7.7", "192.168.7.0",
+                                                            "192.168.8.2", NULL };
+             *bad; bad++) {
+                g_assert_cmpint(ipv4_parse(*bad, &y), ==, 0);
+                g_assert_cmpint(ipam_allocate_address(ipam, ID_C, y), ==, -EINVAL);
+        }
+        /* The allocator then skips it. */
+        g_assert_cmpint(ipam_allocate(ipam, ID_B, &y), ==, 0);
+        g_assert_cmpstr(ipv4_format(y, a), ==, "192.168.7.2");
+        ipam_free(ipam);
 }
 
 static void test_hosts(void)
