@@ -383,7 +383,8 @@ static int verb_network_disconnect(int argc, char *argv[])
                 return EXIT_USAGE;
         }
         polkit_agent_open_if_enabled();
-        return manager_call("DisconnectNetwork", NULL, "ssb", argv[optind], argv[optind + 1], (int) force) < 0
+        return manager_call("DisconnectNetwork", NULL, "ssb", argv[optind], argv[optind + 1], (int) force) <
+                               0
                        ? EXIT_ERROR
                        : EXIT_OK;
 }
@@ -395,8 +396,8 @@ const Verb network_verbs[] = {
         { "inspect", "network", "NAME...", "Show user networks as JSON", verb_network_inspect },
         { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
         { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
-        { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER", "Connect a container to a network",
-          verb_network_connect },
+        { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER",
+          "Connect a container to a network", verb_network_connect },
         { "disconnect", "network", "[-f] NETWORK CONTAINER", "Disconnect a container from a network",
           verb_network_disconnect },
         {}

@@ -574,7 +574,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_TMPFS,
                 ARG_READ_ONLY,
                 ARG_RESTART,
-                ARG_NETWORK_ALIAS,
+                ARG_ALIAS,
                 ARG_IP,
                 ARG_HELP,
         };
@@ -590,8 +590,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                                                  { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
                                                  { "network", required_argument, NULL, ARG_NETWORK },
                                                  { "net", required_argument, NULL, ARG_NETWORK },
-                                                 { "network-alias", required_argument, NULL,
-                                                   ARG_NETWORK_ALIAS },
+                                                 { "network-alias", required_argument, NULL, ARG_ALIAS },
                                                  { "ip", required_argument, NULL, ARG_IP },
                                                  { "dns", required_argument, NULL, ARG_DNS },
                                                  { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
@@ -696,7 +695,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 case ARG_ADD_HOST:
                         strv_push(&o.add_hosts, g_strdup(optarg));
                         break;
-                case ARG_NETWORK_ALIAS:
+                case ARG_ALIAS:
                         strv_push(&o.aliases, g_strdup(optarg));
                         break;
                 case ARG_IP:

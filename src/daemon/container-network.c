@@ -30,10 +30,10 @@ static void journal_address(Container *c, BridgeNetwork *b, const char *ifname, 
 
         ipv4_format(address, a);
         sd_journal_send("MESSAGE=Container %s has address %s on %s (%s).", c->name, a,
-                        bridge_network_config(b)->bridge, ifname, "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK,
-                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
-                        "CONTAINER_ID_FULL=%s", c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s",
-                        strempty(unit), NULL);
+                        bridge_network_config(b)->bridge, ifname,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
 }
 
 /* One network of c joins netns_fd as ifname. */
@@ -42,7 +42,9 @@ static int join_one(Container *c, const char *network, int netns_fd, const char 
 {
         BridgeNetwork *b = manager_network_bridge(c->manager, network);
         const char *ip = container_config_network_ip(&c->config, network);
-        BridgeAttach attach = { .ifname = ifname, .default_route = first, .ports = first ? c->config.ports : NULL };
+        BridgeAttach attach = { .ifname = ifname,
+                                .default_route = first,
+                                .ports = first ? c->config.ports : NULL };
         int r;
 
         if (!b) {
@@ -175,8 +177,8 @@ int container_connect(Container *c, const char *network, const char *ip, char **
                         r = join_one(c, network, netns_fd, ifname, first, &address, &error);
                 if (r < 0) {
                         (void) container_config_disconnect(&c->config, network, NULL);
-                        return berth_error_set(e, r, "cannot connect container %s to network %s: %s", c->name,
-                                               network, error ?: strerror(-r));
+                        return berth_error_set(e, r, "cannot connect container %s to network %s: %s",
+                                               c->name, network, error ?: strerror(-r));
                 }
                 if (first) {
                         char a[INET_ADDRSTRLEN];

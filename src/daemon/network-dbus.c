@@ -371,8 +371,9 @@ int bus_method_prune_networks(sd_bus_message *message, void *userdata, sd_bus_er
 }
 
 /* ---- Network.Connect(s container, a{sv} options), Network.Disconnect(s container, b force), and the
- * Manager's ConnectNetwork(s network, …), DisconnectNetwork(s network, …): the by-name forms find the network
- * and call the same handler; they also take "bridge", the default network, which has no object. ---- */
+ * Manager's ConnectNetwork(s network, …), DisconnectNetwork(s network, …): the by-name forms find the
+ * network and call the same handler; they also take "bridge", the default network, which has no object. ----
+ */
 
 typedef struct ConnectOptions {
         char *ip;
@@ -444,7 +445,8 @@ static int network_method_connect(sd_bus_message *message, Manager *m, const cha
         else
                 r = container_disconnect(c, network, force, &e);
         if (r < 0)
-                return connect || r != -ENOENT ? bus_error_set_connect(error, &e) : bus_error_set_failed(error, &e);
+                return connect || r != -ENOENT ? bus_error_set_connect(error, &e)
+                                               : bus_error_set_failed(error, &e);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -452,8 +454,8 @@ static int method_connect(sd_bus_message *message, void *userdata, sd_bus_error 
 {
         const UserNetwork *n = userdata;
 
-        return network_method_connect(message, network_bus_manager(sd_bus_message_get_bus(message)), n->name, true,
-                                      error);
+        return network_method_connect(message, network_bus_manager(sd_bus_message_get_bus(message)), n->name,
+                                      true, error);
 }
 
 static int method_disconnect(sd_bus_message *message, void *userdata, sd_bus_error *error)

@@ -566,8 +566,8 @@ void bridge_network_detach(BridgeNetwork *b, const char *id)
         if (r >= 0)
                 r = rtnl_link_del(nl, ifindex);
         if (r < 0 && r != -ENODEV)
-                log_warning_errno(r, "Failed to delete the veth pair %s of container %.12s, ignoring: %m", veth,
-                                  id);
+                log_warning_errno(r, "Failed to delete the veth pair %s of container %.12s, ignoring: %m",
+                                  veth, id);
         bridge_network_release(b, id);
 }
 

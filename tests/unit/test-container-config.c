@@ -328,12 +328,13 @@ static void test_networks(void)
 
         /* connect appends; a second connect to the same network, a bad alias, host: refused. */
         g_assert_cmpint(container_config_connect(&c, "bridge", NULL, NULL, NULL), ==, 0);
-        g_assert_cmpint(container_config_connect(&c, "back", NULL, (char *[]){ "db", "db2", NULL }, NULL), ==, 0);
+        g_assert_cmpint(container_config_connect(&c, "back", NULL, (char *[]){ "db", "db2", NULL }, NULL),
+                        ==, 0);
         joined = container_config_networks(&c);
         assert_strv(joined, (const char *[]){ "front", "bridge", "back", NULL });
         g_assert_cmpint(container_config_connect(&c, "back", NULL, NULL, NULL), ==, -EEXIST);
-        g_assert_cmpint(container_config_connect(&c, "other", NULL, (char *[]){ "bad alias", NULL }, NULL), ==,
-                        -EINVAL);
+        g_assert_cmpint(container_config_connect(&c, "other", NULL, (char *[]){ "bad alias", NULL }, NULL),
+                        ==, -EINVAL);
         g_assert_cmpint(container_config_connect(&c, "host", NULL, NULL, NULL), ==, -EINVAL);
         g_assert_cmpint(container_config_connect(&c, "other", "1.2.3", NULL, NULL), ==, -EINVAL);
 

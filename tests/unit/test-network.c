@@ -119,7 +119,7 @@ static void test_ipam(void)
         g_assert_cmpint(ipam_allocate_address(ipam, ID_B, x), ==, -EADDRINUSE);
         g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x + 1), ==, -EEXIST);
         for (const char *const *bad = (const char *const[]){ "192.168.7.1", "192.168.7.7", "192.168.7.0",
-                                                            "192.168.8.2", NULL };
+                                                             "192.168.8.2", NULL };
              *bad; bad++) {
                 g_assert_cmpint(ipv4_parse(*bad, &y), ==, 0);
                 g_assert_cmpint(ipam_allocate_address(ipam, ID_C, y), ==, -EINVAL);
