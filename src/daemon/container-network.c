@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,11 +10,14 @@
 #include <unistd.h>
 
 #include "daemon/container-network.h"
+#include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
+#include "network/etc-files.h"
 #include "network/rtnl.h"
 #include "shared/berth-messages.h"
 #include "shared/berth-unit.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 BridgeNetwork *manager_network_bridge(Manager *m, const char *name)
@@ -62,6 +66,31 @@ static int join_one(Container *c, const char *network, int netns_fd, const char 
         return 0;
 }
 
+/* resolv.conf again at each start, for the networks c has now: on a user network (its first) with
+ * aardvark-dns, the gateway is the only nameserver and c's --dns servers are aardvark-dns's upstream for it
+ * (network-dns.c); otherwise the host's or --dns, as at create. */
+static int container_write_resolv_conf(Container *c)
+{
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        BridgeNetwork *b = NULL;
+        char gateway[INET_ADDRSTRLEN], dir[PATH_MAX];
+        int r;
+
+        if (!streq_ptr(c->config.network, "bridge") && manager_dns_available())
+                b = container_bridge(c);
+        if (b) {
+                char *servers[] = { gateway, NULL };
+
+                ipv4_format(bridge_network_gateway(b), gateway);
+                r = resolv_conf_for_container(false, servers, c->config.dns_search, &text);
+        } else
+                r = resolv_conf_for_container(false, c->config.dns, c->config.dns_search, &text);
+        if (r < 0)
+                return r;
+        path = g_strdup_printf("%s/resolv.conf", container_dir(c, dir, sizeof(dir)));
+        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+}
+
 int container_join_networks(Container *c, int netns_fd)
 {
         g_auto(GStrv) networks = container_config_networks(&c->config);
@@ -90,6 +119,11 @@ int container_join_networks(Container *c, int netns_fd)
                 if (r < 0)
                         return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
         }
+        r = container_write_resolv_conf(c);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write /etc/resolv.conf of %s, keeping the one it had: %m",
+                                  c->name);
+        manager_dns_update(c->manager);
         return 0;
 }
 
@@ -103,6 +137,7 @@ void container_leave_networks(Container *c)
         g_hash_table_iter_init(&it, c->manager->network_bridges);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 bridge_network_release(v, c->id);
+        manager_dns_update(c->manager);
 }
 
 static bool container_is_running(const Container *c)
@@ -196,6 +231,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
                         bridge_network_detach(b, c->id);
                 return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
         }
+        manager_dns_update(c->manager);
         log_info("Container %s connected to network %s.", c->name, network);
         container_emit_changed(c);
         return 0;
@@ -231,6 +267,7 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
         }
         if (container_is_running(c))
                 bridge_network_detach(manager_network_bridge(c->manager, network), c->id);
+        manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);
         container_emit_changed(c);
         return 0;

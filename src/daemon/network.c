@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/container.h"
+#include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
 #include "network/rtnl.h"
@@ -329,6 +330,7 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
         log_info("Network %s removed.", n->name);
         network_send_signal(m, n, false);
         g_hash_table_remove(m->networks, n->name);
+        manager_dns_update(m);
         return 0;
 }
 

@@ -551,6 +551,11 @@ int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret
         return ipam_lookup(b->ipam, id, ret);
 }
 
+const char **bridge_network_ids(const BridgeNetwork *b)
+{
+        return ipam_ids(b->ipam);
+}
+
 void bridge_network_detach(BridgeNetwork *b, const char *id)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;

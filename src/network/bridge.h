@@ -68,6 +68,9 @@ bool bridge_network_internal(const BridgeNetwork *b);
 const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, size_t *ret_n);
 /* id's address, -ENOENT when it has none. */
 int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret);
+/* The ids holding an address: the containers running on the network (a NULL-terminated array to g_free(),
+ * strings owned by b). */
+const char **bridge_network_ids(const BridgeNetwork *b);
 /* id's address is free again (no-op without one). */
 void bridge_network_release(BridgeNetwork *b, const char *id);
 /* At start: allocations of containers for which alive() says false are freed; if any remain, the host side

@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "network/aardvark.h"
 #include "network/etc-files.h"
 #include "network/ipam.h"
 #include "network/network-config.h"
@@ -240,6 +241,40 @@ static void test_config(void)
         g_rmdir(dir);
 }
 
+static void test_aardvark(void)
+{
+        uint32_t gw, a, b;
+        g_autofree char *text = NULL, *empty = NULL;
+
+        g_assert_cmpint(ipv4_parse("10.96.0.1", &gw), ==, 0);
+        g_assert_cmpint(ipv4_parse("10.96.0.2", &a), ==, 0);
+        g_assert_cmpint(ipv4_parse("10.96.0.9", &b), ==, 0);
+        /* aardvark-dns's format: the gateway, then "ID IPV4 IPV6 NAMES [DNS]" with the IPv6 column empty. */
+        text = aardvark_config_generate(
+                gw,
+                (AardvarkEntry[]){ { .id = ID_A,
+                                     .address = a,
+                                     .names = (char *[]){ "web", "www", "aaaaaaaaaaaa", NULL } },
+                                   { .id = ID_B,
+                                     .address = b,
+                                     .names = (char *[]){ "db", NULL },
+                                     .dns_servers = (char *[]){ "1.1.1.1", "9.9.9.9", NULL } } },
+                2);
+        g_assert_cmpstr(text, ==,
+                        "10.96.0.1\n" ID_A " 10.96.0.2  web,www,aaaaaaaaaaaa\n" ID_B
+                        " 10.96.0.9  db 1.1.1.1,9.9.9.9\n");
+        empty = aardvark_config_generate(gw, NULL, 0);
+        g_assert_cmpstr(empty, ==, "10.96.0.1\n");
+        /* Nothing that would break a line's columns. */
+        g_assert_null(aardvark_config_generate(
+                gw, (AardvarkEntry[]){ { .id = ID_A, .address = a, .names = (char *[]){ "a b", NULL } } },
+                1));
+        g_assert_null(aardvark_config_generate(
+                gw, (AardvarkEntry[]){ { .id = ID_A, .address = a, .names = (char *[]){ "a,b", NULL } } },
+                1));
+        g_assert_null(aardvark_config_generate(gw, (AardvarkEntry[]){ { .id = ID_A, .address = a } }, 1));
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -249,5 +284,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/network/resolv-conf", test_resolv_conf);
         g_test_add_func("/network/port-mapping", test_port_mapping);
         g_test_add_func("/network/config", test_config);
+        g_test_add_func("/network/aardvark", test_aardvark);
         return g_test_run();
 }
