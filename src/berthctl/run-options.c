@@ -527,6 +527,7 @@ static void run_help(const char *verb, bool is_run)
                "                            Give the container a device of the host's (PERMS: rwm)\n"
                "  -p, --publish [IP:][HOSTPORT:]PORT[/tcp|udp]\n"
                "                            Publish a container port on the host (repeatable)\n"
+               "  -P, --publish-all         Publish every port the image exposes on a free host port\n"
                "  -v, --volume NAME:PATH[:ro], HOSTPATH:PATH[:ro], PATH\n"
                "                            Mount a named volume, a host directory or file (needs the\n"
                "                            privileged action) or a new anonymous volume (repeatable)\n"
@@ -604,6 +605,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                                                    ARG_SECURITY_OPT },
                                                  { "device", required_argument, NULL, ARG_DEVICE },
                                                  { "publish", required_argument, NULL, 'p' },
+                                                 { "publish-all", no_argument, NULL, 'P' },
                                                  { "property", required_argument, NULL, ARG_PROPERTY },
                                                  { "memory", required_argument, NULL, 'm' },
                                                  { "cpus", required_argument, NULL, ARG_CPUS },
@@ -623,7 +625,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
 
         /* "+": the image ends our options; whatever follows belongs to the container's command. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:v:" : "+:tie:w:u:h:p:m:v:", options,
+        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:Pm:v:" : "+:tie:w:u:h:p:Pm:v:", options,
                                 NULL)) >= 0)
                 switch (c) {
                 case ARG_NAME:
@@ -729,6 +731,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 case 'p':
                         /* Docker's -p; repeated, never comma-split. */
                         strv_push(&o.ports, g_strdup(optarg));
+                        break;
+                case 'P':
+                        o.publish_all = true;
                         break;
                 /* Repeated, never comma-split; checked by the daemon (runtime/mount-entry.h). */
                 case 'v':

@@ -353,6 +353,36 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
         return (caps & ~caps_docker_default()) != 0;
 }
 
+/* -P: each EXPOSEd port ("80/tcp") not published already (-p wins for its container port, as in Docker), on
+ * a free host port. Entries that are not a port are skipped. */
+static char **ports_add_exposed(char **ports, char **exposed)
+{
+        g_autoptr(GPtrArray) l = g_ptr_array_new();
+
+        STRV_FOREACH (p, ports)
+                g_ptr_array_add(l, g_strdup(*p));
+        STRV_FOREACH (e, exposed) {
+                PortMapping m;
+                bool given = false;
+
+                if (port_mapping_parse(*e, &m) < 0 || m.host_port != 0 || m.host_address != 0)
+                        continue;
+                STRV_FOREACH (p, ports) {
+                        PortMapping q;
+
+                        if (port_mapping_parse(*p, &q) >= 0 && q.container_port == m.container_port &&
+                            q.protocol == m.protocol)
+                                given = true;
+                }
+                if (!given)
+                        g_ptr_array_add(l, g_strdup_printf("%u/%s", m.container_port,
+                                                           port_protocol_to_string(m.protocol)));
+        }
+        g_ptr_array_add(l, NULL);
+        g_strfreev(ports);
+        return (char **) g_ptr_array_steal(l, NULL);
+}
+
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
                              BerthError *err, ContainerConfig *ret)
 {
@@ -424,9 +454,11 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                 if (port_mapping_parse(*p, &m) < 0)
                         return INVALID("a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]");
         }
-        if (o->ports && o->ports[0] && !streq(c.network, "bridge"))
-                return INVALID("published ports need the bridge network");
+        if (o->ports && o->ports[0] && (streq(c.network, "none") || streq(c.network, "host")))
+                return INVALID("published ports need a network (the bridge or a user network)");
         c.ports = g_strdupv(o->ports);
+        if (o->publish_all && image && !streq(c.network, "none") && !streq(c.network, "host"))
+                c.ports = ports_add_exposed(c.ports, image->exposed_ports);
         if ((o->aliases && o->aliases[0]) || !isempty(o->ip)) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
                 _cleanup_free_ char *network = g_strdup(c.network);

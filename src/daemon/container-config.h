@@ -41,6 +41,7 @@ typedef struct ContainerOptions {
         char *restart;     /* --restart: restart-policy.h */
         char **aliases;    /* --network-alias, on the user network named by network */
         char *ip;          /* --ip: an IPv4 address on that user network */
+        bool publish_all;  /* -P: every port the image EXPOSEs, on a free host port */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);

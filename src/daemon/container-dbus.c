@@ -307,6 +307,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->aliases, error);
         if (streq(key, "ip"))
                 return bus_option_read_string(m, key, &o->ip, error);
+        if (streq(key, "publish_all"))
+                return bus_option_read_bool(m, key, &o->publish_all, error);
         if (streq(key, "ports"))
                 return bus_option_read_strv(m, key, &o->ports, error);
         if (streq(key, "privileged"))

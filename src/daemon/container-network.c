@@ -55,6 +55,10 @@ static int join_one(Container *c, const char *network, int netns_fd, const char 
                 *ret_error = g_strdup_printf("no such network: %s", network);
                 return -ENOENT;
         }
+        if (attach.ports && attach.ports[0] && bridge_network_internal(b)) {
+                *ret_error = g_strdup_printf("network %s is internal: it publishes no ports", network);
+                return -EINVAL;
+        }
         if (ip && ipv4_parse(ip, &attach.address) < 0) {
                 *ret_error = g_strdup_printf("invalid address '%s' on network %s", ip, network);
                 return -EINVAL;

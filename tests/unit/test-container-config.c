@@ -359,6 +359,41 @@ static void test_networks(void)
         oci_image_config_free(img);
 }
 
+static void test_publish_all(void)
+{
+        OciImageConfig *img = image_config("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{"
+                                           "\"type\":\"layers\",\"diff_ids\":[]},"
+                                           "\"config\":{\"Cmd\":[\"httpd\"],\"ExposedPorts\":{\"80/"
+                                           "tcp\":{},\"53/udp\":{},\"443/tcp\":{}}}}");
+        ContainerOptions o = { .publish_all = true };
+        ContainerConfig c = {};
+
+        /* -P: each EXPOSEd port on a free host port; one given with -p keeps its -p. */
+        o.ports = g_strsplit("8443:443", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        g_assert_cmpuint(g_strv_length(c.ports), ==, 3);
+        g_assert_cmpstr(c.ports[0], ==, "8443:443");
+        g_assert_true(g_strv_contains((const char *const *) c.ports, "80/tcp"));
+        g_assert_true(g_strv_contains((const char *const *) c.ports, "53/udp"));
+        container_config_done(&c);
+        /* Off the network, nothing to publish. */
+        g_strfreev(o.ports);
+        o.ports = NULL;
+        o.network = g_strdup("none");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        g_assert_true(c.ports == NULL || c.ports[0] == NULL);
+        container_config_done(&c);
+        /* Ports on a user network are fine; on none they are refused. */
+        o.ports = g_strsplit("8080:80", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, -EINVAL);
+        free(o.network);
+        o.network = g_strdup("front");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        container_config_done(&c);
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -370,5 +405,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/container-config/signals-names", test_signals_and_names);
         g_test_add_func("/container-config/devices", test_devices);
         g_test_add_func("/container-config/networks", test_networks);
+        g_test_add_func("/container-config/publish-all", test_publish_all);
         return g_test_run();
 }
