@@ -38,7 +38,7 @@ test_publish_all_publishes_what_the_image_exposes() {
         assert_match "$out" '^5353/udp -> ' "5353/udp by -P"
         bed_exec berthctl rm -f pall pboth >/dev/null
         bed_exec berthctl rmi exposing:1 >/dev/null
-        assert_no_match "$(bed_exec nft list ruleset)" 'dnat' "DNAT rules left"
+        assert_no_match "$(bed_exec nft list ruleset)" 'dnat to' "DNAT rules left"
 }
 
 test_published_ports_on_a_user_network() {
@@ -65,7 +65,7 @@ test_published_ports_on_a_user_network() {
         assert_fails bed_exec berthctl run --rm -p 8180:80 "$(R busybox)" true
         assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8180/tcp is already in use' "a taken port"
         bed_exec berthctl rm -f upub >/dev/null
-        assert_no_match "$(bed_exec nft list ruleset)" 'dnat' "DNAT rules left"
+        assert_no_match "$(bed_exec nft list ruleset)" 'dnat to' "DNAT rules left"
         bed_exec berthctl network rm pub >/dev/null
 }
 
