@@ -101,6 +101,18 @@ NETWORK_PROPERTY(property_get_id, "s", n->id)
 NETWORK_PROPERTY(property_get_driver, "s", n->driver)
 NETWORK_PROPERTY(property_get_internal, "b", (int) n->internal)
 NETWORK_PROPERTY(property_get_created, "t", n->created_usec)
+NETWORK_PROPERTY(property_get_ipv6, "b", (int) n->ipv6)
+
+static int property_get_subnet6(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        char s[SUBNET6_STRING_MAX] = "";
+
+        if (n->ipv6)
+                subnet6_format(&n->subnet6, s);
+        return sd_bus_message_append(reply, "s", s);
+}
 
 static int property_get_subnet(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -163,8 +175,8 @@ void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
 /* ---- CreateNetwork(s name, a{sv} options) ---- */
 
 typedef struct CreateOptions {
-        char *driver, *subnet, *gateway;
-        bool internal;
+        char *driver, *subnet, *gateway, *subnet6;
+        bool internal, ipv6;
         char **labels;
 } CreateOptions;
 
@@ -173,6 +185,7 @@ static void create_options_done(CreateOptions *o)
         free(o->driver);
         free(o->subnet);
         free(o->gateway);
+        free(o->subnet6);
         g_strfreev(o->labels);
 }
 
@@ -190,6 +203,10 @@ static int read_create_option(sd_bus_message *message, const char *key, void *us
                 return bus_option_read_bool(message, key, &o->internal, error);
         if (streq(key, "labels"))
                 return bus_option_read_strv(message, key, &o->labels, error);
+        if (streq(key, "ipv6"))
+                return bus_option_read_bool(message, key, &o->ipv6, error);
+        if (streq(key, "ipv6_subnet"))
+                return bus_option_read_string(message, key, &o->subnet6, error);
         return bus_option_unknown(key, error);
 }
 
@@ -223,7 +240,9 @@ int bus_method_create_network(sd_bus_message *message, void *userdata, sd_bus_er
                                                           .subnet = o.subnet,
                                                           .gateway = o.gateway,
                                                           .internal = o.internal,
-                                                          .labels = o.labels },
+                                                          .labels = o.labels,
+                                                          .ipv6 = o.ipv6,
+                                                          .subnet6 = o.subnet6 },
                                    &n, &e);
         if (r < 0)
                 return bus_error_set_network(error, &e);
@@ -506,6 +525,8 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Created", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
+        SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Connect", SD_BUS_ARGS("s", container, "a{sv}", options), SD_BUS_NO_RESULT,

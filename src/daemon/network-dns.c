@@ -47,15 +47,20 @@ static bool write_network(Manager *m, const char *dir, const UserNetwork *n)
         g_autofree const char **ids = b ? bridge_network_ids(b) : NULL;
         g_autoptr(GArray) entries = g_array_new(false, true, sizeof(AardvarkEntry));
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+        g_autoptr(GPtrArray) addresses6 = g_ptr_array_new_with_free_func(g_free);
         _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name), *text = NULL;
         int r;
 
         for (const char **id = ids; id && *id; id++) {
                 Container *c = g_hash_table_lookup(m->containers, *id);
                 AardvarkEntry e = { .id = *id };
+                struct in6_addr *a6 = g_new(struct in6_addr, 1);
 
+                g_ptr_array_add(addresses6, a6);
                 if (!c || bridge_network_address(b, *id, &e.address) < 0)
                         continue;
+                if (bridge_network_address6(b, *id, a6) >= 0)
+                        e.address6 = a6;
                 e.names = entry_names(c, n->name);
                 g_ptr_array_add(names, e.names);
                 e.dns_servers = c->config.dns;

@@ -5,6 +5,7 @@
 
 #include "network/aardvark.h"
 #include "network/subnet.h"
+#include "network/subnet6.h"
 #include "shared/macro.h"
 
 static bool field_is_valid(const char *s)
@@ -35,7 +36,13 @@ char *aardvark_config_generate(uint32_t gateway, const AardvarkEntry *entries, s
 
                 if (!field_is_valid(e->id) || !e->names || !e->names[0])
                         return NULL;
-                g_string_append_printf(s, "%s %s  ", e->id, ipv4_format(e->address, a));
+                g_string_append_printf(s, "%s %s ", e->id, ipv4_format(e->address, a));
+                if (e->address6) {
+                        char a6[INET6_ADDRSTRLEN];
+
+                        g_string_append(s, ipv6_format(e->address6, a6));
+                }
+                g_string_append_c(s, ' ');
                 if (!append_list(s, e->names))
                         return NULL;
                 if (e->dns_servers && e->dns_servers[0]) {

@@ -46,7 +46,31 @@ struct BridgeNetwork {
         int bridge_ifindex;    /* > 0 once the host side is made (since this berthd started) */
         uint32_t gateway;      /* the bridge's address: the subnet's first, or a user network's gateway */
         bool internal;         /* a user network without a way out */
+        bool ipv6;
+        Subnet6 subnet6;
 };
+
+void bridge_network_set_ipv6(BridgeNetwork *b, const Subnet6 *subnet6)
+{
+        b->ipv6 = true;
+        b->subnet6 = *subnet6;
+}
+
+/* The container's IPv6 address: its IPv4 host part in the IPv6 subnet. */
+static struct in6_addr address6_of(const BridgeNetwork *b, uint32_t address)
+{
+        return subnet6_host(&b->subnet6, address - b->config.subnet.network);
+}
+
+int bridge_network_address6(const BridgeNetwork *b, const char *id, struct in6_addr *ret)
+{
+        uint32_t a;
+
+        if (!b || !b->ipv6 || ipam_lookup(b->ipam, id, &a) < 0)
+                return -ENOENT;
+        *ret = address6_of(b, a);
+        return 0;
+}
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
 {
@@ -369,6 +393,15 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         if (r < 0)
                 return log_error_errno(r, "Failed to give '%s' the address %s/%u: %m", b->config.bridge,
                                        ipv4_format(b->gateway, gw), b->config.subnet.prefixlen);
+        if (b->ipv6) {
+                struct in6_addr gw6 = subnet6_host(&b->subnet6, 1);
+                char s6[SUBNET6_STRING_MAX];
+
+                r = rtnl_addr_add6(nl, ifindex, &gw6, b->subnet6.prefixlen);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to give '%s' its IPv6 address in %s: %m",
+                                               b->config.bridge, (subnet6_format(&b->subnet6, s6), s6));
+        }
         r = rtnl_link_up(nl, ifindex);
         if (r < 0)
                 return log_error_errno(r, "Failed to bring '%s' up: %m", b->config.bridge);
@@ -404,10 +437,23 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, const
         r = rtnl_addr_add(nl, ifindex, address, b->config.subnet.prefixlen);
         if (r < 0)
                 return r;
+        if (b->ipv6) {
+                struct in6_addr a6 = address6_of(b, address);
+
+                r = rtnl_addr_add6(nl, ifindex, &a6, b->subnet6.prefixlen);
+                if (r < 0)
+                        return r;
+        }
         r = rtnl_link_up(nl, ifindex);
         if (r < 0 || !default_route)
                 return r;
-        return rtnl_route_add_default(nl, ifindex, b->gateway);
+        r = rtnl_route_add_default(nl, ifindex, b->gateway);
+        if (r >= 0 && b->ipv6) {
+                struct in6_addr gw6 = subnet6_host(&b->subnet6, 1);
+
+                r = rtnl_route_add_default6(nl, ifindex, &gw6);
+        }
+        return r;
 }
 
 /* The address id asked for (--ip), with what the user is told when it cannot have it. */

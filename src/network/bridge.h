@@ -7,6 +7,7 @@
 #include "network/ipam.h"
 #include "network/network-config.h"
 #include "network/port-mapping.h"
+#include "network/subnet6.h"
 
 /* The default "bridge" network (Docker's model), held by berthd:
  *
@@ -37,6 +38,11 @@ int bridge_network_new(const char *state_dir, const NetworkConfig *config, Bridg
 int bridge_network_new_full(const char *state_dir, const char *state_name, const NetworkConfig *config,
                             uint32_t gateway, bool internal, BridgeNetwork **ret);
 BridgeNetwork *bridge_network_free(BridgeNetwork *b);
+/* Dual stack: the bridge gets the IPv6 subnet's first address, each container the address whose host part is
+ * its IPv4 one (subnet6.h), the first network's gateway as IPv6 default route too. */
+void bridge_network_set_ipv6(BridgeNetwork *b, const Subnet6 *subnet6);
+/* id's IPv6 address on a dual-stack network; -ENOENT without one. */
+int bridge_network_address6(const BridgeNetwork *b, const char *id, struct in6_addr *ret);
 /* The network is removed: its rules leave the table and its state files go. */
 void bridge_network_forget(BridgeNetwork *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BridgeNetwork *, bridge_network_free);

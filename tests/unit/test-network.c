@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib.h>
+#include <arpa/inet.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "network/network-config.h"
 #include "network/port-mapping.h"
 #include "network/subnet.h"
+#include "network/subnet6.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -263,6 +265,19 @@ static void test_aardvark(void)
         g_assert_cmpstr(text, ==,
                         "10.96.0.1\n" ID_A " 10.96.0.2  web,www,aaaaaaaaaaaa\n" ID_B
                         " 10.96.0.9  db 1.1.1.1,9.9.9.9\n");
+        {
+                struct in6_addr a6;
+                g_autofree char *dual = NULL;
+
+                g_assert_cmpint(inet_pton(AF_INET6, "fd00:1::2", &a6), ==, 1);
+                dual = aardvark_config_generate(gw,
+                                                (AardvarkEntry[]){ { .id = ID_A,
+                                                                     .address = a,
+                                                                     .address6 = &a6,
+                                                                     .names = (char *[]){ "web", NULL } } },
+                                                1);
+                g_assert_cmpstr(dual, ==, "10.96.0.1\n" ID_A " 10.96.0.2 fd00:1::2 web\n");
+        }
         empty = aardvark_config_generate(gw, NULL, 0);
         g_assert_cmpstr(empty, ==, "10.96.0.1\n");
         /* Nothing that would break a line's columns. */
@@ -275,6 +290,30 @@ static void test_aardvark(void)
         g_assert_null(aardvark_config_generate(gw, (AardvarkEntry[]){ { .id = ID_A, .address = a } }, 1));
 }
 
+static void test_subnet6(void)
+{
+        char buf[SUBNET6_STRING_MAX], a[INET6_ADDRSTRLEN];
+        Subnet6 s, t;
+        struct in6_addr h;
+
+        g_assert_cmpint(subnet6_parse("fd00:1::/64", &s), ==, 0);
+        subnet6_format(&s, buf);
+        g_assert_cmpstr(buf, ==, "fd00:1::/64");
+        h = subnet6_host(&s, 1);
+        g_assert_cmpstr(ipv6_format(&h, a), ==, "fd00:1::1");
+        h = subnet6_host(&s, 258);
+        g_assert_cmpstr(ipv6_format(&h, a), ==, "fd00:1::102");
+        g_assert_cmpint(subnet6_parse("fd00::/16", &t), ==, 0);
+        g_assert_true(subnet6_overlaps(&s, &t));
+        g_assert_cmpint(subnet6_parse("fd00:2::/64", &t), ==, 0);
+        g_assert_false(subnet6_overlaps(&s, &t));
+        for (const char *const *bad =
+                     (const char *const[]){ "", "fd00::1/64", "fd00::/", "fd00::/8", "fd00::/120",
+                                            "fd00::/064", "10.0.0.0/8", "fd00::", NULL };
+             *bad; bad++)
+                g_assert_cmpint(subnet6_parse(*bad, &t), ==, -EINVAL);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -285,5 +324,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/network/port-mapping", test_port_mapping);
         g_test_add_func("/network/config", test_config);
         g_test_add_func("/network/aardvark", test_aardvark);
+        g_test_add_func("/network/subnet6", test_subnet6);
         return g_test_run();
 }
