@@ -199,9 +199,13 @@ int firewall_set_ipv6_bridges(char **bridges)
                                    "  chain forward {\n"
                                    "    type filter hook forward priority filter; policy accept;\n");
                 /* Bridge names are "br-" + hex digits (user-network.h): nothing to quote. */
+                /* iif and oif both the bridge is traffic within it, which br_netfilter shows this hook too:
+                 * let it be (neighbour discovery first of all). */
                 STRV_FOREACH (b, bridges)
-                        g_string_append_printf(c, "    iifname \"%s\" drop\n    oifname \"%s\" drop\n", *b,
-                                               *b);
+                        g_string_append_printf(c,
+                                               "    iifname \"%s\" oifname != \"%s\" drop\n"
+                                               "    oifname \"%s\" iifname != \"%s\" drop\n",
+                                               *b, *b, *b, *b);
                 g_string_append(c, "  }\n}\n");
         }
         return nft_run(c->str);
