@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "daemon/container-monitor.h"
 #include "daemon/container-network.h"
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
@@ -146,8 +147,7 @@ void container_leave_networks(Container *c)
 
 static bool container_is_running(const Container *c)
 {
-        return c->monitor_source && c->state.status == CONTAINER_RUNNING && c->state.pid > 0 &&
-               c->init_pidfd >= 0;
+        return c->monitor_source && c->state.status == CONTAINER_RUNNING && c->state.pid > 0;
 }
 
 /* The running init's network namespace; the pidfd check after the open makes sure the pid was still the
@@ -156,7 +156,12 @@ static int container_open_netns(Container *c, int *ret)
 {
         _cleanup_close_ int fd = -EBADF;
         char path[64];
+        int r;
 
+        /* Opened lazily, e.g. for a container adopted after a restart of berthd. */
+        r = container_open_init_pidfd(c);
+        if (r < 0)
+                return r;
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) c->state.pid);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
