@@ -1,9 +1,10 @@
 #!/bin/bash
 # Install what bench/pull needs beyond tools/install-deps.sh, from Debian's archive: podman (the peer berth is
-# measured against) with runc, hyperfine, and debootstrap to build the Debian-like image. Idempotent.
+# measured against) with runc, hyperfine, debootstrap to build the Debian-like image, and iperf3 for bench/net.
+# Idempotent.
 set -euo pipefail
 
-packages=(podman runc debootstrap hyperfine)
+packages=(podman runc debootstrap hyperfine iperf3)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,7 @@ packages=(
         systemd dbus polkitd pkexec util-linux procps python3 python3-dbus
         iproute2 # the test bed builds its network with ip(8); berth itself never runs it
         nftables # nft(8), to look at berth's table when debugging; berth itself uses libnftables only
+        aardvark-dns # names on user networks (src/daemon/network-dns.c), as podman's netavark drives it
         systemd-container # systemd-machined and machinectl (test-machined.sh); without libnss-mymachines
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux

@@ -13,26 +13,33 @@ static int verb_network_create(int argc, char *argv[])
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         g_autoptr(GPtrArray) labels = g_ptr_array_new();
-        const char *driver = NULL, *subnet = NULL, *gateway = NULL, *id = NULL;
+        const char *driver = NULL, *subnet = NULL, *gateway = NULL, *id = NULL, *subnet6 = NULL;
         _cleanup_free_ char *id_copy = NULL;
-        bool internal = false;
+        bool internal = false, ipv6 = false;
         const char *path;
         int c, r;
 
-        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL };
+        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL, ARG_IPV6 };
         static const struct option options[] = { { "driver", required_argument, NULL, 'd' },
                                                  { "subnet", required_argument, NULL, ARG_SUBNET },
                                                  { "gateway", required_argument, NULL, ARG_GATEWAY },
                                                  { "internal", no_argument, NULL, ARG_INTERNAL },
                                                  { "label", required_argument, NULL, ARG_LABEL },
+                                                 { "ipv6", no_argument, NULL, ARG_IPV6 },
                                                  {} };
         while ((c = getopt_long(argc, argv, "d:", options, NULL)) >= 0)
                 switch (c) {
                 case 'd':
                         driver = optarg;
                         break;
-                case ARG_SUBNET:
-                        subnet = optarg;
+                case ARG_SUBNET: /* Docker's repeatable --subnet: the one with a colon is the IPv6 one */
+                        if (strchr(optarg, ':'))
+                                subnet6 = optarg;
+                        else
+                                subnet = optarg;
+                        break;
+                case ARG_IPV6:
+                        ipv6 = true;
                         break;
                 case ARG_GATEWAY:
                         gateway = optarg;
@@ -66,6 +73,10 @@ static int verb_network_create(int argc, char *argv[])
                 r = sd_bus_message_append(m, "{sv}", "gateway", "s", gateway);
         if (r >= 0 && internal)
                 r = sd_bus_message_append(m, "{sv}", "internal", "b", 1);
+        if (r >= 0 && ipv6)
+                r = sd_bus_message_append(m, "{sv}", "ipv6", "b", 1);
+        if (r >= 0 && subnet6)
+                r = sd_bus_message_append(m, "{sv}", "ipv6_subnet", "s", subnet6);
         if (r >= 0 && labels->len > 1) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -158,7 +169,7 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         static const char *const strings[] = { "Name", "Id", "Driver", "Created" };
-        _cleanup_free_ char *subnet = NULL, *gateway = NULL;
+        _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL;
         g_auto(GStrv) containers = NULL;
         const char *path, *k, *v;
         int internal = 0, r;
@@ -192,6 +203,9 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
                 r = sd_bus_get_property_trivial(bus, "org.berth1", path, "org.berth1.Network", "Internal",
                                                 &error, 'b', &internal);
         if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Subnet6",
+                                               &error, &subnet6);
+        if (r >= 0)
                 r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Network", "Containers",
                                              &error, &containers);
         if (r >= 0)
@@ -200,6 +214,7 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         if (r < 0)
                 return log_bus_error(&error, r);
         json_build_bool(b, "Internal", internal);
+        json_build_bool(b, "EnableIPv6", !isempty(subnet6));
         json_builder_set_member_name(b, "IPAM");
         json_builder_begin_object(b);
         json_build_string(b, "Driver", "default");
@@ -209,6 +224,11 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         json_build_string(b, "Subnet", subnet);
         json_build_string(b, "Gateway", gateway);
         json_builder_end_object(b);
+        if (!isempty(subnet6)) {
+                json_builder_begin_object(b);
+                json_build_string(b, "Subnet", subnet6);
+                json_builder_end_object(b);
+        }
         json_builder_end_array(b);
         json_builder_end_object(b);
         json_build_strv(b, "Containers", containers);
@@ -306,12 +326,99 @@ static int verb_network_prune(int argc, char *argv[])
         return EXIT_OK;
 }
 
+/* network connect [--ip ADDRESS] [--alias NAME]... NETWORK CONTAINER */
+static int verb_network_connect(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        g_autoptr(GPtrArray) aliases = g_ptr_array_new();
+        const char *ip = NULL;
+        int c, r;
+
+        enum { ARG_IP = 0x100, ARG_ALIAS };
+        static const struct option options[] = { { "ip", required_argument, NULL, ARG_IP },
+                                                 { "alias", required_argument, NULL, ARG_ALIAS },
+                                                 {} };
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_IP:
+                        ip = optarg;
+                        break;
+                case ARG_ALIAS:
+                        g_ptr_array_add(aliases, optarg);
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 2 != argc) {
+                fprintf(stderr, "berthctl network connect takes a network and a container.\n");
+                return EXIT_USAGE;
+        }
+        g_ptr_array_add(aliases, NULL);
+
+        polkit_agent_open_if_enabled();
+        r = manager_new_call("ConnectNetwork", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", argv[optind], argv[optind + 1]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && ip)
+                r = sd_bus_message_append(m, "{sv}", "ip", "s", ip);
+        if (r >= 0 && aliases->len > 1) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "aliases");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, (char **) aliases->pdata);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        return manager_call_message(m, NULL) < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+/* network disconnect [-f] NETWORK CONTAINER */
+static int verb_network_disconnect(int argc, char *argv[])
+{
+        bool force = false;
+        int c;
+
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind + 2 != argc) {
+                fprintf(stderr, "berthctl network disconnect takes a network and a container.\n");
+                return EXIT_USAGE;
+        }
+        polkit_agent_open_if_enabled();
+        return manager_call("DisconnectNetwork", NULL, "ssb", argv[optind], argv[optind + 1], (int) force) <
+                               0
+                       ? EXIT_ERROR
+                       : EXIT_OK;
+}
+
 const Verb network_verbs[] = {
-        { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--label K=V] NAME",
+        { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V] NAME",
           "Create a user network", verb_network_create },
         { "ls", "network", "[-q]", "List user networks", verb_network_ls },
         { "inspect", "network", "NAME...", "Show user networks as JSON", verb_network_inspect },
         { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
         { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
+        { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER",
+          "Connect a container to a network", verb_network_connect },
+        { "disconnect", "network", "[-f] NETWORK CONTAINER", "Disconnect a container from a network",
+          verb_network_disconnect },
         {}
 };

@@ -74,6 +74,12 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "add_hosts", o->add_hosts);
         if (r >= 0 && o->ports)
                 r = append_strv_option(m, "ports", o->ports);
+        if (r >= 0 && o->aliases)
+                r = append_strv_option(m, "aliases", o->aliases);
+        if (r >= 0 && o->ip)
+                r = sd_bus_message_append(m, "{sv}", "ip", "s", o->ip);
+        if (r >= 0 && o->publish_all)
+                r = sd_bus_message_append(m, "{sv}", "publish_all", "b", 1);
         if (r >= 0 && o->volumes)
                 r = append_strv_option(m, "volumes", o->volumes);
         if (r >= 0 && o->mounts)

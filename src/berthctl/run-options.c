@@ -43,6 +43,8 @@ void run_options_done(RunOptions *o)
         g_strfreev(o->dns);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
+        g_strfreev(o->aliases);
+        g_free(o->ip);
         g_strfreev(o->ports);
         g_strfreev(o->volumes);
         g_strfreev(o->mounts);
@@ -512,6 +514,8 @@ static void run_help(const char *verb, bool is_run)
                "      --entrypoint CMD      Replace the image's entrypoint (\"\" clears it)\n"
                "      --network bridge|none|host|NAME\n"
                "                            berth's bridge with NAT (default), lo only, or the host's\n"
+               "      --network-alias NAME  Another name on the user network (repeatable)\n"
+               "      --ip ADDRESS          The container's IPv4 address on the user network\n"
                "      --dns ADDRESS         A nameserver for the container's resolv.conf (repeatable)\n"
                "      --dns-search DOMAIN   A search domain for its resolv.conf (repeatable; \".\": none)\n"
                "      --add-host NAME:ADDRESS\n"
@@ -523,6 +527,7 @@ static void run_help(const char *verb, bool is_run)
                "                            Give the container a device of the host's (PERMS: rwm)\n"
                "  -p, --publish [IP:][HOSTPORT:]PORT[/tcp|udp]\n"
                "                            Publish a container port on the host (repeatable)\n"
+               "  -P, --publish-all         Publish every port the image exposes on a free host port\n"
                "  -v, --volume NAME:PATH[:ro], HOSTPATH:PATH[:ro], PATH\n"
                "                            Mount a named volume, a host directory or file (needs the\n"
                "                            privileged action) or a new anonymous volume (repeatable)\n"
@@ -570,6 +575,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 ARG_TMPFS,
                 ARG_READ_ONLY,
                 ARG_RESTART,
+                ARG_ALIAS,
+                ARG_IP,
                 ARG_HELP,
         };
         static const struct option options[] = { { "name", required_argument, NULL, ARG_NAME },
@@ -584,6 +591,8 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                                                  { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
                                                  { "network", required_argument, NULL, ARG_NETWORK },
                                                  { "net", required_argument, NULL, ARG_NETWORK },
+                                                 { "network-alias", required_argument, NULL, ARG_ALIAS },
+                                                 { "ip", required_argument, NULL, ARG_IP },
                                                  { "dns", required_argument, NULL, ARG_DNS },
                                                  { "dns-search", required_argument, NULL, ARG_DNS_SEARCH },
                                                  { "add-host", required_argument, NULL, ARG_ADD_HOST },
@@ -596,6 +605,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                                                    ARG_SECURITY_OPT },
                                                  { "device", required_argument, NULL, ARG_DEVICE },
                                                  { "publish", required_argument, NULL, 'p' },
+                                                 { "publish-all", no_argument, NULL, 'P' },
                                                  { "property", required_argument, NULL, ARG_PROPERTY },
                                                  { "memory", required_argument, NULL, 'm' },
                                                  { "cpus", required_argument, NULL, ARG_CPUS },
@@ -615,7 +625,7 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
 
         /* "+": the image ends our options; whatever follows belongs to the container's command. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:m:v:" : "+:tie:w:u:h:p:m:v:", options,
+        while ((c = getopt_long(argc, argv, is_run ? "+:tide:w:u:h:p:Pm:v:" : "+:tie:w:u:h:p:Pm:v:", options,
                                 NULL)) >= 0)
                 switch (c) {
                 case ARG_NAME:
@@ -687,6 +697,13 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 case ARG_ADD_HOST:
                         strv_push(&o.add_hosts, g_strdup(optarg));
                         break;
+                case ARG_ALIAS:
+                        strv_push(&o.aliases, g_strdup(optarg));
+                        break;
+                case ARG_IP:
+                        g_free(o.ip);
+                        o.ip = g_strdup(optarg);
+                        break;
                 case ARG_RM:
                         o.rm = true;
                         break;
@@ -714,6 +731,9 @@ int run_options_parse(int argc, char *argv[], bool is_run, RunOptions *ret)
                 case 'p':
                         /* Docker's -p; repeated, never comma-split. */
                         strv_push(&o.ports, g_strdup(optarg));
+                        break;
+                case 'P':
+                        o.publish_all = true;
                         break;
                 /* Repeated, never comma-split; checked by the daemon (runtime/mount-entry.h). */
                 case 'v':

@@ -39,6 +39,8 @@ typedef struct RunOptions {
         char *restart;                         /* --restart, checked by the daemon */
         char **dns, **dns_search, **add_hosts; /* --dns, --dns-search, --add-host; checked by the daemon */
         char **ports;                          /* -p, --publish; checked by the daemon */
+        char **aliases, *ip;                   /* --network-alias, --ip; checked by the daemon */
+        bool publish_all;                      /* -P */
         char **volumes, **mounts, **tmpfs;     /* -v, --mount, --tmpfs; checked by the daemon */
         bool read_only;
         UnitProperty *properties;

@@ -35,6 +35,8 @@ void container_options_done(ContainerOptions *o)
         free(o->restart);
         g_strfreev(o->dns_search);
         g_strfreev(o->add_hosts);
+        g_strfreev(o->aliases);
+        free(o->ip);
         *o = (ContainerOptions){};
 }
 
@@ -58,6 +60,9 @@ void container_config_done(ContainerConfig *c)
         free(c->restart);
         g_strfreev(c->dns_search);
         g_strfreev(c->add_hosts);
+        g_strfreev(c->networks);
+        g_strfreev(c->network_aliases);
+        g_strfreev(c->network_ips);
         *c = (ContainerConfig){};
 }
 
@@ -348,6 +353,36 @@ bool container_config_weakens_confinement(const ContainerConfig *c)
         return (caps & ~caps_docker_default()) != 0;
 }
 
+/* -P: each EXPOSEd port ("80/tcp") not published already (-p wins for its container port, as in Docker), on
+ * a free host port. Entries that are not a port are skipped. */
+static char **ports_add_exposed(char **ports, char **exposed)
+{
+        g_autoptr(GPtrArray) l = g_ptr_array_new();
+
+        STRV_FOREACH (p, ports)
+                g_ptr_array_add(l, g_strdup(*p));
+        STRV_FOREACH (e, exposed) {
+                PortMapping m;
+                bool given = false;
+
+                if (port_mapping_parse(*e, &m) < 0 || m.host_port != 0 || m.host_address != 0)
+                        continue;
+                STRV_FOREACH (p, ports) {
+                        PortMapping q;
+
+                        if (port_mapping_parse(*p, &q) >= 0 && q.container_port == m.container_port &&
+                            q.protocol == m.protocol)
+                                given = true;
+                }
+                if (!given)
+                        g_ptr_array_add(l, g_strdup_printf("%u/%s", m.container_port,
+                                                           port_protocol_to_string(m.protocol)));
+        }
+        g_ptr_array_add(l, NULL);
+        g_strfreev(ports);
+        return (char **) g_ptr_array_steal(l, NULL);
+}
+
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
                              BerthError *err, ContainerConfig *ret)
 {
@@ -419,9 +454,23 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                 if (port_mapping_parse(*p, &m) < 0)
                         return INVALID("a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]");
         }
-        if (o->ports && o->ports[0] && !streq(c.network, "bridge"))
-                return INVALID("published ports need the bridge network");
+        if (o->ports && o->ports[0] && (streq(c.network, "none") || streq(c.network, "host")))
+                return INVALID("published ports need a network (the bridge or a user network)");
         c.ports = g_strdupv(o->ports);
+        if (o->publish_all && image && !streq(c.network, "none") && !streq(c.network, "host"))
+                c.ports = ports_add_exposed(c.ports, image->exposed_ports);
+        if ((o->aliases && o->aliases[0]) || !isempty(o->ip)) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+                _cleanup_free_ char *network = g_strdup(c.network);
+
+                /* Docker's rule: aliases and fixed addresses belong to user networks only. */
+                if (streq(c.network, "bridge") || streq(c.network, "none") || streq(c.network, "host"))
+                        return INVALID("--network-alias and --ip need a user network (--network NAME)");
+                free(c.network);
+                c.network = g_strdup("none");
+                if (container_config_connect(&c, network, o->ip, o->aliases, &e) < 0)
+                        return INVALID(berth_error_message(&e));
+        }
         {
                 RestartPolicy policy;
                 unsigned max;
@@ -506,4 +555,135 @@ char *container_name_generate(void)
                 r[0] = (uint32_t) g_random_int(), r[1] = (uint32_t) g_random_int();
         return g_strdup_printf("%s_%s", adjectives[r[0] % ELEMENTSOF(adjectives)],
                                nouns[r[1] % ELEMENTSOF(nouns)]);
+}
+
+static bool network_is_joined(const char *network)
+{
+        return !streq_ptr(network, "none") && !streq_ptr(network, "host") && !isempty(network);
+}
+
+char **container_config_networks(const ContainerConfig *c)
+{
+        g_autoptr(GPtrArray) l = g_ptr_array_new();
+
+        if (network_is_joined(c->network))
+                g_ptr_array_add(l, g_strdup(c->network));
+        STRV_FOREACH (n, c->networks)
+                g_ptr_array_add(l, g_strdup(*n));
+        g_ptr_array_add(l, NULL);
+        return (char **) g_ptr_array_steal(l, NULL);
+}
+
+/* The values of the "NETWORK=VALUE" entries of l for network. */
+static char **keyed_values(char **l, const char *network)
+{
+        g_autoptr(GPtrArray) v = g_ptr_array_new();
+        size_t n = strlen(network);
+
+        STRV_FOREACH (e, l)
+                if (strncmp(*e, network, n) == 0 && (*e)[n] == '=')
+                        g_ptr_array_add(v, g_strdup(*e + n + 1));
+        g_ptr_array_add(v, NULL);
+        return (char **) g_ptr_array_steal(v, NULL);
+}
+
+static char **keyed_remove(char **l, const char *network)
+{
+        g_autoptr(GPtrArray) v = g_ptr_array_new();
+        size_t n = strlen(network);
+
+        STRV_FOREACH (e, l)
+                if (!(strncmp(*e, network, n) == 0 && (*e)[n] == '='))
+                        g_ptr_array_add(v, g_strdup(*e));
+        g_ptr_array_add(v, NULL);
+        g_strfreev(l);
+        return (char **) g_ptr_array_steal(v, NULL);
+}
+
+static void strv_append(char ***l, char *s)
+{
+        size_t n = *l ? g_strv_length(*l) : 0;
+
+        *l = g_renew(char *, *l, n + 2);
+        (*l)[n] = s;
+        (*l)[n + 1] = NULL;
+}
+
+char **container_config_network_aliases(const ContainerConfig *c, const char *network)
+{
+        return keyed_values(c->network_aliases, network);
+}
+
+const char *container_config_network_ip(const ContainerConfig *c, const char *network)
+{
+        size_t n = strlen(network);
+
+        STRV_FOREACH (e, c->network_ips)
+                if (strncmp(*e, network, n) == 0 && (*e)[n] == '=')
+                        return *e + n + 1;
+        return NULL;
+}
+
+int container_config_connect(ContainerConfig *c, const char *network, const char *ip, char **aliases,
+                             BerthError *e)
+{
+        g_auto(GStrv) joined = container_config_networks(c);
+        uint32_t a;
+
+        if (streq_ptr(c->network, "host"))
+                return berth_error_set(e, -EINVAL, "a container on the host's network cannot join another");
+        if (streq(network, "none") || streq(network, "host") ||
+            (!streq(network, "bridge") && !user_network_name_is_valid(network)))
+                return berth_error_set(e, -EINVAL, "cannot connect to network '%s'", network);
+        if (g_strv_contains((const char *const *) joined, network))
+                return berth_error_set(e, -EEXIST, "already connected to network %s", network);
+        if (((aliases && aliases[0]) || !isempty(ip)) && streq(network, "bridge"))
+                return berth_error_set(e, -EINVAL,
+                                       "aliases and fixed addresses need a user network, not the bridge");
+        if (!isempty(ip) && ipv4_parse(ip, &a) < 0)
+                return berth_error_set(e, -EINVAL, "invalid IPv4 address '%s'", ip);
+        STRV_FOREACH (al, aliases)
+                if (!container_name_is_valid(*al))
+                        return berth_error_set(e, -EINVAL,
+                                               "invalid alias '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*", *al);
+        if (network_is_joined(c->network))
+                strv_append(&c->networks, g_strdup(network));
+        else {
+                free(c->network);
+                c->network = g_strdup(network);
+        }
+        STRV_FOREACH (al, aliases)
+                strv_append(&c->network_aliases, g_strdup_printf("%s=%s", network, *al));
+        if (!isempty(ip))
+                strv_append(&c->network_ips, g_strdup_printf("%s=%s", network, ip));
+        return 0;
+}
+
+int container_config_disconnect(ContainerConfig *c, const char *network, BerthError *e)
+{
+        g_auto(GStrv) joined = container_config_networks(c);
+
+        if (!g_strv_contains((const char *const *) joined, network))
+                return berth_error_set(e, -ENOENT, "not connected to network %s", network);
+        if (streq(c->network, network)) {
+                free(c->network);
+                if (c->networks && c->networks[0]) {
+                        c->network = c->networks[0];
+                        memmove(c->networks, c->networks + 1, g_strv_length(c->networks) * sizeof(char *));
+                } else
+                        c->network = g_strdup("none");
+        } else {
+                char **l = c->networks;
+                size_t j = 0;
+
+                for (size_t i = 0; l[i]; i++)
+                        if (streq(l[i], network))
+                                free(l[i]);
+                        else
+                                l[j++] = l[i];
+                l[j] = NULL;
+        }
+        c->network_aliases = keyed_remove(c->network_aliases, network);
+        c->network_ips = keyed_remove(c->network_ips, network);
+        return 0;
 }

@@ -39,6 +39,9 @@ typedef struct ContainerOptions {
         char **tmpfs;      /* --tmpfs: "/path[:size=…,mode=…]" */
         bool read_only;    /* --read-only */
         char *restart;     /* --restart: restart-policy.h */
+        char **aliases;    /* --network-alias, on the user network named by network */
+        char *ip;          /* --ip: an IPv4 address on that user network */
+        bool publish_all;  /* -P: every port the image EXPOSEs, on a free host port */
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -70,6 +73,12 @@ typedef struct ContainerConfig {
         char **mounts;
         bool read_only;
         char *restart; /* the restart policy, checked (restart-policy.h); NULL: "no" (and older records) */
+        /* Networks (container-network.c): network is the first (eth0, the default route); networks the ones
+         * joined after it by `network connect`, in order (eth1, …); per network, "NETWORK=ALIAS" and
+         * "NETWORK=ADDRESS" entries for --network-alias and --ip. */
+        char **networks;
+        char **network_aliases;
+        char **network_ips;
 } ContainerConfig;
 
 void container_config_done(ContainerConfig *c);
@@ -81,6 +90,19 @@ void container_config_done(ContainerConfig *c);
  * command, relative workdir, bad hostname, unknown network). */
 int container_config_resolve(const OciImageConfig *image, const ContainerOptions *o, const char *id,
                              BerthError *err, ContainerConfig *ret);
+
+/* The networks c joins, first one first (none for "none" and "host"); NULL-terminated, to g_strfreev(). */
+char **container_config_networks(const ContainerConfig *c);
+/* c's aliases on network (to g_strfreev()), and its --ip there (NULL: any). */
+char **container_config_network_aliases(const ContainerConfig *c, const char *network);
+const char *container_config_network_ip(const ContainerConfig *c, const char *network);
+/* `network connect`: network joins c's list (the first one if c had none), with its address and aliases.
+ * -EEXIST when c is on it already, -EINVAL for the host's network, a bad alias or address. */
+int container_config_connect(ContainerConfig *c, const char *network, const char *ip, char **aliases,
+                             BerthError *e);
+/* `network disconnect`: network leaves the list; when it was the first, the next one takes its place, or
+ * "none" when it was the only one. -ENOENT when c is not on it. */
+int container_config_disconnect(ContainerConfig *c, const char *network, BerthError *e);
 
 /* Checks the confinement options (capability names, security_opt entries) and tells whether they give the
  * container more than Docker's defaults: privileged, a capability beyond the default set, seccomp=unconfined

@@ -208,6 +208,9 @@ static char *container_config_json(const Container *c, bool full)
         json_build_string(b, "WorkingDir", c->config.workdir);
         json_build_string(b, "StopSignal", c->config.stop_signal);
         json_build_string(b, "Network", c->config.network);
+        json_build_strv(b, "Networks", c->config.networks);
+        json_build_strv(b, "NetworkAliases", c->config.network_aliases);
+        json_build_strv(b, "NetworkIPs", c->config.network_ips);
         json_build_strv(b, "Dns", c->config.dns);
         json_build_strv(b, "DnsSearch", c->config.dns_search);
         json_build_strv(b, "ExtraHosts", c->config.add_hosts);
@@ -316,6 +319,12 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->dns_search, error);
         if (streq(key, "add_hosts"))
                 return bus_option_read_strv(m, key, &o->add_hosts, error);
+        if (streq(key, "aliases")) /* --network-alias, on the network option's user network */
+                return bus_option_read_strv(m, key, &o->aliases, error);
+        if (streq(key, "ip"))
+                return bus_option_read_string(m, key, &o->ip, error);
+        if (streq(key, "publish_all"))
+                return bus_option_read_bool(m, key, &o->publish_all, error);
         if (streq(key, "ports"))
                 return bus_option_read_strv(m, key, &o->ports, error);
         if (streq(key, "privileged"))

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/container-network.h"
 #include "daemon/network.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
@@ -145,7 +146,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         c->start_error = mfree(c->start_error);
         c->state.monitor_pid = 0;
         /* Its network namespace, and the veth pair with it, went with its last process. */
-        bridge_network_release(container_bridge(c), c->id);
+        container_leave_networks(c);
         container_unregister_machine(c);
         container_release_runtime(c);
         c->run_name = mfree(c->run_name); /* its scope is gone: the next start uses its name */

@@ -17,6 +17,7 @@
 #include "daemon/container-attach.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-network.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
@@ -356,40 +357,8 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
 
 /* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
  * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
- * sees everything in one place, and the monitor needs no privilege over the host's network. */
-static int container_join_network(Container *c, int netns_fd)
-{
-        _cleanup_free_ char *error = NULL, *unit = berth_scope_name(c->name);
-        char a[INET_ADDRSTRLEN];
-        uint32_t address;
-        int r;
-
-        if (!unit)
-                return -ENOMEM;
-        if (!container_bridge(c)) {
-                free(c->start_error);
-                c->start_error = g_strdup_printf("no such network: %s", c->config.network);
-                return -ENOENT;
-        }
-        r = bridge_network_attach(container_bridge(c), c->id, c->name, netns_fd, c->config.ports, &address,
-                                  &error);
-        if (r < 0) {
-                /* What the caller is told (container_start()): which port is taken, say. */
-                free(c->start_error);
-                c->start_error = TAKE_PTR(error);
-                return r;
-        }
-        r = container_write_hosts(c, ipv4_format(address, a));
-        if (r < 0)
-                return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
-        sd_journal_send("MESSAGE=Container %s has address %s on %s.", c->name, a,
-                        bridge_network_config(container_bridge(c))->bridge,
-                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
-                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
-                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", unit, NULL);
-        return 0;
-}
-
+ * sees everything in one place, and the monitor needs no privilege over the host's network
+ * (container-network.c). */
 static int container_do_start(Container *c)
 {
         _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
@@ -421,7 +390,7 @@ static int container_do_start(Container *c)
                 return r;
         c->sync_fd = TAKE_FD(sync_fd);
         if (bridge) {
-                r = container_join_network(c, netns_fd);
+                r = container_join_networks(c, netns_fd);
                 if (r < 0) {
                         (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
                         return r;
@@ -482,7 +451,7 @@ int container_start(Container *c, sd_bus_message *reply_to)
                 c->start_error = mfree(c->start_error);
                 c->starting = false;
                 container_release_runtime(c);
-                bridge_network_release(container_bridge(c), c->id);
+                container_leave_networks(c);
                 container_reply_all(c, true, &e);
                 return r;
         }

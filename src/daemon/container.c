@@ -130,6 +130,9 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "dns_search", c->config.dns_search);
         json_build_strv(b, "add_hosts", c->config.add_hosts);
         json_build_strv(b, "ports", c->config.ports);
+        json_build_strv(b, "networks", c->config.networks);
+        json_build_strv(b, "network_aliases", c->config.network_aliases);
+        json_build_strv(b, "network_ips", c->config.network_ips);
         json_build_strv(b, "mounts", c->config.mounts);
         json_build_bool(b, "read_only", c->config.read_only);
         if (c->config.restart)
@@ -215,6 +218,9 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.dns_search = get_strv(o, "dns_search");
         c->config.add_hosts = get_strv(o, "add_hosts");
         c->config.ports = get_strv(o, "ports");
+        c->config.networks = get_strv(o, "networks");
+        c->config.network_aliases = get_strv(o, "network_aliases");
+        c->config.network_ips = get_strv(o, "network_ips");
         c->config.mounts = get_strv(o, "mounts");
         c->config.read_only = json_object_get_boolean_member_with_default(o, "read_only", false);
         c->config.restart = get_string(o, "restart");

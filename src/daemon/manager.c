@@ -19,6 +19,7 @@
 #include "daemon/disk-usage.h"
 #include "daemon/machine.h"
 #include "daemon/manager.h"
+#include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
 #include "shared/fs-util.h"
@@ -388,6 +389,7 @@ int manager_startup(Manager *m)
         if (r < 0)
                 log_warning_errno(
                         r, "Failed to set up the bridge network for running containers, ignoring: %m");
+        manager_dns_update(m); /* names of user networks: those of the containers still running */
 
         r = curl_glue_new(m->event, &m->curl);
         if (r < 0)

@@ -4,6 +4,8 @@
 
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
+#include "daemon/container-network.h"
+#include "daemon/container.h"
 #include "daemon/network-dbus.h"
 #include "daemon/network.h"
 #include "daemon/polkit.h"
@@ -99,6 +101,18 @@ NETWORK_PROPERTY(property_get_id, "s", n->id)
 NETWORK_PROPERTY(property_get_driver, "s", n->driver)
 NETWORK_PROPERTY(property_get_internal, "b", (int) n->internal)
 NETWORK_PROPERTY(property_get_created, "t", n->created_usec)
+NETWORK_PROPERTY(property_get_ipv6, "b", (int) n->ipv6)
+
+static int property_get_subnet6(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        char s[SUBNET6_STRING_MAX] = "";
+
+        if (n->ipv6)
+                subnet6_format(&n->subnet6, s);
+        return sd_bus_message_append(reply, "s", s);
+}
 
 static int property_get_subnet(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -161,8 +175,8 @@ void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
 /* ---- CreateNetwork(s name, a{sv} options) ---- */
 
 typedef struct CreateOptions {
-        char *driver, *subnet, *gateway;
-        bool internal;
+        char *driver, *subnet, *gateway, *subnet6;
+        bool internal, ipv6;
         char **labels;
 } CreateOptions;
 
@@ -171,6 +185,7 @@ static void create_options_done(CreateOptions *o)
         free(o->driver);
         free(o->subnet);
         free(o->gateway);
+        free(o->subnet6);
         g_strfreev(o->labels);
 }
 
@@ -188,6 +203,10 @@ static int read_create_option(sd_bus_message *message, const char *key, void *us
                 return bus_option_read_bool(message, key, &o->internal, error);
         if (streq(key, "labels"))
                 return bus_option_read_strv(message, key, &o->labels, error);
+        if (streq(key, "ipv6"))
+                return bus_option_read_bool(message, key, &o->ipv6, error);
+        if (streq(key, "ipv6_subnet"))
+                return bus_option_read_string(message, key, &o->subnet6, error);
         return bus_option_unknown(key, error);
 }
 
@@ -221,7 +240,9 @@ int bus_method_create_network(sd_bus_message *message, void *userdata, sd_bus_er
                                                           .subnet = o.subnet,
                                                           .gateway = o.gateway,
                                                           .internal = o.internal,
-                                                          .labels = o.labels },
+                                                          .labels = o.labels,
+                                                          .ipv6 = o.ipv6,
+                                                          .subnet6 = o.subnet6 },
                                    &n, &e);
         if (r < 0)
                 return bus_error_set_network(error, &e);
@@ -368,6 +389,131 @@ int bus_method_prune_networks(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* ---- Network.Connect(s container, a{sv} options), Network.Disconnect(s container, b force), and the
+ * Manager's ConnectNetwork(s network, …), DisconnectNetwork(s network, …): the by-name forms find the
+ * network and call the same handler; they also take "bridge", the default network, which has no object. ----
+ */
+
+typedef struct ConnectOptions {
+        char *ip;
+        char **aliases;
+} ConnectOptions;
+
+static void connect_options_done(ConnectOptions *o)
+{
+        free(o->ip);
+        g_strfreev(o->aliases);
+}
+
+static int read_connect_option(sd_bus_message *message, const char *key, void *userdata, sd_bus_error *error)
+{
+        ConnectOptions *o = userdata;
+
+        if (streq(key, "ip"))
+                return bus_option_read_string(message, key, &o->ip, error);
+        if (streq(key, "aliases"))
+                return bus_option_read_strv(message, key, &o->aliases, error);
+        return bus_option_unknown(key, error);
+}
+
+static int bus_error_set_connect(sd_bus_error *error, const BerthError *e)
+{
+        switch (e->error) {
+        case -ENOENT:
+                return bus_error_set(error, e, BERTH_ERROR_NO_SUCH_NETWORK);
+        case -EINVAL:
+                return bus_error_set(error, e, SD_BUS_ERROR_INVALID_ARGS);
+        default:
+                return bus_error_set_failed(error, e);
+        }
+}
+
+static int network_method_connect(sd_bus_message *message, Manager *m, const char *network, bool connect,
+                                  sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_(connect_options_done) ConnectOptions o = {};
+        const char *key;
+        Container *c;
+        int force = false, r;
+
+        r = sd_bus_message_read(message, "s", &key);
+        if (r < 0)
+                return r;
+        if (connect)
+                r = bus_read_options(message, read_connect_option, &o, error);
+        else
+                r = sd_bus_message_read(message, "b", &force);
+        if (r < 0)
+                return r;
+        r = manager_find_container(m, key, &e, &c);
+        if (r < 0)
+                return bus_error_set_container_lookup(error, &e);
+
+        const char *verb = connect ? "connect" : "disconnect";
+        const char *details[] = { "network", network, "container", c->name, "verb", verb, NULL };
+        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_NETWORKS, details, &m->polkit_registry,
+                                    error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        if (connect)
+                r = container_connect(c, network, o.ip, o.aliases, &e);
+        else
+                r = container_disconnect(c, network, force, &e);
+        if (r < 0)
+                return connect || r != -ENOENT ? bus_error_set_connect(error, &e)
+                                               : bus_error_set_failed(error, &e);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_connect(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+
+        return network_method_connect(message, network_bus_manager(sd_bus_message_get_bus(message)), n->name,
+                                      true, error);
+}
+
+static int method_disconnect(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+
+        return network_method_connect(message, network_bus_manager(sd_bus_message_get_bus(message)), n->name,
+                                      false, error);
+}
+
+/* The network by name: a user network, or "bridge"; the message is left at the remaining arguments. */
+static int redirect_method_to_network(sd_bus_message *message, Manager *m, bool connect, sd_bus_error *error)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        UserNetwork *n;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (streq(name, "bridge"))
+                return network_method_connect(message, m, name, connect, error);
+        r = manager_find_network(m, name, &n, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        return network_method_connect(message, m, n->name, connect, error);
+}
+
+int bus_method_connect_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_network(message, userdata, true, error);
+}
+
+int bus_method_disconnect_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return redirect_method_to_network(message, userdata, false, error);
+}
+
 static const sd_bus_vtable network_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -379,8 +525,14 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Created", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
+        SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Connect", SD_BUS_ARGS("s", container, "a{sv}", options), SD_BUS_NO_RESULT,
+                                method_connect, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Disconnect", SD_BUS_ARGS("s", container, "b", force), SD_BUS_NO_RESULT,
+                                method_disconnect, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

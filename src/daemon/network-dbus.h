@@ -16,3 +16,6 @@ int bus_method_remove_network(sd_bus_message *message, void *userdata, sd_bus_er
 int bus_method_list_networks(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_get_network(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_prune_networks(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* Network.Connect and .Disconnect, and the Manager's by-name forms (which also know "bridge"). */
+int bus_method_connect_network(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_disconnect_network(sd_bus_message *message, void *userdata, sd_bus_error *error);

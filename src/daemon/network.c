@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "daemon/container.h"
+#include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
+#include "network/firewall.h"
 #include "network/rtnl.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -101,8 +103,34 @@ static int network_bridge_open(Manager *m, const UserNetwork *n, BerthError *e)
         r = bridge_network_new_full(m->state_dir, n->name, &config, n->gateway, n->internal, &b);
         if (r < 0)
                 return berth_error_set_errno(e, r, "cannot load the addresses of network %s", n->name);
+        if (n->ipv6)
+                bridge_network_set_ipv6(b, &n->subnet6);
         g_hash_table_replace(m->network_bridges, g_strdup(n->name), b);
         return 0;
+}
+
+/* `table ip6 berth` (firewall.h) for the dual-stack networks there are now. */
+static void network_update_ipv6_firewall(Manager *m)
+{
+        g_autoptr(GPtrArray) bridges = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer v;
+        int r;
+
+        g_hash_table_iter_init(&it, m->networks);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const UserNetwork *n = v;
+                char dev[IFNAMSIZ];
+
+                if (!n->ipv6)
+                        continue;
+                user_network_bridge_name(n->id, dev);
+                g_ptr_array_add(bridges, g_strdup(dev));
+        }
+        g_ptr_array_add(bridges, NULL);
+        r = firewall_set_ipv6_bridges((char **) bridges->pdata);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set up nftables table ip6 " FIREWALL_TABLE ", ignoring: %m");
 }
 
 bool container_joins_network(const Container *c)
@@ -175,6 +203,7 @@ int manager_load_networks(Manager *m)
 
                 g_hash_table_replace(m->networks, key, TAKE_PTR(n));
         }
+        network_update_ipv6_firewall(m);
         return 0;
 }
 
@@ -256,6 +285,21 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
                              (uint64_t) g_get_real_time(), &n, e);
         if (r < 0)
                 return r;
+        if (n->ipv6) {
+                GHashTableIter it;
+                gpointer v;
+
+                g_hash_table_iter_init(&it, m->networks);
+                while (g_hash_table_iter_next(&it, NULL, &v)) {
+                        const UserNetwork *o = v;
+                        char s6[SUBNET6_STRING_MAX];
+
+                        if (o->ipv6 && subnet6_overlaps(&n->subnet6, &o->subnet6))
+                                return berth_error_set(e, -EADDRINUSE, "IPv6 subnet %s overlaps %s of %s",
+                                                       options->subnet6,
+                                                       (subnet6_format(&o->subnet6, s6), s6), o->name);
+                }
+        }
         dir = g_strdup_printf("%s/networks", m->state_dir);
         path = network_record_path(m, name);
         text = user_network_to_json(n);
@@ -281,6 +325,8 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         }
         *ret = n;
         g_hash_table_replace(m->networks, g_strdup(name), TAKE_PTR(n));
+        if ((*ret)->ipv6)
+                network_update_ipv6_firewall(m);
         network_send_signal(m, *ret, true);
         return 0;
 }
@@ -299,8 +345,9 @@ char **manager_network_containers(Manager *m, const UserNetwork *n)
         g_hash_table_iter_init(&it, m->containers);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const Container *c = v;
+                g_auto(GStrv) joined = container_config_networks(&c->config);
 
-                if (streq_ptr(c->config.network, n->name))
+                if (g_strv_contains((const char *const *) joined, n->name))
                         g_ptr_array_add(l, g_strdup(c->name));
         }
         g_ptr_array_sort(l, compare_names);
@@ -327,7 +374,14 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
                 return berth_error_set_errno(e, -errno, "cannot remove the record of network %s", n->name);
         log_info("Network %s removed.", n->name);
         network_send_signal(m, n, false);
-        g_hash_table_remove(m->networks, n->name);
+        {
+                bool ipv6 = n->ipv6;
+
+                g_hash_table_remove(m->networks, n->name);
+                if (ipv6)
+                        network_update_ipv6_firewall(m);
+        }
+        manager_dns_update(m);
         return 0;
 }
 

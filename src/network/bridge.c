@@ -46,16 +46,53 @@ struct BridgeNetwork {
         int bridge_ifindex;    /* > 0 once the host side is made (since this berthd started) */
         uint32_t gateway;      /* the bridge's address: the subnet's first, or a user network's gateway */
         bool internal;         /* a user network without a way out */
+        bool ipv6;
+        Subnet6 subnet6;
 };
+
+void bridge_network_set_ipv6(BridgeNetwork *b, const Subnet6 *subnet6)
+{
+        b->ipv6 = true;
+        b->subnet6 = *subnet6;
+}
+
+/* The container's IPv6 address: its IPv4 host part in the IPv6 subnet. */
+static struct in6_addr address6_of(const BridgeNetwork *b, uint32_t address)
+{
+        return subnet6_host(&b->subnet6, address - b->config.subnet.network);
+}
+
+int bridge_network_address6(const BridgeNetwork *b, const char *id, struct in6_addr *ret)
+{
+        uint32_t a;
+
+        if (!b || !b->ipv6 || ipam_lookup(b->ipam, id, &a) < 0)
+                return -ENOENT;
+        *ret = address6_of(b, a);
+        return 0;
+}
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
 {
         return &b->config;
 }
 
-void bridge_network_veth_name(const char *id, char ret[static IFNAMSIZ])
+void bridge_network_veth_name(const BridgeNetwork *b, const char *id, char ret[static IFNAMSIZ])
 {
-        snprintf(ret, IFNAMSIZ, "veth%.11s", id);
+        if (g_str_has_prefix(b->config.bridge, "br-"))
+                snprintf(ret, IFNAMSIZ, "vb%.7s%.6s", id, b->config.bridge + 3);
+        else
+                snprintf(ret, IFNAMSIZ, "veth%.11s", id);
+}
+
+uint32_t bridge_network_gateway(const BridgeNetwork *b)
+{
+        return b->gateway;
+}
+
+bool bridge_network_internal(const BridgeNetwork *b)
+{
+        return b->internal;
 }
 
 /* network/bridge.ports: "ID PROTOCOL HOST_ADDRESS HOST_PORT CONTAINER_PORT" per published port of a running
@@ -356,6 +393,15 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         if (r < 0)
                 return log_error_errno(r, "Failed to give '%s' the address %s/%u: %m", b->config.bridge,
                                        ipv4_format(b->gateway, gw), b->config.subnet.prefixlen);
+        if (b->ipv6) {
+                struct in6_addr gw6 = subnet6_host(&b->subnet6, 1);
+                char s6[SUBNET6_STRING_MAX];
+
+                r = rtnl_addr_add6(nl, ifindex, &gw6, b->subnet6.prefixlen);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to give '%s' its IPv6 address in %s: %m",
+                                               b->config.bridge, (subnet6_format(&b->subnet6, s6), s6));
+        }
         r = rtnl_link_up(nl, ifindex);
         if (r < 0)
                 return log_error_errno(r, "Failed to bring '%s' up: %m", b->config.bridge);
@@ -376,7 +422,8 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         return 0;
 }
 
-static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint32_t address)
+static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, const char *ifname,
+                                           bool default_route, uint32_t address)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         int ifindex, r;
@@ -384,24 +431,60 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, uint3
         r = rtnl_open(netns_fd, &nl);
         if (r < 0)
                 return r;
-        r = rtnl_link_get(nl, "eth0", &ifindex, NULL);
+        r = rtnl_link_get(nl, ifname, &ifindex, NULL);
         if (r < 0)
                 return r;
         r = rtnl_addr_add(nl, ifindex, address, b->config.subnet.prefixlen);
         if (r < 0)
                 return r;
+        if (b->ipv6) {
+                struct in6_addr a6 = address6_of(b, address);
+
+                r = rtnl_addr_add6(nl, ifindex, &a6, b->subnet6.prefixlen);
+                if (r < 0)
+                        return r;
+        }
         r = rtnl_link_up(nl, ifindex);
-        if (r < 0)
+        if (r < 0 || !default_route)
                 return r;
-        return rtnl_route_add_default(nl, ifindex, b->gateway);
+        r = rtnl_route_add_default(nl, ifindex, b->gateway);
+        if (r >= 0 && b->ipv6) {
+                struct in6_addr gw6 = subnet6_host(&b->subnet6, 1);
+
+                r = rtnl_route_add_default6(nl, ifindex, &gw6);
+        }
+        return r;
 }
 
-int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd, char **ports,
-                          uint32_t *ret_address, char **ret_error)
+/* The address id asked for (--ip), with what the user is told when it cannot have it. */
+static int allocate_requested(BridgeNetwork *b, const char *id, uint32_t address, char **ret_error)
+{
+        char a[INET_ADDRSTRLEN], s[SUBNET_STRING_MAX];
+        int r;
+
+        r = address == b->gateway ? -EINVAL : ipam_allocate_address(b->ipam, id, address);
+        if (r == -EEXIST) {
+                /* An allocation left from another run with another address: the one asked for wins. */
+                ipam_release(b->ipam, id);
+                r = ipam_allocate_address(b->ipam, id, address);
+        }
+        ipv4_format(address, a);
+        subnet_format(&b->config.subnet, s);
+        if (r == -EADDRINUSE)
+                *ret_error = g_strdup_printf("address %s is already in use on %s", a, b->config.bridge);
+        else if (r < 0)
+                *ret_error = g_strdup_printf("address %s is not a free host address of %s", a, s);
+        return r;
+}
+
+int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, int netns_fd,
+                          const BridgeAttach *attach, uint32_t *ret_address, char **ret_error)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         char veth[IFNAMSIZ], a[INET_ADDRSTRLEN];
+        const char *ifname = attach->ifname ?: "eth0";
         bool had = bridge_network_address(b, id, NULL) >= 0;
+        char **ports = attach->ports;
         Published *pub = NULL;
         uint32_t address;
         int r;
@@ -409,7 +492,14 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         r = bridge_network_setup_host(b);
         if (r < 0)
                 return r;
-        r = ipam_allocate(b->ipam, id, &address);
+        if (attach->address != 0) {
+                r = allocate_requested(b, id, attach->address, ret_error);
+                if (r < 0)
+                        return log_error_errno(r, "Container %s: %s.", name, *ret_error);
+                had = false;
+                address = attach->address;
+        } else
+                r = ipam_allocate(b->ipam, id, &address);
         if (r == -EADDRNOTAVAIL) {
                 char s[SUBNET_STRING_MAX];
 
@@ -435,16 +525,16 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 }
         }
 
-        bridge_network_veth_name(id, veth);
+        bridge_network_veth_name(b, id, veth);
         r = rtnl_open(-EBADF, &nl);
         if (r >= 0)
-                r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         if (nl && (r == -ENODEV || r == -EINVAL)) {
                 /* The bridge went away under us (deleted by hand): make it again, once. */
                 b->bridge_ifindex = 0;
                 r = bridge_network_setup_host(b);
                 if (r >= 0)
-                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         }
         if (nl && r == -EEXIST) {
                 /* The previous run's pair, named after the same id: the kernel destroys a dead network
@@ -455,7 +545,7 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
 
                 if (rtnl_link_get(nl, veth, &stale, &kind) >= 0 && streq_ptr(kind, "veth") &&
                     rtnl_link_del(nl, stale) >= 0)
-                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, "eth0", netns_fd);
+                        r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         }
         if (r < 0) {
                 log_error_errno(r, "Failed to create the veth pair %s of container %s: %m", veth, name);
@@ -469,11 +559,11 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         if (r >= 0)
                 r = rtnl_bridge_port_set_hairpin(nl, veth_ifindex);
         if (r >= 0)
-                r = bridge_network_configure_inside(b, netns_fd, address);
+                r = bridge_network_configure_inside(b, netns_fd, ifname, attach->default_route, address);
         if (r < 0) {
                 log_error_errno(r,
-                                "Failed to configure eth0 (%s) in the network namespace of container %s: %m",
-                                ipv4_format(address, a), name);
+                                "Failed to configure %s (%s) in the network namespace of container %s: %m",
+                                ifname, ipv4_format(address, a), name);
                 /* The pair goes with the namespace; do not wait for the monitor to end it. */
                 int ifindex;
                 if (rtnl_link_get(nl, veth, &ifindex, NULL) >= 0)
@@ -505,6 +595,31 @@ int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret
         if (!b)
                 return -ENOENT;
         return ipam_lookup(b->ipam, id, ret);
+}
+
+const char **bridge_network_ids(const BridgeNetwork *b)
+{
+        return ipam_ids(b->ipam);
+}
+
+void bridge_network_detach(BridgeNetwork *b, const char *id)
+{
+        _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        char veth[IFNAMSIZ];
+        int ifindex, r;
+
+        if (!b)
+                return;
+        bridge_network_veth_name(b, id, veth);
+        r = rtnl_open(-EBADF, &nl);
+        if (r >= 0)
+                r = rtnl_link_get(nl, veth, &ifindex, NULL);
+        if (r >= 0)
+                r = rtnl_link_del(nl, ifindex);
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "Failed to delete the veth pair %s of container %.12s, ignoring: %m",
+                                  veth, id);
+        bridge_network_release(b, id);
 }
 
 void bridge_network_release(BridgeNetwork *b, const char *id)

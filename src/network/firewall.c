@@ -188,3 +188,25 @@ int firewall_remove(void)
 {
         return nft_run("add table ip " FIREWALL_TABLE "\ndelete table ip " FIREWALL_TABLE "\n");
 }
+
+int firewall_set_ipv6_bridges(char **bridges)
+{
+        g_autoptr(GString) c = g_string_new("add table ip6 " FIREWALL_TABLE "\n"
+                                            "delete table ip6 " FIREWALL_TABLE "\n");
+
+        if (bridges && bridges[0]) {
+                g_string_append(c, "table ip6 " FIREWALL_TABLE " {\n"
+                                   "  chain forward {\n"
+                                   "    type filter hook forward priority filter; policy accept;\n");
+                /* Bridge names are "br-" + hex digits (user-network.h): nothing to quote. */
+                /* iif and oif both the bridge is traffic within it, which br_netfilter shows this hook too:
+                 * let it be (neighbour discovery first of all). */
+                STRV_FOREACH (b, bridges)
+                        g_string_append_printf(c,
+                                               "    iifname \"%s\" oifname != \"%s\" drop\n"
+                                               "    oifname \"%s\" iifname != \"%s\" drop\n",
+                                               *b, *b, *b, *b);
+                g_string_append(c, "  }\n}\n");
+        }
+        return nft_run(c->str);
+}

@@ -40,3 +40,9 @@ int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal
 int firewall_unset_network(const char *bridge);
 /* The table gone; 0 if it was not there. */
 int firewall_remove(void);
+
+/* IPv6 on dual-stack user networks: berth neither masquerades nor forwards it (no way out over IPv6 yet),
+ * and a host that forwards IPv6 itself must not join two networks either. So `table ip6 berth` holds one
+ * forward chain dropping everything that would be forwarded into or out of these bridges; with none, no
+ * table. */
+int firewall_set_ipv6_bridges(char **bridges);

@@ -128,6 +128,22 @@ int ipam_allocate(Ipam *ipam, const char *id, uint32_t *ret)
         return -EADDRNOTAVAIL;
 }
 
+int ipam_allocate_address(Ipam *ipam, const char *id, uint32_t address)
+{
+        const char *holder;
+        uint32_t had;
+
+        if (!id_is_valid(id) || !usable(ipam, address))
+                return -EINVAL;
+        if (ipam_lookup(ipam, id, &had) >= 0)
+                return had == address ? 0 : -EEXIST;
+        holder = g_hash_table_lookup(ipam->by_address, GUINT_TO_POINTER(address));
+        if (holder)
+                return -EADDRINUSE;
+        put(ipam, id, address);
+        return 0;
+}
+
 bool ipam_release(Ipam *ipam, const char *id)
 {
         uint32_t a;

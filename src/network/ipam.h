@@ -25,6 +25,10 @@ char *ipam_format(const Ipam *ipam);
 /* The address of id, allocating the lowest free one if it has none. -EADDRNOTAVAIL when the subnet is full.
  */
 int ipam_allocate(Ipam *ipam, const char *id, uint32_t *ret);
+/* id gets address itself (Docker's --ip): 0 when it is free or already id's, -EADDRINUSE when another id
+ * holds it, -EINVAL when it is not a host address of the subnet above the first (the gateway), -EEXIST when
+ * id holds another address. */
+int ipam_allocate_address(Ipam *ipam, const char *id, uint32_t address);
 /* 0 and the address when id has one, -ENOENT otherwise. */
 int ipam_lookup(const Ipam *ipam, const char *id, uint32_t *ret);
 /* true if id had an address. */

@@ -300,6 +300,47 @@ int rtnl_route_add_default(Rtnl *nl, int ifindex, uint32_t gateway)
         return rtnl_call(nl, nlh, NULL, NULL);
 }
 
+int rtnl_addr_add6(Rtnl *nl, int ifindex, const struct in6_addr *address, unsigned prefixlen)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct ifaddrmsg *ifa;
+        int r;
+
+        nlh->nlmsg_type = RTM_NEWADDR;
+        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        ifa->ifa_family = AF_INET6;
+        ifa->ifa_prefixlen = prefixlen;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_flags = IFA_F_NODAD;
+        ifa->ifa_index = ifindex;
+        mnl_attr_put(nlh, IFA_LOCAL, sizeof(*address), address);
+        mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*address), address);
+        r = rtnl_call(nl, nlh, NULL, NULL);
+        return r == -EEXIST ? 0 : r;
+}
+
+int rtnl_route_add_default6(Rtnl *nl, int ifindex, const struct in6_addr *gateway)
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct rtmsg *rtm;
+
+        nlh->nlmsg_type = RTM_NEWROUTE;
+        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = AF_INET6;
+        rtm->rtm_dst_len = 0;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = RTPROT_BOOT;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        mnl_attr_put(nlh, RTA_GATEWAY, sizeof(*gateway), gateway);
+        mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
+        return rtnl_call(nl, nlh, NULL, NULL);
+}
+
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
         GArray *routes = data;

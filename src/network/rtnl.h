@@ -35,6 +35,11 @@ int rtnl_veth_add(Rtnl *nl, const char *name, int master_ifindex, const char *pe
 /* address (IPv4, host byte order)/prefixlen on ifindex; an address already there is kept. */
 int rtnl_addr_add(Rtnl *nl, int ifindex, uint32_t address, unsigned prefixlen);
 int rtnl_route_add_default(Rtnl *nl, int ifindex, uint32_t gateway);
+/* The same for IPv6; the address without duplicate address detection (the bridge's allocator is the only
+ * one handing out its addresses), so that it is usable at once. */
+struct in6_addr;
+int rtnl_addr_add6(Rtnl *nl, int ifindex, const struct in6_addr *address, unsigned prefixlen);
+int rtnl_route_add_default6(Rtnl *nl, int ifindex, const struct in6_addr *gateway);
 
 /* An IPv4 route of the main table to a network (not the default route), host byte order. */
 typedef struct RtnlRoute {

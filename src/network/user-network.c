@@ -106,6 +106,13 @@ static int check(const UserNetwork *n, BerthError *e)
         STRV_FOREACH (l, n->labels)
                 if (!label_is_valid(*l))
                         return berth_error_set(e, -EINVAL, "invalid label '%s': KEY=VALUE expected", *l);
+        /* A container's IPv6 host part is its IPv4 one (subnet6.h): the IPv6 host part must hold it. */
+        if (n->ipv6 && 32 - n->subnet.prefixlen > 128 - n->subnet6.prefixlen) {
+                char s6[SUBNET6_STRING_MAX];
+
+                subnet6_format(&n->subnet6, s6);
+                return berth_error_set(e, -EINVAL, "IPv6 subnet %s is smaller than %s", s6, s);
+        }
         return 0;
 }
 
@@ -158,6 +165,19 @@ int user_network_new(const char *name, const char *id, const UserNetworkOptions 
                         return berth_error_set(e, -EINVAL, "--gateway needs --subnet");
         } else
                 n->gateway = subnet_first_host(&n->subnet);
+        if (!isempty(options->subnet6) && !options->ipv6)
+                return berth_error_set(e, -EINVAL, "an IPv6 subnet needs --ipv6");
+        if (options->ipv6) {
+                if (isempty(options->subnet6))
+                        return berth_error_set(e, -EINVAL,
+                                               "--ipv6 needs an IPv6 --subnet (e.g. fd00:1::/64)");
+                if (subnet6_parse(options->subnet6, &n->subnet6) < 0)
+                        return berth_error_set(e, -EINVAL,
+                                               "invalid IPv6 subnet '%s': CIDR form, prefix 16 to 112, host "
+                                               "bits zero (e.g. fd00:1::/64)",
+                                               options->subnet6);
+                n->ipv6 = true;
+        }
         r = check(n, e);
         if (r < 0)
                 return r;
@@ -200,6 +220,13 @@ char *user_network_to_json(const UserNetwork *n)
         }
         json_builder_end_object(b);
         json_build_int(b, "Created", (gint64) n->created_usec);
+        if (n->ipv6) {
+                char s6[SUBNET6_STRING_MAX];
+
+                subnet6_format(&n->subnet6, s6);
+                json_build_bool(b, "EnableIPv6", true);
+                json_build_string(b, "Subnet6", s6);
+        }
         json_builder_end_object(b);
         root = json_builder_get_root(b);
         json_generator_set_root(g, root);
@@ -237,6 +264,15 @@ int user_network_from_json(const char *text, UserNetwork **ret, BerthError *e)
                 r = json_read_object(o, "Labels", &labels);
         if (r >= 0)
                 r = json_read_int64(o, "Created", &present, &created);
+        if (r >= 0)
+                r = json_read_bool(o, "EnableIPv6", &n->ipv6);
+        if (r >= 0 && n->ipv6) {
+                const char *s6 = NULL;
+
+                r = json_read_string(o, "Subnet6", &s6);
+                if (r >= 0 && subnet6_parse(s6, &n->subnet6) < 0)
+                        r = -EBADMSG;
+        }
         if (r < 0 || !id || subnet_parse(subnet, &n->subnet) < 0 || ipv4_parse(gateway, &n->gateway) < 0 ||
             created < 0)
                 return berth_error_set(e, -EBADMSG, "network record '%s': a member is missing or malformed",

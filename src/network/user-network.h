@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "network/subnet.h"
+#include "network/subnet6.h"
 #include "shared/error.h"
 #include "shared/macro.h"
 
@@ -31,6 +32,9 @@ typedef struct UserNetwork {
         bool internal;    /* no route out: no masquerade, forwarding to anything but the bridge dropped */
         char **labels;    /* "KEY=VALUE", NULL-terminated, never NULL */
         uint64_t created_usec;
+        /* Dual stack (--ipv6): an IPv6 subnet too, its gateway the first host (subnet6.h). */
+        bool ipv6;
+        Subnet6 subnet6;
 } UserNetwork;
 
 /* What `network create` and CreateNetwork's a{sv} give; NULL or empty members are "not given". */
@@ -40,6 +44,8 @@ typedef struct UserNetworkOptions {
         const char *gateway; /* default: the subnet's first host address */
         bool internal;
         char **labels; /* "KEY=VALUE" */
+        bool ipv6;
+        const char *subnet6; /* with ipv6, required: an IPv6 subnet in CIDR form */
 } UserNetworkOptions;
 
 /* A subnet in use, and by what (for the error message: "the bridge network", "network foo", "a route of
@@ -65,8 +71,8 @@ int user_network_new(const char *name, const char *id, const UserNetworkOptions 
 UserNetwork *user_network_free(UserNetwork *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(UserNetwork *, user_network_free);
 
-/* The record, a JSON object: Name, Id, Driver, Subnet, Gateway, Internal, Labels (an object), Created (µs).
- */
+/* The record, a JSON object: Name, Id, Driver, Subnet, Gateway, Internal, Labels (an object), Created (µs);
+ * with IPv6, EnableIPv6 and Subnet6 too. */
 char *user_network_to_json(const UserNetwork *n);
 /* The record read back and checked as user_network_new() checks (-EBADMSG for anything wrong in it). */
 int user_network_from_json(const char *text, UserNetwork **ret, BerthError *e);

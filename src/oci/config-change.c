@@ -224,9 +224,30 @@ int oci_image_config_apply_change(OciImageConfig *c, const char *change, OciConf
                         c->volumes[len] = g_strdup(*w);
                         c->volumes[len + 1] = NULL;
                 }
+        } else if (streq(keyword, "EXPOSE")) {
+                /* "PORT[/tcp|/udp]" words, kept as Docker's "80/tcp" keys, each once (-P publishes them). */
+                words = split_words(arg);
+                STRV_FOREACH (w, words) {
+                        g_autofree char *port =
+                                strchr(*w, '/') ? g_ascii_strdown(*w, -1) : g_strdup_printf("%s/tcp", *w);
+                        const char *slash = strchr(port, '/');
+                        g_autofree char *number = g_strndup(port, slash - port);
+                        size_t len = c->exposed_ports ? g_strv_length(c->exposed_ports) : 0;
+                        guint64 n;
+
+                        if (!g_ascii_string_to_unsigned(number, 10, 1, 65535, &n, NULL) ||
+                            (!streq(slash, "/tcp") && !streq(slash, "/udp")))
+                                return INVALID("EXPOSE takes PORT[/tcp|/udp]");
+                        if (c->exposed_ports &&
+                            g_strv_contains((const char *const *) c->exposed_ports, port))
+                                continue;
+                        c->exposed_ports = g_renew(char *, c->exposed_ports, len + 2);
+                        c->exposed_ports[len] = g_steal_pointer(&port);
+                        c->exposed_ports[len + 1] = NULL;
+                }
         } else
                 return INVALID(
-                        "only CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR can be "
-                        "changed");
+                        "only CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR can "
+                        "be changed");
         return 0;
 }

@@ -126,8 +126,12 @@ test_kill_9_of_berthd_keeps_networks() {
         dev=$(dev_of kept)
         bed_exec systemctl kill -s KILL berthd
         wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        # systemd restarts berthd by itself (Restart=on-failure), or the next call activates it: wait for that
+        # start to be over before deleting the bridge, or the delete may come before the start remakes it.
+        bed_exec berthctl network ls >/dev/null
         # A kill -9 leaves the bridge; delete it too, as a reboot would: berthd makes it again at start.
         bed_exec ip link del "$dev"
+        bed_exec systemctl restart berthd
         assert_eq "$(bed_exec berthctl network inspect kept)" "$before" "inspect after the restart"
         assert_match "$(bed_exec ip -4 -o addr show dev "$(dev_of kept)")" 'inet 10\.95\.0\.1/24' \
                 "the bridge made again at start"

@@ -71,6 +71,15 @@ static void test_env_label_workdir_user_signal(void)
         g_assert_cmpstr(c->volumes[2], ==, "/cache");
         g_assert_cmpint(oci_image_config_apply_change(c, "VOLUME data", &st, &reason), ==, -EINVAL);
         berth_error_done(&reason);
+        apply_ok(c, &st, "EXPOSE 80 53/UDP");
+        apply_ok(c, &st, "EXPOSE 80/tcp");
+        g_assert_cmpuint(g_strv_length(c->exposed_ports), ==, 2);
+        g_assert_cmpstr(c->exposed_ports[0], ==, "80/tcp");
+        g_assert_cmpstr(c->exposed_ports[1], ==, "53/udp");
+        g_assert_cmpint(oci_image_config_apply_change(c, "EXPOSE 70000", &st, &reason), ==, -EINVAL);
+        berth_error_done(&reason);
+        g_assert_cmpint(oci_image_config_apply_change(c, "EXPOSE 80/sctp", &st, &reason), ==, -EINVAL);
+        berth_error_done(&reason);
 
         g_assert_cmpint(oci_image_config_apply_change(c, "STOPSIGNAL SIGNOPE", &st, &reason), ==, -EINVAL);
         berth_error_done(&reason); /* an error keeps its first failure: start afresh for the next check */

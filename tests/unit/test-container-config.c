@@ -300,6 +300,101 @@ static void test_mounts(void)
         oci_image_config_free(img);
 }
 
+static void test_networks(void)
+{
+        OciImageConfig *img = image_config(debianish);
+        ContainerOptions o = {};
+        ContainerConfig c = {};
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        g_auto(GStrv) aliases = NULL, joined = NULL;
+
+        /* --network-alias and --ip belong to a user network, as in Docker. */
+        o.aliases = g_strsplit("web", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &e, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&e), "need a user network"));
+        berth_error_done(&e);
+        o.network = g_strdup("front");
+        o.ip = g_strdup("10.96.0.300");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, &e, &c), ==, -EINVAL);
+        g_assert_nonnull(strstr(berth_error_message(&e), "invalid IPv4 address"));
+        berth_error_done(&e);
+        g_free(o.ip);
+        o.ip = g_strdup("10.96.0.7");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        g_assert_cmpstr(c.network, ==, "front");
+        g_assert_cmpstr(container_config_network_ip(&c, "front"), ==, "10.96.0.7");
+        aliases = container_config_network_aliases(&c, "front");
+        assert_strv(aliases, (const char *[]){ "web", NULL });
+        container_options_done(&o);
+
+        /* connect appends; a second connect to the same network, a bad alias, host: refused. */
+        g_assert_cmpint(container_config_connect(&c, "bridge", NULL, NULL, NULL), ==, 0);
+        g_assert_cmpint(container_config_connect(&c, "back", NULL, (char *[]){ "db", "db2", NULL }, NULL),
+                        ==, 0);
+        joined = container_config_networks(&c);
+        assert_strv(joined, (const char *[]){ "front", "bridge", "back", NULL });
+        g_assert_cmpint(container_config_connect(&c, "back", NULL, NULL, NULL), ==, -EEXIST);
+        g_assert_cmpint(container_config_connect(&c, "other", NULL, (char *[]){ "bad alias", NULL }, NULL),
+                        ==, -EINVAL);
+        g_assert_cmpint(container_config_connect(&c, "host", NULL, NULL, NULL), ==, -EINVAL);
+        g_assert_cmpint(container_config_connect(&c, "other", "1.2.3", NULL, NULL), ==, -EINVAL);
+
+        /* disconnect of the first: the next takes its place, its aliases and address go with it. */
+        g_assert_cmpint(container_config_disconnect(&c, "front", NULL), ==, 0);
+        g_strfreev(joined);
+        joined = container_config_networks(&c);
+        assert_strv(joined, (const char *[]){ "bridge", "back", NULL });
+        g_assert_null(container_config_network_ip(&c, "front"));
+        g_strfreev(aliases);
+        aliases = container_config_network_aliases(&c, "back");
+        assert_strv(aliases, (const char *[]){ "db", "db2", NULL });
+        g_assert_cmpint(container_config_disconnect(&c, "front", NULL), ==, -ENOENT);
+        g_assert_cmpint(container_config_disconnect(&c, "back", NULL), ==, 0);
+        g_assert_cmpint(container_config_disconnect(&c, "bridge", NULL), ==, 0);
+        g_assert_cmpstr(c.network, ==, "none");
+        /* From none, a connect makes the first network again. */
+        g_assert_cmpint(container_config_connect(&c, "back", NULL, NULL, NULL), ==, 0);
+        g_assert_cmpstr(c.network, ==, "back");
+        g_assert_null(c.networks[0]);
+        container_config_done(&c);
+        oci_image_config_free(img);
+}
+
+static void test_publish_all(void)
+{
+        OciImageConfig *img = image_config("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{"
+                                           "\"type\":\"layers\",\"diff_ids\":[]},"
+                                           "\"config\":{\"Cmd\":[\"httpd\"],\"ExposedPorts\":{\"80/"
+                                           "tcp\":{},\"53/udp\":{},\"443/tcp\":{}}}}");
+        ContainerOptions o = { .publish_all = true };
+        ContainerConfig c = {};
+
+        /* -P: each EXPOSEd port on a free host port; one given with -p keeps its -p. */
+        o.ports = g_strsplit("8443:443", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        g_assert_cmpuint(g_strv_length(c.ports), ==, 3);
+        g_assert_cmpstr(c.ports[0], ==, "8443:443");
+        g_assert_true(g_strv_contains((const char *const *) c.ports, "80/tcp"));
+        g_assert_true(g_strv_contains((const char *const *) c.ports, "53/udp"));
+        container_config_done(&c);
+        /* Off the network, nothing to publish. */
+        g_strfreev(o.ports);
+        o.ports = NULL;
+        o.network = g_strdup("none");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        g_assert_true(c.ports == NULL || c.ports[0] == NULL);
+        container_config_done(&c);
+        /* Ports on a user network are fine; on none they are refused. */
+        o.ports = g_strsplit("8080:80", ",", -1);
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, -EINVAL);
+        free(o.network);
+        o.network = g_strdup("front");
+        g_assert_cmpint(container_config_resolve(img, &o, ID, NULL, &c), ==, 0);
+        container_config_done(&c);
+        container_options_done(&o);
+        oci_image_config_free(img);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -310,5 +405,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/container-config/invalid", test_invalid);
         g_test_add_func("/container-config/signals-names", test_signals_and_names);
         g_test_add_func("/container-config/devices", test_devices);
+        g_test_add_func("/container-config/networks", test_networks);
+        g_test_add_func("/container-config/publish-all", test_publish_all);
         return g_test_run();
 }

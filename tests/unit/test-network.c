@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib.h>
+#include <arpa/inet.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "network/aardvark.h"
 #include "network/etc-files.h"
 #include "network/ipam.h"
 #include "network/network-config.h"
 #include "network/port-mapping.h"
 #include "network/subnet.h"
+#include "network/subnet6.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -109,6 +112,24 @@ static void test_ipam(void)
         g_assert_cmpint(ipam_parse(ipam, "192.168.7.4 " ID_A "\n        ", &dropped), ==, 0);
         g_assert_cmpuint(dropped, ==, 0);
         g_assert_cmpuint(ipam_size(ipam), ==, 1);
+        ipam_free(ipam);
+
+        /* --ip: a chosen address, if it is a free host address above the gateway. */
+        ipam = ipam_new(&s);
+        g_assert_cmpint(ipv4_parse("192.168.7.5", &x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x), ==, 0);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_B, x), ==, -EADDRINUSE);
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_A, x + 1), ==, -EEXIST);
+        for (const char *const *bad = (const char *const[]){ "192.168.7.1", "192.168.7.7", "192.168.7.0",
+                                                             "192.168.8.2", NULL };
+             *bad; bad++) {
+                g_assert_cmpint(ipv4_parse(*bad, &y), ==, 0);
+                g_assert_cmpint(ipam_allocate_address(ipam, ID_C, y), ==, -EINVAL);
+        }
+        /* The allocator then skips it. */
+        g_assert_cmpint(ipam_allocate(ipam, ID_B, &y), ==, 0);
+        g_assert_cmpstr(ipv4_format(y, a), ==, "192.168.7.2");
         ipam_free(ipam);
 }
 
@@ -222,6 +243,77 @@ static void test_config(void)
         g_rmdir(dir);
 }
 
+static void test_aardvark(void)
+{
+        uint32_t gw, a, b;
+        g_autofree char *text = NULL, *empty = NULL;
+
+        g_assert_cmpint(ipv4_parse("10.96.0.1", &gw), ==, 0);
+        g_assert_cmpint(ipv4_parse("10.96.0.2", &a), ==, 0);
+        g_assert_cmpint(ipv4_parse("10.96.0.9", &b), ==, 0);
+        /* aardvark-dns's format: the gateway, then "ID IPV4 IPV6 NAMES [DNS]" with the IPv6 column empty. */
+        text = aardvark_config_generate(
+                gw,
+                (AardvarkEntry[]){ { .id = ID_A,
+                                     .address = a,
+                                     .names = (char *[]){ "web", "www", "aaaaaaaaaaaa", NULL } },
+                                   { .id = ID_B,
+                                     .address = b,
+                                     .names = (char *[]){ "db", NULL },
+                                     .dns_servers = (char *[]){ "1.1.1.1", "9.9.9.9", NULL } } },
+                2);
+        g_assert_cmpstr(text, ==,
+                        "10.96.0.1\n" ID_A " 10.96.0.2  web,www,aaaaaaaaaaaa\n" ID_B
+                        " 10.96.0.9  db 1.1.1.1,9.9.9.9\n");
+        {
+                struct in6_addr a6;
+                g_autofree char *dual = NULL;
+
+                g_assert_cmpint(inet_pton(AF_INET6, "fd00:1::2", &a6), ==, 1);
+                dual = aardvark_config_generate(gw,
+                                                (AardvarkEntry[]){ { .id = ID_A,
+                                                                     .address = a,
+                                                                     .address6 = &a6,
+                                                                     .names = (char *[]){ "web", NULL } } },
+                                                1);
+                g_assert_cmpstr(dual, ==, "10.96.0.1\n" ID_A " 10.96.0.2 fd00:1::2 web\n");
+        }
+        empty = aardvark_config_generate(gw, NULL, 0);
+        g_assert_cmpstr(empty, ==, "10.96.0.1\n");
+        /* Nothing that would break a line's columns. */
+        g_assert_null(aardvark_config_generate(
+                gw, (AardvarkEntry[]){ { .id = ID_A, .address = a, .names = (char *[]){ "a b", NULL } } },
+                1));
+        g_assert_null(aardvark_config_generate(
+                gw, (AardvarkEntry[]){ { .id = ID_A, .address = a, .names = (char *[]){ "a,b", NULL } } },
+                1));
+        g_assert_null(aardvark_config_generate(gw, (AardvarkEntry[]){ { .id = ID_A, .address = a } }, 1));
+}
+
+static void test_subnet6(void)
+{
+        char buf[SUBNET6_STRING_MAX], a[INET6_ADDRSTRLEN];
+        Subnet6 s, t;
+        struct in6_addr h;
+
+        g_assert_cmpint(subnet6_parse("fd00:1::/64", &s), ==, 0);
+        subnet6_format(&s, buf);
+        g_assert_cmpstr(buf, ==, "fd00:1::/64");
+        h = subnet6_host(&s, 1);
+        g_assert_cmpstr(ipv6_format(&h, a), ==, "fd00:1::1");
+        h = subnet6_host(&s, 258);
+        g_assert_cmpstr(ipv6_format(&h, a), ==, "fd00:1::102");
+        g_assert_cmpint(subnet6_parse("fd00::/16", &t), ==, 0);
+        g_assert_true(subnet6_overlaps(&s, &t));
+        g_assert_cmpint(subnet6_parse("fd00:2::/64", &t), ==, 0);
+        g_assert_false(subnet6_overlaps(&s, &t));
+        for (const char *const *bad =
+                     (const char *const[]){ "", "fd00::1/64", "fd00::/", "fd00::/8", "fd00::/120",
+                                            "fd00::/064", "10.0.0.0/8", "fd00::", NULL };
+             *bad; bad++)
+                g_assert_cmpint(subnet6_parse(*bad, &t), ==, -EINVAL);
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -231,5 +323,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/network/resolv-conf", test_resolv_conf);
         g_test_add_func("/network/port-mapping", test_port_mapping);
         g_test_add_func("/network/config", test_config);
+        g_test_add_func("/network/aardvark", test_aardvark);
+        g_test_add_func("/network/subnet6", test_subnet6);
         return g_test_run();
 }

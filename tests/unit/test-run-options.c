@@ -117,6 +117,21 @@ static void test_run_options_devices(void)
         g_assert_true(o.privileged);
 }
 
+static void test_run_options_network(void)
+{
+        _cleanup_(run_options_done) RunOptions o = {};
+
+        /* --network-alias repeatable, --ip the last one given, -P. */
+        g_assert_cmpint(parse(true, &o, "run", "--network", "front", "--network-alias", "web",
+                              "--network-alias=www", "--ip", "10.1.0.9", "-P", "img", NULL),
+                        ==, 0);
+        g_assert_cmpuint(g_strv_length(o.aliases), ==, 2);
+        g_assert_cmpstr(o.aliases[1], ==, "www");
+        g_assert_cmpstr(o.ip, ==, "10.1.0.9");
+        g_assert_true(o.publish_all);
+        g_assert_cmpstr(o.image, ==, "img");
+}
+
 static void test_run_options_errors(void)
 {
         RunOptions o = {};
@@ -362,6 +377,7 @@ int main(int argc, char *argv[])
         g_test_init(&argc, &argv, NULL);
         /* The parser reports errors on stderr, as berthctl does; keep TAP on stdout clean. */
 
+        g_test_add_func("/run-options/network", test_run_options_network);
         g_test_add_func("/run-options/full", test_run_options_full);
         g_test_add_func("/run-options/short-and-docker-flags", test_run_options_short_and_docker_flags);
         g_test_add_func("/run-options/entrypoint-clear", test_run_options_entrypoint_clear);

@@ -182,11 +182,42 @@ static void test_json(void)
         user_network_free(m);
 }
 
+static void test_ipv6(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_free_ char *text = NULL;
+        UserNetwork *n, *m = NULL;
+        char s6[SUBNET6_STRING_MAX];
+
+        n = create("v6", &(UserNetworkOptions){ .ipv6 = true, .subnet6 = "fd00:1::/64" }, NULL, 0, 0, NULL);
+        g_assert_true(n->ipv6);
+        subnet6_format(&n->subnet6, s6);
+        g_assert_cmpstr(s6, ==, "fd00:1::/64");
+        text = user_network_to_json(n);
+        g_assert_nonnull(strstr(text, "\"Subnet6\" : \"fd00:1::/64\""));
+        g_assert_cmpint(user_network_from_json(text, &m, &e), ==, 0);
+        g_assert_true(m->ipv6);
+        g_assert_cmpuint(m->subnet6.prefixlen, ==, 64);
+        user_network_free(m);
+        user_network_free(n);
+        /* --ipv6 needs its subnet, a subnet needs --ipv6, a bad one and one too small for the IPv4 host
+         * part. */
+        create("v6", &(UserNetworkOptions){ .ipv6 = true }, NULL, 0, -EINVAL,
+               "--ipv6 needs an IPv6 --subnet");
+        create("v6", &(UserNetworkOptions){ .subnet6 = "fd00::/64" }, NULL, 0, -EINVAL, "needs --ipv6");
+        create("v6", &(UserNetworkOptions){ .ipv6 = true, .subnet6 = "fd00::1/64" }, NULL, 0, -EINVAL,
+               "invalid IPv6 subnet");
+        create("v6",
+               &(UserNetworkOptions){ .ipv6 = true, .subnet6 = "fd00::/112", .subnet = "10.90.0.0/15" },
+               NULL, 0, -EINVAL, "smaller than");
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/user-network/name", test_name);
         g_test_add_func("/user-network/new", test_new);
         g_test_add_func("/user-network/json", test_json);
+        g_test_add_func("/user-network/ipv6", test_ipv6);
         return g_test_run();
 }

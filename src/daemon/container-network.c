@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "daemon/container-monitor.h"
+#include "daemon/container-network.h"
+#include "daemon/network-dns.h"
+#include "daemon/network.h"
+#include "network/bridge.h"
+#include "network/etc-files.h"
+#include "network/rtnl.h"
+#include "shared/berth-messages.h"
+#include "shared/berth-unit.h"
+#include "shared/fs-util.h"
+#include "shared/log.h"
+
+BridgeNetwork *manager_network_bridge(Manager *m, const char *name)
+{
+        if (streq_ptr(name, "bridge"))
+                return m->bridge;
+        return name ? g_hash_table_lookup(m->network_bridges, name) : NULL;
+}
+
+static void journal_address(Container *c, BridgeNetwork *b, const char *ifname, uint32_t address)
+{
+        _cleanup_free_ char *unit = berth_scope_name(c->name);
+        char a[INET_ADDRSTRLEN];
+
+        ipv4_format(address, a);
+        sd_journal_send("MESSAGE=Container %s has address %s on %s (%s).", c->name, a,
+                        bridge_network_config(b)->bridge, ifname,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
+}
+
+/* One network of c joins netns_fd as ifname. */
+static int join_one(Container *c, const char *network, int netns_fd, const char *ifname, bool first,
+                    uint32_t *ret_address, char **ret_error)
+{
+        BridgeNetwork *b = manager_network_bridge(c->manager, network);
+        const char *ip = container_config_network_ip(&c->config, network);
+        BridgeAttach attach = { .ifname = ifname,
+                                .default_route = first,
+                                .ports = first ? c->config.ports : NULL };
+        int r;
+
+        if (!b) {
+                *ret_error = g_strdup_printf("no such network: %s", network);
+                return -ENOENT;
+        }
+        if (attach.ports && attach.ports[0] && bridge_network_internal(b)) {
+                *ret_error = g_strdup_printf("network %s is internal: it publishes no ports", network);
+                return -EINVAL;
+        }
+        if (ip && ipv4_parse(ip, &attach.address) < 0) {
+                *ret_error = g_strdup_printf("invalid address '%s' on network %s", ip, network);
+                return -EINVAL;
+        }
+        r = bridge_network_attach(b, c->id, c->name, netns_fd, &attach, ret_address, ret_error);
+        if (r < 0)
+                return r;
+        journal_address(c, b, ifname, *ret_address);
+        return 0;
+}
+
+/* resolv.conf again at each start, for the networks c has now: on a user network (its first) with
+ * aardvark-dns, the gateway is the only nameserver and c's --dns servers are aardvark-dns's upstream for it
+ * (network-dns.c); otherwise the host's or --dns, as at create. */
+static int container_write_resolv_conf(Container *c)
+{
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        BridgeNetwork *b = NULL;
+        char gateway[INET_ADDRSTRLEN], dir[PATH_MAX];
+        int r;
+
+        if (!streq_ptr(c->config.network, "bridge") && manager_dns_available())
+                b = container_bridge(c);
+        if (b) {
+                char *servers[] = { gateway, NULL };
+
+                ipv4_format(bridge_network_gateway(b), gateway);
+                r = resolv_conf_for_container(false, servers, c->config.dns_search, &text);
+        } else
+                r = resolv_conf_for_container(false, c->config.dns, c->config.dns_search, &text);
+        if (r < 0)
+                return r;
+        path = g_strdup_printf("%s/resolv.conf", container_dir(c, dir, sizeof(dir)));
+        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+}
+
+int container_join_networks(Container *c, int netns_fd)
+{
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+        uint32_t first = 0;
+        int r;
+
+        for (size_t i = 0; networks[i]; i++) {
+                _cleanup_free_ char *error = NULL, *ifname = g_strdup_printf("eth%zu", i);
+                uint32_t address;
+
+                r = join_one(c, networks[i], netns_fd, ifname, i == 0, &address, &error);
+                if (r < 0) {
+                        /* What the caller is told (container_start()): which port is taken, say. */
+                        free(c->start_error);
+                        c->start_error = TAKE_PTR(error);
+                        container_leave_networks(c);
+                        return r;
+                }
+                if (i == 0)
+                        first = address;
+        }
+        if (first != 0) {
+                char a[INET_ADDRSTRLEN];
+
+                r = container_write_hosts(c, ipv4_format(first, a));
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write /etc/hosts of %s: %m", c->name);
+        }
+        r = container_write_resolv_conf(c);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write /etc/resolv.conf of %s, keeping the one it had: %m",
+                                  c->name);
+        manager_dns_update(c->manager);
+        return 0;
+}
+
+void container_leave_networks(Container *c)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        /* Every network, not only those of the record: a disconnect may have changed it while it ran. */
+        bridge_network_release(c->manager->bridge, c->id);
+        g_hash_table_iter_init(&it, c->manager->network_bridges);
+        while (g_hash_table_iter_next(&it, NULL, &v))
+                bridge_network_release(v, c->id);
+        manager_dns_update(c->manager);
+}
+
+static bool container_is_running(const Container *c)
+{
+        return c->monitor_source && c->state.status == CONTAINER_RUNNING && c->state.pid > 0;
+}
+
+/* The running init's network namespace; the pidfd check after the open makes sure the pid was still the
+ * init's when it was opened. */
+static int container_open_netns(Container *c, int *ret)
+{
+        _cleanup_close_ int fd = -EBADF;
+        char path[64];
+        int r;
+
+        /* Opened lazily, e.g. for a container adopted after a restart of berthd. */
+        r = container_open_init_pidfd(c);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) c->state.pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (pidfd_send_signal(c->init_pidfd, 0, NULL, 0) < 0)
+                return -errno;
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+/* The lowest ethN that is free in netns_fd. */
+static int free_ifname(int netns_fd, char **ret)
+{
+        _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        int r;
+
+        r = rtnl_open(netns_fd, &nl);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < 1000; i++) {
+                _cleanup_free_ char *name = g_strdup_printf("eth%u", i);
+                int ifindex;
+
+                r = rtnl_link_get(nl, name, &ifindex, NULL);
+                if (r == -ENODEV) {
+                        *ret = TAKE_PTR(name);
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return -EMFILE;
+}
+
+int container_connect(Container *c, const char *network, const char *ip, char **aliases, BerthError *e)
+{
+        BridgeNetwork *b = manager_network_bridge(c->manager, network);
+        bool first = !container_joins_network(c);
+        int r;
+
+        if (!b)
+                return berth_error_set(e, -ENOENT, "no such network: %s", network);
+        if (c->starting)
+                return berth_error_set(e, -EBUSY, "container %s is starting", c->name);
+        r = container_config_connect(&c->config, network, ip, aliases, e);
+        if (r < 0)
+                return r;
+        if (container_is_running(c)) {
+                _cleanup_free_ char *error = NULL, *ifname = NULL;
+                _cleanup_close_ int netns_fd = -EBADF;
+                uint32_t address;
+
+                r = container_open_netns(c, &netns_fd);
+                if (r >= 0)
+                        r = free_ifname(netns_fd, &ifname);
+                if (r >= 0)
+                        r = join_one(c, network, netns_fd, ifname, first, &address, &error);
+                if (r < 0) {
+                        (void) container_config_disconnect(&c->config, network, NULL);
+                        return berth_error_set(e, r, "cannot connect container %s to network %s: %s",
+                                               c->name, network, error ?: strerror(-r));
+                }
+                if (first) {
+                        char a[INET_ADDRSTRLEN];
+
+                        r = container_write_hosts(c, ipv4_format(address, a));
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to write /etc/hosts of %s, ignoring: %m",
+                                                  c->name);
+                }
+        }
+        r = container_save_record(c);
+        if (r < 0) {
+                (void) container_config_disconnect(&c->config, network, NULL);
+                if (container_is_running(c))
+                        bridge_network_detach(b, c->id);
+                return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
+        }
+        manager_dns_update(c->manager);
+        log_info("Container %s connected to network %s.", c->name, network);
+        container_emit_changed(c);
+        return 0;
+}
+
+int container_disconnect(Container *c, const char *network, bool force, BerthError *e)
+{
+        _cleanup_free_ char *saved_network = g_strdup(c->config.network);
+        g_auto(GStrv) saved_networks = g_strdupv(c->config.networks),
+                      saved_aliases = g_strdupv(c->config.network_aliases),
+                      saved_ips = g_strdupv(c->config.network_ips);
+        int r;
+
+        if (c->starting)
+                return berth_error_set(e, -EBUSY, "container %s is starting", c->name);
+        r = container_config_disconnect(&c->config, network, e);
+        if (r == -ENOENT && force)
+                return 0;
+        if (r < 0)
+                return r;
+        r = container_save_record(c);
+        if (r < 0) {
+                /* Put the record back as it was: nothing changed. */
+                free(c->config.network);
+                c->config.network = TAKE_PTR(saved_network);
+                g_strfreev(c->config.networks);
+                c->config.networks = TAKE_PTR(saved_networks);
+                g_strfreev(c->config.network_aliases);
+                c->config.network_aliases = TAKE_PTR(saved_aliases);
+                g_strfreev(c->config.network_ips);
+                c->config.network_ips = TAKE_PTR(saved_ips);
+                return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
+        }
+        if (container_is_running(c))
+                bridge_network_detach(manager_network_bridge(c->manager, network), c->id);
+        manager_dns_update(c->manager);
+        log_info("Container %s disconnected from network %s.", c->name, network);
+        container_emit_changed(c);
+        return 0;
+}
