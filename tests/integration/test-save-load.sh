@@ -8,11 +8,14 @@ R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 SL=/run/sl
 PARITY=/run/parity
 
-# P ARGS… : podman inside the bed, everything it writes under /run/parity (as test-podman-parity.sh)
+# P ARGS… : podman inside the bed, everything it writes under /run/parity (as test-podman-parity.sh); its
+# blob-info cache would land in the host's /var/lib/containers whatever --root says, so /var/lib is a private
+# tmpfs for it (as bench/push does).
 P() {
         bed_exec env CONTAINERS_CONF=$PARITY/containers.conf CONTAINERS_REGISTRIES_CONF=$PARITY/registries.conf \
                 CONTAINERS_STORAGE_CONF=$PARITY/storage.conf XDG_CONFIG_HOME=$PARITY/config \
-                podman --root $PARITY/root --runroot $PARITY/runroot --tmpdir $PARITY/tmp \
+                unshare --mount --propagation private sh -c 'mount -t tmpfs podman-varlib /var/lib && exec "$@"' \
+                podman-private podman --root $PARITY/root --runroot $PARITY/runroot --tmpdir $PARITY/tmp \
                 --cgroup-manager=cgroupfs --events-backend=file --runtime runc --storage-driver overlay "$@"
 }
 
@@ -245,6 +248,25 @@ test_berth_to_podman() {
         bed_exec berthctl save --format oci-archive -o $SL/to-podman-oci.tar "$(R busybox-child)"
         P load -i $SL/to-podman-oci.tar >/dev/null
         assert_eq "sha256:$(P image inspect --format '{{.Id}}' "$(R busybox-child)")" "$id" "podman's id (OCI)"
+}
+
+# Two images that share their base layer, in one archive of each format: the shared layer is written once,
+# both come back with their ids.
+test_two_images_in_one_archive() {
+        local a b out format
+        a=$(image_id "$(R busybox)") b=$(image_id "$(R busybox-child)")
+        for format in docker-archive oci-archive; do
+                bed_exec berthctl save --format $format -o $SL/two.tar "$(R busybox)" "$(R busybox-child)"
+                bed_exec berthctl rmi "$(R busybox)" "$(R busybox-child)" >/dev/null
+                out=$(bed_exec berthctl load -i $SL/two.tar)
+                assert_match "$out" "^Loaded image: $(R busybox):latest\$" "first image ($format)"
+                assert_match "$out" "^Loaded image: $(R busybox-child):latest\$" "second image ($format)"
+                assert_eq "$(image_id "$(R busybox)")" "$a" "first id ($format)"
+                assert_eq "$(image_id "$(R busybox-child)")" "$b" "second id ($format)"
+        done
+        # The shared base layer is in the docker-archive once.
+        bed_exec berthctl save -o $SL/two.tar "$(R busybox)" "$(R busybox-child)"
+        assert_eq "$(bed_exec tar -tf $SL/two.tar | grep -c 'layer.tar$')" 3 "layer files (1 shared + 2)"
 }
 
 test_podman_to_berth() {
