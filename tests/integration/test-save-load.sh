@@ -1,7 +1,9 @@
 # save and load (berthctl save/load, Manager.SaveImages/LoadImages): round trips through both archive
-# formats with the same image id and layer tars that hash to the config's diff ids (the store's exact layer
-# tars), a load into an empty store, corrupt archives refused with the store left as it was, podman from Debian
-# in both directions, and unprivileged callers refused. Cases run in order in one bed; archives live in
+# formats (and Docker 25's layout) with the same image id and layer tars that hash to the config's diff ids
+# (the store's exact layer tars), progress on a terminal, a load into an empty store, the bus answering while
+# a load waits for its archive, corrupt archives refused with the store left as it was, a layer without its
+# record refused by save, two images in one archive, podman from Debian in both directions, and unprivileged
+# callers refused. Cases run in order in one bed; archives live in
 # /run/sl inside it.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
@@ -130,6 +132,30 @@ PY
         # The loaded layers have their records too: saving again gives the same layer bytes.
         bed_exec berthctl save -o $SL/busybox-again.tar "$(R busybox)"
         assert_eq "$(check_layers $SL/busybox-again.tar)" ok "exact layers after a load"
+}
+
+# While a load waits for its archive (a FIFO nobody writes yet), berthd answers other calls; then the archive
+# comes and the load completes.
+test_load_does_not_block_the_bus() {
+        local out
+        out=$(bed_sh "set -e
+                rm -f $SL/fifo; mkfifo $SL/fifo
+                exec 3<>$SL/fifo   # read-write: this open does not block, and the FIFO has a writer
+                before=\$(journalctl --no-pager -o cat -u berthd | grep -c 'Load started' || true)
+                berthctl load -i $SL/fifo > $SL/fifo-out 2>&1 &
+                pid=\$!
+                for i in \$(seq 300); do
+                        [ \$(journalctl --no-pager -o cat -u berthd | grep -c 'Load started' || true) -gt \$before ] &&
+                                echo 'load started' && break
+                        sleep 0.1
+                done
+                timeout 10 berthctl images -q > /dev/null && echo 'bus answered'
+                cat $SL/child.tar >&3
+                exec 3>&-
+                wait \$pid && cat $SL/fifo-out")
+        assert_match "$out" '^load started$' "the load's child waiting for its archive"
+        assert_match "$out" '^bus answered$' "a call during the load"
+        assert_match "$out" "^Loaded image: $(R busybox-child):latest\$" "the load after its archive came"
 }
 
 # corrupt NAME PYTHON : writes $SL/NAME.tar from $SL/child.tar through PYTHON (t: input, o: output tarfile)
