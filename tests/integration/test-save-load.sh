@@ -220,6 +220,26 @@ for m in t.getmembers():
 
 # A layer stored before berth kept layer records (simulated by moving one away) cannot be saved: a clear
 # error, and no archive.
+# Docker before 25 writes a layer that comes twice once, and a symlink "<id>/layer.tar -> ../<other>/layer.tar"
+# for the other place: followed inside the archive.
+test_symlinked_layer() {
+        local id
+        id=$(image_id "$(R busybox-child)")
+        corrupt symlinked '
+layers = manifest[0]["Layers"]
+for m in t.getmembers():
+    if m.name == "manifest.json": continue
+    o.addfile(m, t.extractfile(m) if m.isfile() else None)
+l = tarfile.TarInfo("dup/layer.tar"); l.type = tarfile.SYMTYPE; l.linkname = "../" + layers[0]; o.addfile(l)
+manifest[0]["Layers"][0] = "dup/layer.tar"
+doc = json.dumps(manifest).encode()
+i = tarfile.TarInfo("manifest.json"); i.size = len(doc); o.addfile(i, io.BytesIO(doc))'
+        bed_exec berthctl rmi "$(R busybox-child)" >/dev/null
+        assert_eq "$(bed_exec berthctl load -i $SL/symlinked.tar)" "Loaded image: $(R busybox-child):latest" \
+                "load through a symlinked layer"
+        assert_eq "$(image_id "$(R busybox-child)")" "$id" "same id"
+}
+
 test_layer_without_record_refused() {
         local rec
         rec=$(bed_sh 'ls /var/lib/berth/layers/*/tar-split.zst | head -1')
