@@ -200,6 +200,21 @@ for m in t.getmembers():
     if data is None: o.addfile(m)
     else: add(m.name, data, m)'
         bed_sh "tar -cf $SL/nomanifest.tar -C / etc/hostname"
+        # An OCI archive whose config blob was edited: it no longer matches its digest.
+        bed_exec python3 - $SL/busybox-oci.tar $SL/badconfig.tar <<'PY'
+import io, json, sys, tarfile
+t = tarfile.open(sys.argv[1]); o = tarfile.open(sys.argv[2], "w")
+index = json.load(t.extractfile("index.json"))
+man = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]))
+config = "blobs/sha256/" + man["config"]["digest"].split(":")[1]
+for m in t.getmembers():
+    data = t.extractfile(m).read() if m.isfile() else None
+    if m.name == config: data = data.replace(b'"os":"linux"', b'"os":"linux" ')
+    if data is None: o.addfile(m)
+    else:
+        i = tarfile.TarInfo(m.name); i.size = len(data); o.addfile(i, io.BytesIO(data))
+o.close()
+PY
 
         assert_fails bed_exec berthctl load -i $SL/random.tar
         assert_match "$FAIL_OUTPUT" 'Not a valid image archive|neither manifest.json' "random bytes"
@@ -211,6 +226,8 @@ for m in t.getmembers():
         assert_match "$FAIL_OUTPUT" 'Error' "flipped byte"
         assert_fails bed_exec berthctl load -i $SL/nolayer.tar
         assert_match "$FAIL_OUTPUT" 'lacks layer' "missing layer"
+        assert_fails bed_exec berthctl load -i $SL/badconfig.tar
+        assert_match "$FAIL_OUTPUT" 'config sha256:[0-9a-f]{64} does not match its digest' "edited OCI config"
         assert_fails bed_exec berthctl load -i $SL/nomanifest.tar
         assert_match "$FAIL_OUTPUT" 'neither manifest.json nor index.json' "a tar that is no image archive"
 
