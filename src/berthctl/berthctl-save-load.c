@@ -254,8 +254,7 @@ static int verb_load(int argc, char *argv[])
 }
 
 const Verb save_load_verbs[] = {
-        { "save", NULL, "[-o FILE] [--format docker-archive|oci-archive] IMAGE...",
-          "Write images to a tar archive", verb_save },
+        { "save", NULL, "[-o FILE] [--format F] IMAGE...", "Write images to a tar archive", verb_save },
         { "save", "image", "...", "Alias of 'save'", verb_save },
         { "load", NULL, "[-i FILE] [-q]", "Load images from a tar archive", verb_load },
         { "load", "image", "...", "Alias of 'load'", verb_load },

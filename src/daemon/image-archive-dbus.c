@@ -34,7 +34,8 @@ void image_archive_send_save_reply(sd_bus_message *call, const BerthError *e)
                 (void) sd_bus_reply_method_return(call, NULL);
                 return;
         }
-        (void) bus_error_set(&error, e, BERTH_ERROR_NO_SUCH_IMAGE);
+        /* The lookups were answered already: what is left failed part way (Failed, or NoSpace). */
+        (void) bus_error_set_failed(&error, e);
         (void) sd_bus_reply_method_error(call, &error);
 }
 

@@ -1,18 +1,23 @@
 # save and load (berthctl save/load, Manager.SaveImages/LoadImages): round trips through both archive
-# formats with the same image id and layer tars that hash to the config's diff ids (the store's exact layer
-# tars), a load into an empty store, corrupt archives refused with the store left as it was, podman from Debian
-# in both directions, and unprivileged callers refused. Cases run in order in one bed; archives live in
+# formats (and Docker 25's layout) with the same image id and layer tars that hash to the config's diff ids
+# (the store's exact layer tars), progress on a terminal, a load into an empty store, the bus answering while
+# a load waits for its archive, corrupt archives refused with the store left as it was, a layer without its
+# record refused by save, two images in one archive, podman from Debian in both directions, and unprivileged
+# callers refused. Cases run in order in one bed; archives live in
 # /run/sl inside it.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 SL=/run/sl
 PARITY=/run/parity
 
-# P ARGS… : podman inside the bed, everything it writes under /run/parity (as test-podman-parity.sh)
+# P ARGS… : podman inside the bed, everything it writes under /run/parity (as test-podman-parity.sh); its
+# blob-info cache would land in the host's /var/lib/containers whatever --root says, so /var/lib is a private
+# tmpfs for it (as bench/push does).
 P() {
         bed_exec env CONTAINERS_CONF=$PARITY/containers.conf CONTAINERS_REGISTRIES_CONF=$PARITY/registries.conf \
                 CONTAINERS_STORAGE_CONF=$PARITY/storage.conf XDG_CONFIG_HOME=$PARITY/config \
-                podman --root $PARITY/root --runroot $PARITY/runroot --tmpdir $PARITY/tmp \
+                unshare --mount --propagation private sh -c 'mount -t tmpfs podman-varlib /var/lib && exec "$@"' \
+                podman-private podman --root $PARITY/root --runroot $PARITY/runroot --tmpdir $PARITY/tmp \
                 --cgroup-manager=cgroupfs --events-backend=file --runtime runc --storage-driver overlay "$@"
 }
 
@@ -129,6 +134,30 @@ PY
         assert_eq "$(check_layers $SL/busybox-again.tar)" ok "exact layers after a load"
 }
 
+# While a load waits for its archive (a FIFO nobody writes yet), berthd answers other calls; then the archive
+# comes and the load completes.
+test_load_does_not_block_the_bus() {
+        local out
+        out=$(bed_sh "set -e
+                rm -f $SL/fifo; mkfifo $SL/fifo
+                exec 3<>$SL/fifo   # read-write: this open does not block, and the FIFO has a writer
+                before=\$(journalctl --no-pager -o cat -u berthd | grep -c 'Load started' || true)
+                berthctl load -i $SL/fifo > $SL/fifo-out 2>&1 &
+                pid=\$!
+                for i in \$(seq 300); do
+                        [ \$(journalctl --no-pager -o cat -u berthd | grep -c 'Load started' || true) -gt \$before ] &&
+                                echo 'load started' && break
+                        sleep 0.1
+                done
+                timeout 10 berthctl images -q > /dev/null && echo 'bus answered'
+                cat $SL/child.tar >&3
+                exec 3>&-
+                wait \$pid && cat $SL/fifo-out")
+        assert_match "$out" '^load started$' "the load's child waiting for its archive"
+        assert_match "$out" '^bus answered$' "a call during the load"
+        assert_match "$out" "^Loaded image: $(R busybox-child):latest\$" "the load after its archive came"
+}
+
 # corrupt NAME PYTHON : writes $SL/NAME.tar from $SL/child.tar through PYTHON (t: input, o: output tarfile)
 corrupt() {
         bed_exec python3 - "$SL/child.tar" "$SL/$1.tar" "$2" <<'PY'
@@ -171,6 +200,21 @@ for m in t.getmembers():
     if data is None: o.addfile(m)
     else: add(m.name, data, m)'
         bed_sh "tar -cf $SL/nomanifest.tar -C / etc/hostname"
+        # An OCI archive whose config blob was edited: it no longer matches its digest.
+        bed_exec python3 - $SL/busybox-oci.tar $SL/badconfig.tar <<'PY'
+import io, json, sys, tarfile
+t = tarfile.open(sys.argv[1]); o = tarfile.open(sys.argv[2], "w")
+index = json.load(t.extractfile("index.json"))
+man = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]))
+config = "blobs/sha256/" + man["config"]["digest"].split(":")[1]
+for m in t.getmembers():
+    data = t.extractfile(m).read() if m.isfile() else None
+    if m.name == config: data = data.replace(b'"os":"linux"', b'"os":"linux" ')
+    if data is None: o.addfile(m)
+    else:
+        i = tarfile.TarInfo(m.name); i.size = len(data); o.addfile(i, io.BytesIO(data))
+o.close()
+PY
 
         assert_fails bed_exec berthctl load -i $SL/random.tar
         assert_match "$FAIL_OUTPUT" 'Not a valid image archive|neither manifest.json' "random bytes"
@@ -182,6 +226,8 @@ for m in t.getmembers():
         assert_match "$FAIL_OUTPUT" 'Error' "flipped byte"
         assert_fails bed_exec berthctl load -i $SL/nolayer.tar
         assert_match "$FAIL_OUTPUT" 'lacks layer' "missing layer"
+        assert_fails bed_exec berthctl load -i $SL/badconfig.tar
+        assert_match "$FAIL_OUTPUT" 'config sha256:[0-9a-f]{64} does not match its digest' "edited OCI config"
         assert_fails bed_exec berthctl load -i $SL/nomanifest.tar
         assert_match "$FAIL_OUTPUT" 'neither manifest.json nor index.json' "a tar that is no image archive"
 
@@ -191,6 +237,26 @@ for m in t.getmembers():
 
 # A layer stored before berth kept layer records (simulated by moving one away) cannot be saved: a clear
 # error, and no archive.
+# Docker before 25 writes a layer that comes twice once, and a symlink "<id>/layer.tar -> ../<other>/layer.tar"
+# for the other place: followed inside the archive.
+test_symlinked_layer() {
+        local id
+        id=$(image_id "$(R busybox-child)")
+        corrupt symlinked '
+layers = manifest[0]["Layers"]
+for m in t.getmembers():
+    if m.name == "manifest.json": continue
+    o.addfile(m, t.extractfile(m) if m.isfile() else None)
+l = tarfile.TarInfo("dup/layer.tar"); l.type = tarfile.SYMTYPE; l.linkname = "../" + layers[0]; o.addfile(l)
+manifest[0]["Layers"][0] = "dup/layer.tar"
+doc = json.dumps(manifest).encode()
+i = tarfile.TarInfo("manifest.json"); i.size = len(doc); o.addfile(i, io.BytesIO(doc))'
+        bed_exec berthctl rmi "$(R busybox-child)" >/dev/null
+        assert_eq "$(bed_exec berthctl load -i $SL/symlinked.tar)" "Loaded image: $(R busybox-child):latest" \
+                "load through a symlinked layer"
+        assert_eq "$(image_id "$(R busybox-child)")" "$id" "same id"
+}
+
 test_layer_without_record_refused() {
         local rec
         rec=$(bed_sh 'ls /var/lib/berth/layers/*/tar-split.zst | head -1')
@@ -245,6 +311,25 @@ test_berth_to_podman() {
         bed_exec berthctl save --format oci-archive -o $SL/to-podman-oci.tar "$(R busybox-child)"
         P load -i $SL/to-podman-oci.tar >/dev/null
         assert_eq "sha256:$(P image inspect --format '{{.Id}}' "$(R busybox-child)")" "$id" "podman's id (OCI)"
+}
+
+# Two images that share their base layer, in one archive of each format: the shared layer is written once,
+# both come back with their ids.
+test_two_images_in_one_archive() {
+        local a b out format
+        a=$(image_id "$(R busybox)") b=$(image_id "$(R busybox-child)")
+        for format in docker-archive oci-archive; do
+                bed_exec berthctl save --format $format -o $SL/two.tar "$(R busybox)" "$(R busybox-child)"
+                bed_exec berthctl rmi "$(R busybox)" "$(R busybox-child)" >/dev/null
+                out=$(bed_exec berthctl load -i $SL/two.tar)
+                assert_match "$out" "^Loaded image: $(R busybox):latest\$" "first image ($format)"
+                assert_match "$out" "^Loaded image: $(R busybox-child):latest\$" "second image ($format)"
+                assert_eq "$(image_id "$(R busybox)")" "$a" "first id ($format)"
+                assert_eq "$(image_id "$(R busybox-child)")" "$b" "second id ($format)"
+        done
+        # The shared base layer is in the docker-archive once.
+        bed_exec berthctl save -o $SL/two.tar "$(R busybox)" "$(R busybox-child)"
+        assert_eq "$(bed_exec tar -tf $SL/two.tar | grep -c 'layer.tar$')" 3 "layer files (1 shared + 2)"
 }
 
 test_podman_to_berth() {
