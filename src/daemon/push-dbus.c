@@ -8,6 +8,7 @@
 #include "daemon/transfer-dbus.h"
 #include "daemon/transfer.h"
 #include "registry/registry-client.h"
+#include "registry/reference.h"
 #include "registry/registry-config.h"
 #include "shared/log.h"
 
@@ -122,13 +123,64 @@ static void on_login_checked(RegistryRequest *req, const RegistryError *error,
         login_check_free(c);
 }
 
+/* DNS's limits (RFC 1035), which the reference grammar does not set: labels of at most 63 bytes, 253 in all;
+ * and a port that is one. */
+static bool host_fits_dns(const char *domain)
+{
+        size_t n = strcspn(domain, ":");
+
+        if (n > 253)
+                return false;
+        if (domain[n] == ':') {
+                char *end;
+                unsigned long port = strtoul(domain + n + 1, &end, 10);
+
+                if (*end || port == 0 || port > 65535 || strlen(domain + n + 1) > 5)
+                        return false;
+        }
+        for (const char *p = domain; p < domain + n;) {
+                size_t label = strcspn(p, ".:");
+
+                if (label > 63)
+                        return false;
+                p += label + 1;
+        }
+        return true;
+}
+
+/* A registry as docker login takes it: "host[:port]", with an optional http(s):// and a path, which names
+ * nothing more than the host (Docker drops it too) but may not climb (".."), be empty ("a//b") or hold what
+ * no repository path holds. The host must be a valid domain, so that nothing odd reaches the resolver. */
 static int read_registry(sd_bus_message *message, const char *registry, char **ret, sd_bus_error *error)
 {
-        int r = registry_normalize_domain(registry, ret);
-        if (r < 0 || isempty(*ret))
+        const char *path = registry;
+        int r;
+
+        if (g_ascii_strncasecmp(path, "https://", 8) == 0)
+                path += 8;
+        else if (g_ascii_strncasecmp(path, "http://", 7) == 0)
+                path += 7;
+        path = strchr(path, '/');
+        r = registry_normalize_domain(registry, ret);
+        if (r < 0 || isempty(*ret) || !reference_domain_is_valid(*ret) || !host_fits_dns(*ret) ||
+            (path && (strstr(path, "//") || strstr(path, "/.") ||
+                      strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789._-/") != strlen(path))))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%s' is not a registry.",
                                          registry);
         return 0;
+}
+
+/* A credential: not empty, not too long for a registry to take, and no control characters. */
+static bool credential_is_valid(const char *s, size_t max)
+{
+        size_t n = strnlen(s, max + 1);
+
+        if (n == 0 || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                        return false;
+        return true;
 }
 
 int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -145,9 +197,12 @@ int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *erro
         r = read_registry(message, registry, &domain, error);
         if (r < 0)
                 return r;
-        if (isempty(username) || strchr(username, ':') || isempty(password))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                        "A username (without ':') and a password are needed.");
+        if (!credential_is_valid(username, 256) || strchr(username, ':') ||
+            !credential_is_valid(password, 65536))
+                return sd_bus_error_set(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "A username (without ':', at most 256 bytes) and a password (at most 64 KiB), "
+                        "neither with control characters, are needed.");
 
         const char *details[] = { "registry", domain, "verb", "login", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CREDENTIALS, details, &m->polkit_registry,

@@ -188,6 +188,22 @@ test_login_push_logout() {
         assert_match "$FAIL_OUTPUT" '^Error: Unauthorized' "push after logout"
 }
 
+# Registries and credentials that are no such thing are refused at once, before any lookup or request.
+test_login_refuses_bad_input() {
+        local bad out before
+        before=$(bed_sh 'cat /var/lib/berth/auth.json 2>/dev/null || echo none')
+        for bad in . .. a/../b a//b _x -rf 'sha256:' "sha256:$(printf '0%.0s' $(seq 64))" example.org:70000 \
+                "$(printf 'a%.0s' $(seq 70)).example"; do
+                out=$(bed_exec busctl --timeout=5 -- call org.berth1 /org/berth1 org.berth1.Manager Login sss "$bad" u p 2>&1) &&
+                        fail "Login to '$bad' succeeded"
+                assert_match "$out" "is not a registry" "Login to '$bad'"
+        done
+        out=$(bed_exec busctl --timeout=5 call org.berth1 /org/berth1 org.berth1.Manager Login sss \
+                "$BERTH_TEST_REGISTRY" "$(printf 'u\tx')" p 2>&1) && fail "a user name with a tab was taken"
+        assert_match "$out" "control characters" "user name with a control character"
+        assert_eq "$(bed_sh 'cat /var/lib/berth/auth.json 2>/dev/null || echo none')" "$before" "credentials after refused logins"
+}
+
 transfer_gone() { ! bed_exec busctl introspect org.berth1 "$1" >/dev/null 2>&1; }
 
 test_cancel_push() {
