@@ -8,6 +8,7 @@ packages=(
         meson ninja-build gcc pkg-config libc6-dev
         libsystemd-dev libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libcurl4-openssl-dev
         libarchive-dev libseccomp-dev libssl-dev
+        libisal-dev # ISA-L's inflate for gzip layers (meson option isal; zlib through libarchive without)
         libmnl-dev libnftables-dev # rtnetlink and the firewall of the bridge network (src/network)
         clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
         clang-format # tools/check-format.sh: the tree stays as its .clang-format writes it

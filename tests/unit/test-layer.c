@@ -22,6 +22,7 @@
 #include "shared/fs-util.h"
 #include "shared/macro.h"
 #include "store/extract-confine.h"
+#include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
 #include "store/store-config.h"
@@ -424,6 +425,40 @@ static void test_extract_trailing_bytes(void)
         tmpdir_make(&t);
         assert_extracts(blob, tar, t.fd);
         assert_file(t.fd, "f", "x");
+        tmpdir_done(&t);
+}
+
+/* gzip members one after the other are one stream (gzip(1), pigz -i and libarchive say so); bytes after the
+ * last member are hashed into the blob digest but not decompressed. Big enough that inflate's output comes
+ * in several blocks. */
+static void test_extract_gzip_members(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), head = g_byte_array_new(), tail = g_byte_array_new(),
+                              blob = g_byte_array_new(), a_gz = NULL, b_gz = NULL;
+        g_autofree char *big = g_malloc(3 << 20);
+        struct archive *a;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        for (size_t i = 0; i < (3 << 20) - 1; i++)
+                big[i] = (char) ('a' + (i * 7919 % 26));
+        big[(3 << 20) - 1] = '\0';
+        a = tar_new(tar);
+        tar_file(a, "big", big);
+        tar_file(a, "small", "x");
+        tar_finish(a);
+        g_byte_array_append(head, tar->data, tar->len / 3);
+        g_byte_array_append(tail, tar->data + tar->len / 3, tar->len - tar->len / 3);
+        a_gz = compress_blob(head, COMPRESSION_GZIP);
+        b_gz = compress_blob(tail, COMPRESSION_GZIP);
+        g_byte_array_append(blob, a_gz->data, a_gz->len);
+        g_byte_array_append(blob, b_gz->data, b_gz->len);
+        g_byte_array_append(blob, (const guint8 *) "not gzip", 8);
+
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd);
+        assert_file(t.fd, "small", "x");
         tmpdir_done(&t);
 }
 
@@ -1210,6 +1245,14 @@ int main(int argc, char *argv[])
         /* The tar writer needs a UTF-8 locale to store the non-ASCII name of the rich layer as pax UTF-8. */
         g_assert_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
         g_test_init(&argc, &argv, NULL);
+        /* Run twice by meson: with the default inflate for gzip (ISA-L when built with it) and with zlib's.
+         */
+        if (streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib"))
+                layer_decompress_use_isal(false);
+        g_test_message("gzip inflate: %s",
+                       layer_decompress_have_isal() && !streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib")
+                               ? "ISA-L"
+                               : "zlib (libarchive)");
 
         g_test_add_data_func("/layer/extract/rich/tar", GINT_TO_POINTER(COMPRESSION_NONE),
                              test_extract_rich);
@@ -1218,6 +1261,7 @@ int main(int argc, char *argv[])
         g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD),
                              test_extract_rich);
         g_test_add_func("/layer/extract/trailing-bytes", test_extract_trailing_bytes);
+        g_test_add_func("/layer/extract/gzip-members", test_extract_gzip_members);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
