@@ -97,6 +97,7 @@ typedef struct Extractor {
         int stream_fd; /* the decompressed tar, from layer-decompress.c's thread */
         uint8_t *buffer;
         uint64_t entries;
+        bool sync; /* syncfs at the end; false when the caller makes many layers durable at once */
         char message[ERROR_MESSAGE_MAX];
 } Extractor;
 
@@ -482,12 +483,12 @@ static int extract(Extractor *x, LayerExtractResult *ret)
 
         /* Once per layer: per-file fsync would cost far more; one syncfs adds ~0.1 s to a 17.5k-file layer.
          */
-        if (syncfs(x->root_fd) < 0)
+        if (x->sync && syncfs(x->root_fd) < 0)
                 return fail(x, negative_errno(), "syncfs failed: %m");
         return 0;
 }
 
-static int extract_confined(int input_fd, int dest_dir_fd, char message[static ERROR_MESSAGE_MAX],
+static int extract_confined(int input_fd, int dest_dir_fd, bool sync, char message[static ERROR_MESSAGE_MAX],
                             LayerExtractResult *ret)
 {
         _cleanup_free_ uint8_t *buffer = NULL;
@@ -496,6 +497,7 @@ static int extract_confined(int input_fd, int dest_dir_fd, char message[static E
                 .input_fd = input_fd,
                 .root_fd = dest_dir_fd,
                 .stream_fd = -EBADF,
+                .sync = sync,
         };
         int r;
 
@@ -546,7 +548,7 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
         char message[ERROR_MESSAGE_MAX];
         int r;
 
-        r = extract_confined(input_fd, dest_dir_fd, message, ret);
+        r = extract_confined(input_fd, dest_dir_fd, true, message, ret);
         if (r < 0)
                 berth_error_set(err, r, "%s", message);
         return r;
@@ -557,7 +559,7 @@ static int move_fd(int fd, int target)
         return dup2(fd, target) < 0 ? negative_errno() : 0;
 }
 
-_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, pid_t parent)
+_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, bool sync, pid_t parent)
 {
         Report report = { .magic = REPORT_MAGIC };
         int high[3], r;
@@ -579,14 +581,14 @@ _Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, p
                 for (int fd = CHILD_RESULT_FD + 1; fd < 65536; fd++)
                         (void) close(fd);
 
-        r = extract_confined(CHILD_INPUT_FD, CHILD_DEST_FD, report.message, &report.result);
+        r = extract_confined(CHILD_INPUT_FD, CHILD_DEST_FD, sync, report.message, &report.result);
         report.error = r < 0 ? r : 0;
         if (write(CHILD_RESULT_FD, &report, sizeof(report)) != (ssize_t) sizeof(report))
                 _exit(EXIT_FAILURE);
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
-static int fork_child(int input_fd, int dest_dir_fd, int result_fd, pid_t *ret_pid)
+static int fork_child(int input_fd, int dest_dir_fd, int result_fd, bool sync, pid_t *ret_pid)
 {
         pid_t parent = getpid(), pid;
 
@@ -594,12 +596,12 @@ static int fork_child(int input_fd, int dest_dir_fd, int result_fd, pid_t *ret_p
         if (pid < 0)
                 return negative_errno();
         if (pid == 0)
-                child_main(input_fd, dest_dir_fd, result_fd, parent);
+                child_main(input_fd, dest_dir_fd, result_fd, sync, parent);
         *ret_pid = pid;
         return 0;
 }
 
-int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
+static int spawn(int dest_dir_fd, bool sync, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
 {
         _cleanup_close_pair_ int input[2] = { -EBADF, -EBADF }, result[2] = { -EBADF, -EBADF };
         pid_t pid;
@@ -616,7 +618,7 @@ int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, 
         if (fcntl(input[1], F_SETFL, O_NONBLOCK) < 0)
                 return negative_errno();
 
-        r = fork_child(input[0], dest_dir_fd, result[1], &pid);
+        r = fork_child(input[0], dest_dir_fd, result[1], sync, &pid);
         if (r < 0)
                 return r;
 
@@ -626,6 +628,16 @@ int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, 
         *ret_result_fd = TAKE_FD(result[0]);
         *ret_pid = pid;
         return 0;
+}
+
+int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
+{
+        return spawn(dest_dir_fd, true, ret_input_fd, ret_result_fd, ret_pid);
+}
+
+int layer_extract_spawn_unsynced(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid)
+{
+        return spawn(dest_dir_fd, false, ret_input_fd, ret_result_fd, ret_pid);
 }
 
 int layer_extract_read_result(int result_fd, BerthError *err, LayerExtractResult *ret)
@@ -671,7 +683,7 @@ int layer_extract(int input_fd, int dest_dir_fd, BerthError *err, LayerExtractRe
 
         if (pipe2(result, O_CLOEXEC | O_NONBLOCK) < 0)
                 return negative_errno();
-        r = fork_child(input_fd, dest_dir_fd, result[1], &pid);
+        r = fork_child(input_fd, dest_dir_fd, result[1], true, &pid);
         if (r < 0)
                 return r;
         result[1] = safe_close(result[1]);

@@ -45,6 +45,9 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
  * later writes fail with EPIPE: the daemon must ignore SIGPIPE (the child resets it and all other signals).
  */
 int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
+/* The same without the syncfs at the end, for a caller that makes the tree durable itself, together with
+ * others (layer_store_prepare()). */
+int layer_extract_spawn_unsynced(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, pid_t *ret_pid);
 
 /* Reads the report of an exited child: 0 and *ret on success, or the child's negative errno (with its
  * message in *err when not NULL). -EPROTO if the child died without reporting, -EAGAIN if it

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -997,6 +998,100 @@ static int store_add(LayerStore *s, const char *file, const char *chain, const c
         return layer_store_commit(s, tmp, chain, res.diff_id, parent);
 }
 
+/* A pull's batch: three layers, each on the one below, prepared without syncing (the top two while their
+ * parents are still in temp dirs), one syncfs, published parents first. Then the layers are as
+ * layer_store_commit() makes them; a prepared layer that is aborted, or loses to a concurrent commit, leaves
+ * no short link behind. */
+static void test_store_batch(void)
+{
+        _cleanup_(layer_store_freep) LayerStore *s = NULL;
+        _cleanup_free_ char *lowerdir = NULL, *l1 = NULL, *l2 = NULL, *l3 = NULL, *expect = NULL;
+        char c[4][LAYER_DIGEST_STRING_MAX];
+        g_autofree char *root = NULL;
+        char *tmp[4] = {};
+        TmpDir t;
+        pid_t pid;
+        int status;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        root = g_strdup_printf("%s/store/layers", t.path);
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+        for (int i = 0; i < 4; i++)
+                fake_chain_id(10 + i, c[i]);
+
+        for (int i = 0; i < 4; i++) {
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                g_autofree char *name = g_strdup_printf("f%d", i);
+                _cleanup_close_ int fd = -EBADF;
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                tar_file(a, name, name);
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &tmp[i], &fd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, fd, NULL, &res), ==, 0);
+                if (i == 3)
+                        break;
+                g_assert_cmpint(layer_store_prepare(s, tmp[i], c[i], res.diff_id, i ? c[i - 1] : NULL,
+                                                    i ? tmp[i - 1] : NULL),
+                                ==, 0);
+                g_assert_cmpint(layer_store_has(s, c[i]), ==, 0); /* not before it is published */
+        }
+        g_assert_cmpint(layer_store_sync_spawn(s, &pid), ==, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        for (int i = 0; i < 3; i++) {
+                g_assert_cmpint(layer_store_publish(s, tmp[i], c[i]), ==, 0);
+                g_assert_cmpint(layer_store_has(s, c[i]), ==, 1);
+        }
+        g_assert_cmpint(layer_store_sync_root(s), ==, 0);
+
+        g_assert_cmpint(layer_store_get_link(s, c[0], &l1), ==, 0);
+        g_assert_cmpint(layer_store_get_link(s, c[1], &l2), ==, 0);
+        g_assert_cmpint(layer_store_get_link(s, c[2], &l3), ==, 0);
+        expect = g_strdup_printf("l/%s:l/%s:l/%s", l3, l2, l1);
+        g_assert_cmpint(layer_store_lowerdir_option(s, (char *[]){ c[0], c[1], c[2] }, 3, &lowerdir), ==, 0);
+        g_assert_cmpstr(lowerdir, ==, expect);
+        {
+                g_autofree char *p = g_strdup_printf("l/%s/f2", l3);
+                assert_file(layer_store_root_fd(s), p, "f2");
+        }
+
+        /* A prepared layer that is aborted takes its short link with it. */
+        {
+                _cleanup_close_ int lfd = open_dir_at(layer_store_root_fd(s), "l");
+                g_assert_cmpint(layer_store_prepare(s, tmp[3], c[3], c[3], c[2], NULL), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+                g_assert_cmpint(layer_store_abort(s, tmp[3]), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 3);
+        }
+        /* One that another pull published meanwhile is discarded at its own publish: 1, nothing left. */
+        {
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                _cleanup_free_ char *again = NULL;
+                _cleanup_close_ int fd = -EBADF, lfd = open_dir_at(layer_store_root_fd(s), "l");
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                tar_file(a, "x", "x");
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &again, &fd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, fd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, again, c[3], res.diff_id, c[2], NULL), ==, 0);
+                g_assert_cmpint(store_add(s, "y", c[3], c[2], NULL), ==, 0);
+                g_assert_cmpint(layer_store_publish(s, again, c[3]), ==, 1);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+                g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+        }
+        for (int i = 0; i < 4; i++)
+                free(tmp[i]);
+        layer_store_free(TAKE_PTR(s));
+        tmpdir_done(&t);
+}
+
 static void test_store_basic(void)
 {
         _cleanup_(layer_store_freep) LayerStore *s = NULL;
@@ -1274,6 +1369,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
         g_test_add_func("/layer/extract/confined", test_extract_confined);
         g_test_add_func("/layer/store/basic", test_store_basic);
+        g_test_add_func("/layer/store/batch", test_store_batch);
         g_test_add_func("/layer/store/crash", test_store_crash);
         g_test_add_func("/layer/store/128-layers", test_store_128_layers);
 
