@@ -60,6 +60,12 @@ static int write_all(int fd, const void *data, size_t size)
 
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode)
 {
+        return write_file_atomic_flags_at(dir_fd, path, data, size, mode, 0);
+}
+
+int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                               WriteFileFlags flags)
+{
         _cleanup_free_ char *tmp = NULL, *dir = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *slash;
@@ -85,6 +91,8 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
+        if (flags & WRITE_FILE_NO_SYNC_DIR)
+                return 0;
 
         dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
         if (!dir)
@@ -128,12 +136,18 @@ static int fill_spare(int dir_fd, const char *spare, const void *data, size_t si
 int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
                            mode_t mode)
 {
+        return write_file_reserved_flags_at(dir_fd, path, data, size, reserve, mode, 0);
+}
+
+int write_file_reserved_flags_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
+                                 mode_t mode, WriteFileFlags flags)
+{
         _cleanup_free_ char *spare = NULL, *dir = NULL;
         const char *slash;
         int r;
 
         if (size > reserve)
-                return write_file_atomic_at(dir_fd, path, data, size, mode);
+                return write_file_atomic_flags_at(dir_fd, path, data, size, mode, flags);
 
         slash = strrchr(path, '/');
         if (asprintf(&spare, "%.*s.%s.spare", slash ? (int) (slash - path + 1) : 0, path,
@@ -159,6 +173,8 @@ int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_
                         return r;
                 }
         }
+        if (flags & WRITE_FILE_NO_SYNC_DIR)
+                return 0;
         return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
 }
 
