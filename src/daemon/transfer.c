@@ -696,6 +696,7 @@ static int on_batch_synced(sd_event_source *s, const siginfo_t *si, void *userda
         }
         for (size_t i = 0; i < t->n_layers; i++) {
                 TransferLayer *l = &t->layers[i];
+                bool lost;
 
                 if (!l->prepared)
                         continue;
@@ -704,9 +705,26 @@ static int on_batch_synced(sd_event_source *s, const siginfo_t *si, void *userda
                         commit_failed(l, r);
                         return 0;
                 }
+                lost = r > 0; /* another pull published it first: ours, and its short link, are gone */
                 layer_committed(l);
                 if (t->state != STATE_PULLING)
                         return 0;
+                if (!lost)
+                        continue;
+                /* The layers above it in this batch name our discarded short link in their lower file:
+                 * prepared again (with the winner's) by the next transfer_advance(). */
+                for (size_t k = i + 1; k < t->n_layers; k++) {
+                        TransferLayer *u = &t->layers[k];
+                        if (!u->prepared)
+                                continue;
+                        r = layer_store_unprepare(t->manager->layers, u->tmp_name);
+                        if (r < 0) {
+                                commit_failed(u, r);
+                                return 0;
+                        }
+                        u->prepared = false;
+                }
+                break;
         }
         transfer_advance(t);
         return 0;

@@ -402,6 +402,26 @@ int layer_store_prepare(LayerStore *s, const char *tmp_name, const char *chain_i
         return layer_prepare(s, tmp_name, chain_id, diff_id, parent_chain_id, parent_tmp_name, false);
 }
 
+int layer_store_unprepare(LayerStore *s, const char *tmp_name)
+{
+        static const char *const files[] = { "diff-id", "lower", "parent", "link" };
+        _cleanup_free_ char *link = NULL;
+        _cleanup_close_ int tmp_fd = -EBADF;
+
+        if (!tmp_name_is_valid(tmp_name))
+                return -EINVAL;
+        tmp_fd = open_dir_at(s->root_fd, tmp_name);
+        if (tmp_fd < 0)
+                return tmp_fd;
+        if (read_meta(s, tmp_name, "link", &link) >= 0 && short_id_is_valid(link) &&
+            unlinkat(s->links_fd, link, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (unlinkat(tmp_fd, files[i], 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+        return 0;
+}
+
 int layer_store_sync_spawn(LayerStore *s, pid_t *ret_pid)
 {
         pid_t pid = fork();

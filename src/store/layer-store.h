@@ -57,6 +57,10 @@ int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id
  * parent_tmp_name: the parent's temp dir while it is prepared in the same batch, else NULL. */
 int layer_store_prepare(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
                         const char *parent_chain_id, const char *parent_tmp_name);
+/* Undoes layer_store_prepare() but keeps the extracted tree: for a layer whose parent, prepared in the same
+ * batch, lost to a concurrent pull at its publish (the lower file names the parent's discarded short link).
+ * Prepare it again once the parent is in the store. */
+int layer_store_unprepare(LayerStore *s, const char *tmp_name);
 int layer_store_sync_spawn(LayerStore *s, pid_t *ret_pid);
 int layer_store_publish(LayerStore *s, const char *tmp_name, const char *chain_id);
 int layer_store_sync_root(LayerStore *s);

@@ -1086,6 +1086,41 @@ static void test_store_batch(void)
                 g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
                 g_assert_cmpuint(count_entries(lfd), ==, 4);
         }
+        /* A parent prepared in the same batch that loses to another pull at its publish: the child above it
+         * is unprepared (its lower names the discarded short link) and prepared again on the winner. */
+        {
+                char p[LAYER_DIGEST_STRING_MAX], q[LAYER_DIGEST_STRING_MAX];
+                _cleanup_free_ char *ptmp = NULL, *qtmp = NULL, *winner = NULL, *lower = NULL, *want = NULL;
+                _cleanup_close_ int pfd = -EBADF, qfd = -EBADF,
+                                    lfd = open_dir_at(layer_store_root_fd(s), "l");
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                g_autofree char *path = NULL;
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                fake_chain_id(20, p);
+                fake_chain_id(21, q);
+                tar_file(a, "z", "z");
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &ptmp, &pfd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, pfd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_begin(s, &qtmp, &qfd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, qfd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, ptmp, p, res.diff_id, c[2], NULL), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, qtmp, q, res.diff_id, p, ptmp), ==, 0);
+                g_assert_cmpint(store_add(s, "w", p, c[2], NULL), ==, 0); /* the other pull */
+                g_assert_cmpint(layer_store_publish(s, ptmp, p), ==, 1);
+                g_assert_cmpint(layer_store_unprepare(s, qtmp), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, qtmp, q, res.diff_id, p, NULL), ==, 0);
+                g_assert_cmpint(layer_store_publish(s, qtmp, q), ==, 0);
+                g_assert_cmpint(layer_store_get_link(s, p, &winner), ==, 0);
+                path = g_strdup_printf("%s/lower", q + 7);
+                g_assert_cmpint(read_file_at(layer_store_root_fd(s), path, 4096, &lower, NULL), ==, 0);
+                want = g_strdup_printf("l/%s:l/%s:l/%s:l/%s", winner, l3, l2, l1);
+                g_assert_cmpstr(lower, ==, want);
+                g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 6); /* 4 before, p's and q's; none dangling */
+        }
         for (int i = 0; i < 4; i++)
                 free(tmp[i]);
         layer_store_free(TAKE_PTR(s));
