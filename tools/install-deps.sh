@@ -8,7 +8,7 @@ packages=(
         meson ninja-build gcc pkg-config libc6-dev
         libsystemd-dev libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libcurl4-openssl-dev
         libarchive-dev libseccomp-dev libssl-dev
-        libzstd-dev libisal-dev # push: layers compressed as they upload (zstd; ISA-L igzip for gzip)
+        libzstd-dev libisal-dev # push (zstd; ISA-L igzip for gzip) and pull (ISA-L inflate for gzip layers)
         libmnl-dev libnftables-dev # rtnetlink and the firewall of the bridge network (src/network)
         clang libclang-rt-dev # libFuzzer targets (tests/fuzz, tools/fuzz.sh)
         clang-format # tools/check-format.sh: the tree stays as its .clang-format writes it

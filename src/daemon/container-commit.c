@@ -157,7 +157,7 @@ static int commit_child_work(int upper_fd, int dest_fd, int record_fd, CommitRep
         pid_t pid;
         int r, k, flags;
 
-        r = layer_extract_spawn_recorded(dest_fd, record_fd, &input_fd, &result_fd, &pid);
+        r = layer_extract_spawn_recorded(dest_fd, record_fd, true, &input_fd, &result_fd, &pid);
         if (r < 0) {
                 snprintf(report->message, sizeof(report->message), "cannot start extraction: %s",
                          strerror(-r));

@@ -57,11 +57,10 @@ static char **merge_env(char **base, char **extra)
         return (char **) g_ptr_array_free(l, false);
 }
 
-static int build_request(Container *c, const ExecOptions *o, char **ret_json, BerthError *e)
+static int build_request(Container *c, const ExecOptions *o, char **ret, size_t *ret_size, BerthError *e)
 {
         _cleanup_(run_spec_freep) RunSpec *spec = NULL;
-        g_autofree char *path =
-                g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
+        g_autofree char *path = g_strdup_printf("%s/containers/%s/run-spec", c->manager->runtime_dir, c->id);
         int r;
 
         /* The spec the container was started with: its environment, directory and user are the defaults. */
@@ -83,7 +82,7 @@ static int build_request(Container *c, const ExecOptions *o, char **ret_json, Be
         }
         spec->tty = o->tty;
         spec->interactive = o->interactive;
-        r = run_spec_to_json(spec, ret_json);
+        r = run_spec_serialize(spec, ret, ret_size);
         if (r < 0)
                 return berth_error_set(e, r, "Cannot write the exec request");
         return 0;
@@ -236,13 +235,14 @@ int container_exec(Container *c, const ExecOptions *o, container_exec_callback_t
                    BerthError *e)
 {
         _cleanup_(exec_request_freep) ExecRequest *x = NULL;
-        g_autofree char *json = NULL;
+        g_autofree char *request = NULL;
+        size_t request_size = 0;
         char header[ATTACH_HEADER_MAX];
         int r;
 
         if (!container_is_running(c))
                 return -ESRCH;
-        r = build_request(c, o, &json, e);
+        r = build_request(c, o, &request, &request_size, e);
         if (r < 0)
                 return r;
         x = calloc(1, sizeof(*x));
@@ -265,10 +265,10 @@ int container_exec(Container *c, const ExecOptions *o, container_exec_callback_t
          * request fits in the socket's buffer (a spec is a few KiB), so sending does not wait for the
          * monitor, and the answer is read with MSG_DONTWAIT once it is there. */
         (void) fcntl(x->fd, F_SETFL, fcntl(x->fd, F_GETFL) & ~O_NONBLOCK);
-        snprintf(header, sizeof(header), "EXEC %zu %u %u\n", strlen(json), o->rows, o->columns);
+        snprintf(header, sizeof(header), "EXEC %zu %u %u\n", request_size, o->rows, o->columns);
         r = send_all(x->fd, header, strlen(header));
         if (r >= 0)
-                r = send_all(x->fd, json, strlen(json));
+                r = send_all(x->fd, request, request_size);
         if (r == -ESRCH)
                 return r;
         if (r < 0)

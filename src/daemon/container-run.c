@@ -278,9 +278,9 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         Manager *m = c->manager;
         const ImageRecord *image = image_store_get(m->images, c->image_id);
         _cleanup_(run_spec_freep) RunSpec *spec = NULL;
-        _cleanup_free_ char *json = NULL, *runtime = NULL, *path = NULL;
+        _cleanup_free_ char *data = NULL, *runtime = NULL, *path = NULL;
         char dir[PATH_MAX];
-        size_t n_layers;
+        size_t n_layers, size;
         int r;
 
         if (!image)
@@ -326,16 +326,17 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         spec->read_only = c->config.read_only;
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
-                const char *bpf;
+                const void *bpf;
 
                 r = caps_resolve(false, spec->cap_add, spec->cap_drop, &caps, NULL);
                 if (r < 0)
                         return r;
                 /* Compiled here, in the daemon, once per capability set; the child only loads it. */
-                bpf = seccomp_profile_get(caps);
-                if (!bpf)
-                        return -EIO;
-                spec->seccomp_filter = g_strdup(bpf);
+                r = seccomp_profile_get(caps, &bpf, &size);
+                if (r < 0)
+                        return r;
+                spec->seccomp_filter = g_memdup2(bpf, size);
+                spec->seccomp_filter_size = size;
         }
         spec->state_file = g_strdup_printf("%s/state.json", dir);
         runtime = g_strdup_printf("%s/containers/%s", m->runtime_dir, c->id);
@@ -344,11 +345,11 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         r = mkdir_p_at(AT_FDCWD, runtime, 0700);
         if (r < 0)
                 return r;
-        r = run_spec_to_json(spec, &json);
+        r = run_spec_serialize(spec, &data, &size);
         if (r < 0)
                 return r;
-        path = g_strdup_printf("%s/spec.json", runtime);
-        r = write_file_atomic_at(AT_FDCWD, path, json, strlen(json), 0600);
+        path = g_strdup_printf("%s/run-spec", runtime);
+        r = write_file_atomic_at(AT_FDCWD, path, data, size, 0600);
         if (r < 0)
                 return r;
         *ret_path = TAKE_PTR(path);

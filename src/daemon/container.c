@@ -267,7 +267,8 @@ int container_save_record(Container *c)
 #define ETC_HOSTS_RESERVE 4096
 
 /* /etc/hostname, hosts and resolv.conf of the container (network/etc-files.h), bound over the image's by the
- * child. hosts names the container's own address once it has one (container_write_hosts() at start). */
+ * child. hosts names the container's own address once it has one (container_write_hosts() at start). Into
+ * the new container's temp dir, which is synced once before its rename. */
 static int write_etc_files(Container *c, int dir_fd)
 {
         _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL;
@@ -278,11 +279,14 @@ static int write_etc_files(Container *c, int dir_fd)
         r = resolv_conf_for_container(streq_ptr(c->config.network, "host"), c->config.dns,
                                       c->config.dns_search, &resolv);
         if (r >= 0)
-                r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
+                r = write_file_atomic_flags_at(dir_fd, "hostname", hostname, strlen(hostname), 0644,
+                                               WRITE_FILE_NO_SYNC_DIR);
         if (r >= 0)
-                r = write_file_reserved_at(dir_fd, "hosts", hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644);
+                r = write_file_reserved_flags_at(dir_fd, "hosts", hosts, strlen(hosts), ETC_HOSTS_RESERVE,
+                                                 0644, WRITE_FILE_NO_SYNC_DIR);
         if (r >= 0)
-                r = write_file_atomic_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644);
+                r = write_file_atomic_flags_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644,
+                                               WRITE_FILE_NO_SYNC_DIR);
         return r;
 }
 
@@ -374,13 +378,15 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         r = container_record_to_json(c, &record, &record_size);
         if (r < 0)
                 return r;
-        r = write_file_atomic_at(dir_fd, "config.json", record, record_size, 0600);
+        r = write_file_atomic_flags_at(dir_fd, "config.json", record, record_size, 0600,
+                                       WRITE_FILE_NO_SYNC_DIR);
         if (r < 0)
                 return r;
         snprintf(dir, sizeof(dir), "%s/containers/%s/state.json", m->state_dir, tmp_name);
         r = container_state_save(dir, &c->state);
         if (r < 0)
                 return r;
+        /* The entries of all the files above are durable: container_state_save() synced the dir, last. */
         if (renameat(containers_fd, tmp_name, containers_fd, id) < 0)
                 return -errno;
         tmp.name = NULL;

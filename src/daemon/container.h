@@ -21,7 +21,7 @@
  *   <state>/containers/<id>/work/         overlay work dir
  *   <state>/containers/<id>/merged/       mount point of the root (only inside the container's namespace)
  *   <state>/containers/<id>/hostname, hosts, resolv.conf   bind-mounted into /etc
- *   <runtime>/containers/<id>/spec.json   what the monitor runs (runtime/run-spec.h)
+ *   <runtime>/containers/<id>/run-spec    what the monitor runs (runtime/run-spec.h)
  */
 
 typedef struct Container {

@@ -39,6 +39,7 @@ typedef struct TransferLayer {
 
         bool present;   /* in the store (was there, or committed by us or another pull) */
         bool extracted; /* verified, waiting for the layers below it to be committed */
+        bool prepared;  /* metadata written, waiting for the batch's syncfs to be published */
         bool downloading;
         bool waiting; /* another pull is fetching the same layer */
         bool download_done, child_done;
@@ -78,6 +79,8 @@ struct Transfer {
         size_t n_layers;
         bool fetched_any;
         char *image_id;
+        pid_t sync_pid; /* the syncfs that makes the prepared layers durable (commit_batch()) */
+        sd_event_source *sync_source;
 
         Push *push; /* a push, when not NULL: everything above but id, path and started is unused */
         TransferDoneFn done_hook; /* the builder's FROM (build.c) */
@@ -106,10 +109,21 @@ static void layer_stop(TransferLayer *l)
         l->downloading = false;
 }
 
+static void transfer_stop_sync(Transfer *t)
+{
+        t->sync_source = sd_event_source_disable_unref(t->sync_source);
+        if (t->sync_pid > 0) {
+                (void) kill(t->sync_pid, SIGKILL);
+                (void) waitpid(t->sync_pid, NULL, 0);
+                t->sync_pid = 0;
+        }
+}
+
 Transfer *transfer_free(Transfer *t)
 {
         if (!t)
                 return NULL;
+        transfer_stop_sync(t);
         push_free(t->push);
         for (size_t i = 0; i < t->n_layers; i++)
                 layer_stop(&t->layers[i]);
@@ -270,6 +284,7 @@ static void transfer_finish(Transfer *t, const BerthError *e)
         if (e) {
                 bool removed = false;
 
+                transfer_stop_sync(t);
                 for (size_t i = 0; i < t->n_layers; i++)
                         layer_stop(&t->layers[i]);
                 /* A failed pull leaves nothing: its layers that no image uses and no other pull needs go
@@ -587,7 +602,8 @@ static int layer_spawn(TransferLayer *l)
         r = layer_tar_record_create(m->layers, l->tmp_name, &record_fd);
         if (r < 0)
                 return r;
-        r = layer_extract_spawn_recorded(diff_fd, record_fd, &l->input_fd, &l->result_fd, &l->pid);
+        /* Made durable with the other layers of its batch: one syncfs for several (commit_batch()). */
+        r = layer_extract_spawn_recorded(diff_fd, record_fd, false, &l->input_fd, &l->result_fd, &l->pid);
         if (r < 0)
                 return r;
         l->child_done = l->download_done = false;
@@ -637,6 +653,10 @@ static void transfer_complete(Transfer *t)
 
         if (asprintf(&repo_digest, "%s@%s", t->repository, t->manifest_digest) < 0)
                 return transfer_fail_errno(t, -ENOMEM, "out of memory");
+        /* The layers' renames into place are durable before an image record names them. */
+        r = layer_store_sync_root(m->layers);
+        if (r < 0)
+                return transfer_fail_errno(t, r, "cannot sync the layer store");
 
         old = image_store_get(m->images, t->config->diff_ids ? t->image_id : t->image_id);
         is_new = !old;
@@ -707,6 +727,72 @@ static void transfer_complete(Transfer *t)
         transfer_finish(t, NULL);
 }
 
+static void commit_failed(TransferLayer *l, int r)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (asprintf(&msg, "cannot commit layer %s to the store: %s", l->short_id, strerror(-r)) < 0)
+                msg = NULL;
+        layer_fail(l, r == -ENOSPC ? r : -EPROTO, msg ?: "cannot commit layer to the store");
+}
+
+static void layer_committed(TransferLayer *l)
+{
+        l->tmp_name = mfree(l->tmp_name);
+        l->present = true;
+        l->extracted = l->prepared = false;
+        emit_layer(l, "Pull complete");
+        transfers_layer_settled(l->transfer->manager, l->chain_id, l->transfer);
+}
+
+/* The batch's syncfs returned: its layers are durable; rename them into place, parents first. */
+static int on_batch_synced(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        Transfer *t = userdata;
+        int r;
+
+        t->sync_source = sd_event_source_disable_unref(t->sync_source);
+        t->sync_pid = 0;
+        if (si->si_code != CLD_EXITED || si->si_status != EXIT_SUCCESS) {
+                transfer_fail_errno(t, -EIO, "cannot sync the layer store");
+                return 0;
+        }
+        for (size_t i = 0; i < t->n_layers; i++) {
+                TransferLayer *l = &t->layers[i];
+                bool lost;
+
+                if (!l->prepared)
+                        continue;
+                r = layer_store_publish(t->manager->layers, l->tmp_name, l->chain_id);
+                if (r < 0) {
+                        commit_failed(l, r);
+                        return 0;
+                }
+                lost = r > 0; /* another pull published it first: ours, and its short link, are gone */
+                layer_committed(l);
+                if (t->state != STATE_PULLING)
+                        return 0;
+                if (!lost)
+                        continue;
+                /* The layers above it in this batch name our discarded short link in their lower file:
+                 * prepared again (with the winner's) by the next transfer_advance(). */
+                for (size_t k = i + 1; k < t->n_layers; k++) {
+                        TransferLayer *u = &t->layers[k];
+                        if (!u->prepared)
+                                continue;
+                        r = layer_store_unprepare(t->manager->layers, u->tmp_name);
+                        if (r < 0) {
+                                commit_failed(u, r);
+                                return 0;
+                        }
+                        u->prepared = false;
+                }
+                break;
+        }
+        transfer_advance(t);
+        return 0;
+}
+
 static void transfer_advance(Transfer *t)
 {
         Manager *m = t->manager;
@@ -716,11 +802,15 @@ static void transfer_advance(Transfer *t)
         if (t->state != STATE_PULLING)
                 return;
 
-        /* Commit bottom up: a layer's parent must be in the store before it. */
-        for (size_t i = 0; i < t->n_layers; i++) {
+        /* Commit bottom up: a layer's parent must be in the store (or prepared in the same batch) before it.
+         * Extracted layers are prepared while no syncfs runs; one syncfs then makes the whole batch durable,
+         * and on_batch_synced() publishes it. Layers extracted meanwhile make up the next batch. */
+        bool batch = false;
+        for (size_t i = 0; i < t->n_layers && !t->sync_pid; i++) {
                 TransferLayer *l = &t->layers[i];
+                const TransferLayer *parent = i > 0 ? &t->layers[i - 1] : NULL;
 
-                if (l->present)
+                if (l->present || l->prepared)
                         continue;
                 if (!l->extracted) {
                         if (!l->downloading && !l->waiting && layer_store_has(m->layers, l->chain_id) > 0) {
@@ -730,23 +820,27 @@ static void transfer_advance(Transfer *t)
                         }
                         break;
                 }
-                r = layer_store_commit(m->layers, l->tmp_name, l->chain_id, l->diff_id,
-                                       i > 0 ? t->chain_ids[i - 1] : NULL);
-                if (r < 0) {
-                        _cleanup_free_ char *msg = NULL;
-                        if (asprintf(&msg, "cannot commit layer %s to the store: %s", l->short_id,
-                                     strerror(-r)) < 0)
-                                msg = NULL;
-                        return layer_fail(l, r == -ENOSPC ? r : -EPROTO,
-                                          msg ?: "cannot commit layer to the store");
+                r = layer_store_prepare(m->layers, l->tmp_name, l->chain_id, l->diff_id,
+                                        parent ? t->chain_ids[i - 1] : NULL,
+                                        parent && parent->prepared ? parent->tmp_name : NULL);
+                if (r < 0)
+                        return commit_failed(l, r);
+                if (r > 0) { /* another pull committed it meanwhile */
+                        layer_committed(l);
+                        if (t->state != STATE_PULLING)
+                                return;
+                        continue;
                 }
-                l->tmp_name = mfree(l->tmp_name);
-                l->present = true;
-                l->extracted = false;
-                emit_layer(l, "Pull complete");
-                transfers_layer_settled(m, l->chain_id, t);
-                if (t->state != STATE_PULLING)
-                        return;
+                l->prepared = true;
+                batch = true;
+        }
+        if (batch) {
+                r = layer_store_sync_spawn(m->layers, &t->sync_pid);
+                if (r >= 0)
+                        r = sd_event_add_child(m->event, &t->sync_source, t->sync_pid, WEXITED,
+                                               on_batch_synced, t);
+                if (r < 0)
+                        return transfer_fail_errno(t, r, "cannot sync the layer store");
         }
 
         bool all = true;

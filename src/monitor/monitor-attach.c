@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <glib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -12,6 +12,7 @@
 #include "monitor/monitor-attach.h"
 #include "monitor/monitor-exec.h"
 #include "runtime/attach-protocol.h"
+#include "shared/byte-array.h"
 #include "shared/log.h"
 
 /* A client that lets this much output pile up is dropped rather than letting the monitor grow without
@@ -29,7 +30,7 @@ typedef struct Client {
         bool attached; /* the ATTACH header was read */
         bool want_stdin, want_stdout, want_stderr, stdin_once;
         bool input_done;
-        GByteArray *queue; /* output not yet written, from queue_off on */
+        ByteArray *queue; /* output not yet written, from queue_off on */
         size_t queue_off;
 } Client;
 
@@ -40,12 +41,12 @@ struct MonitorAttach {
         bool tty, interactive, started, finishing;
         int listen_fd;
         sd_event_source *listen_source;
-        GPtrArray *clients;
+        PtrArray *clients;
         /* Input from clients to the container: a dup of the pty master or the stdin pipe, with its own
          * source (sd-event takes each fd number once, and the pty master is read elsewhere). */
         int input_fd;
         sd_event_source *input_source;
-        GByteArray *input;
+        ByteArray *input;
         bool close_input_when_written; /* a stdin_once client ended its input */
         sd_event_source *finish_timer;
         MonitorExec *exec; /* "EXEC" connections go there (monitor-exec.h) */
@@ -60,7 +61,7 @@ static void client_free(Client *c)
         sd_event_source_disable_unref(c->source);
         safe_close(c->fd);
         if (c->queue)
-                g_byte_array_unref(c->queue);
+                byte_array_unref(c->queue);
         free(c);
 }
 
@@ -74,7 +75,7 @@ static void client_drop(Client *c)
 {
         MonitorAttach *a = c->owner;
 
-        g_ptr_array_remove(a->clients, c); /* frees it */
+        ptr_array_remove(a->clients, c); /* frees it */
         attach_maybe_exit(a);
 }
 
@@ -85,12 +86,12 @@ static void input_close(MonitorAttach *a)
         /* The monitor's own write end too, or the container would never see EOF. */
         if (!a->tty)
                 a->stdio->io.stdin_fd = safe_close(a->stdio->io.stdin_fd);
-        g_byte_array_set_size(a->input, 0);
+        byte_array_set_size(a->input, 0);
 }
 
 static void clients_update(MonitorAttach *a)
 {
-        for (guint i = 0; i < a->clients->len; i++)
+        for (size_t i = 0; i < a->clients->len; i++)
                 client_update(a->clients->pdata[i]);
 }
 
@@ -109,7 +110,7 @@ static void input_flush(MonitorAttach *a)
                         input_close(a);
                         break;
                 }
-                g_byte_array_remove_range(a->input, 0, (guint) n);
+                byte_array_remove_range(a->input, 0, (size_t) n);
         }
         if (a->input->len == 0 && a->close_input_when_written && a->input_fd >= 0)
                 input_close(a);
@@ -143,7 +144,7 @@ static bool client_flush(Client *c)
                 c->queue_off += (size_t) n;
         }
         if (c->queue_off == c->queue->len) {
-                g_byte_array_set_size(c->queue, 0);
+                byte_array_set_size(c->queue, 0);
                 c->queue_off = 0;
                 if (c->owner->finishing) {
                         client_drop(c);
@@ -175,7 +176,7 @@ static void client_queue(Client *c, const void *data, size_t size)
                 client_drop(c);
                 return;
         }
-        g_byte_array_append(c->queue, data, (guint) size);
+        byte_array_append(c->queue, data, (size_t) size);
         (void) client_flush(c);
 }
 
@@ -253,7 +254,7 @@ static void client_input(Client *c, const char *data, size_t size)
          */
         if (!c->want_stdin || a->input_fd < 0 || size == 0)
                 return;
-        g_byte_array_append(a->input, (const guint8 *) data, (guint) size);
+        byte_array_append(a->input, (const uint8_t *) data, (size_t) size);
         input_flush(a);
 }
 
@@ -305,9 +306,9 @@ static void client_read(Client *c)
         if (sscanf(c->header, "EXEC %zu %u %u", &length, &rows, &cols) == 3) {
                 MonitorAttach *a = c->owner;
                 /* The connection is an exec session's from now on; the request follows the header. */
-                g_autoptr(GByteArray) body = g_byte_array_new();
-                g_byte_array_append(body, (const guint8 *) rest, (guint) rest_in_header);
-                g_byte_array_append(body, (const guint8 *) buf + take, (guint) ((size_t) n - take));
+                _cleanup_(byte_array_unrefp) ByteArray *body = byte_array_new();
+                byte_array_append(body, (const uint8_t *) rest, (size_t) rest_in_header);
+                byte_array_append(body, (const uint8_t *) buf + take, (size_t) ((size_t) n - take));
                 int fd = TAKE_FD(c->fd);
                 client_drop(c);
                 if (!a->exec || a->finishing) {
@@ -363,8 +364,8 @@ int monitor_attach_add_client(MonitorAttach *a, int fd)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return safe_close(fd), -ENOMEM;
-        *c = (Client){ .owner = a, .fd = fd, .queue = g_byte_array_new() };
-        g_ptr_array_add(a->clients, c);
+        *c = (Client){ .owner = a, .fd = fd, .queue = byte_array_new() };
+        ptr_array_add(a->clients, c);
         if (!a->started)
                 return 0; /* watched from monitor_attach_start() on */
         return client_watch(c);
@@ -410,8 +411,8 @@ int monitor_attach_new(sd_event *event, MonitorStdio *stdio, const char *path, b
                 .interactive = interactive,
                 .listen_fd = -EBADF,
                 .input_fd = -EBADF,
-                .clients = g_ptr_array_new_with_free_func((GDestroyNotify) client_free),
-                .input = g_byte_array_new(),
+                .clients = ptr_array_new_with_free_func((PtrArrayFree) client_free),
+                .input = byte_array_new(),
         };
 
         a->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -458,7 +459,7 @@ int monitor_attach_start(MonitorAttach *a)
         r = sd_event_add_io(a->event, &a->listen_source, a->listen_fd, EPOLLIN, on_connection, a);
         if (r < 0)
                 return r;
-        for (guint i = 0; i < a->clients->len; i++) {
+        for (size_t i = 0; i < a->clients->len; i++) {
                 r = client_watch(a->clients->pdata[i]);
                 if (r < 0)
                         return r;
@@ -477,7 +478,7 @@ void monitor_attach_output(MonitorAttach *a, OutputStream stream, const char *da
         frame[6] = (uint8_t) (size >> 8);
         frame[7] = (uint8_t) size;
         /* Backwards: a client that is dropped leaves the array under our feet. */
-        for (guint i = a->clients->len; i > 0; i--) {
+        for (size_t i = a->clients->len; i > 0; i--) {
                 Client *c = a->clients->pdata[i - 1];
                 if (!c->attached || !(stream == OUTPUT_STDERR ? c->want_stderr : c->want_stdout))
                         continue;
@@ -490,7 +491,7 @@ void monitor_attach_output(MonitorAttach *a, OutputStream stream, const char *da
                         client_queue(c, data, CLIENT_QUEUE_MAX + 1); /* drops it */
                         continue;
                 }
-                g_byte_array_append(c->queue, frame, sizeof(frame));
+                byte_array_append(c->queue, frame, sizeof(frame));
                 client_queue(c, data, size);
         }
 }
@@ -500,7 +501,7 @@ static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         MonitorAttach *a = userdata;
 
         log_debug("Attached clients did not take the last output in time; closing them.");
-        g_ptr_array_set_size(a->clients, 0);
+        ptr_array_set_size(a->clients, 0);
         monitor_exec_drop_all(a->exec);
         attach_maybe_exit(a);
         return 0;
@@ -526,7 +527,7 @@ void monitor_attach_finish(MonitorAttach *a)
         (void) unlink(a->path);
         (void) sd_event_add_time_relative(a->event, &a->finish_timer, CLOCK_MONOTONIC, FINISH_TIMEOUT_USEC,
                                           0, on_finish_timeout, a);
-        for (guint i = a->clients->len; i > 0; i--) {
+        for (size_t i = a->clients->len; i > 0; i--) {
                 Client *c = a->clients->pdata[i - 1];
                 if (!c->attached || c->queue->len == c->queue_off)
                         client_drop(c);
@@ -540,7 +541,7 @@ MonitorAttach *monitor_attach_free(MonitorAttach *a)
 {
         if (!a)
                 return NULL;
-        g_ptr_array_unref(a->clients);
+        ptr_array_unref(a->clients);
         sd_event_source_disable_unref(a->listen_source);
         sd_event_source_disable_unref(a->input_source);
         sd_event_source_disable_unref(a->finish_timer);
@@ -549,7 +550,7 @@ MonitorAttach *monitor_attach_free(MonitorAttach *a)
         if (a->path)
                 (void) unlink(a->path);
         free(a->path);
-        g_byte_array_unref(a->input);
+        byte_array_unref(a->input);
         sd_event_unref(a->event);
         free(a);
         return NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <glib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -12,6 +12,7 @@
 #include "runtime/attach-protocol.h"
 #include "runtime/exec-child.h"
 #include "shared/fd-passing.h"
+#include "shared/byte-array.h"
 #include "shared/log.h"
 
 /* Output waiting for a slow client stops the reading of the process's output (it blocks on its pipe or
@@ -28,7 +29,7 @@ struct MonitorExec {
         const RunSpec *spec;
         int init_pidfd;
         bool pidns_joined, finishing;
-        GPtrArray *sessions;
+        PtrArray *sessions;
         struct {
                 pid_t pid;
                 int code;
@@ -44,7 +45,7 @@ typedef struct Session {
         MonitorExec *owner;
         int fd; /* the client; -EBADF once it is gone (the process goes on, its output is dropped) */
         sd_event_source *fd_source;
-        GByteArray *request;
+        ByteArray *request;
         size_t request_length;
         unsigned rows, cols;
         bool started, tty, exited, input_eof;
@@ -56,7 +57,7 @@ typedef struct Session {
         sd_event_source *out_source[3];
         int console_fd;
         sd_event_source *console_source;
-        GByteArray *to_client, *to_input;
+        ByteArray *to_client, *to_input;
         size_t to_client_off;
         int waiters[EXEC_WAITERS_MAX]; /* fds of "WAIT <pid>" connections, answered at the end */
         size_t n_waiters;
@@ -78,9 +79,9 @@ static void session_free(Session *s)
         safe_close(s->fd);
         safe_close(s->input_fd);
         safe_close(s->console_fd);
-        g_byte_array_unref(s->request);
-        g_byte_array_unref(s->to_client);
-        g_byte_array_unref(s->to_input);
+        byte_array_unref(s->request);
+        byte_array_unref(s->to_client);
+        byte_array_unref(s->to_input);
         for (size_t i = 0; i < s->n_waiters; i++)
                 safe_close(s->waiters[i]);
         free(s);
@@ -99,7 +100,7 @@ static void session_remove(Session *s)
 
         if (s->pid > 0)
                 log_debug("Exec session %d ended with %d.", (int) s->pid, s->exit_code);
-        g_ptr_array_remove(x->sessions, s);
+        ptr_array_remove(x->sessions, s);
         if (x->sessions->len == 0 && x->on_idle)
                 x->on_idle(x->userdata);
 }
@@ -108,7 +109,7 @@ static void client_gone(Session *s)
 {
         s->fd_source = sd_event_source_disable_unref(s->fd_source);
         s->fd = safe_close(s->fd);
-        g_byte_array_set_size(s->to_client, 0);
+        byte_array_set_size(s->to_client, 0);
         s->to_client_off = 0;
         if (!s->started || s->exited) {
                 session_remove(s);
@@ -134,7 +135,7 @@ static bool client_flush(Session *s)
                 s->to_client_off += (size_t) n;
         }
         if (s->to_client_off == s->to_client->len) {
-                g_byte_array_set_size(s->to_client, 0);
+                byte_array_set_size(s->to_client, 0);
                 s->to_client_off = 0;
                 if (s->exited) {
                         session_remove(s);
@@ -158,14 +159,14 @@ static void queue_frame(Session *s, OutStream stream, const void *data, size_t s
 
         if (s->fd < 0)
                 return;
-        g_byte_array_append(s->to_client, h, sizeof(h));
-        g_byte_array_append(s->to_client, data, (guint) size);
+        byte_array_append(s->to_client, h, sizeof(h));
+        byte_array_append(s->to_client, data, (size_t) size);
 }
 
 static void input_close(Session *s)
 {
         s->input_fd = safe_close(s->input_fd);
-        g_byte_array_set_size(s->to_input, 0);
+        byte_array_set_size(s->to_input, 0);
 }
 
 static void input_flush(Session *s)
@@ -180,7 +181,7 @@ static void input_flush(Session *s)
                         input_close(s);
                         break;
                 }
-                g_byte_array_remove_range(s->to_input, 0, (guint) n);
+                byte_array_remove_range(s->to_input, 0, (size_t) n);
         }
         /* The client's EOF is the process's EOF (without a terminal; a terminal has no EOF to give). */
         if (s->input_eof && s->to_input->len == 0 && !s->tty)
@@ -337,8 +338,7 @@ static void session_start(Session *s)
         _cleanup_close_ int pidfd = -EBADF;
         int r;
 
-        g_byte_array_append(s->request, (const guint8 *) "", 1);
-        r = run_spec_from_json((const char *) s->request->data, &req);
+        r = run_spec_parse(s->request->data, s->request->len, &req);
         if (r < 0)
                 return reply_error(s, "malformed exec request");
         if (x->finishing)
@@ -378,7 +378,7 @@ static void session_start(Session *s)
 
         char line[64];
         int n = snprintf(line, sizeof(line), "PID %d\n", (int) s->pid);
-        g_byte_array_append(s->to_client, (const guint8 *) line, (guint) n);
+        byte_array_append(s->to_client, (const uint8_t *) line, (size_t) n);
         if (!s->tty) {
                 r = watch_output(s, OUT_STDOUT, TAKE_FD(out[0]));
                 if (r >= 0 && in[1] >= 0) {
@@ -410,22 +410,22 @@ static void session_data(Session *s, const char *data, size_t size)
 {
         if (!s->started) {
                 size_t take = MIN(size, s->request_length - s->request->len);
-                g_byte_array_append(s->request, (const guint8 *) data, (guint) take);
+                byte_array_append(s->request, (const uint8_t *) data, (size_t) take);
                 data += take;
                 size -= take;
                 if (s->request->len < s->request_length)
                         return;
                 session_start(s);
                 /* A started session is still there unless its start failed. */
-                if (!g_ptr_array_find(s->owner->sessions, s, NULL) || !s->started)
+                if (!ptr_array_find(s->owner->sessions, s, NULL) || !s->started)
                         return;
         }
         if (size > 0 && s->input_fd >= 0) {
-                g_byte_array_append(s->to_input, (const guint8 *) data, (guint) size);
+                byte_array_append(s->to_input, (const uint8_t *) data, (size_t) size);
                 input_flush(s);
         } else if (size > 0 && s->tty && s->console_fd >= 0)
-                g_byte_array_append(s->to_input, (const guint8 *) data,
-                                    (guint) size); /* until the pty exists */
+                byte_array_append(s->to_input, (const uint8_t *) data,
+                                  (size_t) size); /* until the pty exists */
 }
 
 static int on_client(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -448,7 +448,7 @@ static int on_client(sd_event_source *source, int fd, uint32_t revents, void *us
                         input_flush(s);
                 } else
                         session_data(s, buf, (size_t) n);
-                if (g_ptr_array_find(s->owner->sessions, s, NULL))
+                if (ptr_array_find(s->owner->sessions, s, NULL))
                         session_update(s);
                 return 0;
         }
@@ -473,21 +473,21 @@ void monitor_exec_add(MonitorExec *x, int fd, size_t request_length, unsigned ro
                 .rows = rows,
                 .cols = cols,
                 .request_length = request_length,
-                .request = g_byte_array_new(),
-                .to_client = g_byte_array_new(),
-                .to_input = g_byte_array_new(),
+                .request = byte_array_new(),
+                .to_client = byte_array_new(),
+                .to_input = byte_array_new(),
                 .input_fd = -EBADF,
                 .out_fd = { -EBADF, -EBADF, -EBADF },
                 .console_fd = -EBADF,
         };
-        g_ptr_array_add(x->sessions, s);
+        ptr_array_add(x->sessions, s);
         if (request_length == 0 || request_length > EXEC_REQUEST_MAX)
                 return reply_error(s, "malformed exec request");
         (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         if (sd_event_add_io(x->event, &s->fd_source, fd, EPOLLIN, on_client, s) < 0)
                 return reply_error(s, "out of resources");
         session_data(s, data, size);
-        if (g_ptr_array_find(x->sessions, s, NULL))
+        if (ptr_array_find(x->sessions, s, NULL))
                 session_update(s);
 }
 
@@ -495,7 +495,7 @@ void monitor_exec_wait(MonitorExec *x, int fd, pid_t pid)
 {
         char line[32];
 
-        for (guint i = 0; x && i < x->sessions->len; i++) {
+        for (size_t i = 0; x && i < x->sessions->len; i++) {
                 Session *s = x->sessions->pdata[i];
                 if (s->pid != pid || !s->started)
                         continue;
@@ -521,7 +521,7 @@ void monitor_exec_wait(MonitorExec *x, int fd, pid_t pid)
 
 int monitor_exec_resize(MonitorExec *x, pid_t pid, unsigned rows, unsigned cols)
 {
-        for (guint i = 0; x && i < x->sessions->len; i++) {
+        for (size_t i = 0; x && i < x->sessions->len; i++) {
                 Session *s = x->sessions->pdata[i];
                 if (s->pid != pid || !s->started || s->exited)
                         continue;
@@ -548,7 +548,7 @@ int monitor_exec_new(sd_event *event, const RunSpec *spec, int init_pidfd, void 
                 .event = sd_event_ref(event),
                 .spec = spec,
                 .init_pidfd = init_pidfd,
-                .sessions = g_ptr_array_new_with_free_func((GDestroyNotify) session_free),
+                .sessions = ptr_array_new_with_free_func((PtrArrayFree) session_free),
                 .on_idle = on_idle,
                 .userdata = userdata,
         };
@@ -570,7 +570,7 @@ bool monitor_exec_idle(MonitorExec *x)
 void monitor_exec_drop_all(MonitorExec *x)
 {
         if (x)
-                g_ptr_array_set_size(x->sessions, 0);
+                ptr_array_set_size(x->sessions, 0);
 }
 
 MonitorExec *monitor_exec_free(MonitorExec *x)
@@ -578,7 +578,7 @@ MonitorExec *monitor_exec_free(MonitorExec *x)
         if (!x)
                 return NULL;
         x->on_idle = NULL;
-        g_ptr_array_unref(x->sessions);
+        ptr_array_unref(x->sessions);
         sd_event_unref(x->event);
         free(x);
         return NULL;

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <json-glib/json-glib.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "runtime/container-state.h"
 #include "shared/fs-util.h"
-#include "shared/json-read.h"
-#include "shared/log.h"
+#include "shared/macro.h"
 
-#define CONTAINER_STATE_SIZE_MAX ((size_t) 64U * 1024U)
-#define CONTAINER_STATE_RESERVE  ((size_t) 4096U)
+#define CONTAINER_STATE_RESERVE ((size_t) 4096U)
 
 static const char *const status_table[_CONTAINER_STATUS_MAX] = {
         [CONTAINER_CREATED] = "created",
@@ -38,127 +37,76 @@ void container_state_done(ContainerState *s)
         s->error = mfree(s->error);
 }
 
-/* Integer members: absent means 0, anything but an integer in range is a broken file. */
-static int get_int(JsonObject *o, const char *key, int64_t min, int64_t max, int64_t *ret)
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), or 0.
+ */
+static size_t utf8_sequence(const unsigned char *p)
 {
-        int64_t v = 0;
+        size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
+        uint32_t c;
 
-        if (json_read_int64(o, key, NULL, &v) < 0)
-                return log_debug_errno(-EBADMSG, "State member '%s' is not an integer", key);
-        if (v < min || v > max)
-                return log_debug_errno(-EBADMSG, "State member '%s' is out of range", key);
-        *ret = v;
-        return 0;
+        if (n == 0 || *p > 0xf4)
+                return 0;
+        c = *p & (0x7f >> n);
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                c = (c << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+            (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+                return 0;
+        return n;
 }
 
-static int parse_state(JsonObject *o, ContainerState *ret)
+/* s as a JSON string: RFC 8259's escapes for '"', '\\' and the control characters, valid UTF-8 as it is, and
+ * U+FFFD for a byte that is not (a message may quote a file name from the image). */
+static void put_json_string(FILE *f, const char *s)
 {
-        int64_t monitor_pid, pid, started, finished, code, sig;
-        ContainerStatus status;
-        const char *s;
-        char *error = NULL;
-        int r;
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = *p < 0x80 ? 1 : utf8_sequence(p);
 
-        if (json_read_string(o, "status", &s) < 0 || !s)
-                return log_debug_errno(-EBADMSG, "State has no status string");
-        status = container_status_from_string(s);
-        if (status < 0)
-                return log_debug_errno(-EBADMSG, "Unknown container status '%s'", s);
-
-        if (get_int(o, "monitor_pid", 0, INT32_MAX, &monitor_pid) < 0 ||
-            get_int(o, "pid", 0, INT32_MAX, &pid) < 0 ||
-            get_int(o, "started_usec", 0, INT64_MAX, &started) < 0 ||
-            get_int(o, "finished_usec", 0, INT64_MAX, &finished) < 0 ||
-            get_int(o, "exit_code", INT32_MIN, INT32_MAX, &code) < 0 ||
-            get_int(o, "exit_signal", 0, INT32_MAX, &sig) < 0)
-                return -EBADMSG;
-
-        r = json_read_string_dup(o, "error", &error);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return log_debug_errno(-EBADMSG, "State member 'error' is not a string");
-
-        *ret = (ContainerState){
-                .status = status,
-                .monitor_pid = (pid_t) monitor_pid,
-                .pid = (pid_t) pid,
-                .started_usec = (uint64_t) started,
-                .finished_usec = (uint64_t) finished,
-                .exit_code = (int) code,
-                .exit_signal = (int) sig,
-                .error = error,
-        };
-        return 0;
-}
-
-int container_state_load(const char *path, ContainerState *ret)
-{
-        g_autoptr(JsonParser) parser = NULL;
-        g_autoptr(GError) error = NULL;
-        _cleanup_free_ char *json = NULL;
-        size_t size;
-        JsonNode *root;
-        int r;
-
-        if (!path || !ret)
-                return -EINVAL;
-
-        r = read_file_at(AT_FDCWD, path, CONTAINER_STATE_SIZE_MAX, &json, &size);
-        if (r == -EFBIG || r == -EBADFD)
-                return -EBADMSG;
-        if (r < 0)
-                return r;
-
-        parser = json_parser_new_immutable();
-        if (!json_parser_load_from_data(parser, json, (gssize) size, &error))
-                return log_debug_errno(-EBADMSG, "State file '%s' is not JSON: %s", path, error->message);
-        root = json_parser_get_root(parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-                return log_debug_errno(-EBADMSG, "State file '%s' is not a JSON object", path);
-
-        return parse_state(json_node_get_object(root), ret);
-}
-
-static void add_int(JsonBuilder *b, const char *key, int64_t v)
-{
-        json_builder_set_member_name(b, key);
-        json_builder_add_int_value(b, v);
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p < 0x20)
+                        fprintf(f, "\\u%04x", *p);
+                else if (n == 0)
+                        fputs("\\ufffd", f);
+                else
+                        fwrite(p, 1, n, f);
+                p += MAX(n, (size_t) 1);
+        }
+        fputc('"', f);
 }
 
 int container_state_save(const char *path, const ContainerState *s)
 {
-        g_autoptr(JsonBuilder) b = NULL;
-        g_autoptr(JsonGenerator) g = NULL;
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *json = NULL;
-        gsize size;
+        _cleanup_free_ char *json = NULL;
+        size_t size = 0;
+        FILE *f;
 
         if (!path || !s || !container_status_to_string(s->status))
                 return -EINVAL;
 
-        b = json_builder_new();
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "status");
-        json_builder_add_string_value(b, container_status_to_string(s->status));
-        add_int(b, "monitor_pid", s->monitor_pid);
-        add_int(b, "pid", s->pid);
-        add_int(b, "started_usec", (int64_t) s->started_usec);
-        add_int(b, "finished_usec", (int64_t) s->finished_usec);
-        add_int(b, "exit_code", s->exit_code);
-        add_int(b, "exit_signal", s->exit_signal);
+        /* Written by hand rather than with json-glib: berth-monitor writes it and links no JSON library. A
+         * fixed set of members, all numbers but two strings; berthd reads it with json-glib
+         * (container-state-load.c), and the unit test reads every member back. */
+        f = open_memstream(&json, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f,
+                "{\n  \"status\" : \"%s\",\n  \"monitor_pid\" : %d,\n  \"pid\" : %d,\n"
+                "  \"started_usec\" : %" PRIu64 ",\n  \"finished_usec\" : %" PRIu64 ",\n"
+                "  \"exit_code\" : %d,\n  \"exit_signal\" : %d",
+                container_status_to_string(s->status), (int) s->monitor_pid, (int) s->pid,
+                (uint64_t) MIN(s->started_usec, (uint64_t) INT64_MAX),
+                (uint64_t) MIN(s->finished_usec, (uint64_t) INT64_MAX), s->exit_code, s->exit_signal);
         if (s->error) {
-                json_builder_set_member_name(b, "error");
-                json_builder_add_string_value(b, s->error);
+                fputs(",\n  \"error\" : ", f);
+                put_json_string(f, s->error);
         }
-        json_builder_end_object(b);
-
-        root = json_builder_get_root(b);
-        g = json_generator_new();
-        json_generator_set_root(g, root);
-        json_generator_set_pretty(g, true);
-        json = json_generator_to_data(g, &size);
-        if (!json)
+        fputs("\n}", f);
+        if (fclose(f) != 0 || !json)
                 return -ENOMEM;
 
         /* 0644: berthctl users may read it; only root (berthd or the monitor) writes. With a spare of one

@@ -3,7 +3,7 @@
 
 /* How berthd starts a container through berth-monitor.
  *
- *   berthd forks and execs  BERTH_LIBEXECDIR/berth-monitor --spec=<spec.json>
+ *   berthd forks and execs  BERTH_LIBEXECDIR/berth-monitor --spec=<run-spec>
  *   with fd 3 = its end of a SOCK_SEQPACKET socketpair (the "sync socket"), fd 0 on /dev/null and fds 1-2
  *   inherited from berthd (so the monitor's own log lines land in berthd's journal stream).
  *

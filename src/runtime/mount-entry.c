@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/mount-entry.h"
 #include "shared/macro.h"
+#include "shared/strv.h"
 
 static const char *const type_names[_MOUNT_TYPE_MAX] = {
         [MOUNT_TYPE_VOLUME] = "volume",
@@ -20,39 +22,62 @@ const char *mount_type_to_string(MountType t)
 
 void mount_entry_done(MountEntry *m)
 {
-        g_clear_pointer(&m->source, g_free);
-        g_clear_pointer(&m->target, g_free);
+        m->source = mfree(m->source);
+        m->target = mfree(m->target);
 }
 
 /* An absolute path with no "." or ".." component; doubled and trailing slashes are dropped. */
 static char *path_normalise(const char *p)
 {
-        g_auto(GStrv) parts = NULL;
-        g_autoptr(GString) out = g_string_new(NULL);
+        _cleanup_strv_free_ char **parts = NULL;
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
 
         if (!p || p[0] != '/')
                 return NULL;
-        parts = g_strsplit(p, "/", -1);
+        parts = strv_split(p, '/');
+        out = malloc(strlen(p) + 1); /* never longer than p */
+        if (!parts || !out)
+                return NULL;
         for (char **c = parts; *c; c++) {
                 if (isempty(*c))
                         continue;
                 if (streq(*c, ".") || streq(*c, ".."))
                         return NULL;
-                g_string_append_printf(out, "/%s", *c);
+                out[n++] = '/';
+                memcpy(out + n, *c, strlen(*c));
+                n += strlen(*c);
         }
-        if (out->len == 0)
-                g_string_append_c(out, '/');
-        return g_string_free(g_steal_pointer(&out), false);
+        if (n == 0)
+                out[n++] = '/';
+        out[n] = '\0';
+        return TAKE_PTR(out);
+}
+
+/* The C locale's, whatever the process's locale is (GLib's g_ascii_ ones, before). */
+static bool isdigit_ascii(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+static bool isalnum_ascii(char c)
+{
+        return isdigit_ascii(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static char tolower_ascii(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
 }
 
 bool volume_name_is_valid(const char *name)
 {
         size_t n = name ? strlen(name) : 0;
 
-        if (n == 0 || n > 255 || !g_ascii_isalnum(name[0]))
+        if (n == 0 || n > 255 || !isalnum_ascii(name[0]))
                 return false;
         for (const char *p = name; *p; p++)
-                if (!g_ascii_isalnum(*p) && !strchr("_.-", *p))
+                if (!isalnum_ascii(*p) && !strchr("_.-", *p))
                         return false;
         return true;
 }
@@ -64,13 +89,13 @@ static int parse_size(const char *s, uint64_t *ret)
         unsigned long long v;
         uint64_t mult = 1;
 
-        if (isempty(s) || !g_ascii_isdigit(s[0]))
+        if (isempty(s) || !isdigit_ascii(s[0]))
                 return -EINVAL;
         errno = 0;
         v = strtoull(s, &end, 10);
         if (errno != 0)
                 return -EINVAL;
-        switch (g_ascii_tolower(*end)) {
+        switch (tolower_ascii(*end)) {
         case '\0':
                 break;
         case 'k':
@@ -85,7 +110,7 @@ static int parse_size(const char *s, uint64_t *ret)
         default:
                 return -EINVAL;
         }
-        if (*end && end[1] && !(g_ascii_tolower(end[1]) == 'b' && end[2] == '\0'))
+        if (*end && end[1] && !(tolower_ascii(end[1]) == 'b' && end[2] == '\0'))
                 return -EINVAL;
         if (v > UINT64_MAX / mult)
                 return -EINVAL;
@@ -124,8 +149,8 @@ static int entry_finish(MountEntry *m, MountEntry *ret)
         char *t = path_normalise(m->target);
 
         if (!t || streq(t, "/"))
-                return g_free(t), -EINVAL;
-        g_free(m->target);
+                return free(t), -EINVAL;
+        free(m->target);
         m->target = t;
         switch (m->type) {
         case MOUNT_TYPE_VOLUME:
@@ -136,7 +161,7 @@ static int entry_finish(MountEntry *m, MountEntry *ret)
                 char *s = path_normalise(m->source);
                 if (!s)
                         return -EINVAL;
-                g_free(m->source);
+                free(m->source);
                 m->source = s;
                 break;
         }
@@ -160,16 +185,20 @@ static int entry_finish(MountEntry *m, MountEntry *ret)
 int mount_entry_parse_mount(const char *s, MountEntry *ret)
 {
         _cleanup_(mount_entry_done) MountEntry m = { .tmpfs_mode = 01777 };
-        g_auto(GStrv) items = NULL;
+        _cleanup_strv_free_ char **items = NULL;
         bool have_type = false;
 
         if (isempty(s))
                 return -EINVAL;
-        items = g_strsplit(s, ",", -1);
+        items = strv_split(s, ',');
+        if (!items)
+                return -ENOMEM;
         for (char **i = items; *i; i++) {
-                const char *eq = strchr(*i, '=');
-                g_autofree char *key = eq ? g_strndup(*i, eq - *i) : g_strdup(*i);
-                const char *v = eq ? eq + 1 : NULL;
+                char *eq = strchr(*i, '=');
+                const char *key = *i, *v = eq ? eq + 1 : NULL;
+
+                if (eq)
+                        *eq = '\0';
 
                 if (streq(key, "type")) {
                         int t = -1;
@@ -183,13 +212,17 @@ int mount_entry_parse_mount(const char *s, MountEntry *ret)
                 } else if (streq(key, "source") || streq(key, "src")) {
                         if (isempty(v))
                                 return -EINVAL;
-                        g_free(m.source);
-                        m.source = g_strdup(v);
+                        free(m.source);
+                        m.source = strdup(v);
+                        if (!m.source)
+                                return -ENOMEM;
                 } else if (streq(key, "target") || streq(key, "dst") || streq(key, "destination")) {
                         if (isempty(v))
                                 return -EINVAL;
-                        g_free(m.target);
-                        m.target = g_strdup(v);
+                        free(m.target);
+                        m.target = strdup(v);
+                        if (!m.target)
+                                return -ENOMEM;
                 } else if (streq(key, "readonly") || streq(key, "ro")) {
                         if (parse_bool(v, &m.readonly) < 0)
                                 return -EINVAL;
@@ -216,25 +249,29 @@ int mount_entry_parse_mount(const char *s, MountEntry *ret)
 int mount_entry_parse_volume(const char *s, MountEntry *ret)
 {
         _cleanup_(mount_entry_done) MountEntry m = { .tmpfs_mode = 01777 };
-        g_auto(GStrv) parts = NULL;
-        guint n;
+        _cleanup_strv_free_ char **parts = NULL;
+        size_t n;
 
         if (isempty(s))
                 return -EINVAL;
-        parts = g_strsplit(s, ":", -1);
-        n = g_strv_length(parts);
+        parts = strv_split(s, ':');
+        if (!parts)
+                return -ENOMEM;
+        n = strv_length(parts);
         if (n == 1) {
                 m.type = MOUNT_TYPE_VOLUME;
-                m.target = g_strdup(parts[0]);
+                m.target = TAKE_PTR(parts[0]);
                 return entry_finish(&m, ret);
         }
         if (n > 3)
                 return -EINVAL;
         m.type = parts[0][0] == '/' ? MOUNT_TYPE_BIND : MOUNT_TYPE_VOLUME;
         if (n == 3) {
-                g_auto(GStrv) opts = g_strsplit(parts[2], ",", -1);
+                _cleanup_strv_free_ char **opts = strv_split(parts[2], ',');
                 bool rw_given = false;
 
+                if (!opts)
+                        return -ENOMEM;
                 for (char **o = opts; *o; o++)
                         if (streq(*o, "ro") || streq(*o, "rw")) {
                                 if (rw_given)
@@ -248,8 +285,10 @@ int mount_entry_parse_volume(const char *s, MountEntry *ret)
         }
         /* Docker's -v makes a missing host directory (--mount does not). */
         m.bind_create_src = m.type == MOUNT_TYPE_BIND;
-        m.source = g_strdup(parts[0]);
-        m.target = g_strdup(parts[1]);
+        m.source = strdup(parts[0]);
+        m.target = strdup(parts[1]);
+        if (!m.source || !m.target)
+                return -ENOMEM;
         return entry_finish(&m, ret);
 }
 
@@ -261,15 +300,20 @@ int mount_entry_parse_tmpfs(const char *s, MountEntry *ret)
         if (isempty(s))
                 return -EINVAL;
         colon = strchr(s, ':');
-        m.target = colon ? g_strndup(s, colon - s) : g_strdup(s);
+        m.target = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
+        if (!m.target)
+                return -ENOMEM;
         if (colon) {
-                g_auto(GStrv) opts = g_strsplit(colon + 1, ",", -1);
+                _cleanup_strv_free_ char **opts = strv_split(colon + 1, ',');
+
+                if (!opts)
+                        return -ENOMEM;
 
                 for (char **o = opts; *o; o++) {
-                        if (g_str_has_prefix(*o, "size=")) {
+                        if (startswith(*o, "size=")) {
                                 if (parse_size(*o + 5, &m.tmpfs_size) < 0)
                                         return -EINVAL;
-                        } else if (g_str_has_prefix(*o, "mode=")) {
+                        } else if (startswith(*o, "mode=")) {
                                 if (parse_mode(*o + 5, &m.tmpfs_mode) < 0)
                                         return -EINVAL;
                         } else if (streq(*o, "ro"))
@@ -284,22 +328,17 @@ int mount_entry_parse_tmpfs(const char *s, MountEntry *ret)
 
 char *mount_entry_format(const MountEntry *m)
 {
-        GString *s = g_string_new(NULL);
+        char size[40] = "", tmpfs[80] = "", *s = NULL;
 
-        g_string_append_printf(s, "type=%s", mount_type_to_string(m->type));
-        if (m->source)
-                g_string_append_printf(s, ",source=%s", m->source);
-        g_string_append_printf(s, ",target=%s", m->target);
-        if (m->readonly)
-                g_string_append(s, ",readonly");
-        if (m->volume_nocopy)
-                g_string_append(s, ",volume-nocopy");
-        if (m->bind_create_src)
-                g_string_append(s, ",bind-create-src");
         if (m->type == MOUNT_TYPE_TMPFS) {
                 if (m->tmpfs_size)
-                        g_string_append_printf(s, ",tmpfs-size=%" G_GUINT64_FORMAT, m->tmpfs_size);
-                g_string_append_printf(s, ",tmpfs-mode=%o", m->tmpfs_mode);
+                        (void) snprintf(size, sizeof(size), ",tmpfs-size=%" PRIu64, m->tmpfs_size);
+                (void) snprintf(tmpfs, sizeof(tmpfs), "%s,tmpfs-mode=%o", size, m->tmpfs_mode);
         }
-        return g_string_free(s, false);
+        if (asprintf(&s, "type=%s%s%s,target=%s%s%s%s%s", mount_type_to_string(m->type),
+                     m->source ? ",source=" : "", strempty(m->source), m->target,
+                     m->readonly ? ",readonly" : "", m->volume_nocopy ? ",volume-nocopy" : "",
+                     m->bind_create_src ? ",bind-create-src" : "", tmpfs) < 0)
+                return NULL;
+        return s;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <glib.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "runtime/mount-entry.h"
 #include "runtime/mount-util.h"
 #include "runtime/rootfs-setup.h"
+#include "shared/strv.h"
 
 /* The classic mount(2) option string is cut at a page. */
 #define OVERLAY_OPTIONS_MAX 4096
@@ -157,7 +157,7 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
                 return child_fail(e, -ELOOP, "the mount point %s resolves to the container's root",
                                   m.target);
         if (m.type == MOUNT_TYPE_BIND && dir && copy_up_targets &&
-            g_strv_contains((const char *const *) copy_up_targets, m.target)) {
+            strv_contains(copy_up_targets, m.target)) {
                 _cleanup_close_ int from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                                     to = open(m.source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 

@@ -5,10 +5,11 @@
 
 #include "shared/macro.h"
 
-/* Everything berth-monitor needs to start one container, written by berthd as JSON to
- * <runtime>/containers/<id>/spec.json before each start. berthd resolves the image config (entrypoint + cmd,
- * env, workdir) into argv/env/cwd; the monitor's child resolves `user` inside the container's own
- * /etc/passwd and /etc/group, because only the image knows its users. */
+/* Everything berth-monitor needs to start one container, written by berthd to
+ * <runtime>/containers/<id>/run-spec before each start (and sent, with the exec's own command, environment,
+ * directory, user and terminal, as the request of each exec session). berthd resolves the image config
+ * (entrypoint + cmd, env, workdir) into argv/env/cwd; the monitor's child resolves `user` inside the
+ * container's own /etc/passwd and /etc/group, because only the image knows its users. */
 typedef struct RunSpec {
         char *id;         /* 64 hex */
         char *name;       /* the container name, also SYSLOG_IDENTIFIER */
@@ -50,8 +51,10 @@ typedef struct RunSpec {
         char **cap_add; /* "CAP_NET_ADMIN" or "NET_ADMIN", "ALL" */
         char **cap_drop;
         /* Docker's default seccomp profile for this container's capabilities, compiled by berthd: classic
-         * BPF (struct sock_filter[]), base64. Required unless privileged or seccomp_unconfined. */
-        char *seccomp_filter;
+         * BPF (struct sock_filter[]) of seccomp_filter_size bytes. When absent (a spec not written by
+         * berthd) the child compiles it, unless privileged or seccomp_unconfined. */
+        void *seccomp_filter;
+        size_t seccomp_filter_size;
         /* Host devices (--device) made in the container's /dev, resolved by berthd, one per entry:
          * "TYPE MAJOR:MINOR MODE UID:GID PATH", TYPE 'c' or 'b', MODE octal permission bits, PATH absolute
          * below /dev/ ("c 10:200 666 0:0 /dev/net/tun"): the format of the devices cgroup, with the node's
@@ -71,7 +74,27 @@ typedef struct RunSpec {
 RunSpec *run_spec_free(RunSpec *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RunSpec *, run_spec_free);
 
-int run_spec_to_json(const RunSpec *s, char **ret);
-/* -EBADMSG when the JSON is not a spec (missing id/name/argv/rootfs/state_file, wrong types). */
-int run_spec_from_json(const char *json, RunSpec **ret);
+/* The file format, which needs no parser library (berth-monitor links none): a header line, then one
+ * length-prefixed record per member that is set,
+ *
+ *     berth-run-spec 1\n
+ *     <type> <name> <length>\n<length bytes>\n      ...
+ *     end\n
+ *
+ * with <length> in decimal and <type> one of
+ *     s  a string (no NUL byte)
+ *     b  a boolean: "0" or "1"
+ *     v  a list of strings, each followed by a NUL byte (length 0: the empty list)
+ *     x  bytes
+ * Members are named, so that a spec and a monitor of different builds (a running monitor outlives the
+ * daemon; the spec of a running container is reread for each exec) still agree: unknown names are skipped
+ * whatever their type; a known one twice, or with another type, makes the spec invalid. The version in the
+ * header changes only if records themselves change. */
+#define RUN_SPEC_HEADER  "berth-run-spec 1\n"
+#define RUN_SPEC_TRAILER "end\n" /* a spec cut short at a record's end is not a smaller spec */
+
+/* ret: malloc()ed, *ret_size bytes (not NUL-terminated: the seccomp filter is binary). */
+int run_spec_serialize(const RunSpec *s, char **ret, size_t *ret_size);
+/* -EBADMSG when data is not a spec (missing id/name/argv/rootfs/state_file, wrong types). */
+int run_spec_parse(const void *data, size_t size, RunSpec **ret);
 int run_spec_load(const char *path, RunSpec **ret);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <glib.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -579,52 +578,57 @@ finish:
         return r;
 }
 
-const char *seccomp_profile_get(uint64_t caps)
+int seccomp_profile_get(uint64_t caps, const void **ret_bpf, size_t *ret_size)
 {
-        /* berthd's cache: capability set → base64 BPF. One thread, so a static table; never freed, as the
-         * number of distinct capability sets that containers ask for is small. */
-        static GHashTable *cache = NULL;
+        /* berthd's cache: capability set → BPF. One thread, so a static list; never freed, as the number of
+         * distinct capability sets that containers ask for is small. */
+        typedef struct Cached {
+                struct Cached *next;
+                uint64_t caps;
+                void *bpf;
+                size_t size;
+        } Cached;
+        static Cached *cache = NULL;
         _cleanup_free_ void *bpf = NULL;
+        Cached *c;
         size_t size;
-        char *b64;
         int r;
 
-        if (!cache)
-                cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-        b64 = g_hash_table_lookup(cache, &caps);
-        if (b64)
-                return b64;
-
-        r = seccomp_profile_compile(caps, &bpf, &size);
-        if (r < 0) {
-                log_error_errno(r, "Failed to compile the seccomp filter: %m");
-                return NULL;
-        }
-        b64 = g_base64_encode(bpf, size);
-        g_hash_table_insert(cache, g_memdup2(&caps, sizeof(caps)), b64);
-        log_debug("Compiled the seccomp filter for capabilities %#" PRIx64 ": %zu instructions.", caps,
-                  size / sizeof(struct sock_filter));
-        return b64;
-}
-
-int seccomp_profile_load(const char *bpf_base64, uint64_t caps, ChildError *e)
-{
-        _cleanup_free_ void *bpf = NULL;
-        struct sock_fprog prog;
-        size_t size = 0;
-        int r;
-
-        if (isempty(bpf_base64)) {
-                /* A spec not written by berthd (tests that drive the monitor directly): compile here rather
-                 * than run unfiltered. berthd always ships the program. */
+        for (c = cache; c; c = c->next)
+                if (c->caps == caps)
+                        break;
+        if (!c) {
                 r = seccomp_profile_compile(caps, &bpf, &size);
                 if (r < 0)
-                        return child_fail(e, r, "cannot compile the seccomp filter");
-        } else {
-                gsize n = 0;
+                        return log_error_errno(r, "Failed to compile the seccomp filter: %m");
+                c = malloc(sizeof(Cached));
+                if (!c)
+                        return -ENOMEM;
+                *c = (Cached){ .next = cache, .caps = caps, .bpf = TAKE_PTR(bpf), .size = size };
+                cache = c;
+                log_debug("Compiled the seccomp filter for capabilities %#" PRIx64 ": %zu instructions.",
+                          caps, size / sizeof(struct sock_filter));
+        }
+        *ret_bpf = c->bpf;
+        *ret_size = c->size;
+        return 0;
+}
 
-                bpf = g_base64_decode(bpf_base64, &n);
-                size = n;
+int seccomp_profile_load(const void *filter, size_t filter_size, uint64_t caps, ChildError *e)
+{
+        _cleanup_free_ void *compiled = NULL;
+        const void *bpf = filter;
+        struct sock_fprog prog;
+        size_t size = filter_size;
+        int r;
+
+        if (!filter) {
+                /* A spec not written by berthd (tests that drive the monitor directly): compile here rather
+                 * than run unfiltered. berthd always ships the program. */
+                r = seccomp_profile_compile(caps, &compiled, &size);
+                if (r < 0)
+                        return child_fail(e, r, "cannot compile the seccomp filter");
+                bpf = compiled;
         }
         if (!bpf || size == 0 || size % sizeof(struct sock_filter) != 0 ||
             size / sizeof(struct sock_filter) > BPF_MAXINSNS)

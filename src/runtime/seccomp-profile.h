@@ -10,10 +10,10 @@
  * 1 << CAP_x), as the classic BPF program the kernel loads (an array of struct sock_filter). */
 int seccomp_profile_compile(uint64_t caps, void **ret_bpf, size_t *ret_size);
 
-/* berthd: the program for caps, base64-encoded for the run spec, compiled the first time a capability set
- * is asked for and kept for the daemon's life. NULL (logged) if libseccomp failed. */
-const char *seccomp_profile_get(uint64_t caps);
+/* berthd: the program for caps, for the run spec, compiled the first time a capability set is asked for and
+ * kept (and owned) for the daemon's life. Fails (logged) if libseccomp failed. */
+int seccomp_profile_get(uint64_t caps, const void **ret_bpf, size_t *ret_size);
 
-/* The container child: loads the program (compiling it for caps when the spec carries none). Needs
- * CAP_SYS_ADMIN or no_new_privs. */
-int seccomp_profile_load(const char *bpf_base64, uint64_t caps, ChildError *e);
+/* The container child: loads the program of size bytes (compiling it for caps when bpf is NULL: the spec
+ * carries none). Needs CAP_SYS_ADMIN or no_new_privs. */
+int seccomp_profile_load(const void *bpf, size_t size, uint64_t caps, ChildError *e);

@@ -6,7 +6,7 @@
 #include <sys/statfs.h>
 #include <sys/vfs.h>
 
-#include <glib.h>
+#include <search.h>
 
 #include "shared/fs-util.h"
 #include "shared/macro.h"
@@ -60,6 +60,12 @@ static int write_all(int fd, const void *data, size_t size)
 
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode)
 {
+        return write_file_atomic_flags_at(dir_fd, path, data, size, mode, 0);
+}
+
+int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                               WriteFileFlags flags)
+{
         _cleanup_free_ char *tmp = NULL, *dir = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *slash;
@@ -85,6 +91,8 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
+        if (flags & WRITE_FILE_NO_SYNC_DIR)
+                return 0;
 
         dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
         if (!dir)
@@ -128,12 +136,18 @@ static int fill_spare(int dir_fd, const char *spare, const void *data, size_t si
 int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
                            mode_t mode)
 {
+        return write_file_reserved_flags_at(dir_fd, path, data, size, reserve, mode, 0);
+}
+
+int write_file_reserved_flags_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
+                                 mode_t mode, WriteFileFlags flags)
+{
         _cleanup_free_ char *spare = NULL, *dir = NULL;
         const char *slash;
         int r;
 
         if (size > reserve)
-                return write_file_atomic_at(dir_fd, path, data, size, mode);
+                return write_file_atomic_flags_at(dir_fd, path, data, size, mode, flags);
 
         slash = strrchr(path, '/');
         if (asprintf(&spare, "%.*s.%s.spare", slash ? (int) (slash - path + 1) : 0, path,
@@ -159,6 +173,8 @@ int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_
                         return r;
                 }
         }
+        if (flags & WRITE_FILE_NO_SYNC_DIR)
+                return 0;
         return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
 }
 
@@ -298,7 +314,15 @@ int rm_rf_at(int dir_fd, const char *name)
         return r;
 }
 
-static int dir_usage_walk(int dir_fd, DirUsageFlags flags, GHashTable *seen, uint64_t *total)
+static int compare_ino(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* seen: a tsearch(3) tree of the inode numbers of hard-linked files counted already. */
+static int dir_usage_walk(int dir_fd, DirUsageFlags flags, void **seen, uint64_t *total)
 {
         _cleanup_(closedirp) DIR *d = NULL;
         bool ignore_vanished = flags & DIR_USAGE_IGNORE_VANISHED;
@@ -320,10 +344,16 @@ static int dir_usage_walk(int dir_fd, DirUsageFlags flags, GHashTable *seen, uin
                         return negative_errno();
                 }
                 if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-                        gint64 ino = (gint64) st.st_ino;
-                        if (g_hash_table_contains(seen, &ino))
+                        uint64_t ino = (uint64_t) st.st_ino, *key;
+
+                        if (tfind(&ino, seen, compare_ino))
                                 continue;
-                        g_hash_table_add(seen, g_memdup2(&ino, sizeof(ino)));
+                        key = malloc(sizeof(ino));
+                        if (!key)
+                                return -ENOMEM;
+                        *key = ino;
+                        if (!tsearch(key, seen, compare_ino))
+                                return free(key), -ENOMEM;
                 }
                 if (!(flags & DIR_USAGE_APPARENT))
                         *total += (uint64_t) st.st_blocks * 512;
@@ -347,7 +377,10 @@ static int dir_usage_walk(int dir_fd, DirUsageFlags flags, GHashTable *seen, uin
 
 int dir_usage_at(int dir_fd, DirUsageFlags flags, uint64_t *total)
 {
-        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        void *seen = NULL;
+        int r;
 
-        return dir_usage_walk(dir_fd, flags, seen, total);
+        r = dir_usage_walk(dir_fd, flags, &seen, total);
+        tdestroy(seen, free);
+        return r;
 }

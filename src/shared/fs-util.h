@@ -18,6 +18,16 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
 int write_file_reserved_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
                            mode_t mode);
 
+typedef enum WriteFileFlags {
+        /* No fsync of the directory after the rename: for files written into a new directory that is itself
+         * synced once, before it is renamed into place (a container's files at create). */
+        WRITE_FILE_NO_SYNC_DIR = 1 << 0,
+} WriteFileFlags;
+int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                               WriteFileFlags flags);
+int write_file_reserved_flags_at(int dir_fd, const char *path, const void *data, size_t size, size_t reserve,
+                                 mode_t mode, WriteFileFlags flags);
+
 /* Reads a whole regular file of at most max_size bytes; the buffer is NUL-terminated (not counted). */
 int read_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
 

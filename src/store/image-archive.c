@@ -542,7 +542,8 @@ static int extraction_start(Reader *rd, Extraction *x)
                 return r;
         r = layer_tar_record_create(rd->store, x->tmp_name, &record_fd);
         if (r >= 0)
-                r = layer_extract_spawn_recorded(diff_fd, record_fd, &x->input_fd, &x->result_fd, &x->pid);
+                r = layer_extract_spawn_recorded(diff_fd, record_fd, true, &x->input_fd, &x->result_fd,
+                                                 &x->pid);
         if (r < 0) {
                 (void) layer_store_abort(rd->store, x->tmp_name);
                 x->tmp_name = mfree(x->tmp_name);

@@ -10,6 +10,11 @@
  * ~1 GB/s, extraction takes ~0.2 s); one after the other they made a pull twice the slowest stage,
  * side by side on two CPUs they overlap. A pipe rather than shared buffers keeps the hand-over to read()
  * and write(), and the two sides share nothing else until the join.
+ *
+ * gzip, the common case, is inflated with ISA-L when berth is built with it (meson option isal): its inflate
+ * runs at two to three times zlib's speed, which makes it no longer the slower half. zstd, plain tars and
+ * builds without ISA-L go through libarchive's filters (zlib for gzip). Both paths check the same things:
+ * the gzip CRC and length, one compression layer at most, the size limit, trailing bytes hashed.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,13 +29,19 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#if HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "shared/log.h"
 #include "store/archive-util.h"
 #include "store/layer-decompress.h"
 
-#define INPUT_BUFFER_SIZE (256U * 1024U)
-#define STREAM_PIPE_SIZE  (1024 * 1024)
+#define INPUT_BUFFER_SIZE  (256U * 1024U)
+#define STREAM_PIPE_SIZE   (1024 * 1024)
+#define OUTPUT_BUFFER_SIZE (1024U * 1024U)
+
+static bool use_isal = HAVE_ISAL;
 
 struct LayerDecompressor {
         pthread_t thread;
@@ -40,6 +51,7 @@ struct LayerDecompressor {
         bool reader_gone;
         bool cancelled;
         uint8_t *buffer;
+        size_t pending; /* bytes already in buffer that the first read of libarchive gets */
         EVP_MD_CTX *blob_ctx;
         EVP_MD_CTX *diff_ctx;
         uint64_t compressed_size;
@@ -62,8 +74,8 @@ static int fail(LayerDecompressor *d, int error, const char *format, ...)
         return log_debug_errno(error, "Layer decompression failed: %s", d->message);
 }
 
-/* Next bytes of the blob into d->buffer: 0 at EOF, -ECANCELED once the reader gave up. */
-static int read_input(LayerDecompressor *d, size_t *ret_size)
+/* Next bytes of the blob into d->buffer from offset on: 0 at EOF, -ECANCELED once the reader gave up. */
+static int read_input_at(LayerDecompressor *d, size_t offset, size_t *ret_size)
 {
         for (;;) {
                 struct pollfd p[2] = {
@@ -81,13 +93,13 @@ static int read_input(LayerDecompressor *d, size_t *ret_size)
                         d->cancelled = true;
                         return -ECANCELED;
                 }
-                n = read(d->input_fd, d->buffer, INPUT_BUFFER_SIZE);
+                n = read(d->input_fd, d->buffer + offset, INPUT_BUFFER_SIZE - offset);
                 if (n < 0) {
                         if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         return negative_errno();
                 }
-                if (n > 0 && EVP_DigestUpdate(d->blob_ctx, d->buffer, (size_t) n) != 1)
+                if (n > 0 && EVP_DigestUpdate(d->blob_ctx, d->buffer + offset, (size_t) n) != 1)
                         return -EIO;
                 d->compressed_size += (uint64_t) n;
                 *ret_size = (size_t) n;
@@ -95,13 +107,20 @@ static int read_input(LayerDecompressor *d, size_t *ret_size)
         }
 }
 
+static int read_input(LayerDecompressor *d, size_t *ret_size)
+{
+        return read_input_at(d, 0, ret_size);
+}
+
 static la_ssize_t raw_read_cb(struct archive *a, void *userdata, const void **ret_buf)
 {
         LayerDecompressor *d = userdata;
-        size_t n;
-        int r;
+        size_t n = d->pending;
+        int r = 0;
 
-        r = read_input(d, &n);
+        d->pending = 0; /* the bytes looked at to choose the decoder */
+        if (n == 0)
+                r = read_input(d, &n);
         if (r < 0) {
                 archive_set_error(a, -r, "Failed to read layer input: %s", strerror(-r));
                 return -1;
@@ -131,11 +150,146 @@ static int write_stream(LayerDecompressor *d, const uint8_t *p, size_t size)
         return 0;
 }
 
-static int decompress(LayerDecompressor *d)
+/* A block of the decompressed stream: hashed, counted against the limit, handed on. */
+static int output_block(LayerDecompressor *d, const void *block, size_t size)
+{
+        if (size == 0)
+                return 0;
+        if (EVP_DigestUpdate(d->diff_ctx, block, size) != 1)
+                return fail(d, -EIO, "sha256 update failed");
+        d->uncompressed_size += size;
+        /* Counted on the decompressed stream itself, so zeros after the tar's end count too. */
+        if (d->uncompressed_size > d->max_size)
+                return fail(d, -EFBIG,
+                            "Layer is larger than %" PRIu64 " MiB uncompressed, the limit (MaxLayerSize= "
+                            "in berth.conf)",
+                            d->max_size >> 20);
+        return write_stream(d, block, size);
+}
+
+#if HAVE_ISAL
+static const char *isal_strerror(int r)
+{
+        switch (r) {
+        case ISAL_INVALID_BLOCK:
+                return "invalid deflate block";
+        case ISAL_INVALID_SYMBOL:
+                return "invalid deflate symbol";
+        case ISAL_INVALID_LOOKBACK:
+                return "invalid lookback distance";
+        case ISAL_INVALID_WRAPPER:
+                return "invalid gzip header";
+        case ISAL_UNSUPPORTED_METHOD:
+                return "unsupported compression method";
+        case ISAL_INCORRECT_CHECKSUM:
+                return "gzip checksum or length mismatch";
+        default:
+                return "inflate error";
+        }
+}
+
+/* Until at least want bytes of input are at d->buffer's start (or the input ended): the unread ones are
+ * moved there and more read after them. */
+static int fill_input(LayerDecompressor *d, struct inflate_state *st, size_t want, bool *eof)
+{
+        while (st->avail_in < want && !*eof) {
+                size_t n;
+                int r;
+
+                memmove(d->buffer, st->next_in, st->avail_in);
+                st->next_in = d->buffer;
+                r = read_input_at(d, st->avail_in, &n);
+                if (r < 0)
+                        return fail(d, r, "Failed to read layer input: %s", strerror(-r));
+                *eof = n == 0;
+                st->avail_in += (uint32_t) n;
+        }
+        return 0;
+}
+
+static bool is_gzip(const uint8_t *p, size_t size)
+{
+        return size >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+static bool is_compressed(const uint8_t *p, size_t size)
+{
+        static const uint8_t zstd[] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+        return is_gzip(p, size) || (size >= sizeof(zstd) && memcmp(p, zstd, sizeof(zstd)) == 0);
+}
+
+/* gzip with ISA-L: d->buffer holds the first have bytes. Members one after the other are one stream, as
+ * for gzip(1) and libarchive; what follows the last member is not decompressed (it is hashed, though). */
+static int inflate_isal(LayerDecompressor *d, size_t have)
+{
+        _cleanup_free_ struct inflate_state *st = malloc(sizeof(struct inflate_state));
+        _cleanup_free_ uint8_t *out = malloc(OUTPUT_BUFFER_SIZE);
+        bool eof = false;
+        int r;
+
+        if (!st || !out)
+                return fail(d, -ENOMEM, "Out of memory");
+        isal_inflate_init(st);
+        st->crc_flag = ISAL_GZIP;
+        st->next_in = d->buffer;
+        st->avail_in = (uint32_t) have;
+
+        for (;;) {
+                size_t produced;
+
+                if (st->avail_in == 0) {
+                        r = fill_input(d, st, 1, &eof);
+                        if (r < 0)
+                                return r;
+                }
+                st->next_out = out;
+                st->avail_out = OUTPUT_BUFFER_SIZE;
+                r = isal_inflate(st);
+                if (r < 0)
+                        return fail(d, -EBADMSG, "Failed to decompress layer: %s", isal_strerror(r));
+                produced = OUTPUT_BUFFER_SIZE - st->avail_out;
+                /* libarchive's filters stack as long as one bids; here the check is explicit. */
+                if (d->uncompressed_size == 0 && is_compressed(out, produced))
+                        return fail(d, -EBADMSG, "Layer is compressed more than once");
+                r = output_block(d, out, produced);
+                if (r < 0)
+                        return r;
+
+                if (st->block_state == ISAL_BLOCK_FINISH) {
+                        r = fill_input(d, st, 2, &eof);
+                        if (r < 0)
+                                return r;
+                        if (!is_gzip(st->next_in, st->avail_in))
+                                return 0;
+                        uint8_t *next = st->next_in;
+                        uint32_t avail = st->avail_in;
+                        isal_inflate_reset(st);
+                        st->crc_flag = ISAL_GZIP;
+                        st->next_in = next;
+                        st->avail_in = avail;
+                        continue;
+                }
+                if (produced == 0 && st->avail_in == 0 && eof)
+                        return fail(d, -EBADMSG, "Failed to decompress layer: truncated gzip stream");
+        }
+}
+#endif
+
+void layer_decompress_use_isal(bool b)
+{
+        use_isal = HAVE_ISAL && b;
+}
+
+bool layer_decompress_have_isal(void)
+{
+        return HAVE_ISAL;
+}
+
+static int decompress_libarchive(LayerDecompressor *d)
 {
         _cleanup_(archive_read_freep) struct archive *raw = archive_read_new();
         struct archive_entry *entry;
-        size_t n;
         int r;
 
         if (!raw)
@@ -175,22 +329,36 @@ static int decompress(LayerDecompressor *d)
                                     archive_message(raw));
                 if (offset < 0 || (uint64_t) offset != d->uncompressed_size)
                         return fail(d, -EBADMSG, "Unexpected gap in decompressed layer stream");
-                if (size == 0)
-                        continue;
-                if (EVP_DigestUpdate(d->diff_ctx, block, size) != 1)
-                        return fail(d, -EIO, "sha256 update failed");
-                d->uncompressed_size += size;
-                /* Counted on the decompressed stream itself, so zeros after the tar's end count too. */
-                if (d->uncompressed_size > d->max_size)
-                        return fail(d, -EFBIG,
-                                    "Layer is larger than %" PRIu64
-                                    " MiB uncompressed, the limit (MaxLayerSize= "
-                                    "in berth.conf)",
-                                    d->max_size >> 20);
-                r = write_stream(d, block, size);
+                r = output_block(d, block, size);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+static int decompress(LayerDecompressor *d)
+{
+        size_t have = 0, n;
+        int r;
+
+        /* The first bytes choose the decoder (libarchive gets them as its first read). */
+        do {
+                r = read_input_at(d, have, &n);
+                if (r < 0)
+                        return fail(d, r, "Failed to read layer input: %s", strerror(-r));
+                have += n;
+        } while (n > 0 && have < 2);
+#if HAVE_ISAL
+        if (use_isal && is_gzip(d->buffer, have))
+                r = inflate_isal(d, have);
+        else
+#endif
+        {
+                d->pending = have;
+                r = decompress_libarchive(d);
+        }
+        if (r < 0)
+                return r;
 
         /* What follows the compressed stream belongs to the blob digest too. */
         do {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/layer-extract.h"
@@ -13,6 +14,11 @@
  * from that end at the same time, so inflating and hashing overlap with writing files on the other CPU.
  * The thread drains input_fd to EOF even after the tar has ended: Docker hashes trailing bytes too. */
 typedef struct LayerDecompressor LayerDecompressor;
+
+/* Which inflate gzip layers get: ISA-L's when built with it (the default), or zlib's through libarchive
+ * (false). For the unit tests, which check both. */
+void layer_decompress_use_isal(bool b);
+bool layer_decompress_have_isal(void);
 
 /* Starts the thread. *ret_stream_fd is the pipe's read end (O_CLOEXEC), owned by the caller. A stream
  * longer than max_size bytes (UINT64_MAX: no limit) fails with -EFBIG as soon as it gets there. */

@@ -48,9 +48,10 @@ int layer_extract_spawn(int dest_dir_fd, int *ret_input_fd, int *ret_result_fd, 
 
 /* The same, recording into record_fd (from layer_tar_record_create(), writable; -EBADF: do not record)
  * what is needed to rebuild the exact uncompressed tar later (layer-tar.h). Every layer that goes into the
- * store should be extracted this way. */
-int layer_extract_spawn_recorded(int dest_dir_fd, int record_fd, int *ret_input_fd, int *ret_result_fd,
-                                 pid_t *ret_pid);
+ * store should be extracted this way. sync false leaves out the syncfs at the end, for a caller that makes
+ * the tree durable itself, together with others (layer_store_prepare()). */
+int layer_extract_spawn_recorded(int dest_dir_fd, int record_fd, bool sync, int *ret_input_fd,
+                                 int *ret_result_fd, pid_t *ret_pid);
 int layer_extract_recorded(int input_fd, int dest_dir_fd, int record_fd, BerthError *err,
                            LayerExtractResult *ret);
 

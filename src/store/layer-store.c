@@ -16,8 +16,10 @@
  * 29 bytes per layer, so 128 layers take 3.7 KiB and fit in the 4096-byte mount(2) data page.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -83,7 +85,7 @@ static int random_name(char *buf, size_t n)
         return 0;
 }
 
-static int write_new_file_at(int dir_fd, const char *name, const char *content)
+static int write_new_file_at(int dir_fd, const char *name, const char *content, bool sync)
 {
         _cleanup_close_ int fd = -EBADF;
         size_t size = strlen(content);
@@ -102,7 +104,7 @@ static int write_new_file_at(int dir_fd, const char *name, const char *content)
                 p += k;
                 size -= (size_t) k;
         }
-        return fsync(fd) < 0 ? negative_errno() : 0;
+        return sync && fsync(fd) < 0 ? negative_errno() : 0;
 }
 
 /* Reads a one-line metadata file of a layer, without its trailing newline. */
@@ -239,8 +241,14 @@ static bool tmp_name_is_valid(const char *tmp_name)
 
 int layer_store_abort(LayerStore *s, const char *tmp_name)
 {
+        _cleanup_free_ char *link = NULL;
+
         if (!tmp_name_is_valid(tmp_name))
                 return -EINVAL;
+        /* A prepared layer (layer_store_prepare()) already has its short link: ours alone, so it goes too.
+         */
+        if (read_meta(s, tmp_name, "link", &link) >= 0 && short_id_is_valid(link))
+                (void) unlinkat(s->links_fd, link, 0);
         return rm_rf_at(s->root_fd, tmp_name);
 }
 
@@ -284,8 +292,11 @@ static int create_short_link(LayerStore *s, const char *hex, char ret_id[static 
         }
 }
 
-int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
-                       const char *parent_chain_id)
+/* Writes the metadata files and the short link of a layer in its temp dir; with sync, makes them durable. 1
+ * if the layer exists already (the temp dir is then discarded). parent_dir: where the parent's metadata is,
+ * its chain hex or, while it waits to be published too, its temp dir. */
+static int layer_prepare(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
+                         const char *parent_chain_id, const char *parent_dir, bool sync)
 {
         _cleanup_free_ char *lower = NULL, *diff_line = NULL, *parent_line = NULL;
         char short_id[LAYER_SHORT_ID_LEN + 1];
@@ -299,6 +310,8 @@ int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id
         if (parent_chain_id) {
                 parent_hex = digest_hex(parent_chain_id);
                 if (!parent_hex)
+                        return -EINVAL;
+                if (parent_dir && !streq(parent_dir, parent_hex) && !tmp_name_is_valid(parent_dir))
                         return -EINVAL;
         }
 
@@ -315,7 +328,7 @@ int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id
                 return tmp_fd;
 
         if (parent_hex) {
-                r = make_lower(s, parent_hex, &lower);
+                r = make_lower(s, parent_dir ?: parent_hex, &lower);
                 if (r < 0)
                         return log_debug_errno(r, "Cannot read parent layer %s: %m", parent_chain_id);
                 if (asprintf(&parent_line, "%s\n", parent_chain_id) < 0)
@@ -324,38 +337,114 @@ int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id
         if (asprintf(&diff_line, "%s\n", diff_id) < 0)
                 return -ENOMEM;
 
-        r = write_new_file_at(tmp_fd, "diff-id", diff_line);
+        r = write_new_file_at(tmp_fd, "diff-id", diff_line, sync);
         if (r >= 0 && lower)
-                r = write_new_file_at(tmp_fd, "lower", lower);
+                r = write_new_file_at(tmp_fd, "lower", lower, sync);
         if (r >= 0 && parent_line)
-                r = write_new_file_at(tmp_fd, "parent", parent_line);
+                r = write_new_file_at(tmp_fd, "parent", parent_line, sync);
         if (r < 0)
                 return r;
 
         r = create_short_link(s, hex, short_id);
         if (r < 0)
                 return r;
-        r = write_new_file_at(tmp_fd, "link", short_id);
-        if (r >= 0 && fsync(tmp_fd) < 0)
+        r = write_new_file_at(tmp_fd, "link", short_id, sync);
+        if (r >= 0 && sync && fsync(tmp_fd) < 0)
                 r = negative_errno();
-        if (r >= 0 && fsync(s->links_fd) < 0)
+        if (r >= 0 && sync && fsync(s->links_fd) < 0)
                 r = negative_errno();
         if (r < 0) {
                 (void) unlinkat(s->links_fd, short_id, 0);
                 return r;
         }
+        return 0;
+}
 
-        /* The commit point. NOREPLACE: if another pull committed the same chain meanwhile, keep theirs. */
+/* The commit point: the rename into place. NOREPLACE: if another pull committed the same chain meanwhile,
+ * keep theirs (and drop our temp dir and short link). */
+static int layer_publish(LayerStore *s, const char *tmp_name, const char *chain_id)
+{
+        const char *hex = digest_hex(chain_id);
+        int r;
+
+        if (!hex || !tmp_name_is_valid(tmp_name))
+                return -EINVAL;
         if (renameat2(s->root_fd, tmp_name, s->root_fd, hex, RENAME_NOREPLACE) < 0) {
                 r = negative_errno();
-                (void) unlinkat(s->links_fd, short_id, 0);
                 if (r == -EEXIST || r == -ENOTEMPTY) {
                         (void) layer_store_abort(s, tmp_name);
                         return 1;
                 }
                 return r;
         }
+        return 0;
+}
+
+int layer_store_commit(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
+                       const char *parent_chain_id)
+{
+        int r;
+
+        r = layer_prepare(s, tmp_name, chain_id, diff_id, parent_chain_id, NULL, true);
+        if (r != 0)
+                return r;
+        r = layer_publish(s, tmp_name, chain_id);
+        if (r != 0)
+                return r;
         if (fsync(s->root_fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int layer_store_prepare(LayerStore *s, const char *tmp_name, const char *chain_id, const char *diff_id,
+                        const char *parent_chain_id, const char *parent_tmp_name)
+{
+        return layer_prepare(s, tmp_name, chain_id, diff_id, parent_chain_id, parent_tmp_name, false);
+}
+
+int layer_store_unprepare(LayerStore *s, const char *tmp_name)
+{
+        static const char *const files[] = { "diff-id", "lower", "parent", "link" };
+        _cleanup_free_ char *link = NULL;
+        _cleanup_close_ int tmp_fd = -EBADF;
+
+        if (!tmp_name_is_valid(tmp_name))
+                return -EINVAL;
+        tmp_fd = open_dir_at(s->root_fd, tmp_name);
+        if (tmp_fd < 0)
+                return tmp_fd;
+        if (read_meta(s, tmp_name, "link", &link) >= 0 && short_id_is_valid(link) &&
+            unlinkat(s->links_fd, link, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                if (unlinkat(tmp_fd, files[i], 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+        return 0;
+}
+
+int layer_store_sync_spawn(LayerStore *s, pid_t *ret_pid)
+{
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                /* Only syncfs: nothing of the daemon's state is touched. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                _exit(syncfs(s->root_fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+int layer_store_publish(LayerStore *s, const char *tmp_name, const char *chain_id)
+{
+        return layer_publish(s, tmp_name, chain_id);
+}
+
+int layer_store_sync_root(LayerStore *s)
+{
+        if (fsync(s->links_fd) < 0 || fsync(s->root_fd) < 0)
                 return negative_errno();
         return 0;
 }

@@ -82,6 +82,20 @@ class Journal:
         return e
 
 
+def run_spec(spec):
+    """The run spec's flat format (src/runtime/run-spec.h): a record per member, length-prefixed."""
+    out = b'berth-run-spec 1\n'
+    for name, v in spec.items():
+        if isinstance(v, bool):
+            t, v = b'b', b'1' if v else b'0'
+        elif isinstance(v, list):
+            t, v = b'v', b''.join(x.encode() + b'\0' for x in v)
+        else:
+            t, v = b's', v.encode()
+        out += b'%s %s %d\n' % (t, name.encode(), len(v)) + v + b'\n'
+    return out + b'end\n'
+
+
 class Container:
     n = 0
 
@@ -102,8 +116,8 @@ class Container:
             'state_file': os.path.join(self.dir, 'state.json'), 'no_new_privileges': True,
         }
         self.spec.update(kw)
-        with open(os.path.join(self.dir, 'spec.json'), 'w') as f:
-            json.dump(self.spec, f)
+        with open(os.path.join(self.dir, 'run-spec'), 'wb') as f:
+            f.write(run_spec(self.spec))
         with open(self.spec['state_file'], 'w') as f:
             json.dump({'status': 'created'}, f)
         self.pid = None
@@ -111,7 +125,7 @@ class Container:
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = theirs.fileno()
-        self.proc = subprocess.Popen([MONITOR, '--spec=' + os.path.join(self.dir, 'spec.json')],
+        self.proc = subprocess.Popen([MONITOR, '--spec=' + os.path.join(self.dir, 'run-spec')],
                                      stdin=subprocess.DEVNULL, pass_fds=(3,), env={'SYSTEMD_LOG_LEVEL': 'debug'},
                                      preexec_fn=lambda: os.dup2(fd, 3))
         theirs.close()

@@ -100,6 +100,66 @@ static void test_round_trip(Fixture *f, gconstpointer data)
         container_state_done(&t);
 }
 
+/* The writer is berth-monitor's own (no JSON library); the reader is json-glib. Every member at its
+ * extremes, and error strings that need escaping, must come back as they were. */
+static void test_writer_extremes(Fixture *f, gconstpointer data)
+{
+        static const char *const errors[] = {
+                "",
+                "quote \" backslash \\ slash / tab \t newline \n cr \r bell \a esc \033 del \177",
+                "UTF-8: ünïcödé, 日本語, 🐳",
+                "{\"looks\": [\"like json\"]}",
+        };
+        static const struct {
+                const char *in, *out;
+        } replaced[] = {
+                { "bad \xff byte", "bad \xef\xbf\xbd byte" },
+                { "cut \xe6\x97", "cut \xef\xbf\xbd\xef\xbf\xbd" },
+                { "overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd" },
+                { "surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+        };
+        ContainerState s = {
+                .status = CONTAINER_RUNNING,
+                .monitor_pid = INT32_MAX,
+                .pid = 1,
+                .started_usec = INT64_MAX,
+                .finished_usec = 0,
+                .exit_code = INT32_MIN,
+                .exit_signal = 64,
+        };
+        ContainerState t = CONTAINER_STATE_INIT;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(errors); i++) {
+                s.error = (char *) errors[i];
+                g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
+                g_assert_cmpint(container_state_load(f->path, &t), ==, 0);
+                g_assert_cmpint(t.status, ==, CONTAINER_RUNNING);
+                g_assert_cmpint(t.monitor_pid, ==, INT32_MAX);
+                g_assert_cmpint(t.pid, ==, 1);
+                g_assert_cmpuint(t.started_usec, ==, INT64_MAX);
+                g_assert_cmpuint(t.finished_usec, ==, 0);
+                g_assert_cmpint(t.exit_code, ==, INT32_MIN);
+                g_assert_cmpint(t.exit_signal, ==, 64);
+                g_assert_cmpstr(t.error, ==, errors[i]);
+                container_state_done(&t);
+        }
+        /* Bytes that are not UTF-8 (a file name from the image) become U+FFFD, so the file stays JSON. */
+        for (size_t i = 0; i < G_N_ELEMENTS(replaced); i++) {
+                s.error = (char *) replaced[i].in;
+                g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
+                g_assert_cmpint(container_state_load(f->path, &t), ==, 0);
+                g_assert_cmpstr(t.error, ==, replaced[i].out);
+                container_state_done(&t);
+        }
+        /* Beyond JSON's safe integers, as before: clamped, still readable. */
+        s = (ContainerState){ .status = CONTAINER_EXITED, .finished_usec = UINT64_MAX };
+        g_assert_cmpint(container_state_save(f->path, &s), ==, 0);
+        g_assert_cmpint(container_state_load(f->path, &t), ==, 0);
+        g_assert_cmpuint(t.finished_usec, ==, INT64_MAX);
+        g_assert_null(t.error);
+        container_state_done(&t);
+}
+
 static void test_minimal(Fixture *f, gconstpointer data)
 {
         ContainerState t = CONTAINER_STATE_INIT;
@@ -148,6 +208,8 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/container-state/status-strings", test_status_strings);
         g_test_add("/container-state/round-trip", Fixture, NULL, fixture_setup, test_round_trip,
+                   fixture_teardown);
+        g_test_add("/container-state/writer-extremes", Fixture, NULL, fixture_setup, test_writer_extremes,
                    fixture_teardown);
         g_test_add("/container-state/minimal", Fixture, NULL, fixture_setup, test_minimal, fixture_teardown);
         g_test_add("/container-state/malformed", Fixture, NULL, fixture_setup, test_malformed,

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -22,6 +23,7 @@
 #include "shared/fs-util.h"
 #include "shared/macro.h"
 #include "store/extract-confine.h"
+#include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
 #include "store/store-config.h"
@@ -424,6 +426,40 @@ static void test_extract_trailing_bytes(void)
         tmpdir_make(&t);
         assert_extracts(blob, tar, t.fd);
         assert_file(t.fd, "f", "x");
+        tmpdir_done(&t);
+}
+
+/* gzip members one after the other are one stream (gzip(1), pigz -i and libarchive say so); bytes after the
+ * last member are hashed into the blob digest but not decompressed. Big enough that inflate's output comes
+ * in several blocks. */
+static void test_extract_gzip_members(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), head = g_byte_array_new(), tail = g_byte_array_new(),
+                              blob = g_byte_array_new(), a_gz = NULL, b_gz = NULL;
+        g_autofree char *big = g_malloc(3 << 20);
+        struct archive *a;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        for (size_t i = 0; i < (3 << 20) - 1; i++)
+                big[i] = (char) ('a' + (i * 7919 % 26));
+        big[(3 << 20) - 1] = '\0';
+        a = tar_new(tar);
+        tar_file(a, "big", big);
+        tar_file(a, "small", "x");
+        tar_finish(a);
+        g_byte_array_append(head, tar->data, tar->len / 3);
+        g_byte_array_append(tail, tar->data + tar->len / 3, tar->len - tar->len / 3);
+        a_gz = compress_blob(head, COMPRESSION_GZIP);
+        b_gz = compress_blob(tail, COMPRESSION_GZIP);
+        g_byte_array_append(blob, a_gz->data, a_gz->len);
+        g_byte_array_append(blob, b_gz->data, b_gz->len);
+        g_byte_array_append(blob, (const guint8 *) "not gzip", 8);
+
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd);
+        assert_file(t.fd, "small", "x");
         tmpdir_done(&t);
 }
 
@@ -962,6 +998,135 @@ static int store_add(LayerStore *s, const char *file, const char *chain, const c
         return layer_store_commit(s, tmp, chain, res.diff_id, parent);
 }
 
+/* A pull's batch: three layers, each on the one below, prepared without syncing (the top two while their
+ * parents are still in temp dirs), one syncfs, published parents first. Then the layers are as
+ * layer_store_commit() makes them; a prepared layer that is aborted, or loses to a concurrent commit, leaves
+ * no short link behind. */
+static void test_store_batch(void)
+{
+        _cleanup_(layer_store_freep) LayerStore *s = NULL;
+        _cleanup_free_ char *lowerdir = NULL, *l1 = NULL, *l2 = NULL, *l3 = NULL, *expect = NULL;
+        char c[4][LAYER_DIGEST_STRING_MAX];
+        g_autofree char *root = NULL;
+        char *tmp[4] = {};
+        TmpDir t;
+        pid_t pid;
+        int status;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        root = g_strdup_printf("%s/store/layers", t.path);
+        g_assert_cmpint(layer_store_open(root, &s), ==, 0);
+        for (int i = 0; i < 4; i++)
+                fake_chain_id(10 + i, c[i]);
+
+        for (int i = 0; i < 4; i++) {
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                g_autofree char *name = g_strdup_printf("f%d", i);
+                _cleanup_close_ int fd = -EBADF;
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                tar_file(a, name, name);
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &tmp[i], &fd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, fd, NULL, &res), ==, 0);
+                if (i == 3)
+                        break;
+                g_assert_cmpint(layer_store_prepare(s, tmp[i], c[i], res.diff_id, i ? c[i - 1] : NULL,
+                                                    i ? tmp[i - 1] : NULL),
+                                ==, 0);
+                g_assert_cmpint(layer_store_has(s, c[i]), ==, 0); /* not before it is published */
+        }
+        g_assert_cmpint(layer_store_sync_spawn(s, &pid), ==, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        for (int i = 0; i < 3; i++) {
+                g_assert_cmpint(layer_store_publish(s, tmp[i], c[i]), ==, 0);
+                g_assert_cmpint(layer_store_has(s, c[i]), ==, 1);
+        }
+        g_assert_cmpint(layer_store_sync_root(s), ==, 0);
+
+        g_assert_cmpint(layer_store_get_link(s, c[0], &l1), ==, 0);
+        g_assert_cmpint(layer_store_get_link(s, c[1], &l2), ==, 0);
+        g_assert_cmpint(layer_store_get_link(s, c[2], &l3), ==, 0);
+        expect = g_strdup_printf("l/%s:l/%s:l/%s", l3, l2, l1);
+        g_assert_cmpint(layer_store_lowerdir_option(s, (char *[]){ c[0], c[1], c[2] }, 3, &lowerdir), ==, 0);
+        g_assert_cmpstr(lowerdir, ==, expect);
+        {
+                g_autofree char *p = g_strdup_printf("l/%s/f2", l3);
+                assert_file(layer_store_root_fd(s), p, "f2");
+        }
+
+        /* A prepared layer that is aborted takes its short link with it. */
+        {
+                _cleanup_close_ int lfd = open_dir_at(layer_store_root_fd(s), "l");
+                g_assert_cmpint(layer_store_prepare(s, tmp[3], c[3], c[3], c[2], NULL), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+                g_assert_cmpint(layer_store_abort(s, tmp[3]), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 3);
+        }
+        /* One that another pull published meanwhile is discarded at its own publish: 1, nothing left. */
+        {
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                _cleanup_free_ char *again = NULL;
+                _cleanup_close_ int fd = -EBADF, lfd = open_dir_at(layer_store_root_fd(s), "l");
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                tar_file(a, "x", "x");
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &again, &fd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, fd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, again, c[3], res.diff_id, c[2], NULL), ==, 0);
+                g_assert_cmpint(store_add(s, "y", c[3], c[2], NULL), ==, 0);
+                g_assert_cmpint(layer_store_publish(s, again, c[3]), ==, 1);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+                g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 4);
+        }
+        /* A parent prepared in the same batch that loses to another pull at its publish: the child above it
+         * is unprepared (its lower names the discarded short link) and prepared again on the winner. */
+        {
+                char p[LAYER_DIGEST_STRING_MAX], q[LAYER_DIGEST_STRING_MAX];
+                _cleanup_free_ char *ptmp = NULL, *qtmp = NULL, *winner = NULL, *lower = NULL, *want = NULL;
+                _cleanup_close_ int pfd = -EBADF, qfd = -EBADF,
+                                    lfd = open_dir_at(layer_store_root_fd(s), "l");
+                g_autoptr(GByteArray) tar = g_byte_array_new();
+                g_autofree char *path = NULL;
+                LayerExtractResult res;
+                struct archive *a = tar_new(tar);
+
+                fake_chain_id(20, p);
+                fake_chain_id(21, q);
+                tar_file(a, "z", "z");
+                tar_finish(a);
+                g_assert_cmpint(layer_store_begin(s, &ptmp, &pfd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, pfd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_begin(s, &qtmp, &qfd), ==, 0);
+                g_assert_cmpint(extract_bytes(tar->data, tar->len, qfd, NULL, &res), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, ptmp, p, res.diff_id, c[2], NULL), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, qtmp, q, res.diff_id, p, ptmp), ==, 0);
+                g_assert_cmpint(store_add(s, "w", p, c[2], NULL), ==, 0); /* the other pull */
+                g_assert_cmpint(layer_store_publish(s, ptmp, p), ==, 1);
+                g_assert_cmpint(layer_store_unprepare(s, qtmp), ==, 0);
+                g_assert_cmpint(layer_store_prepare(s, qtmp, q, res.diff_id, p, NULL), ==, 0);
+                g_assert_cmpint(layer_store_publish(s, qtmp, q), ==, 0);
+                g_assert_cmpint(layer_store_get_link(s, p, &winner), ==, 0);
+                path = g_strdup_printf("%s/lower", q + 7);
+                g_assert_cmpint(read_file_at(layer_store_root_fd(s), path, 4096, &lower, NULL), ==, 0);
+                want = g_strdup_printf("l/%s:l/%s:l/%s:l/%s", winner, l3, l2, l1);
+                g_assert_cmpstr(lower, ==, want);
+                g_assert_cmpint(layer_store_cleanup_tmp(s), ==, 0);
+                g_assert_cmpuint(count_entries(lfd), ==, 6); /* 4 before, p's and q's; none dangling */
+        }
+        for (int i = 0; i < 4; i++)
+                free(tmp[i]);
+        layer_store_free(TAKE_PTR(s));
+        tmpdir_done(&t);
+}
+
 static void test_store_basic(void)
 {
         _cleanup_(layer_store_freep) LayerStore *s = NULL;
@@ -1210,6 +1375,14 @@ int main(int argc, char *argv[])
         /* The tar writer needs a UTF-8 locale to store the non-ASCII name of the rich layer as pax UTF-8. */
         g_assert_nonnull(setlocale(LC_CTYPE, "C.UTF-8"));
         g_test_init(&argc, &argv, NULL);
+        /* Run twice by meson: with the default inflate for gzip (ISA-L when built with it) and with zlib's.
+         */
+        if (streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib"))
+                layer_decompress_use_isal(false);
+        g_test_message("gzip inflate: %s",
+                       layer_decompress_have_isal() && !streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib")
+                               ? "ISA-L"
+                               : "zlib (libarchive)");
 
         g_test_add_data_func("/layer/extract/rich/tar", GINT_TO_POINTER(COMPRESSION_NONE),
                              test_extract_rich);
@@ -1218,6 +1391,7 @@ int main(int argc, char *argv[])
         g_test_add_data_func("/layer/extract/rich/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD),
                              test_extract_rich);
         g_test_add_func("/layer/extract/trailing-bytes", test_extract_trailing_bytes);
+        g_test_add_func("/layer/extract/gzip-members", test_extract_gzip_members);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
@@ -1230,6 +1404,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
         g_test_add_func("/layer/extract/confined", test_extract_confined);
         g_test_add_func("/layer/store/basic", test_store_basic);
+        g_test_add_func("/layer/store/batch", test_store_batch);
         g_test_add_func("/layer/store/crash", test_store_crash);
         g_test_add_func("/layer/store/128-layers", test_store_128_layers);
 

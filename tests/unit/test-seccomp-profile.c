@@ -23,7 +23,7 @@ static int errno_under_profile(long nr, long a0, long a1)
                 long r;
 
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-                    seccomp_profile_load(NULL, caps_docker_default(), &e) < 0)
+                    seccomp_profile_load(NULL, 0, caps_docker_default(), &e) < 0)
                         _exit(255);
                 r = syscall(nr, a0, a1, 0, 0, 0, 0);
                 _exit(r < 0 ? errno : 0);
