@@ -175,14 +175,15 @@ static void assert_round_trip(GBytes *tar, bool gzip)
 
 static void test_gnu_tar(gconstpointer format)
 {
-        g_autofree char *dir = NULL, *cmd = NULL, *out = NULL;
+        g_autofree char *dir = NULL, *cmd = NULL, *out = NULL, *tar_program = NULL;
         g_autoptr(GBytes) tar = NULL;
         gchar *data;
         gsize size;
 
         if (!need_root())
                 return;
-        if (!g_find_program_in_path("tar")) {
+        tar_program = g_find_program_in_path("tar");
+        if (!tar_program) {
                 g_test_skip("needs GNU tar");
                 return;
         }
