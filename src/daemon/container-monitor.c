@@ -304,8 +304,7 @@ void manager_adopt_freezer_states(Manager *m)
 static void container_load_run_name(Container *c)
 {
         _cleanup_(run_spec_freep) RunSpec *spec = NULL;
-        g_autofree char *path =
-                g_strdup_printf("%s/containers/%s/spec.json", c->manager->runtime_dir, c->id);
+        g_autofree char *path = g_strdup_printf("%s/containers/%s/run-spec", c->manager->runtime_dir, c->id);
 
         if (run_spec_load(path, &spec) >= 0 && spec->name && !streq(spec->name, c->name))
                 c->run_name = g_strdup(spec->name);
