@@ -10,6 +10,8 @@
 #include "daemon/bus-errors.h"
 #include "daemon/container-commit.h"
 #include "daemon/container-dbus.h"
+#include "daemon/container-monitor.h"
+#include "daemon/scope.h"
 #include "daemon/image-dbus.h"
 #include "daemon/image.h"
 #include "oci/manifest.h"
@@ -48,7 +50,6 @@ typedef struct CommitOperation {
         size_t n_parent;
 
         bool running, frozen;
-        sd_bus_slot *freeze_slot;
 
         char *tmp_name;
         int tmp_diff_fd, upper_fd, result_fd;
@@ -73,36 +74,17 @@ static void commit_reply(CommitOperation *op, const char *id, const BerthError *
                 container_send_commit_reply(op->reply_to, id, e);
 }
 
-static int on_thaw_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        char *unit = userdata;
-
-        if (e)
-                log_warning("Failed to thaw %s after commit, ignoring: %s", unit, e->message);
-        free(unit);
-        return 0;
-}
-
-/* Fire and forget: the reply is only logged. Called on every path that froze. */
+/* Fire and forget: a failure is systemd's to log. Called on every path that froze. */
 static void commit_thaw(CommitOperation *op)
 {
-        char *unit;
         int r;
 
         if (!op->frozen)
                 return;
         op->frozen = false;
-        unit = strdup(op->unit);
-        if (!unit)
-                return (void) log_oom();
-        r = sd_bus_call_method_async(op->manager->bus, NULL, "org.freedesktop.systemd1",
-                                     "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                     "ThawUnit", on_thaw_reply, unit, "s", op->unit);
-        if (r < 0) {
-                free(unit);
+        r = scope_freeze(op->manager->bus, op->unit, NULL, false, NULL, NULL);
+        if (r < 0)
                 log_error_errno(r, "Failed to thaw %s after commit: %m", op->unit);
-        }
 }
 
 static CommitOperation *commit_operation_free(CommitOperation *op)
@@ -110,7 +92,6 @@ static CommitOperation *commit_operation_free(CommitOperation *op)
         if (!op)
                 return NULL;
         commit_thaw(op);
-        op->freeze_slot = sd_bus_slot_unref(op->freeze_slot);
         op->child_source = sd_event_source_disable_unref(op->child_source);
         if (op->pid > 0) {
                 (void) kill(op->pid, SIGKILL);
@@ -360,22 +341,22 @@ static int commit_spawn(CommitOperation *op)
         return sd_event_add_child(m->event, &op->child_source, pid, WEXITED, on_commit_child_exit, op);
 }
 
-static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+static void on_frozen(void *userdata, const BerthError *e)
 {
         CommitOperation *op = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
         int r;
 
-        op->freeze_slot = sd_bus_slot_unref(op->freeze_slot);
         if (e) {
                 /* systemd answers NotSupported where the cgroup has no freezer (cgroup v1, or v2 without
                  * cgroup.freeze): the copy is still right for a quiet container, merely not atomic. */
-                if (sd_bus_error_has_name(e, SD_BUS_ERROR_NOT_SUPPORTED))
+                if (e->error == -EOPNOTSUPP)
                         log_notice("Cannot freeze %s (%s); committing container %s without freezing it.",
                                    op->unit, e->message, op->container_name);
                 else
                         log_warning("Failed to freeze %s, committing container %s without freezing it: %s",
                                     op->unit, op->container_name, e->message);
+                /* A freeze that did not settle in time may still have frozen it. */
+                op->frozen = e->error == -ETIMEDOUT;
         } else {
                 op->frozen = true;
                 log_debug("Froze %s for the commit.", op->unit);
@@ -384,7 +365,6 @@ static int on_freeze_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         r = commit_spawn(op);
         if (r < 0)
                 commit_fail(op, r, "cannot start copying the writable layer");
-        return 0;
 }
 
 int container_commit(Container *c, CommitRequest *req, sd_bus_message *reply_to)
@@ -438,10 +418,15 @@ int container_commit_full(Container *c, CommitRequest *req, sd_bus_message *repl
         if (op->upper_fd < 0)
                 return log_error_errno(op->upper_fd, "Failed to open the writable layer '%s': %m", dir);
 
-        if (op->running && op->req.pause) {
-                r = sd_bus_call_method_async(m->bus, &op->freeze_slot, "org.freedesktop.systemd1",
-                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                             "FreezeUnit", on_freeze_reply, op, "s", op->unit);
+        /* Frozen as Pause freezes (the scope's cgroup watched until it is); a container paused by its
+         * user is already still, and stays paused after the commit, as with Docker. */
+        if (op->running && op->req.pause && !c->paused) {
+                _cleanup_free_ char *cgroup = NULL;
+
+                r = container_scope_cgroup(c, &cgroup);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot find the cgroup of container %s: %m", c->name);
+                r = scope_freeze(m->bus, op->unit, cgroup, true, on_frozen, op);
                 if (r < 0)
                         return log_error_errno(r, "Failed to ask systemd to freeze %s: %m", op->unit);
         } else {

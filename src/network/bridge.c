@@ -280,6 +280,7 @@ int bridge_network_new_full(const char *state_dir, const char *state_name, const
 
         b->config = *config;
         b->ipam = ipam_new(&config->subnet);
+        ipam_set_gateway(b->ipam, gateway);
         b->published = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, published_free);
         b->gateway = gateway;
         b->internal = internal;

@@ -7,6 +7,7 @@
 
 struct Ipam {
         Subnet subnet;
+        uint32_t gateway;       /* never handed out (the first host too) */
         GHashTable *by_id;      /* id (owned) → address (GUINT_TO_POINTER) */
         GHashTable *by_address; /* address → id (borrowed from by_id) */
 };
@@ -16,6 +17,7 @@ Ipam *ipam_new(const Subnet *subnet)
         Ipam *ipam = g_new0(Ipam, 1);
 
         ipam->subnet = *subnet;
+        ipam->gateway = subnet_first_host(subnet);
         ipam->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         ipam->by_address = g_hash_table_new(g_direct_hash, g_direct_equal);
         return ipam;
@@ -33,7 +35,13 @@ Ipam *ipam_free(Ipam *ipam)
 
 static bool usable(const Ipam *ipam, uint32_t a)
 {
-        return a > subnet_first_host(&ipam->subnet) && a <= subnet_last_host(&ipam->subnet);
+        return a > subnet_first_host(&ipam->subnet) && a <= subnet_last_host(&ipam->subnet) &&
+               a != ipam->gateway;
+}
+
+void ipam_set_gateway(Ipam *ipam, uint32_t gateway)
+{
+        ipam->gateway = gateway;
 }
 
 static void put(Ipam *ipam, const char *id, uint32_t a)
@@ -119,7 +127,7 @@ int ipam_allocate(Ipam *ipam, const char *id, uint32_t *ret)
         /* Lowest free first, as Docker and podman do: a /16 has room for 65533 containers, so a linear walk
          * costs little next to a container start, and addresses stay small and predictable. */
         for (uint32_t a = subnet_first_host(&ipam->subnet) + 1; a <= last; a++) {
-                if (g_hash_table_contains(ipam->by_address, GUINT_TO_POINTER(a)))
+                if (a == ipam->gateway || g_hash_table_contains(ipam->by_address, GUINT_TO_POINTER(a)))
                         continue;
                 put(ipam, id, a);
                 *ret = a;

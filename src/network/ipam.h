@@ -13,6 +13,8 @@
 typedef struct Ipam Ipam;
 
 Ipam *ipam_new(const Subnet *subnet);
+/* A gateway other than the first host address (network create --gateway): never handed out either. */
+void ipam_set_gateway(Ipam *ipam, uint32_t gateway);
 Ipam *ipam_free(Ipam *ipam);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Ipam *, ipam_free);
 

@@ -118,6 +118,19 @@ test_commit_of_a_running_container_freezes_and_thaws() {
         bed_exec berthctl rm live >/dev/null
 }
 
+test_commit_of_a_paused_container_leaves_it_paused() {
+        bed_exec berthctl run -d --name still "$(R busybox)" sh -c 'echo here > /mark; exec sleep 1000' >/dev/null
+        wait_until 60 bed_exec berthctl exec still test -e /mark
+        bed_exec berthctl pause still >/dev/null
+        assert_match "$(bed_exec berthctl commit still still:1)" '^sha256:' "commit of a paused container"
+        assert_eq "$(unit_prop berth-still.scope FreezerState)" frozen "still frozen after the commit"
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/container/still org.berth1.Container State)" \
+                's "paused"' "still paused after the commit"
+        assert_eq "$(bed_exec berthctl run --rm still:1 cat /mark)" here "the committed image"
+        bed_exec berthctl unpause still >/dev/null
+        bed_exec berthctl rm -f still >/dev/null
+}
+
 test_errors() {
         assert_fails bed_exec berthctl commit no-such-container
         assert_match "$FAIL_OUTPUT" 'No such container' "unknown container"

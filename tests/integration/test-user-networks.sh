@@ -65,6 +65,13 @@ test_create_ls_inspect_rm() {
         assert_eq "$(bed_exec berthctl network ls -q)" "" "networks left"
 }
 
+test_a_given_gateway_is_never_a_container_address() {
+        bed_exec berthctl network create --subnet 192.168.78.0/29 --gateway 192.168.78.2 gw >/dev/null
+        assert_match "$(bed_exec berthctl run --rm --network gw "$BERTH_TEST_REGISTRY/busybox" ip -4 -o addr show eth0)" \
+                'inet 192\.168\.78\.3/29' "the first address after the first host and the gateway"
+        bed_exec berthctl network rm gw >/dev/null
+}
+
 test_bad_input_is_refused_and_leaves_nothing() {
         bed_exec berthctl network create --subnet 10.91.0.0/16 taken >/dev/null
         assert_fails bed_exec berthctl network create --subnet 10.91.3.0/24 x

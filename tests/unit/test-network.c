@@ -114,6 +114,17 @@ static void test_ipam(void)
         g_assert_cmpuint(ipam_size(ipam), ==, 1);
         ipam_free(ipam);
 
+        /* A gateway other than the first host (network create --gateway) is never handed out. */
+        ipam = ipam_new(&s);
+        g_assert_cmpint(ipv4_parse("192.168.7.2", &y), ==, 0);
+        ipam_set_gateway(ipam, y);
+        g_assert_cmpint(ipam_allocate(ipam, ID_A, &x), ==, 0);
+        g_assert_cmpstr(ipv4_format(x, a), ==, "192.168.7.3");
+        g_assert_cmpint(ipam_allocate_address(ipam, ID_B, y), ==, -EINVAL);
+        g_assert_cmpint(ipam_parse(ipam, "192.168.7.2 " ID_C "\n", &dropped), ==, 0);
+        g_assert_cmpuint(dropped, ==, 1);
+        ipam_free(ipam);
+
         /* --ip: a chosen address, if it is a free host address above the gateway. */
         ipam = ipam_new(&s);
         g_assert_cmpint(ipv4_parse("192.168.7.5", &x), ==, 0);
