@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "berthctl.h"
 #include "shared/json-build.h"
@@ -14,18 +15,19 @@ static int verb_network_create(int argc, char *argv[])
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         g_autoptr(GPtrArray) labels = g_ptr_array_new();
         const char *driver = NULL, *subnet = NULL, *gateway = NULL, *id = NULL, *subnet6 = NULL;
-        _cleanup_free_ char *id_copy = NULL;
+        _cleanup_free_ char *id_copy = NULL, *cni_config = NULL;
         bool internal = false, ipv6 = false;
         const char *path;
         int c, r;
 
-        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL, ARG_IPV6 };
+        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL, ARG_IPV6, ARG_CNI_CONFIG };
         static const struct option options[] = { { "driver", required_argument, NULL, 'd' },
                                                  { "subnet", required_argument, NULL, ARG_SUBNET },
                                                  { "gateway", required_argument, NULL, ARG_GATEWAY },
                                                  { "internal", no_argument, NULL, ARG_INTERNAL },
                                                  { "label", required_argument, NULL, ARG_LABEL },
                                                  { "ipv6", no_argument, NULL, ARG_IPV6 },
+                                                 { "cni-config", required_argument, NULL, ARG_CNI_CONFIG },
                                                  {} };
         while ((c = getopt_long(argc, argv, "d:", options, NULL)) >= 0)
                 switch (c) {
@@ -50,6 +52,26 @@ static int verb_network_create(int argc, char *argv[])
                 case ARG_LABEL:
                         g_ptr_array_add(labels, optarg);
                         break;
+                case ARG_CNI_CONFIG: { /* a conflist, sent as text: berthd reads no file of the caller's */
+                        g_autoptr(GError) error = NULL;
+
+                        free(cni_config);
+                        cni_config = NULL;
+                        if (streq(optarg, "-")) {
+                                g_autoptr(GIOChannel) in = g_io_channel_unix_new(STDIN_FILENO);
+
+                                if (g_io_channel_read_to_end(in, &cni_config, NULL, &error) !=
+                                    G_IO_STATUS_NORMAL)
+                                        cni_config = NULL;
+                        } else
+                                (void) g_file_get_contents(optarg, &cni_config, NULL, &error);
+                        if (!cni_config) {
+                                fprintf(stderr, "Cannot read the CNI configuration %s: %s\n", optarg,
+                                        error ? error->message : "failed");
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                }
                 default:
                         return EXIT_USAGE;
                 }
@@ -77,6 +99,8 @@ static int verb_network_create(int argc, char *argv[])
                 r = sd_bus_message_append(m, "{sv}", "ipv6", "b", 1);
         if (r >= 0 && subnet6)
                 r = sd_bus_message_append(m, "{sv}", "ipv6_subnet", "s", subnet6);
+        if (r >= 0 && cni_config)
+                r = sd_bus_message_append(m, "{sv}", "cni_config", "s", cni_config);
         if (r >= 0 && labels->len > 1) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

@@ -15,6 +15,7 @@
 #include "daemon/blob-sources.h"
 #include "daemon/bus-errors.h"
 #include "daemon/polkit.h"
+#include "daemon/container-cni.h"
 #include "daemon/container.h"
 #include "daemon/disk-usage.h"
 #include "daemon/machine.h"
@@ -385,6 +386,7 @@ int manager_startup(Manager *m)
                 return log_error_errno(r, "Failed to load containers: %m");
         manager_sweep_build_containers(m);
         manager_sweep_networks(m, manager_container_is_running);
+        manager_sweep_cni(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)
                 log_warning_errno(

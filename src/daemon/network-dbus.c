@@ -175,7 +175,7 @@ void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
 /* ---- CreateNetwork(s name, a{sv} options) ---- */
 
 typedef struct CreateOptions {
-        char *driver, *subnet, *gateway, *subnet6;
+        char *driver, *subnet, *gateway, *subnet6, *cni_config;
         bool internal, ipv6;
         char **labels;
 } CreateOptions;
@@ -186,6 +186,7 @@ static void create_options_done(CreateOptions *o)
         free(o->subnet);
         free(o->gateway);
         free(o->subnet6);
+        free(o->cni_config);
         g_strfreev(o->labels);
 }
 
@@ -207,6 +208,8 @@ static int read_create_option(sd_bus_message *message, const char *key, void *us
                 return bus_option_read_bool(message, key, &o->ipv6, error);
         if (streq(key, "ipv6_subnet"))
                 return bus_option_read_string(message, key, &o->subnet6, error);
+        if (streq(key, "cni_config"))
+                return bus_option_read_string(message, key, &o->cni_config, error);
         return bus_option_unknown(key, error);
 }
 
@@ -242,7 +245,8 @@ int bus_method_create_network(sd_bus_message *message, void *userdata, sd_bus_er
                                                           .internal = o.internal,
                                                           .labels = o.labels,
                                                           .ipv6 = o.ipv6,
-                                                          .subnet6 = o.subnet6 },
+                                                          .subnet6 = o.subnet6,
+                                                          .cni_config = o.cni_config },
                                    &n, &e);
         if (r < 0)
                 return bus_error_set_network(error, &e);
