@@ -244,10 +244,12 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         json_build_string(b, "Driver", "default");
         json_builder_set_member_name(b, "Config");
         json_builder_begin_array(b);
-        json_builder_begin_object(b);
-        json_build_string(b, "Subnet", subnet);
-        json_build_string(b, "Gateway", gateway);
-        json_builder_end_object(b);
+        if (!isempty(subnet)) { /* none on a CNI network: its IPAM plugin has them */
+                json_builder_begin_object(b);
+                json_build_string(b, "Subnet", subnet);
+                json_build_string(b, "Gateway", gateway);
+                json_builder_end_object(b);
+        }
         if (!isempty(subnet6)) {
                 json_builder_begin_object(b);
                 json_build_string(b, "Subnet", subnet6);

@@ -118,9 +118,10 @@ static int property_get_subnet(sd_bus *bus, const char *path, const char *interf
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const UserNetwork *n = userdata;
-        char s[SUBNET_STRING_MAX];
+        char s[SUBNET_STRING_MAX] = "";
 
-        subnet_format(&n->subnet, s);
+        if (!user_network_is_cni(n)) /* its IPAM plugin's */
+                subnet_format(&n->subnet, s);
         return sd_bus_message_append(reply, "s", s);
 }
 
@@ -128,9 +129,9 @@ static int property_get_gateway(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const UserNetwork *n = userdata;
-        char a[INET_ADDRSTRLEN];
+        char a[INET_ADDRSTRLEN] = "";
 
-        return sd_bus_message_append(reply, "s", ipv4_format(n->gateway, a));
+        return sd_bus_message_append(reply, "s", user_network_is_cni(n) ? a : ipv4_format(n->gateway, a));
 }
 
 static int property_get_containers(sd_bus *bus, const char *path, const char *interface,
@@ -346,13 +347,16 @@ int bus_method_list_networks(sd_bus_message *message, void *userdata, sd_bus_err
         for (guint i = 0; r >= 0 && i < len; i++) {
                 const UserNetwork *n = g_hash_table_lookup(m->networks, names[i]);
                 _cleanup_free_ char *path = NULL;
-                char s[SUBNET_STRING_MAX], a[INET_ADDRSTRLEN];
+                char s[SUBNET_STRING_MAX] = "", a[INET_ADDRSTRLEN] = "";
 
-                subnet_format(&n->subnet, s);
+                if (!user_network_is_cni(n)) {
+                        subnet_format(&n->subnet, s);
+                        ipv4_format(n->gateway, a);
+                }
                 r = network_object_path(n->name, &path);
                 if (r >= 0)
-                        r = sd_bus_message_append(reply, "(sssssbo)", n->name, n->id, n->driver, s,
-                                                  ipv4_format(n->gateway, a), (int) n->internal, path);
+                        r = sd_bus_message_append(reply, "(sssssbo)", n->name, n->id, n->driver, s, a,
+                                                  (int) n->internal, path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);

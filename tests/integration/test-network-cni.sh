@@ -47,7 +47,8 @@ test_create_from_a_file_and_stdin() {
         conflist | bed_sh 'cat > /root/cninet.conflist'
         bed_exec berthctl network create --driver cni --cni-config /root/cninet.conflist cninet >/dev/null
         out=$(bed_exec berthctl network inspect cninet)
-        assert_match "$out" '"Driver": "cni"' "driver"
+        assert_match "$out" '"Driver" : "cni"' "driver"
+        assert_match "$out" '"Config" : \[\]' "no subnet of berth's"
         assert_match "$(bed_exec berthctl network ls)" ' cninet +cni ' "listed"
         bed_exec berthctl network rm cninet >/dev/null
         conflist | bed_exec berthctl network create --driver cni --cni-config - cninet >/dev/null
