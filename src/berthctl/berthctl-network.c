@@ -193,7 +193,7 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         static const char *const strings[] = { "Name", "Id", "Driver", "Created" };
-        _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL;
+        _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL, *cni_config = NULL;
         g_auto(GStrv) containers = NULL;
         const char *path, *k, *v;
         int internal = 0, r;
@@ -230,6 +230,9 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
                 r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Subnet6",
                                                &error, &subnet6);
         if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "CniConfig",
+                                               &error, &cni_config);
+        if (r >= 0)
                 r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Network", "Containers",
                                              &error, &containers);
         if (r >= 0)
@@ -257,6 +260,15 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
+        if (!isempty(cni_config)) { /* a CNI network: its conflist, as JSON */
+                JsonNode *conflist = json_from_string(cni_config, NULL);
+
+                json_builder_set_member_name(b, "CniConfig");
+                if (conflist)
+                        json_builder_add_value(b, conflist);
+                else
+                        json_builder_add_string_value(b, cni_config);
+        }
         json_build_strv(b, "Containers", containers);
         json_builder_set_member_name(b, "Labels");
         json_builder_begin_object(b);

@@ -102,6 +102,7 @@ NETWORK_PROPERTY(property_get_driver, "s", n->driver)
 NETWORK_PROPERTY(property_get_internal, "b", (int) n->internal)
 NETWORK_PROPERTY(property_get_created, "t", n->created_usec)
 NETWORK_PROPERTY(property_get_ipv6, "b", (int) n->ipv6)
+NETWORK_PROPERTY(property_get_cni_config, "s", strempty(n->cni_config))
 
 static int property_get_subnet6(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -535,6 +536,7 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
         SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CniConfig", "s", property_get_cni_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Connect", SD_BUS_ARGS("s", container, "a{sv}", options), SD_BUS_NO_RESULT,

@@ -49,6 +49,9 @@ test_create_from_a_file_and_stdin() {
         out=$(bed_exec berthctl network inspect cninet)
         assert_match "$out" '"Driver" : "cni"' "driver"
         assert_match "$out" '"Config" : \[\]' "no subnet of berth's"
+        assert_match "$out" '"bridge" : "cni-berth0"' "the conflist"
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/network/cninet org.berth1.Network \
+                CniConfig)" 'host-local' "CniConfig"
         assert_match "$(bed_exec berthctl network ls)" ' cninet +cni ' "listed"
         bed_exec berthctl network rm cninet >/dev/null
         conflist | bed_exec berthctl network create --driver cni --cni-config - cninet >/dev/null
@@ -69,6 +72,7 @@ test_containers_on_a_cni_network() {
         assert_match "$out" '^default via 10\.99\.0\.1 dev eth0' "the plugin's gateway as default route"
         assert_match "$out" '^hello-from-cni$' "srv reached from the other container"
         assert_match "$(bed_exec berthctl exec srv cat /etc/hosts)" "^$ip" "/etc/hosts names the CNI address"
+        assert_match "$(bed_exec machinectl status --no-pager srv)" "Address: ${ip//./\\.}\$" "machinectl status"
         # Connect is refused: a CNI network is given at create.
         assert_fails bed_exec berthctl network connect cninet srv
         bed_exec berthctl rm -f srv >/dev/null
