@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,6 +18,8 @@
 
 #define CNI_RECORD_MAX (4 * 1024 * 1024)
 #define CNI_ERROR_MAX  4096
+/* A plugin that hangs fails the start (or leaves the record for the next sweep) instead of holding it. */
+#define CNI_TIMEOUT_SEC 60
 
 bool manager_network_is_cni(Manager *m, const char *name)
 {
@@ -182,7 +185,10 @@ static int on_add_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
                 /* Gone or killed meanwhile: undo. */
                 if (ok)
                         manager_cni_del(ch->manager, ch->id);
-        } else
+        } else if (si->si_code == CLD_KILLED && si->si_status == SIGALRM)
+                ch->done(c, -ETIMEDOUT,
+                         "the CNI plugins did not finish in " G_STRINGIFY(CNI_TIMEOUT_SEC) " s");
+        else
                 ch->done(c, ok ? 0 : -EIO, ok ? NULL : (msg[0] ? msg : "the CNI plugins failed"));
         cni_child_free(ch);
         sd_event_source_unref(s);
@@ -208,6 +214,7 @@ int container_cni_add(Container *c, int netns_fd, ContainerCniDone done)
                 int fd;
 
                 reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
                 /* Without O_CLOEXEC, so that /proc/<pid>/fd/<n> names it for the plugins. */
                 fd = fcntl(netns_fd, F_DUPFD, 3);
                 _exit(fd < 0 || child_add(c, fd, err_w) < 0 ? 1 : 0);
@@ -259,6 +266,7 @@ void manager_cni_del(Manager *m, const char *id)
         }
         if (pid == 0) {
                 reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
                 _exit(child_del(m, id) < 0 ? 1 : 0);
         }
         r = sd_event_add_child(m->event, &source, pid, WEXITED, on_del_exit, g_strdup(id));

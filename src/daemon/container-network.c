@@ -107,8 +107,17 @@ int container_join_networks(Container *c, int netns_fd)
                 _cleanup_free_ char *error = NULL, *ifname = g_strdup_printf("eth%zu", i);
                 uint32_t address;
 
-                if (manager_network_is_cni(c->manager, networks[i]))
-                        continue; /* its plugins run after these (container-cni.c) */
+                if (manager_network_is_cni(c->manager, networks[i])) {
+                        if (i > 0 || !c->config.ports || !c->config.ports[0])
+                                continue; /* its plugins run after these (container-cni.c) */
+                        free(c->start_error);
+                        c->start_error = g_strdup_printf(
+                                "network %s is a CNI network: berth publishes no ports on it (its conflist "
+                                "may, with the portmap plugin)",
+                                networks[i]);
+                        container_leave_networks(c);
+                        return -EINVAL;
+                }
                 r = join_one(c, networks[i], netns_fd, ifname, i == 0, &address, &error);
                 if (r < 0) {
                         /* What the caller is told (container_start()): which port is taken, say. */

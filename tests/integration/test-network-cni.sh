@@ -73,6 +73,9 @@ test_containers_on_a_cni_network() {
         assert_match "$out" '^hello-from-cni$' "srv reached from the other container"
         assert_match "$(bed_exec berthctl exec srv cat /etc/hosts)" "^$ip" "/etc/hosts names the CNI address"
         assert_match "$(bed_exec machinectl status --no-pager srv)" "Address: ${ip//./\\.}\$" "machinectl status"
+        # Ports are refused: berth publishes none on a CNI network.
+        assert_fails bed_exec berthctl run --rm --network cninet -p 8080:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'network cninet is a CNI network: berth publishes no ports on it' "-p"
         # Connect is refused: a CNI network is given at create.
         assert_fails bed_exec berthctl network connect cninet srv
         bed_exec berthctl rm -f srv >/dev/null
