@@ -75,14 +75,17 @@ static void cni_child_free(CniChild *ch)
 
 /* In the child: ADD for every CNI network of c, the record written if all succeed; on a failure, DEL of
  * them all (the spec's cleanup) and the message to error_fd. */
-static int child_add(Container *c, int netns_fd, int error_fd)
+static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         g_auto(GStrv) networks = container_config_networks(&c->config);
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) g = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
-        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/fd/%d", (int) getpid(), netns_fd);
+        /* The monitor lives in the container's namespace as long as the container: the same path names it
+         * for ADD and, after a restart of berthd, for CHECK (plugins compare it with the result's sandbox).
+         */
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
         _cleanup_free_ char *path = record_path(c->manager, c->id), *dir = NULL, *text = NULL;
         int r = 0;
 
@@ -169,6 +172,37 @@ static int child_del(Manager *m, const char *id)
         return r;
 }
 
+/* In the child: CHECK for every network of the record of a running container, in its namespace (its
+ * monitor's, as at ADD). */
+static int child_check(Manager *m, const char *id, const char *name, pid_t pid)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) pid);
+        JsonArray *a = record_read(m, id, p);
+        int r = 0;
+
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+                JsonNode *node = json_array_get_element(a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+                const char *network = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+
+                if (!o || json_read_string(o, "Name", &network) < 0 ||
+                    json_read_string(o, "IfName", &ifname) < 0 ||
+                    json_read_string(o, "Config", &config) < 0 ||
+                    json_read_string(o, "Result", &result) < 0 || !network || !ifname || !config)
+                        continue;
+                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, CNI_PATH_DEFAULT, result, NULL,
+                            &e) < 0) {
+                        log_warning("Container %s on CNI network %s fails CHECK: %s", name, network,
+                                    berth_error_message(&e));
+                        r = -EIO;
+                } else
+                        log_info("Container %s on CNI network %s passes CHECK.", name, network);
+        }
+        return r;
+}
+
 static int on_add_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
         CniChild *ch = userdata;
@@ -195,7 +229,7 @@ static int on_add_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         return 0;
 }
 
-int container_cni_add(Container *c, int netns_fd, ContainerCniDone done)
+int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done)
 {
         _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
         sd_event_source *source = NULL;
@@ -211,13 +245,9 @@ int container_cni_add(Container *c, int netns_fd, ContainerCniDone done)
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                int fd;
-
                 reset_signal_mask();
                 alarm(CNI_TIMEOUT_SEC);
-                /* Without O_CLOEXEC, so that /proc/<pid>/fd/<n> names it for the plugins. */
-                fd = fcntl(netns_fd, F_DUPFD, 3);
-                _exit(fd < 0 || child_add(c, fd, err_w) < 0 ? 1 : 0);
+                _exit(child_add(c, monitor_pid, err_w) < 0 ? 1 : 0);
         }
         ch = g_new0(CniChild, 1);
         ch->manager = c->manager;
@@ -232,6 +262,12 @@ int container_cni_add(Container *c, int netns_fd, ContainerCniDone done)
                 return r;
         }
         log_debug("Container %s: CNI ADD in child %d.", c->name, (int) pid);
+        return 0;
+}
+
+static int on_check_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        sd_event_source_unref(s); /* the child logged what it found */
         return 0;
 }
 
@@ -274,6 +310,27 @@ void manager_cni_del(Manager *m, const char *id)
                 log_warning_errno(r, "Failed to watch CNI DEL of container %.12s: %m", id);
 }
 
+/* A running container's networks, checked in a child (after a restart of berthd: still as recorded?). */
+static void container_cni_check(Container *c)
+{
+        sd_event_source *source = NULL;
+        pid_t pid = fork();
+        int r;
+
+        if (pid < 0) {
+                log_warning_errno(errno, "Failed to fork CNI CHECK of container %s: %m", c->name);
+                return;
+        }
+        if (pid == 0) {
+                reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
+                _exit(child_check(c->manager, c->id, c->name, c->state.monitor_pid) < 0 ? 1 : 0);
+        }
+        r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_check_exit, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch CNI CHECK of container %s: %m", c->name);
+}
+
 void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata))
 {
         _cleanup_free_ char *dir = g_strdup_printf("%s/cni", m->state_dir);
@@ -289,6 +346,11 @@ void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata)
                 if (!alive(id, m)) {
                         log_info("Releasing the CNI networks of container %.12s, which is gone.", id);
                         manager_cni_del(m, id);
+                } else {
+                        Container *c = g_hash_table_lookup(m->containers, id);
+
+                        if (c && c->state.monitor_pid > 0)
+                                container_cni_check(c);
                 }
         }
 }

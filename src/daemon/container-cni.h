@@ -7,20 +7,21 @@
 
 /* Containers on CNI networks (`network create --driver cni`): berthd runs the conflist's plugins
  * (network/cni.h) in a child of its own, never on its event loop. At start, after the namespace's birth and
- * the bridge networks, ADD for each CNI network of the container (CNI_IFNAME its ethN, CNI_NETNS the
- * namespace berthd holds, as /proc/<child>/fd/<n>); the results, with the conflists, are recorded in
- * state_dir/cni/<container id>.json. When the container's namespace is gone (exit, failed start, rm), DEL
- * for each with its recorded result as prevResult and no CNI_NETNS (the veth went with the namespace; the
- * IPAM plugin releases the address), and the record goes. At berthd's start, records of containers that do
- * not run are swept the same way. */
+ * the bridge networks, ADD for each CNI network of the container (CNI_IFNAME its ethN, CNI_NETNS
+ * /proc/<monitor pid>/ns/net: the monitor lives in the container's namespace); the results, with the
+ * conflists, are recorded in state_dir/cni/<container id>.json. When the container's namespace is gone
+ * (exit, failed start, rm), DEL for each with its recorded result as prevResult and no CNI_NETNS (the veth
+ * went with the namespace; the IPAM plugin releases the address), and the record goes. At berthd's start,
+ * records of containers that do not run are swept the same way, and those of running ones get a CHECK
+ * (logged). */
 
 bool manager_network_is_cni(Manager *m, const char *name);
 bool container_has_cni_networks(const Container *c);
 
-/* Starts ADD; done is called from the event loop with 0 or a negative errno and a message. netns_fd is
- * duplicated. */
+/* Starts ADD in the network namespace of monitor_pid (the container's monitor lives in it); done is called
+ * from the event loop with 0 or a negative errno and a message. */
 typedef void (*ContainerCniDone)(Container *c, int r, const char *error);
-int container_cni_add(Container *c, int netns_fd, ContainerCniDone done);
+int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done);
 /* Starts DEL of what the record of container id holds, if there is one. */
 void manager_cni_del(Manager *m, const char *id);
 /* At berthd's start: DEL for every record whose container does not run. */

@@ -426,7 +426,7 @@ static int container_do_start(Container *c)
         c->start_device_rules = TAKE_PTR(device_rules);
         if (bridge && container_has_cni_networks(c)) {
                 /* The scope once the plugins are done (container-cni.c), off the event loop. */
-                r = container_cni_add(c, netns_fd, on_cni_added);
+                r = container_cni_add(c, pid, on_cni_added);
                 if (r < 0)
                         (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
                 return r;

@@ -386,7 +386,6 @@ int manager_startup(Manager *m)
                 return log_error_errno(r, "Failed to load containers: %m");
         manager_sweep_build_containers(m);
         manager_sweep_networks(m, manager_container_is_running);
-        manager_sweep_cni(m, manager_container_is_running);
         r = bridge_network_sweep(m->bridge, manager_container_is_running, m);
         if (r < 0)
                 log_warning_errno(
@@ -425,6 +424,7 @@ int manager_startup(Manager *m)
         sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         manager_empty_trash(m);
+        manager_sweep_cni(m, manager_container_is_running); /* children too */
 
         /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
         r = sd_event_set_watchdog(m->event, true);
