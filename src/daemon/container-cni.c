@@ -75,26 +75,73 @@ static void cni_child_free(CniChild *ch)
 
 /* In the child: ADD for every CNI network of c, the record written if all succeed; on a failure, DEL of
  * them all (the spec's cleanup) and the message to error_fd. */
-static int child_add(Container *c, pid_t monitor_pid, int error_fd)
+/* The record of c: its CNI networks in its list's order with results[k] (NULL: not added yet). */
+static int record_write(Container *c, char **results)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         g_auto(GStrv) networks = container_config_networks(&c->config);
         g_autoptr(JsonBuilder) b = json_builder_new();
         g_autoptr(JsonGenerator) g = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
-        /* The monitor lives in the container's namespace as long as the container: the same path names it
-         * for ADD and, after a restart of berthd, for CHECK (plugins compare it with the result's sandbox).
-         */
-        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
-        _cleanup_free_ char *path = record_path(c->manager, c->id), *dir = NULL, *text = NULL;
-        int r = 0;
+        _cleanup_free_ char *path = record_path(c->manager, c->id), *text = NULL,
+                            *dir = g_strdup_printf("%s/cni", c->manager->state_dir);
+        size_t k = 0;
+        int r;
 
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "Networks");
         json_builder_begin_array(b);
-        for (size_t i = 0; networks[i] && r >= 0; i++) {
+        for (size_t i = 0; networks[i]; i++) {
                 UserNetwork *n = g_hash_table_lookup(c->manager->networks, networks[i]);
-                _cleanup_free_ char *ifname = g_strdup_printf("eth%zu", i), *result = NULL;
+                _cleanup_free_ char *ifname = g_strdup_printf("eth%zu", i);
+
+                if (!user_network_is_cni(n))
+                        continue;
+                json_builder_begin_object(b);
+                json_build_string(b, "Name", n->name);
+                json_build_string(b, "IfName", ifname);
+                json_build_string(b, "Config", n->cni_config);
+                json_build_string(b, "Result", strempty(results[k++]));
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        text = json_generator_to_data(g, NULL);
+        r = mkdir_p_at(AT_FDCWD, dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
+        return r;
+}
+
+/* In the child: ADD for every CNI network of c. The record is written first without results, so that a DEL
+ * comes whatever happens to this child (a timeout, a crash), then again with them. On a failure, DEL of them
+ * all here (the spec's cleanup) and the message to error_fd. */
+static int child_add(Container *c, pid_t monitor_pid, int error_fd)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+        g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(g_free);
+        /* The monitor lives in the container's namespace as long as the container: the same path names it
+         * for ADD and, after a restart of berthd, for CHECK (plugins compare it with the result's sandbox).
+         */
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        for (size_t i = 0; networks[i]; i++)
+                g_ptr_array_add(results, NULL);
+        r = record_write(c, (char **) results->pdata);
+        if (r < 0) {
+                msg = g_strdup_printf("cannot record the CNI networks: %s", strerror(-r));
+                (void) !write(error_fd, msg, strlen(msg));
+                return r;
+        }
+        g_ptr_array_set_size(results, 0);
+        for (size_t i = 0; networks[i]; i++) {
+                UserNetwork *n = g_hash_table_lookup(c->manager->networks, networks[i]);
+                _cleanup_free_ char *ifname = g_strdup_printf("eth%zu", i);
+                char *result = NULL;
 
                 if (!user_network_is_cni(n))
                         continue;
@@ -111,30 +158,17 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
                                         (void) cni_run(u->cni_config, u->name, CNI_DEL, c->id, netns, ifj,
                                                        CNI_PATH_DEFAULT, NULL, NULL, &d);
                         }
-                        _cleanup_free_ char *msg =
-                                g_strdup_printf("network %s: %s", n->name, berth_error_message(&e));
+                        msg = g_strdup_printf("network %s: %s", n->name, berth_error_message(&e));
                         (void) !write(error_fd, msg, MIN(strlen(msg), (size_t) CNI_ERROR_MAX));
                         return r;
                 }
-                json_builder_begin_object(b);
-                json_build_string(b, "Name", n->name);
-                json_build_string(b, "IfName", ifname);
-                json_build_string(b, "Config", n->cni_config);
-                json_build_string(b, "Result", strempty(result));
-                json_builder_end_object(b);
+                g_ptr_array_add(results, result);
         }
-        json_builder_end_array(b);
-        json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        text = json_generator_to_data(g, NULL);
-        dir = g_strdup_printf("%s/cni", c->manager->state_dir);
-        r = mkdir_p_at(AT_FDCWD, dir, 0700);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
+        for (size_t i = results->len; networks[i]; i++)
+                g_ptr_array_add(results, NULL);
+        r = record_write(c, (char **) results->pdata);
         if (r < 0) {
-                _cleanup_free_ char *msg =
-                        g_strdup_printf("cannot record the CNI results: %s", strerror(-r));
+                msg = g_strdup_printf("cannot record the CNI results: %s", strerror(-r));
                 (void) !write(error_fd, msg, strlen(msg));
         }
         return r;
@@ -161,7 +195,10 @@ static int child_del(Manager *m, const char *id)
                     json_read_string(o, "Config", &config) < 0 ||
                     json_read_string(o, "Result", &result) < 0 || !name || !ifname || !config)
                         continue;
-                if (cni_run(config, name, CNI_DEL, id, "", ifname, CNI_PATH_DEFAULT, result, NULL, &e) < 0) {
+                /* Without a result the ADD never finished (and its child ran DEL itself): a failure here,
+                 * for a conflist a plugin cannot even parse say, keeps nothing. */
+                if (cni_run(config, name, CNI_DEL, id, "", ifname, CNI_PATH_DEFAULT, result, NULL, &e) < 0 &&
+                    !isempty(result)) {
                         log_warning("CNI DEL of container %.12s on network %s failed: %s", id, name,
                                     berth_error_message(&e));
                         r = -EIO;
@@ -295,6 +332,14 @@ void manager_cni_del(Manager *m, const char *id)
 
         if (access(path, F_OK) < 0)
                 return;
+        {
+                sigset_t ss;
+
+                /* Before berthd's loop can watch children (a container found exited while loading): the
+                 * sweep, once it can, does it (manager_sweep_cni()). */
+                if (sigprocmask(SIG_SETMASK, NULL, &ss) < 0 || sigismember(&ss, SIGCHLD) != 1)
+                        return;
+        }
         pid = fork();
         if (pid < 0) {
                 log_warning_errno(errno, "Failed to fork CNI DEL of container %.12s: %m", id);
