@@ -17,6 +17,7 @@ packages=(
         iproute2 # the test bed builds its network with ip(8); berth itself never runs it
         nftables # nft(8), to look at berth's table when debugging; berth itself uses libnftables only
         aardvark-dns # names on user networks (src/daemon/network-dns.c), as podman's netavark drives it
+        containernetworking-plugins # the CNI driver runs them from /usr/lib/cni (src/network/cni.c)
         systemd-container # systemd-machined and machinectl (test-machined.sh); without libnss-mymachines
         # fixture registry and images
         docker-registry skopeo umoci busybox-static apache2-utils jq curl tmux

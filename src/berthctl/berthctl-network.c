@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "berthctl.h"
 #include "shared/json-build.h"
@@ -14,18 +15,19 @@ static int verb_network_create(int argc, char *argv[])
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         g_autoptr(GPtrArray) labels = g_ptr_array_new();
         const char *driver = NULL, *subnet = NULL, *gateway = NULL, *id = NULL, *subnet6 = NULL;
-        _cleanup_free_ char *id_copy = NULL;
+        _cleanup_free_ char *id_copy = NULL, *cni_config = NULL;
         bool internal = false, ipv6 = false;
         const char *path;
         int c, r;
 
-        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL, ARG_IPV6 };
+        enum { ARG_SUBNET = 0x100, ARG_GATEWAY, ARG_INTERNAL, ARG_LABEL, ARG_IPV6, ARG_CNI_CONFIG };
         static const struct option options[] = { { "driver", required_argument, NULL, 'd' },
                                                  { "subnet", required_argument, NULL, ARG_SUBNET },
                                                  { "gateway", required_argument, NULL, ARG_GATEWAY },
                                                  { "internal", no_argument, NULL, ARG_INTERNAL },
                                                  { "label", required_argument, NULL, ARG_LABEL },
                                                  { "ipv6", no_argument, NULL, ARG_IPV6 },
+                                                 { "cni-config", required_argument, NULL, ARG_CNI_CONFIG },
                                                  {} };
         while ((c = getopt_long(argc, argv, "d:", options, NULL)) >= 0)
                 switch (c) {
@@ -50,6 +52,26 @@ static int verb_network_create(int argc, char *argv[])
                 case ARG_LABEL:
                         g_ptr_array_add(labels, optarg);
                         break;
+                case ARG_CNI_CONFIG: { /* a conflist, sent as text: berthd reads no file of the caller's */
+                        g_autoptr(GError) error = NULL;
+
+                        free(cni_config);
+                        cni_config = NULL;
+                        if (streq(optarg, "-")) {
+                                g_autoptr(GIOChannel) in = g_io_channel_unix_new(STDIN_FILENO);
+
+                                if (g_io_channel_read_to_end(in, &cni_config, NULL, &error) !=
+                                    G_IO_STATUS_NORMAL)
+                                        cni_config = NULL;
+                        } else
+                                (void) g_file_get_contents(optarg, &cni_config, NULL, &error);
+                        if (!cni_config) {
+                                fprintf(stderr, "Cannot read the CNI configuration %s: %s\n", optarg,
+                                        error ? error->message : "failed");
+                                return EXIT_FAILURE;
+                        }
+                        break;
+                }
                 default:
                         return EXIT_USAGE;
                 }
@@ -77,6 +99,8 @@ static int verb_network_create(int argc, char *argv[])
                 r = sd_bus_message_append(m, "{sv}", "ipv6", "b", 1);
         if (r >= 0 && subnet6)
                 r = sd_bus_message_append(m, "{sv}", "ipv6_subnet", "s", subnet6);
+        if (r >= 0 && cni_config)
+                r = sd_bus_message_append(m, "{sv}", "cni_config", "s", cni_config);
         if (r >= 0 && labels->len > 1) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -169,7 +193,7 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         static const char *const strings[] = { "Name", "Id", "Driver", "Created" };
-        _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL;
+        _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL, *cni_config = NULL;
         g_auto(GStrv) containers = NULL;
         const char *path, *k, *v;
         int internal = 0, r;
@@ -206,6 +230,9 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
                 r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "Subnet6",
                                                &error, &subnet6);
         if (r >= 0)
+                r = sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Network", "CniConfig",
+                                               &error, &cni_config);
+        if (r >= 0)
                 r = sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Network", "Containers",
                                              &error, &containers);
         if (r >= 0)
@@ -220,10 +247,12 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         json_build_string(b, "Driver", "default");
         json_builder_set_member_name(b, "Config");
         json_builder_begin_array(b);
-        json_builder_begin_object(b);
-        json_build_string(b, "Subnet", subnet);
-        json_build_string(b, "Gateway", gateway);
-        json_builder_end_object(b);
+        if (!isempty(subnet)) { /* none on a CNI network: its IPAM plugin has them */
+                json_builder_begin_object(b);
+                json_build_string(b, "Subnet", subnet);
+                json_build_string(b, "Gateway", gateway);
+                json_builder_end_object(b);
+        }
         if (!isempty(subnet6)) {
                 json_builder_begin_object(b);
                 json_build_string(b, "Subnet", subnet6);
@@ -231,6 +260,15 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
+        if (!isempty(cni_config)) { /* a CNI network: its conflist, as JSON */
+                JsonNode *conflist = json_from_string(cni_config, NULL);
+
+                json_builder_set_member_name(b, "CniConfig");
+                if (conflist)
+                        json_builder_add_value(b, conflist);
+                else
+                        json_builder_add_string_value(b, cni_config);
+        }
         json_build_strv(b, "Containers", containers);
         json_builder_set_member_name(b, "Labels");
         json_builder_begin_object(b);

@@ -12,6 +12,7 @@
 #include "daemon/exec-session-dbus.h"
 #include "daemon/container-archive-dbus.h"
 #include "daemon/container-commit.h"
+#include "daemon/container-cni.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-restart.h"
 #include "daemon/container-verbs.h"
@@ -138,6 +139,12 @@ static int property_get_ip_address(sd_bus *bus, const char *path, const char *in
 
         if (c->monitor_source && bridge_network_address(container_bridge(c), c->id, &address) >= 0)
                 ipv4_format(address, a);
+        else if (c->monitor_source) {
+                _cleanup_free_ char *cni = container_cni_ipv4(c);
+
+                if (cni)
+                        g_strlcpy(a, cni, sizeof(a));
+        }
         return sd_bus_message_append(reply, "s", a);
 }
 

@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "daemon/container-cni.h"
 #include "daemon/container-monitor.h"
 #include "daemon/container-network.h"
 #include "daemon/network-dns.h"
@@ -106,6 +107,17 @@ int container_join_networks(Container *c, int netns_fd)
                 _cleanup_free_ char *error = NULL, *ifname = g_strdup_printf("eth%zu", i);
                 uint32_t address;
 
+                if (manager_network_is_cni(c->manager, networks[i])) {
+                        if (i > 0 || !c->config.ports || !c->config.ports[0])
+                                continue; /* its plugins run after these (container-cni.c) */
+                        free(c->start_error);
+                        c->start_error = g_strdup_printf(
+                                "network %s is a CNI network: berth publishes no ports on it (its conflist "
+                                "may, with the portmap plugin)",
+                                networks[i]);
+                        container_leave_networks(c);
+                        return -EINVAL;
+                }
                 r = join_one(c, networks[i], netns_fd, ifname, i == 0, &address, &error);
                 if (r < 0) {
                         /* What the caller is told (container_start()): which port is taken, say. */
@@ -142,6 +154,7 @@ void container_leave_networks(Container *c)
         g_hash_table_iter_init(&it, c->manager->network_bridges);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 bridge_network_release(v, c->id);
+        manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
 }
 
@@ -202,6 +215,10 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         bool first = !container_joins_network(c);
         int r;
 
+        if (manager_network_is_cni(c->manager, network))
+                return berth_error_set(e, -EOPNOTSUPP,
+                                       "network %s is a CNI network: give it at create (--network)",
+                                       network);
         if (!b)
                 return berth_error_set(e, -ENOENT, "no such network: %s", network);
         if (c->starting)

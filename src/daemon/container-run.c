@@ -17,6 +17,7 @@
 #include "daemon/container-attach.h"
 #include "daemon/container-dbus.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-cni.h"
 #include "daemon/container-network.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
@@ -356,19 +357,42 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         return 0;
 }
 
+static int container_start_scope(Container *c);
+
+/* A CNI network's plugins are done (container-cni.c): on to the scope, or the start fails with their
+ * message. */
+static void on_cni_added(Container *c, int r, const char *error)
+{
+        if (r >= 0) {
+                _cleanup_free_ char *address = container_cni_ipv4(c);
+
+                if (address) {
+                        int q = container_write_hosts(c, address);
+                        if (q < 0)
+                                log_warning_errno(q, "Failed to write /etc/hosts of %s, ignoring: %m",
+                                                  c->name);
+                }
+                r = container_start_scope(c);
+                if (r >= 0)
+                        return;
+        }
+        free(c->start_error);
+        c->start_error = g_strdup(error ?: strerror(-r));
+        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+}
+
 /* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
  * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
  * sees everything in one place, and the monitor needs no privilege over the host's network
  * (container-network.c). */
 static int container_do_start(Container *c)
 {
-        _cleanup_free_ char *spec_path = NULL, *unit = NULL, *description = NULL;
+        _cleanup_free_ char *spec_path = NULL;
         _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
         g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
         bool bridge = container_joins_network(c);
-        ScopeJob *job = NULL;
         pid_t pid = 0;
-        int r, sig;
+        int r;
 
         r = container_resolve_devices(c, &device_nodes, &device_rules);
         if (r < 0)
@@ -397,6 +421,26 @@ static int container_do_start(Container *c)
                         return r;
                 }
         }
+        c->start_monitor_pid = pid;
+        g_strfreev(c->start_device_rules);
+        c->start_device_rules = TAKE_PTR(device_rules);
+        if (bridge && container_has_cni_networks(c)) {
+                /* The scope once the plugins are done (container-cni.c), off the event loop. */
+                r = container_cni_add(c, pid, on_cni_added);
+                if (r < 0)
+                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                return r;
+        }
+        return container_start_scope(c);
+}
+
+static int container_start_scope(Container *c)
+{
+        _cleanup_free_ char *unit = NULL, *description = NULL;
+        g_auto(GStrv) device_rules = TAKE_PTR(c->start_device_rules);
+        pid_t pid = c->start_monitor_pid;
+        ScopeJob *job = NULL;
+        int r, sig;
 
         sig = signal_from_string(c->config.stop_signal);
         unit = berth_scope_name(c->name);

@@ -40,6 +40,7 @@ Container *container_free(Container *c)
         container_config_done(&c->config);
         free(c->properties_json);
         free(c->start_error);
+        g_strfreev(c->start_device_rules);
         container_state_done(&c->state);
         return mfree(c);
 }

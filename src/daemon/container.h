@@ -60,6 +60,9 @@ typedef struct Container {
         bool stopped_by_user;
         GArray *pending_attach; /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         char *start_error;      /* why a start failed, until the monitor is gone and it is told */
+        /* Between the network and the scope (a CNI network's ADD runs first, container-cni.c). */
+        pid_t start_monitor_pid;
+        char **start_device_rules;
         bool starting;
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */

@@ -15,6 +15,7 @@
 #include "daemon/blob-sources.h"
 #include "daemon/bus-errors.h"
 #include "daemon/polkit.h"
+#include "daemon/container-cni.h"
 #include "daemon/container.h"
 #include "daemon/disk-usage.h"
 #include "daemon/machine.h"
@@ -423,6 +424,7 @@ int manager_startup(Manager *m)
         sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         manager_empty_trash(m);
+        manager_sweep_cni(m, manager_container_is_running); /* children too */
 
         /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
         r = sd_event_set_watchdog(m->event, true);

@@ -102,6 +102,7 @@ NETWORK_PROPERTY(property_get_driver, "s", n->driver)
 NETWORK_PROPERTY(property_get_internal, "b", (int) n->internal)
 NETWORK_PROPERTY(property_get_created, "t", n->created_usec)
 NETWORK_PROPERTY(property_get_ipv6, "b", (int) n->ipv6)
+NETWORK_PROPERTY(property_get_cni_config, "s", strempty(n->cni_config))
 
 static int property_get_subnet6(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -118,9 +119,10 @@ static int property_get_subnet(sd_bus *bus, const char *path, const char *interf
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const UserNetwork *n = userdata;
-        char s[SUBNET_STRING_MAX];
+        char s[SUBNET_STRING_MAX] = "";
 
-        subnet_format(&n->subnet, s);
+        if (!user_network_is_cni(n)) /* its IPAM plugin's */
+                subnet_format(&n->subnet, s);
         return sd_bus_message_append(reply, "s", s);
 }
 
@@ -128,9 +130,9 @@ static int property_get_gateway(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         const UserNetwork *n = userdata;
-        char a[INET_ADDRSTRLEN];
+        char a[INET_ADDRSTRLEN] = "";
 
-        return sd_bus_message_append(reply, "s", ipv4_format(n->gateway, a));
+        return sd_bus_message_append(reply, "s", user_network_is_cni(n) ? a : ipv4_format(n->gateway, a));
 }
 
 static int property_get_containers(sd_bus *bus, const char *path, const char *interface,
@@ -175,7 +177,7 @@ void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
 /* ---- CreateNetwork(s name, a{sv} options) ---- */
 
 typedef struct CreateOptions {
-        char *driver, *subnet, *gateway, *subnet6;
+        char *driver, *subnet, *gateway, *subnet6, *cni_config;
         bool internal, ipv6;
         char **labels;
 } CreateOptions;
@@ -186,6 +188,7 @@ static void create_options_done(CreateOptions *o)
         free(o->subnet);
         free(o->gateway);
         free(o->subnet6);
+        free(o->cni_config);
         g_strfreev(o->labels);
 }
 
@@ -207,6 +210,8 @@ static int read_create_option(sd_bus_message *message, const char *key, void *us
                 return bus_option_read_bool(message, key, &o->ipv6, error);
         if (streq(key, "ipv6_subnet"))
                 return bus_option_read_string(message, key, &o->subnet6, error);
+        if (streq(key, "cni_config"))
+                return bus_option_read_string(message, key, &o->cni_config, error);
         return bus_option_unknown(key, error);
 }
 
@@ -242,7 +247,8 @@ int bus_method_create_network(sd_bus_message *message, void *userdata, sd_bus_er
                                                           .internal = o.internal,
                                                           .labels = o.labels,
                                                           .ipv6 = o.ipv6,
-                                                          .subnet6 = o.subnet6 },
+                                                          .subnet6 = o.subnet6,
+                                                          .cni_config = o.cni_config },
                                    &n, &e);
         if (r < 0)
                 return bus_error_set_network(error, &e);
@@ -342,13 +348,16 @@ int bus_method_list_networks(sd_bus_message *message, void *userdata, sd_bus_err
         for (guint i = 0; r >= 0 && i < len; i++) {
                 const UserNetwork *n = g_hash_table_lookup(m->networks, names[i]);
                 _cleanup_free_ char *path = NULL;
-                char s[SUBNET_STRING_MAX], a[INET_ADDRSTRLEN];
+                char s[SUBNET_STRING_MAX] = "", a[INET_ADDRSTRLEN] = "";
 
-                subnet_format(&n->subnet, s);
+                if (!user_network_is_cni(n)) {
+                        subnet_format(&n->subnet, s);
+                        ipv4_format(n->gateway, a);
+                }
                 r = network_object_path(n->name, &path);
                 if (r >= 0)
-                        r = sd_bus_message_append(reply, "(sssssbo)", n->name, n->id, n->driver, s,
-                                                  ipv4_format(n->gateway, a), (int) n->internal, path);
+                        r = sd_bus_message_append(reply, "(sssssbo)", n->name, n->id, n->driver, s, a,
+                                                  (int) n->internal, path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -527,6 +536,7 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
         SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CniConfig", "s", property_get_cni_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT, method_remove,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Connect", SD_BUS_ARGS("s", container, "a{sv}", options), SD_BUS_NO_RESULT,

@@ -10,6 +10,7 @@
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
+#include "network/cni.h"
 #include "network/firewall.h"
 #include "network/rtnl.h"
 #include "shared/fs-util.h"
@@ -194,8 +195,8 @@ int manager_load_networks(Manager *m)
                         log_warning("Ignoring network record '%s': %s", path, berth_error_message(&e));
                         continue;
                 }
-                r = network_device_make(n, &e);
-                if (r >= 0)
+                r = user_network_is_cni(n) ? 0 : network_device_make(n, &e);
+                if (r >= 0 && !user_network_is_cni(n))
                         r = network_bridge_open(m, n, &e);
                 if (r < 0)
                         log_warning("Network %s: %s", n->name, berth_error_message(&e));
@@ -239,6 +240,8 @@ static GArray *taken_subnets(Manager *m, GPtrArray *owners)
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 const UserNetwork *n = v;
 
+                if (user_network_is_cni(n))
+                        continue; /* its IPAM plugin's business */
                 t = (TakenSubnet){ .subnet = n->subnet, .owner = n->name };
                 g_array_append_val(a, t);
         }
@@ -285,6 +288,13 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
                              (uint64_t) g_get_real_time(), &n, e);
         if (r < 0)
                 return r;
+        if (user_network_is_cni(n)) {
+                _cleanup_free_ char *missing = cni_conflist_missing_plugin(n->cni_config, CNI_PATH_DEFAULT);
+
+                if (missing)
+                        return berth_error_set(e, -EINVAL, "CNI plugin %s is not installed in %s", missing,
+                                               CNI_PATH_DEFAULT);
+        }
         if (n->ipv6) {
                 GHashTableIter it;
                 gpointer v;
@@ -308,15 +318,17 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
                 r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
         if (r < 0)
                 return berth_error_set_errno(e, r, "cannot write the record of network %s", name);
-        r = network_device_make(n, e);
-        if (r >= 0)
+        r = user_network_is_cni(n) ? 0 : network_device_make(n, e);
+        if (r >= 0 && !user_network_is_cni(n))
                 r = network_bridge_open(m, n, e);
         if (r < 0) {
                 network_device_delete(n);
                 (void) unlink(path);
                 return r;
         }
-        {
+        if (user_network_is_cni(n))
+                log_info("Network %s created: driver cni.", name);
+        else {
                 char s[SUBNET_STRING_MAX], g[INET_ADDRSTRLEN];
 
                 subnet_format(&n->subnet, s);
@@ -369,7 +381,8 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
                         bridge_network_forget(b);
                 g_hash_table_remove(m->network_bridges, n->name);
         }
-        network_device_delete(n);
+        if (!user_network_is_cni(n))
+                network_device_delete(n);
         if (unlink(path) < 0 && errno != ENOENT)
                 return berth_error_set_errno(e, -errno, "cannot remove the record of network %s", n->name);
         log_info("Network %s removed.", n->name);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "network/cni.h"
 #include "network/user-network.h"
 #include "shared/json-build.h"
 #include "shared/json-read.h"
@@ -54,6 +55,7 @@ UserNetwork *user_network_free(UserNetwork *n)
         g_free(n->name);
         g_free(n->driver);
         g_strfreev(n->labels);
+        g_free(n->cni_config);
         g_free(n);
         return NULL;
 }
@@ -96,8 +98,16 @@ static int check(const UserNetwork *n, BerthError *e)
                                        strempty(n->name), USER_NETWORK_NAME_MAX);
         if (!id_is_valid(n->id))
                 return berth_error_set(e, -EINVAL, "invalid network id '%s'", n->id);
+        if (user_network_is_cni(n)) {
+                STRV_FOREACH (l, n->labels)
+                        if (!label_is_valid(*l))
+                                return berth_error_set(e, -EINVAL, "invalid label '%s': KEY=VALUE expected",
+                                                       *l);
+                return cni_conflist_check(n->cni_config, e);
+        }
         if (!streq_ptr(n->driver, USER_NETWORK_DRIVER_BRIDGE))
-                return berth_error_set(e, -EOPNOTSUPP, "network driver '%s' is not supported (bridge is)",
+                return berth_error_set(e, -EOPNOTSUPP,
+                                       "network driver '%s' is not supported (bridge and cni are)",
                                        strempty(n->driver));
         subnet_format(&n->subnet, s);
         if (n->gateway <= n->subnet.network || n->gateway > subnet_last_host(&n->subnet))
@@ -132,6 +142,25 @@ int user_network_new(const char *name, const char *id, const UserNetworkOptions 
         n->created_usec = created_usec;
         if (!user_network_name_is_valid(name))
                 return check(n, e);
+        if (user_network_is_cni(n)) {
+                /* The conflist says it all: its IPAM plugin has the addresses. */
+                if (!isempty(options->subnet) || !isempty(options->gateway) || options->internal ||
+                    options->ipv6)
+                        return berth_error_set(e, -EINVAL,
+                                               "driver cni takes no --subnet, --gateway, --internal or "
+                                               "--ipv6: the CNI configuration holds them");
+                if (isempty(options->cni_config))
+                        return berth_error_set(e, -EINVAL,
+                                               "driver cni needs a CNI configuration (--cni-config)");
+                n->cni_config = g_strdup(options->cni_config);
+                r = check(n, e);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(n);
+                return 0;
+        }
+        if (!isempty(options->cni_config))
+                return berth_error_set(e, -EINVAL, "a CNI configuration needs --driver cni");
         if (!isempty(options->subnet)) {
                 const TakenSubnet *t;
 
@@ -207,8 +236,10 @@ char *user_network_to_json(const UserNetwork *n)
         json_build_string(b, "Name", n->name);
         json_build_string(b, "Id", n->id);
         json_build_string(b, "Driver", n->driver);
-        json_build_string(b, "Subnet", s);
-        json_build_string(b, "Gateway", ipv4_format(n->gateway, a));
+        json_build_string(b, "Subnet", user_network_is_cni(n) ? "" : s);
+        json_build_string(b, "Gateway", user_network_is_cni(n) ? "" : ipv4_format(n->gateway, a));
+        if (user_network_is_cni(n))
+                json_build_string(b, "CniConfig", n->cni_config);
         json_build_bool(b, "Internal", n->internal);
         json_builder_set_member_name(b, "Labels");
         json_builder_begin_object(b);
@@ -273,8 +304,11 @@ int user_network_from_json(const char *text, UserNetwork **ret, BerthError *e)
                 if (r >= 0 && subnet6_parse(s6, &n->subnet6) < 0)
                         r = -EBADMSG;
         }
-        if (r < 0 || !id || subnet_parse(subnet, &n->subnet) < 0 || ipv4_parse(gateway, &n->gateway) < 0 ||
-            created < 0)
+        if (r >= 0)
+                r = json_read_string_dup(o, "CniConfig", &n->cni_config);
+        if (r < 0 || !id || created < 0 ||
+            (!user_network_is_cni(n) &&
+             (subnet_parse(subnet, &n->subnet) < 0 || ipv4_parse(gateway, &n->gateway) < 0)))
                 return berth_error_set(e, -EBADMSG, "network record '%s': a member is missing or malformed",
                                        strna(n->name));
         g_strlcpy(n->id, id, sizeof(n->id));

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "network/subnet.h"
 #include "network/subnet6.h"
@@ -21,6 +22,7 @@
 #define USER_NETWORK_POOL          "10.90.0.0/15"
 #define USER_NETWORK_POOL_PREFIX   24
 #define USER_NETWORK_DRIVER_BRIDGE "bridge"
+#define USER_NETWORK_DRIVER_CNI    "cni"
 #define USER_NETWORK_NAME_MAX      64
 
 typedef struct UserNetwork {
@@ -35,6 +37,8 @@ typedef struct UserNetwork {
         /* Dual stack (--ipv6): an IPv6 subnet too, its gateway the first host (subnet6.h). */
         bool ipv6;
         Subnet6 subnet6;
+        /* Driver cni: the conflist (network/cni.h); no subnet, gateway, bridge or berth allocator. */
+        char *cni_config;
 } UserNetwork;
 
 /* What `network create` and CreateNetwork's a{sv} give; NULL or empty members are "not given". */
@@ -45,7 +49,8 @@ typedef struct UserNetworkOptions {
         bool internal;
         char **labels; /* "KEY=VALUE" */
         bool ipv6;
-        const char *subnet6; /* with ipv6, required: an IPv6 subnet in CIDR form */
+        const char *subnet6;    /* with ipv6, required: an IPv6 subnet in CIDR form */
+        const char *cni_config; /* driver cni, required: the conflist */
 } UserNetworkOptions;
 
 /* A subnet in use, and by what (for the error message: "the bridge network", "network foo", "a route of
@@ -62,9 +67,9 @@ bool user_network_name_is_valid(const char *name);
 void user_network_bridge_name(const char *id, char ret[static IFNAMSIZ]);
 
 /* A new network named name with id (64 hex digits), checked against taken. Errors, with a message in e:
- * -EINVAL for a malformed name, subnet, gateway or label; -EOPNOTSUPP for a driver other than bridge;
- * -EADDRINUSE for a subnet overlapping a taken one (the message names its owner); -EADDRNOTAVAIL when no
- * subnet of the pool is free. */
+ * -EINVAL for a malformed name, subnet, gateway, label or conflist; -EOPNOTSUPP for a driver other than
+ * bridge or cni; -EADDRINUSE for a subnet overlapping a taken one (the message names its owner);
+ * -EADDRNOTAVAIL when no subnet of the pool is free. */
 int user_network_new(const char *name, const char *id, const UserNetworkOptions *options,
                      const TakenSubnet *taken, size_t n_taken, uint64_t created_usec, UserNetwork **ret,
                      BerthError *e);
@@ -72,9 +77,13 @@ UserNetwork *user_network_free(UserNetwork *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(UserNetwork *, user_network_free);
 
 /* The record, a JSON object: Name, Id, Driver, Subnet, Gateway, Internal, Labels (an object), Created (µs);
- * with IPv6, EnableIPv6 and Subnet6 too. */
+ * with IPv6, EnableIPv6 and Subnet6 too; with driver cni, CniConfig (Subnet and Gateway empty). */
 char *user_network_to_json(const UserNetwork *n);
 /* The record read back and checked as user_network_new() checks (-EBADMSG for anything wrong in it). */
 int user_network_from_json(const char *text, UserNetwork **ret, BerthError *e);
 /* The value of label key, NULL without it. */
 const char *user_network_label(const UserNetwork *n, const char *key);
+static inline bool user_network_is_cni(const UserNetwork *n)
+{
+        return n && n->driver && !strcmp(n->driver, USER_NETWORK_DRIVER_CNI);
+}

@@ -1,6 +1,6 @@
 # Containers registered with systemd-machined (bus-activated in the bed, as on a host with systemd-container):
 # `machinectl list` and `machinectl status` show a running container as class container, service berth, with its
-# scope and leader; the machine goes when the container ends, comes back with a restarted berthd, and is never
+# scope, leader and address; the machine goes when the container ends, comes back with a restarted berthd, and is never
 # one berth did not register. Registration is best effort: with machined masked, containers run as before.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
@@ -41,6 +41,12 @@ test_status_shows_scope_and_leader() {
         assert_match "$out" "Unit: berth-web\\.scope" "unit"
         assert_match "$out" "berth-monitor --spec=" "the monitor in the scope's tree"
         assert_match "$out" "$pid sleep 1000" "the container's init in the scope's tree"
+        # machined's GetMachineAddresses enters the leader's network namespace: the container's address.
+        assert_match "$(cprop web IPAddress)" '^10\.87\.' "web's address on the bridge"
+        assert_match "$out" "Address: $(cprop web IPAddress | sed 's/\./\\./g')\$" "the address in machinectl status"
+        assert_match "$(bed_exec busctl call org.freedesktop.machine1 /org/freedesktop/machine1 \
+                org.freedesktop.machine1.Manager GetMachineAddresses s web)" \
+                "^a\\(iay\\) [0-9]+ 2 4 $(cprop web IPAddress | tr . ' ') " "GetMachineAddresses: the IPv4 one first"
 }
 
 test_machine_goes_when_the_container_stops() {

@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "network/cni.h"
 #include "network/user-network.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -212,6 +213,57 @@ static void test_ipv6(void)
                NULL, 0, -EINVAL, "smaller than");
 }
 
+#define CONFLIST                                                                                            \
+        "{\"cniVersion\": \"1.0.0\", \"name\": \"x\", \"plugins\": [{\"type\": \"bridge\", \"bridge\": "    \
+        "\"cni9\", \"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.99.0.0/24\"}}, {\"type\": "        \
+        "\"firewall\"}]}"
+
+/* Driver cni: the conflist is the definition, checked (json-glib), kept in the record; no subnet. */
+static void test_cni(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_(user_network_freep) UserNetwork *n = NULL, *back = NULL;
+        _cleanup_free_ char *json = NULL, *ip = NULL;
+
+        n = create("c", &(UserNetworkOptions){ .driver = "cni", .cni_config = CONFLIST }, NULL, 0, 0, NULL);
+        g_assert_true(user_network_is_cni(n));
+        g_assert_cmpstr(n->cni_config, ==, CONFLIST);
+        json = user_network_to_json(n);
+        g_assert_cmpint(user_network_from_json(json, &back, &e), ==, 0);
+        g_assert_cmpstr(back->cni_config, ==, CONFLIST);
+        g_assert_true(user_network_is_cni(back));
+
+        g_assert_null(
+                create("c", &(UserNetworkOptions){ .driver = "cni" }, NULL, 0, -EINVAL, "--cni-config"));
+        g_assert_null(create(
+                "c",
+                &(UserNetworkOptions){ .driver = "cni", .cni_config = CONFLIST, .subnet = "10.1.0.0/24" },
+                NULL, 0, -EINVAL, "takes no --subnet"));
+        g_assert_null(create("c", &(UserNetworkOptions){ .cni_config = CONFLIST }, NULL, 0, -EINVAL,
+                             "--driver cni"));
+        g_assert_null(create("c", &(UserNetworkOptions){ .driver = "cni", .cni_config = "{" }, NULL, 0,
+                             -EINVAL, "not a JSON object"));
+        g_assert_null(create("c",
+                             &(UserNetworkOptions){ .driver = "cni", .cni_config = "{\"plugins\": []}" },
+                             NULL, 0, -EINVAL, "no cniVersion"));
+        g_assert_null(create(
+                "c", &(UserNetworkOptions){ .driver = "cni", .cni_config = "{\"cniVersion\": \"1.0.0\"}" },
+                NULL, 0, -EINVAL, "no plugins"));
+        g_assert_null(create("c",
+                             &(UserNetworkOptions){ .driver = "cni",
+                                                    .cni_config = "{\"cniVersion\": \"1.0.0\", \"plugins\": "
+                                                                  "[{\"type\": \"../../bin/sh\"}]}" },
+                             NULL, 0, -EINVAL, "no valid type"));
+        g_assert_null(
+                create("c", &(UserNetworkOptions){ .driver = "macvlan" }, NULL, 0, -EOPNOTSUPP, "cni"));
+
+        ip = cni_result_ipv4("{\"cniVersion\": \"1.0.0\", \"ips\": [{\"address\": \"fd00::2/64\"}, "
+                             "{\"address\": \"10.99.0.2/24\", \"gateway\": \"10.99.0.1\"}]}");
+        g_assert_cmpstr(ip, ==, "10.99.0.2");
+        g_assert_null(cni_result_ipv4("{\"cniVersion\": \"1.0.0\"}"));
+        g_assert_null(cni_result_ipv4("nonsense"));
+}
+
 int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
@@ -219,5 +271,6 @@ int main(int argc, char *argv[])
         g_test_add_func("/user-network/new", test_new);
         g_test_add_func("/user-network/json", test_json);
         g_test_add_func("/user-network/ipv6", test_ipv6);
+        g_test_add_func("/user-network/cni", test_cni);
         return g_test_run();
 }

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/container-cni.h"
+#include "daemon/network.h"
+#include "network/cni.h"
+#include "shared/fs-util.h"
+#include "shared/json-build.h"
+#include "shared/json-read.h"
+#include "shared/log.h"
+#include "shared/signal-util.h"
+
+#define CNI_RECORD_MAX (4 * 1024 * 1024)
+#define CNI_ERROR_MAX  4096
+/* A plugin that hangs fails the start (or leaves the record for the next sweep) instead of holding it. */
+#define CNI_TIMEOUT_SEC 60
+
+bool manager_network_is_cni(Manager *m, const char *name)
+{
+        return name && user_network_is_cni(g_hash_table_lookup(m->networks, name));
+}
+
+bool container_has_cni_networks(const Container *c)
+{
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+
+        for (size_t i = 0; networks[i]; i++)
+                if (manager_network_is_cni(c->manager, networks[i]))
+                        return true;
+        return false;
+}
+
+static char *record_path(Manager *m, const char *id)
+{
+        return g_strdup_printf("%s/cni/%s.json", m->state_dir, id);
+}
+
+/* The record's networks, NULL when there is none or it does not read. */
+static JsonArray *record_read(Manager *m, const char *id, JsonParser *p)
+{
+        _cleanup_free_ char *path = record_path(m, id), *text = NULL;
+        JsonObject *o;
+        JsonArray *a = NULL;
+        size_t size;
+
+        if (read_file_at(AT_FDCWD, path, CNI_RECORD_MAX, &text, &size) < 0)
+                return NULL;
+        if (!json_parser_load_from_data(p, text, -1, NULL) || !json_parser_get_root(p) ||
+            !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+                return NULL;
+        o = json_node_get_object(json_parser_get_root(p));
+        if (json_read_array(o, "Networks", &a) < 0)
+                return NULL;
+        return a;
+}
+
+typedef struct CniChild {
+        Manager *manager;
+        char id[65];
+        ContainerCniDone done;
+        int error_fd;
+} CniChild;
+
+static void cni_child_free(CniChild *ch)
+{
+        safe_close(ch->error_fd);
+        g_free(ch);
+}
+
+/* In the child: ADD for every CNI network of c, the record written if all succeed; on a failure, DEL of
+ * them all (the spec's cleanup) and the message to error_fd. */
+/* The record of c: its CNI networks in its list's order with results[k] (NULL: not added yet). */
+static int record_write(Container *c, char **results)
+{
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) g = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+        _cleanup_free_ char *path = record_path(c->manager, c->id), *text = NULL,
+                            *dir = g_strdup_printf("%s/cni", c->manager->state_dir);
+        size_t k = 0;
+        int r;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "Networks");
+        json_builder_begin_array(b);
+        for (size_t i = 0; networks[i]; i++) {
+                UserNetwork *n = g_hash_table_lookup(c->manager->networks, networks[i]);
+                _cleanup_free_ char *ifname = g_strdup_printf("eth%zu", i);
+
+                if (!user_network_is_cni(n))
+                        continue;
+                json_builder_begin_object(b);
+                json_build_string(b, "Name", n->name);
+                json_build_string(b, "IfName", ifname);
+                json_build_string(b, "Config", n->cni_config);
+                json_build_string(b, "Result", strempty(results[k++]));
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        text = json_generator_to_data(g, NULL);
+        r = mkdir_p_at(AT_FDCWD, dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
+        return r;
+}
+
+/* In the child: ADD for every CNI network of c. The record is written first without results, so that a DEL
+ * comes whatever happens to this child (a timeout, a crash), then again with them. On a failure, DEL of them
+ * all here (the spec's cleanup) and the message to error_fd. */
+static int child_add(Container *c, pid_t monitor_pid, int error_fd)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+        g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(g_free);
+        /* The monitor lives in the container's namespace as long as the container: the same path names it
+         * for ADD and, after a restart of berthd, for CHECK (plugins compare it with the result's sandbox).
+         */
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        for (size_t i = 0; networks[i]; i++)
+                g_ptr_array_add(results, NULL);
+        r = record_write(c, (char **) results->pdata);
+        if (r < 0) {
+                msg = g_strdup_printf("cannot record the CNI networks: %s", strerror(-r));
+                (void) !write(error_fd, msg, strlen(msg));
+                return r;
+        }
+        g_ptr_array_set_size(results, 0);
+        for (size_t i = 0; networks[i]; i++) {
+                UserNetwork *n = g_hash_table_lookup(c->manager->networks, networks[i]);
+                _cleanup_free_ char *ifname = g_strdup_printf("eth%zu", i);
+                char *result = NULL;
+
+                if (!user_network_is_cni(n))
+                        continue;
+                r = cni_run(n->cni_config, n->name, CNI_ADD, c->id, netns, ifname, CNI_PATH_DEFAULT, NULL,
+                            &result, &e);
+                if (r < 0) {
+                        /* Undo this one and those before it. */
+                        for (size_t j = 0; j <= i; j++) {
+                                UserNetwork *u = g_hash_table_lookup(c->manager->networks, networks[j]);
+                                _cleanup_berth_error_ BerthError d = BERTH_ERROR_INIT;
+                                _cleanup_free_ char *ifj = g_strdup_printf("eth%zu", j);
+
+                                if (user_network_is_cni(u))
+                                        (void) cni_run(u->cni_config, u->name, CNI_DEL, c->id, netns, ifj,
+                                                       CNI_PATH_DEFAULT, NULL, NULL, &d);
+                        }
+                        msg = g_strdup_printf("network %s: %s", n->name, berth_error_message(&e));
+                        (void) !write(error_fd, msg, MIN(strlen(msg), (size_t) CNI_ERROR_MAX));
+                        return r;
+                }
+                g_ptr_array_add(results, result);
+        }
+        for (size_t i = results->len; networks[i]; i++)
+                g_ptr_array_add(results, NULL);
+        r = record_write(c, (char **) results->pdata);
+        if (r < 0) {
+                msg = g_strdup_printf("cannot record the CNI results: %s", strerror(-r));
+                (void) !write(error_fd, msg, strlen(msg));
+        }
+        return r;
+}
+
+/* In the child: DEL for every network of the record, in reverse; the record goes if all succeed. */
+static int child_del(Manager *m, const char *id)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        _cleanup_free_ char *path = record_path(m, id);
+        JsonArray *a = record_read(m, id, p);
+        int r = 0;
+
+        if (!a)
+                return 0;
+        for (guint k = json_array_get_length(a); k > 0; k--) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+                JsonNode *node = json_array_get_element(a, k - 1);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+
+                if (!o || json_read_string(o, "Name", &name) < 0 ||
+                    json_read_string(o, "IfName", &ifname) < 0 ||
+                    json_read_string(o, "Config", &config) < 0 ||
+                    json_read_string(o, "Result", &result) < 0 || !name || !ifname || !config)
+                        continue;
+                /* Without a result the ADD never finished (and its child ran DEL itself): a failure here,
+                 * for a conflist a plugin cannot even parse say, keeps nothing. */
+                if (cni_run(config, name, CNI_DEL, id, "", ifname, CNI_PATH_DEFAULT, result, NULL, &e) < 0 &&
+                    !isempty(result)) {
+                        log_warning("CNI DEL of container %.12s on network %s failed: %s", id, name,
+                                    berth_error_message(&e));
+                        r = -EIO;
+                }
+        }
+        if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
+                r = -errno;
+        return r;
+}
+
+/* In the child: CHECK for every network of the record of a running container, in its namespace (its
+ * monitor's, as at ADD). */
+static int child_check(Manager *m, const char *id, const char *name, pid_t pid)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) pid);
+        JsonArray *a = record_read(m, id, p);
+        int r = 0;
+
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+                JsonNode *node = json_array_get_element(a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+                const char *network = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+
+                if (!o || json_read_string(o, "Name", &network) < 0 ||
+                    json_read_string(o, "IfName", &ifname) < 0 ||
+                    json_read_string(o, "Config", &config) < 0 ||
+                    json_read_string(o, "Result", &result) < 0 || !network || !ifname || !config)
+                        continue;
+                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, CNI_PATH_DEFAULT, result, NULL,
+                            &e) < 0) {
+                        log_warning("Container %s on CNI network %s fails CHECK: %s", name, network,
+                                    berth_error_message(&e));
+                        r = -EIO;
+                } else
+                        log_info("Container %s on CNI network %s passes CHECK.", name, network);
+        }
+        return r;
+}
+
+static int on_add_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        CniChild *ch = userdata;
+        Container *c = g_hash_table_lookup(ch->manager->containers, ch->id);
+        bool ok = si->si_code == CLD_EXITED && si->si_status == 0;
+        char msg[CNI_ERROR_MAX + 1] = "";
+        ssize_t n;
+
+        if (!ok) {
+                n = read(ch->error_fd, msg, CNI_ERROR_MAX);
+                msg[MAX(n, 0)] = 0;
+        }
+        if (!c || !c->starting) {
+                /* Gone or killed meanwhile: undo. */
+                if (ok)
+                        manager_cni_del(ch->manager, ch->id);
+        } else if (si->si_code == CLD_KILLED && si->si_status == SIGALRM)
+                ch->done(c, -ETIMEDOUT,
+                         "the CNI plugins did not finish in " G_STRINGIFY(CNI_TIMEOUT_SEC) " s");
+        else
+                ch->done(c, ok ? 0 : -EIO, ok ? NULL : (msg[0] ? msg : "the CNI plugins failed"));
+        cni_child_free(ch);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done)
+{
+        _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
+        sd_event_source *source = NULL;
+        CniChild *ch;
+        int fds[2], r;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+        err_r = fds[0];
+        err_w = fds[1];
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
+                _exit(child_add(c, monitor_pid, err_w) < 0 ? 1 : 0);
+        }
+        ch = g_new0(CniChild, 1);
+        ch->manager = c->manager;
+        g_strlcpy(ch->id, c->id, sizeof(ch->id));
+        ch->done = done;
+        ch->error_fd = TAKE_FD(err_r);
+        r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_add_exit, ch);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                cni_child_free(ch);
+                return r;
+        }
+        log_debug("Container %s: CNI ADD in child %d.", c->name, (int) pid);
+        return 0;
+}
+
+static int on_check_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        sd_event_source_unref(s); /* the child logged what it found */
+        return 0;
+}
+
+static int on_del_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        char *id = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning(
+                        "CNI DEL of container %.12s failed; its record stays for the next start of berthd.",
+                        id);
+        else
+                log_debug("CNI DEL of container %.12s done.", id);
+        g_free(id);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+void manager_cni_del(Manager *m, const char *id)
+{
+        _cleanup_free_ char *path = record_path(m, id);
+        sd_event_source *source = NULL;
+        pid_t pid;
+        int r;
+
+        if (access(path, F_OK) < 0)
+                return;
+        {
+                sigset_t ss;
+
+                /* Before berthd's loop can watch children (a container found exited while loading): the
+                 * sweep, once it can, does it (manager_sweep_cni()). */
+                if (sigprocmask(SIG_SETMASK, NULL, &ss) < 0 || sigismember(&ss, SIGCHLD) != 1)
+                        return;
+        }
+        pid = fork();
+        if (pid < 0) {
+                log_warning_errno(errno, "Failed to fork CNI DEL of container %.12s: %m", id);
+                return;
+        }
+        if (pid == 0) {
+                reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
+                _exit(child_del(m, id) < 0 ? 1 : 0);
+        }
+        r = sd_event_add_child(m->event, &source, pid, WEXITED, on_del_exit, g_strdup(id));
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch CNI DEL of container %.12s: %m", id);
+}
+
+/* A running container's networks, checked in a child (after a restart of berthd: still as recorded?). */
+static void container_cni_check(Container *c)
+{
+        sd_event_source *source = NULL;
+        pid_t pid = fork();
+        int r;
+
+        if (pid < 0) {
+                log_warning_errno(errno, "Failed to fork CNI CHECK of container %s: %m", c->name);
+                return;
+        }
+        if (pid == 0) {
+                reset_signal_mask();
+                alarm(CNI_TIMEOUT_SEC);
+                _exit(child_check(c->manager, c->id, c->name, c->state.monitor_pid) < 0 ? 1 : 0);
+        }
+        r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_check_exit, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch CNI CHECK of container %s: %m", c->name);
+}
+
+void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata))
+{
+        _cleanup_free_ char *dir = g_strdup_printf("%s/cni", m->state_dir);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *f;
+
+        while (d && (f = g_dir_read_name(d))) {
+                _cleanup_free_ char *id = NULL;
+
+                if (!g_str_has_suffix(f, ".json"))
+                        continue;
+                id = g_strndup(f, strlen(f) - strlen(".json"));
+                if (!alive(id, m)) {
+                        log_info("Releasing the CNI networks of container %.12s, which is gone.", id);
+                        manager_cni_del(m, id);
+                } else {
+                        Container *c = g_hash_table_lookup(m->containers, id);
+
+                        if (c && c->state.monitor_pid > 0)
+                                container_cni_check(c);
+                }
+        }
+}
+
+char *container_cni_ipv4(const Container *c)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonArray *a;
+
+        if (!manager_network_is_cni(c->manager, c->config.network))
+                return NULL;
+        a = record_read(c->manager, c->id, p);
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                JsonNode *node = json_array_get_element(a, i);
+                const char *name = NULL, *result = NULL;
+
+                if (!JSON_NODE_HOLDS_OBJECT(node))
+                        continue;
+                (void) json_read_string(json_node_get_object(node), "Name", &name);
+                (void) json_read_string(json_node_get_object(node), "Result", &result);
+                if (streq_ptr(name, c->config.network))
+                        return cni_result_ipv4(result);
+        }
+        return NULL;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "daemon/container.h"
+
+/* Containers on CNI networks (`network create --driver cni`): berthd runs the conflist's plugins
+ * (network/cni.h) in a child of its own, never on its event loop. At start, after the namespace's birth and
+ * the bridge networks, ADD for each CNI network of the container (CNI_IFNAME its ethN, CNI_NETNS
+ * /proc/<monitor pid>/ns/net: the monitor lives in the container's namespace); the results, with the
+ * conflists, are recorded in state_dir/cni/<container id>.json. When the container's namespace is gone
+ * (exit, failed start, rm), DEL for each with its recorded result as prevResult and no CNI_NETNS (the veth
+ * went with the namespace; the IPAM plugin releases the address), and the record goes. At berthd's start,
+ * records of containers that do not run are swept the same way, and those of running ones get a CHECK
+ * (logged). */
+
+bool manager_network_is_cni(Manager *m, const char *name);
+bool container_has_cni_networks(const Container *c);
+
+/* Starts ADD in the network namespace of monitor_pid (the container's monitor lives in it); done is called
+ * from the event loop with 0 or a negative errno and a message. */
+typedef void (*ContainerCniDone)(Container *c, int r, const char *error);
+int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done);
+/* Starts DEL of what the record of container id holds, if there is one. */
+void manager_cni_del(Manager *m, const char *id);
+/* At berthd's start: DEL for every record whose container does not run. */
+void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata));
+/* The IPv4 address of c's first network when that is a CNI network (its recorded result); NULL otherwise. */
+char *container_cni_ipv4(const Container *c);

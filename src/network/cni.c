@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "network/cni.h"
+#include "shared/fs-util.h"
+#include "shared/macro.h"
+
+#define CNI_OUTPUT_MAX (1024 * 1024)
+
+static bool plugin_type_is_valid(const char *t)
+{
+        if (isempty(t) || strlen(t) > 255 || streq(t, ".") || streq(t, ".."))
+                return false;
+        for (const char *p = t; *p; p++)
+                if (!g_ascii_isalnum(*p) && !strchr("-_.", *p))
+                        return false;
+        return true;
+}
+
+static JsonNode *parse(const char *text)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonNode *root;
+
+        if (!text || !json_parser_load_from_data(p, text, -1, NULL))
+                return NULL;
+        root = json_parser_get_root(p);
+        return root ? json_node_copy(root) : NULL;
+}
+
+int cni_conflist_check(const char *text, BerthError *e)
+{
+        g_autoptr(JsonNode) root = parse(text);
+        JsonObject *o;
+        JsonNode *v, *plugins;
+        JsonArray *a;
+
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+                return berth_error_set(e, -EINVAL, "the CNI configuration is not a JSON object");
+        o = json_node_get_object(root);
+        v = json_object_get_member(o, "cniVersion");
+        if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING ||
+            isempty(json_node_get_string(v)))
+                return berth_error_set(e, -EINVAL, "the CNI configuration has no cniVersion string");
+        v = json_object_get_member(o, "name");
+        if (v && (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING))
+                return berth_error_set(e, -EINVAL, "the CNI configuration's name is not a string");
+        plugins = json_object_get_member(o, "plugins");
+        if (!plugins || !JSON_NODE_HOLDS_ARRAY(plugins) ||
+            json_array_get_length(json_node_get_array(plugins)) == 0)
+                return berth_error_set(
+                        e, -EINVAL,
+                        "the CNI configuration has no plugins (a conflist, with a \"plugins\" "
+                        "array, is expected)");
+        a = json_node_get_array(plugins);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *p = json_array_get_element(a, i);
+                const char *type;
+
+                if (!JSON_NODE_HOLDS_OBJECT(p))
+                        return berth_error_set(e, -EINVAL, "CNI plugin %u is not an object", i);
+                type = json_object_get_string_member_with_default(json_node_get_object(p), "type", NULL);
+                if (!plugin_type_is_valid(type))
+                        return berth_error_set(e, -EINVAL,
+                                               "CNI plugin %u has no valid type (a plugin's file name, "
+                                               "e.g. bridge)",
+                                               i);
+        }
+        return 0;
+}
+
+static char *find_plugin(const char *type, const char *cni_path)
+{
+        g_auto(GStrv) dirs = g_strsplit(cni_path, ":", -1);
+
+        for (char **d = dirs; *d; d++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (**d != '/')
+                        continue;
+                path = g_build_filename(*d, type, NULL);
+                if (access(path, X_OK) == 0)
+                        return TAKE_PTR(path);
+        }
+        return NULL;
+}
+
+char *cni_conflist_missing_plugin(const char *text, const char *cni_path)
+{
+        g_autoptr(JsonNode) root = parse(text);
+        JsonArray *a = json_object_get_array_member(json_node_get_object(root), "plugins");
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                const char *type = json_object_get_string_member(
+                        json_node_get_object(json_array_get_element(a, i)), "type");
+                _cleanup_free_ char *path = find_plugin(type, cni_path);
+
+                if (!path)
+                        return g_strdup(type);
+        }
+        return NULL;
+}
+
+static const char *command_name(CniCommand c)
+{
+        return c == CNI_ADD ? "ADD" : c == CNI_CHECK ? "CHECK" : "DEL";
+}
+
+/* The plugin's error object as a message, or its raw output. */
+static char *plugin_error(const char *type, int status, const char *out)
+{
+        g_autoptr(JsonNode) root = parse(out);
+
+        if (root && JSON_NODE_HOLDS_OBJECT(root)) {
+                JsonObject *o = json_node_get_object(root);
+                const char *msg = json_object_get_string_member_with_default(o, "msg", NULL);
+                const char *details = json_object_get_string_member_with_default(o, "details", NULL);
+
+                if (msg)
+                        return g_strdup_printf("CNI plugin %s failed: %s%s%s", type, msg,
+                                               isempty(details) ? "" : ": ", strempty(details));
+        }
+        return g_strdup_printf("CNI plugin %s failed (exit status %d)%s%s", type, status,
+                               isempty(out) ? "" : ": ", strempty(out));
+}
+
+/* Runs one plugin with config on stdin; its stdout goes to *ret_out. */
+static int exec_plugin(const char *path, char **env, const char *config, char **ret_out, int *ret_status)
+{
+        _cleanup_close_ int in = -EBADF, out_r = -EBADF, out_w = -EBADF;
+        g_autoptr(GString) out = g_string_new(NULL);
+        int fds[2], status;
+        pid_t pid;
+
+        in = memfd_create("cni-config", MFD_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        if (write(in, config, strlen(config)) != (ssize_t) strlen(config) || lseek(in, 0, SEEK_SET) < 0)
+                return -EIO;
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        out_r = fds[0];
+        out_w = fds[1];
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char *argv[] = { (char *) path, NULL };
+
+                if (dup2(in, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0)
+                        _exit(127);
+                execve(path, argv, env);
+                _exit(127);
+        }
+        out_w = safe_close(out_w);
+        for (;;) {
+                char buf[4096];
+                ssize_t n = read(out_r, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                if (out->len < CNI_OUTPUT_MAX)
+                        g_string_append_len(out, buf, n);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        *ret_out = g_string_free(g_steal_pointer(&out), false);
+        return 0;
+}
+
+/* The config of plugin i: its own members, the list's name and version, and prevResult if given. */
+static char *plugin_config(JsonObject *plugin, const char *name, const char *version, JsonNode *prev)
+{
+        g_autoptr(JsonNode) copy = json_node_alloc();
+        g_autoptr(JsonGenerator) g = json_generator_new();
+        JsonObject *o = json_object_new();
+        g_autoptr(GList) members = json_object_get_members(plugin);
+
+        for (GList *m = members; m; m = m->next)
+                if (!streq(m->data, "name") && !streq(m->data, "cniVersion") &&
+                    !streq(m->data, "prevResult"))
+                        json_object_set_member(o, m->data,
+                                               json_node_copy(json_object_get_member(plugin, m->data)));
+        json_object_set_string_member(o, "name", name);
+        json_object_set_string_member(o, "cniVersion", version);
+        if (prev)
+                json_object_set_member(o, "prevResult", json_node_copy(prev));
+        json_node_init_object(copy, o);
+        json_object_unref(o);
+        json_generator_set_root(g, copy);
+        return json_generator_to_data(g, NULL);
+}
+
+int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
+            const char *netns, const char *ifname, const char *cni_path, const char *prev_result,
+            char **ret_result, BerthError *e)
+{
+        g_autoptr(JsonNode) root = NULL, prev = NULL;
+        g_auto(GStrv) env = NULL;
+        JsonObject *o;
+        JsonArray *plugins;
+        const char *version;
+        guint n;
+        int r;
+
+        r = cni_conflist_check(conflist, e);
+        if (r < 0)
+                return r;
+        root = parse(conflist);
+        o = json_node_get_object(root);
+        version = json_object_get_string_member(o, "cniVersion");
+        plugins = json_object_get_array_member(o, "plugins");
+        n = json_array_get_length(plugins);
+        if (command != CNI_ADD && prev_result) {
+                prev = parse(prev_result);
+                if (prev && !JSON_NODE_HOLDS_OBJECT(prev))
+                        g_clear_pointer(&prev, json_node_unref);
+        }
+        env = g_new0(char *, 8);
+        env[0] = g_strdup_printf("CNI_COMMAND=%s", command_name(command));
+        env[1] = g_strdup_printf("CNI_CONTAINERID=%s", container_id);
+        env[2] = g_strdup_printf("CNI_NETNS=%s", strempty(netns));
+        env[3] = g_strdup_printf("CNI_IFNAME=%s", ifname);
+        env[4] = g_strdup_printf("CNI_PATH=%s", cni_path);
+        env[5] = g_strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+        for (guint k = 0; k < n; k++) {
+                guint i = command == CNI_DEL ? n - 1 - k : k;
+                JsonObject *plugin = json_node_get_object(json_array_get_element(plugins, i));
+                const char *type = json_object_get_string_member(plugin, "type");
+                _cleanup_free_ char *path = find_plugin(type, cni_path), *config = NULL, *out = NULL;
+                int status;
+
+                if (!path)
+                        return berth_error_set(e, -ENOENT, "CNI plugin %s is not installed in %s", type,
+                                               cni_path);
+                config = plugin_config(plugin, name, version, prev);
+                r = exec_plugin(path, env, config, &out, &status);
+                if (r < 0)
+                        return berth_error_set_errno(e, r, "cannot run CNI plugin %s", path);
+                if (status != 0) {
+                        _cleanup_free_ char *msg = plugin_error(type, status, out);
+
+                        return berth_error_set(e, -EIO, "%s", msg);
+                }
+                if (command == CNI_ADD) {
+                        g_autoptr(JsonNode) result = parse(out);
+
+                        if (!result || !JSON_NODE_HOLDS_OBJECT(result))
+                                return berth_error_set(e, -EBADMSG, "CNI plugin %s answered no result",
+                                                       type);
+                        g_clear_pointer(&prev, json_node_unref);
+                        prev = TAKE_PTR(result);
+                }
+        }
+        if (ret_result) {
+                g_autoptr(JsonGenerator) g = json_generator_new();
+
+                if (!prev) {
+                        *ret_result = NULL;
+                        return 0;
+                }
+                json_generator_set_root(g, prev);
+                *ret_result = json_generator_to_data(g, NULL);
+        }
+        return 0;
+}
+
+char *cni_result_ipv4(const char *result)
+{
+        g_autoptr(JsonNode) root = parse(result);
+        JsonArray *ips;
+
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root) ||
+            !json_object_has_member(json_node_get_object(root), "ips"))
+                return NULL;
+        ips = json_object_get_array_member(json_node_get_object(root), "ips");
+        for (guint i = 0; ips && i < json_array_get_length(ips); i++) {
+                JsonNode *ip = json_array_get_element(ips, i);
+                const char *a;
+
+                if (!JSON_NODE_HOLDS_OBJECT(ip))
+                        continue;
+                a = json_object_get_string_member_with_default(json_node_get_object(ip), "address", NULL);
+                if (a && strchr(a, '.') && !strchr(a, ':')) {
+                        const char *slash = strchr(a, '/');
+
+                        return slash ? g_strndup(a, slash - a) : g_strdup(a);
+                }
+        }
+        return NULL;
+}

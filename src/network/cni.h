@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "shared/error.h"
+
+/* The CNI protocol (github.com/containernetworking/cni, SPEC.md), as a runtime speaks it: a network is a
+ * conflist (name, cniVersion, plugins), each plugin an executable of that "type" found in CNI_PATH, run with
+ * CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME and CNI_PATH in its environment and its own config
+ * on stdin (the list's name and cniVersion, and the result of the plugin before it as prevResult); it
+ * answers a result or an error object on stdout. cni_run() is synchronous: berthd calls it in a child of its
+ * own, never on its event loop. */
+
+/* Where berthd looks for plugins: Debian's containernetworking-plugins, then the upstream default. */
+#define CNI_PATH_DEFAULT "/usr/lib/cni:/opt/cni/bin"
+#define CNI_CONFLIST_MAX (64 * 1024)
+
+typedef enum CniCommand {
+        CNI_ADD,
+        CNI_CHECK,
+        CNI_DEL,
+} CniCommand;
+
+/* A conflist as berth takes it: a JSON object with a string cniVersion and a non-empty array plugins of
+ * objects, each with a type that is a plain file name. Its name, if any, is replaced by berth's network name
+ * when it runs. -EINVAL with a message saying what is wrong. */
+int cni_conflist_check(const char *text, BerthError *e);
+/* The first plugin type of conflist that no directory of cni_path holds as an executable, NULL if all are
+ * there (the conflist checked first). */
+char *cni_conflist_missing_plugin(const char *text, const char *cni_path);
+
+/* The plugins of conflist, for network name, in order for ADD (prev_result ignored: each plugin gets the
+ * result of the one before), in reverse for DEL and in order for CHECK (each with prev_result, the recorded
+ * result of ADD, if given). ADD's final result goes to *ret_result (may be NULL otherwise). netns may be
+ * empty for DEL. Errors: the plugin's error object's msg (and details) in e. */
+int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
+            const char *netns, const char *ifname, const char *cni_path, const char *prev_result,
+            char **ret_result, BerthError *e);
+
+/* The first IPv4 address of a result ("ips": [{"address": "10.99.0.2/24"}]) without its prefix, NULL if it
+ * has none. */
+char *cni_result_ipv4(const char *result);

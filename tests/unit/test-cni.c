@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "network/cni.h"
+
+/* The CNI protocol as cni_run() speaks it, against fake plugins (shell scripts in a temporary CNI_PATH):
+ * each saves its environment and stdin and answers a result naming itself, or an error object. */
+
+#define FAKE_PLUGIN                                                                                         \
+        "#!/bin/sh\n"                                                                                       \
+        "d=$(dirname \"$0\"); t=$(basename \"$0\")\n"                                                       \
+        "cat > \"$d/$t.$CNI_COMMAND.json\"\n"                                                               \
+        "echo \"$t $CNI_COMMAND $CNI_CONTAINERID $CNI_NETNS $CNI_IFNAME $CNI_PATH\" >> \"$d/calls\"\n"      \
+        "[ \"$t\" = failing ] && { echo '{\"cniVersion\": \"1.0.0\", \"code\": 11, \"msg\": \"boom\", "     \
+        "\"details\": \"why\"}'; exit 1; }\n"                                                               \
+        "[ \"$CNI_COMMAND\" = ADD ] && echo \"{\\\"cniVersion\\\": \\\"1.0.0\\\", \\\"by\\\": \\\"$t\\\", " \
+        "\\\"ips\\\": [{\\\"address\\\": \\\"10.99.0.7/24\\\"}]}\"\n"                                       \
+        "exit 0\n"
+
+static char *dir;
+
+static void plugin(const char *type)
+{
+        g_autofree char *path = g_build_filename(dir, type, NULL);
+
+        g_assert_true(g_file_set_contents(path, FAKE_PLUGIN, -1, NULL));
+        g_assert_cmpint(chmod(path, 0755), ==, 0);
+}
+
+static char *read_in_dir(const char *name)
+{
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        return text;
+}
+
+static JsonObject *read_json(const char *name, JsonParser *p)
+{
+        g_autofree char *text = read_in_dir(name);
+
+        g_assert_true(json_parser_load_from_data(p, text, -1, NULL));
+        return json_node_get_object(json_parser_get_root(p));
+}
+
+#define LIST                                                                                                \
+        "{\"cniVersion\": \"1.0.0\", \"name\": \"ignored\", \"plugins\": [{\"type\": \"first\", \"x\": "    \
+        "1}, {\"type\": \"second\"}]}"
+
+static void test_add_del(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        g_autofree char *result = NULL, *calls = NULL, *ip = NULL, *expected = NULL;
+        g_autoptr(JsonParser) p1 = json_parser_new(), p2 = json_parser_new(), p3 = json_parser_new();
+        JsonObject *c1, *c2, *d1;
+
+        g_assert_cmpint(
+                cni_run(LIST, "net", CNI_ADD, "cid", "/proc/1/ns/net", "eth1", dir, NULL, &result, &e), ==,
+                0);
+        /* The final result is the last plugin's. */
+        g_assert_nonnull(strstr(result, "\"second\""));
+        ip = cni_result_ipv4(result);
+        g_assert_cmpstr(ip, ==, "10.99.0.7");
+        /* Each plugin's config: its own members, the list's version, the network's name; the second has the
+         * first's result as prevResult. */
+        c1 = read_json("first.ADD.json", p1);
+        g_assert_cmpstr(json_object_get_string_member(c1, "name"), ==, "net");
+        g_assert_cmpstr(json_object_get_string_member(c1, "cniVersion"), ==, "1.0.0");
+        g_assert_cmpint(json_object_get_int_member(c1, "x"), ==, 1);
+        g_assert_false(json_object_has_member(c1, "prevResult"));
+        c2 = read_json("second.ADD.json", p2);
+        g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(c2, "prevResult"), "by"),
+                        ==, "first");
+
+        /* DEL: in reverse, each with the recorded result, no netns. */
+        g_assert_cmpint(cni_run(LIST, "net", CNI_DEL, "cid", "", "eth1", dir, result, NULL, &e), ==, 0);
+        d1 = read_json("first.DEL.json", p3);
+        g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(d1, "prevResult"), "by"),
+                        ==, "second");
+        calls = read_in_dir("calls");
+        expected = g_strdup_printf("first ADD cid /proc/1/ns/net eth1 %s\n"
+                                   "second ADD cid /proc/1/ns/net eth1 %s\n"
+                                   "second DEL cid  eth1 %s\n"
+                                   "first DEL cid  eth1 %s\n",
+                                   dir, dir, dir, dir);
+        g_assert_cmpstr(calls, ==, expected);
+}
+
+static void test_errors(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT, m = BERTH_ERROR_INIT;
+        g_autofree char *result = NULL;
+
+        g_assert_cmpint(cni_run("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"failing\"}]}", "net",
+                                CNI_ADD, "cid", "/x", "eth0", dir, NULL, &result, &e),
+                        ==, -EIO);
+        g_assert_cmpstr(berth_error_message(&e), ==, "CNI plugin failing failed: boom: why");
+        g_assert_cmpint(cni_run("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"absent\"}]}", "net",
+                                CNI_ADD, "cid", "/x", "eth0", dir, NULL, &result, &m),
+                        ==, -ENOENT);
+        g_assert_nonnull(strstr(berth_error_message(&m), "CNI plugin absent is not installed"));
+        {
+                g_autofree char *missing = cni_conflist_missing_plugin(LIST, dir);
+                g_autofree char *absent =
+                        cni_conflist_missing_plugin("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": "
+                                                    "\"first\"}, {\"type\": \"absent\"}]}",
+                                                    dir);
+
+                g_assert_null(missing);
+                g_assert_cmpstr(absent, ==, "absent");
+        }
+}
+
+int main(int argc, char *argv[])
+{
+        int r;
+
+        g_test_init(&argc, &argv, NULL);
+        dir = g_dir_make_tmp("berth-test-cni-XXXXXX", NULL);
+        g_assert_nonnull(dir);
+        plugin("first");
+        plugin("second");
+        plugin("failing");
+        g_test_add_func("/cni/add-del", test_add_del);
+        g_test_add_func("/cni/errors", test_errors);
+        r = g_test_run();
+        {
+                g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+                g_assert_cmpint(system(cmd), ==, 0);
+        }
+        return r;
+}
