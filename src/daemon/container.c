@@ -296,7 +296,9 @@ int container_write_hosts(Container *c, const char *address)
         char dir[PATH_MAX], path[PATH_MAX];
 
         snprintf(path, sizeof(path), "%s/hosts", container_dir(c, dir, sizeof(dir)));
-        return write_file_reserved_at(AT_FDCWD, path, hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644);
+        /* Unsynced: written again at every start, before the container sees it. */
+        return write_file_reserved_flags_at(AT_FDCWD, path, hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644,
+                                            WRITE_FILE_NO_SYNC);
 }
 
 int container_generate_id(char ret[static 65])
@@ -382,11 +384,14 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
                                        WRITE_FILE_NO_SYNC_DIR);
         if (r < 0)
                 return r;
+        /* state.json unsynced: a container loaded without a readable state is "created", as this one is. */
         snprintf(dir, sizeof(dir), "%s/containers/%s/state.json", m->state_dir, tmp_name);
-        r = container_state_save(dir, &c->state);
+        r = container_state_save_flags(dir, &c->state, WRITE_FILE_NO_SYNC);
         if (r < 0)
                 return r;
-        /* The entries of all the files above are durable: container_state_save() synced the dir, last. */
+        /* The entries of all the files above durable, with one sync of their directory. */
+        if (fsync(dir_fd) < 0)
+                return -errno;
         if (renameat(containers_fd, tmp_name, containers_fd, id) < 0)
                 return -errno;
         tmp.name = NULL;

@@ -33,6 +33,7 @@
 #include "runtime/container-state.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 typedef struct Monitor {
@@ -198,7 +199,8 @@ static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
                 .pid = m->pid,
                 .started_usec = m->started_usec,
         };
-        r = container_state_save(m->spec->state_file, &s);
+        /* Not synced: no power loss outlives the running container, and the record of its exit is. */
+        r = container_state_save_flags(m->spec->state_file, &s, WRITE_FILE_NO_SYNC);
         if (r < 0) {
                 /* berthd must be able to trust "S": a container it cannot see as running must not run. */
                 log_error_errno(r, "Cannot record container '%s' as running: %m", m->spec->name);
