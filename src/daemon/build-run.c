@@ -170,7 +170,7 @@ static int create_container(BuildRun *r, char **argv, char **env, BerthError *e)
         k = container_config_resolve(b->config, &o, id, e, &config);
         if (k < 0)
                 return k;
-        k = container_create(m, id, b->image_id, b->image_id, name, &config, "[]", 0, &r->container);
+        k = container_create(m, id, b->image_id, b->image_id, name, &config, "[]", 0, &r->container, NULL);
         if (k < 0)
                 return berth_error_set(e, k, "Cannot create the step's container: %s", strerror(-k));
         container_send_signal(r->container, true);

@@ -102,10 +102,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 /* 64 random hex digits, not all-digit in the short form (Docker avoids ids that look like numbers). */
 int container_generate_id(char ret[static 65]);
 
-/* Creates the record and its directories; c is added to m->containers. */
+/* The fsyncs that make a new container durable: its files, its directory, the containers directory. */
+#define CONTAINER_SYNC_FDS_MAX 6
+typedef struct ContainerSyncFds {
+        int fds[CONTAINER_SYNC_FDS_MAX];
+        size_t n;
+} ContainerSyncFds;
+
+/* Creates the record and its directories; c is added to m->containers. With ret_sync, the files are in
+ * place but not yet durable: the caller fsyncs ret_sync's fds (durable_fsync_async(), off the loop) before
+ * it answers. Without, they are synced here. */
 int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
                      const char *name, ContainerConfig *config, const char *properties_json,
-                     uid_t creator_uid, Container **ret);
+                     uid_t creator_uid, Container **ret, ContainerSyncFds *ret_sync);
 
 /* Loads every container at daemon start; broken records are logged and skipped. */
 int manager_load_containers(Manager *m);
