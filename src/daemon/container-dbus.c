@@ -285,6 +285,7 @@ static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_err
 typedef struct CreateOptions {
         ContainerOptions *options;
         char **properties; /* the scope properties, as JSON */
+        bool *auto_remove; /* removed by the caller once exited (run --rm): answered before it is durable */
 } CreateOptions;
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
@@ -294,6 +295,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         ContainerOptions *o = c->options;
         int r;
 
+        if (streq(key, "auto_remove"))
+                return bus_option_read_bool(m, key, c->auto_remove, error);
         if (streq(key, "tty"))
                 return bus_option_read_bool(m, key, &o->tty, error);
         if (streq(key, "interactive"))
@@ -391,6 +394,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         const ImageRecord *image;
         ContainerSyncFds sync = {};
         CreatePending *pending;
+        bool auto_remove = false;
         Container *c = NULL;
         char id[65];
         size_t image_json_size;
@@ -404,7 +408,8 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = sd_bus_message_read_strv(message, &o.command);
         if (r < 0)
                 return r;
-        r = bus_read_options(message, read_create_option, &(CreateOptions){ &o, &properties }, error);
+        r = bus_read_options(message, read_create_option, &(CreateOptions){ &o, &properties, &auto_remove },
+                             error);
         if (r < 0)
                 return r;
 
@@ -503,6 +508,14 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         pending->message = sd_bus_message_ref(message);
         pending->id = g_strdup(c->id);
         pending->run = run;
+        if (auto_remove) {
+                /* Not synced at all: written, renamed into place, answered. After a power loss it is whole,
+                 * or gone, or a directory with an empty config.json that the next start removes. */
+                for (size_t i = 0; i < sync.n; i++)
+                        safe_close(sync.fds[i]);
+                on_create_durable(pending, 0);
+                return 1;
+        }
         r = durable_fsync_async(m->event, sync.fds, sync.n, on_create_durable, pending);
         if (r < 0) {
                 create_pending_free(pending);
