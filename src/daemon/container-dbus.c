@@ -508,6 +508,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         pending->message = sd_bus_message_ref(message);
         pending->id = g_strdup(c->id);
         pending->run = run;
+        c->auto_remove = auto_remove;
         if (auto_remove) {
                 /* Not synced at all: written, renamed into place, answered. After a power loss it is whole,
                  * or gone, or a directory with an empty config.json that the next start removes. */

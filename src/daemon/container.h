@@ -61,6 +61,7 @@ typedef struct Container {
         GArray *pending_attach; /* monitor ends of attach streams waiting for "G" (container-attach.h) */
         char *start_error;      /* why a start failed, until the monitor is gone and it is told */
         bool starting;
+        bool auto_remove; /* created with auto_remove (run --rm): its records are never synced */
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
         /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;

@@ -129,7 +129,8 @@ static int save_exited(Monitor *m, int exit_code, int exit_signal, const char *e
         };
         int r;
 
-        r = container_state_save(m->spec->state_file, &s);
+        r = container_state_save_flags(m->spec->state_file, &s,
+                                       m->spec->state_unsynced ? WRITE_FILE_NO_SYNC : 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot record the exit of container '%s' in '%s': %m",
                                        m->spec->name, m->spec->state_file);
