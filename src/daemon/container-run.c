@@ -391,6 +391,13 @@ static int container_do_start(Container *c)
         if (r < 0)
                 return r;
         c->sync_fd = TAKE_FD(sync_fd);
+        if (bridge) {
+                r = container_join_networks(c, netns_fd);
+                if (r < 0) {
+                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+                        return r;
+                }
+        }
 
         sig = signal_from_string(c->config.stop_signal);
         unit = berth_scope_name(c->name);
@@ -413,15 +420,6 @@ static int container_do_start(Container *c)
                 return log_error_errno(r, "Failed to ask systemd for the scope of %s: %m", c->name);
         }
         c->scope = job;
-        /* The network while systemd makes the scope: both done before "G" (on_scope_ready() runs from the
-         * loop, after this returns), each in the other's shadow. */
-        if (bridge) {
-                r = container_join_networks(c, netns_fd);
-                if (r < 0) {
-                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
-                        return r;
-                }
-        }
         return 0;
 }
 
