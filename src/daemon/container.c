@@ -427,10 +427,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         if (ret_sync) {
                 *ret_sync = sync;
                 sync.n = 0;
-        } else
-                for (size_t i = 0; i < sync.n; i++)
-                        if (fsync(sync.fds[i]) < 0)
-                                log_warning_errno(-errno, "Failed to sync container %s: %m", c->name);
+        }
 
         g_hash_table_insert(m->containers, c->id, c);
         *ret = TAKE_PTR(c);

@@ -110,9 +110,10 @@ typedef struct ContainerSyncFds {
         size_t n;
 } ContainerSyncFds;
 
-/* Creates the record and its directories; c is added to m->containers. With ret_sync, the files are in
- * place but not yet durable: the caller fsyncs ret_sync's fds (durable_fsync_async(), off the loop) before
- * it answers. Without, they are synced here. */
+/* Creates the record and its directories; c is added to m->containers. The files are in place but not yet
+ * durable: the caller fsyncs ret_sync's fds (durable_fsync_async(), off the loop) before it answers; without
+ * ret_sync, or if it just closes them, they are never synced: for containers that do not outlive their
+ * caller (a build's steps, run --rm's auto_remove). */
 int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
                      const char *name, ContainerConfig *config, const char *properties_json,
                      uid_t creator_uid, Container **ret, ContainerSyncFds *ret_sync);
