@@ -88,6 +88,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = append_strv_option(m, "tmpfs", o->tmpfs);
         if (r >= 0 && o->read_only)
                 r = sd_bus_message_append(m, "{sv}", "read_only", "b", 1);
+        if (r >= 0 && o->rm)
+                r = sd_bus_message_append(m, "{sv}", "auto_remove", "b", 1);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)

@@ -170,9 +170,12 @@ static int create_container(BuildRun *r, char **argv, char **env, BerthError *e)
         k = container_config_resolve(b->config, &o, id, e, &config);
         if (k < 0)
                 return k;
-        k = container_create(m, id, b->image_id, b->image_id, name, &config, "[]", 0, &r->container);
+        /* Never synced (no ret_sync, auto_remove): a step's container does not outlive the build, and a
+         * restarted berthd removes those it finds. */
+        k = container_create(m, id, b->image_id, b->image_id, name, &config, "[]", 0, &r->container, NULL);
         if (k < 0)
                 return berth_error_set(e, k, "Cannot create the step's container: %s", strerror(-k));
+        r->container->auto_remove = true;
         container_send_signal(r->container, true);
         return 0;
 }

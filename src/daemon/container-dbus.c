@@ -17,6 +17,7 @@
 #include "daemon/container-restart.h"
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
+#include "daemon/durable.h"
 #include "daemon/image.h"
 #include "daemon/polkit.h"
 #include "daemon/scope.h"
@@ -291,6 +292,7 @@ static int method_get_config(sd_bus_message *message, void *userdata, sd_bus_err
 typedef struct CreateOptions {
         ContainerOptions *options;
         char **properties; /* the scope properties, as JSON */
+        bool *auto_remove; /* removed by the caller once exited (run --rm): answered before it is durable */
 } CreateOptions;
 
 static int read_create_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
@@ -300,6 +302,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         ContainerOptions *o = c->options;
         int r;
 
+        if (streq(key, "auto_remove"))
+                return bus_option_read_bool(m, key, c->auto_remove, error);
         if (streq(key, "tty"))
                 return bus_option_read_bool(m, key, &o->tty, error);
         if (streq(key, "interactive"))
@@ -369,15 +373,35 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
         return sd_bus_message_exit_container(m);
 }
 
+/* A CreateContainer or RunContainer waiting for its new record to be durable. */
+typedef struct CreatePending {
+        Manager *manager;
+        sd_bus_message *message;
+        char *id;
+        bool run;
+} CreatePending;
+
+static void create_pending_free(CreatePending *p)
+{
+        sd_bus_message_unref(p->message);
+        g_free(p->id);
+        g_free(p);
+}
+
+static void on_create_durable(void *userdata, int r);
+
 static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bus_error *error)
 {
         _cleanup_(container_options_done) ContainerOptions o = {};
         _cleanup_(container_config_done) ContainerConfig config = {};
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        _cleanup_free_ char *properties = NULL, *name = NULL, *path = NULL, *image_json = NULL;
+        _cleanup_free_ char *properties = NULL, *name = NULL, *image_json = NULL;
         _cleanup_(oci_image_config_freep) OciImageConfig *image_config = NULL;
         const char *image_key, *name_in;
         const ImageRecord *image;
+        ContainerSyncFds sync = {};
+        CreatePending *pending;
+        bool auto_remove = false;
         Container *c = NULL;
         char id[65];
         size_t image_json_size;
@@ -391,7 +415,8 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = sd_bus_message_read_strv(message, &o.command);
         if (r < 0)
                 return r;
-        r = bus_read_options(message, read_create_option, &(CreateOptions){ &o, &properties }, error);
+        r = bus_read_options(message, read_create_option, &(CreateOptions){ &o, &properties, &auto_remove },
+                             error);
         if (r < 0)
                 return r;
 
@@ -478,22 +503,57 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
         r = sender_uid(message, &creator);
         if (r < 0)
                 return r;
-        r = container_create(m, id, image_key, image->id, name, &config, properties, creator, &c);
+        r = container_create(m, id, image_key, image->id, name, &config, properties, creator, &c, &sync);
         if (r < 0)
                 return log_error_errno(r, "Failed to create container %s: %m", name);
 
         container_send_signal(c, true);
         log_info("Created container %s (%.12s) from %s.", c->name, c->id, image_key);
-        if (!run) {
-                r = container_object_path(c->name, &path);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(message, "so", c->id, path);
+        /* The answer once the record is durable; meanwhile the loop serves others. */
+        pending = g_new0(CreatePending, 1);
+        pending->manager = m;
+        pending->message = sd_bus_message_ref(message);
+        pending->id = g_strdup(c->id);
+        pending->run = run;
+        c->auto_remove = auto_remove;
+        if (auto_remove) {
+                /* Not synced at all: written, renamed into place, answered. After a power loss it is whole,
+                 * or gone, or a directory with an empty config.json that the next start removes. */
+                for (size_t i = 0; i < sync.n; i++)
+                        safe_close(sync.fds[i]);
+                on_create_durable(pending, 0);
+                return 1;
         }
+        r = durable_fsync_async(m->event, sync.fds, sync.n, on_create_durable, pending);
+        if (r < 0) {
+                create_pending_free(pending);
+                return log_error_errno(r, "Failed to sync container %s: %m", name);
+        }
+        return 1;
+}
 
-        /* RunContainer answers when the start did (container_send_start_reply() knows its shape). */
-        r = container_start(c, message);
-        return r < 0 ? 1 : r;
+static void on_create_durable(void *userdata, int r)
+{
+        _cleanup_free_ char *path = NULL;
+        CreatePending *p = userdata;
+        Container *c = g_hash_table_lookup(p->manager->containers, p->id);
+
+        if (!c)
+                (void) sd_bus_reply_method_errorf(p->message, BERTH_ERROR_NO_SUCH_CONTAINER,
+                                                  "Container %.12s was removed while it was being created.",
+                                                  p->id);
+        else if (r < 0) {
+                log_error_errno(r, "Failed to sync the new container %s, removing it: %m", c->name);
+                (void) container_remove(c);
+                (void) sd_bus_reply_method_errnof(p->message, r, "Failed to sync the new container: %m");
+        } else if (p->run)
+                /* RunContainer answers when the start did (container_send_start_reply() knows its shape). */
+                (void) container_start(c, p->message);
+        else if (container_object_path(c->name, &path) >= 0)
+                (void) sd_bus_reply_method_return(p->message, "so", c->id, path);
+        else
+                (void) sd_bus_reply_method_errnof(p->message, ENOMEM, "Out of memory.");
+        create_pending_free(p);
 }
 
 int bus_method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error)

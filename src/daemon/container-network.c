@@ -94,7 +94,8 @@ static int container_write_resolv_conf(Container *c)
         if (r < 0)
                 return r;
         path = g_strdup_printf("%s/resolv.conf", container_dir(c, dir, sizeof(dir)));
-        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+        /* Unsynced: written again at every start, before the container sees it. */
+        return write_file_atomic_flags_at(AT_FDCWD, path, text, strlen(text), 0644, WRITE_FILE_NO_SYNC);
 }
 
 int container_join_networks(Container *c, int netns_fd)

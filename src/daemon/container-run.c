@@ -325,6 +325,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         if (r < 0)
                 return r;
         spec->read_only = c->config.read_only;
+        spec->state_unsynced = c->auto_remove;
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
                 const void *bpf;

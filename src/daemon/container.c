@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <json-glib/json-glib.h>
@@ -269,7 +270,7 @@ int container_save_record(Container *c)
 
 /* /etc/hostname, hosts and resolv.conf of the container (network/etc-files.h), bound over the image's by the
  * child. hosts names the container's own address once it has one (container_write_hosts() at start). Into
- * the new container's temp dir, which is synced once before its rename. */
+ * the new container's temp dir, unsynced: container_create() syncs them all at once. */
 static int write_etc_files(Container *c, int dir_fd)
 {
         _cleanup_free_ char *hosts = NULL, *hostname = NULL, *resolv = NULL;
@@ -281,13 +282,13 @@ static int write_etc_files(Container *c, int dir_fd)
                                       c->config.dns_search, &resolv);
         if (r >= 0)
                 r = write_file_atomic_flags_at(dir_fd, "hostname", hostname, strlen(hostname), 0644,
-                                               WRITE_FILE_NO_SYNC_DIR);
+                                               WRITE_FILE_NO_SYNC);
         if (r >= 0)
                 r = write_file_reserved_flags_at(dir_fd, "hosts", hosts, strlen(hosts), ETC_HOSTS_RESERVE,
-                                                 0644, WRITE_FILE_NO_SYNC_DIR);
+                                                 0644, WRITE_FILE_NO_SYNC);
         if (r >= 0)
                 r = write_file_atomic_flags_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644,
-                                               WRITE_FILE_NO_SYNC_DIR);
+                                               WRITE_FILE_NO_SYNC);
         return r;
 }
 
@@ -297,7 +298,9 @@ int container_write_hosts(Container *c, const char *address)
         char dir[PATH_MAX], path[PATH_MAX];
 
         snprintf(path, sizeof(path), "%s/hosts", container_dir(c, dir, sizeof(dir)));
-        return write_file_reserved_at(AT_FDCWD, path, hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644);
+        /* Unsynced: written again at every start, before the container sees it. */
+        return write_file_reserved_flags_at(AT_FDCWD, path, hosts, strlen(hosts), ETC_HOSTS_RESERVE, 0644,
+                                            WRITE_FILE_NO_SYNC);
 }
 
 int container_generate_id(char ret[static 65])
@@ -325,10 +328,29 @@ static void tmp_dir_remove(TmpDir *t)
                 (void) rm_rf_at(t->dir_fd, t->name);
 }
 
+static void sync_fds_close(ContainerSyncFds *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                s->fds[i] = safe_close(s->fds[i]);
+        s->n = 0;
+}
+
+static int sync_fds_add(ContainerSyncFds *s, int dir_fd, const char *path)
+{
+        int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return -errno;
+        assert(s->n < CONTAINER_SYNC_FDS_MAX);
+        s->fds[s->n++] = fd;
+        return 0;
+}
+
 int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
                      const char *name, ContainerConfig *config, const char *properties_json,
-                     uid_t creator_uid, Container **ret)
+                     uid_t creator_uid, Container **ret, ContainerSyncFds *ret_sync)
 {
+        _cleanup_(sync_fds_close) ContainerSyncFds sync = {};
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_free_ char *record = NULL, *tmp_name = NULL;
         _cleanup_close_ int containers_fd = -EBADF, dir_fd = -EBADF;
@@ -379,19 +401,34 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         r = container_record_to_json(c, &record, &record_size);
         if (r < 0)
                 return r;
-        r = write_file_atomic_flags_at(dir_fd, "config.json", record, record_size, 0600,
-                                       WRITE_FILE_NO_SYNC_DIR);
+        r = write_file_atomic_flags_at(dir_fd, "config.json", record, record_size, 0600, WRITE_FILE_NO_SYNC);
         if (r < 0)
                 return r;
+        /* state.json is not synced at all: a container loaded without a readable state is "created", as this
+         * one is. */
         snprintf(dir, sizeof(dir), "%s/containers/%s/state.json", m->state_dir, tmp_name);
-        r = container_state_save(dir, &c->state);
+        r = container_state_save_flags(dir, &c->state, WRITE_FILE_NO_SYNC);
         if (r < 0)
                 return r;
-        /* The entries of all the files above are durable: container_state_save() synced the dir, last. */
+        /* What makes it durable: the files' fsyncs, then their directory's, then the rename's. Taken now,
+         * made after the rename (off the loop, by the caller): a power loss before they are done may leave
+         * the directory with an empty or no config.json, which manager_load_containers() removes as a
+         * create that never answered. */
+        static const char *const synced[] = { "config.json", "hostname", "hosts", "resolv.conf" };
+        for (size_t i = 0; i < ELEMENTSOF(synced); i++) {
+                r = sync_fds_add(&sync, dir_fd, synced[i]);
+                if (r < 0)
+                        return r;
+        }
+        sync.fds[sync.n++] = TAKE_FD(dir_fd);
         if (renameat(containers_fd, tmp_name, containers_fd, id) < 0)
                 return -errno;
         tmp.name = NULL;
-        (void) fsync(containers_fd);
+        sync.fds[sync.n++] = TAKE_FD(containers_fd);
+        if (ret_sync) {
+                *ret_sync = sync;
+                sync.n = 0;
+        }
 
         g_hash_table_insert(m->containers, c->id, c);
         *ret = TAKE_PTR(c);
@@ -408,6 +445,8 @@ static int container_load_one(Manager *m, int containers_fd, const char *id)
 
         snprintf(path, sizeof(path), "%s/config.json", id);
         r = read_file_at(containers_fd, path, CONTAINER_RECORD_MAX, &data, &size);
+        if (r == -ENOENT || (r >= 0 && size == 0))
+                return -ENODATA; /* a create whose syncs a power loss cut short (container_create()) */
         if (r < 0)
                 return r;
         c = container_new(m);
@@ -461,7 +500,16 @@ int manager_load_containers(Manager *m)
                         continue;
                 }
                 r = container_load_one(m, dirfd(d), de->d_name);
-                if (r < 0)
+                if (r == -ENODATA) {
+                        /* Never answered as created: unlisted, and deleted with the trash. */
+                        _cleanup_free_ char *trash =
+                                g_strdup_printf(CONTAINER_TRASH_PREFIX "%s", de->d_name);
+
+                        log_warning("Container %s has no record (its create did not finish), removing it.",
+                                    de->d_name);
+                        if (renameat(dirfd(d), de->d_name, dirfd(d), trash) < 0)
+                                log_warning_errno(-errno, "Failed to remove container %s: %m", de->d_name);
+                } else if (r < 0)
                         log_warning_errno(r, "Failed to load container %s, ignoring it: %m", de->d_name);
         }
         return 0;

@@ -64,6 +64,7 @@ typedef struct Container {
         pid_t start_monitor_pid;
         char **start_device_rules;
         bool starting;
+        bool auto_remove; /* created with auto_remove (run --rm): its records are never synced */
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
         /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;
@@ -105,10 +106,20 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 /* 64 random hex digits, not all-digit in the short form (Docker avoids ids that look like numbers). */
 int container_generate_id(char ret[static 65]);
 
-/* Creates the record and its directories; c is added to m->containers. */
+/* The fsyncs that make a new container durable: its files, its directory, the containers directory. */
+#define CONTAINER_SYNC_FDS_MAX 6
+typedef struct ContainerSyncFds {
+        int fds[CONTAINER_SYNC_FDS_MAX];
+        size_t n;
+} ContainerSyncFds;
+
+/* Creates the record and its directories; c is added to m->containers. The files are in place but not yet
+ * durable: the caller fsyncs ret_sync's fds (durable_fsync_async(), off the loop) before it answers; without
+ * ret_sync, or if it just closes them, they are never synced: for containers that do not outlive their
+ * caller (a build's steps, run --rm's auto_remove). */
 int container_create(Manager *m, const char *id, const char *image_name, const char *image_id,
                      const char *name, ContainerConfig *config, const char *properties_json,
-                     uid_t creator_uid, Container **ret);
+                     uid_t creator_uid, Container **ret, ContainerSyncFds *ret_sync);
 
 /* Loads every container at daemon start; broken records are logged and skipped. */
 int manager_load_containers(Manager *m);

@@ -33,6 +33,7 @@
 #include "runtime/container-state.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 typedef struct Monitor {
@@ -128,7 +129,8 @@ static int save_exited(Monitor *m, int exit_code, int exit_signal, const char *e
         };
         int r;
 
-        r = container_state_save(m->spec->state_file, &s);
+        r = container_state_save_flags(m->spec->state_file, &s,
+                                       m->spec->state_unsynced ? WRITE_FILE_NO_SYNC : 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot record the exit of container '%s' in '%s': %m",
                                        m->spec->name, m->spec->state_file);
@@ -198,7 +200,8 @@ static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
                 .pid = m->pid,
                 .started_usec = m->started_usec,
         };
-        r = container_state_save(m->spec->state_file, &s);
+        /* Not synced: no power loss outlives the running container, and the record of its exit is. */
+        r = container_state_save_flags(m->spec->state_file, &s, WRITE_FILE_NO_SYNC);
         if (r < 0) {
                 /* berthd must be able to trust "S": a container it cannot see as running must not run. */
                 log_error_errno(r, "Cannot record container '%s' as running: %m", m->spec->name);

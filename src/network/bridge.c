@@ -16,7 +16,10 @@
 
 #define IPAM_FILE_MAX (4 * 1024 * 1024)
 /* The state files are rewritten at every start and exit of a container on the bridge: with a spare of this
- * size (write_file_reserved_at()), a start on a full disk still records its address, as state.json does. */
+ * size (write_file_reserved_at()), a start on a full disk still records its address, as state.json does.
+ * Never synced (WRITE_FILE_NO_SYNC): they describe running containers only, which no power loss outlives;
+ * replaced atomically, they stay right across a kill -9 of berthd. After a power loss they may be old or
+ * blank: ipam_parse() drops what it cannot read, and addresses of containers that are gone are freed. */
 #define NETWORK_STATE_RESERVE (64 * 1024)
 #define IP_FORWARD_PATH       "/proc/sys/net/ipv4/ip_forward"
 
@@ -144,7 +147,8 @@ static int ports_save(BridgeNetwork *b)
                                                pub->mappings[i].host_port, pub->mappings[i].container_port);
                 }
         }
-        r = write_file_reserved_at(AT_FDCWD, b->ports_path, s->str, s->len, NETWORK_STATE_RESERVE, 0644);
+        r = write_file_reserved_flags_at(AT_FDCWD, b->ports_path, s->str, s->len, NETWORK_STATE_RESERVE,
+                                         0644, WRITE_FILE_NO_SYNC);
         if (r < 0)
                 return log_error_errno(r, "Failed to save the published ports to '%s': %m", b->ports_path);
         return 0;
@@ -325,8 +329,8 @@ static int bridge_network_save(BridgeNetwork *b)
 
         r = mkdir_p_at(AT_FDCWD, dir, 0755);
         if (r >= 0)
-                r = write_file_reserved_at(AT_FDCWD, b->ipam_path, text, strlen(text), NETWORK_STATE_RESERVE,
-                                           0644);
+                r = write_file_reserved_flags_at(AT_FDCWD, b->ipam_path, text, strlen(text),
+                                                 NETWORK_STATE_RESERVE, 0644, WRITE_FILE_NO_SYNC);
         if (r < 0)
                 return log_error_errno(r, "Failed to save the bridge network's addresses to '%s': %m",
                                        b->ipam_path);

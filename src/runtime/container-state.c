@@ -81,6 +81,11 @@ static void put_json_string(FILE *f, const char *s)
 
 int container_state_save(const char *path, const ContainerState *s)
 {
+        return container_state_save_flags(path, s, 0);
+}
+
+int container_state_save_flags(const char *path, const ContainerState *s, int flags)
+{
         _cleanup_free_ char *json = NULL;
         size_t size = 0;
         FILE *f;
@@ -112,5 +117,6 @@ int container_state_save(const char *path, const ContainerState *s)
         /* 0644: berthctl users may read it; only root (berthd or the monitor) writes. With a spare of one
          * page kept beside it, so that the exit of a container that filled the disk is still recorded and it
          * can still be stopped and started. */
-        return write_file_reserved_at(AT_FDCWD, path, json, size, CONTAINER_STATE_RESERVE, 0644);
+        return write_file_reserved_flags_at(AT_FDCWD, path, json, size, CONTAINER_STATE_RESERVE, 0644,
+                                            (WriteFileFlags) flags);
 }

@@ -42,3 +42,7 @@ ContainerStatus container_status_from_string(const char *s);
 /* -ENOENT when absent, -EBADMSG when unreadable as a state. */
 int container_state_load(const char *path, ContainerState *ret);
 int container_state_save(const char *path, const ContainerState *s);
+/* flags: WriteFileFlags (shared/fs-util.h); WRITE_FILE_NO_SYNC for a state no power loss needs to keep (a
+ * container loaded without a readable state is "created"; one recorded running after a reboot is found
+ * dead by berthd). */
+int container_state_save_flags(const char *path, const ContainerState *s, int flags);

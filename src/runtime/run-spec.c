@@ -78,6 +78,7 @@ static const Field fields[] = {
         STRV(devices, false),
         STRV(mounts, false),
         BOOL(read_only),
+        BOOL(state_unsynced),
         STRV(copy_up, false),
 };
 

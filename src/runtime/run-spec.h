@@ -66,6 +66,7 @@ typedef struct RunSpec {
          * Targets are resolved inside the root. read_only makes the root itself read-only after them. */
         char **mounts;
         bool read_only;
+        bool state_unsynced; /* the exit record need not reach the disk: the caller removes it (run --rm) */
         /* Targets of mounts whose source is a volume: what the image has there is copied into it first
          * when the volume is empty (Docker's copy-up; runtime/copy-up.h). */
         char **copy_up;

@@ -83,7 +83,7 @@ int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, s
         r = write_all(fd, data, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && !(flags & WRITE_FILE_NO_SYNC) && fsync(fd) < 0)
                 r = negative_errno();
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, path) < 0)
                 r = negative_errno();
@@ -91,7 +91,7 @@ int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, s
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
-        if (flags & WRITE_FILE_NO_SYNC_DIR)
+        if (flags & (WRITE_FILE_NO_SYNC_DIR | WRITE_FILE_NO_SYNC))
                 return 0;
 
         dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
@@ -101,9 +101,11 @@ int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, s
 }
 
 /* Fills the spare: content, then spaces up to `reserve` bytes, all written, so later rewrites find every
- * block allocated (a fallocate'd range would still be unwritten extents on some filesystems). */
+ * block allocated (a fallocate'd range would still be unwritten extents on some filesystems). Synced when
+ * it is about to become the file; a spare that stays a spare needs no sync (written, its blocks are
+ * reserved; its content counts only once the next write has filled and synced it). */
 static int fill_spare(int dir_fd, const char *spare, const void *data, size_t size, size_t reserve,
-                      mode_t mode)
+                      mode_t mode, bool sync)
 {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -128,7 +130,7 @@ static int fill_spare(int dir_fd, const char *spare, const void *data, size_t si
                 }
                 done += (size_t) n;
         }
-        if (ftruncate(fd, (off_t) reserve) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+        if (ftruncate(fd, (off_t) reserve) < 0 || fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0))
                 return negative_errno();
         return 0;
 }
@@ -157,7 +159,7 @@ int write_file_reserved_flags_at(int dir_fd, const char *path, const void *data,
         if (!dir)
                 return -ENOMEM;
 
-        r = fill_spare(dir_fd, spare, data, size, reserve, mode);
+        r = fill_spare(dir_fd, spare, data, size, reserve, mode, !(flags & WRITE_FILE_NO_SYNC));
         if (r < 0)
                 return r;
 
@@ -167,13 +169,13 @@ int write_file_reserved_flags_at(int dir_fd, const char *path, const void *data,
                 /* The first write: the spare becomes the file, and a new spare is made for the next one. */
                 if (renameat(dir_fd, spare, dir_fd, path) < 0)
                         return negative_errno();
-                r = fill_spare(dir_fd, spare, data, size, reserve, mode);
+                r = fill_spare(dir_fd, spare, data, size, reserve, mode, false);
                 if (r < 0) {
                         (void) unlinkat(dir_fd, spare, 0);
                         return r;
                 }
         }
-        if (flags & WRITE_FILE_NO_SYNC_DIR)
+        if (flags & (WRITE_FILE_NO_SYNC_DIR | WRITE_FILE_NO_SYNC))
                 return 0;
         return fsync_dir_at(dir_fd, isempty(dir) ? "/" : dir);
 }

@@ -22,6 +22,11 @@ typedef enum WriteFileFlags {
         /* No fsync of the directory after the rename: for files written into a new directory that is itself
          * synced once, before it is renamed into place (a container's files at create). */
         WRITE_FILE_NO_SYNC_DIR = 1 << 0,
+        /* No fsync at all, of the file or of its directory: the replacement stays atomic (a reader, or a
+         * berthd restarted after kill -9, sees the old or the new content, never a mix), but after a power
+         * loss the file may hold an older content, or none (empty, or a spare's blanks). For what is written
+         * again before each use, or describes only what runs now (no power loss outlives it). */
+        WRITE_FILE_NO_SYNC = 1 << 1,
 } WriteFileFlags;
 int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
                                WriteFileFlags flags);
