@@ -51,6 +51,18 @@ static int parse_state(JsonObject *o, ContainerState *ret)
                 return r;
         if (r < 0)
                 return log_debug_errno(-EBADMSG, "State member 'error' is not a string");
+        /* json-glib takes escapes JSON has not (GScanner's octal "\\333"), which can make bytes that are not
+         * UTF-8: made valid here as the writer would make them (U+FFFD), so that a state loads back equal.
+         */
+        if (error && !g_utf8_validate(error, -1, NULL)) {
+                char *valid = g_utf8_make_valid(error, -1);
+
+                free(error);
+                error = strdup(valid);
+                g_free(valid);
+                if (!error)
+                        return -ENOMEM;
+        }
 
         *ret = (ContainerState){
                 .status = status,

@@ -7,7 +7,8 @@ fuzzer=$1 seeds=$2 work=$3 seconds=${4:-10}
 rm -rf "$work"
 mkdir -p "$work/corpus"
 # halt_on_error: UBSan findings must be crashes, not log lines. abort_on_error: a core-less abort is enough.
+# A finding exits 1: libFuzzer's own 77 would read as "skipped" to meson.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 \
+exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 -error_exitcode=1 -timeout_exitcode=1 \
         -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$seeds"
