@@ -98,7 +98,8 @@ test_commit_of_an_empty_container_and_untagged() {
 test_commit_of_a_running_container_freezes_and_thaws() {
         local id n1 n2
         bed_exec berthctl run -d --name live "$(R busybox)" \
-                sh -c 'i=0; while true; do i=$((i+1)); echo $i > /counter; sleep 0.05; done' >/dev/null
+                sh -c 'i=0; while true; do i=$((i+1)); echo $i > /counter.new; mv /counter.new /counter; sleep 0.05; done' \
+                >/dev/null
         wait_until 60 bed_exec test -n "$(bed_exec berthctl ps -q)"
         bed_exec test -e /sys/fs/cgroup/machine.slice/berth-live.scope/cgroup.freeze || fail "no cgroup.freeze in the bed"
         id=$(bed_exec berthctl commit live live:1)
@@ -108,6 +109,7 @@ test_commit_of_a_running_container_freezes_and_thaws() {
         n1=$(bed_exec berthctl run --rm live:1 cat /counter)
         assert_match "$n1" '^[0-9]+$' "the counter is in the committed image"
         sleep 0.5
+        # Copied while it runs: the counter is replaced by a rename, so the copy holds a whole number.
         id=$(bed_exec berthctl commit --pause=false live live:2)
         n2=$(bed_exec berthctl run --rm live:2 cat /counter)
         [ "$n2" -gt "$n1" ] || fail "the container went on counting ($n1, then $n2)"
