@@ -459,10 +459,17 @@ int monitor_attach_start(MonitorAttach *a)
         r = sd_event_add_io(a->event, &a->listen_source, a->listen_fd, EPOLLIN, on_connection, a);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < a->clients->len; i++) {
-                r = client_watch(a->clients->pdata[i]);
+        /* Clients handed over with "G" (attached before the start) wrote their header before the container
+         * existed: it is read here, before the event loop reads any output, or the container's first output
+         * could go by while they are not attached yet. Backwards: a client that is dropped leaves the array.
+         */
+        for (size_t i = a->clients->len; i > 0; i--) {
+                Client *c = a->clients->pdata[i - 1];
+
+                r = client_watch(c);
                 if (r < 0)
                         return r;
+                client_read(c);
         }
         return 0;
 }
