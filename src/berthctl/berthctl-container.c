@@ -209,6 +209,23 @@ int container_lookup(const char *name_or_id, ContainerInfo *ret)
         return 0;
 }
 
+/* stop's and restart's -t SECONDS as the bus takes it: 0 there is "the default, 10 s", so docker's -t 0
+ * (kill at once) becomes 1 µs. EXIT_USAGE with a message naming the verb when it is no number of seconds. */
+int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(arg, &end, 10);
+        if (errno != 0 || end == arg || *end || arg[0] == '-' || v > 365UL * 24 * 3600) {
+                fprintf(stderr, "berthctl %s: invalid --time '%s': seconds, 0 or more.\n", verb, arg);
+                return -EINVAL;
+        }
+        *ret = v == 0 ? 1 : v * USEC_PER_SEC;
+        return 0;
+}
+
 static int verb_stop(int argc, char *argv[])
 {
         uint64_t timeout = 0;
@@ -219,20 +236,10 @@ static int verb_stop(int argc, char *argv[])
                                                  {} };
         while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
                 switch (c) {
-                case 't': {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
-                            v > 365UL * 24 * 3600) {
-                                fprintf(stderr, "berthctl stop: invalid --time '%s': seconds, 0 or more.\n",
-                                        optarg);
+                case 't':
+                        if (parse_stop_timeout("stop", optarg, &timeout) < 0)
                                 return EXIT_USAGE;
-                        }
-                        /* StopContainer reads 0 as "the default, 10 s"; docker's -t 0: kill at once. */
-                        timeout = v == 0 ? 1 : v * USEC_PER_SEC;
                         break;
-                }
                 default:
                         return EXIT_USAGE;
                 }

@@ -53,6 +53,9 @@ typedef struct Follow {
  * end when not following. */
 int follow_run(const Follow *f, int *ret_exit_code);
 
+/* stop's and restart's -t: usec for the bus (see berthctl-container.c); -EINVAL after a message. */
+int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret);
+
 int verb_logs(int argc, char *argv[]);
 
 /* berthctl-run.c: run, create and start, which forward our signals to the container while they wait. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "berthctl-container.h"
 #include "berthctl.h"
 #include "format.h"
 #include "run-options.h"
@@ -23,21 +24,10 @@ static int verb_restart(int argc, char *argv[])
                                                  {} };
         while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
                 switch (c) {
-                case 't': {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
-                            v > 365UL * 24 * 3600) {
-                                fprintf(stderr,
-                                        "berthctl restart: invalid --time '%s': seconds, 0 or more.\n",
-                                        optarg);
+                case 't':
+                        if (parse_stop_timeout("restart", optarg, &timeout) < 0)
                                 return EXIT_USAGE;
-                        }
-                        /* As stop's: 0 on the bus is "the default, 10 s"; docker's -t 0 kills at once. */
-                        timeout = v == 0 ? 1 : v * USEC_PER_SEC;
                         break;
-                }
                 default:
                         return EXIT_USAGE;
                 }
