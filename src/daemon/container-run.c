@@ -415,24 +415,28 @@ static int container_do_start(Container *c)
         if (r < 0)
                 return r;
         c->sync_fd = TAKE_FD(sync_fd);
-        if (bridge) {
-                r = container_join_networks(c, netns_fd);
-                if (r < 0) {
-                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
-                        return r;
-                }
-        }
         c->start_monitor_pid = pid;
         g_strfreev(c->start_device_rules);
         c->start_device_rules = TAKE_PTR(device_rules);
         if (bridge && container_has_cni_networks(c)) {
-                /* The scope once the plugins are done (container-cni.c), off the event loop. */
-                r = container_cni_add(c, pid, on_cni_added);
+                r = container_join_networks(c, netns_fd);
+                if (r >= 0)
+                        /* The scope once the plugins are done (container-cni.c), off the event loop. */
+                        r = container_cni_add(c, pid, on_cni_added);
                 if (r < 0)
                         (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
                 return r;
         }
-        return container_start_scope(c);
+        /* Without CNI plugins the scope job is asked for first and the network set up while systemd works
+         * on it: both are done before "G", since on_scope_ready() runs from the loop after this returns. A
+         * failed join kills the monitor, and the start fails as any other (the job goes with c->scope). */
+        r = container_start_scope(c);
+        if (r < 0 || !bridge)
+                return r;
+        r = container_join_networks(c, netns_fd);
+        if (r < 0)
+                (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+        return r;
 }
 
 static int container_start_scope(Container *c)
