@@ -522,6 +522,13 @@ static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
                 json_builder_end_array(b);
         }
 
+        /* Where Docker users look for --rm (Docker's HostConfig.AutoRemove). */
+        json_builder_set_member_name(b, "HostConfig");
+        json_builder_begin_object(b);
+        json_build_bool(b, "AutoRemove",
+                        cfg && json_object_get_boolean_member_with_default(cfg, "AutoRemove", false));
+        json_builder_end_object(b);
+
         json_builder_set_member_name(b, "Config");
         json_builder_begin_object(b);
         if (cfg) {

@@ -90,6 +90,8 @@ static int append_run_options(sd_bus_message *m, const RunOptions *o)
                 r = sd_bus_message_append(m, "{sv}", "read_only", "b", 1);
         if (r >= 0 && o->rm)
                 r = sd_bus_message_append(m, "{sv}", "auto_remove", "b", 1);
+        if (r >= 0 && o->remove_on_exit)
+                r = sd_bus_message_append(m, "{sv}", "remove_on_exit", "b", 1);
         if (r >= 0 && o->env) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
@@ -372,11 +374,14 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         if (r != 0)
                 return r > 0 ? EXIT_OK : EXIT_DAEMON;
 
-        if (o.rm && o.detach) {
-                fprintf(stderr, "berthctl run: --rm with -d is not supported yet; remove the container with "
-                                "'berthctl rm' after it exits.\n");
+        if (o.rm && o.restart && !streq(o.restart, "no")) {
+                fprintf(stderr, "berthctl %s: conflicting options: --restart and --rm.\n",
+                        is_run ? "run" : "create");
                 return EXIT_DAEMON;
         }
+        /* Attached, berthctl removes the container itself once it has its exit code; detached (or only
+         * created), berthd does when it exits. */
+        o.remove_on_exit = o.rm && (o.detach || !is_run);
         if (!is_run || o.detach) {
                 /* Create and start apart rather than RunContainer: when the start fails, the container's
                  * recorded exit code (126, 127) is our exit status, and only its path tells it. */

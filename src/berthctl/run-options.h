@@ -25,7 +25,8 @@ typedef struct RunOptions {
         bool interactive;
         bool detach;
         bool rm;
-        char *detach_keys; /* Docker's spelling, "ctrl-p,ctrl-q"; NULL for the default */
+        bool remove_on_exit; /* --rm where berthd removes it (run -d, create): nobody waits to */
+        char *detach_keys;   /* Docker's spelling, "ctrl-p,ctrl-q"; NULL for the default */
         bool privileged;
         char **cap_add, **cap_drop, **security_opt; /* checked by the daemon */
         char **devices; /* --device HOST[:CONTAINER][:PERMS], checked by the daemon */

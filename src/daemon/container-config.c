@@ -479,6 +479,10 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                         return INVALID(
                                 "a restart policy must be no, on-failure[:N], always or unless-stopped");
                 c.restart = isempty(o->restart) ? NULL : g_strdup(o->restart);
+                /* Docker's "Conflicting options: --restart and --rm". */
+                if (o->remove_on_exit && policy != RESTART_NO)
+                        return INVALID(
+                                "a container removed once it exits (--rm) cannot have a restart policy");
         }
         c.dns = g_strdupv(o->dns);
         c.dns_search = g_strdupv(o->dns_search);
@@ -508,6 +512,7 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                         return r;
         }
         c.read_only = o->read_only;
+        c.remove_on_exit = o->remove_on_exit;
         *ret = c;
         c = (ContainerConfig){};
         return 0;

@@ -42,6 +42,8 @@ typedef struct ContainerOptions {
         char **aliases;    /* --network-alias, on the user network named by network */
         char *ip;          /* --ip: an IPv4 address on that user network */
         bool publish_all;  /* -P: every port the image EXPOSEs, on a free host port */
+        /* run -d --rm: berthd removes it once it has exited */
+        bool remove_on_exit;
 } ContainerOptions;
 
 void container_options_done(ContainerOptions *o);
@@ -72,6 +74,7 @@ typedef struct ContainerConfig {
          * its name (an anonymous one: container_anonymous_volume_name()). */
         char **mounts;
         bool read_only;
+        bool remove_on_exit; /* Docker's AutoRemove: berthd removes it, anonymous volumes too, once exited */
         char *restart; /* the restart policy, checked (restart-policy.h); NULL: "no" (and older records) */
         /* Networks (container-network.c): network is the first (eth0, the default route); networks the ones
          * joined after it by `network connect`, in order (eth1, …); per network, "NETWORK=ALIAS" and

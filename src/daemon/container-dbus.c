@@ -226,6 +226,7 @@ static char *container_config_json(const Container *c, bool full)
         json_build_strv(b, "Mounts", c->config.mounts);
         volume_build_mount_points(c->manager, b, "MountPoints", c->config.mounts);
         json_build_bool(b, "ReadOnly", c->config.read_only);
+        json_build_bool(b, "AutoRemove", c->config.remove_on_exit);
         json_build_string(b, "RestartPolicy", c->config.restart ?: "no");
         json_build_bool(b, "Tty", c->config.tty);
         json_build_bool(b, "OpenStdin", c->config.interactive);
@@ -356,6 +357,8 @@ static int read_create_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_strv(m, key, &o->tmpfs, error);
         if (streq(key, "read_only"))
                 return bus_option_read_bool(m, key, &o->read_only, error);
+        if (streq(key, "remove_on_exit"))
+                return bus_option_read_bool(m, key, &o->remove_on_exit, error);
         if (streq(key, "restart"))
                 return bus_option_read_string(m, key, &o->restart, error);
         if (!streq(key, "properties"))

@@ -164,8 +164,8 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_reply_all(c, false, NULL);
         if (c->exit_hook)
                 c->exit_hook(c, c->exit_hook_userdata);
-        if (c->remove_on_exit)
-                (void) container_remove(c);
+        if (c->remove_on_exit && (c->removing || c->restart_waiters->len == 0))
+                (void) container_remove_on_exit(c);
         else {
                 container_restart_pending(c);
                 container_policy_on_exit(c);

@@ -570,6 +570,6 @@ int container_remove_forced(Container *c, sd_bus_message *reply_to)
 {
         if (!c->monitor_source)
                 return container_remove(c);
-        c->remove_on_exit = true;
+        c->remove_on_exit = c->removing = true;
         return container_stop(c, 1, reply_to);
 }

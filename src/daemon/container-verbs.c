@@ -90,7 +90,7 @@ int container_restart(Container *c, uint64_t timeout_usec, sd_bus_message *reply
 {
         if (!c->monitor_source)
                 return container_start(c, reply_to);
-        if (c->remove_on_exit)
+        if (c->removing)
                 return -ESHUTDOWN;
         if (reply_to)
                 g_ptr_array_add(c->restart_waiters, sd_bus_message_ref(reply_to));

@@ -13,6 +13,7 @@
 #include "daemon/container-dbus.h"
 #include "daemon/container-restart.h"
 #include "daemon/container.h"
+#include "daemon/volume.h"
 #include "network/etc-files.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
@@ -137,6 +138,8 @@ static int container_record_to_json(Container *c, char **ret, size_t *ret_size)
         json_build_strv(b, "network_ips", c->config.network_ips);
         json_build_strv(b, "mounts", c->config.mounts);
         json_build_bool(b, "read_only", c->config.read_only);
+        if (c->config.remove_on_exit)
+                json_build_bool(b, "remove_on_exit", true);
         if (c->config.restart)
                 json_build_string(b, "restart", c->config.restart);
         json_builder_set_member_name(b, "properties");
@@ -225,6 +228,7 @@ static int container_record_from_json(Container *c, const char *data, size_t siz
         c->config.network_ips = get_strv(o, "network_ips");
         c->config.mounts = get_strv(o, "mounts");
         c->config.read_only = json_object_get_boolean_member_with_default(o, "read_only", false);
+        c->config.remove_on_exit = json_object_get_boolean_member_with_default(o, "remove_on_exit", false);
         c->config.restart = get_string(o, "restart");
         props = json_object_get_member(o, "properties");
         if (props && JSON_NODE_HOLDS_ARRAY(props)) {
@@ -372,6 +376,7 @@ int container_create(Manager *m, const char *id, const char *image_name, const c
         c->creator_uid = creator_uid;
         c->config = *config;
         *config = (ContainerConfig){};
+        c->remove_on_exit = c->config.remove_on_exit;
         if (!c->id || !c->name || !c->image_name || !c->image_id || !c->properties_json)
                 return -ENOMEM;
 
@@ -568,6 +573,44 @@ bool manager_image_used_by_container(Manager *m, const char *image_id)
                 if (streq(c->image_id, image_id))
                         return true;
         return false;
+}
+
+int container_remove_on_exit(Container *c)
+{
+        g_auto(GStrv) mounts = c->config.remove_on_exit ? g_strdupv(c->config.mounts) : NULL;
+        Manager *m = c->manager;
+        int r;
+
+        r = container_remove(c);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to remove container %s once it exited: %m", c->name);
+        volume_remove_anonymous(m, mounts);
+        return 0;
+}
+
+void manager_remove_exited_on_load(Manager *m)
+{
+        g_autoptr(GPtrArray) exited = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Container *c = value;
+
+                if (!c->config.remove_on_exit)
+                        continue;
+                if (c->state.status == CONTAINER_EXITED && !c->monitor_source)
+                        g_ptr_array_add(exited, c);
+                else
+                        c->remove_on_exit = true;
+        }
+        for (guint i = 0; i < exited->len; i++) {
+                Container *c = exited->pdata[i];
+
+                log_info("Container %s (--rm) exited while berthd was not running, removing it.", c->name);
+                (void) container_remove_on_exit(c);
+        }
 }
 
 int container_remove(Container *c)

@@ -65,7 +65,10 @@ typedef struct Container {
         char **start_device_rules;
         bool starting;
         bool auto_remove; /* created with auto_remove (run --rm): its records are never synced */
+        /* Removed once its monitor is gone: by rm -f while it runs (removing), or created so (run -d --rm,
+         * config.remove_on_exit; then a Restart still restarts it). */
         bool remove_on_exit;
+        bool removing;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
         /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;
          * it must not free c (it defers that). */
@@ -135,6 +138,14 @@ int manager_find_container(Manager *m, const char *key, BerthError *e, Container
 /* Unlists a stopped container's files (their delete runs in a child), drops it from the manager (freeing c)
  * and sends ContainerRemoved. */
 int container_remove(Container *c);
+
+/* container_remove() once its monitor is gone; one created with remove_on_exit (run -d --rm) takes its
+ * anonymous volumes along unless another container names them, as Docker's AutoRemove does. */
+int container_remove_on_exit(Container *c);
+
+/* At berthd's start: the remove_on_exit containers that exited while it was not running are removed; those
+ * still running are removed when they exit. */
+void manager_remove_exited_on_load(Manager *m);
 
 /* True when any container was created from this image. */
 bool manager_image_used_by_container(Manager *m, const char *image_id);

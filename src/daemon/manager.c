@@ -425,6 +425,7 @@ int manager_startup(Manager *m)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         manager_empty_trash(m);
         manager_sweep_cni(m, manager_container_is_running); /* children too */
+        manager_remove_exited_on_load(m);                   /* container removal deletes in a child */
 
         /* Pings the watchdog when WatchdogSec= is set; a no-op otherwise. */
         r = sd_event_set_watchdog(m->event, true);

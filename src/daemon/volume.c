@@ -192,6 +192,23 @@ int volume_remove(Manager *m, const char *name, bool force, BerthError *e)
         return 0;
 }
 
+void volume_remove_anonymous(Manager *m, char **mounts)
+{
+        STRV_FOREACH (s, mounts) {
+                _cleanup_(mount_entry_done) MountEntry e = {};
+                _cleanup_(volume_info_done) VolumeInfo v = {};
+                _cleanup_berth_error_ BerthError err = BERTH_ERROR_INIT;
+
+                if (mount_entry_parse_mount(*s, &e) < 0 || e.type != MOUNT_TYPE_VOLUME || !e.source ||
+                    volume_get(m, e.source, &v) < 0 || !v.anonymous)
+                        continue;
+                /* Another container still naming it keeps it (-EBUSY), as Docker's. */
+                if (volume_remove(m, e.source, false, &err) < 0 && err.error != -EBUSY)
+                        log_warning("Failed to remove anonymous volume %s: %s", e.source,
+                                    berth_error_message(&err));
+        }
+}
+
 uint64_t volume_size(Manager *m, const char *name)
 {
         g_autofree char *data = g_strdup_printf("%s/volumes/%s/_data", m->state_dir, name);

@@ -43,6 +43,10 @@ int volume_remove(Manager *m, const char *name, bool force, BerthError *e);
  * the bytes freed. */
 int volume_prune(Manager *m, bool all, char ***ret_removed, uint64_t *ret_reclaimed);
 
+/* Removes the anonymous volumes among a container's mounts (canonical --mount strings) that no container
+ * names any longer: run --rm's cleanup, Docker's AutoRemove. */
+void volume_remove_anonymous(Manager *m, char **mounts);
+
 /* Bytes the volume's data uses (du), for system df. */
 uint64_t volume_size(Manager *m, const char *name);
 

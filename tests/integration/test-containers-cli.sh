@@ -107,12 +107,62 @@ test_detached_ps_stop_start_kill_rm() {
         assert_no_match "$(bed_exec berthctl ps -a)" sleeper "gone"
         assert_fails bed_exec berthctl rm sleeper
         assert_match "$FAIL_OUTPUT" 'No such container' "rm of a removed container"
-        # A created container: "Created", and --rm with -d is refused for now.
+        # A created container: "Created".
         bed_exec berthctl create --name fresh "$(B)" true >/dev/null
         assert_match "$(bed_exec berthctl container ls -a)" '"true" .* Created +fresh$' "created"
-        local rc
-        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -d --rm "$(B)" true)
-        assert_eq "$rc" 125 "-d --rm"
+}
+
+scope_gone() { ! bed_exec systemctl is-active --quiet "berth-$1.scope"; }
+container_gone() { ! bed_exec berthctl container inspect "$1"; }
+volume_names() { bed_exec berthctl volume ls -q | sort | tr '\n' ' '; }
+
+# run -d --rm (Docker's AutoRemove): berthd removes the container, with its anonymous volumes, once it exits,
+# on its own or stopped; a restart keeps it; one that exits while berthd is down goes at berthd's next start.
+test_detached_rm_is_removed_by_berthd_when_it_exits() {
+        local before rc
+        before=$(volume_names)
+        bed_exec berthctl run -d --rm --name rmd -v /scratch -v keepme:/kept "$(B)" sleep 1000 >/dev/null
+        assert_eq "$(bed_exec berthctl container inspect rmd | python3 -c \
+                'import json,sys; print(json.load(sys.stdin)[0]["HostConfig"]["AutoRemove"])')" True "AutoRemove"
+        assert_ne "$(volume_names)" "$before" "an anonymous volume and keepme made"
+        # A restart restarts it; it is not removed by the stop within.
+        assert_eq "$(bed_exec berthctl restart -t 1 rmd)" rmd "restart"
+        assert_eq "$(cstate rmd)" running "running after restart"
+        assert_eq "$(bed_exec berthctl stop -t 1 rmd)" rmd "stop"
+        wait_until 60 container_gone rmd
+        # The anonymous volume went with it; the named one stays, as Docker's.
+        assert_eq "$(volume_names)" "$(echo $before keepme | tr ' ' '\n' | sort | tr '\n' ' ')" "volumes left"
+        bed_exec berthctl volume rm keepme >/dev/null
+
+        # Exiting on its own.
+        bed_exec berthctl run -d --rm --name rmquick "$(B)" true >/dev/null
+        wait_until 60 container_gone rmquick
+        # create --rm: removed once its run ends.
+        bed_exec berthctl create --rm --name rmcreated "$(B)" true >/dev/null
+        assert_eq "$(cstate rmcreated)" created "created --rm stays until it runs"
+        bed_exec berthctl start rmcreated >/dev/null
+        wait_until 60 container_gone rmcreated
+
+        # Exited while berthd was not running: removed at its next start.
+        bed_exec berthctl run -d --rm --name rmdown "$(B)" sleep 1000 >/dev/null
+        local pid
+        pid=$(bed_exec berthctl container inspect rmdown | python3 -c \
+                'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')
+        bed_exec systemctl stop berthd
+        bed_exec kill -KILL "$pid"
+        wait_until 60 scope_gone rmdown
+        bed_exec systemctl start berthd
+        assert_ok container_gone rmdown
+
+        # Docker's "Conflicting options: --restart and --rm", attached or not; berthd refuses the pair too.
+        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -d --rm --restart always "$(B)" true)
+        assert_eq "$rc:$(cat "$TEST_TMP/err")" "125:berthctl run: conflicting options: --restart and --rm." "-d"
+        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm --restart on-failure "$(B)" true)
+        assert_eq "$rc" 125 "attached"
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager CreateContainer 'ssasa{sv}' \
+                "$(B)" rmrestart 1 true 2 remove_on_exit b true restart s always
+        assert_match "$FAIL_OUTPUT" 'cannot have a restart policy' "berthd's reason"
+        assert_ok container_gone rmrestart
 }
 
 test_start_attach_shows_only_this_run() {

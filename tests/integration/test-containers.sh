@@ -271,7 +271,7 @@ test_container_outlives_berthd_restart() {
         pid=$(cprop survivor Pid)
         bed_exec systemctl stop berthd
         bed_exec kill -TERM "$pid"
-        sleep 0.5
+        wait_until 60 is_inactive berth-survivor.scope
         assert_eq "$(state survivor)" exited "exit recorded while berthd was down"
         assert_eq "$(exit_code survivor)" 7 "its code"
 }
