@@ -18,6 +18,9 @@ layers() {
 }
 n_layer_dirs() { bed_sh 'ls /var/lib/berth/layers | grep -c "^[0-9a-f]\{64\}$"'; }
 
+# counter_above NAME N : the container's /counter holds a number above N
+counter_above() { [ "$(bed_exec berthctl exec "$1" cat /counter)" -gt "$2" ]; }
+
 test_setup_pull() {
         bed_exec berthctl pull "$(CHILD)" >/dev/null
         bed_exec berthctl pull "$(R busybox)" >/dev/null
@@ -108,7 +111,8 @@ test_commit_of_a_running_container_freezes_and_thaws() {
         assert_eq "$(unit_prop berth-live.scope ActiveState)" active "the container keeps running"
         n1=$(bed_exec berthctl run --rm live:1 cat /counter)
         assert_match "$n1" '^[0-9]+$' "the counter is in the committed image"
-        sleep 0.5
+        # Once the running container has counted past it (an event, not a time):
+        wait_until 60 counter_above live "$n1"
         # Copied while it runs: the counter is replaced by a rename, so the copy holds a whole number.
         id=$(bed_exec berthctl commit --pause=false live live:2)
         n2=$(bed_exec berthctl run --rm live:2 cat /counter)
