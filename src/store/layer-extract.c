@@ -20,7 +20,8 @@
  * traversal, and we check names ourselves before libarchive sees them. Policy for hostile entries — the
  * whole layer fails
  * (-EBADMSG), nothing is skipped silently, since a layer that tries is not one to run:
- *   - an absolute name ("/etc/x") or hardlink target: fails (Docker would re-root it; we refuse);
+ *   - an absolute name ("/etc/x") or hardlink target is re-rooted ("etc/x"), as Docker does: ko writes
+ *     layers so, umoci a "/" entry (the root, "."); in the chroot they reach nothing else anyway;
  *   - a ".." component in a name or a hardlink target: fails;
  *   - a name that goes through a symlink created earlier by the layer ("a -> /etc", then "a/passwd"), also
  *     through chains of symlinks: fails (libarchive: "Cannot extract through symlink"; our own whiteout
@@ -393,6 +394,28 @@ static int copy_entry_data(Extractor *x, struct archive *tar, struct archive *di
         }
 }
 
+/* "/a/b" -> "a/b", "/" -> "." (the layer's root), for the name and a hardlink's target. */
+static int reroot_absolute_names(struct archive_entry *entry)
+{
+        const char *name = archive_entry_pathname(entry), *target = archive_entry_hardlink(entry);
+
+        if (name && name[0] == '/') {
+                _cleanup_free_ char *rel = strdup(name + strspn(name, "/"));
+
+                if (!rel)
+                        return -ENOMEM;
+                archive_entry_copy_pathname(entry, isempty(rel) ? "." : rel);
+        }
+        if (target && target[0] == '/') {
+                _cleanup_free_ char *rel = strdup(target + strspn(target, "/"));
+
+                if (!rel)
+                        return -ENOMEM;
+                archive_entry_copy_hardlink(entry, isempty(rel) ? "." : rel);
+        }
+        return 0;
+}
+
 static int extract_entries(Extractor *x, struct archive *tar, struct archive *disk)
 {
         for (;;) {
@@ -412,6 +435,9 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         return fail(x, -EFBIG, "Layer has more than %" PRIu64 " entries, %s",
                                     max_layer_entries, "the limit (MaxLayerEntries= in berth.conf)");
 
+                r = reroot_absolute_names(entry);
+                if (r < 0)
+                        return fail(x, r, "Out of memory");
                 path = archive_entry_pathname(entry);
                 if (!path)
                         return fail(x, -EBADMSG, "Layer entry without a usable name");
