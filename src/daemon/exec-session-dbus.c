@@ -62,7 +62,9 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "i", (int32_t) s->exit_code);
         if (streq(property, "Tty"))
                 return sd_bus_message_append(reply, "b", (int) s->tty);
-        if (container_object_path(s->container_name, &container) < 0)
+        /* By its current name: a rename moves the container's object. */
+        Container *c = g_hash_table_lookup(s->manager->containers, s->container_id);
+        if (container_object_path(c ? c->name : s->container_name, &container) < 0)
                 return -ENOMEM;
         return sd_bus_message_append(reply, "o", container);
 }
@@ -100,7 +102,7 @@ static int method_resize(sd_bus_message *message, void *userdata, sd_bus_error *
 
 static const sd_bus_vtable exec_session_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Container", "o", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Container", "o", property_get, 0, 0), /* changes with a rename, unsignalled */
         SD_BUS_PROPERTY("Pid", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Tty", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Running", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

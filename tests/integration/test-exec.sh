@@ -162,6 +162,11 @@ print("after", bool(props.Get("org.berth1.ExecSession", "Running")), int(props.G
         path=$(sed -n 's/^path //p' <<<"$out")
         assert_match "$path" '^/org/berth1/exec/[0-9]+$' "the session's path"
         assert_match "$(bed_exec busctl tree org.berth1)" "$path\$" "the ended session's object"
+        # Its Container follows a rename.
+        bed_exec berthctl rename box box-renamed
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$path" org.berth1.ExecSession Container)" \
+                'o "/org/berth1/container/box_2drenamed"' "Container after a rename"
+        bed_exec berthctl rename box-renamed box
         # berthctl's own status, and a signal's: 128+N.
         local rc=0
         bed_exec berthctl exec box sh -c 'kill -TERM $$' || rc=$?
