@@ -18,8 +18,6 @@
 
 #define CNI_RECORD_MAX (4 * 1024 * 1024)
 #define CNI_ERROR_MAX  4096
-/* A plugin that hangs fails the start (or leaves the record for the next sweep) instead of holding it. */
-#define CNI_TIMEOUT_SEC 60
 
 bool manager_network_is_cni(Manager *m, const char *name)
 {
@@ -145,7 +143,7 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 
                 if (!user_network_is_cni(n))
                         continue;
-                r = cni_run(n->cni_config, n->name, CNI_ADD, c->id, netns, ifname, CNI_PATH_DEFAULT, NULL,
+                r = cni_run(n->cni_config, n->name, CNI_ADD, c->id, netns, ifname, &c->manager->cni, NULL,
                             &result, &e);
                 if (r < 0) {
                         /* Undo this one and those before it. */
@@ -156,7 +154,7 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 
                                 if (user_network_is_cni(u))
                                         (void) cni_run(u->cni_config, u->name, CNI_DEL, c->id, netns, ifj,
-                                                       CNI_PATH_DEFAULT, NULL, NULL, &d);
+                                                       &c->manager->cni, NULL, NULL, &d);
                         }
                         msg = g_strdup_printf("network %s: %s", n->name, berth_error_message(&e));
                         (void) !write(error_fd, msg, MIN(strlen(msg), (size_t) CNI_ERROR_MAX));
@@ -197,7 +195,7 @@ static int child_del(Manager *m, const char *id)
                         continue;
                 /* Without a result the ADD never finished (and its child ran DEL itself): a failure here,
                  * for a conflist a plugin cannot even parse say, keeps nothing. */
-                if (cni_run(config, name, CNI_DEL, id, "", ifname, CNI_PATH_DEFAULT, result, NULL, &e) < 0 &&
+                if (cni_run(config, name, CNI_DEL, id, "", ifname, &m->cni, result, NULL, &e) < 0 &&
                     !isempty(result)) {
                         log_warning("CNI DEL of container %.12s on network %s failed: %s", id, name,
                                     berth_error_message(&e));
@@ -229,8 +227,7 @@ static int child_check(Manager *m, const char *id, const char *name, pid_t pid)
                     json_read_string(o, "Config", &config) < 0 ||
                     json_read_string(o, "Result", &result) < 0 || !network || !ifname || !config)
                         continue;
-                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, CNI_PATH_DEFAULT, result, NULL,
-                            &e) < 0) {
+                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, &m->cni, result, NULL, &e) < 0) {
                         log_warning("Container %s on CNI network %s fails CHECK: %s", name, network,
                                     berth_error_message(&e));
                         r = -EIO;
@@ -256,10 +253,7 @@ static int on_add_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
                 /* Gone or killed meanwhile: undo. */
                 if (ok)
                         manager_cni_del(ch->manager, ch->id);
-        } else if (si->si_code == CLD_KILLED && si->si_status == SIGALRM)
-                ch->done(c, -ETIMEDOUT,
-                         "the CNI plugins did not finish in " G_STRINGIFY(CNI_TIMEOUT_SEC) " s");
-        else
+        } else
                 ch->done(c, ok ? 0 : -EIO, ok ? NULL : (msg[0] ? msg : "the CNI plugins failed"));
         cni_child_free(ch);
         sd_event_source_unref(s);
@@ -283,7 +277,6 @@ int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done)
                 return -errno;
         if (pid == 0) {
                 reset_signal_mask();
-                alarm(CNI_TIMEOUT_SEC);
                 _exit(child_add(c, monitor_pid, err_w) < 0 ? 1 : 0);
         }
         ch = g_new0(CniChild, 1);
@@ -347,7 +340,6 @@ void manager_cni_del(Manager *m, const char *id)
         }
         if (pid == 0) {
                 reset_signal_mask();
-                alarm(CNI_TIMEOUT_SEC);
                 _exit(child_del(m, id) < 0 ? 1 : 0);
         }
         r = sd_event_add_child(m->event, &source, pid, WEXITED, on_del_exit, g_strdup(id));
@@ -368,7 +360,6 @@ static void container_cni_check(Container *c)
         }
         if (pid == 0) {
                 reset_signal_mask();
-                alarm(CNI_TIMEOUT_SEC);
                 _exit(child_check(c->manager, c->id, c->name, c->state.monitor_pid) < 0 ? 1 : 0);
         }
         r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_check_exit, NULL);

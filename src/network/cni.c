@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
 #include "network/cni.h"
 #include "shared/fs-util.h"
+#include "shared/keyfile.h"
+#include "shared/log.h"
 #include "shared/macro.h"
 
 #define CNI_OUTPUT_MAX (1024 * 1024)
@@ -76,6 +82,59 @@ int cni_conflist_check(const char *text, BerthError *e)
         return 0;
 }
 
+void cni_settings_done(CniSettings *s)
+{
+        s->path = mfree(s->path);
+}
+
+int cni_path_parse(const char *text, char **ret)
+{
+        g_autofree char *copy = g_strstrip(g_strdup(strempty(text)));
+        g_auto(GStrv) dirs = g_strsplit(copy, ":", -1);
+
+        if (isempty(copy))
+                return -EINVAL;
+        for (char **d = dirs; *d; d++)
+                if (**d != '/')
+                        return -EINVAL;
+        *ret = g_steal_pointer(&copy);
+        return 0;
+}
+
+int cni_settings_load(const char *file, CniSettings *ret)
+{
+        g_autoptr(GKeyFile) k = NULL;
+        g_autofree char *path = NULL, *timeout = NULL;
+        CniSettings s = { .timeout_sec = CNI_TIMEOUT_DEFAULT_SEC };
+        guint64 t;
+        int r;
+
+        r = keyfile_load(file, &k);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (k) {
+                path = g_key_file_get_string(k, "Network", "CniPath", NULL);
+                timeout = g_key_file_get_string(k, "Network", "CniTimeout", NULL);
+        }
+        if (path) {
+                r = cni_path_parse(path, &s.path);
+                if (r < 0)
+                        return log_debug_errno(r, "Invalid value '%s' for CniPath= in [Network].", path);
+        } else
+                s.path = g_strdup(CNI_PATH_DEFAULT);
+        if (timeout) {
+                g_strstrip(timeout);
+                if (!g_ascii_string_to_unsigned(timeout, 10, 1, CNI_TIMEOUT_MAX_SEC, &t, NULL)) {
+                        cni_settings_done(&s);
+                        return log_debug_errno(-EINVAL, "Invalid value '%s' for CniTimeout= in [Network].",
+                                               timeout);
+                }
+                s.timeout_sec = (unsigned) t;
+        }
+        *ret = s;
+        return 0;
+}
+
 static char *find_plugin(const char *type, const char *cni_path)
 {
         g_auto(GStrv) dirs = g_strsplit(cni_path, ":", -1);
@@ -131,11 +190,22 @@ static char *plugin_error(const char *type, int status, const char *out)
                                isempty(out) ? "" : ": ", strempty(out));
 }
 
-/* Runs one plugin with config on stdin; its stdout goes to *ret_out. */
-static int exec_plugin(const char *path, char **env, const char *config, char **ret_out, int *ret_status)
+static int64_t now_msec(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs one plugin with config on stdin; its stdout goes to *ret_out. The plugin leads a process group of its
+ * own, so that at its deadline whatever it started dies with it (-ETIME). */
+static int exec_plugin(const char *path, char **env, const char *config, unsigned timeout_sec,
+                       char **ret_out, int *ret_status)
 {
         _cleanup_close_ int in = -EBADF, out_r = -EBADF, out_w = -EBADF;
         g_autoptr(GString) out = g_string_new(NULL);
+        int64_t deadline = now_msec() + (int64_t) timeout_sec * 1000;
         int fds[2], status;
         pid_t pid;
 
@@ -154,16 +224,32 @@ static int exec_plugin(const char *path, char **env, const char *config, char **
         if (pid == 0) {
                 char *argv[] = { (char *) path, NULL };
 
-                if (dup2(in, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0)
+                if (setpgid(0, 0) < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0)
                         _exit(127);
                 execve(path, argv, env);
                 _exit(127);
         }
+        /* Both sides set the group, so that a kill at the deadline finds it whichever ran first. */
+        (void) setpgid(pid, pid);
         out_w = safe_close(out_w);
         for (;;) {
+                struct pollfd p = { .fd = out_r, .events = POLLIN };
+                int64_t left = deadline - now_msec();
                 char buf[4096];
-                ssize_t n = read(out_r, buf, sizeof(buf));
+                ssize_t n;
+                int k;
 
+                k = left > 0 ? poll(&p, 1, (int) MIN(left, (int64_t) INT_MAX)) : 0;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        (void) kill(-pid, SIGKILL);
+                        (void) kill(pid, SIGKILL);
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        return -ETIME;
+                }
+                n = read(out_r, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
@@ -203,9 +289,10 @@ static char *plugin_config(JsonObject *plugin, const char *name, const char *ver
 }
 
 int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
-            const char *netns, const char *ifname, const char *cni_path, const char *prev_result,
+            const char *netns, const char *ifname, const CniSettings *settings, const char *prev_result,
             char **ret_result, BerthError *e)
 {
+        const char *cni_path = settings->path;
         g_autoptr(JsonNode) root = NULL, prev = NULL;
         g_auto(GStrv) env = NULL;
         JsonObject *o;
@@ -245,7 +332,11 @@ int cni_run(const char *conflist, const char *name, CniCommand command, const ch
                         return berth_error_set(e, -ENOENT, "CNI plugin %s is not installed in %s", type,
                                                cni_path);
                 config = plugin_config(plugin, name, version, prev);
-                r = exec_plugin(path, env, config, &out, &status);
+                r = exec_plugin(path, env, config, settings->timeout_sec, &out, &status);
+                if (r == -ETIME)
+                        return berth_error_set(e, r,
+                                               "CNI plugin %s did not answer %s within %u s and was killed",
+                                               type, command_name(command), settings->timeout_sec);
                 if (r < 0)
                         return berth_error_set_errno(e, r, "cannot run CNI plugin %s", path);
                 if (status != 0) {

@@ -15,6 +15,22 @@
 /* Where berthd looks for plugins: Debian's containernetworking-plugins, then the upstream default. */
 #define CNI_PATH_DEFAULT "/usr/lib/cni:/opt/cni/bin"
 #define CNI_CONFLIST_MAX (64 * 1024)
+/* How long one plugin may run before its process group is killed. */
+#define CNI_TIMEOUT_DEFAULT_SEC 60
+#define CNI_TIMEOUT_MAX_SEC     86400
+
+/* berth.conf's [Network] CniPath= (colon-separated absolute directories) and CniTimeout= (seconds). */
+typedef struct CniSettings {
+        char *path;
+        unsigned timeout_sec;
+} CniSettings;
+
+void cni_settings_done(CniSettings *s);
+/* A search path: one or more absolute directories separated by ':', none empty. -EINVAL otherwise. */
+int cni_path_parse(const char *text, char **ret);
+/* The defaults when the file, section or keys are missing; -EBADMSG for a file that is not a key file,
+ * -EINVAL for a bad value (logged at debug level with the key). */
+int cni_settings_load(const char *file, CniSettings *ret);
 
 typedef enum CniCommand {
         CNI_ADD,
@@ -33,9 +49,11 @@ char *cni_conflist_missing_plugin(const char *text, const char *cni_path);
 /* The plugins of conflist, for network name, in order for ADD (prev_result ignored: each plugin gets the
  * result of the one before), in reverse for DEL and in order for CHECK (each with prev_result, the recorded
  * result of ADD, if given). ADD's final result goes to *ret_result (may be NULL otherwise). netns may be
- * empty for DEL. Errors: the plugin's error object's msg (and details) in e. */
+ * empty for DEL. Plugins are looked up in, and get as CNI_PATH, settings->path; each runs in a process group
+ * of its own, killed whole when it has not answered within settings->timeout_sec (-ETIME). Errors: the
+ * plugin's error object's msg (and details) in e. */
 int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
-            const char *netns, const char *ifname, const char *cni_path, const char *prev_result,
+            const char *netns, const char *ifname, const CniSettings *settings, const char *prev_result,
             char **ret_result, BerthError *e);
 
 /* The first IPv4 address of a result ("ips": [{"address": "10.99.0.2/24"}]) without its prefix, NULL if it
