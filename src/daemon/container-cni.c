@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/container-cni.h"
+#include "daemon/container-network.h"
 #include "daemon/network.h"
 #include "network/cni.h"
 #include "shared/fs-util.h"
@@ -389,6 +391,286 @@ void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata)
                                 container_cni_check(c);
                 }
         }
+}
+
+/* ---- network connect / disconnect of a running container (container-network.c does the stopped ones:
+ * they are only its list, applied at the next start). ---- */
+
+/* In a child: the record of id with network's entry replaced by (ifname, config, result), or dropped when
+ * ifname is NULL; the others kept as they are. */
+static int record_set(Manager *m, const char *id, const char *network, const char *ifname,
+                      const char *config, const char *result)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) g = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+        _cleanup_free_ char *path = record_path(m, id), *text = NULL,
+                            *dir = g_strdup_printf("%s/cni", m->state_dir);
+        JsonArray *a = record_read(m, id, p);
+        int r;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "Networks");
+        json_builder_begin_array(b);
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                JsonNode *node = json_array_get_element(a, i);
+                const char *name = NULL;
+
+                if (!JSON_NODE_HOLDS_OBJECT(node) ||
+                    (json_read_string(json_node_get_object(node), "Name", &name) >= 0 &&
+                     streq_ptr(name, network)))
+                        continue;
+                json_builder_add_value(b, json_node_copy(node));
+        }
+        if (ifname) {
+                json_builder_begin_object(b);
+                json_build_string(b, "Name", network);
+                json_build_string(b, "IfName", ifname);
+                json_build_string(b, "Config", config);
+                json_build_string(b, "Result", strempty(result));
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        text = json_generator_to_data(g, NULL);
+        r = mkdir_p_at(AT_FDCWD, dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
+        return r;
+}
+
+static void child_report(int error_fd, const char *fmt, ...) _printf_(2, 3);
+static void child_report(int error_fd, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        (void) !write(error_fd, msg, MIN(strlen(msg), (size_t) CNI_ERROR_MAX));
+}
+
+/* In the child: ADD of network as ifname in the container's namespace (its monitor's), recorded first
+ * without a result (a DEL comes whatever happens to this child), then with it; undone on failure. */
+static int child_connect(Manager *m, const char *id, UserNetwork *n, const char *ifname, pid_t monitor_pid,
+                         int error_fd)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT, d = BERTH_ERROR_INIT;
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid), *result = NULL;
+        int r;
+
+        r = record_set(m, id, n->name, ifname, n->cni_config, NULL);
+        if (r < 0) {
+                child_report(error_fd, "cannot record the CNI network: %s", strerror(-r));
+                return r;
+        }
+        r = cni_run(n->cni_config, n->name, CNI_ADD, id, netns, ifname, &m->cni, NULL, &result, &e);
+        if (r < 0) {
+                (void) cni_run(n->cni_config, n->name, CNI_DEL, id, netns, ifname, &m->cni, NULL, NULL, &d);
+                (void) record_set(m, id, n->name, NULL, NULL, NULL);
+                child_report(error_fd, "network %s: %s", n->name, berth_error_message(&e));
+                return r;
+        }
+        r = record_set(m, id, n->name, ifname, n->cni_config, result);
+        if (r < 0)
+                child_report(error_fd, "cannot record the CNI result: %s", strerror(-r));
+        return r;
+}
+
+/* In the child: DEL of network's recorded entry in the running container's namespace, with its result; the
+ * entry goes when the plugins succeeded. */
+static int child_disconnect(Manager *m, const char *id, const char *network, pid_t monitor_pid, int error_fd)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonArray *a = record_read(m, id, p);
+        int r;
+
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                JsonNode *node = json_array_get_element(a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+
+                if (!o || json_read_string(o, "Name", &name) < 0 || !streq_ptr(name, network) ||
+                    json_read_string(o, "IfName", &ifname) < 0 ||
+                    json_read_string(o, "Config", &config) < 0 ||
+                    json_read_string(o, "Result", &result) < 0 || !ifname || !config)
+                        continue;
+                r = cni_run(config, network, CNI_DEL, id, netns, ifname, &m->cni, result, NULL, &e);
+                if (r < 0) {
+                        child_report(error_fd, "network %s: %s", network, berth_error_message(&e));
+                        return r;
+                }
+        }
+        r = record_set(m, id, network, NULL, NULL, NULL);
+        if (r < 0)
+                child_report(error_fd, "cannot update the CNI record: %s", strerror(-r));
+        return r;
+}
+
+typedef struct CniChange {
+        Manager *manager;
+        char id[65];
+        char *network;
+        bool connect, force;
+        ContainerCniChanged done;
+        void *userdata;
+        int error_fd;
+} CniChange;
+
+static void cni_change_free(CniChange *ch)
+{
+        safe_close(ch->error_fd);
+        free(ch->network);
+        g_free(ch);
+}
+
+static int on_change_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        CniChange *ch = userdata;
+        Container *c = g_hash_table_lookup(ch->manager->containers, ch->id);
+        bool ok = si->si_code == CLD_EXITED && si->si_status == 0;
+        char msg[CNI_ERROR_MAX + 1] = "";
+        ssize_t n;
+        int r;
+
+        if (!ok) {
+                n = read(ch->error_fd, msg, CNI_ERROR_MAX);
+                msg[MAX(n, 0)] = 0;
+                if (!msg[0])
+                        g_strlcpy(msg, "the CNI plugins failed", sizeof(msg));
+        }
+        if (c)
+                c->cni_changing = false;
+        if (!c)
+                ch->done(NULL, -ESRCH, "the container was removed meanwhile", ch->userdata);
+        else if (!ok) {
+                if (ch->connect)
+                        (void) container_config_disconnect(&c->config, ch->network, NULL);
+                log_warning("Container %s: network %s of %s failed: %s", c->name,
+                            ch->connect ? "connect" : "disconnect", ch->network, msg);
+                ch->done(c, -EIO, msg, ch->userdata);
+        } else if (ch->connect) {
+                r = container_save_record(c);
+                if (r < 0) {
+                        /* Its record entry stays: the DEL at the container's exit releases it. */
+                        (void) container_config_disconnect(&c->config, ch->network, NULL);
+                        g_snprintf(msg, sizeof(msg), "cannot save the record of container %s: %s", c->name,
+                                   strerror(-r));
+                        ch->done(c, r, msg, ch->userdata);
+                } else {
+                        log_info("Container %s connected to CNI network %s.", c->name, ch->network);
+                        container_emit_changed(c);
+                        ch->done(c, 0, NULL, ch->userdata);
+                }
+        } else {
+                r = container_disconnect(c, ch->network, ch->force, &e);
+                ch->done(c, r, r < 0 ? berth_error_message(&e) : NULL, ch->userdata);
+        }
+        cni_change_free(ch);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+int container_cni_change(Container *c, const char *network, bool connect, const char *ip, char **aliases,
+                         bool force, ContainerCniChanged done, void *userdata, BerthError *e)
+{
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+        UserNetwork *n = g_hash_table_lookup(c->manager->networks, network);
+        _cleanup_close_ int err_r = -EBADF, err_w = -EBADF, netns_fd = -EBADF;
+        _cleanup_free_ char *ifname = NULL, *netns = NULL;
+        pid_t monitor_pid = c->state.monitor_pid;
+        sd_event_source *source = NULL;
+        CniChange *ch;
+        int fds[2], r;
+        pid_t pid = -1;
+
+        if (!user_network_is_cni(n) || !c->monitor_source || c->state.status != CONTAINER_RUNNING ||
+            monitor_pid <= 0)
+                return 0; /* container_connect()/container_disconnect() do it */
+        if (c->starting || c->cni_changing)
+                return berth_error_set(e, -EBUSY, "container %s is %s", c->name,
+                                       c->starting ? "starting" : "changing its CNI networks");
+        if (!connect && !g_strv_contains((const char *const *) networks, network))
+                return 0; /* not on it: container_disconnect() says so (or, with force, nothing) */
+        if (connect) {
+                r = container_cni_connect_check(network, ip, aliases, e);
+                if (r < 0)
+                        return r;
+                r = container_config_connect(&c->config, network, NULL, NULL, e);
+                if (r < 0)
+                        return r;
+                netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
+                netns_fd = open(netns, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                r = netns_fd < 0 ? -errno : netns_free_ifname(netns_fd, &ifname);
+                if (r < 0) {
+                        (void) container_config_disconnect(&c->config, network, NULL);
+                        return berth_error_set_errno(e, r, "cannot find a free interface name in %s",
+                                                     c->name);
+                }
+        }
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                r = -errno;
+        else {
+                err_r = fds[0];
+                err_w = fds[1];
+                pid = fork();
+                r = pid < 0 ? -errno : 0;
+        }
+        if (r < 0) {
+                if (connect)
+                        (void) container_config_disconnect(&c->config, network, NULL);
+                return berth_error_set_errno(e, r, "cannot start the CNI plugins");
+        }
+        if (pid == 0) {
+                reset_signal_mask();
+                _exit((connect ? child_connect(c->manager, c->id, n, ifname, monitor_pid, err_w)
+                               : child_disconnect(c->manager, c->id, network, monitor_pid, err_w)) < 0
+                              ? 1
+                              : 0);
+        }
+        ch = g_new0(CniChange, 1);
+        ch->manager = c->manager;
+        g_strlcpy(ch->id, c->id, sizeof(ch->id));
+        ch->network = g_strdup(network);
+        ch->connect = connect;
+        ch->force = force;
+        ch->done = done;
+        ch->userdata = userdata;
+        ch->error_fd = TAKE_FD(err_r);
+        r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_change_exit, ch);
+        if (r < 0) {
+                /* The child's record entry stays: the DEL at the container's exit releases it. */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                if (connect)
+                        (void) container_config_disconnect(&c->config, network, NULL);
+                cni_change_free(ch);
+                return berth_error_set_errno(e, r, "cannot watch the CNI plugins");
+        }
+        c->cni_changing = true;
+        log_debug("Container %s: CNI %s of %s in child %d.", c->name, connect ? "ADD" : "DEL", network,
+                  (int) pid);
+        return 1;
+}
+
+int container_cni_connect_check(const char *network, const char *ip, char **aliases, BerthError *e)
+{
+        if (!isempty(ip))
+                return berth_error_set(
+                        e, -EINVAL,
+                        "network %s is a CNI network: its IPAM plugin gives the address, not --ip", network);
+        if (aliases && aliases[0])
+                return berth_error_set(
+                        e, -EINVAL, "network %s is a CNI network: berth resolves no names (aliases) on it",
+                        network);
+        return 0;
 }
 
 char *container_cni_ipv4(const Container *c)

@@ -28,3 +28,14 @@ void manager_cni_del(Manager *m, const char *id);
 void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata));
 /* The IPv4 address of c's first network when that is a CNI network (its recorded result); NULL otherwise. */
 char *container_cni_ipv4(const Container *c);
+
+/* network connect / disconnect of a CNI network while c runs: ADD (as the lowest free ethN) or DEL (with the
+ * recorded result) in its namespace, in a child; the record of c's networks is changed when the plugins
+ * succeeded, and done is called from the event loop (c NULL when it was removed meanwhile). 1 when started,
+ * 0 when there is nothing to run here (not a CNI network, c not running, or not on it for a disconnect:
+ * container_connect() / container_disconnect() do the rest), negative with e set on a failure. */
+typedef void (*ContainerCniChanged)(Container *c, int r, const char *error, void *userdata);
+int container_cni_change(Container *c, const char *network, bool connect, const char *ip, char **aliases,
+                         bool force, ContainerCniChanged done, void *userdata, BerthError *e);
+/* A CNI network takes neither a fixed address nor aliases. */
+int container_cni_connect_check(const char *network, const char *ip, char **aliases, BerthError *e);

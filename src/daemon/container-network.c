@@ -186,8 +186,7 @@ static int container_open_netns(Container *c, int *ret)
         return 0;
 }
 
-/* The lowest ethN that is free in netns_fd. */
-static int free_ifname(int netns_fd, char **ret)
+int netns_free_ifname(int netns_fd, char **ret)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         int r;
@@ -216,11 +215,18 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         bool first = !container_joins_network(c);
         int r;
 
-        if (manager_network_is_cni(c->manager, network))
-                return berth_error_set(e, -EOPNOTSUPP,
-                                       "network %s is a CNI network: give it at create (--network)",
-                                       network);
-        if (!b)
+        bool cni = manager_network_is_cni(c->manager, network);
+
+        /* A running container's CNI networks change in a child (container_cni_change()); a stopped one's
+         * list is all there is to change here, and its next start runs the plugins. */
+        if (cni) {
+                r = container_cni_connect_check(network, ip, aliases, e);
+                if (r < 0)
+                        return r;
+                if (container_is_running(c))
+                        return berth_error_set(e, -EBUSY, "container %s is changing state", c->name);
+        }
+        if (!b && !cni)
                 return berth_error_set(e, -ENOENT, "no such network: %s", network);
         if (c->starting)
                 return berth_error_set(e, -EBUSY, "container %s is starting", c->name);
@@ -234,7 +240,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
 
                 r = container_open_netns(c, &netns_fd);
                 if (r >= 0)
-                        r = free_ifname(netns_fd, &ifname);
+                        r = netns_free_ifname(netns_fd, &ifname);
                 if (r >= 0)
                         r = join_one(c, network, netns_fd, ifname, first, &address, &error);
                 if (r < 0) {
@@ -292,7 +298,7 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
                 c->config.network_ips = TAKE_PTR(saved_ips);
                 return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
         }
-        if (container_is_running(c))
+        if (container_is_running(c) && !manager_network_is_cni(c->manager, network))
                 bridge_network_detach(manager_network_bridge(c->manager, network), c->id);
         manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);

@@ -64,6 +64,8 @@ typedef struct Container {
         pid_t start_monitor_pid;
         char **start_device_rules;
         bool starting;
+        /* A CNI network's connect or disconnect runs (container-cni.c). */
+        bool cni_changing;
         bool auto_remove; /* created with auto_remove (run --rm): its records are never synced */
         bool remove_on_exit;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */

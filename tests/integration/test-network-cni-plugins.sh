@@ -35,16 +35,23 @@ fi
 echo "$CNI_COMMAND" >> /run/cni-test/hang.calls
 SH
 }
-conflist() { # BRIDGE SUBNET LAST_PLUGIN
+# conflist BRIDGE SUBNET [TYPE] : Debian's bridge + host-local on SUBNET, then a plugin of TYPE if given
+conflist() {
         printf '{"cniVersion": "1.0.0", "plugins": [
   {"type": "bridge", "bridge": "%s", "isGateway": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "%s"}]}\n' "$1" "$2" "$3"
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}%s]}\n' \
+                "$1" "$2" "${3:+, {\"type\": \"$3\"\}}"
 }
 ip_of() {
         bed_exec berthctl container inspect "$1" |
                 python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["IPAddress"])'
 }
+# config_networks NAME : the container's recorded networks (Config's Network and Networks)
+config_networks() {
+        bed_exec berthctl container inspect "$1" | python3 -c 'import json, sys
+c = json.load(sys.stdin)[0]["Config"]; print(c.get("Network", ""), *c.get("Networks", []))'
+}
+id_of() { bed_exec berthctl container inspect "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["Id"])'; }
 no_records() { [ -z "$(bed_sh 'ls /var/lib/berth/cni 2>/dev/null')" ]; }
 veths() { bed_sh "ip -o link show type veth | grep -v 'eth0@' || true"; }
 # gone PID… : none of these processes exists in the bed any more
@@ -113,8 +120,81 @@ test_a_hanging_plugin_is_killed() {
         wait_until 30 no_records
 }
 
+# addrs NAME : "IFNAME ADDRESS/PREFIX" of each IPv4 address of a running container but lo, sorted
+addrs() { bed_exec berthctl exec "$1" ip -4 -o addr show | awk '$2 != "lo" { print $2, $4 }' | sort; }
+# record_of NAME : the CNI networks and interfaces of berth's record of a container ("NETWORK IFNAME")
+record_of() {
+        bed_sh "cat /var/lib/berth/cni/$(id_of "$1").json 2>/dev/null" |
+                python3 -c 'import json, sys
+for n in json.load(sys.stdin)["Networks"]: print(n["Name"], n["IfName"])' || true
+}
+cnet_allocations() { bed_sh "ls /var/lib/cni/networks/cnet 2>/dev/null | grep '^10\.' || true"; }
+
+# network connect / disconnect of a CNI network: a running container gets ADD as its next free ethN at once
+# (and DEL at disconnect), a stopped one at its next start.
+test_connect_and_disconnect_cni() {
+        local srv ip out
+        bed_exec systemctl reload berthd # the default CniPath= and CniTimeout= again
+        bed_sh "$(declare -f conflist); conflist cni-c0 10.97.0.0/24 |
+                berthctl network create --driver cni --cni-config - cnet" >/dev/null
+        bed_exec berthctl run -d --name web --network cnet "$(R busybox)" sh -c \
+                'mkdir -p /www; echo hello-cnet > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+        srv=$(ip_of web)
+        bed_exec berthctl run -d --name c1 "$(R busybox)" sleep 1000 >/dev/null
+        assert_no_match "$(addrs c1)" '^eth1 ' "c1 before the connect"
+        bed_exec berthctl network connect cnet c1
+        out=$(addrs c1)
+        assert_match "$out" '^eth0 10\.87\.' "c1's bridge address stays"
+        assert_match "$out" '^eth1 10\.97\.0\.[0-9]+/24$' "c1's address on cnet"
+        ip=$(awk '$1 == "eth1" { sub("/.*", "", $2); print $2 }' <<<"$out")
+        assert_match "$(record_of c1)" '^cnet eth1$' "the record"
+        assert_match "$(cnet_allocations)" "^$ip\$" "host-local's allocation"
+        assert_eq "$(bed_exec berthctl exec c1 sh -c "timeout 5 wget -q -O - http://$srv/")" hello-cnet \
+                "web reached from c1 over cnet"
+        bed_exec berthctl exec c1 ping -c 1 -W 5 10.97.0.1 >/dev/null
+        assert_match "$(config_networks c1)" 'cnet' "c1's networks"
+        assert_fails bed_exec berthctl network connect cnet c1
+        assert_match "$FAIL_OUTPUT" 'already connected to network cnet' "twice"
+        assert_fails bed_exec berthctl network connect --ip 10.97.0.50 cnet c1
+        assert_match "$FAIL_OUTPUT" 'its IPAM plugin gives the address' "--ip"
+        assert_fails bed_exec berthctl network connect --alias x cnet web
+        assert_match "$FAIL_OUTPUT" 'berth resolves no names' "--alias"
+
+        bed_exec berthctl network disconnect cnet c1
+        assert_no_match "$(addrs c1)" '^eth1 ' "eth1 gone"
+        assert_eq "$(record_of c1)" "" "the record's entry gone"
+        assert_no_match "$(cnet_allocations)" "^$ip\$" "the allocation released"
+        assert_no_match "$(config_networks c1)" 'cnet' "c1's networks"
+        assert_fails bed_exec berthctl network disconnect cnet c1
+
+        # Stopped: the list changes, the plugins run at the next start.
+        bed_exec berthctl stop -t 0 c1 >/dev/null
+        bed_exec berthctl network connect cnet c1
+        bed_exec berthctl start c1 >/dev/null
+        assert_match "$(addrs c1)" '^eth1 10\.97\.0\.[0-9]+/24$' "c1 on cnet after its start"
+        assert_match "$(record_of c1)" '^cnet eth1$' "the record after the start"
+        bed_exec berthctl stop -t 0 c1 >/dev/null
+        bed_exec berthctl network disconnect cnet c1
+        bed_exec berthctl start c1 >/dev/null
+        assert_no_match "$(addrs c1)" '^eth1 ' "c1 off cnet after its start"
+        bed_exec berthctl rm -f c1 web >/dev/null
+        wait_until 30 no_records
+        assert_eq "$(cnet_allocations)" "" "allocations left"
+        assert_eq "$(veths)" "" "veths left"
+}
+
+test_nobody_may_connect() {
+        local out
+        bed_exec berthctl run -d --name c2 "$(R busybox)" sleep 1000 >/dev/null
+        out=$(bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1/network/cnet \
+                org.berth1.Network Connect sa{sv} c2 0 2>&1) && fail "nobody may connect"
+        assert_match "$out" 'Interactive authentication required' "Connect"
+        assert_no_match "$(addrs c2)" '^eth1 ' "c2 unchanged"
+        bed_exec berthctl rm -f c2 >/dev/null
+}
+
 test_cleanup() {
-        bed_exec berthctl network rm pnet hnet >/dev/null
+        bed_exec berthctl network rm pnet hnet cnet >/dev/null
         bed_exec rm /etc/berth/berth.conf
         bed_exec systemctl reload berthd
 }

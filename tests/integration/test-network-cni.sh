@@ -78,8 +78,9 @@ test_containers_on_a_cni_network() {
         # Ports are refused: berth publishes none on a CNI network.
         assert_fails bed_exec berthctl run --rm --network cninet -p 8080:80 "$(R busybox)" true
         assert_match "$FAIL_OUTPUT" 'network cninet is a CNI network: berth publishes no ports on it' "-p"
-        # Connect is refused: a CNI network is given at create.
+        # srv is on it already (connect and disconnect: test-network-cni-plugins.sh).
         assert_fails bed_exec berthctl network connect cninet srv
+        assert_match "$FAIL_OUTPUT" 'already connected to network cninet' "connect twice"
         bed_exec berthctl rm -f srv >/dev/null
         wait_until 30 no_allocations
         wait_until 30 no_records
