@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "daemon/container-network.h"
 #include "daemon/network.h"
 #include "network/cni.h"
+#include "network/subnet.h"
 #include "shared/fs-util.h"
 #include "shared/json-build.h"
 #include "shared/json-read.h"
@@ -24,6 +27,13 @@
 bool manager_network_is_cni(Manager *m, const char *name)
 {
         return name && user_network_is_cni(g_hash_table_lookup(m->networks, name));
+}
+
+bool container_cni_publishes(Manager *m, const char *name)
+{
+        UserNetwork *n = g_hash_table_lookup(m->networks, name);
+
+        return user_network_is_cni(n) && cni_conflist_has_capability(n->cni_config, "portMappings");
 }
 
 bool container_has_cni_networks(const Container *c)
@@ -73,10 +83,9 @@ static void cni_child_free(CniChild *ch)
         g_free(ch);
 }
 
-/* In the child: ADD for every CNI network of c, the record written if all succeed; on a failure, DEL of
- * them all (the spec's cleanup) and the message to error_fd. */
-/* The record of c: its CNI networks in its list's order with results[k] (NULL: not added yet). */
-static int record_write(Container *c, char **results)
+/* The record of c: its CNI networks in its list's order with results[k] (NULL: not added yet), the first
+ * network's with runtime, its runtimeConfig (published ports), when given. */
+static int record_write(Container *c, char **results, const char *runtime)
 {
         g_auto(GStrv) networks = container_config_networks(&c->config);
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -101,6 +110,8 @@ static int record_write(Container *c, char **results)
                 json_build_string(b, "IfName", ifname);
                 json_build_string(b, "Config", n->cni_config);
                 json_build_string(b, "Result", strempty(results[k++]));
+                if (i == 0 && runtime)
+                        json_build_string(b, "RuntimeConfig", runtime);
                 json_builder_end_object(b);
         }
         json_builder_end_array(b);
@@ -112,6 +123,58 @@ static int record_write(Container *c, char **results)
         if (r >= 0)
                 r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
         return r;
+}
+
+/* Whether host port m is free in berthd's namespace (the host's): a bind, closed again; a free one is
+ * chosen when it is 0. The portmap plugin's rules take the traffic, so nothing holds the port afterwards. */
+static int host_port_check(PortMapping *m, char **ret_error)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_in sa = {
+                .sin_family = AF_INET,
+                .sin_addr.s_addr = htonl(m->host_address),
+                .sin_port = htons(m->host_port),
+        };
+        socklen_t len = sizeof(sa);
+        char a[INET_ADDRSTRLEN];
+        int r;
+
+        fd = socket(AF_INET, (m->protocol == PORT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+                    0);
+        if (fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0 &&
+            getsockname(fd, (struct sockaddr *) &sa, &len) >= 0) {
+                m->host_port = ntohs(sa.sin_port);
+                return 0;
+        }
+        r = -errno;
+        *ret_error = r == -EADDRINUSE
+                             ? g_strdup_printf("host port %s:%u/%s is already in use",
+                                               ipv4_format(m->host_address, a), m->host_port,
+                                               port_protocol_to_string(m->protocol))
+                             : g_strdup_printf("cannot check host port %u: %s", m->host_port, strerror(-r));
+        return r;
+}
+
+/* c's published ports (they go to its first network) as runtimeConfig for the conflist's plugins that
+ * declare the portMappings capability; NULL when it has none. */
+static int ports_runtime_config(Container *c, char **ret, char **ret_error)
+{
+        size_t n = g_strv_length(c->config.ports);
+        _cleanup_free_ PortMapping *m = g_new0(PortMapping, n + 1);
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = port_mapping_parse(c->config.ports[i], &m[i]);
+                if (r < 0) {
+                        *ret_error = g_strdup_printf("cannot publish '%s'", c->config.ports[i]);
+                        return r;
+                }
+                r = host_port_check(&m[i], ret_error);
+                if (r < 0)
+                        return r;
+        }
+        *ret = n > 0 ? cni_port_mappings_to_runtime_config(m, n) : NULL;
+        return 0;
 }
 
 /* In the child: ADD for every CNI network of c. The record is written first without results, so that a DEL
@@ -126,12 +189,19 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
          * for ADD and, after a restart of berthd, for CHECK (plugins compare it with the result's sandbox).
          */
         _cleanup_free_ char *netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *runtime = NULL;
         int r;
 
+        if (manager_network_is_cni(c->manager, networks[0])) {
+                r = ports_runtime_config(c, &runtime, &msg);
+                if (r < 0) {
+                        (void) !write(error_fd, msg, strlen(msg));
+                        return r;
+                }
+        }
         for (size_t i = 0; networks[i]; i++)
                 g_ptr_array_add(results, NULL);
-        r = record_write(c, (char **) results->pdata);
+        r = record_write(c, (char **) results->pdata, runtime);
         if (r < 0) {
                 msg = g_strdup_printf("cannot record the CNI networks: %s", strerror(-r));
                 (void) !write(error_fd, msg, strlen(msg));
@@ -146,7 +216,7 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
                 if (!user_network_is_cni(n))
                         continue;
                 r = cni_run(n->cni_config, n->name, CNI_ADD, c->id, netns, ifname, &c->manager->cni, NULL,
-                            &result, &e);
+                            i == 0 ? runtime : NULL, &result, &e);
                 if (r < 0) {
                         /* Undo this one and those before it. */
                         for (size_t j = 0; j <= i; j++) {
@@ -156,7 +226,8 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 
                                 if (user_network_is_cni(u))
                                         (void) cni_run(u->cni_config, u->name, CNI_DEL, c->id, netns, ifj,
-                                                       &c->manager->cni, NULL, NULL, &d);
+                                                       &c->manager->cni, NULL, j == 0 ? runtime : NULL, NULL,
+                                                       &d);
                         }
                         msg = g_strdup_printf("network %s: %s", n->name, berth_error_message(&e));
                         (void) !write(error_fd, msg, MIN(strlen(msg), (size_t) CNI_ERROR_MAX));
@@ -166,7 +237,7 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
         }
         for (size_t i = results->len; networks[i]; i++)
                 g_ptr_array_add(results, NULL);
-        r = record_write(c, (char **) results->pdata);
+        r = record_write(c, (char **) results->pdata, runtime);
         if (r < 0) {
                 msg = g_strdup_printf("cannot record the CNI results: %s", strerror(-r));
                 (void) !write(error_fd, msg, strlen(msg));
@@ -188,16 +259,17 @@ static int child_del(Manager *m, const char *id)
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
                 JsonNode *node = json_array_get_element(a, k - 1);
                 JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL, *runtime = NULL;
 
                 if (!o || json_read_string(o, "Name", &name) < 0 ||
                     json_read_string(o, "IfName", &ifname) < 0 ||
                     json_read_string(o, "Config", &config) < 0 ||
-                    json_read_string(o, "Result", &result) < 0 || !name || !ifname || !config)
+                    json_read_string(o, "Result", &result) < 0 ||
+                    json_read_string(o, "RuntimeConfig", &runtime) < 0 || !name || !ifname || !config)
                         continue;
                 /* Without a result the ADD never finished (and its child ran DEL itself): a failure here,
                  * for a conflist a plugin cannot even parse say, keeps nothing. */
-                if (cni_run(config, name, CNI_DEL, id, "", ifname, &m->cni, result, NULL, &e) < 0 &&
+                if (cni_run(config, name, CNI_DEL, id, "", ifname, &m->cni, result, runtime, NULL, &e) < 0 &&
                     !isempty(result)) {
                         log_warning("CNI DEL of container %.12s on network %s failed: %s", id, name,
                                     berth_error_message(&e));
@@ -222,14 +294,16 @@ static int child_check(Manager *m, const char *id, const char *name, pid_t pid)
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
                 JsonNode *node = json_array_get_element(a, i);
                 JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-                const char *network = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+                const char *network = NULL, *ifname = NULL, *config = NULL, *result = NULL, *runtime = NULL;
 
                 if (!o || json_read_string(o, "Name", &network) < 0 ||
                     json_read_string(o, "IfName", &ifname) < 0 ||
                     json_read_string(o, "Config", &config) < 0 ||
-                    json_read_string(o, "Result", &result) < 0 || !network || !ifname || !config)
+                    json_read_string(o, "Result", &result) < 0 ||
+                    json_read_string(o, "RuntimeConfig", &runtime) < 0 || !network || !ifname || !config)
                         continue;
-                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, &m->cni, result, NULL, &e) < 0) {
+                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, &m->cni, result, runtime, NULL,
+                            &e) < 0) {
                         log_warning("Container %s on CNI network %s fails CHECK: %s", name, network,
                                     berth_error_message(&e));
                         r = -EIO;
@@ -468,9 +542,10 @@ static int child_connect(Manager *m, const char *id, UserNetwork *n, const char 
                 child_report(error_fd, "cannot record the CNI network: %s", strerror(-r));
                 return r;
         }
-        r = cni_run(n->cni_config, n->name, CNI_ADD, id, netns, ifname, &m->cni, NULL, &result, &e);
+        r = cni_run(n->cni_config, n->name, CNI_ADD, id, netns, ifname, &m->cni, NULL, NULL, &result, &e);
         if (r < 0) {
-                (void) cni_run(n->cni_config, n->name, CNI_DEL, id, netns, ifname, &m->cni, NULL, NULL, &d);
+                (void) cni_run(n->cni_config, n->name, CNI_DEL, id, netns, ifname, &m->cni, NULL, NULL, NULL,
+                               &d);
                 (void) record_set(m, id, n->name, NULL, NULL, NULL);
                 child_report(error_fd, "network %s: %s", n->name, berth_error_message(&e));
                 return r;
@@ -494,14 +569,15 @@ static int child_disconnect(Manager *m, const char *id, const char *network, pid
         for (guint i = 0; a && i < json_array_get_length(a); i++) {
                 JsonNode *node = json_array_get_element(a, i);
                 JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL;
+                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL, *runtime = NULL;
 
                 if (!o || json_read_string(o, "Name", &name) < 0 || !streq_ptr(name, network) ||
                     json_read_string(o, "IfName", &ifname) < 0 ||
                     json_read_string(o, "Config", &config) < 0 ||
-                    json_read_string(o, "Result", &result) < 0 || !ifname || !config)
+                    json_read_string(o, "Result", &result) < 0 ||
+                    json_read_string(o, "RuntimeConfig", &runtime) < 0 || !ifname || !config)
                         continue;
-                r = cni_run(config, network, CNI_DEL, id, netns, ifname, &m->cni, result, NULL, &e);
+                r = cni_run(config, network, CNI_DEL, id, netns, ifname, &m->cni, result, runtime, NULL, &e);
                 if (r < 0) {
                         child_report(error_fd, "network %s: %s", network, berth_error_message(&e));
                         return r;
@@ -671,6 +747,30 @@ int container_cni_connect_check(const char *network, const char *ip, char **alia
                         e, -EINVAL, "network %s is a CNI network: berth resolves no names (aliases) on it",
                         network);
         return 0;
+}
+
+PortMapping *container_cni_ports(const Container *c, size_t *ret_n)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonArray *a;
+        JsonNode *node;
+        const char *name = NULL, *runtime = NULL;
+        PortMapping *m = NULL;
+
+        *ret_n = 0;
+        if (!manager_network_is_cni(c->manager, c->config.network))
+                return NULL;
+        a = record_read(c->manager, c->id, p);
+        if (!a || json_array_get_length(a) == 0)
+                return NULL;
+        node = json_array_get_element(a, 0);
+        if (!JSON_NODE_HOLDS_OBJECT(node) ||
+            json_read_string(json_node_get_object(node), "Name", &name) < 0 ||
+            !streq_ptr(name, c->config.network) ||
+            json_read_string(json_node_get_object(node), "RuntimeConfig", &runtime) < 0 || !runtime ||
+            cni_port_mappings_from_runtime_config(runtime, &m, ret_n) < 0)
+                return NULL;
+        return m;
 }
 
 char *container_cni_ipv4(const Container *c)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "daemon/container.h"
+#include "network/port-mapping.h"
 
 /* Containers on CNI networks (`network create --driver cni`): berthd runs the conflist's plugins
  * (network/cni.h) in a child of its own, never on its event loop. At start, after the namespace's birth and
@@ -17,6 +18,9 @@
 
 bool manager_network_is_cni(Manager *m, const char *name);
 bool container_has_cni_networks(const Container *c);
+/* Whether the CNI network name's conflist has a plugin that takes portMappings (portmap): c's published
+ * ports go to it, as runtimeConfig, when it is c's first network. */
+bool container_cni_publishes(Manager *m, const char *name);
 
 /* Starts ADD in the network namespace of monitor_pid (the container's monitor lives in it); done is called
  * from the event loop with 0 or a negative errno and a message. */
@@ -26,6 +30,9 @@ int container_cni_add(Container *c, pid_t monitor_pid, ContainerCniDone done);
 void manager_cni_del(Manager *m, const char *id);
 /* At berthd's start: DEL for every record whose container does not run. */
 void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata));
+/* The host ports published through c's first network when that is a CNI network (the portMappings its ADD
+ * was given, recorded); NULL and 0 otherwise. */
+PortMapping *container_cni_ports(const Container *c, size_t *ret_n);
 /* The IPv4 address of c's first network when that is a CNI network (its recorded result); NULL otherwise. */
 char *container_cni_ipv4(const Container *c);
 

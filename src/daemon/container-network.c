@@ -109,12 +109,15 @@ int container_join_networks(Container *c, int netns_fd)
                 uint32_t address;
 
                 if (manager_network_is_cni(c->manager, networks[i])) {
-                        if (i > 0 || !c->config.ports || !c->config.ports[0])
-                                continue; /* its plugins run after these (container-cni.c) */
+                        /* Its plugins run after these (container-cni.c); published ports through one that
+                         * takes them (portmap). */
+                        if (i > 0 || !c->config.ports || !c->config.ports[0] ||
+                            container_cni_publishes(c->manager, networks[i]))
+                                continue;
                         free(c->start_error);
                         c->start_error = g_strdup_printf(
-                                "network %s is a CNI network: berth publishes no ports on it (its conflist "
-                                "may, with the portmap plugin)",
+                                "network %s is a CNI network whose conflist has no plugin with the "
+                                "portMappings capability (e.g. portmap): it publishes no ports",
                                 networks[i]);
                         container_leave_networks(c);
                         return -EINVAL;

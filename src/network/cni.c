@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "network/cni.h"
+#include "network/subnet.h"
 #include "shared/fs-util.h"
 #include "shared/keyfile.h"
 #include "shared/log.h"
@@ -265,8 +266,115 @@ static int exec_plugin(const char *path, char **env, const char *config, unsigne
         return 0;
 }
 
-/* The config of plugin i: its own members, the list's name and version, and prevResult if given. */
-static char *plugin_config(JsonObject *plugin, const char *name, const char *version, JsonNode *prev)
+/* Whether the plugin's "capabilities" object says key is true. */
+static bool plugin_has_capability(JsonObject *plugin, const char *key)
+{
+        JsonNode *caps = json_object_get_member(plugin, "capabilities"), *v;
+
+        if (!caps || !JSON_NODE_HOLDS_OBJECT(caps))
+                return false;
+        v = json_object_get_member(json_node_get_object(caps), key);
+        return v && JSON_NODE_HOLDS_VALUE(v) && json_node_get_value_type(v) == G_TYPE_BOOLEAN &&
+               json_node_get_boolean(v);
+}
+
+bool cni_conflist_has_capability(const char *conflist, const char *capability)
+{
+        g_autoptr(JsonNode) root = parse(conflist);
+        JsonArray *a;
+
+        if (cni_conflist_check(conflist, NULL) < 0)
+                return false;
+        a = json_object_get_array_member(json_node_get_object(root), "plugins");
+        for (guint i = 0; i < json_array_get_length(a); i++)
+                if (plugin_has_capability(json_node_get_object(json_array_get_element(a, i)), capability))
+                        return true;
+        return false;
+}
+
+char *cni_port_mappings_to_runtime_config(const PortMapping *m, size_t n)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) g = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "portMappings");
+        json_builder_begin_array(b);
+        for (size_t i = 0; i < n; i++) {
+                char a[INET_ADDRSTRLEN];
+
+                json_builder_begin_object(b);
+                json_builder_set_member_name(b, "hostPort");
+                json_builder_add_int_value(b, m[i].host_port);
+                json_builder_set_member_name(b, "containerPort");
+                json_builder_add_int_value(b, m[i].container_port);
+                json_builder_set_member_name(b, "protocol");
+                json_builder_add_string_value(b, port_protocol_to_string(m[i].protocol));
+                if (m[i].host_address != 0) {
+                        json_builder_set_member_name(b, "hostIP");
+                        json_builder_add_string_value(b, ipv4_format(m[i].host_address, a));
+                }
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        return json_generator_to_data(g, NULL);
+}
+
+int cni_port_mappings_from_runtime_config(const char *runtime_config, PortMapping **ret, size_t *ret_n)
+{
+        g_autoptr(JsonNode) root = parse(runtime_config);
+        _cleanup_free_ PortMapping *m = NULL;
+        JsonNode *pm;
+        JsonArray *a;
+        size_t n = 0;
+
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+                return -EINVAL;
+        pm = json_object_get_member(json_node_get_object(root), "portMappings");
+        if (!pm || !JSON_NODE_HOLDS_ARRAY(pm)) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        a = json_node_get_array(pm);
+        m = g_new0(PortMapping, json_array_get_length(a) + 1);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+                JsonNode *node = json_array_get_element(a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+                gint64 host, ctr;
+                const char *ip;
+
+                if (!o)
+                        return -EINVAL;
+                host = json_object_get_int_member_with_default(o, "hostPort", 0);
+                ctr = json_object_get_int_member_with_default(o, "containerPort", 0);
+                if (host < 1 || host > 65535 || ctr < 1 || ctr > 65535)
+                        return -EINVAL;
+                m[n].host_port = (uint16_t) host;
+                m[n].container_port = (uint16_t) ctr;
+                m[n].protocol = port_protocol_from_string(
+                        json_object_get_string_member_with_default(o, "protocol", "tcp"));
+                if (m[n].protocol < 0)
+                        return -EINVAL;
+                ip = json_object_get_string_member_with_default(o, "hostIP", NULL);
+                if (!isempty(ip) && ipv4_parse(ip, &m[n].host_address) < 0)
+                        return -EINVAL;
+                n++;
+        }
+        *ret = TAKE_PTR(m);
+        *ret_n = n;
+        return 0;
+}
+
+/* The config of plugin i: its own members, the list's name and version, prevResult if given, and
+ * runtimeConfig: those members of runtime (the runtime's, e.g. portMappings) the plugin declares a
+ * capability for, as the spec's conventions have it. */
+static char *plugin_config(JsonObject *plugin, const char *name, const char *version, JsonNode *prev,
+                           JsonNode *runtime)
 {
         g_autoptr(JsonNode) copy = json_node_alloc();
         g_autoptr(JsonGenerator) g = json_generator_new();
@@ -282,6 +390,24 @@ static char *plugin_config(JsonObject *plugin, const char *name, const char *ver
         json_object_set_string_member(o, "cniVersion", version);
         if (prev)
                 json_object_set_member(o, "prevResult", json_node_copy(prev));
+        if (runtime && JSON_NODE_HOLDS_OBJECT(runtime)) {
+                g_autoptr(GList) keys = json_object_get_members(json_node_get_object(runtime));
+                JsonObject *rc = NULL;
+
+                for (GList *k = keys; k; k = k->next) {
+                        if (!plugin_has_capability(plugin, k->data))
+                                continue;
+                        if (!rc)
+                                rc = json_object_new();
+                        json_object_set_member(rc, k->data,
+                                               json_node_copy(json_object_get_member(
+                                                       json_node_get_object(runtime), k->data)));
+                }
+                if (rc) {
+                        json_object_remove_member(o, "runtimeConfig");
+                        json_object_set_object_member(o, "runtimeConfig", rc);
+                }
+        }
         json_node_init_object(copy, o);
         json_object_unref(o);
         json_generator_set_root(g, copy);
@@ -290,10 +416,10 @@ static char *plugin_config(JsonObject *plugin, const char *name, const char *ver
 
 int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
             const char *netns, const char *ifname, const CniSettings *settings, const char *prev_result,
-            char **ret_result, BerthError *e)
+            const char *runtime_config, char **ret_result, BerthError *e)
 {
         const char *cni_path = settings->path;
-        g_autoptr(JsonNode) root = NULL, prev = NULL;
+        g_autoptr(JsonNode) root = NULL, prev = NULL, runtime = parse(runtime_config);
         g_auto(GStrv) env = NULL;
         JsonObject *o;
         JsonArray *plugins;
@@ -331,7 +457,7 @@ int cni_run(const char *conflist, const char *name, CniCommand command, const ch
                 if (!path)
                         return berth_error_set(e, -ENOENT, "CNI plugin %s is not installed in %s", type,
                                                cni_path);
-                config = plugin_config(plugin, name, version, prev);
+                config = plugin_config(plugin, name, version, prev, runtime);
                 r = exec_plugin(path, env, config, settings->timeout_sec, &out, &status);
                 if (r == -ETIME)
                         return berth_error_set(e, r,

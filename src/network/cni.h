@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "network/port-mapping.h"
 #include "shared/error.h"
 
 /* The CNI protocol (github.com/containernetworking/cni, SPEC.md), as a runtime speaks it: a network is a
@@ -54,7 +55,17 @@ char *cni_conflist_missing_plugin(const char *text, const char *cni_path);
  * plugin's error object's msg (and details) in e. */
 int cni_run(const char *conflist, const char *name, CniCommand command, const char *container_id,
             const char *netns, const char *ifname, const CniSettings *settings, const char *prev_result,
-            char **ret_result, BerthError *e);
+            const char *runtime_config, char **ret_result, BerthError *e);
+
+/* The runtime's side of the spec's conventions: runtime_config above (a JSON object, or NULL) holds what
+ * berth passes, e.g. "portMappings"; each plugin gets, as its runtimeConfig, those of its members it
+ * declares in "capabilities" ({"portMappings": true}). */
+bool cni_conflist_has_capability(const char *conflist, const char *capability);
+/* {"portMappings": [{"hostPort", "containerPort", "protocol", "hostIP" (only when not every address)}]};
+ * every host port must be chosen (not 0). */
+char *cni_port_mappings_to_runtime_config(const PortMapping *m, size_t n);
+/* Back (a container's Ports): -EINVAL for anything but such an object; none when it has no portMappings. */
+int cni_port_mappings_from_runtime_config(const char *runtime_config, PortMapping **ret, size_t *ret_n);
 
 /* The first IPv4 address of a result ("ips": [{"address": "10.99.0.2/24"}]) without its prefix, NULL if it
  * has none. */

@@ -35,12 +35,13 @@ fi
 echo "$CNI_COMMAND" >> /run/cni-test/hang.calls
 SH
 }
-# conflist BRIDGE SUBNET [TYPE] : Debian's bridge + host-local on SUBNET, then a plugin of TYPE if given
+# conflist BRIDGE SUBNET [TYPE [MEMBERS]] : Debian's bridge + host-local on SUBNET, then a plugin of TYPE (with
+# more MEMBERS, e.g. ', "capabilities": {…}') if given
 conflist() {
         printf '{"cniVersion": "1.0.0", "plugins": [
   {"type": "bridge", "bridge": "%s", "isGateway": true,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]], "routes": [{"dst": "0.0.0.0/0"}]}}%s]}\n' \
-                "$1" "$2" "${3:+, {\"type\": \"$3\"\}}"
+                "$1" "$2" "${3:+, {\"type\": \"$3\"${4:-}\}}"
 }
 ip_of() {
         bed_exec berthctl container inspect "$1" |
@@ -193,8 +194,48 @@ test_nobody_may_connect() {
         bed_exec berthctl rm -f c2 >/dev/null
 }
 
+# portmap_chains : the per-container DNAT chains of Debian's portmap plugin in the bed's iptables
+portmap_chains() { bed_sh "iptables -t nat -S | grep -c '^-N CNI-DN-' || true"; }
+
+# -p on a CNI network: the container's published ports go, as runtimeConfig.portMappings, to the conflist's
+# plugins that declare the portMappings capability (Debian's portmap); without one the start is refused.
+test_published_ports_through_portmap() {
+        local out port
+        bed_sh "$(declare -f conflist); conflist cni-m0 10.96.0.0/24 portmap ', \"capabilities\": {\"portMappings\": true}' |
+                berthctl network create --driver cni --cni-config - mnet" >/dev/null
+        bed_exec berthctl run -d --name pw --network mnet -p 8081:80 -p 80 "$(R busybox)" sh -c \
+                'mkdir -p /www; echo hello-portmap > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+        out=$(bed_exec berthctl port pw)
+        assert_match "$out" '^80/tcp -> 0\.0\.0\.0:8081$' "berthctl port, the chosen port"
+        port=$(awk -F: '!/:8081$/ { print $NF }' <<<"$out")
+        assert_match "$port" '^[0-9]+$' "berthctl port, a free port for -p 80"
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/pw org.berth1.Container \
+                Ports)" '"tcp" "0\.0\.0\.0" 8081 80' "the Ports property"
+        assert_match "$(bed_exec berthctl ps)" '0\.0\.0\.0:8081->80/tcp' "ps's PORTS"
+        wait_until 30 bed_exec curl -sf -o /dev/null "http://$BED_ADDR:8081/"
+        assert_eq "$(bed_exec curl -sf "http://$BED_ADDR:8081/")" hello-portmap "the bed's address, port 8081"
+        assert_eq "$(bed_exec curl -sf "http://$BED_ADDR:$port/")" hello-portmap "the bed's address, port $port"
+        assert_eq "$(outside_net curl -sf --max-time 10 "http://$BED_ADDR:8081/")" hello-portmap "from the outside"
+        assert_eq "$(portmap_chains)" 1 "portmap's chain for pw"
+
+        # A host port taken (here by a container published on the bridge) fails the start, naming it.
+        bed_exec berthctl run -d --name holder -p 8083:80 "$(R busybox)" sleep 1000 >/dev/null
+        assert_fails bed_exec berthctl run --rm --network mnet -p 8083:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'host port 0\.0\.0\.0:8083/tcp is already in use' "a taken port"
+        # A conflist without such a plugin takes no -p.
+        assert_fails bed_exec berthctl run --rm --network cnet -p 8082:80 "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" 'network cnet is a CNI network whose conflist has no plugin with the portMappings capability' \
+                "-p without portmap"
+
+        bed_exec berthctl rm -f pw holder >/dev/null
+        wait_until 30 no_records
+        assert_eq "$(portmap_chains)" 0 "portmap's chains left"
+        assert_fails bed_exec curl -sf --max-time 5 "http://$BED_ADDR:8081/"
+        assert_eq "$(veths)" "" "veths left"
+}
+
 test_cleanup() {
-        bed_exec berthctl network rm pnet hnet cnet >/dev/null
+        bed_exec berthctl network rm pnet hnet cnet mnet >/dev/null
         bed_exec rm /etc/berth/berth.conf
         bed_exec systemctl reload berthd
 }

@@ -72,9 +72,9 @@ static void test_add_del(void)
         g_autoptr(JsonParser) p1 = json_parser_new(), p2 = json_parser_new(), p3 = json_parser_new();
         JsonObject *c1, *c2, *d1;
 
-        g_assert_cmpint(
-                cni_run(LIST, "net", CNI_ADD, "cid", "/proc/1/ns/net", "eth1", &settings, NULL, &result, &e),
-                ==, 0);
+        g_assert_cmpint(cni_run(LIST, "net", CNI_ADD, "cid", "/proc/1/ns/net", "eth1", &settings, NULL, NULL,
+                                &result, &e),
+                        ==, 0);
         /* The final result is the last plugin's. */
         g_assert_nonnull(strstr(result, "\"second\""));
         ip = cni_result_ipv4(result);
@@ -91,8 +91,8 @@ static void test_add_del(void)
                         ==, "first");
 
         /* DEL: in reverse, each with the recorded result, no netns. */
-        g_assert_cmpint(cni_run(LIST, "net", CNI_DEL, "cid", "", "eth1", &settings, result, NULL, &e), ==,
-                        0);
+        g_assert_cmpint(cni_run(LIST, "net", CNI_DEL, "cid", "", "eth1", &settings, result, NULL, NULL, &e),
+                        ==, 0);
         d1 = read_json("first.DEL.json", p3);
         g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(d1, "prevResult"), "by"),
                         ==, "second");
@@ -111,11 +111,11 @@ static void test_errors(void)
         g_autofree char *result = NULL;
 
         g_assert_cmpint(cni_run("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"failing\"}]}", "net",
-                                CNI_ADD, "cid", "/x", "eth0", &settings, NULL, &result, &e),
+                                CNI_ADD, "cid", "/x", "eth0", &settings, NULL, NULL, &result, &e),
                         ==, -EIO);
         g_assert_cmpstr(berth_error_message(&e), ==, "CNI plugin failing failed: boom: why");
         g_assert_cmpint(cni_run("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"absent\"}]}", "net",
-                                CNI_ADD, "cid", "/x", "eth0", &settings, NULL, &result, &m),
+                                CNI_ADD, "cid", "/x", "eth0", &settings, NULL, NULL, &result, &m),
                         ==, -ENOENT);
         g_assert_nonnull(strstr(berth_error_message(&m), "CNI plugin absent is not installed"));
         {
@@ -143,7 +143,7 @@ static void test_timeout(void)
         /* The helper is reparented to us when the plugin dies, so that we can see how it ended. */
         g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
         g_assert_cmpint(cni_run("{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"hanging\"}]}", "net",
-                                CNI_ADD, "cid", "/x", "eth0", &quick, NULL, &result, &e),
+                                CNI_ADD, "cid", "/x", "eth0", &quick, NULL, NULL, &result, &e),
                         ==, -ETIME);
         g_assert_cmpstr(berth_error_message(&e), ==,
                         "CNI plugin hanging did not answer ADD within 1 s and was killed");
@@ -153,6 +153,60 @@ static void test_timeout(void)
         g_assert_cmpint(waitpid(helper, &status, 0), ==, helper);
         g_assert_true(WIFSIGNALED(status));
         g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+}
+
+/* runtimeConfig reaches only the plugins that declare the capability, on ADD and on DEL. */
+static void test_runtime_config(void)
+{
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        const char *list = "{\"cniVersion\": \"1.0.0\", \"plugins\": [{\"type\": \"first\"}, {\"type\": "
+                           "\"second\", \"capabilities\": {\"portMappings\": true, \"bandwidth\": false}}]}";
+        PortMapping m[2] = {
+                { .protocol = PORT_PROTOCOL_TCP, .host_port = 8080, .container_port = 80 },
+                { .protocol = PORT_PROTOCOL_UDP,
+                  .host_address = 0x7f000001,
+                  .host_port = 5353,
+                  .container_port = 53 },
+        };
+        g_autofree char *runtime = cni_port_mappings_to_runtime_config(m, 2), *result = NULL;
+        g_autofree PortMapping *back = NULL;
+        g_autoptr(JsonParser) p1 = json_parser_new(), p2 = json_parser_new(), p3 = json_parser_new();
+        JsonObject *c1, *c2, *d2, *pm;
+        size_t n;
+
+        g_assert_cmpstr(
+                runtime, ==,
+                "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"},"
+                "{\"hostPort\":5353,\"containerPort\":53,\"protocol\":\"udp\",\"hostIP\":\"127.0.0.1\"}]}");
+        g_assert_cmpint(cni_port_mappings_from_runtime_config(runtime, &back, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 2);
+        g_assert_cmpmem(back, sizeof(PortMapping) * 2, m, sizeof(m));
+        g_assert_cmpint(cni_port_mappings_from_runtime_config("[]", &back, &n), ==, -EINVAL);
+        g_assert_cmpint(cni_port_mappings_from_runtime_config("{\"portMappings\": [{\"hostPort\": 0, "
+                                                              "\"containerPort\": 80}]}",
+                                                              &back, &n),
+                        ==, -EINVAL);
+
+        g_assert_true(cni_conflist_has_capability(list, "portMappings"));
+        g_assert_false(cni_conflist_has_capability(list, "bandwidth"));
+        g_assert_false(cni_conflist_has_capability(LIST, "portMappings"));
+
+        g_assert_cmpint(
+                cni_run(list, "net", CNI_ADD, "cid", "/x", "eth0", &settings, NULL, runtime, &result, &e),
+                ==, 0);
+        c1 = read_json("first.ADD.json", p1);
+        g_assert_false(json_object_has_member(c1, "runtimeConfig"));
+        c2 = read_json("second.ADD.json", p2);
+        pm = json_object_get_object_member(c2, "runtimeConfig");
+        g_assert_nonnull(pm);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(pm, "portMappings")), ==, 2);
+        g_assert_false(json_object_has_member(pm, "bandwidth"));
+        g_assert_cmpint(
+                cni_run(list, "net", CNI_DEL, "cid", "", "eth0", &settings, result, runtime, NULL, &e), ==,
+                0);
+        d2 = read_json("second.DEL.json", p3);
+        g_assert_true(
+                json_object_has_member(json_object_get_object_member(d2, "runtimeConfig"), "portMappings"));
 }
 
 static void test_settings(void)
@@ -211,6 +265,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/cni/add-del", test_add_del);
         g_test_add_func("/cni/errors", test_errors);
         g_test_add_func("/cni/timeout", test_timeout);
+        g_test_add_func("/cni/runtime-config", test_runtime_config);
         g_test_add_func("/cni/settings", test_settings);
         r = g_test_run();
         {
