@@ -12,6 +12,7 @@
 
 #include "daemon/container-cni.h"
 #include "daemon/container-network.h"
+#include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/cni.h"
 #include "network/subnet.h"
@@ -377,17 +378,24 @@ static int on_check_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         return 0;
 }
 
+typedef struct CniDel {
+        Manager *manager;
+        char id[65];
+} CniDel;
+
 static int on_del_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
-        char *id = userdata;
+        CniDel *d = userdata;
 
         if (si->si_code != CLD_EXITED || si->si_status != 0)
                 log_warning(
                         "CNI DEL of container %.12s failed; its record stays for the next start of berthd.",
-                        id);
+                        d->id);
         else
-                log_debug("CNI DEL of container %.12s done.", id);
-        g_free(id);
+                log_debug("CNI DEL of container %.12s done.", d->id);
+        /* Its names on the CNI networks went with the record. */
+        manager_dns_update(d->manager);
+        g_free(d);
         sd_event_source_unref(s);
         return 0;
 }
@@ -396,6 +404,7 @@ void manager_cni_del(Manager *m, const char *id)
 {
         _cleanup_free_ char *path = record_path(m, id);
         sd_event_source *source = NULL;
+        CniDel *d;
         pid_t pid;
         int r;
 
@@ -418,9 +427,14 @@ void manager_cni_del(Manager *m, const char *id)
                 reset_signal_mask();
                 _exit(child_del(m, id) < 0 ? 1 : 0);
         }
-        r = sd_event_add_child(m->event, &source, pid, WEXITED, on_del_exit, g_strdup(id));
-        if (r < 0)
+        d = g_new0(CniDel, 1);
+        d->manager = m;
+        g_strlcpy(d->id, id, sizeof(d->id));
+        r = sd_event_add_child(m->event, &source, pid, WEXITED, on_del_exit, d);
+        if (r < 0) {
                 log_warning_errno(r, "Failed to watch CNI DEL of container %.12s: %m", id);
+                g_free(d);
+        }
 }
 
 /* A running container's networks, checked in a child (after a restart of berthd: still as recorded?). */
@@ -642,11 +656,12 @@ static int on_change_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                         ch->done(c, r, msg, ch->userdata);
                 } else {
                         log_info("Container %s connected to CNI network %s.", c->name, ch->network);
+                        manager_dns_update(c->manager);
                         container_emit_changed(c);
                         ch->done(c, 0, NULL, ch->userdata);
                 }
         } else {
-                r = container_disconnect(c, ch->network, ch->force, &e);
+                r = container_disconnect(c, ch->network, ch->force, &e); /* and its names */
                 ch->done(c, r, r < 0 ? berth_error_message(&e) : NULL, ch->userdata);
         }
         cni_change_free(ch);
@@ -676,10 +691,10 @@ int container_cni_change(Container *c, const char *network, bool connect, const 
         if (!connect && !g_strv_contains((const char *const *) networks, network))
                 return 0; /* not on it: container_disconnect() says so (or, with force, nothing) */
         if (connect) {
-                r = container_cni_connect_check(network, ip, aliases, e);
+                r = container_cni_connect_check(network, ip, e);
                 if (r < 0)
                         return r;
-                r = container_config_connect(&c->config, network, NULL, NULL, e);
+                r = container_config_connect(&c->config, network, NULL, aliases, e);
                 if (r < 0)
                         return r;
                 netns = g_strdup_printf("/proc/%d/ns/net", (int) monitor_pid);
@@ -736,16 +751,12 @@ int container_cni_change(Container *c, const char *network, bool connect, const 
         return 1;
 }
 
-int container_cni_connect_check(const char *network, const char *ip, char **aliases, BerthError *e)
+int container_cni_connect_check(const char *network, const char *ip, BerthError *e)
 {
         if (!isempty(ip))
                 return berth_error_set(
                         e, -EINVAL,
                         "network %s is a CNI network: its IPAM plugin gives the address, not --ip", network);
-        if (aliases && aliases[0])
-                return berth_error_set(
-                        e, -EINVAL, "network %s is a CNI network: berth resolves no names (aliases) on it",
-                        network);
         return 0;
 }
 
@@ -793,4 +804,43 @@ char *container_cni_ipv4(const Container *c)
                         return cni_result_ipv4(result);
         }
         return NULL;
+}
+
+int container_cni_address(const Container *c, const char *network, uint32_t *ret_address,
+                          uint32_t *ret_gateway)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonArray *a = record_read(c->manager, c->id, p);
+
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                JsonNode *node = json_array_get_element(a, i);
+                const char *name = NULL, *result = NULL;
+
+                if (!JSON_NODE_HOLDS_OBJECT(node))
+                        continue;
+                (void) json_read_string(json_node_get_object(node), "Name", &name);
+                (void) json_read_string(json_node_get_object(node), "Result", &result);
+                if (streq_ptr(name, network) && !isempty(result))
+                        return cni_result_ipv4_gateway(result, ret_address, ret_gateway);
+        }
+        return -ENOENT;
+}
+
+bool host_has_ipv4(uint32_t address)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(address) };
+
+        return fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0;
+}
+
+int container_cni_nameserver(const Container *c, uint32_t *ret)
+{
+        uint32_t address, gateway;
+
+        if (!manager_network_is_cni(c->manager, c->config.network) || !manager_dns_available() ||
+            container_cni_address(c, c->config.network, &address, &gateway) < 0 || !host_has_ipv4(gateway))
+                return -ENOENT;
+        *ret = gateway;
+        return 0;
 }

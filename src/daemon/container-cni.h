@@ -33,6 +33,15 @@ void manager_sweep_cni(Manager *m, bool (*alive)(const char *id, void *userdata)
 /* The host ports published through c's first network when that is a CNI network (the portMappings its ADD
  * was given, recorded); NULL and 0 otherwise. */
 PortMapping *container_cni_ports(const Container *c, size_t *ret_n);
+/* c's IPv4 address and its gateway on the CNI network, from the recorded result of its ADD; -ENOENT when
+ * there is none (not added yet, or no gateway in the result). */
+int container_cni_address(const Container *c, const char *network, uint32_t *ret_address,
+                          uint32_t *ret_gateway);
+/* Whether address is one of the host's (berthd's namespace): aardvark-dns can serve there. */
+bool host_has_ipv4(uint32_t address);
+/* The nameserver of c when its first network is a CNI network whose result's gateway is on the host and
+ * aardvark-dns is installed: that gateway, where aardvark-dns serves the network's names (network-dns.c). */
+int container_cni_nameserver(const Container *c, uint32_t *ret);
 /* The IPv4 address of c's first network when that is a CNI network (its recorded result); NULL otherwise. */
 char *container_cni_ipv4(const Container *c);
 
@@ -44,5 +53,5 @@ char *container_cni_ipv4(const Container *c);
 typedef void (*ContainerCniChanged)(Container *c, int r, const char *error, void *userdata);
 int container_cni_change(Container *c, const char *network, bool connect, const char *ip, char **aliases,
                          bool force, ContainerCniChanged done, void *userdata, BerthError *e);
-/* A CNI network takes neither a fixed address nor aliases. */
-int container_cni_connect_check(const char *network, const char *ip, char **aliases, BerthError *e);
+/* A CNI network takes no fixed address: its IPAM plugin gives it. */
+int container_cni_connect_check(const char *network, const char *ip, BerthError *e);

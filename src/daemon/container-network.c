@@ -75,19 +75,20 @@ static int join_one(Container *c, const char *network, int netns_fd, const char 
 /* resolv.conf again at each start, for the networks c has now: on a user network (its first) with
  * aardvark-dns, the gateway is the only nameserver and c's --dns servers are aardvark-dns's upstream for it
  * (network-dns.c); otherwise the host's or --dns, as at create. */
-static int container_write_resolv_conf(Container *c)
+int container_write_resolv_conf(Container *c)
 {
         _cleanup_free_ char *text = NULL, *path = NULL;
         BridgeNetwork *b = NULL;
         char gateway[INET_ADDRSTRLEN], dir[PATH_MAX];
+        uint32_t cni_gateway;
         int r;
 
         if (!streq_ptr(c->config.network, "bridge") && manager_dns_available())
                 b = container_bridge(c);
-        if (b) {
+        if (b || container_cni_nameserver(c, &cni_gateway) >= 0) {
                 char *servers[] = { gateway, NULL };
 
-                ipv4_format(bridge_network_gateway(b), gateway);
+                ipv4_format(b ? bridge_network_gateway(b) : cni_gateway, gateway);
                 r = resolv_conf_for_container(false, servers, c->config.dns_search, &text);
         } else
                 r = resolv_conf_for_container(false, c->config.dns, c->config.dns_search, &text);
@@ -223,7 +224,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         /* A running container's CNI networks change in a child (container_cni_change()); a stopped one's
          * list is all there is to change here, and its next start runs the plugins. */
         if (cni) {
-                r = container_cni_connect_check(network, ip, aliases, e);
+                r = container_cni_connect_check(network, ip, e);
                 if (r < 0)
                         return r;
                 if (container_is_running(c))

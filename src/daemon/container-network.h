@@ -29,5 +29,7 @@ void container_leave_networks(Container *c);
 int container_connect(Container *c, const char *network, const char *ip, char **aliases, BerthError *e);
 /* -ENOENT when c is not on network (0 with force). */
 int container_disconnect(Container *c, const char *network, bool force, BerthError *e);
+/* /etc/resolv.conf of c for the networks it has now (at start; again once a CNI network's ADD is done). */
+int container_write_resolv_conf(Container *c);
 /* The lowest ethN that is free in netns_fd. */
 int netns_free_ifname(int netns_fd, char **ret);

@@ -517,3 +517,35 @@ char *cni_result_ipv4(const char *result)
         }
         return NULL;
 }
+
+int cni_result_ipv4_gateway(const char *result, uint32_t *ret_address, uint32_t *ret_gateway)
+{
+        g_autoptr(JsonNode) root = parse(result);
+        JsonNode *ips;
+
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+                return -ENOENT;
+        ips = json_object_get_member(json_node_get_object(root), "ips");
+        if (!ips || !JSON_NODE_HOLDS_ARRAY(ips))
+                return -ENOENT;
+        for (guint i = 0; i < json_array_get_length(json_node_get_array(ips)); i++) {
+                JsonNode *ip = json_array_get_element(json_node_get_array(ips), i);
+                g_autofree char *address = NULL;
+                const char *a, *gw;
+                uint32_t x, y;
+
+                if (!JSON_NODE_HOLDS_OBJECT(ip))
+                        continue;
+                a = json_object_get_string_member_with_default(json_node_get_object(ip), "address", NULL);
+                gw = json_object_get_string_member_with_default(json_node_get_object(ip), "gateway", NULL);
+                if (!a || !gw)
+                        continue;
+                address = g_strndup(a, strcspn(a, "/"));
+                if (ipv4_parse(address, &x) < 0 || ipv4_parse(gw, &y) < 0)
+                        continue;
+                *ret_address = x;
+                *ret_gateway = y;
+                return 0;
+        }
+        return -ENOENT;
+}

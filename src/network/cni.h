@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "network/port-mapping.h"
 #include "shared/error.h"
@@ -70,3 +71,6 @@ int cni_port_mappings_from_runtime_config(const char *runtime_config, PortMappin
 /* The first IPv4 address of a result ("ips": [{"address": "10.99.0.2/24"}]) without its prefix, NULL if it
  * has none. */
 char *cni_result_ipv4(const char *result);
+/* The first IPv4 address of a result that has a gateway, and that gateway (host byte order); -ENOENT when
+ * there is none. */
+int cni_result_ipv4_gateway(const char *result, uint32_t *ret_address, uint32_t *ret_gateway);

@@ -158,8 +158,6 @@ test_connect_and_disconnect_cni() {
         assert_match "$FAIL_OUTPUT" 'already connected to network cnet' "twice"
         assert_fails bed_exec berthctl network connect --ip 10.97.0.50 cnet c1
         assert_match "$FAIL_OUTPUT" 'its IPAM plugin gives the address' "--ip"
-        assert_fails bed_exec berthctl network connect --alias x cnet web
-        assert_match "$FAIL_OUTPUT" 'berth resolves no names' "--alias"
 
         bed_exec berthctl network disconnect cnet c1
         assert_no_match "$(addrs c1)" '^eth1 ' "eth1 gone"
@@ -234,8 +232,40 @@ test_published_ports_through_portmap() {
         assert_eq "$(veths)" "" "veths left"
 }
 
+# Names on a CNI network: aardvark-dns serves its containers' names (their recorded ADD results) on the
+# results' gateway when that is an address of the host's, as for berth's own user networks.
+test_names_on_a_cni_network() {
+        local out ip
+        bed_sh "$(declare -f conflist); conflist cni-d0 10.95.0.0/24 |
+                berthctl network create --driver cni --cni-config - dnet" >/dev/null
+        bed_exec berthctl run -d --name dweb --network dnet "$(R busybox)" sh -c \
+                'mkdir -p /www; echo hello-by-name > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+        bed_exec berthctl run -d --name dcli --network dnet "$(R busybox)" sleep 1000 >/dev/null
+        assert_match "$(bed_exec berthctl exec dcli cat /etc/resolv.conf)" '^nameserver 10\.95\.0\.1$' \
+                "the gateway as nameserver"
+        wait_until 30 bed_exec berthctl exec dcli sh -c 'timeout 5 wget -q -O /dev/null http://dweb/'
+        assert_eq "$(bed_exec berthctl exec dcli sh -c 'timeout 5 wget -q -O - http://dweb/')" hello-by-name \
+                "dweb by name"
+        out=$(bed_exec berthctl exec dcli nslookup dweb 10.95.0.1)
+        assert_match "$out" "Address: $(ip_of dweb)" "the name's address"
+        # A running container connected with an alias: both its name and the alias, at its address there.
+        bed_exec berthctl run -d --name dlate "$(R busybox)" sleep 1000 >/dev/null
+        bed_exec berthctl network connect --alias dal dnet dlate
+        ip=$(addrs dlate | awk '$1 == "eth1" { sub("/.*", "", $2); print $2 }')
+        assert_match "$ip" '^10\.95\.0\.' "dlate's address on dnet"
+        wait_until 30 bed_exec berthctl exec dcli nslookup dal 10.95.0.1
+        assert_match "$(bed_exec berthctl exec dcli nslookup dal 10.95.0.1)" "Address: ${ip//./\\.}\$" "the alias"
+        assert_match "$(bed_exec berthctl exec dcli nslookup dlate 10.95.0.1)" "Address: ${ip//./\\.}\$" \
+                "dlate's name"
+        bed_exec berthctl network disconnect dnet dlate
+        wait_until 30 bash -c "! $BERTH_BED exec $BED_DIR berthctl exec dcli nslookup dal 10.95.0.1"
+        bed_exec berthctl rm -f dweb dcli dlate >/dev/null
+        wait_until 30 no_records
+        wait_until 30 bash -c "! $BERTH_BED exec $BED_DIR test -e /run/berth/dns/dnet"
+}
+
 test_cleanup() {
-        bed_exec berthctl network rm pnet hnet cnet mnet >/dev/null
+        bed_exec berthctl network rm pnet hnet cnet mnet dnet >/dev/null
         bed_exec rm /etc/berth/berth.conf
         bed_exec systemctl reload berthd
 }

@@ -209,6 +209,24 @@ static void test_runtime_config(void)
                 json_object_has_member(json_object_get_object_member(d2, "runtimeConfig"), "portMappings"));
 }
 
+static void test_result_gateway(void)
+{
+        uint32_t a = 0, g = 0;
+
+        g_assert_cmpint(cni_result_ipv4_gateway(
+                                "{\"ips\": [{\"address\": \"fd00::2/64\", \"gateway\": \"fd00::1\"}, "
+                                "{\"address\": \"10.99.0.7/24\"}, {\"address\": \"10.98.0.7/24\", "
+                                "\"gateway\": \"10.98.0.1\"}]}",
+                                &a, &g),
+                        ==, 0);
+        g_assert_cmphex(a, ==, 0x0a620007);
+        g_assert_cmphex(g, ==, 0x0a620001);
+        g_assert_cmpint(cni_result_ipv4_gateway("{\"ips\": [{\"address\": \"10.99.0.7/24\"}]}", &a, &g), ==,
+                        -ENOENT);
+        g_assert_cmpint(cni_result_ipv4_gateway("{}", &a, &g), ==, -ENOENT);
+        g_assert_cmpint(cni_result_ipv4_gateway("nonsense", &a, &g), ==, -ENOENT);
+}
+
 static void test_settings(void)
 {
         g_autofree char *file = g_build_filename(dir, "berth.conf", NULL), *p = NULL;
@@ -266,6 +284,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/cni/errors", test_errors);
         g_test_add_func("/cni/timeout", test_timeout);
         g_test_add_func("/cni/runtime-config", test_runtime_config);
+        g_test_add_func("/cni/result-gateway", test_result_gateway);
         g_test_add_func("/cni/settings", test_settings);
         r = g_test_run();
         {
