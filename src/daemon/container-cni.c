@@ -638,6 +638,10 @@ static int on_change_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         }
         if (c)
                 c->cni_changing = false;
+        /* Stopped or removed meanwhile: the DEL at its exit may have run before this child wrote the record
+         * again; what is recorded now goes the same way. */
+        if (!c || (!c->starting && c->state.monitor_pid <= 0))
+                manager_cni_del(ch->manager, ch->id);
         if (!c)
                 ch->done(NULL, -ESRCH, "the container was removed meanwhile", ch->userdata);
         else if (!ok) {
