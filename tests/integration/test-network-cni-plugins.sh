@@ -186,7 +186,7 @@ test_nobody_may_connect() {
         local out
         bed_exec berthctl run -d --name c2 "$(R busybox)" sleep 1000 >/dev/null
         out=$(bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1/network/cnet \
-                org.berth1.Network Connect sa{sv} c2 0 2>&1) && fail "nobody may connect"
+                org.berth1.Network Connect 'sa{sv}' c2 0 2>&1) && fail "nobody may connect"
         assert_match "$out" 'Interactive authentication required' "Connect"
         assert_no_match "$(addrs c2)" '^eth1 ' "c2 unchanged"
         bed_exec berthctl rm -f c2 >/dev/null
