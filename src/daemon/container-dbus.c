@@ -154,11 +154,14 @@ static int property_get_ports(sd_bus *bus, const char *path, const char *interfa
 {
         Container *c = userdata;
         const PortMapping *ports = NULL;
+        _cleanup_free_ PortMapping *cni = NULL;
         size_t n = 0;
         int r;
 
         if (c->monitor_source)
                 ports = bridge_network_ports(container_bridge(c), c->id, &n);
+        if (c->monitor_source && n == 0)
+                ports = cni = container_cni_ports(c, &n); /* through a CNI network's portmap */
         r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 char a[INET_ADDRSTRLEN];

@@ -75,19 +75,20 @@ static int join_one(Container *c, const char *network, int netns_fd, const char 
 /* resolv.conf again at each start, for the networks c has now: on a user network (its first) with
  * aardvark-dns, the gateway is the only nameserver and c's --dns servers are aardvark-dns's upstream for it
  * (network-dns.c); otherwise the host's or --dns, as at create. */
-static int container_write_resolv_conf(Container *c)
+int container_write_resolv_conf(Container *c)
 {
         _cleanup_free_ char *text = NULL, *path = NULL;
         BridgeNetwork *b = NULL;
         char gateway[INET_ADDRSTRLEN], dir[PATH_MAX];
+        uint32_t cni_gateway;
         int r;
 
         if (!streq_ptr(c->config.network, "bridge") && manager_dns_available())
                 b = container_bridge(c);
-        if (b) {
+        if (b || container_cni_nameserver(c, &cni_gateway) >= 0) {
                 char *servers[] = { gateway, NULL };
 
-                ipv4_format(bridge_network_gateway(b), gateway);
+                ipv4_format(b ? bridge_network_gateway(b) : cni_gateway, gateway);
                 r = resolv_conf_for_container(false, servers, c->config.dns_search, &text);
         } else
                 r = resolv_conf_for_container(false, c->config.dns, c->config.dns_search, &text);
@@ -109,12 +110,15 @@ int container_join_networks(Container *c, int netns_fd)
                 uint32_t address;
 
                 if (manager_network_is_cni(c->manager, networks[i])) {
-                        if (i > 0 || !c->config.ports || !c->config.ports[0])
-                                continue; /* its plugins run after these (container-cni.c) */
+                        /* Its plugins run after these (container-cni.c); published ports through one that
+                         * takes them (portmap). */
+                        if (i > 0 || !c->config.ports || !c->config.ports[0] ||
+                            container_cni_publishes(c->manager, networks[i]))
+                                continue;
                         free(c->start_error);
                         c->start_error = g_strdup_printf(
-                                "network %s is a CNI network: berth publishes no ports on it (its conflist "
-                                "may, with the portmap plugin)",
+                                "network %s is a CNI network whose conflist has no plugin with the "
+                                "portMappings capability (e.g. portmap): it publishes no ports",
                                 networks[i]);
                         container_leave_networks(c);
                         return -EINVAL;
@@ -186,8 +190,7 @@ static int container_open_netns(Container *c, int *ret)
         return 0;
 }
 
-/* The lowest ethN that is free in netns_fd. */
-static int free_ifname(int netns_fd, char **ret)
+int netns_free_ifname(int netns_fd, char **ret)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
         int r;
@@ -216,11 +219,18 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         bool first = !container_joins_network(c);
         int r;
 
-        if (manager_network_is_cni(c->manager, network))
-                return berth_error_set(e, -EOPNOTSUPP,
-                                       "network %s is a CNI network: give it at create (--network)",
-                                       network);
-        if (!b)
+        bool cni = manager_network_is_cni(c->manager, network);
+
+        /* A running container's CNI networks change in a child (container_cni_change()); a stopped one's
+         * list is all there is to change here, and its next start runs the plugins. */
+        if (cni) {
+                r = container_cni_connect_check(network, ip, e);
+                if (r < 0)
+                        return r;
+                if (container_is_running(c))
+                        return berth_error_set(e, -EBUSY, "container %s is changing state", c->name);
+        }
+        if (!b && !cni)
                 return berth_error_set(e, -ENOENT, "no such network: %s", network);
         if (c->starting)
                 return berth_error_set(e, -EBUSY, "container %s is starting", c->name);
@@ -234,7 +244,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
 
                 r = container_open_netns(c, &netns_fd);
                 if (r >= 0)
-                        r = free_ifname(netns_fd, &ifname);
+                        r = netns_free_ifname(netns_fd, &ifname);
                 if (r >= 0)
                         r = join_one(c, network, netns_fd, ifname, first, &address, &error);
                 if (r < 0) {
@@ -292,7 +302,7 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
                 c->config.network_ips = TAKE_PTR(saved_ips);
                 return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
         }
-        if (container_is_running(c))
+        if (container_is_running(c) && !manager_network_is_cni(c->manager, network))
                 bridge_network_detach(manager_network_bridge(c->manager, network), c->id);
         manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);

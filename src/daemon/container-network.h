@@ -11,7 +11,7 @@
  * allocator (its --ip if it asked for one) and, on a user network, the names other containers resolve
  * (network-dns.c). `network connect` and `network disconnect` change the list of a stopped container (its
  * next start follows it) and of a running one at once: berthd opens the init's network namespace and adds or
- * deletes one veth pair, as it does at start. */
+ * deletes one veth pair, as it does at start (a CNI network's plugins: container-cni.h). */
 
 struct BridgeNetwork;
 
@@ -29,3 +29,7 @@ void container_leave_networks(Container *c);
 int container_connect(Container *c, const char *network, const char *ip, char **aliases, BerthError *e);
 /* -ENOENT when c is not on network (0 with force). */
 int container_disconnect(Container *c, const char *network, bool force, BerthError *e);
+/* /etc/resolv.conf of c for the networks it has now (at start; again once a CNI network's ADD is done). */
+int container_write_resolv_conf(Container *c);
+/* The lowest ethN that is free in netns_fd. */
+int netns_free_ifname(int netns_fd, char **ret);

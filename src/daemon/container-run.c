@@ -22,6 +22,7 @@
 #include "daemon/container-verbs.h"
 #include "daemon/container.h"
 #include "daemon/machine.h"
+#include "daemon/network-dns.h"
 #include "daemon/volume.h"
 #include "network/bridge.h"
 #include "runtime/caps.h"
@@ -373,6 +374,10 @@ static void on_cni_added(Container *c, int r, const char *error)
                                 log_warning_errno(q, "Failed to write /etc/hosts of %s, ignoring: %m",
                                                   c->name);
                 }
+                /* Names on CNI networks need the results: resolv.conf and aardvark-dns's files again. */
+                if (container_write_resolv_conf(c) < 0)
+                        log_warning("Failed to write /etc/resolv.conf of %s, ignoring.", c->name);
+                manager_dns_update(c->manager);
                 r = container_start_scope(c);
                 if (r >= 0)
                         return;

@@ -64,6 +64,8 @@ typedef struct Container {
         pid_t start_monitor_pid;
         char **start_device_rules;
         bool starting;
+        /* A CNI network's connect or disconnect runs (container-cni.c). */
+        bool cni_changing;
         bool auto_remove; /* created with auto_remove (run --rm): its records are never synced */
         /* Removed once its monitor is gone: by rm -f while it runs (removing), or created so (run -d --rm,
          * config.remove_on_exit; then a Restart still restarts it). */

@@ -122,6 +122,7 @@ Manager *manager_free(Manager *m)
         free(m->state_dir);
         free(m->runtime_dir);
         free(m->config_file);
+        cni_settings_done(&m->cni);
         free(m->auth_file);
         free(m->login_auth_file);
         blob_sources_free(m->blob_sources);
@@ -199,6 +200,7 @@ static int manager_load_config(Manager *m)
 {
         _cleanup_(registry_config_freep) RegistryConfig *config = NULL;
         StoreConfig store;
+        CniSettings cni;
         int r;
 
         r = registry_config_load(m->config_file, &config);
@@ -207,6 +209,11 @@ static int manager_load_config(Manager *m)
         r = store_config_load(m->config_file, &store);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the [Store] settings of '%s': %m", m->config_file);
+        r = cni_settings_load(m->config_file, &cni);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the CNI settings of '%s': %m", m->config_file);
+        cni_settings_done(&m->cni);
+        m->cni = cni;
         manager_load_credentials(m, config);
 
         /* Extractions already running keep the limits they were forked with. */

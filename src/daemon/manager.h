@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "network/cni.h"
 #include "shared/macro.h"
 
 typedef struct Manager {
@@ -25,6 +26,7 @@ typedef struct Manager {
         struct CurlGlue *curl;
         struct RegistryClient *registry;
         struct BridgeNetwork *bridge; /* the default network (network/bridge.h) */
+        CniSettings cni;              /* [Network] CniPath=, CniTimeout= (re-read on reload) */
         GHashTable *transfers;        /* id → Transfer */
         GHashTable *containers;       /* id → Container (the key is the container's own id string) */
         GHashTable *networks;         /* name → UserNetwork (daemon/network.h) */

@@ -4,6 +4,7 @@
 
 #include "daemon/bus-errors.h"
 #include "daemon/bus-options.h"
+#include "daemon/container-cni.h"
 #include "daemon/container-network.h"
 #include "daemon/container.h"
 #include "daemon/network-dbus.h"
@@ -437,6 +438,16 @@ static int bus_error_set_connect(sd_bus_error *error, const BerthError *e)
         }
 }
 
+static void on_cni_changed(Container *c, int r, const char *error, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = userdata;
+
+        if (r < 0)
+                (void) sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "%s", error);
+        else
+                (void) sd_bus_reply_method_return(message, NULL);
+}
+
 static int network_method_connect(sd_bus_message *message, Manager *m, const char *network, bool connect,
                                   sd_bus_error *error)
 {
@@ -468,6 +479,14 @@ static int network_method_connect(sd_bus_message *message, Manager *m, const cha
         if (r == 0)
                 return 1;
 
+        /* A running container's CNI network: its plugins run in a child, the reply follows them. */
+        r = container_cni_change(c, network, connect, o.ip, o.aliases, force, on_cni_changed, message, &e);
+        if (r > 0) {
+                sd_bus_message_ref(message);
+                return 1;
+        }
+        if (r < 0)
+                return bus_error_set_connect(error, &e);
         if (connect)
                 r = container_connect(c, network, o.ip, o.aliases, &e);
         else

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/container-cni.h"
 #include "daemon/container.h"
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
@@ -77,6 +78,55 @@ static bool write_network(Manager *m, const char *dir, const UserNetwork *n)
                 log_warning(
                         "Network %s: a name does not fit aardvark-dns's format, its names are not served.",
                         n->name);
+                return false;
+        }
+        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
+                return false;
+        }
+        return true;
+}
+
+/* A CNI network (container-cni.c): its running containers' addresses from the recorded ADD results, served
+ * on the results' gateway when that is an address of the host's (a bridge plugin with isGateway); a
+ * network whose plugins put no gateway on the host (macvlan, say) gets no names. */
+static bool write_cni_network(Manager *m, const char *dir, const UserNetwork *n)
+{
+        g_autoptr(GArray) entries = g_array_new(false, true, sizeof(AardvarkEntry));
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+        _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name), *text = NULL;
+        uint32_t gateway = 0;
+        GHashTableIter it;
+        gpointer v;
+        int r;
+
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                Container *c = v;
+                AardvarkEntry e = { .id = c->id };
+                g_auto(GStrv) networks = NULL;
+                uint32_t gw;
+
+                if (!container_has_cni_networks(c))
+                        continue;
+                networks = container_config_networks(&c->config);
+                if (!g_strv_contains((const char *const *) networks, n->name) ||
+                    container_cni_address(c, n->name, &e.address, &gw) < 0 ||
+                    (gateway != 0 && gw != gateway))
+                        continue;
+                gateway = gw;
+                e.names = entry_names(c, n->name);
+                g_ptr_array_add(names, e.names);
+                e.dns_servers = c->config.dns;
+                g_array_append_val(entries, e);
+        }
+        if (entries->len > 0 && host_has_ipv4(gateway))
+                text = aardvark_config_generate(gateway, (const AardvarkEntry *) entries->data,
+                                                entries->len);
+        if (!text) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Failed to remove '%s', ignoring: %m", path);
                 return false;
         }
         r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
@@ -180,7 +230,7 @@ void manager_dns_update(Manager *m)
         }
         g_hash_table_iter_init(&it, m->networks);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                if (write_network(m, dir, v))
+                if (user_network_is_cni(v) ? write_cni_network(m, dir, v) : write_network(m, dir, v))
                         any = true;
         remove_stale(m, dir);
 

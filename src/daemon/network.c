@@ -289,11 +289,11 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         if (r < 0)
                 return r;
         if (user_network_is_cni(n)) {
-                _cleanup_free_ char *missing = cni_conflist_missing_plugin(n->cni_config, CNI_PATH_DEFAULT);
+                _cleanup_free_ char *missing = cni_conflist_missing_plugin(n->cni_config, m->cni.path);
 
                 if (missing)
                         return berth_error_set(e, -EINVAL, "CNI plugin %s is not installed in %s", missing,
-                                               CNI_PATH_DEFAULT);
+                                               m->cni.path);
         }
         if (n->ipv6) {
                 GHashTableIter it;

@@ -75,11 +75,12 @@ test_containers_on_a_cni_network() {
         assert_match "$out" '^hello-from-cni$' "srv reached from the other container"
         assert_match "$(bed_exec berthctl exec srv cat /etc/hosts)" "^$ip" "/etc/hosts names the CNI address"
         assert_match "$(bed_exec machinectl status --no-pager srv)" "Address: ${ip//./\\.}\$" "machinectl status"
-        # Ports are refused: berth publishes none on a CNI network.
+        # Ports are refused: no plugin of this conflist takes portMappings (portmap: test-network-cni-plugins.sh).
         assert_fails bed_exec berthctl run --rm --network cninet -p 8080:80 "$(R busybox)" true
-        assert_match "$FAIL_OUTPUT" 'network cninet is a CNI network: berth publishes no ports on it' "-p"
-        # Connect is refused: a CNI network is given at create.
+        assert_match "$FAIL_OUTPUT" 'network cninet is a CNI network whose conflist has no plugin with the portMappings' "-p"
+        # srv is on it already (connect and disconnect: test-network-cni-plugins.sh).
         assert_fails bed_exec berthctl network connect cninet srv
+        assert_match "$FAIL_OUTPUT" 'already connected to network cninet' "connect twice"
         bed_exec berthctl rm -f srv >/dev/null
         wait_until 30 no_allocations
         wait_until 30 no_records
