@@ -181,6 +181,8 @@ static int ports_runtime_config(Container *c, char **ret, char **ret_error)
 /* In the child: ADD for every CNI network of c. The record is written first without results, so that a DEL
  * comes whatever happens to this child (a timeout, a crash), then again with them. On a failure, DEL of them
  * all here (the spec's cleanup) and the message to error_fd. */
+static int child_del(Manager *m, const char *id);
+
 static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
@@ -200,6 +202,12 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
                         return r;
                 }
         }
+        /* A record left by the last run (its DEL failed) is released before this run's replaces it, or its
+         * plugins' host side (an address lease, port rules) would never be. */
+        r = child_del(c->manager, c->id);
+        if (r < 0)
+                log_warning("The CNI networks of the last run of %s could not all be released, going on.",
+                            c->name);
         for (size_t i = 0; networks[i]; i++)
                 g_ptr_array_add(results, NULL);
         r = record_write(c, (char **) results->pdata, runtime);

@@ -23,6 +23,20 @@ if os.environ["CNI_COMMAND"] == "ADD":
     json.dump(conf["prevResult"], sys.stdout)
 PY
 }
+# A plugin whose DEL fails while $CALLS/fail-del exists; ADD passes the result on. It notes each call.
+flaky_del() {
+        cat <<'SH'
+#!/bin/sh
+if [ "$CNI_COMMAND" = DEL ] && [ -e /run/cni-test/fail-del ]; then
+        echo "DEL failed" >> /run/cni-test/flaky.calls
+        echo '{"cniVersion": "1.0.0", "code": 11, "msg": "told to fail"}'
+        exit 1
+fi
+echo "$CNI_COMMAND" >> /run/cni-test/flaky.calls
+[ "$CNI_COMMAND" = ADD ] && python3 -c 'import json, sys; json.dump(json.load(sys.stdin)["prevResult"], sys.stdout)'
+exit 0
+SH
+}
 # A plugin that hangs at ADD (with a helper of its own) and notes its PIDs; DEL answers at once.
 hanging() {
         cat <<'SH'
@@ -262,6 +276,30 @@ test_names_on_a_cni_network() {
         bed_exec berthctl rm -f dweb dcli dlate >/dev/null
         wait_until 30 no_records
         wait_until 30 bash -c "! $BERTH_BED exec $BED_DIR test -e /run/berth/dns/dnet"
+}
+
+# A DEL that fails at a stop keeps the container's record; the next start releases it (DEL again) before
+# its ADD, so the plugins' host side (here host-local's lease) is not left behind.
+test_a_failed_del_is_retried_at_the_next_start() {
+        local id
+        flaky_del | bed_sh "cat > $PLUGINS/flakydel && chmod 755 $PLUGINS/flakydel"
+        berth_conf $'[Network]\nCniPath='"$PLUGINS"':/usr/lib/cni'
+        bed_sh "$(declare -f conflist); conflist cni-p9 10.98.9.0/24 flakydel |
+                berthctl network create --driver cni --cni-config - fnet" >/dev/null
+        bed_exec berthctl run -d --name fd1 --network fnet "$(R busybox)" sleep 1000 >/dev/null
+        id=$(id_of fd1)
+        bed_exec touch $CALLS/fail-del
+        bed_exec berthctl stop -t 1 fd1 >/dev/null
+        assert_match "$(bed_exec cat $CALLS/flaky.calls)" $'ADD\nDEL failed' "the failed DEL at stop"
+        assert_ok bed_exec test -e "/var/lib/berth/cni/$id.json"
+        assert_eq "$(bed_sh 'ls /var/lib/cni/networks/fnet | grep -c "^10\."')" 1 "the lease kept"
+        bed_exec rm $CALLS/fail-del
+        bed_exec berthctl start fd1 >/dev/null
+        assert_match "$(bed_exec cat $CALLS/flaky.calls)" $'ADD\nDEL failed\nDEL\nADD$' "DEL before the new ADD"
+        assert_eq "$(bed_sh 'ls /var/lib/cni/networks/fnet | grep -c "^10\."')" 1 "one lease, not two"
+        bed_exec berthctl rm -f fd1 >/dev/null
+        wait_until 30 no_records
+        bed_exec berthctl network rm fnet >/dev/null
 }
 
 test_cleanup() {
