@@ -2,8 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -204,7 +208,7 @@ static int drop_capabilities(uint64_t keep)
         return 0;
 }
 
-static int load_seccomp(void)
+static int build_seccomp(scmp_filter_ctx *ret)
 {
         scmp_filter_ctx ctx;
         int r = 0;
@@ -219,8 +223,79 @@ static int load_seccomp(void)
                         continue; /* not on this architecture */
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
         }
-        if (r >= 0)
-                r = seccomp_load(ctx);
+        if (r < 0) {
+                seccomp_release(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+/* The filter as BPF, made once per process by extract_confine_prepare() and inherited by each child: a pull
+ * of many small layers forks one child per layer, and libseccomp's compilation of the allow-list (about a
+ * million instructions) was a good part of a tiny layer's cost. */
+static struct sock_filter *prepared_filter;
+static unsigned short prepared_len;
+static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
+
+static void prepare_filter(void)
+{
+        _cleanup_close_ int fd = -EBADF;
+        scmp_filter_ctx ctx = NULL;
+        struct sock_filter *filter;
+        off_t size;
+
+        fd = memfd_create("berth-extract-seccomp", MFD_CLOEXEC);
+        if (fd < 0 || build_seccomp(&ctx) < 0)
+                return;
+        if (seccomp_export_bpf(ctx, fd) < 0) {
+                seccomp_release(ctx);
+                return;
+        }
+        seccomp_release(ctx);
+        size = lseek(fd, 0, SEEK_CUR);
+        if (size <= 0 || size % (off_t) sizeof(struct sock_filter) != 0 ||
+            size / (off_t) sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return;
+        filter = malloc((size_t) size);
+        if (!filter)
+                return;
+        if (pread(fd, filter, (size_t) size, 0) != size) {
+                free(filter);
+                return;
+        }
+        prepared_len = (unsigned short) (size / (off_t) sizeof(struct sock_filter));
+        prepared_filter = filter;
+}
+
+void extract_confine_prepare(void)
+{
+        (void) pthread_once(&prepare_once, prepare_filter);
+}
+
+bool extract_confine_prepared(void)
+{
+        return prepared_filter;
+}
+
+static int load_seccomp(void)
+{
+        scmp_filter_ctx ctx = NULL;
+        int r;
+
+        if (prepared_filter) {
+                struct sock_fprog prog = { .len = prepared_len, .filter = prepared_filter };
+
+                /* no_new_privs is set already (extract_confine()). */
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                        return negative_errno();
+                return 0;
+        }
+        /* Not prepared (or preparing failed): compiled here. */
+        r = build_seccomp(&ctx);
+        if (r < 0)
+                return r;
+        r = seccomp_load(ctx);
         seccomp_release(ctx);
         return r;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What confines the layer-extraction child beyond its chroot (layer-extract.c). It runs as root on hostile
@@ -24,6 +25,12 @@
 
 /* The capabilities kept, as a mask of 1 << CAP_x. */
 uint64_t extract_confine_caps(void);
+
+/* In the parent, before it forks extraction children: compiles the seccomp filter once, for every child it
+ * forks later (a child compiles its own when this was not called or failed). extract_confine_prepared() says
+ * whether it is ready. */
+void extract_confine_prepare(void);
+bool extract_confine_prepared(void);
 
 /* Before the chroot (it reads /proc/self/statm). */
 int extract_confine_memory(void);

@@ -685,6 +685,7 @@ static int fork_child(int input_fd, int dest_dir_fd, int result_fd, int record_f
 {
         pid_t parent = getpid(), pid;
 
+        extract_confine_prepare();
         pid = fork();
         if (pid < 0)
                 return negative_errno();

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -963,6 +964,35 @@ static uint64_t proc_status_caps(pid_t pid, const char *key)
 /* The child runs as root on hostile input: once it waits for its input it holds only the capabilities
  * extraction needs (in its bounding set too), has no_new_privs, a seccomp filter and a capped address space.
  */
+/* The filter compiled once in the parent (extract_confine_prepare()) is the one a child installs: sockets
+ * answer EPERM in it, what extraction needs works. */
+static void test_extract_confine_prepared_filter(void)
+{
+        int status;
+        pid_t pid;
+
+        if (!need_root())
+                return;
+        extract_confine_prepare();
+        g_assert_true(extract_confine_prepared());
+        pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                int fd;
+
+                if (extract_confine() < 0)
+                        _exit(2);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd >= 0 || errno != EPERM)
+                        _exit(3);
+                fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _exit(fd >= 0 ? 0 : 4);
+        }
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
 static void test_extract_confined(void)
 {
         _cleanup_close_ int input = -EBADF, result = -EBADF;
@@ -1439,6 +1469,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/corrupt", test_extract_corrupt);
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
         g_test_add_func("/layer/extract/confined", test_extract_confined);
+        g_test_add_func("/layer/extract/confine-prepared", test_extract_confine_prepared_filter);
         g_test_add_func("/layer/store/basic", test_store_basic);
         g_test_add_func("/layer/store/batch", test_store_batch);
         g_test_add_func("/layer/store/crash", test_store_crash);
