@@ -217,6 +217,18 @@ static int container_remove_quiet(const char *id)
         return 0;
 }
 
+static int container_remove_when_exited(const char *id)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = manager_call_quiet("UpdateContainer", 0, &error, NULL, "sa(sv)a{sv}", id, 0, 1, "remove_on_exit",
+                               "b", 1);
+        if (r < 0 && !sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_CONTAINER))
+                return log_bus_error(&error, r);
+        return 0;
+}
+
 static void container_wait_recorded(const char *path)
 {
         uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC, pause = USEC_PER_MSEC;
@@ -424,7 +436,10 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 if (r < 0)
                         return EXIT_DAEMON;
                 ret = attach_start_session(id, path, &ap, &detached);
-                if (o.rm && !detached && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+                if (o.rm && detached)
+                        /* Nobody waits for it now: berthd removes it when it exits (at once if it has). */
+                        ret = container_remove_when_exited(id) < 0 && ret == EXIT_OK ? EXIT_DAEMON : ret;
+                else if (o.rm && container_remove_quiet(id) < 0 && ret == EXIT_OK)
                         ret = EXIT_DAEMON;
                 return ret;
         }

@@ -764,10 +764,26 @@ int bus_container_method_wait(sd_bus_message *message, void *userdata, sd_bus_er
         return container_wait(userdata, message);
 }
 
+typedef struct UpdateOptions {
+        bool set_remove_on_exit;
+        bool remove_on_exit;
+} UpdateOptions;
+
+static int read_update_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        UpdateOptions *o = userdata;
+
+        if (!streq(key, "remove_on_exit"))
+                return bus_option_unknown(key, error);
+        o->set_remove_on_exit = true;
+        return bus_option_read_bool(m, key, &o->remove_on_exit, error);
+}
+
 int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *update = NULL;
+        UpdateOptions o = {};
         Container *c = userdata;
         Manager *m = c->manager;
         int r;
@@ -777,7 +793,7 @@ int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_
                 return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
-        r = bus_read_options(message, NULL, NULL, error);
+        r = bus_read_options(message, read_update_option, &o, error);
         if (r < 0)
                 return r;
         r = verify_manage_container(message, c, "update", false, error);
@@ -792,6 +808,18 @@ int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_
                                             &m->polkit_registry, error);
                 if (r <= 0)
                         return r < 0 ? r : 1;
+        }
+        if (o.set_remove_on_exit) {
+                r = container_set_remove_on_exit(c, o.remove_on_exit);
+                if (r == -EINVAL)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Container %s has a restart policy: it cannot be removed "
+                                                 "once it exits.",
+                                                 c->name);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to update container %s: %m", c->name);
+                if (r > 0) /* it had exited: removed */
+                        return sd_bus_reply_method_return(message, NULL);
         }
         r = container_update(c, update, message);
         if (r < 0)

@@ -162,6 +162,27 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
         return r < 0 ? r : 1;
 }
 
+int container_set_remove_on_exit(Container *c, bool on)
+{
+        bool old = c->config.remove_on_exit;
+        int r;
+
+        if (on && !isempty(c->config.restart) && !streq(c->config.restart, "no"))
+                return -EINVAL;
+        c->config.remove_on_exit = on;
+        r = container_save_record(c);
+        if (r < 0) {
+                c->config.remove_on_exit = old;
+                return r;
+        }
+        c->remove_on_exit = on || c->removing;
+        if (on && !c->monitor_source && !c->starting && c->state.status == CONTAINER_EXITED) {
+                (void) container_remove_on_exit(c);
+                return 1;
+        }
+        return 0;
+}
+
 static void on_processes(void *userdata, const BerthError *e, const ScopeProcess *p, size_t n)
 {
         sd_bus_message *call = userdata;

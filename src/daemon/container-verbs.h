@@ -22,6 +22,10 @@ void container_restart_pending(Container *c);
  * uses them, and onto its running scope (SetUnitProperties); reply_to gets container_send_pause_reply()'s
  * answer when systemd has taken them (at once when the container does not run). */
 int container_update(Container *c, const char *update, sd_bus_message *reply_to);
+/* Update's remove_on_exit: records whether berthd removes the container once it has exited (run --rm whose
+ * client detached). Turned on for a container that has exited already, it removes it now and returns 1
+ * (c is freed). -EINVAL with a restart policy other than "no". */
+int container_set_remove_on_exit(Container *c, bool on);
 /* The processes of the running container (its scope's, without the monitor's supervisor cgroup), answered
  * through container_send_top_reply(). -ESRCH when it does not run. */
 int container_top(Container *c, sd_bus_message *reply_to);

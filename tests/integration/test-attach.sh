@@ -70,6 +70,17 @@ test_run_ti_detach_attach_resize_exit() {
         assert_eq "$(cstate mydebian ExitCode)" 'u 0' "exit code"
 }
 
+# run -ti --rm, detached from: nobody waits for its end, so berthd removes it when it exits.
+test_run_ti_rm_detached_is_removed_at_exit() {
+        session rmti "berthctl run -ti --rm --name rmti $(B) sh"
+        wait_until 60 screen_has rmti '^/ # ?$'
+        tm send-keys -t rmti C-p C-q
+        wait_until 60 screen_has rmti 'berthctl-exit=0'
+        assert_eq "$(cstate rmti State)" 's "running"' "running after the detach"
+        bed_exec berthctl stop -t 1 rmti >/dev/null
+        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR berthctl container inspect rmti"
+}
+
 test_run_ti_exit_code() {
         session three "berthctl run -ti --rm $(B) sh"
         wait_until 60 screen_has three '^/ # ?$'

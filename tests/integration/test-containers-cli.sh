@@ -154,6 +154,18 @@ test_detached_rm_is_removed_by_berthd_when_it_exits() {
         bed_exec systemctl start berthd
         assert_ok container_gone rmdown
 
+        # Update's remove_on_exit (what berthctl sends when a run -ti --rm is detached from): on a container
+        # that has exited already, it goes at once; with a restart policy it is refused.
+        bed_exec berthctl run --name rmlater "$(B)" true
+        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager UpdateContainer 'sa(sv)a{sv}' \
+                rmlater 0 1 remove_on_exit b true
+        assert_ok container_gone rmlater
+        bed_exec berthctl create --name rmpolicy --restart always "$(B)" true >/dev/null
+        assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager UpdateContainer \
+                'sa(sv)a{sv}' rmpolicy 0 1 remove_on_exit b true
+        assert_match "$FAIL_OUTPUT" 'has a restart policy' "refused with a policy"
+        bed_exec berthctl rm rmpolicy >/dev/null
+
         # Docker's "Conflicting options: --restart and --rm", attached or not; berthd refuses the pair too.
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -d --rm --restart always "$(B)" true)
         assert_eq "$rc:$(cat "$TEST_TMP/err")" "125:berthctl run: conflicting options: --restart and --rm." "-d"
