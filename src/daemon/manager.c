@@ -108,6 +108,7 @@ Manager *manager_free(Manager *m)
         }
         registry_client_free(m->registry);
         bridge_network_free(m->bridge);
+        user_network_free(m->bridge_record);
         if (m->networks)
                 g_hash_table_destroy(m->networks);
         if (m->network_bridges)

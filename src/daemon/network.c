@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/container-network.h"
 #include "daemon/container.h"
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
@@ -420,4 +422,66 @@ int manager_prune_networks(Manager *m, char ***ret, BerthError *e)
         g_ptr_array_add(names, NULL);
         *ret = (char **) g_ptr_array_steal(names, NULL);
         return 0;
+}
+
+const UserNetwork *manager_bridge_record(Manager *m)
+{
+        g_autoptr(GChecksum) sum = NULL;
+        const NetworkConfig *config;
+        UserNetwork *n;
+
+        if (!m->bridge)
+                return NULL;
+        if (m->bridge_record)
+                return m->bridge_record;
+        config = bridge_network_config(m->bridge);
+        n = g_new0(UserNetwork, 1);
+        n->name = g_strdup("bridge");
+        n->driver = g_strdup(USER_NETWORK_DRIVER_BRIDGE);
+        n->labels = g_new0(char *, 1);
+        n->subnet = config->subnet;
+        n->gateway = bridge_network_gateway(m->bridge);
+        /* Stable across restarts and the same on every host with the same device, like a name. */
+        sum = g_checksum_new(G_CHECKSUM_SHA256);
+        g_checksum_update(sum, (const guchar *) "berth bridge network ", -1);
+        g_checksum_update(sum, (const guchar *) config->bridge, -1);
+        g_strlcpy(n->id, g_checksum_get_string(sum), sizeof(n->id));
+        m->bridge_record = n;
+        return n;
+}
+
+static gint compare_endpoints(gconstpointer a, gconstpointer b)
+{
+        return strcmp(((const NetworkEndpoint *) a)->name, ((const NetworkEndpoint *) b)->name);
+}
+
+GArray *manager_network_endpoints(Manager *m, const char *network)
+{
+        GArray *l = g_array_new(false, true, sizeof(NetworkEndpoint));
+        BridgeNetwork *b = manager_network_bridge(m, network);
+        GHashTableIter it;
+        gpointer v;
+
+        if (!b)
+                return l;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const Container *c = v;
+                NetworkEndpoint e = { .name = c->name, .id = c->id };
+                struct in6_addr a6;
+                char a[INET6_ADDRSTRLEN];
+                uint32_t address;
+
+                if (bridge_network_address(b, c->id, &address) < 0)
+                        continue;
+                snprintf(e.ipv4, sizeof(e.ipv4), "%s/%u", ipv4_format(address, a),
+                         bridge_network_prefixlen(b));
+                if (bridge_network_address6(b, c->id, &a6) >= 0)
+                        snprintf(e.ipv6, sizeof(e.ipv6), "%s/%u", ipv6_format(&a6, a),
+                                 bridge_network_prefixlen6(b));
+                bridge_network_mac_format(address, e.mac);
+                g_array_append_val(l, e);
+        }
+        g_array_sort(l, compare_endpoints);
+        return l;
 }

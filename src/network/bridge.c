@@ -75,6 +75,34 @@ int bridge_network_address6(const BridgeNetwork *b, const char *id, struct in6_a
         return 0;
 }
 
+void bridge_network_mac(uint32_t address, uint8_t ret[static 6])
+{
+        ret[0] = 0x02; /* locally administered, unicast */
+        ret[1] = 0x42;
+        for (unsigned i = 0; i < 4; i++)
+                ret[2 + i] = (uint8_t) (address >> (24 - 8 * i));
+}
+
+char *bridge_network_mac_format(uint32_t address, char ret[static BRIDGE_MAC_STRING_MAX])
+{
+        uint8_t m[6];
+
+        bridge_network_mac(address, m);
+        snprintf(ret, BRIDGE_MAC_STRING_MAX, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+        return ret;
+}
+
+unsigned bridge_network_prefixlen(const BridgeNetwork *b)
+{
+        return b->config.subnet.prefixlen;
+}
+
+unsigned bridge_network_prefixlen6(const BridgeNetwork *b)
+{
+        return b->ipv6 ? b->subnet6.prefixlen : 0;
+}
+
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
 {
         return &b->config;
