@@ -112,30 +112,6 @@ static int network_bridge_open(Manager *m, const UserNetwork *n, BerthError *e)
         return 0;
 }
 
-/* `table ip6 berth` (firewall.h) for the dual-stack networks there are now. */
-static void network_update_ipv6_firewall(Manager *m)
-{
-        g_autoptr(GPtrArray) bridges = g_ptr_array_new_with_free_func(g_free);
-        GHashTableIter it;
-        gpointer v;
-        int r;
-
-        g_hash_table_iter_init(&it, m->networks);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-                const UserNetwork *n = v;
-                char dev[IFNAMSIZ];
-
-                if (!n->ipv6)
-                        continue;
-                user_network_bridge_name(n->id, dev);
-                g_ptr_array_add(bridges, g_strdup(dev));
-        }
-        g_ptr_array_add(bridges, NULL);
-        r = firewall_set_ipv6_bridges((char **) bridges->pdata);
-        if (r < 0)
-                log_warning_errno(r, "Failed to set up nftables table ip6 " FIREWALL_TABLE ", ignoring: %m");
-}
-
 bool container_joins_network(const Container *c)
 {
         return !streq_ptr(c->config.network, "none") && !streq_ptr(c->config.network, "host");
@@ -206,7 +182,6 @@ int manager_load_networks(Manager *m)
 
                 g_hash_table_replace(m->networks, key, TAKE_PTR(n));
         }
-        network_update_ipv6_firewall(m);
         return 0;
 }
 
@@ -339,8 +314,6 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         }
         *ret = n;
         g_hash_table_replace(m->networks, g_strdup(name), TAKE_PTR(n));
-        if ((*ret)->ipv6)
-                network_update_ipv6_firewall(m);
         network_send_signal(m, *ret, true);
         return 0;
 }
@@ -389,13 +362,7 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
                 return berth_error_set_errno(e, -errno, "cannot remove the record of network %s", n->name);
         log_info("Network %s removed.", n->name);
         network_send_signal(m, n, false);
-        {
-                bool ipv6 = n->ipv6;
-
-                g_hash_table_remove(m->networks, n->name);
-                if (ipv6)
-                        network_update_ipv6_firewall(m);
-        }
+        g_hash_table_remove(m->networks, n->name);
         manager_dns_update(m);
         return 0;
 }

@@ -218,6 +218,30 @@ static void test_port_mapping(void)
         g_assert_cmpint(port_mapping_parse("80:80/tcp", &m), ==, 0);
         g_assert_true(port_mapping_is_privileged(&m)); /* below 1024 */
 
+        g_assert_cmpint(port_mapping_parse("[::1]:8081:80/udp", &m), ==, 0);
+        g_assert_true(m.host_ipv6);
+        g_assert_cmpuint(m.host_address, ==, 0);
+        g_assert_cmpint(m.protocol, ==, PORT_PROTOCOL_UDP);
+        g_assert_cmpuint(m.host_port, ==, 8081);
+        g_assert_cmpuint(m.container_port, ==, 80);
+        g_assert_true(port_mapping_is_privileged(&m)); /* one host address */
+        {
+                g_autofree char *s6 = port_mapping_to_string(&m);
+                char h[PORT_HOST_STRING_MAX];
+
+                g_assert_cmpstr(s6, ==, "80/udp -> [::1]:8081");
+                g_assert_cmpstr(port_mapping_host_format(&m, false, h), ==, "::1");
+        }
+        g_assert_cmpint(port_mapping_parse("[::]::80", &m), ==, 0);
+        g_assert_true(m.host_ipv6);
+        g_assert_cmpuint(m.host_port, ==, 0);
+        g_assert_false(port_mapping_is_privileged(&m)); /* every IPv6 address, a free port */
+
+        for (const char *const *bad =
+                     (const char *const[]){ "[::1]:80", "[::1]", "[1.2.3.4]:80:80", "[::1]:1:2:3",
+                                            "[fe80::1:80:80", "[::1]80:80", NULL };
+             *bad; bad++)
+                g_assert_cmpint(port_mapping_parse(*bad, &m), ==, -EINVAL);
         for (const char *const *bad = (const char *const[]){ "", "0", "65536", "80/sctp", "x:80",
                                                              "1.2.3.4:80", "localhost:80:80", "8080-8081:80",
                                                              "::80", "1:2:3:4", "+80", "80/", NULL };
