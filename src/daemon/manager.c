@@ -23,6 +23,7 @@
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
+#include "network/port-proxy.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
 #include "registry/registry-client.h"
@@ -342,6 +343,7 @@ static int manager_open_network(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m",
                                        m->config_file);
+        port_proxy_set_event(m->event);
         return bridge_network_new(m->state_dir, &config, &m->bridge);
 }
 

@@ -9,6 +9,7 @@
 
 #include "network/bridge.h"
 #include "network/firewall.h"
+#include "network/port-proxy.h"
 #include "network/rtnl.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -30,6 +31,7 @@ typedef struct Published {
         size_t n;
         int *fds;  /* the host ports, bound by berthd while the container runs */
         int *fds6; /* on a dual-stack network, the IPv6 side of a port published on every address */
+        PortProxy **proxies; /* TCP on [::1] (port-proxy.h), on the IPv6 socket of fds or fds6 */
 } Published;
 
 static void published_free(gpointer p)
@@ -37,11 +39,13 @@ static void published_free(gpointer p)
         Published *pub = p;
 
         for (size_t i = 0; i < pub->n; i++) {
+                port_proxy_free(pub->proxies[i]);
                 safe_close(pub->fds[i]);
                 safe_close(pub->fds6[i]);
         }
         g_free(pub->fds);
         g_free(pub->fds6);
+        g_free(pub->proxies);
         g_free(pub->mappings);
         g_free(pub);
 }
@@ -156,6 +160,8 @@ static void ports_parse(BridgeNetwork *b, const char *text)
                 pub->mappings = g_renew(PortMapping, pub->mappings, pub->n + 1);
                 pub->fds = g_renew(int, pub->fds, pub->n + 1);
                 pub->fds6 = g_renew(int, pub->fds6, pub->n + 1);
+                pub->proxies = g_renew(PortProxy *, pub->proxies, pub->n + 1);
+                pub->proxies[pub->n] = NULL;
                 pub->mappings[pub->n] = m;
                 pub->fds6[pub->n] = -EBADF;
                 pub->fds[pub->n++] = -EBADF;
@@ -250,6 +256,12 @@ static int hold_port(PortMapping *m, bool ipv6, int *ret_fd)
                 return -errno;
         if (ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
                 return -errno;
+        /* TCP: connections the [::1] relay closed linger in TIME_WAIT on the port, which must not keep the
+         * container's next start (or berthd's next run) from holding it again. A listener is never shared:
+         * Linux refuses a second listening bind whatever its options. (For UDP it would share the port.) */
+        if (m->protocol == PORT_PROTOCOL_TCP &&
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+                return -errno;
         if (bind(fd, &u.sa, len) < 0)
                 return -errno;
         if (m->protocol == PORT_PROTOCOL_TCP && listen(fd, 1) < 0)
@@ -263,7 +275,7 @@ static int hold_port(PortMapping *m, bool ipv6, int *ret_fd)
 
 /* The sockets m needs: IPv4 unless it names an IPv6 address; IPv6 too on a dual-stack network when it names
  * none. The second takes the port the first got. */
-static int hold_ports(PortMapping *m, bool dual_stack, int *ret_fd, int *ret_fd6)
+static int hold_ports(PortMapping *m, const struct in6_addr *dual_stack, int *ret_fd, int *ret_fd6)
 {
         int r;
 
@@ -278,14 +290,31 @@ static int hold_ports(PortMapping *m, bool dual_stack, int *ret_fd, int *ret_fd6
         return r;
 }
 
-static void published_hold(Published *pub, const char *id, bool dual_stack)
+/* Mapping i of pub held (dual stack: address6 is the container's IPv6 address, else NULL), and a TCP port
+ * that the host's [::1] reaches relayed by a proxy, since no DNAT can take it there. */
+static int published_hold_one(Published *pub, size_t i, const struct in6_addr *address6)
+{
+        PortMapping *m = &pub->mappings[i];
+        int r, fd6;
+
+        r = hold_ports(m, address6, &pub->fds[i], &pub->fds6[i]);
+        if (r < 0 || !address6 || m->protocol != PORT_PROTOCOL_TCP)
+                return r;
+        fd6 = m->host_ipv6 ? pub->fds[i] : pub->fds6[i];
+        if (fd6 < 0 || (m->host_ipv6 && !IN6_IS_ADDR_LOOPBACK(&m->host_address6) &&
+                        !IN6_IS_ADDR_UNSPECIFIED(&m->host_address6)))
+                return 0;
+        return port_proxy_new(fd6, address6, m->container_port, &pub->proxies[i]);
+}
+
+static void published_hold(Published *pub, const char *id, const struct in6_addr *address6)
 {
         for (size_t i = 0; i < pub->n; i++) {
                 int r;
 
                 if (pub->fds[i] >= 0)
                         continue;
-                r = hold_ports(&pub->mappings[i], dual_stack, &pub->fds[i], &pub->fds6[i]);
+                r = published_hold_one(pub, i, address6);
                 if (r < 0)
                         log_warning_errno(
                                 r, "Cannot hold host port %u/%s of container %.12s again, ignoring: %m",
@@ -295,7 +324,7 @@ static void published_hold(Published *pub, const char *id, bool dual_stack)
 }
 
 /* The container's ports, parsed (checked at create) and held. On failure *ret_error names the port. */
-static int published_new(char **ports, bool dual_stack, Published **ret, char **ret_error)
+static int published_new(char **ports, const struct in6_addr *address6, Published **ret, char **ret_error)
 {
         Published *pub = g_new0(Published, 1);
         size_t n = g_strv_length(ports);
@@ -303,31 +332,30 @@ static int published_new(char **ports, bool dual_stack, Published **ret, char **
         pub->mappings = g_new0(PortMapping, n);
         pub->fds = g_new(int, n);
         pub->fds6 = g_new(int, n);
+        pub->proxies = g_new0(PortProxy *, n);
         for (size_t i = 0; i < n; i++) {
                 int r;
 
                 pub->fds[i] = pub->fds6[i] = -EBADF;
                 pub->n = i + 1;
                 r = port_mapping_parse(ports[i], &pub->mappings[i]);
-                if (r >= 0 && pub->mappings[i].host_ipv6 && !dual_stack)
+                if (r >= 0 && pub->mappings[i].host_ipv6 && !address6)
                         r = -EAFNOSUPPORT;
-                /* The kernel routes no IPv6 packet from or to ::1 off the loopback device (RFC 4291 2.5.3;
-                 * IPv4's route_localnet has no IPv6 twin): [::1] would need a userland proxy, which berth
-                 * does not run. Refused rather than published where nothing can reach it. */
-                if (r >= 0 && pub->mappings[i].host_ipv6 &&
+                /* [::1] is reached through the proxy (port-proxy.h), which relays TCP only. */
+                if (r >= 0 && pub->mappings[i].host_ipv6 && pub->mappings[i].protocol != PORT_PROTOCOL_TCP &&
                     IN6_IS_ADDR_LOOPBACK(&pub->mappings[i].host_address6))
                         r = -EADDRNOTAVAIL;
                 if (r >= 0)
-                        r = hold_ports(&pub->mappings[i], dual_stack, &pub->fds[i], &pub->fds6[i]);
+                        r = published_hold_one(pub, i, address6);
                 if (r < 0) {
                         const PortMapping *m = &pub->mappings[i];
                         char a[PORT_HOST_STRING_MAX];
 
                         if (r == -EADDRNOTAVAIL)
                                 *ret_error =
-                                        g_strdup_printf("cannot publish '%s': the kernel does not forward "
-                                                        "IPv6 loopback traffic to containers; publish on "
-                                                        "127.0.0.1 or on every address",
+                                        g_strdup_printf("cannot publish '%s': berth relays only TCP on "
+                                                        "[::1] (the kernel does not forward IPv6 loopback "
+                                                        "traffic); publish it on 127.0.0.1",
                                                         ports[i]);
                         else if (r == -EAFNOSUPPORT)
                                 *ret_error = g_strdup_printf("cannot publish '%s' on an IPv6 address: the "
@@ -640,7 +668,9 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 }
         }
         if (ports && ports[0]) {
-                r = published_new(ports, b->ipv6, &pub, ret_error);
+                struct in6_addr a6 = b->ipv6 ? address6_of(b, address) : (struct in6_addr){};
+
+                r = published_new(ports, b->ipv6 ? &a6 : NULL, &pub, ret_error);
                 if (r < 0) {
                         log_error_errno(r, "Container %s: %s.", name, *ret_error);
                         bridge_network_release(b, id);
@@ -780,8 +810,11 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
         while (g_hash_table_iter_next(&it, &k, &v))
                 if (ipam_lookup(b->ipam, k, NULL) < 0)
                         g_hash_table_iter_remove(&it);
-                else
-                        published_hold(v, k, b->ipv6);
+                else {
+                        struct in6_addr a6;
+
+                        published_hold(v, k, bridge_network_address6(b, k, &a6) >= 0 ? &a6 : NULL);
+                }
         if (freed > 0) {
                 log_info("Freed %u addresses of the bridge network held by containers that are gone.",
                          freed);

@@ -72,8 +72,10 @@ static void firewall_append_table6(GString *c, GList *l)
                 any = any || ((const FirewallNetwork *) i->data)->ipv6;
         if (!any)
                 return;
+        /* ::1 cannot be DNATed (port-proxy.h): it goes on to the host port berthd holds, and its proxy. */
         g_string_append(c, "table ip6 " FIREWALL_TABLE " {\n"
-                           "  chain published {\n");
+                           "  chain published {\n"
+                           "    ip6 daddr ::1 return\n");
         for (GList *i = l; i; i = i->next) {
                 const FirewallNetwork *n = i->data;
 
@@ -137,10 +139,8 @@ static void firewall_append_table6(GString *c, GList *l)
                 if (!n->internal)
                         g_string_append_printf(c, "    ip6 saddr %s oifname != \"%s\" masquerade\n", s6,
                                                n->bridge);
-                g_string_append_printf(c,
-                                       "    oifname \"%s\" ip6 saddr ::1 masquerade\n"
-                                       "    oifname \"%s\" ip6 saddr %s ct status dnat masquerade\n",
-                                       n->bridge, n->bridge, s6);
+                g_string_append_printf(c, "    oifname \"%s\" ip6 saddr %s ct status dnat masquerade\n",
+                                       n->bridge, s6);
         }
         g_string_append(c, "  }\n"
                            "}\n");

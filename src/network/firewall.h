@@ -45,7 +45,8 @@ int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal
  *   - outbound NAT66: traffic from subnet6 leaving through any interface but bridge is masqueraded (not on
  *     an internal network);
  *   - published ports without a host address, or with an IPv6 one, are DNATed to container_address6, in
- *     prerouting and output; what the DNAT sends into the bridge from ::1 or from subnet6 is masqueraded;
+ *     prerouting and output, but for ::1 (which no DNAT can take off lo: port-proxy.h); what the DNAT sends
+ *     into the bridge from subnet6 (hairpin) is masqueraded;
  *   - forward: into the bridge from elsewhere only answers (ct state established,related) and DNATed
  *     connections (published ports): an IPv6 subnet may be routed to the host, and then nothing but the
  *     published ports is reachable; an internal network forwards nothing beyond its bridge either way; and

@@ -59,7 +59,7 @@ test_ipv6_outbound_through_nat66() {
 test_published_ports_over_ipv6() {
         local pid
         bed_exec berthctl run -d --name w6 --network out6 -p 8080:80 -p "[$BED6]:8081:80" -p 5353:5353/udp \
-                "$(R busybox)" sh -c "$WEB" >/dev/null
+                -p '[::1]:8082:80' "$(R busybox)" sh -c "mkdir -p /www; head -c 3000000 /dev/zero > /www/big; $WEB" >/dev/null
         wait_until 60 bed_exec curl -fsS --max-time 2 "http://[$BED6]:8080/"
         assert_eq "$(bed_exec curl -fsS --max-time 5 "http://[$BED6]:8080/")" hello-from-web "on the bed's IPv6"
         assert_eq "$(bed_exec curl -fsS --max-time 5 http://127.0.0.1:8080/)" hello-from-web "IPv4 still"
@@ -69,11 +69,24 @@ test_published_ports_over_ipv6() {
                 "[BED6]:8081 from the outside"
         assert_eq "$(bed_exec curl -fsS --max-time 5 "http://[$BED6]:8081/")" hello-from-web "[BED6]:8081"
         assert_fails bed_exec curl -fsS --max-time 3 http://127.0.0.1:8081/
+        # [::1] through berthd's relay (no DNAT can take IPv6 loopback traffic into the bridge).
+        assert_eq "$(bed_exec curl -fsS --max-time 5 'http://[::1]:8080/')" hello-from-web "on [::1]"
+        assert_eq "$(bed_exec curl -fsS --max-time 5 'http://[::1]:8082/')" hello-from-web "[::1]:8082"
+        assert_fails bed_exec curl -fsS --max-time 3 "http://[$BED6]:8082/"
+        assert_eq "$(bed_exec sh -c "curl -fsS --max-time 20 'http://[::1]:8080/big' | wc -c")" 3000000 \
+                "3 MB through the relay"
+        # A new berthd holds the ports again and relays [::1] again.
+        bed_exec systemctl kill -s KILL berthd
+        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        bed_exec berthctl ps >/dev/null
+        assert_eq "$(bed_exec curl -fsS --max-time 5 'http://[::1]:8082/')" hello-from-web "[::1] after kill -9"
+        assert_eq "$(bed_exec curl -fsS --max-time 5 "http://[$BED6]:8080/")" hello-from-web "IPv6 DNAT after it"
         assert_match "$(bed_exec berthctl port w6)" "^80/tcp -> \\[$BED6\\]:8081\$" "berthctl port w6"
         assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/w6 org.berth1.Container \
                 Ports)" "\"tcp\" \"$BED6\" 8081 80" "the Ports property"
         # The host ports are held on IPv6 too while w6 runs.
-        assert_fails bed_exec python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::", 8080))'
+        assert_fails bed_exec python3 -c 'import socket; s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("::", 8080)); s.listen()'
         pid=$(bed_exec berthctl container inspect w6 | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')
         bed_sh "nsenter -t $pid -n python3 -c '
 import socket
@@ -90,11 +103,13 @@ s.sendto(b"ping", (sys.argv[1], 5353)); print(s.recv(100).decode())' "$1"; }
         bed_sh 'kill $(cat /run/udp6.pid)'
         bed_exec berthctl rm -f w6 >/dev/null
         assert_no_match "$(bed_exec nft list chain ip6 berth published)" 'dnat to' "no DNAT after rm"
-        bed_exec python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::", 8080))'
-        # [::1] cannot be: the kernel routes no IPv6 loopback traffic off lo, and berth runs no userland proxy.
-        assert_fails bed_exec berthctl run --rm --network out6 -p '[::1]:8082:80' "$(R busybox)" true
-        assert_match "$FAIL_OUTPUT" "cannot publish '\\[::1\\]:8082:80': the kernel does not forward IPv6 loopback" \
-                "[::1] refused"
+        # (SO_REUSEADDR: the relayed connections linger in TIME_WAIT, as after any server's.)
+        bed_exec python3 -c 'import socket; s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("::", 8080)); s.listen()'
+        # UDP on [::1] cannot be: no DNAT takes it there, and the relay is TCP only.
+        assert_fails bed_exec berthctl run --rm --network out6 -p '[::1]:8083:80/udp' "$(R busybox)" true
+        assert_match "$FAIL_OUTPUT" "cannot publish '\\[::1\\]:8083:80/udp': berth relays only TCP on \\[::1\\]" \
+                "UDP on [::1] refused"
         bed_exec berthctl rm -f o6 >/dev/null
         bed_exec berthctl network rm out6 >/dev/null
         assert_fails bed_exec nft list table ip6 berth
