@@ -344,7 +344,10 @@ static int manager_open_network(Manager *m)
                 return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m",
                                        m->config_file);
         port_proxy_set_event(m->event);
-        return bridge_network_new(m->state_dir, &config, &m->bridge);
+        r = bridge_network_new(m->state_dir, &config, &m->bridge);
+        if (r >= 0 && config.ipv6)
+                bridge_network_set_ipv6(m->bridge, &config.subnet6);
+        return r;
 }
 
 static bool manager_container_is_running(const char *id, void *userdata)

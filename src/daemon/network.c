@@ -273,9 +273,18 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
                                                CNI_PATH_DEFAULT);
         }
         if (n->ipv6) {
+                const UserNetwork *d = manager_bridge_record(m);
                 GHashTableIter it;
                 gpointer v;
 
+                if (d && d->ipv6 && subnet6_overlaps(&n->subnet6, &d->subnet6)) {
+                        char s6[SUBNET6_STRING_MAX];
+
+                        subnet6_format(&d->subnet6, s6);
+                        return berth_error_set(e, -EADDRINUSE,
+                                               "IPv6 subnet %s overlaps %s of the bridge network",
+                                               options->subnet6, s6);
+                }
                 g_hash_table_iter_init(&it, m->networks);
                 while (g_hash_table_iter_next(&it, NULL, &v)) {
                         const UserNetwork *o = v;
@@ -408,6 +417,8 @@ const UserNetwork *manager_bridge_record(Manager *m)
         n->labels = g_new0(char *, 1);
         n->subnet = config->subnet;
         n->gateway = bridge_network_gateway(m->bridge);
+        n->ipv6 = config->ipv6; /* berth.conf's Subnet6= */
+        n->subnet6 = config->subnet6;
         /* Stable across restarts and the same on every host with the same device, like a name. */
         sum = g_checksum_new(G_CHECKSUM_SHA256);
         g_checksum_update(sum, (const guchar *) "berth bridge network ", -1);

@@ -4,7 +4,8 @@
 # records; they reach the outside over IPv6 through NAT66 (`table ip6 berth`; net.ipv6.conf.all.forwarding
 # set by the first such network), unless the network is --internal; published ports answer on the bed's
 # IPv6 address, from the outside and from containers, `-p [ADDR]:PORT:PORT` on that IPv6 address only, TCP
-# and UDP; [::1] is refused (no IPv6 loopback NAT in the kernel); bad input is refused; nothing is left.
+# and UDP, TCP on [::1] through berthd's relay; the default bridge is dual stack with berth.conf's
+# [Network] Subnet6=; bad input is refused; nothing is left.
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 WEB='mkdir -p /www; echo hello-from-web > /www/index.html; exec httpd -f -p 80 -h /www'
@@ -120,6 +121,34 @@ test_ipv6_host_address_needs_an_ipv6_network() {
         assert_fails bed_exec berthctl run --rm --network four -p '[::1]:8083:80' "$(R busybox)" true
         assert_match "$FAIL_OUTPUT" "cannot publish '\[::1\]:8083:80' on an IPv6 address" "refused at start"
         bed_exec berthctl network rm four >/dev/null
+}
+
+# berth.conf's [Network] Subnet6= makes the default bridge dual stack (off by default, as in Docker).
+test_default_bridge_ipv6_from_berth_conf() {
+        local id out
+        bed_sh "mkdir -p /etc/berth && printf '[Network]\\nSubnet6=fd00:87::/64\\n' > /etc/berth/berth.conf"
+        bed_exec systemctl restart berthd
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/network/bridge org.berth1.Network \
+                Subnet6)" 's "fd00:87::/64"' "the bridge's Subnet6"
+        bed_exec berthctl run -d --name b6 -p 8090:80 "$(R busybox)" sh -c "$WEB" >/dev/null
+        id=$(bed_exec berthctl container inspect b6 | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["Id"])')
+        assert_match "$(addrs6 b6)" '^fd00:87::[0-9a-f]+/64$' "b6's IPv6 address"
+        assert_match "$(bed_exec ip -6 -o addr show dev berth0)" 'inet6 fd00:87::1/64' "berth0's"
+        assert_match "$(bed_exec berthctl exec b6 ip -6 route)" '^default via fd00:87::1 dev eth0' "its route"
+        assert_eq "$(get6 b6 "http://[$OUTSIDE6]:8080/hello")" outside "the outside over IPv6 from the bridge"
+        wait_until 60 bed_exec curl -fsS --max-time 2 "http://[$BED6]:8090/"
+        assert_eq "$(bed_exec curl -fsS --max-time 5 'http://[::1]:8090/')" hello-from-web "on [::1]"
+        out=$(bed_exec berthctl network inspect bridge)
+        assert_match "$out" '"EnableIPv6" : true' "inspect bridge: EnableIPv6"
+        assert_match "$(python3 -c "import json, sys; print(json.loads(sys.argv[1])[0]['Containers']['$id']['IPv6Address'])" "$out")" \
+                '^fd00:87::[0-9a-f]+/64$' "inspect bridge: b6's IPv6 address"
+        assert_fails bed_exec berthctl network create --ipv6 --subnet fd00:87:0:0:1::/80 clash
+        assert_match "$FAIL_OUTPUT" 'overlaps fd00:87::/64 of the bridge network' "overlap with the bridge's"
+        bed_exec berthctl rm -f b6 >/dev/null
+        bed_exec rm /etc/berth/berth.conf
+        bed_exec systemctl restart berthd
+        assert_eq "$(bed_exec busctl get-property org.berth1 /org/berth1/network/bridge org.berth1.Network \
+                EnableIPv6)" 'b false' "off again without Subnet6="
 }
 
 test_teardown_outside6() {
