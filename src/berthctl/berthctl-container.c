@@ -47,8 +47,9 @@ static int read_ports(sd_bus_message *reply, char **ret)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssqq)");
         while (r >= 0 &&
                (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port, &container_port)) > 0)
-                g_string_append_printf(s, "%s%s:%u->%u/%s", s->len ? ", " : "", address, host_port,
-                                       container_port, proto);
+                g_string_append_printf(s, "%s%s%s%s:%u->%u/%s", s->len ? ", " : "",
+                                       strchr(address, ':') ? "[" : "", address,
+                                       strchr(address, ':') ? "]" : "", host_port, container_port, proto);
         if (r >= 0)
                 r = sd_bus_message_exit_container(reply);
         if (r >= 0)
@@ -652,11 +653,13 @@ static int verb_port(int argc, char *argv[])
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssqq)", &proto, &address, &host_port,
                                                   &container_port)) > 0) {
                 _cleanup_free_ char *key = g_strdup_printf("%u/%s", container_port, proto);
+                /* An IPv6 address in brackets, as Docker prints it. */
+                const char *lb = strchr(address, ':') ? "[" : "", *rb = *lb ? "]" : "";
 
                 if (!want)
-                        printf("%s -> %s:%u\n", key, address, host_port);
+                        printf("%s -> %s%s%s:%u\n", key, lb, address, rb, host_port);
                 else if (streq(key, want)) {
-                        printf("%s:%u\n", address, host_port);
+                        printf("%s%s%s:%u\n", lb, address, rb, host_port);
                         found = true;
                 }
         }

@@ -190,7 +190,7 @@ static int verb_network_ls(int argc, char *argv[])
 /* docker network inspect's shape, for the members berth has. */
 static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *labels = NULL, *endpoints = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         static const char *const strings[] = { "Name", "Id", "Driver", "Created" };
         _cleanup_free_ char *subnet = NULL, *gateway = NULL, *subnet6 = NULL, *cni_config = NULL;
@@ -238,6 +238,9 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
         if (r >= 0)
                 r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Network", "Labels", &error,
                                         &labels, "a{ss}");
+        if (r >= 0)
+                r = sd_bus_get_property(bus, "org.berth1", path, "org.berth1.Network", "Endpoints", &error,
+                                        &endpoints, "a(sssss)");
         if (r < 0)
                 return log_bus_error(&error, r);
         json_build_bool(b, "Internal", internal);
@@ -269,7 +272,29 @@ static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
                 else
                         json_builder_add_string_value(b, cni_config);
         }
-        json_build_strv(b, "Containers", containers);
+        /* Docker's map: the containers attached now, by id; berth's list of every container created on
+         * the network, running or not, as ContainerNames. */
+        json_builder_set_member_name(b, "Containers");
+        json_builder_begin_object(b);
+        r = sd_bus_message_enter_container(endpoints, 'a', "(sssss)");
+        while (r >= 0) {
+                const char *ename, *eid, *ipv4, *ipv6, *mac;
+
+                r = sd_bus_message_read(endpoints, "(sssss)", &ename, &eid, &ipv4, &ipv6, &mac);
+                if (r <= 0)
+                        break;
+                json_builder_set_member_name(b, eid);
+                json_builder_begin_object(b);
+                json_build_string(b, "Name", ename);
+                json_build_string(b, "MacAddress", mac);
+                json_build_string(b, "IPv4Address", ipv4);
+                json_build_string(b, "IPv6Address", ipv6);
+                json_builder_end_object(b);
+        }
+        json_builder_end_object(b);
+        if (r < 0)
+                return log_bus_error(NULL, r);
+        json_build_strv(b, "ContainerNames", containers);
         json_builder_set_member_name(b, "Labels");
         json_builder_begin_object(b);
         r = sd_bus_message_enter_container(labels, 'a', "{ss}");
@@ -451,7 +476,7 @@ const Verb network_verbs[] = {
         { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V] NAME",
           "Create a user network", verb_network_create },
         { "ls", "network", "[-q]", "List user networks", verb_network_ls },
-        { "inspect", "network", "NAME...", "Show user networks as JSON", verb_network_inspect },
+        { "inspect", "network", "NAME...", "Show networks (bridge too) as JSON", verb_network_inspect },
         { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
         { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
         { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER",

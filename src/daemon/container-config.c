@@ -452,7 +452,9 @@ int container_config_resolve(const OciImageConfig *image, const ContainerOptions
                 PortMapping m;
 
                 if (port_mapping_parse(*p, &m) < 0)
-                        return INVALID("a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]");
+                        return INVALID(
+                                "a published port must be [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp] (an IPv6 "
+                                "IP in brackets)");
         }
         if (o->ports && o->ports[0] && (streq(c.network, "none") || streq(c.network, "host")))
                 return INVALID("published ports need a network (the bridge or a user network)");

@@ -164,10 +164,10 @@ static int property_get_ports(sd_bus *bus, const char *path, const char *interfa
                 ports = cni = container_cni_ports(c, &n); /* through a CNI network's portmap */
         r = sd_bus_message_open_container(reply, 'a', "(ssqq)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                char a[INET_ADDRSTRLEN];
+                char a[PORT_HOST_STRING_MAX];
 
                 r = sd_bus_message_append(reply, "(ssqq)", port_protocol_to_string(ports[i].protocol),
-                                          ipv4_format(ports[i].host_address, a), ports[i].host_port,
+                                          port_mapping_host_format(&ports[i], false, a), ports[i].host_port,
                                           ports[i].container_port);
         }
         if (r < 0)

@@ -23,6 +23,7 @@
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
 #include "network/bridge.h"
+#include "network/port-proxy.h"
 #include "shared/fs-util.h"
 #include "registry/curl-glue.h"
 #include "registry/registry-client.h"
@@ -108,6 +109,7 @@ Manager *manager_free(Manager *m)
         }
         registry_client_free(m->registry);
         bridge_network_free(m->bridge);
+        user_network_free(m->bridge_record);
         if (m->networks)
                 g_hash_table_destroy(m->networks);
         if (m->network_bridges)
@@ -348,7 +350,11 @@ static int manager_open_network(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to load the [Network] settings of '%s': %m",
                                        m->config_file);
-        return bridge_network_new(m->state_dir, &config, &m->bridge);
+        port_proxy_set_event(m->event);
+        r = bridge_network_new(m->state_dir, &config, &m->bridge);
+        if (r >= 0 && config.ipv6)
+                bridge_network_set_ipv6(m->bridge, &config.subnet6);
+        return r;
 }
 
 static bool manager_container_is_running(const char *id, void *userdata)

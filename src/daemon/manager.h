@@ -31,6 +31,10 @@ typedef struct Manager {
         GHashTable *containers;       /* id → Container (the key is the container's own id string) */
         GHashTable *networks;         /* name → UserNetwork (daemon/network.h) */
         GHashTable *network_bridges;  /* name → BridgeNetwork of each user network */
+
+        /* The default network as an org.berth1.Network (network.h), built when first asked for. */
+        struct UserNetwork *bridge_record;
+
         uint32_t transfer_counter;
         GHashTable *exec_sessions; /* id → ExecSession (container-exec.h) */
         uint32_t exec_counter;

@@ -24,6 +24,14 @@ int network_object_path(const char *name, char **ret)
         return sd_bus_path_encode("/org/berth1/network", name, ret);
 }
 
+/* A user network, or the default one ("bridge", which has an object too but is no user network). */
+static UserNetwork *network_lookup(Manager *m, const char *name)
+{
+        if (streq(name, "bridge"))
+                return (UserNetwork *) manager_bridge_record(m);
+        return g_hash_table_lookup(m->networks, name);
+}
+
 static int network_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                void **found, sd_bus_error *error)
 {
@@ -35,7 +43,7 @@ static int network_object_find(sd_bus *bus, const char *path, const char *interf
         r = sd_bus_path_decode(path, "/org/berth1/network", &name);
         if (r <= 0)
                 return r;
-        n = g_hash_table_lookup(m->networks, name);
+        n = network_lookup(m, name);
         if (!n)
                 return 0;
         *found = n;
@@ -55,6 +63,13 @@ static int network_node_enumerator(sd_bus *bus, const char *path, void *userdata
                 char *p;
 
                 if (network_object_path(k, &p) < 0)
+                        return -ENOMEM;
+                g_ptr_array_add(l, p);
+        }
+        if (manager_bridge_record(m)) {
+                char *p;
+
+                if (network_object_path("bridge", &p) < 0)
                         return -ENOMEM;
                 g_ptr_array_add(l, p);
         }
@@ -143,6 +158,25 @@ static int property_get_containers(sd_bus *bus, const char *path, const char *in
         g_auto(GStrv) l = manager_network_containers(network_bus_manager(bus), userdata);
 
         return sd_bus_message_append_strv(reply, l);
+}
+
+/* Endpoints a(sssss): name, id, IPv4 address/prefix, IPv6 address/prefix ("" without), MAC. */
+static int property_get_endpoints(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const UserNetwork *n = userdata;
+        g_autoptr(GArray) l = manager_network_endpoints(network_bus_manager(bus), n->name);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sssss)");
+        for (guint i = 0; r >= 0 && i < l->len; i++) {
+                const NetworkEndpoint *e = &g_array_index(l, NetworkEndpoint, i);
+
+                r = sd_bus_message_append(reply, "(sssss)", e->name, e->id, e->ipv4, e->ipv6, e->mac);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
 }
 
 static int property_get_labels(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -269,6 +303,9 @@ static int network_method_remove(sd_bus_message *message, Manager *m, UserNetwor
         r = sd_bus_message_read(message, "b", &force);
         if (r < 0)
                 return r;
+        if (n == manager_bridge_record(m))
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "bridge is the default network: it cannot be removed");
 
         const char *details[] = { "network", n->name, "verb", "remove", NULL };
         r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_NETWORKS, details, &m->polkit_registry,
@@ -301,9 +338,12 @@ int bus_method_remove_network(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        r = manager_find_network(m, name, &n, &e);
-        if (r < 0)
-                return bus_error_set_network(error, &e);
+        n = network_lookup(m, name);
+        if (!n) {
+                r = manager_find_network(m, name, &n, &e);
+                if (r < 0)
+                        return bus_error_set_network(error, &e);
+        }
         return network_method_remove(message, m, n, error);
 }
 
@@ -319,9 +359,12 @@ int bus_method_get_network(sd_bus_message *message, void *userdata, sd_bus_error
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        r = manager_find_network(m, name, &n, &e);
-        if (r < 0)
-                return bus_error_set_network(error, &e);
+        n = network_lookup(m, name);
+        if (!n) {
+                r = manager_find_network(m, name, &n, &e);
+                if (r < 0)
+                        return bus_error_set_network(error, &e);
+        }
         r = network_object_path(n->name, &path);
         if (r < 0)
                 return r;
@@ -553,6 +596,7 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Created", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
+        SD_BUS_PROPERTY("Endpoints", "a(sssss)", property_get_endpoints, 0, 0),
         SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CniConfig", "s", property_get_cni_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/container-network.h"
 #include "daemon/container.h"
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
@@ -110,30 +112,6 @@ static int network_bridge_open(Manager *m, const UserNetwork *n, BerthError *e)
         return 0;
 }
 
-/* `table ip6 berth` (firewall.h) for the dual-stack networks there are now. */
-static void network_update_ipv6_firewall(Manager *m)
-{
-        g_autoptr(GPtrArray) bridges = g_ptr_array_new_with_free_func(g_free);
-        GHashTableIter it;
-        gpointer v;
-        int r;
-
-        g_hash_table_iter_init(&it, m->networks);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-                const UserNetwork *n = v;
-                char dev[IFNAMSIZ];
-
-                if (!n->ipv6)
-                        continue;
-                user_network_bridge_name(n->id, dev);
-                g_ptr_array_add(bridges, g_strdup(dev));
-        }
-        g_ptr_array_add(bridges, NULL);
-        r = firewall_set_ipv6_bridges((char **) bridges->pdata);
-        if (r < 0)
-                log_warning_errno(r, "Failed to set up nftables table ip6 " FIREWALL_TABLE ", ignoring: %m");
-}
-
 bool container_joins_network(const Container *c)
 {
         return !streq_ptr(c->config.network, "none") && !streq_ptr(c->config.network, "host");
@@ -204,7 +182,6 @@ int manager_load_networks(Manager *m)
 
                 g_hash_table_replace(m->networks, key, TAKE_PTR(n));
         }
-        network_update_ipv6_firewall(m);
         return 0;
 }
 
@@ -296,9 +273,18 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
                                                m->cni.path);
         }
         if (n->ipv6) {
+                const UserNetwork *d = manager_bridge_record(m);
                 GHashTableIter it;
                 gpointer v;
 
+                if (d && d->ipv6 && subnet6_overlaps(&n->subnet6, &d->subnet6)) {
+                        char s6[SUBNET6_STRING_MAX];
+
+                        subnet6_format(&d->subnet6, s6);
+                        return berth_error_set(e, -EADDRINUSE,
+                                               "IPv6 subnet %s overlaps %s of the bridge network",
+                                               options->subnet6, s6);
+                }
                 g_hash_table_iter_init(&it, m->networks);
                 while (g_hash_table_iter_next(&it, NULL, &v)) {
                         const UserNetwork *o = v;
@@ -337,8 +323,6 @@ int manager_create_network(Manager *m, const char *name, const UserNetworkOption
         }
         *ret = n;
         g_hash_table_replace(m->networks, g_strdup(name), TAKE_PTR(n));
-        if ((*ret)->ipv6)
-                network_update_ipv6_firewall(m);
         network_send_signal(m, *ret, true);
         return 0;
 }
@@ -387,13 +371,7 @@ int manager_remove_network(Manager *m, UserNetwork *n, bool force, BerthError *e
                 return berth_error_set_errno(e, -errno, "cannot remove the record of network %s", n->name);
         log_info("Network %s removed.", n->name);
         network_send_signal(m, n, false);
-        {
-                bool ipv6 = n->ipv6;
-
-                g_hash_table_remove(m->networks, n->name);
-                if (ipv6)
-                        network_update_ipv6_firewall(m);
-        }
+        g_hash_table_remove(m->networks, n->name);
         manager_dns_update(m);
         return 0;
 }
@@ -420,4 +398,68 @@ int manager_prune_networks(Manager *m, char ***ret, BerthError *e)
         g_ptr_array_add(names, NULL);
         *ret = (char **) g_ptr_array_steal(names, NULL);
         return 0;
+}
+
+const UserNetwork *manager_bridge_record(Manager *m)
+{
+        g_autoptr(GChecksum) sum = NULL;
+        const NetworkConfig *config;
+        UserNetwork *n;
+
+        if (!m->bridge)
+                return NULL;
+        if (m->bridge_record)
+                return m->bridge_record;
+        config = bridge_network_config(m->bridge);
+        n = g_new0(UserNetwork, 1);
+        n->name = g_strdup("bridge");
+        n->driver = g_strdup(USER_NETWORK_DRIVER_BRIDGE);
+        n->labels = g_new0(char *, 1);
+        n->subnet = config->subnet;
+        n->gateway = bridge_network_gateway(m->bridge);
+        n->ipv6 = config->ipv6; /* berth.conf's Subnet6= */
+        n->subnet6 = config->subnet6;
+        /* Stable across restarts and the same on every host with the same device, like a name. */
+        sum = g_checksum_new(G_CHECKSUM_SHA256);
+        g_checksum_update(sum, (const guchar *) "berth bridge network ", -1);
+        g_checksum_update(sum, (const guchar *) config->bridge, -1);
+        g_strlcpy(n->id, g_checksum_get_string(sum), sizeof(n->id));
+        m->bridge_record = n;
+        return n;
+}
+
+static gint compare_endpoints(gconstpointer a, gconstpointer b)
+{
+        return strcmp(((const NetworkEndpoint *) a)->name, ((const NetworkEndpoint *) b)->name);
+}
+
+GArray *manager_network_endpoints(Manager *m, const char *network)
+{
+        GArray *l = g_array_new(false, true, sizeof(NetworkEndpoint));
+        BridgeNetwork *b = manager_network_bridge(m, network);
+        GHashTableIter it;
+        gpointer v;
+
+        if (!b)
+                return l;
+        g_hash_table_iter_init(&it, m->containers);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                const Container *c = v;
+                NetworkEndpoint e = { .name = c->name, .id = c->id };
+                struct in6_addr a6;
+                char a[INET6_ADDRSTRLEN];
+                uint32_t address;
+
+                if (bridge_network_address(b, c->id, &address) < 0)
+                        continue;
+                snprintf(e.ipv4, sizeof(e.ipv4), "%s/%u", ipv4_format(address, a),
+                         bridge_network_prefixlen(b));
+                if (bridge_network_address6(b, c->id, &a6) >= 0)
+                        snprintf(e.ipv6, sizeof(e.ipv6), "%s/%u", ipv6_format(&a6, a),
+                                 bridge_network_prefixlen6(b));
+                bridge_network_mac_format(address, e.mac);
+                g_array_append_val(l, e);
+        }
+        g_array_sort(l, compare_endpoints);
+        return l;
 }

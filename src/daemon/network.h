@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "daemon/manager.h"
+#include "network/bridge.h"
 #include "network/user-network.h"
 #include "shared/error.h"
 
@@ -44,6 +45,22 @@ struct BridgeNetwork *container_bridge(const struct Container *c);
 /* At start, after the containers are loaded: each user network's allocations of containers that are gone are
  * freed, and its host side made again when some remain. */
 void manager_sweep_networks(Manager *m, bool (*alive)(const char *id, void *userdata));
+
+/* The default network "bridge" described as a user network (name "bridge", driver bridge, berth.conf's
+ * subnet, an id derived from its device's name), for its org.berth1.Network object; NULL without one. */
+const UserNetwork *manager_bridge_record(Manager *m);
+
+/* A container on a network with its addresses, as `docker network inspect` lists it under "Containers". */
+typedef struct NetworkEndpoint {
+        const char *name, *id;           /* the container's */
+        char ipv4[SUBNET_STRING_MAX];    /* "10.90.0.2/24" */
+        char ipv6[SUBNET6_STRING_MAX];   /* "fd00:1::2/64", "" on a network without IPv6 */
+        char mac[BRIDGE_MAC_STRING_MAX]; /* "02:42:0a:5a:00:02" */
+} NetworkEndpoint;
+/* The containers holding an address on network (a user network's name or "bridge"), sorted by name: those
+ * running now (a stopped or disconnected container holds none). Empty on a CNI network, whose plugins hold
+ * its addresses. */
+GArray *manager_network_endpoints(Manager *m, const char *network);
 
 /* network-dbus.c: NetworkNew / NetworkRemoved. */
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network);

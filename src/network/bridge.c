@@ -9,6 +9,7 @@
 
 #include "network/bridge.h"
 #include "network/firewall.h"
+#include "network/port-proxy.h"
 #include "network/rtnl.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
@@ -22,21 +23,29 @@
  * blank: ipam_parse() drops what it cannot read, and addresses of containers that are gone are freed. */
 #define NETWORK_STATE_RESERVE (64 * 1024)
 #define IP_FORWARD_PATH       "/proc/sys/net/ipv4/ip_forward"
+#define IPV6_FORWARD_PATH     "/proc/sys/net/ipv6/conf/all/forwarding"
 
 /* A running container's published ports. */
 typedef struct Published {
         PortMapping *mappings; /* host ports resolved */
         size_t n;
-        int *fds; /* the host ports, bound by berthd while the container runs */
+        int *fds;  /* the host ports, bound by berthd while the container runs */
+        int *fds6; /* on a dual-stack network, the IPv6 side of a port published on every address */
+        PortProxy **proxies; /* TCP on [::1] (port-proxy.h), on the IPv6 socket of fds or fds6 */
 } Published;
 
 static void published_free(gpointer p)
 {
         Published *pub = p;
 
-        for (size_t i = 0; i < pub->n; i++)
+        for (size_t i = 0; i < pub->n; i++) {
+                port_proxy_free(pub->proxies[i]);
                 safe_close(pub->fds[i]);
+                safe_close(pub->fds6[i]);
+        }
         g_free(pub->fds);
+        g_free(pub->fds6);
+        g_free(pub->proxies);
         g_free(pub->mappings);
         g_free(pub);
 }
@@ -73,6 +82,34 @@ int bridge_network_address6(const BridgeNetwork *b, const char *id, struct in6_a
                 return -ENOENT;
         *ret = address6_of(b, a);
         return 0;
+}
+
+void bridge_network_mac(uint32_t address, uint8_t ret[static 6])
+{
+        ret[0] = 0x02; /* locally administered, unicast */
+        ret[1] = 0x42;
+        for (unsigned i = 0; i < 4; i++)
+                ret[2 + i] = (uint8_t) (address >> (24 - 8 * i));
+}
+
+char *bridge_network_mac_format(uint32_t address, char ret[static BRIDGE_MAC_STRING_MAX])
+{
+        uint8_t m[6];
+
+        bridge_network_mac(address, m);
+        snprintf(ret, BRIDGE_MAC_STRING_MAX, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                 m[5]);
+        return ret;
+}
+
+unsigned bridge_network_prefixlen(const BridgeNetwork *b)
+{
+        return b->config.subnet.prefixlen;
+}
+
+unsigned bridge_network_prefixlen6(const BridgeNetwork *b)
+{
+        return b->ipv6 ? b->subnet6.prefixlen : 0;
 }
 
 const NetworkConfig *bridge_network_config(const BridgeNetwork *b)
@@ -122,7 +159,11 @@ static void ports_parse(BridgeNetwork *b, const char *text)
                 }
                 pub->mappings = g_renew(PortMapping, pub->mappings, pub->n + 1);
                 pub->fds = g_renew(int, pub->fds, pub->n + 1);
+                pub->fds6 = g_renew(int, pub->fds6, pub->n + 1);
+                pub->proxies = g_renew(PortProxy *, pub->proxies, pub->n + 1);
+                pub->proxies[pub->n] = NULL;
                 pub->mappings[pub->n] = m;
+                pub->fds6[pub->n] = -EBADF;
                 pub->fds[pub->n++] = -EBADF;
         }
 }
@@ -139,11 +180,11 @@ static int ports_save(BridgeNetwork *b)
                 Published *pub = v;
 
                 for (size_t i = 0; i < pub->n; i++) {
-                        char a[INET_ADDRSTRLEN];
+                        char a[PORT_HOST_STRING_MAX];
 
                         g_string_append_printf(s, "%s %s %s %u %u\n", (const char *) k,
                                                port_protocol_to_string(pub->mappings[i].protocol),
-                                               ipv4_format(pub->mappings[i].host_address, a),
+                                               port_mapping_host_format(&pub->mappings[i], true, a),
                                                pub->mappings[i].host_port, pub->mappings[i].container_port);
                 }
         }
@@ -170,11 +211,14 @@ static int firewall_apply_all(BridgeNetwork *b)
                         continue;
                 for (size_t i = 0; i < pub->n; i++) {
                         FirewallPort p = { .mapping = pub->mappings[i], .container_address = address };
+
+                        if (b->ipv6)
+                                p.container_address6 = address6_of(b, address);
                         g_array_append_val(ports, p);
                 }
         }
-        r = firewall_set_network(b->config.bridge, &b->config.subnet, b->internal,
-                                 (const FirewallPort *) ports->data, ports->len);
+        r = firewall_set_network6(b->config.bridge, &b->config.subnet, b->ipv6 ? &b->subnet6 : NULL,
+                                  b->internal, (const FirewallPort *) ports->data, ports->len);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up nftables table ip " FIREWALL_TABLE ": %m");
         return 0;
@@ -182,40 +226,95 @@ static int firewall_apply_all(BridgeNetwork *b)
 
 /* Binds the host port of m (a free one if it is 0, written back), so that nothing else takes it while the
  * container runs; a TCP port also listens, which keeps even SO_REUSEADDR binds off it. The traffic never
- * reaches the socket: the table DNATs it first. */
-static int hold_port(PortMapping *m, int *ret_fd)
+ * reaches the socket: the table DNATs it first. ipv6: the IPv6 side, [::] (IPV6_V6ONLY) or m's IPv6 host
+ * address. */
+static int hold_port(PortMapping *m, bool ipv6, int *ret_fd)
 {
         _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_in sa = {
-                .sin_family = AF_INET,
-                .sin_addr = ipv4_to_in_addr(m->host_address),
-                .sin_port = htons(m->host_port),
-        };
-        socklen_t len = sizeof(sa);
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } u = {};
+        socklen_t len;
+        int one = 1;
 
-        fd = socket(AF_INET, (m->protocol == PORT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-                    0);
+        if (ipv6) {
+                u.in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+                                               .sin6_port = htons(m->host_port),
+                                               .sin6_addr = m->host_ipv6 ? m->host_address6 : in6addr_any };
+                len = sizeof(u.in6);
+        } else {
+                u.in = (struct sockaddr_in){ .sin_family = AF_INET,
+                                             .sin_addr = ipv4_to_in_addr(m->host_address),
+                                             .sin_port = htons(m->host_port) };
+                len = sizeof(u.in);
+        }
+        fd = socket(u.sa.sa_family,
+                    (m->protocol == PORT_PROTOCOL_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+        if (ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+                return -errno;
+        /* TCP: connections the [::1] relay closed linger in TIME_WAIT on the port, which must not keep the
+         * container's next start (or berthd's next run) from holding it again. A listener is never shared:
+         * Linux refuses a second listening bind whatever its options. (For UDP it would share the port.) */
+        if (m->protocol == PORT_PROTOCOL_TCP &&
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+                return -errno;
+        if (bind(fd, &u.sa, len) < 0)
                 return -errno;
         if (m->protocol == PORT_PROTOCOL_TCP && listen(fd, 1) < 0)
                 return -errno;
-        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+        if (getsockname(fd, &u.sa, &len) < 0)
                 return -errno;
-        m->host_port = ntohs(sa.sin_port);
+        m->host_port = ntohs(ipv6 ? u.in6.sin6_port : u.in.sin_port);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-static void published_hold(Published *pub, const char *id)
+/* The sockets m needs: IPv4 unless it names an IPv6 address; IPv6 too on a dual-stack network when it names
+ * none. The second takes the port the first got. */
+static int hold_ports(PortMapping *m, const struct in6_addr *dual_stack, int *ret_fd, int *ret_fd6)
+{
+        int r;
+
+        if (m->host_ipv6)
+                return hold_port(m, true, ret_fd);
+        r = hold_port(m, false, ret_fd);
+        if (r < 0 || !dual_stack || m->host_address != 0)
+                return r;
+        r = hold_port(m, true, ret_fd6);
+        if (r < 0)
+                *ret_fd = safe_close(*ret_fd);
+        return r;
+}
+
+/* Mapping i of pub held (dual stack: address6 is the container's IPv6 address, else NULL), and a TCP port
+ * that the host's [::1] reaches relayed by a proxy, since no DNAT can take it there. */
+static int published_hold_one(Published *pub, size_t i, const struct in6_addr *address6)
+{
+        PortMapping *m = &pub->mappings[i];
+        int r, fd6;
+
+        r = hold_ports(m, address6, &pub->fds[i], &pub->fds6[i]);
+        if (r < 0 || !address6 || m->protocol != PORT_PROTOCOL_TCP)
+                return r;
+        fd6 = m->host_ipv6 ? pub->fds[i] : pub->fds6[i];
+        if (fd6 < 0 || (m->host_ipv6 && !IN6_IS_ADDR_LOOPBACK(&m->host_address6) &&
+                        !IN6_IS_ADDR_UNSPECIFIED(&m->host_address6)))
+                return 0;
+        return port_proxy_new(fd6, address6, m->container_port, &pub->proxies[i]);
+}
+
+static void published_hold(Published *pub, const char *id, const struct in6_addr *address6)
 {
         for (size_t i = 0; i < pub->n; i++) {
                 int r;
 
                 if (pub->fds[i] >= 0)
                         continue;
-                r = hold_port(&pub->mappings[i], &pub->fds[i]);
+                r = published_hold_one(pub, i, address6);
                 if (r < 0)
                         log_warning_errno(
                                 r, "Cannot hold host port %u/%s of container %.12s again, ignoring: %m",
@@ -225,29 +324,48 @@ static void published_hold(Published *pub, const char *id)
 }
 
 /* The container's ports, parsed (checked at create) and held. On failure *ret_error names the port. */
-static int published_new(char **ports, Published **ret, char **ret_error)
+static int published_new(char **ports, const struct in6_addr *address6, Published **ret, char **ret_error)
 {
         Published *pub = g_new0(Published, 1);
         size_t n = g_strv_length(ports);
 
         pub->mappings = g_new0(PortMapping, n);
         pub->fds = g_new(int, n);
+        pub->fds6 = g_new(int, n);
+        pub->proxies = g_new0(PortProxy *, n);
         for (size_t i = 0; i < n; i++) {
                 int r;
 
-                pub->fds[i] = -EBADF;
+                pub->fds[i] = pub->fds6[i] = -EBADF;
                 pub->n = i + 1;
                 r = port_mapping_parse(ports[i], &pub->mappings[i]);
+                if (r >= 0 && pub->mappings[i].host_ipv6 && !address6)
+                        r = -EAFNOSUPPORT;
+                /* [::1] is reached through the proxy (port-proxy.h), which relays TCP only. */
+                if (r >= 0 && pub->mappings[i].host_ipv6 && pub->mappings[i].protocol != PORT_PROTOCOL_TCP &&
+                    IN6_IS_ADDR_LOOPBACK(&pub->mappings[i].host_address6))
+                        r = -EADDRNOTAVAIL;
                 if (r >= 0)
-                        r = hold_port(&pub->mappings[i], &pub->fds[i]);
+                        r = published_hold_one(pub, i, address6);
                 if (r < 0) {
                         const PortMapping *m = &pub->mappings[i];
-                        char a[INET_ADDRSTRLEN];
+                        char a[PORT_HOST_STRING_MAX];
 
-                        if (r == -EADDRINUSE)
-                                *ret_error = g_strdup_printf("host port %s:%u/%s is already in use",
-                                                             ipv4_format(m->host_address, a), m->host_port,
-                                                             port_protocol_to_string(m->protocol));
+                        if (r == -EADDRNOTAVAIL)
+                                *ret_error =
+                                        g_strdup_printf("cannot publish '%s': berth relays only TCP on "
+                                                        "[::1] (the kernel does not forward IPv6 loopback "
+                                                        "traffic); publish it on 127.0.0.1",
+                                                        ports[i]);
+                        else if (r == -EAFNOSUPPORT)
+                                *ret_error = g_strdup_printf("cannot publish '%s' on an IPv6 address: the "
+                                                             "network has no IPv6",
+                                                             ports[i]);
+                        else if (r == -EADDRINUSE)
+                                *ret_error =
+                                        g_strdup_printf("host port %s:%u/%s is already in use",
+                                                        port_mapping_host_format(m, true, a), m->host_port,
+                                                        port_protocol_to_string(m->protocol));
                         else
                                 *ret_error =
                                         g_strdup_printf("cannot publish '%s': %s", ports[i], strerror(-r));
@@ -369,6 +487,27 @@ static int enable_ip_forward(void)
         return 0;
 }
 
+/* net.ipv6.conf.all.forwarding=1, for the first dual-stack network with a way out (an internal one, or
+ * containers of one network among themselves, need none: that is bridging). As for IPv4, the global switch,
+ * set once and never reset, which Docker sets too. Its price on the host: an interface with accept_ra=1 (the
+ * kernel's default) stops taking router advertisements while forwarding is on, so a host that gets its own
+ * IPv6 address or route by kernel SLAAC needs accept_ra=2 on its uplink (docs/security.md). */
+static int enable_ipv6_forward(void)
+{
+        _cleanup_free_ char *v = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_at(AT_FDCWD, IPV6_FORWARD_PATH, 64, &v, &size);
+        if (r >= 0 && v[0] == '1')
+                return 0;
+        r = write_sysctl(IPV6_FORWARD_PATH, "1\n");
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable IPv6 forwarding (%s): %m", IPV6_FORWARD_PATH);
+        log_info("Enabled IPv6 forwarding (net.ipv6.conf.all.forwarding=1) for the IPv6 networks.");
+        return 0;
+}
+
 static int bridge_network_setup_host(BridgeNetwork *b)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
@@ -415,6 +554,8 @@ static int bridge_network_setup_host(BridgeNetwork *b)
         if (r < 0)
                 return log_error_errno(r, "Failed to set route_localnet on '%s': %m", b->config.bridge);
         r = enable_ip_forward();
+        if (r >= 0 && b->ipv6 && !b->internal)
+                r = enable_ipv6_forward();
         if (r < 0)
                 return r;
         subnet_format(&b->config.subnet, subnet);
@@ -431,12 +572,17 @@ static int bridge_network_configure_inside(BridgeNetwork *b, int netns_fd, const
                                            bool default_route, uint32_t address)
 {
         _cleanup_(rtnl_closep) Rtnl *nl = NULL;
+        uint8_t mac[6];
         int ifindex, r;
 
         r = rtnl_open(netns_fd, &nl);
         if (r < 0)
                 return r;
         r = rtnl_link_get(nl, ifname, &ifindex, NULL);
+        if (r < 0)
+                return r;
+        bridge_network_mac(address, mac);
+        r = rtnl_link_set_address(nl, ifindex, mac);
         if (r < 0)
                 return r;
         r = rtnl_addr_add(nl, ifindex, address, b->config.subnet.prefixlen);
@@ -522,7 +668,9 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
                 }
         }
         if (ports && ports[0]) {
-                r = published_new(ports, &pub, ret_error);
+                struct in6_addr a6 = b->ipv6 ? address6_of(b, address) : (struct in6_addr){};
+
+                r = published_new(ports, b->ipv6 ? &a6 : NULL, &pub, ret_error);
                 if (r < 0) {
                         log_error_errno(r, "Container %s: %s.", name, *ret_error);
                         bridge_network_release(b, id);
@@ -662,8 +810,11 @@ int bridge_network_sweep(BridgeNetwork *b, bool (*alive)(const char *id, void *u
         while (g_hash_table_iter_next(&it, &k, &v))
                 if (ipam_lookup(b->ipam, k, NULL) < 0)
                         g_hash_table_iter_remove(&it);
-                else
-                        published_hold(v, k);
+                else {
+                        struct in6_addr a6;
+
+                        published_hold(v, k, bridge_network_address6(b, k, &a6) >= 0 ? &a6 : NULL);
+                }
         if (freed > 0) {
                 log_info("Freed %u addresses of the bridge network held by containers that are gone.",
                          freed);

@@ -72,6 +72,15 @@ uint32_t bridge_network_gateway(const BridgeNetwork *b);
 bool bridge_network_internal(const BridgeNetwork *b);
 /* The published ports of a running container, host ports resolved (NULL and 0 without). */
 const PortMapping *bridge_network_ports(const BridgeNetwork *b, const char *id, size_t *ret_n);
+/* The MAC address of a container's interface with IPv4 address address (host byte order): 02:42 and the four
+ * bytes of the address, Docker's rule, so that it is known without asking the container's namespace; set as
+ * the interface joins (interfaces made before berth set it keep the kernel's random one). */
+#define BRIDGE_MAC_STRING_MAX 18
+void bridge_network_mac(uint32_t address, uint8_t ret[static 6]);
+char *bridge_network_mac_format(uint32_t address, char ret[static BRIDGE_MAC_STRING_MAX]);
+/* The prefix lengths of the network's subnets (the IPv6 one 0 when it has none). */
+unsigned bridge_network_prefixlen(const BridgeNetwork *b);
+unsigned bridge_network_prefixlen6(const BridgeNetwork *b);
 /* id's address, -ENOENT when it has none. */
 int bridge_network_address(const BridgeNetwork *b, const char *id, uint32_t *ret);
 /* The ids holding an address: the containers running on the network (a NULL-terminated array to g_free(),

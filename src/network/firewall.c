@@ -38,6 +38,8 @@ typedef struct FirewallNetwork {
         char *bridge;
         Subnet subnet;
         bool internal;
+        bool ipv6;
+        Subnet6 subnet6;
         FirewallPort *ports;
         size_t n_ports;
 } FirewallNetwork;
@@ -56,6 +58,92 @@ static void firewall_network_free(gpointer p)
 static gint compare_bridges(gconstpointer a, gconstpointer b)
 {
         return strcmp(((const FirewallNetwork *) a)->bridge, ((const FirewallNetwork *) b)->bridge);
+}
+
+/* `table ip6 berth` for the dual-stack networks of l (firewall.h), replacing the one there was; none without
+ * such a network. The same quoting rules as the IPv4 table's below. */
+static void firewall_append_table6(GString *c, GList *l)
+{
+        bool any = false;
+
+        g_string_append(c, "add table ip6 " FIREWALL_TABLE "\n"
+                           "delete table ip6 " FIREWALL_TABLE "\n");
+        for (GList *i = l; i; i = i->next)
+                any = any || ((const FirewallNetwork *) i->data)->ipv6;
+        if (!any)
+                return;
+        /* ::1 cannot be DNATed (port-proxy.h): it goes on to the host port berthd holds, and its proxy. */
+        g_string_append(c, "table ip6 " FIREWALL_TABLE " {\n"
+                           "  chain published {\n"
+                           "    ip6 daddr ::1 return\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+
+                for (size_t j = 0; n->ipv6 && j < n->n_ports; j++) {
+                        const PortMapping *m = &n->ports[j].mapping;
+                        char host[INET6_ADDRSTRLEN], ctr[INET6_ADDRSTRLEN];
+
+                        if (!m->host_ipv6 && m->host_address != 0)
+                                continue; /* an IPv4 address of the host's only */
+                        g_string_append(c, "    ");
+                        if (m->host_ipv6)
+                                g_string_append_printf(c, "ip6 daddr %s ",
+                                                       ipv6_format(&m->host_address6, host));
+                        g_string_append_printf(c, "%s dport %u dnat to [%s]:%u\n",
+                                               port_protocol_to_string(m->protocol), m->host_port,
+                                               ipv6_format(&n->ports[j].container_address6, ctr),
+                                               m->container_port);
+                }
+        }
+        g_string_append(c, "  }\n"
+                           "  chain prerouting {\n"
+                           "    type nat hook prerouting priority dstnat; policy accept;\n"
+                           "    fib daddr type local jump published\n"
+                           "  }\n"
+                           "  chain output {\n"
+                           "    type nat hook output priority -100; policy accept;\n"
+                           "    fib daddr type local jump published\n"
+                           "  }\n"
+                           "  chain forward {\n"
+                           "    type filter hook forward priority filter; policy accept;\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+
+                if (!n->ipv6)
+                        continue;
+                /* iif and oif both the bridge is traffic within it, which br_netfilter shows this hook too:
+                 * let it be (neighbour discovery first of all). */
+                if (n->internal)
+                        g_string_append_printf(c, "    iifname \"%s\" oifname != \"%s\" drop\n", n->bridge,
+                                               n->bridge);
+                else
+                        g_string_append_printf(c,
+                                               "    oifname \"%s\" iifname != \"%s\" ct state "
+                                               "established,related accept\n"
+                                               "    oifname \"%s\" iifname != \"%s\" ct status dnat "
+                                               "accept\n",
+                                               n->bridge, n->bridge, n->bridge, n->bridge);
+                g_string_append_printf(c, "    oifname \"%s\" iifname != \"%s\" drop\n", n->bridge,
+                                       n->bridge);
+        }
+        g_string_append(c, "  }\n"
+                           "  chain postrouting {\n"
+                           "    type nat hook postrouting priority srcnat; policy accept;\n");
+        for (GList *i = l; i; i = i->next) {
+                const FirewallNetwork *n = i->data;
+                char s6[SUBNET6_STRING_MAX];
+
+                if (!n->ipv6)
+                        continue;
+                subnet6_format(&n->subnet6, s6);
+                if (!n->internal)
+                        g_string_append_printf(c, "    ip6 saddr %s oifname != \"%s\" masquerade\n", s6,
+                                               n->bridge);
+                g_string_append_printf(c, "    oifname \"%s\" ip6 saddr %s ct status dnat masquerade\n",
+                                       n->bridge, s6);
+        }
+        g_string_append(c, "  }\n"
+                           "}\n");
 }
 
 /* Every bridge name is checked to be a plain interface name (network_config_load(), or "br-" + hex digits),
@@ -78,6 +166,8 @@ static int firewall_apply_table(void)
                         const PortMapping *m = &n->ports[j].mapping;
                         char host[INET_ADDRSTRLEN], ctr[INET_ADDRSTRLEN];
 
+                        if (m->host_ipv6)
+                                continue; /* table ip6 berth's */
                         g_string_append(c, "    ");
                         if (m->host_address != 0)
                                 g_string_append_printf(c, "ip daddr %s ",
@@ -149,6 +239,7 @@ static int firewall_apply_table(void)
         }
         g_string_append(c, "  }\n"
                            "}\n");
+        firewall_append_table6(c, l);
         g_list_free(l);
         r = nft_run(c->str);
         return r;
@@ -157,7 +248,18 @@ static int firewall_apply_table(void)
 int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal, const FirewallPort *ports,
                          size_t n_ports)
 {
+        return firewall_set_network6(bridge, subnet, NULL, internal, ports, n_ports);
+}
+
+int firewall_set_network6(const char *bridge, const Subnet *subnet, const Subnet6 *subnet6, bool internal,
+                          const FirewallPort *ports, size_t n_ports)
+{
         FirewallNetwork *n = g_new0(FirewallNetwork, 1);
+
+        if (subnet6) {
+                n->ipv6 = true;
+                n->subnet6 = *subnet6;
+        }
 
         if (!networks)
                 networks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, firewall_network_free);
@@ -186,27 +288,6 @@ int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort 
 
 int firewall_remove(void)
 {
-        return nft_run("add table ip " FIREWALL_TABLE "\ndelete table ip " FIREWALL_TABLE "\n");
-}
-
-int firewall_set_ipv6_bridges(char **bridges)
-{
-        g_autoptr(GString) c = g_string_new("add table ip6 " FIREWALL_TABLE "\n"
-                                            "delete table ip6 " FIREWALL_TABLE "\n");
-
-        if (bridges && bridges[0]) {
-                g_string_append(c, "table ip6 " FIREWALL_TABLE " {\n"
-                                   "  chain forward {\n"
-                                   "    type filter hook forward priority filter; policy accept;\n");
-                /* Bridge names are "br-" + hex digits (user-network.h): nothing to quote. */
-                /* iif and oif both the bridge is traffic within it, which br_netfilter shows this hook too:
-                 * let it be (neighbour discovery first of all). */
-                STRV_FOREACH (b, bridges)
-                        g_string_append_printf(c,
-                                               "    iifname \"%s\" oifname != \"%s\" drop\n"
-                                               "    oifname \"%s\" iifname != \"%s\" drop\n",
-                                               *b, *b, *b, *b);
-                g_string_append(c, "  }\n}\n");
-        }
-        return nft_run(c->str);
+        return nft_run("add table ip " FIREWALL_TABLE "\ndelete table ip " FIREWALL_TABLE "\n"
+                       "add table ip6 " FIREWALL_TABLE "\ndelete table ip6 " FIREWALL_TABLE "\n");
 }

@@ -6,6 +6,7 @@
 
 #include "network/port-mapping.h"
 #include "network/subnet.h"
+#include "network/subnet6.h"
 
 /* berth's firewall rules, through libnftables, all in the one table berth owns: `table ip berth`. Nothing
  * else's table, chain or rule is ever touched, so a host firewall (firewalld, a plain nftables ruleset,
@@ -16,10 +17,12 @@
  * it half made. */
 #define FIREWALL_TABLE "berth"
 
-/* A published port of a running container: mapping (its host port resolved) to container_address. */
+/* A published port of a running container: mapping (its host port resolved) to container_address, and on a
+ * dual-stack network to container_address6 too. */
 typedef struct FirewallPort {
         PortMapping mapping;
         uint32_t container_address;
+        struct in6_addr container_address6;
 } FirewallPort;
 
 /* The whole table:
@@ -37,12 +40,19 @@ int firewall_apply(const char *bridge, const Subnet *subnet, const FirewallPort 
  * beyond its bridge. Unsetting the last network removes the table. */
 int firewall_set_network(const char *bridge, const Subnet *subnet, bool internal, const FirewallPort *ports,
                          size_t n_ports);
+/* The same for a dual-stack network (subnet6 NULL: IPv4 only). Its IPv6 rules go to `table ip6 berth`,
+ * made in the same transaction while a dual-stack network is set, and mirror the IPv4 ones:
+ *   - outbound NAT66: traffic from subnet6 leaving through any interface but bridge is masqueraded (not on
+ *     an internal network);
+ *   - published ports without a host address, or with an IPv6 one, are DNATed to container_address6, in
+ *     prerouting and output, but for ::1 (which no DNAT can take off lo: port-proxy.h); what the DNAT sends
+ *     into the bridge from subnet6 (hairpin) is masqueraded;
+ *   - forward: into the bridge from elsewhere only answers (ct state established,related) and DNATed
+ *     connections (published ports): an IPv6 subnet may be routed to the host, and then nothing but the
+ *     published ports is reachable; an internal network forwards nothing beyond its bridge either way; and
+ *     two networks never reach each other. */
+int firewall_set_network6(const char *bridge, const Subnet *subnet, const Subnet6 *subnet6, bool internal,
+                          const FirewallPort *ports, size_t n_ports);
 int firewall_unset_network(const char *bridge);
 /* The table gone; 0 if it was not there. */
 int firewall_remove(void);
-
-/* IPv6 on dual-stack user networks: berth neither masquerades nor forwards it (no way out over IPv6 yet),
- * and a host that forwards IPv6 itself must not join two networks either. So `table ip6 berth` holds one
- * forward chain dropping everything that would be forwarded into or out of these bridges; with none, no
- * table. */
-int firewall_set_ipv6_bridges(char **bridges);

@@ -29,7 +29,7 @@ void network_config_defaults(NetworkConfig *ret)
 int network_config_load(const char *path, NetworkConfig *ret)
 {
         g_autoptr(GKeyFile) k = NULL;
-        g_autofree char *bridge = NULL, *subnet = NULL;
+        g_autofree char *bridge = NULL, *subnet = NULL, *subnet6 = NULL;
         NetworkConfig c;
         int r;
 
@@ -55,6 +55,18 @@ int network_config_load(const char *path, NetworkConfig *ret)
                 if (subnet_parse(subnet, &c.subnet) < 0)
                         return log_debug_errno(-EINVAL, "Invalid value '%s' for Subnet= in [Network].",
                                                subnet);
+        }
+        subnet6 = g_key_file_get_string(k, "Network", "Subnet6", NULL);
+        if (subnet6 && !isempty(g_strstrip(subnet6))) {
+                /* A container's IPv6 host part is its IPv4 one (subnet6.h): it must fit. */
+                if (subnet6_parse(subnet6, &c.subnet6) < 0 ||
+                    32 - c.subnet.prefixlen > 128 - c.subnet6.prefixlen)
+                        return log_debug_errno(
+                                -EINVAL,
+                                "Invalid value '%s' for Subnet6= in [Network] (an IPv6 subnet "
+                                "with room for Subnet='s host part).",
+                                subnet6);
+                c.ipv6 = true;
         }
         *ret = c;
         return 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "network/subnet.h"
+#include "network/subnet6.h"
 
 /* The default bridge network's settings, from the [Network] section of /etc/berth/berth.conf
  * (berth.conf(5)):
@@ -12,6 +13,7 @@
  *   [Network]
  *   Bridge=berth0            # the bridge device berth makes and owns
  *   Subnet=10.87.0.0/16      # its subnet; the first address is the bridge's (the containers' gateway)
+ *   Subnet6=fd00:87::/64     # an IPv6 subnet too (none by default, as in Docker): a dual-stack bridge
  *
  * The default subnet clashes with neither Docker's (172.17.0.0/16, and its pools for user networks in
  * 172.17–31.0.0/16 and 192.168.0.0/16) nor podman's (10.88.0.0/16, and its pool for user networks from
@@ -22,6 +24,8 @@
 typedef struct NetworkConfig {
         char bridge[IFNAMSIZ];
         Subnet subnet;
+        bool ipv6; /* Subnet6= given */
+        Subnet6 subnet6;
 } NetworkConfig;
 
 void network_config_defaults(NetworkConfig *ret);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,20 @@ int port_mapping_parse(const char *s, PortMapping *ret)
         if (isempty(s))
                 return -EINVAL;
         copy = g_strdup(s);
+        if (copy[0] == '[') {
+                /* "[IPV6]:HOSTPORT:CTRPORT": the address, then the rest as "HOSTPORT:CTRPORT". */
+                char *end = strstr(copy, "]:");
+
+                if (!end)
+                        return -EINVAL;
+                *end = 0;
+                if (inet_pton(AF_INET6, copy + 1, &m.host_address6) != 1)
+                        return -EINVAL;
+                m.host_ipv6 = true;
+                memmove(copy, end + 2, strlen(end + 2) + 1);
+                if (!strchr(copy, ':'))
+                        return -EINVAL;
+        }
         slash = strchr(copy, '/');
         if (slash) {
                 *slash = 0;
@@ -71,23 +87,38 @@ int port_mapping_parse(const char *s, PortMapping *ret)
                 return -EINVAL;
         if (parse_port(parts[n - 1], false, &m.container_port) < 0)
                 return -EINVAL;
-        if (n >= 2 && parse_port(parts[n - 2], n == 3, &m.host_port) < 0)
+        if (n >= 2 && parse_port(parts[n - 2], n == 3 || m.host_ipv6, &m.host_port) < 0)
                 return -EINVAL;
-        if (n == 3 && ipv4_parse(parts[0], &m.host_address) < 0)
+        if (n == 3 && (m.host_ipv6 || ipv4_parse(parts[0], &m.host_address) < 0))
+                return -EINVAL;
+        if (m.host_ipv6 && n != 2)
                 return -EINVAL;
         *ret = m;
         return 0;
 }
 
+const char *port_mapping_host_format(const PortMapping *m, bool brackets,
+                                     char buf[static PORT_HOST_STRING_MAX])
+{
+        char a[INET6_ADDRSTRLEN];
+
+        if (!m->host_ipv6)
+                return ipv4_format(m->host_address, buf);
+        inet_ntop(AF_INET6, &m->host_address6, a, sizeof(a));
+        snprintf(buf, PORT_HOST_STRING_MAX, brackets ? "[%s]" : "%s", a);
+        return buf;
+}
+
 char *port_mapping_to_string(const PortMapping *m)
 {
-        char a[INET_ADDRSTRLEN];
+        char a[PORT_HOST_STRING_MAX];
 
         return g_strdup_printf("%u/%s -> %s:%u", m->container_port, port_protocol_to_string(m->protocol),
-                               ipv4_format(m->host_address, a), m->host_port);
+                               port_mapping_host_format(m, true, a), m->host_port);
 }
 
 bool port_mapping_is_privileged(const PortMapping *m)
 {
-        return m->host_address != 0 || (m->host_port > 0 && m->host_port < 1024);
+        return m->host_address != 0 || (m->host_ipv6 && !IN6_IS_ADDR_UNSPECIFIED(&m->host_address6)) ||
+               (m->host_port > 0 && m->host_port < 1024);
 }

@@ -185,6 +185,17 @@ int rtnl_link_up(Rtnl *nl, int ifindex)
         return rtnl_call(nl, nlh, NULL, NULL);
 }
 
+int rtnl_link_set_address(Rtnl *nl, int ifindex, const uint8_t mac[static 6])
+{
+        char buf[RTNL_REQUEST_SIZE];
+        struct ifinfomsg *ifm;
+        struct nlmsghdr *nlh = put_link_header(buf, RTM_NEWLINK, 0, &ifm);
+
+        ifm->ifi_index = ifindex;
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+        return rtnl_call(nl, nlh, NULL, NULL);
+}
+
 int rtnl_link_set_route_localnet(Rtnl *nl, int ifindex)
 {
         char buf[RTNL_REQUEST_SIZE];

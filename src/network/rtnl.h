@@ -22,6 +22,8 @@ int rtnl_link_get(Rtnl *nl, const char *name, int *ret_ifindex, char **ret_kind)
 /* -EEXIST if the name is taken. */
 int rtnl_bridge_add(Rtnl *nl, const char *name);
 int rtnl_link_up(Rtnl *nl, int ifindex);
+/* The link's hardware address (IFLA_ADDRESS), while it is down. */
+int rtnl_link_set_address(Rtnl *nl, int ifindex, const uint8_t mac[static 6]);
 /* net.ipv4.conf.<ifindex>.route_localnet=1, through rtnetlink (IFLA_INET_CONF): 127.0.0.0/8 may be routed
  * through it, which a published port reached at 127.0.0.1 needs. */
 int rtnl_link_set_route_localnet(Rtnl *nl, int ifindex);

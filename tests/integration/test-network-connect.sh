@@ -19,7 +19,7 @@ veths() {
 reach() { bed_exec berthctl exec "$1" sh -c "timeout 5 wget -q -O - $2"; }
 containers_of() {
         bed_exec berthctl network inspect "$1" |
-                python3 -c 'import json, sys; print(" ".join(json.load(sys.stdin)[0]["Containers"]))'
+                python3 -c 'import json, sys; print(" ".join(json.load(sys.stdin)[0]["ContainerNames"]))'
 }
 config_of() {
         bed_exec berthctl container inspect "$1" |

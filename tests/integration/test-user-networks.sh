@@ -185,7 +185,7 @@ test_containers_on_user_networks() {
         assert_match "$out" '^hello-from-web$' "srv from a container on front"
         assert_match "$out" '^outside$' "the outside from front, through NAT"
         assert_eq "$(bed_exec berthctl network inspect front | python3 -c \
-                'import json, sys; print(json.load(sys.stdin)[0]["Containers"])')" "['srv']" "front's containers"
+                'import json, sys; print(json.load(sys.stdin)[0]["ContainerNames"])')" "['srv']" "front's containers"
         # Not from another network, nor from the default bridge.
         # (sh first: the container's PID 1 ignores timeout's signal, and a dropped connect waits minutes.)
         assert_fails bed_exec berthctl run --rm --network back "$(R busybox)" sh -c \

@@ -218,6 +218,30 @@ static void test_port_mapping(void)
         g_assert_cmpint(port_mapping_parse("80:80/tcp", &m), ==, 0);
         g_assert_true(port_mapping_is_privileged(&m)); /* below 1024 */
 
+        g_assert_cmpint(port_mapping_parse("[::1]:8081:80/udp", &m), ==, 0);
+        g_assert_true(m.host_ipv6);
+        g_assert_cmpuint(m.host_address, ==, 0);
+        g_assert_cmpint(m.protocol, ==, PORT_PROTOCOL_UDP);
+        g_assert_cmpuint(m.host_port, ==, 8081);
+        g_assert_cmpuint(m.container_port, ==, 80);
+        g_assert_true(port_mapping_is_privileged(&m)); /* one host address */
+        {
+                g_autofree char *s6 = port_mapping_to_string(&m);
+                char h[PORT_HOST_STRING_MAX];
+
+                g_assert_cmpstr(s6, ==, "80/udp -> [::1]:8081");
+                g_assert_cmpstr(port_mapping_host_format(&m, false, h), ==, "::1");
+        }
+        g_assert_cmpint(port_mapping_parse("[::]::80", &m), ==, 0);
+        g_assert_true(m.host_ipv6);
+        g_assert_cmpuint(m.host_port, ==, 0);
+        g_assert_false(port_mapping_is_privileged(&m)); /* every IPv6 address, a free port */
+
+        for (const char *const *bad =
+                     (const char *const[]){ "[::1]:80", "[::1]", "[1.2.3.4]:80:80", "[::1]:1:2:3",
+                                            "[fe80::1:80:80", "[::1]80:80", NULL };
+             *bad; bad++)
+                g_assert_cmpint(port_mapping_parse(*bad, &m), ==, -EINVAL);
         for (const char *const *bad = (const char *const[]){ "", "0", "65536", "80/sctp", "x:80",
                                                              "1.2.3.4:80", "localhost:80:80", "8080-8081:80",
                                                              "::80", "1:2:3:4", "+80", "80/", NULL };
@@ -236,6 +260,7 @@ static void test_config(void)
         g_assert_cmpstr(c.bridge, ==, "berth0");
         subnet_format(&c.subnet, buf);
         g_assert_cmpstr(buf, ==, "10.87.0.0/16");
+        g_assert_false(c.ipv6); /* IPv6 off by default, as in Docker */
 
         g_assert_true(
                 g_file_set_contents(path, "[Network]\nBridge=br-test\nSubnet=192.168.99.0/24\n", -1, NULL));
@@ -243,6 +268,28 @@ static void test_config(void)
         g_assert_cmpstr(c.bridge, ==, "br-test");
         subnet_format(&c.subnet, buf);
         g_assert_cmpstr(buf, ==, "192.168.99.0/24");
+        g_assert_false(c.ipv6);
+
+        g_assert_true(g_file_set_contents(path, "[Network]\nSubnet6= fd00:87::/64 \n", -1, NULL));
+        g_assert_cmpint(network_config_load(path, &c), ==, 0);
+        g_assert_true(c.ipv6);
+        {
+                char s6[SUBNET6_STRING_MAX];
+
+                subnet6_format(&c.subnet6, s6);
+                g_assert_cmpstr(s6, ==, "fd00:87::/64");
+        }
+        g_assert_true(g_file_set_contents(path, "[Network]\nSubnet6=\n", -1, NULL));
+        g_assert_cmpint(network_config_load(path, &c), ==, 0);
+        g_assert_false(c.ipv6); /* empty: off */
+        /* The default /16's host part does not fit a /120; a host address is no subnet; IPv4 is not IPv6. */
+        for (const char *const *bad = (const char *const[]){ "[Network]\nSubnet6=fd00:87::/120\n",
+                                                             "[Network]\nSubnet6=fd00:87::1/64\n",
+                                                             "[Network]\nSubnet6=10.0.0.0/8\n", NULL };
+             *bad; bad++) {
+                g_assert_true(g_file_set_contents(path, *bad, -1, NULL));
+                g_assert_cmpint(network_config_load(path, &c), ==, -EINVAL);
+        }
 
         g_assert_true(g_file_set_contents(path, "[Network]\nBridge=br\"; flush ruleset\n", -1, NULL));
         g_assert_cmpint(network_config_load(path, &c), ==, -EINVAL);
