@@ -42,6 +42,31 @@ static void journal_address(Container *c, BridgeNetwork *b, const char *ifname, 
                         c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
 }
 
+/* The address c has on b is about to go back to the network: the journal says so, with the container's
+ * fields (a no-op without one). */
+static void journal_release(Container *c, BridgeNetwork *b)
+{
+        _cleanup_free_ char *unit = NULL;
+        char a[INET_ADDRSTRLEN];
+        uint32_t address;
+
+        if (!b || bridge_network_address(b, c->id, &address) < 0)
+                return;
+        unit = berth_scope_name(c->name);
+        ipv4_format(address, a);
+        sd_journal_send("MESSAGE=Container %s left %s, address %s released.", c->name,
+                        bridge_network_config(b)->bridge, a,
+                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK_LEFT, "PRIORITY=%i", LOG_INFO,
+                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
+                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
+}
+
+static void release_one(Container *c, BridgeNetwork *b)
+{
+        journal_release(c, b);
+        bridge_network_release(b, c->id);
+}
+
 /* One network of c joins netns_fd as ifname. */
 static int join_one(Container *c, const char *network, int netns_fd, const char *ifname, bool first,
                     uint32_t *ret_address, char **ret_error)
@@ -155,10 +180,10 @@ void container_leave_networks(Container *c)
         gpointer v;
 
         /* Every network, not only those of the record: a disconnect may have changed it while it ran. */
-        bridge_network_release(c->manager->bridge, c->id);
+        release_one(c, c->manager->bridge);
         g_hash_table_iter_init(&it, c->manager->network_bridges);
         while (g_hash_table_iter_next(&it, NULL, &v))
-                bridge_network_release(v, c->id);
+                release_one(c, v);
         manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
 }
@@ -302,8 +327,12 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
                 c->config.network_ips = TAKE_PTR(saved_ips);
                 return berth_error_set_errno(e, r, "cannot save the record of container %s", c->name);
         }
-        if (container_is_running(c) && !manager_network_is_cni(c->manager, network))
-                bridge_network_detach(manager_network_bridge(c->manager, network), c->id);
+        if (container_is_running(c) && !manager_network_is_cni(c->manager, network)) {
+                BridgeNetwork *b = manager_network_bridge(c->manager, network);
+
+                journal_release(c, b);
+                bridge_network_detach(b, c->id);
+        }
         manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);
         container_emit_changed(c);

@@ -137,6 +137,18 @@ test_rm_leaves_nothing() {
         assert_no_match "$(bed_exec ip -o link show master berth0)" . "ports of berth0 after rm"
 }
 
+# The journal has the network's setup and teardown with the container's fields (docs/journal.md).
+test_journal_records_join_and_release() {
+        local joined left
+        bed_exec berthctl run --rm --name journaled "$(R busybox)" true
+        joined=$(bed_journal -o cat --no-pager CONTAINER_NAME=journaled MESSAGE_ID=e0a9fbb19047478fa1cff446e2eaa039)
+        left=$(bed_journal -o cat --no-pager CONTAINER_NAME=journaled MESSAGE_ID=417b332769e143078351aefc65e36ae4)
+        assert_match "$joined" '^Container journaled has address 10\.87\.[0-9.]+ on berth0 \(eth0\)\.$' "join"
+        assert_match "$left" '^Container journaled left berth0, address 10\.87\.[0-9.]+ released\.$' "release"
+        assert_eq "$(sed 's/.*address \([0-9.]*\) .*/\1/' <<<"$joined")" \
+                "$(sed 's/.*address \([0-9.]*\) released.*/\1/' <<<"$left")" "the same address"
+}
+
 test_published_tcp_ports() {
         local out random
         bed_exec berthctl run -d --name web -p 8080:80 -p 127.0.0.1:8081:80 -p 80 "$(R busybox)" \
