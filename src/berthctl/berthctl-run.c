@@ -391,9 +391,10 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                         is_run ? "run" : "create");
                 return EXIT_DAEMON;
         }
-        /* Attached, berthctl removes the container itself once it has its exit code; detached (or only
-         * created), berthd does when it exits. */
-        o.remove_on_exit = o.rm && (o.detach || !is_run);
+        /* Attached, berthctl removes the container itself once it has its exit code; only created, berthd
+         * does when it exits; run -d hands it to berthd once the start succeeded (below), so a failed
+         * start's exit code (126, 127) can still be read first. */
+        o.remove_on_exit = o.rm && !is_run;
         if (!is_run || o.detach) {
                 /* Create and start apart rather than RunContainer: when the start fails, the container's
                  * recorded exit code (126, 127) is our exit status, and only its path tells it. */
@@ -406,10 +407,15 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                         r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
                         if (r < 0) {
                                 log_bus_error(&error, r);
-                                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED)
-                                               ? start_failed_exit_code(path)
-                                               : EXIT_DAEMON;
+                                ret = sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED)
+                                              ? start_failed_exit_code(path)
+                                              : EXIT_DAEMON;
+                                if (o.rm)
+                                        (void) container_remove_quiet(id);
+                                return ret;
                         }
+                        if (o.rm && container_remove_when_exited(id) < 0)
+                                return EXIT_DAEMON;
                 }
                 printf("%s\n", id);
                 return EXIT_OK;

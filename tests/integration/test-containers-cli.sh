@@ -137,6 +137,10 @@ test_detached_rm_is_removed_by_berthd_when_it_exits() {
         # Exiting on its own.
         bed_exec berthctl run -d --rm --name rmquick "$(B)" true >/dev/null
         wait_until 60 container_gone rmquick
+        # A failed start: Docker's exit code, and no container left.
+        rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run -d --rm --name rmfailed "$(B)" no-such-command)
+        assert_eq "$rc" 127 "run -d --rm of a command not found"
+        assert_ok container_gone rmfailed
         # create --rm: removed once its run ends.
         bed_exec berthctl create --rm --name rmcreated "$(B)" true >/dev/null
         assert_eq "$(cstate rmcreated)" created "created --rm stays until it runs"
