@@ -86,16 +86,29 @@ static void cni_child_free(CniChild *ch)
 
 /* The record of c: its CNI networks in its list's order with results[k] (NULL: not added yet), the first
  * network's with runtime, its runtimeConfig (published ports), when given. */
+static int record_save(Manager *m, const char *id, JsonBuilder *b)
+{
+        g_autoptr(JsonGenerator) g = json_generator_new();
+        g_autoptr(JsonNode) root = json_builder_get_root(b);
+        _cleanup_free_ char *path = record_path(m, id), *text = NULL,
+                            *dir = g_strdup_printf("%s/cni", m->state_dir);
+        int r;
+
+        json_generator_set_root(g, root);
+        text = json_generator_to_data(g, NULL);
+        r = mkdir_p_at(AT_FDCWD, dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
+        return r;
+}
+
 static int record_write(Container *c, char **results, const char *runtime)
 {
         g_auto(GStrv) networks = container_config_networks(&c->config);
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) g = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        _cleanup_free_ char *path = record_path(c->manager, c->id), *text = NULL,
-                            *dir = g_strdup_printf("%s/cni", c->manager->state_dir);
+        Manager *m = c->manager;
+        const char *id = c->id;
         size_t k = 0;
-        int r;
 
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "Networks");
@@ -117,13 +130,7 @@ static int record_write(Container *c, char **results, const char *runtime)
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        text = json_generator_to_data(g, NULL);
-        r = mkdir_p_at(AT_FDCWD, dir, 0700);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
-        return r;
+        return record_save(m, id, b);
 }
 
 /* Whether host port m is free in berthd's namespace (the host's): a bind, closed again; a free one is
@@ -499,12 +506,7 @@ static int record_set(Manager *m, const char *id, const char *network, const cha
 {
         g_autoptr(JsonParser) p = json_parser_new();
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) g = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        _cleanup_free_ char *path = record_path(m, id), *text = NULL,
-                            *dir = g_strdup_printf("%s/cni", m->state_dir);
         JsonArray *a = record_read(m, id, p);
-        int r;
 
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "Networks");
@@ -529,13 +531,7 @@ static int record_set(Manager *m, const char *id, const char *network, const cha
         }
         json_builder_end_array(b);
         json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        text = json_generator_to_data(g, NULL);
-        r = mkdir_p_at(AT_FDCWD, dir, 0700);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600);
-        return r;
+        return record_save(m, id, b);
 }
 
 static void child_report(int error_fd, const char *fmt, ...) _printf_(2, 3);
