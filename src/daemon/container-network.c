@@ -29,36 +29,39 @@ BridgeNetwork *manager_network_bridge(Manager *m, const char *name)
         return name ? g_hash_table_lookup(m->network_bridges, name) : NULL;
 }
 
-static void journal_address(Container *c, BridgeNetwork *b, const char *ifname, uint32_t address)
+void container_journal_network(Container *c, bool joined, const char *where, const char *ifname,
+                               const char *address)
 {
         _cleanup_free_ char *unit = berth_scope_name(c->name);
-        char a[INET_ADDRSTRLEN];
+        _cleanup_free_ char *message = joined ? g_strdup_printf("Container %s has address %s on %s (%s).",
+                                                                c->name, address, where, ifname)
+                                              : g_strdup_printf("Container %s left %s, address %s released.",
+                                                                c->name, where, address);
 
-        ipv4_format(address, a);
-        sd_journal_send("MESSAGE=Container %s has address %s on %s (%s).", c->name, a,
-                        bridge_network_config(b)->bridge, ifname,
-                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK, "PRIORITY=%i", LOG_INFO,
-                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
-                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
+        sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s",
+                        joined ? BERTH_MESSAGE_CONTAINER_NETWORK : BERTH_MESSAGE_CONTAINER_NETWORK_LEFT,
+                        "PRIORITY=%i", LOG_INFO, "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id,
+                        "CONTAINER_ID_FULL=%s", c->id, "BERTH_IP_ADDRESS=%s", address,
+                        "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
 }
 
-/* The address c has on b is about to go back to the network: the journal says so, with the container's
- * fields (a no-op without one). */
+static void journal_address(Container *c, BridgeNetwork *b, const char *ifname, uint32_t address)
+{
+        char a[INET_ADDRSTRLEN];
+
+        container_journal_network(c, true, bridge_network_config(b)->bridge, ifname,
+                                  ipv4_format(address, a));
+}
+
+/* The address c has on b is about to go back to the network (a no-op without one). */
 static void journal_release(Container *c, BridgeNetwork *b)
 {
-        _cleanup_free_ char *unit = NULL;
         char a[INET_ADDRSTRLEN];
         uint32_t address;
 
-        if (!b || bridge_network_address(b, c->id, &address) < 0)
-                return;
-        unit = berth_scope_name(c->name);
-        ipv4_format(address, a);
-        sd_journal_send("MESSAGE=Container %s left %s, address %s released.", c->name,
-                        bridge_network_config(b)->bridge, a,
-                        "MESSAGE_ID=" BERTH_MESSAGE_CONTAINER_NETWORK_LEFT, "PRIORITY=%i", LOG_INFO,
-                        "CONTAINER_NAME=%s", c->name, "CONTAINER_ID=%.12s", c->id, "CONTAINER_ID_FULL=%s",
-                        c->id, "BERTH_IP_ADDRESS=%s", a, "OBJECT_SYSTEMD_UNIT=%s", strempty(unit), NULL);
+        if (b && bridge_network_address(b, c->id, &address) >= 0)
+                container_journal_network(c, false, bridge_network_config(b)->bridge, NULL,
+                                          ipv4_format(address, a));
 }
 
 static void release_one(Container *c, BridgeNetwork *b)
@@ -184,6 +187,13 @@ void container_leave_networks(Container *c)
         g_hash_table_iter_init(&it, c->manager->network_bridges);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 release_one(c, v);
+        if (container_has_cni_networks(c)) {
+                _cleanup_free_ char *address = container_cni_ipv4(c), *where = NULL;
+
+                where = g_strdup_printf("CNI network %s", c->config.network);
+                if (address)
+                        container_journal_network(c, false, where, NULL, address);
+        }
         manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
 }

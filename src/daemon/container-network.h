@@ -21,6 +21,11 @@ struct BridgeNetwork *manager_network_bridge(Manager *m, const char *name);
 /* At start, between the namespace's birth and "G": every network of c joins netns_fd, then /etc/hosts names
  * the first address. On failure c->start_error says why (a taken address or port, a missing network). */
 int container_join_networks(Container *c, int netns_fd);
+/* The journal entry of c joining a network (BERTH_MESSAGE_CONTAINER_NETWORK, where is the bridge device or
+ * "CNI network NAME", ifname its interface) or leaving it (..._NETWORK_LEFT, ifname unused), with the
+ * container's fields and address (docs/journal.md). */
+void container_journal_network(Container *c, bool joined, const char *where, const char *ifname,
+                               const char *address);
 /* c's addresses and ports are freed on every network (its exit, a failed start). */
 void container_leave_networks(Container *c);
 

@@ -369,7 +369,11 @@ static void on_cni_added(Container *c, int r, const char *error)
                 _cleanup_free_ char *address = container_cni_ipv4(c);
 
                 if (address) {
-                        int q = container_write_hosts(c, address);
+                        _cleanup_free_ char *where = g_strdup_printf("CNI network %s", c->config.network);
+                        int q;
+
+                        container_journal_network(c, true, where, "eth0", address);
+                        q = container_write_hosts(c, address);
                         if (q < 0)
                                 log_warning_errno(q, "Failed to write /etc/hosts of %s, ignoring: %m",
                                                   c->name);

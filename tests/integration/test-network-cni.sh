@@ -85,6 +85,11 @@ test_containers_on_a_cni_network() {
         wait_until 30 no_allocations
         wait_until 30 no_records
         assert_eq "$(veths)" "" "veths left"
+        # The journal has srv's setup and teardown on the CNI network, with its fields (docs/journal.md).
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=srv MESSAGE_ID=e0a9fbb19047478fa1cff446e2eaa039)" \
+                "Container srv has address $ip on CNI network cninet (eth0)." "the join entry"
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=srv MESSAGE_ID=417b332769e143078351aefc65e36ae4)" \
+                "Container srv left CNI network cninet, address $ip released." "the teardown entry"
 }
 
 test_kill_9_of_berthd_keeps_the_network() {
