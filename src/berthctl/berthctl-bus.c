@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -187,6 +188,28 @@ int manager_call_each(const char *member, char *const *names, const char *done_p
                         printf("%s%s\n", done_prefix, *name);
         }
         return ret;
+}
+
+int verb_remove_each(int argc, char *argv[], const char *verb, const char *what, const char *method,
+                     const char *done_prefix)
+{
+        bool force = false;
+        int c;
+
+        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl %s: at least one %s is needed.\n", verb, what);
+                return EXIT_USAGE;
+        }
+        return manager_call_each(method, argv + optind, done_prefix, "b", (int) force);
 }
 
 int bus_get_manager_property_string(const char *property, char **ret)

@@ -181,23 +181,7 @@ static int verb_image_ls(int argc, char *argv[])
 
 static int verb_image_rm(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
-
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl image rm: at least one image is needed.\n");
-                return EXIT_USAGE;
-        }
-        return manager_call_each("RemoveImage", argv + optind, "Untagged: ", "b", force);
+        return verb_remove_each(argc, argv, "image rm", "image", "RemoveImage", "Untagged: ");
 }
 
 static int verb_tag(int argc, char *argv[])

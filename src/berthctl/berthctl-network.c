@@ -328,24 +328,7 @@ static int verb_network_inspect(int argc, char *argv[])
 
 static int verb_network_rm(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
-
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl network rm takes one or more network names.\n");
-                return EXIT_USAGE;
-        }
-        polkit_agent_open_if_enabled();
-        return manager_call_each("RemoveNetwork", argv + optind, "", "b", (int) force);
+        return verb_remove_each(argc, argv, "network rm", "network", "RemoveNetwork", "");
 }
 
 static int verb_network_prune(int argc, char *argv[])

@@ -256,23 +256,7 @@ static int verb_volume_inspect(int argc, char *argv[])
 
 static int verb_volume_rm(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
-
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl volume rm: at least one volume is needed.\n");
-                return EXIT_USAGE;
-        }
-        return manager_call_each("RemoveVolume", argv + optind, "", "b", force);
+        return verb_remove_each(argc, argv, "volume rm", "volume", "RemoveVolume", "");
 }
 
 static int verb_volume_prune(int argc, char *argv[])
