@@ -327,44 +327,47 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
                                      error);
 }
 
-int bus_method_remove_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+/* The network a Manager method names in its first argument (by name, "bridge" included, or id prefix). */
+static int network_from_message(sd_bus_message *message, Manager *m, UserNetwork **ret, sd_bus_error *error)
 {
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        Manager *m = userdata;
-        UserNetwork *n;
         const char *name;
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        n = network_lookup(m, name);
-        if (!n) {
-                r = manager_find_network(m, name, &n, &e);
-                if (r < 0)
-                        return bus_error_set_network(error, &e);
-        }
+        *ret = network_lookup(m, name);
+        if (*ret)
+                return 0;
+        r = manager_find_network(m, name, ret, &e);
+        if (r < 0)
+                return bus_error_set_network(error, &e);
+        return 0;
+}
+
+int bus_method_remove_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        UserNetwork *n;
+        int r;
+
+        r = network_from_message(message, m, &n, error);
+        if (r < 0)
+                return r;
         return network_method_remove(message, m, n, error);
 }
 
 int bus_method_get_network(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         Manager *m = userdata;
         UserNetwork *n;
-        const char *name;
         int r;
 
-        r = sd_bus_message_read(message, "s", &name);
+        r = network_from_message(message, m, &n, error);
         if (r < 0)
                 return r;
-        n = network_lookup(m, name);
-        if (!n) {
-                r = manager_find_network(m, name, &n, &e);
-                if (r < 0)
-                        return bus_error_set_network(error, &e);
-        }
         r = network_object_path(n->name, &path);
         if (r < 0)
                 return r;
