@@ -190,21 +190,42 @@ int manager_call_each(const char *member, char *const *names, const char *done_p
         return ret;
 }
 
-int verb_remove_each(int argc, char *argv[], const char *verb, const char *what, const char *method,
-                     const char *done_prefix)
+int parse_force_option(int argc, char *argv[], bool *ret_force)
 {
-        bool force = false;
         int c;
 
         static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
+        *ret_force = false;
         while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
-                        force = true;
+                        *ret_force = true;
                         break;
                 default:
-                        return EXIT_USAGE;
+                        return -EINVAL;
                 }
+        return 0;
+}
+
+bool confirm(const char *warning)
+{
+        char line[64];
+
+        printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
+        fflush(stdout);
+        if (!fgets(line, sizeof(line), stdin))
+                return false;
+        line[strcspn(line, "\r\n")] = 0;
+        return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+int verb_remove_each(int argc, char *argv[], const char *verb, const char *what, const char *method,
+                     const char *done_prefix)
+{
+        bool force;
+
+        if (parse_force_option(argc, argv, &force) < 0)
+                return EXIT_USAGE;
         if (optind >= argc) {
                 fprintf(stderr, "berthctl %s: at least one %s is needed.\n", verb, what);
                 return EXIT_USAGE;

@@ -335,29 +335,13 @@ static int verb_network_prune(int argc, char *argv[])
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         g_auto(GStrv) removed = NULL;
-        char line[64];
-        bool force = false;
-        int c, r;
+        bool force;
+        int r;
 
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (!force) {
-                printf("WARNING! This will remove all custom networks not used by at least one container.\n"
-                       "Are you sure you want to continue? [y/N] ");
-                fflush(stdout);
-                if (!fgets(line, sizeof(line), stdin))
-                        return EXIT_OK;
-                line[strcspn(line, "\r\n")] = 0;
-                if (strcasecmp(line, "y") != 0 && strcasecmp(line, "yes") != 0)
-                        return EXIT_OK;
-        }
+        if (parse_force_option(argc, argv, &force) < 0)
+                return EXIT_USAGE;
+        if (!force && !confirm("This will remove all custom networks not used by at least one container."))
+                return EXIT_OK;
         polkit_agent_open_if_enabled();
         if (manager_call("PruneNetworks", &reply, "a{sv}", 0) < 0)
                 return EXIT_ERROR;
@@ -432,18 +416,10 @@ static int verb_network_connect(int argc, char *argv[])
 /* network disconnect [-f] NETWORK CONTAINER */
 static int verb_network_disconnect(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
+        bool force;
 
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
+        if (parse_force_option(argc, argv, &force) < 0)
+                return EXIT_USAGE;
         if (optind + 2 != argc) {
                 fprintf(stderr, "berthctl network disconnect takes a network and a container.\n");
                 return EXIT_USAGE;

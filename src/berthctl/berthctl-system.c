@@ -319,18 +319,6 @@ static int verb_system_df(int argc, char *argv[])
 }
 
 /* Docker's prompt: asked whatever stdin is; anything but y or yes (or end of input) says no. */
-static bool confirm(const char *warning)
-{
-        char line[64];
-
-        printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
-        fflush(stdout);
-        if (!fgets(line, sizeof(line), stdin))
-                return false;
-        line[strcspn(line, "\r\n")] = 0;
-        return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
-}
-
 static int prune(const char *member, bool all, const char *heading, bool images)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -407,18 +395,10 @@ static int verb_image_prune(int argc, char *argv[])
 
 static int verb_container_prune(int argc, char *argv[])
 {
-        bool force = false;
-        int c;
+        bool force;
 
-        static const struct option options[] = { { "force", no_argument, NULL, 'f' }, {} };
-        while ((c = getopt_long(argc, argv, "f", options, NULL)) >= 0)
-                switch (c) {
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
+        if (parse_force_option(argc, argv, &force) < 0)
+                return EXIT_USAGE;
         if (optind < argc) {
                 fprintf(stderr, "berthctl container prune takes no arguments.\n");
                 return EXIT_USAGE;

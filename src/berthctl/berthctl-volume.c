@@ -282,18 +282,10 @@ static int verb_volume_prune(int argc, char *argv[])
                 default:
                         return EXIT_USAGE;
                 }
-        if (!force) {
-                char line[64];
-                printf("WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ",
-                       all ? "all local volumes not used by at least one container"
-                           : "anonymous local volumes not used by at least one container");
-                fflush(stdout);
-                if (!fgets(line, sizeof(line), stdin))
-                        return EXIT_OK;
-                line[strcspn(line, "\r\n")] = 0;
-                if (strcasecmp(line, "y") != 0 && strcasecmp(line, "yes") != 0)
-                        return EXIT_OK;
-        }
+        if (!force && !confirm(all ? "This will remove all local volumes not used by at least one container."
+                                   : "This will remove anonymous local volumes not used by at least one "
+                                     "container."))
+                return EXIT_OK;
         polkit_agent_open_if_enabled();
         r = manager_call("PruneVolumes", &reply, "a{sv}", all ? 1 : 0, "all", "b", 1);
         if (r < 0)

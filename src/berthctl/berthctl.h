@@ -40,6 +40,11 @@ int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *
                        sd_bus_message **ret_reply, const char *types, ...);
 /* docker's verbs on several names: calls member(name, extra args of types…) for each of names (NULL-ended),
  * prints done_prefix and the name for each that worked, goes on after a failure. EXIT_OK or EXIT_ERROR. */
+/* Parses a verb's only option, -f/--force (optind then points at its arguments); -EINVAL after getopt
+ * printed the error. */
+int parse_force_option(int argc, char *argv[], bool *ret_force);
+/* Docker's "WARNING! … Are you sure you want to continue? [y/N]" on stdout; true for y or yes. */
+bool confirm(const char *warning);
 /* `VERB [-f] NAME...` (image rm, volume rm, network rm): method(NAME, force) for each NAME, printing
  * done_prefix NAME for each removed; what names one NAME in the usage error. */
 int verb_remove_each(int argc, char *argv[], const char *verb, const char *what, const char *method,
