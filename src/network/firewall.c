@@ -8,6 +8,18 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 
+/* The nat hooks of both tables: traffic for an address of the host's (from outside, or the host's own
+ * connections) goes through the published ports' DNAT rules. */
+#define NAT_HOOKS_TO_PUBLISHED                                                                              \
+        "  chain prerouting {\n"                                                                            \
+        "    type nat hook prerouting priority dstnat; policy accept;\n"                                    \
+        "    fib daddr type local jump published\n"                                                         \
+        "  }\n"                                                                                             \
+        "  chain output {\n"                                                                                \
+        "    type nat hook output priority -100; policy accept;\n"                                          \
+        "    fib daddr type local jump published\n"                                                         \
+        "  }\n"
+
 static void nft_ctx_freep(struct nft_ctx **ctx)
 {
         if (*ctx)
@@ -95,16 +107,7 @@ static void firewall_append_table6(GString *c, GList *l)
                                                m->container_port);
                 }
         }
-        g_string_append(c, "  }\n"
-                           "  chain prerouting {\n"
-                           "    type nat hook prerouting priority dstnat; policy accept;\n"
-                           "    fib daddr type local jump published\n"
-                           "  }\n"
-                           "  chain output {\n"
-                           "    type nat hook output priority -100; policy accept;\n"
-                           "    fib daddr type local jump published\n"
-                           "  }\n"
-                           "  chain forward {\n"
+        g_string_append(c, "  }\n" NAT_HOOKS_TO_PUBLISHED "  chain forward {\n"
                            "    type filter hook forward priority filter; policy accept;\n");
         for (GList *i = l; i; i = i->next) {
                 const FirewallNetwork *n = i->data;
@@ -178,15 +181,7 @@ static int firewall_apply_table(void)
                                                m->container_port);
                 }
         }
-        g_string_append(c, "  }\n"
-                           "  chain prerouting {\n"
-                           "    type nat hook prerouting priority dstnat; policy accept;\n"
-                           "    fib daddr type local jump published\n"
-                           "  }\n"
-                           "  chain output {\n"
-                           "    type nat hook output priority -100; policy accept;\n"
-                           "    fib daddr type local jump published\n"
-                           "  }\n"
+        g_string_append(c, "  }\n" NAT_HOOKS_TO_PUBLISHED
                            /* route_localnet on the bridge lets 127.0.0.0/8 through it: only as what the
                             * DNAT above makes of the host's own connections, never as what a container
                             * sends (CVE-2020-8558 is this hole in kube-proxy). */
