@@ -262,6 +262,25 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
 }
 
 /* In the child: DEL for every network of the record, in reverse; the record goes if all succeed. */
+/* One network's entry of a record; false for an entry that is not whole (skipped by DEL and CHECK). The
+ * strings belong to the parsed record. */
+typedef struct RecordEntry {
+        const char *network, *ifname, *config, *result, *runtime;
+} RecordEntry;
+
+static bool record_entry_read(JsonNode *node, RecordEntry *ret)
+{
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+
+        *ret = (RecordEntry){};
+        return o && json_read_string(o, "Name", &ret->network) >= 0 &&
+               json_read_string(o, "IfName", &ret->ifname) >= 0 &&
+               json_read_string(o, "Config", &ret->config) >= 0 &&
+               json_read_string(o, "Result", &ret->result) >= 0 &&
+               json_read_string(o, "RuntimeConfig", &ret->runtime) >= 0 && ret->network && ret->ifname &&
+               ret->config;
+}
+
 static int child_del(Manager *m, const char *id)
 {
         g_autoptr(JsonParser) p = json_parser_new();
@@ -273,21 +292,16 @@ static int child_del(Manager *m, const char *id)
                 return 0;
         for (guint k = json_array_get_length(a); k > 0; k--) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-                JsonNode *node = json_array_get_element(a, k - 1);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-                const char *name = NULL, *ifname = NULL, *config = NULL, *result = NULL, *runtime = NULL;
+                RecordEntry x;
 
-                if (!o || json_read_string(o, "Name", &name) < 0 ||
-                    json_read_string(o, "IfName", &ifname) < 0 ||
-                    json_read_string(o, "Config", &config) < 0 ||
-                    json_read_string(o, "Result", &result) < 0 ||
-                    json_read_string(o, "RuntimeConfig", &runtime) < 0 || !name || !ifname || !config)
+                if (!record_entry_read(json_array_get_element(a, k - 1), &x))
                         continue;
                 /* Without a result the ADD never finished (and its child ran DEL itself): a failure here,
                  * for a conflist a plugin cannot even parse say, keeps nothing. */
-                if (cni_run(config, name, CNI_DEL, id, "", ifname, &m->cni, result, runtime, NULL, &e) < 0 &&
-                    !isempty(result)) {
-                        log_warning("CNI DEL of container %.12s on network %s failed: %s", id, name,
+                if (cni_run(x.config, x.network, CNI_DEL, id, "", x.ifname, &m->cni, x.result, x.runtime,
+                            NULL, &e) < 0 &&
+                    !isempty(x.result)) {
+                        log_warning("CNI DEL of container %.12s on network %s failed: %s", id, x.network,
                                     berth_error_message(&e));
                         r = -EIO;
                 }
@@ -308,23 +322,17 @@ static int child_check(Manager *m, const char *id, const char *name, pid_t pid)
 
         for (guint i = 0; a && i < json_array_get_length(a); i++) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-                JsonNode *node = json_array_get_element(a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-                const char *network = NULL, *ifname = NULL, *config = NULL, *result = NULL, *runtime = NULL;
+                RecordEntry x;
 
-                if (!o || json_read_string(o, "Name", &network) < 0 ||
-                    json_read_string(o, "IfName", &ifname) < 0 ||
-                    json_read_string(o, "Config", &config) < 0 ||
-                    json_read_string(o, "Result", &result) < 0 ||
-                    json_read_string(o, "RuntimeConfig", &runtime) < 0 || !network || !ifname || !config)
+                if (!record_entry_read(json_array_get_element(a, i), &x))
                         continue;
-                if (cni_run(config, network, CNI_CHECK, id, netns, ifname, &m->cni, result, runtime, NULL,
-                            &e) < 0) {
-                        log_warning("Container %s on CNI network %s fails CHECK: %s", name, network,
+                if (cni_run(x.config, x.network, CNI_CHECK, id, netns, x.ifname, &m->cni, x.result,
+                            x.runtime, NULL, &e) < 0) {
+                        log_warning("Container %s on CNI network %s fails CHECK: %s", name, x.network,
                                     berth_error_message(&e));
                         r = -EIO;
                 } else
-                        log_info("Container %s on CNI network %s passes CHECK.", name, network);
+                        log_info("Container %s on CNI network %s passes CHECK.", name, x.network);
         }
         return r;
 }
