@@ -4,6 +4,7 @@
 
 #include "daemon/manager.h"
 #include "shared/log.h"
+#include "store/fork-server.h"
 
 static void help(void)
 {
@@ -47,6 +48,11 @@ int main(int argc, char *argv[])
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 1 : 0;
+
+        /* Before the daemon grows or starts threads: the store's children are forked from there. */
+        r = fork_server_start();
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the fork server, forking layer children directly: %m");
 
         r = manager_new(&m);
         if (r < 0) {

@@ -59,7 +59,9 @@
 #include "shared/signal-util.h"
 #include "store/archive-util.h"
 #include "store/extract-confine.h"
+#include "store/fork-server.h"
 #include "store/layer-decompress.h"
+#include "store/layer-extract-child.h"
 #include "store/layer-extract.h"
 #include "store/layer-tar.h"
 #include "store/store-config.h"
@@ -92,6 +94,12 @@ void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries)
 {
         max_layer_size = max_size;
         max_layer_entries = max_entries;
+}
+
+void layer_extract_get_limits(uint64_t *ret_max_size, uint64_t *ret_max_entries)
+{
+        *ret_max_size = max_layer_size;
+        *ret_max_entries = max_layer_entries;
 }
 
 typedef struct Extractor {
@@ -646,8 +654,8 @@ static int move_fd(int fd, int target)
         return dup2(fd, target) < 0 ? negative_errno() : 0;
 }
 
-_Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync,
-                                 pid_t parent)
+_Noreturn void layer_extract_child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync,
+                                        pid_t parent)
 {
         Report report = { .magic = REPORT_MAGIC };
         int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, r;
@@ -684,13 +692,18 @@ _Noreturn static void child_main(int input_fd, int dest_dir_fd, int result_fd, i
 static int fork_child(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync, pid_t *ret_pid)
 {
         pid_t parent = getpid(), pid;
+        int r;
+
+        r = fork_server_extract(input_fd, dest_dir_fd, result_fd, record_fd, sync, ret_pid);
+        if (r != -ECHILD)
+                return r;
 
         extract_confine_prepare();
         pid = fork();
         if (pid < 0)
                 return negative_errno();
         if (pid == 0)
-                child_main(input_fd, dest_dir_fd, result_fd, record_fd, sync, parent);
+                layer_extract_child_main(input_fd, dest_dir_fd, result_fd, record_fd, sync, parent);
         *ret_pid = pid;
         return 0;
 }

@@ -28,6 +28,7 @@
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "store/fork-server.h"
 #include "store/layer-store.h"
 
 #define TMP_PREFIX    ".tmp-"
@@ -424,8 +425,13 @@ int layer_store_unprepare(LayerStore *s, const char *tmp_name)
 
 int layer_store_sync_spawn(LayerStore *s, pid_t *ret_pid)
 {
-        pid_t pid = fork();
+        pid_t pid;
+        int r;
 
+        r = fork_server_syncfs(s->root_fd, ret_pid);
+        if (r != -ECHILD)
+                return r;
+        pid = fork();
         if (pid < 0)
                 return negative_errno();
         if (pid == 0) {

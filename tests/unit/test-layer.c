@@ -24,6 +24,7 @@
 #include "shared/fs-util.h"
 #include "shared/macro.h"
 #include "store/extract-confine.h"
+#include "store/fork-server.h"
 #include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
@@ -936,6 +937,65 @@ static void test_extract_spawn(void)
         tmpdir_done(&t);
 }
 
+/* With the fork server, extraction and syncfs children are still ours (waitpid() reaps them), get the limits
+ * in force at the request rather than at the server's start, and a dead server only means that we fork
+ * ourselves again. A child of ours does not use our server. */
+static void test_extract_fork_server(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
+        LayerExtractResult res = {};
+        struct archive *a;
+        pid_t server, pid;
+        int status;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        a = tar_new(tar);
+        tar_dir(a, "d");
+        tar_file(a, "d/f", "x");
+        tar_file(a, "g", "y");
+        tar_finish(a);
+        blob = compress_blob(tar, COMPRESSION_GZIP);
+
+        g_assert_cmpint(fork_server_start(), ==, 0);
+        g_assert_true(fork_server_running());
+        server = fork_server_pid();
+        g_assert_cmpint(server, >, 0);
+
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd); /* layer_extract() reaps its child with waitpid() */
+        g_assert_cmpint(fork_server_syncfs(t.fd, &pid), ==, 0);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        tmpdir_done(&t);
+
+        tmpdir_make(&t);
+        layer_extract_set_limits(UINT64_MAX, 2);
+        g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
+        g_assert_nonnull(strstr(msg.message, "MaxLayerEntries="));
+        berth_error_done(&msg);
+        layer_extract_set_limits(STORE_MAX_LAYER_SIZE_DEFAULT, STORE_MAX_LAYER_ENTRIES_DEFAULT);
+        tmpdir_done(&t);
+
+        pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0)
+                _exit(fork_server_running() || fork_server_syncfs(0, &pid) != -ECHILD);
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+        /* Killed: the next request finds it gone, reaps it, and the extraction forks from here. */
+        g_assert_cmpint(kill(server, SIGKILL), ==, 0);
+        tmpdir_make(&t);
+        assert_extracts(blob, tar, t.fd);
+        g_assert_false(fork_server_running());
+        g_assert_cmpint(waitpid(server, NULL, WNOHANG), ==, -1);
+        g_assert_cmpint(errno, ==, ECHILD);
+        tmpdir_done(&t);
+}
+
 /* A line "Key:\tvalue" of /proc/PID/status. */
 static char *proc_status_field(pid_t pid, const char *key)
 {
@@ -1469,6 +1529,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/corrupt", test_extract_corrupt);
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
         g_test_add_func("/layer/extract/confined", test_extract_confined);
+        g_test_add_func("/layer/extract/fork-server", test_extract_fork_server);
         g_test_add_func("/layer/extract/confine-prepared", test_extract_confine_prepared_filter);
         g_test_add_func("/layer/store/basic", test_store_basic);
         g_test_add_func("/layer/store/batch", test_store_batch);

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "store/extract-confine.h"
+#include "store/fork-server.h"
+#include "store/layer-extract-child.h"
+#include "store/layer-extract.h"
+
+#define REQUEST_MAGIC UINT32_C(0x4b524f46) /* "FORK" */
+#define MAX_FDS       4
+/* A server that does not answer within this is taken as stuck: it is killed and the daemon forks itself. */
+#define REPLY_TIMEOUT_SEC 10
+
+typedef enum JobKind {
+        JOB_EXTRACT,
+        JOB_SYNCFS,
+} JobKind;
+
+typedef struct Request {
+        uint32_t magic;
+        uint32_t kind;
+        uint32_t n_fds; /* extract: input, destination, result[, record]; syncfs: the filesystem's fd */
+        uint32_t sync;
+        uint64_t max_layer_size, max_layer_entries;
+} Request;
+
+typedef struct Reply {
+        uint32_t magic;
+        int32_t pid; /* or a negative errno */
+} Reply;
+
+typedef union {
+        struct cmsghdr cmsg;
+        char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+} FdsControl;
+
+static int server_fd = -EBADF;
+static pid_t server_pid;
+static pid_t server_owner; /* the process that started it: the only one whose children it may make */
+
+bool fork_server_running(void)
+{
+        return server_fd >= 0 && getpid() == server_owner;
+}
+
+/* The new child's parent is our parent (the daemon). exit_signal must be 0 with CLONE_PARENT: the child
+ * gets ours, SIGCHLD. No CLONE_VM, so the child runs on a copy of our stack, as after fork(); the server is
+ * single-threaded, so no atfork state is missed. */
+static pid_t clone_sibling(void)
+{
+        struct clone_args args = { .flags = CLONE_PARENT };
+
+        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+}
+
+_Noreturn static void run_syncfs(int fd)
+{
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        _exit(syncfs(fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemon)
+{
+        pid_t pid;
+
+        if (req->magic != REQUEST_MAGIC || req->n_fds != n_fds)
+                return -EBADMSG;
+        if (!(req->kind == JOB_EXTRACT && (n_fds == 3 || n_fds == 4)) && !(req->kind == JOB_SYNCFS && n_fds == 1))
+                return -EBADMSG;
+        if (req->kind == JOB_EXTRACT)
+                extract_confine_prepare();
+
+        pid = clone_sibling();
+        if (pid < 0)
+                return negative_errno();
+        if (pid > 0)
+                return pid;
+
+        if (req->kind == JOB_SYNCFS)
+                run_syncfs(fds[0]);
+        layer_extract_set_limits(req->max_layer_size, req->max_layer_entries);
+        layer_extract_child_main(fds[0], fds[1], fds[2], n_fds == 4 ? fds[3] : -EBADF, req->sync, daemon);
+}
+
+static ssize_t receive_request(int sock, Request *req, int fds[static MAX_FDS], size_t *ret_n_fds)
+{
+        struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
+        FdsControl control = {};
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        ssize_t n;
+
+        *ret_n_fds = 0;
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return n;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+                        memcpy(fds, CMSG_DATA(c), k * sizeof(int));
+                        *ret_n_fds = k;
+                }
+        if ((mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || n != (ssize_t) sizeof(*req))
+                req->magic = 0; /* answered with -EBADMSG */
+        return n;
+}
+
+_Noreturn static void server_main(int sock, pid_t daemon)
+{
+        /* Only the socket stays open: the daemon's bus and files are none of the children's business. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != daemon || dup2(sock, 3) < 0)
+                _exit(EXIT_FAILURE);
+        sock = 3;
+        (void) close_range(4, ~0U, 0);
+        (void) prctl(PR_SET_NAME, "berthd-forks", 0, 0, 0);
+
+        for (;;) {
+                int fds[MAX_FDS];
+                size_t n_fds;
+                Request req;
+                Reply reply = { .magic = REQUEST_MAGIC };
+                ssize_t n = receive_request(sock, &req, fds, &n_fds);
+
+                if (n == 0)
+                        _exit(EXIT_SUCCESS); /* the daemon closed its end */
+                if (n < 0)
+                        _exit(EXIT_FAILURE);
+                reply.pid = serve(&req, fds, n_fds, daemon);
+                for (size_t i = 0; i < n_fds; i++)
+                        (void) close(fds[i]);
+                if (send(sock, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t) sizeof(reply))
+                        _exit(EXIT_FAILURE);
+        }
+}
+
+pid_t fork_server_pid(void)
+{
+        return fork_server_running() ? server_pid : 0;
+}
+
+int fork_server_start(void)
+{
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_SEC };
+        pid_t daemon = getpid(), pid;
+
+        if (server_fd >= 0)
+                return -EALREADY;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return negative_errno();
+        if (setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0)
+                server_main(pair[1], daemon);
+
+        server_fd = TAKE_FD(pair[0]);
+        server_pid = pid;
+        server_owner = daemon;
+        log_debug("Fork server started as PID %i.", pid);
+        return 0;
+}
+
+void fork_server_stop(void)
+{
+        if (server_fd < 0)
+                return;
+        server_fd = safe_close(server_fd);
+        if (getpid() != server_owner)
+                return; /* a child of the owner: the server is not ours to reap */
+        /* Our socket's EOF ends it; a stuck one is killed. */
+        while (waitpid(server_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        server_pid = 0;
+}
+
+/* A server that failed once is not trusted again: it is killed and reaped, and we fork ourselves. */
+static int server_failed(int r)
+{
+        log_warning_errno(r, "The fork server of the store failed, forking layer children directly: %m");
+        (void) kill(server_pid, SIGKILL);
+        fork_server_stop();
+        return -ECHILD;
+}
+
+static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, pid_t *ret_pid)
+{
+        Request req = {
+                .magic = REQUEST_MAGIC,
+                .kind = kind,
+                .n_fds = n_fds,
+                .sync = sync,
+        };
+        struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+        FdsControl control = {};
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds),
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        Reply reply;
+        ssize_t n;
+
+        if (!fork_server_running())
+                return -ECHILD;
+        assert(n_fds > 0 && n_fds <= MAX_FDS);
+
+        layer_extract_get_limits(&req.max_layer_size, &req.max_layer_entries);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+
+        if (sendmsg(server_fd, &mh, MSG_NOSIGNAL) < 0)
+                return server_failed(negative_errno());
+        do
+                n = recv(server_fd, &reply, sizeof(reply), 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return server_failed(negative_errno());
+        if (n != (ssize_t) sizeof(reply) || reply.magic != REQUEST_MAGIC)
+                return server_failed(-EPROTO);
+        if (reply.pid < 0)
+                return reply.pid; /* the clone failed (e.g. out of PIDs): that is the caller's error */
+        *ret_pid = reply.pid;
+        return 0;
+}
+
+int fork_server_extract(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync, pid_t *ret_pid)
+{
+        int fds[] = { input_fd, dest_dir_fd, result_fd, record_fd };
+
+        return request(JOB_EXTRACT, fds, record_fd >= 0 ? 4 : 3, sync, ret_pid);
+}
+
+int fork_server_syncfs(int fd, pid_t *ret_pid)
+{
+        return request(JOB_SYNCFS, &fd, 1, false, ret_pid);
+}
