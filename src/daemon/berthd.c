@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include "daemon/manager.h"
@@ -50,7 +51,7 @@ int main(int argc, char *argv[])
                 return r < 0 ? 1 : 0;
 
         /* Before the daemon grows or starts threads: the store's children are forked from there. */
-        r = fork_server_start();
+        r = fork_server_start(getenv("BERTH_FORK_SERVER") ?: BERTH_LIBEXECDIR "/berth-fork-server");
         if (r < 0)
                 log_warning_errno(r, "Failed to start the fork server, forking layer children directly: %m");
 

@@ -12,13 +12,14 @@
 
 #include "shared/log.h"
 #include "shared/macro.h"
-#include "store/extract-confine.h"
+#include "shared/signal-util.h"
 #include "store/fork-server.h"
 #include "store/layer-extract-child.h"
 #include "store/layer-extract.h"
 
 #define REQUEST_MAGIC UINT32_C(0x4b524f46) /* "FORK" */
 #define MAX_FDS       4
+#define SERVER_FD     3 /* the server's end of the socket, in the server */
 /* A server that does not answer within this is taken as stuck: it is killed and the daemon forks itself. */
 #define REPLY_TIMEOUT_SEC 10
 
@@ -66,6 +67,7 @@ static pid_t clone_sibling(void)
 
 _Noreturn static void run_syncfs(int fd)
 {
+        (void) close(SERVER_FD); /* a server that dies must not live on in its children */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         _exit(syncfs(fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
@@ -76,11 +78,9 @@ static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemo
 
         if (req->magic != REQUEST_MAGIC || req->n_fds != n_fds)
                 return -EBADMSG;
-        if (!(req->kind == JOB_EXTRACT && (n_fds == 3 || n_fds == 4)) && !(req->kind == JOB_SYNCFS && n_fds == 1))
+        if (!(req->kind == JOB_EXTRACT && (n_fds == 3 || n_fds == 4)) &&
+            !(req->kind == JOB_SYNCFS && n_fds == 1))
                 return -EBADMSG;
-        if (req->kind == JOB_EXTRACT)
-                extract_confine_prepare();
-
         pid = clone_sibling();
         if (pid < 0)
                 return negative_errno();
@@ -123,31 +123,33 @@ static ssize_t receive_request(int sock, Request *req, int fds[static MAX_FDS], 
         return n;
 }
 
-_Noreturn static void server_main(int sock, pid_t daemon)
+int fork_server_main(void)
 {
-        /* Only the socket stays open: the daemon's bus and files are none of the children's business. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != daemon || dup2(sock, 3) < 0)
-                _exit(EXIT_FAILURE);
-        sock = 3;
-        (void) close_range(4, ~0U, 0);
-        (void) prctl(PR_SET_NAME, "berthd-forks", 0, 0, 0);
+        pid_t daemon = getppid();
+
+        /* The daemon forked us with the socket at SERVER_FD and PR_SET_PDEATHSIG set (kept across exec). */
+        if (fcntl(SERVER_FD, F_GETFD) < 0) {
+                log_error("berth-fork-server is started by berthd only.");
+                return EXIT_FAILURE;
+        }
+        layer_extract_child_prepare();
 
         for (;;) {
                 int fds[MAX_FDS];
                 size_t n_fds;
                 Request req;
                 Reply reply = { .magic = REQUEST_MAGIC };
-                ssize_t n = receive_request(sock, &req, fds, &n_fds);
+                ssize_t n = receive_request(SERVER_FD, &req, fds, &n_fds);
 
                 if (n == 0)
-                        _exit(EXIT_SUCCESS); /* the daemon closed its end */
+                        return EXIT_SUCCESS; /* the daemon closed its end */
                 if (n < 0)
-                        _exit(EXIT_FAILURE);
+                        return log_error_errno(errno, "Failed to receive a request: %m"), EXIT_FAILURE;
                 reply.pid = serve(&req, fds, n_fds, daemon);
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
-                if (send(sock, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t) sizeof(reply))
-                        _exit(EXIT_FAILURE);
+                if (send(SERVER_FD, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t) sizeof(reply))
+                        return EXIT_FAILURE;
         }
 }
 
@@ -156,7 +158,7 @@ pid_t fork_server_pid(void)
         return fork_server_running() ? server_pid : 0;
 }
 
-int fork_server_start(void)
+int fork_server_start(const char *path)
 {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_SEC };
@@ -171,13 +173,22 @@ int fork_server_start(void)
         pid = fork();
         if (pid < 0)
                 return negative_errno();
-        if (pid == 0)
-                server_main(pair[1], daemon);
+        if (pid == 0) {
+                /* Only the socket goes along: the daemon's bus and files are none of the children's
+                 * business. */
+                reset_signals();
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != daemon ||
+                    dup2(pair[1], SERVER_FD) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) close_range(SERVER_FD + 1, ~0U, 0);
+                execl(path, "berth-fork-server", NULL);
+                _exit(127);
+        }
 
         server_fd = TAKE_FD(pair[0]);
         server_pid = pid;
         server_owner = daemon;
-        log_debug("Fork server started as PID %i.", pid);
+        log_debug("Fork server %s started as PID %i.", path, pid);
         return 0;
 }
 
@@ -248,7 +259,8 @@ static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, pid_t 
         return 0;
 }
 
-int fork_server_extract(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync, pid_t *ret_pid)
+int fork_server_extract(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync,
+                        pid_t *ret_pid)
 {
         int fds[] = { input_fd, dest_dir_fd, result_fd, record_fd };
 

@@ -439,6 +439,15 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
         return 0;
 }
 
+void layer_decompress_prepare(void)
+{
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (ctx)
+                (void) EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+        EVP_MD_CTX_free(ctx);
+}
+
 void layer_decompressor_cancel(LayerDecompressor *d)
 {
         uint64_t one = 1;

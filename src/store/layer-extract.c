@@ -649,13 +649,20 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
         return r;
 }
 
+void layer_extract_child_prepare(void)
+{
+        extract_confine_prepare();
+        layer_decompress_prepare();
+        (void) setlocale(LC_CTYPE, "C.UTF-8");
+}
+
 static int move_fd(int fd, int target)
 {
         return dup2(fd, target) < 0 ? negative_errno() : 0;
 }
 
-_Noreturn void layer_extract_child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd, bool sync,
-                                        pid_t parent)
+_Noreturn void layer_extract_child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd,
+                                        bool sync, pid_t parent)
 {
         Report report = { .magic = REPORT_MAGIC };
         int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, r;

@@ -959,7 +959,7 @@ static void test_extract_fork_server(void)
         tar_finish(a);
         blob = compress_blob(tar, COMPRESSION_GZIP);
 
-        g_assert_cmpint(fork_server_start(), ==, 0);
+        g_assert_cmpint(fork_server_start(BERTH_BUILD_ROOT "/src/store/berth-fork-server"), ==, 0);
         g_assert_true(fork_server_running());
         server = fork_server_pid();
         g_assert_cmpint(server, >, 0);
