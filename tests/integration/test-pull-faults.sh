@@ -334,3 +334,50 @@ PY
         assert_match "$(cat "$TEST_TMP/berth.txt")" '^bin/sh 12 0777 0:0 -> /bin/busybox' "symlink"
         echo "$(wc -l < "$TEST_TMP/berth.txt") paths identical"
 }
+
+# fork_server_pid : the PID of berthd's berth-fork-server, empty when none runs
+fork_server_pid() {
+        bed_sh 'main=$(systemctl show -P MainPID berthd)
+                for s in /proc/[0-9]*/status; do
+                        d=${s%/status}
+                        [ "$(awk "/^PPid:/{print \$2}" "$s" 2>/dev/null)" = "$main" ] || continue
+                        [ "$(tr "\0" "\n" < "$d/cmdline" 2>/dev/null | head -n 1)" = berth-fork-server ] && echo "${d#/proc/}"
+                done; true'
+}
+
+# berthd forks no layer child from itself: berth-fork-server makes them, as berthd's children (berthd reaps
+# them) that are no copy of berthd (they do not map libcurl, which berthd links and the server does not). If
+# the server dies, berthd says so and forks the next layers itself.
+test_fork_server_makes_extraction_children() {
+        local main server child out
+        bed_exec berthctl image rm -f "$(R big)" >/dev/null 2>&1 || true
+        main=$(unit_prop berthd.service MainPID)
+        server=$(fork_server_pid)
+        [ -n "$server" ] || fail "no berth-fork-server under berthd ($main)"
+
+        stall_start
+        bed_sh "berthctl pull $STALL/big > /run/fork.out 2>&1; echo \$? > /run/fork.rc" &
+        stall_held
+        wait_for_big_extraction
+        # The extraction child: chrooted into the layer's temp dir.
+        child=$(bed_sh 'for d in /proc/[0-9]*; do
+                        case "$(readlink "$d/root" 2>/dev/null)" in
+                        /var/lib/berth/layers/.tmp-*/diff) echo "${d#/proc/}"; break;;
+                        esac
+                done; true')
+        [ -n "$child" ] || fail "no extraction child found"
+        assert_eq "$(bed_sh "awk '/^PPid:/{print \$2}' /proc/$child/status")" "$main" "the extraction child's parent"
+        assert_no_match "$(bed_exec cat "/proc/$child/maps")" 'libcurl' "the extraction child's libraries"
+        assert_match "$(bed_exec cat "/proc/$child/maps")" 'libarchive' "the extraction child's libraries"
+        stall_release
+        wait_until 120 bed_exec test -s /run/fork.rc
+        assert_eq "$(bed_exec cat /run/fork.rc)" 0 "the pull through the fork server"
+
+        bed_exec kill -KILL "$server"
+        bed_exec berthctl image rm -f "$STALL/big" >/dev/null
+        out=$(bed_exec berthctl pull "$(R big)")
+        assert_match "$out" "Status: Downloaded newer image for $(R big):latest" "the pull after the server died"
+        assert_match "$(bed_journal -u berthd --no-pager -o cat)" 'fork server of the store failed' "berthd's warning"
+        bed_exec test ! -e "/proc/$server" || fail "the dead fork server was not reaped"
+        assert_eq "$(unit_prop berthd.service MainPID)" "$main" "berthd itself"
+}
