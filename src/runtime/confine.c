@@ -46,7 +46,7 @@ int confine_apply(const RunSpec *spec, const UserIds *user, bool mask_paths, Chi
          * few calls left before exec (setgroups, setres[ug]id, capset, prctl, execve) are all allowed by it.
          */
         if (!spec->privileged && !spec->seccomp_unconfined) {
-                r = seccomp_profile_load(spec->seccomp_filter, spec->seccomp_filter_size, caps, e);
+                r = seccomp_profile_load(spec->seccomp_filter, spec->seccomp_filter_size, e);
                 if (r < 0)
                         return r;
         }

@@ -26,8 +26,9 @@
  *     clone without namespace flags, socket without AF_VSOCK, clone3 → ENOSYS so glibc falls back to clone,
  *     whose flags can be checked).
  * The filter is compiled in berthd (once per distinct capability set: see seccomp_profile_get) and carried
- * to the container child as BPF in the run spec, which loads it with one seccomp(2) call: no libseccomp and
- * no parsing between fork and exec, and every container of a given capability set gets the same program. */
+ * to the container child as BPF in the run spec, which loads it with one seccomp(2) call (seccomp-load.c):
+ * no libseccomp and no parsing between fork and exec, and every container of a given capability set gets the
+ * same program. berth-monitor does not link libseccomp at all. */
 
 static const char *const allowed[] = {
         "accept",
@@ -611,31 +612,5 @@ int seccomp_profile_get(uint64_t caps, const void **ret_bpf, size_t *ret_size)
         }
         *ret_bpf = c->bpf;
         *ret_size = c->size;
-        return 0;
-}
-
-int seccomp_profile_load(const void *filter, size_t filter_size, uint64_t caps, ChildError *e)
-{
-        _cleanup_free_ void *compiled = NULL;
-        const void *bpf = filter;
-        struct sock_fprog prog;
-        size_t size = filter_size;
-        int r;
-
-        if (!filter) {
-                /* A spec not written by berthd (tests that drive the monitor directly): compile here rather
-                 * than run unfiltered. berthd always ships the program. */
-                r = seccomp_profile_compile(caps, &compiled, &size);
-                if (r < 0)
-                        return child_fail(e, r, "cannot compile the seccomp filter");
-                bpf = compiled;
-        }
-        if (!bpf || size == 0 || size % sizeof(struct sock_filter) != 0 ||
-            size / sizeof(struct sock_filter) > BPF_MAXINSNS)
-                return child_fail(e, -EINVAL, "the seccomp filter in the run spec is malformed");
-        prog = (struct sock_fprog){ .len = (unsigned short) (size / sizeof(struct sock_filter)),
-                                    .filter = (struct sock_filter *) bpf };
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-                return child_fail(e, negative_errno(), "cannot load the seccomp filter");
         return 0;
 }

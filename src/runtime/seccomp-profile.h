@@ -14,6 +14,6 @@ int seccomp_profile_compile(uint64_t caps, void **ret_bpf, size_t *ret_size);
  * kept (and owned) for the daemon's life. Fails (logged) if libseccomp failed. */
 int seccomp_profile_get(uint64_t caps, const void **ret_bpf, size_t *ret_size);
 
-/* The container child: loads the program of size bytes (compiling it for caps when bpf is NULL: the spec
- * carries none). Needs CAP_SYS_ADMIN or no_new_privs. */
-int seccomp_profile_load(const void *bpf, size_t size, uint64_t caps, ChildError *e);
+/* The container child (seccomp-load.c, which needs no libseccomp): loads the program of size bytes from the
+ * run spec; a spec without one fails, since berthd always ships it. Needs CAP_SYS_ADMIN or no_new_privs. */
+int seccomp_profile_load(const void *bpf, size_t size, ChildError *e);

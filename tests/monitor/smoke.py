@@ -5,11 +5,13 @@ protocol of monitor-protocol.h, state.json, and the journal entries (received on
 /run/systemd/journal/socket: the harness runs in its own mount namespace with a tmpfs on /run, so journald
 need not exist and the host's /run is never touched).
 
-Usage: smoke.py PATH-TO-berth-monitor   (prints TAP; exit status 0 when all pass)
+Usage: smoke.py PATH-TO-berth-monitor PATH-TO-seccomp-bpf   (prints TAP; exit status 0 when all pass)
 Only processes this script started are ever signalled, by pid."""
 import ctypes, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
 
 MONITOR = os.path.abspath(sys.argv[1])
+# The seccomp program berthd would put into the run spec (default capabilities): berth-monitor compiles none.
+SECCOMP_FILTER = subprocess.run([sys.argv[2]], stdout=subprocess.PIPE, check=True).stdout
 BUSYBOX = shutil.which('busybox') or '/bin/busybox'
 APPLETS = ['sh', 'ls', 'cat', 'echo', 'id', 'hostname', 'mount', 'sleep', 'tr', 'head', 'printf', 'pwd', 'tty',
            'touch', 'env', 'stat', 'true', 'wc']
@@ -88,6 +90,8 @@ def run_spec(spec):
     for name, v in spec.items():
         if isinstance(v, bool):
             t, v = b'b', b'1' if v else b'0'
+        elif isinstance(v, bytes):
+            t = b'x'
         elif isinstance(v, list):
             t, v = b'v', b''.join(x.encode() + b'\0' for x in v)
         else:
@@ -114,6 +118,7 @@ class Container:
             'hostname_file': os.path.join(top, 'hostname'), 'hosts_file': os.path.join(top, 'hosts'),
             'resolv_conf_file': os.path.join(top, 'resolv.conf'),
             'state_file': os.path.join(self.dir, 'state.json'), 'no_new_privileges': True,
+            'seccomp_filter': SECCOMP_FILTER,
         }
         self.spec.update(kw)
         with open(os.path.join(self.dir, 'run-spec'), 'wb') as f:
