@@ -818,9 +818,7 @@ int bus_container_method_update(sd_bus_message *message, void *userdata, sd_bus_
                                                  c->name);
                 if (r < 0)
                         return log_error_errno(r, "Failed to update container %s: %m", c->name);
-                /* It had exited (removed), or no properties come with it: nothing to ask systemd, whose
-                 * scope may be gone already with a container that is exiting. */
-                if (r > 0 || streq(update, "[]"))
+                if (r > 0) /* it had exited: removed */
                         return sd_bus_reply_method_return(message, NULL);
         }
         r = container_update(c, update, message);

@@ -135,6 +135,12 @@ int container_update(Container *c, const char *update, sd_bus_message *reply_to)
         char *old;
         int r;
 
+        /* Nothing to set (an Update with options only): systemd is not asked, since with a container that is
+         * exiting its scope may be gone already. */
+        if (streq(update, "[]")) {
+                container_send_pause_reply(reply_to, NULL);
+                return 1;
+        }
         r = scope_properties_merge(c->properties_json, update, &merged);
         if (r < 0)
                 return r;
