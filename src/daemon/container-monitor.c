@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/signal-util.h"
+#include "shared/spawn.h"
 
 /* berth-monitor, the process that holds a container in its scope (runtime/monitor-protocol.h): spawning
  * it, watching it until it is gone, and adopting it again after a restart of berthd. */
@@ -198,23 +200,24 @@ int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid,
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
         const char *monitor = getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
+        char *argv[] = { (char *) "berth-monitor", spec_arg, NULL };
         pid_t pid;
 
+        _Static_assert(MONITOR_SYNC_FD == 3, "the sync socket is the first fd passed");
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
-        pid = ret_netns_fd ? netns_fork(ret_netns_fd) : fork();
+        /* Not fork(): berthd would copy its page tables for a child that only execs (spawn.h). */
+        pid = spawn_exec(monitor, argv, &pair[1], 1, ret_netns_fd ? CLONE_NEWNET : 0);
         if (pid < 0)
-                return pid == -1 ? -errno : pid;
-        if (pid == 0) {
-                int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                return pid;
+        if (ret_netns_fd) {
+                int r = netns_open_of(pid, ret_netns_fd);
 
-                /* berthd blocks the signals it handles through sd-event; the monitor starts clean. */
-                reset_signal_mask();
-                if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(pair[1], MONITOR_SYNC_FD) < 0)
-                        _exit(EXIT_FAILURE);
-                close_range(MONITOR_SYNC_FD + 1, ~0U, 0);
-                execl(monitor, "berth-monitor", spec_arg, NULL);
-                _exit(EXIT_FAILURE);
+                if (r < 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                        return r;
+                }
         }
         *ret_pid = pid;
         *ret_sync_fd = TAKE_FD(pair[0]);

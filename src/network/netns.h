@@ -3,7 +3,6 @@
 
 #include <sys/types.h>
 
-/* Like fork(), but the child starts in a new network namespace (clone3 with CLONE_NEWNET, so there is no
- * moment where it runs in ours), and the parent gets that namespace as an fd at once. In the child, returns
- * 0 and *ret_netns_fd is untouched. */
-pid_t netns_fork(int *ret_netns_fd);
+/* The network namespace of our child pid (not reaped yet), as an fd: the one a child started with
+ * CLONE_NEWNET made (spawn_exec()). Fails if the child is gone. */
+int netns_open_of(pid_t pid, int *ret_netns_fd);

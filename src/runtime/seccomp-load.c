@@ -15,7 +15,8 @@ int seccomp_profile_load(const void *bpf, size_t size, ChildError *e)
 
         if (!bpf)
                 return child_fail(e, -EINVAL, "the run spec carries no seccomp filter");
-        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
+            size / sizeof(struct sock_filter) > BPF_MAXINSNS)
                 return child_fail(e, -EINVAL, "the seccomp filter in the run spec is malformed");
         prog = (struct sock_fprog){ .len = (unsigned short) (size / sizeof(struct sock_filter)),
                                     .filter = (struct sock_filter *) bpf };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp-bpf: writes to stdout the seccomp program berthd would put into the run spec of a container with
- * Docker's default capabilities, for smoke.py, which writes run specs itself (berth-monitor compiles none). */
+ * Docker's default capabilities, for smoke.py, which writes run specs itself (berth-monitor compiles none).
+ */
 #include <stdio.h>
 
 #include "runtime/caps.h"
