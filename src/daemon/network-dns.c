@@ -40,6 +40,35 @@ static char **entry_names(const Container *c, const char *network)
         return (char **) g_ptr_array_steal(l, NULL);
 }
 
+/* Writes path, aardvark-dns's config of network: entries served on gateway. With no entries, no gateway (0),
+ * or a name aardvark-dns cannot take, removes it instead, so that no stale names are served. true when
+ * written. */
+static bool write_config(const char *path, const char *network, uint32_t gateway, const GArray *entries)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (entries->len > 0 && gateway != 0) {
+                text = aardvark_config_generate(gateway, (const AardvarkEntry *) entries->data,
+                                                entries->len);
+                if (!text)
+                        log_warning(
+                                "Network %s: a name does not fit aardvark-dns's format: no names served.",
+                                network);
+        }
+        if (!text) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Failed to remove '%s', ignoring: %m", path);
+                return false;
+        }
+        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
+                return false;
+        }
+        return true;
+}
+
 /* Writes dir/<network> for the containers running on it; unlinks it when there are none. true when written.
  */
 static bool write_network(Manager *m, const char *dir, const UserNetwork *n)
@@ -49,8 +78,7 @@ static bool write_network(Manager *m, const char *dir, const UserNetwork *n)
         g_autoptr(GArray) entries = g_array_new(false, true, sizeof(AardvarkEntry));
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
         g_autoptr(GPtrArray) addresses6 = g_ptr_array_new_with_free_func(g_free);
-        _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name), *text = NULL;
-        int r;
+        _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name);
 
         for (const char **id = ids; id && *id; id++) {
                 Container *c = g_hash_table_lookup(m->containers, *id);
@@ -67,25 +95,7 @@ static bool write_network(Manager *m, const char *dir, const UserNetwork *n)
                 e.dns_servers = c->config.dns;
                 g_array_append_val(entries, e);
         }
-        if (entries->len == 0) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Failed to remove '%s', ignoring: %m", path);
-                return false;
-        }
-        text = aardvark_config_generate(bridge_network_gateway(b), (const AardvarkEntry *) entries->data,
-                                        entries->len);
-        if (!text) {
-                log_warning(
-                        "Network %s: a name does not fit aardvark-dns's format, its names are not served.",
-                        n->name);
-                return false;
-        }
-        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
-                return false;
-        }
-        return true;
+        return write_config(path, n->name, b ? bridge_network_gateway(b) : 0, entries);
 }
 
 /* A CNI network (container-cni.c): its running containers' addresses from the recorded ADD results, served
@@ -95,11 +105,10 @@ static bool write_cni_network(Manager *m, const char *dir, const UserNetwork *n)
 {
         g_autoptr(GArray) entries = g_array_new(false, true, sizeof(AardvarkEntry));
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
-        _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name), *text = NULL;
+        _cleanup_free_ char *path = g_strdup_printf("%s/%s", dir, n->name);
         uint32_t gateway = 0;
         GHashTableIter it;
         gpointer v;
-        int r;
 
         g_hash_table_iter_init(&it, m->containers);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -121,20 +130,7 @@ static bool write_cni_network(Manager *m, const char *dir, const UserNetwork *n)
                 e.dns_servers = c->config.dns;
                 g_array_append_val(entries, e);
         }
-        if (entries->len > 0 && host_has_ipv4(gateway))
-                text = aardvark_config_generate(gateway, (const AardvarkEntry *) entries->data,
-                                                entries->len);
-        if (!text) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Failed to remove '%s', ignoring: %m", path);
-                return false;
-        }
-        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to write '%s', ignoring: %m", path);
-                return false;
-        }
-        return true;
+        return write_config(path, n->name, gateway != 0 && host_has_ipv4(gateway) ? gateway : 0, entries);
 }
 
 /* Files of networks that are gone (removed while berthd was down, or just now). */
