@@ -13,6 +13,7 @@
 #include "daemon/image.h"
 #include "daemon/manager.h"
 #include "daemon/polkit.h"
+#include "daemon/login-dbus.h"
 #include "daemon/push-dbus.h"
 #include "daemon/transfer-dbus.h"
 #include "daemon/exec-session-dbus.h"

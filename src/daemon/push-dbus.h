@@ -3,7 +3,5 @@
 
 #include <systemd/sd-bus.h>
 
-/* The Manager's PushImage, Login and Logout (push.c, login.c). */
+/* The Manager's PushImage (push.c). */
 int bus_method_push_image(sd_bus_message *message, void *userdata, sd_bus_error *error);
-int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *error);
-int bus_method_logout(sd_bus_message *message, void *userdata, sd_bus_error *error);
