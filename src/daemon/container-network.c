@@ -174,6 +174,7 @@ int container_join_networks(Container *c, int netns_fd)
                 log_warning_errno(r, "Failed to write /etc/resolv.conf of %s, keeping the one it had: %m",
                                   c->name);
         manager_dns_update(c->manager);
+        network_send_members_changed(c->manager);
         return 0;
 }
 
@@ -196,6 +197,7 @@ void container_leave_networks(Container *c)
         }
         manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
+        network_send_members_changed(c->manager);
 }
 
 static bool container_is_running(const Container *c)
@@ -306,6 +308,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         manager_dns_update(c->manager);
         log_info("Container %s connected to network %s.", c->name, network);
         container_emit_changed(c);
+        network_send_members_changed(c->manager);
         return 0;
 }
 
@@ -346,5 +349,6 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
         manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);
         container_emit_changed(c);
+        network_send_members_changed(c->manager);
         return 0;
 }

@@ -198,6 +198,30 @@ static int property_get_labels(sd_bus *bus, const char *path, const char *interf
         return r;
 }
 
+static void emit_members_changed(Manager *m, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (network_object_path(name, &path) >= 0)
+                (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Network", "Containers",
+                                                      "Endpoints", NULL);
+}
+
+void network_send_members_changed(Manager *m)
+{
+        GHashTableIter it;
+        gpointer k;
+
+        if (!m->bus)
+                return;
+        /* Every network: a container that left one (disconnect, exit) no longer names it. They are few. */
+        g_hash_table_iter_init(&it, m->networks);
+        while (g_hash_table_iter_next(&it, &k, NULL))
+                emit_members_changed(m, k);
+        if (manager_bridge_record(m))
+                emit_members_changed(m, "bridge");
+}
+
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)
 {
         _cleanup_free_ char *path = NULL;
@@ -598,8 +622,9 @@ static const sd_bus_vtable network_vtable[] = {
         SD_BUS_PROPERTY("Internal", "b", property_get_internal, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Created", "t", property_get_created, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Labels", "a{ss}", property_get_labels, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, 0),
-        SD_BUS_PROPERTY("Endpoints", "a(sssss)", property_get_endpoints, 0, 0),
+        SD_BUS_PROPERTY("Containers", "as", property_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Endpoints", "a(sssss)", property_get_endpoints, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("EnableIPv6", "b", property_get_ipv6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Subnet6", "s", property_get_subnet6, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CniConfig", "s", property_get_cni_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),

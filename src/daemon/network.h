@@ -64,3 +64,6 @@ GArray *manager_network_endpoints(Manager *m, const char *network);
 
 /* network-dbus.c: NetworkNew / NetworkRemoved. */
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network);
+/* network-dbus.c: PropertiesChanged of Containers and Endpoints on every network object, when a container
+ * joined or left one, was created, removed or renamed. */
+void network_send_members_changed(Manager *m);

@@ -149,3 +149,38 @@ PY
                 "Container ImageId, CreatedUSec, Tty"
         M RemoveContainer sb props false >/dev/null
 }
+
+# A network's Containers and Endpoints change as containers are made, start, stop and go: PropertiesChanged
+# on the Network object carries both.
+test_network_membership_signals() {
+        local CAPTURE=/run/test-signals-net.json n # monitor_sees_berthd reads this one
+        bed_exec berthctl network create signet >/dev/null
+        M ListContainers b true >/dev/null
+        bed_sh "busctl monitor --json=short --match 'sender=org.berth1' > $CAPTURE 2>/dev/null & echo \$! > $PIDFILE"
+        wait_until 60 monitor_sees_berthd
+
+        bed_exec berthctl run -d --name netsig --network signet "$(R busybox)" sleep 1000 >/dev/null
+        bed_exec berthctl stop -t 0 netsig >/dev/null
+        bed_exec berthctl rm netsig >/dev/null
+        wait_until 60 bash -c "$BERTH_BED exec $BED_DIR grep -q ContainerRemoved $CAPTURE"
+        bed_exec kill -TERM "$(bed_exec cat "$PIDFILE")"
+        bed_exec cat "$CAPTURE" > "$TEST_TMP/capture-net.json"
+
+        # created (Containers), started (Endpoints), stopped (Endpoints), removed (Containers): four at least.
+        n=$(python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    if not line.startswith("{"):
+        continue
+    m = json.loads(line)
+    if (m.get("member") == "PropertiesChanged" and m.get("path") == "/org/berth1/network/signet"
+            and m["payload"]["data"][0] == "org.berth1.Network"
+            and sorted(set(m["payload"]["data"][1]) | set(m["payload"]["data"][2])) == ["Containers", "Endpoints"]):
+        n += 1
+print(n)' < "$TEST_TMP/capture-net.json")
+        [ "$n" -ge 4 ] || { grep -m5 signet "$TEST_TMP/capture-net.json" | cut -c1-400 || true; fail "PropertiesChanged on the network: $n, expected at least 4"; }
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/network/signet org.berth1.Network \
+                Endpoints)" '^a\(sssss\) 0$' "no endpoint once it is gone"
+        bed_exec berthctl network rm signet >/dev/null
+}
