@@ -261,7 +261,6 @@ static int child_add(Container *c, pid_t monitor_pid, int error_fd)
         return r;
 }
 
-/* In the child: DEL for every network of the record, in reverse; the record goes if all succeed. */
 /* One network's entry of a record; false for an entry that is not whole (skipped by DEL and CHECK). The
  * strings belong to the parsed record. */
 typedef struct RecordEntry {
@@ -281,6 +280,60 @@ static bool record_entry_read(JsonNode *node, RecordEntry *ret)
                ret->config;
 }
 
+/* What c holds on its CNI networks (every one, or only network), from its record: one NetworkAddress each
+ * with an address, in the record's order. */
+typedef struct NetworkAddress {
+        char *network, *ifname, *address;
+} NetworkAddress;
+
+static void network_address_clear(NetworkAddress *a)
+{
+        free(a->network);
+        free(a->ifname);
+        free(a->address);
+}
+
+static GArray *record_addresses(const Container *c, const char *network)
+{
+        g_autoptr(JsonParser) p = json_parser_new();
+        JsonArray *a = record_read(c->manager, c->id, p);
+        GArray *l = g_array_new(false, true, sizeof(NetworkAddress));
+
+        g_array_set_clear_func(l, (GDestroyNotify) network_address_clear);
+        for (guint i = 0; a && i < json_array_get_length(a); i++) {
+                NetworkAddress x = {};
+                RecordEntry e;
+
+                if (!record_entry_read(json_array_get_element(a, i), &e) || isempty(e.result) ||
+                    (network && !streq(e.network, network)))
+                        continue;
+                x.address = cni_result_ipv4(e.result);
+                if (!x.address)
+                        continue;
+                x.network = g_strdup_printf("CNI network %s", e.network);
+                x.ifname = g_strdup(e.ifname);
+                g_array_append_val(l, x);
+        }
+        return l;
+}
+
+static void journal_addresses(Container *c, const GArray *l, bool joined)
+{
+        for (guint i = 0; l && i < l->len; i++) {
+                const NetworkAddress *x = &g_array_index(l, NetworkAddress, i);
+
+                container_journal_network(c, joined, x->network, x->ifname, x->address);
+        }
+}
+
+void container_cni_journal(Container *c, bool joined)
+{
+        g_autoptr(GArray) l = record_addresses(c, NULL);
+
+        journal_addresses(c, l, joined);
+}
+
+/* In the child: DEL for every network of the record, in reverse; the record goes if all succeed. */
 static int child_del(Manager *m, const char *id)
 {
         g_autoptr(JsonParser) p = json_parser_new();
@@ -623,11 +676,14 @@ typedef struct CniChange {
         ContainerCniChanged done;
         void *userdata;
         int error_fd;
+        GArray *released; /* a disconnect: what c held there, journaled once the DEL succeeded */
 } CniChange;
 
 static void cni_change_free(CniChange *ch)
 {
         safe_close(ch->error_fd);
+        if (ch->released)
+                g_array_unref(ch->released);
         free(ch->network);
         g_free(ch);
 }
@@ -671,12 +727,16 @@ static int on_change_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                                    strerror(-r));
                         ch->done(c, r, msg, ch->userdata);
                 } else {
+                        g_autoptr(GArray) l = record_addresses(c, ch->network);
+
                         log_info("Container %s connected to CNI network %s.", c->name, ch->network);
+                        journal_addresses(c, l, true);
                         manager_dns_update(c->manager);
                         container_emit_changed(c);
                         ch->done(c, 0, NULL, ch->userdata);
                 }
         } else {
+                journal_addresses(c, ch->released, false);
                 r = container_disconnect(c, ch->network, ch->force, &e); /* and its names */
                 ch->done(c, r, r < 0 ? berth_error_message(&e) : NULL, ch->userdata);
         }
@@ -751,6 +811,8 @@ int container_cni_change(Container *c, const char *network, bool connect, const 
         ch->done = done;
         ch->userdata = userdata;
         ch->error_fd = TAKE_FD(err_r);
+        if (!connect)
+                ch->released = record_addresses(c, network);
         r = sd_event_add_child(c->manager->event, &source, pid, WEXITED, on_change_exit, ch);
         if (r < 0) {
                 /* The child's record entry stays: the DEL at the container's exit releases it. */

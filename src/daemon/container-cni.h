@@ -44,6 +44,9 @@ bool host_has_ipv4(uint32_t address);
 int container_cni_nameserver(const Container *c, uint32_t *ret);
 /* The IPv4 address of c's first network when that is a CNI network (its recorded result); NULL otherwise. */
 char *container_cni_ipv4(const Container *c);
+/* The journal entries (container_journal_network()) of every CNI network c holds an address on, from its
+ * record: joined once the plugins are done at start, left before the DEL at its exit. */
+void container_cni_journal(Container *c, bool joined);
 
 /* network connect / disconnect of a CNI network while c runs: ADD (as the lowest free ethN) or DEL (with the
  * recorded result) in its namespace, in a child; the record of c's networks is changed when the plugins

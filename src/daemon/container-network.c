@@ -188,13 +188,8 @@ void container_leave_networks(Container *c)
         g_hash_table_iter_init(&it, c->manager->network_bridges);
         while (g_hash_table_iter_next(&it, NULL, &v))
                 release_one(c, v);
-        if (container_has_cni_networks(c)) {
-                _cleanup_free_ char *address = container_cni_ipv4(c), *where = NULL;
-
-                where = g_strdup_printf("CNI network %s", c->config.network);
-                if (address)
-                        container_journal_network(c, false, where, NULL, address);
-        }
+        if (container_has_cni_networks(c))
+                container_cni_journal(c, false);
         manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
         network_send_members_changed(c->manager);

@@ -368,12 +368,10 @@ static void on_cni_added(Container *c, int r, const char *error)
         if (r >= 0) {
                 _cleanup_free_ char *address = container_cni_ipv4(c);
 
+                container_cni_journal(c, true);
                 if (address) {
-                        _cleanup_free_ char *where = g_strdup_printf("CNI network %s", c->config.network);
-                        int q;
+                        int q = container_write_hosts(c, address);
 
-                        container_journal_network(c, true, where, "eth0", address);
-                        q = container_write_hosts(c, address);
                         if (q < 0)
                                 log_warning_errno(q, "Failed to write /etc/hosts of %s, ignoring: %m",
                                                   c->name);

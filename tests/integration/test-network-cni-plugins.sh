@@ -179,6 +179,11 @@ test_connect_and_disconnect_cni() {
         assert_no_match "$(cnet_allocations)" "^$ip\$" "the allocation released"
         assert_no_match "$(config_networks c1)" 'cnet' "c1's networks"
         assert_fails bed_exec berthctl network disconnect cnet c1
+        # The journal has both, as for a start and an exit (docs/journal.md).
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=c1 MESSAGE_ID=e0a9fbb19047478fa1cff446e2eaa039 |
+                grep cnet)" "Container c1 has address $ip on CNI network cnet (eth1)." "the connect's entry"
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=c1 MESSAGE_ID=417b332769e143078351aefc65e36ae4 |
+                grep cnet)" "Container c1 left CNI network cnet, address $ip released." "the disconnect's entry"
 
         # Stopped: the list changes, the plugins run at the next start.
         bed_exec berthctl stop -t 0 c1 >/dev/null
@@ -187,6 +192,11 @@ test_connect_and_disconnect_cni() {
         assert_match "$(addrs c1)" '^eth1 10\.97\.0\.[0-9]+/24$' "c1 on cnet after its start"
         assert_match "$(record_of c1)" '^cnet eth1$' "the record after the start"
         bed_exec berthctl stop -t 0 c1 >/dev/null
+        # cnet is c1's second network: its start and exit are journaled too, not only a first network's.
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=c1 MESSAGE_ID=e0a9fbb19047478fa1cff446e2eaa039 |
+                grep -c 'on CNI network cnet (eth1)')" 2 "join entries on cnet"
+        assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=c1 MESSAGE_ID=417b332769e143078351aefc65e36ae4 |
+                grep -c 'left CNI network cnet')" 2 "left entries on cnet"
         bed_exec berthctl network disconnect cnet c1
         bed_exec berthctl start c1 >/dev/null
         assert_no_match "$(addrs c1)" '^eth1 ' "c1 off cnet after its start"
