@@ -507,6 +507,18 @@ static void test_extract_gzip_members(void)
         tmpdir_done(&t);
 }
 
+/* A gzip layer of three entries (a directory, a file in it, a file), its tar into tar. */
+static GByteArray *three_entry_layer(GByteArray *tar)
+{
+        struct archive *a = tar_new(tar);
+
+        tar_dir(a, "d");
+        tar_file(a, "d/f", "x");
+        tar_file(a, "g", "y");
+        tar_finish(a);
+        return compress_blob(tar, COMPRESSION_GZIP);
+}
+
 /* A layer over MaxLayerSize= or MaxLayerEntries= fails with -EFBIG and a message naming the setting; one
  * exactly at the limits extracts. */
 static void test_extract_limits(void)
@@ -514,17 +526,11 @@ static void test_extract_limits(void)
         g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
         _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         LayerExtractResult res = {};
-        struct archive *a;
         TmpDir t;
 
         if (!need_root())
                 return;
-        a = tar_new(tar);
-        tar_dir(a, "d");
-        tar_file(a, "d/f", "x");
-        tar_file(a, "g", "y");
-        tar_finish(a);
-        blob = compress_blob(tar, COMPRESSION_GZIP);
+        blob = three_entry_layer(tar);
 
         tmpdir_make(&t);
         layer_extract_set_limits(tar->len, 3);
@@ -945,19 +951,13 @@ static void test_extract_fork_server(void)
         g_autoptr(GByteArray) tar = g_byte_array_new(), blob = NULL;
         _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
         LayerExtractResult res = {};
-        struct archive *a;
         pid_t server, pid;
         int status;
         TmpDir t;
 
         if (!need_root())
                 return;
-        a = tar_new(tar);
-        tar_dir(a, "d");
-        tar_file(a, "d/f", "x");
-        tar_file(a, "g", "y");
-        tar_finish(a);
-        blob = compress_blob(tar, COMPRESSION_GZIP);
+        blob = three_entry_layer(tar);
 
         g_assert_cmpint(fork_server_start(BERTH_BUILD_ROOT "/src/store/berth-fork-server"), ==, 0);
         g_assert_true(fork_server_running());
