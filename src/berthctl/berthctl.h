@@ -26,6 +26,8 @@ typedef struct Verb {
 
 extern bool arg_json;
 extern bool arg_ask_password;
+/* main()'s argv as given: berthctl-archive-exec.c executes the archive verbs' binary with it. */
+extern char **berthctl_argv;
 
 /* Connects to the system bus (or $BERTH_BUS_ADDRESS, for tests) once. */
 int bus_get(sd_bus **ret);
@@ -69,6 +71,7 @@ void print_json(JsonNode *root);
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 extern const Verb build_verbs[];
+int verb_build(int argc, char *argv[]); /* berthctl-build.c */
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
