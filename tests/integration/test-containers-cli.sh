@@ -91,6 +91,16 @@ test_run_rm_mounts_a_volatile_overlay() {
         bed_exec berthctl rm twice >/dev/null
 }
 
+# run --rm removes the container's anonymous volumes with it (read from the Config of its last state), not a
+# named one.
+test_run_rm_takes_its_anonymous_volumes() {
+        local before
+        before=$(volume_names)
+        bed_exec berthctl run --rm -v /scratch -v keptvol:/kept "$(B)" sh -c 'echo x > /scratch/f'
+        assert_eq "$(volume_names)" "$(echo $before keptvol | tr ' ' '\n' | sort | tr '\n' ' ')" "volumes left"
+        bed_exec berthctl volume rm keptvol >/dev/null
+}
+
 test_run_pulls_a_missing_image() {
         local rc
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm "$(R busybox-child)" cat /etc/child)
