@@ -187,7 +187,7 @@ static void add_pair(GPtrArray *a, const char *s, bool from_env)
         }
 }
 
-static int verb_build(int argc, char *argv[])
+int verb_build(int argc, char *argv[])
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *owner_slot = NULL;
@@ -395,11 +395,3 @@ static int verb_build(int argc, char *argv[])
         }
         return EXIT_OK;
 }
-
-const Verb build_verbs[] = {
-        { "build", NULL,
-          "[-t NAME[:TAG]]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] PATH|-",
-          "Build an image from a Dockerfile", verb_build },
-        { "build", "image", "...", "Alias of 'build'", verb_build },
-        {}
-};

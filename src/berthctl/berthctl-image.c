@@ -417,3 +417,12 @@ const Verb image_verbs[] = {
         { "search", NULL, "[--limit N] [REGISTRY/]TERM", "Search a registry for images", verb_search },
         {}
 };
+
+/* The verb itself is berthctl-build.c's, in berthctl-archive (see berthctl-archive-exec.c). */
+const Verb build_verbs[] = {
+        { "build", NULL,
+          "[-t NAME[:TAG]]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] PATH|-",
+          "Build an image from a Dockerfile", verb_build },
+        { "build", "image", "...", "Alias of 'build'", verb_build },
+        {}
+};

@@ -150,10 +150,16 @@ uint64_t monotonic_usec(void)
 #define FOLLOW_WAIT_MIN_USEC    (1 * USEC_PER_MSEC)
 #define FOLLOW_WAIT_STEADY_USEC (64 * USEC_PER_MSEC)
 #define FOLLOW_WAIT_MAX_USEC    (250 * USEC_PER_MSEC)
+/* sd_journal_wait() sets up inotify, and a process that had inotify watches pays for them when it closes
+ * them or exits: the kernel waits for an RCU grace period (5-16 ms measured here, as long as the rest of
+ * `run --rm true`). So the first FOLLOW_POLL_USEC of a follow only look at the mapping, with a plain sleep
+ * between the looks; a follow that lasts longer waits through inotify, whose set-up rescans the journal
+ * directories, so a file journald started meanwhile (rotation) is read from then: nothing is missed. */
+#define FOLLOW_POLL_USEC (64 * USEC_PER_MSEC)
 
 int follow_run(const Follow *f, int *ret_exit_code)
 {
-        uint64_t wait_usec = FOLLOW_WAIT_MIN_USEC, quiet_since = monotonic_usec();
+        uint64_t wait_usec = FOLLOW_WAIT_MIN_USEC, quiet_since = monotonic_usec(), started = quiet_since;
         int r;
 
         for (;;) {
@@ -188,6 +194,10 @@ int follow_run(const Follow *f, int *ret_exit_code)
                         r = f->idle(f->userdata, ret_exit_code);
                         if (r != 0)
                                 return r;
+                }
+                if (monotonic_usec() - started < FOLLOW_POLL_USEC) {
+                        (void) usleep((useconds_t) wait_usec); /* a signal ends it early, as it should */
+                        continue;
                 }
                 r = sd_journal_wait(f->j, wait_usec);
                 if (r < 0 && r != -EINTR) {

@@ -202,11 +202,12 @@ static int start_failed_exit_code(const char *path)
         return (int) c.exit_code;
 }
 
-static int container_remove_quiet(const char *id)
+/* config: the container's Config when read already (run's last look at its state), else NULL. */
+static int container_remove_quiet(const char *id, const char *config)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         /* Docker's --rm takes the container's anonymous volumes along. */
-        g_auto(GStrv) volumes = container_volume_names(id);
+        g_auto(GStrv) volumes = config ? config_volume_names(config) : container_volume_names(id);
         int r;
 
         r = manager_call_quiet("RemoveContainer", 0, &error, NULL, "sb", id, 0);
@@ -229,18 +230,22 @@ static int container_remove_when_exited(const char *id)
         return 0;
 }
 
-static void container_wait_recorded(const char *path)
+/* Returns the container's Config from the last look, if it had one (the caller frees it). */
+static char *container_wait_recorded(const char *path)
 {
         uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC, pause = USEC_PER_MSEC;
 
         while (monotonic_usec() < deadline) {
                 _cleanup_(container_info_done) ContainerInfo c = {};
 
-                if (container_info_get(path, &c, NULL) < 0 || !streq(c.state, "running"))
-                        return;
+                if (container_info_get(path, &c, NULL) < 0)
+                        return NULL;
+                if (!streq(c.state, "running"))
+                        return TAKE_PTR(c.config);
                 (void) usleep((useconds_t) pause);
                 pause = MIN(pause * 2, 50 * USEC_PER_MSEC);
         }
+        return NULL;
 }
 
 /* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
@@ -329,8 +334,9 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
 }
 
 /* Starts the container and prints its output until it ends; the journal must already be positioned where
- * the new output will come. Returns the exit status for berthctl. */
-static int container_start_and_follow(sd_journal *j, const char *id, const char *path)
+ * the new output will come. Returns the exit status for berthctl; ret_config (if not NULL) the container's
+ * Config as read at its end, or NULL. */
+static int container_start_and_follow(sd_journal *j, const char *id, const char *path, char **ret_config)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Waiter w = { .id = id, .path = path, .last_check = monotonic_usec() };
@@ -351,8 +357,13 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
                 return EXIT_DAEMON;
         /* The monitor writes its final entry before it exits and before berthd records the exit: wait for
          * that, so that what runs after us (rm, start, ps) sees the container exited. */
-        if (w.interrupts < 3)
-                container_wait_recorded(path);
+        if (w.interrupts < 3) {
+                char *config = container_wait_recorded(path);
+                if (ret_config)
+                        *ret_config = config;
+                else
+                        free(config);
+        }
         return exit_code;
 }
 
@@ -378,7 +389,7 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
 {
         _cleanup_(run_options_done) RunOptions o = {};
-        _cleanup_free_ char *id = NULL, *path = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL, *config = NULL;
         sd_journal *j = NULL;
         int r, ret;
 
@@ -411,7 +422,7 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                                               ? start_failed_exit_code(path)
                                               : EXIT_DAEMON;
                                 if (o.rm)
-                                        (void) container_remove_quiet(id);
+                                        (void) container_remove_quiet(id, NULL);
                                 return ret;
                         }
                         if (o.rm && container_remove_when_exited(id) < 0)
@@ -445,7 +456,7 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 if (o.rm && detached)
                         /* Nobody waits for it now: berthd removes it when it exits (at once if it has). */
                         ret = container_remove_when_exited(id) < 0 && ret == EXIT_OK ? EXIT_DAEMON : ret;
-                else if (o.rm && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+                else if (o.rm && container_remove_quiet(id, NULL) < 0 && ret == EXIT_OK)
                         ret = EXIT_DAEMON;
                 return ret;
         }
@@ -462,11 +473,11 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 ret = EXIT_DAEMON;
                 goto finish;
         }
-        ret = container_start_and_follow(j, id, path);
+        ret = container_start_and_follow(j, id, path, &config);
 finish:
         if (j)
                 sd_journal_close(j);
-        if (o.rm && container_remove_quiet(id) < 0 && ret == EXIT_OK)
+        if (o.rm && container_remove_quiet(id, config) < 0 && ret == EXIT_OK)
                 ret = EXIT_DAEMON;
         return ret;
 }
@@ -554,7 +565,7 @@ int verb_start(int argc, char *argv[])
                                 sd_journal_close(j);
                         return EXIT_DAEMON;
                 }
-                ret = container_start_and_follow(j, info.id, info.path);
+                ret = container_start_and_follow(j, info.id, info.path, NULL);
                 sd_journal_close(j);
                 return ret;
         }

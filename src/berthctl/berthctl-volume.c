@@ -314,23 +314,14 @@ const Verb volume_verbs[] = {
         {}
 };
 
-/* `rm -v`: the volume names of a container's mounts, read from its Config before it goes. */
-char **container_volume_names(const char *container)
+/* The volume names of the mounts in a container's Config (JSON). */
+char **config_volume_names(const char *config)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         g_autoptr(GPtrArray) names = g_ptr_array_new();
         g_autoptr(JsonParser) p = json_parser_new();
-        _cleanup_free_ char *config = NULL;
-        const char *path;
         JsonNode *root, *mounts;
-        sd_bus *bus;
 
-        if (manager_call("GetContainer", &reply, "s", container) >= 0 &&
-            sd_bus_message_read(reply, "o", &path) >= 0 && bus_get(&bus) >= 0 &&
-            sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config", &error,
-                                       &config) >= 0 &&
-            json_parser_load_from_data(p, config, -1, NULL) && (root = json_parser_get_root(p)) &&
+        if (config && json_parser_load_from_data(p, config, -1, NULL) && (root = json_parser_get_root(p)) &&
             JSON_NODE_HOLDS_OBJECT(root) &&
             (mounts = json_object_get_member(json_node_get_object(root), "Mounts")) &&
             JSON_NODE_HOLDS_ARRAY(mounts)) {
@@ -348,6 +339,22 @@ char **container_volume_names(const char *container)
         }
         g_ptr_array_add(names, NULL);
         return (char **) g_ptr_array_steal(names, NULL);
+}
+
+/* `rm -v`: the volume names of a container's mounts, read from its Config before it goes. */
+char **container_volume_names(const char *container)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *config = NULL;
+        const char *path;
+        sd_bus *bus;
+
+        if (manager_call("GetContainer", &reply, "s", container) >= 0 &&
+            sd_bus_message_read(reply, "o", &path) >= 0 && bus_get(&bus) >= 0)
+                (void) sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config",
+                                                  &error, &config);
+        return config_volume_names(config);
 }
 
 void remove_anonymous_volumes(char **names)

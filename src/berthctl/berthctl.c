@@ -8,6 +8,7 @@
 
 bool arg_json = false;
 bool arg_ask_password = true;
+char **berthctl_argv = NULL;
 
 /* Verbs as docker spells them. A grouped verb ("image ls") may also have a top-level alias ("images"); both
  * point at the same function. */
@@ -120,6 +121,7 @@ int main(int argc, char *argv[])
         const Verb *v;
         int consumed, r;
 
+        berthctl_argv = argv;
         log_parse_environment();
         r = parse_argv(argc, argv);
         if (r <= 0)

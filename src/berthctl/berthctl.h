@@ -26,6 +26,8 @@ typedef struct Verb {
 
 extern bool arg_json;
 extern bool arg_ask_password;
+/* main()'s argv as given: berthctl-archive-exec.c executes the archive verbs' binary with it. */
+extern char **berthctl_argv;
 
 /* Connects to the system bus (or $BERTH_BUS_ADDRESS, for tests) once. */
 int bus_get(sd_bus **ret);
@@ -69,6 +71,7 @@ void print_json(JsonNode *root);
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 extern const Verb build_verbs[];
+int verb_build(int argc, char *argv[]); /* berthctl-build.c */
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
@@ -86,6 +89,7 @@ extern const Verb volume_verbs[];
 /* rm -v: the volumes a container names (before it is removed), then the anonymous ones among them removed
  * unless another container names them. */
 char **container_volume_names(const char *container);
+char **config_volume_names(const char *config); /* the same from a Config property already read */
 void remove_anonymous_volumes(char **names);
 /* system df -v: a VOLUME NAME, LINKS (containers naming it), SIZE row per volume. */
 struct Table;

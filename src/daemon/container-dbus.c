@@ -101,13 +101,7 @@ CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
  * only root and the systemd-journal group read. */
 static int sender_uid(sd_bus_message *m, uid_t *ret)
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        return sd_bus_creds_get_euid(creds, ret);
+        return bus_sender_euid(m, ret);
 }
 
 static bool sender_owns_config(sd_bus_message *m, const Container *c)

@@ -630,7 +630,7 @@ int container_remove(Container *c)
         trash = g_strdup_printf(CONTAINER_TRASH_PREFIX "%s", c->id);
         if (renameat(containers_fd, c->id, containers_fd, trash) < 0)
                 return -errno;
-        manager_empty_trash(m);
+        manager_empty_trash_soon(m);
         snprintf(dir, sizeof(dir), "%s/containers/%s", m->runtime_dir, c->id);
         (void) rm_rf_at(AT_FDCWD, dir);
 

@@ -41,6 +41,8 @@ typedef struct Manager {
         unsigned n_searches; /* SearchImages() calls waiting for their registry (manager-dbus.c) */
         sd_event_source *trash_event_source;
         bool trash_again;
+        /* manager_empty_trash_soon()'s */
+        sd_event_source *trash_soon;
         struct DiskWalk *disk_walk; /* the running walk of the containers' writable layers */
         GArray *disk_walk_queue;    /* requests for the next one */
 
@@ -73,6 +75,8 @@ int manager_reload_credentials(Manager *m);
 
 /* Removes deleted layers (the layer store's trash) in a child process. */
 void manager_empty_trash(Manager *m);
+/* The same from the loop's next round, after the current method has answered. */
+void manager_empty_trash_soon(Manager *m);
 
 /* manager-dbus.c */
 extern const sd_bus_vtable manager_vtable[];

@@ -150,16 +150,49 @@ static int async_polkit_callback(sd_bus_message *reply, void *userdata, sd_bus_e
         return 1;
 }
 
-static int sender_is_root(sd_bus_message *call)
+/* dbus-daemon attaches no credentials to messages: sd-bus asks it (GetConnectionUnixUser), a blocking round
+ * trip in our loop for each call, seven for one `run --rm`. A connection's uid is fixed when it connects and
+ * dbus-daemon never gives a unique name (":1.56") to another connection, so the answer is kept per unique
+ * name; the table is emptied when it gets large, which costs a round trip, never a wrong answer. */
+#define SENDER_UID_CACHE_MAX 256
+
+int bus_sender_euid(sd_bus_message *call, uid_t *ret)
 {
+        static GHashTable *cache = NULL;
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(call);
+        gpointer found;
         uid_t uid;
         int r;
 
+        if (sender && sender[0] == ':' && cache &&
+            g_hash_table_lookup_extended(cache, sender, NULL, &found)) {
+                *ret = (uid_t) GPOINTER_TO_UINT(found);
+                return 0;
+        }
         r = sd_bus_query_sender_creds(call, SD_BUS_CREDS_EUID, &creds);
         if (r < 0)
                 return r;
         r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (sender && sender[0] == ':') {
+                if (!cache)
+                        cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+                if (g_hash_table_size(cache) >= SENDER_UID_CACHE_MAX)
+                        g_hash_table_remove_all(cache);
+                g_hash_table_insert(cache, g_strdup(sender), GUINT_TO_POINTER(uid));
+        }
+        *ret = uid;
+        return 0;
+}
+
+static int sender_is_root(sd_bus_message *call)
+{
+        uid_t uid;
+        int r;
+
+        r = bus_sender_euid(call, &uid);
         if (r < 0)
                 return r;
         return uid == 0;

@@ -38,3 +38,6 @@ int bus_verify_polkit_async(sd_bus_message *call, const char *action, const char
 
 /* Frees every pending query (daemon shutdown). */
 void bus_polkit_registry_free(GHashTable **registry);
+
+/* The caller's effective uid, asked of the bus once per connection (its unique name). */
+int bus_sender_euid(sd_bus_message *call, uid_t *ret);

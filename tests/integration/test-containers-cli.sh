@@ -72,6 +72,35 @@ test_run_exit_codes_as_docker() {
         assert_no_match "$(bed_exec berthctl ps -a)" ' /no/such/command' "--rm removed the 127 container"
 }
 
+# run --rm's overlay is mounted "volatile" (no sync of the upper file system when the container ends: its exit
+# waited for that); a container kept afterwards is not. The kernel leaves a marker in the work dir that refuses
+# the next mount; within the same boot berth removes it first, so such a container starts again.
+root_mount_options() { bed_exec berthctl run "$@" "$(B)" awk '$5 == "/" { print $NF }' /proc/self/mountinfo; }
+test_run_rm_mounts_a_volatile_overlay() {
+        assert_match "$(root_mount_options --rm)" '(^|,)(fsync=)?volatile(,|$)' "run --rm"
+        assert_no_match "$(root_mount_options --name kept)" 'volatile' "run without --rm"
+        bed_exec berthctl rm kept >/dev/null
+        # As berthctl run --rm creates it (auto_remove), started twice by hand.
+        local id
+        id=$(bed_exec busctl --json=short call org.berth1 /org/berth1 org.berth1.Manager CreateContainer \
+                ssasa{sv} "$(B)" twice 1 true 1 auto_remove b true |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])')
+        bed_exec berthctl start -a twice
+        assert_ok bed_exec test -d "/var/lib/berth/containers/$id/work/work/incompat/volatile"
+        bed_exec berthctl start -a twice
+        bed_exec berthctl rm twice >/dev/null
+}
+
+# run --rm removes the container's anonymous volumes with it (read from the Config of its last state), not a
+# named one.
+test_run_rm_takes_its_anonymous_volumes() {
+        local before
+        before=$(volume_names)
+        bed_exec berthctl run --rm -v /scratch -v keptvol:/kept "$(B)" sh -c 'echo x > /scratch/f'
+        assert_eq "$(volume_names)" "$(echo $before keptvol | tr ' ' '\n' | sort | tr '\n' ' ')" "volumes left"
+        bed_exec berthctl volume rm keptvol >/dev/null
+}
+
 test_run_pulls_a_missing_image() {
         local rc
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm "$(R busybox-child)" cat /etc/child)
