@@ -315,7 +315,8 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
         spec->tty = c->config.tty;
         spec->interactive = c->config.interactive;
         spec->host_network = streq(c->config.network, "host");
-        spec->network_inherited = container_joins_network(c);
+        /* Every container but --network host gets the monitor's new namespace (container_do_start()). */
+        spec->network_inherited = !spec->host_network;
         spec->privileged = c->config.privileged;
         spec->no_new_privileges = c->config.no_new_privileges;
         spec->seccomp_unconfined = c->config.seccomp_unconfined;
@@ -398,7 +399,7 @@ static int container_do_start(Container *c)
         _cleanup_free_ char *spec_path = NULL;
         _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
         g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
-        bool bridge = container_joins_network(c);
+        bool bridge = container_joins_network(c), own_netns = !streq_ptr(c->config.network, "host");
         pid_t pid = 0;
         int r;
 
@@ -408,7 +409,9 @@ static int container_do_start(Container *c)
         r = container_write_spec(c, device_nodes, &spec_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
-        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd, bridge ? &netns_fd : NULL);
+        /* The namespace is made with the monitor, while systemd makes the scope, not by the container's
+         * clone after it: creating one takes the kernel a millisecond or more, --network none included. */
+        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd, own_netns ? &netns_fd : NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to start berth-monitor for %s: %m", c->name);
         pidfd = pidfd_open(pid, 0);

@@ -39,7 +39,7 @@ typedef struct RunSpec {
         bool interactive;       /* keep stdin open (a pipe when !tty) */
         bool host_network;      /* false: own network namespace with only lo, up */
         bool network_inherited; /* the monitor was started in the container's network namespace (berthd made
-                                 * it and joined it to a network): the child stays in it */
+                                 * it, and joined it to its networks if any): the child stays in it */
 
         char *state_file;    /* absolute path of state.json the monitor maintains (container-state.h) */
         char *attach_socket; /* absolute path of the AF_UNIX socket the monitor serves attach on */
