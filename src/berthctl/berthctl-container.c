@@ -211,8 +211,8 @@ int container_lookup(const char *name_or_id, ContainerInfo *ret)
 }
 
 /* stop's and restart's -t SECONDS as the bus takes it: 0 there is "the default, 10 s", so docker's -t 0
- * (kill at once) becomes 1 µs. EXIT_USAGE with a message naming the verb when it is no number of seconds. */
-int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret)
+ * (kill at once) becomes 1 µs. -EINVAL after a message naming the verb when it is no number of seconds. */
+static int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret)
 {
         char *end;
         unsigned long v;
@@ -227,7 +227,7 @@ int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret)
         return 0;
 }
 
-static int verb_stop(int argc, char *argv[])
+int stop_each(const char *verb, const char *method, uint64_t extra_usec, int argc, char *argv[])
 {
         uint64_t timeout = 0;
         int c, r, ret = EXIT_OK;
@@ -238,22 +238,20 @@ static int verb_stop(int argc, char *argv[])
         while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
                 switch (c) {
                 case 't':
-                        if (parse_stop_timeout("stop", optarg, &timeout) < 0)
+                        if (parse_stop_timeout(verb, optarg, &timeout) < 0)
                                 return EXIT_USAGE;
                         break;
                 default:
                         return EXIT_USAGE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "berthctl stop: at least one container is needed.\n");
+                fprintf(stderr, "berthctl %s: at least one container is needed.\n", verb);
                 return EXIT_USAGE;
         }
         for (int i = optind; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                /* The call returns when the container is gone: allow for the grace period and the kill. */
-                r = manager_call_quiet("StopContainer",
-                                       (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + 30 * USEC_PER_SEC,
+                r = manager_call_quiet(method, (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + extra_usec,
                                        &error, NULL, "st", argv[i], timeout);
                 if (r < 0) {
                         log_bus_error(&error, r);
@@ -262,6 +260,12 @@ static int verb_stop(int argc, char *argv[])
                         printf("%s\n", argv[i]);
         }
         return ret;
+}
+
+static int verb_stop(int argc, char *argv[])
+{
+        /* The call returns when the container is gone: allow for the grace period and the kill. */
+        return stop_each("stop", "StopContainer", 30 * USEC_PER_SEC, argc, argv);
 }
 
 static int verb_kill(int argc, char *argv[])

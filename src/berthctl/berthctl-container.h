@@ -53,8 +53,9 @@ typedef struct Follow {
  * end when not following. */
 int follow_run(const Follow *f, int *ret_exit_code);
 
-/* stop's and restart's -t: usec for the bus (see berthctl-container.c); -EINVAL after a message. */
-int parse_stop_timeout(const char *verb, const char *arg, uint64_t *ret);
+/* stop and restart: [-t SECONDS] CONTAINER..., each through method (StopContainer, RestartContainer), whose
+ * answer may take the grace period, the kill and extra_usec more; prints each name done. */
+int stop_each(const char *verb, const char *method, uint64_t extra_usec, int argc, char *argv[]);
 
 int verb_logs(int argc, char *argv[]);
 

@@ -16,39 +16,8 @@
 
 static int verb_restart(int argc, char *argv[])
 {
-        uint64_t timeout = 0;
-        int c, r, ret = EXIT_OK;
-
-        static const struct option options[] = { { "time", required_argument, NULL, 't' },
-                                                 { "timeout", required_argument, NULL, 't' },
-                                                 {} };
-        while ((c = getopt_long(argc, argv, "t:", options, NULL)) >= 0)
-                switch (c) {
-                case 't':
-                        if (parse_stop_timeout("restart", optarg, &timeout) < 0)
-                                return EXIT_USAGE;
-                        break;
-                default:
-                        return EXIT_USAGE;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl restart: at least one container is needed.\n");
-                return EXIT_USAGE;
-        }
-        for (int i = optind; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                /* Answered when the container runs again: the grace period, the kill and a start. */
-                r = manager_call_quiet("RestartContainer",
-                                       (timeout > 0 ? timeout : 10 * USEC_PER_SEC) + 60 * USEC_PER_SEC,
-                                       &error, NULL, "st", argv[i], timeout);
-                if (r < 0) {
-                        log_bus_error(&error, r);
-                        ret = EXIT_ERROR;
-                } else
-                        printf("%s\n", argv[i]);
-        }
-        return ret;
+        /* Answered when the container runs again: the grace period, the kill and a start. */
+        return stop_each("restart", "RestartContainer", 60 * USEC_PER_SEC, argc, argv);
 }
 
 static int names_only(const char *verb, int argc, char *argv[])

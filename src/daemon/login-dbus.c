@@ -68,6 +68,17 @@ static int read_registry(const char *registry, char **ret, sd_bus_error *error)
         return r;
 }
 
+/* polkit's answer for verb (login, logout) on the credentials of domain: 1 allowed, 0 while asked (the call
+ * comes back), negative on error. */
+static int verify_manage_credentials(sd_bus_message *message, Manager *m, const char *domain,
+                                     const char *verb, sd_bus_error *error)
+{
+        const char *details[] = { "registry", domain, "verb", verb, NULL };
+
+        return bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CREDENTIALS, details,
+                                       &m->polkit_registry, error);
+}
+
 int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_free_ char *domain = NULL;
@@ -88,13 +99,9 @@ int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *erro
                         "A username (without ':', at most 256 bytes) and a password (at most 64 KiB), "
                         "neither with control characters, are needed.");
 
-        const char *details[] = { "registry", domain, "verb", "login", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CREDENTIALS, details, &m->polkit_registry,
-                                    error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
+        r = verify_manage_credentials(message, m, domain, "login", error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -134,13 +141,9 @@ int bus_method_logout(sd_bus_message *message, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
 
-        const char *details[] = { "registry", domain, "verb", "logout", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_MANAGE_CREDENTIALS, details, &m->polkit_registry,
-                                    error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1;
+        r = verify_manage_credentials(message, m, domain, "logout", error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
 
         r = manager_store_credentials(m, domain, NULL, NULL);
         if (r < 0)
