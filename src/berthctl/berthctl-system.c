@@ -318,7 +318,6 @@ static int verb_system_df(int argc, char *argv[])
         return EXIT_OK;
 }
 
-/* Docker's prompt: asked whatever stdin is; anything but y or yes (or end of input) says no. */
 static int prune(const char *member, bool all, const char *heading, bool images)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

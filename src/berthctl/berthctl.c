@@ -28,7 +28,7 @@ static const Verb *const verb_tables[] = { base_verbs,
                                            network_verbs,
                                            save_load_verbs /* berthctl-save-load.c */,
                                            push_verbs /* berthctl-push.c */,
-                                           build_verbs /* berthctl-build.c */ };
+                                           build_verbs /* berthctl-image.c */ };
 
 #define FOREACH_VERB(v)                                                                                     \
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \

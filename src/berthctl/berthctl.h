@@ -42,17 +42,18 @@ int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *
                        sd_bus_message **ret_reply, const char *types, ...);
 /* docker's verbs on several names: calls member(name, extra args of types…) for each of names (NULL-ended),
  * prints done_prefix and the name for each that worked, goes on after a failure. EXIT_OK or EXIT_ERROR. */
+int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types,
+                      ...);
 /* Parses a verb's only option, -f/--force (optind then points at its arguments); -EINVAL after getopt
  * printed the error. */
 int parse_force_option(int argc, char *argv[], bool *ret_force);
-/* Docker's "WARNING! … Are you sure you want to continue? [y/N]" on stdout; true for y or yes. */
+/* Docker's "WARNING! … Are you sure you want to continue? [y/N]" on stdout, asked whatever stdin is; true
+ * for y or yes, false for anything else or the end of input. */
 bool confirm(const char *warning);
 /* `VERB [-f] NAME...` (image rm, volume rm, network rm): method(NAME, force) for each NAME, printing
  * done_prefix NAME for each removed; what names one NAME in the usage error. */
 int verb_remove_each(int argc, char *argv[], const char *verb, const char *what, const char *method,
                      const char *done_prefix);
-int manager_call_each(const char *member, char *const *names, const char *done_prefix, const char *types,
-                      ...);
 
 /* Prints "Error: <words>: <message>" for a D-Bus error and returns the matching negative errno. */
 int log_bus_error(const sd_bus_error *error, int r);
@@ -71,7 +72,8 @@ void print_json(JsonNode *root);
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 extern const Verb build_verbs[];
-int verb_build(int argc, char *argv[]); /* berthctl-build.c */
+/* berthctl-build.c in berthctl-archive; in berthctl, berthctl-archive-exec.c's, which executes that. */
+int verb_build(int argc, char *argv[]);
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);

@@ -8,6 +8,7 @@
 #include "daemon/container-attach.h"
 #include "runtime/attach-protocol.h"
 #include "runtime/monitor-protocol.h"
+#include "shared/fd-passing.h"
 #include "shared/log.h"
 
 int container_connect_monitor(Container *c, int *ret_fd)
@@ -113,25 +114,11 @@ int container_resize_connect(Container *c, unsigned rows, unsigned columns, int 
 int container_send_go(Container *c)
 {
         size_t n_fds = c->pending_attach ? c->pending_attach->len : 0;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * ATTACH_PENDING_MAX)];
-        } control = {};
-        struct iovec iov = { .iov_base = (char *) MONITOR_MSG_GO, .iov_len = strlen(MONITOR_MSG_GO) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        int r = 0;
+        int r;
 
-        if (n_fds > 0) {
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), c->pending_attach->data, sizeof(int) * n_fds);
-        }
-        if (sendmsg(c->sync_fd, &mh, MSG_NOSIGNAL) < 0)
-                r = negative_errno();
+        _Static_assert(ATTACH_PENDING_MAX <= FDS_MAX, "the pending attach connections fit in one message");
+        r = fds_send(c->sync_fd, MONITOR_MSG_GO, strlen(MONITOR_MSG_GO),
+                     n_fds > 0 ? (const int *) c->pending_attach->data : NULL, n_fds);
         /* Sent or not, they are the monitor's now (or nobody's: their clients see EOF). */
         container_drop_pending_attach(c);
         return r;

@@ -99,17 +99,12 @@ CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
  * to root and to the container's creator only; anyone else reads them through GetConfig(), which asks polkit
  * for manage-containers (a property getter cannot wait for polkit). As with the container's output, which
  * only root and the systemd-journal group read. */
-static int sender_uid(sd_bus_message *m, uid_t *ret)
-{
-        return bus_sender_euid(m, ret);
-}
-
 static bool sender_owns_config(sd_bus_message *m, const Container *c)
 {
         uid_t uid;
 
         /* No caller to ask about (a signal's payload, say) or no answer: hide. */
-        if (!m || sender_uid(m, &uid) < 0)
+        if (!m || bus_sender_euid(m, &uid) < 0)
                 return false;
         return uid == 0 || (c->creator_uid != UID_INVALID && uid == c->creator_uid);
 }
@@ -500,7 +495,7 @@ static int create_container(sd_bus_message *message, Manager *m, bool run, sd_bu
                 return bus_error_set(error, &e, SD_BUS_ERROR_INVALID_ARGS);
         if (r < 0)
                 return r;
-        r = sender_uid(message, &creator);
+        r = bus_sender_euid(message, &creator);
         if (r < 0)
                 return r;
         r = container_create(m, id, image_key, image->id, name, &config, properties, creator, &c, &sync);

@@ -33,6 +33,7 @@
 #include "runtime/container-state.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
+#include "shared/fd-passing.h"
 #include "shared/fs-util.h"
 #include "shared/log.h"
 
@@ -79,37 +80,19 @@ static int send_reply(const char *format, ...)
 static int wait_for_go(MonitorAttach *attach)
 {
         char buf[MONITOR_MSG_MAX];
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * ATTACH_PENDING_MAX)];
-        } control;
-        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
+        int fds[ATTACH_PENDING_MAX];
+        size_t n_fds;
         ssize_t n;
 
-        do
-                n = recvmsg(MONITOR_SYNC_FD, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return log_error_errno(errno, "Cannot read the sync socket: %m");
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                        continue;
-                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < k; i++) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                        if (attach)
-                                (void) monitor_attach_add_client(attach, fd);
-                        else
-                                safe_close(fd);
-                }
+        n = fds_receive(MONITOR_SYNC_FD, buf, sizeof(buf), fds, ATTACH_PENDING_MAX, &n_fds);
+        for (size_t i = 0; i < n_fds; i++) {
+                if (attach)
+                        (void) monitor_attach_add_client(attach, fds[i]);
+                else
+                        safe_close(fds[i]);
         }
+        if (n < 0)
+                return log_error_errno(n, "Cannot read the sync socket: %m");
         if (n == 0)
                 return 0;
         if ((size_t) n != strlen(MONITOR_MSG_GO) || memcmp(buf, MONITOR_MSG_GO, (size_t) n) != 0)

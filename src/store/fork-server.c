@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shared/fd-passing.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/signal-util.h"
@@ -40,11 +41,6 @@ typedef struct Reply {
         uint32_t magic;
         int32_t pid; /* or a negative errno */
 } Reply;
-
-typedef union {
-        struct cmsghdr cmsg;
-        char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-} FdsControl;
 
 static int server_fd = -EBADF;
 static pid_t server_pid;
@@ -93,33 +89,16 @@ static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemo
         layer_extract_child_main(fds[0], fds[1], fds[2], n_fds == 4 ? fds[3] : -EBADF, req->sync, daemon);
 }
 
+/* The bytes' count (sizeof(Request) when whole), 0 at EOF, negative on error; a request that did not fit is
+ * answered with -EBADMSG (its fds are closed as any request's). */
 static ssize_t receive_request(int sock, Request *req, int fds[static MAX_FDS], size_t *ret_n_fds)
 {
-        struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
-        FdsControl control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        ssize_t n;
+        ssize_t n = fds_receive(sock, req, sizeof(*req), fds, MAX_FDS, ret_n_fds);
 
-        *ret_n_fds = 0;
-        do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n <= 0)
-                return n;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-                        memcpy(fds, CMSG_DATA(c), k * sizeof(int));
-                        *ret_n_fds = k;
-                }
-        if ((mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || n != (ssize_t) sizeof(*req))
-                req->magic = 0; /* answered with -EBADMSG */
+        if (n == -EMSGSIZE || (n > 0 && n != (ssize_t) sizeof(*req))) {
+                req->magic = 0;
+                return 1;
+        }
         return n;
 }
 
@@ -143,8 +122,10 @@ int fork_server_main(void)
 
                 if (n == 0)
                         return EXIT_SUCCESS; /* the daemon closed its end */
-                if (n < 0)
-                        return log_error_errno(errno, "Failed to receive a request: %m"), EXIT_FAILURE;
+                if (n < 0) {
+                        log_error_errno(n, "Failed to receive a request: %m");
+                        return EXIT_FAILURE;
+                }
                 reply.pid = serve(&req, fds, n_fds, daemon);
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
@@ -222,30 +203,18 @@ static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, pid_t 
                 .n_fds = n_fds,
                 .sync = sync,
         };
-        struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
-        FdsControl control = {};
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds),
-        };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
         Reply reply;
         ssize_t n;
+        int r;
 
         if (!fork_server_running())
                 return -ECHILD;
         assert(n_fds > 0 && n_fds <= MAX_FDS);
 
         layer_extract_get_limits(&req.max_layer_size, &req.max_layer_entries);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-
-        if (sendmsg(server_fd, &mh, MSG_NOSIGNAL) < 0)
-                return server_failed(negative_errno());
+        r = fds_send(server_fd, &req, sizeof(req), fds, n_fds);
+        if (r < 0)
+                return server_failed(r);
         do
                 n = recv(server_fd, &reply, sizeof(reply), 0);
         while (n < 0 && errno == EINTR);
