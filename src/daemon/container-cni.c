@@ -733,6 +733,7 @@ static int on_change_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                         journal_addresses(c, l, true);
                         manager_dns_update(c->manager);
                         container_emit_changed(c);
+                        network_send_members_changed(c->manager, ch->network);
                         ch->done(c, 0, NULL, ch->userdata);
                 }
         } else {
@@ -864,24 +865,12 @@ PortMapping *container_cni_ports(const Container *c, size_t *ret_n)
 
 char *container_cni_ipv4(const Container *c)
 {
-        g_autoptr(JsonParser) p = json_parser_new();
-        JsonArray *a;
+        g_autoptr(GArray) l = NULL;
 
         if (!manager_network_is_cni(c->manager, c->config.network))
                 return NULL;
-        a = record_read(c->manager, c->id, p);
-        for (guint i = 0; a && i < json_array_get_length(a); i++) {
-                JsonNode *node = json_array_get_element(a, i);
-                const char *name = NULL, *result = NULL;
-
-                if (!JSON_NODE_HOLDS_OBJECT(node))
-                        continue;
-                (void) json_read_string(json_node_get_object(node), "Name", &name);
-                (void) json_read_string(json_node_get_object(node), "Result", &result);
-                if (streq_ptr(name, c->config.network))
-                        return cni_result_ipv4(result);
-        }
-        return NULL;
+        l = record_addresses(c, c->config.network);
+        return l->len > 0 ? TAKE_PTR(g_array_index(l, NetworkAddress, 0).address) : NULL;
 }
 
 int container_cni_address(const Container *c, const char *network, uint32_t *ret_address,

@@ -1356,7 +1356,15 @@ void container_send_signal(Container *c, bool new_container)
         (void) sd_bus_emit_signal(c->manager->bus, "/org/berth1", "org.berth1.Manager",
                                   new_container ? "ContainerNew" : "ContainerRemoved", "sso", c->id, c->name,
                                   path);
-        network_send_members_changed(c->manager); /* their Containers */
+        container_send_networks_changed(c); /* their Containers */
+}
+
+void container_send_networks_changed(Container *c)
+{
+        g_auto(GStrv) networks = container_config_networks(&c->config);
+
+        STRV_FOREACH (n, networks)
+                network_send_members_changed(c->manager, *n);
 }
 
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e)

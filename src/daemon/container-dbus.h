@@ -56,6 +56,8 @@ int bus_method_resize_container(sd_bus_message *message, void *userdata, sd_bus_
  * a stop's (Stop, StopContainer, a forced Remove) container_send_exit_reply(); a commit's
  * container_send_commit_reply() with the new image's id. e is NULL on success. */
 void container_send_signal(Container *c, bool new_container);
+/* PropertiesChanged of Containers and Endpoints on the objects of c's networks (network-dbus.c). */
+void container_send_networks_changed(Container *c);
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e);
 void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e);
 void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e);

@@ -11,6 +11,7 @@
 
 #include "daemon/container-cni.h"
 #include "daemon/container-monitor.h"
+#include "daemon/container-dbus.h"
 #include "daemon/container-network.h"
 #include "daemon/network-dns.h"
 #include "daemon/network.h"
@@ -174,7 +175,7 @@ int container_join_networks(Container *c, int netns_fd)
                 log_warning_errno(r, "Failed to write /etc/resolv.conf of %s, keeping the one it had: %m",
                                   c->name);
         manager_dns_update(c->manager);
-        network_send_members_changed(c->manager);
+        container_send_networks_changed(c);
         return 0;
 }
 
@@ -192,7 +193,7 @@ void container_leave_networks(Container *c)
                 container_cni_journal(c, false);
         manager_cni_del(c->manager, c->id);
         manager_dns_update(c->manager);
-        network_send_members_changed(c->manager);
+        container_send_networks_changed(c); /* a network disconnected while it ran has had its own */
 }
 
 static bool container_is_running(const Container *c)
@@ -303,7 +304,7 @@ int container_connect(Container *c, const char *network, const char *ip, char **
         manager_dns_update(c->manager);
         log_info("Container %s connected to network %s.", c->name, network);
         container_emit_changed(c);
-        network_send_members_changed(c->manager);
+        network_send_members_changed(c->manager, network);
         return 0;
 }
 
@@ -344,6 +345,6 @@ int container_disconnect(Container *c, const char *network, bool force, BerthErr
         manager_dns_update(c->manager);
         log_info("Container %s disconnected from network %s.", c->name, network);
         container_emit_changed(c);
-        network_send_members_changed(c->manager);
+        network_send_members_changed(c->manager, network);
         return 0;
 }

@@ -198,28 +198,17 @@ static int property_get_labels(sd_bus *bus, const char *path, const char *interf
         return r;
 }
 
-static void emit_members_changed(Manager *m, const char *name)
+void network_send_members_changed(Manager *m, const char *name)
 {
         _cleanup_free_ char *path = NULL;
 
+        /* Only networks with an object: user networks, and the default one once it exists. */
+        if (!m->bus || !(g_hash_table_contains(m->networks, name) ||
+                         (streq(name, "bridge") && manager_bridge_record(m))))
+                return;
         if (network_object_path(name, &path) >= 0)
                 (void) sd_bus_emit_properties_changed(m->bus, path, "org.berth1.Network", "Containers",
                                                       "Endpoints", NULL);
-}
-
-void network_send_members_changed(Manager *m)
-{
-        GHashTableIter it;
-        gpointer k;
-
-        if (!m->bus)
-                return;
-        /* Every network: a container that left one (disconnect, exit) no longer names it. They are few. */
-        g_hash_table_iter_init(&it, m->networks);
-        while (g_hash_table_iter_next(&it, &k, NULL))
-                emit_members_changed(m, k);
-        if (manager_bridge_record(m))
-                emit_members_changed(m, "bridge");
 }
 
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network)

@@ -64,6 +64,7 @@ GArray *manager_network_endpoints(Manager *m, const char *network);
 
 /* network-dbus.c: NetworkNew / NetworkRemoved. */
 void network_send_signal(Manager *m, const UserNetwork *n, bool new_network);
-/* network-dbus.c: PropertiesChanged of Containers and Endpoints on every network object, when a container
- * joined or left one, was created, removed or renamed. */
-void network_send_members_changed(Manager *m);
+/* network-dbus.c: PropertiesChanged of Containers and Endpoints on network name's object (none for "none",
+ * "host" or a name without one), when a container joined or left it, or one on it was created, removed or
+ * renamed. */
+void network_send_members_changed(Manager *m, const char *name);
