@@ -64,6 +64,7 @@
 #include "store/layer-extract-child.h"
 #include "store/layer-extract.h"
 #include "store/layer-tar.h"
+#include "store/layer-writeback.h"
 #include "store/store-config.h"
 
 #define STREAM_BUFFER_SIZE (256U * 1024U)
@@ -107,6 +108,7 @@ typedef struct Extractor {
         int root_fd;
         int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
+        LayerWriteback *writeback;  /* NULL if its thread could not start: then the final sync does it all */
         uint8_t *buffer;
         uint64_t entries;
         bool sync; /* syncfs at the end; false when the caller makes many layers durable at once */
@@ -477,6 +479,8 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         if (r < 0)
                                 return r;
                 }
+                /* Its data, and a block's worth for its inode and directory entry. */
+                layer_writeback_add(x->writeback, (uint64_t) MAX(archive_entry_size(entry), 0) + 4096);
 
                 r = archive_write_finish_entry(disk);
                 if (disk_write_failed(disk, r))
@@ -544,7 +548,7 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
         LayerDecompressor *decompressor = NULL;
         char decompress_message[LAYER_MESSAGE_MAX] = "";
-        int r, k;
+        int r, k, w;
 
         if (record_fd >= 0) {
                 r = layer_tar_recorder_new(record_fd, &recorder);
@@ -557,6 +561,10 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         if (r < 0)
                 return fail(x, r, "Cannot start decompressing: %s", strerror(-r));
 
+        r = layer_writeback_start(x->root_fd, &x->writeback);
+        if (r < 0)
+                log_debug_errno(r, "No writeback thread, the final sync writes the whole layer: %m");
+
         r = extract_tar(x);
         if (r >= 0 && x->recorder)
                 r = record_rest(x);
@@ -565,6 +573,7 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         /* Done reading: the thread hashes the rest of the stream without passing it on. */
         x->stream_fd = safe_close(x->stream_fd);
         k = layer_decompressor_finish(decompressor, decompress_message, ret);
+        w = layer_writeback_stop(TAKE_PTR(x->writeback));
 
         /* A failed decompression is the cause of whatever the tar side then saw (a truncated archive). */
         if (k < 0 && k != -ECANCELED) {
@@ -575,6 +584,8 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
                 return r;
         if (k < 0)
                 return fail(x, k, "Decompression stopped");
+        if (w < 0)
+                return fail(x, w, "Writing the layer to disk failed: %s", strerror(-w));
 
         /* Once per layer: per-file fsync would cost far more; one syncfs adds ~0.1 s to a 17.5k-file layer.
          */

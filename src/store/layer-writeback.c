@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "store/layer-writeback.h"
+
+#define WRITEBACK_STACK_SIZE (64 * 1024)
+
+struct LayerWriteback {
+        int fd;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        uint64_t pending; /* bytes written since the thread last took them */
+        bool stopping;
+        int error; /* the first failed syncfs, as negative errno */
+};
+
+static void *writeback_thread(void *userdata)
+{
+        LayerWriteback *w = userdata;
+        sigset_t ss;
+
+        /* Signals are the extracting thread's business. */
+        sigfillset(&ss);
+        (void) pthread_sigmask(SIG_BLOCK, &ss, NULL);
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                while (!w->stopping && w->pending < LAYER_WRITEBACK_BYTES)
+                        pthread_cond_wait(&w->wake, &w->lock);
+                /* A full batch asked for before the stop still gets its syncfs: the stop then means "all
+                 * asked for is done", which the tests can rely on. */
+                if (w->pending < LAYER_WRITEBACK_BYTES)
+                        break;
+                w->pending = 0;
+                pthread_mutex_unlock(&w->lock);
+
+                int r = syncfs(w->fd) < 0 ? -errno : 0;
+
+                pthread_mutex_lock(&w->lock);
+                if (r < 0 && w->error == 0)
+                        w->error = r;
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+int layer_writeback_start(int fd, LayerWriteback **ret)
+{
+        LayerWriteback *w;
+        int r;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->fd = fd;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->wake, NULL);
+        /* A small stack: the thread's memory counts against the extraction's address-space limit. */
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        (void) pthread_attr_setstacksize(&attr, WRITEBACK_STACK_SIZE);
+        r = -pthread_create(&w->thread, &attr, writeback_thread, w);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                pthread_cond_destroy(&w->wake);
+                pthread_mutex_destroy(&w->lock);
+                free(w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
+
+void layer_writeback_add(LayerWriteback *w, uint64_t bytes)
+{
+        if (!w)
+                return;
+        pthread_mutex_lock(&w->lock);
+        w->pending += bytes;
+        if (w->pending >= LAYER_WRITEBACK_BYTES)
+                pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+}
+
+int layer_writeback_stop(LayerWriteback *w)
+{
+        int r;
+
+        if (!w)
+                return 0;
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        (void) pthread_join(w->thread, NULL);
+
+        r = w->error;
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+        return r;
+}
