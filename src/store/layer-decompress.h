@@ -20,13 +20,13 @@ typedef struct LayerDecompressor LayerDecompressor;
 void layer_decompress_use_isal(bool b);
 bool layer_decompress_have_isal(void);
 
-/* Starts the thread. *ret_stream_fd is the pipe's read end (O_CLOEXEC), owned by the caller. A stream
- * longer than max_size bytes (UINT64_MAX: no limit) fails with -EFBIG as soon as it gets there. */
 /* For a process that forks many decompressing children from a state of its own (the fork server): sets up
  * OpenSSL's default context and its sha256 once, which each child would otherwise do again (config file,
  * provider, method store: the largest part of a tiny layer's user time in the child). */
 void layer_decompress_prepare(void);
 
+/* Starts the thread. *ret_stream_fd is the pipe's read end (O_CLOEXEC), owned by the caller. A stream
+ * longer than max_size bytes (UINT64_MAX: no limit) fails with -EFBIG as soon as it gets there. */
 int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor **ret, int *ret_stream_fd);
 
 /* The reader gave up: the thread stops at its next read or write instead of draining the input. */

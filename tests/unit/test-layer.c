@@ -23,6 +23,7 @@
 
 #include "shared/fs-util.h"
 #include "shared/macro.h"
+#include "store/chunk-hasher.h"
 #include "store/extract-confine.h"
 #include "store/fork-server.h"
 #include "store/layer-decompress.h"
@@ -502,6 +503,47 @@ static void test_extract_with_writeback(void)
         g_assert_cmpint(st.st_size, ==, (off_t) size);
         assert_file(t.fd, "after", "z");
         tmpdir_done(&t);
+}
+
+/* The ring's chunks come back in order and are reused: a stream of many chunks of uneven sizes hashes as the
+ * same bytes hashed at once; no chunk at all is the empty digest; a hasher freed with chunks queued stops.
+ */
+static void test_chunk_hasher(void)
+{
+        enum { CHUNK = 4096, TOTAL = 10 * CHUNK_HASHER_CHUNKS * CHUNK };
+        g_autofree uint8_t *all = g_malloc(TOTAL);
+        char want[LAYER_DIGEST_STRING_MAX], got[SHA256_DIGEST_STRING_SIZE];
+        ChunkHasher *h = NULL;
+        size_t at = 0;
+
+        for (size_t i = 0; i < TOTAL; i++)
+                all[i] = (uint8_t) (i * 7 + i / 251);
+        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
+        for (size_t k = 0; at < TOTAL; k++) {
+                size_t n = MIN((size_t) (k % 5 == 0 ? 1 : CHUNK - k % 3), (size_t) TOTAL - at);
+                uint8_t *chunk = chunk_hasher_get(h);
+
+                memcpy(chunk, all + at, n);
+                chunk_hasher_put(h, n);
+                at += n;
+        }
+        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
+        h = chunk_hasher_free(h);
+        sha256_hex(all, TOTAL, want);
+        g_assert_cmpstr(got, ==, want);
+
+        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
+        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
+        h = chunk_hasher_free(h);
+        sha256_hex("", 0, want);
+        g_assert_cmpstr(got, ==, want);
+
+        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
+        for (int k = 0; k < CHUNK_HASHER_CHUNKS; k++) {
+                memset(chunk_hasher_get(h), k, CHUNK);
+                chunk_hasher_put(h, CHUNK);
+        }
+        g_assert_null(chunk_hasher_free(h));
 }
 
 /* Every syncfs asked for runs before the stop returns, and its error is the stop's; below the threshold no
@@ -1577,6 +1619,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/gzip-members", test_extract_gzip_members);
         g_test_add_func("/layer/extract/with-writeback", test_extract_with_writeback);
         g_test_add_func("/layer/writeback", test_writeback);
+        g_test_add_func("/layer/chunk-hasher", test_chunk_hasher);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "store/chunk-hasher.h"
+
+#define HASHER_STACK_SIZE (64 * 1024)
+
+struct ChunkHasher {
+        pthread_t thread;
+        bool running;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        uint8_t *chunks[CHUNK_HASHER_CHUNKS];
+        size_t sizes[CHUNK_HASHER_CHUNKS];
+        uint64_t queued, hashed; /* chunks ever queued and hashed: the ring's positions */
+        bool stopping;           /* no more chunks will come */
+        bool dropping;           /* and those queued are not wanted */
+        int error;
+        Sha256 *sha;
+};
+
+static void *hasher_thread(void *userdata)
+{
+        ChunkHasher *h = userdata;
+        sigset_t ss;
+
+        sigfillset(&ss);
+        (void) pthread_sigmask(SIG_BLOCK, &ss, NULL);
+
+        pthread_mutex_lock(&h->lock);
+        for (;;) {
+                while (h->hashed == h->queued && !h->stopping)
+                        pthread_cond_wait(&h->changed, &h->lock);
+                if (h->dropping || h->hashed == h->queued)
+                        break;
+                size_t i = h->hashed % CHUNK_HASHER_CHUNKS;
+                pthread_mutex_unlock(&h->lock);
+
+                /* The chunk is ours until hashed is bumped: the producer waits for it before reuse. */
+                int r = h->error < 0 ? 0 : sha256_update(h->sha, h->chunks[i], h->sizes[i]);
+
+                pthread_mutex_lock(&h->lock);
+                if (r < 0)
+                        h->error = r;
+                h->hashed++;
+                pthread_cond_signal(&h->changed);
+        }
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+}
+
+static void hasher_stop(ChunkHasher *h, bool drop)
+{
+        if (!h->running)
+                return;
+        pthread_mutex_lock(&h->lock);
+        h->stopping = true;
+        h->dropping = drop;
+        pthread_cond_signal(&h->changed);
+        pthread_mutex_unlock(&h->lock);
+        (void) pthread_join(h->thread, NULL);
+        h->running = false;
+}
+
+ChunkHasher *chunk_hasher_free(ChunkHasher *h)
+{
+        if (!h)
+                return NULL;
+        hasher_stop(h, true);
+        for (size_t i = 0; i < CHUNK_HASHER_CHUNKS; i++)
+                free(h->chunks[i]);
+        sha256_free(h->sha);
+        pthread_cond_destroy(&h->changed);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return NULL;
+}
+
+int chunk_hasher_start(size_t chunk_size, ChunkHasher **ret)
+{
+        _cleanup_(chunk_hasher_freep) ChunkHasher *h = NULL;
+        pthread_attr_t attr;
+        int r;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->changed, NULL);
+        for (size_t i = 0; i < CHUNK_HASHER_CHUNKS; i++) {
+                h->chunks[i] = malloc(chunk_size);
+                if (!h->chunks[i])
+                        return -ENOMEM;
+        }
+        r = sha256_new(&h->sha);
+        if (r < 0)
+                return r;
+
+        /* A small stack: in an extraction child, the thread's memory counts against its address space limit.
+         */
+        pthread_attr_init(&attr);
+        (void) pthread_attr_setstacksize(&attr, HASHER_STACK_SIZE);
+        r = -pthread_create(&h->thread, &attr, hasher_thread, h);
+        pthread_attr_destroy(&attr);
+        if (r < 0)
+                return r;
+        h->running = true;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+uint8_t *chunk_hasher_get(ChunkHasher *h)
+{
+        uint8_t *chunk;
+
+        pthread_mutex_lock(&h->lock);
+        while (h->queued - h->hashed == CHUNK_HASHER_CHUNKS)
+                pthread_cond_wait(&h->changed, &h->lock);
+        chunk = h->chunks[h->queued % CHUNK_HASHER_CHUNKS];
+        pthread_mutex_unlock(&h->lock);
+        return chunk;
+}
+
+void chunk_hasher_put(ChunkHasher *h, size_t size)
+{
+        pthread_mutex_lock(&h->lock);
+        h->sizes[h->queued % CHUNK_HASHER_CHUNKS] = size;
+        h->queued++;
+        pthread_cond_signal(&h->changed);
+        pthread_mutex_unlock(&h->lock);
+}
+
+int chunk_hasher_finish(ChunkHasher *h, char ret[static SHA256_DIGEST_STRING_SIZE])
+{
+        hasher_stop(h, false);
+        if (h->error < 0)
+                return h->error;
+        return sha256_final_to(h->sha, ret);
+}
