@@ -108,7 +108,7 @@ typedef struct Extractor {
         int root_fd;
         int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
-        LayerWriteback *writeback;  /* NULL if its thread could not start: then the final sync does it all */
+        LayerWriteback *writeback;
         uint8_t *buffer;
         uint64_t entries;
         bool sync; /* syncfs at the end; false when the caller makes many layers durable at once */
@@ -546,6 +546,7 @@ static int record_rest(Extractor *x)
 static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
 {
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
+        _cleanup_(layer_writeback_stopp) LayerWriteback *writeback = NULL;
         LayerDecompressor *decompressor = NULL;
         char decompress_message[LAYER_MESSAGE_MAX] = "";
         int r, k, w;
@@ -557,13 +558,14 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
                 x->recorder = recorder;
         }
 
+        r = layer_writeback_start(x->root_fd, &writeback);
+        if (r < 0)
+                return fail(x, r, "Out of memory");
+        x->writeback = writeback;
+
         r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor, &x->stream_fd);
         if (r < 0)
                 return fail(x, r, "Cannot start decompressing: %s", strerror(-r));
-
-        r = layer_writeback_start(x->root_fd, &x->writeback);
-        if (r < 0)
-                log_debug_errno(r, "No writeback thread, the final sync writes the whole layer: %m");
 
         r = extract_tar(x);
         if (r >= 0 && x->recorder)
@@ -573,7 +575,8 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         /* Done reading: the thread hashes the rest of the stream without passing it on. */
         x->stream_fd = safe_close(x->stream_fd);
         k = layer_decompressor_finish(decompressor, decompress_message, ret);
-        w = layer_writeback_stop(TAKE_PTR(x->writeback));
+        x->writeback = NULL;
+        w = layer_writeback_stop(TAKE_PTR(writeback));
 
         /* A failed decompression is the cause of whatever the tar side then saw (a truncated archive). */
         if (k < 0 && k != -ECANCELED) {

@@ -13,6 +13,7 @@
 struct LayerWriteback {
         int fd;
         pthread_t thread;
+        bool running;
         pthread_mutex_t lock;
         pthread_cond_t wake;
         uint64_t pending; /* bytes written since the thread last took them */
@@ -53,7 +54,6 @@ static void *writeback_thread(void *userdata)
 int layer_writeback_start(int fd, LayerWriteback **ret)
 {
         LayerWriteback *w;
-        int r;
 
         w = calloc(1, sizeof(*w));
         if (!w)
@@ -61,19 +61,24 @@ int layer_writeback_start(int fd, LayerWriteback **ret)
         w->fd = fd;
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->wake, NULL);
-        /* A small stack: the thread's memory counts against the extraction's address-space limit. */
+        *ret = w;
+        return 0;
+}
+
+/* The thread starts with the first full batch: most layers are smaller than one and never need it. */
+static int start_thread(LayerWriteback *w)
+{
         pthread_attr_t attr;
+        int r;
+
+        /* A small stack: the thread's memory counts against the extraction's address-space limit. */
         pthread_attr_init(&attr);
         (void) pthread_attr_setstacksize(&attr, WRITEBACK_STACK_SIZE);
         r = -pthread_create(&w->thread, &attr, writeback_thread, w);
         pthread_attr_destroy(&attr);
-        if (r < 0) {
-                pthread_cond_destroy(&w->wake);
-                pthread_mutex_destroy(&w->lock);
-                free(w);
+        if (r < 0)
                 return r;
-        }
-        *ret = w;
+        w->running = true;
         return 0;
 }
 
@@ -83,8 +88,16 @@ void layer_writeback_add(LayerWriteback *w, uint64_t bytes)
                 return;
         pthread_mutex_lock(&w->lock);
         w->pending += bytes;
-        if (w->pending >= LAYER_WRITEBACK_BYTES)
-                pthread_cond_signal(&w->wake);
+        if (w->pending >= LAYER_WRITEBACK_BYTES) {
+                if (w->running || start_thread(w) >= 0)
+                        pthread_cond_signal(&w->wake);
+                else {
+                        /* No thread: the same syncfs, only not alongside. */
+                        w->pending = 0;
+                        if (syncfs(w->fd) < 0 && w->error == 0)
+                                w->error = -errno;
+                }
+        }
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -98,7 +111,8 @@ int layer_writeback_stop(LayerWriteback *w)
         w->stopping = true;
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
-        (void) pthread_join(w->thread, NULL);
+        if (w->running)
+                (void) pthread_join(w->thread, NULL);
 
         r = w->error;
         pthread_cond_destroy(&w->wake);

@@ -13,14 +13,20 @@
 
 typedef struct LayerWriteback LayerWriteback;
 
-/* Starts the thread for the filesystem of fd, which must stay open until layer_writeback_stop(). */
+/* For the filesystem of fd, which must stay open until layer_writeback_stop(). The thread starts when the
+ * first LAYER_WRITEBACK_BYTES have gathered; if it cannot, each syncfs runs in layer_writeback_add(). */
 int layer_writeback_start(int fd, LayerWriteback **ret);
 
-/* bytes more are dirty: wakes the thread once LAYER_WRITEBACK_BYTES have gathered and it is idle. NULL (no
- * thread could start) does nothing. */
+/* bytes more are dirty: wakes the thread once LAYER_WRITEBACK_BYTES have gathered and it is idle. NULL does
+ * nothing. */
 void layer_writeback_add(LayerWriteback *w, uint64_t bytes);
 
 /* Joins the thread and frees w, once every syncfs asked for by layer_writeback_add() has run. The first
  * syncfs error, or 0: a writeback error seen here belongs to the layer, whose data it may have hit. NULL is
  * fine. */
 int layer_writeback_stop(LayerWriteback *w);
+
+static inline void layer_writeback_stopp(LayerWriteback **w)
+{
+        (void) layer_writeback_stop(*w);
+}
