@@ -1,10 +1,11 @@
 #!/bin/bash
 # Install what bench/pull needs beyond tools/install-deps.sh, from Debian's archive: podman (the peer berth is
-# measured against) with runc, hyperfine, debootstrap to build the Debian-like image, and iperf3 for bench/net.
+# measured against) with runc, hyperfine, debootstrap to build the Debian-like image, iperf3 for bench/net and
+# isal's igzip for bench/pull's CPU floor.
 # Idempotent.
 set -euo pipefail
 
-packages=(podman runc debootstrap hyperfine iperf3)
+packages=(podman runc debootstrap hyperfine iperf3 isal)
 
 missing=()
 for p in "${packages[@]}"; do
