@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "shared/thread-util.h"
 #include "store/chunk-hasher.h"
 
 #define HASHER_STACK_SIZE (64 * 1024)
@@ -26,10 +26,6 @@ struct ChunkHasher {
 static void *hasher_thread(void *userdata)
 {
         ChunkHasher *h = userdata;
-        sigset_t ss;
-
-        sigfillset(&ss);
-        (void) pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
         pthread_mutex_lock(&h->lock);
         for (;;) {
@@ -83,7 +79,6 @@ ChunkHasher *chunk_hasher_free(ChunkHasher *h)
 int chunk_hasher_start(size_t chunk_size, ChunkHasher **ret)
 {
         _cleanup_(chunk_hasher_freep) ChunkHasher *h = NULL;
-        pthread_attr_t attr;
         int r;
 
         h = calloc(1, sizeof(*h));
@@ -100,12 +95,7 @@ int chunk_hasher_start(size_t chunk_size, ChunkHasher **ret)
         if (r < 0)
                 return r;
 
-        /* A small stack: in an extraction child, the thread's memory counts against its address space limit.
-         */
-        pthread_attr_init(&attr);
-        (void) pthread_attr_setstacksize(&attr, HASHER_STACK_SIZE);
-        r = -pthread_create(&h->thread, &attr, hasher_thread, h);
-        pthread_attr_destroy(&attr);
+        r = helper_thread_start(&h->thread, HASHER_STACK_SIZE, hasher_thread, h);
         if (r < 0)
                 return r;
         h->running = true;

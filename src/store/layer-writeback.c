@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "shared/thread-util.h"
 #include "store/layer-writeback.h"
 
 #define WRITEBACK_STACK_SIZE (64 * 1024)
@@ -24,11 +24,6 @@ struct LayerWriteback {
 static void *writeback_thread(void *userdata)
 {
         LayerWriteback *w = userdata;
-        sigset_t ss;
-
-        /* Signals are the extracting thread's business. */
-        sigfillset(&ss);
-        (void) pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
         pthread_mutex_lock(&w->lock);
         for (;;) {
@@ -68,14 +63,7 @@ int layer_writeback_start(int fd, LayerWriteback **ret)
 /* The thread starts with the first full batch: most layers are smaller than one and never need it. */
 static int start_thread(LayerWriteback *w)
 {
-        pthread_attr_t attr;
-        int r;
-
-        /* A small stack: the thread's memory counts against the extraction's address-space limit. */
-        pthread_attr_init(&attr);
-        (void) pthread_attr_setstacksize(&attr, WRITEBACK_STACK_SIZE);
-        r = -pthread_create(&w->thread, &attr, writeback_thread, w);
-        pthread_attr_destroy(&attr);
+        int r = helper_thread_start(&w->thread, WRITEBACK_STACK_SIZE, writeback_thread, w);
         if (r < 0)
                 return r;
         w->running = true;

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <pthread.h>
+#include <stddef.h>
+
+/* A helper thread for one job (hashing, writeback): every signal blocked, so that they stay the business
+ * of the thread that started it, and a stack of stack_size bytes, because in a confined child its memory
+ * counts against an address-space limit. Negative errno. */
+int helper_thread_start(pthread_t *ret, size_t stack_size, void *(*fn)(void *), void *userdata);
