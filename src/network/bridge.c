@@ -692,12 +692,15 @@ int bridge_network_attach(BridgeNetwork *b, const char *id, const char *name, in
         if (nl && r == -EEXIST) {
                 /* The previous run's pair, named after the same id: the kernel destroys a dead network
                  * namespace (and the veth in it) from a work queue, so a restart right after the exit can
-                 * find it still there. Nothing else uses the name; delete it and try once more. */
+                 * find it still there. Nothing else uses the name; delete it and try once more. The work
+                 * queue may delete it first, between our calls: gone (ENODEV) is as good as deleted. */
                 g_autofree char *kind = NULL;
-                int stale;
+                int stale, k;
 
-                if (rtnl_link_get(nl, veth, &stale, &kind) >= 0 && streq_ptr(kind, "veth") &&
-                    rtnl_link_del(nl, stale) >= 0)
+                k = rtnl_link_get(nl, veth, &stale, &kind);
+                if (k >= 0)
+                        k = streq_ptr(kind, "veth") ? rtnl_link_del(nl, stale) : -EEXIST;
+                if (k >= 0 || k == -ENODEV)
                         r = rtnl_veth_add(nl, veth, b->bridge_ifindex, ifname, netns_fd);
         }
         if (r < 0) {
