@@ -12,6 +12,7 @@
 struct ChunkHasher {
         pthread_t thread;
         bool running;
+        size_t chunk_size;
         pthread_mutex_t lock;
         pthread_cond_t changed;
         uint8_t *chunks[CHUNK_HASHER_CHUNKS];
@@ -84,33 +85,40 @@ int chunk_hasher_start(size_t chunk_size, ChunkHasher **ret)
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
+        h->chunk_size = chunk_size;
         pthread_mutex_init(&h->lock, NULL);
         pthread_cond_init(&h->changed, NULL);
-        for (size_t i = 0; i < CHUNK_HASHER_CHUNKS; i++) {
-                h->chunks[i] = malloc(chunk_size);
-                if (!h->chunks[i])
-                        return -ENOMEM;
-        }
         r = sha256_new(&h->sha);
         if (r < 0)
                 return r;
-
-        r = helper_thread_start(&h->thread, HASHER_STACK_SIZE, hasher_thread, h);
-        if (r < 0)
-                return r;
-        h->running = true;
         *ret = TAKE_PTR(h);
         return 0;
+}
+
+/* Without the thread: what is queued, hashed here. */
+static void hash_queued(ChunkHasher *h)
+{
+        for (; h->hashed < h->queued; h->hashed++) {
+                size_t i = h->hashed % CHUNK_HASHER_CHUNKS;
+                int r = h->error < 0 ? 0 : sha256_update(h->sha, h->chunks[i], h->sizes[i]);
+
+                if (r < 0)
+                        h->error = r;
+        }
 }
 
 uint8_t *chunk_hasher_get(ChunkHasher *h)
 {
         uint8_t *chunk;
+        size_t i;
 
         pthread_mutex_lock(&h->lock);
         while (h->queued - h->hashed == CHUNK_HASHER_CHUNKS)
                 pthread_cond_wait(&h->changed, &h->lock);
-        chunk = h->chunks[h->queued % CHUNK_HASHER_CHUNKS];
+        i = h->queued % CHUNK_HASHER_CHUNKS;
+        if (!h->chunks[i])
+                h->chunks[i] = malloc(h->chunk_size); /* as the stream needs them: a tiny one, one */
+        chunk = h->chunks[i];
         pthread_mutex_unlock(&h->lock);
         return chunk;
 }
@@ -120,6 +128,14 @@ void chunk_hasher_put(ChunkHasher *h, size_t size)
         pthread_mutex_lock(&h->lock);
         h->sizes[h->queued % CHUNK_HASHER_CHUNKS] = size;
         h->queued++;
+        /* The thread comes with the second chunk: a stream of one is hashed at the finish, without one. If
+         * it cannot start, the hashing is done here. */
+        if (!h->running && h->queued > 1) {
+                if (helper_thread_start(&h->thread, HASHER_STACK_SIZE, hasher_thread, h) >= 0)
+                        h->running = true;
+                else
+                        hash_queued(h);
+        }
         pthread_cond_signal(&h->changed);
         pthread_mutex_unlock(&h->lock);
 }
@@ -127,6 +143,7 @@ void chunk_hasher_put(ChunkHasher *h, size_t size)
 int chunk_hasher_finish(ChunkHasher *h, char ret[static SHA256_DIGEST_STRING_SIZE])
 {
         hasher_stop(h, false);
+        hash_queued(h);
         if (h->error < 0)
                 return h->error;
         return sha256_final_to(h->sha, ret);

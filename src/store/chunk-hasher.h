@@ -17,7 +17,9 @@ typedef struct ChunkHasher ChunkHasher;
 
 int chunk_hasher_start(size_t chunk_size, ChunkHasher **ret);
 
-/* The next chunk to fill, chunk_size bytes; waits until the thread has hashed what it held before. */
+/* The next chunk to fill, chunk_size bytes; waits until the thread has hashed what it held before. NULL when
+ * out of memory (chunks are allocated as they are first needed). The thread starts with the second chunk
+ * queued: a stream of one chunk is hashed by chunk_hasher_finish(), on the caller's thread. */
 uint8_t *chunk_hasher_get(ChunkHasher *h);
 
 /* Queues the first size bytes of the chunk from the last chunk_hasher_get(). The caller may go on reading

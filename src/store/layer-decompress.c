@@ -179,6 +179,8 @@ static int output_block(LayerDecompressor *d, const void *block, size_t size)
                 uint8_t *chunk = chunk_hasher_get(d->diff);
                 int r;
 
+                if (!chunk)
+                        return fail(d, -ENOMEM, "Out of memory");
                 memcpy(chunk, p, n);
                 r = output_chunk(d, chunk, n);
                 if (r < 0)
@@ -260,6 +262,8 @@ static int inflate_isal(LayerDecompressor *d, size_t have)
                 uint8_t *out = chunk_hasher_get(d->diff); /* inflated into directly: no copy */
                 size_t produced;
 
+                if (!out)
+                        return fail(d, -ENOMEM, "Out of memory");
                 if (st->avail_in == 0) {
                         r = fill_input(d, st, 1, &eof);
                         if (r < 0)

@@ -538,6 +538,15 @@ static void test_chunk_hasher(void)
         sha256_hex("", 0, want);
         g_assert_cmpstr(got, ==, want);
 
+        /* One chunk: no thread, hashed by the finish. */
+        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
+        memcpy(chunk_hasher_get(h), all, CHUNK);
+        chunk_hasher_put(h, CHUNK);
+        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
+        h = chunk_hasher_free(h);
+        sha256_hex(all, CHUNK, want);
+        g_assert_cmpstr(got, ==, want);
+
         g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
         for (int k = 0; k < CHUNK_HASHER_CHUNKS; k++) {
                 memset(chunk_hasher_get(h), k, CHUNK);
