@@ -13,7 +13,8 @@ int helper_thread_start(pthread_t *ret, size_t stack_size, void *(*fn)(void *), 
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &saved);
         pthread_attr_init(&attr);
-        (void) pthread_attr_setstacksize(&attr, stack_size);
+        if (stack_size > 0)
+                (void) pthread_attr_setstacksize(&attr, stack_size);
         r = pthread_create(ret, &attr, fn, userdata);
         pthread_attr_destroy(&attr);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);

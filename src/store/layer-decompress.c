@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #endif
 
 #include "shared/log.h"
+#include "shared/thread-util.h"
 #include "store/archive-util.h"
 #include "store/chunk-hasher.h"
 #include "store/layer-decompress.h"
@@ -398,14 +398,9 @@ static int decompress(LayerDecompressor *d)
 static void *decompress_thread(void *userdata)
 {
         LayerDecompressor *d = userdata;
-        sigset_t ss;
 
-        /* A write to the pipe after the reader closed it must be EPIPE, not the end of the process. The
-         * signal stays pending on this thread and goes with it. */
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGPIPE);
-        (void) pthread_sigmask(SIG_BLOCK, &ss, NULL);
-
+        /* SIGPIPE is blocked (helper_thread_start()): a write to the pipe after the reader closed it is
+         * EPIPE. The signal stays pending on this thread and goes with it. */
         d->error = decompress(d);
         /* libarchive's decoders report a stopped input as their own kind of error ("truncated input"). */
         if (d->error < 0 && d->cancelled)
@@ -458,7 +453,7 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
         (void) fcntl(p[1], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
         d->output_fd = TAKE_FD(p[1]);
 
-        r = -pthread_create(&d->thread, NULL, decompress_thread, d);
+        r = helper_thread_start(&d->thread, 0, decompress_thread, d);
         if (r < 0)
                 return r;
         *ret_stream_fd = TAKE_FD(p[0]);
