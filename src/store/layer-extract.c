@@ -479,8 +479,8 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         if (r < 0)
                                 return r;
                 }
-                /* Its data, and a block's worth for its inode and directory entry. */
-                layer_writeback_add(x->writeback, (uint64_t) MAX(archive_entry_size(entry), 0) + 4096);
+                layer_writeback_add(x->writeback, (uint64_t) MAX(archive_entry_size(entry), 0) +
+                                                          LAYER_WRITEBACK_ENTRY_BYTES);
 
                 r = archive_write_finish_entry(disk);
                 if (disk_write_failed(disk, r))

@@ -16,7 +16,8 @@ struct LayerWriteback {
         bool running;
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        uint64_t pending; /* bytes written since the thread last took them */
+        uint64_t unasked; /* bytes written since the last full batch: the producer's alone, no lock */
+        bool asked;       /* a syncfs is wanted: the thread takes it (several asked meanwhile make one) */
         bool stopping;
         int error; /* the first failed syncfs, as negative errno */
 };
@@ -27,13 +28,13 @@ static void *writeback_thread(void *userdata)
 
         pthread_mutex_lock(&w->lock);
         for (;;) {
-                while (!w->stopping && w->pending < LAYER_WRITEBACK_BYTES)
+                while (!w->stopping && !w->asked)
                         pthread_cond_wait(&w->wake, &w->lock);
-                /* A full batch asked for before the stop still gets its syncfs: the stop then means "all
-                 * asked for is done", which the tests can rely on. */
-                if (w->pending < LAYER_WRITEBACK_BYTES)
+                /* A syncfs asked for before the stop still runs: the stop then means "all asked for is
+                 * done", which the tests can rely on. */
+                if (!w->asked)
                         break;
-                w->pending = 0;
+                w->asked = false;
                 pthread_mutex_unlock(&w->lock);
 
                 int r = syncfs(w->fd) < 0 ? -errno : 0;
@@ -74,18 +75,18 @@ void layer_writeback_add(LayerWriteback *w, uint64_t bytes)
 {
         if (!w)
                 return;
+        /* Called for every entry: the lock only once a batch is full. */
+        w->unasked += bytes;
+        if (w->unasked < LAYER_WRITEBACK_BYTES)
+                return;
+        w->unasked = 0;
+
         pthread_mutex_lock(&w->lock);
-        w->pending += bytes;
-        if (w->pending >= LAYER_WRITEBACK_BYTES) {
-                if (w->running || start_thread(w) >= 0)
-                        pthread_cond_signal(&w->wake);
-                else {
-                        /* No thread: the same syncfs, only not alongside. */
-                        w->pending = 0;
-                        if (syncfs(w->fd) < 0 && w->error == 0)
-                                w->error = -errno;
-                }
-        }
+        if (w->running || start_thread(w) >= 0) {
+                w->asked = true;
+                pthread_cond_signal(&w->wake);
+        } else if (syncfs(w->fd) < 0 && w->error == 0) /* no thread: the same syncfs, only not alongside */
+                w->error = -errno;
         pthread_mutex_unlock(&w->lock);
 }
 

@@ -505,6 +505,21 @@ static void test_extract_with_writeback(void)
         tmpdir_done(&t);
 }
 
+/* This process's threads: the helpers that start lazily (writeback, hashing) show here at once, since
+ * pthread_create() returns once the thread exists. */
+static size_t count_threads(void)
+{
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/task");
+        struct dirent *de;
+        size_t n = 0;
+
+        g_assert_nonnull(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
 /* The ring's chunks come back in order and are reused: a stream of many chunks of uneven sizes hashes as the
  * same bytes hashed at once; no chunk at all is the empty digest; a hasher freed with chunks queued stops.
  */
@@ -538,10 +553,12 @@ static void test_chunk_hasher(void)
         sha256_hex("", 0, want);
         g_assert_cmpstr(got, ==, want);
 
-        /* One chunk: no thread, hashed by the finish. */
+        /* One chunk: no thread, hashed by the finish; a second one starts the thread. */
+        size_t threads = count_threads();
         g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
         memcpy(chunk_hasher_get(h), all, CHUNK);
         chunk_hasher_put(h, CHUNK);
+        g_assert_cmpuint(count_threads(), ==, threads);
         g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
         h = chunk_hasher_free(h);
         sha256_hex(all, CHUNK, want);
@@ -552,6 +569,7 @@ static void test_chunk_hasher(void)
                 memset(chunk_hasher_get(h), k, CHUNK);
                 chunk_hasher_put(h, CHUNK);
         }
+        g_assert_cmpuint(count_threads(), ==, threads + 1);
         g_assert_null(chunk_hasher_free(h));
 }
 
@@ -562,13 +580,19 @@ static void test_writeback(void)
         _cleanup_close_ int fd = open_dir_at(AT_FDCWD, "/var/tmp");
         LayerWriteback *w = NULL;
 
+        size_t threads = count_threads();
+
+        /* Under a batch: no thread, no syncfs. */
         g_assert_cmpint(layer_writeback_start(-EBADF, &w), ==, 0);
         layer_writeback_add(w, LAYER_WRITEBACK_BYTES - 1);
+        g_assert_cmpuint(count_threads(), ==, threads);
         g_assert_cmpint(layer_writeback_stop(w), ==, 0);
 
+        /* The first full batch starts the thread. */
         g_assert_cmpint(layer_writeback_start(-EBADF, &w), ==, 0);
         layer_writeback_add(w, LAYER_WRITEBACK_BYTES - 1);
         layer_writeback_add(w, 1);
+        g_assert_cmpuint(count_threads(), ==, threads + 1);
         g_assert_cmpint(layer_writeback_stop(w), ==, -EBADF);
 
         g_assert_cmpint(fd, >=, 0);
