@@ -26,13 +26,14 @@ static void login_check_free(LoginCheck *c)
         free(c->password);
         free(c);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(LoginCheck *, login_check_free);
 
 static void on_login_checked(RegistryRequest *req, const RegistryError *error,
                              const RegistryResponse *response, void *userdata)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error reply = SD_BUS_ERROR_NULL;
         _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
-        LoginCheck *c = userdata;
+        _cleanup_(login_check_freep) LoginCheck *c = userdata;
         int r;
 
         if (error) {
@@ -44,7 +45,7 @@ static void on_login_checked(RegistryRequest *req, const RegistryError *error,
                                         c->domain, berth_error_message(&error->base));
                 (void) bus_error_set(&reply, &e, bus_error_transfer_name(&e));
                 (void) sd_bus_reply_method_error(c->message, &reply);
-                return login_check_free(c);
+                return;
         }
 
         r = manager_store_credentials(c->manager, c->domain, c->username, c->password);
@@ -55,7 +56,6 @@ static void on_login_checked(RegistryRequest *req, const RegistryError *error,
                 log_info("Stored credentials of '%s' for %s.", c->username, c->domain);
                 (void) sd_bus_reply_method_return(c->message, NULL);
         }
-        login_check_free(c);
 }
 
 static int read_registry(const char *registry, char **ret, sd_bus_error *error)
@@ -84,7 +84,7 @@ int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *domain = NULL;
         Manager *m = userdata;
         const char *registry, *username, *password;
-        LoginCheck *c;
+        _cleanup_(login_check_freep) LoginCheck *c = NULL;
         int r;
 
         r = sd_bus_message_read(message, "sss", &registry, &username, &password);
@@ -111,17 +111,14 @@ int bus_method_login(sd_bus_message *message, void *userdata, sd_bus_error *erro
         c->domain = TAKE_PTR(domain);
         c->username = strdup(username);
         c->password = strdup(password);
-        if (!c->username || !c->password) {
-                login_check_free(c);
+        if (!c->username || !c->password)
                 return -ENOMEM;
-        }
         /* Verified against the registry before anything is stored, as docker login does. */
         r = registry_check_credentials(m->registry, c->domain, c->username, c->password, on_login_checked, c,
                                        NULL);
-        if (r < 0) {
-                login_check_free(c);
+        if (r < 0)
                 return r;
-        }
+        TAKE_PTR(c); /* on_login_checked()'s now */
         return 1;
 }
 
