@@ -386,11 +386,25 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
         return attach_session(id, path, fd, ap, ret_detached);
 }
 
+/* Follows the new container's entries, then starts it: there are none before it starts, so reading from the
+ * head misses nothing. Our exit status. */
+static int container_run_attached(const char *id, const char *path, char **ret_config)
+{
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        int r;
+
+        r = container_journal_open(id, &j);
+        if (r >= 0)
+                r = sd_journal_seek_head(j);
+        if (r < 0)
+                return EXIT_DAEMON;
+        return container_start_and_follow(j, id, path, ret_config);
+}
+
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
 {
         _cleanup_(run_options_done) RunOptions o = {};
         _cleanup_free_ char *id = NULL, *path = NULL, *config = NULL;
-        sd_journal *j = NULL;
         int r, ret;
 
         r = run_options_parse(argc, argv, is_run, &o);
@@ -461,22 +475,10 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 return ret;
         }
 
-        /* Create, then follow the new container's entries (there are none before it starts, so reading from
-         * the head misses nothing), then start. */
         r = container_create(&o, &id, &path);
         if (r < 0)
                 return EXIT_DAEMON;
-        r = container_journal_open(id, &j);
-        if (r >= 0)
-                r = sd_journal_seek_head(j);
-        if (r < 0) {
-                ret = EXIT_DAEMON;
-                goto finish;
-        }
-        ret = container_start_and_follow(j, id, path, &config);
-finish:
-        if (j)
-                sd_journal_close(j);
+        ret = container_run_attached(id, path, &config);
         if (o.rm && container_remove_quiet(id, config) < 0 && ret == EXIT_OK)
                 ret = EXIT_DAEMON;
         return ret;

@@ -201,6 +201,41 @@ static const struct {
         { "StartupIOWeight", "StartupIOWeight", PROPERTY_WEIGHT },
 };
 
+/* The value of one kind of property, as systemd's D-Bus API takes it. -EINVAL when it is not one. */
+static int property_value_parse(PropertyKind kind, const char *value, uint64_t *ret)
+{
+        uint64_t v;
+        int r;
+
+        switch (kind) {
+        case PROPERTY_SIZE:
+                return parse_size(value, ret);
+        case PROPERTY_CPU_QUOTA:
+                if (streq(value, "infinity")) {
+                        *ret = UNIT_INFINITY;
+                        return 0;
+                }
+                return parse_cpu_quota(value, ret);
+        case PROPERTY_COUNT:
+                if (streq(value, "infinity")) {
+                        *ret = UNIT_INFINITY;
+                        return 0;
+                }
+                r = parse_uint64(value, &v);
+                if (r < 0 || v == 0)
+                        return -EINVAL;
+                *ret = v;
+                return 0;
+        case PROPERTY_WEIGHT:
+                r = parse_uint64(value, &v);
+                if (r < 0 || v < 1 || v > 10000)
+                        return -EINVAL;
+                *ret = v;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 int unit_property_parse(const char *assignment, UnitProperty *ret)
 {
         const char *eq = strchr(assignment, '='), *value;
@@ -209,12 +244,10 @@ int unit_property_parse(const char *assignment, UnitProperty *ret)
         int r;
 
         if (!eq || eq == assignment) {
-                /* docker's -p is --publish; berth has no port publishing, and -p is systemd-run's
-                 * --property. */
+                /* systemd-run's -p is --property; berth's, as docker's, is --publish. */
                 fprintf(stderr,
                         "Error: '%s' is not a property assignment (Name=Value, e.g. MemoryMax=512M)%s\n",
-                        assignment,
-                        strchr(assignment, ':') ? "; berth publishes no ports, -p is --property" : "");
+                        assignment, strchr(assignment, ':') ? "; to publish a port, use -p/--publish" : "");
                 return -EINVAL;
         }
         for (i = 0; i < ELEMENTSOF(unit_properties); i++)
@@ -231,50 +264,20 @@ int unit_property_parse(const char *assignment, UnitProperty *ret)
         }
         value = eq + 1;
 
-        switch (unit_properties[i].kind) {
-        case PROPERTY_SIZE:
-                r = parse_size(value, &v);
-                if (r < 0)
-                        goto bad;
-                break;
-        case PROPERTY_CPU_QUOTA:
-                if (streq(value, "infinity"))
-                        v = UNIT_INFINITY;
-                else {
-                        r = parse_cpu_quota(value, &v);
-                        if (r < 0)
-                                goto bad;
-                }
-                break;
-        case PROPERTY_COUNT:
-                if (streq(value, "infinity"))
-                        v = UNIT_INFINITY;
-                else {
-                        r = parse_uint64(value, &v);
-                        if (r < 0 || v == 0)
-                                goto bad;
-                }
-                break;
-        case PROPERTY_WEIGHT:
-                r = parse_uint64(value, &v);
-                if (r < 0 || v < 1 || v > 10000)
-                        goto bad;
-                break;
+        r = property_value_parse(unit_properties[i].kind, value, &v);
+        if (r < 0) {
+                static const char *const expected[] = {
+                        [PROPERTY_SIZE] = "a size such as 512M, 2G or infinity",
+                        [PROPERTY_CPU_QUOTA] = "a percentage such as 50% or 150%",
+                        [PROPERTY_COUNT] = "a positive number or infinity",
+                        [PROPERTY_WEIGHT] = "a number from 1 to 10000",
+                };
+                fprintf(stderr, "Error: invalid value '%s' for %s: expected %s\n", value,
+                        unit_properties[i].assignment, expected[unit_properties[i].kind]);
+                return -EINVAL;
         }
-
         *ret = (UnitProperty){ .name = unit_properties[i].bus_name, .type = 't', .value = v };
         return 0;
-
-bad:;
-        static const char *const expected[] = {
-                [PROPERTY_SIZE] = "a size such as 512M, 2G or infinity",
-                [PROPERTY_CPU_QUOTA] = "a percentage such as 50% or 150%",
-                [PROPERTY_COUNT] = "a positive number or infinity",
-                [PROPERTY_WEIGHT] = "a number from 1 to 10000",
-        };
-        fprintf(stderr, "Error: invalid value '%s' for %s: expected %s\n", value,
-                unit_properties[i].assignment, expected[unit_properties[i].kind]);
-        return -EINVAL;
 }
 
 static void properties_set(RunOptions *o, const UnitProperty *p)

@@ -392,7 +392,7 @@ int monitor_attach_new(sd_event *event, MonitorStdio *stdio, const char *path, b
                        MonitorAttach **ret)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        MonitorAttach *a;
+        _cleanup_(monitor_attach_freep) MonitorAttach *a = NULL;
         mode_t old;
         int r;
 
@@ -414,12 +414,12 @@ int monitor_attach_new(sd_event *event, MonitorStdio *stdio, const char *path, b
                 .clients = ptr_array_new_with_free_func((PtrArrayFree) client_free),
                 .input = byte_array_new(),
         };
+        if (!a->path || !a->clients || !a->input)
+                return -ENOMEM;
 
         a->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (a->listen_fd < 0) {
-                r = negative_errno();
-                goto fail;
-        }
+        if (a->listen_fd < 0)
+                return negative_errno();
         /* A socket left by an earlier run of this container would make bind() fail. */
         (void) unlink(path);
         /* Born 0600: there is no moment at which someone else could connect. */
@@ -427,16 +427,11 @@ int monitor_attach_new(sd_event *event, MonitorStdio *stdio, const char *path, b
         r = bind(a->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ? negative_errno() : 0;
         umask(old);
         if (r < 0)
-                goto fail;
-        if (listen(a->listen_fd, SOMAXCONN) < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        *ret = a;
+                return r;
+        if (listen(a->listen_fd, SOMAXCONN) < 0)
+                return negative_errno();
+        *ret = TAKE_PTR(a);
         return 0;
-fail:
-        monitor_attach_free(a);
-        return r;
 }
 
 int monitor_attach_start(MonitorAttach *a)

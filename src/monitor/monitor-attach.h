@@ -28,3 +28,4 @@ void monitor_attach_finish(MonitorAttach *a);
 void monitor_attach_set_exec(MonitorAttach *a, MonitorExec *exec);
 void monitor_attach_maybe_exit(MonitorAttach *a);
 MonitorAttach *monitor_attach_free(MonitorAttach *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(MonitorAttach *, monitor_attach_free);

@@ -14,6 +14,7 @@
 #include "runtime/seccomp-profile.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/seccomp-util.h"
 
 /* Docker's default seccomp profile (moby profiles/seccomp/default.json, as of commit 00f3d18, less io_uring,
  * which Docker's profile dropped since), for x86_64 with its i386 and x32 sub-architectures, rebuilt with
@@ -493,13 +494,12 @@ static int build(scmp_filter_ctx ctx, uint64_t caps, bool unknown_enosys)
  * rare, and a libc that gets EPERM for a probe still falls back in practice). */
 static int build_arch(uint32_t arch, uint64_t caps, scmp_filter_ctx *ret)
 {
-        scmp_filter_ctx ctx;
-        int r;
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        int r = 0;
 
         ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
         if (!ctx)
                 return -ENOMEM;
-        r = 0;
         if (arch != seccomp_arch_native()) {
                 r = seccomp_arch_add(ctx, arch);
                 if (r >= 0)
@@ -514,69 +514,33 @@ static int build_arch(uint32_t arch, uint64_t caps, scmp_filter_ctx *ret)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
         if (r >= 0)
                 r = build(ctx, caps, arch == seccomp_arch_native());
-        if (r < 0) {
-                seccomp_release(ctx);
+        if (r < 0)
                 return r;
-        }
-        *ret = ctx;
+        *ret = TAKE_PTR(ctx);
         return 0;
 }
 
 int seccomp_profile_compile(uint64_t caps, void **ret_bpf, size_t *ret_size)
 {
         static const uint32_t sub_arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
-        scmp_filter_ctx ctx = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ void *buf = NULL;
-        off_t size;
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
 
         r = build_arch(seccomp_arch_native(), caps, &ctx);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(sub_arches); i++) {
-                scmp_filter_ctx sub;
+                _cleanup_(seccomp_releasep) scmp_filter_ctx sub = NULL;
 
                 r = build_arch(sub_arches[i], caps, &sub);
-                if (r >= 0) {
-                        r = seccomp_merge(ctx, sub);
-                        if (r < 0)
-                                seccomp_release(sub);
-                }
                 if (r < 0)
-                        goto finish;
+                        return r;
+                r = seccomp_merge(ctx, sub);
+                if (r < 0)
+                        return r;
+                sub = NULL; /* merged: ctx owns it now */
         }
-
-        fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                goto finish;
-        }
-        r = seccomp_export_bpf(ctx, fd);
-        if (r < 0)
-                goto finish;
-        size = lseek(fd, 0, SEEK_END);
-        if (size <= 0 || size % sizeof(struct sock_filter) != 0 ||
-            size > (off_t) (BPF_MAXINSNS * sizeof(struct sock_filter))) {
-                r = log_debug_errno(-E2BIG, "seccomp: the exported filter has an unusable size %jd",
-                                    (intmax_t) size);
-                goto finish;
-        }
-        buf = malloc((size_t) size);
-        if (!buf) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if (pread(fd, buf, (size_t) size, 0) != size) {
-                r = -EIO;
-                goto finish;
-        }
-        *ret_bpf = TAKE_PTR(buf);
-        *ret_size = (size_t) size;
-        r = 0;
-finish:
-        seccomp_release(ctx);
-        return r;
+        return seccomp_export_bpf_buffer(ctx, ret_bpf, ret_size);
 }
 
 int seccomp_profile_get(uint64_t caps, const void **ret_bpf, size_t *ret_size)

@@ -16,6 +16,7 @@
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/seccomp-util.h"
 #include "store/extract-confine.h"
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
@@ -210,24 +211,21 @@ static int drop_capabilities(uint64_t keep)
 
 static int build_seccomp(scmp_filter_ctx *ret)
 {
-        scmp_filter_ctx ctx;
-        int r = 0;
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
 
         ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
         if (!ctx)
                 return -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(extract_syscalls); i++) {
-                int nr = seccomp_syscall_resolve_name(extract_syscalls[i]);
+        for (size_t i = 0; i < ELEMENTSOF(extract_syscalls); i++) {
+                int nr = seccomp_syscall_resolve_name(extract_syscalls[i]), r;
 
                 if (nr == __NR_SCMP_ERROR)
                         continue; /* not on this architecture */
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                if (r < 0)
+                        return r;
         }
-        if (r < 0) {
-                seccomp_release(ctx);
-                return r;
-        }
-        *ret = ctx;
+        *ret = TAKE_PTR(ctx);
         return 0;
 }
 
@@ -240,31 +238,13 @@ static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
 
 static void prepare_filter(void)
 {
-        _cleanup_close_ int fd = -EBADF;
-        scmp_filter_ctx ctx = NULL;
-        struct sock_filter *filter;
-        off_t size;
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        void *filter;
+        size_t size;
 
-        fd = memfd_create("berth-extract-seccomp", MFD_CLOEXEC);
-        if (fd < 0 || build_seccomp(&ctx) < 0)
+        if (build_seccomp(&ctx) < 0 || seccomp_export_bpf_buffer(ctx, &filter, &size) < 0)
                 return;
-        if (seccomp_export_bpf(ctx, fd) < 0) {
-                seccomp_release(ctx);
-                return;
-        }
-        seccomp_release(ctx);
-        size = lseek(fd, 0, SEEK_CUR);
-        if (size <= 0 || size % (off_t) sizeof(struct sock_filter) != 0 ||
-            size / (off_t) sizeof(struct sock_filter) > BPF_MAXINSNS)
-                return;
-        filter = malloc((size_t) size);
-        if (!filter)
-                return;
-        if (pread(fd, filter, (size_t) size, 0) != size) {
-                free(filter);
-                return;
-        }
-        prepared_len = (unsigned short) (size / (off_t) sizeof(struct sock_filter));
+        prepared_len = (unsigned short) (size / sizeof(struct sock_filter));
         prepared_filter = filter;
 }
 

@@ -10,6 +10,7 @@
 
 #include "shared/log.h"
 #include "shared/signal-util.h"
+#include "shared/thread-util.h"
 #include "store/layer-compress.h"
 #include "store/layer-diff.h"
 
@@ -53,6 +54,12 @@ typedef struct TarThread {
         int error;
         BerthError err;
 } TarThread;
+
+static void tar_thread_done(TarThread *t)
+{
+        safe_close(t->fd);
+        berth_error_done(&t->err);
+}
 
 static void *tar_thread(void *userdata)
 {
@@ -154,92 +161,99 @@ static int compressor_feed(Compressor *c, const uint8_t *p, size_t n, bool last)
         }
 }
 
+static void compressor_done(Compressor *c)
+{
+        free(c->level_buf);
+        free(c->out);
+        ZSTD_freeCCtx(c->zstd);
+        sha256_free(c->hash);
+}
+
+static int compressor_init(Compressor *c, BerthError *err)
+{
+        c->out = malloc(CHUNK);
+        if (!c->out || sha256_new(&c->hash) < 0)
+                return berth_error_set(err, -ENOMEM, "out of memory");
+        if (c->kind == LAYER_COMPRESSION_GZIP) {
+                isal_deflate_init(&c->gz);
+                c->gz.level = 1;
+                c->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+                if (!c->level_buf)
+                        return berth_error_set(err, -ENOMEM, "out of memory");
+                c->gz.level_buf = c->level_buf;
+                c->gz.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+                c->gz.gzip_flag = IGZIP_GZIP;
+                return 0;
+        }
+        c->zstd = ZSTD_createCCtx();
+        if (!c->zstd || ZSTD_isError(ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_compressionLevel, 3)))
+                return berth_error_set(err, -ENOMEM, "cannot set up zstd");
+        return 0;
+}
+
+/* The tar from tar_fd to its end: hashed (the diff_id), compressed, written out. */
+static int compress_stream(Compressor *c, int tar_fd, Sha256 *tar_hash, BerthError *err)
+{
+        _cleanup_free_ uint8_t *in = malloc(CHUNK);
+
+        if (!in)
+                return berth_error_set(err, -ENOMEM, "out of memory");
+        for (;;) {
+                ssize_t k = read(tar_fd, in, CHUNK);
+                int r;
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return berth_error_set(err, -errno, "reading the layer's tar: %m");
+                if (k > 0 && sha256_update(tar_hash, in, (size_t) k) < 0)
+                        return berth_error_set(err, -ENOMEM, "hashing");
+                r = compressor_feed(c, in, (size_t) k, k == 0);
+                if (r < 0)
+                        return berth_error_set(err, r, "compressing the layer: %s", strerror(-r));
+                if (k == 0)
+                        return 0;
+        }
+}
+
 static int compress_layer(LayerStore *s, const char *chain_id, LayerCompression compression, int output_fd,
                           BerthError *err, LayerCompressResult *ret)
 {
         _cleanup_close_pair_ int tar[2] = { -EBADF, -EBADF };
         _cleanup_(sha256_freep) Sha256 *tar_hash = NULL;
-        _cleanup_free_ uint8_t *in = NULL;
-        Compressor c = { .kind = compression, .output_fd = output_fd };
-        TarThread t = { .store = s, .chain_id = chain_id, .err = BERTH_ERROR_INIT };
+        _cleanup_(compressor_done) Compressor c = { .kind = compression, .output_fd = output_fd };
+        _cleanup_(tar_thread_done)
+                TarThread t = { .store = s, .chain_id = chain_id, .fd = -EBADF, .err = BERTH_ERROR_INIT };
         pthread_t thread;
         int r;
 
         if (pipe2(tar, O_CLOEXEC) < 0)
                 return berth_error_set(err, -errno, "pipe: %m");
         (void) fcntl(tar[1], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
-        in = malloc(CHUNK);
-        c.out = malloc(CHUNK);
-        if (!in || !c.out || sha256_new(&tar_hash) < 0 || sha256_new(&c.hash) < 0) {
-                r = berth_error_set(err, -ENOMEM, "out of memory");
-                goto finish;
-        }
-        if (compression == LAYER_COMPRESSION_GZIP) {
-                isal_deflate_init(&c.gz);
-                c.gz.level = 1;
-                c.level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
-                c.gz.level_buf = c.level_buf;
-                c.gz.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
-                c.gz.gzip_flag = IGZIP_GZIP;
-                if (!c.level_buf) {
-                        r = berth_error_set(err, -ENOMEM, "out of memory");
-                        goto finish;
-                }
-        } else {
-                c.zstd = ZSTD_createCCtx();
-                if (!c.zstd || ZSTD_isError(ZSTD_CCtx_setParameter(c.zstd, ZSTD_c_compressionLevel, 3))) {
-                        r = berth_error_set(err, -ENOMEM, "cannot set up zstd");
-                        goto finish;
-                }
-        }
+        if (sha256_new(&tar_hash) < 0)
+                return berth_error_set(err, -ENOMEM, "out of memory");
+        r = compressor_init(&c, err);
+        if (r < 0)
+                return r;
 
         t.fd = TAKE_FD(tar[1]);
-        r = pthread_create(&thread, NULL, tar_thread, &t);
-        if (r != 0) {
-                t.fd = safe_close(t.fd);
-                r = berth_error_set(err, -r, "cannot start the tar thread");
-                goto finish;
-        }
-
-        for (;;) {
-                ssize_t k = read(tar[0], in, CHUNK);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = berth_error_set(err, -errno, "reading the layer's tar: %m");
-                        break;
-                }
-                if (k > 0 && sha256_update(tar_hash, in, (size_t) k) < 0) {
-                        r = berth_error_set(err, -ENOMEM, "hashing");
-                        break;
-                }
-                r = compressor_feed(&c, in, (size_t) k, k == 0);
-                if (r < 0) {
-                        r = berth_error_set(err, r, "compressing the layer: %s", strerror(-r));
-                        break;
-                }
-                if (k == 0)
-                        break;
-        }
+        r = helper_thread_start(&thread, 0, tar_thread, &t);
+        if (r < 0)
+                return berth_error_set(err, r, "cannot start the tar thread");
+        r = compress_stream(&c, tar[0], tar_hash, err);
         /* On our failure the writer sees EPIPE and ends. */
         tar[0] = safe_close(tar[0]);
         (void) pthread_join(thread, NULL);
-        if (r >= 0 && t.error < 0)
-                r = berth_error_set(err, t.error, "writing the layer's tar: %s",
-                                    t.err.message ?: strerror(-t.error));
-        berth_error_done(&t.err);
-        if (r >= 0) {
-                *ret = (LayerCompressResult){ .size = sha256_bytes(c.hash), .exact = t.exact };
-                if (sha256_final_to(tar_hash, ret->diff_id) < 0 || sha256_final_to(c.hash, ret->digest) < 0)
-                        r = berth_error_set(err, -EIO, "hashing");
-        }
+        if (r < 0)
+                return r;
+        if (t.error < 0)
+                return berth_error_set(err, t.error, "writing the layer's tar: %s",
+                                       t.err.message ?: strerror(-t.error));
 
-finish:
-        free(c.level_buf);
-        free(c.out);
-        ZSTD_freeCCtx(c.zstd);
-        sha256_free(c.hash);
-        return r < 0 ? r : 0;
+        *ret = (LayerCompressResult){ .size = sha256_bytes(c.hash), .exact = t.exact };
+        if (sha256_final_to(tar_hash, ret->diff_id) < 0 || sha256_final_to(c.hash, ret->digest) < 0)
+                return berth_error_set(err, -EIO, "hashing");
+        return 0;
 }
 
 int layer_compress_run(LayerStore *s, const char *chain_id, LayerCompression compression, int output_fd,

@@ -293,45 +293,45 @@ static int write_dir(DiffWriter *w, int dir_fd, const char *prefix)
         return 0;
 }
 
-int layer_diff_write(int dir_fd, int output_fd, BerthError *err)
+static int write_diff(DiffWriter *w, int dir_fd, int output_fd)
 {
-        _cleanup_(archive_write_freep) struct archive *tar = NULL;
+        _cleanup_(archive_write_freep) struct archive *tar = archive_write_new();
         g_autoptr(GHashTable) inodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         _cleanup_free_ uint8_t *buffer = malloc(COPY_BUFFER_SIZE);
-        DiffWriter w = {};
         int r;
 
-        if (dir_fd < 0 || output_fd < 0)
-                return -EINVAL;
-
-        tar = archive_write_new();
-        if (!tar || !buffer) {
-                r = fail(&w, -ENOMEM, "Out of memory");
-                goto finish;
-        }
-        w.tar = tar;
-        w.inodes = inodes;
-        w.buffer = buffer;
+        if (!tar || !buffer)
+                return fail(w, -ENOMEM, "Out of memory");
+        w->tar = tar;
+        w->inodes = inodes;
+        w->buffer = buffer;
 
         /* Restricted pax: plain ustar headers unless an entry needs more (long names, xattrs, big ids). */
         if (archive_write_set_format_pax_restricted(tar) != ARCHIVE_OK ||
             archive_write_add_filter_none(tar) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(tar, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(tar, output_fd) != ARCHIVE_OK) {
-                r = tar_error(&w, ".");
-                goto finish;
-        }
+            archive_write_open_fd(tar, output_fd) != ARCHIVE_OK)
+                return tar_error(w, ".");
 
-        r = write_dir(&w, dir_fd, NULL);
+        r = write_dir(w, dir_fd, NULL);
         if (r < 0)
-                goto finish;
+                return r;
         if (archive_write_close(tar) != ARCHIVE_OK)
-                r = tar_error(&w, ".");
+                return tar_error(w, ".");
+        return 0;
+}
 
-finish:
+int layer_diff_write(int dir_fd, int output_fd, BerthError *err)
+{
+        DiffWriter w = {};
+        int r;
+
+        if (dir_fd < 0 || output_fd < 0)
+                return -EINVAL;
+        r = write_diff(&w, dir_fd, output_fd);
         if (r < 0) {
                 log_debug_errno(r, "Writing the layer failed: %s", w.message);
-                berth_error_set(err, r, "%s", w.message[0] ? w.message : "Cannot write the layer");
+                return berth_error_set(err, r, "%s", w.message[0] ? w.message : "Cannot write the layer");
         }
-        return r < 0 ? r : 0;
+        return 0;
 }
