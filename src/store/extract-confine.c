@@ -47,8 +47,6 @@ static const char *const extract_syscalls[] = {
         "dup",
         "dup2",
         "dup3",
-        "pipe",
-        "pipe2",
         "eventfd",
         "eventfd2",
         "ftruncate",

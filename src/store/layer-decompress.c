@@ -3,14 +3,14 @@
  * The decompressing half of a layer's extraction (see layer-extract.c for the whole path):
  *
  *   input fd ──read()──► [sha256: blob digest] ──► ISA-L inflate, or libarchive's "raw" reader (gzip | zstd
- *            | none) ──► chunks ──write()──► pipe ──► the tar reader, on the calling thread
- *                           └──► [sha256: diff_id] on a thread of its own (chunk-hasher.c)
+ *            | none) ──► chunks of a ring (stream-ring.c) ──► the tar reader, on the calling thread
+ *                           └──► [sha256: diff_id] on the ring's thread
  *
  * Why a thread: inflating and hashing take about as long as archive_write_disk creating the files (for a
  * 100 MB, 17.5k-file layer on ext4, measured on the dev machine: zlib inflates at ~420 MB/s, sha256 runs at
  * ~1 GB/s, extraction takes ~0.2 s); one after the other they made a pull twice the slowest stage,
- * side by side on two CPUs they overlap. A pipe rather than shared buffers keeps the hand-over to read()
- * and write(), and the two sides share nothing else until the join.
+ * side by side on two CPUs they overlap. The two sides share the ring's chunks and nothing else until the
+ * join.
  *
  * gzip, the common case, is inflated with ISA-L when berth is built with it (meson option isal): its inflate
  * runs at two to three times zlib's speed, which makes it no longer the slower half. zstd, plain tars and
@@ -36,26 +36,23 @@
 #include "shared/log.h"
 #include "shared/thread-util.h"
 #include "store/archive-util.h"
-#include "store/chunk-hasher.h"
+#include "store/stream-ring.h"
 #include "store/layer-decompress.h"
 
 #define INPUT_BUFFER_SIZE  (256U * 1024U)
-#define STREAM_PIPE_SIZE   (1024 * 1024)
 #define OUTPUT_BUFFER_SIZE (1024U * 1024U)
 
 static bool use_isal = HAVE_ISAL;
 
 struct LayerDecompressor {
         pthread_t thread;
-        int input_fd;  /* not ours */
-        int stop_fd;   /* eventfd: the reader gave up */
-        int output_fd; /* the pipe's write end; closed by the thread when it is done */
-        bool reader_gone;
+        int input_fd; /* not ours */
+        int stop_fd;  /* eventfd: the reader gave up */
         bool cancelled;
         uint8_t *buffer;
         size_t pending; /* bytes already in buffer that the first read of libarchive gets */
         EVP_MD_CTX *blob_ctx;
-        ChunkHasher *diff; /* owns the chunks the decompressed stream is made in */
+        StreamRing *stream; /* the decompressed stream's chunks, hashed (diff_id) and read by the reader */
         uint64_t compressed_size;
         uint64_t uncompressed_size;
         uint64_t max_size;
@@ -131,30 +128,9 @@ static la_ssize_t raw_read_cb(struct archive *a, void *userdata, const void **re
         return (la_ssize_t) n;
 }
 
-/* Hands a block to the tar reader. Once it has closed its end (it found the end of the archive, or
- * failed and cancelled us), the rest is only hashed. */
-static int write_stream(LayerDecompressor *d, const uint8_t *p, size_t size)
-{
-        while (size > 0 && !d->reader_gone) {
-                ssize_t n = write(d->output_fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EPIPE) {
-                                d->reader_gone = true;
-                                break;
-                        }
-                        return fail(d, negative_errno(), "Cannot pass on the decompressed layer: %m");
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
-/* The decompressed stream's next bytes, made in the chunk chunk_hasher_get() gave: counted against the
- * limit, queued for the diff_id, handed on. */
-static int output_chunk(LayerDecompressor *d, const uint8_t *chunk, size_t size)
+/* The decompressed stream's next bytes, made in the chunk stream_ring_get() gave: counted against the
+ * limit, queued for the diff_id and the reader. */
+static int output_chunk(LayerDecompressor *d, size_t size)
 {
         if (size == 0)
                 return 0;
@@ -165,8 +141,8 @@ static int output_chunk(LayerDecompressor *d, const uint8_t *chunk, size_t size)
                             "Layer is larger than %" PRIu64 " MiB uncompressed, the limit (MaxLayerSize= "
                             "in berth.conf)",
                             d->max_size >> 20);
-        chunk_hasher_put(d->diff, size);
-        return write_stream(d, chunk, size);
+        stream_ring_put(d->stream, size);
+        return 0;
 }
 
 /* A block libarchive decoded, in its own buffer: copied into chunks. */
@@ -176,13 +152,13 @@ static int output_block(LayerDecompressor *d, const void *block, size_t size)
 
         while (size > 0) {
                 size_t n = MIN(size, (size_t) OUTPUT_BUFFER_SIZE);
-                uint8_t *chunk = chunk_hasher_get(d->diff);
+                uint8_t *chunk = stream_ring_get(d->stream);
                 int r;
 
                 if (!chunk)
                         return fail(d, -ENOMEM, "Out of memory");
                 memcpy(chunk, p, n);
-                r = output_chunk(d, chunk, n);
+                r = output_chunk(d, n);
                 if (r < 0)
                         return r;
                 p += n;
@@ -259,7 +235,7 @@ static int inflate_isal(LayerDecompressor *d, size_t have)
         st->avail_in = (uint32_t) have;
 
         for (;;) {
-                uint8_t *out = chunk_hasher_get(d->diff); /* inflated into directly: no copy */
+                uint8_t *out = stream_ring_get(d->stream); /* inflated into directly: no copy */
                 size_t produced;
 
                 if (!out)
@@ -278,7 +254,7 @@ static int inflate_isal(LayerDecompressor *d, size_t have)
                 /* libarchive's filters stack as long as one bids; here the check is explicit. */
                 if (d->uncompressed_size == 0 && is_compressed(out, produced))
                         return fail(d, -EBADMSG, "Layer is compressed more than once");
-                r = output_chunk(d, out, produced);
+                r = output_chunk(d, produced);
                 if (r < 0)
                         return r;
 
@@ -399,13 +375,11 @@ static void *decompress_thread(void *userdata)
 {
         LayerDecompressor *d = userdata;
 
-        /* SIGPIPE is blocked (helper_thread_start()): a write to the pipe after the reader closed it is
-         * EPIPE. The signal stays pending on this thread and goes with it. */
         d->error = decompress(d);
         /* libarchive's decoders report a stopped input as their own kind of error ("truncated input"). */
         if (d->error < 0 && d->cancelled)
                 d->error = -ECANCELED;
-        d->output_fd = safe_close(d->output_fd); /* the tar reader's EOF */
+        stream_ring_end(d->stream); /* the tar reader's EOF */
         return NULL;
 }
 
@@ -414,18 +388,16 @@ static void decompressor_free(LayerDecompressor *d)
         if (!d)
                 return;
         safe_close(d->stop_fd);
-        safe_close(d->output_fd);
         free(d->buffer);
         EVP_MD_CTX_free(d->blob_ctx);
-        chunk_hasher_free(d->diff);
+        stream_ring_free(d->stream);
         free(d);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(LayerDecompressor *, decompressor_free);
 
-int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor **ret, int *ret_stream_fd)
+int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor **ret)
 {
         _cleanup_(decompressor_freep) LayerDecompressor *d = NULL;
-        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
         int r;
 
         d = calloc(1, sizeof(*d));
@@ -433,7 +405,6 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
                 return -ENOMEM;
         d->input_fd = input_fd;
         d->max_size = max_size;
-        d->output_fd = -EBADF;
         d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (d->stop_fd < 0)
                 return negative_errno();
@@ -443,22 +414,20 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
                 return -ENOMEM;
         if (EVP_DigestInit_ex(d->blob_ctx, EVP_sha256(), NULL) != 1)
                 return -EIO;
-        r = chunk_hasher_start(OUTPUT_BUFFER_SIZE, &d->diff);
+        r = stream_ring_new(OUTPUT_BUFFER_SIZE, true, &d->stream);
         if (r < 0)
                 return r;
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return negative_errno();
-        /* Fewer, larger hand-overs: a wake-up across CPUs costs tens of µs (measured on the dev machine). */
-        (void) fcntl(p[1], F_SETPIPE_SZ, STREAM_PIPE_SIZE);
-        d->output_fd = TAKE_FD(p[1]);
 
         r = helper_thread_start(&d->thread, 0, decompress_thread, d);
         if (r < 0)
                 return r;
-        *ret_stream_fd = TAKE_FD(p[0]);
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+size_t layer_decompressor_read(LayerDecompressor *d, const uint8_t **ret)
+{
+        return stream_ring_read(d->stream, ret);
 }
 
 void layer_decompress_prepare(void)
@@ -475,6 +444,7 @@ void layer_decompressor_cancel(LayerDecompressor *d)
         uint64_t one = 1;
 
         (void) !write(d->stop_fd, &one, sizeof(one));
+        stream_ring_close_reader(d->stream);
 }
 
 static void digest_to_string(EVP_MD_CTX *ctx, char out[static LAYER_DIGEST_STRING_MAX])
@@ -498,6 +468,8 @@ int layer_decompressor_finish(LayerDecompressor *d, char message[static LAYER_ME
         _cleanup_(decompressor_freep) LayerDecompressor *owned = d;
         int r;
 
+        /* Done reading: the thread hashes the rest of the stream without passing it on. */
+        stream_ring_close_reader(d->stream);
         r = -pthread_join(d->thread, NULL);
         if (r < 0)
                 return r;
@@ -507,7 +479,7 @@ int layer_decompressor_finish(LayerDecompressor *d, char message[static LAYER_ME
         }
         digest_to_string(d->blob_ctx, ret->blob_digest);
         _Static_assert(sizeof(ret->diff_id) >= SHA256_DIGEST_STRING_SIZE, "diff_id holds a digest string");
-        r = chunk_hasher_finish(d->diff, ret->diff_id);
+        r = stream_ring_finish(d->stream, ret->diff_id);
         if (r < 0) {
                 snprintf(message, LAYER_MESSAGE_MAX, "sha256 of the decompressed layer failed");
                 return r;

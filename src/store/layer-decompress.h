@@ -10,8 +10,8 @@
 
 /* The first half of a layer's extraction, on a thread of its own: read the blob from input_fd to EOF,
  * hash it (blob digest), undo its compression (gzip, zstd or none, detected from the bytes), hash the
- * result (diff_id) and write it into a pipe whose read end the caller gets. The caller parses the tar
- * from that end at the same time, so inflating and hashing overlap with writing files on the other CPU.
+ * result (diff_id) and hand it to the caller in chunks (layer_decompressor_read()). The caller parses the
+ * tar from them at the same time, so inflating and hashing overlap with writing files on the other CPU.
  * The thread drains input_fd to EOF even after the tar has ended: Docker hashes trailing bytes too. */
 typedef struct LayerDecompressor LayerDecompressor;
 
@@ -25,15 +25,18 @@ bool layer_decompress_have_isal(void);
  * provider, method store: the largest part of a tiny layer's user time in the child). */
 void layer_decompress_prepare(void);
 
-/* Starts the thread. *ret_stream_fd is the pipe's read end (O_CLOEXEC), owned by the caller. A stream
- * longer than max_size bytes (UINT64_MAX: no limit) fails with -EFBIG as soon as it gets there. */
-int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor **ret, int *ret_stream_fd);
+/* Starts the thread. A stream longer than max_size bytes (UINT64_MAX: no limit) fails with -EFBIG as soon
+ * as it gets there. */
+int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor **ret);
 
-/* The reader gave up: the thread stops at its next read or write instead of draining the input. */
+/* The next bytes of the decompressed stream, in place: valid until the next call (or the finish). Their
+ * size; 0 at the end of the stream, and when the thread failed (the finish says why). */
+size_t layer_decompressor_read(LayerDecompressor *d, const uint8_t **ret);
+
+/* The reader gave up: the thread stops at its next read of the input instead of draining it. */
 void layer_decompressor_cancel(LayerDecompressor *d);
 
-/* Joins the thread and frees d. 0 with both digests and sizes in *ret, or the thread's negative errno with
- * its message in message[]. Close (or drain) the stream fd first, or a thread blocked writing waits forever.
- */
+/* Joins the thread and frees d: what the caller did not read is still hashed. 0 with both digests and sizes
+ * in *ret, or the thread's negative errno with its message in message[]. */
 int layer_decompressor_finish(LayerDecompressor *d, char message[static LAYER_MESSAGE_MAX],
                               LayerExtractResult *ret);

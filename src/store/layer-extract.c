@@ -5,7 +5,7 @@
  * The data path is two stages on two threads of one process:
  *
  *   input fd ──► layer-decompress.c's thread: [sha256: blob digest] → gzip | zstd | none → [sha256: diff_id]
- *            ──pipe──► tar reader ──► archive_write_disk (here, on the calling thread)
+ *            ──chunks──► tar reader ──► archive_write_disk (here, on the calling thread)
  *
  * Every byte is hashed exactly once and the digests cover the whole stream: after the tar end-of-archive
  * marker the decompressing thread still drains both the decompressed stream and the input fd to EOF, as
@@ -67,10 +67,9 @@
 #include "store/layer-writeback.h"
 #include "store/store-config.h"
 
-#define STREAM_BUFFER_SIZE (256U * 1024U)
-#define INPUT_PIPE_SIZE    (1024 * 1024)
-#define ERROR_MESSAGE_MAX  LAYER_MESSAGE_MAX
-#define REPORT_MAGIC       UINT32_C(0x4c584552) /* "LXER" */
+#define INPUT_PIPE_SIZE   (1024 * 1024)
+#define ERROR_MESSAGE_MAX LAYER_MESSAGE_MAX
+#define REPORT_MAGIC      UINT32_C(0x4c584552) /* "LXER" */
 
 /* Where the child's copies of its three fds live (fds 0-2 stay as they are for debug logging). */
 #define CHILD_INPUT_FD  3
@@ -106,10 +105,9 @@ void layer_extract_get_limits(uint64_t *ret_max_size, uint64_t *ret_max_entries)
 typedef struct Extractor {
         int input_fd;
         int root_fd;
-        int stream_fd;              /* the decompressed tar, from layer-decompress.c's thread */
+        LayerDecompressor *stream;  /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
         LayerWriteback *writeback;
-        uint8_t *buffer;
         uint64_t entries;
         bool sync; /* syncfs at the end; false when the caller makes many layers durable at once */
         char message[ERROR_MESSAGE_MAX];
@@ -158,25 +156,17 @@ static int fail_disk(Extractor *x, struct archive *disk, const char *what, const
 static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **ret_buf)
 {
         Extractor *x = userdata;
+        const uint8_t *block = NULL;
+        size_t n = layer_decompressor_read(x->stream, &block);
 
-        for (;;) {
-                ssize_t n = read(x->stream_fd, x->buffer, STREAM_BUFFER_SIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        archive_set_error(a, errno, "Failed to read the decompressed layer: %m");
-                        return -1;
-                }
-                if (x->recorder &&
-                    (layer_tar_recorder_flush_to(x->recorder,
-                                                 (uint64_t) MAX(archive_filter_bytes(a, 0), 0)) < 0 ||
-                     layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0)) {
-                        archive_set_error(a, ENOMEM, "Cannot record the layer tar");
-                        return -1;
-                }
-                *ret_buf = x->buffer;
-                return (la_ssize_t) n;
+        if (x->recorder &&
+            (layer_tar_recorder_flush_to(x->recorder, (uint64_t) MAX(archive_filter_bytes(a, 0), 0)) < 0 ||
+             layer_tar_recorder_feed(x->recorder, block, n) < 0)) {
+                archive_set_error(a, ENOMEM, "Cannot record the layer tar");
+                return -1;
         }
+        *ret_buf = block;
+        return (la_ssize_t) n;
 }
 
 /* Refuses absolute names and ".." components (see the policy at the top). */
@@ -527,14 +517,12 @@ static int extract_tar(Extractor *x)
 static int record_rest(Extractor *x)
 {
         for (;;) {
-                ssize_t n = read(x->stream_fd, x->buffer, STREAM_BUFFER_SIZE);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return fail(x, negative_errno(), "Failed to read the decompressed layer: %m");
+                const uint8_t *block;
+                size_t n = layer_decompressor_read(x->stream, &block);
+
                 if (n == 0)
                         break;
-                if (layer_tar_recorder_feed(x->recorder, x->buffer, (size_t) n) < 0)
+                if (layer_tar_recorder_feed(x->recorder, block, n) < 0)
                         return fail(x, -ENOMEM, "Out of memory");
         }
         int r = layer_tar_recorder_finish(x->recorder);
@@ -563,17 +551,17 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
                 return fail(x, r, "Out of memory");
         x->writeback = writeback;
 
-        r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor, &x->stream_fd);
+        r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor);
         if (r < 0)
                 return fail(x, r, "Cannot start decompressing: %s", strerror(-r));
+        x->stream = decompressor;
 
         r = extract_tar(x);
         if (r >= 0 && x->recorder)
                 r = record_rest(x);
         if (r < 0)
                 layer_decompressor_cancel(decompressor);
-        /* Done reading: the thread hashes the rest of the stream without passing it on. */
-        x->stream_fd = safe_close(x->stream_fd);
+        x->stream = NULL;
         k = layer_decompressor_finish(decompressor, decompress_message, ret);
         x->writeback = NULL;
         w = layer_writeback_stop(TAKE_PTR(writeback));
@@ -600,12 +588,10 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
 static int extract_confined(int input_fd, int dest_dir_fd, int record_fd, bool sync,
                             char message[static ERROR_MESSAGE_MAX], LayerExtractResult *ret)
 {
-        _cleanup_free_ uint8_t *buffer = NULL;
         LayerExtractResult result = {};
         Extractor x = {
                 .input_fd = input_fd,
                 .root_fd = dest_dir_fd,
-                .stream_fd = -EBADF,
                 .sync = sync,
         };
         int r;
@@ -635,13 +621,6 @@ static int extract_confined(int input_fd, int dest_dir_fd, int record_fd, bool s
                 snprintf(message, ERROR_MESSAGE_MAX, "Cannot confine extraction: %s", strerror(-r));
                 return r;
         }
-
-        buffer = malloc(STREAM_BUFFER_SIZE);
-        if (!buffer) {
-                snprintf(message, ERROR_MESSAGE_MAX, "Out of memory");
-                return -ENOMEM;
-        }
-        x.buffer = buffer;
 
         r = extract(&x, record_fd, &result);
         if (r < 0) {

@@ -7,6 +7,7 @@
 #include <locale.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -23,7 +24,6 @@
 
 #include "shared/fs-util.h"
 #include "shared/macro.h"
-#include "store/chunk-hasher.h"
 #include "store/extract-confine.h"
 #include "store/fork-server.h"
 #include "store/layer-decompress.h"
@@ -31,6 +31,7 @@
 #include "store/layer-store.h"
 #include "store/layer-writeback.h"
 #include "store/store-config.h"
+#include "store/stream-ring.h"
 
 #define MTIME       1234567890
 #define SPARSE_SIZE (8 * 1024 * 1024)
@@ -521,56 +522,124 @@ static size_t count_threads(void)
 }
 
 /* The ring's chunks come back in order and are reused: a stream of many chunks of uneven sizes hashes as the
- * same bytes hashed at once; no chunk at all is the empty digest; a hasher freed with chunks queued stops.
- */
-static void test_chunk_hasher(void)
+ * same bytes hashed at once; no chunk at all is the empty digest; a ring freed with chunks queued stops. */
+static void test_stream_ring_hash(void)
 {
-        enum { CHUNK = 4096, TOTAL = 10 * CHUNK_HASHER_CHUNKS * CHUNK };
+        enum { CHUNK = 4096, TOTAL = 10 * STREAM_RING_CHUNKS * CHUNK };
         g_autofree uint8_t *all = g_malloc(TOTAL);
         char want[LAYER_DIGEST_STRING_MAX], got[SHA256_DIGEST_STRING_SIZE];
-        ChunkHasher *h = NULL;
+        StreamRing *r = NULL;
         size_t at = 0;
 
         for (size_t i = 0; i < TOTAL; i++)
                 all[i] = (uint8_t) (i * 7 + i / 251);
-        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
         for (size_t k = 0; at < TOTAL; k++) {
                 size_t n = MIN((size_t) (k % 5 == 0 ? 1 : CHUNK - k % 3), (size_t) TOTAL - at);
-                uint8_t *chunk = chunk_hasher_get(h);
+                uint8_t *chunk = stream_ring_get(r);
 
                 memcpy(chunk, all + at, n);
-                chunk_hasher_put(h, n);
+                stream_ring_put(r, n);
                 at += n;
         }
-        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
-        h = chunk_hasher_free(h);
+        stream_ring_end(r);
+        g_assert_cmpint(stream_ring_finish(r, got), ==, 0);
+        r = stream_ring_free(r);
         sha256_hex(all, TOTAL, want);
         g_assert_cmpstr(got, ==, want);
 
-        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
-        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
-        h = chunk_hasher_free(h);
+        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        stream_ring_end(r);
+        g_assert_cmpint(stream_ring_finish(r, got), ==, 0);
+        r = stream_ring_free(r);
         sha256_hex("", 0, want);
         g_assert_cmpstr(got, ==, want);
 
         /* One chunk: no thread, hashed by the finish; a second one starts the thread. */
         size_t threads = count_threads();
-        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
-        memcpy(chunk_hasher_get(h), all, CHUNK);
-        chunk_hasher_put(h, CHUNK);
+        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        memcpy(stream_ring_get(r), all, CHUNK);
+        stream_ring_put(r, CHUNK);
         g_assert_cmpuint(count_threads(), ==, threads);
-        g_assert_cmpint(chunk_hasher_finish(h, got), ==, 0);
-        h = chunk_hasher_free(h);
+        stream_ring_end(r);
+        g_assert_cmpint(stream_ring_finish(r, got), ==, 0);
+        r = stream_ring_free(r);
         sha256_hex(all, CHUNK, want);
         g_assert_cmpstr(got, ==, want);
 
-        g_assert_cmpint(chunk_hasher_start(CHUNK, &h), ==, 0);
-        for (int k = 0; k < CHUNK_HASHER_CHUNKS; k++) {
-                memset(chunk_hasher_get(h), k, CHUNK);
-                chunk_hasher_put(h, CHUNK);
+        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        for (int k = 0; k < STREAM_RING_CHUNKS; k++) {
+                memset(stream_ring_get(r), k, CHUNK);
+                stream_ring_put(r, CHUNK);
         }
         g_assert_cmpuint(count_threads(), ==, threads + 1);
-        g_assert_null(chunk_hasher_free(h));
+        g_assert_null(stream_ring_free(r));
+}
+
+typedef struct RingProducer {
+        StreamRing *ring;
+        const uint8_t *data;
+        size_t size, chunk;
+} RingProducer;
+
+/* Uneven chunks, some of one byte, some empty (which the reader must not take for the end). */
+static void *ring_produce(void *userdata)
+{
+        RingProducer *p = userdata;
+
+        for (size_t k = 0, at = 0; at < p->size; k++) {
+                size_t n = MIN((size_t) (k % 7 == 0 ? k % 2 : p->chunk - k % 5), p->size - at);
+
+                memcpy(stream_ring_get(p->ring), p->data + at, n);
+                stream_ring_put(p->ring, n);
+                at += n;
+        }
+        stream_ring_end(p->ring);
+        return NULL;
+}
+
+/* With a reader: it gets every byte in order, in place, while the thread hashes the same chunks; a reader
+ * that stops early holds nothing up, and the rest is still hashed. */
+static void test_stream_ring_read(void)
+{
+        enum { CHUNK = 4096, TOTAL = 25 * STREAM_RING_CHUNKS * CHUNK };
+        g_autofree uint8_t *all = g_malloc(TOTAL), *copy = g_malloc(TOTAL);
+        char want[LAYER_DIGEST_STRING_MAX], got[SHA256_DIGEST_STRING_SIZE];
+        RingProducer p = { .data = all, .size = TOTAL, .chunk = CHUNK };
+        pthread_t producer;
+        size_t at = 0, n;
+        const uint8_t *block;
+
+        for (size_t i = 0; i < TOTAL; i++)
+                all[i] = (uint8_t) (i * 13 + i / 509);
+        sha256_hex(all, TOTAL, want);
+
+        g_assert_cmpint(stream_ring_new(CHUNK, true, &p.ring), ==, 0);
+        g_assert_cmpint(pthread_create(&producer, NULL, ring_produce, &p), ==, 0);
+        while ((n = stream_ring_read(p.ring, &block)) > 0) {
+                g_assert_cmpuint(n, <=, (size_t) CHUNK);
+                g_assert_cmpuint(at + n, <=, (size_t) TOTAL);
+                memcpy(copy + at, block, n);
+                at += n;
+        }
+        g_assert_cmpuint(at, ==, (size_t) TOTAL);
+        g_assert_cmpmem(copy, TOTAL, all, TOTAL);
+        g_assert_cmpuint(stream_ring_read(p.ring, &block), ==, 0); /* the end stays the end */
+        g_assert_cmpint(pthread_join(producer, NULL), ==, 0);
+        g_assert_cmpint(stream_ring_finish(p.ring, got), ==, 0);
+        g_assert_cmpstr(got, ==, want);
+        p.ring = stream_ring_free(p.ring);
+
+        /* The reader stops after one chunk, as the tar reader does at the end of the archive. */
+        g_assert_cmpint(stream_ring_new(CHUNK, true, &p.ring), ==, 0);
+        g_assert_cmpint(pthread_create(&producer, NULL, ring_produce, &p), ==, 0);
+        g_assert_cmpuint(stream_ring_read(p.ring, &block), >, 0);
+        stream_ring_close_reader(p.ring);
+        g_assert_cmpuint(stream_ring_read(p.ring, &block), ==, 0);
+        g_assert_cmpint(pthread_join(producer, NULL), ==, 0);
+        g_assert_cmpint(stream_ring_finish(p.ring, got), ==, 0);
+        g_assert_cmpstr(got, ==, want);
+        p.ring = stream_ring_free(p.ring);
 }
 
 /* Every syncfs asked for runs before the stop returns, and its error is the stop's; below the threshold no
@@ -1652,7 +1721,8 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/gzip-members", test_extract_gzip_members);
         g_test_add_func("/layer/extract/with-writeback", test_extract_with_writeback);
         g_test_add_func("/layer/writeback", test_writeback);
-        g_test_add_func("/layer/chunk-hasher", test_chunk_hasher);
+        g_test_add_func("/layer/stream-ring/hash", test_stream_ring_hash);
+        g_test_add_func("/layer/stream-ring/read", test_stream_ring_read);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
