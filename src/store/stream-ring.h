@@ -19,7 +19,12 @@
  * gets the chunk itself. */
 typedef struct StreamRing StreamRing;
 
-#define STREAM_RING_CHUNKS 4
+/* 16 MiB of 1 MiB chunks, allocated as the stream first needs them: the tar side stalls in the kernel now
+ * and then (file creation waiting on the journal or on the writeback's syncfs), and a deeper ring lets
+ * inflating run on meanwhile. The debian layer on ext4, alternating runs: 385 ms with 4 chunks, 370 with 8,
+ * 355 with 16.
+ */
+#define STREAM_RING_CHUNKS 16
 
 /* with_reader: a reader will read the stream (stream_ring_read()); without one, the chunks are only hashed.
  */
