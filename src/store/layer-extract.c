@@ -16,16 +16,18 @@
  * root directory (fchdir + chroot), holds no other fd than its input, the destination and its report pipe,
  * keeps only the capabilities extraction needs, sets no_new_privs, loads a seccomp allow-list and has its
  * address space capped (extract-confine.h). Ids are restored numerically, so no NSS lookup is needed in
- * there. On top of that, libarchive's SECURE_NODOTDOT|SECURE_SYMLINKS|SECURE_NOABSOLUTEPATHS refuse
- * traversal, and we check names ourselves before libarchive sees them. Policy for hostile entries — the
+ * there. On top of that, libarchive's SECURE_NODOTDOT|SECURE_NOABSOLUTEPATHS refuse traversal, and we check
+ * names ourselves before libarchive sees them: for "..", and for symlinks on the way (layer-symlinks.h,
+ * which does what SECURE_SYMLINKS did at a fraction of the cost). Policy for hostile entries — the
  * whole layer fails
  * (-EBADMSG), nothing is skipped silently, since a layer that tries is not one to run:
  *   - an absolute name ("/etc/x") or hardlink target is re-rooted ("etc/x"), as Docker does: ko writes
  *     layers so, umoci a "/" entry (the root, "."); in the chroot they reach nothing else anyway;
  *   - a ".." component in a name or a hardlink target: fails;
  *   - a name that goes through a symlink created earlier by the layer ("a -> /etc", then "a/passwd"), also
- *     through chains of symlinks: fails (libarchive: "Cannot extract through symlink"; our own whiteout
- *     code opens each directory with O_NOFOLLOW);
+ *     through chains of symlinks: fails ("Cannot extract through symlink"; our own whiteout code opens each
+ *     directory with O_NOFOLLOW too). An entry whose own name is such a symlink replaces it, as Docker's
+ *     does, instead of following it;
  *   - a hardlink to a file that is not in the layer (e.g. "/etc/passwd", "../x"): fails; one that resolves
  *     through a symlink can only reach files under the root anyway, because of the chroot;
  *   - symlinks themselves are stored verbatim, absolute or not: they are ordinary rootfs content and are
@@ -63,6 +65,7 @@
 #include "store/layer-decompress.h"
 #include "store/layer-extract-child.h"
 #include "store/layer-extract.h"
+#include "store/layer-symlinks.h"
 #include "store/layer-tar.h"
 #include "store/layer-writeback.h"
 #include "store/store-config.h"
@@ -108,6 +111,7 @@ typedef struct Extractor {
         LayerDecompressor *stream;  /* the decompressed tar, from layer-decompress.c's thread */
         LayerTarRecorder *recorder; /* NULL unless the exact tar is recorded (layer-tar.h) */
         LayerWriteback *writeback;
+        LayerSymlinks *symlinks; /* the symlinks the layer made so far */
         uint64_t entries;
         bool sync; /* syncfs at the end; false when the caller makes many layers durable at once */
         char message[ERROR_MESSAGE_MAX];
@@ -416,9 +420,51 @@ static int reroot_absolute_names(struct archive_entry *entry)
         return 0;
 }
 
+/* Refuses a name, or a hardlink's target, that goes through a symlink the layer made; a symlink at the name
+ * itself is removed, so that the entry replaces it rather than writing where it points. */
+static int check_symlinks(Extractor *x, const char *path, const char *canonical, const char *hardlink)
+{
+        size_t n = layer_symlinks_on_the_way(x->symlinks, canonical);
+
+        if (n > 0)
+                return fail(x, -EBADMSG, "Cannot extract '%s': Cannot extract through symlink %.*s", path,
+                            (int) n, canonical);
+        if (hardlink) {
+                _cleanup_free_ char *target = layer_path_canonical(hardlink);
+
+                if (!target)
+                        return fail(x, -ENOMEM, "Out of memory");
+                n = layer_symlinks_on_the_way(x->symlinks, target);
+                if (n > 0)
+                        return fail(x, -EBADMSG, "Cannot extract '%s': Cannot extract through symlink %.*s",
+                                    path, (int) n, target);
+        }
+        if (layer_symlinks_contains(x->symlinks, canonical)) {
+                if (unlinkat(x->root_fd, canonical, 0) < 0 && errno != ENOENT)
+                        return fail(x, negative_errno(), "Cannot remove symlink '%s': %m", path);
+                layer_symlinks_set(x->symlinks, canonical, false);
+        }
+        return 0;
+}
+
+/* After the entry is written: is its name a symlink now? A hardlink to one is one too. */
+static void note_symlink(Extractor *x, struct archive_entry *entry, const char *canonical,
+                         const char *hardlink)
+{
+        bool is_symlink = archive_entry_filetype(entry) == AE_IFLNK;
+
+        if (!is_symlink && hardlink) {
+                _cleanup_free_ char *target = layer_path_canonical(hardlink);
+                is_symlink = target && layer_symlinks_contains(x->symlinks, target);
+        }
+        if (is_symlink)
+                layer_symlinks_set(x->symlinks, canonical, true);
+}
+
 static int extract_entries(Extractor *x, struct archive *tar, struct archive *disk)
 {
         for (;;) {
+                _cleanup_free_ char *canonical = NULL;
                 struct archive_entry *entry;
                 const char *path, *hardlink;
                 int r;
@@ -447,6 +493,12 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 if (hardlink && !layer_path_is_safe(hardlink))
                         return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path,
                                     hardlink);
+                canonical = layer_path_canonical(path);
+                if (!canonical)
+                        return fail(x, -ENOMEM, "Out of memory");
+                r = check_symlinks(x, path, canonical, hardlink);
+                if (r < 0)
+                        return r;
 
                 r = handle_whiteout(x, entry, path);
                 if (r < 0)
@@ -475,6 +527,7 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 r = archive_write_finish_entry(disk);
                 if (disk_write_failed(disk, r))
                         return fail_disk(x, disk, "Cannot finish", path);
+                note_symlink(x, entry, canonical, hardlink);
         }
 }
 
@@ -498,7 +551,6 @@ static int extract_tar(Extractor *x)
         if (archive_write_disk_set_options(
                     disk, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS) != ARCHIVE_OK)
                 return fail(x, -EINVAL, "Cannot set extraction options");
 
@@ -535,6 +587,7 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
 {
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
         _cleanup_(layer_writeback_stopp) LayerWriteback *writeback = NULL;
+        _cleanup_(layer_symlinks_freep) LayerSymlinks *symlinks = layer_symlinks_new();
         LayerDecompressor *decompressor = NULL;
         char decompress_message[LAYER_MESSAGE_MAX] = "";
         int r, k, w;
@@ -550,6 +603,7 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         if (r < 0)
                 return fail(x, r, "Out of memory");
         x->writeback = writeback;
+        x->symlinks = symlinks;
 
         r = layer_decompressor_start(x->input_fd, max_layer_size, &decompressor);
         if (r < 0)

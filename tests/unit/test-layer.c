@@ -29,6 +29,7 @@
 #include "store/layer-decompress.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
+#include "store/layer-symlinks.h"
 #include "store/layer-writeback.h"
 #include "store/store-config.h"
 #include "store/stream-ring.h"
@@ -880,6 +881,83 @@ static void test_extract_bad_whiteout(void)
         }
 }
 
+/* An entry named as a symlink the layer made earlier replaces it (as Docker's extraction does), whatever the
+ * entry is; what was under the symlink's target stays as it was. */
+static void test_extract_symlink_replaced(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        _cleanup_close_ int dest = -EBADF;
+        _cleanup_berth_error_ BerthError msg = BERTH_ERROR_INIT;
+        LayerExtractResult res;
+        struct archive *a;
+        struct stat st;
+        TmpDir t;
+
+        if (!need_root())
+                return;
+        tmpdir_make(&t);
+        g_assert_cmpint(mkdirat(t.fd, "dest", 0755), ==, 0);
+        dest = open_dir_at(t.fd, "dest");
+
+        a = tar_new(tar);
+        tar_dir(a, "real/");
+        tar_file(a, "real/keep", "keep");
+        tar_symlink(a, "d", "real");
+        tar_dir(a, "d/");
+        tar_file(a, "d/new", "new");
+        tar_symlink(a, "f", "real/keep");
+        tar_file(a, "./f", "file");
+        tar_symlink(a, "back", "real");
+        tar_file(a, "back/not-through", "x");
+        tar_finish(a);
+
+        /* "back/not-through" goes through the symlink "back": refused. The entries before it are in place.
+         */
+        g_assert_cmpint(extract_bytes(tar->data, tar->len, dest, &msg, &res), ==, -EBADMSG);
+        g_assert_nonnull(strstr(msg.message, "through symlink back"));
+        g_assert_cmpint(fstatat(dest, "d", &st, AT_SYMLINK_NOFOLLOW), ==, 0);
+        g_assert_true(S_ISDIR(st.st_mode));
+        assert_file(dest, "d/new", "new");
+        assert_file(dest, "f", "file");
+        assert_file(dest, "real/keep", "keep");
+        g_assert_cmpint(faccessat(dest, "real/new", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
+
+        dest = safe_close(dest);
+        tmpdir_done(&t);
+}
+
+/* The names the symlink check compares: libarchive's form of each. */
+static void test_layer_symlinks(void)
+{
+        static const struct {
+                const char *in, *out;
+        } forms[] = {
+                { "a/b", "a/b" }, { "./a//b/", "a/b" }, { "a/./b/.", "a/b" }, { ".", "" },
+                { "./", "" },     { "a", "a" },         { ".a/b.", ".a/b." },
+        };
+        _cleanup_(layer_symlinks_freep) LayerSymlinks *s = layer_symlinks_new();
+
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                g_autofree char *c = layer_path_canonical(forms[i].in);
+                g_assert_cmpstr(c, ==, forms[i].out);
+        }
+
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b/c"), ==, 0);
+        layer_symlinks_set(s, "a/b", true);
+        g_assert_true(layer_symlinks_contains(s, "a/b"));
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b/c"), ==, 3);
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b/c/d"), ==, 3);
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b"), ==, 0); /* the name itself is not on the way */
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/bc/d"), ==, 0);
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a"), ==, 0);
+        layer_symlinks_set(s, "a", true);
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b/c"), ==, 1);
+        layer_symlinks_set(s, "a", false);
+        layer_symlinks_set(s, "a/b", false);
+        g_assert_false(layer_symlinks_contains(s, "a/b"));
+        g_assert_cmpuint(layer_symlinks_on_the_way(s, "a/b/c"), ==, 0);
+}
+
 /* ---- hostile layers --------------------------------------------------------------------------------- */
 
 typedef void (*HostileBuilder)(struct archive *a, const char *sentinel);
@@ -936,6 +1014,20 @@ static void hostile_hardlink_via_symlink(struct archive *a, const char *sentinel
 {
         tar_symlink(a, "s", sentinel);
         tar_hardlink(a, "h", "s/file");
+}
+
+/* The same symlink under other spellings of its name, and through a hardlink to it. */
+static void hostile_symlink_spelled(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_file(a, "./s//pwned", "pwned");
+}
+
+static void hostile_symlink_hardlinked(struct archive *a, const char *sentinel)
+{
+        tar_symlink(a, "s", sentinel);
+        tar_hardlink(a, "l", "s");
+        tar_file(a, "l/pwned", "pwned");
 }
 
 static void hostile_whiteout_via_symlink(struct archive *a, const char *sentinel)
@@ -1691,6 +1783,8 @@ int main(int argc, char *argv[])
                 { "symlink-relative", hostile_symlink_relative },
                 { "symlink-chain", hostile_symlink_chain },
                 { "symlink-mkdir", hostile_symlink_dir_then_file },
+                { "symlink-spelled", hostile_symlink_spelled },
+                { "symlink-hardlinked", hostile_symlink_hardlinked },
                 { "hardlink-absolute", hostile_hardlink_abs },
                 { "hardlink-outside", hostile_hardlink_outside },
                 { "hardlink-via-symlink", hostile_hardlink_via_symlink },
@@ -1722,6 +1816,8 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/with-writeback", test_extract_with_writeback);
         g_test_add_func("/layer/writeback", test_writeback);
         g_test_add_func("/layer/stream-ring/hash", test_stream_ring_hash);
+        g_test_add_func("/layer/symlinks", test_layer_symlinks);
+        g_test_add_func("/layer/extract/symlink-replaced", test_extract_symlink_replaced);
         g_test_add_func("/layer/stream-ring/read", test_stream_ring_read);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
