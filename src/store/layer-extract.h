@@ -28,6 +28,9 @@ typedef struct LayerExtractResult {
  * layer over either limit fails with -EFBIG as soon as it crosses it, while it streams in. */
 void layer_extract_set_limits(uint64_t max_size, uint64_t max_entries);
 
+/* dest_dir_fd is always an empty directory (layer_store_begin()'s): the check that no entry goes through a
+ * symlink knows only the symlinks the layer itself made (layer-symlinks.h). */
+
 /* Synchronous: forks a confined child that reads input_fd to EOF and extracts into dest_dir_fd, waits for it
  * and returns its result. Blocks; meant for tests and tools, not for the daemon's event loop. On failure
  * *err (when not NULL) receives the errno and a short description. */
