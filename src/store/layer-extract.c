@@ -40,6 +40,7 @@
  * A whiteout whose NAME already exists in the same layer leaves that file alone: the image spec says a
  * whiteout applies to lower layers only.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <locale.h>
@@ -56,6 +57,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/signal-util.h"
@@ -583,6 +585,23 @@ static int record_rest(Extractor *x)
         return 0;
 }
 
+/* 1 when dir_fd holds nothing: the symlink check (layer-symlinks.h) knows only the symlinks the layer made.
+ */
+static int dir_is_empty(int dir_fd)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
+        while ((errno = 0, de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return 0;
+        return errno != 0 ? negative_errno() : 1;
+}
+
 static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
 {
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
@@ -591,6 +610,10 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         LayerDecompressor *decompressor = NULL;
         char decompress_message[LAYER_MESSAGE_MAX] = "";
         int r, k, w;
+
+        r = dir_is_empty(x->root_fd);
+        if (r <= 0)
+                return fail(x, r < 0 ? r : -ENOTEMPTY, "The layer's directory is not empty");
 
         if (record_fd >= 0) {
                 r = layer_tar_recorder_new(record_fd, &recorder);

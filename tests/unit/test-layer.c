@@ -922,6 +922,11 @@ static void test_extract_symlink_replaced(void)
         assert_file(dest, "real/keep", "keep");
         g_assert_cmpint(faccessat(dest, "real/new", F_OK, AT_SYMLINK_NOFOLLOW), <, 0);
 
+        /* The check knows only the layer's own symlinks: a directory that holds anything is refused. */
+        berth_error_done(&msg);
+        g_assert_cmpint(extract_bytes(tar->data, tar->len, dest, &msg, &res), ==, -ENOTEMPTY);
+        assert_file(dest, "f", "file");
+
         dest = safe_close(dest);
         tmpdir_done(&t);
 }
