@@ -17,7 +17,6 @@
  * builds without ISA-L go through libarchive's filters (zlib for gzip). Both paths check the same things:
  * the gzip CRC and length, one compression layer at most, the size limit, trailing bytes hashed.
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>

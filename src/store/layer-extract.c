@@ -44,7 +44,6 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <locale.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
