@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/copy-up.h"
+#include "shared/fs-util.h"
 #include "shared/macro.h"
 
 #define COPY_DEPTH_MAX 256
@@ -114,26 +115,12 @@ static int copy_dir(int src, int dst, unsigned depth)
 
 int copy_up(int src_fd, int dst_fd)
 {
-        _cleanup_close_ int probe = -EBADF;
-        DIR *d;
-        struct dirent *de;
-        bool empty = true;
         struct stat st;
         int r;
 
-        probe = openat(dst_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (probe < 0)
-                return negative_errno();
-        d = fdopendir(probe);
-        if (!d)
-                return negative_errno();
-        probe = -EBADF;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        empty = false;
-        closedir(d);
-        if (!empty)
-                return 0;
+        r = dir_is_empty_at(dst_fd);
+        if (r <= 0)
+                return r;
 
         r = copy_dir(src_fd, dst_fd, 0);
         if (r < 0)

@@ -33,6 +33,21 @@ int opendir_at(int dir_fd, const char *path, DIR **ret)
         return 0;
 }
 
+int dir_is_empty_at(int dir_fd)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
+        while ((errno = 0, de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return 0;
+        return errno != 0 ? negative_errno() : 1;
+}
+
 int fsync_dir_at(int dir_fd, const char *path)
 {
         _cleanup_close_ int fd = open_dir_at(dir_fd, path);

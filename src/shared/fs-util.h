@@ -56,6 +56,9 @@ static inline void closedirp(DIR **d)
 /* opendir() of dir_fd/path ("." for dir_fd itself), without following a symlink at the end. */
 int opendir_at(int dir_fd, const char *path, DIR **ret);
 
+/* 1 when the directory dir_fd holds no entry, 0 when it holds one, negative errno. */
+int dir_is_empty_at(int dir_fd);
+
 typedef enum DirUsageFlags {
         /* Apparent bytes (st_size) of files and symlinks, directories not counted: Docker's directory.Size.
          * Without it, allocated bytes (st_blocks) of every entry, directories included: du. */
