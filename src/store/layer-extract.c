@@ -40,7 +40,6 @@
  * A whiteout whose NAME already exists in the same layer leaves that file alone: the image spec says a
  * whiteout applies to lower layers only.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <locale.h>
@@ -421,25 +420,21 @@ static int reroot_absolute_names(struct archive_entry *entry)
         return 0;
 }
 
-/* Refuses a name, or a hardlink's target, that goes through a symlink the layer made; a symlink at the name
- * itself is removed, so that the entry replaces it rather than writing where it points. */
-static int check_symlinks(Extractor *x, const char *path, const char *canonical, const char *hardlink)
+/* Refuses a name, or a hardlink's target (canonical too, or NULL), that goes through a symlink the layer
+ * made; a symlink at the name itself is removed, so that the entry replaces it rather than writing where it
+ * points. */
+static int check_symlinks(Extractor *x, const char *path, char *canonical, char *target)
 {
         size_t n = layer_symlinks_on_the_way(x->symlinks, canonical);
 
+        if (n == 0 && target) {
+                n = layer_symlinks_on_the_way(x->symlinks, target);
+                if (n > 0)
+                        canonical = target;
+        }
         if (n > 0)
                 return fail(x, -EBADMSG, "Cannot extract '%s': Cannot extract through symlink %.*s", path,
                             (int) n, canonical);
-        if (hardlink) {
-                _cleanup_free_ char *target = layer_path_canonical(hardlink);
-
-                if (!target)
-                        return fail(x, -ENOMEM, "Out of memory");
-                n = layer_symlinks_on_the_way(x->symlinks, target);
-                if (n > 0)
-                        return fail(x, -EBADMSG, "Cannot extract '%s': Cannot extract through symlink %.*s",
-                                    path, (int) n, target);
-        }
         if (layer_symlinks_contains(x->symlinks, canonical)) {
                 if (unlinkat(x->root_fd, canonical, 0) < 0 && errno != ENOENT)
                         return fail(x, negative_errno(), "Cannot remove symlink '%s': %m", path);
@@ -450,22 +445,17 @@ static int check_symlinks(Extractor *x, const char *path, const char *canonical,
 
 /* After the entry is written: is its name a symlink now? A hardlink to one is one too. */
 static void note_symlink(Extractor *x, struct archive_entry *entry, const char *canonical,
-                         const char *hardlink)
+                         const char *target)
 {
-        bool is_symlink = archive_entry_filetype(entry) == AE_IFLNK;
-
-        if (!is_symlink && hardlink) {
-                _cleanup_free_ char *target = layer_path_canonical(hardlink);
-                is_symlink = target && layer_symlinks_contains(x->symlinks, target);
-        }
-        if (is_symlink)
+        if (archive_entry_filetype(entry) == AE_IFLNK ||
+            (target && layer_symlinks_contains(x->symlinks, target)))
                 layer_symlinks_set(x->symlinks, canonical, true);
 }
 
 static int extract_entries(Extractor *x, struct archive *tar, struct archive *disk)
 {
         for (;;) {
-                _cleanup_free_ char *canonical = NULL;
+                _cleanup_free_ char *canonical = NULL, *target = NULL;
                 struct archive_entry *entry;
                 const char *path, *hardlink;
                 int r;
@@ -495,9 +485,10 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                         return fail(x, -EBADMSG, "Refusing hardlink '%s' to unsafe target '%s'", path,
                                     hardlink);
                 canonical = layer_path_canonical(path);
-                if (!canonical)
+                target = hardlink ? layer_path_canonical(hardlink) : NULL;
+                if (!canonical || (hardlink && !target))
                         return fail(x, -ENOMEM, "Out of memory");
-                r = check_symlinks(x, path, canonical, hardlink);
+                r = check_symlinks(x, path, canonical, target);
                 if (r < 0)
                         return r;
 
@@ -528,7 +519,7 @@ static int extract_entries(Extractor *x, struct archive *tar, struct archive *di
                 r = archive_write_finish_entry(disk);
                 if (disk_write_failed(disk, r))
                         return fail_disk(x, disk, "Cannot finish", path);
-                note_symlink(x, entry, canonical, hardlink);
+                note_symlink(x, entry, canonical, target);
         }
 }
 
@@ -584,23 +575,6 @@ static int record_rest(Extractor *x)
         return 0;
 }
 
-/* 1 when dir_fd holds nothing: the symlink check (layer-symlinks.h) knows only the symlinks the layer made.
- */
-static int dir_is_empty(int dir_fd)
-{
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        r = opendir_at(dir_fd, ".", &d);
-        if (r < 0)
-                return r;
-        while ((errno = 0, de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        return 0;
-        return errno != 0 ? negative_errno() : 1;
-}
-
 static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
 {
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *recorder = NULL;
@@ -610,7 +584,8 @@ static int extract(Extractor *x, int record_fd, LayerExtractResult *ret)
         char decompress_message[LAYER_MESSAGE_MAX] = "";
         int r, k, w;
 
-        r = dir_is_empty(x->root_fd);
+        /* The symlink check (layer-symlinks.h) knows only the symlinks the layer made. */
+        r = dir_is_empty_at(x->root_fd);
         if (r <= 0)
                 return fail(x, r < 0 ? r : -ENOTEMPTY, "The layer's directory is not empty");
 

@@ -49,14 +49,17 @@ char *layer_path_canonical(const char *name)
         return out;
 }
 
-size_t layer_symlinks_on_the_way(LayerSymlinks *s, const char *canonical)
+size_t layer_symlinks_on_the_way(LayerSymlinks *s, char *canonical)
 {
         if (g_hash_table_size(s->names) == 0)
                 return 0;
-        for (const char *slash = strchr(canonical, '/'); slash; slash = strchr(slash + 1, '/')) {
-                g_autofree char *dir = g_strndup(canonical, (size_t) (slash - canonical));
+        for (char *slash = strchr(canonical, '/'); slash; slash = strchr(slash + 1, '/')) {
+                bool found;
 
-                if (g_hash_table_contains(s->names, dir))
+                *slash = 0;
+                found = g_hash_table_contains(s->names, canonical);
+                *slash = '/';
+                if (found)
                         return (size_t) (slash - canonical);
         }
         return 0;

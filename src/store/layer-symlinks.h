@@ -21,8 +21,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LayerSymlinks *, layer_symlinks_free);
 char *layer_path_canonical(const char *name);
 
 /* The length of the first directory on the way to the canonical name (its last component left out) that is a
- * symlink the layer made; 0 when there is none. */
-size_t layer_symlinks_on_the_way(LayerSymlinks *s, const char *canonical);
+ * symlink the layer made; 0 when there is none. Each prefix is looked up in place, by cutting the name at
+ * its "/" for the lookup (no copy per component: this runs for every entry of every layer); the name is as
+ * it was on return. */
+size_t layer_symlinks_on_the_way(LayerSymlinks *s, char *canonical);
 
 bool layer_symlinks_contains(LayerSymlinks *s, const char *canonical);
 
