@@ -55,6 +55,7 @@ static void scope_job_finish(ScopeJob *j, int error, const char *message)
         j->cb = NULL;
         j->match_slot = sd_bus_slot_unref(j->match_slot);
         j->call_slot = sd_bus_slot_unref(j->call_slot);
+        j->retry_timer = sd_event_source_unref(j->retry_timer);
         if (error < 0)
                 berth_error_set(&e, error, "%s", message);
         if (cb)
@@ -72,9 +73,10 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         r = sd_bus_message_read(m, "uoss", &id, &path, &unit, &result);
         if (r < 0)
                 return 0;
-        /* Matched by unit name rather than job path: the signal may come before StartTransientUnit's reply.
-         */
-        if (!streq(unit, j->unit))
+        /* Matched by job path, never by unit name alone: another job may end on a unit of the same name
+         * (machined's stop of the previous run's scope). systemd answers StartTransientUnit before its job
+         * can run, and messages are handled in order, so ours has its path by the time it ends. */
+        if (!j->job || !streq(path, j->job))
                 return 0;
         if (streq(result, "done")) {
                 scope_job_finish(j, 0, "done");
@@ -276,8 +278,14 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 scope_job_finish(j, -sd_bus_error_get_errno(e) ?: -EIO, msg);
                 return 0;
         }
-        if (sd_bus_message_read(reply, "o", &job) >= 0)
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r >= 0) {
                 j->job = strdup(job);
+                if (!j->job)
+                        r = -ENOMEM;
+        }
+        if (r < 0)
+                scope_job_finish(j, r, "Failed to read systemd's answer for the scope.");
         return 0;
 }
 

@@ -110,6 +110,27 @@ test_stop_escalates_to_sigkill_after_timeout() {
         wait_until 60 is_inactive berth-sleeper.scope
 }
 
+test_start_waits_for_its_own_scope_job() {
+        local pid
+        # A scope of the same name still on its way out, as the previous run's may be: one that ignores SIGTERM,
+        # stopped without waiting (its stop job ends after TimeoutStopSec, with SIGKILL). berthd retries while
+        # the name is taken; the stop job's end on that name is not its own start job's. systemd sends every
+        # JobRemoved once anyone subscribed, as systemd-machined does: started here, whatever ran before.
+        bed_exec machinectl list >/dev/null
+        bed_exec sh -c 'systemd-run --quiet --scope --unit=berth-late.scope -p TimeoutStopSec=1 -p CollectMode=inactive-or-failed \
+                sh -c "trap \"\" TERM; exec sleep 1000" </dev/null >/dev/null 2>&1 &'
+        wait_until 30 bed_exec systemctl is-active -q berth-late.scope
+        bed_exec systemctl stop --no-block berth-late.scope
+        create "$(R busybox)" late sleep 1000 >/dev/null
+        M StartContainer s late >/dev/null
+        # Answered once systemd ran berth's own job: the init is in the new scope, which has no job queued.
+        pid=$(cprop late Pid)
+        assert_match "$(bed_exec cat /proc/$pid/cgroup)" 'berth-late\.scope$' "init in the scope at once"
+        assert_eq "$(unit_prop berth-late.scope Job)" "" "no job left on the scope"
+        assert_eq "$(unit_prop berth-late.scope Description)" "berth container late ($(R busybox))" "berth's scope"
+        M RemoveContainer sb late true >/dev/null
+}
+
 test_inside_the_container() {
         local out
         out=$(run_opts "$(R busybox)" inside 3 sh -c 'hostname; cat /proc/1/cmdline | tr "\0" " "; echo; ls /dev; cat /proc/net/dev | tail -n +3 | cut -d: -f1; id; pwd; echo "FOO=$FOO"; mount | grep " / "' \
