@@ -452,11 +452,16 @@ static int container_do_start(Container *c)
 static int container_start_scope(Container *c)
 {
         _cleanup_free_ char *unit = NULL, *description = NULL;
-        g_auto(GStrv) device_rules = TAKE_PTR(c->start_device_rules);
+        g_auto(GStrv) device_rules = NULL;
         pid_t pid = c->start_monitor_pid;
         ScopeJob *job = NULL;
         int r, sig;
 
+        if (manager_machine_busy(c->manager, c->name)) {
+                c->scope_after_machined = true;
+                return 0;
+        }
+        device_rules = TAKE_PTR(c->start_device_rules);
         sig = signal_from_string(c->config.stop_signal);
         unit = berth_scope_name(c->name);
         if (!unit)
@@ -479,6 +484,30 @@ static int container_start_scope(Container *c)
         }
         c->scope = job;
         return 0;
+}
+
+void containers_machine_settled(Manager *m, const char *machine_name)
+{
+        GHashTableIter iter;
+        gpointer value;
+
+        g_hash_table_iter_init(&iter, m->containers);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+                Container *c = value;
+                char name[MACHINE_NAME_MAX + 1];
+                int r;
+
+                if (!c->scope_after_machined || container_machine_name(c->name, name) < 0 ||
+                    !streq(name, machine_name))
+                        continue;
+                c->scope_after_machined = false;
+                /* Neither the monitor nor its start gone meanwhile (container_monitor_gone() clears it). */
+                r = container_start_scope(c);
+                if (r < 0) {
+                        free(c->start_error);
+                        c->start_error = g_strdup(strerror(-r));
+                }
+        }
 }
 
 int container_start(Container *c, sd_bus_message *reply_to)

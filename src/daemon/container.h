@@ -72,6 +72,8 @@ typedef struct Container {
         bool remove_on_exit;
         bool removing;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
+        /* Its scope waits until manager_machine_busy() is over (container-run.c). */
+        bool scope_after_machined;
         /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;
          * it must not free c (it defers that). */
         void (*exit_hook)(struct Container *c, void *userdata);
@@ -169,6 +171,8 @@ int container_kill(Container *c, int sig);
 int container_remove_forced(Container *c, sd_bus_message *reply_to);
 /* At daemon start: watch a container whose monitor still runs, or record why it is gone. */
 int container_adopt(Container *c);
+/* systemd-machined holds no machine of this name any more (machine.h): the scopes waiting for that go on. */
+void containers_machine_settled(Manager *m, const char *machine_name);
 /* Answers everyone waiting for the start (start is true) or for the exit; e is NULL on success. The replies
  * are built by the bus file's hooks (container-dbus.h). */
 void container_reply_all(Container *c, bool start, const BerthError *e);

@@ -26,7 +26,41 @@ typedef struct MachineCall {
         Manager *manager;
         char id[65];
         pid_t leader;
+        char name[MACHINE_NAME_MAX + 1]; /* the machine's */
 } MachineCall;
+
+/* A scope must not be started under a machine's name while machined may still hold a machine of that name
+ * from an earlier run. machined collects a machine whose unit has gone by sending StopUnit for the unit's
+ * *name*; landing after the next run's scope of the same name has started, that stop would end the new
+ * container. Once machined has answered UnregisterMachine, it never stops that machine's unit (its
+ * finalize sends nothing to systemd); so berthd counts its Register and Unregister calls in flight per
+ * name (m->machine_calls), and a start waits for the count to reach 0 (container_start_scope()). */
+bool manager_machine_busy(Manager *m, const char *name)
+{
+        char machine[MACHINE_NAME_MAX + 1];
+
+        return container_machine_name(name, machine) >= 0 &&
+               g_hash_table_contains(m->machine_calls, machine);
+}
+
+static void machine_calls_begin(Manager *m, const char *name)
+{
+        gpointer n = g_hash_table_lookup(m->machine_calls, name);
+
+        g_hash_table_replace(m->machine_calls, g_strdup(name), GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
+}
+
+static void machine_calls_end(Manager *m, const char *name)
+{
+        unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(m->machine_calls, name));
+
+        if (n > 1) {
+                g_hash_table_replace(m->machine_calls, g_strdup(name), GUINT_TO_POINTER(n - 1));
+                return;
+        }
+        g_hash_table_remove(m->machine_calls, name);
+        containers_machine_settled(m, name);
+}
 
 static void machine_call_free(void *p)
 {
@@ -59,8 +93,8 @@ int container_machine_name(const char *name, char ret[static MACHINE_NAME_MAX + 
         return 0;
 }
 
-static int machine_call_async(Container *c, const char *member, sd_bus_message_handler_t handler,
-                              sd_bus_message *m)
+static int machine_call_async(Manager *manager, const char *id, pid_t leader, const char *name,
+                              const char *member, sd_bus_message_handler_t handler, sd_bus_message *m)
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         MachineCall *call;
@@ -69,19 +103,23 @@ static int machine_call_async(Container *c, const char *member, sd_bus_message_h
         call = calloc(1, sizeof(*call));
         if (!call)
                 return -ENOMEM;
-        call->manager = c->manager;
-        call->leader = c->state.pid;
-        g_strlcpy(call->id, c->id, sizeof(call->id));
-        r = sd_bus_call_async(c->manager->bus, &slot, m, handler, call, 0);
+        call->manager = manager;
+        call->leader = leader;
+        g_strlcpy(call->id, id, sizeof(call->id));
+        g_strlcpy(call->name, name, sizeof(call->name));
+        /* sd-bus's default timeout (25 s) bounds how long a start waits for a machined that does not answer.
+         */
+        r = sd_bus_call_async(manager->bus, &slot, m, handler, call, 0);
         if (r < 0) {
                 free(call);
-                return log_debug_errno(r, "Failed to call %s of systemd-machined for %s: %m", member,
-                                       c->name);
+                return log_debug_errno(r, "Failed to call %s of systemd-machined for %s: %m", member, name);
         }
         /* The slot lives as long as the call; the bus frees it, and the call with it, once answered. */
         (void) sd_bus_slot_set_destroy_callback(slot, machine_call_free);
         return sd_bus_slot_set_floating(slot, 1);
 }
+
+static void machine_unregister(Manager *manager, const char *id, const char *name);
 
 static int on_registered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
@@ -89,13 +127,15 @@ static int on_registered(sd_bus_message *reply, void *userdata, sd_bus_error *re
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         Container *c = machine_call_container(call);
 
-        if (e) {
+        if (e)
                 log_debug("Container %s not registered with systemd-machined: %s", call->id,
                           e->message ?: e->name);
-                return 0;
-        }
-        if (c)
+        else if (c)
                 c->machine_registered = true;
+        else
+                /* It ended while the call was on the bus: drop the machine now, before its name is free. */
+                machine_unregister(call->manager, call->id, call->name);
+        machine_calls_end(call->manager, call->name);
         return 0;
 }
 
@@ -126,9 +166,13 @@ void container_register_machine(Container *c)
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssus", "berth", "container", (uint32_t) c->state.pid, "");
         if (r >= 0)
-                r = machine_call_async(c, "RegisterMachine", on_registered, m);
-        if (r < 0)
+                r = machine_call_async(c->manager, c->id, c->state.pid, name, "RegisterMachine",
+                                       on_registered, m);
+        if (r < 0) {
                 log_debug_errno(r, "Failed to register container %s with systemd-machined: %m", c->name);
+                return;
+        }
+        machine_calls_begin(c->manager, name);
 }
 
 static int on_machine_by_pid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -163,7 +207,8 @@ static void container_adopt_machine(Container *c)
         if (r >= 0)
                 r = sd_bus_message_append(m, "u", (uint32_t) c->state.pid);
         if (r >= 0)
-                r = machine_call_async(c, "GetMachineByPID", on_machine_by_pid, m);
+                r = machine_call_async(c->manager, c->id, c->state.pid, "", "GetMachineByPID",
+                                       on_machine_by_pid, m);
         if (r < 0)
                 log_debug_errno(r, "Failed to look up container %s in systemd-machined: %m", c->name);
 }
@@ -193,26 +238,35 @@ static int on_unregistered(sd_bus_message *reply, void *userdata, sd_bus_error *
         if (e)
                 log_debug("Container %s not unregistered from systemd-machined: %s", call->id,
                           e->message ?: e->name);
+        machine_calls_end(call->manager, call->name);
         return 0;
+}
+
+static void machine_unregister(Manager *manager, const char *id, const char *name)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(manager->bus, &m, MACHINED_NAME, MACHINED_PATH, MACHINED_MANAGER,
+                                           "UnregisterMachine");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = machine_call_async(manager, id, 0, name, "UnregisterMachine", on_unregistered, m);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to unregister machine %s from systemd-machined: %m", name);
+                return;
+        }
+        machine_calls_begin(manager, name);
 }
 
 void container_unregister_machine(Container *c)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         char name[MACHINE_NAME_MAX + 1];
-        int r;
 
         if (!c->machine_registered)
                 return;
         c->machine_registered = false;
-        if (!c->manager->bus || container_machine_name(container_run_name(c), name) < 0)
-                return;
-        r = sd_bus_message_new_method_call(c->manager->bus, &m, MACHINED_NAME, MACHINED_PATH,
-                                           MACHINED_MANAGER, "UnregisterMachine");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = machine_call_async(c, "UnregisterMachine", on_unregistered, m);
-        if (r < 0)
-                log_debug_errno(r, "Failed to unregister container %s from systemd-machined: %m", c->name);
+        if (c->manager->bus && container_machine_name(container_run_name(c), name) >= 0)
+                machine_unregister(c->manager, c->id, name);
 }

@@ -13,6 +13,11 @@
  * -EINVAL for a name that cannot be one (a leading, trailing or double '.', longer than 64). */
 int container_machine_name(const char *name, char ret[static MACHINE_NAME_MAX + 1]);
 
+/* Whether a container named name must wait before its scope is asked for: systemd-machined may still hold
+ * a machine of that name from an earlier run (machine.c). containers_machine_settled() is called when that
+ * wait is over. */
+bool manager_machine_busy(Manager *m, const char *name);
+
 /* Once the container's init runs (c->state.pid). */
 void container_register_machine(Container *c);
 /* At daemon start, once on the bus, for every container found running: take back the machine registered

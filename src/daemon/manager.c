@@ -58,6 +58,7 @@ int manager_new(Manager **ret)
                 return r;
         m->transfers = g_hash_table_new(g_direct_hash, g_direct_equal);
         m->containers = g_hash_table_new(g_str_hash, g_str_equal);
+        m->machine_calls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         m->exec_sessions = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, exec_session_destroy);
         m->networks = manager_networks_new();
         m->network_bridges = manager_network_bridges_new();
@@ -107,6 +108,8 @@ Manager *manager_free(Manager *m)
                 }
                 g_hash_table_destroy(m->containers);
         }
+        if (m->machine_calls)
+                g_hash_table_destroy(m->machine_calls);
         registry_client_free(m->registry);
         bridge_network_free(m->bridge);
         user_network_free(m->bridge_record);

@@ -31,6 +31,8 @@ typedef struct Manager {
         GHashTable *containers;       /* id → Container (the key is the container's own id string) */
         GHashTable *networks;         /* name → UserNetwork (daemon/network.h) */
         GHashTable *network_bridges;  /* name → BridgeNetwork of each user network */
+        /* machine name → berthd's calls to systemd-machined in flight for it (machine.c) */
+        GHashTable *machine_calls;
 
         /* The default network as an org.berth1.Network (network.h), built when first asked for. */
         struct UserNetwork *bridge_record;

@@ -62,6 +62,29 @@ test_machine_goes_when_the_container_stops() {
         assert_fails is_machine web
 }
 
+test_restart_waits_until_machined_dropped_the_old_machine() {
+        local machined pid1 pid2 restart
+        bed_exec berthctl run -d --name again "$(R busybox)" sleep 1000 >/dev/null
+        pid1=$(cprop again Pid)
+        assert_eq "$(machine again Leader)" "$pid1" "registered"
+        # machined collects a machine whose scope has gone by stopping the unit of that name. Had it not yet
+        # taken berthd's UnregisterMachine when the next run's scope of the same name starts, that stop would
+        # end the new container; so the new scope waits for machined's answer, here while machined is stopped.
+        machined=$(unit_prop systemd-machined.service MainPID)
+        bed_exec kill -STOP "$machined"
+        bed_exec berthctl restart -t 0 again >/dev/null &
+        restart=$!
+        wait_until 60 is_state again created
+        bed_exec kill -CONT "$machined"
+        wait "$restart"
+        assert_eq "$(cprop again State)" running "running once machined answered"
+        pid2=$(cprop again Pid)
+        assert_ne "$pid2" "$pid1" "a new init"
+        assert_eq "$(machine again Leader)" "$pid2" "the new machine's leader"
+        assert_eq "$(unit_prop berth-again.scope Job)" "" "no job on the new scope"
+        bed_exec berthctl rm -f again >/dev/null
+}
+
 test_generated_name_becomes_a_hostname() {
         local name
         bed_exec berthctl run -d "$(R busybox)" sleep 1000 >/dev/null
