@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -1166,9 +1165,9 @@ static int read_dockerfile(Build *b, char **ret, size_t *ret_size)
         root = open(b->context_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return -errno;
-        fd = (int) syscall(SYS_openat2, root, b->opt.dockerfile, &how, sizeof(how));
+        fd = openat2_retry(root, b->opt.dockerfile, &how);
         if (fd < 0)
-                return -errno;
+                return fd;
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         return read_file_at(AT_FDCWD, proc, DOCKERFILE_SIZE_MAX, ret, ret_size);

@@ -3,10 +3,10 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "shared/fs-util.h"
 #include "runtime/dev-setup.h"
 #include "runtime/mount-util.h"
 #include "shared/fs-util.h"
@@ -85,9 +85,9 @@ static int make_host_device(int dev_fd, const char *entry, ChildError *e)
                 r = mkdir_p_at(dev_fd, path, 0755);
                 if (r < 0)
                         return child_fail(e, r, "cannot create /dev/%s", path);
-                parent = (int) syscall(SYS_openat2, dev_fd, path, &how, sizeof(how));
+                parent = openat2_retry(dev_fd, path, &how);
                 if (parent < 0)
-                        return child_fail(e, negative_errno(), "cannot open /dev/%s", path);
+                        return child_fail(e, parent, "cannot open /dev/%s", path);
                 at = parent;
                 name = slash + 1;
         }

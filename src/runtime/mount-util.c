@@ -3,8 +3,8 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
+#include "shared/fs-util.h"
 #include "runtime/mount-util.h"
 #include "shared/macro.h"
 
@@ -16,9 +16,9 @@ static int openat_in_root(int root_fd, const char *path, int flags, int *ret_fd)
         };
         int fd;
 
-        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        fd = openat2_retry(root_fd, path, &how);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         *ret_fd = fd;
         return 0;
 }

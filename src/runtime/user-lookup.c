@@ -5,8 +5,8 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 
+#include "shared/fs-util.h"
 #include "runtime/user-lookup.h"
 #include "shared/log.h"
 
@@ -34,9 +34,9 @@ static int open_in_root(int root_fd, const char *path, FILE **ret)
         FILE *f;
         int fd;
 
-        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        fd = openat2_retry(root_fd, path, &how);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         f = fdopen(fd, "re");
         if (!f) {
                 safe_close(fd);

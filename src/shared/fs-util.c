@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <errno.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 
 #include <search.h>
@@ -15,6 +18,22 @@ int open_dir_at(int dir_fd, const char *path)
 {
         int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
+}
+
+/* Each try takes microseconds, and an EAGAIN needs a rename or mount within one: many tries in a row fail
+ * only when something renames or mounts without pause, and then the caller hears EAGAIN. */
+#define OPENAT2_TRIES 256
+
+int openat2_retry(int dir_fd, const char *path, const struct open_how *how)
+{
+        for (unsigned i = 0;; i++) {
+                int fd = (int) syscall(SYS_openat2, dir_fd, path, how, sizeof(*how));
+
+                if (fd >= 0)
+                        return fd;
+                if (errno != EAGAIN || i + 1 >= OPENAT2_TRIES)
+                        return -errno;
+        }
 }
 
 int opendir_at(int dir_fd, const char *path, DIR **ret)

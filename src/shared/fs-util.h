@@ -45,6 +45,12 @@ int rm_rf_at(int dir_fd, const char *name);
 /* Opens a directory O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW relative to dir_fd (or AT_FDCWD). */
 int open_dir_at(int dir_fd, const char *path);
 
+struct open_how;
+/* openat2(2), asked again while the kernel answers EAGAIN: with RESOLVE_IN_ROOT or RESOLVE_BENEATH it
+ * refuses so a ".." resolved while any rename or mount happened anywhere on the host, which a busy host
+ * makes common. Returns the new fd, or -errno (-EAGAIN only after many tries). */
+int openat2_retry(int dir_fd, const char *path, const struct open_how *how);
+
 int fsync_dir_at(int dir_fd, const char *path);
 
 static inline void closedirp(DIR **d)

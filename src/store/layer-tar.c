@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shared/fs-util.h"
@@ -321,9 +320,9 @@ static int open_content(int diff_fd, const char *path)
         struct stat st;
         int fd;
 
-        fd = (int) syscall(SYS_openat2, diff_fd, path, &how, sizeof(how));
+        fd = openat2_retry(diff_fd, path, &how);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 safe_close(fd);
                 return -EBADMSG;
