@@ -458,6 +458,8 @@ static int container_start_scope(Container *c)
         int r, sig;
 
         if (manager_machine_busy(c->manager, c->name)) {
+                log_debug("Container %s waits for systemd-machined to let go of its previous machine.",
+                          c->name);
                 c->scope_after_machined = true;
                 return 0;
         }
