@@ -153,7 +153,6 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         container_release_runtime(c);
         c->run_name = mfree(c->run_name); /* its scope is gone: the next start uses its name */
         c->starting = false;
-        c->scope_after_machined = false;
         c->paused = false;
         if (was_starting) {
                 _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;

@@ -67,6 +67,7 @@ void container_release_runtime(Container *c)
         c->init_pidfd = safe_close(c->init_pidfd);
         c->sync_fd = safe_close(c->sync_fd);
         c->scope = scope_job_free(c->scope);
+        c->scope_after_machined = false;
         container_drop_pending_attach(c);
         if (c->pending_attach)
                 c->pending_attach = (g_array_unref(c->pending_attach), NULL);
@@ -503,11 +504,13 @@ void containers_machine_settled(Manager *m, const char *machine_name)
                     !streq(name, machine_name))
                         continue;
                 c->scope_after_machined = false;
-                /* Neither the monitor nor its start gone meanwhile (container_monitor_gone() clears it). */
+                /* Neither the monitor nor its start gone meanwhile (container_release_runtime() clears it).
+                 * A failure ends the start as on_cni_added()'s does: through the monitor's end. */
                 r = container_start_scope(c);
                 if (r < 0) {
                         free(c->start_error);
                         c->start_error = g_strdup(strerror(-r));
+                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
                 }
         }
 }

@@ -33,8 +33,10 @@ typedef struct MachineCall {
  * from an earlier run. machined collects a machine whose unit has gone by sending StopUnit for the unit's
  * *name*; landing after the next run's scope of the same name has started, that stop would end the new
  * container. Once machined has answered UnregisterMachine, it never stops that machine's unit (its
- * finalize sends nothing to systemd); so berthd counts its Register and Unregister calls in flight per
- * name (m->machine_calls), and a start waits for the count to reach 0 (container_start_scope()). */
+ * finalize sends nothing to systemd); so berthd counts, per name (m->machine_calls), its calls in flight
+ * whose answer may leave it such a machine to drop (RegisterMachine, the adoption's GetMachineByPID) or
+ * drops one (UnregisterMachine), and a start waits for the count to reach 0 (container_start_scope()). A
+ * machine whose container ended before the answer came is unregistered then. */
 bool manager_machine_busy(Manager *m, const char *name)
 {
         char machine[MACHINE_NAME_MAX + 1];
@@ -175,42 +177,60 @@ void container_register_machine(Container *c)
         machine_calls_begin(c->manager, name);
 }
 
+/* Whether machined's answer names the machine berthd registers under call->name. */
+static bool machine_path_is_ours(sd_bus_message *reply, const MachineCall *call)
+{
+        _cleanup_free_ char *ours = NULL;
+        const char *path;
+
+        return sd_bus_message_read(reply, "o", &path) >= 0 &&
+               sd_bus_path_encode("/org/freedesktop/machine1/machine", call->name, &ours) >= 0 &&
+               streq(path, ours);
+}
+
 static int on_machine_by_pid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         const MachineCall *call = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         Container *c = machine_call_container(call);
 
-        if (!c)
-                return 0;
-        if (!e) {
+        if (!e && c)
                 /* A machine for the leader's unit, which is this container's scope: the one registered
                  * before the restart. */
                 c->machine_registered = true;
-                return 0;
-        }
-        if (sd_bus_error_has_name(e, "org.freedesktop.machine1.NoMachineForPID"))
+        else if (!e && machine_path_is_ours(reply, call))
+                /* The container ended while the question was on the bus: its machine goes now, before its
+                 * name is free for the next run (machine_calls_begin()). */
+                machine_unregister(call->manager, call->id, call->name);
+        else if (c && sd_bus_error_has_name(e, "org.freedesktop.machine1.NoMachineForPID"))
                 container_register_machine(c);
-        else
-                log_debug("Not looking up container %s in systemd-machined: %s", c->name,
+        else if (e)
+                log_debug("Not looking up container %s in systemd-machined: %s", call->id,
                           e->message ?: e->name);
+        machine_calls_end(call->manager, call->name);
         return 0;
 }
 
 static void container_adopt_machine(Container *c)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char name[MACHINE_NAME_MAX + 1];
         int r;
 
+        if (container_machine_name(container_run_name(c), name) < 0)
+                return; /* none was registered, none can be */
         r = sd_bus_message_new_method_call(c->manager->bus, &m, MACHINED_NAME, MACHINED_PATH,
                                            MACHINED_MANAGER, "GetMachineByPID");
         if (r >= 0)
                 r = sd_bus_message_append(m, "u", (uint32_t) c->state.pid);
         if (r >= 0)
-                r = machine_call_async(c->manager, c->id, c->state.pid, "", "GetMachineByPID",
+                r = machine_call_async(c->manager, c->id, c->state.pid, name, "GetMachineByPID",
                                        on_machine_by_pid, m);
-        if (r < 0)
+        if (r < 0) {
                 log_debug_errno(r, "Failed to look up container %s in systemd-machined: %m", c->name);
+                return;
+        }
+        machine_calls_begin(c->manager, name);
 }
 
 void manager_adopt_machines(Manager *m)

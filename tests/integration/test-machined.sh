@@ -13,6 +13,7 @@ cprop() {
 machine() { bed_exec machinectl show --value -p "$2" "$1"; }
 machines() { bed_exec machinectl list --no-legend --no-pager; }
 is_machine() { bed_exec machinectl show -p Name "$1"; }
+machine_gone() { ! is_machine "$1"; }
 is_state() { [ "$(cprop "$1" State)" = "$2" ]; }
 
 test_setup_pull() {
@@ -85,6 +86,30 @@ test_restart_waits_until_machined_dropped_the_old_machine() {
         assert_eq "$(machine again Leader)" "$pid2" "the new machine's leader"
         assert_eq "$(unit_prop berth-again.scope Job)" "" "no job on the new scope"
         bed_exec berthctl rm -f again >/dev/null
+}
+
+test_a_start_failing_while_it_waits_for_machined_stays_failed() {
+        local machined waited=0
+        bed_exec berthctl run -d --name porta -p 18080:80 "$(R busybox)" sleep 1000 >/dev/null
+        machined=$(unit_prop systemd-machined.service MainPID)
+        bed_exec kill -STOP "$machined"
+        # porta's machine is being dropped while machined is stopped; another container takes its port; porta's
+        # start then waits for machined's answer before its scope, and fails meanwhile on the port.
+        bed_exec berthctl stop -t 0 porta >/dev/null
+        bed_exec berthctl run -d --name portb -p 18080:80 "$(R busybox)" sleep 1000 >/dev/null
+        assert_fails bed_exec berthctl start porta
+        assert_match "$FAIL_OUTPUT" "18080.* already in use" "the start's own failure"
+        (assert_eq "$(cprop porta State)" exited "failed while it waited") && waited=1
+        bed_exec kill -CONT "$machined"
+        [ "$waited" = 1 ] || fail "porta's failed start did not end"
+        # machined answers berthd before it answers us: once porta's machine is gone, berthd has heard.
+        wait_until 60 machine_gone porta
+        assert_fails bed_exec systemctl is-active -q berth-porta.scope
+        assert_no_match "$(bed_journal -u berthd -p warning --no-pager -o cat)" 'berth-porta\.scope|scope of porta' "no scope asked for later"
+        bed_exec berthctl rm -f portb >/dev/null
+        bed_exec berthctl start porta >/dev/null
+        assert_eq "$(machine porta Leader)" "$(cprop porta Pid)" "started and registered once the port is free"
+        bed_exec berthctl rm -f porta >/dev/null
 }
 
 test_generated_name_becomes_a_hostname() {
