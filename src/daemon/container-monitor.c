@@ -186,6 +186,16 @@ static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
+void container_monitor_kill_and_reap(Container *c)
+{
+        if (c->monitor_pidfd < 0)
+                return;
+        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
+        /* Short: it waits for "G" on a socket, and SIGKILL ends that wait. */
+        while (waitid(P_PIDFD, (id_t) c->monitor_pidfd, &(siginfo_t){}, WEXITED) < 0 && errno == EINTR)
+                ;
+}
+
 int container_watch_monitor(Container *c, int pidfd)
 {
         c->monitor_pidfd = pidfd;

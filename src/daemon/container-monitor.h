@@ -13,6 +13,9 @@ int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid,
                             int *ret_netns_fd);
 /* Watches the monitor through its pidfd (taken over); when it is gone, the container has exited. */
 int container_watch_monitor(Container *c, int pidfd);
+/* A start that failed before "G" and is answered at once: the monitor is killed and reaped here, since no
+ * watch will see it go (it would stay a zombie of berthd's). */
+void container_monitor_kill_and_reap(Container *c);
 /* Opens c->init_pidfd, checked to be the monitor's child: every signal to the init goes through it. */
 int container_open_init_pidfd(Container *c);
 /* The path of the container's scope below /sys/fs/cgroup, from its init's /proc/PID/cgroup (its init is in

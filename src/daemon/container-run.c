@@ -544,6 +544,7 @@ int container_start(Container *c, sd_bus_message *reply_to)
                 berth_error_set(&e, r, "could not start: %s", c->start_error ?: strerror(-r));
                 c->start_error = mfree(c->start_error);
                 c->starting = false;
+                container_monitor_kill_and_reap(c);
                 container_release_runtime(c);
                 container_leave_networks(c);
                 container_reply_all(c, true, &e);
