@@ -229,6 +229,7 @@ int container_archive_full(Container *c, ArchiveRequest *req, sd_bus_message *re
         ArchiveOp *op = calloc(1, sizeof(*op));
         if (!op) {
                 (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
                 return -ENOMEM;
         }
         *op = (ArchiveOp){
@@ -244,6 +245,7 @@ int container_archive_full(Container *c, ArchiveRequest *req, sd_bus_message *re
                 r = sd_event_add_child(m->event, &op->child_source, pid, WEXITED, on_child_exit, op);
         if (r < 0) {
                 (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
                 op->replied = op->reaped = true; /* nobody waits: the caller gets the error */
                 archive_op_free(op);
                 return berth_error_set(e, r, "Cannot watch the copy");
