@@ -72,6 +72,7 @@ test_restart_waits_until_machined_dropped_the_old_machine() {
         # taken berthd's UnregisterMachine when the next run's scope of the same name starts, that stop would
         # end the new container; so the new scope waits for machined's answer, here while machined is stopped.
         machined=$(unit_prop systemd-machined.service MainPID)
+        [ "$machined" -gt 1 ] || fail "no systemd-machined to stop ($machined)"
         bed_exec kill -STOP "$machined"
         bed_exec berthctl restart -t 0 again >/dev/null &
         restart=$!
@@ -91,7 +92,9 @@ test_restart_waits_until_machined_dropped_the_old_machine() {
 test_a_start_failing_while_it_waits_for_machined_stays_failed() {
         local machined waited=0
         bed_exec berthctl run -d --name porta -p 18080:80 "$(R busybox)" sleep 1000 >/dev/null
+        assert_ok is_machine porta
         machined=$(unit_prop systemd-machined.service MainPID)
+        [ "$machined" -gt 1 ] || fail "no systemd-machined to stop ($machined)"
         bed_exec kill -STOP "$machined"
         # porta's machine is being dropped while machined is stopped; another container takes its port; porta's
         # start then waits for machined's answer before its scope, and fails meanwhile on the port.
