@@ -109,8 +109,7 @@ static int machine_call_async(Manager *manager, const char *id, pid_t leader, co
         call->leader = leader;
         g_strlcpy(call->id, id, sizeof(call->id));
         g_strlcpy(call->name, name, sizeof(call->name));
-        /* sd-bus's default timeout (25 s) bounds how long a start waits for a machined that does not answer.
-         */
+        /* sd-bus's default timeout (25 s) bounds a start's wait for a machined that does not answer. */
         r = sd_bus_call_async(manager->bus, &slot, m, handler, call, 0);
         if (r < 0) {
                 free(call);
