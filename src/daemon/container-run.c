@@ -505,13 +505,10 @@ void containers_machine_settled(Manager *m, const char *machine_name)
                         continue;
                 c->scope_after_machined = false;
                 /* Neither the monitor nor its start gone meanwhile (container_release_runtime() clears it).
-                 * A failure ends the start as on_cni_added()'s does: through the monitor's end. */
+                 */
                 r = container_start_scope(c);
-                if (r < 0) {
-                        free(c->start_error);
-                        c->start_error = g_strdup(strerror(-r));
-                        (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
-                }
+                if (r < 0)
+                        container_start_failed(c, strerror(-r));
         }
 }
 

@@ -72,8 +72,7 @@ typedef struct Container {
         bool remove_on_exit;
         bool removing;
         bool machine_registered; /* by this berthd, with systemd-machined (machine.c) */
-        /* Its scope waits until manager_machine_busy() is over (container-run.c); cleared with the runtime.
-         */
+        /* Its scope waits for manager_machine_busy() to end (container-run.c); cleared with the runtime. */
         bool scope_after_machined;
         /* The builder's RUN containers (build-run.c): called once the monitor is gone and the exit recorded;
          * it must not free c (it defers that). */

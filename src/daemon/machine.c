@@ -120,7 +120,36 @@ static int machine_call_async(Manager *manager, const char *id, pid_t leader, co
         return sd_bus_slot_set_floating(slot, 1);
 }
 
-static void machine_unregister(Manager *manager, const char *id, const char *name);
+static int on_unregistered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        const MachineCall *call = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        /* NoSuchMachine when machined saw the scope go first. */
+        if (e)
+                log_debug("Container %s not unregistered from systemd-machined: %s", call->id,
+                          e->message ?: e->name);
+        machine_calls_end(call->manager, call->name);
+        return 0;
+}
+
+static void machine_unregister(Manager *manager, const char *id, const char *name)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(manager->bus, &m, MACHINED_NAME, MACHINED_PATH, MACHINED_MANAGER,
+                                           "UnregisterMachine");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = machine_call_async(manager, id, 0, name, "UnregisterMachine", on_unregistered, m);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to unregister machine %s from systemd-machined: %m", name);
+                return;
+        }
+        machine_calls_begin(manager, name);
+}
 
 static int on_registered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
@@ -246,37 +275,6 @@ void manager_adopt_machines(Manager *m)
                 if (c->monitor_source && c->state.status == CONTAINER_RUNNING && c->state.pid > 0)
                         container_adopt_machine(c);
         }
-}
-
-static int on_unregistered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        const MachineCall *call = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        /* NoSuchMachine when machined saw the scope go first. */
-        if (e)
-                log_debug("Container %s not unregistered from systemd-machined: %s", call->id,
-                          e->message ?: e->name);
-        machine_calls_end(call->manager, call->name);
-        return 0;
-}
-
-static void machine_unregister(Manager *manager, const char *id, const char *name)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_call(manager->bus, &m, MACHINED_NAME, MACHINED_PATH, MACHINED_MANAGER,
-                                           "UnregisterMachine");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", name);
-        if (r >= 0)
-                r = machine_call_async(manager, id, 0, name, "UnregisterMachine", on_unregistered, m);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to unregister machine %s from systemd-machined: %m", name);
-                return;
-        }
-        machine_calls_begin(manager, name);
 }
 
 void container_unregister_machine(Container *c)

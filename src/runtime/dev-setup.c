@@ -6,7 +6,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "shared/fs-util.h"
 #include "runtime/dev-setup.h"
 #include "runtime/mount-util.h"
 #include "shared/fs-util.h"

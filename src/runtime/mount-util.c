@@ -4,8 +4,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "shared/fs-util.h"
 #include "runtime/mount-util.h"
+#include "shared/fs-util.h"
 #include "shared/macro.h"
 
 static int openat_in_root(int root_fd, const char *path, int flags, int *ret_fd)

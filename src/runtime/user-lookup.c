@@ -6,8 +6,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "shared/fs-util.h"
 #include "runtime/user-lookup.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
