@@ -14,6 +14,7 @@
 #include "runtime/container-child.h"
 #include "runtime/container-spawn.h"
 #include "runtime/mount-util.h"
+#include "runtime/rootfs-setup.h"
 #include "shared/berth-unit.h"
 #include "shared/fd-passing.h"
 #include "shared/fs-util.h"
@@ -163,8 +164,31 @@ static int fail(ChildError *e, int error, int *ret_exit_code, BerthError *err)
         return child_error_to_berth(e, err);
 }
 
-int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd,
-                    ContainerStdio *ret_io, int *ret_exit_code)
+void container_root_prepare(const RunSpec *spec, ContainerRoot *root)
+{
+        *root = (ContainerRoot) CONTAINER_ROOT_INIT;
+        root->origin_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (root->origin_mntns < 0) {
+                root->origin_mntns = -EBADF;
+                (void) child_fail(&root->error, negative_errno(),
+                                  "cannot open the monitor's mount namespace");
+                return;
+        }
+        (void) rootfs_prepare(spec, &root->error);
+}
+
+void container_root_release(ContainerRoot *root)
+{
+        if (root->origin_mntns < 0)
+                return;
+        /* setns() makes "/" our cwd, which it was already (main()). */
+        if (setns(root->origin_mntns, CLONE_NEWNS) < 0)
+                log_warning_errno(errno, "Cannot return to berthd's mount namespace, ignoring: %m");
+        root->origin_mntns = safe_close(root->origin_mntns);
+}
+
+int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, pid_t *ret_pid,
+                    int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code)
 {
         _cleanup_(pipes_close) Pipes p = {
                 { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
@@ -176,8 +200,12 @@ int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *r
         pid_t pid;
         int r;
 
-        if (!spec || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code)
+        if (!spec || !root || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code)
                 return -EINVAL;
+        if (root->error.exit_code != 0) {
+                e = root->error;
+                return fail(&e, e.error, ret_exit_code, err);
+        }
         if (!spec->host_network && !spec->network_inherited)
                 flags |= CLONE_NEWNET;
 
@@ -210,6 +238,9 @@ int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *r
                 };
                 container_child_main(spec, &fds);
         }
+
+        /* The child has its copy of the namespace; ours (and its overlay) can go while it sets up. */
+        container_root_release(root);
 
         /* Our copies of the child's ends must go, or we would never see EOF on the report pipe or the
          * output. */

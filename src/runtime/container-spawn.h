@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include "runtime/child-error.h"
 #include "runtime/run-spec.h"
 #include "shared/error.h"
 
@@ -23,11 +24,28 @@ typedef struct ContainerStdio {
 
 void container_stdio_close(ContainerStdio *io);
 
-/* Clones the container's init into new namespaces (mount, pid, uts, ipc, cgroup; net unless host_network),
- * where it builds the root and execs spec->argv, and waits until it has exec'd or failed.
+/* What berth-monitor makes before berthd's go (rootfs_prepare()): its own mount namespace with the overlay
+ * mounted, which the child's is copied from. origin_mntns is the namespace to return to afterwards. */
+typedef struct ContainerRoot {
+        int origin_mntns;
+        ChildError error; /* exit_code != 0: preparing failed; container_spawn() reports it */
+} ContainerRoot;
+
+#define CONTAINER_ROOT_INIT                                                                                 \
+        {                                                                                                   \
+                .origin_mntns = -EBADF                                                                      \
+        }
+
+void container_root_prepare(const RunSpec *spec, ContainerRoot *root);
+/* Returns the monitor to its namespace of origin: its copy of the overlay goes with its own namespace. */
+void container_root_release(ContainerRoot *root);
+
+/* Clones the container's init into new namespaces (mount, copied from root's; pid, uts, ipc, cgroup; net
+ * unless host_network), where it builds the root and execs spec->argv, and waits until it has exec'd or
+ * failed. The caller is released from root's namespace as soon as the child has its copy.
  * On success returns 0 with its pid (in our pid namespace), a pidfd and its stdio.
  * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
  * execute, 127 not found) and *err (when not NULL) to the errno and a message like Docker's; the child has
  * been reaped. */
-int container_spawn(const RunSpec *spec, BerthError *err, pid_t *ret_pid, int *ret_pidfd,
-                    ContainerStdio *ret_io, int *ret_exit_code);
+int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, pid_t *ret_pid,
+                    int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code);

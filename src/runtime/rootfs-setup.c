@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -114,6 +115,18 @@ static int mount_overlay(const RunSpec *spec, bool volatile_upper, ChildError *e
 int rootfs_mount_overlay(const RunSpec *spec, ChildError *e)
 {
         return mount_overlay(spec, false, e);
+}
+
+int rootfs_prepare(const RunSpec *spec, ChildError *e)
+{
+        if (unshare(CLONE_NEWNS) < 0)
+                return child_fail(e, negative_errno(), "cannot create the container's mount namespace");
+        /* A slave: what we mount never reaches berthd's namespace or the host, and what berthd mounts
+         * until the clone still arrives, as it did when the child copied berthd's namespace itself. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return child_fail(e, negative_errno(),
+                                  "cannot make the container's mount namespace a slave");
+        return mount_overlay(spec, spec->state_unsynced, e);
 }
 
 /* A sysfs instance shows the network devices of the mounter's network namespace; the kernel refuses one
@@ -272,9 +285,6 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return child_fail(e, negative_errno(), "cannot make / private");
 
-        r = mount_overlay(spec, spec->state_unsynced, e);
-        if (r < 0)
-                return r;
         root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return child_fail(e, negative_errno(), "cannot open the container's root");

@@ -96,6 +96,19 @@ test_running_container_is_a_scope_in_machine_slice() {
         assert_ne "$pid" 0 "Pid"
         assert_match "$(bed_exec cat /proc/$pid/cgroup)" 'berth-sleeper\.scope' "init in the scope"
         assert_eq "$(bed_exec cat /proc/$pid/comm)" sleep "init is the command"
+        # The monitor mounted the overlay in a namespace of its own before the go, and went back to berthd's
+        # once the init had its copy: berthd's namespace holds no mount of the container.
+        local monitor berthd id
+        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-sleeper.scope/supervisor/cgroup.procs)
+        berthd=$(bed_exec systemctl show -P MainPID berthd.service)
+        id=$(cprop sleeper Id)
+        assert_eq "$(bed_exec readlink /proc/$monitor/ns/mnt)" "$(bed_exec readlink /proc/$berthd/ns/mnt)" \
+                "the monitor is back in berthd's mount namespace"
+        assert_ne "$(bed_exec readlink /proc/$pid/ns/mnt)" "$(bed_exec readlink /proc/$berthd/ns/mnt)" \
+                "the init has a mount namespace of its own"
+        assert_no_match "$(bed_exec cat /proc/$berthd/mountinfo)" "$id" "no mount of the container in berthd's"
+        assert_match "$(bed_exec cat /proc/$pid/mountinfo)" "^[0-9]+ [0-9]+ [0-9:]+ / / .* - overlay " \
+                "the overlay is the init's root"
         assert_match "$(M ListContainers b false)" '"sleeper"' "listed as running"
         assert_no_match "$(M ListContainers b false)" '"hello"' "exited not listed without all"
         assert_match "$(M ListContainers b true)" '"hello"' "exited listed with all"
