@@ -39,7 +39,7 @@
 
 typedef struct Monitor {
         RunSpec *spec;
-        ContainerRoot root;
+        ContainerPrep prep;
         sd_event *event;
         JournalWriter *journal;
         MonitorStdio stdio;
@@ -169,7 +169,7 @@ static int start_container(Monitor *m, int *ret_pidfd, ContainerStdio *ret_io)
         _cleanup_berth_error_ BerthError error = BERTH_ERROR_INIT;
         int r, exit_code = 0;
 
-        r = container_spawn(m->spec, &m->root, &error, &m->pid, ret_pidfd, ret_io, &exit_code);
+        r = container_spawn(m->spec, &m->prep, &error, &m->pid, ret_pidfd, ret_io, &exit_code);
         if (r < 0) {
                 log_error("Container '%s' failed to start: %s", m->spec->name, strna(error.message));
                 (void) save_exited(m, exit_code, 0, error.message);
@@ -223,8 +223,8 @@ static int run(Monitor *m)
                         r, "Cannot listen on '%s'; container '%s' cannot be attached to, ignoring: %m",
                         m->spec->attach_socket, m->spec->name);
 
-        /* The root is mounted while systemd makes the scope; a failure is reported after the go. */
-        container_root_prepare(m->spec, &m->root);
+        /* Made while systemd makes the scope; a failure is reported after the go. */
+        container_prep_make(m->spec, &m->prep);
 
         r = wait_for_go(m->attach);
         if (r <= 0) {
@@ -234,7 +234,8 @@ static int run(Monitor *m)
         }
 
         r = start_container(m, &pidfd, &io);
-        container_root_release(&m->root);
+        /* Answered: what is unmade here no longer delays the start. */
+        container_prep_release(&m->prep);
         (void) close(MONITOR_SYNC_FD);
         if (r < 0)
                 return 0; /* reported to berthd and recorded: a start failure is no monitor failure */
@@ -322,7 +323,7 @@ static int parse_argv(int argc, char *argv[], const char **ret_spec)
 
 int main(int argc, char *argv[])
 {
-        Monitor m = { .root = CONTAINER_ROOT_INIT, .stdio.io = CONTAINER_STDIO_INIT };
+        Monitor m = { .prep = CONTAINER_PREP_INIT, .stdio.io = CONTAINER_STDIO_INIT };
         const char *spec_path;
         struct stat st;
         sigset_t ss;

@@ -47,19 +47,21 @@ static pid_t clone_child(uint64_t flags, int *ret_pidfd)
  * the scope, so it first moves itself into a "supervisor" child cgroup, which leaves the scope's own
  * cgroup.procs to the container's processes; no controller is enabled below the scope, so the scope may hold
  * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached
- * cgroup2 instance of our own is used instead. The child moves itself back into the scope through the
- * returned fd to its cgroup.procs, opened here, then unshares its cgroup namespace (a namespace made at
- * clone time would be rooted at the supervisor cgroup). Sets -EBADF and changes nothing where there is no
- * cgroup2 hierarchy or no scope of the container's to split. */
-static int cgroup_split(const char *name, int *ret_procs_fd)
+ * cgroup2 instance of our own (cgroup_fs, made before the go) is used instead. The child moves itself back
+ * into the scope through the returned fd to its cgroup.procs, opened here, then unshares its cgroup
+ * namespace (a namespace made at clone time would be rooted at the supervisor cgroup). Sets -EBADF and
+ * changes nothing where there is no cgroup2 hierarchy or no scope of the container's to split. */
+static int cgroup_split(const char *name, int cgroup_fs, int *ret_procs_fd)
 {
-        _cleanup_close_ int mnt = -EBADF, scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
+        _cleanup_close_ int scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
         _cleanup_free_ char *cgroups = NULL, *controllers = NULL, *unit = NULL;
         const char *path, *last;
         char *nl;
         int r;
 
         *ret_procs_fd = -EBADF;
+        if (cgroup_fs < 0)
+                return 0;
         r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &cgroups, NULL);
         if (r < 0)
                 return r;
@@ -78,11 +80,7 @@ static int cgroup_split(const char *name, int *ret_procs_fd)
         if (!streq(last ? last + 1 : path, unit))
                 return 0;
 
-        r = mount_fs_new("cgroup2", "cgroup2", NULL,
-                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
-        if (r < 0)
-                return r;
-        scope = openat(mnt, path, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        scope = openat(cgroup_fs, path, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (scope < 0)
                 return negative_errno();
         /* With controllers enabled below the scope, it could hold no processes besides a child cgroup. */
@@ -164,30 +162,38 @@ static int fail(ChildError *e, int error, int *ret_exit_code, BerthError *err)
         return child_error_to_berth(e, err);
 }
 
-void container_root_prepare(const RunSpec *spec, ContainerRoot *root)
+void container_prep_make(const RunSpec *spec, ContainerPrep *prep)
 {
-        *root = (ContainerRoot) CONTAINER_ROOT_INIT;
-        root->origin_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-        if (root->origin_mntns < 0) {
-                root->origin_mntns = -EBADF;
-                (void) child_fail(&root->error, negative_errno(),
+        int r;
+
+        *prep = (ContainerPrep) CONTAINER_PREP_INIT;
+        r = mount_fs_new("cgroup2", "cgroup2", NULL,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &prep->cgroup_fs);
+        if (r < 0)
+                log_debug_errno(r, "No cgroup2 instance to split the scope through, ignoring: %m");
+
+        prep->origin_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (prep->origin_mntns < 0) {
+                prep->origin_mntns = -EBADF;
+                (void) child_fail(&prep->error, negative_errno(),
                                   "cannot open the monitor's mount namespace");
                 return;
         }
-        (void) rootfs_prepare(spec, &root->error);
+        (void) rootfs_prepare(spec, &prep->error);
 }
 
-void container_root_release(ContainerRoot *root)
+void container_prep_release(ContainerPrep *prep)
 {
-        if (root->origin_mntns < 0)
+        prep->cgroup_fs = safe_close(prep->cgroup_fs);
+        if (prep->origin_mntns < 0)
                 return;
         /* setns() makes "/" our cwd, which it was already (main()). */
-        if (setns(root->origin_mntns, CLONE_NEWNS) < 0)
+        if (setns(prep->origin_mntns, CLONE_NEWNS) < 0)
                 log_warning_errno(errno, "Cannot return to berthd's mount namespace, ignoring: %m");
-        root->origin_mntns = safe_close(root->origin_mntns);
+        prep->origin_mntns = safe_close(prep->origin_mntns);
 }
 
-int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, pid_t *ret_pid,
+int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *err, pid_t *ret_pid,
                     int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code)
 {
         _cleanup_(pipes_close) Pipes p = {
@@ -200,16 +206,16 @@ int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, p
         pid_t pid;
         int r;
 
-        if (!spec || !root || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code)
+        if (!spec || !prep || !ret_pid || !ret_pidfd || !ret_io || !ret_exit_code)
                 return -EINVAL;
-        if (root->error.exit_code != 0) {
-                e = root->error;
+        if (prep->error.exit_code != 0) {
+                e = prep->error;
                 return fail(&e, e.error, ret_exit_code, err);
         }
         if (!spec->host_network && !spec->network_inherited)
                 flags |= CLONE_NEWNET;
 
-        r = cgroup_split(spec->name, &cgroup_procs);
+        r = cgroup_split(spec->name, prep->cgroup_fs, &cgroup_procs);
         if (r < 0)
                 log_debug_errno(r, "Cannot move the monitor out of the container's cgroup, ignoring: %m");
         if (cgroup_procs < 0)
@@ -238,9 +244,6 @@ int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, p
                 };
                 container_child_main(spec, &fds);
         }
-
-        /* The child has its copy of the namespace; ours (and its overlay) can go while it sets up. */
-        container_root_release(root);
 
         /* Our copies of the child's ends must go, or we would never see EOF on the report pipe or the
          * output. */

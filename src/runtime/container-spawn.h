@@ -24,28 +24,31 @@ typedef struct ContainerStdio {
 
 void container_stdio_close(ContainerStdio *io);
 
-/* What berth-monitor makes before berthd's go (rootfs_prepare()): its own mount namespace with the overlay
- * mounted, which the child's is copied from. origin_mntns is the namespace to return to afterwards. */
-typedef struct ContainerRoot {
+/* What berth-monitor makes before berthd's go, while systemd makes the scope (the longest steps of a start
+ * after the go were these): its own mount namespace with the overlay mounted (rootfs_prepare()), which the
+ * child's is copied from, and the cgroup2 instance the scope is split through. Unmaking them waits for an
+ * RCU grace period, so container_prep_release() comes once the container runs: it returns the monitor to its
+ * namespace of origin, and its copy of the overlay goes with its own namespace. */
+typedef struct ContainerPrep {
         int origin_mntns;
+        int cgroup_fs;    /* a detached cgroup2 instance; -EBADF where there is none */
         ChildError error; /* exit_code != 0: preparing failed; container_spawn() reports it */
-} ContainerRoot;
+} ContainerPrep;
 
-#define CONTAINER_ROOT_INIT                                                                                 \
+#define CONTAINER_PREP_INIT                                                                                 \
         {                                                                                                   \
-                .origin_mntns = -EBADF                                                                      \
+                .origin_mntns = -EBADF, .cgroup_fs = -EBADF                                                 \
         }
 
-void container_root_prepare(const RunSpec *spec, ContainerRoot *root);
-/* Returns the monitor to its namespace of origin: its copy of the overlay goes with its own namespace. */
-void container_root_release(ContainerRoot *root);
+void container_prep_make(const RunSpec *spec, ContainerPrep *prep);
+void container_prep_release(ContainerPrep *prep);
 
-/* Clones the container's init into new namespaces (mount, copied from root's; pid, uts, ipc, cgroup; net
+/* Clones the container's init into new namespaces (mount, copied from prep's; pid, uts, ipc, cgroup; net
  * unless host_network), where it builds the root and execs spec->argv, and waits until it has exec'd or
- * failed. The caller is released from root's namespace as soon as the child has its copy.
+ * failed.
  * On success returns 0 with its pid (in our pid namespace), a pidfd and its stdio.
  * On failure returns a negative errno with *ret_exit_code set to Docker's code (125 setup, 126 cannot
  * execute, 127 not found) and *err (when not NULL) to the errno and a message like Docker's; the child has
  * been reaped. */
-int container_spawn(const RunSpec *spec, ContainerRoot *root, BerthError *err, pid_t *ret_pid,
+int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *err, pid_t *ret_pid,
                     int *ret_pidfd, ContainerStdio *ret_io, int *ret_exit_code);

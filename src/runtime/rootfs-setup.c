@@ -117,8 +117,38 @@ int rootfs_mount_overlay(const RunSpec *spec, ChildError *e)
         return mount_overlay(spec, false, e);
 }
 
+/* berth's own files, bound read-only over the image's; the binds come after the caller's mounts, as Docker
+ * orders them (a volume on /etc still shows the container's hostname, hosts and resolv.conf). */
+static const char *const etc_file_targets[] = { "etc/hostname", "etc/hosts", "etc/resolv.conf" };
+
+static const char *etc_file_source(const RunSpec *spec, size_t i)
+{
+        const char *const sources[] = { spec->hostname_file, spec->hosts_file, spec->resolv_conf_file };
+
+        return sources[i];
+}
+
+/* A container's first start creates the targets of those binds in its writable layer: a copy-up of /etc
+ * and three files, done here before the go rather than by the child after it. Best effort: the child
+ * makes, and reports, whatever is missing still (or lies under a volume mounted over /etc). */
+static void make_etc_file_targets(const RunSpec *spec)
+{
+        _cleanup_close_ int root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (root_fd < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(etc_file_targets); i++) {
+                _cleanup_close_ int fd = -EBADF;
+
+                if (!isempty(etc_file_source(spec, i)))
+                        (void) open_mount_target(root_fd, etc_file_targets[i], false, &fd);
+        }
+}
+
 int rootfs_prepare(const RunSpec *spec, ChildError *e)
 {
+        int r;
+
         if (unshare(CLONE_NEWNS) < 0)
                 return child_fail(e, negative_errno(), "cannot create the container's mount namespace");
         /* A slave: what we mount never reaches berthd's namespace or the host, and what berthd mounts
@@ -126,7 +156,11 @@ int rootfs_prepare(const RunSpec *spec, ChildError *e)
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return child_fail(e, negative_errno(),
                                   "cannot make the container's mount namespace a slave");
-        return mount_overlay(spec, spec->state_unsynced, e);
+        r = mount_overlay(spec, spec->state_unsynced, e);
+        if (r < 0)
+                return r;
+        make_etc_file_targets(spec);
+        return 0;
 }
 
 /* A sysfs instance shows the network devices of the mounter's network namespace; the kernel refuses one
@@ -303,21 +337,17 @@ int rootfs_setup(const RunSpec *spec, int *ret_root_fd, ChildError *e)
         if (r < 0)
                 return r;
 
-        /* The caller's mounts, then berth's own files on top of them, as Docker orders them (a volume on
-         * /etc still shows the container's hostname, hosts and resolv.conf). */
+        /* The caller's mounts, then berth's own files on top of them. */
         STRV_FOREACH (m, spec->mounts) {
                 r = mount_one(root_fd, *m, spec->copy_up, e);
                 if (r < 0)
                         return r;
         }
-
-        r = bind_host_file(root_fd, spec->hostname_file, "etc/hostname", e);
-        if (r >= 0)
-                r = bind_host_file(root_fd, spec->hosts_file, "etc/hosts", e);
-        if (r >= 0)
-                r = bind_host_file(root_fd, spec->resolv_conf_file, "etc/resolv.conf", e);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < ELEMENTSOF(etc_file_targets); i++) {
+                r = bind_host_file(root_fd, etc_file_source(spec, i), etc_file_targets[i], e);
+                if (r < 0)
+                        return r;
+        }
 
         /* --read-only: the overlay alone; what is mounted on it (volumes, /dev, /proc) keeps its own mode.
          */

@@ -140,6 +140,22 @@ test_tmpfs() {
         assert_match "$out" $'\n1770\nx$' "its mode, and it is writable"
 }
 
+# berth's /etc/hostname, hosts and resolv.conf are bound after the caller's mounts, as Docker's are: a mount over
+# /etc still shows them (their targets are made in it), and the files made before the go in the writable layer
+# stay under it.
+test_a_mount_over_etc_still_shows_berths_files() {
+        local out
+        out=$(bed_exec berthctl run --rm --hostname over-etc --tmpfs /etc "$(R busybox)" \
+                sh -c 'ls /etc | tr "\n" " "; echo; cat /etc/hostname; grep -c over-etc /etc/hosts; grep -c nameserver /etc/resolv.conf')
+        assert_eq "$(echo "$out" | head -1)" "hostname hosts resolv.conf " "the tmpfs on /etc holds only berth's files"
+        assert_eq "$(echo "$out" | sed -n 2p)" over-etc "/etc/hostname"
+        assert_ne "$(echo "$out" | sed -n 3p)" 0 "/etc/hosts names the container"
+        assert_ne "$(echo "$out" | sed -n 4p)" 0 "/etc/resolv.conf has a nameserver"
+        out=$(bed_exec berthctl run --rm -v etcvol:/etc "$(R busybox)" sh -c 'cat /etc/hostname; ls /etc/passwd')
+        assert_match "$out" '^[0-9a-f]{12}$' "a volume on /etc: the container's hostname"
+        assert_match "$out" '^/etc/passwd$' "and the image's files copied into it"
+}
+
 test_read_only_root_keeps_volumes_writable() {
         assert_fails bed_exec berthctl run --rm --read-only "$(R busybox)" sh -c 'echo x >/etc/new'
         assert_match "$FAIL_OUTPUT" 'Read-only file system' "--read-only refuses writes to the root"
