@@ -18,7 +18,6 @@
 #include "daemon/container.h"
 #include "daemon/machine.h"
 #include "network/bridge.h"
-#include "network/netns.h"
 #include "daemon/scope.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/run-spec.h"
@@ -202,10 +201,10 @@ int container_watch_monitor(Container *c, int pidfd)
         return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
 }
 
-/* With ret_netns_fd, the monitor starts in a network namespace of its own, which berthd gets as an fd: the
- * container's, which berthd then joins to a network before "G" (the child stays in it). */
-int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
-                            int *ret_netns_fd)
+/* With own_netns, the monitor starts in a network namespace of its own: the container's, which berthd then
+ * joins to a network before "G" (the child stays in it). */
+int container_spawn_monitor(Container *c, const char *spec_path, bool own_netns, pid_t *ret_pid,
+                            int *ret_sync_fd)
 {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
@@ -217,18 +216,9 @@ int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid,
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
         /* Not fork(): berthd would copy its page tables for a child that only execs (spawn.h). */
-        pid = spawn_exec(monitor, argv, &pair[1], 1, ret_netns_fd ? CLONE_NEWNET : 0);
+        pid = spawn_exec(monitor, argv, &pair[1], 1, own_netns ? CLONE_NEWNET : 0);
         if (pid < 0)
                 return pid;
-        if (ret_netns_fd) {
-                int r = netns_open_of(pid, ret_netns_fd);
-
-                if (r < 0) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                        return r;
-                }
-        }
         *ret_pid = pid;
         *ret_sync_fd = TAKE_FD(pair[0]);
         return 0;

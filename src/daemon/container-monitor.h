@@ -8,9 +8,10 @@
 /* The container's berth-monitor (container-monitor.c), for container-run.c. */
 
 /* Forks and execs berth-monitor with the run spec; ret_sync_fd is berthd's end of the start protocol. With
- * ret_netns_fd, in a new network namespace whose fd berthd keeps (container_join_network()). */
-int container_spawn_monitor(Container *c, const char *spec_path, pid_t *ret_pid, int *ret_sync_fd,
-                            int *ret_netns_fd);
+ * own_netns, in a new network namespace: the container's, which berthd opens through the monitor's pid
+ * (netns_open_of()) where it joins it to a network. */
+int container_spawn_monitor(Container *c, const char *spec_path, bool own_netns, pid_t *ret_pid,
+                            int *ret_sync_fd);
 /* Watches the monitor through its pidfd (taken over); when it is gone, the container has exited. */
 int container_watch_monitor(Container *c, int pidfd);
 /* A start that failed before "G" and is answered at once: the monitor is killed and reaped here, since no

@@ -25,6 +25,7 @@
 #include "daemon/network-dns.h"
 #include "daemon/volume.h"
 #include "network/bridge.h"
+#include "network/netns.h"
 #include "runtime/caps.h"
 #include "runtime/monitor-protocol.h"
 #include "runtime/mount-entry.h"
@@ -412,7 +413,7 @@ static int container_do_start(Container *c)
                 return log_error_errno(r, "Failed to prepare container %s: %m", c->name);
         /* The namespace is made with the monitor, while systemd makes the scope, not by the container's
          * clone after it: creating one takes the kernel a millisecond or more, --network none included. */
-        r = container_spawn_monitor(c, spec_path, &pid, &sync_fd, own_netns ? &netns_fd : NULL);
+        r = container_spawn_monitor(c, spec_path, own_netns, &pid, &sync_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to start berth-monitor for %s: %m", c->name);
         pidfd = pidfd_open(pid, 0);
@@ -430,7 +431,9 @@ static int container_do_start(Container *c)
         g_strfreev(c->start_device_rules);
         c->start_device_rules = TAKE_PTR(device_rules);
         if (bridge && container_has_cni_networks(c)) {
-                r = container_join_networks(c, netns_fd);
+                r = netns_open_of(pid, &netns_fd);
+                if (r >= 0)
+                        r = container_join_networks(c, netns_fd);
                 if (r >= 0)
                         /* The scope once the plugins are done (container-cni.c), off the event loop. */
                         r = container_cni_add(c, pid, on_cni_added);
@@ -444,7 +447,11 @@ static int container_do_start(Container *c)
         r = container_start_scope(c);
         if (r < 0 || !bridge)
                 return r;
-        r = container_join_networks(c, netns_fd);
+        /* Opened only now: /proc/PID/ns waits for the monitor's exec to get far enough (0.4 ms in a trace),
+         * and the job is asked for already. */
+        r = netns_open_of(pid, &netns_fd);
+        if (r >= 0)
+                r = container_join_networks(c, netns_fd);
         if (r < 0)
                 (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
         return r;
