@@ -230,22 +230,53 @@ static int container_remove_when_exited(const char *id)
         return 0;
 }
 
-/* Returns the container's Config from the last look, if it had one (the caller frees it). */
+static int on_container_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        bool *changed = userdata;
+
+        *changed = true;
+        return 0;
+}
+
+/* Waits until berthd has recorded the container's end, at most 10 s; returns the container's Config from
+ * the last look, if it had one (the caller frees it). berthd records it when the monitor is gone, which
+ * comes a little after the monitor's final journal entry: each PropertiesChanged of the container is a
+ * reason to look again. The match is asked for before the first look, and the bus keeps the order of one
+ * connection's messages, so no change after that look is missed. */
 static char *container_wait_recorded(const char *path)
 {
-        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC, pause = USEC_PER_MSEC;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC;
+        bool changed = false;
+        sd_bus *bus;
+        int r;
 
-        while (monotonic_usec() < deadline) {
+        if (bus_get(&bus) < 0)
+                return NULL;
+        r = sd_bus_match_signal_async(bus, &slot, "org.berth1", path, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", on_container_changed, NULL, &changed);
+        if (r < 0)
+                return NULL;
+        for (;;) {
                 _cleanup_(container_info_done) ContainerInfo c = {};
 
+                changed = false;
                 if (container_info_get(path, &c, NULL) < 0)
                         return NULL;
                 if (!streq(c.state, "running"))
                         return TAKE_PTR(c.config);
-                (void) usleep((useconds_t) pause);
-                pause = MIN(pause * 2, 50 * USEC_PER_MSEC);
+                while (!changed) {
+                        uint64_t now = monotonic_usec();
+
+                        if (now >= deadline)
+                                return NULL;
+                        r = sd_bus_process(bus, NULL);
+                        if (r < 0)
+                                return NULL;
+                        if (r == 0 && sd_bus_wait(bus, deadline - now) < 0)
+                                return NULL;
+                }
         }
-        return NULL;
 }
 
 /* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
