@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -15,6 +16,7 @@
 #include "runtime/mount-entry.h"
 #include "runtime/mount-util.h"
 #include "runtime/rootfs-setup.h"
+#include "shared/fs-util.h"
 #include "shared/strv.h"
 
 /* The classic mount(2) option string is cut at a page. */
@@ -128,20 +130,49 @@ static const char *etc_file_source(const RunSpec *spec, size_t i)
         return sources[i];
 }
 
-/* A container's first start creates the targets of those binds in its writable layer: a copy-up of /etc
- * and three files, done here before the go rather than by the child after it. Best effort: the child
- * makes, and reports, whatever is missing still (or lies under a volume mounted over /etc). */
+/* Whether one of the caller's mounts goes on /etc or below it: then the binds' targets are made where that
+ * mount puts them, by the child. */
+static bool mounts_reach_etc(const RunSpec *spec)
+{
+        STRV_FOREACH (entry, spec->mounts) {
+                _cleanup_(mount_entry_done) MountEntry m = {};
+
+                if (mount_entry_parse_mount(*entry, &m) < 0 || streq(m.target, "/etc") ||
+                    startswith(m.target, "/etc/"))
+                        return true;
+        }
+        return false;
+}
+
+/* A container's first start creates the targets of those binds in its writable layer: a copy-up of /etc and
+ * three files, made here before the go rather than by the child after it, where the child would make them
+ * itself: in the image's own /etc, a directory reached through no symlink, with no mount of the caller's on
+ * /etc or below. Best effort: the child makes, and reports, whatever is missing still. */
 static void make_etc_file_targets(const RunSpec *spec)
 {
-        _cleanup_close_ int root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+        };
+        _cleanup_close_ int root_fd = -EBADF, etc_fd = -EBADF;
 
+        if (mounts_reach_etc(spec))
+                return;
+        root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return;
+        etc_fd = openat2_retry(root_fd, "etc", &how);
+        if (etc_fd < 0)
+                return;
         for (size_t i = 0; i < ELEMENTSOF(etc_file_targets); i++) {
-                _cleanup_close_ int fd = -EBADF;
+                const char *name = etc_file_targets[i] + strlen("etc/");
+                int fd;
 
-                if (!isempty(etc_file_source(spec, i)))
-                        (void) open_mount_target(root_fd, etc_file_targets[i], false, &fd);
+                if (isempty(etc_file_source(spec, i)))
+                        continue;
+                /* O_EXCL|O_NOFOLLOW: an existing file, or a symlink of the image's, is left to the child. */
+                fd = openat(etc_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                safe_close(fd);
         }
 }
 

@@ -141,12 +141,19 @@ test_tmpfs() {
 }
 
 # berth's /etc/hostname, hosts and resolv.conf are bound after the caller's mounts, as Docker's are: a mount over
-# /etc still shows them (their targets are made in it), and the files made before the go in the writable layer
-# stay under it.
+# /etc still shows them (their targets are made in it, not in the writable layer under it, which the monitor
+# fills before the go only where no mount of the caller's reaches /etc).
 test_a_mount_over_etc_still_shows_berths_files() {
-        local out
-        out=$(bed_exec berthctl run --rm --hostname over-etc --tmpfs /etc "$(R busybox)" \
+        local out id
+        id=$(bed_exec berthctl create --name over-etc --hostname over-etc --tmpfs /etc "$(R busybox)" \
                 sh -c 'ls /etc | tr "\n" " "; echo; cat /etc/hostname; grep -c over-etc /etc/hosts; grep -c nameserver /etc/resolv.conf')
+        out=$(bed_exec berthctl start -a over-etc)
+        assert_fails bed_exec test -e "/var/lib/berth/containers/$id/diff/etc"
+        bed_exec berthctl rm over-etc >/dev/null
+        id=$(bed_exec berthctl run -d "$(R busybox)" true)
+        assert_eq "$(bed_exec ls "/var/lib/berth/containers/$id/diff/etc" | tr '\n' ' ')" "hostname hosts resolv.conf " \
+                "without: the bind targets in the writable layer, as ever"
+        bed_exec berthctl rm -f "$id" >/dev/null
         assert_eq "$(echo "$out" | head -1)" "hostname hosts resolv.conf " "the tmpfs on /etc holds only berth's files"
         assert_eq "$(echo "$out" | sed -n 2p)" over-etc "/etc/hostname"
         assert_ne "$(echo "$out" | sed -n 3p)" 0 "/etc/hosts names the container"
