@@ -46,11 +46,11 @@ static pid_t clone_child(uint64_t flags, int *ret_pidfd)
  * /sys/fs/cgroup (read-only) and its limits there, as Docker gives one on cgroup2 hosts. The monitor shares
  * the scope, so it first moves itself into a "supervisor" child cgroup, which leaves the scope's own
  * cgroup.procs to the container's processes; no controller is enabled below the scope, so the scope may hold
- * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a detached
- * cgroup2 instance of our own (cgroup_fs, made before the go) is used instead. The child moves itself back
- * into the scope through the returned fd to its cgroup.procs, opened here, then unshares its cgroup
- * namespace (a namespace made at clone time would be rooted at the supervisor cgroup). Sets -EBADF and
- * changes nothing where there is no cgroup2 hierarchy or no scope of the container's to split. */
+ * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a writable
+ * clone of that mount (cgroup_fs, made before the go; cgroup2_clone_writable()) is used instead. The child
+ * moves itself back into the scope through the returned fd to its cgroup.procs, opened here, then unshares
+ * its cgroup namespace (a namespace made at clone time would be rooted at the supervisor cgroup). Sets
+ * -EBADF and changes nothing where there is no cgroup2 hierarchy or no scope of the container's to split. */
 static int cgroup_split(const char *name, int cgroup_fs, int *ret_procs_fd)
 {
         _cleanup_close_ int scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
@@ -167,10 +167,9 @@ void container_prep_make(const RunSpec *spec, ContainerPrep *prep)
         int r;
 
         *prep = (ContainerPrep) CONTAINER_PREP_INIT;
-        r = mount_fs_new("cgroup2", "cgroup2", NULL,
-                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &prep->cgroup_fs);
+        r = cgroup2_clone_writable(&prep->cgroup_fs);
         if (r < 0)
-                log_debug_errno(r, "No cgroup2 instance to split the scope through, ignoring: %m");
+                log_debug_errno(r, "No cgroup2 hierarchy to split the scope through, ignoring: %m");
 
         prep->origin_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
         if (prep->origin_mntns < 0) {
@@ -234,6 +233,11 @@ int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *
                 return fail(&e, r, ret_exit_code, err);
         }
         if (pid == 0) {
+                /* Not the container's: berthd's mount namespace and the host's cgroup tree. */
+                if (prep->origin_mntns >= 0)
+                        (void) close(prep->origin_mntns);
+                if (prep->cgroup_fs >= 0)
+                        (void) close(prep->cgroup_fs);
                 ChildFds fds = {
                         .report = p.report[1],
                         .console = p.console[1],

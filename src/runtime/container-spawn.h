@@ -26,12 +26,12 @@ void container_stdio_close(ContainerStdio *io);
 
 /* What berth-monitor makes before berthd's go, while systemd makes the scope (the longest steps of a start
  * after the go were these): its own mount namespace with the overlay mounted (rootfs_prepare()), which the
- * child's is copied from, and the cgroup2 instance the scope is split through. Unmaking them waits for an
- * RCU grace period, so container_prep_release() comes once the container runs: it returns the monitor to its
- * namespace of origin, and its copy of the overlay goes with its own namespace. */
+ * child's is copied from, and the writable clone of the cgroup2 mount the scope is split through. Unmaking
+ * them waits for an RCU grace period, so container_prep_release() comes once the container runs: it returns
+ * the monitor to its namespace of origin, and its copy of the overlay goes with its own namespace. */
 typedef struct ContainerPrep {
         int origin_mntns;
-        int cgroup_fs;    /* a detached cgroup2 instance; -EBADF where there is none */
+        int cgroup_fs;    /* a writable clone of the cgroup2 mount; -EBADF where there is none */
         ChildError error; /* exit_code != 0: preparing failed; container_spawn() reports it */
 } ContainerPrep;
 

@@ -52,8 +52,7 @@ static int open_scope_procs(int *ret_fd)
         if (!last || !streq(last, "/supervisor"))
                 return -ENOENT;
         *last = 0;
-        r = mount_fs_new("cgroup2", "cgroup2", NULL,
-                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &mnt);
+        r = cgroup2_clone_writable(&mnt);
         if (r < 0)
                 return r;
         _cleanup_free_ char *procs = NULL;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "runtime/mount-util.h"
 #include "shared/fs-util.h"
@@ -79,6 +81,30 @@ int open_mount_target(int root_fd, const char *path, bool dir, int *ret_fd)
         if (r < 0)
                 return r;
         return openat_in_root(root_fd, path, O_PATH | (dir ? O_DIRECTORY : 0), ret_fd);
+}
+
+int cgroup2_clone_writable(int *ret_fd)
+{
+        static const char *const paths[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                struct mount_attr writable = { .attr_clr = MOUNT_ATTR_RDONLY };
+                _cleanup_close_ int fd = -EBADF;
+                struct statfs sfs;
+                int r;
+
+                if (statfs(paths[i], &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                        continue;
+                r = mount_bind_new(AT_FDCWD, paths[i], false,
+                                   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &fd);
+                if (r < 0)
+                        return r;
+                if (mount_setattr(fd, "", AT_EMPTY_PATH, &writable, sizeof(writable)) < 0)
+                        return negative_errno();
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        return -ENOENT;
 }
 
 int mount_fs_new(const char *fstype, const char *source, const char *const *options, unsigned attrs,

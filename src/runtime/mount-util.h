@@ -28,6 +28,13 @@ int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs,
  * is), -ENOTDIR when an ancestor is not a directory. Symlinks in the existing part are followed. */
 int mkdir_p_host(const char *path, mode_t mode);
 
+/* A writable clone of the mount of the cgroup2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+ * hybrid host), as a detached mount, for moving processes between cgroups where berthd's unit made that
+ * mount read-only (ProtectControlGroups=). Never a new cgroup2 instance: mounting one from the host's
+ * cgroup namespace applies its options to the host's whole hierarchy, and no options there clear
+ * systemd's nsdelegate and memory_recursiveprot. -ENOENT without a cgroup2 hierarchy. */
+int cgroup2_clone_writable(int *ret_fd);
+
 /* Attaches a detached mount on target_fd. */
 int mount_attach(int mount_fd, int target_fd);
 
