@@ -242,7 +242,7 @@ static int on_container_changed(sd_bus_message *m, void *userdata, sd_bus_error 
  * the last look, if it had one (the caller frees it). berthd records it when the monitor is gone, which
  * comes a little after the monitor's final journal entry: each PropertiesChanged of the container is a
  * reason to look again. The match is asked for before the first look, and the bus keeps the order of one
- * connection's messages, so no change after that look is missed. */
+ * connection's messages, so no change after that look is missed; a quiet second is one too. */
 static char *container_wait_recorded(const char *path)
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
@@ -273,8 +273,15 @@ static char *container_wait_recorded(const char *path)
                         r = sd_bus_process(bus, NULL);
                         if (r < 0)
                                 return NULL;
-                        if (r == 0 && sd_bus_wait(bus, deadline - now) < 0)
+                        if (r > 0)
+                                continue;
+                        /* At least once a second: a berthd restarted meanwhile records the end as it
+                         * starts, with no signal. */
+                        r = sd_bus_wait(bus, MIN(deadline - now, USEC_PER_SEC));
+                        if (r < 0)
                                 return NULL;
+                        if (r == 0)
+                                break;
                 }
         }
 }

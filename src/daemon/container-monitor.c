@@ -128,6 +128,7 @@ static void container_monitor_gone(Container *c, int status_code, int status)
                 bool killed = status_code == CLD_KILLED;
 
                 c->state.status = CONTAINER_EXITED;
+                c->state.unrecorded_end = true;
                 c->state.exit_code = killed ? 128 + status : 255;
                 c->state.exit_signal = killed ? status : 0;
                 c->state.pid = 0;
@@ -185,12 +186,22 @@ static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
+static int on_killed_monitor_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        return 0; /* reaped by sd-event; the floating source goes with it */
+}
+
 void container_monitor_kill_and_reap(Container *c)
 {
         if (c->monitor_pidfd < 0)
                 return;
         (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
-        /* Short: it waits for "G" on a socket, and SIGKILL ends that wait. */
+        /* Reaped from the loop, not waited for here: the monitor may have mounted the container's overlay
+         * already (container_prep_make()), and its end then unmounts it, which can sync the whole upper file
+         * system. Waited for only if the loop cannot watch it. */
+        if (c->start_monitor_pid > 0 && sd_event_add_child(c->manager->event, NULL, c->start_monitor_pid,
+                                                           WEXITED, on_killed_monitor_exit, NULL) >= 0)
+                return;
         while (waitid(P_PIDFD, (id_t) c->monitor_pidfd, &(siginfo_t){}, WEXITED) < 0 && errno == EINTR)
                 ;
 }

@@ -14,8 +14,9 @@ int container_spawn_monitor(Container *c, const char *spec_path, bool own_netns,
                             int *ret_sync_fd);
 /* Watches the monitor through its pidfd (taken over); when it is gone, the container has exited. */
 int container_watch_monitor(Container *c, int pidfd);
-/* A start that failed before "G" and is answered at once: the monitor is killed and reaped here, since no
- * watch will see it go (it would stay a zombie of berthd's). */
+/* A start that failed before "G" and is answered at once: the monitor is killed, and reaped by a child
+ * source of the loop, since no watch of the container's will see it go (it would stay a zombie of
+ * berthd's). */
 void container_monitor_kill_and_reap(Container *c);
 /* Opens c->init_pidfd, checked to be the monitor's child: every signal to the init goes through it. */
 int container_open_init_pidfd(Container *c);

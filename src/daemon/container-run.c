@@ -330,6 +330,7 @@ static int container_write_spec(Container *c, char **device_rules, char **ret_pa
                 return r;
         spec->read_only = c->config.read_only;
         spec->state_unsynced = c->auto_remove;
+        spec->prepare_after_go = c->state.unrecorded_end;
         if (!spec->privileged && !spec->seccomp_unconfined) {
                 uint64_t caps;
                 const void *bpf;
@@ -450,7 +451,10 @@ static int container_do_start(Container *c)
         /* Opened only now: /proc/PID/ns waits for the monitor's exec to get far enough (0.4 ms in a trace),
          * and the job is asked for already. */
         r = netns_open_of(pid, &netns_fd);
-        if (r >= 0)
+        if (r < 0)
+                log_error_errno(r, "Cannot open the network namespace of %s's monitor (did it end?): %m",
+                                c->name);
+        else
                 r = container_join_networks(c, netns_fd);
         if (r < 0)
                 (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);

@@ -223,8 +223,10 @@ static int run(Monitor *m)
                         r, "Cannot listen on '%s'; container '%s' cannot be attached to, ignoring: %m",
                         m->spec->attach_socket, m->spec->name);
 
-        /* Made while systemd makes the scope; a failure is reported after the go. */
-        container_prep_make(m->spec, &m->prep);
+        /* Made while systemd makes the scope, unless the previous run may still be on the writable layer;
+         * a failure is reported after the go. */
+        if (!m->spec->prepare_after_go)
+                container_prep_make(m->spec, &m->prep);
 
         r = wait_for_go(m->attach);
         if (r <= 0) {
@@ -232,6 +234,8 @@ static int run(Monitor *m)
                                "berthd gave up on container '%s'; not starting it.", m->spec->name);
                 return -ECANCELED;
         }
+        if (m->spec->prepare_after_go)
+                container_prep_make(m->spec, &m->prep);
 
         r = start_container(m, &pidfd, &io);
         /* Answered: what is unmade here no longer delays the start. */

@@ -27,6 +27,7 @@ static int get_int(JsonObject *o, const char *key, int64_t min, int64_t max, int
 static int parse_state(JsonObject *o, ContainerState *ret)
 {
         int64_t monitor_pid, pid, started, finished, code, sig;
+        bool unrecorded_end;
         ContainerStatus status;
         const char *s;
         char *error = NULL;
@@ -43,7 +44,8 @@ static int parse_state(JsonObject *o, ContainerState *ret)
             get_int(o, "started_usec", 0, INT64_MAX, &started) < 0 ||
             get_int(o, "finished_usec", 0, INT64_MAX, &finished) < 0 ||
             get_int(o, "exit_code", INT32_MIN, INT32_MAX, &code) < 0 ||
-            get_int(o, "exit_signal", 0, INT32_MAX, &sig) < 0)
+            get_int(o, "exit_signal", 0, INT32_MAX, &sig) < 0 ||
+            json_read_bool(o, "unrecorded_end", &unrecorded_end) < 0)
                 return -EBADMSG;
 
         r = json_read_string_dup(o, "error", &error);
@@ -73,6 +75,7 @@ static int parse_state(JsonObject *o, ContainerState *ret)
                 .exit_code = (int) code,
                 .exit_signal = (int) sig,
                 .error = error,
+                .unrecorded_end = unrecorded_end,
         };
         return 0;
 }

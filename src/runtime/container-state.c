@@ -94,7 +94,7 @@ int container_state_save_flags(const char *path, const ContainerState *s, int fl
                 return -EINVAL;
 
         /* Written by hand rather than with json-glib: berth-monitor writes it and links no JSON library. A
-         * fixed set of members, all numbers but two strings; berthd reads it with json-glib
+         * fixed set of members, all numbers but two strings and a flag; berthd reads it with json-glib
          * (container-state-load.c), and the unit test reads every member back. */
         f = open_memstream(&json, &size);
         if (!f)
@@ -110,6 +110,8 @@ int container_state_save_flags(const char *path, const ContainerState *s, int fl
                 fputs(",\n  \"error\" : ", f);
                 put_json_string(f, s->error);
         }
+        if (s->unrecorded_end)
+                fputs(",\n  \"unrecorded_end\" : true", f);
         fputs("\n}", f);
         if (fclose(f) != 0 || !json)
                 return -ENOMEM;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,6 +28,10 @@ typedef struct ContainerState {
         int exit_code;          /* Docker's: the status, or 128+N after signal N; 125-127 for start errors */
         int exit_signal;        /* the signal that killed it, or 0 */
         char *error;            /* why the last start failed ("exec: "foo": not found"), or NULL */
+        /* The monitor ended without recording the exit, which berthd then filled in: processes of that run
+         * (an init whose monitor alone was killed) may outlive it, on its writable layer. Only berthd sets
+         * it; the next run's monitor clears it by writing its own state. */
+        bool unrecorded_end;
 } ContainerState;
 
 #define CONTAINER_STATE_INIT                                                                                \

@@ -130,15 +130,25 @@ static const char *etc_file_source(const RunSpec *spec, size_t i)
         return sources[i];
 }
 
-/* Whether one of the caller's mounts goes on /etc or below it: then the binds' targets are made where that
- * mount puts them, by the child. */
-static bool mounts_reach_etc(const RunSpec *spec)
+/* Whether one of the caller's mounts may go on /etc or below it: then the binds' targets are made where
+ * that mount puts them, by the child. A target reached through a symlink of the image's ("/data -> /etc")
+ * counts as one. */
+static bool mounts_reach_etc(const RunSpec *spec, int root_fd)
 {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+        };
+
         STRV_FOREACH (entry, spec->mounts) {
                 _cleanup_(mount_entry_done) MountEntry m = {};
+                _cleanup_close_ int fd = -EBADF;
 
                 if (mount_entry_parse_mount(*entry, &m) < 0 || streq(m.target, "/etc") ||
                     startswith(m.target, "/etc/"))
+                        return true;
+                fd = openat2_retry(root_fd, m.target, &how);
+                if (fd == -ELOOP)
                         return true;
         }
         return false;
@@ -156,10 +166,8 @@ static void make_etc_file_targets(const RunSpec *spec)
         };
         _cleanup_close_ int root_fd = -EBADF, etc_fd = -EBADF;
 
-        if (mounts_reach_etc(spec))
-                return;
         root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
+        if (root_fd < 0 || mounts_reach_etc(spec, root_fd))
                 return;
         etc_fd = openat2_retry(root_fd, "etc", &how);
         if (etc_fd < 0)

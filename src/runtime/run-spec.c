@@ -79,6 +79,7 @@ static const Field fields[] = {
         STRV(mounts, false),
         BOOL(read_only),
         BOOL(state_unsynced),
+        BOOL(prepare_after_go),
         STRV(copy_up, false),
 };
 

@@ -67,6 +67,10 @@ typedef struct RunSpec {
         char **mounts;
         bool read_only;
         bool state_unsynced; /* the exit record need not reach the disk: the caller removes it (run --rm) */
+        /* The monitor makes the root only after the go, once the new scope exists and so the previous run's
+         * has no process left: that run's end went unrecorded (ContainerState.unrecorded_end), and its
+         * init may still be running on the writable layer. */
+        bool prepare_after_go;
         /* Targets of mounts whose source is a volume: what the image has there is copied into it first
          * when the volume is empty (Docker's copy-up; runtime/copy-up.h). */
         char **copy_up;

@@ -96,14 +96,14 @@ test_running_container_is_a_scope_in_machine_slice() {
         assert_ne "$pid" 0 "Pid"
         assert_match "$(bed_exec cat /proc/$pid/cgroup)" 'berth-sleeper\.scope' "init in the scope"
         assert_eq "$(bed_exec cat /proc/$pid/comm)" sleep "init is the command"
-        # The monitor mounted the overlay in a namespace of its own before the go, and went back to berthd's
-        # once the init had its copy: berthd's namespace holds no mount of the container.
+        # The monitor mounts the overlay in a namespace of its own before the go and goes back to berthd's once
+        # it has answered: in the end it is in berthd's, which holds no mount of the container.
         local monitor berthd id
         monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-sleeper.scope/supervisor/cgroup.procs)
         berthd=$(bed_exec systemctl show -P MainPID berthd.service)
         id=$(cprop sleeper Id)
-        assert_eq "$(bed_exec readlink /proc/$monitor/ns/mnt)" "$(bed_exec readlink /proc/$berthd/ns/mnt)" \
-                "the monitor is back in berthd's mount namespace"
+        # (It returns right after its answer, so only eventually.)
+        wait_until 30 same_mount_namespace "$monitor" "$berthd"
         assert_ne "$(bed_exec readlink /proc/$pid/ns/mnt)" "$(bed_exec readlink /proc/$berthd/ns/mnt)" \
                 "the init has a mount namespace of its own"
         assert_no_match "$(bed_exec cat /proc/$berthd/mountinfo)" "$id" "no mount of the container in berthd's"
@@ -113,6 +113,8 @@ test_running_container_is_a_scope_in_machine_slice() {
         assert_no_match "$(M ListContainers b false)" '"hello"' "exited not listed without all"
         assert_match "$(M ListContainers b true)" '"hello"' "exited listed with all"
 }
+
+same_mount_namespace() { [ "$(bed_exec readlink "/proc/$1/ns/mnt")" = "$(bed_exec readlink "/proc/$2/ns/mnt")" ]; }
 
 test_stop_escalates_to_sigkill_after_timeout() {
         # sleep as PID 1 of its namespace ignores SIGTERM: after the timeout, SIGKILL.
@@ -308,6 +310,48 @@ test_container_outlives_berthd_restart() {
         wait_until 60 is_inactive berth-survivor.scope
         assert_eq "$(state survivor)" exited "exit recorded while berthd was down"
         assert_eq "$(exit_code survivor)" 7 "its code"
+}
+
+# The monitor mounts the overlay before the go only when the previous run is known to be over. A monitor
+# killed alone leaves its init running in the old scope, on the writable layer: berthd records the end as
+# unrecorded, and the next start's monitor waits for the go (which needs the old scope gone) before it mounts
+# anything, so the running init's overlay is never mounted twice.
+new_monitor() { # the berth-monitor child of berthd that is not in a scope yet
+        local berthd p
+        berthd=$(bed_exec systemctl show -P MainPID berthd.service)
+        for p in $(bed_exec pgrep -P "$berthd" -x berth-monitor); do
+                bed_exec grep -q 'berthd\.service' "/proc/$p/cgroup" 2>/dev/null && { echo "$p"; return 0; }
+        done
+        return 1
+}
+no_new_monitor() { ! new_monitor >/dev/null; }
+test_a_start_over_a_lingering_run_mounts_nothing_before_the_go() {
+        local id pid monitor berthd
+        id=$(create "$(R busybox)" linger sleep 1000)
+        M StartContainer s linger >/dev/null
+        pid=$(cprop linger Pid)
+        bed_exec kill -KILL "$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-linger.scope/supervisor/cgroup.procs)"
+        wait_until 30 is_state linger exited
+        bed_exec grep -q '"unrecorded_end" : true' "/var/lib/berth/containers/$id/state.json" ||
+                fail "the end is recorded as unrecorded"
+        bed_exec kill -0 "$pid" || fail "the init outlives its monitor"
+
+        # systemd refuses the new scope while the old one holds the init; berthd retries for a few seconds.
+        bed_sh "busctl call org.berth1 /org/berth1 org.berth1.Manager StartContainer s linger >/dev/null 2>&1 &"
+        wait_until 30 new_monitor >/dev/null
+        monitor=$(new_monitor)
+        berthd=$(bed_exec systemctl show -P MainPID berthd.service)
+        assert_eq "$(bed_exec readlink "/proc/$monitor/ns/mnt")" "$(bed_exec readlink "/proc/$berthd/ns/mnt")" \
+                "the new monitor waits in berthd's mount namespace, nothing mounted"
+        wait_until 60 no_new_monitor
+        bed_exec kill -0 "$pid" || fail "the lingering init is untouched by the failed start"
+
+        bed_exec kill -KILL "$pid"
+        wait_until 60 is_inactive berth-linger.scope
+        M StartContainer s linger >/dev/null
+        assert_eq "$(state linger)" running "started once the old run is gone"
+        assert_fails bed_exec grep -q unrecorded_end "/var/lib/berth/containers/$id/state.json"
+        M RemoveContainer sb linger true >/dev/null
 }
 
 # berthd signals a container's init through a pidfd that it checked to be the monitor's child, never by the

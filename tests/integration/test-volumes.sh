@@ -161,6 +161,7 @@ test_a_mount_over_etc_still_shows_berths_files() {
         out=$(bed_exec berthctl run --rm -v etcvol:/etc "$(R busybox)" sh -c 'cat /etc/hostname; ls /etc/passwd')
         assert_match "$out" '^[0-9a-f]{12}$' "a volume on /etc: the container's hostname"
         assert_match "$out" '^/etc/passwd$' "and the image's files copied into it"
+        bed_exec berthctl volume rm etcvol >/dev/null
 }
 
 test_read_only_root_keeps_volumes_writable() {

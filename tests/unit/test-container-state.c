@@ -59,6 +59,7 @@ static void test_round_trip(Fixture *f, gconstpointer data)
                 .exit_code = 137,
                 .exit_signal = 9,
                 .error = (char *) "exec: \"foo\": executable file not found in $PATH",
+                .unrecorded_end = true,
         };
         ContainerState t = CONTAINER_STATE_INIT;
         struct stat st, spare, after;
@@ -77,6 +78,7 @@ static void test_round_trip(Fixture *f, gconstpointer data)
         g_assert_cmpint(t.exit_code, ==, 137);
         g_assert_cmpint(t.exit_signal, ==, 9);
         g_assert_cmpstr(t.error, ==, s.error);
+        g_assert_true(t.unrecorded_end);
         container_state_done(&t);
         g_assert_null(t.error);
 
@@ -97,6 +99,7 @@ static void test_round_trip(Fixture *f, gconstpointer data)
         g_assert_cmpint(t.status, ==, CONTAINER_RUNNING);
         g_assert_cmpint(t.pid, ==, 11);
         g_assert_null(t.error);
+        g_assert_false(t.unrecorded_end);
         container_state_done(&t);
 }
 

@@ -54,6 +54,7 @@ static RunSpec *make_spec(void)
         s->mounts = g_strdupv((char **) mounts);
         s->read_only = true;
         s->state_unsynced = true;
+        s->prepare_after_go = true;
         s->copy_up = g_strsplit("/data", ",", -1);
         return s;
 }
@@ -102,6 +103,7 @@ static void assert_spec_equal(const RunSpec *s, const RunSpec *t)
         assert_strv_equal(t->mounts, s->mounts);
         g_assert_cmpint(t->read_only, ==, s->read_only);
         g_assert_cmpint(t->state_unsynced, ==, s->state_unsynced);
+        g_assert_cmpint(t->prepare_after_go, ==, s->prepare_after_go);
         assert_strv_equal(t->copy_up, s->copy_up);
         /* 24 strings or lists or byte pointers, 11 booleans, one size: a new member changes this. */
         G_STATIC_ASSERT(sizeof(RunSpec) == 25 * sizeof(void *) + sizeof(size_t) + 11 * sizeof(bool) + 5);
@@ -156,6 +158,7 @@ static void test_defaults(void)
         g_assert_false(t->tty);
         g_assert_false(t->read_only);
         g_assert_false(t->state_unsynced);
+        g_assert_false(t->prepare_after_go);
 }
 
 #define HEAD      "berth-run-spec 1\n"
