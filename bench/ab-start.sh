@@ -2,8 +2,8 @@
 # integration runner, as root, with the other build's directory:
 #     sudo OLD_BUILD=/path/to/other/build tests/integration/run BUILD bench/ab-start.sh
 # In one bed, berthd, berth-monitor and berthctl of OLD_BUILD ("old") and of BUILD ("new") take turns in
-# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name), BLOCKS blocks of
-# RUNS `berthctl run --rm REG/busybox true` on the bridge each. A few perf tracepoints (exec, fork, exit,
+# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name), BLOCKS pairs of
+# blocks of RUNS `berthctl run --rm REG/busybox true` on the bridge each, the order turning every pair. A few perf tracepoints (exec, fork, exit,
 # sendmsg, recvmsg: cheap, unlike strace) mark in each run:
 #   before job   berthctl's exec to berthd's StartTransientUnit (its first sendmsg of 700 bytes or more
 #                after it spawned the monitor)
@@ -40,7 +40,10 @@ test_ab_start() {
         ab_use new
         bed_exec berthctl pull -q "$(B)" >/dev/null
         for b in $(seq "${BLOCKS:-6}"); do
-                for v in old new; do
+                # Which build goes first turns every block: each leaves its deletions to the next.
+                order="old new"
+                [ $((b % 2)) = 1 ] || order="new old"
+                for v in $order; do
                         ab_use "$v"
                         bed_exec "berthctl-$v" run --rm "$(B)" true >/dev/null
                         perf record -q -a -k CLOCK_MONOTONIC -o "$out/perf.data" \
@@ -49,8 +52,8 @@ test_ab_start() {
                         perf=$!
                         # perf is recording once its first event is in; a run of true makes one.
                         sleep 1
-                        bed_exec bash -c 'for i in $(seq "$2"); do "berthctl-$3" run --rm "$1" true >/dev/null || exit 1; sleep 0.2; done' \
-                                x "$(B)" "${RUNS:-10}" "$v"
+                        bed_exec bash -c 'for i in $(seq "$2"); do "berthctl-$3" run --rm "$1" true >/dev/null || exit 1; sleep "$4"; done' \
+                                x "$(B)" "${RUNS:-10}" "$v" "${PAUSE:-0.2}"
                         kill -INT "$perf"
                         wait "$perf" || true
                         perf script -i "$out/perf.data" -F comm,pid,tid,time,event,trace 2>/dev/null >>"$out/$v.txt"
