@@ -393,6 +393,20 @@ static void on_cni_added(Container *c, int r, const char *error)
         (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
 }
 
+/* The monitor was born in the container's network namespace: opened through its pid, and joined to the
+ * container's networks. */
+static int join_networks_of_monitor(Container *c, pid_t pid)
+{
+        _cleanup_close_ int netns_fd = -EBADF;
+        int r;
+
+        r = netns_open_of(pid, &netns_fd);
+        if (r < 0)
+                return log_error_errno(
+                        r, "Cannot open the network namespace of %s's monitor (did it end?): %m", c->name);
+        return container_join_networks(c, netns_fd);
+}
+
 /* berthd sets up the container's network itself, between the namespace's birth (with the monitor) and "G":
  * it holds the netlink and nftables state and the address allocations, so a crash sweep at its next start
  * sees everything in one place, and the monitor needs no privilege over the host's network
@@ -400,7 +414,7 @@ static void on_cni_added(Container *c, int r, const char *error)
 static int container_do_start(Container *c)
 {
         _cleanup_free_ char *spec_path = NULL;
-        _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
+        _cleanup_close_ int sync_fd = -EBADF, pidfd = -EBADF;
         g_auto(GStrv) device_nodes = NULL, device_rules = NULL;
         bool bridge = container_joins_network(c), own_netns = !streq_ptr(c->config.network, "host");
         pid_t pid = 0;
@@ -432,9 +446,7 @@ static int container_do_start(Container *c)
         g_strfreev(c->start_device_rules);
         c->start_device_rules = TAKE_PTR(device_rules);
         if (bridge && container_has_cni_networks(c)) {
-                r = netns_open_of(pid, &netns_fd);
-                if (r >= 0)
-                        r = container_join_networks(c, netns_fd);
+                r = join_networks_of_monitor(c, pid);
                 if (r >= 0)
                         /* The scope once the plugins are done (container-cni.c), off the event loop. */
                         r = container_cni_add(c, pid, on_cni_added);
@@ -448,14 +460,9 @@ static int container_do_start(Container *c)
         r = container_start_scope(c);
         if (r < 0 || !bridge)
                 return r;
-        /* Opened only now: /proc/PID/ns waits for the monitor's exec to get far enough (0.4 ms in a trace),
-         * and the job is asked for already. */
-        r = netns_open_of(pid, &netns_fd);
-        if (r < 0)
-                log_error_errno(r, "Cannot open the network namespace of %s's monitor (did it end?): %m",
-                                c->name);
-        else
-                r = container_join_networks(c, netns_fd);
+        /* Only now: opening the namespace waits for the monitor's exec to get far enough (0.4 ms in a
+         * trace), and the job is asked for already. */
+        r = join_networks_of_monitor(c, pid);
         if (r < 0)
                 (void) pidfd_send_signal(c->monitor_pidfd, SIGKILL, NULL, 0);
         return r;

@@ -88,21 +88,12 @@ int cgroup2_clone_writable(int *ret_fd)
         static const char *const paths[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                struct mount_attr writable = { .attr_clr = MOUNT_ATTR_RDONLY };
-                _cleanup_close_ int fd = -EBADF;
                 struct statfs sfs;
-                int r;
 
                 if (statfs(paths[i], &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
                         continue;
-                r = mount_bind_new(AT_FDCWD, paths[i], false,
-                                   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, &fd);
-                if (r < 0)
-                        return r;
-                if (mount_setattr(fd, "", AT_EMPTY_PATH, &writable, sizeof(writable)) < 0)
-                        return negative_errno();
-                *ret_fd = TAKE_FD(fd);
-                return 0;
+                return mount_bind_writable(AT_FDCWD, paths[i], false,
+                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, ret_fd);
         }
         return -ENOENT;
 }
@@ -141,10 +132,11 @@ int mount_fs_new(const char *fstype, const char *source, const char *const *opti
         return 0;
 }
 
-int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd)
+static int bind_clone(int dir_fd, const char *path, bool recursive, unsigned set, unsigned clear,
+                      int *ret_fd)
 {
         _cleanup_close_ int tree = -EBADF;
-        struct mount_attr attr = { .attr_set = attrs };
+        struct mount_attr attr = { .attr_set = set, .attr_clr = clear };
         unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
 
         if (isempty(path))
@@ -152,11 +144,21 @@ int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs,
         tree = open_tree(dir_fd, strempty(path), flags);
         if (tree < 0)
                 return negative_errno();
-        if (attrs != 0 &&
+        if ((set | clear) != 0 &&
             mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
                 return negative_errno();
         *ret_fd = TAKE_FD(tree);
         return 0;
+}
+
+int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd)
+{
+        return bind_clone(dir_fd, path, recursive, attrs, 0, ret_fd);
+}
+
+int mount_bind_writable(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd)
+{
+        return bind_clone(dir_fd, path, recursive, attrs, MOUNT_ATTR_RDONLY, ret_fd);
 }
 
 int mkdir_p_host(const char *path, mode_t mode)
@@ -183,12 +185,9 @@ int mkdir_p_host(const char *path, mode_t mode)
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
         /* A bind of it of our own, writable: a read-only view of a writable file system is no obstacle. */
-        int r = mount_bind_new(AT_FDCWD, existing, false, 0, &dir);
+        int r = mount_bind_writable(AT_FDCWD, existing, false, 0, &dir);
         if (r < 0)
                 return r;
-        struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
-        if (mount_setattr(dir, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                return negative_errno();
         const char *rest = path + strlen(existing);
         while (*rest) {
                 size_t n;

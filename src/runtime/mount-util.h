@@ -21,6 +21,9 @@ int mount_fs_new(const char *fstype, const char *source, const char *const *opti
 
 /* Clones the host path (recursively when recursive) as a detached mount, with attrs set (recursively). */
 int mount_bind_new(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd);
+/* The same, and writable (recursively when recursive) even where the source is bound read-only, as berthd's
+ * ProtectSystem= and ProtectControlGroups= bind the host's tree: only the view was read-only. */
+int mount_bind_writable(int dir_fd, const char *path, bool recursive, unsigned attrs, int *ret_fd);
 
 /* mkdir -p of an absolute host path (mode for what it makes), also where this process sees the host
  * read-only (berthd's ProtectSystem=strict binds it so; the file system itself is writable): through a

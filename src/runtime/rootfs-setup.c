@@ -327,18 +327,13 @@ static int mount_one(int root_fd, const char *spec_entry, char **copy_up_targets
                                  (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID |
                                          MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
                                  &tree);
-        } else {
-                r = mount_bind_new(AT_FDCWD, m.source, true,
-                                   (m.readonly ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NODEV, &tree);
+        } else if (m.readonly)
+                r = mount_bind_new(AT_FDCWD, m.source, true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, &tree);
+        else
                 /* berthd's unit has ProtectSystem=strict: in its mount namespace (the monitor's copy of it)
                  * the host's tree is bound read-only. A writable bind clears that flag on its own clone, so
                  * the container writes where the host would; the file system itself was never read-only. */
-                if (r >= 0 && !m.readonly) {
-                        struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
-                        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-                                r = negative_errno();
-                }
-        }
+                r = mount_bind_writable(AT_FDCWD, m.source, true, MOUNT_ATTR_NODEV, &tree);
         if (r < 0)
                 return child_fail(e, r, "cannot make the %s mount for %s", mount_type_to_string(m.type),
                                   m.target);
