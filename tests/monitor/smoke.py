@@ -7,7 +7,7 @@ need not exist and the host's /run is never touched).
 
 Usage: smoke.py PATH-TO-berth-monitor PATH-TO-seccomp-bpf   (prints TAP; exit status 0 when all pass)
 Only processes this script started are ever signalled, by pid."""
-import ctypes, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import ctypes, json, os, select, shutil, signal, socket, struct, subprocess, sys, tempfile, threading, time
 
 MONITOR = os.path.abspath(sys.argv[1])
 # The seccomp program berthd would put into the run spec (default capabilities): berth-monitor compiles none.
@@ -48,7 +48,9 @@ def make_tree(top):
 
 
 class Journal:
-    """A datagram socket speaking journald's native protocol, enough for sd_journal_sendv()."""
+    """A datagram socket speaking journald's native protocol, enough for sd_journal_sendv(). A thread takes
+    each entry as it comes, as journald does: a datagram socket queues only net.unix.max_dgram_qlen entries
+    (10 unless the host's systemd raised it), and a monitor whose entries are not taken blocks in sendmsg."""
 
     def __init__(self):
         os.makedirs('/run/systemd/journal', exist_ok=True)
@@ -56,15 +58,30 @@ class Journal:
         self.sock.bind('/run/systemd/journal/socket')
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.setblocking(False)
+        self.lock = threading.Lock()
+        self.entries = []
+        threading.Thread(target=self._take, daemon=True).start()
 
-    def read_all(self):
-        entries = []
+    def _drain(self):  # with the lock held: each datagram is either still queued or in self.entries
         while True:
             try:
                 data = self.sock.recv(1 << 20)
             except BlockingIOError:
-                return entries
-            entries.append(self.parse(data))
+                return
+            self.entries.append(self.parse(data))
+
+    def _take(self):
+        while True:
+            select.select([self.sock], [], [])
+            with self.lock:
+                self._drain()
+
+    def read_all(self):
+        """The entries received since the last call, in order."""
+        with self.lock:
+            self._drain()
+            entries, self.entries = self.entries, []
+        return entries
 
     @staticmethod
     def parse(data):
