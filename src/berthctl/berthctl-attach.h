@@ -33,4 +33,4 @@ int detach_keys_parse(const char *spec, char ret[static DETACH_KEYS_MAX], size_t
 void terminal_raw(void);
 void terminal_restore(void);
 int verb_exec(int argc, char *argv[]);
-int verb_cp(int argc, char *argv[]); /* berthctl-cp.c; in berthctl, berthctl-archive-exec.c executes it */
+int verb_cp(int argc, char *argv[]); /* berthctl-cp.c, in berthctl-full only */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +7,9 @@
 
 #include "berthctl-container.h"
 #include "berthctl.h"
+#if BERTHCTL_FULL
 #include "shared/json-build.h"
+#endif
 #include "shared/berth-errors.h"
 #include "berthctl-attach.h"
 #include "format.h"
@@ -31,6 +32,7 @@ void container_info_done(ContainerInfo *c)
         free(c->ip_address);
         free(c->ports);
         g_strfreev(c->command);
+        g_strfreev(c->mounts);
         *c = (ContainerInfo){};
 }
 
@@ -94,6 +96,7 @@ int container_info_get(const char *path, ContainerInfo *ret, sd_bus_error *error
                         { "Config", 's', offsetof(ContainerInfo, config) },
                         { "IPAddress", 's', offsetof(ContainerInfo, ip_address) },
                         { "Command", 'a', offsetof(ContainerInfo, command) },
+                        { "Mounts", 'a', offsetof(ContainerInfo, mounts) },
                         { "ExitCode", 'u', offsetof(ContainerInfo, exit_code) },
                         { "Pid", 'u', offsetof(ContainerInfo, pid) },
                         { "RestartCount", 'u', offsetof(ContainerInfo, restart_count) },
@@ -331,6 +334,7 @@ static int verb_rm(int argc, char *argv[])
         return ret;
 }
 
+#if BERTHCTL_FULL
 static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
 {
         char when[FORMAT_RFC3339_MAX];
@@ -339,6 +343,42 @@ static void json_add_time(JsonBuilder *b, const char *name, uint64_t usec)
         json_build_string(b, name,
                           usec > 0 ? format_rfc3339(when, sizeof(when), usec) : "0001-01-01T00:00:00Z");
 }
+
+/* The Engine API's /containers/json shape, as `docker ps --format json` has it. */
+static void print_containers_json(GArray *rows)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < rows->len; i++) {
+                ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
+                char status[FORMAT_STATUS_MAX];
+                g_autofree char *names = g_strconcat("/", strempty(ci->name), NULL);
+                g_autofree char *cmd = ci->command ? g_strjoinv(" ", ci->command) : g_strdup("");
+
+                if (!ci->state)
+                        continue;
+                /* The Engine API's /containers/json shape, as `docker ps` gets it. */
+                json_builder_begin_object(b);
+                json_build_string(b, "Id", ci->id);
+                json_builder_set_member_name(b, "Names");
+                json_builder_begin_array(b);
+                json_builder_add_string_value(b, names);
+                json_builder_end_array(b);
+                json_build_string(b, "Image", ci->image);
+                json_build_string(b, "ImageID", ci->image_id);
+                json_build_string(b, "Command", cmd);
+                json_build_int(b, "Created", (gint64) (ci->created_usec / USEC_PER_SEC));
+                json_build_string(b, "State", ci->state);
+                json_build_string(b, "Status",
+                                  format_container_status(status, sizeof(status), ci->state, ci->exit_code,
+                                                          ci->started_usec, ci->finished_usec, 0));
+                json_build_string(b, "Unit", ci->unit);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(json_builder_get_root(b));
+}
+#endif
 
 static int verb_ps(int argc, char *argv[])
 {
@@ -349,6 +389,8 @@ static int verb_ps(int argc, char *argv[])
         const char *id, *name, *image, *state, *path;
         uint32_t exit_code;
         int c, r;
+
+        g_array_set_clear_func(rows, (GDestroyNotify) container_info_done);
 
         enum { ARG_NO_TRUNC = 0x100 };
         static const struct option options[] = { { "all", no_argument, NULL, 'a' },
@@ -415,39 +457,13 @@ static int verb_ps(int argc, char *argv[])
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
 
+#if BERTHCTL_FULL
         if (arg_json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_array(b);
-                for (guint i = 0; i < rows->len; i++) {
-                        ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
-                        char status[FORMAT_STATUS_MAX];
-                        g_autofree char *names = g_strconcat("/", strempty(ci->name), NULL);
-                        g_autofree char *cmd = ci->command ? g_strjoinv(" ", ci->command) : g_strdup("");
-
-                        if (!ci->state)
-                                continue;
-                        /* The Engine API's /containers/json shape, as `docker ps` gets it. */
-                        json_builder_begin_object(b);
-                        json_build_string(b, "Id", ci->id);
-                        json_builder_set_member_name(b, "Names");
-                        json_builder_begin_array(b);
-                        json_builder_add_string_value(b, names);
-                        json_builder_end_array(b);
-                        json_build_string(b, "Image", ci->image);
-                        json_build_string(b, "ImageID", ci->image_id);
-                        json_build_string(b, "Command", cmd);
-                        json_build_int(b, "Created", (gint64) (ci->created_usec / USEC_PER_SEC));
-                        json_build_string(b, "State", ci->state);
-                        json_build_string(b, "Status",
-                                          format_container_status(status, sizeof(status), ci->state,
-                                                                  ci->exit_code, ci->started_usec,
-                                                                  ci->finished_usec, 0));
-                        json_build_string(b, "Unit", ci->unit);
-                        json_builder_end_object(b);
-                }
-                json_builder_end_array(b);
-                print_json(json_builder_get_root(b));
-        } else if (quiet) {
+                print_containers_json(rows);
+                return EXIT_OK;
+        }
+#endif
+        if (quiet) {
                 for (guint i = 0; i < rows->len; i++) {
                         ContainerInfo *ci = &g_array_index(rows, ContainerInfo, i);
                         char sid[13];
@@ -474,12 +490,10 @@ static int verb_ps(int argc, char *argv[])
                 table_print(t);
                 table_free(t);
         }
-
-        for (guint i = 0; i < rows->len; i++)
-                container_info_done(&g_array_index(rows, ContainerInfo, i));
         return EXIT_OK;
 }
 
+#if BERTHCTL_FULL
 /* Docker's "container inspect" shape, from the object's properties; Config is berthd's, completed. */
 static void container_inspect_build(const ContainerInfo *c, JsonBuilder *b)
 {
@@ -622,6 +636,7 @@ static int verb_inspect(int argc, char *argv[])
         print_json(json_builder_get_root(b));
         return ret;
 }
+#endif
 
 /* docker port: "80/tcp -> 0.0.0.0:8080" per published port of a running container, or the host side of
  * one ("0.0.0.0:8080") when PRIVATE_PORT[/PROTO] is given. */
@@ -691,13 +706,14 @@ const Verb container_verbs[] = {
         { "exec", NULL, "[-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
           "Run a command in a running container", verb_exec },
         { "cp", NULL, "[-a] CONTAINER:SRC DEST|- or [-a] SRC|- CONTAINER:DEST",
-          "Copy files between a container and here", verb_cp },
+          "Copy files between a container and here", FULL_VERB(verb_cp) },
         { "stop", NULL, "[-t SECONDS] CONTAINER...", "Stop containers", verb_stop },
         { "kill", NULL, "[-s SIGNAL] CONTAINER...", "Send a signal to containers", verb_kill },
         { "rm", NULL, "[-f] [-v] CONTAINER...", "Remove containers", verb_rm },
         { "ps", NULL, "[-a] [-q] [--no-trunc]", "List containers", verb_ps },
         { "logs", NULL, LOGS_ARGS, "Show a container's output", verb_logs },
-        { "inspect", "container", "CONTAINER...", "Show containers' details as JSON", verb_inspect },
+        { "inspect", "container", "CONTAINER...", "Show containers' details as JSON",
+          FULL_VERB(verb_inspect) },
         { "port", NULL, "CONTAINER [PRIVATE_PORT[/PROTO]]", "List a container's published ports",
           verb_port },
         { "ls", "container", "[-a] [-q] [--no-trunc]", "Alias of 'ps'", verb_ps },

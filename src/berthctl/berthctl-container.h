@@ -15,6 +15,7 @@ typedef struct ContainerInfo {
         char *id, *name, *image, *image_id, *state, *error, *unit, *config, *ip_address;
         char *ports; /* Docker's PORTS column: "0.0.0.0:8080->80/tcp, …" */
         char **command;
+        char **mounts; /* as Config's "Mounts": "type=volume,source=NAME,target=…" and the like */
         uint32_t exit_code, pid, restart_count;
         uint64_t created_usec, started_usec, finished_usec;
         bool tty, interactive;

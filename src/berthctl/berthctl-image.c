@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "berthctl.h"
+#if BERTHCTL_FULL
 #include "shared/json-build.h"
+#endif
 #include "format.h"
 #include "registry/reference.h"
 
@@ -58,6 +59,27 @@ static void split_tag(const char *t, char **ret_repo, char **ret_tag)
         }
 }
 
+#if BERTHCTL_FULL
+/* The Engine API's /images/json shape, as `docker images --format json` has it. */
+static void print_images_json(GArray *rows)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < rows->len; i++) {
+                ImageRow *row = &g_array_index(rows, ImageRow, i);
+                json_builder_begin_object(b);
+                json_build_string(b, "Id", row->id);
+                json_build_strv(b, "RepoTags", row->tags);
+                json_build_strv(b, "RepoDigests", row->digests);
+                json_build_int(b, "Created", (gint64) (row->created / USEC_PER_SEC));
+                json_build_int(b, "Size", (gint64) row->size);
+                json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+        print_json(json_builder_get_root(b));
+}
+#endif
+
 static int verb_image_ls(int argc, char *argv[])
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -67,6 +89,7 @@ static int verb_image_ls(int argc, char *argv[])
         uint64_t created, size;
         int c, r;
 
+        g_array_set_clear_func(rows, (GDestroyNotify) image_row_clear);
         static const struct option options[] = { { "quiet", no_argument, NULL, 'q' },
                                                  { "no-trunc", no_argument, NULL, 'T' },
                                                  { "all", no_argument, NULL, 'a' },
@@ -118,22 +141,13 @@ static int verb_image_ls(int argc, char *argv[])
                 return log_bus_error(NULL, r), EXIT_ERROR;
         qsort(rows->data, rows->len, sizeof(ImageRow), compare_rows);
 
+#if BERTHCTL_FULL
         if (arg_json) {
-                g_autoptr(JsonBuilder) b = json_builder_new();
-                json_builder_begin_array(b);
-                for (guint i = 0; i < rows->len; i++) {
-                        ImageRow *row = &g_array_index(rows, ImageRow, i);
-                        json_builder_begin_object(b);
-                        json_build_string(b, "Id", row->id);
-                        json_build_strv(b, "RepoTags", row->tags);
-                        json_build_strv(b, "RepoDigests", row->digests);
-                        json_build_int(b, "Created", (gint64) (row->created / USEC_PER_SEC));
-                        json_build_int(b, "Size", (gint64) row->size);
-                        json_builder_end_object(b);
-                }
-                json_builder_end_array(b);
-                print_json(json_builder_get_root(b));
-        } else if (quiet) {
+                print_images_json(rows);
+                return EXIT_OK;
+        }
+#endif
+        if (quiet) {
                 for (guint i = 0; i < rows->len; i++) {
                         char sid[13];
                         ImageRow *row = &g_array_index(rows, ImageRow, i);
@@ -174,8 +188,6 @@ static int verb_image_ls(int argc, char *argv[])
                 table_free(t);
         }
 
-        for (guint i = 0; i < rows->len; i++)
-                image_row_clear(&g_array_index(rows, ImageRow, i));
         return EXIT_OK;
 }
 
@@ -194,6 +206,7 @@ static int verb_tag(int argc, char *argv[])
 }
 
 /* Reads an image object's properties into a Docker-inspect-shaped JSON object. */
+#if BERTHCTL_FULL
 static int image_inspect_one(const char *key, JsonBuilder *b)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -402,6 +415,7 @@ static int verb_image_history(int argc, char *argv[])
         table_free(t);
         return EXIT_OK;
 }
+#endif
 
 const Verb image_verbs[] = {
         { "pull", NULL, "[-q] NAME[:TAG|@DIGEST]", "Download an image from a registry", verb_pull },
@@ -412,17 +426,17 @@ const Verb image_verbs[] = {
         { "rmi", NULL, "[-f] IMAGE...", "Alias of 'image rm'", verb_image_rm },
         { "tag", NULL, "SOURCE TARGET", "Give an image another name", verb_tag },
         { "tag", "image", "SOURCE TARGET", "Give an image another name", verb_tag },
-        { "inspect", "image", "IMAGE...", "Show images' details as JSON", verb_image_inspect },
-        { "history", "image", "IMAGE", "Show how an image was built", verb_image_history },
+        { "inspect", "image", "IMAGE...", "Show images' details as JSON", FULL_VERB(verb_image_inspect) },
+        { "history", "image", "IMAGE", "Show how an image was built", FULL_VERB(verb_image_history) },
         { "search", NULL, "[--limit N] [REGISTRY/]TERM", "Search a registry for images", verb_search },
         {}
 };
 
-/* The verb itself is berthctl-build.c's, in berthctl-archive (see berthctl-archive-exec.c). */
+/* The verb itself is berthctl-build.c's, in berthctl-full. */
 const Verb build_verbs[] = {
         { "build", NULL,
           "[-t NAME[:TAG]]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] PATH|-",
-          "Build an image from a Dockerfile", verb_build },
-        { "build", "image", "...", "Alias of 'build'", verb_build },
+          "Build an image from a Dockerfile", FULL_VERB(verb_build) },
+        { "build", "image", "...", "Alias of 'build'", FULL_VERB(verb_build) },
         {}
 };

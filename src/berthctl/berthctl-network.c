@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "berthctl.h"
+#if BERTHCTL_FULL
 #include "shared/json-build.h"
+#endif
 
 /* berthctl network create / ls / inspect / rm / prune: user networks (org.berth1.Network). */
 
@@ -135,10 +137,37 @@ static int verb_network_create(int argc, char *argv[])
         return EXIT_OK;
 }
 
+#if BERTHCTL_FULL
+/* ls --json: the rest of ListNetworks' array, an object each. */
+static int print_networks_json(sd_bus_message *reply)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        const char *name, *id, *driver, *subnet, *gateway, *path;
+        int internal, r;
+
+        json_builder_begin_array(b);
+        while ((r = sd_bus_message_read(reply, "(sssssbo)", &name, &id, &driver, &subnet, &gateway,
+                                        &internal, &path)) > 0) {
+                json_builder_begin_object(b);
+                json_build_string(b, "Name", name);
+                json_build_string(b, "Id", id);
+                json_build_string(b, "Driver", driver);
+                json_build_string(b, "Subnet", subnet);
+                json_build_string(b, "Gateway", gateway);
+                json_build_bool(b, "Internal", internal);
+                json_builder_end_object(b);
+        }
+        if (r < 0)
+                return log_bus_error(NULL, r), EXIT_ERROR;
+        json_builder_end_array(b);
+        print_json(json_builder_get_root(b));
+        return EXIT_OK;
+}
+#endif
+
 static int verb_network_ls(int argc, char *argv[])
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        g_autoptr(JsonBuilder) b = json_builder_new();
         const char *name, *id, *driver, *subnet, *gateway, *path;
         bool quiet = false;
         int internal, c, r;
@@ -157,22 +186,15 @@ static int verb_network_ls(int argc, char *argv[])
         r = sd_bus_message_enter_container(reply, 'a', "(sssssbo)");
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
+#if BERTHCTL_FULL
         if (arg_json)
-                json_builder_begin_array(b);
-        else if (!quiet)
+                return print_networks_json(reply);
+#endif
+        if (!quiet)
                 printf("%-14s %-20s %-8s %-18s %s\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "INTERNAL");
         while ((r = sd_bus_message_read(reply, "(sssssbo)", &name, &id, &driver, &subnet, &gateway,
                                         &internal, &path)) > 0) {
-                if (arg_json) {
-                        json_builder_begin_object(b);
-                        json_build_string(b, "Name", name);
-                        json_build_string(b, "Id", id);
-                        json_build_string(b, "Driver", driver);
-                        json_build_string(b, "Subnet", subnet);
-                        json_build_string(b, "Gateway", gateway);
-                        json_build_bool(b, "Internal", internal);
-                        json_builder_end_object(b);
-                } else if (quiet)
+                if (quiet)
                         printf("%.12s\n", id);
                 else
                         printf("%-14.12s %-20s %-8s %-18s %s\n", id, name, driver, subnet,
@@ -180,13 +202,10 @@ static int verb_network_ls(int argc, char *argv[])
         }
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
-        if (arg_json) {
-                json_builder_end_array(b);
-                print_json(json_builder_get_root(b));
-        }
         return EXIT_OK;
 }
 
+#if BERTHCTL_FULL
 /* docker network inspect's shape, for the members berth has. */
 static int inspect_one(sd_bus *bus, const char *name, JsonBuilder *b)
 {
@@ -325,6 +344,7 @@ static int verb_network_inspect(int argc, char *argv[])
         print_json(json_builder_get_root(b));
         return ret;
 }
+#endif
 
 static int verb_network_rm(int argc, char *argv[])
 {
@@ -435,7 +455,8 @@ const Verb network_verbs[] = {
         { "create", "network", "[--subnet CIDR] [--gateway IP] [--internal] [--ipv6] [--label K=V] NAME",
           "Create a user network", verb_network_create },
         { "ls", "network", "[-q]", "List user networks", verb_network_ls },
-        { "inspect", "network", "NAME...", "Show networks (bridge too) as JSON", verb_network_inspect },
+        { "inspect", "network", "NAME...", "Show networks (bridge too) as JSON",
+          FULL_VERB(verb_network_inspect) },
         { "rm", "network", "[-f] NAME...", "Remove user networks", verb_network_rm },
         { "prune", "network", "[-f]", "Remove user networks no container uses", verb_network_prune },
         { "connect", "network", "[--ip IP] [--alias NAME] NETWORK CONTAINER",

@@ -202,12 +202,12 @@ static int start_failed_exit_code(const char *path)
         return (int) c.exit_code;
 }
 
-/* config: the container's Config when read already (run's last look at its state), else NULL. */
-static int container_remove_quiet(const char *id, const char *config)
+/* mounts: the container's Mounts when read already (run's last look at its state), else NULL. */
+static int container_remove_quiet(const char *id, char **mounts)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         /* Docker's --rm takes the container's anonymous volumes along. */
-        g_auto(GStrv) volumes = config ? config_volume_names(config) : container_volume_names(id);
+        g_auto(GStrv) volumes = mounts ? mounts_volume_names(mounts) : container_volume_names(id);
         int r;
 
         r = manager_call_quiet("RemoveContainer", 0, &error, NULL, "sb", id, 0);
@@ -238,12 +238,13 @@ static int on_container_changed(sd_bus_message *m, void *userdata, sd_bus_error 
         return 0;
 }
 
-/* Waits until berthd has recorded the container's end, at most 10 s; returns the container's Config from
- * the last look, if it had one (the caller frees it). berthd records it when the monitor is gone, which
- * comes a little after the monitor's final journal entry: each PropertiesChanged of the container is a
- * reason to look again. The match is asked for before the first look, and the bus keeps the order of one
- * connection's messages, so no change after that look is missed; a quiet second is one too. */
-static char *container_wait_recorded(const char *path)
+/* Waits until berthd has recorded the container's end, at most 10 s; returns the container's Mounts from
+ * the last look (empty when it has none), or NULL without one (the caller frees it). berthd records it when
+ * the monitor is gone, which comes a little after the monitor's final journal entry: each PropertiesChanged
+ * of the container is a reason to look again. The match is asked for before the first look, and the bus
+ * keeps the order of one connection's messages, so no change after that look is missed; a quiet second is
+ * one too. */
+static char **container_wait_recorded(const char *path)
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC;
@@ -264,7 +265,7 @@ static char *container_wait_recorded(const char *path)
                 if (container_info_get(path, &c, NULL) < 0)
                         return NULL;
                 if (!streq(c.state, "running"))
-                        return TAKE_PTR(c.config);
+                        return c.mounts ? TAKE_PTR(c.mounts) : g_new0(char *, 1);
                 while (!changed) {
                         uint64_t now = monotonic_usec();
 
@@ -372,9 +373,9 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
 }
 
 /* Starts the container and prints its output until it ends; the journal must already be positioned where
- * the new output will come. Returns the exit status for berthctl; ret_config (if not NULL) the container's
- * Config as read at its end, or NULL. */
-static int container_start_and_follow(sd_journal *j, const char *id, const char *path, char **ret_config)
+ * the new output will come. Returns the exit status for berthctl; ret_mounts (if not NULL) the container's
+ * Mounts as read at its end, or NULL. */
+static int container_start_and_follow(sd_journal *j, const char *id, const char *path, char ***ret_mounts)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Waiter w = { .id = id, .path = path, .last_check = monotonic_usec() };
@@ -396,11 +397,11 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         /* The monitor writes its final entry before it exits and before berthd records the exit: wait for
          * that, so that what runs after us (rm, start, ps) sees the container exited. */
         if (w.interrupts < 3) {
-                char *config = container_wait_recorded(path);
-                if (ret_config)
-                        *ret_config = config;
+                char **mounts = container_wait_recorded(path);
+                if (ret_mounts)
+                        *ret_mounts = mounts;
                 else
-                        free(config);
+                        g_strfreev(mounts);
         }
         return exit_code;
 }
@@ -426,7 +427,7 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
 
 /* Follows the new container's entries, then starts it: there are none before it starts, so reading from the
  * head misses nothing. Our exit status. */
-static int container_run_attached(const char *id, const char *path, char **ret_config)
+static int container_run_attached(const char *id, const char *path, char ***ret_mounts)
 {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         int r;
@@ -436,13 +437,14 @@ static int container_run_attached(const char *id, const char *path, char **ret_c
                 r = sd_journal_seek_head(j);
         if (r < 0)
                 return EXIT_DAEMON;
-        return container_start_and_follow(j, id, path, ret_config);
+        return container_start_and_follow(j, id, path, ret_mounts);
 }
 
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
 {
         _cleanup_(run_options_done) RunOptions o = {};
-        _cleanup_free_ char *id = NULL, *path = NULL, *config = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL;
+        g_auto(GStrv) mounts = NULL;
         int r, ret;
 
         r = run_options_parse(argc, argv, is_run, &o);
@@ -516,8 +518,8 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         r = container_create(&o, &id, &path);
         if (r < 0)
                 return EXIT_DAEMON;
-        ret = container_run_attached(id, path, &config);
-        if (o.rm && container_remove_quiet(id, config) < 0 && ret == EXIT_OK)
+        ret = container_run_attached(id, path, &mounts);
+        if (o.rm && container_remove_quiet(id, mounts) < 0 && ret == EXIT_OK)
                 ret = EXIT_DAEMON;
         return ret;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -92,6 +91,7 @@ int verb_search(int argc, char *argv[])
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
 
+#if BERTHCTL_FULL
         if (arg_json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_array(b);
@@ -107,6 +107,7 @@ int verb_search(int argc, char *argv[])
                 print_json(json_builder_get_root(b));
                 return EXIT_OK;
         }
+#endif
 
         Table *t = table_new("NAME", "DESCRIPTION", NULL);
         for (guint i = 0; i < names->len; i++) {

@@ -5,7 +5,9 @@
 #include <strings.h>
 
 #include "berthctl.h"
+#if BERTHCTL_FULL
 #include "shared/json-build.h"
+#endif
 #include "format.h"
 #include "shared/log.h"
 
@@ -119,6 +121,7 @@ static void split_tag(const char *t, char **ret_repo, char **ret_tag)
         }
 }
 
+#if BERTHCTL_FULL
 static void print_json_df(GArray *images, GArray *containers, uint64_t layers, uint64_t reclaimable)
 {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -162,6 +165,7 @@ static void print_json_df(GArray *images, GArray *containers, uint64_t layers, u
         json_builder_end_object(b);
         print_json(json_builder_get_root(b));
 }
+#endif
 
 static void print_verbose(GArray *images, GArray *containers)
 {
@@ -249,10 +253,12 @@ static int verb_system_df(int argc, char *argv[])
         if (r < 0)
                 return EXIT_ERROR;
 
+#if BERTHCTL_FULL
         if (arg_json) {
                 print_json_df(images, containers, layers, reclaimable);
                 return EXIT_OK;
         }
+#endif
         if (verbose) {
                 print_verbose(images, containers);
                 return EXIT_OK;
@@ -339,6 +345,7 @@ static int prune(const char *member, bool all, const char *heading, bool images)
         if (r < 0)
                 return log_bus_error(NULL, r), EXIT_ERROR;
 
+#if BERTHCTL_FULL
         if (arg_json) {
                 g_autoptr(JsonBuilder) b = json_builder_new();
                 json_builder_begin_object(b);
@@ -352,6 +359,7 @@ static int prune(const char *member, bool all, const char *heading, bool images)
                 print_json(json_builder_get_root(b));
                 return EXIT_OK;
         }
+#endif
         if (removed && removed[0]) {
                 printf("%s\n", heading);
                 STRV_FOREACH (id, removed)

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The volume verbs (volume create, ls, inspect, rm, prune) and the volume row of system df. */
 #include <getopt.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "berthctl.h"
 #include "format.h"
+#if BERTHCTL_FULL
 #include "shared/json-build.h"
+#endif
 
 typedef struct VolumeRow {
         char *name;
@@ -195,6 +196,7 @@ static int verb_volume_ls(int argc, char *argv[])
         return EXIT_OK;
 }
 
+#if BERTHCTL_FULL
 /* Docker's `volume inspect` shape: an array of objects. */
 static int verb_volume_inspect(int argc, char *argv[])
 {
@@ -253,6 +255,7 @@ static int verb_volume_inspect(int argc, char *argv[])
         print_json(json_builder_get_root(b));
         return ret;
 }
+#endif
 
 static int verb_volume_rm(int argc, char *argv[])
 {
@@ -308,53 +311,44 @@ static int verb_volume_prune(int argc, char *argv[])
 const Verb volume_verbs[] = {
         { "create", "volume", "[--label KEY=VALUE] NAME", "Create a volume", verb_volume_create },
         { "ls", "volume", "[-q]", "List volumes", verb_volume_ls },
-        { "inspect", "volume", "VOLUME...", "Show volumes in detail", verb_volume_inspect },
+        { "inspect", "volume", "VOLUME...", "Show volumes in detail", FULL_VERB(verb_volume_inspect) },
         { "rm", "volume", "[-f] VOLUME...", "Remove volumes", verb_volume_rm },
         { "prune", "volume", "[-a] [-f]", "Remove unused volumes", verb_volume_prune },
         {}
 };
 
-/* The volume names of the mounts in a container's Config (JSON). */
-char **config_volume_names(const char *config)
+/* The volume names among a container's mounts (its Mounts property). */
+char **mounts_volume_names(char **mounts)
 {
         g_autoptr(GPtrArray) names = g_ptr_array_new();
-        g_autoptr(JsonParser) p = json_parser_new();
-        JsonNode *root, *mounts;
 
-        if (config && json_parser_load_from_data(p, config, -1, NULL) && (root = json_parser_get_root(p)) &&
-            JSON_NODE_HOLDS_OBJECT(root) &&
-            (mounts = json_object_get_member(json_node_get_object(root), "Mounts")) &&
-            JSON_NODE_HOLDS_ARRAY(mounts)) {
-                JsonArray *a = json_node_get_array(mounts);
-                for (guint i = 0; i < json_array_get_length(a); i++) {
-                        const char *m = json_node_get_string(json_array_get_element(a, i));
-                        g_auto(GStrv) keys = g_strsplit(strempty(m), ",", -1);
+        STRV_FOREACH (m, mounts) {
+                g_auto(GStrv) keys = g_strsplit(*m, ",", -1);
 
-                        if (!g_strv_contains((const char *const *) keys, "type=volume"))
-                                continue;
-                        STRV_FOREACH (k, keys)
-                                if (g_str_has_prefix(*k, "source="))
-                                        g_ptr_array_add(names, g_strdup(*k + strlen("source=")));
-                }
+                if (!g_strv_contains((const char *const *) keys, "type=volume"))
+                        continue;
+                STRV_FOREACH (k, keys)
+                        if (g_str_has_prefix(*k, "source="))
+                                g_ptr_array_add(names, g_strdup(*k + strlen("source=")));
         }
         g_ptr_array_add(names, NULL);
         return (char **) g_ptr_array_steal(names, NULL);
 }
 
-/* `rm -v`: the volume names of a container's mounts, read from its Config before it goes. */
+/* `rm -v`: the volume names of a container's mounts, read before it goes. */
 char **container_volume_names(const char *container)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *config = NULL;
+        g_auto(GStrv) mounts = NULL;
         const char *path;
         sd_bus *bus;
 
         if (manager_call("GetContainer", &reply, "s", container) >= 0 &&
             sd_bus_message_read(reply, "o", &path) >= 0 && bus_get(&bus) >= 0)
-                (void) sd_bus_get_property_string(bus, "org.berth1", path, "org.berth1.Container", "Config",
-                                                  &error, &config);
-        return config_volume_names(config);
+                (void) sd_bus_get_property_strv(bus, "org.berth1", path, "org.berth1.Container", "Mounts",
+                                                &error, &mounts);
+        return mounts_volume_names(mounts);
 }
 
 void remove_anonymous_volumes(char **names)

@@ -34,6 +34,7 @@ static const Verb *const verb_tables[] = { base_verbs,
         for (size_t _t = 0; _t < ELEMENTSOF(verb_tables); _t++)                                             \
                 for (const Verb *v = verb_tables[_t]; v->name; v++)
 
+#if BERTHCTL_FULL
 void print_json(JsonNode *root)
 {
         g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -46,6 +47,7 @@ void print_json(JsonNode *root)
         printf("%s\n", s);
         json_node_unref(root);
 }
+#endif
 
 static void help(void)
 {
@@ -127,6 +129,10 @@ int main(int argc, char *argv[])
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
 
+#if !BERTHCTL_FULL
+        if (arg_json)
+                return exec_full();
+#endif
         argc -= optind;
         argv += optind;
         if (argc == 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <systemd/sd-bus.h>
@@ -26,8 +27,26 @@ typedef struct Verb {
 
 extern bool arg_json;
 extern bool arg_ask_password;
-/* main()'s argv as given: berthctl-archive-exec.c executes the archive verbs' binary with it. */
+/* main()'s argv as given: berthctl-full-exec.c executes berthctl-full with it. */
 extern char **berthctl_argv;
+
+/* Two programs are built from these sources. berthctl links neither json-glib (and with it GIO, libmount,
+ * libselinux, libblkid) nor the store's libarchive, libxml2, ICU and libcrypto: loading them cost every
+ * verb about 3 and 2 ms before its first bus call, `run` included. berthctl-full (libexecdir) is the same
+ * main() and verb tables with all of it, built with BERTHCTL_FULL 1; berthctl executes it with its own
+ * arguments for the verbs that need it (inspect, history, cp, build: FULL_VERB() in the tables) and for any
+ * verb given --json. Code that needs those libraries is inside #if BERTHCTL_FULL. */
+#ifndef BERTHCTL_FULL
+#error "BERTHCTL_FULL must be defined (src/berthctl/meson.build)"
+#endif
+#if BERTHCTL_FULL
+#define FULL_VERB(fn) fn
+#else
+#define FULL_VERB(fn) verb_in_full
+/* berthctl-full-exec.c: executes berthctl-full with berthctl_argv; returns only on failure. */
+int exec_full(void);
+int verb_in_full(int argc, char *argv[]);
+#endif
 
 /* Connects to the system bus (or $BERTH_BUS_ADDRESS, for tests) once. */
 int bus_get(sd_bus **ret);
@@ -64,16 +83,17 @@ int bus_get_manager_property_string(const char *property, char **ret);
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 
+#if BERTHCTL_FULL
 /* Prints a JSON document (pretty) to stdout; takes ownership of root. */
 #include <json-glib/json-glib.h>
 void print_json(JsonNode *root);
+#endif
 
 /* Verbs, one file per area; tables end with an empty entry. */
 int verb_version(int argc, char *argv[]);
 extern const Verb image_verbs[];
 extern const Verb build_verbs[];
-/* berthctl-build.c in berthctl-archive; in berthctl, berthctl-archive-exec.c's, which executes that. */
-int verb_build(int argc, char *argv[]);
+int verb_build(int argc, char *argv[]); /* berthctl-build.c, in berthctl-full only */
 int verb_pull(int argc, char *argv[]);
 /* The pull of `berthctl pull`, with its progress lines on out; `run` pulls a missing image with it. */
 int pull_image(const char *reference, FILE *out, bool quiet, char **ret_reference);
@@ -91,7 +111,7 @@ extern const Verb volume_verbs[];
 /* rm -v: the volumes a container names (before it is removed), then the anonymous ones among them removed
  * unless another container names them. */
 char **container_volume_names(const char *container);
-char **config_volume_names(const char *config); /* the same from a Config property already read */
+char **mounts_volume_names(char **mounts); /* the same from a Mounts property already read */
 void remove_anonymous_volumes(char **names);
 /* system df -v: a VOLUME NAME, LINKS (containers naming it), SIZE row per volume. */
 struct Table;

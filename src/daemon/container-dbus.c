@@ -94,6 +94,14 @@ CONTAINER_GETTER(property_get_finished, "t", c->state.finished_usec)
 CONTAINER_GETTER(property_get_tty, "b", (int) c->config.tty)
 CONTAINER_GETTER(property_get_interactive, "b", (int) c->config.interactive)
 
+static int property_get_mounts(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Container *c = userdata;
+
+        return sd_bus_message_append_strv(reply, c->config.mounts);
+}
+
 /* A container's environment and arguments often carry secrets (POSTGRES_PASSWORD=…, --token …), while its
  * properties are open to every local user. So Command and the Env, Entrypoint and Cmd of Config are shown
  * to root and to the container's creator only; anyone else reads them through GetConfig(), which asks polkit
@@ -1297,6 +1305,7 @@ static const sd_bus_vtable container_vtable[] = {
         SD_BUS_PROPERTY("Tty", "b", property_get_tty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Interactive", "b", property_get_interactive, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Config", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Mounts", "as", property_get_mounts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("IPAddress", "s", property_get_ip_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Ports", "a(ssqq)", property_get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RestartCount", "u", property_get_restart_count, 0,

@@ -103,6 +103,10 @@ test_image_volume_gets_an_anonymous_volume() {
         assert_match "$anon" "^$VOLS/[0-9a-f]{64}/_data/f\$" "the image's VOLUME became an anonymous volume"
         bed_exec berthctl container inspect anon | grep -q '"type=volume,source=[0-9a-f]\{64\},target=/data"' ||
                 fail "inspect shows the anonymous volume"
+        # The Mounts property lists the same strings, for clients that read no JSON (berthctl's rm -v and
+        # run --rm find the anonymous volumes there).
+        assert_match "$(bed_exec busctl get-property org.berth1 /org/berth1/container/anon org.berth1.Container Mounts)" \
+                '^as 1 "type=volume,source=[0-9a-f]{64},target=/data"$' "Mounts names the anonymous volume"
         # rm -v removes the anonymous volume, not a named one the container also uses.
         bed_exec berthctl run --name anon2 -v keepnamed:/named volimage:1 sh -c 'echo x >/data/f' >/dev/null
         bed_exec berthctl rm -v anon anon2 >/dev/null
