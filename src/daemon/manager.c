@@ -25,6 +25,7 @@
 #include "network/bridge.h"
 #include "network/port-proxy.h"
 #include "shared/fs-util.h"
+#include "store/fork-server.h"
 #include "registry/curl-glue.h"
 #include "registry/registry-client.h"
 #include "registry/registry-config.h"
@@ -263,27 +264,46 @@ static int on_trash_emptied(sd_event_source *s, const siginfo_t *si, void *userd
         return 0;
 }
 
-/* In the trash child: the dirs of removed containers (container_remove()). */
-static int empty_container_trash(Manager *m)
+/* A child that empties the layer store's trash and the dirs of removed containers (container_remove()).
+ * From the fork server when it runs: forking berthd itself copies its page tables, and every page berthd
+ * writes afterwards faults once, on the next start's path too (bench/README.md). */
+static int trash_child_spawn(Manager *m, pid_t *ret_pid)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_close_ int containers_fd = -EBADF;
+        const char *prefixes[] = { "", CONTAINER_TRASH_PREFIX };
         char dir[PATH_MAX];
-        int r = 0;
+        size_t n = 1;
+        pid_t pid;
+        int r;
 
         snprintf(dir, sizeof(dir), "%s/containers", m->state_dir);
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        for (struct dirent *de; (de = readdir(d));) {
-                int q;
+        containers_fd = open_dir_at(AT_FDCWD, dir);
+        if (containers_fd >= 0)
+                n = 2;
+        else if (containers_fd != -ENOENT)
+                return containers_fd;
+        int fds[] = { layer_store_trash_fd(m->layers), containers_fd };
 
-                if (!startswith(de->d_name, CONTAINER_TRASH_PREFIX))
-                        continue;
-                q = rm_rf_at(dirfd(d), de->d_name);
-                if (q < 0 && r == 0)
-                        r = q;
+        r = fork_server_remove_entries(fds, prefixes, n, ret_pid);
+        if (r != -ECHILD)
+                return r;
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                /* berthd blocks SIGTERM for sd-event; the child must not, or stopping berthd.service waits
+                 * for its timeout while a big tree is still being deleted. Deleting competes with
+                 * extraction for the ext4 journal: at nice 10. */
+                reset_signal_mask();
+                (void) nice(10);
+                r = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (remove_entries_at(fds[i], prefixes[i]) < 0)
+                                r = -EIO;
+                _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
-        return r;
+        *ret_pid = pid;
+        return 0;
 }
 
 void manager_empty_trash(Manager *m)
@@ -291,27 +311,17 @@ void manager_empty_trash(Manager *m)
         pid_t pid;
         int r;
 
-        /* Deleting a big tree (a layer, a removed container's writable layer) competes with extraction for
-         * the ext4 journal and may take long; do it in a child so the loop stays responsive, and one at a
-         * time. */
+        /* Deleting a big tree (a layer, a removed container's writable layer) may take long; a child does
+         * it, so the loop stays responsive, and one at a time. */
         if (m->trash_event_source) {
                 m->trash_again = true;
                 return;
         }
-        pid = fork();
-        if (pid < 0) {
-                log_warning_errno(errno, "Failed to fork layer deletion, ignoring: %m");
+        r = trash_child_spawn(m, &pid);
+        if (r < 0) {
+                log_warning_errno(
+                        r, "Failed to start the deletion of removed layers and containers, ignoring: %m");
                 return;
-        }
-        if (pid == 0) {
-                /* berthd blocks SIGTERM for sd-event; the child must not, or stopping berthd.service waits
-                 * for its timeout while a big tree is still being deleted. */
-                reset_signal_mask();
-                (void) nice(10);
-                r = layer_store_empty_trash(m->layers);
-                if (empty_container_trash(m) < 0)
-                        r = -EIO;
-                _exit(r < 0 ? 1 : 0);
         }
         r = sd_event_add_child(m->event, &m->trash_event_source, pid, WEXITED, on_trash_emptied, m);
         if (r < 0)

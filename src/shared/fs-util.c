@@ -350,6 +350,24 @@ int rm_rf_at(int dir_fd, const char *name)
         return r;
 }
 
+int remove_entries_at(int dir_fd, const char *prefix)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || !startswith(de->d_name, prefix))
+                        continue;
+                int q = rm_rf_at(dirfd(d), de->d_name);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        return r;
+}
+
 static int compare_ino(const void *a, const void *b)
 {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;

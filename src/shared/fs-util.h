@@ -41,6 +41,9 @@ int mkdir_p_at(int dir_fd, const char *path, mode_t mode);
 
 /* rm -rf of dir_fd/name without following symlinks or crossing mount points. Missing is fine. */
 int rm_rf_at(int dir_fd, const char *name);
+/* rm_rf_at() of each entry of dir_fd whose name starts with prefix ("" for all); goes on after a failure
+ * and returns the first. */
+int remove_entries_at(int dir_fd, const char *prefix);
 
 /* Opens a directory O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW relative to dir_fd (or AT_FDCWD). */
 int open_dir_at(int dir_fd, const char *path);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "shared/fd-passing.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/signal-util.h"
@@ -27,14 +28,18 @@
 typedef enum JobKind {
         JOB_EXTRACT,
         JOB_SYNCFS,
+        JOB_REMOVE_ENTRIES,
 } JobKind;
 
 typedef struct Request {
         uint32_t magic;
         uint32_t kind;
-        uint32_t n_fds; /* extract: input, destination, result[, record]; syncfs: the filesystem's fd */
+        /* extract: input, destination, result[, record]; syncfs: the filesystem's fd; remove entries: the
+         * directories */
+        uint32_t n_fds;
         uint32_t sync;
         uint64_t max_layer_size, max_layer_entries;
+        char prefixes[MAX_FDS][FORK_SERVER_PREFIX_MAX]; /* remove entries: per directory, "" for all */
 } Request;
 
 typedef struct Reply {
@@ -68,6 +73,28 @@ _Noreturn static void run_syncfs(int fd)
         _exit(syncfs(fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
+/* Deleting a big tree competes with extraction for the ext4 journal: at nice 10. */
+_Noreturn static void run_remove_entries(const int *fds, size_t n_fds, const Request *req)
+{
+        int r = 0;
+
+        (void) close(SERVER_FD);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        (void) nice(10);
+        for (size_t i = 0; i < n_fds; i++)
+                if (remove_entries_at(fds[i], req->prefixes[i]) < 0)
+                        r = -EIO;
+        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+static bool prefixes_valid(const Request *req, size_t n_fds)
+{
+        for (size_t i = 0; i < n_fds; i++)
+                if (!memchr(req->prefixes[i], 0, sizeof(req->prefixes[i])) || strchr(req->prefixes[i], '/'))
+                        return false;
+        return true;
+}
+
 static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemon)
 {
         pid_t pid;
@@ -75,7 +102,8 @@ static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemo
         if (req->magic != REQUEST_MAGIC || req->n_fds != n_fds)
                 return -EBADMSG;
         if (!(req->kind == JOB_EXTRACT && (n_fds == 3 || n_fds == 4)) &&
-            !(req->kind == JOB_SYNCFS && n_fds == 1))
+            !(req->kind == JOB_SYNCFS && n_fds == 1) &&
+            !(req->kind == JOB_REMOVE_ENTRIES && n_fds >= 1 && prefixes_valid(req, n_fds)))
                 return -EBADMSG;
         pid = clone_sibling();
         if (pid < 0)
@@ -85,6 +113,8 @@ static pid_t serve(const Request *req, const int *fds, size_t n_fds, pid_t daemo
 
         if (req->kind == JOB_SYNCFS)
                 run_syncfs(fds[0]);
+        if (req->kind == JOB_REMOVE_ENTRIES)
+                run_remove_entries(fds, n_fds, req);
         layer_extract_set_limits(req->max_layer_size, req->max_layer_entries);
         layer_extract_child_main(fds[0], fds[1], fds[2], n_fds == 4 ? fds[3] : -EBADF, req->sync, daemon);
 }
@@ -195,7 +225,8 @@ static int server_failed(int r)
         return -ECHILD;
 }
 
-static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, pid_t *ret_pid)
+static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, const char *const *prefixes,
+                   pid_t *ret_pid)
 {
         Request req = {
                 .magic = REQUEST_MAGIC,
@@ -211,6 +242,11 @@ static int request(JobKind kind, const int *fds, size_t n_fds, bool sync, pid_t 
                 return -ECHILD;
         assert(n_fds > 0 && n_fds <= MAX_FDS);
 
+        for (size_t i = 0; prefixes && i < n_fds; i++) {
+                if (strlen(prefixes[i]) >= sizeof(req.prefixes[i]))
+                        return -ENAMETOOLONG;
+                strcpy(req.prefixes[i], prefixes[i]);
+        }
         layer_extract_get_limits(&req.max_layer_size, &req.max_layer_entries);
         r = fds_send(server_fd, &req, sizeof(req), fds, n_fds);
         if (r < 0)
@@ -233,10 +269,17 @@ int fork_server_extract(int input_fd, int dest_dir_fd, int result_fd, int record
 {
         int fds[] = { input_fd, dest_dir_fd, result_fd, record_fd };
 
-        return request(JOB_EXTRACT, fds, record_fd >= 0 ? 4 : 3, sync, ret_pid);
+        return request(JOB_EXTRACT, fds, record_fd >= 0 ? 4 : 3, sync, NULL, ret_pid);
 }
 
 int fork_server_syncfs(int fd, pid_t *ret_pid)
 {
-        return request(JOB_SYNCFS, &fd, 1, false, ret_pid);
+        return request(JOB_SYNCFS, &fd, 1, false, NULL, ret_pid);
+}
+
+int fork_server_remove_entries(const int *dir_fds, const char *const *prefixes, size_t n, pid_t *ret_pid)
+{
+        if (n == 0 || n > MAX_FDS)
+                return -EINVAL;
+        return request(JOB_REMOVE_ENTRIES, dir_fds, n, false, prefixes, ret_pid);
 }

@@ -516,22 +516,9 @@ int layer_store_remove(LayerStore *s, const char *chain_id)
         return 0;
 }
 
-int layer_store_empty_trash(LayerStore *s)
+int layer_store_trash_fd(LayerStore *s)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        int r = 0;
-
-        r = opendir_at(s->trash_fd, ".", &d);
-        if (r < 0)
-                return r;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                int q = rm_rf_at(s->trash_fd, de->d_name);
-                if (q < 0 && r == 0)
-                        r = q;
-        }
-        return r;
+        return s->trash_fd;
 }
 
 int layer_store_get_link(LayerStore *s, const char *chain_id, char **ret)

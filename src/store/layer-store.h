@@ -71,11 +71,12 @@ int layer_store_abort(LayerStore *s, const char *tmp_name);
 /* For daemon start: removes leftover temp dirs and l/ links that point nowhere. */
 int layer_store_cleanup_tmp(LayerStore *s);
 
-/* Unlists a layer at once (rename into .trash/, drop its short link); its tree is deleted later by
- * layer_store_empty_trash(), which is slow on big trees and may run in a child process. Checking that no
- * image or container still uses the layer (or has it as parent) is the caller's job. -ENOENT if absent. */
+/* Unlists a layer at once (rename into .trash/, drop its short link); its tree is deleted later, with every
+ * other entry of the trash directory (layer_store_trash_fd()), by a child process: slow on big trees.
+ * Checking that no image or container still uses the layer (or has it as parent) is the caller's job.
+ * -ENOENT if absent. */
 int layer_store_remove(LayerStore *s, const char *chain_id);
-int layer_store_empty_trash(LayerStore *s);
+int layer_store_trash_fd(LayerStore *s);
 
 /* The value of overlay's lowerdir= for a stack of layers, given base first (the order of an image's
  * rootfs.diff_ids): "l/<top>:…:l/<base>", topmost first as overlay wants, relative to the store root. */

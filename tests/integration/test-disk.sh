@@ -159,6 +159,10 @@ for d in range(300):
         # are still being deleted, and they do go.
         M RemoveContainer sb many false >/dev/null
         bed_exec "${NOBODY_CALL[@]}" ListContainers b true >/dev/null
+        # The child deleting them is the fork server's, not a fork of berthd (whose page tables a fork
+        # copies, and every page of which berthd then writes faults once): one berthd, two fork servers.
+        assert_eq "$(bed_sh 'cat /proc/[0-9]*/comm 2>/dev/null | grep -cx berthd')" 1 "no fork of berthd deletes"
+        assert_eq "$(bed_sh 'cat /proc/[0-9]*/comm 2>/dev/null | grep -cx berth-fork-serv')" 2 "the server's child deletes"
         bed_exec test -d "/var/lib/berth/containers/.tmp-rm-$id" || fail "deleted before the next call answered"
         wait_until 120 bed_exec test ! -e "/var/lib/berth/containers/.tmp-rm-$id"
         bed_exec kill -TERM "$(bed_exec cat "$MANY_MONITOR.pid")"

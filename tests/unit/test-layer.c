@@ -1279,6 +1279,34 @@ static void test_extract_fork_server(void)
         g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         tmpdir_done(&t);
 
+        /* Removal of entries: per directory, those with its prefix, trees and all; nothing else. */
+        {
+                TmpDir a, b;
+                tmpdir_make(&a);
+                tmpdir_make(&b);
+                g_assert_cmpint(mkdir_p_at(a.fd, "tree/deep/er", 0755), ==, 0);
+                g_assert_cmpint(write_file_atomic_at(a.fd, "tree/deep/er/f", "x", 1, 0644), ==, 0);
+                g_assert_cmpint(write_file_atomic_at(a.fd, "file", "x", 1, 0644), ==, 0);
+                g_assert_cmpint(mkdir_p_at(b.fd, ".tmp-rm-1/d", 0755), ==, 0);
+                g_assert_cmpint(mkdir_p_at(b.fd, "kept", 0755), ==, 0);
+                int fds[] = { a.fd, b.fd };
+                const char *prefixes[] = { "", ".tmp-rm-" };
+                g_assert_cmpint(fork_server_remove_entries(fds, prefixes, 2, &pid), ==, 0);
+                g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+                g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                g_assert_cmpuint(count_entries(a.fd), ==, 0);
+                g_assert_cmpuint(count_entries(b.fd), ==, 1);
+                g_assert_cmpint(faccessat(b.fd, "kept", F_OK, AT_SYMLINK_NOFOLLOW), ==, 0);
+                /* A prefix with a slash, or too long, is refused before any child runs. */
+                const char *bad[] = { "../x" };
+                g_assert_cmpint(fork_server_remove_entries(fds, bad, 1, &pid), ==, -EBADMSG);
+                const char *longer[] = { "0123456789012345678901234567890123456789" };
+                g_assert_cmpint(fork_server_remove_entries(fds, longer, 1, &pid), ==, -ENAMETOOLONG);
+                g_assert_true(fork_server_running());
+                tmpdir_done(&a);
+                tmpdir_done(&b);
+        }
+
         tmpdir_make(&t);
         layer_extract_set_limits(UINT64_MAX, 2);
         g_assert_cmpint(extract_bytes(blob->data, blob->len, t.fd, &msg, &res), ==, -EFBIG);
@@ -1654,7 +1682,7 @@ static void test_store_basic(void)
         {
                 _cleanup_close_ int tfd = open_dir_at(layer_store_root_fd(s), ".trash");
                 g_assert_cmpuint(count_entries(tfd), ==, 1);
-                g_assert_cmpint(layer_store_empty_trash(s), ==, 0);
+                g_assert_cmpint(remove_entries_at(layer_store_trash_fd(s), ""), ==, 0);
                 g_assert_cmpuint(count_entries(tfd), ==, 0);
         }
         g_assert_cmpint(layer_store_has(s, c1), ==, 1);
