@@ -5,7 +5,8 @@
 #include <sys/types.h>
 
 /* The store's fork server: a small program (berth-fork-server, in libexecdir) that forks the store's
- * children (layer extraction, the syncfs of a batch of layers) on the daemon's behalf.
+ * children (layer extraction, the syncfs of a batch of layers, the deletion of the trash) on the daemon's
+ * behalf: a spawn server (shared/spawn-server.h has the protocol, shared with berthd's monitor server).
  *
  * Why: fork() copies the page tables of the forking process, and every page the parent then writes faults
  * once (copy-on-write). berthd grows to ~20 MiB; a pull of many small layers forked it twice per layer, and
