@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 
+#include "daemon/container-monitor.h"
 #include "daemon/manager.h"
 #include "shared/log.h"
 #include "store/fork-server.h"
@@ -54,6 +55,9 @@ int main(int argc, char *argv[])
         r = fork_server_start(getenv("BERTH_FORK_SERVER") ?: BERTH_LIBEXECDIR "/berth-fork-server");
         if (r < 0)
                 log_warning_errno(r, "Failed to start the fork server, forking layer children directly: %m");
+        r = container_monitor_server_start();
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the monitor server, executing each monitor: %m");
 
         r = manager_new(&m);
         if (r < 0) {

@@ -26,6 +26,7 @@
 #include "shared/log.h"
 #include "shared/signal-util.h"
 #include "shared/spawn.h"
+#include "shared/spawn-server.h"
 
 /* berth-monitor, the process that holds a container in its scope (runtime/monitor-protocol.h): spawning
  * it, watching it until it is gone, and adopting it again after a restart of berthd. */
@@ -212,22 +213,51 @@ int container_watch_monitor(Container *c, int pidfd)
         return sd_event_add_io(c->manager->event, &c->monitor_source, pidfd, EPOLLIN, on_monitor_exit, c);
 }
 
+static SpawnServer monitor_server = SPAWN_SERVER_INIT("monitor server");
+
+static const char *monitor_path(void)
+{
+        return getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
+}
+
+int container_monitor_server_start(void)
+{
+        return spawn_server_start(&monitor_server, monitor_path(),
+                                  (char *[]){ (char *) "berth-monitor", (char *) "--serve", NULL });
+}
+
+/* A clone of berth-monitor --serve (monitor/monitor-server.h), or without one an exec of berth-monitor. */
+static pid_t monitor_spawn(const char *spec_path, int sync_fd, bool own_netns)
+{
+        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
+        char *argv[] = { (char *) "berth-monitor", spec_arg, NULL };
+        MonitorSpawnRequest req = {
+                .magic = MONITOR_SPAWN_MAGIC,
+                .flags = own_netns ? MONITOR_SPAWN_NEW_NETNS : 0,
+        };
+        pid_t pid;
+
+        if (strlen(spec_path) < sizeof(req.spec_path)) {
+                strcpy(req.spec_path, spec_path);
+                if (spawn_server_request(&monitor_server, &req, sizeof(req), &sync_fd, 1, &pid) >= 0)
+                        return pid;
+        }
+        /* Not fork(): berthd would copy its page tables for a child that only execs (spawn.h). */
+        return spawn_exec(monitor_path(), argv, &sync_fd, 1, own_netns ? CLONE_NEWNET : 0);
+}
+
 /* With own_netns, the monitor starts in a network namespace of its own: the container's, which berthd then
  * joins to a network before "G" (the child stays in it). */
 int container_spawn_monitor(Container *c, const char *spec_path, bool own_netns, pid_t *ret_pid,
                             int *ret_sync_fd)
 {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
-        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
-        const char *monitor = getenv("BERTH_MONITOR") ?: BERTH_LIBEXECDIR "/berth-monitor";
-        char *argv[] = { (char *) "berth-monitor", spec_arg, NULL };
         pid_t pid;
 
         _Static_assert(MONITOR_SYNC_FD == 3, "the sync socket is the first fd passed");
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return -errno;
-        /* Not fork(): berthd would copy its page tables for a child that only execs (spawn.h). */
-        pid = spawn_exec(monitor, argv, &pair[1], 1, own_netns ? CLONE_NEWNET : 0);
+        pid = monitor_spawn(spec_path, pair[1], own_netns);
         if (pid < 0)
                 return pid;
         *ret_pid = pid;

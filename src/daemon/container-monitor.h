@@ -7,9 +7,14 @@
 
 /* The container's berth-monitor (container-monitor.c), for container-run.c. */
 
-/* Forks and execs berth-monitor with the run spec; ret_sync_fd is berthd's end of the start protocol. With
- * own_netns, in a new network namespace: the container's, which berthd opens through the monitor's pid
- * (netns_open_of()) where it joins it to a network. */
+/* Starts berthd's monitor server, berth-monitor --serve (monitor/monitor-server.h), as berthd's child: call
+ * early, while berthd is single-threaded. Without it, each monitor is an exec of berth-monitor. */
+int container_monitor_server_start(void);
+
+/* Starts berth-monitor with the run spec (a clone of the monitor server, else an exec of its own);
+ * ret_sync_fd is berthd's end of the start protocol. With own_netns, in a new network namespace: the
+ * container's, which berthd opens through the monitor's pid (netns_open_of()) where it joins it to a
+ * network. */
 int container_spawn_monitor(Container *c, const char *spec_path, bool own_netns, pid_t *ret_pid,
                             int *ret_sync_fd);
 /* Watches the monitor through its pidfd (taken over); when it is gone, the container has exited. */

@@ -27,6 +27,7 @@
 #include "monitor/monitor-attach.h"
 #include "monitor/monitor-exec.h"
 #include "monitor/monitor-journal.h"
+#include "monitor/monitor-server.h"
 #include "monitor/monitor-stdio.h"
 #include "runtime/container-spawn.h"
 #include "runtime/attach-protocol.h"
@@ -302,26 +303,32 @@ static void monitor_done(Monitor *m)
         m->spec = run_spec_free(m->spec);
 }
 
-static int parse_argv(int argc, char *argv[], const char **ret_spec)
+static int parse_argv(int argc, char *argv[], const char **ret_spec, bool *ret_serve)
 {
         static const struct option options[] = {
                 { "spec", required_argument, NULL, 's' },
+                { "serve", no_argument, NULL, 'S' },
                 {},
         };
         int c;
 
         *ret_spec = NULL;
+        *ret_serve = false;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         *ret_spec = optarg;
                         break;
+                case 'S':
+                        *ret_serve = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
-        if (!*ret_spec || optind < argc)
+        if (!*ret_spec == !*ret_serve || optind < argc)
                 return log_error_errno(EINVAL,
-                                       "Usage: berth-monitor --spec=PATH (with the sync socket on fd 3)");
+                                       "Usage: berth-monitor --spec=PATH (with the sync socket on fd 3), "
+                                       "or berth-monitor --serve (started by berthd)");
         return 0;
 }
 
@@ -330,12 +337,28 @@ int main(int argc, char *argv[])
         Monitor m = { .prep = CONTAINER_PREP_INIT, .stdio.io = CONTAINER_STDIO_INIT };
         const char *spec_path;
         struct stat st;
+        bool serve;
         sigset_t ss;
         int r;
 
         log_parse_environment();
-        if (parse_argv(argc, argv, &spec_path) < 0)
+        if (parse_argv(argc, argv, &spec_path, &serve) < 0)
                 return EXIT_FAILURE;
+        if (serve) {
+                /* Returns in each monitor cloned from here, which goes on below. */
+                r = monitor_serve(&spec_path);
+                if (r == -EBADF)
+                        log_error("berth-monitor --serve is started by berthd only.");
+                else if (r < 0)
+                        log_error_errno(r, "Failed to serve: %m");
+                if (r <= 0)
+                        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                /* A monitor: its command line (ps, systemctl status) reads "berth-monitor", not the
+                 * server's. Root may not have CAP_SYS_RESOURCE to point it elsewhere (PR_SET_MM): the
+                 * clone's own copy of the words is blanked instead. */
+                for (int i = 1; i < argc; i++)
+                        memset(argv[i], 0, strlen(argv[i]));
+        }
 
         /* Our own session: a terminal berthd (or a shell, in tests) might have must not reach us. */
         (void) setsid();

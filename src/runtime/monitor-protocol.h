@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <limits.h>
+#include <stdint.h>
+
 /* How berthd starts a container through berth-monitor.
  *
  *   berthd forks and execs  BERTH_LIBEXECDIR/berth-monitor --spec=<run-spec>
  *   with fd 3 = its end of a SOCK_SEQPACKET socketpair (the "sync socket"), fd 0 on /dev/null and fds 1-2
- *   inherited from berthd (so the monitor's own log lines land in berthd's journal stream).
+ *   inherited from berthd (so the monitor's own log lines land in berthd's journal stream); or, when it
+ *   runs, asks berth-monitor --serve for a clone of itself that goes on as that would (MonitorSpawnRequest
+ *   below, monitor/monitor-server.h).
  *
  *   1. The monitor calls setsid(), loads the spec, opens what it needs and then blocks reading the sync
  *      socket. berthd meanwhile moves the monitor's PID into berth-<name>.scope with StartTransientUnit and
@@ -31,5 +36,15 @@
  * container as exited by SIGKILL. */
 
 #define MONITOR_SYNC_FD 3
+
+/* berth-monitor --serve (monitor/monitor-server.h): berthd's request for one monitor, with one fd, the
+ * monitor's end of its sync socket. */
+#define MONITOR_SPAWN_MAGIC     UINT32_C(0x4e4f4d42) /* "BMON" */
+#define MONITOR_SPAWN_NEW_NETNS UINT32_C(1)          /* in a network namespace of its own */
+typedef struct MonitorSpawnRequest {
+        uint32_t magic;
+        uint32_t flags;
+        char spec_path[PATH_MAX]; /* NUL-terminated */
+} MonitorSpawnRequest;
 #define MONITOR_MSG_GO  "G"
 #define MONITOR_MSG_MAX 4096

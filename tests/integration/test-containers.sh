@@ -316,10 +316,11 @@ test_container_outlives_berthd_restart() {
 # killed alone leaves its init running in the old scope, on the writable layer: berthd records the end as
 # unrecorded, and the next start's monitor waits for the go (which needs the old scope gone) before it mounts
 # anything, so the running init's overlay is never mounted twice.
-new_monitor() { # the berth-monitor child of berthd that is not in a scope yet
+new_monitor() { # the berth-monitor child of berthd that is not in a scope yet (not the monitor server)
         local berthd p
         berthd=$(bed_exec systemctl show -P MainPID berthd.service)
         for p in $(bed_exec pgrep -P "$berthd" -x berth-monitor); do
+                bed_exec grep -q -- '--serve' "/proc/$p/cmdline" 2>/dev/null && continue
                 bed_exec grep -q 'berthd\.service' "/proc/$p/cgroup" 2>/dev/null && { echo "$p"; return 0; }
         done
         return 1
@@ -376,6 +377,42 @@ s = json.load(open(sys.argv[1])); s["pid"] = int(sys.argv[2]); json.dump(s, open
         bed_exec systemctl stop berth-test-decoy
         bed_exec systemctl kill -s KILL berth-recycled.scope
         wait_until 60 is_state recycled exited
+}
+
+# Monitors are clones of berthd's monitor server (berth-monitor --serve, monitor/monitor-server.h), which
+# has libsystemd loaded already; without the server, berthd executes berth-monitor as before.
+monitor_server() { # the berth-monitor --serve child of berthd
+        local berthd p
+        berthd=$(bed_exec systemctl show -P MainPID berthd.service)
+        for p in $(bed_exec pgrep -P "$berthd" -x berth-monitor); do
+                bed_exec grep -q -- '--serve' "/proc/$p/cmdline" 2>/dev/null && { echo "$p"; return 0; }
+        done
+        return 1
+}
+scope_monitor() { bed_exec cat "/sys/fs/cgroup/machine.slice/berth-$1.scope/supervisor/cgroup.procs"; }
+test_monitors_are_clones_of_the_monitor_server() {
+        local server monitor
+        server=$(monitor_server) || fail "no monitor server under berthd"
+        create "$(R busybox)" cloned sleep 1000 >/dev/null
+        M StartContainer s cloned >/dev/null
+        monitor=$(scope_monitor cloned)
+        assert_eq "$(bed_exec ps -o ppid= -p "$monitor" | tr -d ' ')" "$(bed_exec systemctl show -P MainPID berthd.service)" \
+                "the monitor is berthd's child"
+        assert_no_match "$(bed_sh "tr '\\0' ' ' </proc/$monitor/cmdline")" '--spec=' "a clone: no exec's arguments"
+        assert_eq "$(bed_exec readlink "/proc/$monitor/exe")" "$(bed_exec readlink "/proc/$server/exe")" "the same program"
+        M RemoveContainer sb cloned true >/dev/null
+
+        # Without the server (killed here by its PID), berthd finds it gone and executes the monitor.
+        bed_exec kill -KILL "$server"
+        create "$(R busybox)" execd sleep 1000 >/dev/null
+        M StartContainer s execd >/dev/null
+        monitor=$(scope_monitor execd)
+        assert_match "$(bed_sh "tr '\\0' ' ' </proc/$monitor/cmdline")" '^berth-monitor --spec=/' "an exec of berth-monitor"
+        assert_eq "$(cprop execd State)" running "the container runs"
+        M RemoveContainer sb execd true >/dev/null
+        # berthd's next start has a server again.
+        bed_exec systemctl restart berthd.service
+        wait_until 30 monitor_server >/dev/null
 }
 
 test_remove() {
