@@ -72,6 +72,15 @@ assert_fails() {
         FAIL_OUTPUT=$("$@" 2>&1) && fail "'$*' succeeded but should have failed:"$'\n'"$FAIL_OUTPUT"
         return 0
 }
+# kill_9_berthd : SIGKILL to every process of berthd.service, as a crash, then waits until that berthd is gone:
+# the unit's main PID is no longer its PID (0, or the new one Restart=on-failure started). Waiting to see the
+# unit inactive instead misses the moment whenever the restart is quicker than one look (a busy machine).
+kill_9_berthd() {
+        local pid
+        pid=$(bed_exec systemctl show -P MainPID berthd.service)
+        bed_exec systemctl kill -s KILL berthd.service
+        wait_until 60 bash -c "[ \"\$($BERTH_BED exec $BED_DIR systemctl show -P MainPID berthd.service)\" != $pid ]"
+}
 # wait_until SECONDS CMD… : poll CMD every 0.1 s until it succeeds
 wait_until() {
         local limit=$1 i; shift

@@ -96,8 +96,7 @@ test_kill_9_of_berthd_keeps_the_network() {
         local ip
         bed_exec berthctl run -d --name kept --network cninet "$(R busybox)" sh -c "$WEB" >/dev/null
         ip=$(ip_of kept)
-        bed_exec systemctl kill -s KILL berthd
-        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        kill_9_berthd
         assert_eq "$(ip_of kept)" "$ip" "kept's address after the restart"
         # The restarted berthd asks the plugins whether kept's network is as recorded (CNI CHECK).
         wait_until 30 checked

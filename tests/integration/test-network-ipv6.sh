@@ -77,8 +77,7 @@ test_published_ports_over_ipv6() {
         assert_eq "$(bed_exec sh -c "curl -fsS --max-time 20 'http://[::1]:8080/big' | wc -c")" 3000000 \
                 "3 MB through the relay"
         # A new berthd holds the ports again and relays [::1] again.
-        bed_exec systemctl kill -s KILL berthd
-        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        kill_9_berthd
         bed_exec berthctl ps >/dev/null
         assert_eq "$(bed_exec curl -fsS --max-time 5 'http://[::1]:8082/')" hello-from-web "[::1] after kill -9"
         assert_eq "$(bed_exec curl -fsS --max-time 5 "http://[$BED6]:8080/")" hello-from-web "IPv6 DNAT after it"

@@ -203,8 +203,7 @@ berthd_has_no_zombie() {
 test_kill_9_of_berthd_keeps_ports() {
         local before
         before=$(bed_exec berthctl port web)
-        bed_exec systemctl kill -s KILL berthd
-        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        kill_9_berthd
         # The next call starts it again (bus activation).
         assert_eq "$(bed_exec berthctl port web)" "$before" "berthctl port after a kill -9 of berthd"
         assert_eq "$(get http://127.0.0.1:8080/)" hello-from-web "127.0.0.1:8080 after the restart"

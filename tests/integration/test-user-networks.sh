@@ -131,8 +131,7 @@ test_kill_9_of_berthd_keeps_networks() {
         bed_exec berthctl network create --subnet 10.95.0.0/24 kept >/dev/null
         before=$(bed_exec berthctl network inspect kept)
         dev=$(dev_of kept)
-        bed_exec systemctl kill -s KILL berthd
-        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        kill_9_berthd
         # systemd restarts berthd by itself (Restart=on-failure), or the next call activates it: wait for that
         # start to be over before deleting the bridge, or the delete may come before the start remakes it.
         bed_exec berthctl network ls >/dev/null
@@ -218,8 +217,7 @@ test_kill_9_of_berthd_keeps_containers_on_user_networks() {
         bed_exec berthctl network create --subnet 10.99.0.0/24 --internal keep >/dev/null
         bed_exec berthctl run -d --name kept1 --network keep "$(R busybox)" sleep 1000 >/dev/null
         ip=$(ip_of kept1)
-        bed_exec systemctl kill -s KILL berthd
-        wait_until 60 bash -c "! $BERTH_BED exec $BED_DIR systemctl is-active -q berthd"
+        kill_9_berthd
         assert_eq "$(ip_of kept1)" "$ip" "kept1's address after the restart"
         assert_eq "$(bed_exec nft list chain ip berth forward | grep -c 'iifname "br-.*" oifname != ')" 1 \
                 "the internal network's forward rule, once"
