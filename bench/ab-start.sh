@@ -77,7 +77,8 @@ for v in ("old", "new"):
             cur = {"ctl": t, "ctl_pid": pid}
         elif cur is None:
             continue
-        elif ev == "sched:sched_process_fork" and comm.startswith("berthd") and "fork" not in cur:
+        # The monitor's spawn: berthd's clone for an exec, or the monitor server's clone (berth-monitor --serve).
+        elif ev == "sched:sched_process_fork" and comm.startswith(("berthd", "berth-monitor")) and "fork" not in cur:
             cur["fork"] = t
         elif ev == "syscalls:sys_exit_sendmsg" and comm.startswith("berthd") and "fork" in cur and "stu" not in cur:
             if int(rest.split("0x")[-1], 16) >= 700:
