@@ -229,8 +229,7 @@ int container_monitor_server_start(void)
 /* A clone of berth-monitor --serve (monitor/monitor-server.h), or without one an exec of berth-monitor. */
 static pid_t monitor_spawn(const char *spec_path, int sync_fd, bool own_netns)
 {
-        _cleanup_free_ char *spec_arg = g_strdup_printf("--spec=%s", spec_path);
-        char *argv[] = { (char *) "berth-monitor", spec_arg, NULL };
+        _cleanup_free_ char *spec_arg = NULL;
         MonitorSpawnRequest req = {
                 .magic = MONITOR_SPAWN_MAGIC,
                 .flags = own_netns ? MONITOR_SPAWN_NEW_NETNS : 0,
@@ -243,7 +242,9 @@ static pid_t monitor_spawn(const char *spec_path, int sync_fd, bool own_netns)
                         return pid;
         }
         /* Not fork(): berthd would copy its page tables for a child that only execs (spawn.h). */
-        return spawn_exec(monitor_path(), argv, &sync_fd, 1, own_netns ? CLONE_NEWNET : 0);
+        spec_arg = g_strdup_printf("--spec=%s", spec_path);
+        return spawn_exec(monitor_path(), (char *[]){ (char *) "berth-monitor", spec_arg, NULL }, &sync_fd,
+                          1, own_netns ? CLONE_NEWNET : 0);
 }
 
 /* With own_netns, the monitor starts in a network namespace of its own: the container's, which berthd then

@@ -30,7 +30,6 @@
 #include "registry/registry-client.h"
 #include "registry/registry-config.h"
 #include "shared/log.h"
-#include "shared/signal-util.h"
 #include "store/image-store.h"
 #include "store/layer-extract.h"
 #include "store/layer-store.h"
@@ -265,16 +264,14 @@ static int on_trash_emptied(sd_event_source *s, const siginfo_t *si, void *userd
 }
 
 /* A child that empties the layer store's trash and the dirs of removed containers (container_remove()).
- * From the fork server when it runs: forking berthd itself copies its page tables, and every page berthd
- * writes afterwards faults once, on the next start's path too (bench/README.md). */
+ * From the fork server when it runs (fork_server_remove_entries()): forking berthd itself copies its page
+ * tables, and every page berthd writes afterwards faults once, on the next start's path too. */
 static int trash_child_spawn(Manager *m, pid_t *ret_pid)
 {
         _cleanup_close_ int containers_fd = -EBADF;
         const char *prefixes[] = { "", CONTAINER_TRASH_PREFIX };
         char dir[PATH_MAX];
         size_t n = 1;
-        pid_t pid;
-        int r;
 
         snprintf(dir, sizeof(dir), "%s/containers", m->state_dir);
         containers_fd = open_dir_at(AT_FDCWD, dir);
@@ -284,26 +281,7 @@ static int trash_child_spawn(Manager *m, pid_t *ret_pid)
                 return containers_fd;
         int fds[] = { layer_store_trash_fd(m->layers), containers_fd };
 
-        r = fork_server_remove_entries(fds, prefixes, n, ret_pid);
-        if (r != -ECHILD)
-                return r;
-        pid = fork();
-        if (pid < 0)
-                return negative_errno();
-        if (pid == 0) {
-                /* berthd blocks SIGTERM for sd-event; the child must not, or stopping berthd.service waits
-                 * for its timeout while a big tree is still being deleted. Deleting competes with
-                 * extraction for the ext4 journal: at nice 10. */
-                reset_signal_mask();
-                (void) nice(10);
-                r = 0;
-                for (size_t i = 0; i < n; i++)
-                        if (remove_entries_at(fds[i], prefixes[i]) < 0)
-                                r = -EIO;
-                _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-        }
-        *ret_pid = pid;
-        return 0;
+        return fork_server_remove_entries(fds, prefixes, n, ret_pid);
 }
 
 void manager_empty_trash(Manager *m)

@@ -54,16 +54,18 @@ _Noreturn static void run_syncfs(int fd)
         _exit(syncfs(fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
-/* Deleting a big tree competes with extraction for the ext4 journal: at nice 10. */
-_Noreturn static void run_remove_entries(const int *fds, size_t n_fds, const Request *req)
+/* The removal child, the server's or the daemon's own. The daemon blocks SIGTERM for sd-event, and the child
+ * must not, or stopping it waits for its timeout while a big tree is still being deleted. Deleting competes
+ * with extraction for the ext4 journal: at nice 10. */
+_Noreturn static void run_remove_entries(const int *fds, const char *const *prefixes, size_t n)
 {
         int r = 0;
 
-        (void) close(SPAWN_SERVER_FD);
+        reset_signals();
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         (void) nice(10);
-        for (size_t i = 0; i < n_fds; i++)
-                if (remove_entries_at(fds[i], req->prefixes[i]) < 0)
+        for (size_t i = 0; i < n; i++)
+                if (remove_entries_at(fds[i], prefixes[i]) < 0)
                         r = -EIO;
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
@@ -95,8 +97,14 @@ static pid_t serve(const void *request, const int *fds, size_t n_fds, pid_t daem
 
         if (req->kind == JOB_SYNCFS)
                 run_syncfs(fds[0]);
-        if (req->kind == JOB_REMOVE_ENTRIES)
-                run_remove_entries(fds, n_fds, req);
+        if (req->kind == JOB_REMOVE_ENTRIES) {
+                const char *prefixes[MAX_FDS];
+
+                (void) close(SPAWN_SERVER_FD); /* a server that dies must not live on in its children */
+                for (size_t i = 0; i < n_fds; i++)
+                        prefixes[i] = req->prefixes[i];
+                run_remove_entries(fds, prefixes, n_fds);
+        }
         layer_extract_set_limits(req->max_layer_size, req->max_layer_entries);
         layer_extract_child_main(fds[0], fds[1], fds[2], n_fds == 4 ? fds[3] : -EBADF, req->sync, daemon);
 }
@@ -167,7 +175,19 @@ int fork_server_syncfs(int fd, pid_t *ret_pid)
 
 int fork_server_remove_entries(const int *dir_fds, const char *const *prefixes, size_t n, pid_t *ret_pid)
 {
+        pid_t pid;
+        int r;
+
         if (n == 0 || n > MAX_FDS)
                 return -EINVAL;
-        return request(JOB_REMOVE_ENTRIES, dir_fds, n, false, prefixes, ret_pid);
+        r = request(JOB_REMOVE_ENTRIES, dir_fds, n, false, prefixes, ret_pid);
+        if (r != -ECHILD)
+                return r;
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0)
+                run_remove_entries(dir_fds, prefixes, n);
+        *ret_pid = pid;
+        return 0;
 }

@@ -47,7 +47,7 @@ int fork_server_syncfs(int fd, pid_t *ret_pid);
 
 /* A child that deletes, at nice 10, every entry of each of the n (at most 4) directories whose name starts
  * with its prefix ("" for every entry; shorter than FORK_SERVER_PREFIX_MAX) with all it holds, as
- * remove_entries_at() does; exits 0 when all went. The fds stay the caller's. -ECHILD when no server
- * runs. */
+ * remove_entries_at() does; exits 0 when all went. The fds stay the caller's. The server's child, or, when
+ * none runs, a fork of the caller (the daemon's trash, which must be emptied either way). */
 #define FORK_SERVER_PREFIX_MAX 32
 int fork_server_remove_entries(const int *dir_fds, const char *const *prefixes, size_t n, pid_t *ret_pid);

@@ -1330,6 +1330,19 @@ static void test_extract_fork_server(void)
         g_assert_cmpint(waitpid(server, NULL, WNOHANG), ==, -1);
         g_assert_cmpint(errno, ==, ECHILD);
         tmpdir_done(&t);
+
+        /* Without a server, the removal is a fork of ours, and does the same. */
+        tmpdir_make(&t);
+        g_assert_cmpint(mkdir_p_at(t.fd, ".tmp-rm-2/d", 0755), ==, 0);
+        g_assert_cmpint(mkdir_p_at(t.fd, "kept", 0755), ==, 0);
+        {
+                const char *prefixes[] = { ".tmp-rm-" };
+                g_assert_cmpint(fork_server_remove_entries(&t.fd, prefixes, 1, &pid), ==, 0);
+        }
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_assert_cmpuint(count_entries(t.fd), ==, 1);
+        tmpdir_done(&t);
 }
 
 /* A line "Key:\tvalue" of /proc/PID/status. */
