@@ -287,11 +287,119 @@ static char **container_wait_recorded(const char *path)
         }
 }
 
+/* run --rm, attached. Once the start succeeded, berthd is told to remove the container when it exits, its
+ * anonymous volumes too (Docker's AutoRemove), and asked to answer when it has exited: berthd answers
+ * such a Wait once the container is gone. Both calls go out together while the container starts and are
+ * answered while it runs or as its monitor goes, so its end costs us no round trip, and the container
+ * goes even if we are killed. Either answer may come first (an Update waiting for polkit is handled after
+ * the Wait): the container is gone once both are in. Without them as expected (berthd restarted
+ * meanwhile), run waits for the recorded end and removes the container itself, as before. */
+typedef struct AutoRemove {
+        sd_bus_slot *update_slot;
+        sd_bus_slot *wait_slot;
+        bool failed;
+        bool exited; /* the Wait's answer came, with exit_code */
+        int exit_code;
+} AutoRemove;
+
+static void auto_remove_done(AutoRemove *a)
+{
+        a->update_slot = sd_bus_slot_unref(a->update_slot);
+        a->wait_slot = sd_bus_slot_unref(a->wait_slot);
+}
+
+static bool auto_remove_answered(const AutoRemove *a)
+{
+        return !a->update_slot && !a->wait_slot;
+}
+
+/* Removed already (an Update after the exit removes at once): as good as the answer. */
+static void auto_remove_check_error(AutoRemove *a, sd_bus_message *reply)
+{
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e && !sd_bus_error_has_name(e, BERTH_ERROR_NO_SUCH_CONTAINER))
+                a->failed = true;
+}
+
+static int on_update_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        AutoRemove *a = userdata;
+
+        a->update_slot = sd_bus_slot_unref(a->update_slot);
+        auto_remove_check_error(a, reply);
+        return 0;
+}
+
+static int on_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        AutoRemove *a = userdata;
+        int32_t code;
+
+        a->wait_slot = sd_bus_slot_unref(a->wait_slot);
+        auto_remove_check_error(a, reply);
+        if (!sd_bus_message_is_method_error(reply, NULL) && sd_bus_message_read(reply, "i", &code) > 0) {
+                a->exited = true;
+                a->exit_code = code;
+        }
+        return 0;
+}
+
+static int auto_remove_send(AutoRemove *a, const char *id)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *update = NULL, *wait = NULL;
+        sd_bus *bus;
+        int r;
+
+        r = manager_new_call("UpdateContainer", &update);
+        if (r >= 0)
+                r = sd_bus_message_append(update, "sa(sv)a{sv}", id, 0, 1, "remove_on_exit", "b", 1);
+        if (r >= 0)
+                r = manager_new_call("WaitContainer", &wait);
+        if (r >= 0)
+                r = sd_bus_message_append(wait, "sa{sv}", id, 0);
+        if (r < 0)
+                return r;
+        bus = sd_bus_message_get_bus(update);
+        /* The Update first: a Wait that berthd handles before it answers at the exit without removing. */
+        r = sd_bus_call_async(bus, &a->update_slot, update, on_update_reply, a, UINT64_MAX - 1);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &a->wait_slot, wait, on_wait_reply, a, UINT64_MAX - 1);
+        if (r < 0)
+                auto_remove_done(a);
+        return r;
+}
+
+/* Dispatches the answers that came; with block, waits for both, at most 10 s. True when the container is
+ * gone. */
+static bool auto_remove_poll(AutoRemove *a, bool block)
+{
+        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC;
+        sd_bus *bus;
+        int r;
+
+        if (bus_get(&bus) < 0)
+                return false;
+        while (!auto_remove_answered(a) && !a->failed) {
+                uint64_t now = monotonic_usec();
+
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return false;
+                if (r > 0)
+                        continue;
+                if (!block || now >= deadline || sd_bus_wait(bus, deadline - now) < 0)
+                        return false;
+        }
+        return auto_remove_answered(a) && !a->failed;
+}
+
 /* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
  * container's state is watched in case its final journal entry never comes. */
 typedef struct Waiter {
         const char *id;
         const char *path;
+        AutoRemove *auto_remove; /* run --rm: the Wait's answer tells the end */
         uint64_t last_check;
         unsigned exited_checks;
         unsigned interrupts;
@@ -351,6 +459,13 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
         if (now - w->last_check < USEC_PER_SEC)
                 return 0;
         w->last_check = now;
+        /* Auto-removed, the container is gone once it has exited: the Wait's answer tells its code. */
+        if (w->auto_remove && (auto_remove_poll(w->auto_remove, false) || w->auto_remove->exited)) {
+                if (++w->exited_checks < 3)
+                        return 0;
+                *ret_exit_code = w->auto_remove->exited ? w->auto_remove->exit_code : EXIT_DAEMON;
+                return 1;
+        }
         r = container_info_get(w->path, &c, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -375,9 +490,12 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
 /* Starts the container and prints its output until it ends; the journal must already be positioned where
  * the new output will come. Returns the exit status for berthctl; ret_mounts (if not NULL) the container's
  * Mounts as read at its end, or NULL. */
-static int container_start_and_follow(sd_journal *j, const char *id, const char *path, char ***ret_mounts)
+/* With rm, *ret_removed says whether berthd removed the container (see AutoRemove), or left that to us. */
+static int container_start_and_follow(sd_journal *j, const char *id, const char *path, bool rm,
+                                      char ***ret_mounts, bool *ret_removed)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(auto_remove_done) AutoRemove a = {};
         Waiter w = { .id = id, .path = path, .last_check = monotonic_usec() };
         int r, exit_code = EXIT_DAEMON;
 
@@ -387,6 +505,8 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
                 return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
                                                                                : EXIT_DAEMON;
         }
+        if (rm && auto_remove_send(&a, id) >= 0)
+                w.auto_remove = &a;
 
         Follow f = { .j = j, .follow = true, .idle = waiter_idle, .userdata = &w };
         signal_proxy_install(true);
@@ -394,15 +514,23 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         signal_proxy_install(false);
         if (r < 0)
                 return EXIT_DAEMON;
+        if (w.interrupts >= 3) {
+                /* No longer waiting: berthd removes it once it exits, when it was told to. */
+                if (rm)
+                        *ret_removed = w.auto_remove != NULL;
+                return exit_code;
+        }
+        if (w.auto_remove && auto_remove_poll(&a, true)) {
+                *ret_removed = true;
+                return exit_code;
+        }
         /* The monitor writes its final entry before it exits and before berthd records the exit: wait for
          * that, so that what runs after us (rm, start, ps) sees the container exited. */
-        if (w.interrupts < 3) {
-                char **mounts = container_wait_recorded(path);
-                if (ret_mounts)
-                        *ret_mounts = mounts;
-                else
-                        g_strfreev(mounts);
-        }
+        char **mounts = container_wait_recorded(path);
+        if (ret_mounts)
+                *ret_mounts = mounts;
+        else
+                g_strfreev(mounts);
         return exit_code;
 }
 
@@ -427,7 +555,8 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
 
 /* Follows the new container's entries, then starts it: there are none before it starts, so reading from the
  * head misses nothing. Our exit status. */
-static int container_run_attached(const char *id, const char *path, char ***ret_mounts)
+static int container_run_attached(const char *id, const char *path, bool rm, char ***ret_mounts,
+                                  bool *ret_removed)
 {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         int r;
@@ -437,7 +566,7 @@ static int container_run_attached(const char *id, const char *path, char ***ret_
                 r = sd_journal_seek_head(j);
         if (r < 0)
                 return EXIT_DAEMON;
-        return container_start_and_follow(j, id, path, ret_mounts);
+        return container_start_and_follow(j, id, path, rm, ret_mounts, ret_removed);
 }
 
 static int verb_run_or_create(int argc, char *argv[], bool is_run)
@@ -518,8 +647,9 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
         r = container_create(&o, &id, &path);
         if (r < 0)
                 return EXIT_DAEMON;
-        ret = container_run_attached(id, path, &mounts);
-        if (o.rm && container_remove_quiet(id, mounts) < 0 && ret == EXIT_OK)
+        bool removed = false;
+        ret = container_run_attached(id, path, o.rm, &mounts, &removed);
+        if (o.rm && !removed && container_remove_quiet(id, mounts) < 0 && ret == EXIT_OK)
                 ret = EXIT_DAEMON;
         return ret;
 }
@@ -607,7 +737,7 @@ int verb_start(int argc, char *argv[])
                                 sd_journal_close(j);
                         return EXIT_DAEMON;
                 }
-                ret = container_start_and_follow(j, info.id, info.path, NULL);
+                ret = container_start_and_follow(j, info.id, info.path, false, NULL, NULL);
                 sd_journal_close(j);
                 return ret;
         }

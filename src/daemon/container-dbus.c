@@ -1391,13 +1391,13 @@ void container_send_start_reply(Container *c, sd_bus_message *call, const BerthE
                 (void) sd_bus_reply_method_return(call, NULL);
 }
 
-void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e)
+void container_send_exit_reply(sd_bus_message *call, int exit_code, const BerthError *e)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (!e && g_strv_contains((const char *const[]){ "Wait", "WaitContainer", NULL },
                                   strempty(sd_bus_message_get_member(call)))) {
-                (void) sd_bus_reply_method_return(call, "i", (int32_t) c->state.exit_code);
+                (void) sd_bus_reply_method_return(call, "i", (int32_t) exit_code);
                 return;
         }
         if (!e) {

@@ -59,7 +59,7 @@ void container_send_signal(Container *c, bool new_container);
 /* PropertiesChanged of Containers and Endpoints on the objects of c's networks (network-dbus.c). */
 void container_send_networks_changed(Container *c);
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e);
-void container_send_exit_reply(Container *c, sd_bus_message *call, const BerthError *e);
+void container_send_exit_reply(sd_bus_message *call, int exit_code, const BerthError *e);
 void container_send_commit_reply(sd_bus_message *call, const char *image_id, const BerthError *e);
 /* Pause's and Unpause's answer, when systemd has frozen or thawed the scope. Wait's is
  * container_send_exit_reply(), with the exit code. */

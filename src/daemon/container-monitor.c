@@ -119,6 +119,21 @@ static void container_log_exit(Container *c)
         log_info("Container %s exited with code %i.", c->name, c->state.exit_code);
 }
 
+/* A container removed on exit (run --rm, a forced Remove): those waiting for its exit are answered once it
+ * is gone, as Docker's wait for "removed" after an AutoRemove, so whoever they tell (run --rm's user, a
+ * script after rm -f) finds no trace of it. */
+static void container_remove_then_reply(Container *c)
+{
+        g_autoptr(GPtrArray) waiters = container_take_waiters(c, false);
+        int exit_code = c->state.exit_code;
+
+        if (c->exit_hook)
+                c->exit_hook(c, c->exit_hook_userdata);
+        (void) container_remove_on_exit(c); /* c is freed, unless the removal failed */
+        for (guint i = 0; i < waiters->len; i++)
+                container_send_exit_reply(waiters->pdata[i], exit_code, NULL);
+}
+
 /* The monitor is gone: whatever it recorded stands; if it recorded nothing (it was killed), say so. */
 static void container_monitor_gone(Container *c, int status_code, int status)
 {
@@ -164,15 +179,15 @@ static void container_monitor_gone(Container *c, int status_code, int status)
         }
         container_log_exit(c);
         container_emit_changed(c);
+        if (c->remove_on_exit && (c->removing || c->restart_waiters->len == 0)) {
+                container_remove_then_reply(c);
+                return;
+        }
         container_reply_all(c, false, NULL);
         if (c->exit_hook)
                 c->exit_hook(c, c->exit_hook_userdata);
-        if (c->remove_on_exit && (c->removing || c->restart_waiters->len == 0))
-                (void) container_remove_on_exit(c);
-        else {
-                container_restart_pending(c);
-                container_policy_on_exit(c);
-        }
+        container_restart_pending(c);
+        container_policy_on_exit(c);
 }
 
 static int on_monitor_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)

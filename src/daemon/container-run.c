@@ -44,19 +44,26 @@
 
 #define CONTAINER_STOP_TIMEOUT_DEFAULT_USEC (10 * USEC_PER_SEC)
 
-void container_reply_all(Container *c, bool start, const BerthError *e)
+GPtrArray *container_take_waiters(Container *c, bool start)
 {
         GPtrArray *waiters = start ? c->start_waiters : c->exit_waiters;
-        g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
+        GPtrArray *list = g_ptr_array_new_with_free_func(bus_message_unref_destroy);
 
-        /* Detached first: a reply may lead (through the bus) to a new waiter being added. */
         while (waiters->len > 0)
                 g_ptr_array_add(list, g_ptr_array_steal_index(waiters, 0));
+        return list;
+}
+
+void container_reply_all(Container *c, bool start, const BerthError *e)
+{
+        /* Detached first: a reply may lead (through the bus) to a new waiter being added. */
+        g_autoptr(GPtrArray) list = container_take_waiters(c, start);
+
         for (guint i = 0; i < list->len; i++)
                 if (start)
                         container_send_start_reply(c, list->pdata[i], e);
                 else
-                        container_send_exit_reply(c, list->pdata[i], e);
+                        container_send_exit_reply(list->pdata[i], c->state.exit_code, e);
 }
 
 void container_release_runtime(Container *c)
@@ -588,7 +595,7 @@ int container_stop(Container *c, uint64_t timeout_usec, sd_bus_message *reply_to
         if (!c->monitor_source) {
                 if (!reply_to)
                         return 0;
-                container_send_exit_reply(c, reply_to, NULL);
+                container_send_exit_reply(reply_to, c->state.exit_code, NULL);
                 return 1;
         }
         if (reply_to)

@@ -114,7 +114,7 @@ void container_restart_pending(Container *c)
 int container_wait(Container *c, sd_bus_message *reply_to)
 {
         if (!c->monitor_source) {
-                container_send_exit_reply(c, reply_to, NULL);
+                container_send_exit_reply(reply_to, c->state.exit_code, NULL);
                 return 1;
         }
         g_ptr_array_add(c->exit_waiters, sd_bus_message_ref(reply_to));

@@ -176,4 +176,6 @@ void containers_machine_settled(Manager *m, const char *machine_name);
 /* Answers everyone waiting for the start (start is true) or for the exit; e is NULL on success. The replies
  * are built by the bus file's hooks (container-dbus.h). */
 void container_reply_all(Container *c, bool start, const BerthError *e);
+/* The waiters for the start or for the exit, taken from c: the caller answers them. */
+GPtrArray *container_take_waiters(Container *c, bool start);
 void container_release_runtime(Container *c);

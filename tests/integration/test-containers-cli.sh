@@ -101,6 +101,31 @@ test_run_rm_takes_its_anonymous_volumes() {
         bed_exec berthctl volume rm keptvol >/dev/null
 }
 
+auto_removed() {
+        [ "$(bed_exec berthctl container inspect "$1" | python3 -c \
+                'import json,sys; print(json.load(sys.stdin)[0]["HostConfig"]["AutoRemove"])')" = True ]
+}
+
+# An attached run --rm hands its container to berthd once it started (Docker's AutoRemove): the container
+# is gone when berthctl returns, and goes when it exits also after berthctl was killed.
+test_attached_rm_is_removed_by_berthd() {
+        local i rc before
+        for i in 1 2 3 4 5; do
+                rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm --name "rmatt$i" "$(B)" sh -c "echo out$i; exit $i")
+                assert_eq "$rc:$(cat "$TEST_TMP/out"):$(cat "$TEST_TMP/err")" "$i:out$i:" "run --rm, round $i"
+                assert_ok container_gone "rmatt$i"
+        done
+        before=$(volume_names)
+        bed_exec bash -c 'berthctl run --rm --name rmorphan -v /scratch "$1" sleep 1000 >/dev/null 2>&1 &
+                echo $! >/run/rmorphan.pid' x "$(B)"
+        wait_until 60 auto_removed rmorphan
+        assert_ne "$(volume_names)" "$before" "an anonymous volume made"
+        bed_exec bash -c 'kill -9 "$(cat /run/rmorphan.pid)" && rm /run/rmorphan.pid'
+        assert_eq "$(bed_exec berthctl stop -t 1 rmorphan)" rmorphan "stop"
+        wait_until 60 container_gone rmorphan
+        assert_eq "$(volume_names)" "$before" "its anonymous volume went with it"
+}
+
 test_run_pulls_a_missing_image() {
         local rc
         rc=$(run_split "$TEST_TMP/out" "$TEST_TMP/err" run --rm "$(R busybox-child)" cat /etc/child)
