@@ -122,8 +122,8 @@ pid_t spawn_server_clone_sibling(uint64_t extra_flags)
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
 }
 
-int spawn_server_main(void *req, size_t size, SpawnServeFn serve, int fds[static SPAWN_SERVER_MAX_FDS],
-                      size_t *ret_n_fds)
+int spawn_server_main(void *req, size_t size, SpawnServeFn serve, SpawnPrepareFn prepare,
+                      int fds[static SPAWN_SERVER_MAX_FDS], size_t *ret_n_fds)
 {
         pid_t daemon = getppid();
 
@@ -135,6 +135,10 @@ int spawn_server_main(void *req, size_t size, SpawnServeFn serve, int fds[static
         for (;;) {
                 Reply reply = {};
                 size_t n_fds = 0;
+                int r = prepare ? prepare() : 0;
+
+                if (r < 0)
+                        return r;
                 ssize_t n = fds_receive(SPAWN_SERVER_FD, req, size, fds, SPAWN_SERVER_MAX_FDS, &n_fds);
 
                 if (n == 0)

@@ -50,8 +50,11 @@ int spawn_server_request(SpawnServer *s, const void *req, size_t size, const int
  * in fds[] (*ret_n_fds of them, still open) and the server's socket closed. Otherwise 0 at the daemon's EOF,
  * or a negative errno. */
 typedef pid_t (*SpawnServeFn)(const void *req, const int *fds, size_t n_fds, pid_t daemon);
-int spawn_server_main(void *req, size_t size, SpawnServeFn serve, int fds[static SPAWN_SERVER_MAX_FDS],
-                      size_t *ret_n_fds);
+/* prepare(), if not NULL, runs before each wait for a request (after the answer to the last): work done
+ * ahead for the next child. A negative errno from it ends the server. */
+typedef int (*SpawnPrepareFn)(void);
+int spawn_server_main(void *req, size_t size, SpawnServeFn serve, SpawnPrepareFn prepare,
+                      int fds[static SPAWN_SERVER_MAX_FDS], size_t *ret_n_fds);
 /* For serve(): clone3(CLONE_PARENT | extra_flags), as fork() returns. No CLONE_VM: the child runs on a copy
  * of our stack; the server is single-threaded, so no atfork state is missed. */
 pid_t spawn_server_clone_sibling(uint64_t extra_flags);

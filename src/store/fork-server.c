@@ -117,7 +117,7 @@ int fork_server_main(void)
 
         layer_extract_child_prepare();
         /* serve()'s children never return here: each ends in its job. */
-        r = spawn_server_main(&req, sizeof(req), serve, fds, &n_fds);
+        r = spawn_server_main(&req, sizeof(req), serve, NULL, fds, &n_fds);
         if (r == -EBADF)
                 log_error("berth-fork-server is started by berthd only.");
         else if (r < 0)

@@ -390,16 +390,30 @@ monitor_server() { # the berth-monitor --serve child of berthd
         return 1
 }
 scope_monitor() { bed_exec cat "/sys/fs/cgroup/machine.slice/berth-$1.scope/supervisor/cgroup.procs"; }
+netns() { bed_exec readlink "/proc/$1/ns/net"; }
 test_monitors_are_clones_of_the_monitor_server() {
-        local server monitor
+        local server monitor berthd other
         server=$(monitor_server) || fail "no monitor server under berthd"
+        berthd=$(bed_exec systemctl show -P MainPID berthd.service)
         create "$(R busybox)" cloned sleep 1000 >/dev/null
         M StartContainer s cloned >/dev/null
         monitor=$(scope_monitor cloned)
-        assert_eq "$(bed_exec ps -o ppid= -p "$monitor" | tr -d ' ')" "$(bed_exec systemctl show -P MainPID berthd.service)" \
-                "the monitor is berthd's child"
+        assert_eq "$(bed_exec ps -o ppid= -p "$monitor" | tr -d ' ')" "$berthd" "the monitor is berthd's child"
         assert_no_match "$(bed_sh "tr '\\0' ' ' </proc/$monitor/cmdline")" '--spec=' "a clone: no exec's arguments"
         assert_eq "$(bed_exec readlink "/proc/$monitor/exe")" "$(bed_exec readlink "/proc/$server/exe")" "the same program"
+        # On the bridge, each monitor has a network namespace of its own (the server's spare, made ahead);
+        # the server stays in berthd's, and so does a monitor on the host's network.
+        create "$(R busybox)" cloned2 sleep 1000 >/dev/null
+        M StartContainer s cloned2 >/dev/null
+        other=$(scope_monitor cloned2)
+        assert_ne "$(netns "$monitor")" "$(netns "$berthd")" "the bridge monitor's own namespace"
+        assert_ne "$(netns "$other")" "$(netns "$berthd")" "the second one's own namespace"
+        assert_ne "$(netns "$other")" "$(netns "$monitor")" "not the first one's"
+        assert_eq "$(netns "$server")" "$(netns "$berthd")" "the server in berthd's"
+        M RemoveContainer sb cloned2 true >/dev/null
+        run_opts "$(R busybox)" hostnet 2 sleep 1000 1 network s host >/dev/null
+        assert_eq "$(netns "$(scope_monitor hostnet)")" "$(netns "$berthd")" "--network host: berthd's namespace"
+        M RemoveContainer sb hostnet true >/dev/null
         M RemoveContainer sb cloned true >/dev/null
 
         # Without the server (killed here by its PID), berthd finds it gone and executes the monitor.
