@@ -297,8 +297,9 @@ static char **container_wait_recorded(const char *path)
 typedef struct AutoRemove {
         sd_bus_slot *update_slot;
         sd_bus_slot *wait_slot;
-        bool failed;
-        bool exited; /* the Wait's answer came, with exit_code */
+        bool update_ok; /* berthd removes it once it exits (or did: NoSuchContainer) */
+        bool failed;    /* an answer other than success or NoSuchContainer */
+        bool exited;    /* the Wait's answer came, with exit_code */
         int exit_code;
 } AutoRemove;
 
@@ -308,18 +309,14 @@ static void auto_remove_done(AutoRemove *a)
         a->wait_slot = sd_bus_slot_unref(a->wait_slot);
 }
 
-static bool auto_remove_answered(const AutoRemove *a)
-{
-        return !a->update_slot && !a->wait_slot;
-}
-
 /* Removed already (an Update after the exit removes at once): as good as the answer. */
-static void auto_remove_check_error(AutoRemove *a, sd_bus_message *reply)
+static bool auto_remove_answer_ok(AutoRemove *a, sd_bus_message *reply)
 {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
         if (e && !sd_bus_error_has_name(e, BERTH_ERROR_NO_SUCH_CONTAINER))
                 a->failed = true;
+        return !a->failed;
 }
 
 static int on_update_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -327,7 +324,7 @@ static int on_update_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         AutoRemove *a = userdata;
 
         a->update_slot = sd_bus_slot_unref(a->update_slot);
-        auto_remove_check_error(a, reply);
+        a->update_ok = auto_remove_answer_ok(a, reply);
         return 0;
 }
 
@@ -337,8 +334,8 @@ static int on_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         int32_t code;
 
         a->wait_slot = sd_bus_slot_unref(a->wait_slot);
-        auto_remove_check_error(a, reply);
-        if (!sd_bus_message_is_method_error(reply, NULL) && sd_bus_message_read(reply, "i", &code) > 0) {
+        if (auto_remove_answer_ok(a, reply) && !sd_bus_message_is_method_error(reply, NULL) &&
+            sd_bus_message_read(reply, "i", &code) > 0) {
                 a->exited = true;
                 a->exit_code = code;
         }
@@ -370,17 +367,16 @@ static int auto_remove_send(AutoRemove *a, const char *id)
         return r;
 }
 
-/* Dispatches the answers that came; with block, waits for both, at most 10 s. True when the container is
- * gone. */
-static bool auto_remove_poll(AutoRemove *a, bool block)
+/* Dispatches the answers that came; with a deadline (not 0), waits until it for the Update's answer and,
+ * with wait_too, the Wait's. True when those came, as expected. */
+static bool auto_remove_poll(AutoRemove *a, uint64_t deadline, bool wait_too)
 {
-        uint64_t deadline = monotonic_usec() + 10 * USEC_PER_SEC;
         sd_bus *bus;
         int r;
 
         if (bus_get(&bus) < 0)
                 return false;
-        while (!auto_remove_answered(a) && !a->failed) {
+        while (!a->failed && (a->update_slot || (wait_too && a->wait_slot))) {
                 uint64_t now = monotonic_usec();
 
                 r = sd_bus_process(bus, NULL);
@@ -388,10 +384,10 @@ static bool auto_remove_poll(AutoRemove *a, bool block)
                         return false;
                 if (r > 0)
                         continue;
-                if (!block || now >= deadline || sd_bus_wait(bus, deadline - now) < 0)
+                if (now >= deadline || sd_bus_wait(bus, deadline - now) < 0)
                         return false;
         }
-        return auto_remove_answered(a) && !a->failed;
+        return !a->failed;
 }
 
 /* While `run` or `start -a` waits: signals we get go to the container (docker's sig-proxy), and the
@@ -422,6 +418,24 @@ static void signal_proxy_install(bool on)
         /* No SA_RESTART: the journal wait must return at once. */
         for (size_t i = 0; i < ELEMENTSOF(proxied_signals); i++)
                 (void) sigaction(proxied_signals[i], &sa, NULL);
+}
+
+/* run --rm: once the Wait was answered, the container has exited, and is gone (or about to be). Its final
+ * journal entry is still on its way, or never comes (a killed monitor): a few looks more, then the Wait's
+ * code. A container gone before the Wait came (the Update removed it at once) leaves no code but the
+ * journal's: given longer. < 0 while there is no answer to go by. */
+static int waiter_auto_removed(Waiter *w, int *ret_exit_code)
+{
+        const AutoRemove *a = w->auto_remove;
+
+        if (a->failed || a->wait_slot)
+                return -EAGAIN;
+        if (++w->exited_checks < (a->exited ? 3u : 10u))
+                return 0;
+        if (!a->exited)
+                fprintf(stderr, "Error: the container was removed before its exit code could be read.\n");
+        *ret_exit_code = a->exited ? a->exit_code : EXIT_DAEMON;
+        return 1;
 }
 
 static int waiter_idle(void *userdata, int *ret_exit_code)
@@ -459,18 +473,25 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
         if (now - w->last_check < USEC_PER_SEC)
                 return 0;
         w->last_check = now;
-        /* Auto-removed, the container is gone once it has exited: the Wait's answer tells its code. */
-        if (w->auto_remove && (auto_remove_poll(w->auto_remove, false) || w->auto_remove->exited)) {
-                if (++w->exited_checks < 3)
-                        return 0;
-                *ret_exit_code = w->auto_remove->exited ? w->auto_remove->exit_code : EXIT_DAEMON;
-                return 1;
+        if (w->auto_remove) {
+                (void) auto_remove_poll(w->auto_remove, 0, false);
+                r = waiter_auto_removed(w, ret_exit_code);
+                if (r >= 0)
+                        return r;
         }
         r = container_info_get(w->path, &c, &error);
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
                     sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
                     sd_bus_error_has_name(&error, BERTH_ERROR_NO_SUCH_CONTAINER)) {
+                        /* Auto-removed meanwhile: the Wait's answer is on its way. */
+                        if (w->auto_remove) {
+                                (void) auto_remove_poll(w->auto_remove, monotonic_usec() + 10 * USEC_PER_SEC,
+                                                        true);
+                                r = waiter_auto_removed(w, ret_exit_code);
+                                if (r >= 0)
+                                        return r;
+                        }
                         fprintf(stderr, "Error: the container was removed while it ran.\n");
                         *ret_exit_code = EXIT_DAEMON;
                         return 1;
@@ -489,8 +510,8 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
 
 /* Starts the container and prints its output until it ends; the journal must already be positioned where
  * the new output will come. Returns the exit status for berthctl; ret_mounts (if not NULL) the container's
- * Mounts as read at its end, or NULL. */
-/* With rm, *ret_removed says whether berthd removed the container (see AutoRemove), or left that to us. */
+ * Mounts as read at its end, or NULL. With rm, *ret_removed says whether berthd removes the container (see
+ * AutoRemove), or leaves that to us. */
 static int container_start_and_follow(sd_journal *j, const char *id, const char *path, bool rm,
                                       char ***ret_mounts, bool *ret_removed)
 {
@@ -515,12 +536,14 @@ static int container_start_and_follow(sd_journal *j, const char *id, const char 
         if (r < 0)
                 return EXIT_DAEMON;
         if (w.interrupts >= 3) {
-                /* No longer waiting: berthd removes it once it exits, when it was told to. */
+                /* No longer waiting: berthd removes it once it exits, once it has taken the Update. */
                 if (rm)
-                        *ret_removed = w.auto_remove != NULL;
+                        *ret_removed = w.auto_remove &&
+                                       auto_remove_poll(&a, monotonic_usec() + 10 * USEC_PER_SEC, false) &&
+                                       a.update_ok;
                 return exit_code;
         }
-        if (w.auto_remove && auto_remove_poll(&a, true)) {
+        if (w.auto_remove && auto_remove_poll(&a, monotonic_usec() + 10 * USEC_PER_SEC, true)) {
                 *ret_removed = true;
                 return exit_code;
         }

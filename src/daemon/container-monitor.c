@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -125,13 +126,18 @@ static void container_log_exit(Container *c)
 static void container_remove_then_reply(Container *c)
 {
         g_autoptr(GPtrArray) waiters = container_take_waiters(c, false);
-        int exit_code = c->state.exit_code;
+        _cleanup_berth_error_ BerthError e = BERTH_ERROR_INIT;
+        g_autofree char *name = g_strdup(c->name);
+        int exit_code = c->state.exit_code, r;
 
         if (c->exit_hook)
                 c->exit_hook(c, c->exit_hook_userdata);
-        (void) container_remove_on_exit(c); /* c is freed, unless the removal failed */
+        r = container_remove_on_exit(c); /* c is freed, unless the removal failed */
+        if (r < 0)
+                berth_error_set(&e, r, "container %s exited with code %i, but could not be removed: %s",
+                                name, exit_code, strerror(-r));
         for (guint i = 0; i < waiters->len; i++)
-                container_send_exit_reply(waiters->pdata[i], exit_code, NULL);
+                container_send_exit_reply(waiters->pdata[i], exit_code, r < 0 ? &e : NULL);
 }
 
 /* The monitor is gone: whatever it recorded stands; if it recorded nothing (it was killed), say so. */

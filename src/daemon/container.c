@@ -265,7 +265,9 @@ int container_save_record(Container *c)
         dir_fd = open_dir_at(AT_FDCWD, container_dir(c, dir, sizeof(dir)));
         if (dir_fd < 0)
                 return dir_fd;
-        return write_file_atomic_at(dir_fd, "config.json", record, size, 0600);
+        /* An auto_remove container (run --rm) never outlives its run: never synced, as at create. */
+        return write_file_atomic_flags_at(dir_fd, "config.json", record, size, 0600,
+                                          c->auto_remove ? WRITE_FILE_NO_SYNC : 0);
 }
 
 /* hosts is rewritten at each start on the bridge (its own address): with a spare, so a start on a full disk

@@ -45,7 +45,8 @@ static int prepare_spare_netns(void)
                 safe_close(fd);
                 return broken;
         }
-        spare_netns = fd;
+        /* Not opened: the namespace is gone with our leaving it, and the next clone makes its own. */
+        spare_netns = fd < 0 ? -EBADF : fd;
         return 0;
 }
 
@@ -58,7 +59,8 @@ static pid_t clone_in_spare_netns(void)
 
         if (setns(spare, CLONE_NEWNET) < 0) {
                 safe_close(spare);
-                return spawn_server_clone_sibling(CLONE_NEWNET);
+                pid = spawn_server_clone_sibling(CLONE_NEWNET);
+                return pid < 0 ? negative_errno() : pid;
         }
         pid = spawn_server_clone_sibling(0);
         if (pid < 0)

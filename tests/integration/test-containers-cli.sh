@@ -124,6 +124,26 @@ test_attached_rm_is_removed_by_berthd() {
         assert_eq "$(bed_exec berthctl stop -t 1 rmorphan)" rmorphan "stop"
         wait_until 60 container_gone rmorphan
         assert_eq "$(volume_names)" "$before" "its anonymous volume went with it"
+
+        # Three ctrl-c (sleep as init ignores them): berthctl stops waiting, berthd still removes it.
+        local ctl
+        bed_exec bash -c '(berthctl run --rm --name rmint "$1" sleep 1000 >/dev/null 2>/run/rmint.err
+                echo $? >/run/rmint.rc) & echo $! >/run/rmint.pid' x "$(B)"
+        wait_until 60 auto_removed rmint
+        ctl=$(bed_exec pgrep -P "$(bed_exec cat /run/rmint.pid)" -x berthctl)
+        wait_until 60 interrupted_until_gone "$ctl"
+        wait_until 60 bed_exec test -s /run/rmint.rc
+        assert_eq "$(bed_exec cat /run/rmint.rc)" 130 "berthctl's status after ctrl-c"
+        assert_match "$(bed_exec cat /run/rmint.err)" "no longer waiting" "berthctl says so"
+        assert_eq "$(cstate rmint)" running "the container runs on"
+        bed_exec rm /run/rmint.pid /run/rmint.rc /run/rmint.err
+        assert_eq "$(bed_exec berthctl stop -t 1 rmint)" rmint "stop"
+        wait_until 60 container_gone rmint
+}
+# One SIGINT at each look, until the process is gone.
+interrupted_until_gone() {
+        bed_exec kill -INT "$1" 2>/dev/null || true
+        ! bed_exec test -e "/proc/$1"
 }
 
 test_run_pulls_a_missing_image() {
