@@ -167,7 +167,7 @@ static int host_port_check(PortMapping *m, char **ret_error)
  * declare the portMappings capability; NULL when it has none. */
 static int ports_runtime_config(Container *c, char **ret, char **ret_error)
 {
-        size_t n = g_strv_length(c->config.ports);
+        size_t n = c->config.ports ? g_strv_length(c->config.ports) : 0;
         _cleanup_free_ PortMapping *m = g_new0(PortMapping, n + 1);
         int r;
 

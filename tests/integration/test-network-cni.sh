@@ -90,6 +90,8 @@ test_containers_on_a_cni_network() {
                 "Container srv has address $ip on CNI network cninet (eth0)." "the join entry"
         assert_eq "$(bed_journal -o cat --no-pager CONTAINER_NAME=srv MESSAGE_ID=417b332769e143078351aefc65e36ae4)" \
                 "Container srv left CNI network cninet, address $ip released." "the teardown entry"
+        # No GLib critical from the join of containers without published ports.
+        assert_no_match "$(bed_journal -o cat --no-pager -u berthd.service)" "assertion '.*' failed" "GLib criticals"
 }
 
 test_kill_9_of_berthd_keeps_the_network() {
