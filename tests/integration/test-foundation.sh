@@ -85,11 +85,25 @@ test_bus_policy() {
 # runs a container (its state must not be reached through the bed's /var overlay, where the kernel refuses a
 # container's upper dir) and sees the files the host shares with it.
 test_a_bed_under_var_tmp() {
+        local dead
         # Global, for the trap.
         d=$(mktemp -d /var/tmp/berth-bed-test.XXXXXX)
-        trap '"$BERTH_SRC/tests/bed/bed" stop "$d/bed" >/dev/null 2>&1; rm -rf "$d"' EXIT
+        # A bed's cgroup whose run was killed outright (its creator gone, no process in it) is removed by the
+        # next start; one whose creator lives (a bed starting) is not.
+        sleep 0 &
+        dead=$!
+        wait "$dead"
+        stale=/sys/fs/cgroup/unified/berth-bed-$dead-stale-test
+        starting=/sys/fs/cgroup/unified/berth-bed-$BASHPID-starting-test
+        trap '"$BERTH_SRC/tests/bed/bed" stop "$d/bed" >/dev/null 2>&1; rm -rf "$d"
+                rmdir "$stale/system.slice" "$stale" "$starting" 2>/dev/null || true' EXIT
+        mkdir -p "$stale/system.slice" "$starting"
         "$BERTH_SRC/tests/bed/bed" start "$d/bed" "$BERTH_BUILD/integration/destdir" > "$d/boot.log" 2>&1 ||
                 fail "the bed under /var/tmp did not boot: $(tail -n 5 "$d/boot.log")"
+        assert_fails test -d "$stale"
+        assert_match "$(cat "$d/boot.log")" "removing $stale, left by a bed that was never stopped" "said so"
+        assert_ok test -d "$starting"
+        rmdir "$starting"
         echo from-the-host > "$d/bed/share/note"
         assert_eq "$("$BERTH_SRC/tests/bed/bed" exec "$d/bed" cat /run/bed-share/note)" from-the-host "shared file"
         assert_ne "$("$BERTH_SRC/tests/bed/bed" exec "$d/bed" stat -f -c %T /var/lib/berth)" overlayfs "state dir"
