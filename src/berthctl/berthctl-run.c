@@ -367,7 +367,7 @@ static int auto_remove_send(AutoRemove *a, const char *id)
         return r;
 }
 
-/* Dispatches the answers that came; with a deadline (not 0), waits until it for the Update's answer and,
+/* Dispatches the answers that came, and waits until deadline (0: not at all) for the Update's answer and,
  * with wait_too, the Wait's. True when those came, as expected. */
 static bool auto_remove_poll(AutoRemove *a, uint64_t deadline, bool wait_too)
 {
@@ -474,7 +474,7 @@ static int waiter_idle(void *userdata, int *ret_exit_code)
                 return 0;
         w->last_check = now;
         if (w->auto_remove) {
-                (void) auto_remove_poll(w->auto_remove, 0, false);
+                (void) auto_remove_poll(w->auto_remove, 0, true); /* no deadline: what came only */
                 r = waiter_auto_removed(w, ret_exit_code);
                 if (r >= 0)
                         return r;
