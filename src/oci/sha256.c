@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "oci/sha256.h"
 #include "shared/log.h"
+
+static EVP_MD *fetched_sha256;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+        fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *sha256_md(void)
+{
+        (void) pthread_once(&fetch_once, fetch_sha256);
+        return fetched_sha256 ?: EVP_sha256();
+}
 
 struct Sha256 {
         EVP_MD_CTX *ctx;
@@ -45,7 +60,7 @@ int sha256_reset(Sha256 *s)
         if (!s)
                 return -EINVAL;
 
-        if (EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+        if (EVP_DigestInit_ex(s->ctx, sha256_md(), NULL) != 1) {
                 log_debug("EVP_DigestInit_ex(sha256) failed.");
                 return -EIO;
         }
@@ -153,7 +168,7 @@ int sha256_digest_data(const void *data, size_t size, char **ret)
                 return -EINVAL;
 
         /* EVP_Digest() with a NULL pointer is undefined for size 0 in some versions: give it a real one. */
-        if (EVP_Digest(data ?: "", size, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        if (EVP_Digest(data ?: "", size, md, &md_len, sha256_md(), NULL) != 1 ||
             md_len != SHA256_DIGEST_SIZE) {
                 log_debug("EVP_Digest(sha256) failed.");
                 return -EIO;

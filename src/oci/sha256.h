@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <openssl/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,11 @@
 #define SHA256_DIGEST_STRING_SIZE (7 + 2 * SHA256_DIGEST_SIZE + 1)
 
 typedef struct Sha256 Sha256;
+
+/* OpenSSL's SHA-256, fetched once per process. EVP_sha256() is fetched again from the provider on every
+ * EVP_DigestInit_ex() (a locked table lookup): a pull of many small layers starts several hashes per layer,
+ * each in a new child that inherits this one. */
+const EVP_MD *sha256_md(void);
 
 int sha256_new(Sha256 **ret);
 Sha256 *sha256_free(Sha256 *s);

@@ -33,10 +33,22 @@ int spawn_server_start(SpawnServer *s, const char *path, char *const argv[])
 {
         _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
         struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_SEC };
+        _cleanup_free_ char **env = NULL;
         pid_t daemon = getpid(), pid;
+        size_t n = 0;
 
         if (s->fd >= 0)
                 return -EALREADY;
+        /* Every symbol bound once, in the server: with lazy binding each child would resolve the PLT entries
+         * it calls again (libc's, for a thread's stack, too), faulting in the pages it writes and reads. The
+         * children never exec with this environment: a container's process gets its own. */
+        while (environ[n])
+                n++;
+        env = calloc(n + 2, sizeof(char *));
+        if (!env)
+                return -ENOMEM;
+        memcpy(env, environ, n * sizeof(char *));
+        env[n] = (char *) "LD_BIND_NOW=1";
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return negative_errno();
         if (setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0)
@@ -52,7 +64,7 @@ int spawn_server_start(SpawnServer *s, const char *path, char *const argv[])
                     dup2(pair[1], SPAWN_SERVER_FD) < 0)
                         _exit(EXIT_FAILURE);
                 (void) close_range(SPAWN_SERVER_FD + 1, ~0U, 0);
-                execv(path, argv);
+                execve(path, argv, env);
                 _exit(127);
         }
 

@@ -32,7 +32,13 @@ uint64_t extract_confine_caps(void);
 void extract_confine_prepare(void);
 bool extract_confine_prepared(void);
 
-/* Before the chroot (it reads /proc/self/statm). */
+/* In the fork server, once: extract_confine_prepare(), and what each child would otherwise do again, which
+ * holds as long as the server neither execs nor grows much: its capability bounding set is reduced to the
+ * children's, and its size (for the children's RLIMIT_AS) is taken now. What fails, each child does itself.
+ */
+void extract_confine_prepare_server(void);
+
+/* Before the chroot (it reads /proc/self/statm, unless extract_confine_prepare_server() took the size). */
 int extract_confine_memory(void);
 
 /* After the chroot, before the decompressing thread starts (threads inherit the filter only when made after

@@ -32,6 +32,7 @@
 #include <isa-l/igzip_lib.h>
 #endif
 
+#include "oci/sha256.h"
 #include "shared/log.h"
 #include "shared/thread-util.h"
 #include "store/archive-util.h"
@@ -411,7 +412,7 @@ int layer_decompressor_start(int input_fd, uint64_t max_size, LayerDecompressor 
         d->blob_ctx = EVP_MD_CTX_new();
         if (!d->buffer || !d->blob_ctx)
                 return -ENOMEM;
-        if (EVP_DigestInit_ex(d->blob_ctx, EVP_sha256(), NULL) != 1)
+        if (EVP_DigestInit_ex(d->blob_ctx, sha256_md(), NULL) != 1)
                 return -EIO;
         r = stream_ring_new(OUTPUT_BUFFER_SIZE, true, &d->stream);
         if (r < 0)
@@ -434,7 +435,7 @@ void layer_decompress_prepare(void)
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
         if (ctx)
-                (void) EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+                (void) EVP_DigestInit_ex(ctx, sha256_md(), NULL);
         EVP_MD_CTX_free(ctx);
 }
 

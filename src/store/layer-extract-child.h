@@ -15,7 +15,8 @@ void layer_extract_get_limits(uint64_t *ret_max_size, uint64_t *ret_max_entries)
  * otherwise set up again (the seccomp filter as BPF, OpenSSL's sha256, the UTF-8 locale). */
 void layer_extract_child_prepare(void);
 
-/* In a new child whose parent is `parent`: confines itself, extracts input_fd into dest_dir_fd (recording
+/* In a new child whose parent is `parent`, with every signal at its default and none blocked (a child of the
+ * daemon resets them first, reset_signals()): confines itself, extracts input_fd into dest_dir_fd (recording
  * into record_fd unless -EBADF), writes its report to result_fd and exits. */
 _Noreturn void layer_extract_child_main(int input_fd, int dest_dir_fd, int result_fd, int record_fd,
                                         bool sync, pid_t parent);

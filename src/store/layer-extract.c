@@ -695,7 +695,7 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
 
 void layer_extract_child_prepare(void)
 {
-        extract_confine_prepare();
+        extract_confine_prepare_server();
         layer_decompress_prepare();
         (void) setlocale(LC_CTYPE, "C.UTF-8");
 }
@@ -711,8 +711,6 @@ _Noreturn void layer_extract_child_main(int input_fd, int dest_dir_fd, int resul
         Report report = { .magic = REPORT_MAGIC };
         int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF }, r;
 
-        /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works. */
-        reset_signals();
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
                 _exit(EXIT_FAILURE);
 
@@ -753,8 +751,12 @@ static int fork_child(int input_fd, int dest_dir_fd, int result_fd, int record_f
         pid = fork();
         if (pid < 0)
                 return negative_errno();
-        if (pid == 0)
+        if (pid == 0) {
+                /* The daemon blocks signals for sd-event and ignores SIGPIPE: undo both, so SIGTERM works.
+                 * (The fork server's children need not: it was exec'd with every signal at its default.) */
+                reset_signals();
                 layer_extract_child_main(input_fd, dest_dir_fd, result_fd, record_fd, sync, parent);
+        }
         *ret_pid = pid;
         return 0;
 }

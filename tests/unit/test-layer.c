@@ -1362,7 +1362,7 @@ static char *proc_status_field(pid_t pid, const char *key)
         return NULL;
 }
 
-static uint64_t proc_status_caps(pid_t pid, const char *key)
+static uint64_t proc_status_hex(pid_t pid, const char *key)
 {
         g_autofree char *v = proc_status_field(pid, key);
 
@@ -1402,21 +1402,34 @@ static void test_extract_confine_prepared_filter(void)
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
-static void test_extract_confined(void)
+/* A child made by the daemon itself, or by the fork server (via_server): confined alike, and with every
+ * signal at its default and none blocked, though the parent ignores SIGPIPE and blocks SIGTERM, as berthd
+ * does. */
+static void assert_confined_child(bool via_server)
 {
         _cleanup_close_ int input = -EBADF, result = -EBADF;
         g_autofree char *limits_path = NULL, *limits = NULL, *nnp = NULL;
         uint64_t keep = extract_confine_caps(), mine, bounding;
+        g_autoptr(GRegex) address_space = NULL;
+        g_autoptr(GMatchInfo) match = NULL;
+        sigset_t block, old;
         LayerExtractResult res;
         TmpDir t;
         pid_t pid;
 
-        if (!need_root())
-                return;
-        mine = proc_status_caps(getpid(), "CapPrm");
-        bounding = proc_status_caps(getpid(), "CapBnd");
+        sigemptyset(&block);
+        sigaddset(&block, SIGTERM);
+        g_assert_cmpint(sigprocmask(SIG_BLOCK, &block, &old), ==, 0);
+        g_assert_true(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
+        if (via_server) {
+                g_assert_cmpint(fork_server_start(BERTH_BUILD_ROOT "/src/store/berth-fork-server"), ==, 0);
+                g_assert_true(fork_server_running());
+        }
+        mine = proc_status_hex(getpid(), "CapPrm");
+        bounding = proc_status_hex(getpid(), "CapBnd");
         tmpdir_make(&t);
         g_assert_cmpint(layer_extract_spawn(t.fd, &input, &result, &pid), ==, 0);
+        g_assert_cmpint(pid, !=, fork_server_pid());
         /* Confinement comes before the first read of the input, which never comes here: wait for it. */
         for (int i = 0;; i++) {
                 g_autofree char *seccomp = proc_status_field(pid, "Seccomp");
@@ -1425,24 +1438,56 @@ static void test_extract_confined(void)
                 g_assert_cmpint(i, <, 1000);
                 g_usleep(10000);
         }
-        g_assert_cmphex(proc_status_caps(pid, "CapEff"), ==, keep & mine);
-        g_assert_cmphex(proc_status_caps(pid, "CapPrm"), ==, keep & mine);
-        g_assert_cmphex(proc_status_caps(pid, "CapInh"), ==, 0);
-        g_assert_cmphex(proc_status_caps(pid, "CapAmb"), ==, 0);
-        g_assert_cmphex(proc_status_caps(pid, "CapBnd"), ==, keep & bounding);
+        g_assert_cmphex(proc_status_hex(pid, "CapEff"), ==, keep & mine);
+        g_assert_cmphex(proc_status_hex(pid, "CapPrm"), ==, keep & mine);
+        g_assert_cmphex(proc_status_hex(pid, "CapInh"), ==, 0);
+        g_assert_cmphex(proc_status_hex(pid, "CapAmb"), ==, 0);
+        g_assert_cmphex(proc_status_hex(pid, "CapBnd"), ==, keep & bounding);
         /* Either of these leads out of a chroot. */
         g_assert_cmphex(keep & ((UINT64_C(1) << CAP_SYS_CHROOT) | (UINT64_C(1) << CAP_DAC_READ_SEARCH)), ==,
                         0);
         nnp = proc_status_field(pid, "NoNewPrivs");
         g_assert_cmpstr(nnp, ==, "1");
+        g_assert_cmphex(proc_status_hex(pid, "SigBlk"), ==, 0);
+        g_assert_cmphex(proc_status_hex(pid, "SigIgn"), ==, 0);
         limits_path = g_strdup_printf("/proc/%i/limits", (int) pid);
         g_assert_true(g_file_get_contents(limits_path, &limits, NULL, NULL));
-        g_assert_true(g_regex_match_simple("^Max address space +[0-9]+ +[0-9]+ +bytes", limits,
-                                           G_REGEX_MULTILINE, 0));
+        /* What the parent had, plus EXTRACT_MEMORY_MAX. */
+        address_space =
+                g_regex_new("^Max address space +([0-9]+) +[0-9]+ +bytes", G_REGEX_MULTILINE, 0, NULL);
+        g_assert_true(g_regex_match(address_space, limits, 0, &match));
+        {
+                g_autofree char *limit = g_match_info_fetch(match, 1);
+                g_autofree char *vm = proc_status_field(via_server ? fork_server_pid() : getpid(), "VmSize");
+                uint64_t parent_kib = g_ascii_strtoull(vm, NULL, 10);
+                uint64_t bytes = g_ascii_strtoull(limit, NULL, 10);
+                g_assert_cmpuint(bytes, >=, EXTRACT_MEMORY_MAX);
+                g_assert_cmpuint(bytes, <=, parent_kib * 1024 + EXTRACT_MEMORY_MAX + (UINT64_C(64) << 20));
+        }
 
         input = safe_close(input);
         g_assert_cmpint(layer_extract_wait(pid, result, NULL, &res), <, 0);
         tmpdir_done(&t);
+        if (via_server)
+                fork_server_stop();
+        g_assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+        g_assert_cmpint(sigprocmask(SIG_SETMASK, &old, NULL), ==, 0);
+}
+
+static void test_extract_confined(void)
+{
+        if (!need_root())
+                return;
+        assert_confined_child(false);
+}
+
+/* The server's children are confined as the daemon's own, although the server drops its bounding set and
+ * takes its size once, at start, for all of them. */
+static void test_extract_confined_by_server(void)
+{
+        if (!need_root())
+                return;
+        assert_confined_child(true);
 }
 
 /* ---- the layer store -------------------------------------------------------------------------------- */
@@ -1886,6 +1931,7 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/extract/corrupt", test_extract_corrupt);
         g_test_add_func("/layer/extract/spawn", test_extract_spawn);
         g_test_add_func("/layer/extract/confined", test_extract_confined);
+        g_test_add_func("/layer/extract/confined-by-server", test_extract_confined_by_server);
         g_test_add_func("/layer/extract/fork-server", test_extract_fork_server);
         g_test_add_func("/layer/extract/confine-prepared", test_extract_confine_prepared_filter);
         g_test_add_func("/layer/store/basic", test_store_basic);
