@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+#include <zstd_errors.h>
+
 #include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
@@ -28,8 +31,21 @@
 #define COPY_BUFFER_SIZE (256U * 1024U)
 #define PATH_MAX_RECORD  UINT16_MAX
 
+/* A record up to this size is compressed in one call once complete, with a small hash table: most layers'
+ * records are a few KiB, and level 1 for a stream of unknown size sets up (and zeroes) tables for any size,
+ * which was about a tenth of a tiny layer's extraction. The record is mostly tar headers and zero padding:
+ * the small table compresses a 10 KiB record as well as the default one. Larger records stream, at level 1,
+ * in pieces of this size. */
+#define RECORD_PLAIN_MAX  (128U * 1024U)
+#define RECORD_PLAIN_MIN  (16U * 1024U) /* the buffer's first size: malloc's heap, not an mmap */
+#define ONE_SHOT_HASH_LOG 10
+
 struct LayerTarRecorder {
-        struct archive *out;
+        int fd;
+        ZSTD_CCtx *zstd; /* once the record outgrew RECORD_PLAIN_MAX */
+        uint8_t *plain;  /* record bytes not compressed yet */
+        size_t n_plain, plain_size;
+        uint8_t *compressed; /* ZSTD_CStreamOutSize() bytes, with zstd */
         uint8_t *buf;
         size_t head, len, cap; /* pending bytes: buf[head..len) */
         uint64_t start;        /* stream offset of buf[head] */
@@ -37,13 +53,121 @@ struct LayerTarRecorder {
         uint64_t f_offset, f_length;
 };
 
+/* For the record and for the rebuild, whose output may be a pipe. */
+static int write_all(int fd, const void *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                                (void) poll(&pfd, 1, -1);
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                p = (const uint8_t *) p + k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int zstd_errno(size_t code)
+{
+        return ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation ? -ENOMEM : -EIO;
+}
+
+static int zstd_context(LayerTarRecorder *r, bool one_shot)
+{
+        r->zstd = ZSTD_createCCtx();
+        if (!r->zstd)
+                return -ENOMEM;
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(r->zstd, ZSTD_c_compressionLevel, 1)) ||
+            (one_shot && ZSTD_isError(ZSTD_CCtx_setParameter(r->zstd, ZSTD_c_hashLog, ONE_SHOT_HASH_LOG))))
+                return -EINVAL;
+        return 0;
+}
+
+/* Compresses the plain bytes into the stream (end: and ends the frame). */
+static int out_stream(LayerTarRecorder *r, bool end)
+{
+        ZSTD_inBuffer in = { .src = r->plain, .size = r->n_plain };
+        size_t left;
+        int k;
+
+        if (!r->zstd) {
+                k = zstd_context(r, false);
+                if (k < 0)
+                        return k;
+                r->compressed = malloc(ZSTD_CStreamOutSize());
+                if (!r->compressed)
+                        return -ENOMEM;
+        }
+        do {
+                ZSTD_outBuffer out = { .dst = r->compressed, .size = ZSTD_CStreamOutSize() };
+
+                left = ZSTD_compressStream2(r->zstd, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+                if (ZSTD_isError(left))
+                        return zstd_errno(left);
+                k = write_all(r->fd, out.dst, out.pos);
+                if (k < 0)
+                        return k;
+        } while (in.pos < in.size || (end && left > 0));
+        r->n_plain = 0;
+        return 0;
+}
+
 static int out_write(LayerTarRecorder *r, const void *p, size_t n)
 {
-        if (n == 0)
-                return 0;
-        if (archive_write_data(r->out, p, n) != (la_ssize_t) n)
-                return archive_error_to_errno(r->out);
+        while (n > 0) {
+                size_t k;
+                int e;
+
+                if (r->n_plain == r->plain_size) {
+                        size_t size = MIN(MAX(r->plain_size * 2, RECORD_PLAIN_MIN), RECORD_PLAIN_MAX);
+                        uint8_t *grown = realloc(r->plain, size);
+                        if (!grown)
+                                return -ENOMEM;
+                        r->plain = grown;
+                        r->plain_size = size;
+                }
+                k = MIN(n, r->plain_size - r->n_plain);
+                memcpy(r->plain + r->n_plain, p, k);
+                r->n_plain += k;
+                p = (const uint8_t *) p + k;
+                n -= k;
+                if (r->n_plain == RECORD_PLAIN_MAX) {
+                        e = out_stream(r, false);
+                        if (e < 0)
+                                return e;
+                }
+        }
         return 0;
+}
+
+/* The end of the record: one frame either way, which the reader (libarchive's zstd filter) reads alike. */
+static int out_close(LayerTarRecorder *r)
+{
+        _cleanup_free_ uint8_t *frame = NULL;
+        size_t bound, n;
+        int k;
+
+        if (r->zstd)
+                return out_stream(r, true);
+        k = zstd_context(r, true);
+        if (k < 0)
+                return k;
+        bound = ZSTD_compressBound(r->n_plain);
+        frame = malloc(bound);
+        if (!frame)
+                return -ENOMEM;
+        n = ZSTD_compress2(r->zstd, frame, bound, r->plain, r->n_plain);
+        if (ZSTD_isError(n))
+                return zstd_errno(n);
+        r->n_plain = 0;
+        return write_all(r->fd, frame, n);
 }
 
 static int flush_file(LayerTarRecorder *r)
@@ -91,30 +215,15 @@ static int emit_raw(LayerTarRecorder *r, const void *p, size_t n)
 int layer_tar_recorder_new(int fd, LayerTarRecorder **ret)
 {
         _cleanup_(layer_tar_recorder_freep) LayerTarRecorder *r = NULL;
-        _cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
+        int k;
 
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
-        r->out = archive_write_new();
-        e = archive_entry_new();
-        if (!r->out || !e)
-                return -ENOMEM;
-        /* Built-in zstd only (ARCHIVE_WARN would mean an external program). Level 1: the record is mostly
-         * zero padding and compresses well anyway; extraction should not wait for it. */
-        if (archive_write_set_format_raw(r->out) != ARCHIVE_OK ||
-            archive_write_add_filter_zstd(r->out) != ARCHIVE_OK)
-                return -EOPNOTSUPP;
-        (void) archive_write_set_filter_option(r->out, "zstd", "compression-level", "1");
-        if (archive_write_set_bytes_in_last_block(r->out, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(r->out, fd) != ARCHIVE_OK)
-                return archive_error_to_errno(r->out);
-        archive_entry_set_pathname(e, "tar-split");
-        archive_entry_set_filetype(e, AE_IFREG);
-        if (archive_write_header(r->out, e) != ARCHIVE_OK)
-                return archive_error_to_errno(r->out);
-        if (out_write(r, RECORD_MAGIC, strlen(RECORD_MAGIC)) < 0)
-                return archive_error_to_errno(r->out);
+        r->fd = fd;
+        k = out_write(r, RECORD_MAGIC, strlen(RECORD_MAGIC));
+        if (k < 0)
+                return k;
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -123,8 +232,9 @@ LayerTarRecorder *layer_tar_recorder_free(LayerTarRecorder *r)
 {
         if (!r)
                 return NULL;
-        if (r->out)
-                archive_write_free(r->out);
+        ZSTD_freeCCtx(r->zstd);
+        free(r->compressed);
+        free(r->plain);
         free(r->buf);
         free(r->f_path);
         return mfree(r);
@@ -219,9 +329,7 @@ int layer_tar_recorder_finish(LayerTarRecorder *r)
                 return k;
         r->start += r->len - r->head;
         r->head = r->len = 0;
-        if (archive_write_close(r->out) != ARCHIVE_OK)
-                return archive_error_to_errno(r->out);
-        return 0;
+        return out_close(r);
 }
 
 /* "sha256:<64 lowercase hex>" → the hex part, or NULL. */
@@ -255,26 +363,6 @@ int layer_tar_record_create(LayerStore *s, const char *tmp_name, int *ret_fd)
 }
 
 /* The rebuild. */
-
-static int write_all(int fd, const void *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                                (void) poll(&pfd, 1, -1);
-                                continue;
-                        }
-                        return negative_errno();
-                }
-                p = (const uint8_t *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
 
 /* Exactly n bytes of the decompressed record, -EBADMSG if it ends first. */
 static int read_exact(struct archive *a, void *buf, size_t n)

@@ -249,6 +249,38 @@ static void test_libarchive_tar(void)
         assert_round_trip(bytes, false);
 }
 
+/* A record of more than 128 KiB (a header and its padding per file) is compressed as a stream, in pieces;
+ * smaller ones, as above, in one call. */
+static void test_many_entries(void)
+{
+        g_autoptr(GByteArray) tar = g_byte_array_new();
+        g_autoptr(GBytes) bytes = NULL;
+        struct archive *a = archive_write_new();
+        struct archive_entry *e = archive_entry_new();
+
+        if (!need_root())
+                return;
+        g_assert_cmpint(archive_write_set_format_pax_restricted(a), ==, ARCHIVE_OK);
+        g_assert_cmpint(archive_write_open(a, tar, NULL, append_cb, NULL), ==, ARCHIVE_OK);
+        for (unsigned i = 0; i < 600; i++) {
+                g_autofree char *name = g_strdup_printf("f/%u", i);
+                archive_entry_clear(e);
+                archive_entry_set_pathname(e, name);
+                archive_entry_set_mode(e, AE_IFREG | 0644);
+                archive_entry_set_size(e, 1);
+                g_assert_cmpint(archive_write_header(a, e), ==, ARCHIVE_OK);
+                g_assert_cmpint(archive_write_data(a, "x", 1), ==, 1);
+        }
+        g_assert_cmpint(archive_write_close(a), ==, ARCHIVE_OK);
+        archive_write_free(a);
+        archive_entry_free(e);
+        g_assert_cmpuint(tar->len, >, 2 * 128 * 1024);
+
+        bytes = g_bytes_new(tar->data, tar->len);
+        assert_round_trip(bytes, false);
+        assert_round_trip(bytes, true);
+}
+
 int main(int argc, char *argv[])
 {
         (void) setlocale(LC_ALL, "C.UTF-8");
@@ -257,5 +289,6 @@ int main(int argc, char *argv[])
         g_test_add_data_func("/layer-tar/pax", "pax", test_gnu_tar);
         g_test_add_data_func("/layer-tar/oldgnu", "oldgnu", test_gnu_tar);
         g_test_add_func("/layer-tar/libarchive", test_libarchive_tar);
+        g_test_add_func("/layer-tar/many-entries", test_many_entries);
         return g_test_run();
 }
