@@ -96,6 +96,8 @@ static int on_transfer_signal(sd_bus_message *m, void *userdata, sd_bus_error *e
                         fprintf(s->out, "%s\n", text);
                         if (s->tty)
                                 s->drawn = 0, redraw(s);
+                        else
+                                fflush(s->out); /* a line at a time into a pipe or a log, as it happens */
                 }
         } else if (streq(member, "LayerProgress")) {
                 const char *id, *status;
@@ -114,8 +116,10 @@ static int on_transfer_signal(sd_bus_message *m, void *userdata, sd_bus_error *e
                 if (s->tty)
                         redraw(s);
                 else if (changed && !streq(status, "Downloading") && !streq(status, "Waiting") &&
-                         !streq(status, "Extracting"))
+                         !streq(status, "Extracting")) {
                         fprintf(s->out, "%s: %s\n", id, status);
+                        fflush(s->out);
+                }
         } else if (streq(member, "Finished")) {
                 const char *result, *name, *message, *digest, *image;
                 r = sd_bus_message_read(m, "sssss", &result, &name, &message, &digest, &image);

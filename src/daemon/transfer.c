@@ -28,6 +28,10 @@
 #include "daemon/transfer.h"
 
 #define PROGRESS_INTERVAL_USEC (100 * USEC_PER_MSEC)
+/* Extracted layers wait for one syncfs together while others of the pull are still downloading, up to this
+ * many: a syncfs (a child, and an ext4 journal commit that file creation elsewhere waits on) per layer or
+ * two was a good part of a many-layer pull. */
+#define SYNC_BATCH_MAX 32
 
 typedef struct TransferLayer {
         Transfer *transfer;
@@ -249,7 +253,8 @@ double transfer_get_progress(Transfer *t)
         return total > 0 ? (double) done / (double) total : 0.0;
 }
 
-static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool downloading_only);
+static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool fetching_only);
+static void transfers_layer_settled(Manager *m, const char *chain_id, Transfer *except);
 static void emit_message(Transfer *t, const char *fmt, ...) _printf_(2, 3);
 static void emit_message(Transfer *t, const char *fmt, ...)
 {
@@ -300,6 +305,9 @@ static void transfer_finish(Transfer *t, const BerthError *e)
                 }
                 if (removed)
                         manager_empty_trash(t->manager);
+                /* Pulls waiting for a layer this one was fetching fetch it themselves now. */
+                for (size_t i = 0; i < t->n_layers; i++)
+                        transfers_layer_settled(t->manager, t->layers[i].chain_id, t);
                 sd_journal_send("MESSAGE=Pull of %s failed: %s", t->familiar, berth_error_message(e),
                                 "MESSAGE_ID=" BERTH_MESSAGE_IMAGE_PULL_FAILED, "PRIORITY=%i", LOG_WARNING,
                                 "BERTH_IMAGE=%s", t->familiar, "BERTH_TRANSFER=%" PRIu32, t->id,
@@ -364,8 +372,14 @@ static void transfer_fail_registry(Transfer *t, const RegistryError *e)
         transfer_fail(t, kind, msg ?: berth_error_message(&e->base));
 }
 
-/* Whether another running pull needs the layer chain_id at all, or (downloading_only) is fetching it now. */
-static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool downloading_only)
+/* Downloading, or extracted and on its way into the store: another pull wanting it waits for this one. */
+static bool layer_fetching(const TransferLayer *l)
+{
+        return l->downloading || l->extracted || l->prepared;
+}
+
+/* Whether another running pull needs the layer chain_id at all, or (fetching_only) is fetching it now. */
+static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *except, bool fetching_only)
 {
         GHashTableIter it;
         gpointer value;
@@ -373,12 +387,12 @@ static bool transfers_use_layer(Manager *m, const char *chain_id, Transfer *exce
         g_hash_table_iter_init(&it, m->transfers);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 Transfer *o = value;
-                if (o != except && o->push && !downloading_only && push_uses_layer(o->push, chain_id))
+                if (o != except && o->push && !fetching_only && push_uses_layer(o->push, chain_id))
                         return true;
                 if (o == except || o->state != STATE_PULLING)
                         continue;
                 for (size_t i = 0; i < o->n_layers; i++)
-                        if ((!downloading_only || o->layers[i].downloading) &&
+                        if ((!fetching_only || layer_fetching(&o->layers[i])) &&
                             streq(o->layers[i].chain_id, chain_id))
                                 return true;
         }
@@ -793,10 +807,20 @@ static int on_batch_synced(sd_event_source *s, const siginfo_t *si, void *userda
         return 0;
 }
 
+/* Whether any layer of the pull is still downloading or extracting: a syncfs can then wait for it. */
+static bool transfer_downloading(const Transfer *t)
+{
+        for (size_t i = 0; i < t->n_layers; i++)
+                if (t->layers[i].downloading)
+                        return true;
+        return false;
+}
+
 static void transfer_advance(Transfer *t)
 {
         Manager *m = t->manager;
         unsigned active = 0, max = registry_config_get_max_concurrent_downloads(m->registry_config);
+        size_t n_prepared = 0;
         int r;
 
         if (t->state != STATE_PULLING)
@@ -805,11 +829,12 @@ static void transfer_advance(Transfer *t)
         /* Commit bottom up: a layer's parent must be in the store (or prepared in the same batch) before it.
          * Extracted layers are prepared while no syncfs runs; one syncfs then makes the whole batch durable,
          * and on_batch_synced() publishes it. Layers extracted meanwhile make up the next batch. */
-        bool batch = false;
         for (size_t i = 0; i < t->n_layers && !t->sync_pid; i++) {
                 TransferLayer *l = &t->layers[i];
                 const TransferLayer *parent = i > 0 ? &t->layers[i - 1] : NULL;
 
+                if (l->prepared)
+                        n_prepared++;
                 if (l->present || l->prepared)
                         continue;
                 if (!l->extracted) {
@@ -832,15 +857,7 @@ static void transfer_advance(Transfer *t)
                         continue;
                 }
                 l->prepared = true;
-                batch = true;
-        }
-        if (batch) {
-                r = layer_store_sync_spawn(m->layers, &t->sync_pid);
-                if (r >= 0)
-                        r = sd_event_add_child(m->event, &t->sync_source, t->sync_pid, WEXITED,
-                                               on_batch_synced, t);
-                if (r < 0)
-                        return transfer_fail_errno(t, r, "cannot sync the layer store");
+                n_prepared++;
         }
 
         bool all = true;
@@ -866,6 +883,17 @@ static void transfer_advance(Transfer *t)
                 if (r < 0)
                         return layer_fail(l, -EPROTO, "cannot start layer download");
                 active++;
+        }
+
+        /* The prepared layers wait for more while others download, but not for layers that wait for another
+         * pull: that pull may be waiting for ours. */
+        if (n_prepared > 0 && !t->sync_pid && (n_prepared >= SYNC_BATCH_MAX || !transfer_downloading(t))) {
+                r = layer_store_sync_spawn(m->layers, &t->sync_pid);
+                if (r >= 0)
+                        r = sd_event_add_child(m->event, &t->sync_source, t->sync_pid, WEXITED,
+                                               on_batch_synced, t);
+                if (r < 0)
+                        return transfer_fail_errno(t, r, "cannot sync the layer store");
         }
 }
 

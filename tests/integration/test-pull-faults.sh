@@ -202,6 +202,47 @@ test_cancel_transfer() {
         assert_no_match "$(bed_exec busctl tree --list org.berth1)" "$path" "transfer object gone"
 }
 
+# transfer_paths : the live Transfer objects, oldest first
+transfer_paths() {
+        bed_exec busctl tree --list org.berth1 | grep -E '^/org/berth1/transfer/_[0-9]+$' | sort -t_ -k2 -n || true
+}
+
+# Layers a pull has extracted wait, unpublished, while another of its layers still downloads (one syncfs for
+# all of them later). A second pull of the same layers waits for the first rather than fetching them again;
+# when the first is cancelled, the second fetches them itself and ends.
+test_waiting_pull_fetches_when_the_other_is_cancelled() {
+        local base a b
+        remove_all_images
+        base=$(manifest_layers big | head -n 1)
+        stall_start
+        bed_sh "berthctl pull $STALL/big > /run/wa.out 2>&1; echo \$? > /run/wa.rc" &
+        stall_held
+        # berthctl prints each line as it comes, into a file too.
+        wait_until 60 bed_sh "grep -q '^${base:7:12}: Download complete' /run/wa.out"
+        # Verified and prepared (its metadata written) in its temp dir, but not published.
+        wait_until 60 bed_sh 'compgen -G "/var/lib/berth/layers/.tmp-*/diff-id" >/dev/null'
+        assert_eq "$(bed_sh 'ls -d /var/lib/berth/layers/[0-9a-f]*/diff 2>/dev/null | wc -l')" 0 \
+                "layers published while big's layer downloads"
+
+        bed_sh "berthctl pull $(R big) > /run/wb.out 2>&1; echo \$? > /run/wb.rc" &
+        wait_until 60 bed_sh '[ "$(busctl tree --list org.berth1 | grep -cE "^/org/berth1/transfer/_[0-9]+$")" = 2 ]'
+        a=$(transfer_paths | head -n 1)
+        b=$(transfer_paths | tail -n 1)
+        # Resolved and advanced in one step of berthd's loop: once "pulling", it has found the layers taken.
+        wait_until 60 bed_sh "[ \"\$(busctl get-property org.berth1 $b org.berth1.Transfer Status)\" = 's \"pulling\"' ]"
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$b" org.berth1.Transfer Reference)" \
+                "s \"$(R big):latest\"" "the second transfer"
+        bed_exec busctl call org.berth1 "$a" org.berth1.Transfer Cancel
+        wait_until 120 bed_exec test -s /run/wb.rc
+        stall_release
+        wait_until 60 bed_exec test -s /run/wa.rc
+        assert_ne "$(bed_exec cat /run/wa.rc)" 0 "the cancelled pull's status"
+        assert_eq "$(bed_exec cat /run/wb.rc)" 0 "the waiting pull's status: $(bed_exec cat /run/wb.out)"
+        assert_match "$(bed_exec cat /run/wb.out)" "Status: Downloaded newer image for $(R big):latest" "its end"
+        assert_eq "$(leftovers)" "" "temp dirs"
+        assert_eq "$(bed_sh 'find /var/lib/berth/layers/*/diff/big -type f | wc -l')" 2000 "files of the big layer"
+}
+
 # A pull that found its base layer "Already exists" still needs it when it records the image: removing the
 # image that brought the layer must leave it to the pull. A proxy in front of the fixture registry holds the
 # pull's next layer until the removal is done.
