@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -695,6 +696,10 @@ int layer_extract_confined(int input_fd, int dest_dir_fd, BerthError *err, Layer
 
 void layer_extract_child_prepare(void)
 {
+        /* One malloc arena for all of a child's threads: the decompressing thread's first malloc would
+         * otherwise reserve and trim an arena of its own (four calls and its first pages, per layer), and
+         * it allocates next to nothing once running (chunks are mmap'd). */
+        (void) mallopt(M_ARENA_MAX, 1);
         extract_confine_prepare_server();
         layer_decompress_prepare();
         (void) setlocale(LC_CTYPE, "C.UTF-8");
