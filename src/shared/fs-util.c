@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <errno.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -75,7 +76,7 @@ int fsync_dir_at(int dir_fd, const char *path)
         return fsync(fd) < 0 ? negative_errno() : 0;
 }
 
-static int write_all(int fd, const void *data, size_t size)
+int write_full(int fd, const void *data, size_t size)
 {
         const char *p = data;
 
@@ -84,6 +85,11 @@ static int write_all(int fd, const void *data, size_t size)
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                                (void) poll(&pfd, 1, -1);
+                                continue;
+                        }
                         return negative_errno();
                 }
                 p += n;
@@ -114,7 +120,7 @@ int write_file_atomic_flags_at(int dir_fd, const char *path, const void *data, s
         if (fd < 0)
                 return negative_errno();
 
-        r = write_all(fd, data, size);
+        r = write_full(fd, data, size);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = negative_errno();
         if (r >= 0 && !(flags & WRITE_FILE_NO_SYNC) && fsync(fd) < 0)

@@ -20,6 +20,7 @@
 #include "oci/sha256.h"
 #include "shared/json-build.h"
 #include "shared/json-read.h"
+#include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "store/archive-util.h"
@@ -510,20 +511,6 @@ static void report_progress(Reader *rd)
                 rd->progress((uint64_t) MAX(archive_filter_bytes(rd->a, -1), 0), rd->total, rd->userdata);
 }
 
-static int write_all_fd(int fd, const void *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                p = (const uint8_t *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 typedef struct Extraction {
         char *tmp_name;
         int input_fd, result_fd;
@@ -561,7 +548,7 @@ static int extraction_feed(Extraction *x, const void *p, size_t n)
 
         if (x->input_broken)
                 return 0;
-        r = write_all_fd(x->input_fd, p, n);
+        r = write_full(x->input_fd, p, n);
         if (r == -EPIPE) {
                 x->input_broken = true;
                 return 0;

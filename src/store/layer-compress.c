@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "shared/fs-util.h"
 #include "shared/log.h"
 #include "shared/signal-util.h"
 #include "shared/thread-util.h"
@@ -93,21 +94,6 @@ static void *tar_thread(void *userdata)
         return NULL;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p = (const char *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 typedef struct Compressor {
         LayerCompression kind;
         struct isal_zstream gz;
@@ -123,7 +109,7 @@ static int compressor_emit(Compressor *c, size_t n)
         int r = sha256_update(c->hash, c->out, n);
         if (r < 0)
                 return r;
-        return write_all(c->output_fd, c->out, n);
+        return write_full(c->output_fd, c->out, n);
 }
 
 /* Feeds n bytes of tar (n == 0 with last: the end). */
@@ -285,7 +271,7 @@ __attribute__((noreturn)) static void child_main(LayerStore *s, const char *chai
         report.error = r;
         if (r < 0)
                 snprintf(report.message, sizeof(report.message), "%s", berth_error_message(&err));
-        (void) write_all(result_fd, &report, sizeof(report));
+        (void) write_full(result_fd, &report, sizeof(report));
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 

@@ -53,27 +53,6 @@ struct LayerTarRecorder {
         uint64_t f_offset, f_length;
 };
 
-/* For the record and for the rebuild, whose output may be a pipe. */
-static int write_all(int fd, const void *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                                (void) poll(&pfd, 1, -1);
-                                continue;
-                        }
-                        return negative_errno();
-                }
-                p = (const uint8_t *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int zstd_errno(size_t code)
 {
         return ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation ? -ENOMEM : -EIO;
@@ -111,7 +90,7 @@ static int out_stream(LayerTarRecorder *r, bool end)
                 left = ZSTD_compressStream2(r->zstd, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
                 if (ZSTD_isError(left))
                         return zstd_errno(left);
-                k = write_all(r->fd, out.dst, out.pos);
+                k = write_full(r->fd, out.dst, out.pos);
                 if (k < 0)
                         return k;
         } while (in.pos < in.size || (end && left > 0));
@@ -167,7 +146,7 @@ static int out_close(LayerTarRecorder *r)
         if (ZSTD_isError(n))
                 return zstd_errno(n);
         r->n_plain = 0;
-        return write_all(r->fd, frame, n);
+        return write_full(r->fd, frame, n);
 }
 
 static int flush_file(LayerTarRecorder *r)
@@ -553,7 +532,7 @@ static int walk(LayerStore *s, const char *chain_id, LayerTarSink sink, void *us
 
 static int fd_sink(const void *p, size_t n, void *userdata)
 {
-        return write_all(*(int *) userdata, p, n);
+        return write_full(*(int *) userdata, p, n);
 }
 
 int layer_tar_stream(LayerStore *s, const char *chain_id, LayerTarSink sink, void *userdata, BerthError *e)
