@@ -17,7 +17,7 @@ ab_pull_use() { # ab_pull_use BUILD RUN
 }
 
 test_ab_pull() {
-        local out=${TRACE_OUT:-$TEST_TMP} image=${IMAGE:-$BERTH_TEST_REGISTRY/layers-100} run=0 v r c0 t0 t1 c1
+        local out=${TRACE_OUT:-$TEST_TMP} image=${IMAGE:-$BERTH_TEST_REGISTRY/layers-100} run=0 v r c0 t0 t1 c1 order
         [ -d "${OLD_BUILD:-}" ] || fail "OLD_BUILD must name the other build directory"
         mkdir -p "$out"
         bed_exec cp "$OLD_BUILD/src/daemon/berthd" /usr/libexec/berthd-old
@@ -45,6 +45,11 @@ test_ab_pull() {
                         echo "$v $(((t1 - t0) / 1000)) $(((c1 - c0) / 1000))" >>"$out/ab-pull.raw"
                 done
         done
+        # The bed's berthd as it was: its own binaries and store.
+        bed_exec systemctl unset-environment BERTHD_AB BERTH_FORK_SERVER BERTH_STATE_DIR
+        bed_exec rm /run/systemd/system/berthd.service.d/ab.conf
+        bed_exec systemctl daemon-reload
+        bed_exec systemctl restart berthd
         python3 - "$out" "$image" >"$out/ab-pull.txt" <<'PY'
 import statistics, sys
 out, image = sys.argv[1], sys.argv[2]

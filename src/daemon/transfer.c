@@ -83,7 +83,7 @@ struct Transfer {
         size_t n_layers;
         bool fetched_any;
         char *image_id;
-        pid_t sync_pid; /* the syncfs that makes the prepared layers durable (commit_batch()) */
+        pid_t sync_pid; /* the syncfs that makes the prepared layers durable (transfer_sync_batch()) */
         sd_event_source *sync_source;
 
         Push *push; /* a push, when not NULL: everything above but id, path and started is unused */
@@ -816,6 +816,68 @@ static bool transfer_downloading(const Transfer *t)
         return false;
 }
 
+/* Whether another pull waits for one of the layers this one has prepared. */
+static bool transfer_awaited(Transfer *t)
+{
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, t->manager->transfers);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Transfer *o = value;
+
+                if (o == t || o->state != STATE_PULLING)
+                        continue;
+                for (size_t i = 0; i < o->n_layers; i++) {
+                        if (!o->layers[i].waiting)
+                                continue;
+                        for (size_t k = 0; k < t->n_layers; k++)
+                                if (t->layers[k].prepared &&
+                                    streq(t->layers[k].chain_id, o->layers[i].chain_id))
+                                        return true;
+                }
+        }
+        return false;
+}
+
+/* Starts the syncfs that makes the prepared layers durable; on_batch_synced() publishes them. */
+static int transfer_sync_batch(Transfer *t)
+{
+        int r;
+
+        r = layer_store_sync_spawn(t->manager->layers, &t->sync_pid);
+        if (r < 0)
+                return r;
+        r = sd_event_add_child(t->manager->event, &t->sync_source, t->sync_pid, WEXITED, on_batch_synced, t);
+        if (r < 0)
+                transfer_stop_sync(t);
+        return r;
+}
+
+/* Another pull now waits for chain_id: a pull that has it prepared makes its batch durable now, rather than
+ * once its own downloads end (a big layer of an image can take minutes). Failing here is left to that
+ * pull's own next attempt. */
+static void transfers_hurry_layer(Manager *m, const char *chain_id, Transfer *except)
+{
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->transfers);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                Transfer *o = value;
+
+                if (o == except || o->state != STATE_PULLING || o->sync_pid)
+                        continue;
+                for (size_t i = 0; i < o->n_layers; i++)
+                        if (o->layers[i].prepared && streq(o->layers[i].chain_id, chain_id)) {
+                                int r = transfer_sync_batch(o);
+                                if (r < 0)
+                                        log_debug_errno(r, "Failed to start a pull's syncfs early: %m");
+                                break;
+                        }
+        }
+}
+
 static void transfer_advance(Transfer *t)
 {
         Manager *m = t->manager;
@@ -877,6 +939,7 @@ static void transfer_advance(Transfer *t)
                         continue;
                 if (transfers_use_layer(m, l->chain_id, t, true)) {
                         l->waiting = true; /* fetched once, by the other pull */
+                        transfers_hurry_layer(m, l->chain_id, t);
                         continue;
                 }
                 r = layer_start(l);
@@ -886,12 +949,10 @@ static void transfer_advance(Transfer *t)
         }
 
         /* The prepared layers wait for more while others download, but not for layers that wait for another
-         * pull: that pull may be waiting for ours. */
-        if (n_prepared > 0 && !t->sync_pid && (n_prepared >= SYNC_BATCH_MAX || !transfer_downloading(t))) {
-                r = layer_store_sync_spawn(m->layers, &t->sync_pid);
-                if (r >= 0)
-                        r = sd_event_add_child(m->event, &t->sync_source, t->sync_pid, WEXITED,
-                                               on_batch_synced, t);
+         * pull (that pull may be waiting for ours), nor when another pull waits for one of them. */
+        if (n_prepared > 0 && !t->sync_pid &&
+            (n_prepared >= SYNC_BATCH_MAX || !transfer_downloading(t) || transfer_awaited(t))) {
+                r = transfer_sync_batch(t);
                 if (r < 0)
                         return transfer_fail_errno(t, r, "cannot sync the layer store");
         }

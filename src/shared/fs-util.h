@@ -6,11 +6,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Writes data to dir_fd/path atomically: a temporary file in the same dir, fsync, rename over the target,
- * then fsync of the dir. Readers see the old content or the new one, never a torn file. */
 /* All of data to fd, through EINTR and short writes; on a non-blocking fd, waits for room with poll(). */
 int write_full(int fd, const void *data, size_t size);
 
+/* Writes data to dir_fd/path atomically: a temporary file in the same dir, fsync, rename over the target,
+ * then fsync of the dir. Readers see the old content or the new one, never a torn file. */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
 
 /* Like write_file_atomic_at(), for a small file rewritten often that must stay writable on a full disk (a

@@ -163,11 +163,16 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
         Extractor *x = userdata;
         const uint8_t *block = NULL;
         size_t n = layer_decompressor_read(x->stream, &block);
+        int r = 0;
 
-        if (x->recorder &&
-            (layer_tar_recorder_flush_to(x->recorder, (uint64_t) MAX(archive_filter_bytes(a, 0), 0)) < 0 ||
-             layer_tar_recorder_feed(x->recorder, block, n) < 0)) {
-                archive_set_error(a, ENOMEM, "Cannot record the layer tar");
+        /* The record is written as it goes: a full disk shows here as ENOSPC, not as a lack of memory. */
+        if (x->recorder) {
+                r = layer_tar_recorder_flush_to(x->recorder, (uint64_t) MAX(archive_filter_bytes(a, 0), 0));
+                if (r >= 0)
+                        r = layer_tar_recorder_feed(x->recorder, block, n);
+        }
+        if (r < 0) {
+                archive_set_error(a, -r, "Cannot record the layer tar: %s", strerror(-r));
                 return -1;
         }
         *ret_buf = block;
@@ -700,9 +705,10 @@ void layer_extract_child_prepare(void)
          * otherwise reserve and trim an arena of its own (four calls and its first pages, per layer), and
          * it allocates next to nothing once running (chunks are mmap'd). */
         (void) mallopt(M_ARENA_MAX, 1);
-        extract_confine_prepare_server();
         layer_decompress_prepare();
         (void) setlocale(LC_CTYPE, "C.UTF-8");
+        /* Last: it takes the server's size, which what comes before maps into (OpenSSL, the locale). */
+        extract_confine_prepare_server();
 }
 
 static int move_fd(int fd, int target)

@@ -208,8 +208,9 @@ transfer_paths() {
 }
 
 # Layers a pull has extracted wait, unpublished, while another of its layers still downloads (one syncfs for
-# all of them later). A second pull of the same layers waits for the first rather than fetching them again;
-# when the first is cancelled, the second fetches them itself and ends.
+# all of them later), until another pull waits for one of them. A second pull of the same layers waits for
+# the first rather than fetching them again; when the first is cancelled, the second fetches what it still
+# lacks itself and ends.
 test_waiting_pull_fetches_when_the_other_is_cancelled() {
         local base a b
         remove_all_images
@@ -232,6 +233,11 @@ test_waiting_pull_fetches_when_the_other_is_cancelled() {
         wait_until 60 bed_sh "[ \"\$(busctl get-property org.berth1 $b org.berth1.Transfer Status)\" = 's \"pulling\"' ]"
         assert_eq "$(bed_exec busctl get-property org.berth1 "$b" org.berth1.Transfer Reference)" \
                 "s \"$(R big):latest\"" "the second transfer"
+        # The first pull publishes the base layer the second now waits for, without waiting for big's.
+        wait_until 60 bed_sh 'compgen -G "/var/lib/berth/layers/[0-9a-f]*/diff" >/dev/null'
+        # (berthd gives a held download up after 60 s without data, and resumes it past the proxy's hold.)
+        assert_eq "$(bed_exec busctl get-property org.berth1 "$a" org.berth1.Transfer Status)" 's "pulling"' \
+                "the first pull, still held"
         bed_exec busctl call org.berth1 "$a" org.berth1.Transfer Cancel
         wait_until 120 bed_exec test -s /run/wb.rc
         stall_release
