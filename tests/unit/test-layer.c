@@ -1432,12 +1432,16 @@ static void assert_confined_child(bool via_server)
         /* The server made it: had the request failed, the child would be our own fork. */
         g_assert_true(fork_server_running() == via_server);
         g_assert_cmpint(pid, !=, fork_server_pid());
-        /* Confinement comes before the first read of the input, which never comes here: wait for it. */
+        /* Confinement comes before the first read of the input, which never comes here: wait until the child
+         * waits for it, its decompressing thread started. Not before: pthread_create() blocks every signal
+         * for a moment, which SigBlk would show. */
         for (int i = 0;; i++) {
                 g_autofree char *seccomp = proc_status_field(pid, "Seccomp");
-                if (streq_ptr(seccomp, "2"))
+                g_autofree char *threads = proc_status_field(pid, "Threads");
+                g_autofree char *state = proc_status_field(pid, "State");
+                if (streq_ptr(seccomp, "2") && streq_ptr(threads, "2") && state && state[0] == 'S')
                         break;
-                g_assert_cmpint(i, <, 1000);
+                g_assert_cmpint(i, <, 3000);
                 g_usleep(10000);
         }
         g_assert_cmphex(proc_status_hex(pid, "CapEff"), ==, keep & mine);
