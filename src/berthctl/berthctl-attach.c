@@ -14,6 +14,7 @@
 #include "berthctl-container.h"
 #include "berthctl.h"
 #include "shared/berth-errors.h"
+#include "shared/fs-util.h"
 
 /* The client side of AttachContainer: berthd hands us a socket to the container's monitor, and we pump it
  * against our own stdio, as docker's CLI does against its attach stream (runtime/attach-protocol.h). */
@@ -129,20 +130,6 @@ void terminal_raw(void)
         (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
 }
 
-static int write_all(int fd, const char *data, size_t size)
-{
-        while (size > 0) {
-                ssize_t n = write(fd, data, size);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                data += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Without a terminal the stream is framed: [stream, 0, 0, 0, len BE32] payload. Partial frames wait. */
 typedef struct Deframer {
         char buf[64 * 1024 + 8];
@@ -166,7 +153,7 @@ static int deframe(Deframer *d, const char *data, size_t size)
                         size_t have = d->len - 8, chunk = MIN((size_t) n, have);
                         if (chunk == 0 && n > 0)
                                 break;
-                        (void) write_all(d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, d->buf + 8, chunk);
+                        (void) write_full(d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, d->buf + 8, chunk);
                         if (chunk < n) {
                                 /* Long frame: pass on what we have, keep the header for the rest. */
                                 uint32_t left = n - (uint32_t) chunk;
@@ -285,7 +272,7 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                         if (d)
                                 deframe(d, out, (size_t) n);
                         else
-                                (void) write_all(STDOUT_FILENO, out, (size_t) n);
+                                (void) write_full(STDOUT_FILENO, out, (size_t) n);
                 }
                 if (pfd[1].revents) {
                         ssize_t n = read(STDIN_FILENO, in, sizeof(in));
@@ -318,7 +305,7 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                                 }
                                 fwd[k++] = in[i];
                         }
-                        if (k > 0 && write_all(sock, fwd, k) < 0)
+                        if (k > 0 && write_full(sock, fwd, k) < 0)
                                 stdin_open = false;
                         if (detached)
                                 break;

@@ -18,26 +18,13 @@
 #include "berthctl-attach.h"
 #include "berthctl.h"
 #include "runtime/attach-protocol.h"
+#include "shared/fs-util.h"
 
 typedef struct ExecArgs {
         bool detach, interactive, tty;
         char **env;
         const char *user, *workdir, *detach_keys;
 } ExecArgs;
-
-static int write_all(int fd, const uint8_t *data, size_t size)
-{
-        while (size > 0) {
-                ssize_t n = write(fd, data, size);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                data += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
 
 /* Passes on the complete frames in buf; returns the exit status once its frame came, else -1. */
 static int deframe(GByteArray *buf)
@@ -55,7 +42,7 @@ static int deframe(GByteArray *buf)
                         memcpy(code, p, MIN((size_t) n, sizeof(code) - 1));
                         status = atoi(code);
                 } else
-                        (void) write_all(h[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
+                        (void) write_full(h[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
                 g_byte_array_remove_range(buf, 0, ATTACH_FRAME_HEADER_SIZE + n);
         }
         return status;
@@ -150,7 +137,7 @@ static int exec_session(int sock, const char *session, const ExecArgs *a)
                                 }
                                 fwd[k++] = in[i];
                         }
-                        if (k > 0 && write_all(sock, fwd, k) < 0)
+                        if (k > 0 && write_full(sock, fwd, k) < 0)
                                 stdin_open = false;
                 }
         }
