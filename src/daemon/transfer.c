@@ -432,12 +432,8 @@ static void transfers_layer_settled(Manager *m, const char *chain_id, Transfer *
 
 static void layer_fail(TransferLayer *l, int error, const char *message)
 {
-        Transfer *t = l->transfer;
-        const char *chain_id = l->chain_id;
-
         layer_stop(l);
-        transfer_fail(t, error, message);
-        transfers_layer_settled(t->manager, chain_id, t);
+        transfer_fail(l->transfer, error, message); /* which settles the waiters of every layer */
 }
 
 static void layer_check(TransferLayer *l)
@@ -585,7 +581,6 @@ static void on_layer_finished(RegistryRequest *req, const RegistryError *error, 
                         return;
                 layer_stop(l);
                 transfer_fail_registry(t, error);
-                transfers_layer_settled(t->manager, l->chain_id, t);
                 return;
         }
         l->writable_source = sd_event_source_disable_unref(l->writable_source);
@@ -807,35 +802,30 @@ static int on_batch_synced(sd_event_source *s, const siginfo_t *si, void *userda
         return 0;
 }
 
-/* Whether any layer of the pull is still downloading or extracting: a syncfs can then wait for it. */
-static bool transfer_downloading(const Transfer *t)
+/* Whether t holds chain_id prepared: extracted and named, not yet made durable and published. */
+static bool transfer_has_prepared(const Transfer *t, const char *chain_id)
 {
         for (size_t i = 0; i < t->n_layers; i++)
-                if (t->layers[i].downloading)
+                if (t->layers[i].prepared && streq(t->layers[i].chain_id, chain_id))
                         return true;
         return false;
 }
 
 /* Whether another pull waits for one of the layers this one has prepared. */
-static bool transfer_awaited(Transfer *t)
+static bool transfer_awaited(const Transfer *t)
 {
         GHashTableIter it;
         gpointer value;
 
         g_hash_table_iter_init(&it, t->manager->transfers);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
-                Transfer *o = value;
+                const Transfer *o = value;
 
                 if (o == t || o->state != STATE_PULLING)
                         continue;
-                for (size_t i = 0; i < o->n_layers; i++) {
-                        if (!o->layers[i].waiting)
-                                continue;
-                        for (size_t k = 0; k < t->n_layers; k++)
-                                if (t->layers[k].prepared &&
-                                    streq(t->layers[k].chain_id, o->layers[i].chain_id))
-                                        return true;
-                }
+                for (size_t i = 0; i < o->n_layers; i++)
+                        if (o->layers[i].waiting && transfer_has_prepared(t, o->layers[i].chain_id))
+                                return true;
         }
         return false;
 }
@@ -866,15 +856,12 @@ static void transfers_hurry_layer(Manager *m, const char *chain_id, Transfer *ex
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 Transfer *o = value;
 
-                if (o == except || o->state != STATE_PULLING || o->sync_pid)
+                if (o == except || o->state != STATE_PULLING || o->sync_pid ||
+                    !transfer_has_prepared(o, chain_id))
                         continue;
-                for (size_t i = 0; i < o->n_layers; i++)
-                        if (o->layers[i].prepared && streq(o->layers[i].chain_id, chain_id)) {
-                                int r = transfer_sync_batch(o);
-                                if (r < 0)
-                                        log_debug_errno(r, "Failed to start a pull's syncfs early: %m");
-                                break;
-                        }
+                int r = transfer_sync_batch(o);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to start a pull's syncfs early: %m");
         }
 }
 
@@ -948,10 +935,11 @@ static void transfer_advance(Transfer *t)
                 active++;
         }
 
-        /* The prepared layers wait for more while others download, but not for layers that wait for another
-         * pull (that pull may be waiting for ours), nor when another pull waits for one of them. */
+        /* The prepared layers wait for more while others download (active counts the downloads and
+         * extractions running now), but not for layers that wait for another pull (that pull may be waiting
+         * for ours), nor when another pull waits for one of them. */
         if (n_prepared > 0 && !t->sync_pid &&
-            (n_prepared >= SYNC_BATCH_MAX || !transfer_downloading(t) || transfer_awaited(t))) {
+            (n_prepared >= SYNC_BATCH_MAX || active == 0 || transfer_awaited(t))) {
                 r = transfer_sync_batch(t);
                 if (r < 0)
                         return transfer_fail_errno(t, r, "cannot sync the layer store");
