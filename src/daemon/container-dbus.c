@@ -1379,13 +1379,21 @@ void container_send_networks_changed(Container *c)
 void container_send_start_reply(Container *c, sd_bus_message *call, const BerthError *e)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_berth_error_ BerthError named = BERTH_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
+        bool run = streq_ptr(sd_bus_message_get_member(call), "RunContainer");
 
-        if (e) {
+        if (e && run) {
+                /* The caller has no other way to learn which container it made: an error reply carries
+                 * nothing but a name and a message (sd-bus drops the rest of its body). */
+                (void) berth_error_set(&named, e->error, "Container %s (%s) did not start: %s", c->name,
+                                       c->id, berth_error_message(e));
+                (void) bus_error_set_start_failed(&error, named.message ? &named : e);
+                (void) sd_bus_reply_method_error(call, &error);
+        } else if (e) {
                 (void) bus_error_set_start_failed(&error, e);
                 (void) sd_bus_reply_method_error(call, &error);
-        } else if (streq_ptr(sd_bus_message_get_member(call), "RunContainer") &&
-                   container_object_path(c->name, &path) >= 0)
+        } else if (run && container_object_path(c->name, &path) >= 0)
                 (void) sd_bus_reply_method_return(call, "so", c->id, path);
         else
                 (void) sd_bus_reply_method_return(call, NULL);

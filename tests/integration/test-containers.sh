@@ -199,6 +199,25 @@ test_exec_failure_is_docker_127() {
         assert_match "$(cprop nocmd Error)" 'no-such-command' "Error property"
 }
 
+# RunContainer's failed start names the container it made (an error reply has no other way to say which),
+# by name and id; the container stays, exited 127, and the id finds it. A name berthd chose too.
+test_run_container_failure_names_the_container() {
+        local id name
+        assert_fails run_opts "$(R busybox)" runfails 1 no-such-command 0
+        assert_match "$FAIL_OUTPUT" 'Container runfails \([0-9a-f]{64}\) did not start: .*no-such-command' \
+                "the error names the container"
+        id=$(grep -oE '\([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | tr -d '()')
+        assert_eq "$(cprop runfails Id)" "$id" "the id in the error is the container's"
+        assert_eq "$(exit_code runfails)" 127 "exit code"
+
+        assert_fails run_opts "$(R busybox)" "" 1 no-such-command 0
+        name=$(grep -oE 'Container [^ ]+ \([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | cut -d' ' -f2)
+        [ -n "$name" ] || fail "no container named in: $FAIL_OUTPUT"
+        assert_eq "$(state "$name")" exited "the unnamed container, found by the name in the error"
+        M RemoveContainer sb "$name" false >/dev/null || fail "removable by that name"
+        M RemoveContainer sb runfails false >/dev/null || fail "removable"
+}
+
 # A start that fails inside the container's setup, after the monitor was forked (here the kernel refuses the
 # overlay: the upper dir is a file). The StartFailed reply comes once the monitor is gone, so right after it
 # the container is exited with its Error, removable without force, and nothing of it is left mounted.
