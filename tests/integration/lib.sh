@@ -81,14 +81,16 @@ kill_9_berthd() {
         bed_exec systemctl kill -s KILL berthd.service
         wait_until 60 bash -c "[ \"\$($BERTH_BED exec $BED_DIR systemctl show -P MainPID berthd.service)\" != $pid ]"
 }
-# wait_until SECONDS CMD… : poll CMD every 0.1 s until it succeeds
+# wait_until SECONDS CMD… : poll CMD every 0.1 s until it succeeds, SECONDS × 10 looks at most. The limit is
+# in looks, not in wall time: on a busy machine each look (often a `bed exec`) takes longer, and so does what
+# it waits for, so the wait stretches with the machine. The failure says how long it really waited.
 wait_until() {
-        local limit=$1 i; shift
+        local limit=$1 i start=$SECONDS; shift
         for i in $(seq $((limit * 10))); do
                 "$@" >/dev/null 2>&1 && return 0
                 sleep 0.1
         done
-        fail "timed out after ${limit}s waiting for: $*"
+        fail "gave up after $((limit * 10)) looks in $((SECONDS - start)) s waiting for: $*"
 }
 
 # unit_prop UNIT PROPERTY : a property of a unit inside the bed (systemctl show --value)
