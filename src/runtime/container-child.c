@@ -201,13 +201,14 @@ static int run(const RunSpec *spec, const ChildFds *fds, ChildError *e)
         UserIds user = {};
         int r;
 
-        /* Into the scope's own cgroup (the monitor stays in its "supervisor" child), unless the clone put us
-         * there, then a cgroup namespace rooted there: before any mount, so that the cgroup2 instance
-         * rootfs_setup() mounts shows it. */
-        if (fds->cgroup_procs >= 0 && write(fds->cgroup_procs, "0", 1) != 1)
-                return child_fail(e, negative_errno(), "cannot move into the container's cgroup");
-        if (fds->cgroup_ns_unshare && unshare(CLONE_NEWCGROUP) < 0)
-                return child_fail(e, negative_errno(), "cannot create the cgroup namespace");
+        /* Into the scope's own cgroup (the monitor stays in its "supervisor" child), then a cgroup namespace
+         * rooted there: before any mount, so that the cgroup2 instance rootfs_setup() mounts shows it. */
+        if (fds->cgroup_procs >= 0) {
+                if (write(fds->cgroup_procs, "0", 1) != 1)
+                        return child_fail(e, negative_errno(), "cannot move into the container's cgroup");
+                if (unshare(CLONE_NEWCGROUP) < 0)
+                        return child_fail(e, negative_errno(), "cannot create the cgroup namespace");
+        }
 
         if (!spec->tty) {
                 r = setup_stdio(fds, e);

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <stdbool.h>
-
 #include "runtime/run-spec.h"
 
 /* The fds the container child gets from container_spawn(). The child owns them; all are CLOEXEC. */
@@ -13,8 +11,7 @@ typedef struct ChildFds {
         int stdout_fd;
         int stderr_fd;
         int cgroup_procs; /* the scope's cgroup.procs, to move into before unsharing the cgroup namespace;
-                           * -EBADF when the clone put the child there, or the namespace came with it */
-        bool cgroup_ns_unshare; /* unshare a cgroup namespace, rooted where the child is by then */
+                           * -EBADF when the namespace came with the clone */
 } ChildFds;
 
 /* Runs in the cloned child: sets the container up and execs, or reports and exits. */

@@ -31,13 +31,12 @@ void container_stdio_close(ContainerStdio *io)
 /* clone3() rather than clone(): CLONE_PIDFD hands us the pidfd atomically with the pid, so the monitor never
  * waits on a pid that could have been recycled. Without CLONE_VM the child runs on a copy of our stack, like
  * after fork(); glibc has no wrapper, and as the monitor is single-threaded no atfork state is missed. */
-static pid_t clone_child(uint64_t flags, int cgroup_fd, int *ret_pidfd)
+static pid_t clone_child(uint64_t flags, int *ret_pidfd)
 {
         struct clone_args args = {
-                .flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                .flags = flags | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
                 .exit_signal = SIGCHLD,
-                .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
         };
 
         return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
@@ -49,14 +48,10 @@ static pid_t clone_child(uint64_t flags, int cgroup_fd, int *ret_pidfd)
  * cgroup.procs to the container's processes; no controller is enabled below the scope, so the scope may hold
  * both. berthd's unit has ProtectControlGroups=, which makes our /sys/fs/cgroup read-only: a writable
  * clone of that mount (cgroup_fs, made before the go; cgroup2_clone_writable()) is used instead. The child
- * is cloned into the scope (CLONE_INTO_CGROUP, with the returned fd to the scope's directory), then unshares
- * its cgroup namespace (one made at clone time would be rooted at the monitor's cgroup, the supervisor). It
- * is not moved by a write to cgroup.procs: that takes the kernel's cgroup_threadgroup_rwsem for writing,
- * which waits for an RCU grace period once the last move is a grace period old (1-2 ms here, on the go's
- * path). The returned fd to the scope's cgroup.procs is for a kernel that refuses the clone (before 5.7):
- * the child then moves itself. Sets -EBADF and changes nothing where there is no cgroup2 hierarchy or no
- * scope of the container's to split. */
-static int cgroup_split(const char *name, int cgroup_fs, int *ret_scope_fd, int *ret_procs_fd)
+ * moves itself back into the scope through the returned fd to its cgroup.procs, opened here, then unshares
+ * its cgroup namespace (a namespace made at clone time would be rooted at the supervisor cgroup). Sets
+ * -EBADF and changes nothing where there is no cgroup2 hierarchy or no scope of the container's to split. */
+static int cgroup_split(const char *name, int cgroup_fs, int *ret_procs_fd)
 {
         _cleanup_close_ int scope = -EBADF, procs = -EBADF, supervisor = -EBADF;
         _cleanup_free_ char *cgroups = NULL, *controllers = NULL, *unit = NULL;
@@ -64,7 +59,7 @@ static int cgroup_split(const char *name, int cgroup_fs, int *ret_scope_fd, int 
         char *nl;
         int r;
 
-        *ret_scope_fd = *ret_procs_fd = -EBADF;
+        *ret_procs_fd = -EBADF;
         if (cgroup_fs < 0)
                 return 0;
         r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &cgroups, NULL);
@@ -104,7 +99,6 @@ static int cgroup_split(const char *name, int cgroup_fs, int *ret_scope_fd, int 
                 return negative_errno();
         if (write(supervisor, "0", 1) != 1)
                 return negative_errno();
-        *ret_scope_fd = TAKE_FD(scope);
         *ret_procs_fd = TAKE_FD(procs);
         return 0;
 }
@@ -205,7 +199,7 @@ int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *
                 { -EBADF, -EBADF }, { -EBADF, -EBADF }, { -EBADF, -EBADF },
                 { -EBADF, -EBADF }, { -EBADF, -EBADF },
         };
-        _cleanup_close_ int pidfd = -EBADF, master = -EBADF, cgroup_scope = -EBADF, cgroup_procs = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, master = -EBADF, cgroup_procs = -EBADF;
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         ChildError e = {};
         pid_t pid;
@@ -220,7 +214,7 @@ int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *
         if (!spec->host_network && !spec->network_inherited)
                 flags |= CLONE_NEWNET;
 
-        r = cgroup_split(spec->name, prep->cgroup_fs, &cgroup_scope, &cgroup_procs);
+        r = cgroup_split(spec->name, prep->cgroup_fs, &cgroup_procs);
         if (r < 0)
                 log_debug_errno(r, "Cannot move the monitor out of the container's cgroup, ignoring: %m");
         if (cgroup_procs < 0)
@@ -232,14 +226,7 @@ int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *
                 return fail(&e, r, ret_exit_code, err);
         }
 
-        pid = clone_child(flags, cgroup_scope, &pidfd);
-        if (pid >= 0 && cgroup_scope >= 0)
-                cgroup_procs = safe_close(cgroup_procs); /* there already */
-        else if (pid < 0 && cgroup_scope >= 0) {
-                /* A kernel before 5.7, or one that refuses the clone into the cgroup: the child moves. */
-                log_debug_errno(errno, "Cannot clone into the container's cgroup, moving the child: %m");
-                pid = clone_child(flags, -EBADF, &pidfd);
-        }
+        pid = clone_child(flags, &pidfd);
         if (pid < 0) {
                 r = negative_errno();
                 child_fail(&e, r, "cannot create the container's namespaces");
@@ -258,7 +245,6 @@ int container_spawn(const RunSpec *spec, const ContainerPrep *prep, BerthError *
                         .stdout_fd = p.out[1],
                         .stderr_fd = p.err[1],
                         .cgroup_procs = cgroup_procs,
-                        .cgroup_ns_unshare = cgroup_scope >= 0,
                 };
                 container_child_main(spec, &fds);
         }
