@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <stdio.h>
 
@@ -51,13 +50,6 @@ int main(int argc, char *argv[])
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 1 : 0;
-
-        /* A fixed mmap threshold, not glibc's sliding one, which rises to the size of each mapped block
-         * freed (and the heap's trim threshold to twice that). The bridge's first rules free a 2 MiB
-         * nftables batch; after it, every block under 2 MiB came from the heap and stayed there once freed
-         * (0.5 MiB more private memory for good, measured). Set, blocks of 128 KiB and more are mapped and
-         * handed back, and the heap is trimmed above 128 KiB free. */
-        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
         /* Before the daemon grows or starts threads: the store's children are forked from there. */
         r = fork_server_start(getenv("BERTH_FORK_SERVER") ?: BERTH_LIBEXECDIR "/berth-fork-server");

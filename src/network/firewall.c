@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <glib.h>
-#include <malloc.h>
 #include <nftables/libnftables.h>
 #include <string.h>
 
@@ -27,7 +26,8 @@ static void nft_ctx_freep(struct nft_ctx **ctx)
                 nft_ctx_free(*ctx);
 }
 
-static int nft_run_in_context(const char *commands)
+/* Runs commands in nftables' own language through the library (one transaction per buffer). */
+static int nft_run(const char *commands)
 {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
@@ -42,18 +42,6 @@ static int nft_run_in_context(const char *commands)
                 return -EIO;
         }
         return 0;
-}
-
-/* Runs commands in nftables' own language through the library (one transaction per buffer). */
-static int nft_run(const char *commands)
-{
-        int r = nft_run_in_context(commands);
-
-        /* A run makes and frees about a megabyte of small blocks (the context, its cache of the ruleset,
-         * the netlink batch): freed, but scattered below live ones, glibc's heap would keep them for good.
-         * Runs are rare (a network, or its published ports, changed). */
-        (void) malloc_trim(0);
-        return r;
 }
 
 /* The networks in the table: bridge name → FirewallNetwork. berthd is one process on one loop, so a table
