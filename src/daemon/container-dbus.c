@@ -1383,14 +1383,15 @@ void container_send_start_reply(Container *c, sd_bus_message *call, const BerthE
         _cleanup_free_ char *path = NULL;
         bool run = streq_ptr(sd_bus_message_get_member(call), "RunContainer");
 
-        if (e && run) {
-                /* The caller has no other way to learn which container it made: an error reply carries
-                 * nothing but a name and a message (sd-bus drops the rest of its body). */
-                (void) berth_error_set(&named, e->error, "Container %s (%s) did not start: %s", c->name,
-                                       c->id, berth_error_message(e));
-                (void) bus_error_set_start_failed(&error, named.message ? &named : e);
-                (void) sd_bus_reply_method_error(call, &error);
-        } else if (e) {
+        if (e) {
+                /* RunContainer's caller has no other way to learn which container it made: an error reply
+                 * carries nothing but a name and a message (sd-bus drops the rest of its body). */
+                if (run) {
+                        (void) berth_error_set(&named, e->error, "Container %s (%s): %s", c->name, c->id,
+                                               berth_error_message(e));
+                        if (named.message)
+                                e = &named;
+                }
                 (void) bus_error_set_start_failed(&error, e);
                 (void) sd_bus_reply_method_error(call, &error);
         } else if (run && container_object_path(c->name, &path) >= 0)

@@ -200,18 +200,22 @@ test_exec_failure_is_docker_127() {
 }
 
 # RunContainer's failed start names the container it made (an error reply has no other way to say which),
-# by name and id; the container stays, exited 127, and the id finds it. A name berthd chose too.
+# by name and id; the container stays, exited 127. A name berthd chose too. StartContainer's caller named the
+# container itself: its message is the reason alone.
 test_run_container_failure_names_the_container() {
         local id name
         assert_fails run_opts "$(R busybox)" runfails 1 no-such-command 0
-        assert_match "$FAIL_OUTPUT" 'Container runfails \([0-9a-f]{64}\) did not start: .*no-such-command' \
+        assert_match "$FAIL_OUTPUT" 'Container runfails \([0-9a-f]{64}\): .*no-such-command' \
                 "the error names the container"
-        id=$(grep -oE '\([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | tr -d '()')
+        id=$(grep -oE '\([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | tr -d '()' || true)
         assert_eq "$(cprop runfails Id)" "$id" "the id in the error is the container's"
         assert_eq "$(exit_code runfails)" 127 "exit code"
+        assert_fails M StartContainer s runfails
+        assert_match "$FAIL_OUTPUT" 'no-such-command' "StartContainer's error"
+        assert_no_match "$FAIL_OUTPUT" 'Container runfails' "StartContainer's error names no container"
 
         assert_fails run_opts "$(R busybox)" "" 1 no-such-command 0
-        name=$(grep -oE 'Container [^ ]+ \([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | cut -d' ' -f2)
+        name=$(grep -oE 'Container [^ ]+ \([0-9a-f]{64}\)' <<<"$FAIL_OUTPUT" | cut -d' ' -f2 || true)
         [ -n "$name" ] || fail "no container named in: $FAIL_OUTPUT"
         assert_eq "$(state "$name")" exited "the unnamed container, found by the name in the error"
         M RemoveContainer sb "$name" false >/dev/null || fail "removable by that name"
