@@ -851,6 +851,7 @@ static void transfers_hurry_layer(Manager *m, const char *chain_id, Transfer *ex
 {
         GHashTableIter it;
         gpointer value;
+        int r;
 
         g_hash_table_iter_init(&it, m->transfers);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
@@ -859,7 +860,7 @@ static void transfers_hurry_layer(Manager *m, const char *chain_id, Transfer *ex
                 if (o == except || o->state != STATE_PULLING || o->sync_pid ||
                     !transfer_has_prepared(o, chain_id))
                         continue;
-                int r = transfer_sync_batch(o);
+                r = transfer_sync_batch(o);
                 if (r < 0)
                         log_debug_errno(r, "Failed to start a pull's syncfs early: %m");
         }
