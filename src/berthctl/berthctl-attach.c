@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -130,13 +131,88 @@ void terminal_raw(void)
         (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
 }
 
+static void forward_resize(const char *name_or_id)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        struct winsize ws = {};
+        sd_bus *bus;
+
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 ||
+            bus_get(&bus) < 0)
+                return;
+        /* Best effort: the container may be ending right now. */
+        (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "ResizeContainer",
+                                  &error, NULL, "suu", name_or_id, (uint32_t) ws.ws_row,
+                                  (uint32_t) ws.ws_col);
+}
+
+static void forward_signal(const char *name_or_id, int sig)
+{
+        sd_bus *bus;
+
+        if (bus_get(&bus) >= 0)
+                (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager",
+                                          "KillContainer", NULL, NULL, "si", name_or_id, sig);
+}
+
+/* The signals attach takes from its signalfd (INT, TERM and HUP go to the container, as docker's --sig-proxy
+ * does; WINCH resizes its terminal). */
+typedef struct SignalProxy {
+        const char *name_or_id;
+        int sfd;
+} SignalProxy;
+
+static void signals_forward(const SignalProxy *s)
+{
+        struct signalfd_siginfo si;
+
+        while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGWINCH)
+                        forward_resize(s->name_or_id);
+                else
+                        forward_signal(s->name_or_id, (int) si.ssi_signo);
+        }
+}
+
+/* Writes all of data to fd, forwarding signals while fd will not take more: the signals are blocked for the
+ * signalfd, so a reader that stalls (a pager on hold, a full pipe) would otherwise keep a ctrl-c or a kill
+ * from the container until it drained. After POLLOUT a pipe takes PIPE_BUF bytes without blocking, even
+ * where its write end is a blocking one. */
+static int write_forwarding_signals(const SignalProxy *s, int fd, const char *data, size_t size)
+{
+        while (size > 0) {
+                struct pollfd pfd[2] = {
+                        { .fd = fd, .events = POLLOUT },
+                        { .fd = s->sfd, .events = POLLIN },
+                };
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (pfd[1].revents)
+                        signals_forward(s);
+                if (!pfd[0].revents)
+                        continue;
+                ssize_t n = write(fd, data, MIN(size, (size_t) PIPE_BUF));
+                if (n < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return -errno;
+                }
+                data += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
 /* Without a terminal the stream is framed: [stream, 0, 0, 0, len BE32] payload. Partial frames wait. */
 typedef struct Deframer {
         char buf[64 * 1024 + 8];
         size_t len;
 } Deframer;
 
-static int deframe(Deframer *d, const char *data, size_t size)
+static int deframe(Deframer *d, const SignalProxy *s, const char *data, size_t size)
 {
         while (size > 0) {
                 size_t take = MIN(size, sizeof(d->buf) - d->len);
@@ -153,7 +229,8 @@ static int deframe(Deframer *d, const char *data, size_t size)
                         size_t have = d->len - 8, chunk = MIN((size_t) n, have);
                         if (chunk == 0 && n > 0)
                                 break;
-                        (void) write_full(d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO, d->buf + 8, chunk);
+                        (void) write_forwarding_signals(s, d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO,
+                                                        d->buf + 8, chunk);
                         if (chunk < n) {
                                 /* Long frame: pass on what we have, keep the header for the rest. */
                                 uint32_t left = n - (uint32_t) chunk;
@@ -186,30 +263,6 @@ static int wait_exit_code(const char *path)
         return EXIT_DAEMON;
 }
 
-static void forward_resize(const char *name_or_id)
-{
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        struct winsize ws = {};
-        sd_bus *bus;
-
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0 ||
-            bus_get(&bus) < 0)
-                return;
-        /* Best effort: the container may be ending right now. */
-        (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager", "ResizeContainer",
-                                  &error, NULL, "suu", name_or_id, (uint32_t) ws.ws_row,
-                                  (uint32_t) ws.ws_col);
-}
-
-static void forward_signal(const char *name_or_id, int sig)
-{
-        sd_bus *bus;
-
-        if (bus_get(&bus) >= 0)
-                (void) sd_bus_call_method(bus, "org.berth1", "/org/berth1", "org.berth1.Manager",
-                                          "KillContainer", NULL, NULL, "si", name_or_id, sig);
-}
-
 int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
                    bool *ret_detached)
 {
@@ -233,6 +286,7 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         (void) sigprocmask(SIG_BLOCK, &ss, NULL);
         sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
         (void) signal(SIGPIPE, SIG_IGN);
+        const SignalProxy proxy = { .name_or_id = name_or_id, .sfd = sfd };
 
         if (p->tty && isatty(STDIN_FILENO)) {
                 terminal_raw();
@@ -253,16 +307,8 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                         r = -errno;
                         break;
                 }
-                if (pfd[2].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                if (si.ssi_signo == SIGWINCH)
-                                        forward_resize(name_or_id);
-                                else
-                                        /* docker's --sig-proxy: the container decides what they mean. */
-                                        forward_signal(name_or_id, (int) si.ssi_signo);
-                        }
-                }
+                if (pfd[2].revents)
+                        signals_forward(&proxy);
                 if (pfd[0].revents) {
                         ssize_t n = read(sock, out, sizeof(out));
                         if (n < 0 && errno == EINTR)
@@ -270,9 +316,9 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                         if (n <= 0)
                                 break; /* the container ended (or its monitor dropped us) */
                         if (d)
-                                deframe(d, out, (size_t) n);
+                                deframe(d, &proxy, out, (size_t) n);
                         else
-                                (void) write_full(STDOUT_FILENO, out, (size_t) n);
+                                (void) write_forwarding_signals(&proxy, STDOUT_FILENO, out, (size_t) n);
                 }
                 if (pfd[1].revents) {
                         ssize_t n = read(STDIN_FILENO, in, sizeof(in));

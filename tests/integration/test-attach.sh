@@ -1,6 +1,6 @@
 # Interactive containers through a real terminal (tmux inside the bed): run -ti, detach with ctrl-p ctrl-q,
 # attach, resize, several clients, attach after a restart of berthd, a D-Bus client that is not berthctl,
-# piped run -i, and the errors. Cases run in order in one bed.
+# piped run -i, signals passed on while output stalls, and the errors. Cases run in order in one bed.
 
 B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
 tm() { bed_exec env TERM=xterm tmux -S /tmp/attach-test.sock "$@"; }
@@ -162,6 +162,35 @@ test_piped_run_i() {
         assert_eq "$rc" 4 "exit status"
         assert_eq "$(cat "$TEST_TMP/out")" out-zz "stdout"
         assert_eq "$(cat "$TEST_TMP/err")" err-zz "stderr"
+}
+
+# Bytes waiting in the pipe whose reader is PID's stdin.
+pipe_pending() {
+        bed_exec python3 -c 'import fcntl, os, struct, sys, termios
+fd = os.open("/proc/%s/fd/0" % sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+print(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])' "$1"
+}
+pipe_nearly_full() { [ "$(pipe_pending "$1")" -gt 61440 ]; }
+
+# attach passes TERM to the container (docker's --sig-proxy) also while its own stdout will not take more:
+# here a pipe to a sleep that never reads, with the container writing on.
+test_signals_reach_the_container_while_output_stalls() {
+        local pids reader ctl
+        bed_exec berthctl run -d --name stall "$(B)" \
+                sh -c 'trap "exit 7" TERM; while :; do cat /bin/busybox; sleep 1 & wait; done' >/dev/null
+        pids=$(bed_exec bash -c 'rm -f /run/stall.fifo && mkfifo /run/stall.fifo
+                sleep 3600 </run/stall.fifo >/dev/null 2>&1 & reader=$!
+                berthctl attach stall >/run/stall.fifo 2>/dev/null & echo "$reader $!"')
+        read -r reader ctl <<<"$pids"
+        wait_until 60 pipe_nearly_full "$reader"
+        bed_exec kill -TERM "$ctl"
+        wait_until 60 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/stall org.berth1.Container State)\" = 's \"exited\"' ]"
+        assert_eq "$(cstate stall ExitCode)" 'u 7' "the container's trap ran"
+        # The reader goes; berthctl's writes fail, and it ends with the stream.
+        bed_exec kill "$reader"
+        wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" test -e /proc/$ctl"
+        bed_exec rm /run/stall.fifo
+        bed_exec berthctl rm stall >/dev/null
 }
 
 test_errors() {
