@@ -2,39 +2,35 @@
 # through the integration runner, as root, with the other build's directory:
 #     sudo OLD_BUILD=/path/to/other/build tests/integration/run BUILD bench/ab-pull.sh
 # berthd and berth-fork-server of OLD_BUILD ("old") and of BUILD ("new") take turns (berthd through a drop-in,
-# the fork server through BERTH_FORK_SERVER), ROUNDS rounds (8), the order turning every round. Each pull goes
+# the fork server through BERTH_FORK_SERVER; bench/ab-lib.sh), ROUNDS rounds (8), the order turning every round. Each pull goes
 # into a store of its own (BERTH_STATE_DIR), so that nothing is deleted between pulls: extraction right after a
 # delete is slower here for minutes (shared/research/perf-limits.md). The stores (under berthd's StateDirectory,
 # the only place it may write) go with the bed.
-# IMAGE is the test registry's layers-100 (busybox and 99 tiny layers) unless set. Prints, per build, the
+# IMAGE is layers-100 (busybox and 99 tiny layers) of a registry in the bed's namespace on the fixture
+# registry's storage, unless set. Prints, per build, the
 # median wall time of `berthctl pull -q` and the CPU time of berthd.service (berthd and its children: the
 # extractions) per pull, and new/old for both; writes TRACE_OUT/ab-pull.txt (default: the case's TEST_TMP).
-ab_pull_use() { # ab_pull_use BUILD RUN
-        bed_exec systemctl set-environment "BERTHD_AB=$1" "BERTH_FORK_SERVER=/usr/libexec/berth-fork-server-$1" \
-                "BERTH_STATE_DIR=/var/lib/berth/ab-$2"
-        bed_exec systemctl restart berthd
-        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager ListImages >/dev/null
-}
+source "$BERTH_SRC/bench/ab-lib.sh"
 
 test_ab_pull() {
-        local out=${TRACE_OUT:-$TEST_TMP} image=${IMAGE:-$BERTH_TEST_REGISTRY/layers-100} run=0 v r c0 t0 t1 c1 order
-        [ -d "${OLD_BUILD:-}" ] || fail "OLD_BUILD must name the other build directory"
+        local out=${TRACE_OUT:-$TEST_TMP} image=${IMAGE:-} run=0 v r c0 t0 t1 c1 order
         mkdir -p "$out"
-        bed_exec cp "$OLD_BUILD/src/daemon/berthd" /usr/libexec/berthd-old
-        bed_exec cp /usr/sbin/berthd /usr/libexec/berthd-new
-        bed_exec cp "$OLD_BUILD/src/store/berth-fork-server" /usr/libexec/berth-fork-server-old
-        bed_exec cp /usr/libexec/berth-fork-server /usr/libexec/berth-fork-server-new
-        bed_exec mkdir -p /run/systemd/system/berthd.service.d
-        printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "exec /usr/libexec/berthd-$$BERTHD_AB"\n' |
-                bed_exec tee /run/systemd/system/berthd.service.d/ab.conf >/dev/null
-        bed_exec systemctl daemon-reload
+        if [ -z "$image" ]; then
+                # A registry of the bed's own namespace, on the fixture's storage: no forwarder in between.
+                AB_REGISTRY=$TEST_TMP/registry # global: the trap runs after this function returned
+                trap '"$BERTH_REGISTRY_SH" stop "$AB_REGISTRY"' EXIT
+                image=$(bed_net "$BERTH_REGISTRY_SH" start "$AB_REGISTRY" --storage "$BERTH_TEST_REGISTRY_DIR/storage")/layers-100
+        fi
+        ab_berthd_dropin
+        ab_binary src/store/berth-fork-server /usr/libexec/berth-fork-server
         : >"$out/ab-pull.raw"
         for r in $(seq "${ROUNDS:-8}"); do
                 order="old new"
                 [ $((r % 2)) = 1 ] || order="new old"
                 for v in $order; do
                         run=$((run + 1))
-                        ab_pull_use "$v" "$run"
+                        ab_use "$v" "BERTH_FORK_SERVER=/usr/libexec/berth-fork-server-$v" \
+                                "BERTH_STATE_DIR=/var/lib/berth/ab-$run"
                         bed_exec sync
                         sleep "${PAUSE:-1}"
                         c0=$(bed_exec systemctl show -P CPUUsageNSec berthd.service)
@@ -45,11 +41,7 @@ test_ab_pull() {
                         echo "$v $(((t1 - t0) / 1000)) $(((c1 - c0) / 1000))" >>"$out/ab-pull.raw"
                 done
         done
-        # The bed's berthd as it was: its own binaries and store.
-        bed_exec systemctl unset-environment BERTHD_AB BERTH_FORK_SERVER BERTH_STATE_DIR
-        bed_exec rm /run/systemd/system/berthd.service.d/ab.conf
-        bed_exec systemctl daemon-reload
-        bed_exec systemctl restart berthd
+        ab_restore BERTH_FORK_SERVER BERTH_STATE_DIR # its own binaries and store
         python3 - "$out" "$image" >"$out/ab-pull.txt" <<'PY'
 import statistics, sys
 out, image = sys.argv[1], sys.argv[2]

@@ -2,7 +2,7 @@
 # integration runner, as root, with the other build's directory:
 #     sudo OLD_BUILD=/path/to/other/build tests/integration/run BUILD bench/ab-start.sh
 # In one bed, berthd, berth-monitor and berthctl of OLD_BUILD ("old") and of BUILD ("new") take turns in
-# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name), BLOCKS pairs of
+# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name; bench/ab-lib.sh), BLOCKS pairs of
 # blocks of RUNS `berthctl run --rm REG/busybox true` on the bridge each (PAUSE seconds apart, 0.2), the
 # order turning every pair. A few perf tracepoints (exec, fork, exit,
 # sendmsg, recvmsg: cheap, unlike strace) mark in each run:
@@ -17,35 +17,23 @@
 # Writes TRACE_OUT/ab.txt (default: the case's TEST_TMP). Needs perf (linux-perf) and tracefs.
 B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
 
-ab_use() {
-        bed_exec systemctl set-environment "BERTHD_AB=$1" "BERTH_MONITOR=/usr/libexec/berth-monitor-$1"
-        bed_exec systemctl restart berthd
-        bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager ListImages >/dev/null
-}
+source "$BERTH_SRC/bench/ab-lib.sh"
 
 test_ab_start() {
         local out=${TRACE_OUT:-$TEST_TMP} perf v b
-        [ -d "${OLD_BUILD:-}" ] || fail "OLD_BUILD must name the other build directory"
         mkdir -p "$out"
         rm -f "$out/old.txt" "$out/new.txt"
-        bed_exec cp "$OLD_BUILD/src/daemon/berthd" /usr/libexec/berthd-old
-        bed_exec cp /usr/sbin/berthd /usr/libexec/berthd-new
-        bed_exec cp "$OLD_BUILD/src/monitor/berth-monitor" /usr/libexec/berth-monitor-old
-        bed_exec cp /usr/libexec/berth-monitor /usr/libexec/berth-monitor-new
-        bed_exec cp "$OLD_BUILD/src/berthctl/berthctl" /usr/bin/berthctl-old
-        bed_exec cp /usr/bin/berthctl /usr/bin/berthctl-new
-        bed_exec mkdir -p /run/systemd/system/berthd.service.d
-        printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "exec /usr/libexec/berthd-$$BERTHD_AB"\n' |
-                bed_exec tee /run/systemd/system/berthd.service.d/ab.conf >/dev/null
-        bed_exec systemctl daemon-reload
-        ab_use new
+        ab_berthd_dropin
+        ab_binary src/monitor/berth-monitor /usr/libexec/berth-monitor
+        ab_binary src/berthctl/berthctl /usr/bin/berthctl
+        ab_use new BERTH_MONITOR=/usr/libexec/berth-monitor-new
         bed_exec berthctl pull -q "$(B)" >/dev/null
         for b in $(seq "${BLOCKS:-6}"); do
                 # Which build goes first turns every block: each leaves its deletions to the next.
                 order="old new"
                 [ $((b % 2)) = 1 ] || order="new old"
                 for v in $order; do
-                        ab_use "$v"
+                        ab_use "$v" "BERTH_MONITOR=/usr/libexec/berth-monitor-$v"
                         bed_exec "berthctl-$v" run --rm "$(B)" true >/dev/null
                         perf record -q -a -k CLOCK_MONOTONIC -o "$out/perf.data" \
                                 -e sched:sched_process_exec -e sched:sched_process_fork -e sched:sched_process_exit \
