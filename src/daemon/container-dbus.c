@@ -1394,10 +1394,16 @@ void container_send_start_reply(Container *c, sd_bus_message *call, const BerthE
                 }
                 (void) bus_error_set_start_failed(&error, e);
                 (void) sd_bus_reply_method_error(call, &error);
-        } else if (run && container_object_path(c->name, &path) >= 0)
+        } else if (!run)
+                (void) sd_bus_reply_method_return(call, NULL);
+        else if (container_object_path(c->name, &path) >= 0)
                 (void) sd_bus_reply_method_return(call, "so", c->id, path);
         else
-                (void) sd_bus_reply_method_return(call, NULL);
+                /* Not an empty reply where the signature promises "so": the container runs, and the caller
+                 * can find it by name. */
+                (void) sd_bus_reply_method_errorf(
+                        call, SD_BUS_ERROR_NO_MEMORY,
+                        "Container %s (%s) started, but its reply could not be made.", c->name, c->id);
 }
 
 void container_send_exit_reply(sd_bus_message *call, int exit_code, const BerthError *e)
