@@ -184,14 +184,11 @@ BlobSources *blob_sources_free(BlobSources *s)
         return mfree(s);
 }
 
-int blob_sources_add(BlobSources *s, const char *diff_id, const char *digest, const char *media_type,
-                     uint64_t size, const char *registry, const char *repository)
+int blob_sources_note(BlobSources *s, const char *diff_id, const char *digest, const char *media_type,
+                      uint64_t size, const char *registry, const char *repository)
 {
-        _cleanup_free_ char *data = NULL;
-        size_t data_size;
         GPtrArray *list;
         BlobSource *b;
-        int r;
 
         if (!s || !diff_id || !digest || !registry || !repository)
                 return -EINVAL;
@@ -217,11 +214,27 @@ int blob_sources_add(BlobSources *s, const char *diff_id, const char *digest, co
         g_ptr_array_insert(list, 0, b);
         while (list->len > BLOB_SOURCES_MAX)
                 g_ptr_array_remove_index(list, list->len - 1);
+        return 1;
+}
+
+int blob_sources_save(BlobSources *s)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t data_size;
+        int r;
 
         r = blob_sources_to_json(s->table, &data, &data_size);
         if (r < 0)
                 return r;
         return write_file_atomic_at(s->dir_fd, BLOB_SOURCES_FILE, data, data_size, 0600);
+}
+
+int blob_sources_add(BlobSources *s, const char *diff_id, const char *digest, const char *media_type,
+                     uint64_t size, const char *registry, const char *repository)
+{
+        int r = blob_sources_note(s, diff_id, digest, media_type, size, registry, repository);
+
+        return r > 0 ? blob_sources_save(s) : r;
 }
 
 GPtrArray *blob_sources_get(BlobSources *s, const char *diff_id)

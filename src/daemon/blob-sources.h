@@ -14,8 +14,9 @@
  *
  * <state>/blob-sources.json: {"<diff id>": [{"digest":…, "mediaType":…, "size":N, "registry":"host[:port]",
  * "repository":"library/debian"}, …]}, newest first, at most BLOB_SOURCES_MAX per diff id; written
- * atomically on every change. Pull records each layer it verified; push each blob it found, mounted or
- * uploaded. Entries outlive their layer harmlessly (a stale one costs one HEAD). */
+ * atomically after a change. Pull records the layers it verified, all at once when the image is recorded;
+ * push each blob it found, mounted or uploaded. Entries outlive their layer harmlessly (a stale one costs
+ * one HEAD). */
 
 #define BLOB_SOURCES_MAX 8
 
@@ -34,7 +35,13 @@ int blob_sources_open(const char *state_dir, BlobSources **ret);
 BlobSources *blob_sources_free(BlobSources *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BlobSources *, blob_sources_free);
 
-/* Records (or moves to the front) a source of diff_id, then saves. */
+/* Records (or moves to the front) a source of diff_id, in memory only: 1 if the record changed, 0 if that
+ * source was already the newest. blob_sources_save() writes it out. */
+int blob_sources_note(BlobSources *s, const char *diff_id, const char *digest, const char *media_type,
+                      uint64_t size, const char *registry, const char *repository);
+/* Writes the whole record to its file, atomically. */
+int blob_sources_save(BlobSources *s);
+/* blob_sources_note(), then blob_sources_save() if the record changed. */
 int blob_sources_add(BlobSources *s, const char *diff_id, const char *digest, const char *media_type,
                      uint64_t size, const char *registry, const char *repository);
 /* The sources of diff_id (BlobSource *), newest first; NULL when there are none. Owned by s. */

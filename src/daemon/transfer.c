@@ -701,14 +701,22 @@ static void transfer_complete(Transfer *t)
         if (r < 0)
                 return transfer_fail_errno(t, r, "cannot record the image");
 
-        /* Where each layer's compressed blob lives, for a later push (blob-sources.h). */
+        /* Where each layer's compressed blob lives, for a later push (blob-sources.h): the file is written
+         * once for all of them, not once a layer (two fsyncs each, on the way to the pull's answer). */
+        bool noted = false;
         for (size_t i = 0; i < t->n_layers; i++) {
                 const OciDescriptor *d = t->layers[i].desc;
-                r = blob_sources_add(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type,
-                                     d->size, t->ref->domain, t->ref->path);
+                r = blob_sources_note(m->blob_sources, t->layers[i].diff_id, d->digest, d->media_type,
+                                      d->size, t->ref->domain, t->ref->path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to record where layer %s came from, ignoring: %m",
                                           t->layers[i].short_id);
+                noted = noted || r > 0;
+        }
+        if (noted) {
+                r = blob_sources_save(m->blob_sources);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to save where the layers came from, ignoring: %m");
         }
 
         if (t->ref->tag) {

@@ -53,6 +53,35 @@ static void test_blob_sources(void)
         g_assert_cmpint(system(cmd), ==, 0);
 }
 
+/* Noted sources stay in memory until saved: a pull notes all its layers and writes the file once. */
+static void test_blob_sources_note_then_save(void)
+{
+        g_autofree char *tmp = g_strdup("/tmp/berth-test-blob-sources-XXXXXX"), *cmd = NULL;
+        g_autofree char *file = NULL;
+        _cleanup_(blob_sources_freep) BlobSources *s = NULL, *again = NULL;
+        GPtrArray *l;
+
+        g_assert_nonnull(mkdtemp(tmp));
+        file = g_strdup_printf("%s/blob-sources.json", tmp);
+        g_assert_cmpint(blob_sources_open(tmp, &s), ==, 0);
+        g_assert_cmpint(blob_sources_note(s, D1, B1, "", 10, "127.0.0.1:5000", "a"), ==, 1);
+        g_assert_cmpint(blob_sources_note(s, D1, B2, "", 20, "127.0.0.1:5000", "a"), ==, 1);
+        /* Already the newest: no change. */
+        g_assert_cmpint(blob_sources_note(s, D1, B2, "", 20, "127.0.0.1:5000", "a"), ==, 0);
+        g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+
+        g_assert_cmpint(blob_sources_save(s), ==, 0);
+        g_assert_cmpint(blob_sources_open(tmp, &again), ==, 0);
+        l = blob_sources_get(again, D1);
+        g_assert_nonnull(l);
+        g_assert_cmpuint(l->len, ==, 2);
+        g_assert_cmpstr(((BlobSource *) l->pdata[0])->digest, ==, B2);
+        g_assert_cmpstr(((BlobSource *) l->pdata[1])->digest, ==, B1);
+
+        cmd = g_strdup_printf("rm -rf '%s'", tmp);
+        g_assert_cmpint(system(cmd), ==, 0);
+}
+
 static void test_blob_sources_bad_json(void)
 {
         GHashTable *t = NULL;
@@ -106,6 +135,7 @@ int main(int argc, char *argv[])
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/push-records/blob-sources", test_blob_sources);
+        g_test_add_func("/push-records/blob-sources-note-then-save", test_blob_sources_note_then_save);
         g_test_add_func("/push-records/blob-sources-bad-json", test_blob_sources_bad_json);
         g_test_add_func("/push-records/auths-set", test_auths_set);
         return g_test_run();
