@@ -2,14 +2,14 @@
 # through the integration runner, as root, with the other build's directory:
 #     sudo OLD_BUILD=/path/to/other/build tests/integration/run BUILD bench/ab-pull.sh
 # berthd and berth-fork-server of OLD_BUILD ("old") and of BUILD ("new") take turns (berthd through a drop-in,
-# the fork server through BERTH_FORK_SERVER; bench/ab-lib.sh), ROUNDS rounds (8), the order turning every round. Each pull goes
-# into a store of its own (BERTH_STATE_DIR), so that nothing is deleted between pulls: extraction right after a
-# delete is slower here for minutes (shared/research/perf-limits.md). The stores (under berthd's StateDirectory,
-# the only place it may write) go with the bed.
+# the fork server through BERTH_FORK_SERVER; bench/ab-lib.sh), ROUNDS rounds (8), the order turning every
+# round. Each pull goes into a store of its own (BERTH_STATE_DIR), so that nothing is deleted between pulls:
+# extraction right after a delete is slower here for minutes (shared/research/perf-limits.md). The stores
+# (under berthd's StateDirectory, the only place it may write) go with the bed.
 # IMAGE is layers-100 (busybox and 99 tiny layers) of a registry in the bed's namespace on the fixture
-# registry's storage, unless set. Prints, per build, the
-# median wall time of `berthctl pull -q` and the CPU time of berthd.service (berthd and its children: the
-# extractions) per pull, and new/old for both; writes TRACE_OUT/ab-pull.txt (default: the case's TEST_TMP).
+# registry's storage, unless set. Prints, per build, the median wall time of `berthctl pull -q` and the CPU
+# time of berthd.service (berthd and its children: the extractions) per pull, and new/old for both; writes
+# TRACE_OUT/ab-pull.txt (default: the case's TEST_TMP).
 source "$BERTH_SRC/bench/ab-lib.sh"
 
 test_ab_pull() {
@@ -19,7 +19,8 @@ test_ab_pull() {
                 # A registry of the bed's own namespace, on the fixture's storage: no forwarder in between.
                 AB_REGISTRY=$TEST_TMP/registry # global: the trap runs after this function returned
                 trap '"$BERTH_REGISTRY_SH" stop "$AB_REGISTRY"' EXIT
-                image=$(bed_net "$BERTH_REGISTRY_SH" start "$AB_REGISTRY" --storage "$BERTH_TEST_REGISTRY_DIR/storage")/layers-100
+                image=$(bed_net "$BERTH_REGISTRY_SH" start "$AB_REGISTRY" \
+                        --storage "$BERTH_TEST_REGISTRY_DIR/storage")/layers-100
         fi
         ab_berthd_dropin
         ab_binary src/store/berth-fork-server /usr/libexec/berth-fork-server

@@ -2,10 +2,10 @@
 # integration runner, as root, with the other build's directory:
 #     sudo OLD_BUILD=/path/to/other/build tests/integration/run BUILD bench/ab-start.sh
 # In one bed, berthd, berth-monitor and berthctl of OLD_BUILD ("old") and of BUILD ("new") take turns in
-# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name; bench/ab-lib.sh), BLOCKS pairs of
-# blocks of RUNS `berthctl run --rm REG/busybox true` on the bridge each (PAUSE seconds apart, 0.2), the
-# order turning every pair. A few perf tracepoints (exec, fork, exit,
-# sendmsg, recvmsg: cheap, unlike strace) mark in each run:
+# blocks (berthd through a drop-in, the monitor through BERTH_MONITOR, berthctl by name; bench/ab-lib.sh),
+# BLOCKS pairs of blocks of RUNS `berthctl run --rm REG/busybox true` on the bridge each (PAUSE seconds apart,
+# 0.2), the order turning every pair. A few perf tracepoints (exec, fork, exit, sendmsg, recvmsg: cheap,
+# unlike strace) mark in each run:
 #   before job   berthctl's exec to berthd's StartTransientUnit (its first sendmsg of 700 bytes or more
 #                after it spawned the monitor)
 #   job          StartTransientUnit sent to the monitor's receipt of "G": systemd's work, and the wait for

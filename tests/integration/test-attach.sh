@@ -32,6 +32,7 @@ running_in() {
                 done; exit 1"
 }
 cstate() { bed_exec busctl get-property org.berth1 "/org/berth1/container/$1" org.berth1.Container "$2"; }
+cexited() { [ "$(cstate "$1" State)" = 's "exited"' ]; }
 
 test_setup_pull() {
         bed_exec berthctl pull "$(B)" >/dev/null
@@ -149,7 +150,7 @@ while True:
 sys.stdout.write(data.decode(errors="replace"))
 ')
         assert_match "$out" 'py-42' "output through the stream"
-        wait_until 60 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/two org.berth1.Container State)\" = 's \"exited\"' ]"
+        wait_until 60 cexited two
         assert_eq "$(cstate two ExitCode)" 'u 5' "exit code"
 }
 
@@ -184,7 +185,7 @@ test_signals_reach_the_container_while_output_stalls() {
         read -r reader ctl <<<"$pids"
         wait_until 60 pipe_nearly_full "$reader"
         bed_exec kill -TERM "$ctl"
-        wait_until 60 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 /org/berth1/container/stall org.berth1.Container State)\" = 's \"exited\"' ]"
+        wait_until 60 cexited stall
         assert_eq "$(cstate stall ExitCode)" 'u 7' "the container's trap ran"
         # The reader goes; berthctl's writes fail, and it ends with the stream.
         bed_exec kill "$reader"
