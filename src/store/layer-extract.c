@@ -7,6 +7,9 @@
  *   input fd ──► layer-decompress.c's thread: [sha256: blob digest] → gzip | zstd | none → [sha256: diff_id]
  *            ──chunks──► tar reader ──► archive_write_disk (here, on the calling thread)
  *
+ * A blob of at most 64 KiB is decompressed whole into the chunks first, on the calling thread, and the tar
+ * reader then reads them: no second thread for a layer of a few files (layer-decompress.h).
+ *
  * Every byte is hashed exactly once and the digests cover the whole stream: after the tar end-of-archive
  * marker the decompressing thread still drains both the decompressed stream and the input fd to EOF, as
  * Docker hashes trailing padding too.

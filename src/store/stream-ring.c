@@ -13,6 +13,7 @@
 struct StreamRing {
         pthread_t thread;
         bool running;
+        bool one_thread; /* STREAM_RING_ONE_THREAD */
         size_t chunk_size;
         pthread_mutex_t lock;
         pthread_cond_t queued_more; /* the hasher and the reader wait on it */
@@ -92,7 +93,7 @@ StreamRing *stream_ring_free(StreamRing *r)
         return NULL;
 }
 
-int stream_ring_new(size_t chunk_size, bool with_reader, StreamRing **ret)
+int stream_ring_new(size_t chunk_size, StreamRingFlags flags, StreamRing **ret)
 {
         _cleanup_(stream_ring_freep) StreamRing *r = NULL;
         int k;
@@ -101,7 +102,8 @@ int stream_ring_new(size_t chunk_size, bool with_reader, StreamRing **ret)
         if (!r)
                 return -ENOMEM;
         r->chunk_size = chunk_size;
-        r->reading = with_reader;
+        r->reading = flags & STREAM_RING_READER;
+        r->one_thread = flags & STREAM_RING_ONE_THREAD;
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->queued_more, NULL);
         pthread_cond_init(&r->released, NULL);
@@ -124,20 +126,24 @@ static void hash_queued(StreamRing *r)
         }
 }
 
-uint8_t *stream_ring_get(StreamRing *r)
+int stream_ring_get(StreamRing *r, uint8_t **ret)
 {
-        uint8_t *chunk;
         size_t i;
+        int k = 0;
 
         pthread_mutex_lock(&r->lock);
-        while (r->queued - released_until(r) >= STREAM_RING_CHUNKS)
+        while (r->queued - released_until(r) >= STREAM_RING_CHUNKS && !r->one_thread)
                 pthread_cond_wait(&r->released, &r->lock);
         i = r->queued % STREAM_RING_CHUNKS;
-        if (!r->chunks[i])
+        if (r->queued - released_until(r) >= STREAM_RING_CHUNKS)
+                k = -ENOBUFS; /* on one thread, no one else can release a chunk */
+        else if (!r->chunks[i])
                 r->chunks[i] = malloc(r->chunk_size); /* as the stream needs them: a tiny one, one */
-        chunk = r->chunks[i];
+        if (k == 0 && !r->chunks[i])
+                k = -ENOMEM;
+        *ret = k < 0 ? NULL : r->chunks[i];
         pthread_mutex_unlock(&r->lock);
-        return chunk;
+        return k;
 }
 
 void stream_ring_put(StreamRing *r, size_t size)
@@ -148,7 +154,9 @@ void stream_ring_put(StreamRing *r, size_t size)
         r->sizes[r->queued % STREAM_RING_CHUNKS] = size;
         r->queued++;
         /* If the thread cannot start, the hashing is done here. */
-        if (!r->running && r->queued > 1) {
+        if (r->one_thread)
+                hash_queued(r);
+        else if (!r->running && r->queued > 1) {
                 if (helper_thread_start(&r->thread, HASHER_STACK_SIZE, hasher_thread, r) >= 0)
                         r->running = true;
                 else
@@ -174,7 +182,7 @@ size_t stream_ring_read(StreamRing *r, const uint8_t **ret)
         /* Asking for the next chunk gives the last one back. */
         r->holding = false;
         pthread_cond_signal(&r->released);
-        while (r->reading && r->taken == r->queued && !r->ended)
+        while (r->reading && r->taken == r->queued && !r->ended && !r->one_thread)
                 pthread_cond_wait(&r->queued_more, &r->lock);
         if (r->reading && r->taken < r->queued) {
                 i = r->taken % STREAM_RING_CHUNKS;

@@ -26,17 +26,26 @@ typedef struct StreamRing StreamRing;
  */
 #define STREAM_RING_CHUNKS 16
 
-/* with_reader: a reader will read the stream (stream_ring_read()); without one, the chunks are only hashed.
- */
-int stream_ring_new(size_t chunk_size, bool with_reader, StreamRing **ret);
+typedef enum StreamRingFlags {
+        /* A reader will read the stream (stream_ring_read()); without one, the chunks are only hashed. */
+        STREAM_RING_READER = 1 << 0,
+        /* Producer, hasher and reader are the one calling thread: the producer queues the whole stream
+         * first, each chunk hashed as it is queued, then the reader reads it. No thread is started, and the
+         * producer never waits: it gets -ENOBUFS once all the chunks hold what the reader has yet to read
+         * (a stream of more than STREAM_RING_CHUNKS chunks needs the threads). */
+        STREAM_RING_ONE_THREAD = 1 << 1,
+} StreamRingFlags;
 
-/* Producer. The next chunk to fill, chunk_size bytes; waits until the hasher and the reader are done with
- * what it held before. NULL when out of memory (chunks are allocated as they are first needed). */
-uint8_t *stream_ring_get(StreamRing *r);
+int stream_ring_new(size_t chunk_size, StreamRingFlags flags, StreamRing **ret);
+
+/* Producer. The next chunk to fill, chunk_size bytes, in *ret; waits until the hasher and the reader are
+ * done with what it held before. -ENOMEM (chunks are allocated as they are first needed), or -ENOBUFS on
+ * one thread with every chunk still to be read. */
+int stream_ring_get(StreamRing *r, uint8_t **ret);
 
 /* Queues the first size bytes of the chunk from the last stream_ring_get(). The hashing thread starts with
  * the second chunk queued: a stream of one chunk is hashed by stream_ring_finish(), on the caller's thread.
- */
+ * On one thread, the chunk is hashed here. */
 void stream_ring_put(StreamRing *r, size_t size);
 
 /* No more chunks: once it has read the last one, the reader gets the end of the stream. The producer calls
@@ -44,7 +53,7 @@ void stream_ring_put(StreamRing *r, size_t size);
 void stream_ring_end(StreamRing *r);
 
 /* Reader. The next chunk queued, valid until the next call or stream_ring_close_reader(); its size, 0 at the
- * end of the stream. */
+ * end of the stream (on one thread, also when nothing more is queued: no one else could queue it). */
 size_t stream_ring_read(StreamRing *r, const uint8_t **ret);
 
 /* The reader is done (the tar ended, or it failed): what is still queued or to come is only hashed. */

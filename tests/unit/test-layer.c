@@ -522,6 +522,17 @@ static size_t count_threads(void)
         return n;
 }
 
+/* The blob size up to which this run decompresses on one thread (main() sets it). */
+static size_t one_thread_max = 64 << 10;
+
+static uint8_t *ring_chunk(StreamRing *r)
+{
+        uint8_t *chunk = NULL;
+
+        g_assert_cmpint(stream_ring_get(r, &chunk), ==, 0);
+        return chunk;
+}
+
 /* The ring's chunks come back in order and are reused: a stream of many chunks of uneven sizes hashes as the
  * same bytes hashed at once; no chunk at all is the empty digest; a ring freed with chunks queued stops. */
 static void test_stream_ring_hash(void)
@@ -534,12 +545,10 @@ static void test_stream_ring_hash(void)
 
         for (size_t i = 0; i < TOTAL; i++)
                 all[i] = (uint8_t) (i * 7 + i / 251);
-        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, 0, &r), ==, 0);
         for (size_t k = 0; at < TOTAL; k++) {
                 size_t n = MIN((size_t) (k % 5 == 0 ? 1 : CHUNK - k % 3), (size_t) TOTAL - at);
-                uint8_t *chunk = stream_ring_get(r);
-
-                memcpy(chunk, all + at, n);
+                memcpy(ring_chunk(r), all + at, n);
                 stream_ring_put(r, n);
                 at += n;
         }
@@ -549,7 +558,7 @@ static void test_stream_ring_hash(void)
         sha256_hex(all, TOTAL, want);
         g_assert_cmpstr(got, ==, want);
 
-        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, 0, &r), ==, 0);
         stream_ring_end(r);
         g_assert_cmpint(stream_ring_finish(r, got), ==, 0);
         r = stream_ring_free(r);
@@ -558,8 +567,8 @@ static void test_stream_ring_hash(void)
 
         /* One chunk: no thread, hashed by the finish; a second one starts the thread. */
         size_t threads = count_threads();
-        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
-        memcpy(stream_ring_get(r), all, CHUNK);
+        g_assert_cmpint(stream_ring_new(CHUNK, 0, &r), ==, 0);
+        memcpy(ring_chunk(r), all, CHUNK);
         stream_ring_put(r, CHUNK);
         g_assert_cmpuint(count_threads(), ==, threads);
         stream_ring_end(r);
@@ -568,9 +577,9 @@ static void test_stream_ring_hash(void)
         sha256_hex(all, CHUNK, want);
         g_assert_cmpstr(got, ==, want);
 
-        g_assert_cmpint(stream_ring_new(CHUNK, false, &r), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, 0, &r), ==, 0);
         for (int k = 0; k < STREAM_RING_CHUNKS; k++) {
-                memset(stream_ring_get(r), k, CHUNK);
+                memset(ring_chunk(r), k, CHUNK);
                 stream_ring_put(r, CHUNK);
         }
         g_assert_cmpuint(count_threads(), ==, threads + 1);
@@ -591,7 +600,7 @@ static void *ring_produce(void *userdata)
         for (size_t k = 0, at = 0; at < p->size; k++) {
                 size_t n = MIN((size_t) (k % 7 == 0 ? k % 2 : p->chunk - k % 5), p->size - at);
 
-                memcpy(stream_ring_get(p->ring), p->data + at, n);
+                memcpy(ring_chunk(p->ring), p->data + at, n);
                 stream_ring_put(p->ring, n);
                 at += n;
         }
@@ -615,7 +624,7 @@ static void test_stream_ring_read(void)
                 all[i] = (uint8_t) (i * 13 + i / 509);
         sha256_hex(all, TOTAL, want);
 
-        g_assert_cmpint(stream_ring_new(CHUNK, true, &p.ring), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, STREAM_RING_READER, &p.ring), ==, 0);
         g_assert_cmpint(pthread_create(&producer, NULL, ring_produce, &p), ==, 0);
         while ((n = stream_ring_read(p.ring, &block)) > 0) {
                 g_assert_cmpuint(n, <=, (size_t) CHUNK);
@@ -632,7 +641,7 @@ static void test_stream_ring_read(void)
         p.ring = stream_ring_free(p.ring);
 
         /* The reader stops after one chunk, as the tar reader does at the end of the archive. */
-        g_assert_cmpint(stream_ring_new(CHUNK, true, &p.ring), ==, 0);
+        g_assert_cmpint(stream_ring_new(CHUNK, STREAM_RING_READER, &p.ring), ==, 0);
         g_assert_cmpint(pthread_create(&producer, NULL, ring_produce, &p), ==, 0);
         g_assert_cmpuint(stream_ring_read(p.ring, &block), >, 0);
         stream_ring_close_reader(p.ring);
@@ -641,6 +650,133 @@ static void test_stream_ring_read(void)
         g_assert_cmpint(stream_ring_finish(p.ring, got), ==, 0);
         g_assert_cmpstr(got, ==, want);
         p.ring = stream_ring_free(p.ring);
+}
+
+/* On one thread: the producer queues, each chunk hashed at once, until the ring is full (-ENOBUFS, no
+ * waiting); the reader then reads every byte in order, and an empty ring is the end, not a wait. No thread
+ * is ever started. */
+static void test_stream_ring_one_thread(void)
+{
+        enum { CHUNK = 4096, TOTAL = STREAM_RING_CHUNKS * CHUNK - 100 };
+        g_autofree uint8_t *all = g_malloc(TOTAL), *copy = g_malloc(TOTAL);
+        char want[LAYER_DIGEST_STRING_MAX], got[SHA256_DIGEST_STRING_SIZE];
+        size_t threads = count_threads(), at = 0, n;
+        const uint8_t *block;
+        uint8_t *chunk;
+        StreamRing *r = NULL;
+
+        for (size_t i = 0; i < TOTAL; i++)
+                all[i] = (uint8_t) (i * 31 + i / 97);
+        sha256_hex(all, TOTAL, want);
+
+        g_assert_cmpint(stream_ring_new(CHUNK, STREAM_RING_READER | STREAM_RING_ONE_THREAD, &r), ==, 0);
+        while (at < TOTAL) {
+                n = MIN((size_t) CHUNK, (size_t) TOTAL - at);
+                memcpy(ring_chunk(r), all + at, n);
+                stream_ring_put(r, n);
+                at += n;
+        }
+        g_assert_cmpint(stream_ring_get(r, &chunk), ==, -ENOBUFS); /* all 16 hold what is still to read */
+        g_assert_null(chunk);
+        g_assert_cmpuint(count_threads(), ==, threads);
+        stream_ring_end(r);
+
+        at = 0;
+        while ((n = stream_ring_read(r, &block)) > 0) {
+                memcpy(copy + at, block, n);
+                at += n;
+        }
+        g_assert_cmpuint(at, ==, (size_t) TOTAL);
+        g_assert_cmpmem(copy, TOTAL, all, TOTAL);
+        g_assert_cmpint(stream_ring_finish(r, got), ==, 0);
+        g_assert_cmpstr(got, ==, want);
+        r = stream_ring_free(r);
+
+        /* Nothing queued and no end: the reader does not wait for a producer that cannot come. */
+        g_assert_cmpint(stream_ring_new(CHUNK, STREAM_RING_READER | STREAM_RING_ONE_THREAD, &r), ==, 0);
+        g_assert_cmpuint(stream_ring_read(r, &block), ==, 0);
+        g_assert_cmpuint(count_threads(), ==, threads);
+        g_assert_null(stream_ring_free(r));
+}
+
+/* Decompresses blob with layer_decompressor_start(): its stream's sha256 must be the tar's, and the digests
+ * and sizes those of blob and tar. threads_after: how many threads run once the start returned (nothing
+ * read yet; SIZE_MAX: not checked). */
+static void assert_decompresses(const GByteArray *blob, const GByteArray *tar, size_t threads_after)
+{
+        _cleanup_close_ int fd = memfd_with(blob->data, blob->len);
+        char message[LAYER_MESSAGE_MAX] = "", want[LAYER_DIGEST_STRING_MAX];
+        g_autoptr(GChecksum) read = g_checksum_new(G_CHECKSUM_SHA256);
+        LayerExtractResult res = {};
+        LayerDecompressor *d = NULL;
+        const uint8_t *block;
+        uint64_t total = 0;
+        size_t n;
+
+        g_assert_cmpint(layer_decompressor_start(fd, UINT64_MAX, &d), ==, 0);
+        if (threads_after != SIZE_MAX)
+                g_assert_cmpuint(count_threads(), ==, threads_after);
+        while ((n = layer_decompressor_read(d, &block)) > 0) {
+                g_checksum_update(read, block, n);
+                total += n;
+        }
+        g_assert_cmpint(layer_decompressor_finish(d, message, &res), ==, 0);
+        g_assert_cmpuint(total, ==, tar->len);
+        sha256_hex(tar->data, tar->len, want);
+        g_assert_cmpstr(res.diff_id, ==, want);
+        g_assert_cmpstr(res.diff_id + strlen("sha256:"), ==, g_checksum_get_string(read));
+        g_assert_cmpuint(res.uncompressed_size, ==, tar->len);
+        sha256_hex(blob->data, blob->len, want);
+        g_assert_cmpstr(res.blob_digest, ==, want); /* the head read before choosing, counted once */
+        g_assert_cmpuint(res.compressed_size, ==, blob->len);
+}
+
+/* A blob of at most 64 KiB is decompressed by the start, on the caller's thread; a larger one, and a small
+ * one that inflates to more than the ring holds (16 MiB: then the start begins again), on a thread, which
+ * waits for the reader here. Each stream and digest is whole either way. Run with gzip and zstd. */
+static void test_decompress_one_thread(gconstpointer data)
+{
+        Compression c = GPOINTER_TO_INT(data);
+        g_autoptr(GByteArray) small_tar = g_byte_array_new(), zeros_tar = g_byte_array_new(),
+                              large_tar = g_byte_array_new(), small = NULL, zeros = NULL, large = NULL;
+        enum { ZEROS = 20 << 20, NOISE = 100 << 10 };
+        g_autofree char *zero_file = g_malloc0(ZEROS + 1), *noise_file = g_malloc(NOISE + 1);
+        size_t threads = count_threads();
+        struct archive *a;
+
+        memset(zero_file, '0', ZEROS);
+        for (size_t i = 0, x = 1; i < NOISE; i++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                noise_file[i] = (char) ('!' + (x >> 33) % 90);
+        }
+        noise_file[NOISE] = 0;
+
+        a = tar_new(small_tar);
+        tar_file(a, "f", "x");
+        tar_finish(a);
+        small = compress_blob(small_tar, c);
+        a = tar_new(zeros_tar);
+        tar_file(a, "zeros", zero_file);
+        tar_finish(a);
+        zeros = compress_blob(zeros_tar, c);
+        a = tar_new(large_tar);
+        tar_file(a, "noise", noise_file);
+        tar_file(a, "zeros", zero_file);
+        tar_finish(a);
+        large = compress_blob(large_tar, c);
+        g_assert_cmpuint(zeros->len, <=, 64 << 10);
+        g_assert_cmpuint(zeros_tar->len, >, 16 << 20);
+        g_assert_cmpuint(large->len, >, 64 << 10);
+
+        layer_decompress_set_one_thread_max(64 << 10);
+        assert_decompresses(small, small_tar, threads);
+        assert_decompresses(zeros, zeros_tar, threads + 1);
+        assert_decompresses(large, large_tar, threads + 1);
+        /* 0: always the thread (the whole extraction suite runs that way too, as layer-thread). Done so
+         * soon, it may be gone before the count. */
+        layer_decompress_set_one_thread_max(0);
+        assert_decompresses(small, small_tar, SIZE_MAX);
+        layer_decompress_set_one_thread_max(one_thread_max);
 }
 
 /* Every syncfs asked for runs before the stop returns, and its error is the stop's; below the threshold no
@@ -1433,13 +1569,17 @@ static void assert_confined_child(bool via_server)
         g_assert_true(fork_server_running() == via_server);
         g_assert_cmpint(pid, !=, fork_server_pid());
         /* Confinement comes before the first read of the input, which never comes here: wait until the child
-         * waits for it, its decompressing thread started. Not before: pthread_create() blocks every signal
-         * for a moment, which SigBlk would show. */
+         * waits for it, on its own thread while the blob might be small, else on its decompressing thread
+         * (which the server's children never start before: the server decompresses small blobs on one
+         * thread). Not before: pthread_create() blocks every signal for a moment, which SigBlk would show.
+         */
+        const char *threads_waiting = via_server || one_thread_max > 0 ? "1" : "2";
         for (int i = 0;; i++) {
                 g_autofree char *seccomp = proc_status_field(pid, "Seccomp");
                 g_autofree char *threads = proc_status_field(pid, "Threads");
                 g_autofree char *state = proc_status_field(pid, "State");
-                if (streq_ptr(seccomp, "2") && streq_ptr(threads, "2") && state && state[0] == 'S')
+                if (streq_ptr(seccomp, "2") && streq_ptr(threads, threads_waiting) && state &&
+                    state[0] == 'S')
                         break;
                 g_assert_cmpint(i, <, 3000);
                 g_usleep(10000);
@@ -1908,6 +2048,11 @@ int main(int argc, char *argv[])
          */
         if (streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib"))
                 layer_decompress_use_isal(false);
+        /* And once more with every blob, however small, decompressed on a thread. */
+        if (streq_ptr(g_getenv("BERTH_TEST_DECOMPRESS"), "thread"))
+                one_thread_max = 0;
+        layer_decompress_set_one_thread_max(one_thread_max);
+        g_test_message("decompressed on the caller's thread: blobs of at most %zu bytes", one_thread_max);
         g_test_message("gzip inflate: %s",
                        layer_decompress_have_isal() && !streq_ptr(g_getenv("BERTH_TEST_INFLATE"), "zlib")
                                ? "ISA-L"
@@ -1928,6 +2073,11 @@ int main(int argc, char *argv[])
         g_test_add_func("/layer/symlinks", test_layer_symlinks);
         g_test_add_func("/layer/extract/symlink-replaced", test_extract_symlink_replaced);
         g_test_add_func("/layer/stream-ring/read", test_stream_ring_read);
+        g_test_add_func("/layer/stream-ring/one-thread", test_stream_ring_one_thread);
+        g_test_add_data_func("/layer/decompress/one-thread/gzip", GINT_TO_POINTER(COMPRESSION_GZIP),
+                             test_decompress_one_thread);
+        g_test_add_data_func("/layer/decompress/one-thread/zstd", GINT_TO_POINTER(COMPRESSION_ZSTD),
+                             test_decompress_one_thread);
         g_test_add_func("/layer/extract/limits", test_extract_limits);
         g_test_add_func("/layer/store-config/parse-size", test_store_parse_size);
         g_test_add_func("/layer/extract/whiteouts", test_extract_whiteouts);
