@@ -175,9 +175,9 @@ static void signals_forward(const SignalProxy *s)
 }
 
 /* Writes all of data to fd, forwarding signals while fd will not take more: the signals are blocked for the
- * signalfd, so a reader that stalls (a pager on hold, a full pipe) would otherwise keep a ctrl-c or a kill
- * from the container until it drained. After POLLOUT a pipe takes PIPE_BUF bytes without blocking, even
- * where its write end is a blocking one. */
+ * signalfd, so a reader that stalls (a pager on hold, a full pipe; a monitor that takes no input) would
+ * otherwise keep a ctrl-c or a kill from the container until it drained. After POLLOUT a pipe takes PIPE_BUF
+ * bytes without blocking, even where its write end is a blocking one, and a Unix socket far more. */
 static int write_forwarding_signals(const SignalProxy *s, int fd, const char *data, size_t size)
 {
         while (size > 0) {
@@ -351,7 +351,7 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                                 }
                                 fwd[k++] = in[i];
                         }
-                        if (k > 0 && write_full(sock, fwd, k) < 0)
+                        if (k > 0 && write_forwarding_signals(&proxy, sock, fwd, k) < 0)
                                 stdin_open = false;
                         if (detached)
                                 break;

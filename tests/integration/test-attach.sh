@@ -194,6 +194,31 @@ test_signals_reach_the_container_while_output_stalls() {
         bed_exec berthctl rm stall >/dev/null
 }
 
+# And while what it reads from its stdin waits: here the container's monitor is stopped and takes nothing
+# from attach's socket. berthd signals the container's init itself, so the init dies (a zombie until the
+# monitor, continued, reaps it).
+test_signals_reach_the_container_while_input_stalls() {
+        local monitor ctl init
+        bed_exec berthctl run -d -i --name stallin "$(B)" \
+                sh -c 'trap "exit 7" TERM; while :; do sleep 1 & wait; done' >/dev/null
+        init=$(cstate stallin Pid | cut -d' ' -f2)
+        # The monitor is the process of the scope's "supervisor" cgroup.
+        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-stallin.scope/supervisor/cgroup.procs)
+        [ "$(bed_exec cat /proc/"$monitor"/comm)" = berth-monitor ] || fail "no monitor in the supervisor cgroup"
+        bed_exec kill -STOP "$monitor"
+        trap 'bed_exec kill -CONT '"$monitor"' 2>/dev/null || true' EXIT
+        ctl=$(bed_exec bash -c 'head -c 64M /dev/zero | berthctl attach stallin >/dev/null 2>&1 & echo $!')
+        wait_until 60 pipe_nearly_full "$ctl"
+        bed_exec kill -TERM "$ctl"
+        wait_until 60 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" awk '/^State:/ {print \$2}' /proc/$init/status)\" = Z ]"
+        bed_exec kill -CONT "$monitor"
+        trap - EXIT
+        wait_until 60 cexited stallin
+        assert_eq "$(cstate stallin ExitCode)" 'u 7' "the container's trap ran"
+        wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" test -e /proc/$ctl"
+        bed_exec berthctl rm stallin >/dev/null
+}
+
 test_errors() {
         assert_fails bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager AttachContainer 'sa{sv}' \
                 mydebian 0
