@@ -169,9 +169,11 @@ int transfer_run(const char *method, const char *ref, const char *option_key, co
         r = bus_get(&bus);
         if (r < 0)
                 return r;
-        /* Subscribe before asking, so not one signal of the transfer is missed. */
-        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer", NULL,
-                                on_transfer_signal, &s);
+        /* Subscribe before asking, so not one signal of the transfer is missed. Quiet, only to its end: the
+         * bus then does not pass on the progress (some nine signals a layer), which would only be read and
+         * dropped here. */
+        r = sd_bus_match_signal(bus, &slot, "org.berth1", NULL, "org.berth1.Transfer",
+                                quiet ? "Finished" : NULL, on_transfer_signal, &s);
         if (r >= 0)
                 /* Only org.berth1's owner: every other client's exit is a NameOwnerChanged too (two
                  * concurrent pulls took each other's end for berthd's). */
