@@ -522,6 +522,35 @@ static size_t count_threads(void)
         return n;
 }
 
+/* The ids of this process's threads, as a set. */
+static GHashTable *thread_ids(void)
+{
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/task");
+        GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        struct dirent *de;
+
+        g_assert_nonnull(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        g_hash_table_add(ids, g_strdup(de->d_name));
+        return ids;
+}
+
+/* Threads running now that were not in before. A thread that ended is not counted, nor one that is ending
+ * (still listed a moment after its join). */
+static size_t new_threads(GHashTable *before)
+{
+        g_autoptr(GHashTable) now = thread_ids();
+        GHashTableIter i;
+        gpointer id;
+        size_t n = 0;
+
+        g_hash_table_iter_init(&i, now);
+        while (g_hash_table_iter_next(&i, &id, NULL))
+                n += !g_hash_table_contains(before, id);
+        return n;
+}
+
 /* The blob size up to which this run decompresses on one thread (main() sets it). */
 static size_t one_thread_max = 64 << 10;
 
@@ -660,10 +689,11 @@ static void test_stream_ring_one_thread(void)
         enum { CHUNK = 4096, TOTAL = STREAM_RING_CHUNKS * CHUNK - 100 };
         g_autofree uint8_t *all = g_malloc(TOTAL), *copy = g_malloc(TOTAL);
         char want[LAYER_DIGEST_STRING_MAX], got[SHA256_DIGEST_STRING_SIZE];
-        size_t threads = count_threads(), at = 0, n;
+        g_autoptr(GHashTable) threads = thread_ids();
         const uint8_t *block;
         uint8_t *chunk;
         StreamRing *r = NULL;
+        size_t at = 0, n;
 
         for (size_t i = 0; i < TOTAL; i++)
                 all[i] = (uint8_t) (i * 31 + i / 97);
@@ -678,7 +708,7 @@ static void test_stream_ring_one_thread(void)
         }
         g_assert_cmpint(stream_ring_get(r, &chunk), ==, -ENOBUFS); /* all 16 hold what is still to read */
         g_assert_null(chunk);
-        g_assert_cmpuint(count_threads(), ==, threads);
+        g_assert_cmpuint(new_threads(threads), ==, 0);
         stream_ring_end(r);
 
         at = 0;
@@ -695,37 +725,8 @@ static void test_stream_ring_one_thread(void)
         /* Nothing queued and no end: the reader does not wait for a producer that cannot come. */
         g_assert_cmpint(stream_ring_new(CHUNK, STREAM_RING_READER | STREAM_RING_ONE_THREAD, &r), ==, 0);
         g_assert_cmpuint(stream_ring_read(r, &block), ==, 0);
-        g_assert_cmpuint(count_threads(), ==, threads);
+        g_assert_cmpuint(new_threads(threads), ==, 0);
         g_assert_null(stream_ring_free(r));
-}
-
-/* The ids of this process's threads, as a set. */
-static GHashTable *thread_ids(void)
-{
-        _cleanup_(closedirp) DIR *d = opendir("/proc/self/task");
-        GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        struct dirent *de;
-
-        g_assert_nonnull(d);
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        g_hash_table_add(ids, g_strdup(de->d_name));
-        return ids;
-}
-
-/* Threads running now that were not in before. A thread that ended is not counted, nor one that is ending
- * (still listed a moment after its join). */
-static size_t new_threads(GHashTable *before)
-{
-        g_autoptr(GHashTable) now = thread_ids();
-        GHashTableIter i;
-        gpointer id;
-        size_t n = 0;
-
-        g_hash_table_iter_init(&i, now);
-        while (g_hash_table_iter_next(&i, &id, NULL))
-                n += !g_hash_table_contains(before, id);
-        return n;
 }
 
 typedef enum DecompressExpect {
