@@ -106,10 +106,19 @@ fi
 # build-fuzz/ with clang. Long runs: tools/fuzz.sh SECONDS.
 step "build-fuzz/ (clang, libFuzzer) and fuzz smoke runs (tools/fuzz.sh --smoke)"
 if command -v clang >/dev/null; then
+        shm_before=$(ls -A /dev/shm | sort)
         tools/fuzz.sh --smoke
         read -r p f s < <(meson_cases build-fuzz); count "$p" "$f" "$s"
         echo "fuzz smoke: $p passed, $f failed"
         [ "$p" -gt 0 ] || { echo "fuzz smoke: no target ran"; count 0 1; }
+        # Some targets write below /dev/shm, where what they leave stays until the next boot.
+        left=$(comm -13 <(echo "$shm_before") <(ls -A /dev/shm | sort) | grep '^berth-' || true)
+        if [ -n "$left" ]; then
+                echo "fuzz smoke left in /dev/shm: ${left//$'\n'/ }"
+                count 0 1
+        else
+                count 1 0
+        fi
 else
         echo "clang missing: fuzz smoke not run"; count 0 0 1
 fi

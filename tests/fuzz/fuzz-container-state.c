@@ -2,17 +2,24 @@
 /* state.json of a container: written by berthd and berth-monitor, read by berthd at every start (a torn or
  * hand-edited file must not keep the daemon from coming up). The input is loaded from a memfd; a state that
  * loads is saved (atomically, into a private dir on /dev/shm) and must load back equal. */
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "fuzz.h"
 #include "runtime/container-state.h"
+#include "shared/fs-util.h"
 
 static char dir[] = "/dev/shm/berth-fuzz-state-XXXXXX";
 static char state_path[sizeof(dir) + 16];
 
 static void cleanup_dir(void)
 {
-        (void) unlink(state_path);
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        /* The state and the page kept beside it for a full disk (".state.json.spare",
+         * write_file_reserved_at()): left behind, it kept the directory from going, one a run. */
+        if (fd >= 0)
+                (void) remove_entries_at(fd, "");
         (void) rmdir(dir);
 }
 
