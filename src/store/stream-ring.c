@@ -126,21 +126,28 @@ static void hash_queued(StreamRing *r)
         }
 }
 
+static bool all_held(const StreamRing *r)
+{
+        return r->queued - released_until(r) >= STREAM_RING_CHUNKS;
+}
+
 int stream_ring_get(StreamRing *r, uint8_t **ret)
 {
         size_t i;
         int k = 0;
 
         pthread_mutex_lock(&r->lock);
-        while (r->queued - released_until(r) >= STREAM_RING_CHUNKS && !r->one_thread)
+        while (all_held(r) && !r->one_thread)
                 pthread_cond_wait(&r->released, &r->lock);
         i = r->queued % STREAM_RING_CHUNKS;
-        if (r->queued - released_until(r) >= STREAM_RING_CHUNKS)
+        if (all_held(r))
                 k = -ENOBUFS; /* on one thread, no one else can release a chunk */
-        else if (!r->chunks[i])
-                r->chunks[i] = malloc(r->chunk_size); /* as the stream needs them: a tiny one, one */
-        if (k == 0 && !r->chunks[i])
-                k = -ENOMEM;
+        else {
+                if (!r->chunks[i])
+                        r->chunks[i] = malloc(r->chunk_size); /* as the stream needs them: a tiny one, one */
+                if (!r->chunks[i])
+                        k = -ENOMEM;
+        }
         *ret = k < 0 ? NULL : r->chunks[i];
         pthread_mutex_unlock(&r->lock);
         return k;

@@ -96,6 +96,9 @@ wait_until() {
 # unit_prop UNIT PROPERTY : a property of a unit inside the bed (systemctl show --value)
 unit_prop() { bed_exec systemctl show -P "$2" "$1"; }
 
+# scope_monitor NAME : the PID of a running container's monitor, the process of its scope's "supervisor" cgroup
+scope_monitor() { bed_exec cat "/sys/fs/cgroup/machine.slice/berth-$1.scope/supervisor/cgroup.procs"; }
+
 # image_digest REPO : the manifest digest of a fixture image as pushed
 image_digest() { awk -v r="$1" '$1 == r { print $2 }' "$BERTH_TEST_IMAGES"; }
 

@@ -202,8 +202,7 @@ test_signals_reach_the_container_while_input_stalls() {
         bed_exec berthctl run -d -i --name stallin "$(B)" \
                 sh -c 'trap "exit 7" TERM; while :; do sleep 1 & wait; done' >/dev/null
         init=$(cstate stallin Pid | cut -d' ' -f2)
-        # The monitor is the process of the scope's "supervisor" cgroup.
-        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-stallin.scope/supervisor/cgroup.procs)
+        monitor=$(scope_monitor stallin)
         [ "$(bed_exec cat /proc/"$monitor"/comm)" = berth-monitor ] || fail "no monitor in the supervisor cgroup"
         bed_exec kill -STOP "$monitor"
         trap 'bed_exec kill -CONT '"$monitor"' 2>/dev/null || true' EXIT

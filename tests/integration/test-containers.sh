@@ -99,7 +99,7 @@ test_running_container_is_a_scope_in_machine_slice() {
         # The monitor mounts the overlay in a namespace of its own before the go and goes back to berthd's once
         # it has answered: in the end it is in berthd's, which holds no mount of the container.
         local monitor berthd id
-        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-sleeper.scope/supervisor/cgroup.procs)
+        monitor=$(scope_monitor sleeper)
         berthd=$(bed_exec systemctl show -P MainPID berthd.service)
         id=$(cprop sleeper Id)
         # (It returns right after its answer, so only eventually.)
@@ -354,7 +354,7 @@ test_a_start_over_a_lingering_run_mounts_nothing_before_the_go() {
         id=$(create "$(R busybox)" linger sleep 1000)
         M StartContainer s linger >/dev/null
         pid=$(cprop linger Pid)
-        bed_exec kill -KILL "$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-linger.scope/supervisor/cgroup.procs)"
+        bed_exec kill -KILL "$(scope_monitor linger)"
         wait_until 30 is_state linger exited
         bed_exec grep -q '"unrecorded_end" : true' "/var/lib/berth/containers/$id/state.json" ||
                 fail "the end is recorded as unrecorded"
@@ -412,7 +412,6 @@ monitor_server() { # the berth-monitor --serve child of berthd
         done
         return 1
 }
-scope_monitor() { bed_exec cat "/sys/fs/cgroup/machine.slice/berth-$1.scope/supervisor/cgroup.procs"; }
 netns() { bed_exec readlink "/proc/$1/ns/net"; }
 test_monitors_are_clones_of_the_monitor_server() {
         local server monitor berthd other

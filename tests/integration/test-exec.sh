@@ -180,8 +180,7 @@ test_a_stuck_monitor_does_not_hold_up_berthd() {
         # container's monitor stopped, an exec waits, and every other caller is answered meanwhile.
         local id monitor exec_pid
         id=$(cstate box Id | cut -d'"' -f2)
-        # The monitor is the process of the scope's "supervisor" cgroup.
-        monitor=$(bed_exec cat /sys/fs/cgroup/machine.slice/berth-box.scope/supervisor/cgroup.procs)
+        monitor=$(scope_monitor box)
         [ "$(bed_exec cat /proc/"$monitor"/comm)" = berth-monitor ] || fail "no monitor in the supervisor cgroup"
         bed_exec kill -STOP "$monitor"
         trap 'bed_exec kill -CONT '"$monitor"' 2>/dev/null || true' EXIT

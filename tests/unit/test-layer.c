@@ -507,21 +507,6 @@ static void test_extract_with_writeback(void)
         tmpdir_done(&t);
 }
 
-/* This process's threads: the helpers that start lazily (writeback, hashing) show here at once, since
- * pthread_create() returns once the thread exists. */
-static size_t count_threads(void)
-{
-        _cleanup_(closedirp) DIR *d = opendir("/proc/self/task");
-        struct dirent *de;
-        size_t n = 0;
-
-        g_assert_nonnull(d);
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        return n;
-}
-
 /* The ids of this process's threads, as a set. */
 static GHashTable *thread_ids(void)
 {
@@ -534,6 +519,15 @@ static GHashTable *thread_ids(void)
                 if (de->d_name[0] != '.')
                         g_hash_table_add(ids, g_strdup(de->d_name));
         return ids;
+}
+
+/* This process's threads: the helpers that start lazily (writeback, hashing) show here at once, since
+ * pthread_create() returns once the thread exists. */
+static size_t count_threads(void)
+{
+        g_autoptr(GHashTable) ids = thread_ids();
+
+        return g_hash_table_size(ids);
 }
 
 /* Threads running now that were not in before. A thread that ended is not counted, nor one that is ending
