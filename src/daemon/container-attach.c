@@ -54,8 +54,9 @@ int container_attach(Container *c, const AttachOptions *o, int *ret_fd)
         int r;
 
         snprintf(header, sizeof(header),
-                 "ATTACH stdin=%d stdout=%d stderr=%d stdin_once=%d rows=%u cols=%u\n", o->want_stdin,
-                 o->want_stdout, o->want_stderr, o->stdin_once, o->rows, o->columns);
+                 "ATTACH stdin=%d stdout=%d stderr=%d stdin_once=%d lossless=%d rows=%u cols=%u\n",
+                 o->want_stdin, o->want_stdout, o->want_stderr, o->stdin_once, o->lossless, o->rows,
+                 o->columns);
 
         /* Not started yet, or "G" not sent yet: the stream waits and goes to the monitor with "G", so the
          * client cannot miss the first output. Once "G" is out the monitor listens, and we connect. */

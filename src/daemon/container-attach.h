@@ -12,6 +12,7 @@ typedef struct AttachOptions {
         bool want_stdin, want_stdout, want_stderr;
         bool stdin_once;   /* the client's EOF closes the container's stdin (Docker's `run -i`) */
         bool before_start; /* hold the stream until the next start instead of refusing a stopped container */
+        bool lossless;     /* the container's output waits for this client instead of dropping it */
         unsigned rows, columns;
 } AttachOptions;
 

@@ -1152,6 +1152,8 @@ static int read_attach_option(sd_bus_message *m, const char *key, void *userdata
                 return bus_option_read_bool(m, key, &o->stdin_once, error);
         if (streq(key, "before_start"))
                 return bus_option_read_bool(m, key, &o->before_start, error);
+        if (streq(key, "lossless"))
+                return bus_option_read_bool(m, key, &o->lossless, error);
         if (streq(key, "rows"))
                 return bus_option_read_basic(m, key, 'u', &o->rows, error);
         if (streq(key, "columns"))

@@ -16,8 +16,12 @@
 #include "shared/log.h"
 
 /* A client that lets this much output pile up is dropped rather than letting the monitor grow without
- * bound; the container is never slowed down by a client (its output also goes to the journal). */
+ * bound; the container is never slowed down by such a client (its output also goes to the journal). */
 #define CLIENT_QUEUE_MAX ((size_t) 4U * 1024U * 1024U)
+/* A lossless client is never dropped for being slow: once this much waits for it, the container's output is
+ * no longer read until the client has taken it (Docker's attach stream blocks the container the same way).
+ * The bound is on what waits before a read; one read adds at most 64 KiB. */
+#define LOSSLESS_QUEUE_HOLD ((size_t) 256U * 1024U)
 /* How long clients get to take the last output after the container exited. */
 #define FINISH_TIMEOUT_USEC (5 * USEC_PER_SEC)
 
@@ -29,6 +33,7 @@ typedef struct Client {
         size_t header_len;
         bool attached; /* the ATTACH header was read */
         bool want_stdin, want_stdout, want_stderr, stdin_once;
+        bool lossless; /* never dropped for being slow; see LOSSLESS_QUEUE_HOLD */
         bool input_done;
         ByteArray *queue; /* output not yet written, from queue_off on */
         size_t queue_off;
@@ -39,6 +44,7 @@ struct MonitorAttach {
         MonitorStdio *stdio;
         char *path;
         bool tty, interactive, started, finishing;
+        bool holding; /* the container's output is not read while a lossless client catches up */
         int listen_fd;
         sd_event_source *listen_source;
         PtrArray *clients;
@@ -71,11 +77,32 @@ static void attach_maybe_exit(MonitorAttach *a)
                 (void) sd_event_exit(a->event, 0);
 }
 
+static size_t client_pending(const Client *c)
+{
+        return c->queue->len - c->queue_off;
+}
+
+/* Holds the container's output while any lossless client has LOSSLESS_QUEUE_HOLD or more waiting. */
+static void output_hold_update(MonitorAttach *a)
+{
+        bool hold = false;
+
+        for (size_t i = 0; i < a->clients->len && !hold; i++) {
+                const Client *c = a->clients->pdata[i];
+                hold = c->lossless && client_pending(c) >= LOSSLESS_QUEUE_HOLD;
+        }
+        if (hold == a->holding)
+                return;
+        a->holding = hold;
+        monitor_stdio_hold(a->stdio, hold);
+}
+
 static void client_drop(Client *c)
 {
         MonitorAttach *a = c->owner;
 
         ptr_array_remove(a->clients, c); /* frees it */
+        output_hold_update(a);
         attach_maybe_exit(a);
 }
 
@@ -143,6 +170,8 @@ static bool client_flush(Client *c)
                 }
                 c->queue_off += (size_t) n;
         }
+        if (c->owner->holding)
+                output_hold_update(c->owner);
         if (c->queue_off == c->queue->len) {
                 byte_array_set_size(c->queue, 0);
                 c->queue_off = 0;
@@ -171,13 +200,14 @@ static void client_update(Client *c)
 
 static void client_queue(Client *c, const void *data, size_t size)
 {
-        if (c->queue->len - c->queue_off + size > CLIENT_QUEUE_MAX) {
+        if (!c->lossless && client_pending(c) + size > CLIENT_QUEUE_MAX) {
                 log_warning("An attached client does not read its output; detaching it.");
                 client_drop(c);
                 return;
         }
         byte_array_append(c->queue, data, (size_t) size);
-        (void) client_flush(c);
+        if (client_flush(c) && c->lossless)
+                output_hold_update(c->owner);
 }
 
 static int set_window_size(MonitorAttach *a, unsigned rows, unsigned cols)
@@ -234,7 +264,8 @@ static bool client_header(Client *c, char *line)
         while ((w = strtok_r(NULL, " ", &save)))
                 if (!parse_flag(w, "stdin", &c->want_stdin) && !parse_flag(w, "stdout", &c->want_stdout) &&
                     !parse_flag(w, "stderr", &c->want_stderr) &&
-                    !parse_flag(w, "stdin_once", &c->stdin_once)) {
+                    !parse_flag(w, "stdin_once", &c->stdin_once) &&
+                    !parse_flag(w, "lossless", &c->lossless)) {
                         (void) sscanf(w, "rows=%u", &rows);
                         (void) sscanf(w, "cols=%u", &cols);
                 }
@@ -489,7 +520,7 @@ void monitor_attach_output(MonitorAttach *a, OutputStream stream, const char *da
                         continue;
                 }
                 /* Header and payload in one queue so that a frame is never split by a drop. */
-                if (c->queue->len - c->queue_off + sizeof(frame) + size > CLIENT_QUEUE_MAX) {
+                if (!c->lossless && client_pending(c) + sizeof(frame) + size > CLIENT_QUEUE_MAX) {
                         client_queue(c, data, CLIENT_QUEUE_MAX + 1); /* drops it */
                         continue;
                 }
@@ -503,7 +534,13 @@ static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         MonitorAttach *a = userdata;
 
         log_debug("Attached clients did not take the last output in time; closing them.");
-        ptr_array_set_size(a->clients, 0);
+        /* Lossless ones excepted: they are never dropped for being slow, and a client that goes away is
+         * dropped anyway. Backwards: a client that is dropped leaves the array. */
+        for (size_t i = a->clients->len; i > 0; i--) {
+                Client *c = a->clients->pdata[i - 1];
+                if (!c->lossless)
+                        ptr_array_remove(a->clients, c);
+        }
         monitor_exec_drop_all(a->exec);
         attach_maybe_exit(a);
         return 0;

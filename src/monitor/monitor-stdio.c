@@ -89,6 +89,13 @@ int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, Jo
         return 0;
 }
 
+void monitor_stdio_hold(MonitorStdio *m, bool hold)
+{
+        for (OutputStream i = 0; i < _OUTPUT_MAX; i++)
+                if (m->sources[i])
+                        (void) sd_event_source_set_enabled(m->sources[i], hold ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
 void monitor_stdio_drain(MonitorStdio *m)
 {
         for (OutputStream i = 0; i < _OUTPUT_MAX; i++) {

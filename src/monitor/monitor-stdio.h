@@ -27,6 +27,9 @@ typedef struct MonitorStdio {
 /* Takes over the fds in io (left at -EBADF) and starts reading them. */
 int monitor_stdio_start(MonitorStdio *m, sd_event *event, ContainerStdio *io, JournalWriter *journal,
                         bool tty);
+/* While held, the container's output is not read, so that it waits in its pipes (or terminal) and the
+ * container blocks on its writes: the back-pressure a lossless attach client puts on it. */
+void monitor_stdio_hold(MonitorStdio *m, bool hold);
 /* After the container's init died: reads what is still buffered, flushes partial lines, stops reading. */
 void monitor_stdio_drain(MonitorStdio *m);
 void monitor_stdio_done(MonitorStdio *m);

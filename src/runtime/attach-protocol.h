@@ -6,7 +6,7 @@
  *
  * A connection starts with one header line from the connector, at most ATTACH_HEADER_MAX bytes:
  *
- *   "ATTACH stdin=B stdout=B stderr=B stdin_once=B rows=N cols=N\n"
+ *   "ATTACH stdin=B stdout=B stderr=B stdin_once=B lossless=B rows=N cols=N\n"
  *        Then the connection is a stream. With a terminal: raw bytes both ways, the pty's output to every
  *        attached client that asked for stdout, and the bytes of any client that asked for stdin to the pty.
  *        Without a terminal, output is framed as Docker's attach stream, so that stdout and stderr stay
@@ -14,6 +14,9 @@
  *        length bytes; client bytes go to the container's stdin pipe (when the container is interactive).
  *        The client's EOF (shutdown(SHUT_WR)) ends only its own input, unless stdin_once=1: then, as for
  *        Docker's `run -i` (StdinOnce), it closes the container's stdin once what it sent was written.
+ *        A client that lets 4 MiB of output wait is dropped, unless lossless=1: then, while 256 KiB or more
+ *        wait for it, the container's output is not read (the container blocks in its writes), and at the
+ *        container's exit the monitor waits for it to take the rest, however long (berthctl run's stream).
  *        rows/cols, when both non-zero, set the terminal size first (so `run -ti` starts at the right size).
  *        When the container exits, the monitor sends whatever output is left, then closes the connection.
  *        Nothing is replayed: output written while nobody was attached is in the journal.
