@@ -13,6 +13,7 @@
 
 #include "berthctl-attach.h"
 #include "berthctl-container.h"
+#include "berthctl-exit-watch.h"
 #include "berthctl.h"
 #include "shared/berth-errors.h"
 #include "shared/fs-util.h"
@@ -82,6 +83,8 @@ int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
                 r = sd_bus_message_append(m, "{sv}{sv}{sv}", "stdin", "b", (int) p->want_stdin, "stdin_once",
                                           "b", (int) p->stdin_once, "before_start", "b",
                                           (int) p->before_start);
+        if (r >= 0 && p->lossless)
+                r = sd_bus_message_append(m, "{sv}", "lossless", "b", 1);
         /* The size goes with the attach, so a shell started by `run -ti` draws at the right width at once.
          */
         if (r >= 0 && p->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_row > 0 && ws.ws_col > 0)
@@ -155,21 +158,33 @@ static void forward_signal(const char *name_or_id, int sig)
                                           "KillContainer", NULL, NULL, "si", name_or_id, sig);
 }
 
-/* The signals attach takes from its signalfd (INT, TERM and HUP go to the container, as docker's --sig-proxy
- * does; WINCH resizes its terminal). */
+/* The signals attach takes from its signalfd: WINCH resizes the container's terminal, the others go to the
+ * container, as docker's --sig-proxy does. */
+static const int proxied_signals[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
 typedef struct SignalProxy {
         const char *name_or_id;
         int sfd;
+        unsigned interrupts; /* SIGINTs forwarded */
 } SignalProxy;
 
-static void signals_forward(const SignalProxy *s)
+/* A container's init ignores the signals it has no handler for: the third ctrl-c is not forwarded but ends
+ * our wait, so the user is not trapped with it. */
+#define INTERRUPTS_TO_GIVE_UP 3
+
+static bool gave_up(const SignalProxy *s)
+{
+        return s->interrupts >= INTERRUPTS_TO_GIVE_UP;
+}
+
+static void signals_forward(SignalProxy *s)
 {
         struct signalfd_siginfo si;
 
-        while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+        while (!gave_up(s) && read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGWINCH)
                         forward_resize(s->name_or_id);
-                else
+                else if (si.ssi_signo != SIGINT || ++s->interrupts < INTERRUPTS_TO_GIVE_UP)
                         forward_signal(s->name_or_id, (int) si.ssi_signo);
         }
 }
@@ -178,9 +193,9 @@ static void signals_forward(const SignalProxy *s)
  * signalfd, so a reader that stalls (a pager on hold, a full pipe; a monitor that takes no input) would
  * otherwise keep a ctrl-c or a kill from the container until it drained. After POLLOUT a pipe takes PIPE_BUF
  * bytes without blocking, even where its write end is a blocking one, and a Unix socket far more. */
-static int write_forwarding_signals(const SignalProxy *s, int fd, const char *data, size_t size)
+static int write_forwarding_signals(SignalProxy *s, int fd, const char *data, size_t size)
 {
-        while (size > 0) {
+        while (size > 0 && !gave_up(s)) {
                 struct pollfd pfd[2] = {
                         { .fd = fd, .events = POLLOUT },
                         { .fd = s->sfd, .events = POLLIN },
@@ -212,7 +227,7 @@ typedef struct Deframer {
         size_t len;
 } Deframer;
 
-static int deframe(Deframer *d, const SignalProxy *s, const char *data, size_t size)
+static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
 {
         while (size > 0) {
                 size_t take = MIN(size, sizeof(d->buf) - d->len);
@@ -246,9 +261,13 @@ static int deframe(Deframer *d, const SignalProxy *s, const char *data, size_t s
         return 0;
 }
 
-/* After the stream's end the monitor is exiting; berthd records the exit when it is gone. */
-static int wait_exit_code(const char *path)
+/* After the stream's end the monitor is exiting; berthd records the exit when it is gone. The Wait's answer
+ * tells it; without one (berthd restarted meanwhile), the recorded state is looked at until it is there. */
+static int wait_exit_code(const char *path, ExitWatch *watch)
 {
+        if (exit_watch_poll(watch, UINT64_MAX, true) && watch->exited)
+                return watch->exit_code;
+
         uint64_t until = monotonic_usec() + 30 * USEC_PER_SEC;
 
         while (monotonic_usec() < until) {
@@ -263,9 +282,10 @@ static int wait_exit_code(const char *path)
         return EXIT_DAEMON;
 }
 
-int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
+int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, ExitWatch *watch,
                    bool *ret_detached)
 {
+        _cleanup_(exit_watch_done) ExitWatch own_watch = {};
         _cleanup_close_ int sfd = -EBADF, sock = fd;
         char keys[DETACH_KEYS_MAX], out[64 * 1024], in[4096];
         size_t n_keys = 0, matched = 0;
@@ -278,15 +298,17 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         bool use_keys = p->want_stdin && isatty(STDIN_FILENO) &&
                         detach_keys_parse(p->detach_keys, keys, &n_keys) >= 0;
 
+        if (!watch) {
+                watch = &own_watch;
+                (void) exit_watch_send(watch, name_or_id, false);
+        }
         sigemptyset(&ss);
-        sigaddset(&ss, SIGWINCH);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGHUP);
+        for (size_t i = 0; i < ELEMENTSOF(proxied_signals); i++)
+                sigaddset(&ss, proxied_signals[i]);
         (void) sigprocmask(SIG_BLOCK, &ss, NULL);
         sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
         (void) signal(SIGPIPE, SIG_IGN);
-        const SignalProxy proxy = { .name_or_id = name_or_id, .sfd = sfd };
+        SignalProxy proxy = { .name_or_id = name_or_id, .sfd = sfd };
 
         if (p->tty && isatty(STDIN_FILENO)) {
                 terminal_raw();
@@ -295,7 +317,7 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         if (!p->tty)
                 d = calloc(1, sizeof(*d));
 
-        for (;;) {
+        while (!gave_up(&proxy)) {
                 struct pollfd pfd[3] = {
                         { .fd = sock, .events = POLLIN },
                         { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
@@ -361,16 +383,24 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         free(d);
         if (raw)
                 terminal_restore();
-        *ret_detached = detached;
+        *ret_detached = detached || gave_up(&proxy);
         if (detached) {
                 fprintf(stderr, "read escape sequence\n");
                 return EXIT_OK;
+        }
+        if (gave_up(&proxy)) {
+                fprintf(stderr,
+                        "berthctl: no longer waiting; the container keeps running ('berthctl stop %.12s' "
+                        "stops "
+                        "it).\n",
+                        name_or_id);
+                return 128 + SIGINT;
         }
         if (r < 0) {
                 fprintf(stderr, "Attach failed: %s\n", strerror(-r));
                 return EXIT_DAEMON;
         }
-        return wait_exit_code(path);
+        return wait_exit_code(path, watch);
 }
 
 int verb_attach(int argc, char *argv[])
@@ -421,5 +451,5 @@ int verb_attach(int argc, char *argv[])
         r = attach_open(info.id, &p, &fd);
         if (r < 0)
                 return EXIT_ERROR;
-        return attach_session(info.id, info.path, fd, &p, &detached);
+        return attach_session(info.id, info.path, fd, &p, NULL, &detached);
 }

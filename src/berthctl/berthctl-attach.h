@@ -9,6 +9,7 @@ typedef struct AttachParams {
         bool want_stdin;         /* send our stdin */
         bool stdin_once;         /* our stdin's EOF closes the container's stdin (run -i, start -ai) */
         bool before_start;       /* the container is about to be started by us */
+        bool lossless;           /* the container's output waits for us (run, start -a), never dropped */
         const char *detach_keys; /* Docker's spelling, NULL for ctrl-p,ctrl-q */
 } AttachParams;
 
@@ -20,9 +21,12 @@ int attach_check_tty(const AttachParams *p);
 /* AttachContainer; prints the error. Returns the stream. */
 int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd);
 /* Pumps the stream until the container ends (returns its exit code) or we detach (returns 0 with
- * *ret_detached set). Restores the terminal on every path. Takes fd. */
+ * *ret_detached set) or give up at a third SIGINT (returns 130 with *ret_detached set: the container keeps
+ * running). The exit code is watch's Wait's answer (berthctl-exit-watch.h), or with watch NULL that of a
+ * Wait sent now. Restores the terminal on every path. Takes fd. */
+struct ExitWatch;
 int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
-                   bool *ret_detached);
+                   struct ExitWatch *watch, bool *ret_detached);
 
 int verb_attach(int argc, char *argv[]);
 

@@ -1,6 +1,7 @@
 # Interactive containers through a real terminal (tmux inside the bed): run -ti, detach with ctrl-p ctrl-q,
 # attach, resize, several clients, attach after a restart of berthd, a D-Bus client that is not berthctl,
-# piped run -i, signals passed on while output stalls, and the errors. Cases run in order in one bed.
+# piped run -i, signals passed on while output stalls, plain run's whole output (past journald's rate limit,
+# and held for a reader that stalls), and the errors. Cases run in order in one bed.
 
 B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
 tm() { bed_exec env TERM=xterm tmux -S /tmp/attach-test.sock "$@"; }
@@ -216,6 +217,40 @@ test_signals_reach_the_container_while_input_stalls() {
         assert_eq "$(cstate stallin ExitCode)" 'u 7' "the container's trap ran"
         wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" test -e /proc/$ctl"
         bed_exec berthctl rm stallin >/dev/null
+}
+
+# run without -t or -i prints the container's output from its stream, not from the journal: all of it, though
+# journald's rate limit (10,000 entries a unit in 30 s, scaled by free space) keeps far fewer lines there.
+test_run_prints_all_output_past_the_journal_rate_limit() {
+        local rc=0
+        bed_exec berthctl run --rm --name chatty "$(B)" sh -c 'seq 1 200000; echo bye >&2; exit 3' \
+                >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+        assert_eq "$rc" 3 "exit status"
+        assert_eq "$(wc -l <"$TEST_TMP/out")" 200000 "lines printed"
+        assert_eq "$(tail -n 1 "$TEST_TMP/out")" 200000 "the last line"
+        assert_eq "$(cat "$TEST_TMP/err")" bye "stderr apart"
+        assert_fails bed_exec berthctl inspect chatty
+}
+
+# The stream of run is lossless: a reader that stalls holds the container's writes (docker's back-pressure)
+# instead of being dropped once 4 MiB wait for it. Here run's stdout is a fifo whose reader reads nothing
+# until the container is seen blocked in a write to its output pipe (wchan pipe_write, or anon_pipe_write).
+container_running() { [ "$(cstate "$1" State)" = 's "running"' ]; }
+container_blocked_writing() { bed_exec cat /proc/"$1"/wchan | grep -qx '[a-z_]*pipe_write'; }
+test_run_output_waits_for_a_stalled_reader() {
+        local ctl init
+        ctl=$(bed_exec bash -c 'rm -f /run/whole.fifo /run/whole.go && mkfifo /run/whole.fifo /run/whole.go
+                (read -r _ </run/whole.go; wc -c >/run/whole.count) </run/whole.fifo >/dev/null 2>&1 &
+                berthctl run --name whole "$1" head -c 16777216 /dev/zero >/run/whole.fifo 2>/run/whole.err &
+                echo $!' x "$(B)")
+        wait_until 60 container_running whole
+        init=$(cstate whole Pid | cut -d' ' -f2)
+        wait_until 60 container_blocked_writing "$init"
+        bed_exec bash -c 'echo go >/run/whole.go'
+        wait_until 60 bash -c "! \"$BERTH_BED\" exec \"$BED_DIR\" test -e /proc/$ctl"
+        assert_eq "$(bed_exec cat /run/whole.count)" 16777216 "bytes the reader got ($(bed_exec cat /run/whole.err))"
+        assert_eq "$(cstate whole ExitCode)" 'u 0' "exit code"
+        bed_exec berthctl rm whole >/dev/null
 }
 
 test_errors() {
