@@ -1182,9 +1182,14 @@ int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Options 'rows' and 'columns' go together, each 1…65535.");
 
+        /* Watching the output of a container one created (berthctl run, start -a) is part of running it: its
+         * creator chose its command, so it needs what creating it needed. Input to it, or another's
+         * container, is a shell in it. */
+        bool own_output = !o.want_stdin && sender_owns_config(message, c);
         const char *details[] = { "container", c->name, "verb", "attach", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry,
-                                    error);
+        r = bus_verify_polkit_async(
+                message, own_output ? BERTH_ACTION_MANAGE_CONTAINERS : BERTH_ACTION_ATTACH_CONTAINER,
+                details, &m->polkit_registry, error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -3,7 +3,8 @@
 # for a password, with it AccessDenied (no agent here); a rules.d file lets a group manage containers without a
 # password but not privileged ones (org.berth1.manage-containers-privileged). The unprivileged caller is nobody
 # (bed_nobody): root passes without asking polkit. Writes to /etc land in the bed's overlay (tests/bed/bed-init).
-# A container's output is in the system journal, which nobody cannot read; berth does not relay it.
+# A container's output is in the system journal, which nobody cannot read; berth relays it only to whoever
+# runs the container (its creator's attach without input).
 
 R() { echo "$BERTH_TEST_REGISTRY/$1"; }
 M() { bed_exec busctl -- call org.berth1 /org/berth1 org.berth1.Manager "$@"; }
@@ -201,6 +202,24 @@ RULES
         assert_eq "$(cprop_as bed_daemon nobodys Command)" 'as 0' "another user's Command"
         # berthd answered all of this without restarting.
         assert_eq "$(bed_exec systemctl show -P NRestarts berthd.service)" 0 "berthd restarts"
+}
+
+# berthctl run watches the output of what it starts through AttachContainer without stdin: for the
+# container's creator that is manage-containers, which the group rule grants. Input (run -i), or the output
+# of another's container, stays attach-container.
+test_group_member_sees_the_output_of_its_own_run() {
+        local out
+        assert_eq "$(bed_nobody berthctl --no-ask-password run --rm "$(R busybox)" echo mine)" mine \
+                "run by a group member"
+        out=$(echo x | bed_nobody berthctl --no-ask-password run -i --rm --name grpin "$(R busybox)" cat 2>&1) &&
+                fail "run -i allowed by the group rule"
+        assert_match "$out" 'Interactive authentication required' "run -i"
+        assert_fails bed_exec berthctl inspect grpin
+        bed_exec berthctl run -d --name rootsown "$(R busybox)" sleep 1000 >/dev/null
+        out=$(as_nobody no AttachContainer sa{sv} rootsown 1 stdin b false 2>&1) &&
+                fail "group may watch another's container"
+        assert_match "$out" 'Interactive authentication required' "the output of another's container"
+        bed_exec berthctl rm -f rootsown >/dev/null
 }
 
 test_container_output_is_not_readable_by_others() {
