@@ -18,11 +18,14 @@
 /* A client that lets this much output pile up is dropped rather than letting the monitor grow without
  * bound; the container is never slowed down by such a client (its output also goes to the journal). */
 #define CLIENT_QUEUE_MAX ((size_t) 4U * 1024U * 1024U)
-/* A lossless client is never dropped for being slow: once this much waits for it, the container's output is
- * no longer read until the client has taken it (Docker's attach stream blocks the container the same way).
- * The bound is on what waits before a read; one read adds at most 64 KiB. */
+/* A lossless client is never dropped for being slow while the container runs: once this much waits for it,
+ * the container's output is no longer read until the client has taken half of it (Docker's attach stream
+ * blocks the container the same way). The bound is on what waits before a read; one read adds at most
+ * 64 KiB. */
 #define LOSSLESS_QUEUE_HOLD ((size_t) 256U * 1024U)
-/* How long clients get to take the last output after the container exited. */
+/* How long clients get to take the last output after the container exited; a lossless one gets it again
+ * as long as it took something meanwhile, so that a stalled reader cannot keep a dead container's monitor
+ * (and so its record, its restart, its removal) waiting for good. */
 #define FINISH_TIMEOUT_USEC (5 * USEC_PER_SEC)
 
 typedef struct Client {
@@ -33,7 +36,8 @@ typedef struct Client {
         size_t header_len;
         bool attached; /* the ATTACH header was read */
         bool want_stdin, want_stdout, want_stderr, stdin_once;
-        bool lossless; /* never dropped for being slow; see LOSSLESS_QUEUE_HOLD */
+        bool lossless;   /* never dropped for being slow; see LOSSLESS_QUEUE_HOLD */
+        bool progressed; /* took output since the last finish timeout */
         bool input_done;
         ByteArray *queue; /* output not yet written, from queue_off on */
         size_t queue_off;
@@ -82,14 +86,16 @@ static size_t client_pending(const Client *c)
         return c->queue->len - c->queue_off;
 }
 
-/* Holds the container's output while any lossless client has LOSSLESS_QUEUE_HOLD or more waiting. */
+/* Holds the container's output once a lossless client has LOSSLESS_QUEUE_HOLD waiting, until every one
+ * has less than half of that. */
 static void output_hold_update(MonitorAttach *a)
 {
+        size_t limit = a->holding ? LOSSLESS_QUEUE_HOLD / 2 : LOSSLESS_QUEUE_HOLD;
         bool hold = false;
 
         for (size_t i = 0; i < a->clients->len && !hold; i++) {
                 const Client *c = a->clients->pdata[i];
-                hold = c->lossless && client_pending(c) >= LOSSLESS_QUEUE_HOLD;
+                hold = c->lossless && client_pending(c) >= limit;
         }
         if (hold == a->holding)
                 return;
@@ -169,6 +175,7 @@ static bool client_flush(Client *c)
                         return false;
                 }
                 c->queue_off += (size_t) n;
+                c->progressed = true;
         }
         if (c->owner->holding)
                 output_hold_update(c->owner);
@@ -533,14 +540,22 @@ static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         MonitorAttach *a = userdata;
 
+        bool again = false;
+
         log_debug("Attached clients did not take the last output in time; closing them.");
-        /* Lossless ones excepted: they are never dropped for being slow, and a client that goes away is
-         * dropped anyway. Backwards: a client that is dropped leaves the array. */
+        /* Lossless ones that took some of it meanwhile get another round. Backwards: a client that is
+         * dropped leaves the array. */
         for (size_t i = a->clients->len; i > 0; i--) {
                 Client *c = a->clients->pdata[i - 1];
-                if (!c->lossless)
+                if (c->lossless && c->progressed) {
+                        c->progressed = false;
+                        again = true;
+                } else
                         ptr_array_remove(a->clients, c);
         }
+        if (again && (sd_event_source_set_time_relative(s, FINISH_TIMEOUT_USEC) < 0 ||
+                      sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0))
+                ptr_array_set_size(a->clients, 0);
         monitor_exec_drop_all(a->exec);
         attach_maybe_exit(a);
         return 0;

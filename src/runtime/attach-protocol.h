@@ -15,8 +15,9 @@
  *        The client's EOF (shutdown(SHUT_WR)) ends only its own input, unless stdin_once=1: then, as for
  *        Docker's `run -i` (StdinOnce), it closes the container's stdin once what it sent was written.
  *        A client that lets 4 MiB of output wait is dropped, unless lossless=1: then, while 256 KiB or more
- *        wait for it, the container's output is not read (the container blocks in its writes), and at the
- *        container's exit the monitor waits for it to take the rest, however long (berthctl run's stream).
+ *        wait for it, the container's output is not read (the container blocks in its writes) until it has
+ *        taken half, and after the container's exit the monitor waits for it to take the rest as long as it
+ *        takes some every 5 s (berthctl run's stream; berthd lets only the container's creator ask).
  *        rows/cols, when both non-zero, set the terminal size first (so `run -ti` starts at the right size).
  *        When the container exits, the monitor sends whatever output is left, then closes the connection.
  *        Nothing is replayed: output written while nobody was attached is in the journal.
