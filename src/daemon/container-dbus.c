@@ -106,7 +106,7 @@ static int property_get_mounts(sd_bus *bus, const char *path, const char *interf
  * properties are open to every local user. So Command and the Env, Entrypoint and Cmd of Config are shown
  * to root and to the container's creator only; anyone else reads them through GetConfig(), which asks polkit
  * for manage-containers (a property getter cannot wait for polkit). As with the container's output, which
- * only root and the systemd-journal group read. */
+ * only root and the systemd-journal group read in the journal, and its creator through AttachContainer. */
 static bool sender_owns_config(sd_bus_message *m, const Container *c)
 {
         uid_t uid;
@@ -1167,12 +1167,25 @@ static int not_running(sd_bus_error *error, Container *c)
                                  c->name);
 }
 
+/* Attaching is a shell in the container (attach-container). Watching the output of a container one created
+ * (berthctl run, start -a) and sizing its terminal are part of running it: its creator chose its command, so
+ * that needs what creating it needed (manage-containers, with the same details). */
+static int verify_attach(sd_bus_message *message, Container *c, const char *verb, bool as_creator,
+                         sd_bus_error *error)
+{
+        const char *details[] = { "container", c->name, "verb", verb, NULL };
+
+        if (as_creator)
+                return verify_manage_container(message, c, verb, false, error);
+        return bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details,
+                                       &c->manager->polkit_registry, error);
+}
+
 int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         AttachOptions o = ATTACH_OPTIONS_INIT;
         _cleanup_close_ int fd = -EBADF;
         Container *c = userdata;
-        Manager *m = c->manager;
         int r;
 
         r = bus_read_options(message, read_attach_option, &o, error);
@@ -1182,14 +1195,13 @@ int bus_container_method_attach(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Options 'rows' and 'columns' go together, each 1…65535.");
 
-        /* Watching the output of a container one created (berthctl run, start -a) is part of running it: its
-         * creator chose its command, so it needs what creating it needed. Input to it, or another's
-         * container, is a shell in it. */
-        bool own_output = !o.want_stdin && sender_owns_config(message, c);
-        const char *details[] = { "container", c->name, "verb", "attach", NULL };
-        r = bus_verify_polkit_async(
-                message, own_output ? BERTH_ACTION_MANAGE_CONTAINERS : BERTH_ACTION_ATTACH_CONTAINER,
-                details, &m->polkit_registry, error);
+        /* A lossless stream holds the container back while its reader stalls: the container's own
+         * business, not an onlooker's. */
+        bool owner = sender_owns_config(message, c);
+        if (o.lossless && !owner)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Option 'lossless' is for the creator of container %s.", c->name);
+        r = verify_attach(message, c, "attach", owner && !o.want_stdin, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1263,9 +1275,7 @@ int bus_container_method_resize(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal size %ux%u.",
                                          rows, columns);
 
-        const char *details[] = { "container", c->name, "verb", "resize", NULL };
-        r = bus_verify_polkit_async(message, BERTH_ACTION_ATTACH_CONTAINER, details, &m->polkit_registry,
-                                    error);
+        r = verify_attach(message, c, "resize", sender_owns_config(message, c), error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -219,6 +219,16 @@ test_group_member_sees_the_output_of_its_own_run() {
         out=$(as_nobody no AttachContainer sa{sv} rootsown 1 stdin b false 2>&1) &&
                 fail "group may watch another's container"
         assert_match "$out" 'Interactive authentication required' "the output of another's container"
+        out=$(bed_exec busctl call org.berth1 /org/berth1 org.berth1.Manager AttachContainer sa{sv} rootsown 1 \
+                lossless b true 2>&1) || fail "root may hold its own container's output: $out"
+        # (busctl prints an AccessDenied as "Access denied" alone: python3-dbus shows berthd's message)
+        out=$(bed_nobody python3 -c 'import dbus, sys
+m = dbus.Interface(dbus.SystemBus().get_object("org.berth1", "/org/berth1"), "org.berth1.Manager")
+try:
+    m.AttachContainer(sys.argv[1], {"lossless": dbus.Boolean(True)}, signature="sa{sv}")
+except dbus.DBusException as e:
+    print(e.get_dbus_name(), e.get_dbus_message())' rootsown 2>&1)
+        assert_match "$out" "AccessDenied Option 'lossless' is for the creator" "lossless for another's container"
         bed_exec berthctl rm -f rootsown >/dev/null
 }
 
