@@ -165,7 +165,7 @@ static const int proxied_signals[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUI
 typedef struct SignalProxy {
         const char *name_or_id;
         int sfd;
-        unsigned interrupts; /* SIGINTs forwarded */
+        unsigned interrupts; /* SIGINTs received */
 } SignalProxy;
 
 /* A container's init ignores the signals it has no handler for: the third ctrl-c is not forwarded but ends
@@ -227,6 +227,8 @@ typedef struct Deframer {
         size_t len;
 } Deframer;
 
+/* Writes what whole or partial frames data completes to our stdout and stderr: 0, or the error of a write
+ * (-EPIPE when our reader is gone). */
 static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
 {
         while (size > 0) {
@@ -244,8 +246,10 @@ static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
                         size_t have = d->len - 8, chunk = MIN((size_t) n, have);
                         if (chunk == 0 && n > 0)
                                 break;
-                        (void) write_forwarding_signals(s, d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO,
-                                                        d->buf + 8, chunk);
+                        int r = write_forwarding_signals(s, d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO,
+                                                         d->buf + 8, chunk);
+                        if (r < 0)
+                                return r;
                         if (chunk < n) {
                                 /* Long frame: pass on what we have, keep the header for the rest. */
                                 uint32_t left = n - (uint32_t) chunk;
@@ -261,42 +265,183 @@ static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
         return 0;
 }
 
-/* After the stream's end the monitor is exiting; berthd records the exit when it is gone. The Wait's answer
- * tells it; without one (berthd restarted meanwhile), the recorded state is looked at until it is there. */
-static int wait_exit_code(const char *path, ExitWatch *watch)
+/* How long the stream's end may come before the exit is known: the monitor exits right after it, and berthd
+ * records the exit as soon as it is gone. */
+#define EXIT_ANSWER_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
+static int exit_code_of(const ExitWatch *w)
 {
-        if (exit_watch_poll(watch, UINT64_MAX, true) && watch->exited)
-                return watch->exit_code;
-
-        uint64_t until = monotonic_usec() + 30 * USEC_PER_SEC;
-
-        while (monotonic_usec() < until) {
-                _cleanup_(container_info_done) ContainerInfo c = {};
-                if (container_info_get(path, &c, NULL) < 0)
-                        return EXIT_DAEMON;
-                if (streq_ptr(c.state, "exited"))
-                        return (int) c.exit_code;
-                (void) usleep(10 * 1000);
-        }
-        fprintf(stderr, "The stream ended but container is still running.\n");
+        if (w->exited)
+                return w->exit_code;
+        fprintf(stderr, "Error: the container was removed before its exit code could be read.\n");
         return EXIT_DAEMON;
 }
 
-int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p, ExitWatch *watch,
+/* After the stream's end: the Wait's answer. Without one (berthd restarted meanwhile, and its answer is
+ * lost), a fresh Wait: the new berthd answers it once it has recorded the exit, or at once if it has. */
+static int wait_exit_code(const char *name_or_id, ExitWatch *watch)
+{
+        _cleanup_(exit_watch_done) ExitWatch again = {};
+
+        if (exit_watch_poll(watch, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true)) {
+                if (watch->exited || watch->gone)
+                        return exit_code_of(watch);
+                if (exit_watch_send(&again, name_or_id, false) >= 0 &&
+                    exit_watch_poll(&again, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true) &&
+                    (again.exited || again.gone))
+                        return exit_code_of(&again);
+        }
+        /* A client that let 4 MiB of output wait was dropped (not a lossless one): its stream ended early.
+         */
+        fprintf(stderr, "The stream ended but the container is still running.\n");
+        return EXIT_DAEMON;
+}
+
+/* One attached session: the stream against our stdio. Input goes out only as the socket takes it, while
+ * output goes on being read: a container that is held for its output (a lossless stream) cannot take input
+ * until its output is read, and writing input until the socket took it would deadlock with it. */
+typedef struct Session {
+        SignalProxy proxy;
+        int sock;
+        Deframer *deframer; /* without a terminal */
+        char keys[DETACH_KEYS_MAX];
+        size_t n_keys, matched;
+        bool use_keys;
+        bool stdin_open; /* our stdin is still read */
+        bool shut_input; /* our stdin ended: shut the stream for writing once pending is out */
+        char pending[4096 + DETACH_KEYS_MAX]; /* read from stdin, not yet taken by the stream */
+        size_t pending_len;
+        bool detached;    /* by the detach keys */
+        bool broken_pipe; /* our own output's reader is gone */
+} Session;
+
+/* Reads output from the stream. 0 while it is open, 1 at its end, or the error. */
+static int session_output(Session *x)
+{
+        char out[64 * 1024];
+        ssize_t n;
+        int r;
+
+        n = read(x->sock, out, sizeof(out));
+        if (n < 0)
+                return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+        if (n == 0)
+                return 1; /* the container ended (or its monitor dropped us) */
+        r = x->deframer ? deframe(x->deframer, &x->proxy, out, (size_t) n)
+                        : write_forwarding_signals(&x->proxy, STDOUT_FILENO, out, (size_t) n);
+        if (r == -EPIPE) {
+                x->broken_pipe = true;
+                return 0;
+        }
+        return 0; /* other write errors (a full disk) lose that output only, as docker's CLI does */
+}
+
+/* Passes typed bytes on to pending, but for the detach keys. */
+static void session_take_input(Session *x, const char *in, size_t n)
+{
+        for (size_t i = 0; i < n && !x->detached; i++) {
+                if (x->use_keys && in[i] == x->keys[x->matched]) {
+                        if (++x->matched == x->n_keys)
+                                x->detached = true;
+                        continue;
+                }
+                /* A partial sequence was not one: it is passed on, as typed. */
+                memcpy(x->pending + x->pending_len, x->keys, x->matched);
+                x->pending_len += x->matched;
+                x->matched = 0;
+                if (x->use_keys && in[i] == x->keys[0]) {
+                        x->matched = 1;
+                        if (x->n_keys == 1)
+                                x->detached = true;
+                        continue;
+                }
+                x->pending[x->pending_len++] = in[i];
+        }
+}
+
+static void session_input(Session *x)
+{
+        char in[4096];
+        ssize_t n;
+
+        n = read(STDIN_FILENO, in, sizeof(in));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0) {
+                /* Our input ended: the monitor closes the container's stdin if stdin_once. */
+                x->stdin_open = false;
+                x->shut_input = true;
+                return;
+        }
+        session_take_input(x, in, (size_t) n);
+}
+
+/* Sends what the stream takes now of pending input. */
+static void session_flush_input(Session *x)
+{
+        while (x->pending_len > 0) {
+                ssize_t n = send(x->sock, x->pending, x->pending_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n < 0) {
+                        /* The monitor takes no more input: ours goes nowhere from now on. */
+                        x->stdin_open = false;
+                        x->pending_len = 0;
+                        break;
+                }
+                memmove(x->pending, x->pending + n, x->pending_len - (size_t) n);
+                x->pending_len -= (size_t) n;
+        }
+        if (x->shut_input) {
+                (void) shutdown(x->sock, SHUT_WR);
+                x->shut_input = false;
+        }
+}
+
+/* Pumps the stream until it ends, we detach or give up, or our output's reader is gone. */
+static int session_run(Session *x)
+{
+        while (!gave_up(&x->proxy) && !x->detached && !x->broken_pipe) {
+                struct pollfd pfd[3] = {
+                        { .fd = x->sock, .events = POLLIN | (x->pending_len > 0 ? POLLOUT : 0) },
+                        { .fd = x->stdin_open && x->pending_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = x->proxy.sfd, .events = POLLIN },
+                };
+                int r;
+
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (pfd[2].revents)
+                        signals_forward(&x->proxy);
+                if (pfd[0].revents & POLLOUT)
+                        session_flush_input(x);
+                if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        r = session_output(x);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
+                }
+                if (pfd[1].revents) {
+                        session_input(x);
+                        session_flush_input(x);
+                }
+        }
+        return 0;
+}
+
+int attach_session(const char *name_or_id, int fd, const AttachParams *p, ExitWatch *watch,
                    bool *ret_detached)
 {
         _cleanup_(exit_watch_done) ExitWatch own_watch = {};
         _cleanup_close_ int sfd = -EBADF, sock = fd;
-        char keys[DETACH_KEYS_MAX], out[64 * 1024], in[4096];
-        size_t n_keys = 0, matched = 0;
-        Deframer *d = NULL;
-        bool stdin_open = p->want_stdin, detached = false, raw = false;
+        _cleanup_free_ Deframer *deframer = NULL;
+        bool raw = false;
         sigset_t ss;
-        int r = 0;
-
-        /* Detach keys only from a terminal: piped bytes that happen to be ctrl-p ctrl-q are data. */
-        bool use_keys = p->want_stdin && isatty(STDIN_FILENO) &&
-                        detach_keys_parse(p->detach_keys, keys, &n_keys) >= 0;
+        int r;
 
         if (!watch) {
                 watch = &own_watch;
@@ -308,87 +453,35 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
         (void) sigprocmask(SIG_BLOCK, &ss, NULL);
         sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
         (void) signal(SIGPIPE, SIG_IGN);
-        SignalProxy proxy = { .name_or_id = name_or_id, .sfd = sfd };
+        if (!p->tty) {
+                deframer = calloc(1, sizeof(*deframer));
+                if (!deframer)
+                        return EXIT_DAEMON;
+        }
+        Session x = {
+                .proxy = { .name_or_id = name_or_id, .sfd = sfd },
+                .sock = sock,
+                .deframer = deframer,
+                .stdin_open = p->want_stdin,
+        };
+        /* Detach keys only from a terminal: piped bytes that happen to be ctrl-p ctrl-q are data. */
+        x.use_keys = p->want_stdin && isatty(STDIN_FILENO) &&
+                     detach_keys_parse(p->detach_keys, x.keys, &x.n_keys) >= 0;
 
         if (p->tty && isatty(STDIN_FILENO)) {
                 terminal_raw();
                 raw = true;
         }
-        if (!p->tty)
-                d = calloc(1, sizeof(*d));
-
-        while (!gave_up(&proxy)) {
-                struct pollfd pfd[3] = {
-                        { .fd = sock, .events = POLLIN },
-                        { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-                        { .fd = sfd, .events = POLLIN },
-                };
-                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        break;
-                }
-                if (pfd[2].revents)
-                        signals_forward(&proxy);
-                if (pfd[0].revents) {
-                        ssize_t n = read(sock, out, sizeof(out));
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break; /* the container ended (or its monitor dropped us) */
-                        if (d)
-                                deframe(d, &proxy, out, (size_t) n);
-                        else
-                                (void) write_forwarding_signals(&proxy, STDOUT_FILENO, out, (size_t) n);
-                }
-                if (pfd[1].revents) {
-                        ssize_t n = read(STDIN_FILENO, in, sizeof(in));
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0) {
-                                /* Our input ended: the monitor closes the container's stdin if stdin_once.
-                                 */
-                                stdin_open = false;
-                                (void) shutdown(sock, SHUT_WR);
-                                continue;
-                        }
-                        char fwd[sizeof(in) + DETACH_KEYS_MAX];
-                        size_t k = 0;
-                        for (ssize_t i = 0; i < n && !detached; i++) {
-                                if (use_keys && in[i] == keys[matched]) {
-                                        if (++matched == n_keys)
-                                                detached = true;
-                                        continue;
-                                }
-                                /* A partial sequence was not one: it is passed on, as typed. */
-                                memcpy(fwd + k, keys, matched);
-                                k += matched;
-                                matched = 0;
-                                if (use_keys && in[i] == keys[0]) {
-                                        matched = 1;
-                                        if (n_keys == 1)
-                                                detached = true;
-                                        continue;
-                                }
-                                fwd[k++] = in[i];
-                        }
-                        if (k > 0 && write_forwarding_signals(&proxy, sock, fwd, k) < 0)
-                                stdin_open = false;
-                        if (detached)
-                                break;
-                }
-        }
-
-        free(d);
+        r = session_run(&x);
         if (raw)
                 terminal_restore();
-        *ret_detached = detached || gave_up(&proxy);
-        if (detached) {
+
+        *ret_detached = x.detached || gave_up(&x.proxy) || x.broken_pipe;
+        if (x.detached) {
                 fprintf(stderr, "read escape sequence\n");
                 return EXIT_OK;
         }
-        if (gave_up(&proxy)) {
+        if (gave_up(&x.proxy)) {
                 fprintf(stderr,
                         "berthctl: no longer waiting; the container keeps running ('berthctl stop %.12s' "
                         "stops "
@@ -396,11 +489,14 @@ int attach_session(const char *name_or_id, const char *path, int fd, const Attac
                         name_or_id);
                 return 128 + SIGINT;
         }
+        if (x.broken_pipe)
+                /* As a process writing into a pipe whose reader is gone: the container goes on, unread. */
+                return 128 + SIGPIPE;
         if (r < 0) {
                 fprintf(stderr, "Attach failed: %s\n", strerror(-r));
                 return EXIT_DAEMON;
         }
-        return wait_exit_code(path, watch);
+        return wait_exit_code(name_or_id, watch);
 }
 
 int verb_attach(int argc, char *argv[])
@@ -451,5 +547,5 @@ int verb_attach(int argc, char *argv[])
         r = attach_open(info.id, &p, &fd);
         if (r < 0)
                 return EXIT_ERROR;
-        return attach_session(info.id, info.path, fd, &p, NULL, &detached);
+        return attach_session(info.id, fd, &p, NULL, &detached);
 }

@@ -21,12 +21,13 @@ int attach_check_tty(const AttachParams *p);
 /* AttachContainer; prints the error. Returns the stream. */
 int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd);
 /* Pumps the stream until the container ends (returns its exit code) or we detach (returns 0 with
- * *ret_detached set) or give up at a third SIGINT (returns 130 with *ret_detached set: the container keeps
- * running). The exit code is watch's Wait's answer (berthctl-exit-watch.h), or with watch NULL that of a
- * Wait sent now. Restores the terminal on every path. Takes fd. */
+ * *ret_detached set), give up at a third SIGINT (130) or find our output's reader gone (141, as SIGPIPE
+ * would); in the last two *ret_detached is set too, and the container keeps running. The exit code is
+ * watch's Wait's answer (berthctl-exit-watch.h), or with watch NULL that of a Wait sent now. Restores the
+ * terminal on every path. Takes fd. */
 struct ExitWatch;
-int attach_session(const char *name_or_id, const char *path, int fd, const AttachParams *p,
-                   struct ExitWatch *watch, bool *ret_detached);
+int attach_session(const char *name_or_id, int fd, const AttachParams *p, struct ExitWatch *watch,
+                   bool *ret_detached);
 
 int verb_attach(int argc, char *argv[]);
 

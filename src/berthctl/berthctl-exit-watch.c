@@ -10,14 +10,9 @@ void exit_watch_done(ExitWatch *w)
         w->wait_slot = sd_bus_slot_unref(w->wait_slot);
 }
 
-/* Removed already (an Update after the exit removes at once): as good as the answer. */
-static bool answer_ok(ExitWatch *w, sd_bus_message *reply)
+static bool no_such_container(sd_bus_message *reply)
 {
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        if (e && !sd_bus_error_has_name(e, BERTH_ERROR_NO_SUCH_CONTAINER))
-                w->failed = true;
-        return !w->failed;
+        return sd_bus_error_has_name(sd_bus_message_get_error(reply), BERTH_ERROR_NO_SUCH_CONTAINER);
 }
 
 static int on_update_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -25,7 +20,8 @@ static int on_update_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         ExitWatch *w = userdata;
 
         w->update_slot = sd_bus_slot_unref(w->update_slot);
-        w->update_ok = answer_ok(w, reply);
+        /* Removed already (an Update after the exit removes at once): as good as the answer. */
+        w->update_ok = !sd_bus_message_is_method_error(reply, NULL) || no_such_container(reply);
         return 0;
 }
 
@@ -35,11 +31,11 @@ static int on_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         int32_t code;
 
         w->wait_slot = sd_bus_slot_unref(w->wait_slot);
-        if (answer_ok(w, reply) && !sd_bus_message_is_method_error(reply, NULL) &&
-            sd_bus_message_read(reply, "i", &code) > 0) {
+        if (!sd_bus_message_is_method_error(reply, NULL) && sd_bus_message_read(reply, "i", &code) > 0) {
                 w->exited = true;
                 w->exit_code = code;
-        }
+        } else
+                w->gone = no_such_container(reply);
         return 0;
 }
 
@@ -50,15 +46,15 @@ int exit_watch_send(ExitWatch *w, const char *id, bool remove)
         int r;
 
         r = bus_get(&bus);
+        if (r >= 0)
+                r = manager_new_call("WaitContainer", &wait);
+        if (r >= 0)
+                r = sd_bus_message_append(wait, "sa{sv}", id, 0);
         if (r >= 0 && remove) {
                 r = manager_new_call("UpdateContainer", &update);
                 if (r >= 0)
                         r = sd_bus_message_append(update, "sa(sv)a{sv}", id, 0, 1, "remove_on_exit", "b", 1);
         }
-        if (r >= 0)
-                r = manager_new_call("WaitContainer", &wait);
-        if (r >= 0)
-                r = sd_bus_message_append(wait, "sa{sv}", id, 0);
         if (r < 0)
                 return r;
         /* The Wait first, so that it always gets the exit code: berthd removes a container at once when the
@@ -79,7 +75,7 @@ bool exit_watch_poll(ExitWatch *w, uint64_t deadline, bool wait_too)
 
         if (bus_get(&bus) < 0)
                 return false;
-        while (!w->failed && (w->update_slot || (wait_too && w->wait_slot))) {
+        while (w->update_slot || (wait_too && w->wait_slot)) {
                 uint64_t now = monotonic_usec();
 
                 r = sd_bus_process(bus, NULL);
@@ -87,14 +83,8 @@ bool exit_watch_poll(ExitWatch *w, uint64_t deadline, bool wait_too)
                         return false;
                 if (r > 0)
                         continue;
-                if (now >= deadline ||
-                    sd_bus_wait(bus, deadline == UINT64_MAX ? UINT64_MAX : deadline - now) < 0)
+                if (now >= deadline || sd_bus_wait(bus, deadline - now) < 0)
                         return false;
         }
-        return !w->failed;
-}
-
-bool exit_watch_pending(const ExitWatch *w)
-{
-        return w->wait_slot && !w->failed;
+        return true;
 }

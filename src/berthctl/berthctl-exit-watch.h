@@ -14,15 +14,13 @@ typedef struct ExitWatch {
         sd_bus_slot *update_slot;
         sd_bus_slot *wait_slot;
         bool update_ok; /* berthd removes it once it exits (or did: NoSuchContainer) */
-        bool failed;    /* an answer other than success or NoSuchContainer (berthd restarted, say) */
         bool exited;    /* the Wait's answer came, with exit_code */
+        bool gone;      /* the Wait's answer was NoSuchContainer: removed before it was handled */
         int exit_code;
 } ExitWatch;
 
 int exit_watch_send(ExitWatch *w, const char *id, bool remove);
-/* Dispatches the answers that came, and waits until deadline (0: not at all, UINT64_MAX: no limit) for the
- * Update's answer and, with wait_too, the Wait's. True when those came, as expected. */
+/* Dispatches the answers that came, and waits until deadline (0: not at all) for the Update's answer and,
+ * with wait_too, the Wait's. True when those came, whatever they said (update_ok, exited, gone tell). */
 bool exit_watch_poll(ExitWatch *w, uint64_t deadline, bool wait_too);
-/* True once the Wait has neither been answered nor failed. */
-bool exit_watch_pending(const ExitWatch *w);
 void exit_watch_done(ExitWatch *w);

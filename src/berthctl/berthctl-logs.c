@@ -143,8 +143,8 @@ uint64_t monotonic_usec(void)
 
 /* journald tells readers about new entries through inotify at most every 250 ms (it batches its change
  * notifications), but the entries are in the file's shared mapping as soon as it has written them. So after
- * output look again soon, and back off while the container is quiet: `run` of a short command ends in
- * milliseconds, not a quarter second. The first FOLLOW_WAIT_STEADY_USEC of quiet are looked at every
+ * output look again soon, and back off while the container is quiet: a follow of a container that ends
+ * ends in milliseconds, not a quarter second. The first FOLLOW_WAIT_STEADY_USEC of quiet are looked at every
  * millisecond (a doubling wait from the start found the exit entry of `run --rm true` up to twice as late as
  * it was there: 31 ms of waits for an entry written after 17), then the wait doubles. */
 #define FOLLOW_WAIT_MIN_USEC    (1 * USEC_PER_MSEC)

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -254,11 +253,11 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
                                                                                : EXIT_DAEMON;
         }
         bool watching = exit_watch_send(&w, id, rm) >= 0;
-        ret = attach_session(id, path, fd, ap, watching ? &w : NULL, ret_detached);
+        ret = attach_session(id, fd, ap, watching ? &w : NULL, ret_detached);
         /* Ended, the Wait was answered (attach_session() waited for it); detached, the Update is enough. */
         if (rm && watching)
                 *ret_removed = exit_watch_poll(&w, monotonic_usec() + 10 * USEC_PER_SEC, false) &&
-                               w.update_ok && (*ret_detached || w.exited);
+                               w.update_ok && (*ret_detached || w.exited || w.gone);
         return ret;
 }
 

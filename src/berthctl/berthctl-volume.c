@@ -318,7 +318,7 @@ const Verb volume_verbs[] = {
 };
 
 /* The volume names among a container's mounts (its Mounts property). */
-char **mounts_volume_names(char **mounts)
+static char **mounts_volume_names(char **mounts)
 {
         g_autoptr(GPtrArray) names = g_ptr_array_new();
 

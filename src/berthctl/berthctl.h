@@ -111,7 +111,6 @@ extern const Verb volume_verbs[];
 /* rm -v: the volumes a container names (before it is removed), then the anonymous ones among them removed
  * unless another container names them. */
 char **container_volume_names(const char *container);
-char **mounts_volume_names(char **mounts); /* the same from a Mounts property already read */
 void remove_anonymous_volumes(char **names);
 /* system df -v: a VOLUME NAME, LINKS (containers naming it), SIZE row per volume. */
 struct Table;

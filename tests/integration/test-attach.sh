@@ -1,7 +1,8 @@
 # Interactive containers through a real terminal (tmux inside the bed): run -ti, detach with ctrl-p ctrl-q,
 # attach, resize, several clients, attach after a restart of berthd, a D-Bus client that is not berthctl,
 # piped run -i, signals passed on while output stalls, plain run's whole output (past journald's rate limit,
-# and held for a reader that stalls), and the errors. Cases run in order in one bed.
+# and held for a reader that stalls; run -i with both ways full; a reader gone), and the errors. Cases run in
+# order in one bed.
 
 B() { echo "$BERTH_TEST_REGISTRY/busybox"; }
 tm() { bed_exec env TERM=xterm tmux -S /tmp/attach-test.sock "$@"; }
@@ -251,6 +252,28 @@ test_run_output_waits_for_a_stalled_reader() {
         assert_eq "$(bed_exec cat /run/whole.count)" 16777216 "bytes the reader got ($(bed_exec cat /run/whole.err))"
         assert_eq "$(cstate whole ExitCode)" 'u 0' "exit code"
         bed_exec berthctl rm whole >/dev/null
+}
+
+# run -i: the container writes 20 MB before it reads a byte of the 20 MB it is sent. berthctl goes on reading
+# output while its input waits for the stream to take it; had it waited on its input, the held output would
+# never be read, and neither side would move.
+test_run_i_reads_output_while_its_input_waits() {
+        local rc=0
+        bed_exec bash -c 'head -c 20000000 /dev/zero | berthctl run -i --rm "$1" \
+                sh -c "head -c 20000000 /dev/zero; wc -c" >/run/both.out' x "$(B)" || rc=$?
+        assert_eq "$rc" 0 "exit status"
+        assert_eq "$(bed_exec stat -c %s /run/both.out)" 20000009 "output bytes"
+        assert_eq "$(bed_exec tail -c 9 /run/both.out)" 20000000 "what the container read"
+        bed_exec rm /run/both.out
+}
+
+# When what reads run's output is gone (`| head -n 1`), berthctl ends as a writer into a broken pipe would,
+# with 141, and the container runs on, as under Docker.
+test_run_ends_when_its_reader_is_gone() {
+        assert_eq "$(bed_exec bash -c 'berthctl run --name unread "$1" yes | head -n 1; echo "${PIPESTATUS[0]}"' \
+                x "$(B)")" $'y\n141' "head's line and berthctl's status"
+        assert_eq "$(cstate unread State)" 's "running"' "the container runs on"
+        bed_exec berthctl rm -f unread >/dev/null
 }
 
 test_errors() {
