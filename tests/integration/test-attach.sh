@@ -254,6 +254,24 @@ test_run_output_waits_for_a_stalled_reader() {
         bed_exec berthctl rm whole >/dev/null
 }
 
+# A reader that takes nothing holds the container while it runs, but not its end: once the container is
+# killed, the monitor gives the stalled run rounds of 5 s to take the rest, then lets it go and exits, and
+# the exit is recorded.
+test_a_stalled_reader_does_not_hold_a_dead_container() {
+        local reader
+        reader=$(bed_exec bash -c 'rm -f /run/never.fifo && mkfifo /run/never.fifo
+                sleep 3600 </run/never.fifo >/dev/null 2>&1 & echo $!
+                berthctl run --name never "$1" head -c 16777216 /dev/zero >/run/never.fifo 2>/dev/null &' \
+                x "$(B)")
+        wait_until 60 container_running never
+        wait_until 60 container_blocked_writing "$(cstate never Pid | cut -d' ' -f2)"
+        bed_exec berthctl kill never >/dev/null
+        wait_until 120 bash -c "[ \"\$(\"$BERTH_BED\" exec \"$BED_DIR\" busctl get-property org.berth1 \
+                /org/berth1/container/never org.berth1.Container State)\" = 's \"exited\"' ]"
+        bed_exec kill "$reader"
+        bed_exec berthctl rm never >/dev/null
+}
+
 # run -i: the container writes 20 MB before it reads a byte of the 20 MB it is sent. berthctl goes on reading
 # output while its input waits for the stream to take it; had it waited on its input, the held output would
 # never be read, and neither side would move.
