@@ -67,23 +67,23 @@ int attach_check_tty(const AttachParams *p)
         return 0;
 }
 
-int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
+static int attach_call(const char *name_or_id, const AttachParams *p, bool lossless, sd_bus_error *error,
+                       sd_bus_message **ret_reply)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         struct winsize ws = {};
-        int r, fd;
+        int r;
 
         r = manager_new_call("AttachContainer", &m);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", name_or_id);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name_or_id);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(m, "{sv}{sv}{sv}", "stdin", "b", (int) p->want_stdin, "stdin_once",
                                           "b", (int) p->stdin_once, "before_start", "b",
                                           (int) p->before_start);
-        if (r >= 0 && p->lossless)
+        if (r >= 0 && lossless)
                 r = sd_bus_message_append(m, "{sv}", "lossless", "b", 1);
         /* The size goes with the attach, so a shell started by `run -ti` draws at the right width at once.
          */
@@ -93,10 +93,26 @@ int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
-                return log_bus_error(NULL, r);
-        r = manager_call_message(m, &reply);
-        if (r < 0)
                 return r;
+        return manager_call_message_quiet(m, error, ret_reply);
+}
+
+int attach_open(const char *name_or_id, const AttachParams *p, int *ret_fd)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r, fd;
+
+        r = attach_call(name_or_id, p, p->lossless, &error, &reply);
+        /* berthd grants a lossless stream to the container's creator (and root) only, and says so before
+         * it asks polkit anything: start -a of someone else's container takes an ordinary one. */
+        if (r < 0 && p->lossless && sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED) &&
+            strstr(strempty(error.message), "'lossless'")) {
+                sd_bus_error_free(&error);
+                r = attach_call(name_or_id, p, false, &error, &reply);
+        }
+        if (r < 0)
+                return log_bus_error(&error, r);
         r = sd_bus_message_read(reply, "h", &fd);
         if (r < 0)
                 return log_bus_error(NULL, r);
@@ -227,8 +243,9 @@ typedef struct Deframer {
         size_t len;
 } Deframer;
 
-/* Writes what whole or partial frames data completes to our stdout and stderr: 0, or the error of a write
- * (-EPIPE when our reader is gone). */
+/* Writes what whole or partial frames data completes to our stdout and stderr: 0, or -EPIPE once our reader
+ * is gone. Other write errors (a full disk) lose that output only, as with docker's CLI, and the frames stay
+ * in step. */
 static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
 {
         while (size > 0) {
@@ -248,7 +265,7 @@ static int deframe(Deframer *d, SignalProxy *s, const char *data, size_t size)
                                 break;
                         int r = write_forwarding_signals(s, d->buf[0] == 2 ? STDERR_FILENO : STDOUT_FILENO,
                                                          d->buf + 8, chunk);
-                        if (r < 0)
+                        if (r == -EPIPE)
                                 return r;
                         if (chunk < n) {
                                 /* Long frame: pass on what we have, keep the header for the rest. */
@@ -283,17 +300,19 @@ static int wait_exit_code(const char *name_or_id, ExitWatch *watch)
 {
         _cleanup_(exit_watch_done) ExitWatch again = {};
 
-        if (exit_watch_poll(watch, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true)) {
-                if (watch->exited || watch->gone)
-                        return exit_code_of(watch);
-                if (exit_watch_send(&again, name_or_id, false) >= 0 &&
-                    exit_watch_poll(&again, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true) &&
-                    (again.exited || again.gone))
-                        return exit_code_of(&again);
+        if (!exit_watch_poll(watch, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true)) {
+                /* A client that let 4 MiB of output wait was dropped (not a lossless one): its stream ended
+                 * while the container runs on. */
+                fprintf(stderr, "The stream ended but the container is still running.\n");
+                return EXIT_DAEMON;
         }
-        /* A client that let 4 MiB of output wait was dropped (not a lossless one): its stream ended early.
-         */
-        fprintf(stderr, "The stream ended but the container is still running.\n");
+        if (watch->exited || watch->gone)
+                return exit_code_of(watch);
+        if (exit_watch_send(&again, name_or_id, false) >= 0 &&
+            exit_watch_poll(&again, monotonic_usec() + EXIT_ANSWER_TIMEOUT_USEC, true) &&
+            (again.exited || again.gone))
+                return exit_code_of(&again);
+        fprintf(stderr, "Error: berthd did not tell the container's exit code.\n");
         return EXIT_DAEMON;
 }
 
@@ -323,10 +342,14 @@ static int session_output(Session *x)
         int r;
 
         n = read(x->sock, out, sizeof(out));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        /* The container ended (or its monitor dropped us). A monitor that closes with input of ours unread
+         * (the container's stdin full, or the container gone) resets the stream after its last output. */
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+                return 1;
         if (n < 0)
-                return errno == EINTR || errno == EAGAIN ? 0 : -errno;
-        if (n == 0)
-                return 1; /* the container ended (or its monitor dropped us) */
+                return -errno;
         r = x->deframer ? deframe(x->deframer, &x->proxy, out, (size_t) n)
                         : write_forwarding_signals(&x->proxy, STDOUT_FILENO, out, (size_t) n);
         if (r == -EPIPE) {

@@ -105,15 +105,20 @@ int manager_new_call(const char *member, sd_bus_message **ret)
         return 0;
 }
 
+int manager_call_message_quiet(sd_bus_message *m, sd_bus_error *error, sd_bus_message **ret_reply)
+{
+        polkit_agent_open_if_enabled();
+        /* No timeout when a human may be typing a password into the agent. */
+        return sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, error,
+                           ret_reply);
+}
+
 int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        polkit_agent_open_if_enabled();
-        /* No timeout when a human may be typing a password into the agent. */
-        r = sd_bus_call(sd_bus_message_get_bus(m), m, arg_ask_password ? UINT64_MAX - 1 : 0, &error,
-                        ret_reply);
+        r = manager_call_message_quiet(m, &error, ret_reply);
         if (r < 0)
                 return log_bus_error(&error, r);
         return 0;

@@ -55,6 +55,8 @@ int bus_get(sd_bus **ret);
  * prompt. On failure prints the error as one line and returns a negative errno. */
 int manager_call(const char *member, sd_bus_message **ret_reply, const char *types, ...);
 int manager_call_message(sd_bus_message *m, sd_bus_message **ret_reply);
+/* The same, with the error left to the caller. */
+int manager_call_message_quiet(sd_bus_message *m, sd_bus_error *error, sd_bus_message **ret_reply);
 int manager_new_call(const char *member, sd_bus_message **ret);
 /* A Manager call whose error the caller inspects (and prints) itself. timeout_usec 0: sd-bus's default. */
 int manager_call_quiet(const char *member, uint64_t timeout_usec, sd_bus_error *error,

@@ -583,6 +583,7 @@ void monitor_attach_finish(MonitorAttach *a)
                                           0, on_finish_timeout, a);
         for (size_t i = a->clients->len; i > 0; i--) {
                 Client *c = a->clients->pdata[i - 1];
+                c->progressed = false; /* the rounds count from the exit */
                 if (!c->attached || c->queue->len == c->queue_off)
                         client_drop(c);
                 else

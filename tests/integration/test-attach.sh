@@ -285,6 +285,13 @@ test_run_i_reads_output_while_its_input_waits() {
         bed_exec rm /run/both.out
 }
 
+# run -i whose container exits with input of ours unread: the monitor resets the stream after the last
+# output, which ends the session as its close would, with the container's code.
+test_run_i_ends_with_the_code_when_input_is_left_unread() {
+        assert_eq "$(bed_exec bash -c 'yes | berthctl run -i --rm "$1" head -n 1; echo "${PIPESTATUS[1]}"' \
+                x "$(B)")" $'y\n0' "head's line and berthctl's status"
+}
+
 # When what reads run's output is gone (`| head -n 1`), berthctl ends as a writer into a broken pipe would,
 # with 141, and the container runs on, as under Docker.
 test_run_ends_when_its_reader_is_gone() {
