@@ -246,3 +246,21 @@ test_container_output_is_not_readable_by_others() {
         assert_match "$(bed_nobody busctl get-property org.berth1 /org/berth1/container/secretive \
                 org.berth1.Container ExitCode)" '^u 0$' "nobody reads the exit code"
 }
+
+# start -a of a container someone else created: berthd keeps a lossless stream for the creator, so berthctl
+# asks again for an ordinary one, which attach-container (granted to the group here) allows.
+test_start_a_of_another_users_container() {
+        bed_sh 'cat >/etc/polkit-1/rules.d/51-berth-attach.rules' <<'RULES'
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.berth1.attach-container" && subject.isInGroup("berth"))
+                return polkit.Result.YES;
+});
+RULES
+        bed_exec berthctl run -d --name rootruns "$(R busybox)" sleep 1000 >/dev/null
+        # polkitd reloads rules.d on change: an attach to root's running container passes once it has.
+        wait_until 60 bed_nobody busctl --allow-interactive-authorization=no -- call org.berth1 /org/berth1 \
+                org.berth1.Manager AttachContainer sa{sv} rootruns 1 stdin b false
+        bed_exec berthctl create --name rootmade "$(R busybox)" echo made-by-root >/dev/null
+        assert_eq "$(bed_nobody berthctl --no-ask-password start -a rootmade)" made-by-root "start -a by nobody"
+        bed_exec berthctl rm -f rootruns rootmade >/dev/null
+}
