@@ -15,6 +15,8 @@ store_listing() {
 leftovers() { bed_sh 'ls -d /var/lib/berth/layers/.tmp-* /var/lib/berth/images/.tmp-* 2>/dev/null; true'; }
 
 # manifest_layers REPO : the layer digests of REPO:latest as the registry serves it, bottom first
+# (Its readers take the first line with sed, which reads to the end: with `head -n 1` a python3 that writes
+# unbuffered, under PYTHONUNBUFFERED=1, could print its second line into a closed pipe and fail the case.)
 manifest_layers() {
         curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
                 -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
@@ -123,9 +125,9 @@ test_corrupt_blob_is_digest_mismatch() {
 test_concurrent_pulls_fetch_shared_layer_once() {
         local base before after
         remove_all_images
-        base=$(manifest_layers busybox | head -n 1)
-        [ "$(manifest_layers busybox-child | head -n 1)" = "$base" ] || fail "busybox-child does not share busybox's layer"
-        [ "$(manifest_layers layers-100 | head -n 1)" = "$base" ] || fail "layers-100 does not share busybox's layer"
+        base=$(manifest_layers busybox | sed -n 1p)
+        [ "$(manifest_layers busybox-child | sed -n 1p)" = "$base" ] || fail "busybox-child does not share busybox's layer"
+        [ "$(manifest_layers layers-100 | sed -n 1p)" = "$base" ] || fail "layers-100 does not share busybox's layer"
         count() { { registry_blob_gets busybox-child; registry_blob_gets layers-100; } | grep -c "$base" || true; }
         before=$(count)
         bed_sh "berthctl pull $(R busybox-child) > /run/a.out 2>&1 & a=\$!
@@ -214,7 +216,7 @@ transfer_paths() {
 test_waiting_pull_fetches_when_the_other_is_cancelled() {
         local base a b
         remove_all_images
-        base=$(manifest_layers big | head -n 1)
+        base=$(manifest_layers big | sed -n 1p)
         stall_start
         bed_sh "berthctl pull $STALL/big > /run/wa.out 2>&1; echo \$? > /run/wa.rc" &
         stall_held
@@ -256,7 +258,7 @@ test_image_removal_leaves_layers_of_running_pulls() {
         local base held port out
         remove_all_images
         bed_exec berthctl pull "$(R busybox)" >/dev/null
-        base=$(manifest_layers busybox | head -n 1)
+        base=$(manifest_layers busybox | sed -n 1p)
         held=$(manifest_layers busybox-child | sed -n 2p)
         cat > "$TEST_TMP/proxy.py" <<'PY'
 import http.client, http.server, os, sys, time
