@@ -352,11 +352,9 @@ static int session_output(Session *x)
                 return -errno;
         r = x->deframer ? deframe(x->deframer, &x->proxy, out, (size_t) n)
                         : write_forwarding_signals(&x->proxy, STDOUT_FILENO, out, (size_t) n);
-        if (r == -EPIPE) {
-                x->broken_pipe = true;
-                return 0;
-        }
-        return 0; /* other write errors (a full disk) lose that output only, as docker's CLI does */
+        /* Other write errors (a full disk) lose that output only, as docker's CLI does. */
+        x->broken_pipe = r == -EPIPE;
+        return 0;
 }
 
 /* Passes typed bytes on to pending, but for the detach keys. */

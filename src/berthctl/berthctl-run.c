@@ -202,6 +202,20 @@ static int start_failed_exit_code(const char *path)
         return (int) c.exit_code;
 }
 
+/* StartContainer; EXIT_OK, or (the error printed) docker's status for the failed start. */
+static int container_start(const char *id, const char *path)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
+        if (r >= 0)
+                return EXIT_OK;
+        log_bus_error(&error, r);
+        return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
+                                                                       : EXIT_DAEMON;
+}
+
 static int container_remove_quiet(const char *id)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -237,7 +251,6 @@ static int container_remove_when_exited(const char *id)
 static int attach_start_session(const char *id, const char *path, const AttachParams *ap, bool rm,
                                 bool *ret_detached, bool *ret_removed)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(exit_watch_done) ExitWatch w = {};
         int r, fd, ret;
 
@@ -245,12 +258,10 @@ static int attach_start_session(const char *id, const char *path, const AttachPa
         r = attach_open(id, ap, &fd);
         if (r < 0)
                 return EXIT_DAEMON;
-        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
-        if (r < 0) {
+        ret = container_start(id, path);
+        if (ret != EXIT_OK) {
                 safe_close(fd);
-                log_bus_error(&error, r);
-                return sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED) ? start_failed_exit_code(path)
-                                                                               : EXIT_DAEMON;
+                return ret;
         }
         bool watching = exit_watch_send(&w, id, rm) >= 0;
         ret = attach_session(id, fd, ap, watching ? &w : NULL, ret_detached);
@@ -276,9 +287,9 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                         is_run ? "run" : "create");
                 return EXIT_DAEMON;
         }
-        /* Attached, berthctl removes the container itself once it has its exit code; only created, berthd
-         * does when it exits; run -d hands it to berthd once the start succeeded (below), so a failed
-         * start's exit code (126, 127) can still be read first. */
+        /* Only created, berthd removes it when it exits. run -d and an attached run hand it to berthd once
+         * the start succeeded (below, and ExitWatch), so that a failed start's exit code (126, 127) can
+         * still be read first; berthctl removes it itself only where that hand-over did not take. */
         o.remove_on_exit = o.rm && !is_run;
         if (!is_run || o.detach) {
                 /* Create and start apart rather than RunContainer: when the start fails, the container's
@@ -287,14 +298,8 @@ static int verb_run_or_create(int argc, char *argv[], bool is_run)
                 if (r < 0)
                         return EXIT_DAEMON;
                 if (o.detach) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                        r = manager_call_quiet("StartContainer", 0, &error, NULL, "s", id);
-                        if (r < 0) {
-                                log_bus_error(&error, r);
-                                ret = sd_bus_error_has_name(&error, BERTH_ERROR_START_FAILED)
-                                              ? start_failed_exit_code(path)
-                                              : EXIT_DAEMON;
+                        ret = container_start(id, path);
+                        if (ret != EXIT_OK) {
                                 if (o.rm)
                                         (void) container_remove_quiet(id);
                                 return ret;

@@ -539,10 +539,9 @@ void monitor_attach_output(MonitorAttach *a, OutputStream stream, const char *da
 static int on_finish_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         MonitorAttach *a = userdata;
-
         bool again = false;
 
-        log_debug("Attached clients did not take the last output in time; closing them.");
+        log_debug("Attached clients did not take the last output in time; closing those that took none.");
         /* Lossless ones that took some of it meanwhile get another round. Backwards: a client that is
          * dropped leaves the array. */
         for (size_t i = a->clients->len; i > 0; i--) {
